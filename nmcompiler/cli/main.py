@@ -1,0 +1,172 @@
+"""``nmc``: one command line for the whole flow.
+
+Exit codes: 0 success, 2 user error (one line per problem, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .. import __version__
+from ..errors import UserError, ValidationError
+from ..fileio import write_bytes
+from ..frontends import load_network
+from ..units import QuantityError, parse_quantity
+
+__all__ = ["main", "cli"]
+
+log = logging.getLogger("nmcompiler")
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _time_option(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        seconds = parse_quantity(value, "time")
+    except QuantityError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"must be > 0, not {value}")
+    return seconds
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nmc")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
+    """nmcompiler: import, check, simulate and map spiking neural networks."""
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("network", type=click.Path(path_type=Path))
+def validate(network: Path) -> None:
+    """Check NETWORK and list every problem (exit 2 if there are any)."""
+    net = load_network(network)
+    stats = net.stats()
+    click.echo(f"{network}: ok ({stats.neurons} neurons, {stats.synapses} synapses)")
+
+
+@cli.command()
+@click.argument("network", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info(network: Path, as_json: bool) -> None:
+    """Summarize NETWORK: populations, projections, fan-in and fan-out."""
+    stats = load_network(network).stats()
+    if as_json:
+        click.echo(json.dumps(stats.to_json(), indent=2, sort_keys=True))
+        return
+    console = _out()
+    console.print(f"[bold]{stats.name}[/]: {stats.neurons} neurons, {stats.synapses} synapses, "
+                  f"{stats.sources} source channels, dt = {stats.dt * 1e3:g} ms")
+    table = Table("node", "kind", "size", "syn in", "fan-in mean/max", "syn out", "fan-out mean/max")
+    for p in stats.populations:
+        table.add_row(p.name, (p.kind + " (source)") if p.is_source else p.kind, str(p.size), str(p.synapses_in),
+                      f"{p.fan_in_mean:.1f} / {p.fan_in_max}", str(p.synapses_out),
+                      f"{p.fan_out_mean:.1f} / {p.fan_out_max}")
+    console.print(table)
+    if stats.projections:
+        ptable = Table("projection", "pre -> post", "receptor", "synapses", "delay min..max")
+        for r in stats.projections:
+            ptable.add_row(r["name"], f"{r['pre']} -> {r['post']}", r["receptor"] or "-", str(r["synapses"]),
+                           f"{r['delay_min']} .. {r['delay_max']}" if r["synapses"] else "-")
+        console.print(ptable)
+
+
+@cli.command()
+@click.argument("network", type=click.Path(path_type=Path))
+@click.option("--duration", callback=_time_option, help="Simulated time, e.g. '1 s' or '250ms'.")
+@click.option("--steps", type=click.IntRange(min=1), help="Number of time steps (instead of --duration).")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the network's).")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--plot/--no-plot", default=True, help="Write raster.png (default: yes).")
+def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool) -> None:
+    """Simulate NETWORK in floating point; write spikes.npz, summary.json and raster.png to OUTDIR."""
+    from ..report import raster_png
+    from ..sim import FloatSimulator
+
+    if duration is not None and steps is not None:
+        raise UserError("give either --duration or --steps, not both")
+    net = load_network(network)
+    if steps is None:
+        length = duration if duration is not None else net.duration
+        if length is None:
+            raise UserError(f"{network}: no simulation length: give --duration or --steps, or set 'duration' in the file")
+        steps = max(1, int(round(length / net.dt)))
+    sim = FloatSimulator(net, seed=seed)
+    err = Console(stderr=True)
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("sim", total=steps)
+        result = sim.run(steps, progress=lambda k: bar.advance(task, k))
+    png = raster_png(result) if plot else None
+    result.save(outdir)
+    if png is not None:
+        write_bytes(outdir / "raster.png", png)
+    summary = result.summary()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    console = _out()
+    table = Table("population", "size", "spikes", "rate (Hz)", title=f"{net.name}: {result.duration:g} s simulated")
+    for name, row in summary["populations"].items():
+        table.add_row(name, str(row["size"]), str(row["spikes"]), f"{row['rate_hz']:.2f}")
+    console.print(table)
+    console.print(f"wall time {result.wall_time:.2f} s ({summary['realtime_factor']:.2f} s per simulated s), "
+                  f"{result.synaptic_events} synaptic events "
+                  f"({summary['synaptic_events_per_second'] or 0:.3g}/s)")
+    console.print(f"wrote {outdir}/spikes.npz, summary.json" + (", raster.png" if plot else ""))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the YAML network format."""
+    from ..frontends import network_schema
+
+    click.echo(json.dumps(network_schema(), indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: map exceptions to exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="nmc", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except ValidationError as exc:
+        for d in exc.diagnostics:
+            click.echo(f"error: {d}", err=True)
+        sys.exit(2)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # an nmcompiler bug: say so, keep the traceback for --debug
+        if debug:
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback and "
+                   "please report it)", err=True)
+        sys.exit(1)
+    sys.exit(0)

@@ -1,0 +1,98 @@
+"""Connection generators: synapse index lists from a rule and a seeded random generator.
+
+Each returns ``(pre, post)`` index arrays (int64) ordered by (pre, post). Random rules draw
+*distinct* partners: a pair appears at most once per projection.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["one_to_one", "all_to_all", "fixed_probability", "fixed_indegree", "sample_distinct"]
+
+
+def _as_pairs(keys: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    return keys // n_cols, keys % n_cols
+
+
+def sample_distinct(rng: np.random.Generator, counts: np.ndarray, n: int) -> np.ndarray:
+    """For row ``i`` draw ``counts[i]`` distinct integers of ``[0, n)`` uniformly.
+
+    Returns sorted keys ``row * n + col``. Duplicates of a draw with replacement are redrawn
+    until none remain, which gives uniformly random subsets; rows asking for more than half
+    of ``[0, n)`` draw the complement instead so the loop stays short.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    if n == 0 or not counts.any():
+        if counts.any():
+            raise ValueError(f"cannot draw {counts.max()} distinct partners out of {n}")
+        return np.zeros(0, dtype=np.int64)
+    if counts.max() > n:
+        raise ValueError(f"cannot draw {counts.max()} distinct partners out of {n}")
+    flip = counts > n // 2
+    draw = np.where(flip, n - counts, counts)
+    rows = np.repeat(np.arange(counts.size, dtype=np.int64), draw)
+    keys = np.sort(rows * n + rng.integers(0, n, size=rows.size))
+    while keys.size:
+        dup = np.flatnonzero(keys[1:] == keys[:-1]) + 1
+        if dup.size == 0:
+            break
+        keys[dup] = (keys[dup] // n) * n + rng.integers(0, n, size=dup.size)
+        keys.sort()
+    if not flip.any():
+        return keys
+    kept = keys[~flip[keys // n]]
+    flipped_rows = np.flatnonzero(flip)
+    mask = np.ones((flipped_rows.size, n), dtype=bool)
+    excluded = keys[flip[keys // n]]
+    mask[np.searchsorted(flipped_rows, excluded // n), excluded % n] = False
+    r, c = np.nonzero(mask)
+    return np.sort(np.concatenate([kept, flipped_rows[r] * n + c]))
+
+
+def _skip_self(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Map columns drawn from ``[0, n-1)`` onto ``[0, n) minus {row}``."""
+    return cols + (cols >= rows)
+
+
+def one_to_one(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    if n_pre != n_post:
+        raise ValueError(f"one_to_one needs equal sizes, got {n_pre} and {n_post}")
+    idx = np.arange(n_pre, dtype=np.int64)
+    return idx, idx.copy()
+
+
+def all_to_all(n_pre: int, n_post: int, *, autapses: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    pre, post = np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
+    if not autapses:
+        keep = pre != post
+        pre, post = pre[keep], post[keep]
+    return pre, post
+
+
+def fixed_probability(
+    rng: np.random.Generator, n_pre: int, n_post: int, p: float, *, autapses: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each (pre, post) pair is connected independently with probability ``p``."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"probability must lie in [0, 1], not {p}")
+    choices = n_post if autapses else n_post - 1
+    counts = rng.binomial(choices, p, size=n_pre)
+    pre, post = _as_pairs(sample_distinct(rng, counts, choices), choices)
+    if not autapses:
+        post = _skip_self(pre, post)
+    return pre, post
+
+
+def fixed_indegree(
+    rng: np.random.Generator, n_pre: int, n_post: int, k: int, *, autapses: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each postsynaptic neuron receives exactly ``k`` synapses from distinct presynaptic ones."""
+    choices = n_pre if autapses else n_pre - 1
+    if not 0 <= k <= choices:
+        raise ValueError(f"in-degree {k} is not possible with {choices} presynaptic candidates")
+    post, pre = _as_pairs(sample_distinct(rng, np.full(n_post, k), choices), choices)
+    if not autapses:
+        pre = _skip_self(post, pre)
+    order = np.lexsort((post, pre))
+    return pre[order], post[order]

@@ -1,0 +1,78 @@
+"""Numeric values in network files: quantities, lists, ``.npy`` files and random draws."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..units import QuantityError, parse_quantity
+
+__all__ = ["FieldError", "resolve_value", "stream"]
+
+
+class FieldError(ValueError):
+    """A field's value is wrong; the message says how (the caller adds file, line and object)."""
+
+
+def stream(seed: int, *labels: str) -> np.random.Generator:
+    """An independent random stream for ``labels`` (e.g. "connector", "e_to_i") under ``seed``.
+
+    Streams depend only on the seed and the labels, so adding or reordering objects in a file
+    does not change any other object's random draws.
+    """
+    key = tuple(zlib.crc32(label.encode()) for label in labels)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def _quantities(value: object, dimension: str) -> np.ndarray:
+    if isinstance(value, list):
+        if any(isinstance(v, list) for v in value):
+            return np.array([_quantities(v, dimension) for v in value], dtype=np.float64)
+        return np.array([parse_quantity(v, dimension) for v in value], dtype=np.float64)
+    return np.array(parse_quantity(value, dimension), dtype=np.float64)
+
+
+def load_npy(folder: Path, name: str) -> np.ndarray:
+    path = folder / name
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FieldError(f"file '{name}' not found (looked in {folder})") from None
+    except (OSError, ValueError) as exc:
+        raise FieldError(f"file '{name}' is not a readable .npy array ({exc})") from None
+
+
+def resolve_value(
+    spec: object, dimension: str, *, folder: Path, count: int | None = None, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Turn a file value into a float array.
+
+    ``count`` is how many values a random draw produces; ``rng`` supplies them.
+    """
+    try:
+        if isinstance(spec, dict):
+            (kind, arg), = spec.items()
+            if kind == "file":
+                arr = load_npy(folder, arg)
+                if arr.dtype.kind not in "biuf":
+                    raise FieldError(f"file '{arg}' holds {arr.dtype} data, expected numbers")
+                return arr.astype(np.float64)
+            lo, hi = (parse_quantity(v, dimension) for v in arg)
+            if count is None or rng is None:
+                raise FieldError(f"a random '{kind}' value is not allowed here")
+            if kind == "uniform":
+                if hi < lo:
+                    raise FieldError(f"uniform range [{lo}, {hi}] is empty")
+                return rng.uniform(lo, hi, size=count)
+            if hi < 0:
+                raise FieldError(f"normal standard deviation {hi} is negative")
+            return rng.normal(lo, hi, size=count)
+        return _quantities(spec, dimension)
+    except QuantityError as exc:
+        raise FieldError(str(exc)) from None
+    except ValueError as exc:  # ragged lists
+        if isinstance(exc, FieldError):
+            raise
+        raise FieldError(f"cannot read value ({exc})") from None

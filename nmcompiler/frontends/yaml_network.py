@@ -1,0 +1,308 @@
+"""YAML network format v1 -> graph IR. The format is documented in ``docs/network-format.md``
+and its structure is the JSON Schema ``network.schema.json`` shipped beside this module.
+
+Every problem is collected and reported together, each with ``file:line``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+
+from ..errors import Diagnostic, ValidationError
+from ..ir import (
+    MODELS, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population, Probe,
+    Projection, SpikeSource,
+)
+from ..units import QuantityError, format_time, parse_quantity
+from . import connectors
+from .values import FieldError, load_npy, resolve_value, stream
+from .yaml_source import YamlDocument, read_yaml
+
+__all__ = ["load_yaml_network", "network_schema"]
+
+_SECTION_LABEL = {"populations": "population", "stimuli": "source", "projections": "projection"}
+
+
+def network_schema() -> dict:
+    """The JSON Schema of network files (format version 1)."""
+    text = resources.files(__package__).joinpath("network.schema.json").read_text()
+    return json.loads(text)
+
+
+def _schema_problems(doc: YamlDocument) -> list[Diagnostic]:
+    validator = jsonschema.Draft202012Validator(network_schema())
+    out = []
+    for err in sorted(validator.iter_errors(doc.data), key=lambda e: (doc.line(tuple(e.absolute_path)), e.message)):
+        path = tuple(err.absolute_path)
+        label = _label(path)
+        if err.validator == "required":
+            msg = f"missing field {err.message.split(' is a required')[0]}"
+        elif err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            allowed = ", ".join(err.schema.get("properties", {}))
+            path = (*path, extra[0]) if extra else path
+            msg = f"unknown field {', '.join(repr(e) for e in extra)} (allowed: {allowed})"
+        elif err.validator == "anyOf":
+            msg = f"value {err.instance!r} has the wrong type"
+        else:
+            msg = err.message
+        out.append(doc.diagnostic(path, f"{label}{msg}"))
+    return out
+
+
+def _label(path: tuple) -> str:
+    if len(path) >= 2 and path[0] in _SECTION_LABEL:
+        return f"{_SECTION_LABEL[path[0]]} '{path[1]}': "
+    if len(path) >= 2 and path[0] == "probes":
+        return f"probe {path[1]}: "
+    return ""
+
+
+class _Builder:
+    def __init__(self, doc: YamlDocument):
+        self.doc = doc
+        self.data: dict = doc.data
+        self.problems: list[Diagnostic] = []
+        self.seed = int(self.data.get("seed", 0))
+
+    def error(self, path: tuple, message: str) -> None:
+        self.problems.append(self.doc.diagnostic(path, f"{_label(path)}{message}"))
+
+    def value(self, path: tuple, spec, dimension: str, count=None, rng=None):
+        try:
+            return resolve_value(spec, dimension, folder=self.doc.folder, count=count, rng=rng)
+        except FieldError as exc:
+            self.error(path, f"{path[-1]}: {exc}")
+            return None
+
+    def quantity(self, path: tuple, spec, dimension: str):
+        try:
+            return parse_quantity(spec, dimension)
+        except QuantityError as exc:
+            self.error(path, f"{path[-1]}: {exc}")
+            return None
+
+    # -- top level -------------------------------------------------------------------------
+    def build(self) -> Network:
+        dt = self.quantity(("dt",), self.data["dt"], "time") or 1.0
+        duration = self.data.get("duration")
+        duration = self.quantity(("duration",), duration, "time") if duration is not None else None
+        name = self.data.get("name", Path(self.doc.file).stem)
+        net = Network(name, dt=dt, seed=self.seed, duration=duration)
+        if dt <= 0:
+            self.error(("dt",), f"dt must be > 0, not {self.data['dt']}")
+        for pname, spec in self.data["populations"].items():
+            self._population(net, pname, spec)
+        for sname, spec in self.data.get("stimuli", {}).items():
+            path = ("stimuli", sname)
+            if sname in self.data["populations"]:
+                self.error(path, "name is already used by a population")
+            else:
+                self._stimulus(net, sname, spec, path)
+        for jname, spec in self.data.get("projections", {}).items():
+            self._projection(net, jname, spec)
+        for i, spec in enumerate(self.data.get("probes", [])):
+            neurons = spec.get("neurons")
+            net.probe(Probe(target=spec["target"], variable=spec.get("variable", "spikes"), neurons=neurons))
+        return net
+
+    # -- populations -------------------------------------------------------------------------
+    def _population(self, net: Network, name: str, spec: dict) -> None:
+        path = ("populations", name)
+        cls = MODELS[spec["model"]]
+        size = spec["size"]
+        if size < 1:
+            self.error((*path, "size"), f"size must be a positive integer, not {size}")
+            return
+        rng = stream(int(spec.get("seed", self.seed)), "population", name)
+        params: dict = {}
+        for key, raw in spec.get("params", {}).items():
+            ppath = (*path, "params", key)
+            if key not in cls.PARAMS:
+                self.error(ppath, f"model '{cls.kind}' has no parameter '{key}' (it has {', '.join(cls.PARAMS)})")
+                continue
+            value = self.value(ppath, raw, cls.PARAMS[key].dimension, count=size, rng=rng)
+            if value is not None:
+                params[key] = value
+        missing = [k for k, p in cls.PARAMS.items() if p.default is None and k not in params and k not in spec.get("params", {})]
+        for key in missing:
+            self.error((*path, "params"), f"missing parameter '{key}' for model '{cls.kind}'")
+        if "receptors" in spec:
+            if cls is not CubaLIF:
+                self.error((*path, "receptors"), f"model '{cls.kind}' has no receptors (only cuba_lif does)")
+            else:
+                params["receptor_names"] = tuple(spec["receptors"])
+        if "reset" in spec:
+            params["reset"] = spec["reset"]
+        initial = {}
+        for var, raw in spec.get("initial", {}).items():
+            value = self.value((*path, "initial", var), raw, "any", count=size, rng=rng)
+            if value is not None:
+                initial[var] = value
+        if missing or len(params) < len(spec.get("params", {})):
+            return
+        net.add(Population(name=name, size=size, model=cls(**params), initial=initial))
+
+    # -- stimuli -----------------------------------------------------------------------------
+    def _stimulus(self, net: Network, name: str, spec: dict, path: tuple) -> None:
+        kind = spec["kind"]
+        allowed = {"poisson": {"size", "rate", "start", "stop"}, "current": {"size", "amplitude", "start", "stop"},
+                   "spikes": {"size", "times", "file"}}[kind]
+        for key in spec:
+            if key != "kind" and key not in allowed:
+                self.error((*path, key), f"field '{key}' does not apply to a {kind} source (use {', '.join(sorted(allowed))})")
+        window = {k: self.quantity((*path, k), spec[k], "time") for k in ("start", "stop") if k in spec}
+        if kind == "spikes":
+            self._spikes(net, name, spec, path)
+            return
+        size = spec.get("size")
+        if size is None:
+            self.error(path, f"missing field 'size'")
+            return
+        if kind == "poisson":
+            rate = self.value((*path, "rate"), spec.get("rate", 0.0), "rate")
+            if rate is not None and None not in window.values():
+                net.add(PoissonSource(name=name, size=size, rate=rate, **window))
+        else:
+            amp = self.value((*path, "amplitude"), spec.get("amplitude", 0.0), "any")
+            if amp is not None and None not in window.values():
+                net.add(CurrentSource(name=name, size=size, amplitude=amp, **window))
+
+    def _spikes(self, net: Network, name: str, spec: dict, path: tuple) -> None:
+        if ("times" in spec) == ("file" in spec):
+            self.error(path, "a spikes source needs exactly one of 'times' (lists per channel) or 'file' (.npy)")
+            return
+        if "file" in spec:
+            try:
+                arr = load_npy(self.doc.folder, spec["file"])
+            except FieldError as exc:
+                self.error((*path, "file"), str(exc))
+                return
+            if arr.ndim != 2:
+                self.error((*path, "file"), f"spike array must be 2-D (steps, channels), not shape {arr.shape}")
+                return
+            steps, ids = np.nonzero(arr)
+            times, size = steps * net.dt, arr.shape[1]
+        else:
+            lists = [self.value((*path, "times", i), t, "time") for i, t in enumerate(spec["times"])]
+            if any(t is None for t in lists):
+                return
+            ids = np.concatenate([np.full(len(t), i) for i, t in enumerate(lists)] or [np.zeros(0)])
+            times = np.concatenate(lists or [np.zeros(0)])
+            size = len(lists)
+        size = spec.get("size", size)
+        net.add(SpikeSource(name=name, size=size, ids=ids, times=times))
+
+    # -- projections --------------------------------------------------------------------------
+    def _projection(self, net: Network, name: str, spec: dict) -> None:
+        path = ("projections", name)
+        nodes = {n.name: n for n in net.nodes}
+        declared = set(self.data["populations"]) | set(self.data.get("stimuli", {}))
+        ok = True
+        for role in ("pre", "post"):
+            if spec[role] not in declared:
+                self.error((*path, role), f"{role} '{spec[role]}' is not a population or stimulus of this file")
+                ok = False
+        if not ok or spec["pre"] not in nodes or spec["post"] not in nodes:
+            return  # the node itself is broken and already reported
+        pre, post = nodes[spec["pre"]], nodes[spec["post"]]
+        conn_spec = spec["connector"]
+        if isinstance(conn_spec, str):
+            conn_spec = {"kind": conn_spec}
+        seed = int(conn_spec.get("seed", spec.get("seed", self.seed)))
+        rng = stream(seed, "projection", name)
+        cpath = (*path, "connector")
+        try:
+            pairs, dense_w = self._pairs(conn_spec, pre.size, post.size, pre is post, rng)
+        except (ValueError, FieldError) as exc:
+            self.error(cpath, f"connector: {exc}")
+            return
+        pre_idx, post_idx = pairs
+        if dense_w is not None and "weight" in spec:
+            self.error((*path, "weight"), "a dense connector takes its weights from the file: remove 'weight'")
+            return
+        weights = dense_w if dense_w is not None else self._per_synapse(
+            path, "weight", spec.get("weight", 1.0), "any", pre_idx, post_idx, (pre.size, post.size), rng)
+        delays = self._delays(path, spec, net.dt, pre_idx, post_idx, (pre.size, post.size), rng)
+        if weights is None or delays is None:
+            return
+        conn = Connectivity.from_coo(pre.size, post.size, pre_idx, post_idx, weights, delays)
+        net.connect(Projection(name=name, pre=pre.name, post=post.name, connectivity=conn, receptor=spec.get("receptor")))
+
+    def _pairs(self, spec: dict, n_pre: int, n_post: int, same: bool, rng):
+        kind, autapses = spec["kind"], spec.get("allow_autapses", True) or not same
+        needs = {"fixed_probability": "p", "fixed_indegree": "k", "dense": "file", "list": "pre"}
+        if kind in needs and needs[kind] not in spec:
+            raise FieldError(f"'{kind}' needs field '{needs[kind]}'")
+        if kind == "one_to_one":
+            return connectors.one_to_one(n_pre, n_post), None
+        if kind == "all_to_all":
+            return connectors.all_to_all(n_pre, n_post, autapses=autapses), None
+        if kind == "fixed_probability":
+            return connectors.fixed_probability(rng, n_pre, n_post, spec["p"], autapses=autapses), None
+        if kind == "fixed_indegree":
+            return connectors.fixed_indegree(rng, n_pre, n_post, spec["k"], autapses=autapses), None
+        if kind == "list":
+            pre, post = np.asarray(spec["pre"], dtype=np.int64), np.asarray(spec.get("post", []), dtype=np.int64)
+            if pre.shape != post.shape:
+                raise FieldError(f"'pre' has {pre.size} entries but 'post' has {post.size}")
+            if pre.size and (pre.min() < 0 or pre.max() >= n_pre or post.min() < 0 or post.max() >= n_post):
+                raise FieldError(f"indices out of range for {n_pre} pre and {n_post} post neurons")
+            return (pre, post), None
+        matrix = load_npy(self.doc.folder, spec["file"])
+        if matrix.shape != (n_pre, n_post):
+            raise FieldError(f"matrix in '{spec['file']}' has shape {matrix.shape}, expected ({n_pre}, {n_post})")
+        pre, post = np.nonzero(matrix)
+        return (pre, post), matrix[pre, post].astype(np.float64)
+
+    def _per_synapse(self, path, key, spec, dimension, pre, post, shape, rng):
+        """A scalar, one value per synapse, or an ``(n_pre, n_post)`` matrix sampled at the synapses."""
+        value = self.value((*path, key), spec, dimension, count=pre.size, rng=rng)
+        if value is None or value.ndim == 0:
+            return value
+        if value.ndim == 2 and value.shape == shape:
+            return value[pre, post]
+        if value.shape != pre.shape:
+            self.error((*path, key), f"{key}: {value.size} values for {pre.size} synapses "
+                                     f"(give one value, one per synapse, or a {shape[0]}x{shape[1]} matrix)")
+            return None
+        return value
+
+    def _delays(self, path, spec, dt, pre, post, shape, rng):
+        delays = self._per_synapse(path, "delay", spec.get("delay", dt), "time", pre, post, shape, rng)
+        if delays is None:
+            return None
+        if delays.size and delays.min() < dt * (1 - 1e-9):
+            self.error((*path, "delay"), f"delay {format_time(float(delays.min()))} is below dt {format_time(dt)}")
+            return None
+        return np.rint(delays / dt).astype(np.int32)
+
+
+def load_yaml_network(path: str | Path) -> Network:
+    """Load and validate a YAML network file; raise :class:`ValidationError` with every problem."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ValidationError([doc.diagnostic((), "a network file must be a mapping with 'version', 'dt' and 'populations'")])
+    problems = _schema_problems(doc)
+    if problems:
+        raise ValidationError(problems)
+    builder = _Builder(doc)
+    net = builder.build()
+    lines = {f"{label} '{name}'": doc.where((section, name))
+             for section, label in _SECTION_LABEL.items() for name in doc.data.get(section, {})}
+    for i, probe in enumerate(doc.data.get("probes", [])):
+        lines[f"probe '{probe['target']}.{probe.get('variable', 'spikes')}'"] = doc.where(("probes", i))
+    for d in net.problems():
+        if d.where in lines:
+            builder.problems.append(Diagnostic(where=lines[d.where], message=f"{d.where}: {d.message}"))
+        else:
+            builder.problems.append(Diagnostic(where=f"{doc.file}:1", message=f"{d.where}: {d.message}"))
+    if builder.problems:
+        problems = sorted(builder.problems, key=lambda d: int(d.where.rsplit(":", 1)[1]))
+        raise ValidationError(problems)
+    return net

@@ -1,0 +1,284 @@
+r"""Neuron models of the graph IR and their exact discrete-time propagators.
+
+All models share the spike and reset rules. A neuron spikes in step ``n`` when
+
+.. math:: v_n > v_{th}
+
+(strict comparison, as in NIR, Brian2, snnTorch and Norse), and then
+
+* ``reset = "value"``:    :math:`v \leftarrow v_{reset}`
+* ``reset = "subtract"``: :math:`v \leftarrow v - (v_{th} - v_{reset})`
+
+After a spike the membrane is held for ``round(refractory / dt)`` steps: it neither integrates
+nor takes synaptic input into :math:`v` (synaptic currents keep decaying and accumulating).
+
+Per step the simulator applies, in this order (the order of NEST's exact-integration
+models ``iaf_psc_delta`` / ``iaf_psc_exp``):
+
+1. propagate the sub-threshold state over ``dt`` exactly, using the state at the start of the step;
+2. add the synaptic input arriving in this step (a jump of ``v`` or of a synaptic current);
+3. compare with the threshold, spike, reset, start the refractory period.
+
+Units: parameters are floats in SI units (s, V, A); ``r`` converts current into voltage and is
+dimensionless when currents are expressed in volts, as in Brian2's CUBA example.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from ._record import ArrayRecord
+
+__all__ = ["ResetMode", "NeuronModel", "LIF", "CubaLIF", "IF", "Propagator", "MODELS", "ParamSpec"]
+
+
+class ResetMode:
+    VALUE = "value"
+    SUBTRACT = "subtract"
+    ALL = (VALUE, SUBTRACT)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How a parameter is written in files: its physical dimension and default (None: required)."""
+
+    dimension: str
+    default: float | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Propagator(ArrayRecord):
+    r"""Exact one-step solution of a population's linear sub-threshold dynamics.
+
+    With ``R`` input channels (receptors) and ``n`` neurons, one step is
+
+    .. math::
+        v' &= a\,v + b + c\,(I_{bias} + I_{ext}) + \sum_k s_k I_k \\
+        I_k' &= d_k I_k + g_k\,x_k \\
+        v' &\mathrel{+}= \sum_k h_k\,x_k
+
+    where :math:`x_k` is the summed weight arriving on channel ``k`` in this step.
+    """
+
+    decay_v: np.ndarray  # a, (n,)
+    leak_v: np.ndarray  # b, (n,)
+    current_to_v: np.ndarray  # c, (n,)
+    syn_to_v: np.ndarray  # s, (R, n)
+    decay_syn: np.ndarray  # d, (R, n)
+    input_to_syn: np.ndarray  # g, (R, n)
+    input_to_v: np.ndarray  # h, (R, n)
+
+
+def _as_float_array(value: object) -> np.ndarray:
+    return np.array(value, dtype=np.float64)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NeuronModel(ArrayRecord):
+    """Parameters shared by all models; arrays are scalars (shared) or one value per neuron."""
+
+    kind: ClassVar[str] = ""
+    PARAMS: ClassVar[dict[str, ParamSpec]] = {
+        "v_threshold": ParamSpec("voltage", 1.0),
+        "v_reset": ParamSpec("voltage", 0.0),
+        "refractory": ParamSpec("time", 0.0),
+        "bias": ParamSpec("any", 0.0),
+        "r": ParamSpec("any", 1.0),
+    }
+    STATE: ClassVar[tuple[str, ...]] = ("v",)
+    PER_RECEPTOR: ClassVar[tuple[str, ...]] = ()
+
+    v_threshold: np.ndarray = field(default_factory=lambda: _as_float_array(1.0))
+    v_reset: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
+    refractory: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
+    bias: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
+    r: np.ndarray = field(default_factory=lambda: _as_float_array(1.0))
+    reset: str = ResetMode.VALUE
+
+    def __post_init__(self) -> None:
+        for name in self.param_names():
+            self._set(name, _as_float_array(getattr(self, name)))
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return tuple(cls.PARAMS)
+
+    @property
+    def receptors(self) -> tuple[str, ...]:
+        """Names of the input channels a projection can target; () means one unnamed channel."""
+        return ()
+
+    def n_channels(self) -> int:
+        return max(1, len(self.receptors))
+
+    def channel_of(self, receptor: str | None) -> int:
+        """Input channel index for a projection's ``receptor`` (validated beforehand)."""
+        return 0 if receptor is None else self.receptors.index(receptor)
+
+    def problems(self, size: int) -> list[str]:
+        """Every parameter problem for a population of ``size`` neurons (empty if valid)."""
+        out = []
+        if self.reset not in ResetMode.ALL:
+            out.append(f"reset mode '{self.reset}' is unknown (use one of {', '.join(ResetMode.ALL)})")
+        for name in self.param_names():
+            value = getattr(self, name)
+            if name in self.PER_RECEPTOR:
+                continue
+            if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != size):
+                out.append(f"parameter '{name}' has shape {value.shape}, expected a scalar or ({size},)")
+            elif not np.all(np.isfinite(value)):
+                out.append(f"parameter '{name}' contains NaN or infinite values")
+        if not out:
+            if np.any(self.refractory < 0):
+                out.append("parameter 'refractory' must be >= 0")
+            if self.reset == ResetMode.SUBTRACT and np.any(self.v_threshold <= self.v_reset):
+                out.append("reset by subtraction needs v_threshold > v_reset")
+        return out
+
+    def refractory_steps(self, dt: float, size: int) -> np.ndarray:
+        return np.broadcast_to(np.rint(self.refractory / dt).astype(np.int64), (size,)).copy()
+
+    def propagator(self, dt: float, size: int) -> Propagator:
+        raise NotImplementedError
+
+    def _full(self, value: np.ndarray | float, size: int) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (size,)).copy()
+
+    def _instant(self, dt: float, size: int, decay_v, leak_v, current_to_v) -> Propagator:
+        zeros = np.zeros((1, size))
+        return Propagator(
+            decay_v=self._full(decay_v, size),
+            leak_v=self._full(leak_v, size),
+            current_to_v=self._full(current_to_v, size),
+            syn_to_v=zeros,
+            decay_syn=zeros.copy(),
+            input_to_syn=zeros.copy(),
+            input_to_v=self._full(self.r, size)[None, :],
+        )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LIF(NeuronModel):
+    r"""Leaky integrate-and-fire neuron with instantaneous (delta) synapses.
+
+    .. math::
+        \tau_{mem} \dot v = (v_{leak} - v) + r\, I_{bias}, \qquad
+        v \mathrel{+}= r\, w \text{ for each arriving spike of weight } w
+
+    Exact step: :math:`v' = v_{leak} + (v - v_{leak}) e^{-dt/\tau} + r I_{bias}(1 - e^{-dt/\tau})`.
+    """
+
+    kind: ClassVar[str] = "lif"
+    PARAMS: ClassVar[dict[str, ParamSpec]] = {
+        **NeuronModel.PARAMS,
+        "tau_mem": ParamSpec("time", None),
+        "v_leak": ParamSpec("voltage", 0.0),
+    }
+    tau_mem: np.ndarray = field(default_factory=lambda: _as_float_array(np.nan))
+    v_leak: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
+
+    def problems(self, size: int) -> list[str]:
+        out = super().problems(size)
+        if not out and np.any(self.tau_mem <= 0):
+            out.append("parameter 'tau_mem' must be > 0")
+        return out
+
+    def propagator(self, dt: float, size: int) -> Propagator:
+        decay = np.exp(-dt / self.tau_mem)
+        return self._instant(dt, size, decay, self.v_leak * (1 - decay), self.r * (1 - decay))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class IF(NeuronModel):
+    r"""Integrate-and-fire neuron without leak (NIR's IF).
+
+    .. math::
+        \dot v = r\, I_{bias}, \qquad v \mathrel{+}= r\, w \text{ for each arriving spike}
+
+    Exact step: :math:`v' = v + r I_{bias}\, dt`.
+    """
+
+    kind: ClassVar[str] = "if"
+
+    def propagator(self, dt: float, size: int) -> Propagator:
+        return self._instant(dt, size, 1.0, 0.0, self.r * dt)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CubaLIF(NeuronModel):
+    r"""Current-based LIF with exponentially decaying synaptic currents, one per receptor.
+
+    .. math::
+        \tau_{syn,k} \dot I_k = -I_k, \qquad I_k \mathrel{+}= w \text{ for each spike on receptor } k \\
+        \tau_{mem} \dot v = (v_{leak} - v) + r \big(\textstyle\sum_k I_k + I_{bias}\big)
+
+    ``tau_syn`` has one row per receptor (shape ``(R,)`` or ``(R, n)``). Exact step
+    (Rotter & Diesmann 1999), with :math:`x = dt(\tau_s - \tau_m)/(\tau_m \tau_s)`:
+
+    .. math:: v' = \dots + I_k\, r\,\frac{dt}{\tau_m} e^{-dt/\tau_m} \frac{e^{x} - 1}{x}
+
+    which is stable for :math:`\tau_s \to \tau_m` (the factor tends to 1).
+    """
+
+    kind: ClassVar[str] = "cuba_lif"
+    PARAMS: ClassVar[dict[str, ParamSpec]] = {
+        **NeuronModel.PARAMS,
+        "tau_mem": ParamSpec("time", None),
+        "v_leak": ParamSpec("voltage", 0.0),
+        "tau_syn": ParamSpec("time", None),
+    }
+    STATE: ClassVar[tuple[str, ...]] = ("v", "i")
+    PER_RECEPTOR: ClassVar[tuple[str, ...]] = ("tau_syn",)
+    tau_mem: np.ndarray = field(default_factory=lambda: _as_float_array(np.nan))
+    v_leak: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
+    tau_syn: np.ndarray = field(default_factory=lambda: _as_float_array([np.nan]))
+    receptor_names: tuple[str, ...] = ("syn",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("receptor_names", tuple(self.receptor_names))
+        if self.tau_syn.ndim == 0:
+            self._set("tau_syn", self.tau_syn[None])
+
+    @property
+    def receptors(self) -> tuple[str, ...]:
+        return self.receptor_names
+
+    def problems(self, size: int) -> list[str]:
+        out = super().problems(size)
+        n_rec = len(self.receptor_names)
+        if n_rec == 0 or len(set(self.receptor_names)) != n_rec:
+            out.append(f"receptor names {list(self.receptor_names)} must be non-empty and unique")
+        elif self.tau_syn.shape not in ((n_rec,), (n_rec, size)):
+            out.append(f"parameter 'tau_syn' has shape {self.tau_syn.shape}, expected ({n_rec},) or ({n_rec}, {size})")
+        elif not np.all(np.isfinite(self.tau_syn)) or np.any(self.tau_syn <= 0):
+            out.append("parameter 'tau_syn' must be finite and > 0")
+        if not out and np.any(self.tau_mem <= 0):
+            out.append("parameter 'tau_mem' must be > 0")
+        return out
+
+    def propagator(self, dt: float, size: int) -> Propagator:
+        tau_m = self._full(self.tau_mem, size)
+        tau_s = np.broadcast_to(self.tau_syn.reshape(len(self.receptors), -1), (len(self.receptors), size))
+        decay = np.exp(-dt / tau_m)
+        x = dt * (tau_s - tau_m) / (tau_m * tau_s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1.0, x))
+        r = self._full(self.r, size)
+        return Propagator(
+            decay_v=decay,
+            leak_v=self._full(self.v_leak * (1 - decay), size),
+            current_to_v=r * (1 - decay),
+            syn_to_v=r * dt / tau_m * decay * ratio,
+            decay_syn=np.exp(-dt / tau_s),
+            input_to_syn=np.ones_like(tau_s),
+            input_to_v=np.zeros_like(tau_s),
+        )
+
+
+MODELS: dict[str, type[NeuronModel]] = {m.kind: m for m in (LIF, CubaLIF, IF)}
+"""Registry of neuron models by ``kind`` (the ``model:`` field in YAML files)."""

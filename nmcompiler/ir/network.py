@@ -1,0 +1,210 @@
+"""The graph IR: a networkx multi-digraph of populations and sources, projections as edges.
+
+Nodes are keyed by name and carry the node object under ``"node"``; each edge is keyed by
+its projection name and carries the :class:`Projection` under ``"projection"``. Synapses live
+in each projection's :class:`Connectivity` arrays, never as networkx edges.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from ..errors import Diagnostic, ValidationError
+from ..units import format_time
+from .connectivity import Projection
+from .nodes import Node, Population, Probe
+
+__all__ = ["Network", "NetworkStats", "PopulationStats"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PopulationStats:
+    name: str
+    kind: str  # neuron model kind or source kind
+    size: int
+    is_source: bool
+    synapses_in: int
+    synapses_out: int
+    fan_in_mean: float
+    fan_in_max: int
+    fan_out_mean: float
+    fan_out_max: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkStats:
+    name: str
+    dt: float
+    neurons: int
+    sources: int
+    synapses: int
+    populations: tuple[PopulationStats, ...]
+    projections: tuple[dict, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "dt": self.dt,
+            "neurons": self.neurons,
+            "source_channels": self.sources,
+            "synapses": self.synapses,
+            "populations": [vars(p) | {} for p in self.populations if not p.is_source],
+            "sources": [vars(p) | {} for p in self.populations if p.is_source],
+            "projections": list(self.projections),
+        }
+
+
+class Network:
+    """A spiking network: nodes, projections, probes, time step ``dt`` (s) and default seed.
+
+    The builder methods check names as they go; :meth:`validate` checks everything else and
+    raises one :class:`ValidationError` listing all problems.
+    """
+
+    def __init__(self, name: str = "network", *, dt: float = 1e-4, seed: int = 0, duration: float | None = None):
+        self.name = name
+        self.dt = float(dt)
+        self.seed = int(seed)
+        self.duration = duration
+        self.graph = nx.MultiDiGraph()
+        self.probes: list[Probe] = []
+
+    # -- building -------------------------------------------------------------------------
+    def add(self, node: Node) -> Node:
+        if node.name in self.graph:
+            raise ValidationError([Diagnostic(where=f"node '{node.name}'", message="name is already used")])
+        self.graph.add_node(node.name, node=node)
+        return node
+
+    def connect(self, projection: Projection) -> Projection:
+        missing = [n for n in (projection.pre, projection.post) if n not in self.graph]
+        if missing or projection.name in self.projection_names():
+            msg = f"node '{missing[0]}' does not exist" if missing else "name is already used"
+            raise ValidationError([Diagnostic(where=f"projection '{projection.name}'", message=msg)])
+        self.graph.add_edge(projection.pre, projection.post, key=projection.name, projection=projection)
+        return projection
+
+    def probe(self, probe: Probe) -> Probe:
+        self.probes.append(probe)
+        return probe
+
+    def copy(self) -> "Network":
+        """A new network sharing the (immutable) node and projection objects."""
+        other = copy.copy(self)
+        other.graph = self.graph.copy()
+        other.probes = list(self.probes)
+        return other
+
+    # -- access ---------------------------------------------------------------------------
+    def node(self, name: str) -> Node:
+        return self.graph.nodes[name]["node"]
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [data["node"] for _, data in self.graph.nodes(data=True)]
+
+    @property
+    def populations(self) -> list[Population]:
+        return [n for n in self.nodes if isinstance(n, Population)]
+
+    @property
+    def sources(self) -> list[Node]:
+        return [n for n in self.nodes if not isinstance(n, Population)]
+
+    @property
+    def projections(self) -> list[Projection]:
+        return [d["projection"] for _, _, d in self.graph.edges(data=True)]
+
+    def projection_names(self) -> set[str]:
+        return {k for _, _, k in self.graph.edges(keys=True)}
+
+    def effective_probes(self) -> list[Probe]:
+        """The probes, or spikes of every population when none are given."""
+        return self.probes or [Probe(target=p.name) for p in self.populations]
+
+    # -- checks ---------------------------------------------------------------------------
+    def problems(self) -> list[Diagnostic]:
+        out = []
+        if not (np.isfinite(self.dt) and self.dt > 0):
+            out.append(Diagnostic(where=f"network '{self.name}'", message=f"dt must be > 0, not {self.dt}"))
+        if self.duration is not None and not self.duration > 0:
+            out.append(Diagnostic(where=f"network '{self.name}'", message="duration must be > 0"))
+        for node in self.nodes:
+            label = f"population '{node.name}'" if isinstance(node, Population) else f"source '{node.name}'"
+            out += [Diagnostic(where=label, message=m) for m in node.problems()]
+        nodes = dict(self.graph.nodes(data="node"))
+        for proj in self.projections:
+            msgs = proj.problems(nodes.get(proj.pre), nodes.get(proj.post))
+            out += [Diagnostic(where=f"projection '{proj.name}'", message=m) for m in msgs]
+        for probe in self.probes:
+            out += [Diagnostic(where=f"probe '{probe.label}'", message=m) for m in self._probe_problems(probe)]
+        return out
+
+    def _probe_problems(self, probe: Probe) -> list[str]:
+        target = self.graph.nodes[probe.target]["node"] if probe.target in self.graph else None
+        if not isinstance(target, Population):
+            return [f"target '{probe.target}' is not a population"]
+        allowed = ("spikes", *target.model.STATE)
+        if probe.variable not in allowed:
+            return [f"variable '{probe.variable}' unknown for model {target.model.kind} (use {', '.join(allowed)})"]
+        if probe.neurons is not None and probe.neurons.size and (
+            probe.neurons.min() < 0 or probe.neurons.max() >= target.size
+        ):
+            return [f"neuron indices must lie in [0, {target.size})"]
+        return []
+
+    def validate(self) -> "Network":
+        """Raise :class:`ValidationError` listing every problem; return self if there are none."""
+        problems = self.problems()
+        if problems:
+            raise ValidationError(problems)
+        return self
+
+    # -- summary --------------------------------------------------------------------------
+    def stats(self) -> NetworkStats:
+        n_in = {n.name: np.zeros(n.size, dtype=np.int64) for n in self.nodes}
+        n_out = {n.name: np.zeros(n.size, dtype=np.int64) for n in self.nodes}
+        rows = []
+        for proj in self.projections:
+            c = proj.connectivity
+            n_in[proj.post] += c.fan_in()
+            n_out[proj.pre] += c.fan_out()
+            delays = c.synapse_delays()
+            rows.append({
+                "name": proj.name, "pre": proj.pre, "post": proj.post, "receptor": proj.receptor,
+                "synapses": c.nnz,
+                "delay_min": format_time(int(delays.min()) * self.dt) if c.nnz else None,
+                "delay_max": format_time(int(delays.max()) * self.dt) if c.nnz else None,
+            })
+        pops = tuple(
+            PopulationStats(
+                name=n.name,
+                kind=n.model.kind if isinstance(n, Population) else n.kind,
+                size=n.size,
+                is_source=not isinstance(n, Population),
+                synapses_in=int(n_in[n.name].sum()),
+                synapses_out=int(n_out[n.name].sum()),
+                fan_in_mean=float(n_in[n.name].mean()),
+                fan_in_max=int(n_in[n.name].max()),
+                fan_out_mean=float(n_out[n.name].mean()),
+                fan_out_max=int(n_out[n.name].max()),
+            )
+            for n in self.nodes
+        )
+        return NetworkStats(
+            name=self.name,
+            dt=self.dt,
+            neurons=sum(p.size for p in pops if not p.is_source),
+            sources=sum(p.size for p in pops if p.is_source),
+            synapses=sum(r["synapses"] for r in rows),
+            populations=pops,
+            projections=tuple(rows),
+        )
+
+    def __repr__(self) -> str:
+        return (f"Network({self.name!r}, {len(self.populations)} populations, "
+                f"{len(self.projections)} projections, dt={self.dt})")

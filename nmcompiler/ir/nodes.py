@@ -1,0 +1,178 @@
+r"""Graph nodes: neuron populations and spike/current sources; probes.
+
+Every node has a unique ``name`` and a ``size`` (number of neurons or channels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from ._record import ArrayRecord
+from .models import CubaLIF, NeuronModel
+
+__all__ = ["Node", "Population", "PoissonSource", "SpikeSource", "CurrentSource", "Probe", "NODE_KINDS"]
+
+
+def _problems_size(size: int) -> list[str]:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        return [f"size must be a positive integer, not {size!r}"]
+    return []
+
+
+def _check_per_neuron(name: str, value: np.ndarray, size: int) -> list[str]:
+    if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != size):
+        return [f"'{name}' has shape {value.shape}, expected a scalar or ({size},)"]
+    if not np.all(np.isfinite(value)):
+        return [f"'{name}' contains NaN or infinite values"]
+    return []
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Node(ArrayRecord):
+    kind: ClassVar[str] = ""
+    name: str
+    size: int
+
+    def problems(self) -> list[str]:
+        return _problems_size(self.size)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Population(Node):
+    """``size`` neurons of one model. ``initial`` maps a state variable to its start value.
+
+    ``initial["v"]`` is a scalar or ``(size,)``; ``initial["i"]`` (CubaLIF) is ``(R,)`` or
+    ``(R, size)``. Missing entries start at ``v_leak`` (``v_reset`` for IF) and zero current.
+    """
+
+    kind: ClassVar[str] = "population"
+    model: NeuronModel
+    initial: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._set("initial", {k: np.asarray(v, dtype=np.float64) for k, v in sorted(self.initial.items())})
+
+    def problems(self) -> list[str]:
+        out = _problems_size(self.size)
+        if out:
+            return out
+        out += self.model.problems(self.size)
+        for var, value in self.initial.items():
+            if var not in self.model.STATE:
+                out.append(f"initial value for unknown state variable '{var}' (model has {', '.join(self.model.STATE)})")
+            elif var == "i":
+                n_rec = len(self.model.receptors)
+                if value.shape not in ((), (n_rec,), (n_rec, self.size)):
+                    out.append(f"initial 'i' has shape {value.shape}, expected ({n_rec},) or ({n_rec}, {self.size})")
+            else:
+                out += [f"initial {p}" for p in _check_per_neuron(var, value, self.size)]
+        return out
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        """Full-size start values of every state variable."""
+        rest = getattr(self.model, "v_leak", self.model.v_reset)
+        v = np.broadcast_to(self.initial.get("v", rest), (self.size,)).astype(np.float64)
+        state = {"v": v}
+        if isinstance(self.model, CubaLIF):
+            n_rec = len(self.model.receptors)
+            i = np.asarray(self.initial.get("i", 0.0), dtype=np.float64)
+            if i.ndim == 1:
+                i = i[:, None]
+            state["i"] = np.broadcast_to(i, (n_rec, self.size)).astype(np.float64)
+        return state
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PoissonSource(Node):
+    """Independent Poisson spike trains: in each step of ``[start, stop)`` channel ``j`` spikes
+    with probability ``rate[j] * dt``."""
+
+    kind: ClassVar[str] = "poisson"
+    rate: np.ndarray
+    start: float = 0.0
+    stop: float = np.inf
+
+    def __post_init__(self) -> None:
+        self._set("rate", np.asarray(self.rate, dtype=np.float64))
+
+    def problems(self) -> list[str]:
+        out = _problems_size(self.size) or _check_per_neuron("rate", self.rate, self.size)
+        if not out and np.any(self.rate < 0):
+            out.append("'rate' must be >= 0")
+        if self.stop < self.start:
+            out.append("'stop' is before 'start'")
+        return out
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SpikeSource(Node):
+    """Explicit spikes: channel ``ids[k]`` spikes at time ``times[k]`` (seconds, rounded to the
+    nearest step). Stored sorted by time, then channel."""
+
+    kind: ClassVar[str] = "spikes"
+    ids: np.ndarray
+    times: np.ndarray
+
+    def __post_init__(self) -> None:
+        ids = np.asarray(self.ids, dtype=np.int64).reshape(-1)
+        times = np.asarray(self.times, dtype=np.float64).reshape(-1)
+        if ids.shape == times.shape:
+            order = np.lexsort((ids, times))
+            ids, times = ids[order], times[order]
+        self._set("ids", ids)
+        self._set("times", times)
+
+    def problems(self) -> list[str]:
+        out = _problems_size(self.size)
+        if self.ids.shape != self.times.shape:
+            return out + [f"'ids' ({self.ids.size}) and 'times' ({self.times.size}) differ in length"]
+        if self.ids.size and (self.ids.min() < 0 or (not out and self.ids.max() >= self.size)):
+            out.append(f"spike channel ids must lie in [0, {self.size})")
+        if not np.all(np.isfinite(self.times)) or np.any(self.times < 0):
+            out.append("spike times must be finite and >= 0")
+        return out
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CurrentSource(Node):
+    """Constant current ``amplitude[j]`` during ``[start, stop)``. A projection from it adds
+    ``sum_j w[j, i] * amplitude[j]`` to neuron ``i``'s input current (its delays are ignored)."""
+
+    kind: ClassVar[str] = "current"
+    amplitude: np.ndarray
+    start: float = 0.0
+    stop: float = np.inf
+
+    def __post_init__(self) -> None:
+        self._set("amplitude", np.asarray(self.amplitude, dtype=np.float64))
+
+    def problems(self) -> list[str]:
+        out = _problems_size(self.size) or _check_per_neuron("amplitude", self.amplitude, self.size)
+        if self.stop < self.start:
+            out.append("'stop' is before 'start'")
+        return out
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Probe(ArrayRecord):
+    """Record ``variable`` ("spikes", "v" or "i") of population ``target``; ``neurons`` selects
+    indices (None: all)."""
+
+    target: str
+    variable: str = "spikes"
+    neurons: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.neurons is not None:
+            self._set("neurons", np.asarray(self.neurons, dtype=np.int64).reshape(-1))
+
+    @property
+    def label(self) -> str:
+        return f"{self.target}.{self.variable}"
+
+
+NODE_KINDS: dict[str, type[Node]] = {n.kind: n for n in (Population, PoissonSource, SpikeSource, CurrentSource)}
+"""Registry of node classes by ``kind``."""

@@ -1,0 +1,149 @@
+"""Save and load the IR: JSON metadata plus numpy arrays (npz), byte-reproducible.
+
+Two layouts hold the same content:
+
+* a directory with ``network.json`` and ``arrays.npz``;
+* a single ``.npz`` file whose entry ``__meta__`` holds the JSON as UTF-8 bytes.
+
+Arrays are referenced from the JSON as ``{"array": "<key>"}``. The layout is versioned by
+``format_version``; loading a newer version is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..fileio import atomic_open, write_bytes
+from .connectivity import Connectivity, Projection
+from .models import MODELS, NeuronModel
+from .network import Network
+from .nodes import NODE_KINDS, Node, Probe
+
+__all__ = ["save_network", "load_network_file", "FORMAT_VERSION"]
+
+FORMAT = "nmcompiler-ir"
+FORMAT_VERSION = 1
+_META_KEY = "__meta__"
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def value(self, v: object, key: str) -> object:
+        if isinstance(v, np.ndarray):
+            self.arrays[key] = v
+            return {"array": key}
+        if isinstance(v, NeuronModel):
+            return {"kind": v.kind, **self.fields(v, key)}
+        if isinstance(v, dict):
+            return {"dict": {k: self.value(x, f"{key}/{k}") for k, x in v.items()}}
+        if isinstance(v, tuple):
+            return {"tuple": [self.value(x, f"{key}/{i}") for i, x in enumerate(v)]}
+        if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+            return {"float": str(float(v))}
+        if isinstance(v, np.integer):
+            return int(v)
+        return v
+
+    def fields(self, record: object, key: str) -> dict:
+        return {f.name: self.value(getattr(record, f.name), f"{key}/{f.name}") for f in dataclasses.fields(record)}
+
+
+def _decode(v: object, arrays) -> object:
+    if isinstance(v, dict):
+        if "array" in v:
+            return arrays[v["array"]]
+        if "dict" in v:
+            return {k: _decode(x, arrays) for k, x in v["dict"].items()}
+        if "tuple" in v:
+            return tuple(_decode(x, arrays) for x in v["tuple"])
+        if "float" in v:
+            return float(v["float"])
+        if "kind" in v:
+            fields = {k: _decode(x, arrays) for k, x in v.items() if k != "kind"}
+            return MODELS[v["kind"]](**fields)
+    return v
+
+
+def _to_meta(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
+    enc = _Encoder()
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": net.name,
+        "dt": net.dt,
+        "seed": net.seed,
+        "duration": net.duration,
+        "nodes": [{"kind": n.kind, **enc.fields(n, f"node/{n.name}")} for n in net.nodes],
+        "projections": [
+            {**enc.fields(p, f"proj/{p.name}"), "connectivity": enc.fields(p.connectivity, f"proj/{p.name}/conn")}
+            for p in net.projections
+        ],
+        "probes": [enc.fields(p, f"probe/{i}") for i, p in enumerate(net.probes)],
+    }
+    return meta, enc.arrays
+
+
+def _from_meta(meta: dict, arrays) -> Network:
+    if meta.get("format") != FORMAT:
+        raise UserError(f"not an nmcompiler IR file (format {meta.get('format')!r})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise UserError(f"IR format version {meta.get('format_version')} is not supported (this is {FORMAT_VERSION})")
+    net = Network(meta["name"], dt=meta["dt"], seed=meta["seed"], duration=meta["duration"])
+    for n in meta["nodes"]:
+        fields = {k: _decode(v, arrays) for k, v in n.items() if k != "kind"}
+        net.add(NODE_KINDS[n["kind"]](**fields))
+    for p in meta["projections"]:
+        fields = {k: _decode(v, arrays) for k, v in p.items() if k != "connectivity"}
+        conn = Connectivity(**{k: _decode(v, arrays) for k, v in p["connectivity"].items()})
+        net.connect(Projection(**fields, connectivity=conn))
+    for p in meta["probes"]:
+        net.probe(Probe(**{k: _decode(v, arrays) for k, v in p.items()}))
+    return net
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def save_network(net: Network, path: str | Path) -> Path:
+    """Write ``net`` to ``path``: a single file if it ends in ``.npz``, else a directory."""
+    meta, arrays = _to_meta(net)
+    text = json.dumps(meta, indent=1, sort_keys=True)
+    path = Path(path)
+    if path.suffix == ".npz":
+        arrays = {_META_KEY: np.frombuffer(text.encode(), dtype=np.uint8), **arrays}
+        with atomic_open(path, "wb") as f:
+            f.write(_npz_bytes(arrays))
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        write_bytes(path / "arrays.npz", _npz_bytes(arrays))
+        write_bytes(path / "network.json", (text + "\n").encode())
+    return path
+
+
+def load_network_file(path: str | Path) -> Network:
+    """Load an IR written by :func:`save_network` (a ``.npz`` file or a directory)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            meta = json.loads((path / "network.json").read_text())
+            with np.load(path / "arrays.npz", allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        else:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            meta = json.loads(arrays.pop(_META_KEY).tobytes().decode())
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: not a readable nmcompiler IR ({exc})") from None
+    return _from_meta(meta, arrays)

@@ -1,0 +1,117 @@
+"""Flatten a network into global arrays for the simulators.
+
+All populations share one neuron index space (in graph order); spike sources follow the
+neurons in the *presynaptic* index space. Synapses of all projections form one CSR table
+keyed by presynaptic index; each synapse targets ``channel * N + post`` of the input buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ir import CurrentSource, Network, Population, Propagator
+from ..ir.models import ResetMode
+
+__all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SynapseTable:
+    indptr: np.ndarray  # (n_pre_total + 1,) int64
+    target: np.ndarray  # (nnz,) int64: channel * N + post (global)
+    weight: np.ndarray  # (nnz,) float64
+    delay: np.ndarray  # (nnz,) int64 steps, or () when all delays are equal
+    max_delay: int
+
+    @property
+    def nnz(self) -> int:
+        return int(self.target.size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layout:
+    n: int  # neurons
+    channels: int  # input channels per neuron (max over populations)
+    offsets: dict[str, int]  # first global index of each population / source
+    sizes: dict[str, int]
+    prop: Propagator  # concatenated over populations, channel axis padded to ``channels``
+    v_threshold: np.ndarray
+    v_reset: np.ndarray
+    subtract: np.ndarray  # bool: reset by subtraction
+    refractory_steps: np.ndarray
+    bias: np.ndarray
+
+    def slice(self, name: str) -> slice:
+        return slice(self.offsets[name], self.offsets[name] + self.sizes[name])
+
+
+def _pad(rows: np.ndarray, channels: int) -> np.ndarray:
+    return np.vstack([rows, np.zeros((channels - rows.shape[0], rows.shape[1]))]) if rows.shape[0] < channels else rows
+
+
+def build_layout(net: Network) -> Layout:
+    pops = net.populations
+    channels = max((p.model.n_channels() for p in pops), default=1)
+    offsets, sizes, start = {}, {}, 0
+    for node in pops + [s for s in net.sources if not isinstance(s, CurrentSource)]:
+        offsets[node.name], sizes[node.name] = start, node.size
+        start += node.size
+    for node in net.sources:
+        if isinstance(node, CurrentSource):
+            offsets[node.name], sizes[node.name] = -1, node.size
+    props = [p.model.propagator(net.dt, p.size) for p in pops]
+
+    def cat(get, per_channel=False):
+        parts = [get(p, q) for p, q in zip(pops, props)]
+        if per_channel:
+            return np.hstack([_pad(x, channels) for x in parts]) if parts else np.zeros((channels, 0))
+        return np.concatenate([np.broadcast_to(x, (p.size,)) for x, p in zip(parts, pops)]) if parts else np.zeros(0)
+
+    prop = Propagator(
+        decay_v=cat(lambda p, q: q.decay_v), leak_v=cat(lambda p, q: q.leak_v),
+        current_to_v=cat(lambda p, q: q.current_to_v),
+        syn_to_v=cat(lambda p, q: q.syn_to_v, True), decay_syn=cat(lambda p, q: q.decay_syn, True),
+        input_to_syn=cat(lambda p, q: q.input_to_syn, True), input_to_v=cat(lambda p, q: q.input_to_v, True),
+    )
+    return Layout(
+        n=sum(p.size for p in pops), channels=channels, offsets=offsets, sizes=sizes, prop=prop,
+        v_threshold=cat(lambda p, q: p.model.v_threshold), v_reset=cat(lambda p, q: p.model.v_reset),
+        subtract=cat(lambda p, q: np.array(p.model.reset == ResetMode.SUBTRACT)),
+        refractory_steps=cat(lambda p, q: p.model.refractory_steps(net.dt, p.size)),
+        bias=cat(lambda p, q: p.model.bias),
+    )
+
+
+def build_synapses(net: Network, layout: Layout) -> SynapseTable:
+    """One CSR table over all spiking projections (current-source projections excluded)."""
+    n_pre_total = layout.n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
+    pres, targets, weights, delays = [], [], [], []
+    for proj in net.projections:
+        pre_node = net.node(proj.pre)
+        if isinstance(pre_node, CurrentSource):
+            continue
+        c = proj.connectivity
+        post = net.node(proj.post)
+        assert isinstance(post, Population)
+        channel = post.model.channel_of(proj.receptor)
+        pres.append(c.pre_indices() + layout.offsets[proj.pre])
+        targets.append(channel * layout.n + layout.offsets[proj.post] + c.indices.astype(np.int64))
+        weights.append(c.synapse_weights().astype(np.float64))
+        delays.append(c.synapse_delays().astype(np.int64))
+    if not pres:
+        empty = np.zeros(0, dtype=np.int64)
+        return SynapseTable(indptr=np.zeros(n_pre_total + 1, dtype=np.int64), target=empty,
+                            weight=np.zeros(0), delay=np.array(1), max_delay=1)
+    pre = np.concatenate(pres)
+    order = np.argsort(pre, kind="stable")
+    delay = np.concatenate(delays)[order]
+    uniform = delay.size == 0 or delay.min() == delay.max()
+    indptr = np.zeros(n_pre_total + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pre, minlength=n_pre_total), out=indptr[1:])
+    return SynapseTable(
+        indptr=indptr, target=np.concatenate(targets)[order], weight=np.concatenate(weights)[order],
+        delay=np.array(delay[0] if delay.size else 1) if uniform else delay,
+        max_delay=int(delay.max()) if delay.size else 1,
+    )

@@ -1,0 +1,96 @@
+"""Simulation results: spikes per population, recorded state traces, run statistics."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import write_bytes, write_json
+
+__all__ = ["SimResult", "Trace"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trace:
+    """State ``variable`` of ``population`` at the end of every step: ``values[step, ..., k]``
+    for neuron ``neurons[k]`` (synaptic currents have a receptor axis before it)."""
+
+    population: str
+    variable: str
+    neurons: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimResult:
+    network: str
+    dt: float
+    steps: int
+    sizes: dict[str, int]
+    spike_steps: dict[str, np.ndarray]  # population -> step of each spike
+    spike_ids: dict[str, np.ndarray]  # population -> neuron index of each spike
+    traces: dict[str, Trace] = field(default_factory=dict)
+    wall_time: float = 0.0
+    synaptic_events: int = 0
+    seed: int = 0
+    simulator: str = "float"
+
+    @property
+    def duration(self) -> float:
+        return self.steps * self.dt
+
+    def spike_counts(self) -> dict[str, int]:
+        return {k: int(v.size) for k, v in self.spike_steps.items()}
+
+    def rates(self) -> dict[str, float]:
+        """Mean firing rate per population in Hz."""
+        return {k: v.size / (self.sizes[k] * self.duration) for k, v in self.spike_steps.items()}
+
+    def spike_train(self, population: str, neuron: int) -> np.ndarray:
+        """Steps at which one neuron spiked."""
+        return self.spike_steps[population][self.spike_ids[population] == neuron]
+
+    def summary(self) -> dict:
+        rates = self.rates()
+        return {
+            "network": self.network,
+            "simulator": self.simulator,
+            "seed": self.seed,
+            "dt": self.dt,
+            "steps": self.steps,
+            "duration": self.duration,
+            "wall_time": self.wall_time,
+            "realtime_factor": self.wall_time / self.duration if self.duration else None,
+            "synaptic_events": self.synaptic_events,
+            "synaptic_events_per_second": self.synaptic_events / self.wall_time if self.wall_time else None,
+            "populations": {
+                name: {"size": self.sizes[name], "spikes": int(self.spike_steps[name].size), "rate_hz": rates[name]}
+                for name in self.spike_steps
+            },
+        }
+
+    def spikes_npz_bytes(self) -> bytes:
+        arrays = {"dt": np.array(self.dt), "steps": np.array(self.steps)}
+        for name in self.spike_steps:
+            arrays[f"{name}/times"] = self.spike_steps[name] * self.dt
+            arrays[f"{name}/steps"] = self.spike_steps[name]
+            arrays[f"{name}/ids"] = self.spike_ids[name]
+        for label, tr in self.traces.items():
+            arrays[f"trace/{label}/neurons"] = tr.neurons
+            arrays[f"trace/{label}/values"] = tr.values
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    def save(self, outdir: str | Path, *, include_timing: bool = True) -> None:
+        """Write ``spikes.npz`` and ``summary.json`` atomically into ``outdir``."""
+        outdir = Path(outdir)
+        write_bytes(outdir / "spikes.npz", self.spikes_npz_bytes())
+        summary = self.summary()
+        if not include_timing:
+            for key in ("wall_time", "realtime_factor", "synaptic_events_per_second"):
+                summary.pop(key)
+        write_json(outdir / "summary.json", summary)
