@@ -34,7 +34,8 @@ def network_schema() -> dict:
     return json.loads(text)
 
 
-def _schema_problems(doc: YamlDocument) -> list[Diagnostic]:
+def _schema_problems(doc: YamlDocument) -> list[tuple[tuple, Diagnostic]]:
+    """``(path, diagnostic)`` for every schema violation, in file order."""
     validator = jsonschema.Draft202012Validator(network_schema())
     out = []
     for err in sorted(validator.iter_errors(doc.data), key=lambda e: (doc.line(tuple(e.absolute_path)), e.message)):
@@ -47,11 +48,15 @@ def _schema_problems(doc: YamlDocument) -> list[Diagnostic]:
             allowed = ", ".join(err.schema.get("properties", {}))
             path = (*path, extra[0]) if extra else path
             msg = f"unknown field {', '.join(repr(e) for e in extra)} (allowed: {allowed})"
+        elif err.validator == "enum" and path:
+            msg = f"unknown {path[-1]} {err.instance!r} (use one of: {', '.join(map(str, err.validator_value))})"
+        elif err.validator == "const" and path == ("version",):
+            msg = f"network format version {err.instance!r} is not supported (this nmcompiler reads version 1)"
         elif err.validator == "anyOf":
             msg = f"value {err.instance!r} has the wrong type"
         else:
             msg = err.message
-        out.append(doc.diagnostic(path, f"{label}{msg}"))
+        out.append((tuple(err.absolute_path), doc.diagnostic(path, f"{label}{msg}")))
     return out
 
 
@@ -64,10 +69,13 @@ def _label(path: tuple) -> str:
 
 
 class _Builder:
-    def __init__(self, doc: YamlDocument):
+    """Builds the IR from a file, skipping objects that already failed the schema (``broken``)."""
+
+    def __init__(self, doc: YamlDocument, broken: set[tuple]):
         self.doc = doc
         self.data: dict = doc.data
         self.problems: list[Diagnostic] = []
+        self.broken = broken
         self.seed = int(self.data.get("seed", 0))
 
     def error(self, path: tuple, message: str) -> None:
@@ -96,20 +104,24 @@ class _Builder:
         net = Network(name, dt=dt, seed=self.seed, duration=duration)
         if dt <= 0:
             self.error(("dt",), f"dt must be > 0, not {self.data['dt']}")
-        for pname, spec in self.data["populations"].items():
+        for pname, spec in self._section("populations"):
             self._population(net, pname, spec)
-        for sname, spec in self.data.get("stimuli", {}).items():
+        for sname, spec in self._section("stimuli"):
             path = ("stimuli", sname)
             if sname in self.data["populations"]:
                 self.error(path, "name is already used by a population")
             else:
                 self._stimulus(net, sname, spec, path)
-        for jname, spec in self.data.get("projections", {}).items():
+        for jname, spec in self._section("projections"):
             self._projection(net, jname, spec)
         for i, spec in enumerate(self.data.get("probes", [])):
-            neurons = spec.get("neurons")
-            net.probe(Probe(target=spec["target"], variable=spec.get("variable", "spikes"), neurons=neurons))
+            if ("probes", i) not in self.broken:
+                net.probe(Probe(target=spec["target"], variable=spec.get("variable", "spikes"),
+                                neurons=spec.get("neurons")))
         return net
+
+    def _section(self, section: str):
+        return [(k, v) for k, v in self.data.get(section, {}).items() if (section, k) not in self.broken]
 
     # -- populations -------------------------------------------------------------------------
     def _population(self, net: Network, name: str, spec: dict) -> None:
@@ -208,8 +220,11 @@ class _Builder:
             if spec[role] not in declared:
                 self.error((*path, role), f"{role} '{spec[role]}' is not a population or stimulus of this file")
                 ok = False
+        self._check_values(path, spec, net.dt)
         if not ok or spec["pre"] not in nodes or spec["post"] not in nodes:
-            return  # the node itself is broken and already reported
+            return  # a broken node is reported on its own
+        if self._reported:
+            return
         pre, post = nodes[spec["pre"]], nodes[spec["post"]]
         conn_spec = spec["connector"]
         if isinstance(conn_spec, str):
@@ -233,6 +248,16 @@ class _Builder:
             return
         conn = Connectivity.from_coo(pre.size, post.size, pre_idx, post_idx, weights, delays)
         net.connect(Projection(name=name, pre=pre.name, post=post.name, connectivity=conn, receptor=spec.get("receptor")))
+
+    def _check_values(self, path, spec, dt) -> None:
+        """Report bad plain weight/delay values even when the projection cannot be built."""
+        n_before = len(self.problems)
+        for key, dim in (("weight", "any"), ("delay", "time")):
+            if key in spec and not isinstance(spec[key], dict):
+                value = self.value((*path, key), spec[key], dim)
+                if key == "delay" and value is not None:
+                    self._delay_steps((*path, key), value, dt)
+        self._reported = len(self.problems) > n_before
 
     def _pairs(self, spec: dict, n_pre: int, n_post: int, same: bool, rng):
         kind, autapses = spec["kind"], spec.get("allow_autapses", True) or not same
@@ -275,10 +300,11 @@ class _Builder:
 
     def _delays(self, path, spec, dt, pre, post, shape, rng):
         delays = self._per_synapse(path, "delay", spec.get("delay", dt), "time", pre, post, shape, rng)
-        if delays is None:
-            return None
+        return None if delays is None else self._delay_steps((*path, "delay"), delays, dt)
+
+    def _delay_steps(self, path, delays: np.ndarray, dt: float):
         if delays.size and delays.min() < dt * (1 - 1e-9):
-            self.error((*path, "delay"), f"delay {format_time(float(delays.min()))} is below dt {format_time(dt)}")
+            self.error(path, f"delay {format_time(float(delays.min()))} is below dt {format_time(dt)}")
             return None
         return np.rint(delays / dt).astype(np.int32)
 
@@ -288,10 +314,14 @@ def load_yaml_network(path: str | Path) -> Network:
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise ValidationError([doc.diagnostic((), "a network file must be a mapping with 'version', 'dt' and 'populations'")])
-    problems = _schema_problems(doc)
-    if problems:
+    schema = _schema_problems(doc)
+    problems = [d for _, d in schema]
+    # errors in the file's skeleton stop here; errors inside one object only skip that object
+    if any(len(path) < 2 and path[:1] != ("name",) and not d.message.startswith("unknown field")
+           for path, d in schema):
         raise ValidationError(problems)
-    builder = _Builder(doc)
+    builder = _Builder(doc, {path[:2] for path, _ in schema})
+    builder.problems += problems
     net = builder.build()
     lines = {f"{label} '{name}'": doc.where((section, name))
              for section, label in _SECTION_LABEL.items() for name in doc.data.get(section, {})}

@@ -17,6 +17,7 @@ from ..errors import Diagnostic, UserError, ValidationError
 __all__ = ["YamlDocument", "read_yaml"]
 
 Path_ = tuple[object, ...]
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass
@@ -45,6 +46,8 @@ class YamlDocument:
 
 def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, doc: YamlDocument, errors: list) -> object:
     doc.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        raise yaml.constructor.ConstructorError(None, None, f"unsupported YAML tag {node.tag}", node.start_mark)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         out = {}

@@ -88,6 +88,15 @@ class Network:
         self.graph.add_edge(projection.pre, projection.post, key=projection.name, projection=projection)
         return projection
 
+    def replace(self, node: Node) -> Node:
+        """Swap the node of the same name (e.g. new stimulus values); sizes must match."""
+        old = self.node(node.name)
+        if old.size != node.size or isinstance(old, Population) != isinstance(node, Population):
+            raise ValidationError([Diagnostic(where=f"node '{node.name}'",
+                                              message="replacement must have the same size and role")])
+        self.graph.nodes[node.name]["node"] = node
+        return node
+
     def probe(self, probe: Probe) -> Probe:
         self.probes.append(probe)
         return probe
