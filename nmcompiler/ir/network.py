@@ -72,6 +72,7 @@ class Network:
         self.duration = duration
         self.graph = nx.MultiDiGraph()
         self.probes: list[Probe] = []
+        self._edges: dict[str, tuple[str, str]] = {}  # projection name -> (pre, post), in insertion order
 
     # -- building -------------------------------------------------------------------------
     def add(self, node: Node) -> Node:
@@ -82,10 +83,11 @@ class Network:
 
     def connect(self, projection: Projection) -> Projection:
         missing = [n for n in (projection.pre, projection.post) if n not in self.graph]
-        if missing or projection.name in self.projection_names():
+        if missing or projection.name in self._edges:
             msg = f"node '{missing[0]}' does not exist" if missing else "name is already used"
             raise ValidationError([Diagnostic(where=f"projection '{projection.name}'", message=msg)])
         self.graph.add_edge(projection.pre, projection.post, key=projection.name, projection=projection)
+        self._edges[projection.name] = (projection.pre, projection.post)
         return projection
 
     def replace(self, node: Node) -> Node:
@@ -106,6 +108,7 @@ class Network:
         other = copy.copy(self)
         other.graph = self.graph.copy()
         other.probes = list(self.probes)
+        other._edges = dict(self._edges)
         return other
 
     # -- access ---------------------------------------------------------------------------
@@ -126,10 +129,11 @@ class Network:
 
     @property
     def projections(self) -> list[Projection]:
-        return [d["projection"] for _, _, d in self.graph.edges(data=True)]
+        """Projections in the order they were connected."""
+        return [self.graph.edges[u, v, name]["projection"] for name, (u, v) in self._edges.items()]
 
-    def projection_names(self) -> set[str]:
-        return {k for _, _, k in self.graph.edges(keys=True)}
+    def projection_names(self) -> list[str]:
+        return list(self._edges)
 
     def effective_probes(self) -> list[Probe]:
         """The probes, or spikes of every population when none are given."""

@@ -1,0 +1,179 @@
+"""Float reference simulator against analytic solutions and the NIR paper's exact LIF trace.
+
+Time convention: the state recorded in step k is the state at time k*dt, reached from the
+initial state after k+1 exact propagations over dt.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import NIR_PAPER
+from nmcompiler.ir import (
+    IF, LIF, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population, Probe, Projection,
+    SpikeSource,
+)
+from nmcompiler.sim import simulate
+
+DT = 1e-4
+
+
+def one_neuron(model, *, v0=None, dt=DT) -> Network:
+    net = Network("one", dt=dt)
+    net.add(Population(name="n", size=1, model=model, initial={} if v0 is None else {"v": v0}))
+    net.probe(Probe(target="n"))
+    net.probe(Probe(target="n", variable="v"))
+    return net
+
+
+def drive(net: Network, steps_at, weight, delay=1, post="n", name="in"):
+    net.add(SpikeSource(name=name, size=1, ids=np.zeros(len(steps_at)), times=np.asarray(steps_at) * net.dt))
+    net.connect(Projection(name=f"{name}_{post}", pre=name, post=post,
+                           connectivity=Connectivity.from_coo(1, 1, [0], [0], weight, delay)))
+
+
+def crossing_time(tau, v0, v_inf, v_th):
+    return tau * math.log((v_inf - v0) / (v_inf - v_th))
+
+
+def test_lif_first_spike_under_constant_current_matches_analytic():
+    tau, r, bias, vth = 0.02, 2.0, 0.6, 1.0  # v_inf = 1.2 > threshold
+    res = simulate(one_neuron(LIF(tau_mem=tau, r=r, bias=bias, v_threshold=vth), v0=0.0), steps=2000)
+    t_star = crossing_time(tau, 0.0, r * bias, vth)
+    assert res.spike_train("n", 0)[0] == math.floor(t_star / DT)
+    # sub-threshold trace is the exact exponential
+    k = np.arange(50)
+    assert np.allclose(res.traces["n.v"].values[:50, 0], r * bias * (1 - np.exp(-(k + 1) * DT / tau)), rtol=1e-12)
+
+
+def test_no_spike_below_rheobase():
+    res = simulate(one_neuron(LIF(tau_mem=0.02, bias=0.999, v_threshold=1.0, v_leak=0.0), v0=0.0), steps=20000)
+    assert res.spike_counts()["n"] == 0
+    assert res.traces["n.v"].values[-1, 0] == pytest.approx(0.999, abs=1e-9)
+
+
+def test_refractory_period_sets_the_interspike_interval():
+    tau, bias, ref = 0.01, 1.5, 2e-3
+    model = LIF(tau_mem=tau, bias=bias, v_threshold=1.0, v_reset=0.0, refractory=ref)
+    res = simulate(one_neuron(model, v0=0.0), steps=3000)
+    spikes = res.spike_train("n", 0)
+    n_cross = math.floor(crossing_time(tau, 0.0, bias, 1.0) / DT)
+    assert spikes[0] == n_cross
+    assert np.all(np.diff(spikes) == round(ref / DT) + 1 + n_cross)
+    v = res.traces["n.v"].values[:, 0]
+    held = v[spikes[0]: spikes[0] + round(ref / DT) + 1]
+    assert np.all(held == 0.0)  # held at v_reset for exactly `refractory` after the spike step
+    assert v[spikes[0] + round(ref / DT) + 1] > 0.0
+
+
+@pytest.mark.parametrize("reset,expected_spikes", [("value", [10]), ("subtract", [10, 11])])
+def test_reset_modes(reset, expected_spikes):
+    model = IF(v_threshold=1.0, v_reset=-0.2, reset=reset)
+    net = one_neuron(model, v0=0.0)
+    drive(net, [9], 2.5)  # arrives in step 10: v = 2.5
+    res = simulate(net, steps=20)
+    assert res.spike_train("n", 0).tolist() == expected_spikes
+    # subtraction removes (v_th - v_reset) = 1.2 per spike: 2.5 -> 1.3 (spike again) -> 0.1
+    v = res.traces["n.v"].values[:, 0]
+    if reset == "value":
+        assert v[10] == pytest.approx(-0.2) and v[11] == pytest.approx(-0.2)
+    else:
+        assert v[10] == pytest.approx(1.3) and v[11] == pytest.approx(0.1)
+
+
+def test_delays_arrive_exactly_d_steps_later():
+    net = Network("delay", dt=DT)
+    net.add(Population(name="n", size=3, model=IF(v_threshold=10.0)))
+    net.add(SpikeSource(name="in", size=1, ids=[0], times=[5 * DT]))
+    net.connect(Projection(name="in_n", pre="in", post="n",
+                           connectivity=Connectivity.from_coo(1, 3, [0, 0, 0], [0, 1, 2], 1.0, [1, 4, 17])))
+    net.probe(Probe(target="n", variable="v"))
+    v = simulate(net, steps=40).traces["n.v"].values
+    first = [int(np.argmax(v[:, i] > 0)) for i in range(3)]
+    assert first == [6, 9, 22]
+
+
+@pytest.mark.parametrize("tau_syn", [0.005, 0.02])  # 0.02 == tau_mem exercises the degenerate case
+def test_cuba_psp_matches_analytic_alpha_difference(tau_syn):
+    tau_m, w = 0.02, 0.3
+    net = one_neuron(CubaLIF(tau_mem=tau_m, tau_syn=tau_syn, v_threshold=10.0), v0=0.0)
+    drive(net, [9], w)  # current jumps in step 10, membrane responds from step 11
+    net.probe(Probe(target="n", variable="i"))
+    res = simulate(net, steps=600)
+    v, i = res.traces["n.v"].values[:, 0], res.traces["n.i"].values[:, 0, 0]
+    t = (np.arange(600) - 10) * DT
+    if tau_syn == tau_m:
+        expected = w * t / tau_m * np.exp(-t / tau_m)
+    else:
+        expected = w * tau_syn / (tau_syn - tau_m) * (np.exp(-t / tau_syn) - np.exp(-t / tau_m))
+    assert np.all(v[:11] == 0.0)
+    assert np.allclose(v[10:], expected[10:], rtol=1e-10, atol=1e-15)
+    assert np.allclose(i[10:], w * np.exp(-t[10:] / tau_syn), rtol=1e-12)
+
+
+def test_if_integrates_bias_linearly():
+    res = simulate(one_neuron(IF(r=3.0, bias=2.0, v_threshold=1e9), v0=0.0), steps=100)
+    assert np.allclose(res.traces["n.v"].values[:, 0], 3.0 * 2.0 * DT * np.arange(1, 101), rtol=1e-12)
+
+
+def test_current_source_window():
+    net = one_neuron(LIF(tau_mem=0.01, v_threshold=1e9), v0=0.0)
+    net.add(CurrentSource(name="dc", size=1, amplitude=2.0, start=10 * DT, stop=30 * DT))
+    net.connect(Projection(name="dc_n", pre="dc", post="n",
+                           connectivity=Connectivity.from_coo(1, 1, [0], [0], 0.5)))
+    v = simulate(net, steps=50).traces["n.v"].values[:, 0]
+    assert np.all(v[:10] == 0) and np.all(np.diff(v[10:30]) > 0) and np.all(np.diff(v[30:]) < 0)
+    assert v[29] == pytest.approx(1.0 * (1 - math.exp(-20 * DT / 0.01)), rel=1e-12)
+
+
+def test_poisson_rate_and_seed():
+    net = Network("p", dt=DT, seed=2)
+    net.add(Population(name="n", size=200, model=IF(v_threshold=0.5)))
+    net.add(PoissonSource(name="noise", size=200, rate=100.0))
+    net.connect(Projection(name="noise_n", pre="noise", post="n",
+                           connectivity=Connectivity.from_coo(200, 200, np.arange(200), np.arange(200), 1.0)))
+    a = simulate(net, steps=10000)
+    # every input spike makes its neuron fire, except those emitted in the last step (never delivered)
+    assert 0 <= a.synaptic_events - a.spike_counts()["n"] <= 10
+    assert abs(a.spike_counts()["n"] - 200 * 100) < 5 * math.sqrt(200 * 100)
+    b = simulate(net, steps=10000)
+    c = simulate(net, steps=10000, seed=3)
+    assert np.array_equal(a.spike_steps["n"], b.spike_steps["n"]) and np.array_equal(a.spike_ids["n"], b.spike_ids["n"])
+    assert not np.array_equal(a.spike_steps["n"], c.spike_steps["n"])
+
+
+def test_cost_follows_events_not_neurons():
+    """Delivery touches only rows of neurons that spiked: events counted equal fan-out x spikes."""
+    net = Network("sparse", dt=DT)
+    net.add(Population(name="n", size=1000, model=IF(v_threshold=0.5)))
+    net.add(SpikeSource(name="in", size=1, ids=[0, 0], times=[0.0, 3 * DT]))
+    net.connect(Projection(name="in_n", pre="in", post="n", connectivity=Connectivity.from_coo(1, 1000, [0], [0], 1.0)))
+    pre, post = np.arange(999), np.arange(1, 1000)
+    net.connect(Projection(name="chain", pre="n", post="n", connectivity=Connectivity.from_coo(1000, 1000, pre, post, 1.0)))
+    res = simulate(net, steps=50)
+    assert res.spike_train("n", 0).tolist() == [1, 4]
+    assert res.spike_counts()["n"] == (50 - 1) + (50 - 4)  # two waves travelling one neuron per step
+    assert res.synaptic_events == 2 + (res.spike_counts()["n"])
+
+
+@pytest.mark.skipif(not (NIR_PAPER / "lif_exact.csv").exists(), reason="../shared/data/nir-paper is absent")
+def test_nir_paper_exact_lif_trace():
+    import nir
+
+    graph = nir.read(str(NIR_PAPER / "lif_norse.nir"))
+    lif = next(n for n in graph.nodes.values() if isinstance(n, nir.LIF))
+    affine = next(n for n in graph.nodes.values() if isinstance(n, nir.Affine))
+    tau, r = float(lif.tau[0]), float(lif.r[0])
+    data = np.loadtxt(NIR_PAPER / "lif_exact.csv", delimiter=",")
+    input_steps = np.flatnonzero(data[:, 0])
+    # A unit input spike in step k is a unit current pulse over that step: exact jump r (1 - e^{-dt/tau}).
+    weight = float(affine.weight[0, 0]) * (1 - math.exp(-DT / tau))
+    net = one_neuron(LIF(tau_mem=tau, r=r, v_leak=float(lif.v_leak[0]), v_threshold=float(lif.v_threshold[0]),
+                         v_reset=float(lif.v_reset[0])), v0=0.0)
+    drive(net, input_steps - 1, weight)  # emitted one step earlier, arriving (delay 1) in the step of the pulse
+    res = simulate(net, steps=len(data))
+    assert res.spike_train("n", 0).tolist() == [460, 510, 710, 760]
+    assert np.flatnonzero(data[:, 2]).tolist() == [460, 510, 710, 760]
+    v = res.traces["n.v"].values[:, 0]
+    assert np.max(np.abs(v[:460] - data[:460, 1])) < 1e-7  # exact up to float32 parameters
