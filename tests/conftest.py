@@ -9,7 +9,9 @@ from nmcompiler.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-NIR_PAPER = ROOT.parent / "shared" / "data" / "nir-paper"
+# ../shared beside the checkout (also found from a clone nested deeper, e.g. in CI)
+NIR_PAPER = next((p / "shared" / "data" / "nir-paper" for p in ROOT.parents
+                  if (p / "shared" / "data" / "nir-paper").is_dir()), ROOT.parent / "shared" / "data" / "nir-paper")
 
 
 @pytest.fixture

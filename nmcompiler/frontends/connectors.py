@@ -12,7 +12,14 @@ __all__ = ["one_to_one", "all_to_all", "fixed_probability", "fixed_indegree", "s
 
 
 def _as_pairs(keys: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
-    return keys // n_cols, keys % n_cols
+    """Split sorted keys ``row * n_cols + col`` into (row, col) without a slow 64-bit division."""
+    if keys.size == 0:
+        return keys.copy(), keys.copy()
+    n_rows = int(keys[-1] // n_cols) + 1
+    bounds = np.searchsorted(keys, np.arange(n_rows + 1, dtype=np.int64) * n_cols)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(bounds))
+    cols = keys - rows * n_cols
+    return rows, cols
 
 
 def sample_distinct(rng: np.random.Generator, counts: np.ndarray, n: int) -> np.ndarray:
@@ -52,7 +59,7 @@ def sample_distinct(rng: np.random.Generator, counts: np.ndarray, n: int) -> np.
 
 def _skip_self(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Map columns drawn from ``[0, n-1)`` onto ``[0, n) minus {row}``."""
-    return cols + (cols >= rows)
+    return cols + (cols >= rows).astype(cols.dtype)
 
 
 def one_to_one(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,15 +80,49 @@ def all_to_all(n_pre: int, n_post: int, *, autapses: bool = True) -> tuple[np.nd
 def fixed_probability(
     rng: np.random.Generator, n_pre: int, n_post: int, p: float, *, autapses: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each (pre, post) pair is connected independently with probability ``p``."""
+    """Each (pre, post) pair is connected independently with probability ``p``.
+
+    The Bernoulli process over the ``n_pre * n_post`` pairs (row-major) is drawn as geometric
+    gaps between successes, so the synapses come out sorted and distinct with no sort: O(synapses).
+    """
     if not 0 <= p <= 1:
         raise ValueError(f"probability must lie in [0, 1], not {p}")
-    choices = n_post if autapses else n_post - 1
-    counts = rng.binomial(choices, p, size=n_pre)
-    pre, post = _as_pairs(sample_distinct(rng, counts, choices), choices)
+    cols = n_post if autapses else n_post - 1
+    total = n_pre * cols
+    if p == 0 or total <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if p == 1:
+        pre, post = _as_pairs(np.arange(total, dtype=np.int64), cols)
+    else:
+        pre, post = _bernoulli_pairs(rng, total, cols, p)
     if not autapses:
         post = _skip_self(pre, post)
     return pre, post
+
+
+def _bernoulli_pairs(rng: np.random.Generator, total: int, cols: int, p: float, chunk: int = 1 << 22):
+    """Successes of a Bernoulli(p) process over ``total`` row-major pairs, as (row, col) int arrays.
+
+    Processed in fixed-size chunks (deterministic for a seed) to keep temporaries small.
+    """
+    index = _index_dtype(max(total // cols, cols))
+    expected = total * p
+    chunk = min(chunk, int(expected + 6 * np.sqrt(expected) + 64))
+    rows_parts, cols_parts, last = [], [], -1
+    while last < total - 1:
+        positions = np.cumsum(rng.geometric(p, size=chunk))
+        positions += last
+        last = int(positions[-1])
+        if last >= total:
+            positions = positions[: np.searchsorted(positions, total)]
+        rows = positions // cols
+        cols_parts.append((positions - rows * cols).astype(index))
+        rows_parts.append(rows.astype(index))
+    return np.concatenate(rows_parts), np.concatenate(cols_parts)
+
+
+def _index_dtype(total: int):
+    return np.int32 if total < 2**31 else np.int64
 
 
 def fixed_indegree(

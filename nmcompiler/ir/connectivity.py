@@ -19,6 +19,14 @@ from .nodes import CurrentSource, Node, Population
 __all__ = ["Connectivity", "Projection"]
 
 
+def _is_row_major(pre: np.ndarray, post: np.ndarray) -> bool:
+    """True if synapses are already ordered by (pre, post)."""
+    if pre.size < 2:
+        return True
+    d_pre = np.diff(pre)
+    return bool(np.all(d_pre >= 0) and np.all((d_pre > 0) | (np.diff(post) >= 0)))
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Connectivity(ArrayRecord):
     n_pre: int
@@ -40,14 +48,18 @@ class Connectivity(ArrayRecord):
         cls, n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray, weights=1.0, delays=1
     ) -> "Connectivity":
         """Build from synapse lists; synapses are ordered by (pre, post), stably."""
-        pre = np.asarray(pre, dtype=np.int64).reshape(-1)
-        post = np.asarray(post, dtype=np.int64).reshape(-1)
+        pre, post = np.asarray(pre).reshape(-1), np.asarray(post).reshape(-1)
+        if pre.dtype.kind not in "iu" or post.dtype.kind not in "iu":
+            pre, post = pre.astype(np.int64), post.astype(np.int64)
         if pre.shape != post.shape:
             raise ValueError(f"pre ({pre.size}) and post ({post.size}) index lists differ in length")
         if pre.size and (pre.min() < 0 or pre.max() >= n_pre or post.min() < 0 or post.max() >= n_post):
             raise ValueError(f"synapse indices out of range for a {n_pre} x {n_post} projection")
-        order = np.lexsort((post, pre))
         weights, delays = np.asarray(weights), np.asarray(delays)
+        if _is_row_major(pre, post):  # generators emit sorted synapses: skip the O(n log n) sort
+            order = slice(None)
+        else:
+            order = np.lexsort((post, pre))
         counts = np.bincount(pre, minlength=n_pre)
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
@@ -55,7 +67,7 @@ class Connectivity(ArrayRecord):
             n_pre=n_pre,
             n_post=n_post,
             indptr=indptr,
-            indices=post[order].astype(np.int32),
+            indices=post[order].astype(np.int32, copy=False),
             weights=weights[order] if weights.ndim else weights,
             delays=delays[order] if delays.ndim else delays,
         )
