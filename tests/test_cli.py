@@ -100,3 +100,51 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nmcompiler", "validate", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr == f"error: {bad}:3: population 'a': tau_mem: value nan is not finite\n"
+
+
+BAD_INPUTS = {
+    "malformed_yaml": "version: 1\ndt: [0.1 ms\n",
+    "unknown_model": "version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: izhikevich, size: 3}\n",
+    "negative_size": "version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: if, size: -3}\n",
+    "nan_weight": "version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: if, size: 3}\nprojections:\n"
+                  "  a_a: {pre: a, post: a, connector: all_to_all, weight: .nan}\n",
+    "delay_below_dt": "version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: if, size: 3}\nprojections:\n"
+                      "  a_a: {pre: a, post: a, connector: all_to_all, delay: 0.01 ms}\n",
+    "missing_field": "version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: if}\n",
+    "unknown_top_level_key": "version: 1\ndt: 0.1 ms\nneurons: 5\npopulations:\n  a: {model: if, size: 3}\n",
+    "binary_garbage": "\x00\x01\x02version",
+}
+
+
+def test_bad_inputs_exit_2_without_traceback(run_nmc, write_yaml, tmp_path):
+    for case, text in BAD_INPUTS.items():
+        path = write_yaml(text, name=f"{case}.yaml")
+        for cmd in (["validate", path], ["info", path], ["simulate", path, "--steps", "10", "-o", tmp_path / case]):
+            code, out, err = run_nmc(*cmd)
+            assert code == 2, (case, cmd[0], err)
+            assert err.startswith(f"error: {path}:"), (case, err)
+            assert "Traceback" not in err and not (tmp_path / case).exists()
+
+
+def test_validate_json(run_nmc, write_yaml):
+    path = write_yaml(BAD_INPUTS["negative_size"])
+    code, out, _ = run_nmc("validate", path, "--json")
+    assert code == 2
+    report = json.loads(out)
+    assert report["ok"] is False
+    assert report["problems"] == [{"where": f"{path}:4", "message": "population 'a': size must be a positive integer, not -3"}]
+    code, out, _ = run_nmc("validate", EXAMPLES / "mlp.yaml", "--json")
+    assert code == 0 and json.loads(out)["neurons"] == 42
+
+
+def test_saved_ir_is_accepted_everywhere(run_nmc, tmp_path):
+    from nmcompiler import load_network
+    from nmcompiler.ir import save_network
+
+    saved = save_network(load_network(EXAMPLES / "synfire.yaml"), tmp_path / "synfire.npz")
+    code, out, _ = run_nmc("info", saved, "--json")
+    assert code == 0 and json.loads(out)["neurons"] == 1000
+    code_a, _, _ = run_nmc("simulate", saved, "--duration", "30 ms", "-o", tmp_path / "a", "--no-plot")
+    code_b, _, _ = run_nmc("simulate", EXAMPLES / "synfire.yaml", "--duration", "30 ms", "-o", tmp_path / "b", "--no-plot")
+    assert code_a == code_b == 0
+    assert (tmp_path / "a" / "spikes.npz").read_bytes() == (tmp_path / "b" / "spikes.npz").read_bytes()

@@ -56,11 +56,21 @@ def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
 
 @cli.command()
 @click.argument("network", type=click.Path(path_type=Path))
-def validate(network: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print {ok, problems: [{where, message}], ...} as JSON.")
+def validate(network: Path, as_json: bool) -> None:
     """Check NETWORK and list every problem (exit 2 if there are any)."""
-    net = load_network(network)
-    stats = net.stats()
-    click.echo(f"{network}: ok ({stats.neurons} neurons, {stats.synapses} synapses)")
+    try:
+        stats = load_network(network).stats()
+    except ValidationError as exc:
+        if not as_json:
+            raise
+        problems = [{"where": d.where, "message": d.message} for d in exc.diagnostics]
+        click.echo(json.dumps({"ok": False, "problems": problems}, indent=2))
+        raise click.exceptions.Exit(2) from None
+    if as_json:
+        click.echo(json.dumps({"ok": True, "problems": [], "neurons": stats.neurons, "synapses": stats.synapses}))
+    else:
+        click.echo(f"{network}: ok ({stats.neurons} neurons, {stats.synapses} synapses)")
 
 
 @cli.command()
@@ -147,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: map exceptions to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="nmc", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="nmc", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -163,10 +173,14 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except MemoryError:
+        click.echo("error: out of memory: the network or the requested recording is too large for this machine",
+                   err=True)
+        sys.exit(2)
     except Exception as exc:  # an nmcompiler bug: say so, keep the traceback for --debug
         if debug:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback and "
                    "please report it)", err=True)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -123,13 +123,19 @@ class _Builder:
     def _section(self, section: str):
         return [(k, v) for k, v in self.data.get(section, {}).items() if (section, k) not in self.broken]
 
+    def _size(self, path: tuple, value) -> int | None:
+        """A node size: a positive whole number (JSON Schema also lets 3.0 through as an integer)."""
+        if isinstance(value, bool) or not float(value).is_integer() or value < 1:
+            self.error((*path, "size"), f"size must be a positive integer, not {value}")
+            return None
+        return int(value)
+
     # -- populations -------------------------------------------------------------------------
     def _population(self, net: Network, name: str, spec: dict) -> None:
         path = ("populations", name)
         cls = MODELS[spec["model"]]
-        size = spec["size"]
-        if size < 1:
-            self.error((*path, "size"), f"size must be a positive integer, not {size}")
+        size = self._size(path, spec["size"])
+        if size is None:
             return
         rng = stream(int(spec.get("seed", self.seed)), "population", name)
         params: dict = {}
@@ -172,9 +178,11 @@ class _Builder:
         if kind == "spikes":
             self._spikes(net, name, spec, path)
             return
-        size = spec.get("size")
+        if "size" not in spec:
+            self.error(path, "missing field 'size'")
+            return
+        size = self._size(path, spec["size"])
         if size is None:
-            self.error(path, f"missing field 'size'")
             return
         if kind == "poisson":
             rate = self.value((*path, "rate"), spec.get("rate", 0.0), "rate")
@@ -207,7 +215,9 @@ class _Builder:
             ids = np.concatenate([np.full(len(t), i) for i, t in enumerate(lists)] or [np.zeros(0)])
             times = np.concatenate(lists or [np.zeros(0)])
             size = len(lists)
-        size = spec.get("size", size)
+        size = self._size(path, spec.get("size", size))
+        if size is None:
+            return
         net.add(SpikeSource(name=name, size=size, ids=ids, times=times))
 
     # -- projections --------------------------------------------------------------------------
@@ -236,6 +246,10 @@ class _Builder:
             pairs, dense_w = self._pairs(conn_spec, pre.size, post.size, pre is post, rng)
         except (ValueError, FieldError) as exc:
             self.error(cpath, f"connector: {exc}")
+            return
+        except MemoryError:
+            self.error(cpath, f"connector: not enough memory for the synapses of a {pre.size} x {post.size} "
+                              f"'{conn_spec['kind']}' projection")
             return
         pre_idx, post_idx = pairs
         if dense_w is not None and "weight" in spec:
@@ -271,7 +285,7 @@ class _Builder:
         if kind == "fixed_probability":
             return connectors.fixed_probability(rng, n_pre, n_post, spec["p"], autapses=autapses), None
         if kind == "fixed_indegree":
-            return connectors.fixed_indegree(rng, n_pre, n_post, spec["k"], autapses=autapses), None
+            return connectors.fixed_indegree(rng, n_pre, n_post, int(spec["k"]), autapses=autapses), None
         if kind == "list":
             pre, post = np.asarray(spec["pre"], dtype=np.int64), np.asarray(spec.get("post", []), dtype=np.int64)
             if pre.shape != post.shape:
@@ -303,6 +317,9 @@ class _Builder:
         return None if delays is None else self._delay_steps((*path, "delay"), delays, dt)
 
     def _delay_steps(self, path, delays: np.ndarray, dt: float):
+        if not np.all(np.isfinite(delays)):
+            self.error(path, "delay contains NaN or infinite values")
+            return None
         if delays.size and delays.min() < dt * (1 - 1e-9):
             self.error(path, f"delay {format_time(float(delays.min()))} is below dt {format_time(dt)}")
             return None
@@ -320,13 +337,15 @@ def load_yaml_network(path: str | Path) -> Network:
     if any(len(path) < 2 and path[:1] != ("name",) and not d.message.startswith("unknown field")
            for path, d in schema):
         raise ValidationError(problems)
-    builder = _Builder(doc, {path[:2] for path, _ in schema})
+    broken = {path[:2] for path, _ in schema}
+    builder = _Builder(doc, broken)
     builder.problems += problems
     net = builder.build()
     lines = {f"{label} '{name}'": doc.where((section, name))
              for section, label in _SECTION_LABEL.items() for name in doc.data.get(section, {})}
     for i, probe in enumerate(doc.data.get("probes", [])):
-        lines[f"probe '{probe['target']}.{probe.get('variable', 'spikes')}'"] = doc.where(("probes", i))
+        if ("probes", i) not in broken:
+            lines[f"probe '{probe['target']}.{probe.get('variable', 'spikes')}'"] = doc.where(("probes", i))
     for d in net.problems():
         if d.where in lines:
             builder.problems.append(Diagnostic(where=lines[d.where], message=f"{d.where}: {d.message}"))

@@ -78,8 +78,9 @@ def read_yaml(path: str | Path) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read ({exc})") from None
     doc = YamlDocument(file=str(path), data=None)
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
         errors: list[Diagnostic] = []
         doc.data = _convert(loader, root, (), doc, errors) if root is not None else None
@@ -90,7 +91,8 @@ def read_yaml(path: str | Path) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise ValidationError([Diagnostic(where=f"{path}:1", message=f"invalid YAML: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if errors:
         raise ValidationError(errors)
     return doc
