@@ -230,10 +230,10 @@ class _Builder:
             if spec[role] not in declared:
                 self.error((*path, role), f"{role} '{spec[role]}' is not a population or stimulus of this file")
                 ok = False
-        self._check_values(path, spec, net.dt)
+        values_ok = self._check_values(path, spec, net.dt)
         if not ok or spec["pre"] not in nodes or spec["post"] not in nodes:
             return  # a broken node is reported on its own
-        if self._reported:
+        if not values_ok:
             return
         pre, post = nodes[spec["pre"]], nodes[spec["post"]]
         conn_spec = spec["connector"]
@@ -263,7 +263,7 @@ class _Builder:
         conn = Connectivity.from_coo(pre.size, post.size, pre_idx, post_idx, weights, delays)
         net.connect(Projection(name=name, pre=pre.name, post=post.name, connectivity=conn, receptor=spec.get("receptor")))
 
-    def _check_values(self, path, spec, dt) -> None:
+    def _check_values(self, path, spec, dt) -> bool:
         """Report bad plain weight/delay values even when the projection cannot be built."""
         n_before = len(self.problems)
         for key, dim in (("weight", "any"), ("delay", "time")):
@@ -271,7 +271,7 @@ class _Builder:
                 value = self.value((*path, key), spec[key], dim)
                 if key == "delay" and value is not None:
                     self._delay_steps((*path, key), value, dt)
-        self._reported = len(self.problems) > n_before
+        return len(self.problems) == n_before
 
     def _pairs(self, spec: dict, n_pre: int, n_post: int, same: bool, rng):
         kind, autapses = spec["kind"], spec.get("allow_autapses", True) or not same

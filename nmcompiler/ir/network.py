@@ -8,6 +8,7 @@ in each projection's :class:`Connectivity` arrays, never as networkx edges.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 
 import networkx as nx
@@ -52,8 +53,8 @@ class NetworkStats:
             "neurons": self.neurons,
             "source_channels": self.sources,
             "synapses": self.synapses,
-            "populations": [vars(p) | {} for p in self.populations if not p.is_source],
-            "sources": [vars(p) | {} for p in self.populations if p.is_source],
+            "populations": [dataclasses.asdict(p) for p in self.populations if not p.is_source],
+            "sources": [dataclasses.asdict(p) for p in self.populations if p.is_source],
             "projections": list(self.projections),
         }
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import CurrentSource, Network, Population, Propagator
+from ..ir import CurrentSource, Network, Propagator
 from ..ir.models import ResetMode
 
 __all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses"]
@@ -93,8 +93,7 @@ def build_synapses(net: Network, layout: Layout) -> SynapseTable:
         if isinstance(pre_node, CurrentSource):
             continue
         c = proj.connectivity
-        post = net.node(proj.post)
-        assert isinstance(post, Population)
+        post = net.node(proj.post)  # a Population: Network.validate() checked it
         channel = post.model.channel_of(proj.receptor)
         pres.append(c.pre_indices() + layout.offsets[proj.pre])
         targets.append(channel * layout.n + layout.offsets[proj.post] + c.indices.astype(np.int64))
