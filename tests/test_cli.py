@@ -24,7 +24,7 @@ def test_validate_ok_and_bad(run_nmc, write_yaml):
     assert code == 2 and out == ""
     lines = err.splitlines()
     assert lines == [f"error: {bad}:4: population 'a': size must be a positive integer, not -1",
-                     f"error: {bad}:5: population 'b': unknown model 'x' (use one of: lif, cuba_lif, if)"]
+                     f"error: {bad}:5: population 'b': unknown model 'x' (use one of: lif, cuba_lif, if, threshold)"]
 
 
 def test_info_json(run_nmc):

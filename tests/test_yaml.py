@@ -105,7 +105,7 @@ populations:
 
 CASES = {
     "unknown_model": (BASE + "  c: {model: hodgkin, size: 3}\n",
-                      r"^{f}:6: population 'c': unknown model 'hodgkin' \(use one of: lif, cuba_lif, if\)$"),
+                      r"^{f}:6: population 'c': unknown model 'hodgkin' \(use one of: lif, cuba_lif, if, threshold\)$"),
     "negative_size": (BASE + "  c: {model: lif, size: -4, params: {tau_mem: 1 ms}}\n",
                       r"^{f}:6: population 'c': size must be a positive integer, not -4$"),
     "nan_weight": (BASE + "projections:\n  a_a: {pre: a, post: a, connector: one_to_one, weight: .nan}\n",

@@ -155,8 +155,9 @@ class _Builder:
                 self.error((*path, "receptors"), f"model '{cls.kind}' has no receptors (only cuba_lif does)")
             else:
                 params["receptor_names"] = tuple(spec["receptors"])
-        if "reset" in spec:
-            params["reset"] = spec["reset"]
+        for key in ("reset", "integration", "spiking"):
+            if key in spec:
+                params[key] = spec[key]
         initial = {}
         for var, raw in spec.get("initial", {}).items():
             value = self.value((*path, "initial", var), raw, "any", count=size, rng=rng)

@@ -1,14 +1,14 @@
 """The graph IR: neuron models, nodes, projections and the network graph."""
 
 from .connectivity import Connectivity, Projection
-from .models import IF, LIF, MODELS, CubaLIF, NeuronModel, Propagator, ResetMode
+from .models import IF, LIF, MODELS, CubaLIF, Integration, NeuronModel, Propagator, ResetMode, ThresholdUnit
 from .network import Network, NetworkStats, PopulationStats
 from .nodes import NODE_KINDS, CurrentSource, Node, PoissonSource, Population, Probe, SpikeSource
 from .serialize import FORMAT_VERSION, load_network_file, save_network
 
 __all__ = [
     "Connectivity", "Projection", "IF", "LIF", "MODELS", "CubaLIF", "NeuronModel", "Propagator",
-    "ResetMode", "Network", "NetworkStats", "PopulationStats", "NODE_KINDS", "CurrentSource", "Node",
+    "ResetMode", "Integration", "ThresholdUnit", "Network", "NetworkStats", "PopulationStats", "NODE_KINDS", "CurrentSource", "Node",
     "PoissonSource", "Population", "Probe", "SpikeSource", "FORMAT_VERSION", "load_network_file",
     "save_network",
 ]

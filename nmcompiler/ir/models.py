@@ -33,13 +33,29 @@ import numpy as np
 
 from ._record import ArrayRecord
 
-__all__ = ["ResetMode", "NeuronModel", "LIF", "CubaLIF", "IF", "Propagator", "MODELS", "ParamSpec"]
+__all__ = ["ResetMode", "Integration", "NeuronModel", "LIF", "CubaLIF", "IF", "ThresholdUnit", "Propagator",
+           "MODELS", "ParamSpec"]
 
 
 class ResetMode:
     VALUE = "value"
     SUBTRACT = "subtract"
     ALL = (VALUE, SUBTRACT)
+
+
+class Integration:
+    """How the continuous sub-threshold dynamics become one step.
+
+    * ``exact``: the exact solution over ``dt`` (exponential decay), inputs as impulses at
+      step boundaries (NEST's exact integration).
+    * ``euler``: one forward-Euler step, ``x' = x + dt/tau * (...)``, with synaptic currents
+      updated before the membrane uses them (semi-implicit). This is what snnTorch
+      (``beta = 1 - dt/tau``), Norse and most NIR exporters compute; it needs ``tau > dt``.
+    """
+
+    EXACT = "exact"
+    EULER = "euler"
+    ALL = (EXACT, EULER)
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,8 @@ class NeuronModel(ArrayRecord):
     bias: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
     r: np.ndarray = field(default_factory=lambda: _as_float_array(1.0))
     reset: str = ResetMode.VALUE
+    integration: str = Integration.EXACT
+    spiking: bool = True  # False: a non-spiking integrator (NIR LI, I, CubaLI); v is its output
 
     def __post_init__(self) -> None:
         for name in self.param_names():
@@ -124,6 +142,8 @@ class NeuronModel(ArrayRecord):
         out = []
         if self.reset not in ResetMode.ALL:
             out.append(f"reset mode '{self.reset}' is unknown (use one of {', '.join(ResetMode.ALL)})")
+        if self.integration not in Integration.ALL:
+            out.append(f"integration '{self.integration}' is unknown (use one of {', '.join(Integration.ALL)})")
         for name in self.param_names():
             value = getattr(self, name)
             if name in self.PER_RECEPTOR:
@@ -138,6 +158,20 @@ class NeuronModel(ArrayRecord):
             if self.reset == ResetMode.SUBTRACT and np.any(self.v_threshold <= self.v_reset):
                 out.append("reset by subtraction needs v_threshold > v_reset")
         return out
+
+    def time_constants(self) -> dict[str, np.ndarray]:
+        """Time constants that forward-Euler integration needs to exceed ``dt``."""
+        return {}
+
+    def dt_problems(self, dt: float) -> list[str]:
+        """Problems of this model at time step ``dt`` (forward Euler is unstable for tau <= dt)."""
+        if self.integration != Integration.EULER:
+            return []
+        return [
+            f"euler integration needs {name} > dt ({float(np.min(tau)) * 1e3:g} ms <= {dt * 1e3:g} ms): "
+            "use integration 'exact' or a smaller dt"
+            for name, tau in self.time_constants().items() if np.any(tau <= dt)
+        ]
 
     def refractory_steps(self, dt: float, size: int) -> np.ndarray:
         return np.broadcast_to(np.rint(self.refractory / dt).astype(np.int64), (size,)).copy()
@@ -169,7 +203,8 @@ class LIF(NeuronModel):
         \tau_{mem} \dot v = (v_{leak} - v) + r\, I_{bias}, \qquad
         v \mathrel{+}= r\, w \text{ for each arriving spike of weight } w
 
-    Exact step: :math:`v' = v_{leak} + (v - v_{leak}) e^{-dt/\tau} + r I_{bias}(1 - e^{-dt/\tau})`.
+    Exact step: :math:`v' = v_{leak} + (v - v_{leak}) e^{-dt/\tau} + r I_{bias}(1 - e^{-dt/\tau})`;
+    Euler step: :math:`v' = v + \frac{dt}{\tau}(v_{leak} - v + r I_{bias})`.
     """
 
     kind: ClassVar[str] = "lif"
@@ -187,7 +222,13 @@ class LIF(NeuronModel):
             out.append("parameter 'tau_mem' must be > 0")
         return out
 
+    def time_constants(self) -> dict[str, np.ndarray]:
+        return {"tau_mem": self.tau_mem}
+
     def propagator(self, dt: float, size: int) -> Propagator:
+        if self.integration == Integration.EULER:
+            step = dt / self.tau_mem
+            return self._instant(dt, size, 1 - step, self.v_leak * step, self.r * step)
         decay = np.exp(-dt / self.tau_mem)
         return self._instant(dt, size, decay, self.v_leak * (1 - decay), self.r * (1 - decay))
 
@@ -221,7 +262,9 @@ class CubaLIF(NeuronModel):
 
     .. math:: v' = \dots + I_k\, r\,\frac{dt}{\tau_m} e^{-dt/\tau_m} \frac{e^{x} - 1}{x}
 
-    which is stable for :math:`\tau_s \to \tau_m` (the factor tends to 1).
+    which is stable for :math:`\tau_s \to \tau_m` (the factor tends to 1). Euler step (snnTorch's
+    ``Synaptic`` order): :math:`I_k' = (1 - dt/\tau_s) I_k + x_k`, then
+    :math:`v' = v + \frac{dt}{\tau_m}(v_{leak} - v + r(\sum_k I_k' + I_{bias}))`.
     """
 
     kind: ClassVar[str] = "cuba_lif"
@@ -261,14 +304,25 @@ class CubaLIF(NeuronModel):
             out.append("parameter 'tau_mem' must be > 0")
         return out
 
+    def time_constants(self) -> dict[str, np.ndarray]:
+        return {"tau_mem": self.tau_mem, "tau_syn": self.tau_syn}
+
     def propagator(self, dt: float, size: int) -> Propagator:
         tau_m = self._full(self.tau_mem, size)
         tau_s = np.broadcast_to(self.tau_syn.reshape(len(self.receptors), -1), (len(self.receptors), size))
+        r = self._full(self.r, size)
+        if self.integration == Integration.EULER:
+            # I' = (1 - dt/ts) I + x;  v' = v + dt/tm (v_leak - v + r (I' + I_bias))
+            step_m, decay_s = dt / tau_m, 1 - dt / tau_s
+            return Propagator(
+                decay_v=1 - step_m, leak_v=self.v_leak * step_m, current_to_v=r * step_m,
+                syn_to_v=r * step_m * decay_s, decay_syn=decay_s.copy(), input_to_syn=np.ones_like(tau_s),
+                input_to_v=np.broadcast_to(r * step_m, tau_s.shape).copy(),
+            )
         decay = np.exp(-dt / tau_m)
         x = dt * (tau_s - tau_m) / (tau_m * tau_s)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1.0, x))
-        r = self._full(self.r, size)
         return Propagator(
             decay_v=decay,
             leak_v=self._full(self.v_leak * (1 - decay), size),
@@ -280,5 +334,20 @@ class CubaLIF(NeuronModel):
         )
 
 
-MODELS: dict[str, type[NeuronModel]] = {m.kind: m for m in (LIF, CubaLIF, IF)}
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ThresholdUnit(NeuronModel):
+    r"""Memoryless threshold unit (NIR's Threshold): spikes when this step's input exceeds the threshold.
+
+    .. math:: v = r\,(x + I_{bias}), \qquad \text{spike if } v > v_{th}
+
+    where :math:`x` is the weight arriving in this step; nothing carries over between steps.
+    """
+
+    kind: ClassVar[str] = "threshold"
+
+    def propagator(self, dt: float, size: int) -> Propagator:
+        return self._instant(dt, size, 0.0, 0.0, self.r)
+
+
+MODELS: dict[str, type[NeuronModel]] = {m.kind: m for m in (LIF, CubaLIF, IF, ThresholdUnit)}
 """Registry of neuron models by ``kind`` (the ``model:`` field in YAML files)."""

@@ -149,7 +149,10 @@ class Network:
             out.append(Diagnostic(where=f"network '{self.name}'", message="duration must be > 0"))
         for node in self.nodes:
             label = f"population '{node.name}'" if isinstance(node, Population) else f"source '{node.name}'"
-            out += [Diagnostic(where=label, message=m) for m in node.problems()]
+            msgs = node.problems()
+            if not msgs and isinstance(node, Population):
+                msgs = node.model.dt_problems(self.dt)
+            out += [Diagnostic(where=label, message=m) for m in msgs]
         nodes = dict(self.graph.nodes(data="node"))
         for proj in self.projections:
             msgs = proj.problems(nodes.get(proj.pre), nodes.get(proj.post))

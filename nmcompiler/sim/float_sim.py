@@ -59,6 +59,8 @@ class FloatSimulator:
         schedule = external_current_schedule(net, L)
         next_change = 0
         drive = P.leak_v.copy()
+        const_input = None  # constant per-step synaptic input from current sources into receptors
+        all_spiking = bool(np.all(L.spiking))
         sources = SourceSpikes(net, L, self.seed)
         uniform_delay = syn.delay.ndim == 0
         recorders = self._recorders(steps)
@@ -68,7 +70,9 @@ class FloatSimulator:
         t0 = time.perf_counter()
         for t in range(steps):
             if next_change < len(schedule) and schedule[next_change][0] == t:
-                drive = P.leak_v + P.current_to_v * (L.bias + schedule[next_change][1])
+                _, v_current, channel_input = schedule[next_change]
+                drive = P.leak_v + P.current_to_v * (L.bias + v_current)
+                const_input = channel_input if channel_input.any() else None
                 next_change += 1
             # 1. exact propagation over dt from the state at the start of the step
             v_new = P.decay_v * v
@@ -78,6 +82,8 @@ class FloatSimulator:
                 cur *= P.decay_syn
             # 2. synaptic input arriving in this step
             slot = ring_view[t % n_slots]
+            if const_input is not None:
+                slot += const_input
             cur += P.input_to_syn * slot
             if use_instant:
                 v_new += (instant_gain * slot).sum(axis=0)
@@ -88,7 +94,8 @@ class FloatSimulator:
                 v_new[held] = v[held]
                 refr -= held
             v = v_new
-            fired = np.flatnonzero((v > L.v_threshold) & ~held)
+            crossed = (v > L.v_threshold) & ~held
+            fired = np.flatnonzero(crossed if all_spiking else crossed & L.spiking)
             if fired.size:
                 sub = L.subtract[fired]
                 v[fired] = np.where(sub, v[fired] - (L.v_threshold[fired] - L.v_reset[fired]), L.v_reset[fired])

@@ -64,26 +64,34 @@ class SourceSpikes:
         return self._cache[step - self._cache_start]
 
 
-def external_current_schedule(net: Network, layout: Layout) -> list[tuple[int, np.ndarray]]:
-    """``[(step, current)]``: from ``step`` on, each neuron receives ``current`` from current sources."""
+def external_current_schedule(net: Network, layout: Layout) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``[(step, v_current, channel_input)]``: from ``step`` on, what current sources supply.
+
+    Into a model with receptors (CubaLIF) a current source feeds the named receptor's synaptic
+    input every step (``channel_input``, shape ``(channels, n)``); into LIF/IF/threshold neurons
+    it is a current in the membrane equation (``v_current``, shape ``(n,)``).
+    """
     pieces = []
     for proj in net.projections:
         src = net.node(proj.pre)
         if not isinstance(src, CurrentSource):
             continue
+        post = net.node(proj.post)
         c = proj.connectivity
         amp = np.broadcast_to(src.amplitude, (src.size,))[c.pre_indices()] * c.synapse_weights()
-        current = np.zeros(layout.n)
-        np.add.at(current, layout.offsets[proj.post] + c.indices.astype(np.int64), amp)
+        current = np.zeros((layout.channels + 1) * layout.n)
+        row = post.model.channel_of(proj.receptor) + 1 if post.model.receptors else 0
+        np.add.at(current, row * layout.n + layout.offsets[proj.post] + c.indices.astype(np.int64), amp)
         start = int(np.rint(src.start / net.dt))
         stop = int(np.rint(src.stop / net.dt)) if np.isfinite(src.stop) else None
         pieces.append((start, stop, current))
     change_steps = sorted({0} | {p[0] for p in pieces} | {p[1] for p in pieces if p[1] is not None})
     schedule = []
     for step in change_steps:
-        total = np.zeros(layout.n)
+        total = np.zeros((layout.channels + 1) * layout.n)
         for start, stop, current in pieces:
             if start <= step and (stop is None or step < stop):
                 total += current
-        schedule.append((step, total))
+        total = total.reshape(layout.channels + 1, layout.n)
+        schedule.append((step, total[0], total[1:]))
     return schedule

@@ -42,6 +42,7 @@ class Layout:
     subtract: np.ndarray  # bool: reset by subtraction
     refractory_steps: np.ndarray
     bias: np.ndarray
+    spiking: np.ndarray  # bool: False for non-spiking integrators
 
     def slice(self, name: str) -> slice:
         return slice(self.offsets[name], self.offsets[name] + self.sizes[name])
@@ -81,6 +82,7 @@ def build_layout(net: Network) -> Layout:
         subtract=cat(lambda p, q: np.array(p.model.reset == ResetMode.SUBTRACT)),
         refractory_steps=cat(lambda p, q: p.model.refractory_steps(net.dt, p.size)),
         bias=cat(lambda p, q: p.model.bias),
+        spiking=cat(lambda p, q: np.array(p.model.spiking)),
     )
 
 
