@@ -51,11 +51,14 @@ class Integration:
     * ``euler``: one forward-Euler step, ``x' = x + dt/tau * (...)``, with synaptic currents
       updated before the membrane uses them (semi-implicit). This is what snnTorch
       (``beta = 1 - dt/tau``), Norse and most NIR exporters compute; it needs ``tau > dt``.
+    * ``exp_euler``: like ``euler`` but every state decays by the exact factor ``exp(-dt/tau)``
+      while inputs, leak and bias still enter with ``dt/tau`` (Rockpool's convention).
     """
 
     EXACT = "exact"
     EULER = "euler"
-    ALL = (EXACT, EULER)
+    EXP_EULER = "exp_euler"
+    ALL = (EXACT, EULER, EXP_EULER)
 
 
 @dataclass(frozen=True)
@@ -226,9 +229,10 @@ class LIF(NeuronModel):
         return {"tau_mem": self.tau_mem}
 
     def propagator(self, dt: float, size: int) -> Propagator:
-        if self.integration == Integration.EULER:
+        if self.integration in (Integration.EULER, Integration.EXP_EULER):
             step = dt / self.tau_mem
-            return self._instant(dt, size, 1 - step, self.v_leak * step, self.r * step)
+            decay = 1 - step if self.integration == Integration.EULER else np.exp(-step)
+            return self._instant(dt, size, decay, self.v_leak * step, self.r * step)
         decay = np.exp(-dt / self.tau_mem)
         return self._instant(dt, size, decay, self.v_leak * (1 - decay), self.r * (1 - decay))
 
@@ -311,11 +315,15 @@ class CubaLIF(NeuronModel):
         tau_m = self._full(self.tau_mem, size)
         tau_s = np.broadcast_to(self.tau_syn.reshape(len(self.receptors), -1), (len(self.receptors), size))
         r = self._full(self.r, size)
-        if self.integration == Integration.EULER:
-            # I' = (1 - dt/ts) I + x;  v' = v + dt/tm (v_leak - v + r (I' + I_bias))
-            step_m, decay_s = dt / tau_m, 1 - dt / tau_s
+        if self.integration in (Integration.EULER, Integration.EXP_EULER):
+            # I' = d_s I + x;  v' = d_m v + dt/tm (v_leak + r (I' + I_bias)), d = 1 - dt/tau (euler)
+            step_m = dt / tau_m
+            if self.integration == Integration.EULER:
+                decay_m, decay_s = 1 - step_m, 1 - dt / tau_s
+            else:
+                decay_m, decay_s = np.exp(-step_m), np.exp(-dt / tau_s)
             return Propagator(
-                decay_v=1 - step_m, leak_v=self.v_leak * step_m, current_to_v=r * step_m,
+                decay_v=decay_m, leak_v=self.v_leak * step_m, current_to_v=r * step_m,
                 syn_to_v=r * step_m * decay_s, decay_syn=decay_s.copy(), input_to_syn=np.ones_like(tau_s),
                 input_to_v=np.broadcast_to(r * step_m, tau_s.shape).copy(),
             )

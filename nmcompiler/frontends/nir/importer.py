@@ -1,0 +1,314 @@
+"""NIR graph -> graph IR.
+
+Neuron nodes become populations, Input nodes become (empty) spike sources, and every chain or
+DAG of linear operators between them (Affine, Linear, Scale, Conv1d/2d, SumPool2d, AvgPool2d,
+Flatten, Delay) is composed into one sparse projection per (source, target, delay). Biases
+become bias currents. All problems are collected and raised together with the NIR node names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from pathlib import Path
+
+import networkx as nx
+import nir
+import numpy as np
+import scipy.sparse as sp
+
+from ...errors import Diagnostic, UserError, ValidationError
+from ...ir import Connectivity, CurrentSource, Network, Population, Probe, Projection, SpikeSource, ThresholdUnit
+from ...ir.models import Integration, ResetMode
+from . import operators as op
+from .graph import flatten
+from .neurons import NEURON_KINDS, convert_neuron, neuron_shape, parameter_problems, time_step_from_metadata
+from .options import NirOptions
+
+__all__ = ["load_nir", "read_nir_file"]
+
+log = logging.getLogger(__name__)
+
+LINEAR_KINDS = (nir.Affine, nir.Linear, nir.Scale, nir.Conv1d, nir.Conv2d, nir.SumPool2d, nir.AvgPool2d,
+                nir.Flatten, nir.Delay)
+
+
+def read_nir_file(path: Path) -> nir.NIRGraph:
+    """Read a ``.nir`` file; graphs whose stored types fail nir's own check are read unchecked."""
+    if not path.exists():
+        raise UserError(f"{path}: file not found")
+    try:
+        return nir.read(path)
+    except ValueError as exc:
+        if "type" not in str(exc).lower():
+            raise UserError(f"{path}: not a readable NIR file ({exc})") from None
+        log.warning("%s: nir's type check failed (%s); importing with nmcompiler's own shape checks", path, exc)
+    except Exception as exc:  # h5py/KeyError/OSError on foreign or broken files
+        raise UserError(f"{path}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
+    try:
+        return nir.read(path, type_check=False)
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
+
+
+def _shape_of(node) -> tuple[int, ...] | None:
+    for attr in ("input_type", "output_type"):
+        types = getattr(node, attr, None) or {}
+        for value in types.values():
+            shape = tuple(int(v) for v in np.asarray(value).reshape(-1))
+            if shape and all(v > 0 for v in shape):
+                return shape
+    return None
+
+
+class _Importer:
+    def __init__(self, graph: nir.NIRGraph, label: str, options: NirOptions):
+        self.label = label
+        self.opt = options
+        self.flat = flatten(graph)
+        self.problems: list[Diagnostic] = []
+        self.dt = self._time_step(graph)
+
+    def problem(self, node: str, message: str) -> None:
+        kind = type(self.flat.nodes[node]).__name__ if node in self.flat.nodes else "?"
+        self.problems.append(Diagnostic(where=self.label, message=f"node '{node}' ({kind}): {message}"))
+
+    def _time_step(self, graph) -> float:
+        meta_dt = time_step_from_metadata(graph)
+        if self.opt.dt is not None:
+            if meta_dt is not None and not math.isclose(meta_dt, self.opt.dt):
+                log.warning("%s: graph metadata says dt = %g s; using --dt %g s", self.label, meta_dt, self.opt.dt)
+            return self.opt.dt
+        if meta_dt is None:
+            raise UserError(f"{self.label}: no time step: NIR graphs are continuous-time; give --dt (e.g. --dt 1ms)")
+        log.info("%s: using dt = %g s from the graph's metadata", self.label, meta_dt)
+        return meta_dt
+
+    # -- checks ---------------------------------------------------------------------------
+    def check(self) -> nx.DiGraph:
+        for node, msg in self.flat.problems:
+            self.problem(node, msg)
+        g = nx.DiGraph()
+        g.add_nodes_from(self.flat.nodes)
+        g.add_edges_from(self.flat.edges)
+        for name, node in self.flat.nodes.items():
+            if isinstance(node, NEURON_KINDS):
+                for msg in parameter_problems(node):
+                    self.problem(name, msg)
+            elif isinstance(node, LINEAR_KINDS):
+                for attr in ("weight", "bias", "scale", "delay"):
+                    value = getattr(node, attr, None)
+                    if value is not None and not np.all(np.isfinite(np.asarray(value, dtype=np.float64))):
+                        self.problem(name, f"parameter '{attr}' contains NaN or infinite values")
+                if isinstance(node, nir.Delay) and np.any(np.asarray(node.delay) < 0):
+                    self.problem(name, "delays must be >= 0")
+            elif not isinstance(node, (nir.Input, nir.Output)):
+                self.problem(name, f"unsupported NIR node kind '{type(node).__name__}' (supported: "
+                                   f"{', '.join(sorted(k.__name__ for k in NEURON_KINDS + LINEAR_KINDS))}, Input, Output)")
+        neurons = {n for n, v in self.flat.nodes.items() if isinstance(v, NEURON_KINDS)}
+        for cycle in nx.simple_cycles(g.subgraph(n for n in g if n not in neurons)):
+            loop = " -> ".join([*cycle, cycle[0]])
+            has_delay = any(isinstance(self.flat.nodes[n], nir.Delay) for n in cycle)
+            what = "a delay line without neurons, which has no IR form" if has_delay else "an algebraic loop"
+            self.problem(cycle[0], f"loop {loop} has no neuron in it ({what})")
+            break
+        return g
+
+    # -- composition ----------------------------------------------------------------------
+    def _root_shape(self, name: str, node) -> tuple[int, ...] | None:
+        if isinstance(node, NEURON_KINDS):
+            return neuron_shape(node) or _shape_of(node)
+        if isinstance(node, nir.Input):
+            return _shape_of(node)
+        return None
+
+    def compose(self, g: nx.DiGraph):
+        """Signal terms ``{(root, delay): matrix}``, bias and shape arriving at each sink."""
+        roots = [n for n, v in self.flat.nodes.items() if isinstance(v, NEURON_KINDS + (nir.Input,))
+                 and n not in self.flat.passthrough]
+        shape = {r: self._root_shape(r, self.flat.nodes[r]) for r in roots}
+        out_terms = {r: None for r in roots}  # filled lazily once the shape is known
+        linear = [n for n in g if n not in roots]
+        order = list(nx.topological_sort(g.subgraph(linear)))
+        incoming: dict[str, tuple] = {}
+        for _ in range(3):  # neuron shapes may depend on what feeds them: iterate to a fixed point
+            terms, bias, out_shape = {}, {}, {}
+            for r in roots:
+                if shape[r] is not None:
+                    n = math.prod(shape[r])
+                    terms[r], bias[r], out_shape[r] = {(r, 0): sp.identity(n, format="csr")}, None, shape[r]
+            for name in order + roots:
+                summed = self._sum_inputs(name, g, terms, bias, out_shape)
+                if summed is None:
+                    continue
+                if name in roots or isinstance(self.flat.nodes[name], nir.Output):
+                    incoming[name] = summed
+                    if name in roots and shape[name] is None:
+                        shape[name] = summed[2]
+                    continue
+                result = self._apply(name, *summed)
+                if result is not None:
+                    terms[name], bias[name], out_shape[name] = result
+            if all(shape[r] is not None for r in roots):
+                break
+        for r in roots:
+            if shape[r] is None:
+                self.problem(r, "cannot determine its size: give per-neuron parameters or an input_type")
+        return roots, shape, incoming
+
+    def _sum_inputs(self, name, g, terms, bias, out_shape):
+        preds = list(g.predecessors(name))
+        if not preds or any(p not in terms for p in preds):
+            return None
+        shapes = {out_shape[p] for p in preds}
+        sizes = {math.prod(s) for s in shapes}
+        if len(sizes) > 1:
+            listing = ", ".join(f"'{p}' {out_shape[p]}" for p in preds)
+            self.problem(name, f"inputs of different sizes are summed: {listing}")
+            return None
+        total: dict = {}
+        for p in preds:
+            for key, m in terms[p].items():
+                total[key] = total[key] + m if key in total else m
+        biases = [bias[p] for p in preds if bias[p] is not None]
+        return total, (np.sum(biases, axis=0) if biases else None), out_shape[preds[0]]
+
+    def _apply(self, name, terms, bias_in, in_shape):
+        node = self.flat.nodes[name]
+        try:
+            if name in self.flat.passthrough:
+                return terms, bias_in, in_shape
+            if isinstance(node, nir.Delay):
+                return self._delay(node, terms, bias_in, in_shape)
+            if isinstance(node, (nir.Affine, nir.Linear)):
+                m, b, shape = op.affine(node.weight, getattr(node, "bias", None), in_shape)
+            elif isinstance(node, nir.Scale):
+                m, b, shape = op.scale(node.scale, in_shape)
+            elif isinstance(node, (nir.Conv1d, nir.Conv2d)):
+                spatial = 1 if isinstance(node, nir.Conv1d) else 2
+                m, b, shape = op.conv(node.weight, node.bias, in_shape, stride=node.stride, padding=node.padding,
+                                      dilation=node.dilation, groups=node.groups, spatial=spatial)
+            elif isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
+                m, b, shape = op.pool(in_shape, kernel_size=node.kernel_size, stride=node.stride,
+                                      padding=node.padding, average=isinstance(node, nir.AvgPool2d))
+            elif isinstance(node, nir.Flatten):
+                m, b, shape = None, None, op.flatten_shape(in_shape, int(node.start_dim), int(node.end_dim))
+            else:
+                return None
+        except op.OperatorError as exc:
+            self.problem(name, str(exc))
+            return None
+        if m is None:
+            return terms, bias_in, shape
+        new_terms = {key: (m @ t).tocsr() for key, t in terms.items()}
+        new_bias = m @ bias_in if bias_in is not None else None
+        if b is not None:
+            new_bias = b if new_bias is None else new_bias + b
+        return new_terms, new_bias, shape
+
+    def _delay(self, node, terms, bias_in, in_shape):
+        steps = np.rint(np.broadcast_to(np.asarray(node.delay, dtype=np.float64), in_shape).reshape(-1) / self.dt)
+        steps = steps.astype(np.int64)
+        out: dict = {}
+        for d in np.unique(steps):
+            keep = sp.diags((steps == d).astype(np.float64), format="csr")
+            for (root, delay), m in terms.items():
+                key = (root, delay + int(d))
+                part = (keep @ m).tocsr()
+                out[key] = out[key] + part if key in out else part
+        return out, bias_in, in_shape
+
+    # -- building the IR ------------------------------------------------------------------
+    def build(self, name: str) -> Network:
+        g = self.check()
+        if self.problems:
+            raise ValidationError(self.problems)
+        roots, shape, incoming = self.compose(g)
+        if self.problems:
+            raise ValidationError(self.problems)
+        net = Network(name, dt=self.dt)
+        converted = {}
+        for r in roots:
+            node, size = self.flat.nodes[r], math.prod(shape[r])
+            if isinstance(node, nir.Input):
+                net.add(SpikeSource(name=r, size=size, ids=[], times=[]))
+                continue
+            conv = convert_neuron(node, dt=self.dt, integration=self.opt.integration,
+                                  reset=self.opt.reset_for(r), if_per_step=self.opt.if_per_step)
+            converted[r] = conv
+            net.add(Population(name=r, size=size, model=conv.model))
+        for sink, (terms, bias, in_shape) in incoming.items():
+            node = self.flat.nodes[sink]
+            if isinstance(node, nir.Output):
+                self._output(net, sink, terms, bias, converted)
+            else:
+                self._connect(net, sink, terms, converted)
+                if bias is not None and np.any(bias):
+                    self._bias(net, sink, bias, converted[sink])
+        for pop in net.populations:
+            net.probe(Probe(target=pop.name, variable="spikes" if pop.model.spiking else "v"))
+        if self.problems:
+            raise ValidationError(self.problems)
+        return net.validate()
+
+    def _connect(self, net: Network, sink: str, terms: dict, converted, scale=None) -> None:
+        size = net.node(sink).size
+        scale = np.broadcast_to(converted[sink].input_scale if scale is None else scale, (size,))
+        multi = len({root for root, _ in terms}) < len(terms)
+        for (root, delay), matrix in sorted(terms.items()):
+            if root in converted and not converted[root].model.spiking:
+                self.problem(root, f"does not spike, so its output cannot feed '{sink}': "
+                                   "non-spiking nodes (LI, I, CubaLI) may only feed Output nodes")
+                continue
+            coo = matrix.tocoo()
+            keep = coo.data != 0
+            pre, post = coo.col[keep], coo.row[keep]
+            weights = coo.data[keep] * scale[post]
+            proj = f"{root}_to_{sink}" + (f"_d{delay}" if multi else "")
+            conn = Connectivity.from_coo(matrix.shape[1], size, pre, post, weights, delay + 1)
+            receptor = "syn" if net.node(sink).model.receptors else None
+            net.connect(Projection(name=proj, pre=root, post=sink, connectivity=conn, receptor=receptor))
+
+    def _bias(self, net: Network, sink: str, bias: np.ndarray, conv) -> None:
+        pop = net.node(sink)
+        amount = bias * np.broadcast_to(conv.bias_scale, bias.shape)
+        if conv.bias_into_receptor:  # constant synaptic input, every step
+            src = CurrentSource(name=f"{sink}.bias", size=pop.size, amplitude=amount)
+            net.add(src)
+            idx = np.arange(pop.size)
+            net.connect(Projection(name=f"{sink}.bias_to_{sink}", pre=src.name, post=sink, receptor="syn",
+                                   connectivity=Connectivity.from_coo(pop.size, pop.size, idx, idx, 1.0)))
+        else:
+            net.replace(dataclasses.replace(pop, model=dataclasses.replace(pop.model, bias=pop.model.bias + amount)))
+
+    def _output(self, net: Network, sink: str, terms: dict, bias, converted) -> None:
+        """An Output fed straight by a neuron records it; anything else gets a linear readout unit."""
+        if len(terms) == 1 and bias is None:
+            (root, delay), matrix = next(iter(terms.items()))
+            if delay == 0 and matrix.shape[0] == matrix.shape[1] and (matrix != sp.identity(matrix.shape[0])).nnz == 0:
+                return  # recorded by the population probes
+        size = next(iter(terms.values())).shape[0] if terms else 0
+        if size == 0:
+            return
+        readout = Population(name=sink, size=size, model=ThresholdUnit(spiking=False, v_threshold=0.0))
+        net.add(readout)
+        converted[sink] = dataclasses.replace(next(iter(converted.values())), model=readout.model,
+                                              input_scale=np.asarray(1.0), bias_scale=np.asarray(1.0),
+                                              bias_into_receptor=False) if converted else None
+        self._connect(net, sink, terms, converted, scale=np.asarray(1.0))
+        if bias is not None:
+            net.replace(dataclasses.replace(readout, model=dataclasses.replace(readout.model, bias=bias)))
+
+
+def load_nir(source: str | Path | nir.NIRGraph, options: NirOptions | None = None, *, name: str | None = None) -> Network:
+    """Import a NIR graph (a ``.nir`` file or an in-memory ``nir.NIRGraph``) into the IR."""
+    options = options or NirOptions()
+    options.check()
+    if isinstance(source, nir.NIRGraph):
+        graph, label = source, name or "nir graph"
+    else:
+        path = Path(source)
+        graph, label = read_nir_file(path), str(path)
+        name = name or path.stem
+    return _Importer(graph, label, options).build(name or "nir")
