@@ -42,6 +42,24 @@ def _time_option(ctx, param, value):
     return seconds
 
 
+def network_options(func):
+    """--dt, --integration, --reset: how to read a NIR file (continuous-time) into the IR."""
+    func = click.option("--reset", type=click.Choice(["value", "subtract"]), default=None,
+                        help="NIR: reset mode of all neurons (NIR 1.0 does not record it; default value).")(func)
+    func = click.option("--integration", type=click.Choice(["euler", "exact", "exp_euler"]), default=None,
+                        help="NIR: discretization (default euler: snnTorch/Norse/Sinabs; exp_euler: Rockpool).")(func)
+    func = click.option("--dt", "dt", callback=_time_option, default=None,
+                        help="NIR: time step, e.g. '1ms' (default: the graph's metadata).")(func)
+    return func
+
+
+def _load(network: Path, dt, integration, reset):
+    from ..frontends import NirOptions
+
+    opts = NirOptions(dt=dt, **{k: v for k, v in (("integration", integration), ("reset", reset)) if v})
+    return load_network(network, nir_options=opts)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nmc")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
@@ -57,10 +75,11 @@ def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
 @cli.command()
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print {ok, problems: [{where, message}], ...} as JSON.")
-def validate(network: Path, as_json: bool) -> None:
-    """Check NETWORK and list every problem (exit 2 if there are any)."""
+@network_options
+def validate(network: Path, as_json: bool, dt, integration, reset) -> None:
+    """Check NETWORK (YAML, NIR or saved IR) and list every problem (exit 2 if there are any)."""
     try:
-        stats = load_network(network).stats()
+        stats = _load(network, dt, integration, reset).stats()
     except ValidationError as exc:
         if not as_json:
             raise
@@ -76,9 +95,10 @@ def validate(network: Path, as_json: bool) -> None:
 @cli.command()
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def info(network: Path, as_json: bool) -> None:
+@network_options
+def info(network: Path, as_json: bool, dt, integration, reset) -> None:
     """Summarize NETWORK: populations, projections, fan-in and fan-out."""
-    stats = load_network(network).stats()
+    stats = _load(network, dt, integration, reset).stats()
     if as_json:
         click.echo(json.dumps(stats.to_json(), indent=2, sort_keys=True))
         return
@@ -107,14 +127,21 @@ def info(network: Path, as_json: bool) -> None:
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--plot/--no-plot", default=True, help="Write raster.png (default: yes).")
-def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool) -> None:
+@click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
+              help="Spikes for a spike source (e.g. a NIR Input): a (steps, channels) 0/1 array. Repeatable.")
+@network_options
+def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, dt,
+             integration, reset) -> None:
     """Simulate NETWORK in floating point; write spikes.npz, summary.json and raster.png to OUTDIR."""
     from ..report import raster_png
     from ..sim import FloatSimulator
+    from ..sim.stimulus import apply_spike_arrays
 
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
-    net = load_network(network)
+    net = _load(network, dt, integration, reset)
+    if inputs:
+        net = apply_spike_arrays(net, inputs)
     if steps is None:
         length = duration if duration is not None else net.duration
         if length is None:

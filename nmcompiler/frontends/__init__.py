@@ -4,18 +4,29 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..ir import Network, load_network_file
+from .nir import NirOptions, load_nir
 from .yaml_network import load_yaml_network, network_schema
 
-__all__ = ["load_network", "load_yaml_network", "network_schema"]
+__all__ = ["load_network", "load_yaml_network", "load_nir", "NirOptions", "network_schema", "NETWORK_SUFFIXES"]
+
+NETWORK_SUFFIXES = (".yaml", ".yml", ".nir", ".npz")
 
 
-def load_network(path: str | Path) -> Network:
-    """Load a network from a YAML file (``.yaml``/``.yml``) or a saved IR (``.npz`` or folder)."""
+def load_network(path: str | Path, *, nir_options: NirOptions | None = None) -> Network:
+    """Load a network: YAML (``.yaml``/``.yml``), NIR (``.nir``) or a saved IR (``.npz`` or folder).
+
+    ``nir_options`` (time step, integration, reset mode) apply to NIR files only.
+    """
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: file not found")
+    if path.suffix == ".nir":
+        return load_nir(path, nir_options)
+    if nir_options is not None and nir_options != NirOptions():
+        raise UserError(f"{path}: --dt, --integration and --reset apply to NIR files only "
+                        "(YAML files set dt and per-population integration/reset themselves)")
     if path.suffix in (".yaml", ".yml"):
         return load_yaml_network(path)
     if path.suffix == ".npz" or path.is_dir():
         return load_network_file(path).validate()
-    raise UserError(f"{path}: unknown network format '{path.suffix}' (use .yaml, or a saved IR .npz or folder)")
+    raise UserError(f"{path}: unknown network format '{path.suffix}' (use .yaml, .nir, or a saved IR .npz or folder)")

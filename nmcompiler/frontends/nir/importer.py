@@ -142,7 +142,8 @@ class _Importer:
                 summed = self._sum_inputs(name, g, terms, bias, out_shape)
                 if summed is None:
                     continue
-                if name in roots or isinstance(self.flat.nodes[name], nir.Output):
+                is_sink = isinstance(self.flat.nodes[name], nir.Output) and name not in self.flat.passthrough
+                if name in roots or is_sink:
                     incoming[name] = summed
                     if name in roots and shape[name] is None:
                         shape[name] = summed[2]
@@ -240,6 +241,10 @@ class _Importer:
             net.add(Population(name=r, size=size, model=conv.model))
         for sink, (terms, bias, in_shape) in incoming.items():
             node = self.flat.nodes[sink]
+            size = math.prod(in_shape)
+            if sink in shape and size != math.prod(shape[sink]):
+                self.problem(sink, f"receives {size} values but has {math.prod(shape[sink])} neurons")
+                continue
             if isinstance(node, nir.Output):
                 self._output(net, sink, terms, bias, converted)
             else:

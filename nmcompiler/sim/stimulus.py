@@ -1,0 +1,43 @@
+"""Feed recorded spike arrays into a network's spike sources (e.g. the Inputs of a NIR graph)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..ir import Network, SpikeSource
+
+__all__ = ["spike_source_from_array", "apply_spike_arrays"]
+
+
+def spike_source_from_array(name: str, array: np.ndarray, dt: float, size: int | None = None) -> SpikeSource:
+    """A spike source from a ``(steps, channels)`` array (non-zero = spike; more leading axes are
+    flattened into channels in C order, matching NIR's flattening)."""
+    array = np.asarray(array)
+    if array.ndim < 2:
+        raise UserError(f"input for '{name}': expected a (steps, channels...) array, not shape {array.shape}")
+    flat = array.reshape(array.shape[0], -1)
+    if size is not None and flat.shape[1] != size:
+        raise UserError(f"input for '{name}': {flat.shape[1]} channels per step, but the source has {size}")
+    steps, ids = np.nonzero(flat)
+    return SpikeSource(name=name, size=flat.shape[1], ids=ids, times=steps * dt)
+
+
+def apply_spike_arrays(net: Network, specs) -> Network:
+    """Replace spike sources by ``NAME=FILE.npy`` arrays; returns a new network."""
+    out = net.copy()
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep:
+            raise UserError(f"--input '{spec}': write SOURCE=FILE.npy")
+        names = [s.name for s in net.sources if isinstance(s, SpikeSource)]
+        if name not in names:
+            raise UserError(f"--input '{spec}': '{name}' is not a spike source (spike sources: {', '.join(names) or 'none'})")
+        try:
+            array = np.load(Path(file), allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--input '{spec}': cannot read {file} ({exc})") from None
+        out.replace(spike_source_from_array(name, array, net.dt, net.node(name).size))
+    return out
