@@ -1,6 +1,7 @@
-"""NIR frontend: import NIR graphs into the IR (export follows in exporter.py)."""
+"""NIR frontend: import NIR graphs into the IR and export the IR as NIR."""
 
+from .exporter import export_nir
 from .importer import load_nir, read_nir_file
 from .options import NirOptions
 
-__all__ = ["load_nir", "read_nir_file", "NirOptions"]
+__all__ = ["load_nir", "read_nir_file", "export_nir", "NirOptions"]

@@ -69,6 +69,9 @@ class _Importer:
         self.flat = flatten(graph)
         self.problems: list[Diagnostic] = []
         self.dt = self._time_step(graph)
+        self.integration = options.integration_for(getattr(graph, "metadata", {}) or {})
+        if self.integration not in Integration.ALL:
+            raise UserError(f"{label}: integration '{self.integration}' in the graph's metadata is unknown")
 
     def problem(self, node: str, message: str) -> None:
         kind = type(self.flat.nodes[node]).__name__ if node in self.flat.nodes else "?"
@@ -235,10 +238,19 @@ class _Importer:
             if isinstance(node, nir.Input):
                 net.add(SpikeSource(name=r, size=size, ids=[], times=[]))
                 continue
-            conv = convert_neuron(node, dt=self.dt, integration=self.opt.integration,
-                                  reset=self.opt.reset_for(r), if_per_step=self.opt.if_per_step)
-            converted[r] = conv
-            net.add(Population(name=r, size=size, model=conv.model))
+            meta = getattr(node, "metadata", {}) or {}
+            conv = convert_neuron(node, dt=self.dt, integration=self.integration,
+                                  reset=self.opt.reset_for(r, meta), if_per_step=self.opt.if_per_step)
+            if conv.model.reset not in ResetMode.ALL:
+                self.problem(r, f"reset mode '{conv.model.reset}' in its metadata is unknown")
+                continue
+            model = conv.model
+            if "nmcompiler.refractory" in meta:
+                model = dataclasses.replace(model, refractory=np.asarray(meta["nmcompiler.refractory"], dtype=np.float64))
+            initial = {k.split(".")[-1]: np.asarray(v, dtype=np.float64) for k, v in meta.items()
+                       if k.startswith("nmcompiler.initial.")}
+            converted[r] = dataclasses.replace(conv, model=model)
+            net.add(Population(name=r, size=size, model=model, initial=initial))
         for sink, (terms, bias, in_shape) in incoming.items():
             node = self.flat.nodes[sink]
             size = math.prod(in_shape)

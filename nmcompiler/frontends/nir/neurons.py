@@ -92,7 +92,7 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
         model = IF(**common)
         return ConvertedNeuron(model, np.asarray(scale), np.asarray(1.0 / dt if if_per_step else 1.0), False)
     # Threshold: memoryless unit
-    model = ThresholdUnit(v_threshold=p["threshold"], r=1.0, reset=reset)
+    model = ThresholdUnit(v_threshold=p["threshold"], r=1.0, reset=reset, integration=integration)
     return ConvertedNeuron(model, np.asarray(1.0), np.asarray(1.0), False)
 
 

@@ -15,26 +15,33 @@ class NirOptions:
     """How to discretize a continuous-time NIR graph.
 
     ``dt``: time step in seconds (None: take it from the graph's metadata, else an error).
-    ``integration``: "euler" (default; what snnTorch, Norse, Sinabs and Lava-dl compute) or "exact".
-    ``reset``: "value" (NIR's ``v = v_reset``) or "subtract"; ``reset_per_node`` overrides by node name.
+    ``integration``: "euler" (what snnTorch, Norse and Sinabs compute), "exp_euler" (Rockpool) or
+    "exact"; None: the graph's ``nmcompiler.integration`` metadata, else "euler".
+    ``reset``: "value" (NIR's ``v = v_reset``) or "subtract"; None: a node's ``nmcompiler.reset``
+    metadata, else "value". ``reset_per_node`` overrides by node name.
     ``if_per_step``: IF/I nodes integrate ``v += r x`` once per step, as every exporter does
     (True, default), or literally ``dv/dt = r x`` (False).
     """
 
     dt: float | None = None
-    integration: str = Integration.EULER
-    reset: str = ResetMode.VALUE
+    integration: str | None = None
+    reset: str | None = None
     reset_per_node: dict[str, str] = field(default_factory=dict)
     if_per_step: bool = True
 
     def check(self) -> None:
         if self.dt is not None and not self.dt > 0:
             raise UserError(f"dt must be > 0, not {self.dt}")
-        if self.integration not in Integration.ALL:
+        if self.integration is not None and self.integration not in Integration.ALL:
             raise UserError(f"integration '{self.integration}' is unknown (use {' or '.join(Integration.ALL)})")
-        for mode in (self.reset, *self.reset_per_node.values()):
+        for mode in (self.reset or ResetMode.VALUE, *self.reset_per_node.values()):
             if mode not in ResetMode.ALL:
                 raise UserError(f"reset mode '{mode}' is unknown (use {' or '.join(ResetMode.ALL)})")
 
-    def reset_for(self, node: str) -> str:
-        return self.reset_per_node.get(node, self.reset)
+    def reset_for(self, node: str, metadata: dict) -> str:
+        if node in self.reset_per_node:
+            return self.reset_per_node[node]
+        return self.reset or str(metadata.get("nmcompiler.reset", ResetMode.VALUE))
+
+    def integration_for(self, metadata: dict) -> str:
+        return self.integration or str(metadata.get("nmcompiler.integration", Integration.EULER))
