@@ -172,6 +172,37 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
     console.print(f"wrote {outdir}/spikes.npz, summary.json" + (", raster.png" if plot else ""))
 
 
+@cli.command(name="import")
+@click.argument("network", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="net.yaml (YAML + .npy arrays), net.npz or a folder (IR checkpoint), or net.nir.")
+@network_options
+def import_(network: Path, output: Path, dt, integration, reset) -> None:
+    """Convert NETWORK (NIR, YAML or saved IR) to YAML, a saved IR, or NIR."""
+    from ..frontends.nir import export_nir
+    from ..frontends.yaml_writer import save_yaml_network
+    from ..ir import save_network
+
+    net = _load(network, dt, integration, reset)
+    if output.suffix in (".yaml", ".yml"):
+        save_yaml_network(net, output)
+    elif output.suffix == ".nir":
+        import nir
+
+        graph = export_nir(net)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.name}.tmp")
+        try:
+            nir.write(tmp, graph)
+            tmp.replace(output)
+        finally:
+            tmp.unlink(missing_ok=True)
+    else:
+        save_network(net, output)
+    stats = net.stats()
+    click.echo(f"wrote {output} ({stats.neurons} neurons, {stats.synapses} synapses)")
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the YAML network format."""

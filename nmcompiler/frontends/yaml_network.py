@@ -276,7 +276,7 @@ class _Builder:
 
     def _pairs(self, spec: dict, n_pre: int, n_post: int, same: bool, rng):
         kind, autapses = spec["kind"], spec.get("allow_autapses", True) or not same
-        needs = {"fixed_probability": "p", "fixed_indegree": "k", "dense": "file", "list": "pre"}
+        needs = {"fixed_probability": "p", "fixed_indegree": "k", "dense": "file", "list": "pre" if "file" not in spec else "file"}
         if kind in needs and needs[kind] not in spec:
             raise FieldError(f"'{kind}' needs field '{needs[kind]}'")
         if kind == "one_to_one":
@@ -287,6 +287,11 @@ class _Builder:
             return connectors.fixed_probability(rng, n_pre, n_post, spec["p"], autapses=autapses), None
         if kind == "fixed_indegree":
             return connectors.fixed_indegree(rng, n_pre, n_post, int(spec["k"]), autapses=autapses), None
+        if kind == "list" and "file" in spec:
+            pairs = load_npy(self.doc.folder, spec["file"])
+            if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.dtype.kind not in "iu":
+                raise FieldError(f"file '{spec['file']}' must hold an (n, 2) integer array of (pre, post) pairs")
+            spec = {**spec, "pre": pairs[:, 0].tolist(), "post": pairs[:, 1].tolist()}
         if kind == "list":
             pre, post = np.asarray(spec["pre"], dtype=np.int64), np.asarray(spec.get("post", []), dtype=np.int64)
             if pre.shape != post.shape:

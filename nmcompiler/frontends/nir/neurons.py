@@ -69,7 +69,9 @@ def neuron_shape(node) -> tuple[int, ...] | None:
 
 
 def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step: bool) -> ConvertedNeuron:
-    p = {k: v.reshape(-1) if v.size > 1 else v.reshape(()) for k, v in _params(node).items()}
+    # per-neuron arrays holding one value (as exporters write them) become shared scalars
+    p = {k: v.reshape(-1) if v.size > 1 and np.any(v != v.reshape(-1)[0]) else v.reshape(-1)[0].reshape(())
+         for k, v in _params(node).items()}
     kind = type(node).__name__
     spiking = kind in ("LIF", "IF", "CubaLIF", "Threshold")
     common = {"r": p.get("r", 1.0), "reset": reset, "integration": integration, "spiking": spiking}
