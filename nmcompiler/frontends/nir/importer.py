@@ -278,12 +278,12 @@ class _Importer:
                 self.problem(root, f"does not spike, so its output cannot feed '{sink}': "
                                    "non-spiking nodes (LI, I, CubaLI) may only feed Output nodes")
                 continue
-            coo = matrix.tocoo()
-            keep = coo.data != 0
-            pre, post = coo.col[keep], coo.row[keep]
-            weights = coo.data[keep] * scale[post]
+            by_pre = matrix.T.tocsr()  # rows = presynaptic neurons: our CSR layout, no sort needed
+            by_pre.eliminate_zeros()
+            by_pre.sort_indices()
             proj = f"{root}_to_{sink}" + (f"_d{delay}" if multi else "")
-            conn = Connectivity.from_coo(matrix.shape[1], size, pre, post, weights, delay + 1)
+            conn = Connectivity(n_pre=matrix.shape[1], n_post=size, indptr=by_pre.indptr, indices=by_pre.indices,
+                                weights=by_pre.data * scale[by_pre.indices], delays=np.int32(delay + 1))
             receptor = "syn" if net.node(sink).model.receptors else None
             net.connect(Projection(name=proj, pre=root, post=sink, connectivity=conn, receptor=receptor))
 
