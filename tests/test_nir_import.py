@@ -340,3 +340,37 @@ def test_cli_nir_options(run_nmc, tmp_path):
     assert code == 2 and "apply to NIR files only" in err
     code, _, err = run_nmc("simulate", path, "--dt", "1ms", "--steps", "5", "--input", "nope=x.npy", "-o", tmp_path / "p")
     assert code == 2 and err.startswith("error: --input 'nope=x.npy': 'nope' is not a spike source (spike sources: input)")
+
+
+def test_operator_and_structure_rejections():
+    ifn = nir.IF(r=np.ones(4 * 6 * 6), v_threshold=np.ones(4 * 6 * 6), v_reset=np.zeros(4 * 6 * 6))
+    g = graph({"in": nir.Input(np.array([3, 6, 6])), "c1": nir.Conv2d((6, 6), np.ones((4, 2, 3, 3)), 1, 1, 1, 1,
+                                                                       np.zeros(4)),
+               "n": ifn, "out": nir.Output(np.array([144]))}, [("in", "c1"), ("c1", "n"), ("n", "out")], check=False)
+    assert _problems(g) == ["node 'c1' (Conv2d): 3 input channels do not fit weight (4, 2, 3, 3) with groups=1"]
+    g = graph({"in": nir.Input(np.array([2])), "d": nir.Delay(np.array([1e-3, -1e-3])), "l": lif(2),
+               "out": nir.Output(np.array([2]))}, [("in", "d"), ("d", "l"), ("l", "out")], check=False)
+    assert _problems(g) == ["node 'd' (Delay): delays must be >= 0"]
+    g = graph({"in": nir.Input(np.array([2, 3])), "f": nir.Flatten({"input": np.array([2, 3])}, 1, 3),
+               "l": lif(6), "out": nir.Output(np.array([6]))}, [("in", "f"), ("f", "l"), ("l", "out")], check=False)
+    assert _problems(g) == ["node 'f' (Flatten): cannot flatten dims 1..3 of shape (2, 3)"]
+    sub = graph({"i1": nir.Input(np.array([2])), "i2": nir.Input(np.array([2])), "l": lif(2),
+                 "o": nir.Output(np.array([2]))}, [("i1", "l"), ("i2", "l"), ("l", "o")])
+    g = graph({"in": nir.Input(np.array([2])), "sub": sub, "out": nir.Output(np.array([2]))},
+              [("in", "sub"), ("sub", "out")], check=False)
+    assert "node 'sub' (?): subgraph has 2 input nodes: name one as 'sub.<input>' in the edge" in _problems(g)
+    g = graph({"in": nir.Input(np.array([2])), "sub": sub, "out": nir.Output(np.array([2]))},
+              [("in", "sub.i1"), ("sub", "out")], check=False)
+    net = load_nir(g, NirOptions(dt=DT))  # naming the port resolves it
+    assert [p.name for p in net.populations] == ["sub.l"]
+
+
+def test_bad_options():
+    g = graph({"in": nir.Input(np.array([1])), "l": lif(1), "out": nir.Output(np.array([1]))},
+              [("in", "l"), ("l", "out")])
+    with pytest.raises(UserError, match=r"^integration 'rk4' is unknown \(use exact or euler or exp_euler\)$"):
+        load_nir(g, NirOptions(dt=DT, integration="rk4"))
+    with pytest.raises(UserError, match=r"^reset mode 'zero' is unknown \(use value or subtract\)$"):
+        load_nir(g, NirOptions(dt=DT, reset="zero"))
+    with pytest.raises(ValidationError, match=r"euler integration needs tau_mem > dt"):
+        load_nir(g, NirOptions(dt=0.02))  # tau 10 ms < dt 20 ms
