@@ -62,14 +62,27 @@ def _load(network: Path, dt, integration, reset):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nmc")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="More log output (-v for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """nmcompiler: import, check, simulate and map spiking neural networks."""
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_NoteFormatter())
+    root = logging.getLogger("nmcompiler")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
     ctx.obj = {"debug": debug}
+
+
+class _NoteFormatter(logging.Formatter):
+    """'note: ...' for information, 'warning: ...' for warnings: one line, like the errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        label = {logging.INFO: "note", logging.WARNING: "warning"}.get(record.levelno, record.levelname.lower())
+        return f"{label}: {record.getMessage()}"
 
 
 @cli.command()

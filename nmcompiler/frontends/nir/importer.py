@@ -85,7 +85,7 @@ class _Importer:
             return self.opt.dt
         if meta_dt is None:
             raise UserError(f"{self.label}: no time step: NIR graphs are continuous-time; give --dt (e.g. --dt 1ms)")
-        log.info("%s: using dt = %g s from the graph's metadata", self.label, meta_dt)
+        log.info("%s: using dt = %g s from the graph's metadata (override with --dt)", self.label, meta_dt)
         return meta_dt
 
     # -- checks ---------------------------------------------------------------------------
