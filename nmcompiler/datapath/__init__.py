@@ -1,0 +1,7 @@
+"""Fixed-point neuron datapath: numeric formats and the per-tick contract (docs/datapath.md)."""
+
+from .format import DecayKind, NumericFormat, Rounding, load_format, target_names
+from .neuron import NeuronParams, NeuronState, decay, saturate, shift_right, tick
+
+__all__ = ["DecayKind", "NumericFormat", "Rounding", "load_format", "target_names", "NeuronParams",
+           "NeuronState", "decay", "saturate", "shift_right", "tick"]

@@ -1,0 +1,118 @@
+"""Numeric formats of the fixed-point neuron datapath: widths, decay kind, rounding, comparison.
+
+A format is data: each target in ``hwtargets/`` carries one under ``format:``. See
+docs/datapath.md for the meaning of every field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..errors import UserError
+
+__all__ = ["NumericFormat", "DecayKind", "Rounding", "load_format", "target_names", "TARGETS_DIR"]
+
+TARGETS_DIR = Path(str(resources.files("hwtargets")))
+
+
+class DecayKind:
+    MULTIPLY = "multiply"  # x * (2^F - d) / 2^F, d in [0, 2^F]   (Loihi, SpiNNaker)
+    SHIFT = "shift"  # x - x / 2^k, k in [0, 62]; k = 63: no decay
+    LEAK = "leak"  # x - sign(x) * min(|x|, L): linear leak toward zero (TrueNorth, leak reversal)
+    ALL = (MULTIPLY, SHIFT, LEAK)
+
+
+class Rounding:
+    FLOOR = "floor"  # toward -infinity (an arithmetic right shift)
+    NEAREST = "nearest"  # to nearest, ties toward +infinity: floor(x + 1/2)
+    ZERO = "zero"  # toward zero (truncation)
+    ALL = (FLOOR, NEAREST, ZERO)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumericFormat:
+    """Widths are two's-complement bit counts (sign included) unless the name says unsigned."""
+
+    name: str
+    v_bits: int  # membrane potential
+    i_bits: int  # synaptic current; 0: no current state (input goes straight into v)
+    receptors: int  # synaptic current channels per neuron (>= 1 when i_bits > 0)
+    acc_bits: int  # per-tick input accumulator (ring-buffer entry)
+    weight_bits: int  # weight mantissa
+    exponent_scope: str  # "none" | "population" | "projection": where a weight exponent is shared
+    exponent_min: int
+    exponent_max: int
+    decay: str  # DecayKind
+    decay_bits: int  # F for multiply; bits of L for leak; unused for shift
+    bias_bits: int
+    refractory_bits: int  # unsigned counter
+    delay_max: int  # ticks
+    rounding: str  # Rounding, for every multiply and shift
+    compare: str  # ">" or ">=": spike when v (compare) threshold
+
+    @property
+    def has_current(self) -> bool:
+        return self.i_bits > 0
+
+    def problems(self) -> list[str]:
+        out = []
+        for name in ("v_bits", "acc_bits", "weight_bits", "bias_bits"):
+            if not 2 <= getattr(self, name) <= 48:
+                out.append(f"{name} must lie in [2, 48], not {getattr(self, name)}")
+        if self.i_bits and not 2 <= self.i_bits <= 48:
+            out.append(f"i_bits must be 0 (no current) or lie in [2, 48], not {self.i_bits}")
+        if self.has_current and self.receptors < 1:
+            out.append("receptors must be >= 1 when there is a current state")
+        if self.decay not in DecayKind.ALL:
+            out.append(f"decay '{self.decay}' is unknown (use {', '.join(DecayKind.ALL)})")
+        if self.decay == DecayKind.MULTIPLY and not 1 <= self.decay_bits <= 24:
+            out.append(f"decay_bits must lie in [1, 24] for multiply decay, not {self.decay_bits}")
+        if self.decay == DecayKind.MULTIPLY and max(self.v_bits, self.i_bits) + self.decay_bits > 62:
+            out.append("state bits + decay_bits must be <= 62 (the decay product must fit in int64)")
+        if self.rounding not in Rounding.ALL:
+            out.append(f"rounding '{self.rounding}' is unknown (use {', '.join(Rounding.ALL)})")
+        if self.compare not in (">", ">="):
+            out.append(f"compare must be '>' or '>=', not {self.compare!r}")
+        if self.exponent_scope not in ("none", "population", "projection"):
+            out.append(f"exponent_scope '{self.exponent_scope}' is unknown (use none, population, projection)")
+        if self.exponent_min > self.exponent_max or self.exponent_min < 0:
+            out.append(f"exponent range [{self.exponent_min}, {self.exponent_max}] is empty or negative")
+        if not 1 <= self.delay_max <= 4096:
+            out.append(f"delay_max must lie in [1, 4096], not {self.delay_max}")
+        if not 0 <= self.refractory_bits <= 16:
+            out.append(f"refractory_bits must lie in [0, 16], not {self.refractory_bits}")
+        return out
+
+
+def target_names() -> list[str]:
+    return sorted(p.stem for p in TARGETS_DIR.glob("*.yaml"))
+
+
+def load_format(target: str, overrides: dict | None = None) -> NumericFormat:
+    """The numeric format of a shipped target (by name) or of a target YAML file (by path)."""
+    path = Path(target)
+    if path.suffix not in (".yaml", ".yml"):
+        path = TARGETS_DIR / f"{target}.yaml"
+        if not path.exists():
+            raise UserError(f"unknown target '{target}' (shipped: {', '.join(target_names())}; or give a .yaml file)")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{path}: cannot read target ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("format"), dict):
+        raise UserError(f"{path}: a target file needs a 'format:' mapping")
+    fields = dict(doc["format"])
+    fields.update(overrides or {})
+    fields.setdefault("name", doc.get("name", path.stem))
+    try:
+        fmt = NumericFormat(**fields)
+    except TypeError as exc:
+        raise UserError(f"{path}: format: {exc}") from None
+    problems = fmt.problems()
+    if problems:
+        raise UserError(f"{path}: format: " + "; ".join(problems))
+    return fmt

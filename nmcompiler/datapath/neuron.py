@@ -1,0 +1,99 @@
+"""The datapath contract: one tick of a population of fixed-point neurons.
+
+This module is the single definition of what the hardware computes. The bit-accurate simulator
+calls :func:`tick`; the RTL testbench imports it as its reference model. Everything is int64
+numpy arithmetic; every state is saturated to its format width after every operation.
+
+Per tick ``t``, for every neuron (docs/datapath.md has the full contract):
+
+1. ``x_k``  = input accumulated for tick ``t`` on channel ``k`` (already saturated to ``acc_bits``)
+2. ``i_k``  = sat_i(decay(i_k, di_k) + x_k)              (formats with a current state)
+   ``drive`` = sat_v(sum_k i_k)  or  sat_v(sum_k x_k)       (formats without)
+3. if refractory (``ref > 0``): ``ref -= 1``; ``v`` keeps its value; no spike
+   else: ``v = sat_v(sat_v(decay(v, dv) + drive) + bias)``
+4. spike if not refractory and ``v > threshold`` (``>=`` if the format says so)
+5. on a spike: ``v = v_reset`` (reset to value) or ``v = sat_v(v - (threshold - v_reset))``
+   (reset by subtraction); in both cases ``ref = refractory`` (ticks held after this one)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .format import DecayKind, NumericFormat, Rounding
+
+__all__ = ["NeuronParams", "NeuronState", "saturate", "shift_right", "decay", "tick"]
+
+
+def saturate(x: np.ndarray, bits: int) -> np.ndarray:
+    """Clamp to the two's-complement range of ``bits`` bits (no wraparound)."""
+    hi = (1 << (bits - 1)) - 1
+    return np.clip(x, -hi - 1, hi)
+
+
+def shift_right(x: np.ndarray, k, rounding: str) -> np.ndarray:
+    """``x / 2^k`` rounded as the format says (``k`` >= 0, scalar or per element)."""
+    x = np.asarray(x, dtype=np.int64)
+    k = np.asarray(k, dtype=np.int64)
+    if rounding == Rounding.FLOOR:
+        return x >> k
+    if rounding == Rounding.NEAREST:
+        half = np.where(k > 0, np.left_shift(np.int64(1), np.maximum(k - 1, 0)), 0)
+        return (x + half) >> k
+    return np.where(x >= 0, x >> k, -((-x) >> k))  # toward zero
+
+
+def decay(x: np.ndarray, setting: np.ndarray, fmt: NumericFormat) -> np.ndarray:
+    """One tick of decay of a state ``x`` with the per-neuron ``setting`` of the format's kind.
+
+    multiply: ``round(x * (2^F - d) / 2^F)``, ``d`` in [0, 2^F] (0: no decay, 2^F: to zero)
+    shift:    ``x - round(x / 2^k)``, ``k`` in [0, 62]; ``k = 63`` means no decay
+    leak:     ``x - sign(x) * min(|x|, L)``, ``L`` >= 0 (linear leak toward zero)
+    """
+    if fmt.decay == DecayKind.MULTIPLY:
+        return shift_right(x * ((1 << fmt.decay_bits) - setting), fmt.decay_bits, fmt.rounding)
+    if fmt.decay == DecayKind.SHIFT:
+        k = np.minimum(setting, 62)
+        return np.where(setting >= 63, x, x - shift_right(x, k, fmt.rounding))
+    return x - np.sign(x) * np.minimum(np.abs(x), setting)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeuronParams:
+    """Integer parameters of ``n`` neurons (arrays of shape ``(n,)``; currents ``(R, n)``)."""
+
+    decay_v: np.ndarray
+    decay_i: np.ndarray  # (R, n); ignored without a current state
+    bias: np.ndarray
+    threshold: np.ndarray
+    v_reset: np.ndarray
+    refractory: np.ndarray  # ticks held after a spike
+    subtract: np.ndarray  # bool: reset by subtraction
+    spiking: np.ndarray  # bool
+
+
+@dataclass(kw_only=True)
+class NeuronState:
+    v: np.ndarray  # (n,) int64
+    i: np.ndarray  # (R, n) int64 (zeros without a current state)
+    ref: np.ndarray  # (n,) int64
+
+
+def tick(state: NeuronState, p: NeuronParams, x: np.ndarray, fmt: NumericFormat) -> np.ndarray:
+    """Advance ``state`` in place by one tick with input ``x`` (``(R, n)`` int64); return spikes (bool)."""
+    if fmt.has_current:
+        state.i = saturate(decay(state.i, p.decay_i, fmt) + x, fmt.i_bits)
+        drive = saturate(state.i.sum(axis=0), fmt.v_bits)
+    else:
+        drive = saturate(x.sum(axis=0), fmt.v_bits)
+    held = state.ref > 0
+    v_new = saturate(saturate(decay(state.v, p.decay_v, fmt) + drive, fmt.v_bits) + p.bias, fmt.v_bits)
+    v = np.where(held, state.v, v_new)
+    crossed = v >= p.threshold if fmt.compare == ">=" else v > p.threshold
+    spikes = crossed & ~held & p.spiking
+    reset_v = np.where(p.subtract, saturate(v - (p.threshold - p.v_reset), fmt.v_bits), p.v_reset)
+    state.v = np.where(spikes, reset_v, v)
+    state.ref = np.where(spikes, p.refractory, np.where(held, state.ref - 1, state.ref))
+    return spikes

@@ -1,0 +1,236 @@
+"""Quantization pass: float IR -> fixed-point IR for a numeric format.
+
+Per population, voltages are measured from the rest potential and scaled by one factor ``S``
+(integer units per volt), chosen as large as the state width allows (threshold and reset at
+most ``2^(v_bits-1-headroom)``) and as the weight format allows (the largest incoming weight
+must fit the mantissa at the largest exponent). Synaptic currents are scaled so that the
+datapath adds them to ``v`` with gain 1. Weights get an exponent per population or per
+projection where the format has one. Decays, biases, thresholds and resets are rounded to
+nearest. See docs/datapath.md for the float -> integer mapping of each model.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..datapath import DecayKind, NeuronParams, NumericFormat, saturate
+from ..errors import Diagnostic, ValidationError
+from ..ir import CubaLIF, CurrentSource, Network, Population
+from ..ir.fixed_point import FixedPointNetwork, PopulationReport, QuantizedPopulation, QuantizedProjection
+from ..ir.models import Integration
+
+__all__ = ["Quantize"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Quantize:
+    """Options: ``fmt`` the numeric format; ``clip`` "max" or a percentile of |w| (e.g. 99.9);
+    ``headroom`` bits kept free above the larger of |threshold| and |reset|."""
+
+    name: ClassVar[str] = "quantize"
+    fmt: NumericFormat
+    clip: float | str = "max"
+    headroom: int = 2
+
+    def run(self, net: Network) -> FixedPointNetwork:
+        net.validate()
+        problems: list[Diagnostic] = []
+        gains = {p.name: self._gains(p, net.dt, problems) for p in net.populations}
+        incoming: dict[str, list] = {p.name: [] for p in net.populations}
+        for proj in net.projections:
+            if not isinstance(net.node(proj.pre), CurrentSource):
+                incoming[proj.post].append(proj)
+            if proj.connectivity.nnz and int(proj.connectivity.delays.max()) > self.fmt.delay_max:
+                problems.append(Diagnostic(where=f"projection '{proj.name}'", message=(
+                    f"delay of {int(proj.connectivity.delays.max())} ticks exceeds the format's {self.fmt.delay_max} "
+                    f"({self.fmt.name}): shorten it or split it into relays")))
+        if problems:
+            raise ValidationError(problems)
+        pops, projs, report = {}, {}, {}
+        for pop in net.populations:
+            q, qp, rep = self._population(net, pop, gains[pop.name], incoming[pop.name])
+            pops[pop.name], report[pop.name] = q, rep
+            projs.update(qp)
+            for w in rep.warnings:
+                log.warning("population '%s': %s", pop.name, w)
+        ordered = {p.name: projs[p.name] for p in net.projections if p.name in projs}
+        return FixedPointNetwork(network=net, format=self.fmt, populations=pops, projections=ordered, report=report)
+
+    # -- per population -------------------------------------------------------------------
+    def _gains(self, pop: Population, dt: float, problems: list) -> dict:
+        """Float coefficients of the datapath form: v' = a v + sum_k g_k i'_k + b, i'_k = d_k i_k + x_k."""
+        prop = pop.model.propagator(dt, pop.size)
+        where = f"population '{pop.name}'"
+        cuba = isinstance(pop.model, CubaLIF)
+        if cuba and not self.fmt.has_current:
+            problems.append(Diagnostic(where=where, message=f"format {self.fmt.name} has no synaptic current state; "
+                                                            "cuba_lif needs one (use lif, or another target)"))
+        if cuba and len(pop.model.receptors) > self.fmt.receptors:
+            problems.append(Diagnostic(where=where, message=(
+                f"{len(pop.model.receptors)} receptors {list(pop.model.receptors)}, format {self.fmt.name} has "
+                f"{self.fmt.receptors} current channel(s): merge receptors or choose another target")))
+        if cuba:
+            if pop.model.integration == Integration.EXACT:  # couple v to the new current (one tick earlier)
+                gain = prop.syn_to_v / np.where(prop.decay_syn == 0, 1.0, prop.decay_syn)
+            else:
+                gain = prop.input_to_v
+            decay_i = prop.decay_syn
+        else:
+            gain, decay_i = prop.input_to_v[:1], np.zeros((1, pop.size))
+        rest = np.broadcast_to(getattr(pop.model, "v_leak", 0.0), (pop.size,))
+        return {"a": prop.decay_v, "gain": gain, "decay_i": decay_i, "rest": rest, "prop": prop}
+
+    def _scale(self, pop: Population, g: dict, incoming: list) -> float:
+        fmt, m = self.fmt, pop.model
+        extent = np.max(np.abs(np.concatenate([np.broadcast_to(m.v_threshold - g["rest"], (pop.size,)),
+                                               np.broadcast_to(m.v_reset - g["rest"], (pop.size,))])))
+        s_state = 2.0 ** (fmt.v_bits - 1 - self.headroom) / (extent if extent > 0 else 1.0)
+        w_all = np.concatenate([np.abs(self._effective(pop, p, g)) for p in incoming] or [np.zeros(0)])
+        if not np.any(w_all):
+            return s_state
+        w_max = float(np.max(w_all) if self.clip == "max" else np.percentile(w_all, float(self.clip)))
+        mant = 2 ** (fmt.weight_bits - 1) - 1
+        return min(s_state, mant * 2.0 ** fmt.exponent_max / w_max) if w_max > 0 else s_state
+
+    @staticmethod
+    def _effective(pop: Population, proj, g) -> np.ndarray:
+        """Float weights in volts of membrane change per unit (before the population scale)."""
+        c = proj.connectivity
+        ch = pop.model.channel_of(proj.receptor)
+        return c.synapse_weights() * g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices]
+
+    def _exponent(self, w_max_int: float) -> int:
+        fmt = self.fmt
+        if fmt.exponent_scope == "none" or w_max_int <= 0:
+            return fmt.exponent_min
+        mant = 2 ** (fmt.weight_bits - 1) - 1
+        e = math.ceil(math.log2(w_max_int / mant)) if w_max_int > mant else 0
+        return int(min(max(e, fmt.exponent_min), fmt.exponent_max))
+
+    def _population(self, net: Network, pop: Population, g: dict, incoming: list):
+        fmt, m, n = self.fmt, pop.model, pop.size
+        s = self._scale(pop, g, incoming)
+        warnings: list[str] = []
+        # constant currents from current sources: into v (or, for receptors, their steady state)
+        i_ext = np.zeros(n)
+        for proj in net.projections:
+            src = net.node(proj.pre)
+            if proj.post == pop.name and isinstance(src, CurrentSource):
+                c = proj.connectivity
+                amount = np.zeros(n)
+                np.add.at(amount, c.indices, np.broadcast_to(src.amplitude, (src.size,))[c.pre_indices()]
+                          * c.synapse_weights())
+                if m.receptors:
+                    ch = m.channel_of(proj.receptor)
+                    d = g["decay_i"][ch]
+                    i_ext += amount * g["gain"][ch] / np.where(d < 1, 1 - d, 1.0) / np.where(
+                        g["prop"].current_to_v > 0, g["prop"].current_to_v, 1.0)
+                    warnings.append(f"current source '{src.name}' into a receptor becomes a membrane bias "
+                                    "(same steady state, no rise time)")
+                else:
+                    i_ext += amount
+                if src.start != 0 or np.isfinite(src.stop):
+                    warnings.append(f"current source '{src.name}' is switched on/off; the datapath holds it constant")
+        prop = g["prop"]
+        b_rel = prop.leak_v + prop.current_to_v * (np.broadcast_to(m.bias, (n,)) + i_ext) - g["rest"] * (1 - prop.decay_v)
+        params, clipped_bias = self._neuron_params(pop, g, s, b_rel, net.dt)
+        if clipped_bias:
+            warnings.append(f"{clipped_bias} bias values saturate at {fmt.bias_bits} bits")
+        projs, sqnr, clipped, exponent = self._weights(pop, g, s, incoming)
+        init = pop.initial_state()
+        v0 = saturate(np.rint((init["v"] - g["rest"]) * s).astype(np.int64), fmt.v_bits)
+        i0 = np.zeros((self._channels(), n), dtype=np.int64)
+        if "i" in init:
+            k = init["i"].shape[0]
+            i0[:k] = saturate(np.rint(init["i"] * g["gain"][:k] * s).astype(np.int64), max(fmt.i_bits, 2))
+        if clipped:
+            warnings.append(f"{clipped} weights clipped to the {fmt.weight_bits}-bit mantissa")
+        zeroed = sum(int(np.count_nonzero((qp.mantissa == 0) & (p.connectivity.synapse_weights() != 0)))
+                     for qp, p in zip(projs.values(), incoming))
+        if incoming and zeroed == sum(p.connectivity.nnz for p in incoming) and zeroed:
+            warnings.append(f"all {zeroed} incoming weights round to zero: the population is silent in fixed point")
+        if m.spiking and np.all(params.threshold >= 2 ** (fmt.v_bits - 1) - 1):
+            warnings.append("the threshold saturates the membrane range: the population can never spike")
+        decay_err = self._decay_error(g["a"], params.decay_v, params.threshold)
+        rep = PopulationReport(name=pop.name, scale=s, exponent=exponent, weight_sqnr_db=sqnr, weights_clipped=clipped,
+                               decay_error=decay_err, warnings=tuple(warnings))
+        q = QuantizedPopulation(name=pop.name, size=n, scale=s, params=params, v0=v0, i0=i0)
+        return q, projs, rep
+
+    def _channels(self) -> int:
+        return max(1, self.fmt.receptors)
+
+    def _decay_setting(self, a: np.ndarray, bits: int, threshold_int=None) -> np.ndarray:
+        fmt = self.fmt
+        a = np.clip(np.asarray(a, dtype=np.float64), 0.0, 1.0)
+        if fmt.decay == DecayKind.MULTIPLY:
+            return np.rint((1 - a) * 2 ** fmt.decay_bits).astype(np.int64)
+        if fmt.decay == DecayKind.SHIFT:
+            with np.errstate(divide="ignore"):
+                k = np.where(a >= 1, 63, np.rint(-np.log2(np.maximum(1 - a, 2.0 ** -62))))
+            return np.clip(k, 0, 63).astype(np.int64)
+        # leak toward zero: per tick, what the exponential loses at half the threshold
+        ref = np.abs(threshold_int) / 2 if threshold_int is not None else 2.0 ** (bits - 2)
+        cap = 2.0 ** ((fmt.decay_bits or bits) - 1) - 1  # the leak register's width
+        leak = np.where(a <= 0, cap, np.rint((1 - a) * ref))
+        return np.clip(leak, 0, cap).astype(np.int64)
+
+    def _decay_error(self, a, setting, threshold) -> float:
+        fmt = self.fmt
+        if fmt.decay == DecayKind.MULTIPLY:
+            a_hat = 1 - setting / 2 ** fmt.decay_bits
+        elif fmt.decay == DecayKind.SHIFT:
+            a_hat = np.where(setting >= 63, 1.0, 1 - 2.0 ** -np.minimum(setting, 62))
+        else:
+            return float("nan")
+        return float(np.max(np.abs(a_hat - a) / np.maximum(a, 1e-12))) if np.size(a) else 0.0
+
+    def _neuron_params(self, pop, g, s, b_rel, dt):
+        fmt, m, n = self.fmt, pop.model, pop.size
+        full = lambda x: np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))
+        threshold = saturate(np.rint((full(m.v_threshold) - g["rest"]) * s).astype(np.int64), fmt.v_bits)
+        v_reset = saturate(np.rint((full(m.v_reset) - g["rest"]) * s).astype(np.int64), fmt.v_bits)
+        bias_raw = np.rint(b_rel * s).astype(np.int64)
+        bias = saturate(bias_raw, fmt.bias_bits)
+        decay_i = np.zeros((self._channels(), n), dtype=np.int64)
+        if fmt.has_current:
+            full_decay = {DecayKind.MULTIPLY: 2 ** fmt.decay_bits, DecayKind.SHIFT: 0,
+                          DecayKind.LEAK: 2 ** (fmt.i_bits - 1) - 1}[fmt.decay]
+            decay_i[:] = full_decay  # unused channels decay to zero at once
+            k = g["decay_i"].shape[0]
+            decay_i[:k] = self._decay_setting(g["decay_i"], fmt.i_bits)
+        ref = np.minimum(m.refractory_steps(dt, n), 2 ** fmt.refractory_bits - 1)
+        params = NeuronParams(
+            decay_v=self._decay_setting(g["a"], fmt.v_bits, threshold), decay_i=decay_i, bias=bias,
+            threshold=threshold, v_reset=v_reset, refractory=ref,
+            subtract=np.full(n, m.reset == "subtract"), spiking=np.full(n, bool(m.spiking)),
+        )
+        return params, int(np.count_nonzero(bias != bias_raw))
+
+    def _weights(self, pop, g, s, incoming):
+        fmt = self.fmt
+        mant = 2 ** (fmt.weight_bits - 1) - 1
+        out, signal, noise, clipped = {}, 0.0, 0.0, 0
+        effective = {proj.name: self._effective(pop, proj, g) * s for proj in incoming}
+        pop_exp = self._exponent(max((np.max(np.abs(w)) for w in effective.values() if w.size), default=0.0))
+        for proj in incoming:
+            w = effective[proj.name]
+            e = self._exponent(np.max(np.abs(w)) if w.size else 0.0) if fmt.exponent_scope == "projection" else pop_exp
+            m_raw = np.rint(w / 2.0 ** e)
+            m = np.clip(m_raw, -mant - 1, mant).astype(np.int64)
+            clipped += int(np.count_nonzero(m != m_raw))
+            signal += float(np.sum(w ** 2))
+            noise += float(np.sum((w - m * 2.0 ** e) ** 2))
+            c = proj.connectivity
+            out[proj.name] = QuantizedProjection(
+                name=proj.name, pre=proj.pre, post=proj.post, channel=pop.model.channel_of(proj.receptor),
+                indptr=c.indptr, indices=c.indices, mantissa=m, exponent=e, delays=c.delays.astype(np.int64))
+        sqnr = 10 * math.log10(signal / noise) if noise > 0 else (math.inf if signal > 0 else None)
+        return out, sqnr, clipped, (pop_exp if incoming else None)
