@@ -1,0 +1,207 @@
+"""The datapath contract: directed edge cases, and the vectorized code against a plain reference."""
+
+import dataclasses
+import logging
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datapath_reference import run_reference
+from nmcompiler.datapath import NeuronParams, NeuronState, decay, load_format, saturate, shift_right, tick
+from nmcompiler.errors import UserError, ValidationError
+from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, Probe, Projection, SpikeSource
+from nmcompiler.passes import Quantize
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+
+LOIHI = load_format("loihi-like")
+
+
+def fmt(**kw):
+    return dataclasses.replace(LOIHI, **kw)
+
+
+def params(n=1, R=1, **kw):
+    base = dict(decay_v=np.zeros(n, np.int64), decay_i=np.full((R, n), 4096, np.int64), bias=np.zeros(n, np.int64),
+                threshold=np.full(n, 100, np.int64), v_reset=np.zeros(n, np.int64), refractory=np.zeros(n, np.int64),
+                subtract=np.zeros(n, bool), spiking=np.ones(n, bool))
+    base.update({k: np.asarray(v) for k, v in kw.items()})
+    return NeuronParams(**base)
+
+
+def state(v=0, n=1, R=1):
+    return NeuronState(v=np.full(n, v, np.int64), i=np.zeros((R, n), np.int64), ref=np.zeros(n, np.int64))
+
+
+def x(value, n=1, R=1):
+    return np.full((R, n), value, np.int64)
+
+
+@pytest.mark.parametrize("compare,expected", [(">", False), (">=", True)])
+def test_input_exactly_at_threshold(compare, expected):
+    f = fmt(compare=compare)
+    s = state()
+    assert bool(tick(s, params(), x(100), f)[0]) is expected
+    assert bool(tick(state(), params(), x(101), f)[0]) is True
+
+
+def test_saturation_at_both_extremes_never_wraps():
+    f = fmt(v_bits=8, i_bits=8)
+    s = state()
+    tick(s, params(threshold=[10**6]), x(1000), f)  # i saturates at 127, v at 127
+    assert s.i[0, 0] == 127 and s.v[0] == 127
+    tick(s, params(threshold=[10**6]), x(1000), f)
+    assert s.v[0] == 127  # stays at the top, no wraparound to negative
+    s = state()
+    tick(s, params(threshold=[10**6]), x(-1000), f)
+    assert s.i[0, 0] == -128 and s.v[0] == -128
+    s = state(v=120)
+    tick(s, params(threshold=[10**6], bias=[100]), x(0), f)  # bias added after the input, still saturated
+    assert s.v[0] == 127
+    assert saturate(np.array([2**40, -2**40]), 24).tolist() == [2**23 - 1, -2**23]
+
+
+def test_decay_settings_at_their_extremes():
+    v = np.array([1000, -1000, 7, -7])
+    assert decay(v, 0, fmt()).tolist() == v.tolist()  # multiply, d = 0: no decay
+    assert decay(v, 4096, fmt()).tolist() == [0, 0, 0, 0]  # d = 2^F: gone in one tick
+    assert decay(v, 1, fmt()).tolist() == [999, -1000, 6, -7]  # floor: 999.76 -> 999, -999.76 -> -1000
+    assert decay(v, 1, fmt(rounding="nearest")).tolist() == [1000, -1000, 7, -7]
+    assert decay(v, 1, fmt(rounding="zero")).tolist() == [999, -999, 6, -6]
+    sh = fmt(decay="shift")
+    assert decay(v, 63, sh).tolist() == v.tolist()  # k = 63: no decay
+    assert decay(v, 0, sh).tolist() == [0, 0, 0, 0]  # k = 0: x - x
+    assert decay(v, 1, sh).tolist() == [500, -500, 4, -3]  # 7 - (7>>1) = 4, -7 - (-7>>1) = -7 + 4 = -3
+    lk = fmt(decay="leak")
+    assert decay(v, 0, lk).tolist() == v.tolist()
+    assert decay(v, 10, lk).tolist() == [990, -990, 0, 0]  # toward zero, never past it
+    assert shift_right(np.array([5, -5]), 1, "nearest").tolist() == [3, -2]  # ties toward +infinity
+
+
+def test_refractory_boundaries():
+    p = params(refractory=[2], threshold=[5])
+    s = state()
+    out = [bool(tick(s, p, x(10), LOIHI)[0]) for _ in range(6)]
+    # spike, held 2 ticks (input ignored by v), integrate again and spike at once, held, held
+    assert out == [True, False, False, True, False, False]
+    s = state()
+    p0 = params(refractory=[0], threshold=[5])
+    assert [bool(tick(s, p0, x(10), LOIHI)[0]) for _ in range(3)] == [True, True, True]
+
+
+def test_reset_by_subtraction_keeps_the_overshoot():
+    p = params(threshold=[100], v_reset=[10], subtract=[True])
+    s = state()
+    tick(s, p, x(250), LOIHI)
+    assert s.v[0] == 250 - 90
+    s = state()
+    tick(s, params(threshold=[100], v_reset=[10]), x(250), LOIHI)
+    assert s.v[0] == 10
+
+
+def _net_one(model, delays, weights, dt=1e-4, size=1):
+    net = Network("t", dt=dt)
+    net.add(Population(name="n", size=size, model=model))
+    net.add(SpikeSource(name="in", size=1, ids=[0], times=[0.0]))
+    net.connect(Projection(name="in_n", pre="in", post="n", connectivity=Connectivity.from_coo(
+        1, size, np.zeros(len(delays), int), np.arange(len(delays)) % size, weights, delays)))
+    net.probe(Probe(target="n"))
+    net.probe(Probe(target="n", variable="v"))
+    return net
+
+
+def test_maximal_delay_and_two_events_in_one_tick():
+    f = load_format("loihi-like")
+    net = _net_one(IF(v_threshold=1.0), [f.delay_max], [2.0])
+    r = BitAccurateSimulator(Quantize(fmt=f).run(net)).run(f.delay_max + 3)
+    assert r.spike_train("n", 0).tolist() == [f.delay_max]
+    net = _net_one(IF(v_threshold=1.0), [f.delay_max + 1], [2.0])
+    with pytest.raises(ValidationError, match=r"delay of 63 ticks exceeds the format's 62"):
+        Quantize(fmt=f).run(net)
+    net = _net_one(IF(v_threshold=1.0), [3, 3], [0.6, 0.6], size=1)  # two synapses, same neuron, same tick
+    r = BitAccurateSimulator(Quantize(fmt=f).run(net)).run(6)
+    assert r.spike_train("n", 0).tolist() == [3]
+
+
+def test_formats_load_and_bad_ones_are_rejected(tmp_path):
+    for name in ("loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif"):
+        assert load_format(name).problems() == []
+    with pytest.raises(UserError, match=r"^unknown target 'tpu' \(shipped: fpga-lif, loihi-like, spinnaker-like, "
+                                        r"truenorth-like; or give a .yaml file\)$"):
+        load_format("tpu")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: {v_bits: 70, i_bits: 0, receptors: 1, acc_bits: 16, weight_bits: 8, exponent_scope: none, "
+                   "exponent_min: 0, exponent_max: 0, decay: exp, decay_bits: 8, bias_bits: 8, refractory_bits: 2, "
+                   "delay_max: 8, rounding: floor, compare: '>'}\n")
+    with pytest.raises(UserError, match=r"format: v_bits must lie in \[2, 48\], not 70; decay 'exp' is unknown"):
+        load_format(str(bad))
+
+
+def test_silent_population_warning(caplog):
+    net = _net_one(LIF(tau_mem=0.01, v_threshold=1.0), [1], [1e-9])
+    with caplog.at_level(logging.WARNING, logger="nmcompiler"):
+        fx = Quantize(fmt=load_format("truenorth-like")).run(net)
+    assert "all 1 incoming weights round to zero: the population is silent in fixed point" in fx.report["n"].warnings
+    assert any("silent in fixed point" in r.getMessage() for r in caplog.records)
+    net = _net_one(LIF(tau_mem=0.01, v_threshold=1.0), [1], [0.5])
+    assert Quantize(fmt=load_format("truenorth-like")).run(net).report["n"].warnings == ()
+
+
+# -- property: vectorized simulator == plain reference -------------------------------------------------
+@st.composite
+def quantized_cases(draw):
+    target = draw(st.sampled_from(["loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif"]))
+    f = load_format(target)
+    over = {}
+    if draw(st.booleans()):
+        over = {"v_bits": draw(st.integers(8, 16)), "weight_bits": draw(st.integers(3, 8)),
+                "rounding": draw(st.sampled_from(["floor", "nearest", "zero"])),
+                "compare": draw(st.sampled_from([">", ">="]))}
+        over["i_bits"] = over["v_bits"] if f.i_bits else 0
+        over["acc_bits"] = over["v_bits"] + 2
+    f = dataclasses.replace(f, **over)
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    net = Network("q", dt=1e-3)
+    n_in = 3
+    times = np.sort(rng.integers(0, 25, 15))
+    net.add(SpikeSource(name="in", size=n_in, ids=rng.integers(0, n_in, times.size), times=times * 1e-3))
+    kinds = ["lif", "if"] + (["cuba"] if f.i_bits else [])
+    pops = []
+    for k in range(draw(st.integers(1, 3))):
+        n = int(rng.integers(1, 5))
+        kind = draw(st.sampled_from(kinds))
+        common = dict(v_threshold=float(rng.uniform(0.5, 1.5)), reset=draw(st.sampled_from(["value", "subtract"])),
+                      refractory=float(rng.integers(0, 3)) * 1e-3, v_reset=float(rng.uniform(-0.2, 0.2)))
+        if kind == "lif":
+            model = LIF(tau_mem=float(rng.uniform(2e-3, 3e-2)), bias=float(rng.uniform(-0.5, 1.5)), **common)
+        elif kind == "if":
+            model = IF(bias=float(rng.uniform(-20, 60)), **common)
+        else:
+            model = CubaLIF(tau_mem=float(rng.uniform(2e-3, 3e-2)), tau_syn=[float(rng.uniform(1e-3, 1e-2))],
+                            integration=draw(st.sampled_from(["exact", "euler"])), **common)
+        pops.append(net.add(Population(name=f"p{k}", size=n, model=model,
+                                       initial={"v": rng.uniform(-0.3, 0.8, n)})))
+    for post in pops:
+        for pre in [net.node("in")] + pops:
+            mask = rng.random((pre.size, post.size)) < 0.6
+            pi, qi = np.nonzero(mask)
+            if pi.size:
+                net.connect(Projection(name=f"{pre.name}_{post.name}", pre=pre.name, post=post.name,
+                                       receptor="syn" if isinstance(post.model, CubaLIF) else None,
+                                       connectivity=Connectivity.from_coo(pre.size, post.size, pi, qi,
+                                                                          rng.normal(0.4, 0.6, pi.size),
+                                                                          rng.integers(1, 4, pi.size))))
+    return Quantize(fmt=f).run(net)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fx=quantized_cases())
+def test_bit_accurate_simulator_equals_plain_reference(fx):
+    steps = 40
+    src = fx.network.node("in")
+    events = {"in": list(zip(np.rint(src.times / fx.network.dt).astype(int).tolist(), src.ids.tolist()))}
+    expected = run_reference(fx, steps, events)
+    got = BitAccurateSimulator(fx).run(steps)
+    for pop, spikes in expected.items():
+        assert sorted(zip(got.spike_steps[pop].tolist(), got.spike_ids[pop].tolist())) == sorted(spikes), pop
