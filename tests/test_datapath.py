@@ -1,7 +1,6 @@
 """The datapath contract: directed edge cases, and the vectorized code against a plain reference."""
 
 import dataclasses
-import logging
 
 import numpy as np
 import pytest
@@ -138,12 +137,10 @@ def test_formats_load_and_bad_ones_are_rejected(tmp_path):
         load_format(str(bad))
 
 
-def test_silent_population_warning(caplog):
+def test_silent_population_warning():
     net = _net_one(LIF(tau_mem=0.01, v_threshold=1.0), [1], [1e-9])
-    with caplog.at_level(logging.WARNING, logger="nmcompiler"):
-        fx = Quantize(fmt=load_format("truenorth-like")).run(net)
+    fx = Quantize(fmt=load_format("truenorth-like")).run(net)
     assert "all 1 incoming weights round to zero: the population is silent in fixed point" in fx.report["n"].warnings
-    assert any("silent in fixed point" in r.getMessage() for r in caplog.records)
     net = _net_one(LIF(tau_mem=0.01, v_threshold=1.0), [1], [0.5])
     assert Quantize(fmt=load_format("truenorth-like")).run(net).report["n"].warnings == ()
 

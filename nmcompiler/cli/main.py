@@ -217,6 +217,86 @@ def import_(network: Path, output: Path, dt, integration, reset) -> None:
 
 
 @cli.command()
+@click.argument("network", type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="Target whose numeric format to use (see hwtargets/), or a target .yaml.")
+@click.option("--weight-bits", type=click.IntRange(2, 32), help="Override the format's weight mantissa bits.")
+@click.option("--duration", callback=_time_option, help="Simulated time (default: the network's).")
+@click.option("--steps", type=click.IntRange(min=1), help="Time steps per run (per sample with --data).")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the network's).")
+@click.option("--data", "data_file", type=click.Path(path_type=Path),
+              help="Labelled inputs: an .npz with x (samples x features, in [0, 1]) and y (labels).")
+@click.option("--encode", type=click.Choice(["rate", "current"]), default="rate",
+              help="rate: Bernoulli spikes with probability x per step; current: x as constant current.")
+@click.option("--input-source", help="Source that receives the data (default: the one of matching size).")
+@click.option("--output", "output_pop", help="Population read out by spike count (default: the last one).")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
+@network_options
+def compare(network: Path, target: str, weight_bits, duration, steps, seed, data_file, encode, input_source,
+            output_pop, outdir: Path, as_json: bool, dt, integration, reset) -> None:
+    """Simulate NETWORK in float and bit-accurately for TARGET's format; report what fixed point costs."""
+    import dataclasses
+
+    import numpy as np
+
+    from ..analysis import compare_networks
+    from ..datapath import load_format
+    from ..fileio import write_json
+    from ..report.compare_plot import compare_png
+
+    fmt = load_format(target)
+    if weight_bits is not None:
+        fmt = dataclasses.replace(fmt, weight_bits=weight_bits)
+    net = _load(network, dt, integration, reset)
+    if duration is not None and steps is not None:
+        raise UserError("give either --duration or --steps, not both")
+    if steps is None:
+        length = duration if duration is not None else net.duration
+        if length is None:
+            raise UserError(f"{network}: no simulation length: give --duration or --steps")
+        steps = max(1, int(round(length / net.dt)))
+    data = None
+    if data_file is not None:
+        try:
+            with np.load(data_file, allow_pickle=False) as f:
+                data = {"x": f["x"], "y": f["y"]}
+        except (OSError, KeyError, ValueError) as exc:
+            raise UserError(f"{data_file}: need an .npz with arrays x and y ({exc})") from None
+    err = Console(stderr=True)
+    total = len(data["y"]) if data is not None else 0
+    with Progress(TextColumn("comparing"), BarColumn(), TextColumn("{task.completed}/{task.total} samples"),
+                  console=err, transient=True, disable=not err.is_terminal or not total) as bar:
+        task = bar.add_task("cmp", total=total)
+        cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, encode=encode,
+                               input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k))
+    report = cmp.to_json()
+    png = compare_png(cmp)
+    write_json(outdir / "compare.json", report)
+    write_bytes(outdir / "compare.png", png)
+    for w in cmp.warnings:
+        log.warning("%s", w)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    console = _out()
+    table = Table("population", "float spikes", f"{fmt.name} spikes", "rate error", "count corr", "van Rossum",
+                  title=f"{net.name}: float vs {fmt.name} ({steps} steps)")
+    for name, row in report["populations"].items():
+        rate_err = "-" if row["rate_error"] is None else f"{100 * row['rate_error']:+.1f} %"
+        corr = "-" if row["count_correlation"] is None else f"{row['count_correlation']:.3f}"
+        table.add_row(name, str(row["float_spikes"]), str(row["hw_spikes"]), rate_err, corr,
+                      f"{row['van_rossum_mean']:.2f}")
+    console.print(table)
+    fd = report["first_divergence"]
+    console.print("identical spikes" if fd is None else
+                  f"first divergence: step {fd['step']}, population '{fd['population']}', neuron {fd['neuron']}")
+    if cmp.float_accuracy is not None:
+        console.print(f"accuracy on {cmp.samples} samples: float {cmp.float_accuracy:.4f}, "
+                      f"{fmt.name} {cmp.hw_accuracy:.4f} (agreement {cmp.agreement:.4f})")
+    console.print(f"wrote {outdir}/compare.json, compare.png")
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the YAML network format."""
     from ..frontends import network_schema

@@ -11,7 +11,6 @@ nearest. See docs/datapath.md for the float -> integer mapping of each model.
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -25,8 +24,6 @@ from ..ir.fixed_point import FixedPointNetwork, PopulationReport, QuantizedPopul
 from ..ir.models import Integration
 
 __all__ = ["Quantize"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +55,6 @@ class Quantize:
             q, qp, rep = self._population(net, pop, gains[pop.name], incoming[pop.name])
             pops[pop.name], report[pop.name] = q, rep
             projs.update(qp)
-            for w in rep.warnings:
-                log.warning("population '%s': %s", pop.name, w)
         ordered = {p.name: projs[p.name] for p in net.projections if p.name in projs}
         return FixedPointNetwork(network=net, format=self.fmt, populations=pops, projections=ordered, report=report)
 
@@ -87,11 +82,14 @@ class Quantize:
         rest = np.broadcast_to(getattr(pop.model, "v_leak", 0.0), (pop.size,))
         return {"a": prop.decay_v, "gain": gain, "decay_i": decay_i, "rest": rest, "prop": prop}
 
-    def _scale(self, pop: Population, g: dict, incoming: list) -> float:
+    def _scale(self, pop: Population, g: dict, incoming: list, b_rel: np.ndarray) -> float:
         fmt, m = self.fmt, pop.model
         extent = np.max(np.abs(np.concatenate([np.broadcast_to(m.v_threshold - g["rest"], (pop.size,)),
                                                np.broadcast_to(m.v_reset - g["rest"], (pop.size,))])))
         s_state = 2.0 ** (fmt.v_bits - 1 - self.headroom) / (extent if extent > 0 else 1.0)
+        b_max = float(np.max(np.abs(b_rel))) if b_rel.size else 0.0
+        if b_max > 0:  # the bias register must hold the largest bias
+            s_state = min(s_state, (2.0 ** (fmt.bias_bits - 1) - 1) / b_max)
         w_all = np.concatenate([np.abs(self._effective(pop, p, g)) for p in incoming] or [np.zeros(0)])
         if not np.any(w_all):
             return s_state
@@ -116,7 +114,6 @@ class Quantize:
 
     def _population(self, net: Network, pop: Population, g: dict, incoming: list):
         fmt, m, n = self.fmt, pop.model, pop.size
-        s = self._scale(pop, g, incoming)
         warnings: list[str] = []
         # constant currents from current sources: into v (or, for receptors, their steady state)
         i_ext = np.zeros(n)
@@ -140,6 +137,7 @@ class Quantize:
                     warnings.append(f"current source '{src.name}' is switched on/off; the datapath holds it constant")
         prop = g["prop"]
         b_rel = prop.leak_v + prop.current_to_v * (np.broadcast_to(m.bias, (n,)) + i_ext) - g["rest"] * (1 - prop.decay_v)
+        s = self._scale(pop, g, incoming, b_rel)
         params, clipped_bias = self._neuron_params(pop, g, s, b_rel, net.dt)
         if clipped_bias:
             warnings.append(f"{clipped_bias} bias values saturate at {fmt.bias_bits} bits")

@@ -1,0 +1,149 @@
+"""Float vs bit-accurate simulation of the same network on the same stimulus (``nmc compare``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..datapath import NumericFormat
+from ..errors import UserError
+from ..ir import CurrentSource, Network, Probe, SpikeSource
+from ..passes import Quantize
+from ..sim import FloatSimulator, SimResult
+from ..sim.bit_sim import BitAccurateSimulator
+from ..frontends.values import stream
+from .spike_distance import van_rossum
+
+__all__ = ["CompareResult", "compare_networks", "compare_results", "first_divergence"]
+
+log = logging.getLogger(__name__)
+
+VR_TAU_STEPS = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareResult:
+    target: str
+    steps: int
+    populations: dict  # per population: spikes, rates, rate error, count correlation, distance
+    first_divergence: dict | None
+    quantization: dict
+    warnings: list[str]
+    float_accuracy: float | None = None
+    hw_accuracy: float | None = None
+    agreement: float | None = None
+    samples: int | None = None
+    float_result: SimResult | None = field(default=None, repr=False)
+    hw_result: SimResult | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("float_result", "hw_result")}
+        return out
+
+
+def first_divergence(a: SimResult, b: SimResult) -> dict | None:
+    """Earliest (step, population, neuron) at which the two runs' spikes differ."""
+    best = None
+    for pop in a.spike_steps:
+        ka = set(zip(a.spike_steps[pop].tolist(), a.spike_ids[pop].tolist()))
+        kb = set(zip(b.spike_steps[pop].tolist(), b.spike_ids[pop].tolist()))
+        diff = ka ^ kb
+        if diff:
+            step, neuron = min(diff)
+            if best is None or (step, pop, neuron) < (best["step"], best["population"], best["neuron"]):
+                best = {"step": step, "population": pop, "neuron": neuron,
+                        "float_spiked": (step, neuron) in ka, "hw_spiked": (step, neuron) in kb}
+    return best
+
+
+def compare_results(a: SimResult, b: SimResult) -> tuple[dict, list[str]]:
+    rows, warnings = {}, []
+    for pop in a.spike_steps:
+        n = a.sizes[pop]
+        ca = np.bincount(a.spike_ids[pop], minlength=n)
+        cb = np.bincount(b.spike_ids[pop], minlength=n)
+        corr = float(np.corrcoef(ca, cb)[0, 1]) if n > 1 and ca.std() > 0 and cb.std() > 0 else None
+        ra, rb = a.rates()[pop], b.rates()[pop]
+        spiking = np.flatnonzero((ca > 0) | (cb > 0))
+        dist = float(np.mean([van_rossum(a.spike_train(pop, i), b.spike_train(pop, i), VR_TAU_STEPS)
+                              for i in spiking])) if spiking.size else 0.0
+        rows[pop] = {"size": n, "float_spikes": int(ca.sum()), "hw_spikes": int(cb.sum()), "float_rate_hz": ra,
+                     "hw_rate_hz": rb, "rate_error": (rb - ra) / ra if ra > 0 else None,
+                     "count_correlation": corr, "van_rossum_mean": dist}
+        if ca.sum() > 0 and cb.sum() == 0:
+            warnings.append(f"population '{pop}' spikes {int(ca.sum())} times in float and never in fixed point")
+        silent = int(np.count_nonzero((ca >= 3) & (cb == 0)))  # reliably active in float, silent in fixed point
+        if silent and cb.sum() > 0:
+            warnings.append(f"population '{pop}': {silent} of {n} neurons that spike at least 3 times in float "
+                            "never spike in fixed point")
+    return rows, warnings
+
+
+def _pick_input(net: Network, n_features: int, name: str | None, kind) -> str:
+    if name is not None:
+        if name not in [s.name for s in net.sources] or not isinstance(net.node(name), kind):
+            raise UserError(f"input '{name}' is not a {kind.__name__} of this network")
+        return name
+    fits = [s.name for s in net.sources if isinstance(s, kind) and s.size == n_features]
+    if len(fits) != 1:
+        raise UserError(f"need exactly one {kind.__name__} with {n_features} channels for the data, found "
+                        f"{fits or 'none'}: name it with --input-source")
+    return fits[0]
+
+
+def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int | None = None,
+                     data: dict | None = None, encode: str = "rate", input_source: str | None = None,
+                     output: str | None = None, progress=None) -> CompareResult:
+    """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data)."""
+    seed = net.seed if seed is None else seed
+    fx = Quantize(fmt=fmt).run(net)
+    a = FloatSimulator(net, seed=seed).run(steps)
+    b = BitAccurateSimulator(fx, seed=seed).run(steps)
+    rows, warnings = compare_results(a, b)
+    warnings = [f"population '{p}': {w}" for p, r in fx.report.items() for w in r.warnings] + warnings
+    quant = {p: r.to_json() for p, r in fx.report.items()}
+    result = dict(target=fmt.name, steps=steps, populations=rows, first_divergence=first_divergence(a, b),
+                  quantization=quant, warnings=warnings, float_result=a, hw_result=b)
+    if data is not None:
+        result.update(_classify(net, fmt, steps, seed, data, encode, input_source, output, progress))
+    return CompareResult(**result)
+
+
+def _classify(net, fmt, steps, seed, data, encode, input_source, output, progress) -> dict:
+    x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"]).astype(np.int64)
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise UserError(f"data: x must be (samples, features) and y (samples,), got {x.shape} and {y.shape}")
+    if encode not in ("rate", "current"):
+        raise UserError(f"unknown encoding '{encode}' (use rate or current)")
+    kind = SpikeSource if encode == "rate" else CurrentSource
+    src_name = _pick_input(net, x.shape[1], input_source, kind)
+    out_name = output or net.populations[-1].name
+    if out_name not in [p.name for p in net.populations]:
+        raise UserError(f"output population '{out_name}' does not exist")
+    n_out = net.node(out_name).size
+    if y.size and y.max() >= n_out:
+        raise UserError(f"labels go up to {y.max()} but output population '{out_name}' has {n_out} neurons")
+    quantized = None if encode == "current" else Quantize(fmt=fmt).run(net)
+    preds_f, preds_h = [], []
+    for k, sample in enumerate(x):
+        trial = net.copy()
+        trial.probes = [Probe(target=out_name)]
+        if encode == "rate":
+            rng = stream(seed, "encode", str(k))
+            steps_, ids = np.nonzero(rng.random((steps, sample.size)) < np.clip(sample, 0, 1))
+            trial.replace(SpikeSource(name=src_name, size=sample.size, ids=ids, times=steps_ * net.dt))
+            fx = dataclasses.replace(quantized, network=trial)
+        else:
+            trial.replace(dataclasses.replace(net.node(src_name), amplitude=sample))
+            fx = Quantize(fmt=fmt).run(trial)
+        for sim, preds in ((FloatSimulator(trial, seed=seed), preds_f), (BitAccurateSimulator(fx, seed=seed), preds_h)):
+            res = sim.run(steps)
+            preds.append(int(np.argmax(np.bincount(res.spike_ids[out_name], minlength=n_out))))
+        if progress is not None:
+            progress(1)
+    pf, ph = np.array(preds_f), np.array(preds_h)
+    return {"float_accuracy": float(np.mean(pf == y)), "hw_accuracy": float(np.mean(ph == y)),
+            "agreement": float(np.mean(pf == ph)), "samples": int(y.size)}

@@ -1,0 +1,52 @@
+"""Side-by-side figure of a float vs fixed-point comparison: rasters and per-population rates."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["compare_png"]
+
+
+def _raster(ax, result, title):
+    offset = 0
+    for k, (name, steps) in enumerate(result.spike_steps.items()):
+        ids = result.spike_ids[name]
+        if steps.size > 100_000:
+            keep = np.linspace(0, steps.size - 1, 100_000).astype(np.int64)
+            steps, ids = steps[keep], ids[keep]
+        ax.scatter(steps * result.dt, ids + offset, s=1.0, marker="|", linewidths=0.6, color=f"C{k}", rasterized=True)
+        offset += result.sizes[name]
+    ax.set_xlim(0, result.duration)
+    ax.set_ylim(0, max(offset, 1))
+    ax.set_xlabel("time (s)")
+    ax.set_title(title)
+
+
+def compare_png(cmp) -> bytes:
+    a, b = cmp.float_result, cmp.hw_result
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), dpi=100, gridspec_kw={"width_ratios": [2, 2, 1.2]})
+    _raster(axes[0], a, "float")
+    _raster(axes[1], b, f"fixed point ({cmp.target})")
+    axes[0].set_ylabel("neuron")
+    names = list(cmp.populations)
+    pos = np.arange(len(names))
+    axes[2].bar(pos - 0.2, [cmp.populations[p]["float_rate_hz"] for p in names], 0.4, label="float")
+    axes[2].bar(pos + 0.2, [cmp.populations[p]["hw_rate_hz"] for p in names], 0.4, label=cmp.target)
+    axes[2].set_xticks(pos, names, rotation=45, ha="right", fontsize="small")
+    axes[2].set_ylabel("rate (Hz)")
+    axes[2].legend(fontsize="small")
+    title = "float vs fixed point"
+    if cmp.float_accuracy is not None:
+        title += f": accuracy {cmp.float_accuracy:.3f} (float) vs {cmp.hw_accuracy:.3f} ({cmp.target})"
+    fig.suptitle(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,92 @@
+"""nmc compare: float vs bit-accurate on the same stimulus, with and without labelled data."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+from nmcompiler import load_network
+from nmcompiler.analysis import compare_networks, van_rossum
+from nmcompiler.analysis.compare import first_divergence
+from nmcompiler.datapath import load_format
+from nmcompiler.sim import simulate
+
+TOY = """
+version: 1
+dt: 1 ms
+populations:
+  out: {model: if, size: 2, reset: subtract, params: {v_threshold: 1.0}}
+stimuli:
+  pixels: {kind: spikes, size: 4, times: []}
+projections:
+  in_out: {pre: pixels, post: out, connector: {kind: list, pre: [0, 1, 2, 3], post: [0, 0, 1, 1]}, weight: 0.5}
+"""
+
+
+def test_van_rossum_closed_form():
+    assert van_rossum([3, 10, 20], [3, 10, 20]) == 0.0
+    assert van_rossum([], [5]) == pytest.approx(1.0)
+    for shift in (1, 5, 30):
+        assert van_rossum([10], [10 + shift], tau=10) == pytest.approx(math.sqrt(2 * (1 - math.exp(-shift / 10))))
+
+
+def test_compare_network_without_data_reports_per_population():
+    net = load_network(EXAMPLES / "single_lif.yaml")
+    cmp = compare_networks(net, load_format("spinnaker-like"), steps=1000)
+    row = cmp.populations["neuron"]
+    assert row["float_spikes"] == row["hw_spikes"] == 2
+    assert cmp.first_divergence is None and row["van_rossum_mean"] == 0.0
+    assert cmp.quantization["neuron"]["weight_sqnr_db"] > 60
+    assert cmp.float_accuracy is None
+
+
+def test_first_divergence_finds_the_earliest_difference():
+    net = load_network(EXAMPLES / "single_lif.yaml")
+    a = simulate(net, steps=1000)
+    b = simulate(net, steps=220)  # misses the spike in step 221
+    assert first_divergence(a, b) == {"step": 221, "population": "neuron", "neuron": 0, "float_spiked": True,
+                                      "hw_spiked": False}
+
+
+def test_rate_encoded_data_accuracy(write_yaml, tmp_path, run_nmc):
+    path = write_yaml(TOY)
+    x = np.array([[1, 1, 0, 0], [0, 0, 1, 1], [0.9, 0.8, 0.1, 0], [0, 0.2, 0.9, 1]] * 3, dtype=float)
+    y = np.array([0, 1, 0, 1] * 3)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    code, out, err = run_nmc("compare", path, "--target", "loihi-like", "--steps", "40", "--data", tmp_path / "d.npz",
+                             "-o", tmp_path / "o", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["float_accuracy"] == 1.0 and report["hw_accuracy"] == 1.0 and report["samples"] == 12
+    assert json.loads((tmp_path / "o" / "compare.json").read_text()) == report
+    assert (tmp_path / "o" / "compare.png").stat().st_size > 1000
+
+
+def test_current_encoded_mlp_keeps_accuracy_at_8_and_4_bits():
+    net = load_network(EXAMPLES / "mlp.yaml")
+    data = {"x": np.load(EXAMPLES / "mlp" / "test_inputs.npy")[:20], "y": np.load(EXAMPLES / "mlp" / "test_labels.npy")[:20]}
+    import dataclasses
+
+    for bits in (8, 4):
+        fmt = dataclasses.replace(load_format("fpga-lif"), weight_bits=bits)
+        cmp = compare_networks(net, fmt, steps=100, data=data, encode="current")
+        assert cmp.float_accuracy == 1.0 and cmp.hw_accuracy >= 0.9, (bits, cmp.hw_accuracy)
+
+
+def test_compare_user_errors(run_nmc, tmp_path, write_yaml):
+    code, _, err = run_nmc("compare", EXAMPLES / "single_lif.yaml", "--target", "tpu", "-o", tmp_path / "x")
+    assert code == 2 and err.startswith("error: unknown target 'tpu'")
+    np.savez(tmp_path / "bad.npz", x=np.zeros((2, 3)))
+    code, _, err = run_nmc("compare", EXAMPLES / "mlp.yaml", "--target", "loihi-like", "--data", tmp_path / "bad.npz",
+                           "-o", tmp_path / "x")
+    assert code == 2 and "need an .npz with arrays x and y" in err
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 5)), y=np.zeros(2, dtype=int))
+    code, _, err = run_nmc("compare", write_yaml(TOY), "--target", "loihi-like", "--steps", "5", "--data",
+                           tmp_path / "d.npz", "-o", tmp_path / "x")
+    assert code == 2 and "need exactly one SpikeSource with 5 channels for the data, found none" in err
+    code, _, err = run_nmc("compare", EXAMPLES / "cuba.yaml", "--target", "loihi-like", "--steps", "5", "-o",
+                           tmp_path / "x")
+    assert code == 2 and "2 receptors ['exc', 'inh'], format loihi-like has 1 current channel(s)" in err
+    assert not (tmp_path / "x").exists()
