@@ -62,7 +62,7 @@ def run_reference(fxp, steps: int, source_spikes: dict[str, list[tuple[int, int]
             x = [sat(v, fmt.acc_bits) for v in inbox.pop((t, pop, j), [0] * R)]
             if fmt.i_bits:
                 st["i"] = [sat(decay(st["i"][k], int(p.decay_i[k, j]), fmt) + x[k], fmt.i_bits) for k in range(R)]
-                drive = sat(sum(st["i"]), fmt.v_bits)
+                drive = sat(rshift(sum(st["i"]), fmt.current_frac_bits, fmt.rounding), fmt.v_bits)
             else:
                 drive = sat(sum(x), fmt.v_bits)
             if st["ref"] > 0:

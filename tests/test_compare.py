@@ -90,3 +90,29 @@ def test_compare_user_errors(run_nmc, tmp_path, write_yaml):
                            tmp_path / "x")
     assert code == 2 and "2 receptors ['exc', 'inh'], format loihi-like has 1 current channel(s)" in err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(not (EXAMPLES.parent.parent / "shared").exists() and not __import__("conftest").NIR_PAPER.is_dir(),
+                    reason="../shared/data/nir-paper is absent")
+@pytest.mark.parametrize("target", ["loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif"])
+def test_paper_lif_on_every_format_spikes_within_one_step(target):
+    from conftest import NIR_PAPER
+    from nmcompiler.frontends.nir import NirOptions, load_nir
+    from nmcompiler.passes import Quantize
+    from nmcompiler.sim.bit_sim import BitAccurateSimulator
+    from nmcompiler.sim.stimulus import spike_source_from_array
+
+    data = np.loadtxt(NIR_PAPER / "lif_exact.csv", delimiter=",")
+    net = load_nir(NIR_PAPER / "lif_norse.nir", NirOptions(dt=1e-4))
+    net.replace(spike_source_from_array("input", data[:, :1], 1e-4))
+    spikes = BitAccurateSimulator(Quantize(fmt=load_format(target)).run(net)).run(len(data)).spike_train("1", 0)
+    assert spikes.size == 4 and np.all(np.abs(spikes - np.array([460, 510, 710, 760])) <= 1), spikes
+
+
+def test_digits_example_accuracy_subset():
+    net = load_network(EXAMPLES / "digits" / "digits.yaml")
+    with np.load(EXAMPLES / "digits" / "digits_test.npz") as f:
+        data = {"x": f["x"][:60], "y": f["y"][:60]}
+    cmp = compare_networks(net, load_format("loihi-like"), steps=100, data=data, encode="rate")
+    assert cmp.float_accuracy >= 0.9 and cmp.float_accuracy - cmp.hw_accuracy <= 0.05
+    assert cmp.agreement >= 0.9

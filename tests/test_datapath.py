@@ -14,7 +14,7 @@ from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, P
 from nmcompiler.passes import Quantize
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 
-LOIHI = load_format("loihi-like")
+LOIHI = dataclasses.replace(load_format("loihi-like"), current_frac_bits=0)  # directed cases in whole units
 
 
 def fmt(**kw):
@@ -87,6 +87,16 @@ def test_refractory_boundaries():
     s = state()
     p0 = params(refractory=[0], threshold=[5])
     assert [bool(tick(s, p0, x(10), LOIHI)[0]) for _ in range(3)] == [True, True, True]
+
+
+def test_current_fraction_bits_scale_the_drive():
+    f = fmt(current_frac_bits=6, rounding="floor")
+    s = state()
+    tick(s, params(threshold=[10**6]), x(640 + 63), f)  # i = 703 = 10.98 in v units
+    assert s.i[0, 0] == 703 and s.v[0] == 10
+    s = state()
+    tick(s, params(threshold=[10**6]), x(-703), f)
+    assert s.v[0] == -11  # floor of -10.98
 
 
 def test_reset_by_subtraction_keeps_the_overshoot():

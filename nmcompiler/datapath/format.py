@@ -53,6 +53,7 @@ class NumericFormat:
     delay_max: int  # ticks
     rounding: str  # Rounding, for every multiply and shift
     compare: str  # ">" or ">=": spike when v (compare) threshold
+    current_frac_bits: int = 0  # currents carry this many extra fraction bits: drive = R(sum_k i_k / 2^c)
 
     @property
     def has_current(self) -> bool:
@@ -83,6 +84,8 @@ class NumericFormat:
             out.append(f"exponent range [{self.exponent_min}, {self.exponent_max}] is empty or negative")
         if not 1 <= self.delay_max <= 4096:
             out.append(f"delay_max must lie in [1, 4096], not {self.delay_max}")
+        if not 0 <= self.current_frac_bits <= 16 or (self.current_frac_bits and not self.i_bits):
+            out.append(f"current_frac_bits must lie in [0, 16] and needs a current state, not {self.current_frac_bits}")
         if not 0 <= self.refractory_bits <= 16:
             out.append(f"refractory_bits must lie in [0, 16], not {self.refractory_bits}")
         return out

@@ -8,7 +8,7 @@ Per tick ``t``, for every neuron (docs/datapath.md has the full contract):
 
 1. ``x_k``  = input accumulated for tick ``t`` on channel ``k`` (already saturated to ``acc_bits``)
 2. ``i_k``  = sat_i(decay(i_k, di_k) + x_k)              (formats with a current state)
-   ``drive`` = sat_v(sum_k i_k)  or  sat_v(sum_k x_k)       (formats without)
+   ``drive`` = sat_v(R(sum_k i_k / 2^c))  or  sat_v(sum_k x_k)   (formats without; c = current_frac_bits)
 3. if refractory (``ref > 0``): ``ref -= 1``; ``v`` keeps its value; no spike
    else: ``v = sat_v(sat_v(decay(v, dv) + drive) + bias)``
 4. spike if not refractory and ``v > threshold`` (``>=`` if the format says so)
@@ -85,7 +85,7 @@ def tick(state: NeuronState, p: NeuronParams, x: np.ndarray, fmt: NumericFormat)
     """Advance ``state`` in place by one tick with input ``x`` (``(R, n)`` int64); return spikes (bool)."""
     if fmt.has_current:
         state.i = saturate(decay(state.i, p.decay_i, fmt) + x, fmt.i_bits)
-        drive = saturate(state.i.sum(axis=0), fmt.v_bits)
+        drive = saturate(shift_right(state.i.sum(axis=0), fmt.current_frac_bits, fmt.rounding), fmt.v_bits)
     else:
         drive = saturate(x.sum(axis=0), fmt.v_bits)
     held = state.ref > 0

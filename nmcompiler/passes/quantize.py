@@ -97,12 +97,15 @@ class Quantize:
         mant = 2 ** (fmt.weight_bits - 1) - 1
         return min(s_state, mant * 2.0 ** fmt.exponent_max / w_max) if w_max > 0 else s_state
 
-    @staticmethod
-    def _effective(pop: Population, proj, g) -> np.ndarray:
-        """Float weights in volts of membrane change per unit (before the population scale)."""
+    def _effective(self, pop: Population, proj, g) -> np.ndarray:
+        """Float weights in volts of membrane change per unit (before the population scale),
+        times 2^current_frac_bits: currents carry extra fraction bits."""
         c = proj.connectivity
         ch = pop.model.channel_of(proj.receptor)
-        return c.synapse_weights() * g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices]
+        return c.synapse_weights() * g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices] * self._i_unit()
+
+    def _i_unit(self) -> float:
+        return float(2 ** self.fmt.current_frac_bits) if self.fmt.has_current else 1.0
 
     def _exponent(self, w_max_int: float) -> int:
         fmt = self.fmt
@@ -147,7 +150,8 @@ class Quantize:
         i0 = np.zeros((self._channels(), n), dtype=np.int64)
         if "i" in init:
             k = init["i"].shape[0]
-            i0[:k] = saturate(np.rint(init["i"] * g["gain"][:k] * s).astype(np.int64), max(fmt.i_bits, 2))
+            i0[:k] = saturate(np.rint(init["i"] * g["gain"][:k] * s * self._i_unit()).astype(np.int64),
+                              max(fmt.i_bits, 2))
         if clipped:
             warnings.append(f"{clipped} weights clipped to the {fmt.weight_bits}-bit mantissa")
         zeroed = sum(int(np.count_nonzero((qp.mantissa == 0) & (p.connectivity.synapse_weights() != 0)))

@@ -1,0 +1,45 @@
+"""Bit-accurate simulator speed on CUBA (examples/cuba.yaml, 1 s) for the formats that fit it
+(two current channels: fpga-lif, spinnaker-like), next to the float simulator.
+
+Goal (issue "Fixed-point datapath"): >= 2e7 synaptic events per second (1e8 later).
+
+    python benchmarks/bit_sim.py [--duration 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from nmcompiler import load_network
+from nmcompiler.datapath import load_format
+from nmcompiler.passes import Quantize
+from nmcompiler.sim import FloatSimulator
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=float, default=1.0)
+    args = ap.parse_args()
+    net = load_network(ROOT / "examples" / "cuba.yaml")
+    steps = round(args.duration / net.dt)
+    f = FloatSimulator(net).run(steps)
+    rows = [{"simulator": "float", "wall_s": round(f.wall_time, 3), "events": f.synaptic_events,
+             "events_per_s": round(f.synaptic_events / f.wall_time), "rates_hz": f.rates()}]
+    for target in ("fpga-lif", "spinnaker-like"):
+        r = BitAccurateSimulator(Quantize(fmt=load_format(target)).run(net)).run(steps)
+        rows.append({"simulator": f"bit-accurate {target}", "wall_s": round(r.wall_time, 3), "events": r.synaptic_events,
+                     "events_per_s": round(r.synaptic_events / r.wall_time), "rates_hz": r.rates()})
+    for row in rows:
+        row["rates_hz"] = {k: round(v, 2) for k, v in row["rates_hz"].items()}
+        print(json.dumps(row))
+    print(json.dumps({"goal_events_per_s": 2e7,
+                      "best_bit_accurate_events_per_s": max(r["events_per_s"] for r in rows[1:])}))
+
+
+if __name__ == "__main__":
+    main()
