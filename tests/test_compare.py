@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, NIR_PAPER
 from nmcompiler import load_network
 from nmcompiler.analysis import compare_networks, van_rossum
 from nmcompiler.analysis.compare import first_divergence
@@ -92,11 +92,9 @@ def test_compare_user_errors(run_nmc, tmp_path, write_yaml):
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.skipif(not (EXAMPLES.parent.parent / "shared").exists() and not __import__("conftest").NIR_PAPER.is_dir(),
-                    reason="../shared/data/nir-paper is absent")
+@pytest.mark.skipif(not NIR_PAPER.is_dir(), reason="../shared/data/nir-paper is absent")
 @pytest.mark.parametrize("target", ["loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif"])
 def test_paper_lif_on_every_format_spikes_within_one_step(target):
-    from conftest import NIR_PAPER
     from nmcompiler.frontends.nir import NirOptions, load_nir
     from nmcompiler.passes import Quantize
     from nmcompiler.sim.bit_sim import BitAccurateSimulator
