@@ -114,3 +114,26 @@ def test_digits_example_accuracy_subset():
     cmp = compare_networks(net, load_format("loihi-like"), steps=100, data=data, encode="rate")
     assert cmp.float_accuracy >= 0.9 and cmp.float_accuracy - cmp.hw_accuracy <= 0.05
     assert cmp.agreement >= 0.9
+
+
+def test_saturation_is_counted_and_calibration_flags_overflow():
+    import dataclasses
+
+    from nmcompiler.ir import IF, Connectivity, Network, Population, Projection, SpikeSource
+    from nmcompiler.passes import Quantize
+    from nmcompiler.sim import FloatSimulator
+
+    net = Network("sat", dt=1e-3)
+    net.add(Population(name="n", size=1, model=IF(v_threshold=1.0)))
+    net.add(SpikeSource(name="in", size=40, ids=np.arange(40), times=np.zeros(40)))  # 40 inputs in one tick
+    net.connect(Projection(name="in_n", pre="in", post="n",
+                           connectivity=Connectivity.from_coo(40, 1, np.arange(40), np.zeros(40, int), 0.9)))
+    fmt = dataclasses.replace(load_format("fpga-lif"), acc_bits=12)
+    cmp = compare_networks(net, fmt, steps=5)
+    assert cmp.populations["n"]["saturation_events"]["acc"] == 1
+    assert any("saturation in fixed point (accumulator 1" in w for w in cmp.warnings)
+    ranges = FloatSimulator(net).run(5, track_ranges=True).ranges
+    assert ranges["n"]["input_abs"][0] == pytest.approx(36.0)
+    report = Quantize(fmt=fmt, calibration=ranges).run(net).report["n"]
+    assert any(w.startswith("calibration: the per-tick input reaches") and "beyond the 12-bit range (2047)" in w
+               for w in report.warnings), report.warnings

@@ -96,13 +96,22 @@ def _pick_input(net: Network, n_features: int, name: str | None, kind) -> str:
 
 def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int | None = None,
                      data: dict | None = None, encode: str = "rate", input_source: str | None = None,
-                     output: str | None = None, progress=None) -> CompareResult:
-    """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data)."""
+                     output: str | None = None, calibrate: bool = False, progress=None) -> CompareResult:
+    """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data).
+
+    With ``calibrate``, the float run's observed ranges calibrate the quantizer (docs/datapath.md).
+    """
     seed = net.seed if seed is None else seed
-    fx = Quantize(fmt=fmt).run(net)
-    a = FloatSimulator(net, seed=seed).run(steps)
-    b = BitAccurateSimulator(fx, seed=seed).run(steps)
+    a = FloatSimulator(net, seed=seed).run(steps, track_ranges=calibrate)
+    fx = Quantize(fmt=fmt, calibration=a.ranges if calibrate else None).run(net)
+    b = BitAccurateSimulator(fx, seed=seed).run(steps, count_saturation=True)
     rows, warnings = compare_results(a, b)
+    for pop, counts in b.saturation.items():
+        if pop in rows:
+            rows[pop]["saturation_events"] = counts
+            if any(counts.values()):
+                warnings.append(f"population '{pop}': saturation in fixed point (accumulator {counts['acc']}, "
+                                f"current {counts['i']}, membrane {counts['v']} operations)")
     warnings = [f"population '{p}': {w}" for p, r in fx.report.items() for w in r.warnings] + warnings
     quant = {p: r.to_json() for p, r in fx.report.items()}
     result = dict(target=fmt.name, steps=steps, populations=rows, first_divergence=first_divergence(a, b),

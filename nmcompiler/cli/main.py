@@ -229,11 +229,12 @@ def import_(network: Path, output: Path, dt, integration, reset) -> None:
               help="rate: Bernoulli spikes with probability x per step; current: x as constant current.")
 @click.option("--input-source", help="Source that receives the data (default: the one of matching size).")
 @click.option("--output", "output_pop", help="Population read out by spike count (default: the last one).")
+@click.option("--calibrate", is_flag=True, help="Calibrate the quantizer with the float run's observed ranges.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
 @network_options
 def compare(network: Path, target: str, weight_bits, duration, steps, seed, data_file, encode, input_source,
-            output_pop, outdir: Path, as_json: bool, dt, integration, reset) -> None:
+            output_pop, calibrate: bool, outdir: Path, as_json: bool, dt, integration, reset) -> None:
     """Simulate NETWORK in float and bit-accurately for TARGET's format; report what fixed point costs."""
     import dataclasses
 
@@ -267,7 +268,7 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     with Progress(TextColumn("comparing"), BarColumn(), TextColumn("{task.completed}/{task.total} samples"),
                   console=err, transient=True, disable=not err.is_terminal or not total) as bar:
         task = bar.add_task("cmp", total=total)
-        cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, encode=encode,
+        cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, encode=encode, calibrate=calibrate,
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k))
     report = cmp.to_json()
     png = compare_png(cmp)

@@ -81,15 +81,27 @@ class NeuronState:
     ref: np.ndarray  # (n,) int64
 
 
-def tick(state: NeuronState, p: NeuronParams, x: np.ndarray, fmt: NumericFormat) -> np.ndarray:
-    """Advance ``state`` in place by one tick with input ``x`` (``(R, n)`` int64); return spikes (bool)."""
+def _sat(x: np.ndarray, bits: int, counts: np.ndarray | None) -> np.ndarray:
+    out = saturate(x, bits)
+    if counts is not None:
+        counts += (out != x).reshape(-1, counts.size).any(axis=0)
+    return out
+
+
+def tick(state: NeuronState, p: NeuronParams, x: np.ndarray, fmt: NumericFormat,
+         saturations: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Advance ``state`` in place by one tick with input ``x`` (``(R, n)`` int64, already saturated to
+    ``acc_bits``); return spikes (bool). ``saturations`` (optional) maps "i" and "v" to per-neuron
+    counters of ticks in which that state saturated."""
+    sat_i = saturations.get("i") if saturations else None
+    sat_v = saturations.get("v") if saturations else None
     if fmt.has_current:
-        state.i = saturate(decay(state.i, p.decay_i, fmt) + x, fmt.i_bits)
-        drive = saturate(shift_right(state.i.sum(axis=0), fmt.current_frac_bits, fmt.rounding), fmt.v_bits)
+        state.i = _sat(decay(state.i, p.decay_i, fmt) + x, fmt.i_bits, sat_i)
+        drive = _sat(shift_right(state.i.sum(axis=0), fmt.current_frac_bits, fmt.rounding), fmt.v_bits, sat_v)
     else:
-        drive = saturate(x.sum(axis=0), fmt.v_bits)
+        drive = _sat(x.sum(axis=0), fmt.v_bits, sat_v)
     held = state.ref > 0
-    v_new = saturate(saturate(decay(state.v, p.decay_v, fmt) + drive, fmt.v_bits) + p.bias, fmt.v_bits)
+    v_new = _sat(_sat(decay(state.v, p.decay_v, fmt) + drive, fmt.v_bits, sat_v) + p.bias, fmt.v_bits, sat_v)
     v = np.where(held, state.v, v_new)
     crossed = v >= p.threshold if fmt.compare == ">=" else v > p.threshold
     spikes = crossed & ~held & p.spiking

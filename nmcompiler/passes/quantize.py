@@ -29,12 +29,16 @@ __all__ = ["Quantize"]
 @dataclass(frozen=True, kw_only=True)
 class Quantize:
     """Options: ``fmt`` the numeric format; ``clip`` "max" or a percentile of |w| (e.g. 99.9);
-    ``headroom`` bits kept free above the larger of |threshold| and |reset|."""
+    ``headroom`` bits kept free above the larger of |threshold| and |reset|; ``calibration`` the
+    ``ranges`` of a float run on representative stimulus (``FloatSimulator.run(track_ranges=True)``):
+    the scale then also covers the observed membrane range, and currents or per-tick inputs that
+    would overflow their widths are reported."""
 
     name: ClassVar[str] = "quantize"
     fmt: NumericFormat
     clip: float | str = "max"
     headroom: int = 2
+    calibration: dict | None = None
 
     def run(self, net: Network) -> FixedPointNetwork:
         net.validate()
@@ -87,6 +91,11 @@ class Quantize:
         extent = np.max(np.abs(np.concatenate([np.broadcast_to(m.v_threshold - g["rest"], (pop.size,)),
                                                np.broadcast_to(m.v_reset - g["rest"], (pop.size,))])))
         s_state = 2.0 ** (fmt.v_bits - 1 - self.headroom) / (extent if extent > 0 else 1.0)
+        observed = (self.calibration or {}).get(pop.name)
+        if observed is not None:  # the membrane must also hold what it reached on the stimulus
+            reach = float(np.max(np.abs(np.concatenate([observed["v_min"] - g["rest"], observed["v_max"] - g["rest"]]))))
+            if reach > 0:
+                s_state = min(s_state, (2.0 ** (fmt.v_bits - 1) - 1) / reach)
         b_max = float(np.max(np.abs(b_rel))) if b_rel.size else 0.0
         if b_max > 0:  # the bias register must hold the largest bias
             s_state = min(s_state, (2.0 ** (fmt.bias_bits - 1) - 1) / b_max)
@@ -160,11 +169,28 @@ class Quantize:
             warnings.append(f"all {zeroed} incoming weights round to zero: the population is silent in fixed point")
         if m.spiking and np.all(params.threshold >= 2 ** (fmt.v_bits - 1) - 1):
             warnings.append("the threshold saturates the membrane range: the population can never spike")
+        warnings += self._calibration_warnings(pop, g, s)
         decay_err = self._decay_error(g["a"], params.decay_v, params.threshold)
         rep = PopulationReport(name=pop.name, scale=s, exponent=exponent, weight_sqnr_db=sqnr, weights_clipped=clipped,
                                decay_error=decay_err, warnings=tuple(warnings))
         q = QuantizedPopulation(name=pop.name, size=n, scale=s, params=params, v0=v0, i0=i0)
         return q, projs, rep
+
+    def _calibration_warnings(self, pop, g, s) -> list[str]:
+        observed = (self.calibration or {}).get(pop.name)
+        if observed is None:
+            return []
+        fmt, out = self.fmt, []
+        gain = np.max(np.abs(g["gain"]), axis=0)
+        checks = [("per-tick input", observed["input_abs"], fmt.acc_bits)]
+        if fmt.has_current and isinstance(pop.model, CubaLIF):
+            checks.append(("synaptic current", observed["i_abs"], fmt.i_bits))
+        for what, value, bits in checks:
+            peak = float(np.max(value * gain * s * self._i_unit())) if value.size else 0.0
+            if peak > 2.0 ** (bits - 1) - 1:
+                out.append(f"calibration: the {what} reaches {peak:.3g}, beyond the {bits}-bit range "
+                           f"({2 ** (bits - 1) - 1}): it will saturate")
+        return out
 
     def _channels(self) -> int:
         return max(1, self.fmt.receptors)

@@ -67,7 +67,10 @@ class BitAccurateSimulator:
         self.delay = _cat(delays)[order].astype(np.int64)
         self.max_delay = int(self.delay.max()) if self.delay.size else 1
 
-    def run(self, steps: int, progress: Callable[[int], None] | None = None) -> SimResult:
+    def run(self, steps: int, progress: Callable[[int], None] | None = None,
+            count_saturation: bool = False) -> SimResult:
+        """Run ``steps`` ticks. With ``count_saturation``, ``result.saturation[pop]`` counts the
+        saturating operations on the accumulator ("acc"), currents ("i") and membrane ("v")."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         fmt, net, L = self.fxp.format, self.fxp.network, self.layout
@@ -79,12 +82,15 @@ class BitAccurateSimulator:
         sources = SourceSpikes(net, L, self.seed)
         traces, recorders = self._recorders(steps)
         spike_chunks, step_chunks, events = [], [], 0
+        sat = {k: np.zeros(n, dtype=np.int64) for k in ("acc", "i", "v")} if count_saturation else None
         t0 = time.perf_counter()
         for t in range(steps):
             slot = ring_view[t % n_slots]
             x = saturate(slot, fmt.acc_bits)
+            if sat is not None:
+                sat["acc"] += (x != slot).any(axis=0)
             slot[...] = 0
-            fired = np.flatnonzero(tick(state, self.params, x, fmt))
+            fired = np.flatnonzero(tick(state, self.params, x, fmt, sat))
             if fired.size:
                 spike_chunks.append(fired)
                 step_chunks.append(np.full(fired.size, t, dtype=np.int64))
@@ -113,9 +119,11 @@ class BitAccurateSimulator:
             if pop.name in spiking:
                 mask = (ids >= sl.start) & (ids < sl.stop)
                 spike_steps[pop.name], spike_ids[pop.name] = at[mask], ids[mask] - sl.start
+        saturation = {} if sat is None else {
+            pop.name: {k: int(v[L.slice(pop.name)].sum()) for k, v in sat.items()} for pop in net.populations}
         return SimResult(network=net.name, dt=net.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
                          spike_ids=spike_ids, traces=traces, wall_time=wall, synaptic_events=events, seed=self.seed,
-                         simulator=f"bit-accurate ({fmt.name})")
+                         simulator=f"bit-accurate ({fmt.name})", saturation=saturation)
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []

@@ -35,7 +35,9 @@ class FloatSimulator:
         self.syn = build_synapses(net, self.layout)
         log.debug("layout: %d neurons, %d channels, %d synapses", self.layout.n, self.layout.channels, self.syn.nnz)
 
-    def run(self, steps: int, progress: Callable[[int], None] | None = None) -> SimResult:
+    def run(self, steps: int, progress: Callable[[int], None] | None = None, track_ranges: bool = False) -> SimResult:
+        """Run ``steps`` steps. With ``track_ranges``, ``result.ranges[pop]`` holds the observed extremes of
+        ``v``, of every synaptic current and of the per-step synaptic input (for quantizer calibration)."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         net, L, syn = self.net, self.layout, self.syn
@@ -67,6 +69,10 @@ class FloatSimulator:
         spike_chunks: list[np.ndarray] = []
         step_chunks: list[np.ndarray] = []
         events = 0
+        tracked = None
+        if track_ranges:
+            tracked = {"v_min": v.copy(), "v_max": v.copy(), "i_abs": np.abs(cur).max(axis=0),
+                       "input_abs": np.zeros(n)}
         t0 = time.perf_counter()
         for t in range(steps):
             if next_change < len(schedule) and schedule[next_change][0] == t:
@@ -84,6 +90,8 @@ class FloatSimulator:
             slot = ring_view[t % n_slots]
             if const_input is not None:
                 slot += const_input
+            if tracked is not None:
+                np.maximum(tracked["input_abs"], np.abs(slot).max(axis=0), out=tracked["input_abs"])
             cur += P.input_to_syn * slot
             if use_instant:
                 v_new += (instant_gain * slot).sum(axis=0)
@@ -107,6 +115,10 @@ class FloatSimulator:
             pre = fired if src is None else (np.concatenate([fired, src]) if fired.size else src)
             if pre.size:
                 events += self._deliver(pre, t, ring, n_slots, R * n, uniform_delay)
+            if tracked is not None:
+                np.minimum(tracked["v_min"], v, out=tracked["v_min"])
+                np.maximum(tracked["v_max"], v, out=tracked["v_max"])
+                np.maximum(tracked["i_abs"], np.abs(cur).max(axis=0), out=tracked["i_abs"])
             for rec in recorders:
                 rec(t, v, cur)
             if progress is not None and (t + 1) % 1000 == 0:
@@ -114,7 +126,11 @@ class FloatSimulator:
         wall = time.perf_counter() - t0
         if progress is not None and steps % 1000:
             progress(steps % 1000)
-        return self._result(steps, spike_chunks, step_chunks, wall, events)
+        result = self._result(steps, spike_chunks, step_chunks, wall, events)
+        if tracked is not None:
+            result.ranges.update({pop.name: {k: a[self.layout.slice(pop.name)].copy() for k, a in tracked.items()}
+                                  for pop in self.net.populations})
+        return result
 
     def _deliver(self, pre, t, ring, n_slots, stride, uniform_delay) -> int:
         syn = self.syn

@@ -37,6 +37,8 @@ class SimResult:
     synaptic_events: int = 0
     seed: int = 0
     simulator: str = "float"
+    saturation: dict = field(default_factory=dict)  # bit-accurate: pop -> {"acc", "i", "v"} neuron-ticks saturated
+    ranges: dict = field(default_factory=dict)  # float, on request: pop -> observed state ranges
 
     @property
     def duration(self) -> float:
