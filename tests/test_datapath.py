@@ -209,6 +209,26 @@ def test_bit_accurate_simulator_equals_plain_reference(fx):
     src = fx.network.node("in")
     events = {"in": list(zip(np.rint(src.times / fx.network.dt).astype(int).tolist(), src.ids.tolist()))}
     expected = run_reference(fx, steps, events)
-    got = BitAccurateSimulator(fx).run(steps)
-    for pop, spikes in expected.items():
-        assert sorted(zip(got.spike_steps[pop].tolist(), got.spike_ids[pop].tolist())) == sorted(spikes), pop
+    for backend in ("numpy", "numba"):
+        got = BitAccurateSimulator(fx, backend=backend).run(steps)
+        for pop, spikes in expected.items():
+            assert sorted(zip(got.spike_steps[pop].tolist(), got.spike_ids[pop].tolist())) == sorted(spikes), (
+                backend, pop)
+
+
+def test_numba_and_numpy_backends_agree_on_state_traces():
+    from conftest import EXAMPLES
+    from nmcompiler import load_network
+
+    net = load_network(EXAMPLES / "cuba.yaml")
+    net.probes = [Probe(target="exc"), Probe(target="inh"), Probe(target="exc", variable="v", neurons=[0, 5, 3199]),
+                  Probe(target="inh", variable="i", neurons=[1, 2])]
+    fx = Quantize(fmt=load_format("fpga-lif")).run(net)
+    a = BitAccurateSimulator(fx, backend="numba").run(3000)  # 4000 neurons: the threaded kernel
+    b = BitAccurateSimulator(fx, backend="numpy").run(3000)
+    assert a.spike_counts() == b.spike_counts() and sum(a.spike_counts().values()) > 1000
+    for pop in a.spike_steps:
+        assert np.array_equal(a.spike_steps[pop], b.spike_steps[pop]) and np.array_equal(a.spike_ids[pop], b.spike_ids[pop])
+    for label in a.traces:
+        assert np.array_equal(a.traces[label].values, b.traces[label].values), label
+    assert a.synaptic_events == b.synaptic_events

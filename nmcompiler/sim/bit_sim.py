@@ -28,8 +28,22 @@ def _cat(arrays, axis=-1):
     return np.concatenate(arrays, axis=axis) if arrays else np.zeros(0, dtype=np.int64)
 
 
+def _numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class BitAccurateSimulator:
-    def __init__(self, fxp: FixedPointNetwork, seed: int | None = None):
+    """``backend``: "numba" (a compiled loop, the default when numba is installed) or "numpy"
+    (vectorized per tick; also used for saturation counting). Both compute the same bits."""
+
+    def __init__(self, fxp: FixedPointNetwork, seed: int | None = None, backend: str = "auto"):
+        if backend not in ("auto", "numba", "numpy"):
+            raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
+        self.backend = ("numba" if _numba_available() else "numpy") if backend == "auto" else backend
         self.fxp = fxp
         net = fxp.network
         self.seed = net.seed if seed is None else int(seed)
@@ -73,6 +87,8 @@ class BitAccurateSimulator:
         saturating operations on the accumulator ("acc"), currents ("i") and membrane ("v")."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
+        if self.backend == "numba" and not count_saturation:
+            return self._run_compiled(steps, progress)
         fmt, net, L = self.fxp.format, self.fxp.network, self.layout
         n, R = self.n, self.channels
         state = NeuronState(v=self.v0.copy(), i=self.i0.copy(), ref=np.zeros(n, dtype=np.int64))
@@ -109,8 +125,12 @@ class BitAccurateSimulator:
             if progress is not None and (t + 1) % 1000 == 0:
                 progress(1000)
         wall = time.perf_counter() - t0
-        ids = _cat(spike_chunks)
-        at = _cat(step_chunks)
+        saturation = {} if sat is None else {
+            pop.name: {k: int(v[L.slice(pop.name)].sum()) for k, v in sat.items()} for pop in net.populations}
+        return self._result(steps, _cat(spike_chunks), _cat(step_chunks), traces, wall, events, saturation)
+
+    def _result(self, steps, ids, at, traces, wall, events, saturation) -> SimResult:
+        net, L, fmt = self.fxp.network, self.layout, self.fxp.format
         spiking = {p.target for p in net.effective_probes() if p.variable == "spikes"}
         spike_steps, spike_ids, sizes = {}, {}, {}
         for pop in net.populations:
@@ -119,11 +139,50 @@ class BitAccurateSimulator:
             if pop.name in spiking:
                 mask = (ids >= sl.start) & (ids < sl.stop)
                 spike_steps[pop.name], spike_ids[pop.name] = at[mask], ids[mask] - sl.start
-        saturation = {} if sat is None else {
-            pop.name: {k: int(v[L.slice(pop.name)].sum()) for k, v in sat.items()} for pop in net.populations}
         return SimResult(network=net.name, dt=net.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
                          spike_ids=spike_ids, traces=traces, wall_time=wall, synaptic_events=events, seed=self.seed,
                          simulator=f"bit-accurate ({fmt.name})", saturation=saturation)
+
+    def _run_compiled(self, steps: int, progress) -> SimResult:
+        from ._bit_kernel import DECAY_CODES, ROUNDING_CODES, run_kernel
+
+        fmt, net, p = self.fxp.format, self.fxp.network, self.params
+        sources = SourceSpikes(net, self.layout, self.seed)
+        per_step = [sources.at(t) for t in range(steps)]
+        src_ptr = np.zeros(steps + 1, dtype=np.int64)
+        np.cumsum([0 if s is None else s.size for s in per_step], out=src_ptr[1:])
+        src_ids = _cat([s for s in per_step if s is not None]).astype(np.int64)
+        traces, rec_v_idx, rec_i_idx = {}, [], []
+        for probe in net.effective_probes():
+            if probe.variable == "spikes":
+                continue
+            pop = net.node(probe.target)
+            idx = np.arange(pop.size) if probe.neurons is None else probe.neurons
+            (rec_v_idx if probe.variable == "v" else rec_i_idx).append(idx + self.layout.offsets[pop.name])
+            traces[probe.label] = (pop.name, probe.variable, idx)
+        rv, ri = _cat(rec_v_idx).astype(np.int64), _cat(rec_i_idx).astype(np.int64)
+        rec_v = np.zeros((steps, rv.size), dtype=np.int64)
+        rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
+        v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
+        n_slots = self.max_delay + 1
+        t0 = time.perf_counter()
+        out_steps, out_ids, events = run_kernel(
+            steps, self.n, self.channels, p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory,
+            p.subtract, p.spiking, v, cur, ref, self.indptr, self.target, self.weight, self.delay, n_slots,
+            src_ptr, src_ids, fmt.v_bits, fmt.i_bits, fmt.acc_bits, fmt.has_current, DECAY_CODES[fmt.decay],
+            fmt.decay_bits, ROUNDING_CODES[fmt.rounding], fmt.compare == ">=", fmt.current_frac_bits,
+            rv, rec_v, ri, rec_i)
+        wall = time.perf_counter() - t0
+        if progress is not None:
+            progress(steps)
+        out_traces, v_at, i_at = {}, 0, 0
+        for label, (pop, var, idx) in traces.items():
+            if var == "v":
+                values, v_at = rec_v[:, v_at:v_at + idx.size], v_at + idx.size
+            else:
+                values, i_at = rec_i[:, :, i_at:i_at + idx.size], i_at + idx.size
+            out_traces[label] = Trace(population=pop, variable=var, neurons=idx, values=values)
+        return self._result(steps, out_ids, out_steps, out_traces, wall, int(events), {})
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []
