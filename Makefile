@@ -1,5 +1,6 @@
 # nmcompiler: two entry points on a fresh machine with only Python.
-#   make demo   simulate the embedded default network (examples/cuba.yaml) and plot it
+#   make demo   simulate the embedded default network (examples/cuba.yaml), plot it, and compare
+#               float against the bit-accurate fixed-point simulation of the fpga-lif format
 #   make test   install the dev extra and run the test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,6 +21,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/nmc simulate examples/cuba.yaml --duration 1s -o out/demo
+	$(BIN)/nmc compare examples/cuba.yaml --target fpga-lif --duration 1s -o out/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

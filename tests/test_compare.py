@@ -137,3 +137,13 @@ def test_saturation_is_counted_and_calibration_flags_overflow():
     report = Quantize(fmt=fmt, calibration=ranges).run(net).report["n"]
     assert any(w.startswith("calibration: the per-tick input reaches") and "beyond the 12-bit range (2047)" in w
                for w in report.warnings), report.warnings
+
+
+def test_clip_option(run_nmc, tmp_path):
+    code, _, err = run_nmc("compare", EXAMPLES / "single_lif.yaml", "--target", "loihi-like", "--clip", "abc",
+                           "-o", tmp_path / "x")
+    assert code == 2 and err == "error: --clip must be 'max' or a percentile in (0, 100], not 'abc'\n"
+    code, out, err = run_nmc("compare", EXAMPLES / "single_lif.yaml", "--target", "loihi-like", "--clip", "99.5",
+                             "--json", "-o", tmp_path / "y")
+    assert code == 0, err
+    assert json.loads(out)["populations"]["neuron"]["hw_spikes"] == 2

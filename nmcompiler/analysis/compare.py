@@ -96,14 +96,15 @@ def _pick_input(net: Network, n_features: int, name: str | None, kind) -> str:
 
 def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int | None = None,
                      data: dict | None = None, encode: str = "rate", input_source: str | None = None,
-                     output: str | None = None, calibrate: bool = False, progress=None) -> CompareResult:
+                     output: str | None = None, calibrate: bool = False, clip: float | str = "max",
+                     progress=None) -> CompareResult:
     """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data).
 
     With ``calibrate``, the float run's observed ranges calibrate the quantizer (docs/datapath.md).
     """
     seed = net.seed if seed is None else seed
     a = FloatSimulator(net, seed=seed).run(steps, track_ranges=calibrate)
-    fx = Quantize(fmt=fmt, calibration=a.ranges if calibrate else None).run(net)
+    fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None).run(net)
     b = BitAccurateSimulator(fx, seed=seed).run(steps, count_saturation=True)
     rows, warnings = compare_results(a, b)
     for pop, counts in b.saturation.items():
@@ -117,11 +118,12 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
     result = dict(target=fmt.name, steps=steps, populations=rows, first_divergence=first_divergence(a, b),
                   quantization=quant, warnings=warnings, float_result=a, hw_result=b)
     if data is not None:
-        result.update(_classify(net, fmt, steps, seed, data, encode, input_source, output, progress))
+        result.update(_classify(net, dataclasses.replace(Quantize(fmt=fmt), clip=clip), steps, seed, data, encode,
+                                input_source, output, progress))
     return CompareResult(**result)
 
 
-def _classify(net, fmt, steps, seed, data, encode, input_source, output, progress) -> dict:
+def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, output, progress) -> dict:
     x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"]).astype(np.int64)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise UserError(f"data: x must be (samples, features) and y (samples,), got {x.shape} and {y.shape}")
@@ -135,7 +137,7 @@ def _classify(net, fmt, steps, seed, data, encode, input_source, output, progres
     n_out = net.node(out_name).size
     if y.size and y.max() >= n_out:
         raise UserError(f"labels go up to {y.max()} but output population '{out_name}' has {n_out} neurons")
-    quantized = None if encode == "current" else Quantize(fmt=fmt).run(net)
+    quantized = None if encode == "current" else quantize.run(net)
     preds_f, preds_h = [], []
     for k, sample in enumerate(x):
         trial = net.copy()
@@ -147,7 +149,7 @@ def _classify(net, fmt, steps, seed, data, encode, input_source, output, progres
             fx = dataclasses.replace(quantized, network=trial)
         else:
             trial.replace(dataclasses.replace(net.node(src_name), amplitude=sample))
-            fx = Quantize(fmt=fmt).run(trial)
+            fx = quantize.run(trial)
         for sim, preds in ((FloatSimulator(trial, seed=seed), preds_f), (BitAccurateSimulator(fx, seed=seed), preds_h)):
             res = sim.run(steps)
             preds.append(int(np.argmax(np.bincount(res.spike_ids[out_name], minlength=n_out))))

@@ -230,11 +230,13 @@ def import_(network: Path, output: Path, dt, integration, reset) -> None:
 @click.option("--input-source", help="Source that receives the data (default: the one of matching size).")
 @click.option("--output", "output_pop", help="Population read out by spike count (default: the last one).")
 @click.option("--calibrate", is_flag=True, help="Calibrate the quantizer with the float run's observed ranges.")
+@click.option("--clip", default="max", show_default=True,
+              help="Weight range the mantissa must hold: 'max' or a percentile of |w| such as 99.9 (larger weights clip).")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
 @network_options
 def compare(network: Path, target: str, weight_bits, duration, steps, seed, data_file, encode, input_source,
-            output_pop, calibrate: bool, outdir: Path, as_json: bool, dt, integration, reset) -> None:
+            output_pop, calibrate: bool, clip: str, outdir: Path, as_json: bool, dt, integration, reset) -> None:
     """Simulate NETWORK in float and bit-accurately for TARGET's format; report what fixed point costs."""
     import dataclasses
 
@@ -245,6 +247,13 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     from ..fileio import write_json
     from ..report.compare_plot import compare_png
 
+    if clip != "max":
+        try:
+            clip = float(clip)
+        except ValueError:
+            raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not '{clip}'") from None
+        if not 0 < clip <= 100:
+            raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not {clip:g}")
     fmt = load_format(target)
     if weight_bits is not None:
         fmt = dataclasses.replace(fmt, weight_bits=weight_bits)
@@ -268,7 +277,7 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     with Progress(TextColumn("comparing"), BarColumn(), TextColumn("{task.completed}/{task.total} samples"),
                   console=err, transient=True, disable=not err.is_terminal or not total) as bar:
         task = bar.add_task("cmp", total=total)
-        cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, encode=encode, calibrate=calibrate,
+        cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, encode=encode, calibrate=calibrate, clip=clip,
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k))
     report = cmp.to_json()
     png = compare_png(cmp)
