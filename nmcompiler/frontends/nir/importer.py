@@ -23,7 +23,7 @@ from ...ir import Connectivity, CurrentSource, Network, Population, Probe, Proje
 from ...ir.models import Integration, ResetMode
 from . import operators as op
 from .graph import flatten
-from .neurons import NEURON_KINDS, convert_neuron, neuron_shape, parameter_problems, time_step_from_metadata
+from .neurons import NEURON_KINDS, ConvertedNeuron, convert_neuron, neuron_shape, parameter_problems, time_step_from_metadata
 from .options import NirOptions
 
 __all__ = ["load_nir", "read_nir_file"]
@@ -269,9 +269,9 @@ class _Importer:
             raise ValidationError(self.problems)
         return net.validate()
 
-    def _connect(self, net: Network, sink: str, terms: dict, converted, scale=None) -> None:
+    def _connect(self, net: Network, sink: str, terms: dict, converted) -> None:
         size = net.node(sink).size
-        scale = np.broadcast_to(converted[sink].input_scale if scale is None else scale, (size,))
+        scale = np.broadcast_to(converted[sink].input_scale, (size,))
         multi = len({root for root, _ in terms}) < len(terms)
         for (root, delay), matrix in sorted(terms.items()):
             if root in converted and not converted[root].model.spiking:
@@ -310,10 +310,8 @@ class _Importer:
             return
         readout = Population(name=sink, size=size, model=ThresholdUnit(spiking=False, v_threshold=0.0))
         net.add(readout)
-        converted[sink] = dataclasses.replace(next(iter(converted.values())), model=readout.model,
-                                              input_scale=np.asarray(1.0), bias_scale=np.asarray(1.0),
-                                              bias_into_receptor=False) if converted else None
-        self._connect(net, sink, terms, converted, scale=np.asarray(1.0))
+        converted[sink] = ConvertedNeuron(readout.model, np.asarray(1.0), np.asarray(1.0), False)
+        self._connect(net, sink, terms, converted)
         if bias is not None:
             net.replace(dataclasses.replace(readout, model=dataclasses.replace(readout.model, bias=bias)))
 
