@@ -307,6 +307,60 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def targets(as_json: bool) -> None:
+    """List the shipped targets and their limits."""
+    from ..targets import load_target, target_names
+
+    found = [load_target(name) for name in target_names()]
+    if as_json:
+        click.echo(json.dumps([t.to_json() for t in found], indent=2, sort_keys=True))
+        return
+    table = Table("target", "cores/chip", "max chips", "neurons/core", "axons in/out", "synapse memory",
+                  "weights", "delays", "models")
+    for t in found:
+        f = t.format
+        weights = f"{f.weight_bits}-bit" + (f" << {f.exponent_min}..{f.exponent_max}" if f.exponent_scope != "none" else "")
+        table.add_row(t.name, str(t.chip.cores_per_chip), str(t.chip.max_chips), str(t.core.neurons),
+                      f"{t.core.input_axons}/{t.core.output_axons}",
+                      f"{t.core.synapse_memory_bits // 8192} KiB ({t.core.synapse_storage})", weights,
+                      f"1..{f.delay_max}", ", ".join(t.core.models))
+    _out().print(table)
+
+
+@cli.command()
+@click.argument("network", type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
+@click.option("--split", is_flag=True, help="Accept what legalization passes will fix (split populations, relays).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@network_options
+def check(network: Path, target: str, split: bool, as_json: bool, dt, integration, reset) -> None:
+    """Check NETWORK against TARGET's design rules; list every violation (exit 2 if it cannot map)."""
+    from ..drc import check as run_rules
+    from ..drc import cores_lower_bound
+    from ..targets import load_target
+
+    tgt = load_target(target)
+    net = _load(network, dt, integration, reset)
+    violations = run_rules(net, tgt)
+    blocking = [v for v in violations if not (split and v.legalizable)]
+    bound = cores_lower_bound(net, tgt)
+    if as_json:
+        click.echo(json.dumps({"target": tgt.name, "fits": not blocking, "cores_lower_bound": bound,
+                               "violations": [v.to_json() for v in violations]}, indent=2, sort_keys=True))
+    else:
+        for v in violations:
+            label = "error" if v in blocking else "note"
+            click.echo(f"{label}: {network}: {v}", err=True)
+        if not blocking:
+            pending = f"; {len(violations)} need legalization (listed as notes)" if violations else ""
+            click.echo(f"{network}: no blocking design-rule violations for {tgt.name}{pending} "
+                       f"(at least {bound} cores)")
+    if blocking:
+        raise click.exceptions.Exit(2)
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the YAML network format."""
     from ..frontends import network_schema

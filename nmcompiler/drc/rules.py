@@ -1,0 +1,181 @@
+"""Design rules: small functions ``rule(net, target) -> list[Violation]``, run all at once.
+
+Graph-level rules say what cannot be mapped at all, and what needs a legalization pass first
+(splitting populations, relays for fan-in or long delays, splitter neurons, weight clustering).
+The mapper re-checks its result against the per-core rules before anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ir import CurrentSource, Network, Population
+from ..targets import Target
+
+__all__ = ["Violation", "RULES", "check", "cores_lower_bound", "fan_in_per_neuron"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Violation:
+    rule: str
+    subject: str  # "population 'l2'" / "projection 'a_b'" / "network"
+    resource: str
+    amount: int
+    limit: int
+    message: str  # what is wrong and how to fix it, one line
+    legalizable: bool  # a legalization pass can fix it (e.g. --split)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict:
+        return dict(vars(self))
+
+
+def fan_in_per_neuron(net: Network, pop: Population) -> np.ndarray:
+    """Synapses arriving at each neuron (spiking projections only)."""
+    total = np.zeros(pop.size, dtype=np.int64)
+    for proj in net.projections:
+        if proj.post == pop.name and not isinstance(net.node(proj.pre), CurrentSource):
+            total += proj.connectivity.fan_in()
+    return total
+
+
+def model_supported(net: Network, target: Target) -> list[Violation]:
+    return [Violation(rule="model_supported", subject=f"population '{p.name}'", resource="neuron model", amount=0,
+                      limit=0, legalizable=False,
+                      message=f"population '{p.name}' uses model '{p.model.kind}', which {target.name} does not "
+                              f"support (it has {', '.join(target.core.models)})")
+            for p in net.populations if p.model.kind not in target.core.models]
+
+
+def population_size(net: Network, target: Target) -> list[Violation]:
+    limit = target.core.neurons
+    return [Violation(rule="population_size", subject=f"population '{p.name}'", resource="neurons", amount=p.size,
+                      limit=limit, legalizable=True,
+                      message=f"population '{p.name}' has {p.size} neurons, core limit {limit}: run with --split "
+                              "or choose a larger core")
+            for p in net.populations if p.size > limit]
+
+
+def neuron_fan_in(net: Network, target: Target) -> list[Violation]:
+    limit = target.core.input_axons
+    out = []
+    for p in net.populations:
+        fan_in = fan_in_per_neuron(net, p)
+        worst = int(fan_in.max()) if fan_in.size else 0
+        if worst > limit:
+            n_over = int(np.count_nonzero(fan_in > limit))
+            out.append(Violation(rule="neuron_fan_in", subject=f"population '{p.name}'", resource="input axons",
+                                 amount=worst, limit=limit, legalizable=True,
+                                 message=f"population '{p.name}': {n_over} neurons receive up to {worst} inputs, a core "
+                                         f"has {limit} input axons: needs relay (partial-sum) neurons"))
+    return out
+
+
+def neuron_synapse_memory(net: Network, target: Target) -> list[Violation]:
+    bits = target.synapse_bits()
+    if bits == 0:
+        return []
+    limit = target.core.synapse_memory_bits
+    out = []
+    for p in net.populations:
+        fan_in = fan_in_per_neuron(net, p)
+        worst = int(fan_in.max()) * bits if fan_in.size else 0
+        if worst > limit:
+            out.append(Violation(rule="neuron_synapse_memory", subject=f"population '{p.name}'",
+                                 resource="synapse memory bits", amount=worst, limit=limit, legalizable=True,
+                                 message=f"population '{p.name}': one neuron's {worst // bits} synapses need {worst} bits, "
+                                         f"a core has {limit}: needs relay neurons to spread them"))
+    return out
+
+
+def delay_range(net: Network, target: Target) -> list[Violation]:
+    limit = target.format.delay_max
+    out = []
+    for proj in net.projections:
+        c = proj.connectivity
+        if c.nnz and not isinstance(net.node(proj.pre), CurrentSource) and int(c.delays.max()) > limit:
+            d = int(c.delays.max())
+            out.append(Violation(rule="delay_range", subject=f"projection '{proj.name}'", resource="delay (ticks)",
+                                 amount=d, limit=limit, legalizable=True,
+                                 message=f"projection '{proj.name}' has delays up to {d} ticks, {target.name} allows "
+                                         f"{limit}: needs a relay chain of {math.ceil(d / limit) - 1} neuron(s)"))
+    return out
+
+
+def fan_out_splitters(net: Network, target: Target) -> list[Violation]:
+    per = target.core.fan_out_per_neuron
+    if per is None:
+        return []
+    out = []
+    for node in net.nodes:
+        targets = [p for p in net.projections if p.pre == node.name]
+        if not isinstance(node, Population) or not targets:
+            continue
+        fan_out = sum(p.connectivity.fan_out() for p in targets)
+        posts = len({p.post for p in targets})
+        needs = int(np.count_nonzero(fan_out > 0)) if posts > per else int(np.count_nonzero(fan_out > target.core.neurons))
+        if needs:
+            out.append(Violation(rule="fan_out_splitters", subject=f"population '{node.name}'",
+                                 resource="axons per neuron", amount=max(posts, 1), limit=per, legalizable=True,
+                                 message=f"population '{node.name}': {needs} neurons send to more than {per} axon(s) "
+                                         f"(one core's worth of targets): needs splitter neurons"))
+    return out
+
+
+def axon_type_weights(net: Network, target: Target) -> list[Violation]:
+    types = target.core.axon_types
+    if types is None:
+        return []
+    out = []
+    for p in net.populations:
+        distinct = np.zeros(p.size, dtype=np.int64)
+        values: list[np.ndarray] = []
+        for proj in net.projections:
+            if proj.post == p.name and not isinstance(net.node(proj.pre), CurrentSource):
+                c = proj.connectivity
+                values.append(np.stack([c.indices.astype(np.float64), c.synapse_weights().astype(np.float64)], 1))
+        if values:
+            pairs = np.unique(np.concatenate(values), axis=0)
+            distinct = np.bincount(pairs[:, 0].astype(np.int64), minlength=p.size)
+        worst = int(distinct.max()) if distinct.size else 0
+        if worst > types:
+            out.append(Violation(rule="axon_type_weights", subject=f"population '{p.name}'",
+                                 resource="distinct weights per neuron", amount=worst, limit=types, legalizable=True,
+                                 message=f"population '{p.name}': neurons see up to {worst} distinct weights, "
+                                         f"{target.name} has {types} axon types: weights will be clustered"))
+    return out
+
+
+def cores_lower_bound(net: Network, target: Target) -> int:
+    """max(ceil(neurons / neurons per core), ceil(synapse bits / synapse memory per core))."""
+    neurons = sum(p.size for p in net.populations)
+    synapses = sum(p.connectivity.nnz for p in net.projections if not isinstance(net.node(p.pre), CurrentSource))
+    bound = math.ceil(neurons / target.core.neurons)
+    if target.synapse_bits():
+        bound = max(bound, math.ceil(synapses * target.synapse_bits() / target.core.synapse_memory_bits))
+    return bound
+
+
+def machine_capacity(net: Network, target: Target) -> list[Violation]:
+    need = cores_lower_bound(net, target)
+    if need <= target.max_cores:
+        return []
+    return [Violation(rule="machine_capacity", subject="network", resource="cores", amount=need,
+                      limit=target.max_cores, legalizable=False,
+                      message=f"the network needs at least {need} cores, the largest {target.name} machine has "
+                              f"{target.max_cores}")]
+
+
+RULES = (model_supported, population_size, neuron_fan_in, neuron_synapse_memory, delay_range, fan_out_splitters,
+         axon_type_weights, machine_capacity)
+
+
+def check(net: Network, target: Target) -> list[Violation]:
+    """Every violation of every rule (empty: the network maps as it is)."""
+    net.validate()
+    return [v for rule in RULES for v in rule(net, target)]

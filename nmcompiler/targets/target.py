@@ -1,0 +1,123 @@
+"""Targets as data: chip mesh, per-core limits, numeric format, routing model, tick.
+
+One YAML file per target in ``hwtargets/`` (``name``, ``format``, ``tick``, ``chip``, ``core``,
+``routing``), validated by ``target.schema.json``; a user's own file works the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from ..datapath.format import TARGETS_DIR, NumericFormat, target_names
+from ..errors import UserError
+from ..units import QuantityError, parse_quantity
+
+__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "Target", "load_target", "target_names"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChipSpec:
+    mesh: tuple[int, int]  # the cores (that run neurons) of one chip, as rows x columns
+    board: tuple[int, int]  # the chips of the default machine, as rows x columns
+    max_chips: int  # the largest machine
+
+    @property
+    def cores_per_chip(self) -> int:
+        return self.mesh[0] * self.mesh[1]
+
+    @property
+    def chips(self) -> int:
+        return self.board[0] * self.board[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoreSpec:
+    neurons: int
+    input_axons: int  # distinct presynaptic sources a core can receive (fan-in)
+    output_axons: int  # distinct destinations a core can send to (fan-out)
+    synapse_memory_bits: int
+    synapse_storage: str  # "sparse" | "crossbar" | "word32"
+    models: tuple[str, ...]
+    axon_types: int | None = None  # crossbar cores: weights per (neuron, axon type)
+    fan_out_per_neuron: int | None = None  # crossbar cores: axons one neuron can target
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoutingSpec:
+    kind: str  # "mesh" | "torus"
+    dimension_order: str = "xy"
+    key_bits: int | None = None
+    table_entries: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    name: str
+    format: NumericFormat
+    tick: float
+    chip: ChipSpec
+    core: CoreSpec
+    routing: RoutingSpec
+    source: str  # file it was read from
+
+    def synapse_bits(self) -> int:
+        """Bits one synapse takes in a sparse or word-based synapse memory (0 for crossbars)."""
+        if self.core.synapse_storage == "crossbar":
+            return 0
+        if self.core.synapse_storage == "word32":
+            return 32
+        delay_bits = max(1, math.ceil(math.log2(self.format.delay_max + 1)))
+        index_bits = max(1, math.ceil(math.log2(self.core.neurons)))
+        return self.format.weight_bits + delay_bits + index_bits
+
+    @property
+    def max_cores(self) -> int:
+        return self.chip.max_chips * self.chip.cores_per_chip
+
+    def to_json(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["synapse_bits"] = self.synapse_bits()
+        out["max_cores"] = self.max_cores
+        out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
+        return out
+
+
+def _schema() -> dict:
+    return json.loads(resources.files(__package__).joinpath("target.schema.json").read_text())
+
+
+def load_target(target: str) -> Target:
+    """A shipped target by name, or a target YAML file by path."""
+    path = Path(target)
+    if path.suffix not in (".yaml", ".yml"):
+        path = TARGETS_DIR / f"{target}.yaml"
+        if not path.exists():
+            raise UserError(f"unknown target '{target}' (shipped: {', '.join(target_names())}; or give a .yaml file)")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{path}: cannot read target ({exc})") from None
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        listing = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors)
+        raise UserError(f"{path}: not a valid target description: {listing}")
+    from ..datapath.format import load_format
+
+    try:
+        tick = parse_quantity(doc["tick"], "time")
+    except QuantityError as exc:
+        raise UserError(f"{path}: tick: {exc}") from None
+    core = dict(doc["core"])
+    core["models"] = tuple(core["models"])
+    chip = dict(doc["chip"])
+    chip["mesh"], chip["board"] = tuple(chip["mesh"]), tuple(chip["board"])
+    return Target(name=doc["name"], format=load_format(str(path)), tick=tick, chip=ChipSpec(**chip),
+                  core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path))

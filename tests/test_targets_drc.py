@@ -1,0 +1,107 @@
+"""Targets as data, and the design-rule checker."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+from nmcompiler import load_network
+from nmcompiler.drc import check, cores_lower_bound
+from nmcompiler.errors import UserError
+from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, Projection
+from nmcompiler.targets import load_target, target_names
+
+
+def test_shipped_targets_carry_the_issue_limits():
+    assert target_names() == ["fpga-lif", "loihi-like", "spinnaker-like", "truenorth-like"]
+    loihi = load_target("loihi-like")
+    assert (loihi.chip.cores_per_chip, loihi.core.neurons, loihi.core.input_axons, loihi.core.output_axons) == (
+        128, 1024, 4096, 4096)
+    assert loihi.core.synapse_memory_bits == 128 * 1024 * 8 and loihi.format.delay_max == 62
+    tn = load_target("truenorth-like")
+    assert (tn.chip.cores_per_chip, tn.core.neurons, tn.core.input_axons, tn.core.axon_types) == (4096, 256, 256, 4)
+    assert tn.core.fan_out_per_neuron == 1 and tn.format.weight_bits == 9 and tn.format.delay_max == 15
+    sp = load_target("spinnaker-like")
+    assert (sp.chip.cores_per_chip, sp.core.neurons, sp.format.weight_bits, sp.format.delay_max) == (16, 256, 16, 16)
+    assert sp.routing.kind == "torus" and sp.routing.key_bits == 32 and sp.routing.table_entries == 1024
+    assert load_target("fpga-lif").tick == pytest.approx(1e-3)
+
+
+def test_user_target_file_and_schema_errors(tmp_path):
+    text = (load_target("fpga-lif").source and open(load_target("fpga-lif").source).read())
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text.replace("neurons: 256", "neurons: 512").replace("name: fpga-lif", "name: mine"))
+    assert load_target(str(mine)).core.neurons == 512 and load_target(str(mine)).name == "mine"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("synapse_storage: sparse", "synapse_storage: magnetic"))
+    with pytest.raises(UserError, match=r"bad.yaml: not a valid target description: core.synapse_storage: "
+                                        r"'magnetic' is not one of \['sparse', 'crossbar', 'word32'\]$"):
+        load_target(str(bad))
+
+
+def _net(size=10, fan_in=4, delay=1, model=None, weights=None) -> Network:
+    net = Network("t", dt=1e-3)
+    n_pre = max(size, fan_in)
+    net.add(Population(name="a", size=n_pre, model=model or LIF(tau_mem=0.01)))
+    net.add(Population(name="b", size=size, model=model or LIF(tau_mem=0.01)))
+    pre = np.concatenate([np.arange(fan_in)] * size)
+    post = np.repeat(np.arange(size), fan_in)
+    w = weights if weights is not None else 0.5
+    net.connect(Projection(name="a_b", pre="a", post="b",
+                           connectivity=Connectivity.from_coo(n_pre, size, pre, post, w, delay)))
+    return net
+
+
+def test_clean_network_has_no_violations():
+    net = _net()
+    for name in target_names():
+        assert check(net, load_target(name)) == []
+    assert cores_lower_bound(net, load_target("loihi-like")) == 1
+
+
+def test_each_rule_names_subject_amount_limit_and_fix():
+    tn, fpga = load_target("truenorth-like"), load_target("fpga-lif")
+    msgs = [str(v) for v in check(_net(size=300, fan_in=300, delay=20), tn)]
+    expected = [
+        r"^population 'a' has 300 neurons, core limit 256: run with --split or choose a larger core$",
+        r"^population 'b': 300 neurons receive up to 300 inputs, a core has 256 input axons: needs relay "
+        r"\(partial-sum\) neurons$",
+        r"^projection 'a_b' has delays up to 20 ticks, truenorth-like allows 15: needs a relay chain of 1 neuron\(s\)$",
+        r"^population 'a': 300 neurons send to more than 1 axon\(s\) \(one core's worth of targets\): needs splitter "
+        r"neurons$",
+    ]
+    for p in expected:
+        assert any(re.match(p, m) for m in msgs), (p, msgs)
+    v = [x for x in check(_net(size=4, fan_in=4, weights=np.arange(16, dtype=float)), tn) if x.rule == "axon_type_weights"]
+    assert v == []  # 4 distinct weights per neuron fit 4 axon types
+    v = check(_net(size=4, fan_in=4, model=CubaLIF(tau_mem=0.01, tau_syn=0.002)), tn)
+    assert "population 'a' uses model 'cuba_lif', which truenorth-like does not support (it has lif, if)" in map(str, v)
+    v = check(_net(size=256 * 3, fan_in=1), fpga)
+    assert "the network needs at least 6 cores, the largest fpga-lif machine has 4" in map(str, v)
+    assert [x.legalizable for x in v if x.rule == "machine_capacity"] == [False]
+
+
+def test_axon_type_rule_counts_distinct_weights_per_neuron():
+    tn = load_target("truenorth-like")
+    v = [x for x in check(_net(size=2, fan_in=6, weights=np.arange(12, dtype=float)), tn) if x.rule == "axon_type_weights"]
+    assert len(v) == 1 and v[0].amount == 6 and v[0].limit == 4
+    assert str(v[0]) == ("population 'b': neurons see up to 6 distinct weights, truenorth-like has 4 axon types: "
+                         "weights will be clustered")
+
+
+def test_cli_targets_and_check(run_nmc):
+    code, out, _ = run_nmc("targets", "--json")
+    listed = json.loads(out)
+    assert code == 0 and [t["name"] for t in listed] == target_names()
+    assert listed[1]["core"]["neurons"] == 1024 and listed[1]["chip"]["cores_per_chip"] == 128
+    code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "loihi-like")
+    assert code == 2 and err.startswith("error: ") and "population 'exc' has 3200 neurons, core limit 1024" in err
+    code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "loihi-like", "--split", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["fits"] is True
+    assert report["cores_lower_bound"] == 8  # synapse memory: 320k synapses x 24 bits / 1 Mbit per core
+    assert [v["rule"] for v in report["violations"]] == ["population_size"]
+    code, _, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "truenorth-like", "--split")
+    assert code == 2 and "uses model 'cuba_lif', which truenorth-like does not support" in err
