@@ -184,7 +184,7 @@ class _Importer:
             if name in self.flat.passthrough:
                 return terms, bias_in, in_shape
             if isinstance(node, nir.Delay):
-                return self._delay(node, terms, bias_in, in_shape)
+                return self._delay(node, terms, bias_in, in_shape)  # may raise OperatorError
             if isinstance(node, (nir.Affine, nir.Linear)):
                 m, b, shape = op.affine(node.weight, getattr(node, "bias", None), in_shape)
             elif isinstance(node, nir.Scale):
@@ -212,7 +212,12 @@ class _Importer:
         return new_terms, new_bias, shape
 
     def _delay(self, node, terms, bias_in, in_shape):
-        steps = np.rint(np.broadcast_to(np.asarray(node.delay, dtype=np.float64), in_shape).reshape(-1) / self.dt)
+        delay = np.asarray(node.delay, dtype=np.float64)
+        try:
+            delay = np.broadcast_to(delay, in_shape).reshape(-1)
+        except ValueError:
+            raise op.OperatorError(f"delay of shape {delay.shape} does not fit its input {in_shape}") from None
+        steps = np.rint(delay / self.dt)
         steps = steps.astype(np.int64)
         out: dict = {}
         for d in np.unique(steps):
@@ -254,6 +259,11 @@ class _Importer:
         for sink, (terms, bias, in_shape) in incoming.items():
             node = self.flat.nodes[sink]
             size = math.prod(in_shape)
+            if isinstance(node, nir.Input):
+                self.problem(sink, "an Input node cannot receive edges")
+                continue
+            if sink not in converted and not isinstance(node, nir.Output):
+                continue  # its conversion failed and was reported
             if sink in shape and size != math.prod(shape[sink]):
                 self.problem(sink, f"receives {size} values but has {math.prod(shape[sink])} neurons")
                 continue
