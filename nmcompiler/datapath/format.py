@@ -95,8 +95,8 @@ def target_names() -> list[str]:
     return sorted(p.stem for p in TARGETS_DIR.glob("*.yaml"))
 
 
-def load_format(target: str, overrides: dict | None = None) -> NumericFormat:
-    """The numeric format of a shipped target (by name) or of a target YAML file (by path)."""
+def read_target_document(target: str) -> tuple[Path, dict]:
+    """``(path, parsed YAML)`` of a shipped target (by name) or a target file (by path)."""
     path = Path(target)
     if path.suffix not in (".yaml", ".yml"):
         path = TARGETS_DIR / f"{target}.yaml"
@@ -108,6 +108,10 @@ def load_format(target: str, overrides: dict | None = None) -> NumericFormat:
         raise UserError(f"{path}: cannot read target ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("format"), dict):
         raise UserError(f"{path}: a target file needs a 'format:' mapping")
+    return path, doc
+
+
+def format_from_document(path: Path, doc: dict, overrides: dict | None = None) -> NumericFormat:
     fields = dict(doc["format"])
     fields.update(overrides or {})
     fields.setdefault("name", doc.get("name", path.stem))
@@ -119,3 +123,8 @@ def load_format(target: str, overrides: dict | None = None) -> NumericFormat:
     if problems:
         raise UserError(f"{path}: format: " + "; ".join(problems))
     return fmt
+
+
+def load_format(target: str, overrides: dict | None = None) -> NumericFormat:
+    """The numeric format of a shipped target (by name) or of a target YAML file (by path)."""
+    return format_from_document(*read_target_document(target), overrides)

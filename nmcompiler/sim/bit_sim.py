@@ -18,7 +18,7 @@ from ..errors import UserError
 from ..ir import CurrentSource
 from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes
-from .layout import build_layout
+from .layout import build_layout, spikes_by_population
 from .result import SimResult, Trace
 
 __all__ = ["BitAccurateSimulator"]
@@ -130,18 +130,11 @@ class BitAccurateSimulator:
         return self._result(steps, _cat(spike_chunks), _cat(step_chunks), traces, wall, events, saturation)
 
     def _result(self, steps, ids, at, traces, wall, events, saturation) -> SimResult:
-        net, L, fmt = self.fxp.network, self.layout, self.fxp.format
-        spiking = {p.target for p in net.effective_probes() if p.variable == "spikes"}
-        spike_steps, spike_ids, sizes = {}, {}, {}
-        for pop in net.populations:
-            sl = L.slice(pop.name)
-            sizes[pop.name] = pop.size
-            if pop.name in spiking:
-                mask = (ids >= sl.start) & (ids < sl.stop)
-                spike_steps[pop.name], spike_ids[pop.name] = at[mask], ids[mask] - sl.start
+        net = self.fxp.network
+        spike_steps, spike_ids, sizes = spikes_by_population(net, self.layout, ids, at)
         return SimResult(network=net.name, dt=net.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
                          spike_ids=spike_ids, traces=traces, wall_time=wall, synaptic_events=events, seed=self.seed,
-                         simulator=f"bit-accurate ({fmt.name})", saturation=saturation)
+                         simulator=f"bit-accurate ({self.fxp.format.name})", saturation=saturation)
 
     def _run_compiled(self, steps: int, progress) -> SimResult:
         from ._bit_kernel import DECAY_CODES, ROUNDING_CODES, run_kernel

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UserError
 from ..ir import Network
 from .inputs import SourceSpikes, external_current_schedule
-from .layout import build_layout, build_synapses
+from .layout import build_layout, build_synapses, spikes_by_population
 from .result import SimResult, Trace
 
 __all__ = ["FloatSimulator", "simulate"]
@@ -169,14 +169,7 @@ class FloatSimulator:
     def _result(self, steps, spike_chunks, step_chunks, wall, events) -> SimResult:
         ids = np.concatenate(spike_chunks) if spike_chunks else np.zeros(0, dtype=np.int64)
         at = np.concatenate(step_chunks) if step_chunks else np.zeros(0, dtype=np.int64)
-        spiking = {p.target for p in self.net.effective_probes() if p.variable == "spikes"}
-        spike_steps, spike_ids, sizes = {}, {}, {}
-        for pop in self.net.populations:
-            sl = self.layout.slice(pop.name)
-            sizes[pop.name] = pop.size
-            if pop.name in spiking:
-                mask = (ids >= sl.start) & (ids < sl.stop)
-                spike_steps[pop.name], spike_ids[pop.name] = at[mask], ids[mask] - sl.start
+        spike_steps, spike_ids, sizes = spikes_by_population(self.net, self.layout, ids, at)
         return SimResult(
             network=self.net.name, dt=self.net.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
             spike_ids=spike_ids, traces=self.traces, wall_time=wall, synaptic_events=events, seed=self.seed,

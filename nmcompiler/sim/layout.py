@@ -14,7 +14,7 @@ import numpy as np
 from ..ir import CurrentSource, Network, Propagator
 from ..ir.models import ResetMode
 
-__all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses"]
+__all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses", "spikes_by_population"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,3 +116,19 @@ def build_synapses(net: Network, layout: Layout) -> SynapseTable:
         delay=np.array(delay[0] if delay.size else 1) if uniform else delay,
         max_delay=int(delay.max()) if delay.size else 1,
     )
+
+
+def spikes_by_population(net: Network, layout: Layout, ids: np.ndarray, at: np.ndarray):
+    """Split global spike ids and steps into per-population arrays for the probed populations.
+
+    Returns ``(spike_steps, spike_ids, sizes)`` keyed by population name.
+    """
+    probed = {p.target for p in net.effective_probes() if p.variable == "spikes"}
+    spike_steps, spike_ids, sizes = {}, {}, {}
+    for pop in net.populations:
+        sl = layout.slice(pop.name)
+        sizes[pop.name] = pop.size
+        if pop.name in probed:
+            mask = (ids >= sl.start) & (ids < sl.stop)
+            spike_steps[pop.name], spike_ids[pop.name] = at[mask], ids[mask] - sl.start
+    return spike_steps, spike_ids, sizes

@@ -11,12 +11,10 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 import jsonschema
-import yaml
 
-from ..datapath.format import TARGETS_DIR, NumericFormat, target_names
+from ..datapath.format import NumericFormat, format_from_document, read_target_document, target_names
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
 
@@ -96,21 +94,11 @@ def _schema() -> dict:
 
 def load_target(target: str) -> Target:
     """A shipped target by name, or a target YAML file by path."""
-    path = Path(target)
-    if path.suffix not in (".yaml", ".yml"):
-        path = TARGETS_DIR / f"{target}.yaml"
-        if not path.exists():
-            raise UserError(f"unknown target '{target}' (shipped: {', '.join(target_names())}; or give a .yaml file)")
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: cannot read target ({exc})") from None
+    path, doc = read_target_document(target)
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         listing = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors)
         raise UserError(f"{path}: not a valid target description: {listing}")
-    from ..datapath.format import load_format
-
     try:
         tick = parse_quantity(doc["tick"], "time")
     except QuantityError as exc:
@@ -119,5 +107,5 @@ def load_target(target: str) -> Target:
     core["models"] = tuple(core["models"])
     chip = dict(doc["chip"])
     chip["mesh"], chip["board"] = tuple(chip["mesh"]), tuple(chip["board"])
-    return Target(name=doc["name"], format=load_format(str(path)), tick=tick, chip=ChipSpec(**chip),
+    return Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
                   core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path))
