@@ -98,10 +98,13 @@ def test_cli_targets_and_check(run_nmc):
     assert listed[1]["core"]["neurons"] == 1024 and listed[1]["chip"]["cores_per_chip"] == 128
     code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "loihi-like")
     assert code == 2 and err.startswith("error: ") and "population 'exc' has 3200 neurons, core limit 1024" in err
-    code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "loihi-like", "--split", "--json")
+    assert "population 'exc' has 2 receptors ['exc', 'inh'], loihi-like neurons have 1 current channel(s)" in err
+    code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "spinnaker-like", "--split", "--json")
     report = json.loads(out)
     assert code == 0 and report["fits"] is True
-    assert report["cores_lower_bound"] == 8  # synapse memory: 320k synapses x 24 bits / 1 Mbit per core
-    assert [v["rule"] for v in report["violations"]] == ["population_size"]
+    assert report["cores_lower_bound"] == 16  # 4000 neurons / 256 per core
+    assert [v["rule"] for v in report["violations"]] == ["population_size", "population_size"]
+    code, out, err = run_nmc("check", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "--json")
+    assert code == 0 and json.loads(out)["cores_lower_bound"] == 3  # 95k synapses x 24 bits over 1 Mbit cores
     code, _, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "truenorth-like", "--split")
     assert code == 2 and "uses model 'cuba_lif', which truenorth-like does not support" in err

@@ -360,6 +360,59 @@ def check(network: Path, target: str, split: bool, as_json: bool, dt, integratio
         raise click.exceptions.Exit(2)
 
 
+@cli.command(name="compile")
+@click.argument("network", type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
+@click.option("--partitioner", type=click.Choice(["auto", "metis", "index-order"]), default="auto",
+              help="auto: METIS when it beats index order on cores and traffic.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner seed.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@network_options
+def compile_(network: Path, target: str, partitioner: str, seed: int, outdir: Path, as_json: bool, dt, integration,
+             reset) -> None:
+    """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
+    import io
+
+    import numpy as np
+
+    from ..fileio import write_json
+    from ..mapping import compile_network
+    from ..report.placement import placement_png
+    from ..targets import load_target
+
+    tgt = load_target(target)
+    net = _load(network, dt, integration, reset)
+    mapping, _, report = compile_network(net, tgt, seed=seed, partitioner=partitioner)
+    if not report.fits:
+        raise UserError(f"{network}: the mapping does not fit {tgt.name} ({report.cores_used} cores, "
+                        f"machine has {tgt.max_cores})")
+    stem = net.name
+    u = mapping.usage
+    buf = io.BytesIO()
+    np.savez(buf, core_of=mapping.core_of, position=mapping.position, neurons=u.neurons, synapse_bits=u.synapse_bits,
+             input_axons=u.input_axons, output_axons=u.output_axons)
+    doc = report.to_json() | {"offsets": mapping.offsets}
+    png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
+    write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
+    write_json(outdir / f"{stem}.map.json", doc)
+    write_bytes(outdir / f"{stem}.placement.png", png)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    console = _out()
+    console.print(f"[bold]{net.name}[/] on {tgt.name}: {report.cores_used} cores (lower bound "
+                  f"{report.cores_lower_bound}), partitioner {report.partitioner}")
+    console.print(f"inter-core spikes per second at 1 Hz per neuron: {report.inter_core_spikes:.0f} "
+                  f"(index order: {report.inter_core_spikes_index_order:.0f}); average hops {report.average_hops:.2f}")
+    table = Table("resource", "max utilization", "mean utilization")
+    for name, st in report.utilization.items():
+        table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")
+    console.print(table)
+    console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
+    console.print(f"wrote {outdir}/{stem}.map.json, {stem}.map.npz, {stem}.placement.png")
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the YAML network format."""

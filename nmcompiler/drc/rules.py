@@ -52,6 +52,24 @@ def model_supported(net: Network, target: Target) -> list[Violation]:
             for p in net.populations if p.model.kind not in target.core.models]
 
 
+def receptor_channels(net: Network, target: Target) -> list[Violation]:
+    fmt = target.format
+    out = []
+    for p in net.populations:
+        n_rec = len(p.model.receptors)
+        if n_rec and not fmt.has_current:
+            out.append(Violation(rule="receptor_channels", subject=f"population '{p.name}'", resource="current channels",
+                                 amount=n_rec, limit=0, legalizable=False,
+                                 message=f"population '{p.name}' has synaptic currents, {target.name} has none"))
+        elif n_rec > fmt.receptors:
+            out.append(Violation(rule="receptor_channels", subject=f"population '{p.name}'", resource="current channels",
+                                 amount=n_rec, limit=fmt.receptors, legalizable=False,
+                                 message=f"population '{p.name}' has {n_rec} receptors {list(p.model.receptors)}, "
+                                         f"{target.name} neurons have {fmt.receptors} current channel(s): merge "
+                                         "receptors or choose another target"))
+    return out
+
+
 def population_size(net: Network, target: Target) -> list[Violation]:
     limit = target.core.neurons
     return [Violation(rule="population_size", subject=f"population '{p.name}'", resource="neurons", amount=p.size,
@@ -171,7 +189,7 @@ def machine_capacity(net: Network, target: Target) -> list[Violation]:
                               f"{target.max_cores}")]
 
 
-RULES = (model_supported, population_size, neuron_fan_in, neuron_synapse_memory, delay_range, fan_out_splitters,
+RULES = (model_supported, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory, delay_range, fan_out_splitters,
          axon_type_weights, machine_capacity)
 
 

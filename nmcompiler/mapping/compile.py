@@ -1,0 +1,125 @@
+"""The compile flow: check -> quantize -> partition -> place, with per-pass timings and a report.
+
+Legalization (relays, splitter neurons, delay chains, weight clustering) and routing tables are
+not implemented yet: networks that need them are rejected with every violated limit listed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..drc import check, cores_lower_bound
+from ..errors import Diagnostic, ValidationError
+from ..ir import Network
+from ..ir.fixed_point import FixedPointNetwork
+from ..passes import Quantize
+from ..sim.layout import build_layout
+from ..targets import Target
+from .mapping import Mapping
+from .partition import IndexOrder, Metis, fits
+from .usage import core_usage, synapse_arrays, traffic
+
+__all__ = ["CompileReport", "compile_network"]
+
+_PARTITIONING_FIXES = {"population_size"}  # what partitioning itself resolves
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompileReport:
+    network: str
+    target: str
+    fits: bool
+    cores_used: int
+    cores_lower_bound: int
+    partitioner: str
+    inter_core_spikes: float  # per second (uniform 1 Hz per neuron unless rates were given)
+    inter_core_spikes_index_order: float
+    average_hops: float
+    passes: dict[str, float]
+    utilization: dict[str, dict[str, float]]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return dict(vars(self))
+
+
+def _positions(n_cores: int, target: Target) -> np.ndarray:
+    """Core id -> (chip, row, column): cores fill a chip's mesh row by row, chips in order."""
+    ids = np.arange(n_cores)
+    rows, cols = target.chip.mesh
+    chip, local = np.divmod(ids, rows * cols)
+    return np.stack([chip, local // cols, local % cols], axis=1)
+
+
+def _hops(position: np.ndarray, target: Target) -> np.ndarray:
+    """Dimension-order hop count between every pair of used cores (mesh within and between chips)."""
+    rows, cols = target.chip.mesh
+    b_rows, b_cols = target.chip.board
+    chip_r, chip_c = np.divmod(position[:, 0], max(b_cols, 1))
+    gy = chip_r * rows + position[:, 1]
+    gx = chip_c * cols + position[:, 2]
+    return np.abs(gy[:, None] - gy[None, :]) + np.abs(gx[:, None] - gx[None, :])
+
+
+def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.ndarray | None = None,
+                    partitioner: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
+    passes: dict[str, float] = {}
+    t = time.perf_counter()
+    violations = check(net, target)
+    passes["design_rules"] = time.perf_counter() - t
+    blocking = [v for v in violations if v.rule not in _PARTITIONING_FIXES]
+    if blocking:
+        raise ValidationError([Diagnostic(where="", message=v.message + (
+            " (legalization passes are not implemented yet)" if v.legalizable else "")) for v in blocking])
+    t = time.perf_counter()
+    fx = Quantize(fmt=target.format).run(net)
+    passes["quantize"] = time.perf_counter() - t
+    layout = build_layout(net)
+    n = layout.n
+    pre, post = synapse_arrays(net, layout.offsets, n)
+    bound = cores_lower_bound(net, target)
+    t = time.perf_counter()
+    baseline = IndexOrder().run(n, pre, post, target)
+    passes["partition_index_order"] = time.perf_counter() - t
+    chosen, name = baseline, IndexOrder.name
+    base_traffic = traffic(baseline, pre, post, rates)
+    if partitioner in ("auto", "metis") and n > 0:
+        t = time.perf_counter()
+        metis = Metis(seed=seed).run(n, pre, post, target, bound)
+        passes["partition_metis"] = time.perf_counter() - t
+        if partitioner == "metis" or (int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic):
+            chosen, name = metis, Metis.name
+    n_cores = int(chosen.max()) + 1 if n else 0
+    t = time.perf_counter()
+    position = _positions(n_cores, target)
+    passes["place"] = time.perf_counter() - t
+    usage = core_usage(chosen, n_cores, pre, post, target)
+    ok = bool(fits(usage, target).all()) and n_cores <= target.max_cores
+    mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets))
+    hops = 0.0
+    if n_cores > 1 and n_cores <= 4096:
+        h = _hops(position, target)
+        is_neuron = pre < n
+        hops = float(np.mean(h[chosen[pre[is_neuron]], chosen[post[is_neuron]]])) if is_neuron.any() else 0.0
+    c = target.core
+    util = {
+        "neurons": _stats(usage.neurons / c.neurons),
+        "synapse_memory": _stats(usage.synapse_bits / c.synapse_memory_bits),
+        "input_axons": _stats(usage.input_axons / c.input_axons),
+        "output_axons": _stats(usage.output_axons / c.output_axons),
+    }
+    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES]
+    if n_cores > 4096:
+        notes.append("average hops not computed above 4096 cores")
+    report = CompileReport(network=net.name, target=target.name, fits=ok, cores_used=n_cores, cores_lower_bound=bound,
+                           partitioner=name, inter_core_spikes=traffic(chosen, pre, post, rates),
+                           inter_core_spikes_index_order=base_traffic, average_hops=hops,
+                           passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes)
+    return mapping, fx, report
+
+
+def _stats(x: np.ndarray) -> dict[str, float]:
+    return {"max": float(x.max()) if x.size else 0.0, "mean": float(x.mean()) if x.size else 0.0}

@@ -1,0 +1,121 @@
+"""Partitioners: assign neurons to cores within every per-core capacity.
+
+* :class:`IndexOrder`: fill cores with neurons in index order (the baseline other tools use);
+  a core is closed when the next neuron would exceed its neurons or synapse memory, and any
+  core over its input or output axons is split in halves until it fits.
+* :class:`Metis`: a multilevel graph partitioner (METIS, through pymetis) minimizing the
+  synapses cut between cores; the number of parts starts at the lower bound and grows until
+  every core fits its capacities exactly. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import UserError
+from ..targets import Target
+from .usage import core_usage
+
+__all__ = ["IndexOrder", "Metis", "fits"]
+
+log = logging.getLogger(__name__)
+
+
+def fits(usage, target: Target) -> np.ndarray:
+    """Per core: does it respect neurons, synapse memory, input and output axons?"""
+    c = target.core
+    return ((usage.neurons <= c.neurons) & (usage.synapse_bits <= c.synapse_memory_bits)
+            & (usage.input_axons <= c.input_axons) & (usage.output_axons <= c.output_axons))
+
+
+def _synapse_bits_per_neuron(n: int, post: np.ndarray, target: Target) -> np.ndarray:
+    return np.bincount(post, minlength=n) * target.synapse_bits()
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexOrder:
+    name: ClassVar[str] = "index-order"
+
+    def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> np.ndarray:
+        cap_n, cap_b = target.core.neurons, target.core.synapse_memory_bits
+        bits = _synapse_bits_per_neuron(n, post, target)
+        core_of = np.zeros(n, dtype=np.int64)
+        core, used_n, used_b = 0, 0, 0
+        for i in range(n):  # sequential by definition; vectorizing it is left to the benchmark milestone
+            if used_n + 1 > cap_n or used_b + bits[i] > cap_b:
+                core, used_n, used_b = core + 1, 0, 0
+            core_of[i] = core
+            used_n, used_b = used_n + 1, used_b + bits[i]
+        return _split_until_fit(core_of, pre, post, target)
+
+
+def _split_until_fit(core_of: np.ndarray, pre, post, target: Target) -> np.ndarray:
+    """Halve (in index order) every core that exceeds its axons, until all fit."""
+    for _ in range(64):
+        n_cores = int(core_of.max()) + 1 if core_of.size else 0
+        ok = fits(core_usage(core_of, n_cores, pre, post, target), target)
+        if ok.all():
+            return _renumber(core_of)
+        bad = np.flatnonzero(~ok)
+        for c in bad:
+            members = np.flatnonzero(core_of == c)
+            if members.size <= 1:
+                raise UserError(f"a single neuron (global index {members[0]}) exceeds a {target.name} core's "
+                                "axon limits: it needs relay neurons (legalization)")
+            core_of[members[members.size // 2:]] = n_cores
+            n_cores += 1
+    raise UserError("could not split cores to fit the axon limits")
+
+
+def _renumber(core_of: np.ndarray) -> np.ndarray:
+    _, inverse = np.unique(core_of, return_inverse=True)
+    # keep the order of first appearance, so core ids follow neuron order
+    first = np.full(inverse.max() + 1 if inverse.size else 0, core_of.size, dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(core_of.size))
+    rank = np.argsort(np.argsort(first))
+    return rank[inverse]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metis:
+    name: ClassVar[str] = "metis"
+    seed: int = 0
+    max_tries: int = 12
+
+    def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int) -> np.ndarray:
+        import pymetis
+
+        keep = pre < n  # source channels are not placed on cores
+        a, b = pre[keep], post[keep]
+        loops = a != b
+        a, b = a[loops], b[loops]
+        key = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_counts=True)
+        lo, hi = key[0] // n, key[0] % n
+        weight = key[1]
+        src = np.concatenate([lo, hi])
+        dst = np.concatenate([hi, lo])
+        w = np.concatenate([weight, weight])
+        order = np.lexsort((dst, src))
+        src, dst, w = src[order], dst[order], w[order]
+        xadj = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=xadj[1:])
+        opts = pymetis.Options(seed=self.seed)
+        parts = max(1, lower_bound)
+        for attempt in range(self.max_tries):
+            if parts == 1:
+                core_of = np.zeros(n, dtype=np.int64)
+            else:
+                graph = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=dst)
+                _, membership = pymetis.part_graph(parts, adjacency=graph, eweights=w, options=opts)
+                core_of = np.asarray(membership, dtype=np.int64)
+            core_of = _renumber(core_of)
+            usage = core_usage(core_of, int(core_of.max()) + 1, pre, post, target)
+            if fits(usage, target).all():
+                return core_of
+            parts = max(parts + 1, math.ceil(parts * 1.08))
+        raise UserError(f"METIS found no partition within {target.name}'s core limits after {self.max_tries} tries")

@@ -1,0 +1,64 @@
+"""Per-core resource usage and inter-core traffic of an assignment of neurons to cores."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import CurrentSource, Network
+from ..targets import Target
+from .mapping import CoreUsage
+
+__all__ = ["synapse_arrays", "core_usage", "traffic"]
+
+
+def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int):
+    """All spiking synapses as global (pre, post) arrays; sources are numbered after the neurons."""
+    pres, posts = [], []
+    src_offset = n_neurons
+    source_base = {}
+    for s in net.sources:
+        if not isinstance(s, CurrentSource):
+            source_base[s.name] = src_offset
+            src_offset += s.size
+    for proj in net.projections:
+        if isinstance(net.node(proj.pre), CurrentSource):
+            continue
+        c = proj.connectivity
+        base = offsets.get(proj.pre, source_base.get(proj.pre))
+        pres.append(c.pre_indices() + base)
+        posts.append(c.indices.astype(np.int64) + offsets[proj.post])
+    if not pres:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(pres), np.concatenate(posts)
+
+
+def core_usage(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndarray, target: Target) -> CoreUsage:
+    """Exact usage: neurons, synapse bits, distinct input axons and distinct destination cores per core."""
+    neurons = np.bincount(core_of, minlength=n_cores)
+    post_core = core_of[post]
+    if target.core.synapse_storage == "crossbar":
+        bits = np.full(n_cores, target.core.synapse_memory_bits) * (neurons > 0)
+    else:
+        bits = np.bincount(post_core, minlength=n_cores) * target.synapse_bits()
+    # distinct (core, presynaptic source) pairs = input axons of each core
+    pairs = np.unique(post_core * (int(pre.max(initial=0)) + 1) + pre) if pre.size else np.zeros(0, np.int64)
+    inputs = np.bincount(pairs // (int(pre.max(initial=0)) + 1), minlength=n_cores) if pre.size else np.zeros(n_cores, int)
+    # distinct (source core, destination core) pairs, for neurons only (sources have no core)
+    n = core_of.size
+    is_neuron = pre < n
+    src_core = core_of[pre[is_neuron]]
+    routes = np.unique(src_core * n_cores + post_core[is_neuron])
+    outputs = np.bincount(routes // n_cores, minlength=n_cores)
+    return CoreUsage(neurons=neurons, synapse_bits=bits, input_axons=inputs, output_axons=outputs)
+
+
+def traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray, rates: np.ndarray | None = None) -> float:
+    """Spikes per second that cross between cores (one per (neuron, destination core) pair, as a
+    multicast fabric sends them), weighted by per-neuron rates (uniform 1 Hz without rates)."""
+    n = core_of.size
+    is_neuron = pre < n
+    src, dst = pre[is_neuron], core_of[post[is_neuron]]
+    crossing = core_of[src] != dst
+    pairs = np.unique(src[crossing] * (int(dst.max(initial=0)) + 1) + dst[crossing])
+    senders = pairs // (int(dst.max(initial=0)) + 1)
+    return float(np.sum(rates[senders]) if rates is not None else senders.size)

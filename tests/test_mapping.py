@@ -1,0 +1,93 @@
+"""Partitioning and placement: every core within its limits, METIS versus index order, nmc compile."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+from nmcompiler import load_network
+from nmcompiler.errors import ValidationError
+from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection, SpikeSource
+from nmcompiler.mapping import IndexOrder, compile_network
+from nmcompiler.mapping.partition import fits
+from nmcompiler.mapping.usage import core_usage, synapse_arrays, traffic
+from nmcompiler.sim.layout import build_layout
+from nmcompiler.targets import load_target
+
+
+def clustered(n_groups=8, size=200, p_in=0.2, p_out=0.002, seed=0) -> Network:
+    """Groups densely connected inside, sparsely between, with neurons interleaved in index order."""
+    rng = np.random.default_rng(seed)
+    n = n_groups * size
+    group = rng.permutation(np.repeat(np.arange(n_groups), size))
+    same = group[:, None] == group[None, :]
+    mask = rng.random((n, n)) < np.where(same, p_in, p_out)
+    np.fill_diagonal(mask, False)
+    pre, post = np.nonzero(mask)
+    net = Network("clustered", dt=1e-3)
+    net.add(Population(name="p", size=n, model=LIF(tau_mem=0.02)))
+    net.add(SpikeSource(name="in", size=4, ids=[], times=[]))
+    net.connect(Projection(name="rec", pre="p", post="p", connectivity=Connectivity.from_coo(n, n, pre, post, 0.1)))
+    net.connect(Projection(name="drive", pre="in", post="p",
+                           connectivity=Connectivity.from_coo(4, n, np.arange(n) % 4, np.arange(n), 0.5)))
+    return net
+
+
+def _arrays(net):
+    layout = build_layout(net)
+    pre, post = synapse_arrays(net, layout.offsets, layout.n)
+    return layout.n, pre, post
+
+
+def test_every_core_fits_and_metis_beats_index_order():
+    net = clustered()
+    target = load_target("spinnaker-like")
+    mapping, _, report = compile_network(net, target)
+    n, pre, post = _arrays(net)
+    assert mapping.core_of.shape == (n,)
+    usage = core_usage(mapping.core_of, report.cores_used, pre, post, target)
+    assert fits(usage, target).all() and usage.neurons.sum() == n
+    assert report.fits and report.cores_used >= report.cores_lower_bound
+    assert report.cores_used <= report.cores_lower_bound + 1
+    assert report.partitioner == "metis"
+    assert report.inter_core_spikes * 2 <= report.inter_core_spikes_index_order  # clustered: >= 2x less traffic
+    again, _, _ = compile_network(net, target)
+    assert np.array_equal(again.core_of, mapping.core_of)  # deterministic for a seed
+
+
+def test_index_order_splits_cores_over_their_axons(tmp_path):
+    text = open(load_target("fpga-lif").source).read()
+    small = tmp_path / "small.yaml"
+    small.write_text(text.replace("input_axons: 1024", "input_axons: 100").replace("max_chips: 1", "max_chips: 64"))
+    target = load_target(str(small))
+    net = clustered(n_groups=2, size=128, p_in=0.3)
+    n, pre, post = _arrays(net)
+    core_of = IndexOrder().run(n, pre, post, target)
+    usage = core_usage(core_of, int(core_of.max()) + 1, pre, post, target)
+    assert fits(usage, target).all()
+    assert usage.input_axons.max() <= 100 and int(core_of.max()) + 1 > 1
+    assert traffic(core_of, pre, post) > 0
+
+
+def test_compile_rejects_with_every_violated_limit():
+    net = load_network(EXAMPLES / "cuba.yaml")
+    with pytest.raises(ValidationError) as exc:
+        compile_network(net, load_target("truenorth-like"))
+    messages = [str(d) for d in exc.value.diagnostics]
+    assert "population 'exc' uses model 'cuba_lif', which truenorth-like does not support (it has lif, if)" in messages
+    assert "population 'exc' has synaptic currents, truenorth-like has none" in messages
+    assert not any("core limit" in m for m in messages)  # population splitting is the partitioner's job
+
+
+def test_cli_compile_json_and_files(run_nmc, tmp_path):
+    code, out, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "-o", tmp_path, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["fits"] is True and report["cores_used"] >= report["cores_lower_bound"] >= 1
+    assert set(report["passes"]) >= {"design_rules", "quantize", "partition_index_order", "place"}
+    assert (tmp_path / "synfire.map.json").exists() and (tmp_path / "synfire.placement.png").exists()
+    with np.load(tmp_path / "synfire.map.npz") as data:
+        assert data["core_of"].shape == (1000,) and data["neurons"].sum() == 1000
+    code, _, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "truenorth-like", "-o", tmp_path / "x")
+    assert code == 2 and "needs a relay chain" in err and not (tmp_path / "x").exists()
