@@ -28,6 +28,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/float_sim.py
+	$(BIN)/python benchmarks/bit_sim.py
+	$(BIN)/python benchmarks/mapping.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
