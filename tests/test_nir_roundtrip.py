@@ -10,7 +10,8 @@ from nmcompiler.errors import UserError
 from nmcompiler.frontends.nir import NirOptions, export_nir, load_nir
 from nmcompiler.frontends.nir.exporter import exact_preimage
 from nmcompiler.ir import (
-    IF, LIF, Connectivity, CubaLIF, Network, PoissonSource, Population, Projection, SpikeSource, ThresholdUnit,
+    IF, LIF, Connectivity, CubaLIF, Network, PoissonSource, Population, Probe, Projection, SpikeSource,
+    ThresholdUnit,
 )
 from nmcompiler.sim import simulate
 
@@ -75,10 +76,19 @@ def test_ir_nir_ir_simulates_identically(tmp_path, net):
         b = back.node(a.name)
         assert type(a.model) is type(b.model) and a.model.reset == b.model.reset
         assert a.model.integration == b.model.integration or isinstance(a.model, ThresholdUnit)
+    for a_proj in net.projections:  # the IR's own weights come back exactly (nmcompiler.ir_weight metadata)
+        (b_proj,) = [p for p in back.projections if p.pre == a_proj.pre and p.post == a_proj.post
+                     and np.array_equal(np.unique(p.connectivity.delays), np.unique(a_proj.connectivity.delays))] or [None]
+        if b_proj is not None and b_proj.connectivity.nnz == a_proj.connectivity.nnz:
+            assert np.array_equal(b_proj.connectivity.to_dense(), a_proj.connectivity.to_dense())
+    for probes in (net, back):
+        probes.probes = [Probe(target=p.name, variable=v) for p in probes.populations for v in ("spikes", "v")]
     a, b = simulate(net, steps=80), simulate(back, steps=80)
     for pop in a.spike_steps:
         assert np.array_equal(a.spike_steps[pop], b.spike_steps[pop]), pop
         assert np.array_equal(a.spike_ids[pop], b.spike_ids[pop]), pop
+    for label in a.traces:  # bit for bit, not just the spikes
+        assert np.array_equal(a.traces[label].values, b.traces[label].values), label
 
 
 def test_weights_survive_within_one_ulp():

@@ -116,19 +116,21 @@ def export_nir(net: Network) -> nir.NIRGraph:
         if pop.name not in readouts:
             nodes[f"{pop.name}.out"] = nir.Output(output_type={"output": np.array([pop.size])})
             edges.append((pop.name, f"{pop.name}.out"))
-    for name, bias in biases.items():
+    for name, (bias, _) in biases.items():
         if np.any(bias) and not any(b == name for _, b in edges):
             raise UserError(f"population '{name}': a bias with no incoming projection has no NIR form")
     meta = {"dt": net.dt, "nmcompiler.integration": integration}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=False)
 
 
-def _biases(net: Network, scales) -> dict[str, np.ndarray]:
-    """Constant input per population in NIR units (LIF/IF bias, or current sources into CubaLIF)."""
-    out = {}
+def _biases(net: Network, scales) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Constant input per population: (in NIR units, as the IR holds it) for LIF/IF biases and
+    current sources into CubaLIF."""
+    out: dict[str, tuple] = {}
     for pop in net.populations:
         if pop.name in scales and not isinstance(pop.model, CubaLIF):
-            out[pop.name] = exact_preimage(_full(pop.model.bias, pop.size), scales[pop.name].bias_scale)
+            ir = _full(pop.model.bias, pop.size)
+            out[pop.name] = (exact_preimage(ir, scales[pop.name].bias_scale), ir)
     for proj in net.projections:
         src = net.node(proj.pre)
         if isinstance(src, CurrentSource):
@@ -139,7 +141,8 @@ def _biases(net: Network, scales) -> dict[str, np.ndarray]:
             amount = np.zeros(post.size)
             np.add.at(amount, c.indices, np.broadcast_to(src.amplitude, (src.size,))[c.pre_indices()] * c.synapse_weights())
             scale = scales[post.name].bias_scale if post.name in scales else 1.0
-            out[post.name] = out.get(post.name, 0) + exact_preimage(amount, np.broadcast_to(scale, amount.shape))
+            nir_b, ir_b = out.get(post.name, (0.0, 0.0))
+            out[post.name] = (nir_b + exact_preimage(amount, np.broadcast_to(scale, amount.shape)), ir_b + amount)
     return out
 
 
@@ -154,12 +157,16 @@ def _projection(net, proj, nodes, edges, scales, biases, readouts) -> None:
         sel = delays == d
         weight = np.zeros((c.n_post, c.n_pre))
         weight[c.indices[sel], pre_idx[sel]] = exact_preimage(c.synapse_weights()[sel], scale[c.indices[sel]])
+        ir_weight = np.zeros((c.n_post, c.n_pre))  # the IR's own values: re-import is exact (see docs/nir.md)
+        ir_weight[c.indices[sel], pre_idx[sel]] = c.synapse_weights()[sel]
+        meta = {"nmcompiler.ir_weight": ir_weight}
         name = proj.name if len(np.unique(delays)) == 1 else f"{proj.name}.d{int(d)}"
         bias = biases.pop(proj.post, None)
-        if bias is not None and np.any(bias):
-            nodes[name] = nir.Affine(weight=weight, bias=bias)
+        if bias is not None and np.any(bias[0]):
+            meta["nmcompiler.ir_bias"] = np.asarray(bias[1], dtype=np.float64)
+            nodes[name] = nir.Affine(weight=weight, bias=bias[0], metadata=meta)
         else:
-            nodes[name] = nir.Linear(weight=weight)
+            nodes[name] = nir.Linear(weight=weight, metadata=meta)
         edges.append((proj.pre, name))
         if d > 1:
             nodes[f"{name}.delay"] = nir.Delay(delay=np.full(c.n_post, (int(d) - 1) * net.dt))

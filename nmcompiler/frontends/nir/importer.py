@@ -90,6 +90,7 @@ class _Importer:
 
     # -- checks ---------------------------------------------------------------------------
     def check(self) -> nx.DiGraph:
+        self._edges = set(self.flat.edges)
         for node, msg in self.flat.problems:
             self.problem(node, msg)
         g = nx.DiGraph()
@@ -291,15 +292,44 @@ class _Importer:
             by_pre = matrix.T.tocsr()  # rows = presynaptic neurons: our CSR layout, no sort needed
             by_pre.eliminate_zeros()
             by_pre.sort_indices()
+            weights = by_pre.data * scale[by_pre.indices]
+            exact = self._exact(root, sink, matrix, "nmcompiler.ir_weight")
+            if exact is not None:  # written by our exporter for these very weights: use the IR's own values
+                rows = np.repeat(np.arange(by_pre.shape[0]), np.diff(by_pre.indptr))
+                candidate = exact[by_pre.indices, rows]
+                if np.allclose(candidate, weights, rtol=1e-12, atol=0):
+                    weights = candidate
             proj = f"{root}_to_{sink}" + (f"_d{delay}" if multi else "")
             conn = Connectivity(n_pre=matrix.shape[1], n_post=size, indptr=by_pre.indptr, indices=by_pre.indices,
-                                weights=by_pre.data * scale[by_pre.indices], delays=np.int32(delay + 1))
+                                weights=weights, delays=np.int32(delay + 1))
             receptor = "syn" if net.node(sink).model.receptors else None
             net.connect(Projection(name=proj, pre=root, post=sink, connectivity=conn, receptor=receptor))
+
+    def _exact(self, root: str, sink: str, matrix, key: str):
+        """The IR values our exporter stored on the single Linear/Affine between ``root`` and ``sink``
+        (directly, or through its Delay node), if that node's weights are exactly ``matrix``."""
+        for name, node in self.flat.nodes.items():
+            if not isinstance(node, (nir.Linear, nir.Affine)) or key not in (getattr(node, "metadata", {}) or {}):
+                continue
+            if (root, name) not in self._edges or not ((name, sink) in self._edges or (
+                    (name, f"{name}.delay") in self._edges and (f"{name}.delay", sink) in self._edges)):
+                continue
+            weight = np.asarray(node.weight, dtype=np.float64)
+            if key == "nmcompiler.ir_weight" and (weight.shape != matrix.shape
+                                                  or (sp.csr_matrix(weight) != matrix).nnz):
+                continue
+            value = np.asarray(node.metadata[key], dtype=np.float64)
+            return value if key == "nmcompiler.ir_bias" or value.shape == weight.shape else None
+        return None
 
     def _bias(self, net: Network, sink: str, bias: np.ndarray, conv) -> None:
         pop = net.node(sink)
         amount = bias * np.broadcast_to(conv.bias_scale, bias.shape)
+        for root in {e[0] for e in self._edges}:
+            exact = self._exact(root, sink, None, "nmcompiler.ir_bias")
+            if exact is not None and exact.shape == amount.shape and np.allclose(exact, amount, rtol=1e-12, atol=0):
+                amount = exact
+                break
         if conv.bias_into_receptor:  # constant synaptic input, every step
             src = CurrentSource(name=f"{sink}.bias", size=pop.size, amplitude=amount)
             net.add(src)
