@@ -91,6 +91,15 @@ class Network:
         self._edges[projection.name] = (projection.pre, projection.post)
         return projection
 
+    def disconnect(self, name: str) -> Projection:
+        """Remove projection ``name`` and return it."""
+        if name not in self._edges:
+            raise ValidationError([Diagnostic(where=f"projection '{name}'", message="does not exist")])
+        pre, post = self._edges.pop(name)
+        proj = self.graph.edges[pre, post, name]["projection"]
+        self.graph.remove_edge(pre, post, key=name)
+        return proj
+
     def replace(self, node: Node) -> Node:
         """Swap the node of the same name (e.g. new stimulus values); sizes must match."""
         old = self.node(node.name)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..drc import check, cores_lower_bound
-from ..errors import Diagnostic, ValidationError
+from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
-from ..passes import Quantize
+from ..passes import Quantize, RelayLongDelays
 from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
@@ -25,6 +25,7 @@ from .usage import core_usage, synapse_arrays, traffic
 __all__ = ["CompileReport", "compile_network"]
 
 _PARTITIONING_FIXES = {"population_size"}  # what partitioning itself resolves
+_LEGALIZED = {"delay_range"}  # what the legalization passes below resolve
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,10 +67,20 @@ def _hops(position: np.ndarray, target: Target) -> np.ndarray:
 
 def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.ndarray | None = None,
                     partitioner: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
+    """Map ``net`` onto ``target``. The returned fixed-point network is the legalized one (with its
+    relay populations), i.e. what the mapping's ``core_of`` indexes."""
     passes: dict[str, float] = {}
     t = time.perf_counter()
     violations = check(net, target)
     passes["design_rules"] = time.perf_counter() - t
+    legalized = []
+    if any(v.rule == "delay_range" for v in violations) and not any(
+            v.rule not in _PARTITIONING_FIXES | _LEGALIZED for v in violations):
+        t = time.perf_counter()
+        net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
+        passes["legalize_delays"] = time.perf_counter() - t
+        legalized = [str(v) for v in violations if v.rule == "delay_range"]
+        violations = check(net, target)  # nothing an earlier pass fixed may come back
     blocking = [v for v in violations if v.rule not in _PARTITIONING_FIXES]
     if blocking:
         raise ValidationError([Diagnostic(where="", message=v.message + (
@@ -86,11 +97,19 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
     passes["partition_index_order"] = time.perf_counter() - t
     chosen, name = baseline, IndexOrder.name
     base_traffic = traffic(baseline, pre, post, rates)
+    notes: list[str] = []
     if partitioner in ("auto", "metis") and n > 0:
         t = time.perf_counter()
-        metis = Metis(seed=seed).run(n, pre, post, target, bound)
+        try:
+            metis = Metis(seed=seed).run(n, pre, post, target, bound)
+        except UserError as exc:
+            if partitioner == "metis":
+                raise
+            metis = None
+            notes.append(f"METIS was not used: {exc}")
         passes["partition_metis"] = time.perf_counter() - t
-        if partitioner == "metis" or (int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic):
+        if metis is not None and (partitioner == "metis" or (
+                int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic)):
             chosen, name = metis, Metis.name
     n_cores = int(chosen.max()) + 1 if n else 0
     t = time.perf_counter()
@@ -111,7 +130,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
         "input_axons": _stats(usage.input_axons / c.input_axons),
         "output_axons": _stats(usage.output_axons / c.output_axons),
     }
-    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES]
+    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES] + [f"relayed: {m}" for m in legalized] + notes
     if n_cores > 4096:
         notes.append("average hops not computed above 4096 cores")
     report = CompileReport(network=net.name, target=target.name, fits=ok, cores_used=n_cores, cores_lower_bound=bound,

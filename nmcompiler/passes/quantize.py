@@ -31,8 +31,8 @@ class Quantize:
     """Options: ``fmt`` the numeric format; ``clip`` "max" or a percentile of |w| (e.g. 99.9);
     ``headroom`` bits kept free above the larger of |threshold| and |reset|; ``calibration`` the
     ``ranges`` of a float run on representative stimulus (``FloatSimulator.run(track_ranges=True)``):
-    the scale then also covers the observed membrane range, and currents or per-tick inputs that
-    would overflow their widths are reported."""
+    the scale then covers the observed membrane, current and per-tick input ranges instead of the
+    worst case (every synapse of a neuron active in one tick)."""
 
     name: ClassVar[str] = "quantize"
     fmt: NumericFormat
@@ -99,12 +99,38 @@ class Quantize:
         b_max = float(np.max(np.abs(b_rel))) if b_rel.size else 0.0
         if b_max > 0:  # the bias register must hold the largest bias
             s_state = min(s_state, (2.0 ** (fmt.bias_bits - 1) - 1) / b_max)
+        s_state = min(s_state, self._input_limit(pop, g, incoming))
         w_all = np.concatenate([np.abs(self._effective(pop, p, g)) for p in incoming] or [np.zeros(0)])
         if not np.any(w_all):
             return s_state
         w_max = float(np.max(w_all) if self.clip == "max" else np.percentile(w_all, float(self.clip)))
         mant = 2 ** (fmt.weight_bits - 1) - 1
         return min(s_state, mant * 2.0 ** fmt.exponent_max / w_max) if w_max > 0 else s_state
+
+    def _input_limit(self, pop: Population, g: dict, incoming: list) -> float:
+        """Largest scale at which a tick's input fits the accumulator and a current fits its width.
+
+        Without calibration the input is the worst case (every synapse of a neuron in one tick) and a
+        current may grow to that input / (1 - decay); with calibration, the observed extremes."""
+        fmt = self.fmt
+        observed = (self.calibration or {}).get(pop.name)
+        gain = np.max(np.abs(g["gain"]), axis=0)
+        if observed is not None:
+            tick_in = float(np.max(observed["input_abs"] * gain)) if pop.size else 0.0
+            current = float(np.max(observed["i_abs"] * gain)) if pop.size else 0.0
+        else:
+            per_neuron = np.zeros(pop.size)
+            for proj in incoming:
+                np.add.at(per_neuron, proj.connectivity.indices, np.abs(self._effective(pop, proj, g)) / self._i_unit())
+            tick_in = float(per_neuron.max()) if pop.size else 0.0
+            kept = np.max(g["decay_i"]) if g["decay_i"].size else 0.0
+            current = tick_in / (1 - kept) if kept < 1 else math.inf
+        limit = math.inf
+        if tick_in > 0:
+            limit = (2.0 ** (fmt.acc_bits - 1) - 1) / (tick_in * self._i_unit())
+        if fmt.has_current and current > 0:
+            limit = min(limit, (2.0 ** (fmt.i_bits - 1) - 1) / (current * self._i_unit()))
+        return limit
 
     def _effective(self, pop: Population, proj, g) -> np.ndarray:
         """Float weights in volts of membrane change per unit (before the population scale),
@@ -169,28 +195,16 @@ class Quantize:
             warnings.append(f"all {zeroed} incoming weights round to zero: the population is silent in fixed point")
         if m.spiking and np.all(params.threshold >= 2 ** (fmt.v_bits - 1) - 1):
             warnings.append("the threshold saturates the membrane range: the population can never spike")
-        warnings += self._calibration_warnings(pop, g, s)
+        thr = int(np.max(np.abs(params.threshold))) if n else 0
+        if m.spiking and 0 < thr < 256:
+            hint = "" if self.calibration else "; calibrating with stimulus data may allow a larger scale"
+            warnings.append(f"the threshold is only {thr} integer units: the accumulator or current range limits "
+                            f"the scale{hint}")
         decay_err = self._decay_error(g["a"], params.decay_v, params.threshold)
         rep = PopulationReport(name=pop.name, scale=s, exponent=exponent, weight_sqnr_db=sqnr, weights_clipped=clipped,
                                decay_error=decay_err, warnings=tuple(warnings))
         q = QuantizedPopulation(name=pop.name, size=n, scale=s, params=params, v0=v0, i0=i0)
         return q, projs, rep
-
-    def _calibration_warnings(self, pop, g, s) -> list[str]:
-        observed = (self.calibration or {}).get(pop.name)
-        if observed is None:
-            return []
-        fmt, out = self.fmt, []
-        gain = np.max(np.abs(g["gain"]), axis=0)
-        checks = [("per-tick input", observed["input_abs"], fmt.acc_bits)]
-        if fmt.has_current and isinstance(pop.model, CubaLIF):
-            checks.append(("synaptic current", observed["i_abs"], fmt.i_bits))
-        for what, value, bits in checks:
-            peak = float(np.max(value * gain * s * self._i_unit())) if value.size else 0.0
-            if peak > 2.0 ** (bits - 1) - 1:
-                out.append(f"calibration: the {what} reaches {peak:.3g}, beyond the {bits}-bit range "
-                           f"({2 ** (bits - 1) - 1}): it will saturate")
-        return out
 
     def _channels(self) -> int:
         return max(1, self.fmt.receptors)
