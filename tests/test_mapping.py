@@ -89,9 +89,8 @@ def test_cli_compile_json_and_files(run_nmc, tmp_path):
     assert (tmp_path / "synfire.map.json").exists() and (tmp_path / "synfire.placement.png").exists()
     with np.load(tmp_path / "synfire.map.npz") as data:
         assert data["core_of"].shape == (1000,) and data["neurons"].sum() == 1000
-    code, _, err = run_nmc("compile", EXAMPLES / "digits" / "digits.yaml", "--target", "truenorth-like", "-o",
-                           tmp_path / "x")
-    assert code == 2 and "weights will be clustered (legalization passes are not implemented yet)" in err
+    code, _, err = run_nmc("compile", EXAMPLES / "cuba.yaml", "--target", "truenorth-like", "-o", tmp_path / "x")
+    assert code == 2 and "uses model 'cuba_lif', which truenorth-like does not support" in err
     assert not (tmp_path / "x").exists()
 
 
@@ -128,3 +127,25 @@ def test_compile_relays_long_delays():
     assert report.fits and any(n.startswith("relayed: projection 'g0_to_g1' has delays up to 20 ticks")
                                for n in report.notes)
     assert mapping.core_of.size == sum(p.size for p in fx.network.populations) == 1900  # 9 relay layers of 100
+
+
+def test_weight_clustering_for_axon_types():
+    from nmcompiler.drc import check
+    from nmcompiler.passes import ClusterWeights
+
+    net = load_network(EXAMPLES / "digits" / "digits.yaml")
+    tn = load_target("truenorth-like")
+    assert any(v.rule == "axon_type_weights" for v in check(net, tn))
+    clustering = ClusterWeights(levels=4)
+    legal = clustering.run(net)
+    assert not any(v.rule == "axon_type_weights" for v in check(legal, tn))
+    for proj in legal.projections:
+        for j in range(proj.connectivity.n_post):
+            column = proj.connectivity.synapse_weights()[proj.connectivity.indices == j]
+            assert np.unique(column).size <= 4
+    rep = clustering.report["hidden"]
+    assert 0 < rep["rms_error"] < rep["rms_weight"] and rep["max_error"] >= rep["rms_error"]
+    again = ClusterWeights(levels=4).run(net)
+    assert again.projections == legal.projections  # deterministic
+    mapping, fx, report = compile_network(net, tn)
+    assert report.fits and any(n.startswith("clustered weights of population 'hidden' into 4 values") for n in report.notes)

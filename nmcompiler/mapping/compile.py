@@ -15,7 +15,7 @@ from ..drc import check, cores_lower_bound
 from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
-from ..passes import Quantize, RelayLongDelays
+from ..passes import ClusterWeights, Quantize, RelayLongDelays
 from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
@@ -25,7 +25,7 @@ from .usage import core_usage, synapse_arrays, traffic
 __all__ = ["CompileReport", "compile_network"]
 
 _PARTITIONING_FIXES = {"population_size"}  # what partitioning itself resolves
-_LEGALIZED = {"delay_range"}  # what the legalization passes below resolve
+_LEGALIZED = {"delay_range", "axon_type_weights"}  # what the legalization passes below resolve
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,12 +74,20 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
     violations = check(net, target)
     passes["design_rules"] = time.perf_counter() - t
     legalized = []
-    if any(v.rule == "delay_range" for v in violations) and not any(
-            v.rule not in _PARTITIONING_FIXES | _LEGALIZED for v in violations):
-        t = time.perf_counter()
-        net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
-        passes["legalize_delays"] = time.perf_counter() - t
-        legalized = [str(v) for v in violations if v.rule == "delay_range"]
+    if not any(v.rule not in _PARTITIONING_FIXES | _LEGALIZED for v in violations):
+        if any(v.rule == "delay_range" for v in violations):
+            t = time.perf_counter()
+            net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
+            passes["legalize_delays"] = time.perf_counter() - t
+            legalized += [f"relayed: {v}" for v in violations if v.rule == "delay_range"]
+        if any(v.rule == "axon_type_weights" for v in violations):
+            t = time.perf_counter()
+            clustering = ClusterWeights(levels=target.core.axon_types)
+            net = clustering.run(net)
+            passes["legalize_weights"] = time.perf_counter() - t
+            legalized += [f"clustered weights of population '{p}' into {clustering.levels} values: RMS error "
+                          f"{e['rms_error']:.3g} (RMS weight {e['rms_weight']:.3g}), largest {e['max_error']:.3g}"
+                          for p, e in clustering.report.items()]
         violations = check(net, target)  # nothing an earlier pass fixed may come back
     blocking = [v for v in violations if v.rule not in _PARTITIONING_FIXES]
     if blocking:
@@ -130,7 +138,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
         "input_axons": _stats(usage.input_axons / c.input_axons),
         "output_axons": _stats(usage.output_axons / c.output_axons),
     }
-    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES] + [f"relayed: {m}" for m in legalized] + notes
+    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES] + legalized + notes
     if n_cores > 4096:
         notes.append("average hops not computed above 4096 cores")
     report = CompileReport(network=net.name, target=target.name, fits=ok, cores_used=n_cores, cores_lower_bound=bound,
