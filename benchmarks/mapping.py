@@ -40,7 +40,8 @@ def main() -> None:
                 "cores_used": r.cores_used, "cores_lower_bound": r.cores_lower_bound,
                 "cores_over_bound": round(r.cores_used / r.cores_lower_bound, 3), "partitioner": r.partitioner,
                 "traffic_reduction_vs_index_order": round(r.inter_core_spikes_index_order / r.inter_core_spikes, 2)
-                if r.inter_core_spikes else None, "passes": r.passes}))
+                if r.inter_core_spikes else None, "average_hops": round(r.average_hops, 3),
+                "average_hops_index_order": round(r.average_hops_index_order, 3), "passes": r.passes}))
 
 
 if __name__ == "__main__":

@@ -149,3 +149,30 @@ def test_weight_clustering_for_axon_types():
     assert again.projections == legal.projections  # deterministic
     mapping, fx, report = compile_network(net, tn)
     assert report.fits and any(n.startswith("clustered weights of population 'hidden' into 4 values") for n in report.notes)
+
+
+def test_swap_refinement_reduces_traffic_times_hops():
+    from nmcompiler.mapping.place import SwapRefinement, hop_matrix, slot_positions
+
+    target = load_target("spinnaker-like")  # 4 x 4 cores per chip
+    k = 16
+    rng = np.random.default_rng(1)
+    order = rng.permutation(k)  # a chain of cores, numbered at random
+    traffic = np.zeros((k, k))
+    for a, b in zip(order[:-1], order[1:]):
+        traffic[a, b] = traffic[b, a] = 10.0
+
+    def cost(position):
+        return float((traffic * hop_matrix(position, target)).sum() / 2)
+
+    before = cost(slot_positions(k, target))
+    after_positions = SwapRefinement().run(traffic, target)
+    after = cost(after_positions)
+    assert sorted(map(tuple, after_positions.tolist())) == sorted(map(tuple, slot_positions(k, target).tolist()))
+    assert after < before and after <= 10.0 * 15 * 1.5  # a chain of 15 links, near one hop each
+    assert np.array_equal(SwapRefinement().run(traffic, target), after_positions)  # deterministic
+
+
+def test_compile_placement_is_no_worse_than_index_order():
+    _, _, report = compile_network(clustered(), load_target("spinnaker-like"))
+    assert report.average_hops <= report.average_hops_index_order

@@ -20,6 +20,7 @@ from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
 from .partition import IndexOrder, Metis, fits
+from .place import SwapRefinement, core_traffic, hop_matrix, slot_positions
 from .usage import core_usage, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
@@ -38,31 +39,14 @@ class CompileReport:
     partitioner: str
     inter_core_spikes: float  # per second (uniform 1 Hz per neuron unless rates were given)
     inter_core_spikes_index_order: float
-    average_hops: float
+    average_hops: float  # per synapse between neurons, with the refined placement
+    average_hops_index_order: float  # the same partition placed in index order
     passes: dict[str, float]
     utilization: dict[str, dict[str, float]]
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return dict(vars(self))
-
-
-def _positions(n_cores: int, target: Target) -> np.ndarray:
-    """Core id -> (chip, row, column): cores fill a chip's mesh row by row, chips in order."""
-    ids = np.arange(n_cores)
-    rows, cols = target.chip.mesh
-    chip, local = np.divmod(ids, rows * cols)
-    return np.stack([chip, local // cols, local % cols], axis=1)
-
-
-def _hops(position: np.ndarray, target: Target) -> np.ndarray:
-    """Dimension-order hop count between every pair of used cores (mesh within and between chips)."""
-    rows, cols = target.chip.mesh
-    b_rows, b_cols = target.chip.board
-    chip_r, chip_c = np.divmod(position[:, 0], max(b_cols, 1))
-    gy = chip_r * rows + position[:, 1]
-    gx = chip_c * cols + position[:, 2]
-    return np.abs(gy[:, None] - gy[None, :]) + np.abs(gx[:, None] - gx[None, :])
 
 
 def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.ndarray | None = None,
@@ -121,16 +105,23 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
             chosen, name = metis, Metis.name
     n_cores = int(chosen.max()) + 1 if n else 0
     t = time.perf_counter()
-    position = _positions(n_cores, target)
+    core_traffic_matrix = core_traffic(chosen, n_cores, pre, post) if n_cores <= SwapRefinement.max_cores else None
+    if core_traffic_matrix is not None:
+        position = SwapRefinement().run(core_traffic_matrix, target)
+    else:
+        position = slot_positions(n_cores, target)
+        notes.append(f"placement kept index order ({n_cores} cores; refinement runs up to {SwapRefinement.max_cores})")
     passes["place"] = time.perf_counter() - t
     usage = core_usage(chosen, n_cores, pre, post, target)
     ok = bool(fits(usage, target).all()) and n_cores <= target.max_cores
     mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets))
-    hops = 0.0
-    if n_cores > 1 and n_cores <= 4096:
-        h = _hops(position, target)
+    hops = hops_index_order = 0.0
+    if 1 < n_cores <= 4096:
         is_neuron = pre < n
-        hops = float(np.mean(h[chosen[pre[is_neuron]], chosen[post[is_neuron]]])) if is_neuron.any() else 0.0
+        a, b = chosen[pre[is_neuron]], chosen[post[is_neuron]]
+        if a.size:
+            hops = float(np.mean(hop_matrix(position, target)[a, b]))
+            hops_index_order = float(np.mean(hop_matrix(slot_positions(n_cores, target), target)[a, b]))
     c = target.core
     util = {
         "neurons": _stats(usage.neurons / c.neurons),
@@ -144,6 +135,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
     report = CompileReport(network=net.name, target=target.name, fits=ok, cores_used=n_cores, cores_lower_bound=bound,
                            partitioner=name, inter_core_spikes=traffic(chosen, pre, post, rates),
                            inter_core_spikes_index_order=base_traffic, average_hops=hops,
+                           average_hops_index_order=hops_index_order,
                            passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes)
     return mapping, fx, report
 
