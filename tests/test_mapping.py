@@ -176,3 +176,31 @@ def test_swap_refinement_reduces_traffic_times_hops():
 def test_compile_placement_is_no_worse_than_index_order():
     _, _, report = compile_network(clustered(), load_target("spinnaker-like"))
     assert report.average_hops <= report.average_hops_index_order
+
+
+def test_dimension_order_routing_link_loads():
+    from nmcompiler.mapping.route import route_dimension_order
+
+    mesh = load_target("fpga-lif")  # 2 x 2 cores, mesh
+    position = np.array([[0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1]])
+    traffic = np.zeros((4, 4))
+    traffic[0, 3] = 5.0  # (0,0) -> (1,1): x first, then y
+    traffic[3, 0] = 2.0  # (1,1) -> (0,0)
+    loads = route_dimension_order(position, traffic, mesh)
+    assert loads.horizontal[0, 0] == 5.0 and loads.vertical[0, 1] == 5.0  # east on row 0, south on column 1
+    assert loads.horizontal[1, 0] == 2.0 and loads.vertical[0, 0] == 2.0  # west on row 1, north on column 0
+    assert loads.total == 14.0 and loads.max == 5.0
+    torus = load_target("spinnaker-like")  # 8 x 8 chips of 4 x 4 cores: a 32 x 32 torus
+    position = np.array([[0, 0, 0], [7, 0, 3]])  # chip 7 is the last chip of board row 0: x = 31
+    traffic = np.array([[0.0, 1.0], [0.0, 0.0]])
+    loads = route_dimension_order(position, traffic, torus)
+    assert loads.total == 1.0 and loads.horizontal[0, 31] == 1.0  # wraps around instead of 31 hops
+
+
+def test_compile_with_simulated_rates():
+    net = load_network(EXAMPLES / "synfire.yaml")
+    _, _, report = compile_network(net, load_target("spinnaker-like"), rate_steps=500)
+    assert report.rates_measured and {"rates", "route"} <= set(report.passes)
+    assert report.max_link_load is not None and report.max_link_load > 0
+    _, _, uniform = compile_network(net, load_target("spinnaker-like"))
+    assert not uniform.rates_measured and uniform.inter_core_spikes != report.inter_core_spikes

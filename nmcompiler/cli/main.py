@@ -365,12 +365,14 @@ def check(network: Path, target: str, split: bool, as_json: bool, dt, integratio
 @click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
 @click.option("--partitioner", type=click.Choice(["auto", "metis", "index-order"]), default="auto",
               help="auto: METIS when it beats index order on cores and traffic.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
+@click.option("--rates", "rate_duration", callback=_time_option, default=None,
+              help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @network_options
-def compile_(network: Path, target: str, partitioner: str, seed: int, outdir: Path, as_json: bool, dt, integration,
-             reset) -> None:
+def compile_(network: Path, target: str, partitioner: str, seed: int, rate_duration, outdir: Path, as_json: bool, dt,
+             integration, reset) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
     import io
 
@@ -383,7 +385,8 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, outdir: Pa
 
     tgt = load_target(target)
     net = _load(network, dt, integration, reset)
-    mapping, _, report = compile_network(net, tgt, seed=seed, partitioner=partitioner)
+    rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
+    mapping, _, report = compile_network(net, tgt, seed=seed, partitioner=partitioner, rate_steps=rate_steps)
     if not report.fits:
         raise UserError(f"{network}: the mapping does not fit {tgt.name} ({report.cores_used} cores, "
                         f"machine has {tgt.max_cores})")
@@ -403,8 +406,11 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, outdir: Pa
     console = _out()
     console.print(f"[bold]{net.name}[/] on {tgt.name}: {report.cores_used} cores (lower bound "
                   f"{report.cores_lower_bound}), partitioner {report.partitioner}")
-    console.print(f"inter-core spikes per second at 1 Hz per neuron: {report.inter_core_spikes:.0f} "
-                  f"(index order: {report.inter_core_spikes_index_order:.0f}); average hops {report.average_hops:.2f}")
+    basis = "at simulated rates" if report.rates_measured else "at 1 Hz per neuron"
+    console.print(f"inter-core spikes per second {basis}: {report.inter_core_spikes:.0f} "
+                  f"(index order: {report.inter_core_spikes_index_order:.0f}); average hops {report.average_hops:.2f} "
+                  f"(index-order placement {report.average_hops_index_order:.2f})"
+                  + ("" if report.max_link_load is None else f"; busiest link {report.max_link_load:.0f} spikes/s"))
     table = Table("resource", "max utilization", "mean utilization")
     for name, st in report.utilization.items():
         table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")

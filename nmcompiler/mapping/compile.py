@@ -16,11 +16,13 @@ from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
 from ..passes import ClusterWeights, Quantize, RelayLongDelays
+from ..sim import FloatSimulator
 from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
 from .partition import IndexOrder, Metis, fits
 from .place import SwapRefinement, core_traffic, hop_matrix, slot_positions
+from .route import route_dimension_order
 from .usage import core_usage, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
@@ -37,10 +39,13 @@ class CompileReport:
     cores_used: int
     cores_lower_bound: int
     partitioner: str
-    inter_core_spikes: float  # per second (uniform 1 Hz per neuron unless rates were given)
+    inter_core_spikes: float  # per second (1 Hz per neuron unless rates were measured)
     inter_core_spikes_index_order: float
     average_hops: float  # per synapse between neurons, with the refined placement
     average_hops_index_order: float  # the same partition placed in index order
+    max_link_load: float | None  # spikes per second on the busiest link (dimension-order routing)
+    total_link_load: float | None  # sum over links: spikes per second x hops
+    rates_measured: bool  # traffic figures use simulated rates (else 1 Hz per neuron)
     passes: dict[str, float]
     utilization: dict[str, dict[str, float]]
     notes: list[str] = field(default_factory=list)
@@ -49,10 +54,12 @@ class CompileReport:
         return dict(vars(self))
 
 
-def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.ndarray | None = None,
+def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: int | None = None,
                     partitioner: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
     """Map ``net`` onto ``target``. The returned fixed-point network is the legalized one (with its
-    relay populations), i.e. what the mapping's ``core_of`` indexes."""
+    relay populations), i.e. what the mapping's ``core_of`` indexes. With ``rate_steps``, a float
+    simulation of that many steps measures firing rates that weight partitioning, placement and
+    the traffic figures (otherwise every neuron counts as 1 Hz)."""
     passes: dict[str, float] = {}
     t = time.perf_counter()
     violations = check(net, target)
@@ -83,6 +90,14 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
     layout = build_layout(net)
     n = layout.n
     pre, post = synapse_arrays(net, layout.offsets, n)
+    rates = None
+    if rate_steps:
+        t = time.perf_counter()
+        result = FloatSimulator(net, seed=seed).run(rate_steps)
+        rates = np.zeros(n)
+        for pop, ids in result.spike_ids.items():
+            rates[layout.slice(pop)] += np.bincount(ids, minlength=net.node(pop).size) / result.duration
+        passes["rates"] = time.perf_counter() - t
     bound = cores_lower_bound(net, target)
     t = time.perf_counter()
     baseline = IndexOrder().run(n, pre, post, target)
@@ -93,7 +108,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
     if partitioner in ("auto", "metis") and n > 0:
         t = time.perf_counter()
         try:
-            metis = Metis(seed=seed).run(n, pre, post, target, bound)
+            metis = Metis(seed=seed).run(n, pre, post, target, bound, rates)
         except UserError as exc:
             if partitioner == "metis":
                 raise
@@ -105,13 +120,19 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
             chosen, name = metis, Metis.name
     n_cores = int(chosen.max()) + 1 if n else 0
     t = time.perf_counter()
-    core_traffic_matrix = core_traffic(chosen, n_cores, pre, post) if n_cores <= SwapRefinement.max_cores else None
+    core_traffic_matrix = core_traffic(chosen, n_cores, pre, post, rates) if n_cores <= SwapRefinement.max_cores else None
     if core_traffic_matrix is not None:
         position = SwapRefinement().run(core_traffic_matrix, target)
     else:
         position = slot_positions(n_cores, target)
         notes.append(f"placement kept index order ({n_cores} cores; refinement runs up to {SwapRefinement.max_cores})")
     passes["place"] = time.perf_counter() - t
+    max_link = total_link = None
+    if core_traffic_matrix is not None:
+        t = time.perf_counter()
+        loads = route_dimension_order(position, core_traffic_matrix, target)
+        max_link, total_link = loads.max, loads.total
+        passes["route"] = time.perf_counter() - t
     usage = core_usage(chosen, n_cores, pre, post, target)
     ok = bool(fits(usage, target).all()) and n_cores <= target.max_cores
     mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets))
@@ -135,7 +156,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rates: np.nd
     report = CompileReport(network=net.name, target=target.name, fits=ok, cores_used=n_cores, cores_lower_bound=bound,
                            partitioner=name, inter_core_spikes=traffic(chosen, pre, post, rates),
                            inter_core_spikes_index_order=base_traffic, average_hops=hops,
-                           average_hops_index_order=hops_index_order,
+                           average_hops_index_order=hops_index_order, max_link_load=max_link,
+                           total_link_load=total_link, rates_measured=rates is not None,
                            passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes)
     return mapping, fx, report
 

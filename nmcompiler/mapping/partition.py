@@ -87,16 +87,21 @@ class Metis:
     seed: int = 0
     max_tries: int = 12
 
-    def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int) -> np.ndarray:
+    def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
+            rates: np.ndarray | None = None) -> np.ndarray:
+        """``rates`` (spikes/s per neuron, optional) weight each synapse by its presynaptic rate."""
         import pymetis
 
         keep = pre < n  # source channels are not placed on cores
         a, b = pre[keep], post[keep]
         loops = a != b
         a, b = a[loops], b[loops]
-        key = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_counts=True)
-        lo, hi = key[0] // n, key[0] % n
-        weight = key[1]
+        per_synapse = np.ones(a.size) if rates is None else np.maximum(rates[a], 0.0)
+        pairs, inverse = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
+        lo, hi = pairs // n, pairs % n
+        weight = np.bincount(inverse, weights=per_synapse, minlength=pairs.size)
+        # METIS wants positive integer weights: rates to 0.1 spikes/s, at least 1
+        weight = np.maximum(1, np.rint(weight * (1 if rates is None else 10))).astype(np.int64)
         src = np.concatenate([lo, hi])
         dst = np.concatenate([hi, lo])
         w = np.concatenate([weight, weight])

@@ -39,17 +39,19 @@ def hop_matrix(position: np.ndarray, target: Target) -> np.ndarray:
     return dy + dx
 
 
-def core_traffic(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
-    """Symmetric matrix of spikes between cores (one per (neuron, destination core) pair)."""
+def core_traffic(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndarray,
+                 rates: np.ndarray | None = None) -> np.ndarray:
+    """Directed matrix of spikes per second from core to core: one spike per (neuron, destination
+    core) pair per presynaptic spike (multicast), at ``rates`` (1 Hz per neuron without them)."""
     n = core_of.size
     is_neuron = pre < n
     src, dst = pre[is_neuron], core_of[post[is_neuron]]
     pairs = np.unique(src * n_cores + dst)
-    a, b = core_of[pairs // n_cores], pairs % n_cores
+    neuron, b = pairs // n_cores, pairs % n_cores
     m = np.zeros((n_cores, n_cores))
-    np.add.at(m, (a, b), 1.0)
+    np.add.at(m, (core_of[neuron], b), 1.0 if rates is None else rates[neuron])
     np.fill_diagonal(m, 0.0)
-    return m + m.T
+    return m
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +61,8 @@ class SwapRefinement:
     max_cores: int = 256  # each sweep is O(k^3); above this, index order is kept
 
     def run(self, traffic: np.ndarray, target: Target) -> np.ndarray:
-        """Position (chip, row, column) of each core."""
+        """Position (chip, row, column) of each core; ``traffic`` may be directed."""
+        traffic = traffic + traffic.T
         k = traffic.shape[0]
         slots = slot_positions(k, target)
         if k <= 2 or k > self.max_cores:
