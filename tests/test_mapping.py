@@ -204,3 +204,28 @@ def test_compile_with_simulated_rates():
     assert report.max_link_load is not None and report.max_link_load > 0
     _, _, uniform = compile_network(net, load_target("spinnaker-like"))
     assert not uniform.rates_measured and uniform.inter_core_spikes != report.inter_core_spikes
+
+
+def test_routing_keys_tables_and_compression():
+    from nmcompiler.mapping.tables import _compress, build_tables
+
+    out = frozenset({"E"})
+    # four keys that differ in two bits, same route: one entry; a differently routed key blocks a merge
+    entries = [(k << 8, 0xFFFFFF00, out) for k in (4, 5, 6, 7)]
+    assert _compress(entries) == [(4 << 8, 0xFFFFFC00, out)]
+    blocked = _compress(entries + [(5 << 8, 0xFFFFFF00, frozenset({"core3"}))])
+    assert len(blocked) > 1 and not any(m == 0xFFFFFC00 for _, m, _ in blocked)
+    target = load_target("spinnaker-like")
+    position = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0]])  # one core on each of three chips in a row
+    traffic = np.zeros((3, 3))
+    traffic[0, 2] = 1.0  # chip 0 -> chip 2 passes chip 1 straight through: default routing there
+    tables = build_tables(traffic, position, target)
+    assert tables.key_bits_neuron == 8
+    assert [len(tables.entries.get(c, [])) for c in (0, 1, 2)] == [1, 0, 1]
+    assert tables.entries[2][0][2] == frozenset({"core2"}) and tables.entries[0][0][2] == frozenset({"E"})
+
+
+def test_compile_reports_routing_tables():
+    _, _, report = compile_network(clustered(), load_target("spinnaker-like"))
+    before, after = report.routing_table_entries
+    assert 0 < after <= before <= 1024 and report.misfits == []

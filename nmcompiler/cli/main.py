@@ -388,8 +388,7 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
     rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
     mapping, _, report = compile_network(net, tgt, seed=seed, partitioner=partitioner, rate_steps=rate_steps)
     if not report.fits:
-        raise UserError(f"{network}: the mapping does not fit {tgt.name} ({report.cores_used} cores, "
-                        f"machine has {tgt.max_cores})")
+        raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
     stem = net.name
     u = mapping.usage
     buf = io.BytesIO()

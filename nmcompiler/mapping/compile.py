@@ -23,6 +23,7 @@ from .mapping import Mapping
 from .partition import IndexOrder, Metis, fits
 from .place import SwapRefinement, core_traffic, hop_matrix, slot_positions
 from .route import route_dimension_order
+from .tables import build_tables
 from .usage import core_usage, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
@@ -46,6 +47,8 @@ class CompileReport:
     max_link_load: float | None  # spikes per second on the busiest link (dimension-order routing)
     total_link_load: float | None  # sum over links: spikes per second x hops
     rates_measured: bool  # traffic figures use simulated rates (else 1 Hz per neuron)
+    routing_table_entries: tuple[int, int] | None  # keyed routing: most entries on a chip, before/after compression
+    misfits: list[str]  # why it does not fit (empty when it fits)
     passes: dict[str, float]
     utilization: dict[str, dict[str, float]]
     notes: list[str] = field(default_factory=list)
@@ -127,14 +130,25 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         position = slot_positions(n_cores, target)
         notes.append(f"placement kept index order ({n_cores} cores; refinement runs up to {SwapRefinement.max_cores})")
     passes["place"] = time.perf_counter() - t
-    max_link = total_link = None
+    max_link = total_link = table_entries = None
+    misfits: list[str] = []
     if core_traffic_matrix is not None:
         t = time.perf_counter()
         loads = route_dimension_order(position, core_traffic_matrix, target)
         max_link, total_link = loads.max, loads.total
+        if target.routing.table_entries:
+            tables = build_tables(core_traffic_matrix, position, target)
+            table_entries = (tables.max_entries_before, tables.max_entries)
+            if tables.max_entries > target.routing.table_entries:
+                misfits.append(f"a chip needs {tables.max_entries} routing-table entries after compression, "
+                               f"{target.name} chips hold {target.routing.table_entries}")
         passes["route"] = time.perf_counter() - t
     usage = core_usage(chosen, n_cores, pre, post, target)
-    ok = bool(fits(usage, target).all()) and n_cores <= target.max_cores
+    if n_cores > target.max_cores:
+        misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}")
+    if not fits(usage, target).all():  # partitioners guarantee this; re-checked before anything is written
+        misfits.append(f"{int(np.count_nonzero(~fits(usage, target)))} cores exceed a per-core limit")
+    ok = not misfits
     mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets))
     hops = hops_index_order = 0.0
     if 1 < n_cores <= 4096:
@@ -158,6 +172,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                            inter_core_spikes_index_order=base_traffic, average_hops=hops,
                            average_hops_index_order=hops_index_order, max_link_load=max_link,
                            total_link_load=total_link, rates_measured=rates is not None,
+                           routing_table_entries=table_entries, misfits=misfits,
                            passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes)
     return mapping, fx, report
 

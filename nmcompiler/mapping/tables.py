@@ -1,0 +1,144 @@
+"""Multicast routing keys and per-chip routing tables (SpiNNaker-like targets).
+
+Every core gets a key block: ``key = core << b`` with ``b = ceil(log2(neurons per core))`` bits
+for the neuron, and ``mask`` covering the core bits, so one entry routes all spikes of a core.
+A core's spikes travel the dimension-order routes (between chips) to every chip that holds one
+of its destination cores; every chip on that multicast tree needs an entry (the outgoing links,
+plus the local cores), except chips the tree crosses straight through with no local delivery,
+which use default routing. Entries with the same outputs are then merged pairwise when their
+keys differ in one bit (key/mask merging), as long as the merged entry covers no key routed
+differently on that chip. The result is checked against ``routing.table_entries``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..targets import Target
+
+__all__ = ["RoutingTables", "build_tables"]
+
+_LINKS = {(0, 1): "E", (0, -1): "W", (1, 0): "S", (-1, 0): "N"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoutingTables:
+    key_bits_neuron: int
+    entries: dict[int, list[tuple[int, int, frozenset]]]  # chip -> [(key, mask, outputs)], compressed
+    entries_before: dict[int, int]  # chip -> entries before compression
+
+    @property
+    def max_entries(self) -> int:
+        return max((len(v) for v in self.entries.values()), default=0)
+
+    @property
+    def max_entries_before(self) -> int:
+        return max(self.entries_before.values(), default=0)
+
+
+def _step(a: int, b: int, size: int, wrap: bool) -> int:
+    if a == b:
+        return 0
+    if not wrap:
+        return 1 if b > a else -1
+    forward = (b - a) % size
+    return 1 if forward <= size - forward else -1
+
+
+def _chip_path(src, dst, board, wrap):
+    """Chips visited from ``src`` to ``dst`` (board coordinates), x first, with the link taken."""
+    (y, x), (ty, tx) = src, dst
+    rows, cols = board
+    path = []
+    while x != tx:
+        s = _step(x, tx, cols, wrap)
+        path.append(((y, x), (0, s)))
+        x = (x + s) % cols if wrap else x + s
+    while y != ty:
+        s = _step(y, ty, rows, wrap)
+        path.append(((y, x), (s, 0)))
+        y = (y + s) % rows if wrap else y + s
+    return path
+
+
+def build_tables(core_traffic: np.ndarray, position: np.ndarray, target: Target) -> RoutingTables:
+    bits = max(1, math.ceil(math.log2(target.core.neurons)))
+    key_bits = target.routing.key_bits or 32
+    n_cores = core_traffic.shape[0]
+    if n_cores > 2 ** (key_bits - bits):
+        raise ValueError(f"{n_cores} cores need more than {key_bits} key bits")
+    mask = ((1 << key_bits) - 1) ^ ((1 << bits) - 1)
+    rows, cols = target.chip.board
+    wrap = target.routing.kind == "torus"
+    chip_rc = {c: divmod(int(c), cols) for c in np.unique(position[:, 0])}
+    routes: dict[int, dict[int, set]] = {}  # chip -> key -> outputs
+    incoming: dict[int, dict[int, set]] = {}  # chip -> key -> links it arrived on
+    for src in range(n_cores):
+        dests = np.flatnonzero(core_traffic[src] > 0)
+        if dests.size == 0:
+            continue
+        key = src << bits
+        src_chip = int(position[src, 0])
+        for d in dests:
+            d_chip = int(position[d, 0])
+            hops = _chip_path(chip_rc[src_chip], chip_rc[d_chip], (rows, cols), wrap)
+            for (y, x), link in hops:
+                chip = y * cols + x
+                routes.setdefault(chip, {}).setdefault(key, set()).add(_LINKS[link])
+                ny, nx = (y + link[0]) % rows if wrap else y + link[0], (x + link[1]) % cols if wrap else x + link[1]
+                incoming.setdefault(ny * cols + nx, {}).setdefault(key, set()).add(_LINKS[link])
+            routes.setdefault(d_chip, {}).setdefault(key, set()).add(f"core{int(d)}")
+    entries, before = {}, {}
+    for chip, table in routes.items():
+        kept = []
+        for key, outs in table.items():
+            arrived = incoming.get(chip, {}).get(key, set())
+            # default routing: a spike that only continues in the direction it travels needs no entry
+            default = len(outs) == 1 and outs == arrived
+            if not default:
+                kept.append((key, mask, frozenset(outs)))
+        before[chip] = len(kept)
+        entries[chip] = _compress(kept)
+    return RoutingTables(key_bits_neuron=bits, entries=entries, entries_before=before)
+
+
+def _covers(key: int, mask: int, other: int) -> bool:
+    return (other & mask) == key
+
+
+def _compress(entries: list[tuple[int, int, frozenset]]) -> list[tuple[int, int, frozenset]]:
+    """Merge entries with equal outputs whose keys differ in one bit, while no other route is covered."""
+    current = sorted(entries)
+    changed = True
+    while changed:
+        changed = False
+        by_output: dict[frozenset, list] = {}
+        for e in current:
+            by_output.setdefault(e[2], []).append(e)
+        merged_all = []
+        for outs, group in by_output.items():
+            others = [k for k, m, o in current if o != outs]
+            used = set()
+            group = sorted(group)
+            for i, (k1, m1, _) in enumerate(group):
+                if i in used:
+                    continue
+                for j in range(i + 1, len(group)):
+                    k2, m2, _ = group[j]
+                    if j in used or m1 != m2:
+                        continue
+                    diff = k1 ^ k2
+                    if diff & (diff - 1) == 0:  # exactly one bit apart
+                        nk, nm = k1 & ~diff, m1 & ~diff
+                        if not any(_covers(nk, nm, o) for o in others):
+                            merged_all.append((nk, nm, outs))
+                            used.update((i, j))
+                            changed = True
+                            break
+                if i not in used:
+                    merged_all.append(group[i])
+        current = sorted(merged_all)
+    return current
