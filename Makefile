@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/float_sim.py
 	$(BIN)/python benchmarks/bit_sim.py
 	$(BIN)/python benchmarks/mapping.py
+	$(BIN)/python benchmarks/ring.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -4,8 +4,9 @@
   a core is closed when the next neuron would exceed its neurons or synapse memory, and any
   core over its input or output axons is split in halves until it fits.
 * :class:`Metis`: a multilevel graph partitioner (METIS, through pymetis) minimizing the
-  synapses cut between cores; the number of parts starts at the lower bound and grows until
-  every core fits its capacities exactly. Deterministic for a seed.
+  synapses cut between cores; the number of parts starts at the lower bound. METIS balances only
+  approximately, so neurons over a core's capacity move to cores with room; if the result still
+  breaks a limit (axons), the number of parts grows. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -81,6 +82,39 @@ def _renumber(core_of: np.ndarray) -> np.ndarray:
     return rank[inverse]
 
 
+def _rebalance(core_of: np.ndarray, parts: int, bits: np.ndarray, target: Target) -> np.ndarray | None:
+    """Move neurons out of cores over their neuron or synapse-memory capacity (METIS balances only
+    approximately) into cores with room, first fit; None if the room does not suffice."""
+    cap_n, cap_b = target.core.neurons, target.core.synapse_memory_bits
+    core_of = core_of.copy()
+    k = max(parts, int(core_of.max()) + 1)
+    order = np.argsort(core_of, kind="stable")
+    bounds = np.searchsorted(core_of[order], np.arange(k + 1))
+    counts = np.diff(bounds)
+    memory = np.bincount(core_of, weights=bits, minlength=k)
+    evicted = []
+    for c in np.flatnonzero((counts > cap_n) | (memory > cap_b)):
+        members = order[bounds[c]:bounds[c + 1]]
+        keep_n, keep_b = counts[c], memory[c]
+        for m in members[::-1]:  # evict from the end of the core's neuron list
+            if keep_n <= cap_n and keep_b <= cap_b:
+                break
+            evicted.append(m)
+            keep_n, keep_b = keep_n - 1, keep_b - bits[m]
+        counts[c], memory[c] = keep_n, keep_b
+    room = iter(np.flatnonzero((counts < cap_n) & (memory < cap_b)))
+    core = next(room, None)
+    for m in evicted:
+        while core is not None and (counts[core] + 1 > cap_n or memory[core] + bits[m] > cap_b):
+            core = next(room, None)
+        if core is None:
+            return None
+        core_of[m] = core
+        counts[core] += 1
+        memory[core] += bits[m]
+    return core_of
+
+
 @dataclass(frozen=True, kw_only=True)
 class Metis:
     name: ClassVar[str] = "metis"
@@ -122,5 +156,10 @@ class Metis:
             usage = core_usage(core_of, int(core_of.max()) + 1, pre, post, target)
             if fits(usage, target).all():
                 return core_of
+            repaired = _rebalance(core_of, parts, _synapse_bits_per_neuron(n, post, target), target)
+            if repaired is not None:
+                usage = core_usage(repaired, int(repaired.max()) + 1, pre, post, target)
+                if fits(usage, target).all():
+                    return _renumber(repaired)
             parts = max(parts + 1, math.ceil(parts * 1.08))
         raise UserError(f"METIS found no partition within {target.name}'s core limits after {self.max_tries} tries")
