@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -120,6 +121,7 @@ class Metis:
     name: ClassVar[str] = "metis"
     seed: int = 0
     max_tries: int = 12
+    time_budget: float = 30.0  # seconds; no new attempt starts after this
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
             rates: np.ndarray | None = None) -> np.ndarray:
@@ -145,7 +147,11 @@ class Metis:
         np.cumsum(np.bincount(src, minlength=n), out=xadj[1:])
         opts = pymetis.Options(seed=self.seed)
         parts = max(1, lower_bound)
+        started = time.perf_counter()
         for attempt in range(self.max_tries):
+            if attempt and time.perf_counter() - started > self.time_budget:
+                raise UserError(f"METIS found no partition within {target.name}'s core limits in "
+                                f"{self.time_budget:g} s ({attempt} tries, last {parts} parts)")
             if parts == 1:
                 core_of = np.zeros(n, dtype=np.int64)
             else:
@@ -161,5 +167,8 @@ class Metis:
                 usage = core_usage(repaired, int(repaired.max()) + 1, pre, post, target)
                 if fits(usage, target).all():
                     return _renumber(repaired)
-            parts = max(parts + 1, math.ceil(parts * 1.08))
+            # grow by what the worst core overshoots its axon limits (at least 8 %)
+            over = max(float(np.max(usage.input_axons)) / target.core.input_axons,
+                       float(np.max(usage.output_axons)) / target.core.output_axons, 1.08)
+            parts = max(parts + 1, math.ceil(parts * over))
         raise UserError(f"METIS found no partition within {target.name}'s core limits after {self.max_tries} tries")

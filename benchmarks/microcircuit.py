@@ -1,0 +1,57 @@
+"""Potjans-Diesmann microcircuit (examples/microcircuit.py) onto loihi-like: build and compile
+time, peak memory, cores against the bound, traffic against index order.
+
+Goal (mapping milestone): full scale (77,169 neurons, ~0.3 billion synapses) in <= 120 s and
+<= 12 GB.
+
+    python benchmarks/microcircuit.py [--scale 1.0] [--target loihi-like] [--simulate-ms 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+from microcircuit import build  # noqa: E402
+
+from nmcompiler.mapping import compile_network  # noqa: E402
+from nmcompiler.targets import load_target  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--target", default="loihi-like")
+    ap.add_argument("--simulate-ms", type=float, default=0.0, help="also run the float simulator this long")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    net = build(args.scale)
+    build_s = time.perf_counter() - t0
+    stats = net.stats()
+    out = {"scale": args.scale, "neurons": stats.neurons, "synapses": stats.synapses, "build_s": round(build_s, 2)}
+    if args.simulate_ms:
+        from nmcompiler.sim import simulate
+
+        t0 = time.perf_counter()
+        res = simulate(net, duration=args.simulate_ms * 1e-3)
+        out["simulate_s"] = round(time.perf_counter() - t0, 2)
+        out["rates_hz"] = {k: round(v, 2) for k, v in res.rates().items()}
+    t0 = time.perf_counter()
+    _, _, r = compile_network(net, load_target(args.target))
+    out.update({"target": args.target, "compile_s": round(time.perf_counter() - t0, 2), "cores_used": r.cores_used,
+                "cores_lower_bound": r.cores_lower_bound, "partitioner": r.partitioner,
+                "traffic_reduction_vs_index_order": round(r.inter_core_spikes_index_order / max(r.inter_core_spikes, 1), 2),
+                "passes": r.passes,
+                "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)})
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
