@@ -87,3 +87,19 @@ def test_mlp_classifies_like_the_ann():
     # the digit embedded in mlp.yaml (the first test digit) is classified correctly
     first = np.bincount(simulate(net).spike_ids["out"], minlength=10)
     assert int(np.argmax(first)) == labels[0] == 2
+
+
+def test_microcircuit_generator():
+    import sys
+
+    sys.path.insert(0, str(EXAMPLES))
+    from microcircuit import CONN_PROBS, SIZES, build
+
+    net = build(scale=0.02)
+    sizes = [p.size for p in net.populations]
+    assert sizes == [max(1, round(n * 0.02)) for n in SIZES] and sum(SIZES) == 77169
+    expected = sum(CONN_PROBS[t][s] * sizes[s] * sizes[t] for t in range(8) for s in range(8))
+    recurrent = sum(p.connectivity.nnz for p in net.projections if not p.pre.startswith("bg_"))
+    assert abs(recurrent - expected) < 5 * np.sqrt(expected)
+    res = simulate(net, duration=0.05)
+    assert all(r > 0 for r in res.rates().values())
