@@ -1,11 +1,15 @@
 """Property: any NIR graph, however malformed, imports or fails with a UserError (never a crash)."""
 
 import numpy as np
+import pytest
 import nir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nmcompiler.errors import UserError
+
+# numeric warnings (overflow, invalid casts) mean an input slipped past validation
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 from nmcompiler.frontends.nir import NirOptions, load_nir
 
 SHAPES = st.sampled_from([(1,), (2,), (3,), (4,), (2, 2), (1, 4, 4), (2, 3, 3)])

@@ -185,3 +185,8 @@ def test_yaml_tags_are_not_executed(write_yaml):
     path = write_yaml("!!python/object/apply:os.system ['echo pwned']\n")
     errors = _errors(path)
     assert "invalid YAML" in errors[0]
+
+
+def test_absurd_delay_is_a_clear_error(write_yaml):
+    path = write_yaml(BASE + "projections:\n  a_a: {pre: a, post: a, connector: one_to_one, delay: 1e300}\n")
+    assert _errors(path) == [f"{path}:7: projection 'a_a': delay 1e+300 s is longer than 2147483647 steps of dt"]

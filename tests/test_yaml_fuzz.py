@@ -3,11 +3,15 @@
 import copy
 
 import numpy as np
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nmcompiler.errors import UserError
+
+# numeric warnings (overflow, invalid casts) mean an input slipped past validation
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 from nmcompiler.frontends import load_network
 from nmcompiler.sim import simulate
 

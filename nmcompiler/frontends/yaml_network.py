@@ -329,7 +329,11 @@ class _Builder:
         if delays.size and delays.min() < dt * (1 - 1e-9):
             self.error(path, f"delay {format_time(float(delays.min()))} is below dt {format_time(dt)}")
             return None
-        return np.rint(delays / dt).astype(np.int32)
+        steps = np.rint(delays / dt) if delays.size else delays
+        if delays.size and (not np.all(np.isfinite(steps)) or steps.max() > 2**31 - 1):
+            self.error(path, f"delay {format_time(float(delays.max()))} is longer than {2**31 - 1} steps of dt")
+            return None
+        return steps.astype(np.int32)
 
 
 def load_yaml_network(path: str | Path) -> Network:
