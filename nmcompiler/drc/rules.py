@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import CurrentSource, Network, Population
+from ..ir import Network, Population
 from ..targets import Target
 
 __all__ = ["Violation", "RULES", "check", "cores_lower_bound", "fan_in_per_neuron"]
@@ -38,9 +38,8 @@ class Violation:
 def fan_in_per_neuron(net: Network, pop: Population) -> np.ndarray:
     """Synapses arriving at each neuron (spiking projections only)."""
     total = np.zeros(pop.size, dtype=np.int64)
-    for proj in net.projections:
-        if proj.post == pop.name and not isinstance(net.node(proj.pre), CurrentSource):
-            total += proj.connectivity.fan_in()
+    for proj in net.spiking_projections(pop.name):
+        total += proj.connectivity.fan_in()
     return total
 
 
@@ -114,9 +113,9 @@ def neuron_synapse_memory(net: Network, target: Target) -> list[Violation]:
 def delay_range(net: Network, target: Target) -> list[Violation]:
     limit = target.format.delay_max
     out = []
-    for proj in net.projections:
+    for proj in net.spiking_projections():
         c = proj.connectivity
-        if c.nnz and not isinstance(net.node(proj.pre), CurrentSource) and int(c.delays.max()) > limit:
+        if c.nnz and int(c.delays.max()) > limit:
             d = int(c.delays.max())
             out.append(Violation(rule="delay_range", subject=f"projection '{proj.name}'", resource="delay (ticks)",
                                  amount=d, limit=limit, legalizable=True,
@@ -130,9 +129,9 @@ def fan_out_splitters(net: Network, target: Target) -> list[Violation]:
     if per is None:
         return []
     out = []
-    for node in net.nodes:
+    for node in net.populations:
         targets = [p for p in net.projections if p.pre == node.name]
-        if not isinstance(node, Population) or not targets:
+        if not targets:
             continue
         fan_out = sum(p.connectivity.fan_out() for p in targets)
         posts = len({p.post for p in targets})
@@ -152,11 +151,9 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
     out = []
     for p in net.populations:
         distinct = np.zeros(p.size, dtype=np.int64)
-        values: list[np.ndarray] = []
-        for proj in net.projections:
-            if proj.post == p.name and not isinstance(net.node(proj.pre), CurrentSource):
-                c = proj.connectivity
-                values.append(np.stack([c.indices.astype(np.float64), c.synapse_weights().astype(np.float64)], 1))
+        values = [np.stack([q.connectivity.indices.astype(np.float64),
+                            q.connectivity.synapse_weights().astype(np.float64)], 1)
+                  for q in net.spiking_projections(p.name)]
         if values:
             pairs = np.unique(np.concatenate(values), axis=0)
             distinct = np.bincount(pairs[:, 0].astype(np.int64), minlength=p.size)
@@ -172,7 +169,7 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
 def cores_lower_bound(net: Network, target: Target) -> int:
     """max(ceil(neurons / neurons per core), ceil(synapse bits / synapse memory per core))."""
     neurons = sum(p.size for p in net.populations)
-    synapses = sum(p.connectivity.nnz for p in net.projections if not isinstance(net.node(p.pre), CurrentSource))
+    synapses = sum(p.connectivity.nnz for p in net.spiking_projections())
     bound = math.ceil(neurons / target.core.neurons)
     if target.synapse_bits():
         bound = max(bound, math.ceil(synapses * target.synapse_bits() / target.core.synapse_memory_bits))

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import Diagnostic, ValidationError
 from ..units import format_time
 from .connectivity import Projection
-from .nodes import Node, Population, Probe
+from .nodes import CurrentSource, Node, Population, Probe
 
 __all__ = ["Network", "NetworkStats", "PopulationStats"]
 
@@ -141,6 +141,11 @@ class Network:
     def projections(self) -> list[Projection]:
         """Projections in the order they were connected."""
         return [self.graph.edges[u, v, name]["projection"] for name, (u, v) in self._edges.items()]
+
+    def spiking_projections(self, post: str | None = None) -> list[Projection]:
+        """Projections that carry spikes (not from current sources), optionally only into ``post``."""
+        return [p for p in self.projections
+                if (post is None or p.post == post) and not isinstance(self.node(p.pre), CurrentSource)]
 
     def projection_names(self) -> list[str]:
         return list(self._edges)

@@ -20,9 +20,7 @@ def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int):
         if not isinstance(s, CurrentSource):
             source_base[s.name] = src_offset
             src_offset += s.size
-    for proj in net.projections:
-        if isinstance(net.node(proj.pre), CurrentSource):
-            continue
+    for proj in net.spiking_projections():
         c = proj.connectivity
         base = offsets.get(proj.pre, source_base.get(proj.pre))
         pres.append(c.pre_indices() + base)

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..ir import Connectivity, CurrentSource, Network, Projection
+from ..ir import Connectivity, Network, Projection
 
 __all__ = ["ClusterWeights"]
 
@@ -46,7 +46,7 @@ class ClusterWeights:
     def run(self, net: Network) -> Network:
         out = net.copy()
         for pop in net.populations:
-            incoming = [p for p in net.projections if p.post == pop.name and not isinstance(net.node(p.pre), CurrentSource)]
+            incoming = net.spiking_projections(pop.name)
             if not incoming:
                 continue
             weights = [p.connectivity.synapse_weights().astype(np.float64) for p in incoming]

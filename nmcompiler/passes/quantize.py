@@ -44,10 +44,8 @@ class Quantize:
         net.validate()
         problems: list[Diagnostic] = []
         gains = {p.name: self._gains(p, net.dt, problems) for p in net.populations}
-        incoming: dict[str, list] = {p.name: [] for p in net.populations}
-        for proj in net.projections:
-            if not isinstance(net.node(proj.pre), CurrentSource):
-                incoming[proj.post].append(proj)
+        incoming = {p.name: net.spiking_projections(p.name) for p in net.populations}
+        for proj in net.spiking_projections():
             if proj.connectivity.nnz and int(proj.connectivity.delays.max()) > self.fmt.delay_max:
                 problems.append(Diagnostic(where=f"projection '{proj.name}'", message=(
                     f"delay of {int(proj.connectivity.delays.max())} ticks exceeds the format's {self.fmt.delay_max} "

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..ir import IF, Connectivity, CurrentSource, Network, Population, Projection
+from ..ir import IF, Connectivity, Network, Population, Projection
 
 __all__ = ["RelayLongDelays"]
 
@@ -27,9 +27,9 @@ class RelayLongDelays:
 
     def run(self, net: Network) -> Network:
         out = net.copy()
-        for proj in net.projections:
+        for proj in net.spiking_projections():
             c = proj.connectivity
-            if isinstance(net.node(proj.pre), CurrentSource) or not c.nnz or int(c.delays.max()) <= self.max_delay:
+            if not c.nnz or int(c.delays.max()) <= self.max_delay:
                 continue
             self._relay(out, net, proj)
         return out.validate()

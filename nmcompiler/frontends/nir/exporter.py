@@ -106,9 +106,7 @@ def export_nir(net: Network) -> nir.NIRGraph:
         elif not isinstance(node, (Population, CurrentSource)):
             raise UserError(f"source '{node.name}': {node.kind} sources have no NIR equivalent (use a spike source)")
     biases = _biases(net, scales)
-    for proj in net.projections:
-        if isinstance(net.node(proj.pre), CurrentSource):
-            continue
+    for proj in net.spiking_projections():
         _projection(net, proj, nodes, edges, scales, biases, readouts)
     for name in readouts:
         nodes[name] = nir.Output(output_type={"output": np.array([net.node(name).size])})
