@@ -173,8 +173,6 @@ def test_conv_sumpool_conv_chain_is_one_exact_projection():
 def test_flatten_avgpool_conv1d_and_affine():
     rng = np.random.default_rng(1)
     w = rng.normal(size=(2, 1, 3))
-    fc = rng.normal(size=(3, 2 * 3))
-    li = nir.LI(tau=np.full(3, 0.01), r=np.ones(3), v_leak=np.zeros(3))
     g = graph({"in": nir.Input(np.array([1, 4, 4])),
                "avg": nir.AvgPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])),
                "flat1": nir.Flatten({"input": np.array([1, 2, 2])}, start_dim=1, end_dim=2),
@@ -191,7 +189,6 @@ def test_flatten_avgpool_conv1d_and_affine():
     x = rng.random(4)
     ref = np.array([[np.dot(w[o, 0], x[j:j + 3]) for j in range(2)] for o in range(2)]).reshape(-1)
     assert np.allclose(x @ projection(net, "th", "n").connectivity.to_dense(), ref)
-    del li, fc
 
 
 def test_delay_node_sets_synaptic_delays():

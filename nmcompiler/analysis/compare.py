@@ -118,7 +118,7 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
     result = dict(target=fmt.name, steps=steps, populations=rows, first_divergence=first_divergence(a, b),
                   quantization=quant, warnings=warnings, float_result=a, hw_result=b)
     if data is not None:
-        result.update(_classify(net, dataclasses.replace(Quantize(fmt=fmt), clip=clip), steps, seed, data, encode,
+        result.update(_classify(net, Quantize(fmt=fmt, clip=clip), steps, seed, data, encode,
                                 input_source, output, progress))
     return CompareResult(**result)
 

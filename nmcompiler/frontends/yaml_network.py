@@ -97,13 +97,15 @@ class _Builder:
 
     # -- top level -------------------------------------------------------------------------
     def build(self) -> Network:
-        dt = self.quantity(("dt",), self.data["dt"], "time") or 1.0
+        dt = self.quantity(("dt",), self.data["dt"], "time")
+        if dt is not None and dt <= 0:
+            self.error(("dt",), f"dt must be > 0, not {self.data['dt']}")
+        if dt is None or dt <= 0:
+            dt = 1.0  # reported above; a stand-in keeps checking the rest of the file
         duration = self.data.get("duration")
         duration = self.quantity(("duration",), duration, "time") if duration is not None else None
         name = self.data.get("name", Path(self.doc.file).stem)
         net = Network(name, dt=dt, seed=self.seed, duration=duration)
-        if dt <= 0:
-            self.error(("dt",), f"dt must be > 0, not {self.data['dt']}")
         for pname, spec in self._section("populations"):
             self._population(net, pname, spec)
         for sname, spec in self._section("stimuli"):

@@ -146,8 +146,9 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     usage = core_usage(chosen, n_cores, pre, post, target)
     if n_cores > target.max_cores:
         misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}")
-    if not fits(usage, target).all():  # partitioners guarantee this; re-checked before anything is written
-        misfits.append(f"{int(np.count_nonzero(~fits(usage, target)))} cores exceed a per-core limit")
+    core_ok = fits(usage, target)  # partitioners guarantee this; re-checked before anything is written
+    if not core_ok.all():
+        misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")
     ok = not misfits
     mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets))
     hops = hops_index_order = 0.0

@@ -15,10 +15,9 @@ import numpy as np
 
 from ..datapath import NeuronParams, NeuronState, saturate, tick
 from ..errors import UserError
-from ..ir import CurrentSource
 from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes
-from .layout import build_layout, spikes_by_population
+from .layout import build_layout, presynaptic_count, spikes_by_population, synapse_table
 from .result import SimResult, Trace
 
 __all__ = ["BitAccurateSimulator"]
@@ -63,8 +62,7 @@ class BitAccurateSimulator:
         self._build_synapses()
 
     def _build_synapses(self) -> None:
-        net, L = self.fxp.network, self.layout
-        n_pre = L.n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
+        L = self.layout
         pres, targets, weights, delays = [], [], [], []
         for q in self.fxp.projections.values():
             rows = np.repeat(np.arange(q.indptr.size - 1, dtype=np.int64), np.diff(q.indptr))
@@ -72,14 +70,10 @@ class BitAccurateSimulator:
             targets.append(q.channel * L.n + L.offsets[q.post] + q.indices.astype(np.int64))
             weights.append(q.weights)
             delays.append(np.broadcast_to(q.delays, rows.shape))
-        pre = _cat(pres)
-        order = np.argsort(pre, kind="stable")
-        self.indptr = np.zeros(n_pre + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre, minlength=n_pre), out=self.indptr[1:])
-        self.target = _cat(targets)[order]
-        self.weight = _cat(weights)[order]
-        self.delay = _cat(delays)[order].astype(np.int64)
-        self.max_delay = int(self.delay.max()) if self.delay.size else 1
+        table = synapse_table(presynaptic_count(self.fxp.network, L), pres, targets, weights, delays)
+        self.indptr, self.target, self.weight = table.indptr, table.target, table.weight.astype(np.int64)
+        self.delay = np.ascontiguousarray(np.broadcast_to(table.delay, table.target.shape))
+        self.max_delay = table.max_delay
 
     def run(self, steps: int, progress: Callable[[int], None] | None = None,
             count_saturation: bool = False) -> SimResult:

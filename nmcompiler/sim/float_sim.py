@@ -57,7 +57,6 @@ class FloatSimulator:
         ring_view = ring.reshape(n_slots, R, n)
         use_syn = bool(np.any(P.syn_to_v))
         use_instant = bool(np.any(P.input_to_v))
-        instant_gain = P.input_to_v.copy()
         schedule = external_current_schedule(net, L)
         next_change = 0
         drive = P.leak_v.copy()
@@ -94,7 +93,7 @@ class FloatSimulator:
                 np.maximum(tracked["input_abs"], np.abs(slot).max(axis=0), out=tracked["input_abs"])
             cur += P.input_to_syn * slot
             if use_instant:
-                v_new += (instant_gain * slot).sum(axis=0)
+                v_new += (P.input_to_v * slot).sum(axis=0)
             slot[...] = 0.0
             # 3. refractory hold, threshold, reset
             held = refr > 0

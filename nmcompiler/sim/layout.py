@@ -14,7 +14,7 @@ import numpy as np
 from ..ir import CurrentSource, Network, Propagator
 from ..ir.models import ResetMode
 
-__all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses", "spikes_by_population"]
+__all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses", "synapse_table", "spikes_by_population"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,12 +88,8 @@ def build_layout(net: Network) -> Layout:
 
 def build_synapses(net: Network, layout: Layout) -> SynapseTable:
     """One CSR table over all spiking projections (current-source projections excluded)."""
-    n_pre_total = layout.n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
     pres, targets, weights, delays = [], [], [], []
-    for proj in net.projections:
-        pre_node = net.node(proj.pre)
-        if isinstance(pre_node, CurrentSource):
-            continue
+    for proj in net.spiking_projections():
         c = proj.connectivity
         post = net.node(proj.post)  # a Population: Network.validate() checked it
         channel = post.model.channel_of(proj.receptor)
@@ -101,13 +97,23 @@ def build_synapses(net: Network, layout: Layout) -> SynapseTable:
         targets.append(channel * layout.n + layout.offsets[proj.post] + c.indices.astype(np.int64))
         weights.append(c.synapse_weights().astype(np.float64))
         delays.append(c.synapse_delays().astype(np.int64))
+    return synapse_table(presynaptic_count(net, layout), pres, targets, weights, delays)
+
+
+def presynaptic_count(net: Network, layout: Layout) -> int:
+    """Size of the presynaptic index space: neurons, then spike-source channels."""
+    return layout.n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
+
+
+def synapse_table(n_pre_total: int, pres, targets, weights, delays) -> SynapseTable:
+    """CSR by presynaptic index from per-projection lists of synapse arrays (weights keep their dtype)."""
     if not pres:
         empty = np.zeros(0, dtype=np.int64)
         return SynapseTable(indptr=np.zeros(n_pre_total + 1, dtype=np.int64), target=empty,
                             weight=np.zeros(0), delay=np.array(1), max_delay=1)
     pre = np.concatenate(pres)
     order = np.argsort(pre, kind="stable")
-    delay = np.concatenate(delays)[order]
+    delay = np.concatenate(delays)[order].astype(np.int64)
     uniform = delay.size == 0 or delay.min() == delay.max()
     indptr = np.zeros(n_pre_total + 1, dtype=np.int64)
     np.cumsum(np.bincount(pre, minlength=n_pre_total), out=indptr[1:])
