@@ -35,14 +35,45 @@ def _numba_available() -> bool:
     return True
 
 
+def _split_by_target_chunk(indptr, target, weight, delay, n, nchunks):
+    """Cut the neurons into ``nchunks`` equal index ranges and regroup the CSR synapse table by
+    (chunk of the target neuron, presynaptic index): row ``c * n_pre + pre`` holds the synapses of
+    ``pre`` onto chunk ``c``. Returns ``(bounds, indptr, target, weight, delay)``."""
+    bounds = np.linspace(0, n, nchunks + 1).round().astype(np.int64)
+    if nchunks == 1:
+        return bounds, indptr, target, weight, delay
+    n_pre = indptr.size - 1
+    pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
+    key = (np.searchsorted(bounds, target % n, side="right") - 1) * n_pre + pre
+    order = np.argsort(key, kind="stable")
+    new_ptr = np.zeros(nchunks * n_pre + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=nchunks * n_pre), out=new_ptr[1:])
+    return bounds, new_ptr, target[order], weight[order], delay[order]
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """int32 when it holds ``a`` exactly (less memory traffic per synapse), else int64. One fixed
+    choice keeps the number of compiled kernel specializations small."""
+    i32 = np.iinfo(np.int32)
+    if not a.size or (i32.min <= int(a.min()) and int(a.max()) <= i32.max):
+        return a.astype(np.int32)
+    return a.astype(np.int64)
+
+
 class BitAccurateSimulator:
     """``backend``: "numba" (a compiled loop, the default when numba is installed) or "numpy"
-    (vectorized per tick; also used for saturation counting). Both compute the same bits."""
+    (vectorized per tick; also used for saturation counting). Both compute the same bits.
+    ``threads``: neuron chunks the numba kernel updates in parallel (default: one below
+    ``PARALLEL_MIN_NEURONS`` neurons, else numba's thread count); results do not depend on it."""
 
-    def __init__(self, fxp: FixedPointNetwork, seed: int | None = None, backend: str = "auto"):
+    def __init__(self, fxp: FixedPointNetwork, seed: int | None = None, backend: str = "auto",
+                 threads: int | None = None):
         if backend not in ("auto", "numba", "numpy"):
             raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
         self.backend = ("numba" if _numba_available() else "numpy") if backend == "auto" else backend
+        if threads is not None and threads < 1:
+            raise UserError(f"threads must be at least 1, not {threads}")
+        self.threads = threads  # numba: neuron chunks updated in parallel (None: by network size)
         self.fxp = fxp
         net = fxp.network
         self.seed = net.seed if seed is None else int(seed)
@@ -131,7 +162,9 @@ class BitAccurateSimulator:
                          simulator=f"bit-accurate ({self.fxp.format.name})", saturation=saturation)
 
     def _run_compiled(self, steps: int, progress) -> SimResult:
-        from ._bit_kernel import DECAY_CODES, ROUNDING_CODES, run_kernel
+        import numba
+
+        from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel
 
         fmt, net, p = self.fxp.format, self.fxp.network, self.params
         sources = SourceSpikes(net, self.layout, self.seed)
@@ -153,12 +186,17 @@ class BitAccurateSimulator:
         v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
         n_slots = self.max_delay + 1
         t0 = time.perf_counter()
+        nchunks = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
+        nchunks = max(1, min(nchunks, self.n))
+        bounds, indptr, target, weight, delay = _split_by_target_chunk(
+            self.indptr, self.target, self.weight, self.delay, self.n, nchunks)
+        target, weight, delay = _narrow(target), _narrow(weight), _narrow(delay)
         out_steps, out_ids, events = run_kernel(
-            steps, self.n, self.channels, p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory,
-            p.subtract, p.spiking, v, cur, ref, self.indptr, self.target, self.weight, self.delay, n_slots,
-            src_ptr, src_ids, fmt.v_bits, fmt.i_bits, fmt.acc_bits, fmt.has_current, DECAY_CODES[fmt.decay],
-            fmt.decay_bits, ROUNDING_CODES[fmt.rounding], fmt.compare == ">=", fmt.current_frac_bits,
-            rv, rec_v, ri, rec_i)
+            fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
+            (steps, self.n, self.channels, p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory,
+             p.subtract, p.spiking, v, cur, ref, nchunks, bounds, indptr, target, weight, delay,
+             self.indptr.size - 1, n_slots, src_ptr, src_ids, fmt.v_bits, fmt.i_bits, fmt.acc_bits,
+             fmt.decay_bits, fmt.current_frac_bits, rv, rec_v, ri, rec_i))
         wall = time.perf_counter() - t0
         if progress is not None:
             progress(steps)
