@@ -17,7 +17,7 @@ from ..datapath import NeuronParams, NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes
-from .layout import build_layout, presynaptic_count, spikes_by_population, synapse_table
+from .program import SimProgram, program_from_fixed_point
 from .result import SimResult, Trace
 
 __all__ = ["BitAccurateSimulator"]
@@ -66,7 +66,7 @@ class BitAccurateSimulator:
     ``threads``: neuron chunks the numba kernel updates in parallel (default: one below
     ``PARALLEL_MIN_NEURONS`` neurons, else numba's thread count); results do not depend on it."""
 
-    def __init__(self, fxp: FixedPointNetwork, seed: int | None = None, backend: str = "auto",
+    def __init__(self, fxp: FixedPointNetwork | SimProgram, seed: int | None = None, backend: str = "auto",
                  threads: int | None = None):
         if backend not in ("auto", "numba", "numpy"):
             raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
@@ -74,34 +74,14 @@ class BitAccurateSimulator:
         if threads is not None and threads < 1:
             raise UserError(f"threads must be at least 1, not {threads}")
         self.threads = threads  # numba: neuron chunks updated in parallel (None: by network size)
-        self.fxp = fxp
-        net = fxp.network
-        self.seed = net.seed if seed is None else int(seed)
-        self.layout = build_layout(net)  # shared index space (offsets) with the float simulator
-        self.n = self.layout.n
-        self.channels = max(1, fxp.format.receptors)
-        pops = [fxp.populations[p.name] for p in net.populations]
-        ps = [q.params for q in pops]
-        self.params = NeuronParams(
-            decay_v=_cat([p.decay_v for p in ps]), decay_i=_cat([p.decay_i for p in ps], axis=1)
-            if ps else np.zeros((self.channels, 0), dtype=np.int64),
-            bias=_cat([p.bias for p in ps]), threshold=_cat([p.threshold for p in ps]),
-            v_reset=_cat([p.v_reset for p in ps]), refractory=_cat([p.refractory for p in ps]),
-            subtract=_cat([p.subtract for p in ps]).astype(bool), spiking=_cat([p.spiking for p in ps]).astype(bool))
-        self.v0 = _cat([q.v0 for q in pops])
-        self.i0 = _cat([q.i0 for q in pops], axis=1) if pops else np.zeros((self.channels, 0), dtype=np.int64)
-        self._build_synapses()
-
-    def _build_synapses(self) -> None:
-        L = self.layout
-        pres, targets, weights, delays = [], [], [], []
-        for q in self.fxp.projections.values():
-            rows = np.repeat(np.arange(q.indptr.size - 1, dtype=np.int64), np.diff(q.indptr))
-            pres.append(rows + L.offsets[q.pre])
-            targets.append(q.channel * L.n + L.offsets[q.post] + q.indices.astype(np.int64))
-            weights.append(q.weights)
-            delays.append(np.broadcast_to(q.delays, rows.shape))
-        table = synapse_table(presynaptic_count(self.fxp.network, L), pres, targets, weights, delays)
+        prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
+        self.program = prog
+        self.format = prog.format
+        self.seed = prog.seed if seed is None else int(seed)
+        self.n = prog.n
+        self.channels = prog.channels
+        self.params, self.v0, self.i0 = prog.params, prog.v0, prog.i0
+        table = prog.synapses
         self.indptr, self.target, self.weight = table.indptr, table.target, table.weight.astype(np.int64)
         self.delay = np.ascontiguousarray(np.broadcast_to(table.delay, table.target.shape))
         self.max_delay = table.max_delay
@@ -114,13 +94,13 @@ class BitAccurateSimulator:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         if self.backend == "numba" and not count_saturation:
             return self._run_compiled(steps, progress)
-        fmt, net, L = self.fxp.format, self.fxp.network, self.layout
+        fmt, prog = self.format, self.program
         n, R = self.n, self.channels
         state = NeuronState(v=self.v0.copy(), i=self.i0.copy(), ref=np.zeros(n, dtype=np.int64))
         n_slots = self.max_delay + 1
         ring = np.zeros(n_slots * R * n, dtype=np.int64)
         ring_view = ring.reshape(n_slots, R, n)
-        sources = SourceSpikes(net, L, self.seed)
+        sources = SourceSpikes(prog, prog, self.seed)
         traces, recorders = self._recorders(steps)
         spike_chunks, step_chunks, events = [], [], 0
         sat = {k: np.zeros(n, dtype=np.int64) for k in ("acc", "i", "v")} if count_saturation else None
@@ -151,35 +131,35 @@ class BitAccurateSimulator:
                 progress(1000)
         wall = time.perf_counter() - t0
         saturation = {} if sat is None else {
-            pop.name: {k: int(v[L.slice(pop.name)].sum()) for k, v in sat.items()} for pop in net.populations}
+            pop.name: {k: int(v[prog.slice(pop.name)].sum()) for k, v in sat.items()} for pop in prog.populations}
         return self._result(steps, _cat(spike_chunks), _cat(step_chunks), traces, wall, events, saturation)
 
     def _result(self, steps, ids, at, traces, wall, events, saturation) -> SimResult:
-        net = self.fxp.network
-        spike_steps, spike_ids, sizes = spikes_by_population(net, self.layout, ids, at)
-        return SimResult(network=net.name, dt=net.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
+        prog = self.program
+        spike_steps, spike_ids, sizes = prog.spikes_by_population(ids, at)
+        return SimResult(network=prog.name, dt=prog.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
                          spike_ids=spike_ids, traces=traces, wall_time=wall, synaptic_events=events, seed=self.seed,
-                         simulator=f"bit-accurate ({self.fxp.format.name})", saturation=saturation)
+                         simulator=f"bit-accurate ({self.format.name})", saturation=saturation)
 
     def _run_compiled(self, steps: int, progress) -> SimResult:
         import numba
 
         from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel
 
-        fmt, net, p = self.fxp.format, self.fxp.network, self.params
-        sources = SourceSpikes(net, self.layout, self.seed)
+        fmt, prog, p = self.format, self.program, self.params
+        sources = SourceSpikes(prog, prog, self.seed)
         per_step = [sources.at(t) for t in range(steps)]
         src_ptr = np.zeros(steps + 1, dtype=np.int64)
         np.cumsum([0 if s is None else s.size for s in per_step], out=src_ptr[1:])
         src_ids = _cat([s for s in per_step if s is not None]).astype(np.int64)
         traces, rec_v_idx, rec_i_idx = {}, [], []
-        for probe in net.effective_probes():
+        for probe in prog.probes:
             if probe.variable == "spikes":
                 continue
-            pop = net.node(probe.target)
-            idx = np.arange(pop.size) if probe.neurons is None else probe.neurons
-            (rec_v_idx if probe.variable == "v" else rec_i_idx).append(idx + self.layout.offsets[pop.name])
-            traces[probe.label] = (pop.name, probe.variable, idx)
+            sl = prog.slice(probe.target)
+            idx = np.arange(sl.stop - sl.start) if probe.neurons is None else probe.neurons
+            (rec_v_idx if probe.variable == "v" else rec_i_idx).append(idx + sl.start)
+            traces[probe.label] = (probe.target, probe.variable, idx)
         rv, ri = _cat(rec_v_idx).astype(np.int64), _cat(rec_i_idx).astype(np.int64)
         rec_v = np.zeros((steps, rv.size), dtype=np.int64)
         rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
@@ -211,17 +191,17 @@ class BitAccurateSimulator:
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []
-        for probe in self.fxp.network.effective_probes():
+        for probe in self.program.probes:
             if probe.variable == "spikes":
                 continue
-            pop = self.fxp.network.node(probe.target)
-            idx = np.arange(pop.size) if probe.neurons is None else probe.neurons
-            g = idx + self.layout.offsets[pop.name]
+            sl = self.program.slice(probe.target)
+            idx = np.arange(sl.stop - sl.start) if probe.neurons is None else probe.neurons
+            g = idx + sl.start
             if probe.variable == "v":
                 buf = np.zeros((steps, idx.size), dtype=np.int64)
                 recorders.append(lambda t, s, buf=buf, g=g: buf.__setitem__(t, s.v[g]))
             else:
                 buf = np.zeros((steps, self.channels, idx.size), dtype=np.int64)
                 recorders.append(lambda t, s, buf=buf, g=g: buf.__setitem__(t, s.i[:, g]))
-            traces[probe.label] = Trace(population=pop.name, variable=probe.variable, neurons=idx, values=buf)
+            traces[probe.label] = Trace(population=probe.target, variable=probe.variable, neurons=idx, values=buf)
         return traces, recorders

@@ -1,0 +1,114 @@
+"""What the bit-accurate simulator runs: flat integer tables plus names, sources and probes.
+
+A :class:`SimProgram` is made either from a fixed-point network (:func:`program_from_fixed_point`)
+or from a decoded configuration image (:mod:`nmcompiler.image`), so that simulating an image runs
+exactly the integers the image holds. Neurons share one index space (populations in order);
+spike-source channels follow them in the presynaptic index space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..datapath import NeuronParams, NumericFormat
+from ..ir import CurrentSource, Probe
+from ..ir.fixed_point import FixedPointNetwork
+from ..ir.nodes import Node
+from .layout import SynapseTable, synapse_table
+
+__all__ = ["PopulationSlot", "SimProgram", "program_from_fixed_point"]
+
+
+@dataclass(frozen=True)
+class PopulationSlot:
+    name: str
+    offset: int  # first global neuron index
+    size: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SimProgram:
+    name: str
+    dt: float
+    seed: int
+    format: NumericFormat
+    populations: tuple[PopulationSlot, ...]
+    params: NeuronParams  # (n,) arrays, currents (R, n)
+    v0: np.ndarray
+    i0: np.ndarray  # (R, n)
+    synapses: SynapseTable  # CSR by presynaptic index; target = channel * n + neuron; int weights
+    sources: tuple[Node, ...]  # spike and Poisson sources, in presynaptic index order after the neurons
+    probes: tuple[Probe, ...]  # effective probes
+
+    @property
+    def n(self) -> int:
+        return int(self.v0.size)
+
+    @property
+    def channels(self) -> int:
+        return max(1, self.format.receptors)
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        """First presynaptic index of every population and source."""
+        out = {p.name: p.offset for p in self.populations}
+        start = self.n
+        for s in self.sources:
+            out[s.name] = start
+            start += s.size
+        return out
+
+    def slice(self, name: str) -> slice:
+        slot = next(p for p in self.populations if p.name == name)
+        return slice(slot.offset, slot.offset + slot.size)
+
+    def spikes_by_population(self, ids: np.ndarray, at: np.ndarray):
+        """``(spike_steps, spike_ids, sizes)`` per population, for the probed populations."""
+        probed = {p.target for p in self.probes if p.variable == "spikes"}
+        spike_steps, spike_ids, sizes = {}, {}, {}
+        for pop in self.populations:
+            sizes[pop.name] = pop.size
+            if pop.name in probed:
+                mask = (ids >= pop.offset) & (ids < pop.offset + pop.size)
+                spike_steps[pop.name], spike_ids[pop.name] = at[mask], ids[mask] - pop.offset
+        return spike_steps, spike_ids, sizes
+
+
+def _cat(arrays, axis=-1, empty_shape=(0,)):
+    return np.concatenate(arrays, axis=axis) if arrays else np.zeros(empty_shape, dtype=np.int64)
+
+
+def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None) -> SimProgram:
+    net = fxp.network
+    R = max(1, fxp.format.receptors)
+    slots, start = [], 0
+    for p in net.populations:
+        slots.append(PopulationSlot(p.name, start, p.size))
+        start += p.size
+    n = start
+    pops = [fxp.populations[p.name] for p in net.populations]
+    ps = [q.params for q in pops]
+    params = NeuronParams(
+        decay_v=_cat([p.decay_v for p in ps]), decay_i=_cat([p.decay_i for p in ps], 1, (R, 0)),
+        bias=_cat([p.bias for p in ps]), threshold=_cat([p.threshold for p in ps]),
+        v_reset=_cat([p.v_reset for p in ps]), refractory=_cat([p.refractory for p in ps]),
+        subtract=_cat([p.subtract for p in ps]).astype(bool), spiking=_cat([p.spiking for p in ps]).astype(bool))
+    sources = tuple(s for s in net.sources if not isinstance(s, CurrentSource))
+    offsets = {s.name: s.offset for s in slots}
+    for s in sources:
+        offsets[s.name] = start
+        start += s.size
+    pres, targets, weights, delays = [], [], [], []
+    for q in fxp.projections.values():
+        rows = np.repeat(np.arange(q.indptr.size - 1, dtype=np.int64), np.diff(q.indptr))
+        pres.append(rows + offsets[q.pre])
+        targets.append(q.channel * n + offsets[q.post] + q.indices.astype(np.int64))
+        weights.append(q.weights)
+        delays.append(np.broadcast_to(q.delays, rows.shape))
+    table = synapse_table(start, pres, targets, weights, delays)
+    return SimProgram(name=net.name, dt=net.dt, seed=net.seed if seed is None else int(seed), format=fxp.format,
+                      populations=tuple(slots), params=params, v0=_cat([q.v0 for q in pops]),
+                      i0=_cat([q.i0 for q in pops], 1, (R, 0)), synapses=table, sources=sources,
+                      probes=tuple(net.effective_probes()))
