@@ -142,30 +142,40 @@ def info(network: Path, as_json: bool, dt, integration, reset) -> None:
 @click.option("--plot/--no-plot", default=True, help="Write raster.png (default: yes).")
 @click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
               help="Spikes for a spike source (e.g. a NIR Input): a (steps, channels) 0/1 array. Repeatable.")
+@click.option("--target", default=None, help="Images: fail unless IMAGE was compiled for this target.")
 @network_options
-def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, dt,
+def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target, dt,
              integration, reset) -> None:
-    """Simulate NETWORK in floating point; write spikes.npz, summary.json and raster.png to OUTDIR."""
+    """Simulate NETWORK in floating point, or a configuration image (NETWORK.nmc) bit-accurately from
+    its own tables; write spikes.npz, summary.json and raster.png to OUTDIR."""
     from ..report import raster_png
     from ..sim import FloatSimulator
     from ..sim.stimulus import apply_spike_arrays
 
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
-    net = _load(network, dt, integration, reset)
-    if inputs:
-        net = apply_spike_arrays(net, inputs)
-    if steps is None:
-        length = duration if duration is not None else net.duration
-        if length is None:
-            raise UserError(f"{network}: no simulation length: give --duration or --steps, or set 'duration' in the file")
-        steps = max(1, int(round(length / net.dt)))
-    sim = FloatSimulator(net, seed=seed)
-    err = Console(stderr=True)
-    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("sim", total=steps)
-        result = sim.run(steps, progress=lambda k: bar.advance(task, k))
+    if network.suffix == ".nmc":  # a configuration image: bit-accurate simulation of its tables
+        if inputs:
+            raise UserError(f"{network}: --input is not supported for images yet (their sources are embedded)")
+        result = image_commands.simulate_image(network, steps, duration, seed, target)
+    else:
+        if target is not None:
+            raise UserError("--target applies to images (.nmc); use nmc compare for fixed-point simulation")
+        net = _load(network, dt, integration, reset)
+        if inputs:
+            net = apply_spike_arrays(net, inputs)
+        if steps is None:
+            length = duration if duration is not None else net.duration
+            if length is None:
+                raise UserError(f"{network}: no simulation length: give --duration or --steps, or set 'duration' "
+                                "in the file")
+            steps = max(1, int(round(length / net.dt)))
+        sim = FloatSimulator(net, seed=seed)
+        err = Console(stderr=True)
+        with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                      TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("sim", total=steps)
+            result = sim.run(steps, progress=lambda k: bar.advance(task, k))
     png = raster_png(result) if plot else None
     result.save(outdir)
     if png is not None:
@@ -175,7 +185,7 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
     console = _out()
-    table = Table("population", "size", "spikes", "rate (Hz)", title=f"{net.name}: {result.duration:g} s simulated")
+    table = Table("population", "size", "spikes", "rate (Hz)", title=f"{result.network}: {result.duration:g} s simulated")
     for name, row in summary["populations"].items():
         table.add_row(name, str(row["size"]), str(row["spikes"]), f"{row['rate_hz']:.2f}")
     console.print(table)
@@ -379,6 +389,7 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
     import numpy as np
 
     from ..fileio import write_json
+    from ..image import build_contents, encode, read_header
     from ..mapping import compile_network
     from ..report.placement import placement_png
     from ..targets import load_target
@@ -386,7 +397,7 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
     tgt = load_target(target)
     net = _load(network, dt, integration, reset)
     rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
-    mapping, _, report = compile_network(net, tgt, seed=seed, partitioner=partitioner, rate_steps=rate_steps)
+    mapping, fx, report = compile_network(net, tgt, seed=seed, partitioner=partitioner, rate_steps=rate_steps)
     if not report.fits:
         raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
     stem = net.name
@@ -396,6 +407,10 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
              input_axons=u.input_axons, output_axons=u.output_axons)
     doc = report.to_json() | {"offsets": mapping.offsets}
     png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
+    image = encode(build_contents(mapping, fx, seed))
+    doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
+        read_header(image, f"{stem}.nmc")[1])}
+    write_bytes(outdir / f"{stem}.nmc", image)
     write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
     write_json(outdir / f"{stem}.map.json", doc)
     write_bytes(outdir / f"{stem}.placement.png", png)
@@ -415,7 +430,8 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
         table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")
     console.print(table)
     console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
-    console.print(f"wrote {outdir}/{stem}.map.json, {stem}.map.npz, {stem}.placement.png")
+    console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {stem}.map.json, {stem}.map.npz, "
+                  f"{stem}.placement.png")
 
 
 @cli.command()
@@ -424,6 +440,9 @@ def schema() -> None:
     from ..frontends import network_schema
 
     click.echo(json.dumps(network_schema(), indent=2))
+
+
+from . import image_commands  # noqa: E402  (registers nmc inspect)
 
 
 def main(argv: list[str] | None = None) -> None:

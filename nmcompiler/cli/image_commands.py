@@ -1,0 +1,143 @@
+"""``nmc inspect`` and simulation of configuration images (``nmc simulate IMAGE.nmc``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import UserError
+from ..image import ImageError, decode, read_header, target_digest
+from ..image.codec import SectionEntry
+from .main import cli
+
+__all__ = ["read_image", "memory_map", "simulate_image"]
+
+_HOLDS = {
+    "meta": "compiler, target, numeric format, population names, host sources and probes (JSON)",
+    "neurons": "neuron parameter and initial state table",
+    "rows": "synaptic row table: source, first entry, length, delay, axon type, exponent",
+    "synapses": "synapse entries in the target's storage layout",
+    "type_weights": "crossbar weights per neuron and axon type",
+    "routes": "routing key, mask and destination cores of the core's spikes",
+    "chip_table": "multicast routing table of a chip: key, mask, route bits",
+}
+
+
+def read_image(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def memory_map(entries: list[SectionEntry]) -> list[dict]:
+    """The JSON sidecar: where every section lies and what it holds."""
+    return [{"kind": e.kind, "core" if e.kind != "chip_table" else "chip": e.core, "offset": e.offset,
+             "size": e.size, "crc32": e.crc32, "holds": _HOLDS[e.kind]} for e in entries]
+
+
+def _check_target(path: Path, meta: dict, target: str | None) -> None:
+    if target is None:
+        return
+    from ..targets import load_target
+
+    tgt = load_target(target)
+    if tgt.name != meta["target"] or target_digest(tgt) != meta["target_sha256"]:
+        raise ImageError(f"{path}: compiled for target '{meta['target']}' (description sha256 "
+                         f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({target_digest(tgt)[:12]}): "
+                         "recompile for this target")
+
+
+def _section_json(contents, kind: str, core: int | None):
+    if kind == "meta":
+        return contents.meta
+    if kind == "chip_table":
+        table = contents.chip_tables.get(core)
+        if table is None:
+            raise UserError(f"no chip_table for chip {core} (chips with tables: {sorted(contents.chip_tables)})")
+        return [{"key": int(k), "mask": int(m), "route": int(r)} for k, m, r in table]
+    if core is None or not 0 <= core < len(contents.cores):
+        raise UserError(f"section '{kind}' needs a core: --section {kind}:CORE with CORE in [0, {len(contents.cores)})")
+    c = contents.cores[core]
+    if kind == "neurons":
+        rows = [{name: int(rec[name]) for name in rec.dtype.names if name != "reserved"} for rec in c.neurons]
+        for k, row in enumerate(rows):
+            row["decay_i"], row["i0"] = c.decay_i[:, k].tolist(), c.i0[:, k].tolist()
+        return rows
+    if kind == "rows":
+        return [{name: int(rec[name]) for name in rec.dtype.names if name != "reserved"} for rec in c.rows]
+    if kind == "synapses":
+        return c.synapses.tolist()
+    if kind == "type_weights":
+        return c.type_weights.tolist()
+    if kind == "routes":
+        return {"key": c.key, "mask": c.mask, "destinations": c.destinations.tolist()}
+    raise UserError(f"unknown section '{kind}' (meta, neurons, rows, synapses, type_weights, routes, chip_table)")
+
+
+@cli.command()
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print header, memory map and core summary as JSON.")
+@click.option("--section", "sections", multiple=True, metavar="KIND[:CORE]",
+              help="Print a section as JSON, e.g. meta, neurons:0, synapses:3, chip_table:0. Repeatable.")
+@click.option("--target", default=None, help="Fail unless the image was compiled for this target.")
+def inspect(image: Path, as_json: bool, sections, target) -> None:
+    """Check IMAGE (every checksum) and print its header, memory map and a per-core summary."""
+    data = read_image(image)
+    header, entries = read_header(data, str(image))
+    contents = decode(data, str(image))
+    _check_target(image, contents.meta, target)
+    summary = [{"core": c.core, "position": list(c.position), "neurons": int(c.neurons.size),
+                "rows": int(c.rows.size), "synapses": int(c.rows["length"].sum()),
+                "destinations": int(c.destinations.size)} for c in contents.cores]
+    if sections:
+        out = {}
+        for spec in sections:
+            kind, _, core = spec.partition(":")
+            try:
+                index = int(core) if core else None
+            except ValueError:
+                raise UserError(f"--section {spec}: CORE must be an integer") from None
+            out[spec] = _section_json(contents, kind, index)
+        click.echo(json.dumps(out if len(out) > 1 else next(iter(out.values())), indent=1, sort_keys=True))
+        return
+    meta = contents.meta
+    doc = {"header": header, "compiler": meta["compiler"], "target": meta["target"], "network": meta["network"],
+           "cores": summary, "chip_tables": {str(k): int(v.shape[0]) for k, v in contents.chip_tables.items()},
+           "memory_map": memory_map(entries)}
+    if as_json:
+        click.echo(json.dumps(doc, indent=1, sort_keys=True))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold]{image}[/]: nmcompiler image v{header['format_version']}, {header['file_bytes']} bytes, "
+                  f"{header['sections']} sections, checksums ok")
+    console.print(f"network '{meta['network']}' for target '{meta['target']}' (sha256 {meta['target_sha256'][:16]}), "
+                  f"{meta['compiler']}; {meta['neurons']} neurons on {len(contents.cores)} cores, "
+                  f"synapse layout {meta['synapse_storage']}")
+    table = Table("core", "position", "neurons", "rows", "synapses", "destinations")
+    for row in summary:
+        table.add_row(*(str(row[k]) for k in ("core", "position", "neurons", "rows", "synapses", "destinations")))
+    console.print(table)
+    if contents.chip_tables:
+        console.print("routing-table entries per chip: " + ", ".join(
+            f"{k}: {v.shape[0]}" for k, v in sorted(contents.chip_tables.items())))
+
+
+def simulate_image(image: Path, steps: int | None, duration: float | None, seed, target: str | None):
+    """Decode IMAGE and run the bit-accurate simulator on exactly its tables."""
+    from ..image import to_program
+    from ..sim.bit_sim import BitAccurateSimulator
+
+    contents = decode(read_image(image), str(image))
+    _check_target(image, contents.meta, target)
+    program = to_program(contents)
+    if steps is None:
+        if duration is None:
+            raise UserError(f"{image}: an image has no simulation length: give --duration or --steps")
+        steps = max(1, int(round(duration / program.dt)))
+    return BitAccurateSimulator(program, seed=seed).run(steps)
+

@@ -1,0 +1,227 @@
+"""Binary configuration image: encode :class:`ImageContents` to bytes and decode them back.
+
+Layout (docs/image-format.md): a 64-byte header, a section table (32 bytes per section), the
+section payloads (8-byte aligned) and a SHA-256 trailer over everything before it. All fields
+are little-endian and fixed-width. Every section carries a CRC-32, the header carries a CRC-32
+of itself and the table, so any single flipped bit is detected and named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from .contents import GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
+
+__all__ = ["MAGIC", "VERSION", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
+
+MAGIC = b"NMCIMAGE"
+VERSION = 1
+HEADER = struct.Struct("<8sHHIQ32sII")  # magic, version, header bytes, sections, file bytes, target sha, crc, 0
+ENTRY = struct.Struct("<HHIQQII")  # kind, reserved, core, offset, size, crc32, reserved
+TRAILER = 32
+SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table"}
+_KIND = {v: k for k, v in SECTION_KINDS.items()}
+_MAX_SECTIONS = 1 << 24
+
+
+class ImageError(UserError):
+    """An image that cannot be read: truncated, corrupted, or of another version or target."""
+
+
+@dataclass(frozen=True)
+class SectionEntry:
+    kind: str
+    core: int | None  # None: global (meta) or a chip table (core = chip number for chip_table)
+    offset: int
+    size: int
+    crc32: int
+
+
+def _pack_core(c: CoreImage) -> dict[str, bytes]:
+    R = c.decay_i.shape[0]
+    neurons = struct.pack("<IIIIii", c.neurons.size, R, c.position[0], c.position[1], c.position[2], 0)
+    neurons += c.neurons.astype(NEURON_DTYPE).tobytes()
+    neurons += np.ascontiguousarray(c.decay_i, dtype="<i4").tobytes() + np.ascontiguousarray(c.i0, dtype="<i4").tobytes()
+    syn = c.synapses
+    width = syn.shape[1] if syn.ndim == 2 else 0
+    synapses = struct.pack("<II", syn.shape[0], width) + np.ascontiguousarray(syn, dtype="<u4" if syn.ndim == 1 else "u1").tobytes()
+    out = {
+        "neurons": neurons,
+        "rows": struct.pack("<I", c.rows.size) + c.rows.astype(ROW_DTYPE).tobytes(),
+        "synapses": synapses,
+        "routes": struct.pack("<III", c.key, c.mask, c.destinations.size) + c.destinations.astype("<u4").tobytes(),
+    }
+    if c.type_weights.size:
+        tw = c.type_weights
+        out["type_weights"] = struct.pack("<II", *tw.shape) + np.ascontiguousarray(tw, dtype="<i2").tobytes()
+    return out
+
+
+def encode(contents: ImageContents) -> bytes:
+    """Deterministic bytes: same contents, same image (no timestamps, stable order)."""
+    sections: list[tuple[int, int, bytes]] = [
+        (_KIND["meta"], GLOBAL, json.dumps(contents.meta, sort_keys=True, separators=(",", ":")).encode())]
+    for c in contents.cores:
+        for name, payload in _pack_core(c).items():
+            sections.append((_KIND[name], c.core, payload))
+    for chip, table in sorted(contents.chip_tables.items()):
+        sections.append((_KIND["chip_table"], chip, struct.pack("<I", table.shape[0]) + table.astype("<u4").tobytes()))
+    table_bytes = len(sections) * ENTRY.size
+    offset = _align(HEADER.size + table_bytes)
+    entries, body = [], bytearray()
+    for kind, core, payload in sections:
+        entries.append(ENTRY.pack(kind, 0, core, offset, len(payload), zlib.crc32(payload), 0))
+        pad = _align(len(payload)) - len(payload)
+        body += payload + b"\0" * pad
+        offset += len(payload) + pad
+    file_bytes = offset + TRAILER
+    entry_bytes = b"".join(entries)
+    head = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), file_bytes, contents.target_digest, 0, 0)
+    crc = zlib.crc32(head + entry_bytes)
+    head = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), file_bytes, contents.target_digest, crc, 0)
+    pre_pad = _align(HEADER.size + table_bytes) - HEADER.size - table_bytes
+    data = head + entry_bytes + b"\0" * pre_pad + bytes(body)
+    return data + hashlib.sha256(data).digest()
+
+
+def _align(x: int) -> int:
+    return (x + 7) & ~7
+
+
+def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEntry]]:
+    """Check magic, version, sizes and every checksum; return the header and the section table."""
+    if len(data) < HEADER.size + TRAILER:
+        raise ImageError(f"{where}: truncated ({len(data)} bytes; a header alone takes {HEADER.size + TRAILER})")
+    magic, version, hsize, count, file_bytes, digest, crc, _ = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise ImageError(f"{where}: not an nmcompiler image (magic {magic!r}, expected {MAGIC!r})")
+    if version != VERSION:
+        raise ImageError(f"{where}: image format version {version}; this nmcompiler reads version {VERSION}")
+    if hsize != HEADER.size or count > _MAX_SECTIONS or HEADER.size + count * ENTRY.size + TRAILER > len(data):
+        raise ImageError(f"{where}: corrupted header (header size {hsize}, {count} sections, {len(data)} bytes)")
+    if file_bytes != len(data):
+        raise ImageError(f"{where}: truncated or extended: the header says {file_bytes} bytes, the file has {len(data)}")
+    table = data[HEADER.size:HEADER.size + count * ENTRY.size]
+    blank = HEADER.pack(magic, version, hsize, count, file_bytes, digest, 0, 0)
+    if zlib.crc32(blank + table) != crc:
+        raise ImageError(f"{where}: header or section table corrupted (CRC-32 mismatch)")
+    if hashlib.sha256(data[:-TRAILER]).digest() != data[-TRAILER:]:
+        raise ImageError(f"{where}: file checksum (SHA-256 trailer) mismatch: the image is corrupted")
+    entries = []
+    for k in range(count):
+        kind, _, core, off, size, scrc, _ = ENTRY.unpack_from(table, k * ENTRY.size)
+        name = SECTION_KINDS.get(kind)
+        if name is None or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
+            raise ImageError(f"{where}: section {k} is corrupted (kind {kind}, offset {off}, size {size})")
+        if zlib.crc32(data[off:off + size]) != scrc:
+            raise ImageError(f"{where}: section {k} ({name}{'' if core == GLOBAL else f', core {core}'}) corrupted "
+                             "(CRC-32 mismatch)")
+        entries.append(SectionEntry(kind=name, core=None if core == GLOBAL else core, offset=off, size=size, crc32=scrc))
+    header = {"magic": magic.decode(), "format_version": version, "sections": count, "file_bytes": file_bytes,
+              "target_sha256": digest.hex(), "header_crc32": crc, "sha256": data[-TRAILER:].hex()}
+    return header, entries
+
+
+class _Reader:
+    def __init__(self, data: bytes, where: str, what: str):
+        self.data, self.pos, self.where, self.what = data, 0, where, what
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ImageError(f"{self.where}: section {self.what} is shorter than its fields say")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt: str) -> tuple:
+        s = struct.Struct(fmt)
+        return s.unpack(self.take(s.size))
+
+    def array(self, dtype, count: int, shape=None) -> np.ndarray:
+        dt = np.dtype(dtype)
+        a = np.frombuffer(self.take(dt.itemsize * count), dtype=dt).copy()
+        return a.reshape(shape) if shape is not None else a
+
+    def done(self) -> None:
+        if self.pos != len(self.data):
+            raise ImageError(f"{self.where}: section {self.what} has {len(self.data) - self.pos} unexpected bytes")
+
+
+def decode(data: bytes, where: str = "image") -> ImageContents:
+    """Parse and check an image; every problem is an :class:`ImageError` naming what is wrong."""
+    header, entries = read_header(data, where)
+    metas = [e for e in entries if e.kind == "meta"]
+    if len(metas) != 1:
+        raise ImageError(f"{where}: {len(metas)} meta sections, expected 1")
+    try:
+        meta = json.loads(data[metas[0].offset:metas[0].offset + metas[0].size].decode())
+        n_cores = int(meta["cores"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ImageError(f"{where}: meta section unreadable: {exc}") from None
+    if meta.get("target_sha256") != header["target_sha256"]:
+        raise ImageError(f"{where}: the meta section's target digest differs from the header's")
+    per_core: dict[int, dict[str, bytes]] = {}
+    chip_tables = {}
+    for e in entries:
+        payload = data[e.offset:e.offset + e.size]
+        if e.kind == "chip_table":
+            r = _Reader(payload, where, f"chip_table {e.core}")
+            (count,) = r.unpack("<I")
+            chip_tables[int(e.core)] = r.array("<u4", count * 3, (count, 3)).astype(np.uint32)
+            r.done()
+        elif e.kind != "meta":
+            if e.core is None or e.core >= n_cores or e.kind in per_core.setdefault(e.core, {}):
+                raise ImageError(f"{where}: unexpected {e.kind} section for core {e.core}")
+            per_core[e.core][e.kind] = payload
+    cores = []
+    for c in range(n_cores):
+        s = per_core.get(c, {})
+        missing = {"neurons", "rows", "synapses", "routes"} - set(s)
+        if missing:
+            raise ImageError(f"{where}: core {c} lacks its {', '.join(sorted(missing))} section(s)")
+        cores.append(_unpack_core(c, s, where))
+    return ImageContents(meta=meta, cores=tuple(cores), chip_tables=chip_tables)
+
+
+def _unpack_core(c: int, s: dict[str, bytes], where: str) -> CoreImage:
+    r = _Reader(s["neurons"], where, f"neurons of core {c}")
+    n, R, chip, row, col, _ = r.unpack("<IIIIii")
+    if n > len(s["neurons"]) or R > 64:
+        raise ImageError(f"{where}: neurons section of core {c} is corrupted ({n} neurons, {R} channels)")
+    neurons = r.array(NEURON_DTYPE, n)
+    decay_i = r.array("<i4", R * n, (R, n)).astype(np.int32)
+    i0 = r.array("<i4", R * n, (R, n)).astype(np.int32)
+    r.done()
+    r = _Reader(s["rows"], where, f"rows of core {c}")
+    (count,) = r.unpack("<I")
+    rows = r.array(ROW_DTYPE, count)
+    r.done()
+    r = _Reader(s["synapses"], where, f"synapses of core {c}")
+    count, width = r.unpack("<II")
+    synapses = r.array("<u4", count).astype(np.uint32) if width == 0 else r.array("u1", count * width, (count, width))
+    r.done()
+    if width == 0 and np.any(rows["start"].astype(np.int64) + rows["length"] > count):
+        raise ImageError(f"{where}: a row of core {c} points past its {count} synapses")
+    if width and np.any(rows["length"] > n):
+        raise ImageError(f"{where}: a crossbar row of core {c} has more synapses than the core has neurons")
+    r = _Reader(s["routes"], where, f"routes of core {c}")
+    key, mask, nd = r.unpack("<III")
+    dests = r.array("<u4", nd).astype(np.uint32)
+    r.done()
+    tw = np.zeros((0, 0), dtype=np.int16)
+    if "type_weights" in s:
+        r = _Reader(s["type_weights"], where, f"type_weights of core {c}")
+        a, b = r.unpack("<II")
+        tw = r.array("<i2", a * b, (a, b)).astype(np.int16)
+        r.done()
+    if width and (tw.shape[0] != n or (rows.size and int(rows["axon_type"].max()) >= tw.shape[1])):
+        raise ImageError(f"{where}: core {c}: crossbar weights do not match its neurons and axon types")
+    return CoreImage(core=c, position=(chip, row, col), neurons=neurons, decay_i=decay_i, i0=i0, rows=rows,
+                     synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests)

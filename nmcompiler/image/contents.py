@@ -1,0 +1,334 @@
+"""The content of a configuration image, core by core, in each target's own storage layout.
+
+:func:`build_contents` turns a mapping and its fixed-point network into :class:`ImageContents`;
+:mod:`.codec` writes and reads it as bytes; :func:`to_program` turns it back into what the
+bit-accurate simulator runs. docs/image-format.md describes every field.
+
+Synapse layouts (``target.core.synapse_storage``), all addressed through the core's row table
+(one row per presynaptic source, delay and exponent group; see ``ROW_DTYPE``):
+
+* ``sparse`` (Loihi-like, FPGA core): one 32-bit entry per synapse, low to high bits: local
+  neuron index (``ib``), delay - 1 (``db``), channel (``cb``), weight mantissa (two's complement,
+  ``wb``); the row's exponent shifts the mantissa.
+* ``word32`` (SpiNNaker-like synaptic rows): one 32-bit word per synapse, bits 0.. local neuron
+  index, then channel (synapse type), then delay - 1; the weight in bits 16-31.
+* ``crossbar`` (TrueNorth-like): one row per input axon (source, delay, axon type) holding a bit
+  per neuron of the core; the weight of a synapse is the neuron's weight for the axon's type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import __version__
+from ..errors import UserError
+from ..ir import PoissonSource, Probe, SpikeSource
+from ..ir.fixed_point import FixedPointNetwork
+from ..mapping.mapping import Mapping
+from ..sim.layout import synapse_table
+from ..sim.program import PopulationSlot, SimProgram, program_from_fixed_point
+from ..targets import Target
+
+__all__ = ["NEURON_DTYPE", "ROW_DTYPE", "CoreImage", "ImageContents", "build_contents", "to_program",
+           "target_digest", "SynapseFields"]
+
+NEURON_DTYPE = np.dtype([("neuron", "<u4"), ("v0", "<i4"), ("decay_v", "<i4"), ("bias", "<i4"),
+                         ("threshold", "<i4"), ("v_reset", "<i4"), ("refractory", "<u2"), ("flags", "u1"),
+                         ("reserved", "u1")])
+ROW_DTYPE = np.dtype([("source", "<u4"), ("start", "<u4"), ("length", "<u4"), ("delay", "u1"),
+                      ("axon_type", "u1"), ("exponent", "i1"), ("reserved", "u1")])
+FLAG_SUBTRACT, FLAG_SPIKING = 1, 2
+GLOBAL = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class SynapseFields:
+    """Bit widths of a 32-bit synapse entry: index, delay, channel, weight."""
+    index: int
+    delay: int
+    channel: int
+    weight: int
+
+    @classmethod
+    def of(cls, target: Target) -> SynapseFields:
+        fmt, core = target.format, target.core
+        return cls(index=max(1, math.ceil(math.log2(core.neurons))),
+                   delay=max(1, math.ceil(math.log2(fmt.delay_max))),
+                   channel=max(0, math.ceil(math.log2(max(1, fmt.receptors)))),
+                   weight=fmt.weight_bits)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CoreImage:
+    core: int
+    position: tuple[int, int, int]  # chip, row, column
+    neurons: np.ndarray  # NEURON_DTYPE, ascending global neuron index
+    decay_i: np.ndarray  # (R, n) int32
+    i0: np.ndarray  # (R, n) int32
+    rows: np.ndarray  # ROW_DTYPE
+    synapses: np.ndarray  # uint32 entries/words, or uint8 crossbar bits (rows x ceil(neurons / 8))
+    type_weights: np.ndarray  # crossbar: (n, axon_types) int16 weight per neuron and axon type; else (0, 0)
+    key: int  # routing key of the core's spikes (neuron index in the low bits)
+    mask: int
+    destinations: np.ndarray  # uint32 cores that receive this core's spikes
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ImageContents:
+    meta: dict  # JSON: compiler, target, format, network, populations, sources, probes, layout
+    cores: tuple[CoreImage, ...]
+    chip_tables: dict[int, np.ndarray]  # chip -> (entries, 3) uint32: key, mask, route bits
+
+    @property
+    def target_digest(self) -> bytes:
+        return bytes.fromhex(self.meta["target_sha256"])
+
+
+def target_digest(target: Target) -> str:
+    """SHA-256 of the target's canonical JSON (without the file it was read from)."""
+    doc = target.to_json()
+    doc.pop("source", None)
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _source_json(src) -> dict:
+    if isinstance(src, PoissonSource):
+        return {"kind": "poisson", "name": src.name, "size": src.size, "rate": src.rate.tolist(),
+                "start": repr(float(src.start)), "stop": repr(float(src.stop))}
+    return {"kind": "spikes", "name": src.name, "size": src.size, "ids": src.ids.tolist(), "times": src.times.tolist()}
+
+
+def _source_from_json(d: dict):
+    if d["kind"] == "poisson":
+        return PoissonSource(name=d["name"], size=d["size"], rate=np.array(d["rate"], dtype=np.float64),
+                             start=float(d["start"]), stop=float(d["stop"]))
+    return SpikeSource(name=d["name"], size=d["size"], ids=np.array(d["ids"], dtype=np.int64),
+                       times=np.array(d["times"], dtype=np.float64))
+
+
+def _check_widths(fxp: FixedPointNetwork) -> None:
+    f = fxp.format
+    wide = [k for k in ("v_bits", "i_bits", "bias_bits", "acc_bits") if getattr(f, k) > 32]
+    if wide or f.decay_bits > 30:
+        raise UserError(f"format '{f.name}': image format 1 stores neuron state in 32 bits; "
+                        f"{', '.join(wide) or 'decay_bits'} is wider: choose narrower widths")
+
+
+def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = None) -> ImageContents:
+    """Everything a chip (and the host that feeds it) needs, from a checked mapping."""
+    target = mapping.target
+    _check_widths(fxp)
+    prog = program_from_fixed_point(fxp, seed)
+    n, R = prog.n, prog.channels
+    core_of = np.asarray(mapping.core_of, dtype=np.int64)
+    n_cores = int(core_of.max()) + 1 if n else 0
+    p = prog.params
+    table = prog.synapses
+    pre = np.repeat(np.arange(table.indptr.size - 1, dtype=np.int64), np.diff(table.indptr))
+    chan, post = np.divmod(table.target, n) if n else (table.target, table.target)
+    delay = np.broadcast_to(table.delay, pre.shape).astype(np.int64)
+    weight = table.weight.astype(np.int64)
+    storage = target.core.synapse_storage
+    fields = SynapseFields.of(target)
+    key_bits = fields.index
+    cores = []
+    syn_core = core_of[post] if post.size else post
+    order = np.lexsort((post, delay, pre, syn_core))  # by core, source, delay, neuron
+    bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
+    dest_pairs = np.unique(core_of[pre[pre < n]] * max(n_cores, 1) + syn_core[pre < n]) if n_cores else np.zeros(0, np.int64)
+    for c in range(n_cores):
+        members = np.flatnonzero(core_of == c)
+        local = np.full(n, -1, dtype=np.int64)
+        local[members] = np.arange(members.size)
+        rec = np.zeros(members.size, dtype=NEURON_DTYPE)
+        rec["neuron"], rec["v0"] = members, prog.v0[members]
+        for name in ("decay_v", "bias", "threshold", "v_reset", "refractory"):
+            rec[name] = getattr(p, name)[members]
+        rec["flags"] = p.subtract[members] * FLAG_SUBTRACT + p.spiking[members] * FLAG_SPIKING
+        sel = order[bounds[c]:bounds[c + 1]]
+        s_pre, s_post, s_chan, s_delay, s_w = pre[sel], local[post[sel]], chan[sel], delay[sel], weight[sel]
+        if storage == "crossbar":
+            rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_post, s_delay, s_w)
+        else:
+            rows, synapses = _rows(c, target, fields, storage, s_pre, s_post, s_chan, s_delay, s_w)
+            type_w = np.zeros((0, 0), dtype=np.int16)
+        dests = dest_pairs[dest_pairs // max(n_cores, 1) == c] % max(n_cores, 1)
+        cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
+                               decay_i=p.decay_i[:, members].astype(np.int32), i0=prog.i0[:, members].astype(np.int32),
+                               rows=rows, synapses=synapses, type_weights=type_w, key=c << key_bits,
+                               mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)), destinations=dests.astype(np.uint32)))
+    meta = {
+        "compiler": f"nmcompiler {__version__}", "target": target.name, "target_sha256": target_digest(target),
+        "format": {k: v for k, v in vars(fxp.format).items()}, "network": prog.name, "dt": repr(prog.dt),
+        "seed": prog.seed, "neurons": n, "presynaptic": int(table.indptr.size - 1), "cores": n_cores,
+        "populations": [[s.name, s.offset, s.size] for s in prog.populations],
+        "sources": [_source_json(s) for s in prog.sources],
+        "probes": [{"target": q.target, "variable": q.variable,
+                    "neurons": None if q.neurons is None else q.neurons.tolist()} for q in prog.probes],
+        "synapse_storage": storage, "synapse_fields": vars(fields), "max_delay": int(table.max_delay),
+    }
+    return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, cores, n_cores, key_bits))
+
+
+def _twos(x: np.ndarray, bits: int) -> np.ndarray:
+    return (x & ((1 << bits) - 1)).astype(np.uint32)
+
+
+def _rows(core, target, f: SynapseFields, storage, s_pre, s_post, s_chan, s_delay, s_w):
+    wmax = (1 << (f.weight - 1)) - 1
+    need = np.zeros_like(s_w)  # per synapse: the smallest shift that brings it into the mantissa range
+    for e in range(63):
+        over = ((s_w >> e) > wmax) | ((s_w >> e) < -wmax - 1)
+        if not over.any():
+            break
+        need[over] = e + 1
+    # one row per source; its exponent is the largest its synapses need
+    uniq, start = np.unique(s_pre, return_index=True)
+    ends = np.append(start[1:], s_pre.size)
+    exps = np.repeat(np.maximum.reduceat(need, start), ends - start) if s_pre.size else need
+    bad = ((s_w >> exps) << exps) != s_w
+    if bad.any():
+        src = int(s_pre[np.argmax(bad)])
+        raise UserError(f"core {core}: the weights of source {src} do not share an exponent that "
+                        f"{target.name}'s {f.weight}-bit weights can express")
+    mant = s_w >> exps
+    if storage == "word32":
+        if f.index + f.channel + f.delay > 16:
+            raise UserError(f"{target.name}: {f.index}+{f.channel}+{f.delay} index, type and delay bits do not fit "
+                            f"the 16 low bits of a synaptic word")
+        words = (s_post.astype(np.uint32) | (s_chan.astype(np.uint32) << f.index)
+                 | ((s_delay - 1).astype(np.uint32) << (f.index + f.channel)) | (_twos(mant, 16) << 16))
+    else:
+        if f.index + f.delay + f.channel + f.weight > 32:
+            raise UserError(f"{target.name}: a synapse entry needs {f.index + f.delay + f.channel + f.weight} bits, "
+                            "image format 1 holds 32")
+        words = (s_post.astype(np.uint32) | ((s_delay - 1).astype(np.uint32) << f.index)
+                 | (s_chan.astype(np.uint32) << (f.index + f.delay))
+                 | (_twos(mant, f.weight) << (f.index + f.delay + f.channel)))
+    rows = np.zeros(uniq.size, dtype=ROW_DTYPE)
+    rows["source"], rows["start"], rows["length"] = s_pre[start], start, ends - start
+    rows["exponent"] = exps[start]
+    return rows, words.astype(np.uint32)
+
+
+def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w):
+    """Axons = (source, delay) pairs; each gets an axon type so that every synapse's weight equals
+    its neuron's weight for that type. Fails (naming the core and axon) when no assignment of the
+    target's axon types exists for the greedy order; weight clustering comes before."""
+    types = target.core.axon_types or 1
+    keys = s_pre * 64 + s_delay
+    uniq, start = np.unique(keys, return_index=True)
+    ends = np.append(start[1:], keys.size)
+    table = np.zeros((n_local, types), dtype=np.int64)
+    known = np.zeros((n_local, types), dtype=bool)
+    rows = np.zeros(uniq.size, dtype=ROW_DTYPE)
+    bits = np.zeros((uniq.size, (target.core.neurons + 7) // 8), dtype=np.uint8)
+    for r, (a, b) in enumerate(zip(start, ends)):
+        j, w = s_post[a:b], s_w[a:b]
+        for t in range(types):
+            if np.all(~known[j, t] | (table[j, t] == w)):
+                break
+        else:
+            raise UserError(f"core {core}: axon of source {int(s_pre[a])} (delay {int(s_delay[a])}) needs weights no "
+                            f"{types} axon types can hold consistently across the core's neurons")
+        table[j, t], known[j, t] = w, True
+        rows[r] = (s_pre[a], 0, b - a, s_delay[a], t, 0, 0)
+        np.bitwise_or.at(bits[r], j // 8, (1 << (j % 8)).astype(np.uint8))
+    if np.abs(table).max(initial=0) > np.iinfo(np.int16).max:
+        raise UserError(f"core {core}: a crossbar weight does not fit 16 bits")
+    return rows, bits, table.astype(np.int16)
+
+
+_LINK_BITS = {"E": 0, "W": 1, "S": 2, "N": 3}
+
+
+def _chip_tables(mapping: Mapping, cores, n_cores, key_bits) -> dict[int, np.ndarray]:
+    target = mapping.target
+    if not target.routing.table_entries or n_cores == 0:
+        return {}
+    from ..mapping.tables import build_tables
+
+    traffic = np.zeros((n_cores, n_cores))
+    for c in cores:
+        traffic[c.core, c.destinations.astype(np.int64)] = 1.0
+    np.fill_diagonal(traffic, 0.0)
+    tables = build_tables(traffic, np.asarray(mapping.position), target)
+    per_chip = target.chip.cores_per_chip
+    out = {}
+    for chip in sorted(tables.entries):
+        rows = []
+        for key, mask, outs in tables.entries[chip]:
+            route = 0
+            for o in outs:
+                route |= 1 << (_LINK_BITS[o] if o in _LINK_BITS else 8 + int(o[4:]) % per_chip)
+            rows.append((key, mask, route))
+        out[int(chip)] = np.array(rows, dtype=np.uint32).reshape(-1, 3)
+    return out
+
+
+def _signed(x: np.ndarray, bits: int) -> np.ndarray:
+    x = x.astype(np.int64) & ((1 << bits) - 1)
+    return np.where(x >= 1 << (bits - 1), x - (1 << bits), x)
+
+
+def to_program(contents: ImageContents) -> SimProgram:
+    """The simulator's input, made from the image's tables alone (names and sources from META)."""
+    from ..datapath import NeuronParams
+    from ..datapath.format import NumericFormat
+
+    meta = contents.meta
+    fmt = NumericFormat(**meta["format"])
+    n, R = int(meta["neurons"]), max(1, fmt.receptors)
+    f = SynapseFields(**meta["synapse_fields"])
+    arrays = {k: np.zeros(n, dtype=np.int64) for k in ("v0", "decay_v", "bias", "threshold", "v_reset", "refractory", "flags")}
+    decay_i, i0 = np.zeros((R, n), dtype=np.int64), np.zeros((R, n), dtype=np.int64)
+    pres, targets, weights, delays = [], [], [], []
+    for c in contents.cores:
+        ids = c.neurons["neuron"].astype(np.int64)
+        for k in arrays:
+            arrays[k][ids] = c.neurons[k]
+        decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
+        rows = c.rows
+        lengths = rows["length"].astype(np.int64)
+        src = np.repeat(rows["source"].astype(np.int64), lengths)
+        if meta["synapse_storage"] == "crossbar":
+            nb = c.neurons.size
+            bitmat = np.unpackbits(c.synapses, axis=1, bitorder="little")[:, :nb].astype(bool)
+            r_idx, j = np.nonzero(bitmat)
+            src = rows["source"].astype(np.int64)[r_idx]
+            d = rows["delay"].astype(np.int64)[r_idx]
+            w = c.type_weights[j, rows["axon_type"][r_idx]].astype(np.int64)
+            ch = np.zeros_like(j)
+        else:
+            words = c.synapses.astype(np.int64)
+            exp = np.repeat(rows["exponent"].astype(np.int64), lengths)
+            j = words & ((1 << f.index) - 1)
+            if meta["synapse_storage"] == "word32":
+                ch = (words >> f.index) & ((1 << f.channel) - 1)
+                d = ((words >> (f.index + f.channel)) & ((1 << f.delay) - 1)) + 1
+                w = _signed(words >> 16, 16) << exp
+            else:
+                d = ((words >> f.index) & ((1 << f.delay) - 1)) + 1
+                ch = (words >> (f.index + f.delay)) & ((1 << f.channel) - 1)
+                w = _signed(words >> (f.index + f.delay + f.channel), f.weight) << exp
+        if np.any(j >= ids.size):
+            raise UserError(f"core {c.core}: a synapse targets neuron {int(j.max())}, the core holds {ids.size}")
+        pres.append(src)
+        targets.append(ch * n + ids[j])
+        weights.append(w)
+        delays.append(d)
+    params = NeuronParams(decay_v=arrays["decay_v"], decay_i=decay_i, bias=arrays["bias"],
+                          threshold=arrays["threshold"], v_reset=arrays["v_reset"], refractory=arrays["refractory"],
+                          subtract=(arrays["flags"] & FLAG_SUBTRACT) > 0, spiking=(arrays["flags"] & FLAG_SPIKING) > 0)
+    table = synapse_table(int(meta["presynaptic"]), pres, targets, weights, delays)
+    probes = tuple(Probe(target=q["target"], variable=q["variable"], neurons=q["neurons"]) for q in meta["probes"])
+    return SimProgram(name=meta["network"], dt=float(meta["dt"]), seed=int(meta["seed"]), format=fmt,
+                      populations=tuple(PopulationSlot(a, int(b), int(c)) for a, b, c in meta["populations"]),
+                      params=params, v0=arrays["v0"], i0=i0, synapses=table,
+                      sources=tuple(_source_from_json(s) for s in meta["sources"]), probes=probes)
+
