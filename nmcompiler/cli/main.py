@@ -407,7 +407,7 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
              input_axons=u.input_axons, output_axons=u.output_axons)
     doc = report.to_json() | {"offsets": mapping.offsets}
     png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
-    image = encode(build_contents(mapping, fx, seed))
+    image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
     doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
         read_header(image, f"{stem}.nmc")[1])}
     write_bytes(outdir / f"{stem}.nmc", image)

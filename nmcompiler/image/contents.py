@@ -138,7 +138,12 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     key_bits = fields.index
     cores = []
     syn_core = core_of[post] if post.size else post
-    order = np.lexsort((post, delay, pre, syn_core))  # by core, source, delay, neuron
+    # rows group a source's synapses by (channel, target population): each row then comes from one
+    # projection and shares its exponent
+    pop_starts = np.array([s.offset for s in prog.populations], dtype=np.int64)
+    group = chan * len(pop_starts) + np.searchsorted(pop_starts, post, side="right") - 1 if post.size else post
+    row_key = pre * (R * max(1, len(pop_starts))) + group
+    order = np.lexsort((post, delay, row_key, syn_core))  # by core, row, delay, neuron
     bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
     dest_pairs = np.unique(core_of[pre[pre < n]] * max(n_cores, 1) + syn_core[pre < n]) if n_cores else np.zeros(0, np.int64)
     for c in range(n_cores):
@@ -155,7 +160,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         if storage == "crossbar":
             rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_post, s_delay, s_w)
         else:
-            rows, synapses = _rows(c, target, fields, storage, s_pre, s_post, s_chan, s_delay, s_w)
+            rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_post, s_chan, s_delay, s_w)
             type_w = np.zeros((0, 0), dtype=np.int16)
         dests = dest_pairs[dest_pairs // max(n_cores, 1) == c] % max(n_cores, 1)
         cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
@@ -179,7 +184,7 @@ def _twos(x: np.ndarray, bits: int) -> np.ndarray:
     return (x & ((1 << bits) - 1)).astype(np.uint32)
 
 
-def _rows(core, target, f: SynapseFields, storage, s_pre, s_post, s_chan, s_delay, s_w):
+def _rows(core, target, f: SynapseFields, storage, s_key, s_pre, s_post, s_chan, s_delay, s_w):
     wmax = (1 << (f.weight - 1)) - 1
     need = np.zeros_like(s_w)  # per synapse: the smallest shift that brings it into the mantissa range
     for e in range(63):
@@ -187,9 +192,9 @@ def _rows(core, target, f: SynapseFields, storage, s_pre, s_post, s_chan, s_dela
         if not over.any():
             break
         need[over] = e + 1
-    # one row per source; its exponent is the largest its synapses need
-    uniq, start = np.unique(s_pre, return_index=True)
-    ends = np.append(start[1:], s_pre.size)
+    # one row per (source, channel, target population); its exponent is the largest its synapses need
+    uniq, start = np.unique(s_key, return_index=True)
+    ends = np.append(start[1:], s_key.size)
     exps = np.repeat(np.maximum.reduceat(need, start), ends - start) if s_pre.size else need
     bad = ((s_w >> exps) << exps) != s_w
     if bad.any():
@@ -228,9 +233,13 @@ def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w):
     known = np.zeros((n_local, types), dtype=bool)
     rows = np.zeros(uniq.size, dtype=ROW_DTYPE)
     bits = np.zeros((uniq.size, (target.core.neurons + 7) // 8), dtype=np.uint8)
+    values = np.unique(s_w)
+    uniform = all(np.all(s_w[a:b] == s_w[a]) for a, b in zip(start, ends))
+    by_value = uniform and values.size <= types  # one type per weight value: always consistent
     for r, (a, b) in enumerate(zip(start, ends)):
         j, w = s_post[a:b], s_w[a:b]
-        for t in range(types):
+        candidates = [int(np.searchsorted(values, w[0]))] if by_value else range(types)
+        for t in candidates:
             if np.all(~known[j, t] | (table[j, t] == w)):
                 break
         else:
@@ -277,7 +286,48 @@ def _signed(x: np.ndarray, bits: int) -> np.ndarray:
 
 
 def to_program(contents: ImageContents) -> SimProgram:
-    """The simulator's input, made from the image's tables alone (names and sources from META)."""
+    """The simulator's input, made from the image's tables alone (names and sources from META).
+    An image whose sections contradict each other raises :class:`UserError` naming what."""
+    try:
+        prog = _to_program(contents)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
+        raise UserError(f"image content inconsistent: {type(exc).__name__}: {exc}") from None
+    problems = _program_problems(prog, contents)
+    if problems:
+        raise UserError("image content inconsistent: " + "; ".join(problems))
+    return prog
+
+
+def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
+    fmt, n = prog.format, prog.n
+    out = [f"format: {p}" for p in fmt.problems()]
+    ids = np.sort(np.concatenate([c.neurons["neuron"].astype(np.int64) for c in contents.cores] or [np.zeros(0, np.int64)]))
+    if not np.array_equal(ids, np.arange(n)):
+        out.append(f"the cores' neuron tables do not hold each of the {n} neurons exactly once")
+    start = 0
+    for slot in prog.populations:
+        if slot.offset != start or slot.size < 1:
+            out.append(f"population '{slot.name}' does not follow its predecessor")
+        start = slot.offset + slot.size
+    if start != n:
+        out.append(f"populations cover {start} neurons, the image holds {n}")
+    t = prog.synapses
+    n_pre = n + sum(s.size for s in prog.sources)
+    if t.indptr.size != n_pre + 1:
+        out.append(f"synapse sources: {t.indptr.size - 1} presynaptic indices, sources and neurons make {n_pre}")
+    d = np.asarray(t.delay)
+    if t.target.size and (d.min() < 1 or d.max() > fmt.delay_max or t.target.max() >= prog.channels * n):
+        out.append("a synapse has a delay or target outside the format's range")
+    names = {p.name for p in prog.populations}
+    out += [f"probe of unknown population '{q.target}'" for q in prog.probes if q.target not in names]
+    for src in prog.sources:
+        out += [f"source '{src.name}': {m}" for m in src.problems()]
+    if prog.params.refractory.size and prog.params.refractory.min() < 0:
+        out.append("negative refractory period")
+    return out
+
+
+def _to_program(contents: ImageContents) -> SimProgram:
     from ..datapath import NeuronParams
     from ..datapath.format import NumericFormat
 

@@ -1,0 +1,213 @@
+"""Configuration images: encode/decode identity, simulating the image equals simulating the mapping,
+every single-bit flip detected, corrupted input rejected with one clear error."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import EXAMPLES, NIR_PAPER
+from nmcompiler import load_network
+from nmcompiler.errors import UserError
+from nmcompiler.image import ImageError, build_contents, decode, encode, to_program
+from nmcompiler.image.codec import ENTRY, HEADER, TRAILER
+from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
+from nmcompiler.mapping import compile_network
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.targets import load_target
+
+TARGETS = ["loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif"]
+
+
+def _random_network(rng: np.random.Generator, target: str) -> Network:
+    crossbar = target == "truenorth-like"
+    net = Network("r", dt=1e-3, seed=int(rng.integers(0, 1000)))
+    times = np.sort(rng.integers(0, 40, 30))
+    net.add(SpikeSource(name="in", size=6, ids=rng.integers(0, 6, times.size), times=times * 1e-3))
+    pops = []
+    for k in range(1 if crossbar else int(rng.integers(1, 4))):
+        n = int(rng.integers(1, 40))
+        kind = rng.choice(["lif", "if"] + ([] if crossbar else ["cuba"]))
+        common = dict(v_threshold=float(rng.uniform(0.5, 1.5)), reset=str(rng.choice(["value", "subtract"])))
+        if kind == "lif":
+            model = LIF(tau_mem=float(rng.uniform(5e-3, 3e-2)), bias=float(rng.uniform(-0.2, 0.5)), **common)
+        elif kind == "if":
+            model = IF(bias=float(rng.uniform(-5, 20)), **common)
+        else:
+            model = CubaLIF(tau_mem=float(rng.uniform(5e-3, 3e-2)), tau_syn=[float(rng.uniform(2e-3, 1e-2))],
+                            **common)
+        pops.append(net.add(Population(name=f"p{k}", size=n, model=model, initial={"v": rng.uniform(0, 0.5, n)})))
+    levels = rng.normal(0.5, 0.5, 4)
+    for post in pops:
+        for pre in [net.node("in")] + ([] if crossbar else pops[:1]):
+            pi, qi = np.nonzero(rng.random((pre.size, post.size)) < 0.4)
+            if not pi.size:
+                continue
+            # crossbar targets: the weight depends on the source only (axon types are per source)
+            w = levels[pi % 4] if crossbar else rng.normal(0.5, 0.6, pi.size)
+            d = 1 + (pi % 3 if crossbar else rng.integers(0, 5, pi.size))
+            net.connect(Projection(name=f"{pre.name}_{post.name}", pre=pre.name, post=post.name,
+                                   receptor="syn" if isinstance(post.model, CubaLIF) else None,
+                                   connectivity=Connectivity.from_coo(pre.size, post.size, pi, qi, w, d)))
+    return net
+
+
+def _same_spikes(a, b) -> bool:
+    return a.spike_counts() == b.spike_counts() and all(
+        np.array_equal(a.spike_steps[p], b.spike_steps[p]) and np.array_equal(a.spike_ids[p], b.spike_ids[p])
+        for p in a.spike_steps)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), target=st.sampled_from(TARGETS))
+def test_encode_decode_encode_is_identity_and_simulation_matches(seed, target):
+    net = _random_network(np.random.default_rng(seed), target)
+    tgt = load_target(target)
+    mapping, fx, report = compile_network(net, tgt, partitioner="index-order")
+    assert report.fits
+    data = encode(build_contents(mapping, fx))
+    back = decode(data)
+    assert encode(back) == data
+    expected = BitAccurateSimulator(fx, backend="numpy").run(60)
+    got = BitAccurateSimulator(to_program(back), backend="numpy").run(60)
+    assert _same_spikes(expected, got)
+
+
+def _small_image() -> bytes:
+    net = _random_network(np.random.default_rng(3), "loihi-like")
+    mapping, fx, _ = compile_network(net, load_target("loihi-like"), partitioner="index-order")
+    return encode(build_contents(mapping, fx))
+
+
+def test_every_single_bit_flip_is_detected():
+    data = _small_image()
+    assert len(data) < 20000
+    buf = bytearray(data)
+    for i in range(len(buf)):
+        for bit in range(8):
+            buf[i] ^= 1 << bit
+            with pytest.raises(ImageError):
+                decode(bytes(buf))
+            buf[i] ^= 1 << bit
+    decode(bytes(buf))  # restored
+
+
+def test_bad_images_get_one_clear_error():
+    data = _small_image()
+    cases = {
+        data[:50]: "truncated",
+        data[:-1]: "truncated or extended",
+        b"XXXXXXXX" + data[8:]: "not an nmcompiler image",
+        data[:8] + struct.pack("<H", 99) + data[10:]: "image format version 99",
+        b"": "truncated",
+    }
+    for blob, phrase in cases.items():
+        with pytest.raises(ImageError, match=phrase):
+            decode(blob)
+
+
+def _reseal(data: bytearray) -> bytes:
+    """Recompute every checksum so that a mutation reaches the structural checks."""
+    magic, version, hsize, count, file_bytes, digest, _, _ = HEADER.unpack_from(data)
+    count = min(count, (len(data) - HEADER.size) // ENTRY.size)
+    for k in range(count):
+        kind, r, core, off, size, _, r2 = ENTRY.unpack_from(data, HEADER.size + k * ENTRY.size)
+        crc = zlib.crc32(bytes(data[off:off + size])) if off + size <= len(data) else 0
+        ENTRY.pack_into(data, HEADER.size + k * ENTRY.size, kind, r, core, off, size, crc, r2)
+    blank = HEADER.pack(magic, version, hsize, count, len(data), digest, 0, 0)
+    crc = zlib.crc32(blank + bytes(data[HEADER.size:HEADER.size + count * ENTRY.size]))
+    HEADER.pack_into(data, 0, magic, version, hsize, count, len(data), digest, crc, 0)
+    data[-TRAILER:] = hashlib.sha256(bytes(data[:-TRAILER])).digest()
+    return bytes(data)
+
+
+_IMAGE = None
+
+
+@settings(max_examples=400, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, 1 << 30), st.integers(0, 255)), min_size=1, max_size=6))
+def test_resealed_mutations_never_crash_the_decoder(edits):
+    global _IMAGE
+    _IMAGE = _IMAGE or _small_image()
+    buf = bytearray(_IMAGE)
+    for pos, value in edits:
+        buf[HEADER.size + pos % (len(buf) - HEADER.size - TRAILER)] = value
+    try:
+        contents = decode(_reseal(buf))
+        to_program(contents)
+    except UserError:
+        pass  # ImageError or a clear user error: fine; anything else fails the test
+
+
+@settings(max_examples=300, deadline=None)
+@given(blob=st.binary(max_size=400))
+def test_arbitrary_bytes_are_rejected(blob):
+    with pytest.raises(ImageError):
+        decode(blob)
+
+
+def test_cli_compile_writes_identical_images_and_inspect_reads_them(run_nmc, tmp_path):
+    for run in ("a", "b"):
+        code, _, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "-o", tmp_path / run)
+        assert code == 0, err
+    a, b = (tmp_path / r / "synfire.nmc" for r in "ab")
+    assert a.read_bytes() == b.read_bytes()
+    doc = json.loads((tmp_path / "a" / "synfire.map.json").read_text())
+    kinds = {s["kind"] for s in doc["image"]["memory_map"]}
+    assert {"meta", "neurons", "rows", "synapses", "routes"} <= kinds
+    code, out, _ = run_nmc("inspect", a, "--json")
+    info = json.loads(out)
+    assert code == 0 and info["target"] == "loihi-like" and sum(c["neurons"] for c in info["cores"]) == 1000
+    code, out, _ = run_nmc("inspect", a, "--section", "neurons:0")
+    assert code == 0 and len(json.loads(out)) == info["cores"][0]["neurons"]
+    code, _, err = run_nmc("inspect", a, "--target", "spinnaker-like")
+    assert code == 2 and "compiled for target 'loihi-like'" in err
+    corrupted = bytearray(a.read_bytes())
+    corrupted[len(corrupted) // 2] ^= 4
+    (tmp_path / "bad.nmc").write_bytes(bytes(corrupted))
+    code, _, err = run_nmc("simulate", tmp_path / "bad.nmc", "--steps", "10", "-o", tmp_path / "sim")
+    assert code == 2 and "corrupted" in err and err.count("\n") == 1 and not (tmp_path / "sim").exists()
+
+
+def test_simulating_the_image_equals_simulating_the_mapping(run_nmc, tmp_path):
+    net = load_network(EXAMPLES / "synfire.yaml")
+    mapping, fx, _ = compile_network(net, load_target("loihi-like"))
+    expected = BitAccurateSimulator(fx).run(300)
+    code, _, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "-o", tmp_path)
+    assert code == 0, err
+    code, _, err = run_nmc("simulate", tmp_path / "synfire.nmc", "--steps", "300", "-o", tmp_path / "sim")
+    assert code == 0, err
+    spikes = np.load(tmp_path / "sim" / "spikes.npz")
+    for pop in expected.spike_ids:
+        assert np.array_equal(spikes[f"{pop}/ids"], expected.spike_ids[pop]), pop
+        assert np.array_equal(spikes[f"{pop}/steps"], expected.spike_steps[pop]), pop
+    assert sum(expected.spike_counts().values()) > 100
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_images_for_examples_and_nir_paper_graphs(run_nmc, tmp_path, target):
+    """Every example and NIR-paper graph either gets an image that decodes to what was simulated,
+    or exit 2 with the limit named."""
+    nets = [EXAMPLES / f for f in ("single_lif.yaml", "synfire.yaml", "mlp.yaml", "cuba.yaml")]
+    if NIR_PAPER.is_dir():
+        nets += sorted(NIR_PAPER.glob("*.nir"))
+    made = 0
+    for path in nets:
+        out = tmp_path / path.stem
+        dt = ("--dt", "1ms") if path.suffix == ".nir" else ()
+        code, _, err = run_nmc("compile", path, "--target", target, "--partitioner", "index-order", "-o", out, *dt)
+        if code == 0:
+            data = (out / f"{path.stem}.nmc").read_bytes()
+            assert encode(decode(data)) == data
+            made += 1
+        else:
+            assert code == 2 and err.startswith("error: ") and any(
+                w in err for w in ("limit", "has ", "needs", "largest", "exceed", "support", "axon")), (path, err)
+    assert made >= 1
