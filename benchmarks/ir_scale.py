@@ -12,7 +12,6 @@ import json
 import resource
 import time
 
-import numpy as np
 
 from nmcompiler.frontends import connectors
 from nmcompiler.frontends.values import stream

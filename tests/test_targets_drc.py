@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from nmcompiler import load_network
 from nmcompiler.drc import check, cores_lower_bound
 from nmcompiler.errors import UserError
-from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, Projection
+from nmcompiler.ir import LIF, Connectivity, CubaLIF, Network, Population, Projection
 from nmcompiler.targets import load_target, target_names
 
 

@@ -25,7 +25,6 @@ dimensionless when currents are expressed in volts, as in Brian2's CUBA example.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 

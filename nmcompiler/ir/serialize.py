@@ -24,7 +24,7 @@ from ..fileio import atomic_open, write_bytes
 from .connectivity import Connectivity, Projection
 from .models import MODELS, NeuronModel
 from .network import Network
-from .nodes import NODE_KINDS, Node, Probe
+from .nodes import NODE_KINDS, Probe
 
 __all__ = ["save_network", "load_network_file", "FORMAT_VERSION"]
 

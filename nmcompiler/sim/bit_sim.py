@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..datapath import NeuronParams, NeuronState, saturate, tick
+from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes
