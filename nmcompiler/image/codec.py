@@ -1,6 +1,6 @@
 """Binary configuration image: encode :class:`ImageContents` to bytes and decode them back.
 
-Layout (docs/image-format.md): a 64-byte header, a section table (32 bytes per section), the
+Layout (docs/image-format.md): a 96-byte header, a section table (32 bytes per section), the
 section payloads (8-byte aligned) and a SHA-256 trailer over everything before it. All fields
 are little-endian and fixed-width. Every section carries a CRC-32, the header carries a CRC-32
 of itself and the table, so any single flipped bit is detected and named.
@@ -23,7 +23,8 @@ __all__ = ["MAGIC", "VERSION", "SECTION_KINDS", "ImageError", "encode", "decode"
 
 MAGIC = b"NMCIMAGE"
 VERSION = 1
-HEADER = struct.Struct("<8sHHIQ32sII")  # magic, version, header bytes, sections, file bytes, target sha, crc, 0
+# magic, version, header bytes, sections, file bytes, target sha, crc, 0, target name, compiler version
+HEADER = struct.Struct("<8sHHIQ32sII24s8s")
 ENTRY = struct.Struct("<HHIQQII")  # kind, reserved, core, offset, size, crc32, reserved
 TRAILER = 32
 SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table"}
@@ -83,9 +84,12 @@ def encode(contents: ImageContents) -> bytes:
         offset += len(payload) + pad
     file_bytes = offset + TRAILER
     entry_bytes = b"".join(entries)
-    head = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), file_bytes, contents.target_digest, 0, 0)
-    crc = zlib.crc32(head + entry_bytes)
-    head = HEADER.pack(MAGIC, VERSION, HEADER.size, len(sections), file_bytes, contents.target_digest, crc, 0)
+    name = contents.meta["target"].encode()[:24]
+    compiler = contents.meta["compiler"].rsplit(" ", 1)[-1].encode()[:8]
+    fields = [MAGIC, VERSION, HEADER.size, len(sections), file_bytes, contents.target_digest, 0, 0, name, compiler]
+    crc = zlib.crc32(HEADER.pack(*fields) + entry_bytes)
+    fields[6] = crc
+    head = HEADER.pack(*fields)
     pre_pad = _align(HEADER.size + table_bytes) - HEADER.size - table_bytes
     data = head + entry_bytes + b"\0" * pre_pad + bytes(body)
     return data + hashlib.sha256(data).digest()
@@ -99,7 +103,7 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
     """Check magic, version, sizes and every checksum; return the header and the section table."""
     if len(data) < HEADER.size + TRAILER:
         raise ImageError(f"{where}: truncated ({len(data)} bytes; a header alone takes {HEADER.size + TRAILER})")
-    magic, version, hsize, count, file_bytes, digest, crc, _ = HEADER.unpack_from(data)
+    magic, version, hsize, count, file_bytes, digest, crc, _, tname, cver = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise ImageError(f"{where}: not an nmcompiler image (magic {magic!r}, expected {MAGIC!r})")
     if version != VERSION:
@@ -109,7 +113,7 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
     if file_bytes != len(data):
         raise ImageError(f"{where}: truncated or extended: the header says {file_bytes} bytes, the file has {len(data)}")
     table = data[HEADER.size:HEADER.size + count * ENTRY.size]
-    blank = HEADER.pack(magic, version, hsize, count, file_bytes, digest, 0, 0)
+    blank = HEADER.pack(magic, version, hsize, count, file_bytes, digest, 0, 0, tname, cver)
     if zlib.crc32(blank + table) != crc:
         raise ImageError(f"{where}: header or section table corrupted (CRC-32 mismatch)")
     if hashlib.sha256(data[:-TRAILER]).digest() != data[-TRAILER:]:
@@ -125,6 +129,8 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
                              "(CRC-32 mismatch)")
         entries.append(SectionEntry(kind=name, core=None if core == GLOBAL else core, offset=off, size=size, crc32=scrc))
     header = {"magic": magic.decode(), "format_version": version, "sections": count, "file_bytes": file_bytes,
+              "target": tname.rstrip(b"\0").decode(errors="replace"),
+              "compiler_version": cver.rstrip(b"\0").decode(errors="replace"),
               "target_sha256": digest.hex(), "header_crc32": crc, "sha256": data[-TRAILER:].hex()}
     return header, entries
 

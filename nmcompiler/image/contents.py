@@ -43,6 +43,7 @@ NEURON_DTYPE = np.dtype([("neuron", "<u4"), ("v0", "<i4"), ("decay_v", "<i4"), (
 ROW_DTYPE = np.dtype([("source", "<u4"), ("start", "<u4"), ("length", "<u4"), ("delay", "u1"),
                       ("axon_type", "u1"), ("exponent", "i1"), ("reserved", "u1")])
 FLAG_SUBTRACT, FLAG_SPIKING = 1, 2
+MAX_SOURCE_CHANNELS = 1 << 24  # image format 1: channels per host source
 GLOBAL = 0xFFFFFFFF
 
 
@@ -319,7 +320,12 @@ def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
     if t.target.size and (d.min() < 1 or d.max() > fmt.delay_max or t.target.max() >= prog.channels * n):
         out.append("a synapse has a delay or target outside the format's range")
     names = {p.name for p in prog.populations}
-    out += [f"probe of unknown population '{q.target}'" for q in prog.probes if q.target not in names]
+    sizes = {p.name: p.size for p in prog.populations}
+    for q in prog.probes:
+        if q.target not in names or q.variable not in ("spikes", "v", "i"):
+            out.append(f"probe of unknown population or variable '{q.target}.{q.variable}'")
+        elif q.neurons is not None and q.neurons.size and not (0 <= q.neurons.min() and q.neurons.max() < sizes[q.target]):
+            out.append(f"probe of '{q.target}' names neurons outside its {sizes[q.target]}")
     for src in prog.sources:
         out += [f"source '{src.name}': {m}" for m in src.problems()]
     if prog.params.refractory.size and prog.params.refractory.min() < 0:
@@ -334,6 +340,17 @@ def _to_program(contents: ImageContents) -> SimProgram:
     meta = contents.meta
     fmt = NumericFormat(**meta["format"])
     n, R = int(meta["neurons"]), max(1, fmt.receptors)
+    # sizes from META must agree with the tables before anything is allocated from them
+    held = sum(int(c.neurons.size) for c in contents.cores)
+    channels = [int(src["size"]) for src in meta["sources"]]
+    if n != held or not 1 <= R <= 64 or any(not 0 < k <= MAX_SOURCE_CHANNELS for k in channels):
+        raise ValueError(f"meta says {n} neurons, the cores hold {held}; receptors {R}; source sizes {channels} "
+                         f"(at most {MAX_SOURCE_CHANNELS} channels each)")
+    if int(meta["presynaptic"]) != n + sum(channels):
+        raise ValueError(f"meta says {meta['presynaptic']} presynaptic indices, neurons and sources make {n + sum(channels)}")
+    for c in contents.cores:
+        if c.rows.size and int(c.rows["source"].max()) >= n + sum(channels):
+            raise ValueError(f"core {c.core}: a row's source lies outside the {n + sum(channels)} presynaptic indices")
     f = SynapseFields(**meta["synapse_fields"])
     arrays = {k: np.zeros(n, dtype=np.int64) for k in ("v0", "decay_v", "bias", "threshold", "v_reset", "refractory", "flags")}
     decay_i, i0 = np.zeros((R, n), dtype=np.int64), np.zeros((R, n), dtype=np.int64)
