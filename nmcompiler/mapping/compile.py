@@ -86,7 +86,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     blocking = [v for v in violations if v.rule not in _PARTITIONING_FIXES]
     if blocking:
         raise ValidationError([Diagnostic(where="", message=v.message + (
-            " (legalization passes are not implemented yet)" if v.legalizable else "")) for v in blocking])
+            " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in _LEGALIZED
+            else "")) for v in blocking])
     t = time.perf_counter()
     fx = Quantize(fmt=target.format).run(net)
     passes["quantize"] = time.perf_counter() - t
