@@ -146,11 +146,15 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     row_key = pre * (R * max(1, len(pop_starts))) + group
     order = np.lexsort((post, delay, row_key, syn_core))  # by core, row, delay, neuron
     bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
-    dest_pairs = np.unique(core_of[pre[pre < n]] * max(n_cores, 1) + syn_core[pre < n]) if n_cores else np.zeros(0, np.int64)
+    width = max(n_cores, 1)
+    dest_pairs = np.unique(core_of[pre[pre < n]] * width + syn_core[pre < n]) if n_cores else np.zeros(0, np.int64)
+    dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
+    by_core = np.argsort(core_of, kind="stable")  # neurons core by core, ascending within a core
+    core_bounds = np.searchsorted(core_of[by_core], np.arange(n_cores + 1))
+    local = np.empty(n, dtype=np.int64)  # index of each neuron within its core
+    local[by_core] = np.arange(n) - core_bounds[core_of[by_core]]
     for c in range(n_cores):
-        members = np.flatnonzero(core_of == c)
-        local = np.full(n, -1, dtype=np.int64)
-        local[members] = np.arange(members.size)
+        members = by_core[core_bounds[c]:core_bounds[c + 1]]
         rec = np.zeros(members.size, dtype=NEURON_DTYPE)
         rec["neuron"], rec["v0"] = members, prog.v0[members]
         for name in ("decay_v", "bias", "threshold", "v_reset", "refractory"):
@@ -163,7 +167,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         else:
             rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_post, s_chan, s_delay, s_w)
             type_w = np.zeros((0, 0), dtype=np.int16)
-        dests = dest_pairs[dest_pairs // max(n_cores, 1) == c] % max(n_cores, 1)
+        dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
         cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
                                decay_i=p.decay_i[:, members].astype(np.int32), i0=prog.i0[:, members].astype(np.int32),
                                rows=rows, synapses=synapses, type_weights=type_w, key=c << key_bits,
