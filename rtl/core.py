@@ -31,6 +31,7 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .arith import neuron_update
+from .load import CoreLoad
 from .params import MEMORIES, CoreParams
 
 __all__ = ["LifCore"]
@@ -42,8 +43,9 @@ class LifCore(wiring.Component):
     the memory, :data:`rtl.params.MEMORIES`), the state read port ``dbg_addr``/``dbg_state``, and
     the counters ``ticks``, ``spikes``, ``synops``."""
 
-    def __init__(self, params: CoreParams):
+    def __init__(self, params: CoreParams, init: CoreLoad | None = None):
         self.params = params
+        self.init = init  # memories initialized from an image (None: loaded through the cfg port)
         L = params.layouts
         self.cfg_width = max(L.width(m) for m in MEMORIES)
         self.cfg_addr_bits = max(max(1, (L.depth(params, m) - 1).bit_length()) for m in MEMORIES)
@@ -69,12 +71,16 @@ class LifCore(wiring.Component):
         nb, sb, R = p.neuron_bits, p.slot_bits, p.channels
         f = p.fields
 
-        m.submodules.param = param = memory.Memory(shape=L.param, depth=p.neurons, init=[])
-        m.submodules.state = state = memory.Memory(shape=L.state, depth=p.neurons, init=[])
+        init = self.init.memories if self.init is not None else {}
+
+        def mem(name, depth):
+            m.submodules[name] = mm = memory.Memory(shape=unsigned(L.width(name)), depth=depth,
+                                                    init=init.get(name, []))
+            return mm
+
+        param, state = mem("param", p.neurons), mem("state", p.neurons)
+        axon, row, syn = mem("axon", p.axons), mem("row", p.rows), mem("syn", p.entries)
         m.submodules.acc = acc = memory.Memory(shape=L.acc, depth=1 << (nb + sb), init=[])
-        m.submodules.axon = axon = memory.Memory(shape=L.axon, depth=p.axons, init=[])
-        m.submodules.row = row = memory.Memory(shape=L.row, depth=p.rows, init=[])
-        m.submodules.syn = syn = memory.Memory(shape=L.syn, depth=p.entries, init=[])
         param_rd, param_wr = param.read_port(), param.write_port()
         state_wr = state.write_port()
         state_rd, state_dbg = state.read_port(), state.read_port()
@@ -85,15 +91,15 @@ class LifCore(wiring.Component):
         syn_rd, syn_wr = syn.read_port(), syn.write_port()
 
         # --- configuration writes (only while idle) and the debug read port -------------------
-        active = Signal(nb + 1)
+        active = Signal(nb + 1, init=self.init.neurons.size if self.init is not None else 0)
         for sel, port in ((0, param_wr), (2, axon_wr), (3, row_wr), (4, syn_wr)):
             width = L.width(MEMORIES[sel])
-            m.d.comb += [port.addr.eq(self.cfg_addr), Value.cast(port.data).eq(self.cfg_data[:width]),
+            m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:width]),
                          port.en.eq(self.cfg_en & (self.cfg_sel == sel))]
         cfg_state = self.cfg_en & (self.cfg_sel == 1)
         with m.If(self.cfg_en & (self.cfg_sel == 5)):
             m.d.sync += active.eq(self.cfg_data[:nb + 1])
-        m.d.comb += [state_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(Value.cast(state_dbg.data))]
+        m.d.comb += [state_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(state_dbg.data)]
 
         # --- the synapse pipeline: stage 0 reads an entry, 1 reads the accumulator, 2 writes it --
         cur = Signal(sb, init=(1 << sb) - 1)  # slot of the current tick
@@ -101,6 +107,8 @@ class LifCore(wiring.Component):
         s1_valid, s1_addr, s1_ch = Signal(), Signal(nb + sb), Signal(max(1, f.channel))
         s1_delta = Signal.like(Value.cast(acc_rd.data[0]))
         word = syn_rd.data
+        prm, st, sw = L.param(param_rd.data), L.state(state_rd.data), L.state(state_wr.data)
+        axon_data, row_data = L.axon(axon_rd.data), L.row(row_rd.data)
         j_syn = word[:f.index]
         delay_m1 = word[f.index:f.index + f.delay]
         ch = word[f.index + f.delay:f.index + f.delay + f.channel] if f.channel else C(0, 1)
@@ -120,7 +128,7 @@ class LifCore(wiring.Component):
         j = Signal(nb + 1)
         rows_left, r = Signal(p.row_bits + 1), Signal(p.row_bits)
         e, left, exp = Signal(p.entry_bits), Signal(p.entry_bits + 1), Signal(p.exp_bits)
-        upd = neuron_update(m, fmt, param_rd.data, state_rd.data, acc_rd.data)
+        upd = neuron_update(m, fmt, prm, st, acc_rd.data)
         pipeline = s0_valid | s1_valid
         m.d.comb += [self.busy.eq(pipeline), acc_rd.addr.eq(Cat(j_syn, slot))]
 
@@ -157,11 +165,10 @@ class LifCore(wiring.Component):
                 m.d.comb += [self.busy.eq(1), self.out.valid.eq(upd.spike), self.out.payload.eq(j)]
                 proceed = ~upd.spike | self.out.ready
                 with m.If(proceed):
-                    m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(1), state_wr.data.v.eq(upd.v),
-                                 state_wr.data.ref.eq(upd.ref),
+                    m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(1), sw.v.eq(upd.v), sw.ref.eq(upd.ref),
                                  acc_wr.addr.eq(Cat(j[:nb], cur)), acc_wr.en.eq(1), Value.cast(acc_wr.data).eq(0)]
                     for k in range(R):
-                        m.d.comb += state_wr.data.i[k].eq(upd.i[k])
+                        m.d.comb += sw.i[k].eq(upd.i[k])
                     m.d.sync += [self.spikes.eq(self.spikes + upd.spike), j.eq(j + 1)]
                     read_neuron(j + 1)
                     m.d.comb += acc_rd.addr.eq(Cat((j + 1)[:nb], cur))
@@ -173,7 +180,7 @@ class LifCore(wiring.Component):
                     m.d.comb += acc_rd.addr.eq(Cat(j[:nb], cur))
             with m.State("AXON"):
                 m.d.comb += self.busy.eq(1)
-                a = axon_rd.data
+                a = axon_data
                 m.d.sync += [r.eq(a.first), rows_left.eq(a.count)]
                 m.d.comb += row_rd.addr.eq(a.first)
                 with m.If(a.count != 0):
@@ -182,7 +189,7 @@ class LifCore(wiring.Component):
                     m.next = "IDLE"
             with m.State("ROW"):
                 m.d.comb += self.busy.eq(1)
-                rw = row_rd.data
+                rw = row_data
                 m.d.sync += [exp.eq(rw.exponent), left.eq(rw.length - 1)]
                 with m.If(rw.length != 0):
                     issue(rw.start, rw.exponent)
@@ -200,5 +207,5 @@ class LifCore(wiring.Component):
         # configuration writes to the state memory take the port when asserted (only while idle)
         with m.If(cfg_state):
             m.d.comb += [state_wr.addr.eq(self.cfg_addr), state_wr.en.eq(1),
-                         Value.cast(state_wr.data).eq(self.cfg_data[:L.width("state")])]
+                         state_wr.data.eq(self.cfg_data[:L.width("state")])]
         return m

@@ -45,13 +45,14 @@ def _require_tools() -> None:
     os.environ["PATH"] = os.pathsep.join([p for p in paths if p not in current] + current)
 
 
-def verilog(params: CoreParams) -> str:
-    """The core's Verilog (Amaranth, no source locations: byte-identical for equal parameters)."""
+def verilog(params: CoreParams, init: CoreLoad | None = None, name: str = TOPLEVEL) -> str:
+    """The core's Verilog (Amaranth, no source locations: byte-identical for equal inputs); with
+    ``init``, its memories start with that core's image instead of empty."""
     from amaranth.back import verilog as back
 
     from .core import LifCore
 
-    return back.convert(LifCore(params), name=TOPLEVEL, emit_src=False)
+    return back.convert(LifCore(params, init), name=name, emit_src=False)
 
 
 @dataclass(frozen=True)

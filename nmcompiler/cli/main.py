@@ -443,6 +443,7 @@ def schema() -> None:
 
 
 from . import image_commands  # noqa: E402  (registers nmc inspect)
+from . import rtl_commands  # noqa: E402,F401  (registers nmc rtl, nmc verify)
 
 
 def main(argv: list[str] | None = None) -> None:

