@@ -68,7 +68,7 @@ class LifCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, L, fmt = self.params, self.params.layouts, self.params.fmt
-        nb, sb, R = p.neuron_bits, p.slot_bits, p.channels
+        nb, sb, R = p.local_bits, p.slot_bits, p.channels
         f = p.fields
 
         init = self.init.memories if self.init is not None else {}
@@ -91,14 +91,14 @@ class LifCore(wiring.Component):
         syn_rd, syn_wr = syn.read_port(), syn.write_port()
 
         # --- configuration writes (only while idle) and the debug read port -------------------
-        active = Signal(nb + 1, init=self.init.neurons.size if self.init is not None else 0)
+        active = Signal(p.neuron_bits + 1, init=self.init.neurons.size if self.init is not None else 0)
         for sel, port in ((0, param_wr), (2, axon_wr), (3, row_wr), (4, syn_wr)):
             width = L.width(MEMORIES[sel])
             m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:width]),
                          port.en.eq(self.cfg_en & (self.cfg_sel == sel))]
         cfg_state = self.cfg_en & (self.cfg_sel == 1)
         with m.If(self.cfg_en & (self.cfg_sel == 5)):
-            m.d.sync += active.eq(self.cfg_data[:nb + 1])
+            m.d.sync += active.eq(self.cfg_data[:p.neuron_bits + 1])
         m.d.comb += [state_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(state_dbg.data)]
 
         # --- the synapse pipeline: stage 0 reads an entry, 1 reads the accumulator, 2 writes it --
@@ -109,7 +109,7 @@ class LifCore(wiring.Component):
         word = syn_rd.data
         prm, st, sw = L.param(param_rd.data), L.state(state_rd.data), L.state(state_wr.data)
         axon_data, row_data = L.axon(axon_rd.data), L.row(row_rd.data)
-        j_syn = word[:f.index]
+        j_syn = word[:nb]  # < neurons (checked when the image is loaded)
         delay_m1 = word[f.index:f.index + f.delay]
         ch = word[f.index + f.delay:f.index + f.delay + f.channel] if f.channel else C(0, 1)
         base = f.index + f.delay + f.channel
@@ -162,7 +162,7 @@ class LifCore(wiring.Component):
                     m.d.comb += axon_rd.addr.eq(self.inp.payload)
                     m.next = "AXON"
             with m.State("NEURON"):
-                m.d.comb += [self.busy.eq(1), self.out.valid.eq(upd.spike), self.out.payload.eq(j)]
+                m.d.comb += [self.busy.eq(1), self.out.valid.eq(upd.spike), self.out.payload.eq(j[:nb])]
                 proceed = ~upd.spike | self.out.ready
                 with m.If(proceed):
                     m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(1), sw.v.eq(upd.v), sw.ref.eq(upd.ref),

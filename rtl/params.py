@@ -69,6 +69,12 @@ class CoreParams:
         return self.fields.index
 
     @property
+    def local_bits(self) -> int:
+        """Bits of a neuron's address in the core's memories (``neurons`` may be below the target's
+        per-core limit that sets the synapse entry's index field)."""
+        return min(_bits(self.neurons), self.fields.index)
+
+    @property
     def slot_bits(self) -> int:
         """Ring-buffer slots: ``2^slot_bits >= delay_max`` (a delay of ``delay_max`` reuses the slot
         read and cleared in the same tick)."""

@@ -24,7 +24,7 @@ from nmcompiler.errors import UserError
 from .load import CoreLoad
 from .params import CoreParams
 
-__all__ = ["TOPLEVEL", "verilog", "Build", "build", "RtlRun", "run_core"]
+__all__ = ["TOPLEVEL", "verilog", "Build", "build", "build_verilog", "RtlRun", "run_core"]
 
 log = logging.getLogger(__name__)
 TOPLEVEL = "nmc_core"
@@ -48,6 +48,7 @@ def _require_tools() -> None:
 def verilog(params: CoreParams, init: CoreLoad | None = None, name: str = TOPLEVEL) -> str:
     """The core's Verilog (Amaranth, no source locations: byte-identical for equal inputs); with
     ``init``, its memories start with that core's image instead of empty."""
+    _require_tools()
     from amaranth.back import verilog as back
 
     from .core import LifCore
@@ -60,34 +61,41 @@ class Build:
     directory: Path
     verilog: Path
     digest: str
+    toplevel: str
 
 
 def cache_root() -> Path:
     return Path(os.environ.get("NMC_RTL_CACHE", Path.home() / ".cache" / "nmcompiler" / "verilator"))
 
 
-def build(params: CoreParams, root: Path | None = None) -> Build:
-    """Generate and Verilate the core (reused when the same Verilog was built before)."""
+def build(params: CoreParams, root: Path | None = None, init: CoreLoad | None = None) -> Build:
+    """Generate and Verilate the core (reused when the same Verilog was built before); with ``init``
+    the core whose memories start with that image core (module ``nmc_core_c<core>``)."""
+    name = TOPLEVEL if init is None else f"{TOPLEVEL}_c{init.core}"
+    return build_verilog(verilog(params, init, name), name, root)
+
+
+def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
+    """Verilate ``text`` (top module ``toplevel``) into a cached build folder."""
     _require_tools()
     from cocotb_tools.runner import get_runner
 
-    text = verilog(params)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     directory = (root or cache_root()) / digest
     directory.mkdir(parents=True, exist_ok=True)
-    source = directory / f"{TOPLEVEL}.v"
+    source = directory / f"{toplevel}.v"
     done = directory / "built"
     if not done.exists():
         source.write_text(text)
         log.info("verilating %s (%d bytes of Verilog)", directory, len(text))
         runner = get_runner("verilator")
         try:
-            runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=directory / "sim",
+            runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory / "sim",
                          build_args=["-Wno-fatal", "-O3"], log_file=directory / "build.log")
         except (SystemExit, Exception) as exc:  # the runner exits or raises on a failed build
             raise UserError(f"Verilator build failed ({exc}); see {directory / 'build.log'}") from None
         done.write_text(digest)
-    return Build(directory=directory, verilog=source, digest=digest)
+    return Build(directory=directory, verilog=source, digest=digest, toplevel=toplevel)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,15 +110,17 @@ class RtlRun:
 
 
 def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, dump_state: bool = False,
-             out_ready: str = "always", seed: int = 0) -> RtlRun:
+             out_ready: str = "always", seed: int = 0, configure: bool = True) -> RtlRun:
     """Run ``steps`` ticks of one core: ``events[t]`` are the axon ids of the source spikes of tick
-    ``t``; the core's own spikes are fed back to their axons (``load.axon_of``)."""
+    ``t``; the core's own spikes are fed back to their axons (``load.axon_of``). ``configure``:
+    write the image through the configuration port (False: the build's memories hold it already).
+    ``out_ready``: "always", or "random" (back-pressure on the spike output, seeded)."""
     _require_tools()
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
     loop = load.axon_of(load.neurons).tolist()
-    job = {"steps": steps, "writes": load.writes(), "events": [list(map(int, e)) for e in events],
+    job = {"steps": steps, "writes": load.writes() if configure else [], "events": [list(map(int, e)) for e in events],
            "loopback": loop, "dump_state": dump_state, "out_ready": out_ready, "seed": seed}
     with tempfile.TemporaryDirectory(prefix="nmc-rtl-") as tmp:
         tmp = Path(tmp)
@@ -120,7 +130,7 @@ def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, d
         env = {"NMC_RTL_JOB": str(tmp / "job.json"), "NMC_RTL_OUT": str(out)}
         saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # the runner exits the process under pytest
         try:
-            runner.test(test_module="rtl.testbench", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog", build_dir=b.directory / "sim",
+            runner.test(test_module="rtl.testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog", build_dir=b.directory / "sim",
                         test_dir=tmp, extra_env=env, results_xml=str(results), log_file=tmp / "sim.log")
         except SystemExit:
             pass

@@ -26,7 +26,7 @@ from .load import CoreLoad, core_load, unpack
 from .params import CoreParams
 from .runner import build, run_core
 
-__all__ = ["Divergence", "RtlVerification", "verify_image", "source_events", "probe_all"]
+__all__ = ["Divergence", "RtlVerification", "verify_image", "differences", "source_events", "probe_all"]
 
 
 @dataclass(frozen=True)
@@ -121,16 +121,22 @@ def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, sta
     t2 = time.perf_counter()
     run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready)
     t3 = time.perf_counter()
-    diffs = _spike_differences(prog, ref, run, load)
-    if states:
-        diffs += _state_differences(prog, ref, run, load, params)
-    diffs.sort(key=lambda d: (d.tick, d.neuron, d.variable))
+    diffs = differences(prog, ref, run, load, params)
     return RtlVerification(
         steps=steps, cores=1, reference_spikes=sum(ref.spike_counts().values()), rtl_spikes=int(len(run.spikes)),
         mismatches=len(diffs), first_divergence=diffs[0] if diffs else None,
         neuron_cycles=run.neuron_cycles.tolist(), event_cycles=run.event_cycles.tolist(),
         synops=int(run.counters["synops"]),
         seconds={"reference": t1 - t0, "build": t2 - t1, "rtl": t3 - t2})
+
+
+def differences(prog: SimProgram, ref, run, load: CoreLoad, params: CoreParams) -> list[Divergence]:
+    """Every (tick, neuron, variable) where the RTL run differs from the reference result, earliest
+    first (states only when the run dumped them)."""
+    diffs = _spike_differences(prog, ref, run, load)
+    if run.states:
+        diffs += _state_differences(prog, ref, run, load, params)
+    return sorted(diffs, key=lambda d: (d.tick, d.neuron, d.variable))
 
 
 def _spike_differences(prog, ref, run, load) -> list[Divergence]:

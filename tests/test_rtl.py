@@ -1,0 +1,296 @@
+"""The Amaranth core on Verilator (cocotb) against the bit-accurate simulator, bit for bit.
+
+Every test loads an image into the generated core, drives the same source events tick by tick as
+the simulator, and compares spikes (and, where asked, v and every current after each tick) with
+the simulator running the same image. One Verilator build per set of core parameters (cached)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import EXAMPLES, NIR_PAPER
+from nmcompiler import load_network
+from nmcompiler.cli.main import main
+from nmcompiler.errors import UserError
+from nmcompiler.image import build_contents, to_program
+from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
+from nmcompiler.mapping import compile_network
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.targets import load_target
+from rtl.load import core_load, pack, unpack
+from rtl.params import CoreParams
+from rtl.runner import build, run_core
+from rtl.verify import differences, probe_all, source_events, verify_image
+
+pytestmark = pytest.mark.rtl
+
+
+def _network(rng: np.random.Generator, cuba: bool = True, max_delay: int = 5) -> Network:
+    net = Network("r", dt=1e-3, seed=int(rng.integers(0, 1000)))
+    times = np.sort(rng.integers(0, 40, 40))
+    net.add(SpikeSource(name="in", size=8, ids=rng.integers(0, 8, times.size), times=times * 1e-3))
+    pops = []
+    for k in range(int(rng.integers(1, 4))):
+        n = int(rng.integers(1, 40))
+        kind = rng.choice(["lif", "if"] + (["cuba"] if cuba else []))
+        common = dict(v_threshold=float(rng.uniform(0.5, 1.5)), reset=str(rng.choice(["value", "subtract"])),
+                      refractory=float(rng.choice([0.0, 1e-3, 3e-3])))
+        if kind == "lif":
+            model = LIF(tau_mem=float(rng.uniform(5e-3, 3e-2)), bias=float(rng.uniform(-0.2, 0.5)), **common)
+        elif kind == "if":
+            model = IF(bias=float(rng.uniform(-5, 20)), **common)
+        else:
+            model = CubaLIF(tau_mem=float(rng.uniform(5e-3, 3e-2)), tau_syn=[float(rng.uniform(2e-3, 1e-2))], **common)
+        pops.append(net.add(Population(name=f"p{k}", size=n, model=model, initial={"v": rng.uniform(0, 0.5, n)})))
+    for post in pops:
+        for pre in [net.node("in")] + pops[:2]:
+            pi, qi = np.nonzero(rng.random((pre.size, post.size)) < 0.4)
+            if pi.size:
+                w = rng.normal(0.4, 0.6, pi.size)
+                d = 1 + rng.integers(0, max_delay, pi.size)
+                net.connect(Projection(name=f"{pre.name}_{post.name}", pre=pre.name, post=post.name,
+                                       receptor="syn" if isinstance(post.model, CubaLIF) else None,
+                                       connectivity=Connectivity.from_coo(pre.size, post.size, pi, qi, w, d)))
+    return net
+
+
+def _image(net: Network, target):
+    mapping, fx, report = compile_network(net, target, partitioner="index-order")
+    assert report.fits, report.misfits
+    return build_contents(mapping, fx)
+
+
+@pytest.fixture(scope="module")
+def fpga():
+    target = load_target("fpga-lif")
+    return target, CoreParams.of(target)
+
+
+def _assert_exact(result) -> None:
+    assert result.mismatches == 0, f"first divergence: {result.first_divergence}"
+    assert result.reference_spikes == result.rtl_spikes
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_networks_are_bit_exact(fpga, seed):
+    target, params = fpga
+    net = _network(np.random.default_rng(seed), max_delay=int(target.format.delay_max))
+    result = verify_image(_image(net, target), params, 50, states=seed % 2 == 0,
+                          out_ready="random" if seed % 5 == 0 else "always")
+    _assert_exact(result)
+    assert result.synops > 0
+
+
+def _custom_target(tmp_path, name: str, **fmt) -> object:
+    doc = yaml.safe_load(Path(load_target("fpga-lif").source).read_text())
+    doc["name"] = name
+    doc["format"].update(fmt)
+    doc["core"]["neurons"] = 128
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return load_target(str(path))
+
+
+@pytest.mark.parametrize("variant", [
+    dict(decay="shift", decay_bits=6, rounding="zero", compare=">=", receptors=1, i_bits=20, acc_bits=20,
+         current_frac_bits=4, refractory_bits=3, delay_max=8),
+    dict(decay="leak", decay_bits=9, rounding="floor", compare=">=", receptors=1, i_bits=0, current_frac_bits=0,
+         v_bits=20, acc_bits=20, bias_bits=9, weight_bits=9, exponent_max=0, delay_max=15),
+], ids=["shift-zero-ge", "leak-no-current"])
+def test_other_formats_are_bit_exact(tmp_path, variant):
+    """The core is generated from the format: shift and leak decays, truncating and floor rounding,
+    '>=' compare, no current state, other widths and delay ranges."""
+    target = _custom_target(tmp_path, "variant", **variant)
+    params = CoreParams.of(target)
+    for seed in range(4):
+        net = _network(np.random.default_rng(100 + seed), cuba=target.format.has_current,
+                       max_delay=target.format.delay_max)
+        _assert_exact(verify_image(_image(net, target), params, 40, states=True))
+
+
+def test_loihi_like_format_on_a_smaller_core():
+    """loihi-like: floor rounding, one 24-bit current, 62-tick delays (64 ring slots)."""
+    target = load_target("loihi-like")
+    params = CoreParams.of(target, neurons=128, axons=256, entries=4096)
+    for seed in range(3):
+        net = _network(np.random.default_rng(200 + seed), max_delay=62)
+        _assert_exact(verify_image(_image(net, target), params, 80, states=True))
+
+
+def _directed(target):
+    """IF neurons whose integer parameters are set to the edges of the contract, fed by 4 source
+    channels through synapses with every delay 1..delay_max, multapses (the same synapse twice,
+    i.e. back-to-back updates of one accumulator word) and convergent inputs."""
+    dmax = target.format.delay_max
+    n = 16
+    net = Network("edges", dt=1e-3, seed=3)
+    net.add(SpikeSource(name="in", size=4, ids=np.tile(np.arange(4), 20), times=np.repeat(np.arange(20), 4) * 2e-3))
+    net.add(Population(name="p", size=n, model=IF(v_threshold=1.0)))
+    pre = np.concatenate([np.repeat(np.arange(4), n), [0, 0, 1, 1]])
+    post = np.concatenate([np.tile(np.arange(n), 4), [5, 5, 5, 5]])
+    delay = np.concatenate([1 + np.arange(4 * n) % dmax, [dmax, dmax, 1, 1]])
+    w = np.full(pre.size, 0.3)
+    net.connect(Projection(name="in_p", pre="in", post="p", connectivity=Connectivity.from_coo(4, n, pre, post, w, delay)))
+    contents = _image(net, target)
+    core = contents.cores[0]
+    rec = core.neurons.copy()
+    f = target.format
+    vmax, vmin = (1 << (f.v_bits - 1)) - 1, -(1 << (f.v_bits - 1))
+    bmax, bmin = (1 << (f.bias_bits - 1)) - 1, -(1 << (f.bias_bits - 1))
+    imax = (1 << (f.i_bits - 1)) - 1
+    full, rmax = 1 << f.decay_bits, (1 << f.refractory_bits) - 1
+    decay_i, i0 = core.decay_i.copy(), core.i0.copy()
+    rows = [  # decay_v, bias, threshold, v_reset, refractory, flags (1 subtract, 2 spiking), v0
+        (0, 5, 20, 0, 0, 2, 0),            # 0: v reaches the threshold exactly ('>' waits a tick)
+        (0, bmax, vmax, 0, 0, 2, vmax),    # 1: saturates at the top, can never exceed it
+        (0, bmin, 0, 0, 0, 2, vmin),       # 2: saturates at the bottom
+        (full, 100, 50, 0, 0, 2, 0),       # 3: largest decay: v to zero in one tick
+        (1, 3, 200, 0, 0, 2, 0),           # 4: smallest decay
+        (0, 0, 40, 0, 0, 2, 0),            # 5: driven by convergent inputs and multapses
+        (0, 30, 20, 0, rmax, 2, 0),        # 6: longest refractory period
+        (0, 30, 20, 0, 1, 2, 0),           # 7: one refractory tick
+        (0, 30, 20, 0, 0, 2, 0),           # 8: no refractory period: fires every tick
+        (0, 25, 20, vmin, 0, 3, 0),        # 9: subtraction reset to far below: saturates at the bottom
+        (0, 30, 20, 0, 0, 0, 0),           # 10: non-spiking
+        (0, 0, vmin, 0, 2, 2, 0),          # 11: lowest threshold: fires whenever not refractory
+        (0, 7, 20, -5, 0, 3, 0),           # 12: reset by subtraction
+        (full, bmax, 0, 0, 0, 2, 0),       # 13: full decay and largest bias
+        (0, bmin, vmax, vmin, 0, 2, vmin), # 14: bottom with a negative reset
+        (1, 0, 30, 0, 3, 2, vmax),         # 15: decays from the top
+    ]
+    for j, (dv, b, th, vr, ref, flags, v0) in enumerate(rows):
+        rec[j] = (rec["neuron"][j], v0, dv, b, th, vr, ref, flags, 0)
+    if f.has_current:
+        decay_i[0] = [0, full, 1, 0, full // 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][:n]
+        i0[0, :3] = [imax, -imax - 1, imax]
+    cores = (dataclasses.replace(core, neurons=rec, decay_i=decay_i, i0=i0),)
+    return dataclasses.replace(contents, cores=cores)
+
+
+def test_directed_edge_cases(fpga):
+    target, params = fpga
+    contents = _directed(target)
+    for out_ready in ("always", "random"):  # random: back-pressure on the spike output
+        result = verify_image(contents, params, 60, states=True, out_ready=out_ready)
+        _assert_exact(result)
+    ref = BitAccurateSimulator(probe_all(to_program(contents)), backend="numpy").run(60)
+    ids = ref.spike_ids["p"]
+    assert set(ids.tolist()) >= {0, 3, 5, 6, 7, 8, 9, 11, 12}, "the directed neurons must actually fire"
+    assert not {1, 10} & set(ids.tolist())
+
+
+def test_a_wrong_weight_is_found_with_its_first_divergence(fpga):
+    """The comparison can fail: one synapse entry changed in the RTL's memory (not in the
+    reference) is reported with tick, core, neuron and variable."""
+    target, params = fpga
+    contents = _image(_network(np.random.default_rng(7)), target)
+    prog = probe_all(to_program(contents), states=True)
+    ref = BitAccurateSimulator(prog, backend="numpy").run(40)
+    load = core_load(contents.cores[0], params)
+    syn = list(load.memories["syn"])
+    top = params.fields.index + params.fields.delay + params.fields.channel + params.fields.weight - 1
+    events = source_events(prog, load, 40)
+    axon = next(a for e in events[:20] for a in e)  # an axon that receives a spike early
+    rows = contents.cores[0].rows
+    first_row = int(np.flatnonzero(rows["source"] == load.axon_sources[axon])[0])
+    syn[int(rows["start"][first_row])] ^= 1 << top  # flip the sign bit of one weight it carries
+    bad = dataclasses.replace(load, memories=load.memories | {"syn": syn})
+    run = run_core(build(params), bad, events, 40, dump_state=True)
+    diffs = differences(prog, ref, run, bad, params)
+    assert diffs, "a flipped weight must change some current or spike"
+    first = diffs[0]
+    assert first.core == 0 and first.variable in ("spike", "v", "i0", "i1") and first.expected != first.got
+
+
+def test_image_initialized_core_runs_without_loading(fpga):
+    """core<c>.v of `nmc rtl`: memories initialized from the image, no configuration writes."""
+    target, params = fpga
+    contents = _image(_network(np.random.default_rng(11)), target)
+    prog = probe_all(to_program(contents))
+    load = core_load(contents.cores[0], params)
+    run = run_core(build(params, init=load), load, source_events(prog, load, 40), 40, configure=False)
+    ref = BitAccurateSimulator(prog, backend="numpy").run(40)
+    assert not differences(prog, ref, run, load, params)
+    assert len(run.spikes) == sum(ref.spike_counts().values()) > 0
+
+
+def test_pack_and_unpack_are_inverse(fpga):
+    _, params = fpga
+    L = params.layouts
+    word = {"v": -3, "i": [5, -(1 << 23)], "ref": 7}
+    assert unpack(L.state, pack(L.state, word)) == word
+    with pytest.raises(ValueError):
+        pack(L.state, {"v": 1 << 15, "i": [0, 0], "ref": 0})
+
+
+@pytest.mark.parametrize("name", ["mlp.yaml", "single_lif.yaml", "digits/digits.yaml"])
+def test_examples_that_fit_one_core(fpga, name):
+    target, params = fpga
+    _assert_exact(verify_image(_image(load_network(EXAMPLES / name), target), params, 100, states=True))
+
+
+@pytest.mark.skipif(not NIR_PAPER.is_dir(), reason="../shared/data/nir-paper not present")
+@pytest.mark.parametrize("name", ["lif_norse.nir", "lif_rockpool.nir"])
+def test_nir_paper_examples(fpga, name):
+    from nmcompiler.frontends import NirOptions
+
+    target, params = fpga
+    net = load_network(NIR_PAPER / name, nir_options=NirOptions(dt=1e-4))
+    _assert_exact(verify_image(_image(net, target), params, 1000, states=True))
+
+
+def test_multi_core_and_non_sparse_images_are_refused(fpga, tmp_path):
+    target, params = fpga
+    big = _network(np.random.default_rng(1))
+    big.add(Population(name="wide", size=300, model=LIF(tau_mem=0.01)))
+    with pytest.raises(UserError, match="single-core"):
+        verify_image(_image(big, target), params, 5)
+    with pytest.raises(UserError, match="sparse"):
+        CoreParams.of(load_target("truenorth-like"))
+
+
+def test_cli_rtl_writes_verilog_memories_and_readme(tmp_path, capsys):
+    out = tmp_path / "c"
+    with pytest.raises(SystemExit) as exc:
+        main(["compile", str(EXAMPLES / "mlp.yaml"), "--target", "fpga-lif", "-o", str(out)])
+    assert exc.value.code in (0, None)
+    capsys.readouterr()
+    for k in (1, 2):
+        with pytest.raises(SystemExit) as exc:
+            main(["rtl", str(out / "mlp.nmc"), "-o", str(tmp_path / f"rtl{k}"), "--json"])
+        assert exc.value.code in (0, None)
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["params"]["neurons"] == 256 and "nmc_core.v" in doc["files"]
+    a, b = tmp_path / "rtl1", tmp_path / "rtl2"
+    names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    assert {"nmc_core.v", "core0.v", "core0/syn.hex", "core0/param.hex", "README.md", "rtl.json"} <= set(names)
+    for name in names:  # deterministic
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    text = (a / "nmc_core.v").read_text()
+    assert "module nmc_core(" in text and not re.search(r"/(tmp|home|root|work)/", text)
+    meta = json.loads((a / "rtl.json").read_text())
+    syn = (a / "core0" / "syn.hex").read_text().split()
+    assert len(syn) == meta["cores"][0]["words"]["syn"] > 0
+    assert "| `tick` | in | 1 |" in (a / "README.md").read_text()
+
+
+def test_cli_verify_ladder(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(EXAMPLES / "mlp.yaml"), "--target", "fpga-lif", "--steps", "60", "--json", "--states"])
+    assert exc.value.code in (0, None)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rtl_mismatches"] == 0
+    assert [r["level"] for r in doc["levels"]] == ["float", "int", "rtl"]
+    assert doc["levels"][1]["spikes"] == doc["levels"][2]["spikes"] > 0
+    for bad, msg in ((["--levels", "int,bogus"], "unknown level"), ([], "--target is required")):
+        with pytest.raises(SystemExit) as exc:
+            main(["verify", str(EXAMPLES / "mlp.yaml")] + (["--target", "fpga-lif"] if bad else []) + bad)
+        assert exc.value.code == 2
+        assert msg in capsys.readouterr().err
