@@ -18,20 +18,18 @@ GROUPS = {"lut4": ("SB_LUT4",), "carry": ("SB_CARRY",), "ram_4k": ("SB_RAM40_4K"
 
 
 def parse_stat(text: str) -> dict[str, int]:
-    """Cell counts from Yosys' ``stat`` report (the last one printed): LUT4, carry, flip-flops
+    """Cell counts from the last statistics Yosys printed (``stat``): LUT4, carry, flip-flops
     (every SB_DFF* variant), 4-kbit RAM blocks, DSPs, and ``cells`` per type."""
-    last = text.rfind("Number of cells")
+    last = text.rfind("Printing statistics")
     if last < 0:
         raise UserError("yosys printed no cell statistics")
     cells: dict[str, int] = {}
-    for line in text[last:].splitlines()[1:]:
-        match = re.match(r"\s+(?:(\d+)\s+(?:[\d.]+\s+)?(\$?\w+)|(\$?\w+)\s+(\d+))\s*$", line)
-        if not match:
-            if cells:
-                break
-            continue
-        count, name = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
-        cells[name] = cells.get(name, 0) + int(count)
+    for line in text[last:].splitlines():
+        match = re.match(r"\s+(\d+)\s+(\$?[A-Za-z_][\w$]*)\s*$", line)
+        if match and match.group(2).startswith(("SB_", "$")):
+            cells[match.group(2)] = cells.get(match.group(2), 0) + int(match.group(1))
+    if not cells:
+        raise UserError("yosys printed no cell statistics")
     out = {k: sum(cells.get(n, 0) for n in names) for k, names in GROUPS.items()}
     out["flip_flops"] = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
     out["cells"] = cells

@@ -294,3 +294,27 @@ def test_cli_verify_ladder(tmp_path, capsys):
             main(["verify", str(EXAMPLES / "mlp.yaml")] + (["--target", "fpga-lif"] if bad else []) + bad)
         assert exc.value.code == 2
         assert msg in capsys.readouterr().err
+
+
+_STAT = """
+3. Printing statistics.
+
+=== nmc_core ===
+
+     5734 cells
+      659   SB_CARRY
+      417   SB_DFF
+      179   SB_DFFESR
+        1   SB_DFFSS
+     4298   SB_LUT4
+      142   SB_RAM40_4K
+"""
+
+
+def test_synthesis_report_is_parsed():
+    from rtl.synth import parse_stat
+
+    s = parse_stat("Number of cells 3\n  1 SB_LUT4\n" + _STAT)  # the last report counts
+    assert (s["lut4"], s["carry"], s["ram_4k"], s["flip_flops"]) == (4298, 659, 142, 597)
+    with pytest.raises(UserError):
+        parse_stat("no statistics here")
