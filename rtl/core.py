@@ -130,16 +130,41 @@ class LifCore(wiring.Component):
         e, left, exp = Signal(p.entry_bits), Signal(p.entry_bits + 1), Signal(p.exp_bits)
         upd = neuron_update(m, fmt, prm, st, acc_rd.data)
         pipeline = s0_valid | s1_valid
-        m.d.comb += [self.busy.eq(pipeline), acc_rd.addr.eq(Cat(j_syn, slot))]
+        # one event waits while the previous one streams: its axon entry is read in the background
+        # (pend 1: the read is in flight, 2: latched), so consecutive events leave no idle cycle
+        pend, pend_first, pend_count = Signal(2), Signal(p.row_bits), Signal(p.row_bits + 1)
+        with m.If(pend == 1):
+            m.d.sync += [pend_first.eq(axon_data.first), pend_count.eq(axon_data.count), pend.eq(2)]
+        p_first = Mux(pend == 1, axon_data.first, pend_first)
+        p_count = Mux(pend == 1, axon_data.count, pend_count)
+        m.d.comb += [self.busy.eq(pipeline | (pend != 0)), acc_rd.addr.eq(Cat(j_syn, slot))]
 
         def read_neuron(index):
             m.d.comb += [param_rd.addr.eq(index), state_rd.addr.eq(index)]
+
+        def start_event(first, count):  # walk the rows of an event (none: back to idle)
+            m.d.sync += [r.eq(first), rows_left.eq(count)]
+            m.d.comb += row_rd.addr.eq(first)
+            with m.If(count != 0):
+                m.next = "ROW"
+            with m.Else():
+                m.next = "IDLE"
+
+        def accept_pending():
+            with m.If(pend == 0):
+                m.d.comb += self.inp.ready.eq(1)
+                with m.If(self.inp.valid):
+                    m.d.comb += axon_rd.addr.eq(self.inp.payload)
+                    m.d.sync += pend.eq(1)
 
         def next_row():  # after the last synapse of a row is issued
             with m.If(rows_left > 1):
                 m.d.comb += row_rd.addr.eq(r + 1)
                 m.d.sync += [r.eq(r + 1), rows_left.eq(rows_left - 1)]
                 m.next = "ROW"
+            with m.Elif(pend != 0):
+                start_event(p_first, p_count)
+                m.d.sync += pend.eq(0)
             with m.Else():
                 m.next = "IDLE"
 
@@ -149,8 +174,8 @@ class LifCore(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.inp.ready.eq(~self.tick)
-                with m.If(self.tick & ~pipeline):
+                m.d.comb += self.inp.ready.eq(~self.tick & (pend == 0))
+                with m.If(self.tick & ~pipeline & (pend == 0)):
                     read_neuron(0)
                     m.d.comb += acc_rd.addr.eq(Cat(C(0, nb), (cur + 1)[:sb]))
                     m.d.sync += [cur.eq(cur + 1), j.eq(0)]
@@ -158,6 +183,9 @@ class LifCore(wiring.Component):
                         m.next = "NEURON"
                     with m.Else():
                         m.d.sync += self.ticks.eq(self.ticks + 1)
+                with m.Elif(pend != 0):
+                    start_event(p_first, p_count)
+                    m.d.sync += pend.eq(0)
                 with m.Elif(self.inp.valid):
                     m.d.comb += axon_rd.addr.eq(self.inp.payload)
                     m.next = "AXON"
@@ -180,15 +208,10 @@ class LifCore(wiring.Component):
                     m.d.comb += acc_rd.addr.eq(Cat(j[:nb], cur))
             with m.State("AXON"):
                 m.d.comb += self.busy.eq(1)
-                a = axon_data
-                m.d.sync += [r.eq(a.first), rows_left.eq(a.count)]
-                m.d.comb += row_rd.addr.eq(a.first)
-                with m.If(a.count != 0):
-                    m.next = "ROW"
-                with m.Else():
-                    m.next = "IDLE"
+                start_event(axon_data.first, axon_data.count)
             with m.State("ROW"):
                 m.d.comb += self.busy.eq(1)
+                accept_pending()
                 rw = row_data
                 m.d.sync += [exp.eq(rw.exponent), left.eq(rw.length - 1)]
                 with m.If(rw.length != 0):
@@ -199,11 +222,11 @@ class LifCore(wiring.Component):
                     next_row()
             with m.State("STREAM"):
                 m.d.comb += self.busy.eq(1)
+                accept_pending()
                 issue(e, exp)
                 m.d.sync += left.eq(left - 1)
                 with m.If(left == 1):
                     next_row()
-
         # configuration writes to the state memory take the port when asserted (only while idle)
         with m.If(cfg_state):
             m.d.comb += [state_wr.addr.eq(self.cfg_addr), state_wr.en.eq(1),
