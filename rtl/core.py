@@ -34,7 +34,14 @@ from .arith import neuron_update
 from .load import CoreLoad
 from .params import MEMORIES, CoreParams
 
-__all__ = ["LifCore"]
+__all__ = ["LifCore", "config_port"]
+
+
+def config_port(params: CoreParams) -> tuple[int, int]:
+    """Data and address widths of the core's configuration port."""
+    L = params.layouts
+    return (max(L.width(m) for m in MEMORIES),
+            max(max(1, (L.depth(params, m) - 1).bit_length()) for m in MEMORIES))
 
 
 class LifCore(wiring.Component):
@@ -47,8 +54,7 @@ class LifCore(wiring.Component):
         self.params = params
         self.init = init  # memories initialized from an image (None: loaded through the cfg port)
         L = params.layouts
-        self.cfg_width = max(L.width(m) for m in MEMORIES)
-        self.cfg_addr_bits = max(max(1, (L.depth(params, m) - 1).bit_length()) for m in MEMORIES)
+        self.cfg_width, self.cfg_addr_bits = config_port(params)
         super().__init__({
             "tick": In(1),
             "busy": Out(1),

@@ -20,7 +20,7 @@ from nmcompiler.image.contents import FLAG_SPIKING, FLAG_SUBTRACT, CoreImage
 
 from .params import MEMORIES, CoreParams
 
-__all__ = ["CoreLoad", "core_load", "pack"]
+__all__ = ["CoreLoad", "core_load", "ChipLoad", "chip_load", "pack", "unpack"]
 
 
 def _width(shape) -> int:
@@ -121,3 +121,46 @@ def _core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
     return CoreLoad(core=image.core, neurons=rec["neuron"].astype(np.int64), axon_sources=sources,
                     memories={"param": param, "state": state, "axon": axon, "row": row,
                               "syn": [int(w) for w in image.synapses], "ctrl": [pack(L.ctrl, {"active": n})]})
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ChipLoad:
+    """What the host writes into a multi-core chip: every core's :class:`CoreLoad` and the router's
+    fan-out tables (``fanptr`` at ``core << local_bits | neuron``, ``fan`` entries)."""
+    cores: tuple[CoreLoad, ...]
+    memories: dict[str, list[int]]
+    local_bits: int
+
+    def writes(self) -> list[tuple[int, int, int, int]]:
+        """``(selector, core, address, word)`` for the configuration port."""
+        out = [(sel, ld.core, a, w) for ld in self.cores for sel, a, w in ld.writes()]
+        base = len(MEMORIES)
+        return out + [(base + k, 0, a, w) for k, name in enumerate(("fanptr", "fan"))
+                      for a, w in enumerate(self.memories[name]) if w or name == "fan"]
+
+
+def chip_load(contents, chip) -> ChipLoad:
+    """Pack a multi-core image for a :class:`rtl.chip.ChipParams` chip. The fan-out list of each
+    neuron names, for every core in its core's ``routes`` destinations, the axon that core gives the
+    neuron; a core that has an axon for a neuron its routes do not reach is an inconsistent image."""
+    cp = chip.core
+    if len(contents.cores) > chip.cores:
+        raise UserError(f"the image uses {len(contents.cores)} cores, the RTL chip has {chip.cores}")
+    loads = tuple(core_load(c, cp) for c in contents.cores)
+    nb = cp.local_bits
+    ptr = [0] * (chip.cores << nb)
+    fan: list[int] = []
+    for c, (img, ld) in enumerate(zip(contents.cores, loads)):
+        dests = set(int(d) for d in img.destinations)
+        axons = {k: other.axon_of(ld.neurons) for k, other in enumerate(loads)}
+        for k, a in axons.items():
+            if k not in dests and np.any(a >= 0):
+                raise UserError(f"image inconsistent: core {k} has an axon for a neuron of core {c}, "
+                                f"but core {c}'s routes do not reach core {k}")
+        for j in range(ld.neurons.size):
+            targets = [(k, int(axons[k][j])) for k in sorted(dests) if k < len(loads) and axons[k][j] >= 0]
+            ptr[(c << nb) | j] = pack(chip.fanptr_layout, {"first": len(fan), "count": len(targets)})
+            fan += [pack(chip.fan_layout, {"axon": a, "core": k}) for k, a in targets]
+    if len(fan) > chip.fan_entries:
+        raise UserError(f"the image's fan-out lists need {len(fan)} entries, the RTL router holds {chip.fan_entries}")
+    return ChipLoad(cores=loads, memories={"fanptr": ptr, "fan": fan}, local_bits=nb)

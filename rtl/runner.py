@@ -21,13 +21,15 @@ import numpy as np
 
 from nmcompiler.errors import UserError
 
-from .load import CoreLoad
+from .chip import ChipParams
+from .load import ChipLoad, CoreLoad
 from .params import CoreParams
 
-__all__ = ["TOPLEVEL", "verilog", "Build", "build", "build_verilog", "RtlRun", "run_core"]
+__all__ = ["TOPLEVEL", "CHIP_TOPLEVEL", "verilog", "Build", "build", "build_verilog", "RtlRun", "run_core", "run_chip"]
 
 log = logging.getLogger(__name__)
 TOPLEVEL = "nmc_core"
+CHIP_TOPLEVEL = "nmc_chip"
 
 
 def _require_tools() -> None:
@@ -45,15 +47,18 @@ def _require_tools() -> None:
     os.environ["PATH"] = os.pathsep.join([p for p in paths if p not in current] + current)
 
 
-def verilog(params: CoreParams, init: CoreLoad | None = None, name: str = TOPLEVEL) -> str:
-    """The core's Verilog (Amaranth, no source locations: byte-identical for equal inputs); with
-    ``init``, its memories start with that core's image instead of empty."""
+def verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoad | None = None, name: str = TOPLEVEL) -> str:
+    """Verilog of the core (or, for :class:`ChipParams`, the multi-core chip) from Amaranth, without
+    source locations (byte-identical for equal inputs); with ``init``, its memories start with the
+    image instead of empty."""
     _require_tools()
     from amaranth.back import verilog as back
 
+    from .chip import LifChip
     from .core import LifCore
 
-    return back.convert(LifCore(params, init), name=name, emit_src=False)
+    top = LifChip(params, init) if isinstance(params, ChipParams) else LifCore(params, init)
+    return back.convert(top, name=name, emit_src=False)
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,12 @@ def cache_root() -> Path:
     return Path(os.environ.get("NMC_RTL_CACHE", Path.home() / ".cache" / "nmcompiler" / "verilator"))
 
 
-def build(params: CoreParams, root: Path | None = None, init: CoreLoad | None = None) -> Build:
-    """Generate and Verilate the core (reused when the same Verilog was built before); with ``init``
-    the core whose memories start with that image core (module ``nmc_core_c<core>``)."""
-    name = TOPLEVEL if init is None else f"{TOPLEVEL}_c{init.core}"
+def build(params: CoreParams | ChipParams, root: Path | None = None, init: CoreLoad | ChipLoad | None = None) -> Build:
+    """Generate and Verilate the core or chip (reused when the same Verilog was built before); with
+    ``init`` the design whose memories start with that image (module ``nmc_core_c<core>`` /
+    ``nmc_chip_init``)."""
+    chip = isinstance(params, ChipParams)
+    name = (CHIP_TOPLEVEL if chip else TOPLEVEL) + ("" if init is None else "_init" if chip else f"_c{init.core}")
     return build_verilog(verilog(params, init, name), name, root)
 
 
@@ -91,7 +98,7 @@ def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
         runner = get_runner("verilator")
         try:
             runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory / "sim",
-                         build_args=["-Wno-fatal", "-O3"], log_file=directory / "build.log")
+                         build_args=["-Wno-fatal", "-O3", "--output-split", "0"], log_file=directory / "build.log")
         except (SystemExit, Exception) as exc:  # the runner exits or raises on a failed build
             raise UserError(f"Verilator build failed ({exc}); see {directory / 'build.log'}") from None
         done.write_text(digest)
@@ -100,10 +107,11 @@ def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
 
 @dataclass(frozen=True, kw_only=True)
 class RtlRun:
-    """What the core did: spikes as (tick, local neuron), optional state words after each neuron
-    phase, and clock cycles per tick (neuron phase, event phase)."""
-    spikes: np.ndarray  # (k, 2)
-    states: list[list[int]]
+    """What the design did: spikes as (tick, core, local neuron), optional state words after each
+    tick (``states[tick][core][neuron]``), and clock cycles per tick (neuron phase with spike
+    routing, event phase)."""
+    spikes: np.ndarray  # (k, 3)
+    states: list[list[list[int]]]
     neuron_cycles: np.ndarray
     event_cycles: np.ndarray
     counters: dict
@@ -115,13 +123,38 @@ def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, d
     ``t``; the core's own spikes are fed back to their axons (``load.axon_of``). ``configure``:
     write the image through the configuration port (False: the build's memories hold it already).
     ``out_ready``: "always", or "random" (back-pressure on the spike output, seeded)."""
+    job = {"writes": [(sel, 0, a, w) for sel, a, w in load.writes()] if configure else [],
+           "events": events, "loopback": load.axon_of(load.neurons).tolist(), "sizes": [int(load.neurons.size)]}
+    res = _run(b, job, steps, dump_state, out_ready, seed)
+    spikes = np.array(res["spikes"], dtype=np.int64).reshape(-1, 2)
+    return _result(res, np.column_stack([spikes[:, 0], np.full(len(spikes), load.core), spikes[:, 1]]))
+
+
+def run_chip(b: Build, load: ChipLoad, events: list[list[tuple[int, int]]], steps: int, axon_bits: int, *,
+             dump_state: bool = False, out_ready: str = "always", seed: int = 0, configure: bool = True) -> RtlRun:
+    """Run ``steps`` ticks of a multi-core chip: ``events[t]`` are the (core, axon) pairs the source
+    spikes of tick ``t`` reach; the router delivers the cores' own spikes."""
+    job = {"writes": load.writes() if configure else [], "loopback": [],
+           "events": [[a | (c << axon_bits) for c, a in e] for e in events],
+           "sizes": [int(ld.neurons.size) for ld in load.cores]}
+    res = _run(b, job, steps, dump_state, out_ready, seed)
+    spikes = np.array(res["spikes"], dtype=np.int64).reshape(-1, 2)
+    mask = (1 << load.local_bits) - 1
+    return _result(res, np.column_stack([spikes[:, 0], spikes[:, 1] >> load.local_bits, spikes[:, 1] & mask]))
+
+
+def _result(res: dict, spikes: np.ndarray) -> RtlRun:
+    return RtlRun(spikes=spikes.reshape(-1, 3), states=res["states"], neuron_cycles=np.array(res["neuron_cycles"]),
+                  event_cycles=np.array(res["event_cycles"]), counters=res["counters"])
+
+
+def _run(b: Build, job: dict, steps: int, dump_state: bool, out_ready: str, seed: int) -> dict:
     _require_tools()
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
-    loop = load.axon_of(load.neurons).tolist()
-    job = {"steps": steps, "writes": load.writes() if configure else [], "events": [list(map(int, e)) for e in events],
-           "loopback": loop, "dump_state": dump_state, "out_ready": out_ready, "seed": seed}
+    job = job | {"steps": steps, "dump_state": dump_state, "out_ready": out_ready, "seed": seed,
+                 "events": [list(map(int, e)) for e in job["events"]]}
     with tempfile.TemporaryDirectory(prefix="nmc-rtl-") as tmp:
         tmp = Path(tmp)
         (tmp / "job.json").write_text(json.dumps(job))
@@ -130,8 +163,9 @@ def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, d
         env = {"NMC_RTL_JOB": str(tmp / "job.json"), "NMC_RTL_OUT": str(out)}
         saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # the runner exits the process under pytest
         try:
-            runner.test(test_module="rtl.testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog", build_dir=b.directory / "sim",
-                        test_dir=tmp, extra_env=env, results_xml=str(results), log_file=tmp / "sim.log")
+            runner.test(test_module="rtl.testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
+                        build_dir=b.directory / "sim", test_dir=tmp, extra_env=env, results_xml=str(results),
+                        log_file=tmp / "sim.log")
         except SystemExit:
             pass
         finally:
@@ -143,7 +177,4 @@ def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, d
         if failed or not out.exists():
             tail = (tmp / "sim.log").read_text()[-3000:] if (tmp / "sim.log").exists() else ""
             raise RuntimeError(f"RTL simulation failed:\n{tail}")
-        res = json.loads(out.read_text())
-    return RtlRun(spikes=np.array(res["spikes"], dtype=np.int64).reshape(-1, 2), states=res["states"],
-                  neuron_cycles=np.array(res["neuron_cycles"]), event_cycles=np.array(res["event_cycles"]),
-                  counters=res["counters"])
+        return json.loads(out.read_text())

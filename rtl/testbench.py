@@ -27,15 +27,18 @@ def _high(signal) -> bool:
 
 
 async def _configure(dut, writes) -> None:
+    chip = hasattr(dut, "cfg_core")
     dut.cfg_en.value = 1
-    for sel, addr, word in writes:
+    for sel, core, addr, word in writes:
         dut.cfg_sel.value, dut.cfg_addr.value, dut.cfg_data.value = sel, addr, word
+        if chip:
+            dut.cfg_core.value = core
         await RisingEdge(dut.clk)
     dut.cfg_en.value = 0
 
 
 async def _neuron_phase(dut, random_ready: random.Random | None) -> list[int]:
-    """Pulse ``tick`` and collect the spikes of the neuron phase."""
+    """Pulse ``tick`` and collect the spike payloads until the design is idle again."""
     spikes = []
     dut.tick.value = 1
     await RisingEdge(dut.clk)
@@ -73,15 +76,20 @@ async def _events(dut, axons) -> None:
     await RisingEdge(dut.clk)
 
 
-async def _dump_state(dut, n: int) -> list[int]:
-    words = []
-    for j in range(n):
-        dut.dbg_addr.value = j
-        await RisingEdge(dut.clk)
-        await ReadOnly()
-        words.append(int(dut.dbg_state.value))
-        await RisingEdge(dut.clk)
-    return words
+async def _dump_state(dut, sizes: list[int]) -> list[list[int]]:
+    out = []
+    for core, n in enumerate(sizes):
+        if hasattr(dut, "dbg_core"):
+            dut.dbg_core.value = core
+        words = []
+        for j in range(n):
+            dut.dbg_addr.value = j
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            words.append(int(dut.dbg_state.value))
+            await RisingEdge(dut.clk)
+        out.append(words)
+    return out
 
 
 @cocotb.test()
@@ -96,8 +104,7 @@ async def run_job(dut):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
     await _configure(dut, job["writes"])
-    loop = job["loopback"]
-    n = len(loop)
+    loop = job["loopback"]  # single core: axon of each neuron's own spikes (a chip routes them itself)
     rng = random.Random(job.get("seed", 0)) if job.get("out_ready") == "random" else None
     spikes, states, neuron_cycles, event_cycles = [], [], [], []
     for t in range(job["steps"]):
@@ -108,9 +115,9 @@ async def run_job(dut):
         dut.out__ready.value = 1
         spikes.extend([t, j] for j in fired)
         if job.get("dump_state"):
-            states.append(await _dump_state(dut, n))
+            states.append(await _dump_state(dut, job["sizes"]))
         t2 = get_sim_time("ns")
-        axons = [loop[j] for j in fired if loop[j] >= 0] + job["events"][t]
+        axons = [loop[j] for j in fired if loop and loop[j] >= 0] + job["events"][t]
         await _events(dut, axons)
         neuron_cycles.append(round((t1 - t0) / PERIOD_NS))
         event_cycles.append(round((get_sim_time("ns") - t2) / PERIOD_NS))

@@ -22,9 +22,10 @@ from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.inputs import SourceSpikes
 from nmcompiler.sim.program import SimProgram
 
-from .load import CoreLoad, core_load, unpack
+from .chip import ChipParams
+from .load import CoreLoad, chip_load, core_load, unpack
 from .params import CoreParams
-from .runner import build, run_core
+from .runner import build, run_chip, run_core
 
 __all__ = ["Divergence", "RtlVerification", "verify_image", "differences", "source_events", "probe_all"]
 
@@ -80,7 +81,7 @@ def source_events(prog: SimProgram, load: CoreLoad, steps: int) -> list[list[int
     return out
 
 
-def _check_accumulator(image, load: CoreLoad, params: CoreParams, events: list[list[int]]) -> None:
+def _check_accumulator(image, params: CoreParams, events: list[list[int]]) -> None:
     """The core sums a tick's input exactly in ``acc_width`` bits; prove the stimulus cannot
     overflow it (largest per-axon events in one tick x largest sum of |weight| into one input)."""
     f = params.fields
@@ -103,65 +104,76 @@ def _check_accumulator(image, load: CoreLoad, params: CoreParams, events: list[l
 
 def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, states: bool = False,
                  out_ready: str = "always", build_root: Path | None = None) -> RtlVerification:
-    """Run ``steps`` ticks of the (single-core) image on the RTL and on the reference."""
-    if len(contents.cores) != 1:
-        raise UserError(f"the image uses {len(contents.cores)} cores; the RTL top is single-core in this version: "
-                        "map onto one core (a target whose core holds the network, or fewer neurons)")
+    """Run ``steps`` ticks of the image on the RTL (one core, or a chip of cores and the router)
+    and on the reference; compare spikes and, with ``states``, every neuron's state after each tick."""
     if steps < 1:
         raise UserError(f"number of steps must be at least 1, not {steps}")
     t0 = time.perf_counter()
     prog = probe_all(to_program(contents), states)
     ref = BitAccurateSimulator(prog, backend="numpy").run(steps)
     t1 = time.perf_counter()
-    image = contents.cores[0]
-    load = core_load(image, params)
-    events = source_events(prog, load, steps)
-    _check_accumulator(image, load, params, events)
-    b = build(params, build_root)
-    t2 = time.perf_counter()
-    run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready)
+    if len(contents.cores) == 1:
+        load = core_load(contents.cores[0], params)
+        loads = (load,)
+        events = source_events(prog, load, steps)
+        _check_accumulator(contents.cores[0], params, events)
+        b = build(params, build_root)
+        t2 = time.perf_counter()
+        run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready)
+    else:
+        chip = ChipParams.of(params, cores=1 << (len(contents.cores) - 1).bit_length())
+        cl = chip_load(contents, chip)
+        loads = cl.cores
+        per_core = [source_events(prog, ld, steps) for ld in loads]
+        for img, ev in zip(contents.cores, per_core):
+            _check_accumulator(img, params, ev)
+        events = [[(c, a) for c in range(len(loads)) for a in per_core[c][t]] for t in range(steps)]
+        b = build(chip, build_root)
+        t2 = time.perf_counter()
+        run = run_chip(b, cl, events, steps, params.axon_bits, dump_state=states, out_ready=out_ready)
     t3 = time.perf_counter()
-    diffs = differences(prog, ref, run, load, params)
+    diffs = differences(prog, ref, run, loads, params)
     return RtlVerification(
-        steps=steps, cores=1, reference_spikes=sum(ref.spike_counts().values()), rtl_spikes=int(len(run.spikes)),
-        mismatches=len(diffs), first_divergence=diffs[0] if diffs else None,
+        steps=steps, cores=len(loads), reference_spikes=sum(ref.spike_counts().values()),
+        rtl_spikes=int(len(run.spikes)), mismatches=len(diffs), first_divergence=diffs[0] if diffs else None,
         neuron_cycles=run.neuron_cycles.tolist(), event_cycles=run.event_cycles.tolist(),
-        synops=int(run.counters["synops"]),
-        seconds={"reference": t1 - t0, "build": t2 - t1, "rtl": t3 - t2})
+        synops=int(run.counters["synops"]), seconds={"reference": t1 - t0, "build": t2 - t1, "rtl": t3 - t2})
 
 
-def differences(prog: SimProgram, ref, run, load: CoreLoad, params: CoreParams) -> list[Divergence]:
+def differences(prog: SimProgram, ref, run, loads, params: CoreParams) -> list[Divergence]:
     """Every (tick, neuron, variable) where the RTL run differs from the reference result, earliest
-    first (states only when the run dumped them)."""
-    diffs = _spike_differences(prog, ref, run, load)
+    first (states only when the run dumped them). ``loads``: the :class:`CoreLoad` of each core."""
+    diffs = _spike_differences(prog, ref, run, loads)
     if run.states:
-        diffs += _state_differences(prog, ref, run, load, params)
+        diffs += _state_differences(prog, ref, run, loads, params)
     return sorted(diffs, key=lambda d: (d.tick, d.neuron, d.variable))
 
 
-def _spike_differences(prog, ref, run, load) -> list[Divergence]:
+def _spike_differences(prog, ref, run, loads) -> list[Divergence]:
     expected = set()
     for pop in prog.populations:
         expected.update(zip(ref.spike_steps[pop.name].tolist(), (ref.spike_ids[pop.name] + pop.offset).tolist()))
-    got = {(int(t), int(load.neurons[j])) for t, j in run.spikes}
-    return [Divergence(tick=t, core=load.core, neuron=g, variable="spike", expected=int((t, g) in expected),
+    got = {(int(t), int(loads[c].neurons[j])) for t, c, j in run.spikes}
+    core_of = {int(g): ld.core for ld in loads for g in ld.neurons}
+    return [Divergence(tick=t, core=core_of.get(g, -1), neuron=g, variable="spike", expected=int((t, g) in expected),
                        got=int((t, g) in got)) for t, g in sorted(expected ^ got)]
 
 
-def _state_differences(prog, ref, run, load, params) -> list[Divergence]:
+def _state_differences(prog, ref, run, loads, params) -> list[Divergence]:
     out = []
-    local = {int(g): j for j, g in enumerate(load.neurons)}
+    where = {int(g): (c, j) for c, ld in enumerate(loads) for j, g in enumerate(ld.neurons)}
     L = params.layouts
-    for t, words in enumerate(run.states):
-        states = [unpack(L.state, w) for w in words]
+    for t, per_core in enumerate(run.states):
+        states = [[unpack(L.state, w) for w in words] for words in per_core]
         for pop in prog.populations:
             v = ref.traces[f"{pop.name}.v"].values[t]
             i = ref.traces[f"{pop.name}.i"].values[t]
             for k in range(pop.size):
                 g = pop.offset + k
-                s = states[local[g]]
+                c, j = where[g]
+                s = states[c][j]
                 pairs = [("v", int(v[k]), s["v"])] + [(f"i{c}", int(i[c][k]), s["i"][c])
                                                       for c in range(i.shape[0]) if prog.format.has_current]
-                out += [Divergence(tick=t, core=load.core, neuron=g, variable=name, expected=e, got=int(x))
+                out += [Divergence(tick=t, core=loads[c].core, neuron=g, variable=name, expected=e, got=int(x))
                         for name, e, x in pairs if e != x]
     return out

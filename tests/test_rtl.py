@@ -24,9 +24,10 @@ from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, P
 from nmcompiler.mapping import compile_network
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
-from rtl.load import core_load, pack, unpack
+from rtl.chip import ChipParams
+from rtl.load import chip_load, core_load, pack, unpack
 from rtl.params import CoreParams
-from rtl.runner import build, run_core
+from rtl.runner import build, run_chip, run_core
 from rtl.verify import differences, probe_all, source_events, verify_image
 
 pytestmark = pytest.mark.rtl
@@ -203,7 +204,7 @@ def test_a_wrong_weight_is_found_with_its_first_divergence(fpga):
     syn[int(rows["start"][first_row])] ^= 1 << top  # flip the sign bit of one weight it carries
     bad = dataclasses.replace(load, memories=load.memories | {"syn": syn})
     run = run_core(build(params), bad, events, 40, dump_state=True)
-    diffs = differences(prog, ref, run, bad, params)
+    diffs = differences(prog, ref, run, (bad,), params)
     assert diffs, "a flipped weight must change some current or spike"
     first = diffs[0]
     assert first.core == 0 and first.variable in ("spike", "v", "i0", "i1") and first.expected != first.got
@@ -217,7 +218,7 @@ def test_image_initialized_core_runs_without_loading(fpga):
     load = core_load(contents.cores[0], params)
     run = run_core(build(params, init=load), load, source_events(prog, load, 40), 40, configure=False)
     ref = BitAccurateSimulator(prog, backend="numpy").run(40)
-    assert not differences(prog, ref, run, load, params)
+    assert not differences(prog, ref, run, (load,), params)
     assert len(run.spikes) == sum(ref.spike_counts().values()) > 0
 
 
@@ -246,14 +247,76 @@ def test_nir_paper_examples(fpga, name):
     _assert_exact(verify_image(_image(net, target), params, 1000, states=True))
 
 
-def test_multi_core_and_non_sparse_images_are_refused(fpga, tmp_path):
-    target, params = fpga
-    big = _network(np.random.default_rng(1))
-    big.add(Population(name="wide", size=300, model=LIF(tau_mem=0.01)))
-    with pytest.raises(UserError, match="single-core"):
-        verify_image(_image(big, target), params, 5)
+def test_non_sparse_targets_are_refused():
     with pytest.raises(UserError, match="sparse"):
         CoreParams.of(load_target("truenorth-like"))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """fpga-lif with 32 neurons per core: small networks spread over 2 to 4 cores."""
+    doc = yaml.safe_load(Path(load_target("fpga-lif").source).read_text())
+    doc["name"], doc["core"]["neurons"] = "fpga-lif-32", 32
+    path = tmp_path_factory.mktemp("target") / "small.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    target = load_target(str(path))
+    return target, CoreParams.of(target)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_multi_core_chips_are_bit_exact(small, seed):
+    """Cores + router: spikes cross cores through the fan-out tables built from the image's routes."""
+    target, params = small
+    contents = _image(_network(np.random.default_rng(300 + seed)), target)
+    result = verify_image(contents, params, 50, states=seed % 2 == 0, out_ready="random" if seed % 4 == 1 else "always")
+    _assert_exact(result)
+    if len(contents.cores) > 1:
+        assert result.cores == len(contents.cores)
+
+
+@pytest.mark.parametrize("name", ["mlp.yaml", "digits/digits.yaml"])
+def test_examples_on_several_cores(small, name):
+    target, params = small
+    contents = _image(load_network(EXAMPLES / name), target)
+    assert len(contents.cores) >= 2
+    _assert_exact(verify_image(contents, params, 100, states=True))
+
+
+def test_a_missing_route_is_found_and_an_inconsistent_image_refused(small):
+    target, params = small
+    contents = _image(_network(np.random.default_rng(301)), target)
+    assert len(contents.cores) > 1
+    chip = ChipParams.of(params, cores=1 << (len(contents.cores) - 1).bit_length())
+    good = chip_load(contents, chip)
+    prog = probe_all(to_program(contents))
+    ref = BitAccurateSimulator(prog, backend="numpy").run(50)
+    ptr = list(good.memories["fanptr"])
+    # cut every fan-out list of core 0 short by its last destination
+    for j in range(good.cores[0].neurons.size):
+        entry = unpack(chip.fanptr_layout, ptr[j])
+        ptr[j] = pack(chip.fanptr_layout, {"first": entry["first"], "count": max(0, entry["count"] - 1)})
+    cut = dataclasses.replace(good, memories=good.memories | {"fanptr": ptr})
+    events = [[(c, a) for c, ld in enumerate(good.cores) for a in source_events(prog, ld, 50)[t]] for t in range(50)]
+    run = run_chip(build(chip), cut, events, 50, params.axon_bits)
+    assert differences(prog, ref, run, good.cores, params), "a dropped route must change the spikes"
+    wrong = contents.cores[0]
+    bad = dataclasses.replace(contents, cores=(dataclasses.replace(wrong, destinations=wrong.destinations[:0]),)
+                              + contents.cores[1:])
+    with pytest.raises(UserError, match="routes do not reach"):
+        chip_load(bad, chip)
+
+
+def test_image_initialized_chip_runs_without_loading(small):
+    target, params = small
+    contents = _image(load_network(EXAMPLES / "mlp.yaml"), target)
+    chip = ChipParams.of(params, cores=1 << (len(contents.cores) - 1).bit_length())
+    words = chip_load(contents, chip)
+    prog = probe_all(to_program(contents))
+    events = [[(c, a) for c, ld in enumerate(words.cores) for a in source_events(prog, ld, 60)[t]] for t in range(60)]
+    run = run_chip(build(chip, init=words), words, events, 60, params.axon_bits, configure=False)
+    ref = BitAccurateSimulator(prog, backend="numpy").run(60)
+    assert not differences(prog, ref, run, words.cores, params)
+    assert len(run.spikes) == sum(ref.spike_counts().values()) > 0
 
 
 def test_cli_rtl_writes_verilog_memories_and_readme(tmp_path, capsys):

@@ -1,0 +1,110 @@
+"""The RTL core on Verilator: cycles per tick, synaptic operations per cycle, simulation speed,
+and (with --synth) iCE40 resources of the 256-neuron fpga-lif core.
+
+Cases (every run is also checked bit for bit against the bit-accurate simulator):
+* cuba-slice: one 256-neuron core of the CUBA network (examples/cuba.yaml parameters, 2 %
+  connectivity inside the core); the other 3744 CUBA neurons are replaced by Poisson sources with
+  the same input rate per neuron (760 channels at 29.6 Hz instead of 3744 at 6 Hz).
+* dense-rows: 24 sources each connected to all 256 neurons (rows of 256 synapses), 8 events per
+  tick: the streaming throughput of the event phase.
+
+    python benchmarks/rtl_core.py [--ticks 2000] [--synth]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from nmcompiler.image import build_contents
+from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection, SpikeSource
+from nmcompiler.mapping import compile_network
+from nmcompiler.targets import load_target
+from rtl.params import CoreParams
+from rtl.runner import build
+from rtl.verify import verify_image
+
+MV = 1e-3
+
+
+def cuba_slice(seed: int = 1) -> Network:
+    rng = np.random.default_rng(seed)
+    net = Network("cuba_slice", dt=1e-4, seed=seed)
+    model = CubaLIF(tau_mem=20e-3, tau_syn=[5e-3, 10e-3], v_leak=-49 * MV, v_threshold=-50 * MV, v_reset=-60 * MV,
+                    refractory=5e-3, receptor_names=("exc", "inh"))
+    sizes = {"exc": 205, "inh": 51}
+    for name, n in sizes.items():
+        net.add(Population(name=name, size=n, model=model, initial={"v": rng.uniform(-60 * MV, -50 * MV, n)}))
+    net.add(PoissonSource(name="ext_e", size=608, rate=29.6))
+    net.add(PoissonSource(name="ext_i", size=152, rate=29.6))
+    for pre, w, rec in (("exc", 1.62 * MV, "exc"), ("inh", -9 * MV, "inh"), ("ext_e", 1.62 * MV, "exc"),
+                        ("ext_i", -9 * MV, "inh")):
+        n_pre = net.node(pre).size
+        for post, n_post in sizes.items():
+            pi, qi = np.nonzero(rng.random((n_pre, n_post)) < 0.02)
+            net.connect(Projection(name=f"{pre}_{post}", pre=pre, post=post, receptor=rec,
+                                   connectivity=Connectivity.from_coo(n_pre, n_post, pi, qi, np.full(pi.size, w), 1)))
+    return net
+
+
+def dense_rows(ticks: int) -> Network:
+    net = Network("dense_rows", dt=1e-3, seed=2)
+    t = np.repeat(np.arange(ticks), 8)
+    ids = (np.arange(t.size) * 7) % 24
+    net.add(SpikeSource(name="in", size=24, ids=ids, times=t * 1e-3))
+    net.add(Population(name="p", size=256, model=CubaLIF(tau_mem=20e-3, tau_syn=[5e-3], v_threshold=1.0,
+                                                         receptor_names=("syn",))))
+    pi, qi = np.divmod(np.arange(24 * 256), 256)
+    w = np.random.default_rng(0).normal(0.02, 0.05, pi.size)
+    net.connect(Projection(name="in_p", pre="in", post="p", receptor="syn",
+                           connectivity=Connectivity.from_coo(24, 256, pi, qi, w, 1 + qi % 16)))
+    return net
+
+
+def run_case(name: str, net: Network, ticks: int, params, target) -> dict:
+    mapping, fx, report = compile_network(net, target, partitioner="index-order")
+    assert report.fits, report.misfits
+    contents = build_contents(mapping, fx)
+    t0 = time.perf_counter()
+    res = verify_image(contents, params, ticks)
+    wall = time.perf_counter() - t0
+    neuron, event = np.array(res.neuron_cycles), np.array(res.event_cycles)
+    cycles = int(neuron.sum() + event.sum())
+    return {"case": name, "ticks": ticks, "neurons": int(contents.meta["neurons"]), "mismatches": res.mismatches,
+            "spikes": res.rtl_spikes, "synops": res.synops, "cycles": cycles,
+            "cycles_per_tick": round(cycles / ticks, 1), "neuron_phase_cycles_per_tick": round(float(neuron.mean()), 1),
+            "event_phase_cycles_per_tick": round(float(event.mean()), 1),
+            "synops_per_event_cycle": round(res.synops / max(1, int(event.sum())), 3),
+            "rtl_seconds": round(res.seconds["rtl"], 2), "simulated_cycles_per_s": round(cycles / res.seconds["rtl"]),
+            "verify_wall_s": round(wall, 2), "realtime_factor_at_100MHz": round(
+                net.dt / (cycles / ticks / 100e6), 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ticks", type=int, default=2000)
+    ap.add_argument("--synth", action="store_true", help="also synthesize for iCE40 (about 3 minutes)")
+    args = ap.parse_args()
+    target = load_target("fpga-lif")
+    params = CoreParams.of(target)
+    t0 = time.perf_counter()
+    b = build(params)
+    print(json.dumps({"case": "build", "seconds": round(time.perf_counter() - t0, 1), "digest": b.digest}))
+    for name, net in (("cuba-slice", cuba_slice()), ("dense-rows", dense_rows(args.ticks // 10))):
+        ticks = args.ticks if name == "cuba-slice" else args.ticks // 10
+        print(json.dumps(run_case(name, net, ticks, params, target)))
+    if args.synth:
+        from rtl.synth import synth_ice40
+
+        t0 = time.perf_counter()
+        stats = synth_ice40(b.verilog, b.toplevel)
+        stats.pop("cells")
+        print(json.dumps({"case": "ice40", "core": params.describe(), **stats,
+                          "seconds": round(time.perf_counter() - t0, 1)}))
+
+
+if __name__ == "__main__":
+    main()

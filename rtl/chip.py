@@ -1,0 +1,190 @@
+"""A multi-core top: N :class:`~rtl.core.LifCore` instances and a spike router.
+
+Each core's spikes of a tick go into its own FIFO (depth = its neurons, so it never fills). The
+router takes spikes from the FIFOs (lowest core first), shows each on ``out`` (payload: core,
+neuron) and walks the spike's fan-out list: ``fanptr[core, neuron]`` -> (first, count),
+``fan[k]`` -> (destination core, axon), built by :func:`rtl.load.chip_load` from the image's
+routing section (the cores a core's spikes go to) and the destinations' axon tables. It sends one
+event per clock cycle to the destination core's ``inp``. Host events (spike sources) enter through
+``inp`` (payload: core, axon) when no spike is waiting. ``busy`` is high while any core, FIFO or
+the router works; the host sends the events of tick ``t`` after the neuron phases of ``t``
+(``busy`` low), exactly as for a single core.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from amaranth.hdl import Cat, Module, Signal, unsigned
+from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .core import LifCore, config_port
+from .params import MEMORIES, CoreParams
+
+__all__ = ["ChipParams", "LifChip", "ROUTER_MEMORIES"]
+
+#: configuration selectors of the router's tables (after the core memories)
+ROUTER_MEMORIES = ("fanptr", "fan")
+
+
+def _bits(n: int) -> int:
+    return max(1, math.ceil(math.log2(max(n, 2))))
+
+
+@dataclass(frozen=True)
+class ChipParams:
+    core: CoreParams
+    cores: int
+    fan_entries: int  # depth of the fan-out list memory
+
+    @classmethod
+    def of(cls, core: CoreParams, cores: int, fan_entries: int | None = None) -> ChipParams:
+        return cls(core=core, cores=cores, fan_entries=fan_entries or cores * core.neurons * cores)
+
+    @property
+    def core_bits(self) -> int:
+        return _bits(self.cores)
+
+    @property
+    def fan_bits(self) -> int:
+        return _bits(self.fan_entries)
+
+    @property
+    def fanptr_layout(self):
+        return data.StructLayout({"first": unsigned(self.fan_bits), "count": unsigned(self.core_bits + 1)})
+
+    @property
+    def fan_layout(self):
+        return data.StructLayout({"axon": unsigned(self.core.axon_bits), "core": unsigned(self.core_bits)})
+
+    def width(self, name: str) -> int:
+        return (self.fanptr_layout if name == "fanptr" else self.fan_layout).size
+
+    def describe(self) -> dict:
+        return {"cores": self.cores, "fan_entries": self.fan_entries, "core": self.core.describe()}
+
+
+class LifChip(wiring.Component):
+    """``cores`` cores and the router. Ports: ``tick``, ``busy``, ``inp`` (host events: axon | core << axon_bits),
+    ``out`` (spikes: neuron | core << local_bits), ``cfg_*`` with ``cfg_core`` (core memories) and
+    selectors 6 ``fanptr`` (address neuron | core << local bits), 7 ``fan``, ``dbg_core``/``dbg_addr``/``dbg_state``,
+    and the counters summed over the cores."""
+
+    def __init__(self, params: ChipParams, init=None):
+        self.params = params
+        self.init = init  # ChipLoad: memories initialized from an image
+        cp = params.core
+        core_width, core_addr = config_port(cp)
+        self.cfg_width = max(core_width, params.width("fanptr"), params.width("fan"))
+        self.cfg_addr_bits = max(core_addr, cp.local_bits + params.core_bits, params.fan_bits)
+        super().__init__({
+            "tick": In(1),
+            "busy": Out(1),
+            "inp": In(stream.Signature(unsigned(cp.axon_bits + params.core_bits))),
+            "out": Out(stream.Signature(unsigned(cp.local_bits + params.core_bits))),
+            "cfg_en": In(1), "cfg_sel": In(3), "cfg_core": In(params.core_bits),
+            "cfg_addr": In(self.cfg_addr_bits), "cfg_data": In(self.cfg_width),
+            "dbg_core": In(params.core_bits), "dbg_addr": In(cp.neuron_bits),
+            "dbg_state": Out(cp.layouts.width("state")),
+            "ticks": Out(32), "spikes": Out(32), "synops": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p, cp = self.params, self.params.core
+        cb, nb = p.core_bits, cp.local_bits
+        init = self.init
+        cores, fifos = [], []
+        for c in range(p.cores):
+            core = LifCore(cp, init.cores[c] if init is not None and c < len(init.cores) else None)
+            f = fifo.SyncFIFOBuffered(width=nb, depth=cp.neurons)
+            m.submodules[f"core{c}"], m.submodules[f"spikes{c}"] = core, f
+            cores.append(core)
+            fifos.append(f)
+            m.d.comb += [core.tick.eq(self.tick), f.w_data.eq(core.out.payload[:nb]), f.w_en.eq(core.out.valid),
+                         core.out.ready.eq(f.w_rdy), core.dbg_addr.eq(self.dbg_addr),
+                         core.cfg_en.eq(self.cfg_en & (self.cfg_core == c) & (self.cfg_sel < len(MEMORIES))),
+                         core.cfg_sel.eq(self.cfg_sel), core.cfg_addr.eq(self.cfg_addr),
+                         core.cfg_data.eq(self.cfg_data[:core.cfg_width])]
+            with m.If(self.dbg_core == c):
+                m.d.comb += self.dbg_state.eq(core.dbg_state)
+        m.d.comb += [self.ticks.eq(cores[0].ticks), self.spikes.eq(sum(c.spikes for c in cores)),
+                     self.synops.eq(sum(c.synops for c in cores))]
+
+        ptr_init = init.memories["fanptr"] if init is not None else []
+        fan_init = init.memories["fan"] if init is not None else []
+        m.submodules.fanptr = fanptr = memory.Memory(shape=unsigned(p.width("fanptr")), depth=p.cores << nb,
+                                                     init=ptr_init)
+        m.submodules.fan = fan = memory.Memory(shape=unsigned(p.width("fan")), depth=p.fan_entries, init=fan_init)
+        ptr_rd, ptr_wr, fan_rd, fan_wr = fanptr.read_port(), fanptr.write_port(), fan.read_port(), fan.write_port()
+        for sel, port, name in ((len(MEMORIES), ptr_wr, "fanptr"), (len(MEMORIES) + 1, fan_wr, "fan")):
+            m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:p.width(name)]),
+                         port.en.eq(self.cfg_en & (self.cfg_sel == sel))]
+        ptr, entry = p.fanptr_layout(ptr_rd.data), p.fan_layout(fan_rd.data)
+
+        # --- router -------------------------------------------------------------------------------
+        k, left = Signal(p.fan_bits), Signal(cb + 1)
+        waiting = Signal(len(fifos))
+        m.d.comb += waiting.eq(Cat(f.r_rdy for f in fifos))
+        chosen = Signal(cb)
+        for c in reversed(range(p.cores)):  # lowest core with a spike
+            with m.If(waiting[c]):
+                m.d.comb += chosen.eq(c)
+        chosen_neuron = Signal(nb)
+        for c, f in enumerate(fifos):
+            with m.If(chosen == c):
+                m.d.comb += chosen_neuron.eq(f.r_data)
+        host_core, host_axon = Signal(cb), Signal(cp.axon_bits)
+        m.d.comb += [host_axon.eq(self.inp.payload[:cp.axon_bits]), host_core.eq(self.inp.payload[cp.axon_bits:])]
+        ev_core, ev_axon = Signal(cb), Signal(cp.axon_bits)
+
+        def send(core_sel, axon):  # offer one event to a core; True-part runs when it is taken
+            for c, core in enumerate(cores):
+                with m.If(core_sel == c):
+                    m.d.comb += [core.inp.valid.eq(1), core.inp.payload.eq(axon)]
+            taken = Signal()
+            for c, core in enumerate(cores):
+                with m.If(core_sel == c):
+                    m.d.comb += taken.eq(core.inp.ready)
+            return taken
+
+        router_busy = Signal()
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(waiting.any()):
+                    m.d.comb += [self.out.valid.eq(1), self.out.payload.eq(Cat(chosen_neuron, chosen))]
+                    with m.If(self.out.ready):
+                        for c, f in enumerate(fifos):
+                            m.d.comb += f.r_en.eq(chosen == c)
+                        m.d.comb += ptr_rd.addr.eq(Cat(chosen_neuron, chosen))
+                        m.next = "FANPTR"
+                with m.Elif(self.inp.valid):
+                    m.d.comb += self.inp.ready.eq(1)
+                    m.d.sync += [ev_core.eq(host_core), ev_axon.eq(host_axon)]
+                    m.next = "HOST"
+            with m.State("FANPTR"):
+                m.d.comb += [router_busy.eq(1), fan_rd.addr.eq(ptr.first)]
+                m.d.sync += [k.eq(ptr.first), left.eq(ptr.count)]
+                with m.If(ptr.count != 0):
+                    m.next = "FAN"
+                with m.Else():
+                    m.next = "IDLE"
+            with m.State("FAN"):
+                m.d.comb += router_busy.eq(1)
+                taken = send(entry.core, entry.axon)
+                with m.If(taken):
+                    m.d.comb += fan_rd.addr.eq(k + 1)
+                    m.d.sync += [k.eq(k + 1), left.eq(left - 1)]
+                    with m.If(left == 1):
+                        m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += fan_rd.addr.eq(k)
+            with m.State("HOST"):
+                m.d.comb += router_busy.eq(1)
+                with m.If(send(ev_core, ev_axon)):
+                    m.next = "IDLE"
+        queued = Cat(f.level != 0 for f in fifos).any()  # level counts a spike as soon as it is written
+        m.d.comb += self.busy.eq(router_busy | queued | Cat(c.busy for c in cores).any())
+        return m
