@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bit_sim.py
 	$(BIN)/python benchmarks/mapping.py
 	$(BIN)/python benchmarks/ring.py
+	$(BIN)/python benchmarks/rtl_core.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -234,7 +234,12 @@ def test_pack_and_unpack_are_inverse(fpga):
 @pytest.mark.parametrize("name", ["mlp.yaml", "single_lif.yaml", "digits/digits.yaml"])
 def test_examples_that_fit_one_core(fpga, name):
     target, params = fpga
-    _assert_exact(verify_image(_image(load_network(EXAMPLES / name), target), params, 100, states=True))
+    contents = _image(load_network(EXAMPLES / name), target)
+    result = verify_image(contents, params, 100, states=True)
+    _assert_exact(result)
+    # docs/rtl.md timing: the neuron phase takes neurons + 1 cycles; at most one synapse per cycle
+    assert set(result.neuron_cycles) == {contents.cores[0].neurons.size + 1}
+    assert sum(result.event_cycles) >= result.synops
 
 
 @pytest.mark.skipif(not NIR_PAPER.is_dir(), reason="../shared/data/nir-paper not present")

@@ -189,8 +189,9 @@ def _spike_set(result, populations) -> set[tuple[int, str, int]]:
 @network_options
 def verify(source: Path, target, levels: str, steps, duration, states: bool, as_json: bool, outdir, dt, integration,
            reset) -> None:
-    """Run the verification ladder on SOURCE (a network or an .nmc image): one stimulus through the float
-    simulator, the bit-accurate simulator and the RTL; exit 1 when int and rtl disagree."""
+    """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
+    stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
+    multi-core chip); exit 1 when int and rtl disagree."""
     from rtl.params import CoreParams
     from rtl.verify import probe_all, verify_image
 
@@ -209,10 +210,12 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
             raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
         contents = decode(read_image(source), str(source))
         tgt = _image_target(contents, target, str(source))
+        params = CoreParams.of(tgt) if "rtl" in wanted else None
     else:
         if target is None:
             raise UserError("--target is required to verify a network (e.g. --target fpga-lif)")
         tgt = load_target(target)
+        params = CoreParams.of(tgt) if "rtl" in wanted else None  # refuses targets the core cannot run, first
         net = _load(source, dt, integration, reset)
         mapping, fx, report = compile_network(net, tgt, partitioner="index-order")
         if not report.fits:
@@ -235,7 +238,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
         sets["int"] = _spike_set(BitAccurateSimulator(prog).run(steps), pops)
     result = None
     if "rtl" in wanted:
-        result = verify_image(contents, CoreParams.of(tgt), steps, states=states)
+        result = verify_image(contents, params, steps, states=states)
     previous = None
     for level in ("float", "int", "rtl"):
         if level not in wanted:
