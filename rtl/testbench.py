@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
 
 PERIOD_NS = 10
 
@@ -92,6 +93,19 @@ async def _dump_state(dut, sizes: list[int]) -> list[list[int]]:
     return out
 
 
+async def _free_run(dut, cycles: int) -> None:
+    """Simulator speed without Python in the loop: ``tick`` held high (a neuron phase whenever the
+    core is idle, no events), one timer for all ``cycles``; writes wall seconds and counters."""
+    dut.tick.value = 1
+    t0 = time.perf_counter()
+    await Timer(cycles * PERIOD_NS, unit="ns")
+    seconds = time.perf_counter() - t0
+    result = {"cycles": cycles, "seconds": seconds,
+              "counters": {k: int(getattr(dut, k).value) for k in ("ticks", "spikes", "synops")}}
+    with open(os.environ["NMC_RTL_OUT"], "w") as fh:
+        json.dump(result, fh)
+
+
 @cocotb.test()
 async def run_job(dut):
     """Load the job's image, run its ticks, write what the core did."""
@@ -104,6 +118,9 @@ async def run_job(dut):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
     await _configure(dut, job["writes"])
+    if job.get("free_run"):
+        await _free_run(dut, job["free_run"])
+        return
     loop = job["loopback"]  # single core: axon of each neuron's own spikes (a chip routes them itself)
     rng = random.Random(job.get("seed", 0)) if job.get("out_ready") == "random" else None
     spikes, states, neuron_cycles, event_cycles = [], [], [], []

@@ -96,10 +96,10 @@ def _check_accumulator(image, params: CoreParams, events: list[list[int]]) -> No
     target = (words & ((1 << f.index) - 1)) * params.channels + ((words >> (f.index + f.delay)) & ((1 << f.channel) - 1))
     peak = int(np.bincount(target, weights=np.abs(mant << exp).astype(np.float64)).max())
     repeat = max([max(np.unique(e, return_counts=True)[1], default=0) for e in events] + [1])
-    limit = (1 << (params.acc_width - 1)) - 1
-    if peak * max(repeat, 1) > limit:
-        raise UserError(f"core {image.core}: an input can receive {peak} x {max(repeat, 1)} per tick, beyond the "
-                        f"{params.acc_width}-bit accumulator: generate the core with more synapse entries")
+    if peak * repeat > (1 << (params.acc_width - 1)) - 1:
+        raise UserError(f"core {image.core}: a source channel spikes {repeat} times in one tick, so one input can "
+                        f"receive {peak} x {repeat}, beyond the core's {params.acc_width}-bit accumulator: send at "
+                        "most one spike per source channel and tick")
 
 
 def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, states: bool = False,

@@ -386,3 +386,23 @@ def test_synthesis_report_is_parsed():
     assert (s["lut4"], s["carry"], s["ram_4k"], s["flip_flops"]) == (4298, 659, 142, 597)
     with pytest.raises(UserError):
         parse_stat("no statistics here")
+
+
+def test_cli_verify_exits_1_when_rtl_and_int_disagree(monkeypatch, capsys):
+    """The exit code and message of a mismatch (the RTL run is replaced by one that differs)."""
+    import rtl.verify as rv
+
+    real = rv.verify_image
+
+    def wrong(*args, **kwargs):
+        good = real(*args, **kwargs)
+        fd = rv.Divergence(tick=3, core=0, neuron=7, variable="v", expected=10, got=11)
+        return dataclasses.replace(good, mismatches=1, first_divergence=fd)
+
+    monkeypatch.setattr(rv, "verify_image", wrong)
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(EXAMPLES / "single_lif.yaml"), "--target", "fpga-lif", "--levels", "int,rtl", "--json"])
+    assert exc.value.code == 1
+    out = capsys.readouterr()
+    assert json.loads(out.out)["rtl_mismatches"] == 1
+    assert "first at tick 3, core 0, neuron 7, v: expected 10, got 11" in out.err
