@@ -111,7 +111,7 @@ def main() -> None:
         from rtl.synth import synth_ice40
 
         t0 = time.perf_counter()
-        stats = synth_ice40(b.verilog, b.toplevel)
+        stats = synth_ice40(b.verilog.read_text(), b.toplevel)
         stats.pop("cells")
         print(json.dumps({"case": "ice40", "core": params.describe(), **stats,
                           "seconds": round(time.perf_counter() - t0, 1)}))

@@ -135,13 +135,13 @@ def rtl(image: Path, outdir: Path, target, synth, as_json: bool) -> None:
                             local_bits=params.local_bits,
                             cfg_bits=max(L.width(m) for m in MEMORIES), state_bits=L.width("state"),
                             params=json.dumps(params.describe(), indent=1))
+    if synth:  # before anything is written: a failed synthesis leaves no partial output
+        from rtl.synth import synth_ice40
+
+        doc["synth"] = {"ice40": synth_ice40(files["nmc_core.v"].decode(), TOPLEVEL)}
     for name, data in files.items():
         write_bytes(outdir / name, data)
     write_bytes(outdir / "README.md", readme.encode())
-    if synth:
-        from rtl.synth import synth_ice40
-
-        doc["synth"] = {"ice40": synth_ice40(outdir / "nmc_core.v", TOPLEVEL)}
     write_json(outdir / "rtl.json", doc)
     if as_json:
         click.echo(json.dumps({"files": sorted(files) + ["README.md", "rtl.json"], "params": doc["params"],
