@@ -375,14 +375,17 @@ def check(network: Path, target: str, split: bool, as_json: bool, dt, integratio
 @click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
 @click.option("--partitioner", type=click.Choice(["auto", "metis", "index-order"]), default="auto",
               help="auto: METIS when it beats index order on cores and traffic.")
+@click.option("--placer", type=click.Choice(["auto", "swap", "cp-sat"]), default="auto",
+              help="swap: pairwise swap refinement; cp-sat: then OR-Tools CP-SAT over every position of the chips "
+                   "used (up to 64 cores); auto: CP-SAT with a small budget up to 16 cores.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
 @click.option("--rates", "rate_duration", callback=_time_option, default=None,
               help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @network_options
-def compile_(network: Path, target: str, partitioner: str, seed: int, rate_duration, outdir: Path, as_json: bool, dt,
-             integration, reset) -> None:
+def compile_(network: Path, target: str, partitioner: str, placer: str, seed: int, rate_duration, outdir: Path,
+             as_json: bool, dt, integration, reset) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
     import io
 
@@ -397,7 +400,8 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
     tgt = load_target(target)
     net = _load(network, dt, integration, reset)
     rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
-    mapping, fx, report = compile_network(net, tgt, seed=seed, partitioner=partitioner, rate_steps=rate_steps)
+    mapping, fx, report = compile_network(net, tgt, seed=seed, partitioner=partitioner, rate_steps=rate_steps,
+                                          placer=placer)
     if not report.fits:
         raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
     stem = net.name
@@ -429,6 +433,11 @@ def compile_(network: Path, target: str, partitioner: str, seed: int, rate_durat
     for name, st in report.utilization.items():
         table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")
     console.print(table)
+    pl = report.placement
+    if "cost" in pl:
+        console.print(f"placement {pl['method']}: traffic x hops {pl['cost']:.0f}" + (
+            f" (swap refinement {pl['swap_cost']:.0f}; CP-SAT {'proved optimal' if pl['optimal'] else pl['solver_status'].lower()}"
+            + (f", lower bound {pl['lower_bound']:.0f})" if pl["lower_bound"] else ")") if "swap_cost" in pl else ""))
     console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
     console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {stem}.map.json, {stem}.map.npz, "
                   f"{stem}.placement.png")

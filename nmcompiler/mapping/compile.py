@@ -22,6 +22,7 @@ from ..targets import Target
 from .mapping import Mapping
 from .partition import IndexOrder, Metis, fits
 from .place import SwapRefinement, core_traffic, hop_matrix, slot_positions
+from .place_cpsat import CpSatPlacement, placement_cost
 from .route import route_dimension_order
 from .tables import build_tables
 from .usage import core_usage, synapse_arrays, traffic
@@ -30,6 +31,7 @@ __all__ = ["CompileReport", "compile_network"]
 
 _PARTITIONING_FIXES = {"population_size"}  # what partitioning itself resolves
 _LEGALIZED = {"delay_range", "axon_type_weights"}  # what the legalization passes below resolve
+AUTO_CP_SAT_CORES = 16  # placer "auto": exact placement with a small budget up to this many cores
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,17 +54,23 @@ class CompileReport:
     passes: dict[str, float]
     utilization: dict[str, dict[str, float]]
     notes: list[str] = field(default_factory=list)
+    placement: dict = field(default_factory=dict)  # method, cost (traffic x hops), CP-SAT bound and status
 
     def to_json(self) -> dict:
         return dict(vars(self))
 
 
 def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: int | None = None,
-                    partitioner: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
+                    partitioner: str = "auto", placer: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
     """Map ``net`` onto ``target``. The returned fixed-point network is the legalized one (with its
     relay populations), i.e. what the mapping's ``core_of`` indexes. With ``rate_steps``, a float
     simulation of that many steps measures firing rates that weight partitioning, placement and
-    the traffic figures (otherwise every neuron counts as 1 Hz)."""
+    the traffic figures (otherwise every neuron counts as 1 Hz). ``placer``: "swap" (pairwise swap
+    refinement), "cp-sat" (then CP-SAT over every position of the chips used, up to
+    ``CpSatPlacement.max_cores`` cores), "auto" (CP-SAT with a small budget up to
+    ``AUTO_CP_SAT_CORES`` cores)."""
+    if placer not in ("auto", "swap", "cp-sat"):
+        raise UserError(f"unknown placer '{placer}' (use auto, swap or cp-sat)")
     passes: dict[str, float] = {}
     t = time.perf_counter()
     violations = check(net, target)
@@ -125,8 +133,20 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     n_cores = int(chosen.max()) + 1 if n else 0
     t = time.perf_counter()
     core_traffic_matrix = core_traffic(chosen, n_cores, pre, post, rates) if n_cores <= SwapRefinement.max_cores else None
+    placement: dict = {"method": "index-order"}
     if core_traffic_matrix is not None:
         position = SwapRefinement().run(core_traffic_matrix, target)
+        placement = {"method": SwapRefinement.name, "cost": placement_cost(core_traffic_matrix, position, target)}
+        exact = placer == "cp-sat" and n_cores <= CpSatPlacement.max_cores
+        if exact or (placer == "auto" and 3 <= n_cores <= AUTO_CP_SAT_CORES):
+            solver = CpSatPlacement(seed=seed) if exact else CpSatPlacement(seed=seed, deterministic_time=1.0)
+            res = solver.run(core_traffic_matrix, target, position)
+            position = res.position
+            placement = {"method": f"{SwapRefinement.name}+{CpSatPlacement.name}", "cost": res.cost,
+                         "swap_cost": res.start_cost, "lower_bound": res.lower_bound, "optimal": res.optimal,
+                         "solver_status": res.status}
+        elif placer == "cp-sat":
+            notes.append(f"CP-SAT placement skipped: {n_cores} cores (it runs up to {CpSatPlacement.max_cores})")
     else:
         position = slot_positions(n_cores, target)
         notes.append(f"placement kept index order ({n_cores} cores; refinement runs up to {SwapRefinement.max_cores})")
@@ -175,7 +195,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                            average_hops_index_order=hops_index_order, max_link_load=max_link,
                            total_link_load=total_link, rates_measured=rates is not None,
                            routing_table_entries=table_entries, misfits=misfits,
-                           passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes)
+                           passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes,
+                           placement=placement)
     return mapping, fx, report
 
 
