@@ -163,7 +163,8 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         sel = order[bounds[c]:bounds[c + 1]]
         s_pre, s_post, s_chan, s_delay, s_w = pre[sel], local[post[sel]], chan[sel], delay[sel], weight[sel]
         if storage == "crossbar":
-            rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_post, s_delay, s_w)
+            rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_post, s_delay, s_w,
+                                               mapping.axon_types.get(c))
         else:
             rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_post, s_chan, s_delay, s_w)
             type_w = np.zeros((0, 0), dtype=np.int16)
@@ -226,10 +227,11 @@ def _rows(core, target, f: SynapseFields, storage, s_key, s_pre, s_post, s_chan,
     return rows, words.astype(np.uint32)
 
 
-def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w):
+def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w, assigned=None):
     """Axons = (source, delay) pairs; each gets an axon type so that every synapse's weight equals
-    its neuron's weight for that type. Fails (naming the core and axon) when no assignment of the
-    target's axon types exists for the greedy order; weight clustering comes before."""
+    its neuron's weight for that type: the mapping's assignment (``AssignAxonTypes``) when it has
+    one, else one type per weight value or first fit. Fails naming the core and axon when the
+    weights contradict the types."""
     types = target.core.axon_types or 1
     keys = s_pre * 64 + s_delay
     uniq, start = np.unique(keys, return_index=True)
@@ -243,7 +245,11 @@ def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w):
     by_value = uniform and values.size <= types  # one type per weight value: always consistent
     for r, (a, b) in enumerate(zip(start, ends)):
         j, w = s_post[a:b], s_w[a:b]
-        candidates = [int(np.searchsorted(values, w[0]))] if by_value else range(types)
+        if assigned is not None:
+            at = int(np.searchsorted(assigned[0], uniq[r]))
+            candidates = [int(assigned[1][at])] if at < assigned[0].size and assigned[0][at] == uniq[r] else []
+        else:
+            candidates = [int(np.searchsorted(values, w[0]))] if by_value else range(types)
         for t in candidates:
             if np.all(~known[j, t] | (table[j, t] == w)):
                 break

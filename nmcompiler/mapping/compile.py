@@ -15,6 +15,7 @@ from ..drc import check, cores_lower_bound
 from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
+from ..passes.axon_types import AssignAxonTypes
 from ..passes import ClusterWeights, Quantize, RelayLongDelays
 from ..sim import FloatSimulator
 from ..sim.layout import build_layout
@@ -131,6 +132,17 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                 int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic)):
             chosen, name = metis, Metis.name
     n_cores = int(chosen.max()) + 1 if n else 0
+    axon_types: dict = {}
+    if target.core.synapse_storage == "crossbar" and n:
+        t = time.perf_counter()
+        assign = AssignAxonTypes(types=target.core.axon_types or 1)
+        fx = assign.run(fx, chosen)
+        axon_types = assign.assignment
+        passes["legalize_axon_types"] = time.perf_counter() - t
+        legalized += [f"core {c}: axon types made consistent across the core's neurons: {e['changed']} of "
+                      f"{e['synapses']} synapses changed, RMS error {e['rms_error']:.3g} (RMS weight "
+                      f"{e['rms_weight']:.3g}), largest {e['max_error']:.3g} (integer units)"
+                      for c, e in assign.report.items() if e["changed"]]
     t = time.perf_counter()
     core_traffic_matrix = core_traffic(chosen, n_cores, pre, post, rates) if n_cores <= SwapRefinement.max_cores else None
     placement: dict = {"method": "index-order"}
@@ -171,7 +183,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     if not core_ok.all():
         misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")
     ok = not misfits
-    mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets))
+    mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets),
+                      axon_types=axon_types)
     hops = hops_index_order = 0.0
     if 1 < n_cores <= 4096:
         is_neuron = pre < n

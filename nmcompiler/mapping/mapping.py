@@ -28,6 +28,8 @@ class Mapping:
     position: np.ndarray  # core id -> (chip, row, column) on the target's mesh
     usage: CoreUsage
     offsets: dict[str, int] = field(default_factory=dict)  # population -> first global neuron index
+    # crossbar targets: core -> (sorted axon keys pre * 64 + delay, axon type of each), from AssignAxonTypes
+    axon_types: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def cores_used(self) -> int:

@@ -1,0 +1,99 @@
+"""Consistent axon types on crossbar cores: one type per input axon across the core's neurons."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import EXAMPLES
+from nmcompiler import load_network
+from nmcompiler.image import build_contents, decode, encode, to_program
+from nmcompiler.ir import IF, Connectivity, Network, Population, Projection, SpikeSource
+from nmcompiler.mapping import compile_network
+from nmcompiler.passes.axon_types import AssignAxonTypes, axon_keys
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.sim.program import program_from_fixed_point
+from nmcompiler.targets import load_target
+
+
+def _dense(seed: int, n_in: int = 40, n_out: int = 30) -> Network:
+    rng = np.random.default_rng(seed)
+    net = Network("dense", dt=1e-3, seed=seed)
+    t = np.sort(rng.integers(0, 50, 200))
+    net.add(SpikeSource(name="in", size=n_in, ids=rng.integers(0, n_in, t.size), times=t * 1e-3))
+    net.add(Population(name="p", size=n_out, model=IF(v_threshold=1.0)))
+    pi, qi = np.nonzero(rng.random((n_in, n_out)) < 0.6)
+    net.connect(Projection(name="in_p", pre="in", post="p", connectivity=Connectivity.from_coo(
+        n_in, n_out, pi, qi, rng.normal(0.2, 0.3, pi.size), 1 + pi % 3)))
+    return net
+
+
+def _consistent(fx, mapping) -> bool:
+    """Every (core, neuron, type) sees one weight."""
+    prog = program_from_fixed_point(fx)
+    t = prog.synapses
+    pre = np.repeat(np.arange(t.indptr.size - 1), np.diff(t.indptr))
+    post = t.target % prog.n
+    delay = np.broadcast_to(t.delay, pre.shape)
+    seen = {}
+    for p, j, d, w in zip(pre, post, delay, t.weight):
+        c = int(mapping.core_of[j])
+        keys, types = mapping.axon_types[c]
+        ty = int(types[np.searchsorted(keys, axon_keys(p, d))])
+        if seen.setdefault((c, int(j), ty), int(w)) != int(w):
+            return False
+    return True
+
+
+def test_dense_weights_get_consistent_types_and_an_image():
+    target = load_target("truenorth-like")
+    mapping, fx, report = compile_network(_dense(1), target, partitioner="index-order")
+    assert report.fits and mapping.axon_types
+    assert _consistent(fx, mapping)
+    assert any("axon types made consistent" in n and "RMS error" in n for n in report.notes)
+    contents = build_contents(mapping, fx)  # failed before: no 4 axon types could hold the weights
+    data = encode(contents)
+    expected = BitAccurateSimulator(fx, backend="numpy").run(60)
+    got = BitAccurateSimulator(to_program(decode(data)), backend="numpy").run(60)
+    assert expected.spike_counts() == got.spike_counts() and all(
+        np.array_equal(expected.spike_steps[p], got.spike_steps[p]) for p in expected.spike_steps)
+    again = compile_network(_dense(1), target, partitioner="index-order")
+    assert encode(build_contents(again[0], again[1])) == data  # deterministic
+
+
+def test_weights_that_admit_types_are_kept_exactly():
+    """Weights that depend only on the source take one type per source level: nothing changes."""
+    rng = np.random.default_rng(2)
+    net = Network("levels", dt=1e-3, seed=2)
+    net.add(SpikeSource(name="in", size=12, ids=np.arange(12), times=np.arange(12) * 1e-3))
+    net.add(Population(name="p", size=20, model=IF(v_threshold=1.0)))
+    pi, qi = np.nonzero(rng.random((12, 20)) < 0.5)
+    levels = np.array([0.5, -0.3, 0.2, 0.9])
+    net.connect(Projection(name="in_p", pre="in", post="p",
+                           connectivity=Connectivity.from_coo(12, 20, pi, qi, levels[pi % 4], 1)))
+    target = load_target("truenorth-like")
+    mapping, fx, report = compile_network(net, target, partitioner="index-order")
+    assert not any("axon types made consistent" in n for n in report.notes)
+    assert _consistent(fx, mapping)
+
+
+def test_the_pass_reports_its_error_per_core():
+    target = load_target("truenorth-like")
+    mapping, fx, _ = compile_network(_dense(3), target, partitioner="index-order")
+    from nmcompiler.passes import Quantize
+
+    raw = Quantize(fmt=target.format).run(_dense(3))
+    p = AssignAxonTypes(types=4)
+    out = p.run(raw, mapping.core_of)
+    (rep,) = p.report.values()
+    assert rep["changed"] > 0 and 0 < rep["rms_error"] <= rep["max_error"]
+    before = raw.projections["in_p"].weights
+    after = out.projections["in_p"].weights
+    assert np.sqrt(np.mean((after - before) ** 2.0)) == rep["rms_error"]
+
+
+def test_examples_on_truenorth_like_now_make_images():
+    target = load_target("truenorth-like")
+    for name in ("mlp.yaml", "digits/digits.yaml"):
+        mapping, fx, report = compile_network(load_network(EXAMPLES / name), target)
+        assert report.fits
+        assert len(encode(build_contents(mapping, fx))) > 0
