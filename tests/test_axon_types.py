@@ -97,3 +97,18 @@ def test_examples_on_truenorth_like_now_make_images():
         mapping, fx, report = compile_network(load_network(EXAMPLES / name), target)
         assert report.fits
         assert len(encode(build_contents(mapping, fx))) > 0
+
+
+def test_a_neuron_reaching_several_axons_is_a_misfit_on_crossbar_targets():
+    """A TrueNorth-like neuron reaches one axon: a mapping where its targets land on several cores
+    (or need several delays) is refused, never emitted."""
+    from nmcompiler.mapping.usage import axons_per_neuron
+
+    target = load_target("truenorth-like")
+    mapping, fx, report = compile_network(load_network(EXAMPLES / "synfire.yaml"), target, partitioner="index-order")
+    assert not report.fits
+    assert any("send to more than 1 axon(s)" in m and "splitter neurons" in m for m in report.misfits)
+    counts = axons_per_neuron(fx, mapping.core_of)
+    assert counts.max() > 1
+    mapping, fx, report = compile_network(load_network(EXAMPLES / "mlp.yaml"), target)
+    assert report.fits and axons_per_neuron(fx, mapping.core_of).max() <= 1

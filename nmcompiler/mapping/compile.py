@@ -26,7 +26,7 @@ from .place import SwapRefinement, core_traffic, hop_matrix, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
 from .route import route_dimension_order
 from .tables import build_tables
-from .usage import core_usage, synapse_arrays, traffic
+from .usage import axons_per_neuron, core_usage, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
 
@@ -179,6 +179,15 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     usage = core_usage(chosen, n_cores, pre, post, target)
     if n_cores > target.max_cores:
         misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}")
+    per = target.core.fan_out_per_neuron
+    if per is not None and n:
+        over = np.flatnonzero(axons_per_neuron(fx, chosen) > per)
+        if over.size:
+            pop = next(p for p, off in sorted(layout.offsets.items(), key=lambda x: -x[1]) if off <= over[0])
+            misfits.append(f"{over.size} neurons (first: '{pop}'[{int(over[0] - layout.offsets[pop])}]) send to more "
+                           f"than {per} axon(s) after partitioning (distinct destination core and delay); "
+                           f"{target.name} neurons reach {per}: splitter neurons are needed (not implemented yet), "
+                           "or keep each population's targets on one core")
     core_ok = fits(usage, target)  # partitioners guarantee this; re-checked before anything is written
     if not core_ok.all():
         misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")

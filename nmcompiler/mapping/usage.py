@@ -60,3 +60,19 @@ def traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray, rates: np.nd
     pairs = np.unique(src[crossing] * (int(dst.max(initial=0)) + 1) + dst[crossing])
     senders = pairs // (int(dst.max(initial=0)) + 1)
     return float(np.sum(rates[senders]) if rates is not None else senders.size)
+
+
+def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
+    """Input axons each neuron's spikes must reach: distinct (destination core, delay) pairs of its
+    synapses (a crossbar axon carries one source at one delay). Host sources are not counted."""
+    from ..sim.program import program_from_fixed_point
+
+    prog = program_from_fixed_point(fx)
+    n, t = prog.n, prog.synapses
+    pre = np.repeat(np.arange(t.indptr.size - 1), np.diff(t.indptr))
+    delay = np.broadcast_to(t.delay, pre.shape).astype(np.int64)
+    neuron = pre < n
+    pairs = np.unique((pre[neuron] * (int(core_of.max()) + 1 if n else 1) + core_of[t.target[neuron] % n]) * 64
+                      + delay[neuron])
+    width = (int(core_of.max()) + 1 if n else 1) * 64
+    return np.bincount(pairs // width, minlength=n)
