@@ -15,8 +15,9 @@ from ..drc import check, cores_lower_bound
 from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
-from ..passes.axon_types import AssignAxonTypes
 from ..passes import ClusterWeights, Quantize, RelayLongDelays
+from ..passes.axon_types import AssignAxonTypes
+from ..passes.split_fan_out import SplitFanOut
 from ..sim import FloatSimulator
 from ..sim.layout import build_layout
 from ..targets import Target
@@ -30,7 +31,7 @@ from .usage import axons_per_neuron, core_usage, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
 
-_PARTITIONING_FIXES = {"population_size"}  # what partitioning itself resolves
+_PARTITIONING_FIXES = {"population_size", "fan_out_splitters"}  # resolved by / after partitioning
 _LEGALIZED = {"delay_range", "axon_type_weights"}  # what the legalization passes below resolve
 AUTO_CP_SAT_CORES = 16  # placer "auto": exact placement with a small budget up to this many cores
 
@@ -131,6 +132,24 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         if metis is not None and (partitioner == "metis" or (
                 int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic)):
             chosen, name = metis, Metis.name
+    per = target.core.fan_out_per_neuron
+    if per is not None and n and int(axons_per_neuron(fx, chosen).max()) > per:
+        t = time.perf_counter()
+        splitting = SplitFanOut(per_neuron=per, neurons_per_core=target.core.neurons,
+                                axons_per_core=target.core.input_axons)
+        old_n = n
+        net, chosen = splitting.run(net, chosen)
+        fx = Quantize(fmt=target.format).run(net)  # the splitters' scale; other populations keep theirs
+        layout = build_layout(net)
+        n = layout.n
+        pre, post = synapse_arrays(net, layout.offsets, n)
+        if rates is not None:  # a splitter fires with its source
+            rates = np.concatenate([rates, rates[splitting.owners]])
+        passes["legalize_fan_out"] = time.perf_counter() - t
+        r = splitting.report
+        legalized.append(f"splitter neurons: {r['split_neurons']} neurons reach more than {per} axon(s); "
+                         f"{r['splitters']} splitters on {int(chosen.max()) + 1 - (int(chosen[:old_n].max()) + 1)} "
+                         f"new cores; {r['late_synapses']} synapses of delay 1 arrive one tick late")
     n_cores = int(chosen.max()) + 1 if n else 0
     axon_types: dict = {}
     if target.core.synapse_storage == "crossbar" and n:
@@ -179,7 +198,6 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     usage = core_usage(chosen, n_cores, pre, post, target)
     if n_cores > target.max_cores:
         misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}")
-    per = target.core.fan_out_per_neuron
     if per is not None and n:
         over = np.flatnonzero(axons_per_neuron(fx, chosen) > per)
         if over.size:
