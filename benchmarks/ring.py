@@ -51,6 +51,8 @@ def main() -> None:
                       "compile_s": round(total, 2), "cores_used": r.cores_used, "cores_lower_bound": r.cores_lower_bound,
                       "partitioner": r.partitioner, "inter_core_spikes": r.inter_core_spikes,
                       "inter_core_spikes_index_order": r.inter_core_spikes_index_order, "passes": r.passes,
+                      "placement": r.placement, "average_hops": round(r.average_hops, 3),
+                      "average_hops_index_order": round(r.average_hops_index_order, 3), "max_link_load": r.max_link_load,
                       "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))
 
 

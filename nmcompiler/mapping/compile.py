@@ -23,8 +23,9 @@ from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
 from .partition import IndexOrder, Metis, fits
-from .place import SwapRefinement, core_traffic, hop_matrix, slot_positions
+from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
+from .place_large import SnakePlacement, pair_hops, placement_cost_sparse, sparse_core_traffic
 from .route import route_dimension_order
 from .tables import build_tables
 from .usage import axons_per_neuron, core_usage, synapse_arrays, traffic
@@ -179,16 +180,26 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         elif placer == "cp-sat":
             notes.append(f"CP-SAT placement skipped: {n_cores} cores (it runs up to {CpSatPlacement.max_cores})")
     else:
-        position = slot_positions(n_cores, target)
-        notes.append(f"placement kept index order ({n_cores} cores; refinement runs up to {SwapRefinement.max_cores})")
+        sparse_traffic = sparse_core_traffic(chosen, n_cores, pre, post, rates)
+        position = SnakePlacement().run(sparse_traffic, target)
+        index_position = slot_positions(n_cores, target)
+        snake_cost, index_cost = (placement_cost_sparse(sparse_traffic, p, target) for p in (position, index_position))
+        cost = snake_cost
+        if snake_cost > index_cost:
+            position, cost = index_position, index_cost
+        placement = {"method": SnakePlacement.name if cost < index_cost else "index-order", "cost": cost,
+                     "snake_cost": snake_cost, "index_order_cost": index_cost}
     passes["place"] = time.perf_counter() - t
     max_link = total_link = table_entries = None
     misfits: list[str] = []
-    if core_traffic_matrix is not None:
+    if n_cores > 1:
         t = time.perf_counter()
-        loads = route_dimension_order(position, core_traffic_matrix, target)
+        loads = route_dimension_order(position, core_traffic_matrix if core_traffic_matrix is not None
+                                      else sparse_traffic, target)
         max_link, total_link = loads.max, loads.total
-        if target.routing.table_entries:
+        if target.routing.table_entries and core_traffic_matrix is None:
+            notes.append(f"routing tables not built above {SwapRefinement.max_cores} cores")
+        elif target.routing.table_entries:
             tables = build_tables(core_traffic_matrix, position, target)
             table_entries = (tables.max_entries_before, tables.max_entries)
             if tables.max_entries > target.routing.table_entries:
@@ -213,12 +224,12 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets),
                       axon_types=axon_types)
     hops = hops_index_order = 0.0
-    if 1 < n_cores <= 4096:
+    if n_cores > 1:
         is_neuron = pre < n
         a, b = chosen[pre[is_neuron]], chosen[post[is_neuron]]
         if a.size:
-            hops = float(np.mean(hop_matrix(position, target)[a, b]))
-            hops_index_order = float(np.mean(hop_matrix(slot_positions(n_cores, target), target)[a, b]))
+            hops = float(np.mean(pair_hops(position, a, b, target)))
+            hops_index_order = float(np.mean(pair_hops(slot_positions(n_cores, target), a, b, target)))
     c = target.core
     util = {
         "neurons": _stats(usage.neurons / c.neurons),
@@ -227,8 +238,6 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         "output_axons": _stats(usage.output_axons / c.output_axons),
     }
     notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES] + legalized + notes
-    if n_cores > 4096:
-        notes.append("average hops not computed above 4096 cores")
     report = CompileReport(network=net.name, target=target.name, fits=ok, cores_used=n_cores, cores_lower_bound=bound,
                            partitioner=name, inter_core_spikes=traffic(chosen, pre, post, rates),
                            inter_core_spikes_index_order=base_traffic, average_hops=hops,

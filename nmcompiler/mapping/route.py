@@ -56,15 +56,23 @@ def _walk(load: np.ndarray, fixed: int, start: int, stop: int, size: int, wrap: 
         pos = (pos + step) % size if wrap else pos + step
 
 
-def route_dimension_order(position: np.ndarray, traffic: np.ndarray, target: Target) -> LinkLoads:
-    """Link loads for directed core-to-core ``traffic`` (spikes/s) with cores at ``position``."""
+def route_dimension_order(position: np.ndarray, traffic, target: Target) -> LinkLoads:
+    """Link loads for directed core-to-core ``traffic`` (spikes/s; a dense array or a scipy sparse
+    matrix) with cores at ``position``."""
     gy, gx, height, width = _grid(position, target)
     horizontal = np.zeros((height, width))
     vertical = np.zeros((height, width))
     wrap = target.routing.kind == "torus"
     x_first = target.routing.dimension_order == "xy"
-    for a, b in zip(*np.nonzero(traffic)):
-        amount = float(traffic[a, b])
+    if hasattr(traffic, "tocoo"):
+        coo = traffic.tocoo()
+        pairs = zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist())
+    else:
+        rows_, cols_ = np.nonzero(traffic)
+        pairs = zip(rows_.tolist(), cols_.tolist(), traffic[rows_, cols_].tolist())
+    for a, b, amount in pairs:
+        if a == b or not amount:
+            continue
         if x_first:
             _walk(horizontal, gy[a], gx[a], gx[b], width, wrap, amount, axis=1)
             _walk(vertical, gx[b], gy[a], gy[b], height, wrap, amount, axis=0)

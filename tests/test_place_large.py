@@ -1,0 +1,65 @@
+"""Placement and routing above the swap refinement's range: sparse traffic, a depth-first order on
+a snake, hops and link loads without a dense core x core matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection
+from nmcompiler.mapping import compile_network
+from nmcompiler.mapping.place import hop_matrix, slot_positions
+from nmcompiler.mapping.place_large import SnakePlacement, pair_hops, placement_cost_sparse, snake_positions
+from nmcompiler.mapping.route import route_dimension_order
+from nmcompiler.targets import load_target
+
+
+def test_snake_neighbours_are_one_hop_apart_across_chips():
+    target = load_target("spinnaker-like")
+    k = 600  # several board rows of chips
+    pos = snake_positions(k, target)
+    assert len({tuple(p) for p in pos.tolist()}) == k
+    assert np.all(pair_hops(pos, np.arange(k - 1), np.arange(1, k), target) == 1)
+
+
+def test_pair_hops_agree_with_the_hop_matrix():
+    for name in ("spinnaker-like", "loihi-like", "fpga-lif"):
+        target = load_target(name)
+        pos = slot_positions(min(40, target.chip.cores_per_chip * target.chip.max_chips), target)
+        a, b = np.divmod(np.arange(len(pos) ** 2), len(pos))
+        assert np.array_equal(pair_hops(pos, a, b, target), hop_matrix(pos, target)[a, b])
+
+
+def test_a_ring_of_cores_is_laid_out_in_sequence():
+    target = load_target("spinnaker-like")
+    k = 2000
+    perm = np.random.default_rng(0).permutation(k)
+    traffic = sparse.csr_matrix((np.ones(k), (perm, np.roll(perm, -1))), shape=(k, k))
+    snake = placement_cost_sparse(traffic, SnakePlacement().run(traffic, target), target)
+    index = placement_cost_sparse(traffic, slot_positions(k, target), target)
+    assert snake <= 1.05 * k and index > 10 * k
+
+
+def test_sparse_and_dense_routing_agree():
+    target = load_target("spinnaker-like")
+    rng = np.random.default_rng(1)
+    dense = (rng.random((30, 30)) < 0.2) * rng.integers(1, 5, (30, 30)).astype(float)
+    pos = slot_positions(30, target)
+    a, b = route_dimension_order(pos, dense, target), route_dimension_order(pos, sparse.csr_matrix(dense), target)
+    assert np.array_equal(a.horizontal, b.horizontal) and np.array_equal(a.vertical, b.vertical)
+
+
+def test_compile_above_256_cores_places_and_routes():
+    net = Network("ring", dt=1e-3)
+    idx = np.arange(3000)
+    for k in range(30):
+        net.add(Population(name=f"p{k}", size=3000, model=LIF(tau_mem=0.02, v_threshold=1.0)))
+    for k in range(30):
+        net.connect(Projection(name=f"e{k}", pre=f"p{k}", post=f"p{(k + 1) % 30}",
+                               connectivity=Connectivity.from_coo(3000, 3000, idx, idx, 1.5, 1)))
+    _, _, report = compile_network(net, load_target("spinnaker-like"), partitioner="index-order")
+    assert report.fits and report.cores_used > 256
+    pl = report.placement
+    # never worse than index order (the better of the two is kept); hops and link loads now exist
+    assert pl["cost"] == min(pl["snake_cost"], pl["index_order_cost"]) and pl["method"] in ("dfs-snake", "index-order")
+    assert report.max_link_load is not None and 0 < report.average_hops <= report.average_hops_index_order
