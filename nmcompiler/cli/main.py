@@ -433,14 +433,22 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, seed: in
     for name, st in report.utilization.items():
         table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")
     console.print(table)
-    pl = report.placement
-    if "cost" in pl:
-        console.print(f"placement {pl['method']}: traffic x hops {pl['cost']:.0f}" + (
-            f" (swap refinement {pl['swap_cost']:.0f}; CP-SAT {'proved optimal' if pl['optimal'] else pl['solver_status'].lower()}"
-            + (f", lower bound {pl['lower_bound']:.0f})" if pl["lower_bound"] else ")") if "swap_cost" in pl else ""))
+    if "cost" in report.placement:
+        console.print(_placement_line(report.placement))
     console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
     console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {stem}.map.json, {stem}.map.npz, "
                   f"{stem}.placement.png")
+
+
+def _placement_line(pl: dict) -> str:
+    line = f"placement {pl['method']}: traffic x hops {pl['cost']:.0f}"
+    if "swap_cost" in pl:  # CP-SAT ran
+        verdict = "proved optimal" if pl["optimal"] else pl["solver_status"].lower()
+        bound = f", lower bound {pl['lower_bound']:.0f}" if pl["lower_bound"] else ""
+        line += f" (swap refinement {pl['swap_cost']:.0f}; CP-SAT {verdict}{bound})"
+    elif "index_order_cost" in pl:
+        line += f" (index order {pl['index_order_cost']:.0f})"
+    return line
 
 
 @cli.command()

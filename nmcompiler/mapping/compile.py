@@ -214,9 +214,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         if over.size:
             pop = next(p for p, off in sorted(layout.offsets.items(), key=lambda x: -x[1]) if off <= over[0])
             misfits.append(f"{over.size} neurons (first: '{pop}'[{int(over[0] - layout.offsets[pop])}]) send to more "
-                           f"than {per} axon(s) after partitioning (distinct destination core and delay); "
-                           f"{target.name} neurons reach {per}: splitter neurons are needed (not implemented yet), "
-                           "or keep each population's targets on one core")
+                           f"than {per} axon(s) (distinct destination core and delay) even after splitter neurons; "
+                           f"{target.name} neurons reach {per}")
     core_ok = fits(usage, target)  # partitioners guarantee this; re-checked before anything is written
     if not core_ok.all():
         misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")
