@@ -63,3 +63,20 @@ def test_compile_above_256_cores_places_and_routes():
     # never worse than index order (the better of the two is kept); hops and link loads now exist
     assert pl["cost"] == min(pl["snake_cost"], pl["index_order_cost"]) and pl["method"] in ("dfs-snake", "index-order")
     assert report.max_link_load is not None and 0 < report.average_hops <= report.average_hops_index_order
+
+
+def test_routing_tables_from_sparse_traffic_equal_dense_and_grow_the_board():
+    from nmcompiler.mapping.tables import build_tables
+
+    target = load_target("spinnaker-like")  # 8 x 8 chips on the default board
+    rng = np.random.default_rng(2)
+    k = 40
+    dense = (rng.random((k, k)) < 0.1).astype(float)
+    np.fill_diagonal(dense, 0.0)
+    pos = slot_positions(k, target)
+    a, b = build_tables(dense, pos, target), build_tables(sparse.csr_matrix(dense), pos, target)
+    assert a.entries == b.entries and a.entries_before == b.entries_before
+    big = snake_positions(1200, target)  # 75 chips: beyond the 64 of the board, which grows
+    chain = sparse.csr_matrix((np.ones(1199), (np.arange(1199), np.arange(1, 1200))), shape=(1200, 1200))
+    tables = build_tables(chain, big, target)
+    assert tables.max_entries >= 1 and max(tables.entries) >= 64

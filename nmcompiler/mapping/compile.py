@@ -197,10 +197,9 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         loads = route_dimension_order(position, core_traffic_matrix if core_traffic_matrix is not None
                                       else sparse_traffic, target)
         max_link, total_link = loads.max, loads.total
-        if target.routing.table_entries and core_traffic_matrix is None:
-            notes.append(f"routing tables not built above {SwapRefinement.max_cores} cores")
-        elif target.routing.table_entries:
-            tables = build_tables(core_traffic_matrix, position, target)
+        if target.routing.table_entries:
+            tables = build_tables(core_traffic_matrix if core_traffic_matrix is not None else sparse_traffic,
+                                  position, target)
             table_entries = (tables.max_entries_before, tables.max_entries)
             if tables.max_entries > target.routing.table_entries:
                 misfits.append(f"a chip needs {tables.max_entries} routing-table entries after compression, "

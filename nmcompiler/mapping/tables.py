@@ -64,20 +64,29 @@ def _chip_path(src, dst, board, wrap):
     return path
 
 
-def build_tables(core_traffic: np.ndarray, position: np.ndarray, target: Target) -> RoutingTables:
+def build_tables(core_traffic, position: np.ndarray, target: Target) -> RoutingTables:
+    """Tables for directed ``core_traffic`` (dense array or scipy sparse matrix) at ``position``."""
     bits = max(1, math.ceil(math.log2(target.core.neurons)))
     key_bits = target.routing.key_bits or 32
     n_cores = core_traffic.shape[0]
+    if hasattr(core_traffic, "tocsr"):
+        csr = core_traffic.tocsr()
+        destinations = [csr.indices[csr.indptr[c]:csr.indptr[c + 1]][csr.data[csr.indptr[c]:csr.indptr[c + 1]] > 0]
+                        for c in range(n_cores)]
+    else:
+        destinations = [np.flatnonzero(core_traffic[c] > 0) for c in range(n_cores)]
     if n_cores > 2 ** (key_bits - bits):
         raise ValueError(f"{n_cores} cores need more than {key_bits} key bits")
     mask = ((1 << key_bits) - 1) ^ ((1 << bits) - 1)
     rows, cols = target.chip.board
+    chips_used = int(position[:, 0].max()) + 1 if position.size else 1
+    rows = max(rows, -(-chips_used // max(cols, 1)))  # the board grows by rows of chips, as in routing
     wrap = target.routing.kind == "torus"
     chip_rc = {c: divmod(int(c), cols) for c in np.unique(position[:, 0])}
     routes: dict[int, dict[int, set]] = {}  # chip -> key -> outputs
     incoming: dict[int, dict[int, set]] = {}  # chip -> key -> links it arrived on
     for src in range(n_cores):
-        dests = np.flatnonzero(core_traffic[src] > 0)
+        dests = destinations[src]
         if dests.size == 0:
             continue
         key = src << bits
