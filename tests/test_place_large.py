@@ -9,7 +9,8 @@ from scipy import sparse
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection
 from nmcompiler.mapping import compile_network
 from nmcompiler.mapping.place import hop_matrix, slot_positions
-from nmcompiler.mapping.place_large import SnakePlacement, pair_hops, placement_cost_sparse, snake_positions
+from nmcompiler.mapping.place_large import (SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse,
+                                            snake_positions)
 from nmcompiler.mapping.route import route_dimension_order
 from nmcompiler.targets import load_target
 
@@ -40,6 +41,17 @@ def test_a_ring_of_cores_is_laid_out_in_sequence():
     assert snake <= 1.05 * k and index > 10 * k
 
 
+def test_bisection_places_every_core_once_and_is_deterministic():
+    target = load_target("spinnaker-like")
+    rng = np.random.default_rng(3)
+    k = 300
+    a, b = rng.integers(0, k, 900), rng.integers(0, k, 900)
+    traffic = sparse.csr_matrix((np.ones(900), (a, b)), shape=(k, k))
+    p1, p2 = bisection_positions(traffic, target), bisection_positions(traffic, target)
+    assert np.array_equal(p1, p2)
+    assert sorted(map(tuple, p1.tolist())) == sorted(map(tuple, snake_positions(k, target).tolist()))
+
+
 def test_sparse_and_dense_routing_agree():
     target = load_target("spinnaker-like")
     rng = np.random.default_rng(1)
@@ -60,9 +72,12 @@ def test_compile_above_256_cores_places_and_routes():
     _, _, report = compile_network(net, load_target("spinnaker-like"), partitioner="index-order")
     assert report.fits and report.cores_used > 256
     pl = report.placement
-    # never worse than index order (the better of the two is kept); hops and link loads now exist
-    assert pl["cost"] == min(pl["snake_cost"], pl["index_order_cost"]) and pl["method"] in ("dfs-snake", "index-order")
-    assert report.max_link_load is not None and 0 < report.average_hops <= report.average_hops_index_order
+    # the best of index order, the depth-first snake and recursive bisection; hops and link loads exist
+    costs = {k[:-5]: v for k, v in pl.items() if k.endswith("_cost")}
+    assert set(costs) == {"index-order", "dfs-snake", "bisection"}
+    assert pl["cost"] == min(costs.values()) == costs[pl["method"]]
+    assert pl["bisection_cost"] < pl["index-order_cost"]  # the ring's cores form a cylinder: 2-D wins
+    assert report.max_link_load is not None and 0 < report.average_hops < report.average_hops_index_order
 
 
 def test_routing_tables_from_sparse_traffic_equal_dense_and_grow_the_board():

@@ -446,8 +446,9 @@ def _placement_line(pl: dict) -> str:
         verdict = "proved optimal" if pl["optimal"] else pl["solver_status"].lower()
         bound = f", lower bound {pl['lower_bound']:.0f}" if pl["lower_bound"] else ""
         line += f" (swap refinement {pl['swap_cost']:.0f}; CP-SAT {verdict}{bound})"
-    elif "index_order_cost" in pl:
-        line += f" (index order {pl['index_order_cost']:.0f})"
+    elif "index-order_cost" in pl:
+        others = ", ".join(f"{k[:-5]} {v:.0f}" for k, v in pl.items() if k.endswith("_cost"))
+        line += f" (candidates: {others})"
     return line
 
 

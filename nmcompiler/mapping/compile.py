@@ -25,7 +25,7 @@ from .mapping import Mapping
 from .partition import IndexOrder, Metis, fits
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
-from .place_large import SnakePlacement, pair_hops, placement_cost_sparse, sparse_core_traffic
+from .place_large import SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse, sparse_core_traffic
 from .route import route_dimension_order
 from .tables import build_tables
 from .usage import axons_per_neuron, core_usage, synapse_arrays, traffic
@@ -181,14 +181,13 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
             notes.append(f"CP-SAT placement skipped: {n_cores} cores (it runs up to {CpSatPlacement.max_cores})")
     else:
         sparse_traffic = sparse_core_traffic(chosen, n_cores, pre, post, rates)
-        position = SnakePlacement().run(sparse_traffic, target)
-        index_position = slot_positions(n_cores, target)
-        snake_cost, index_cost = (placement_cost_sparse(sparse_traffic, p, target) for p in (position, index_position))
-        cost = snake_cost
-        if snake_cost > index_cost:
-            position, cost = index_position, index_cost
-        placement = {"method": SnakePlacement.name if cost < index_cost else "index-order", "cost": cost,
-                     "snake_cost": snake_cost, "index_order_cost": index_cost}
+        candidates = {"index-order": slot_positions(n_cores, target),  # the first one wins ties
+                      SnakePlacement.name: SnakePlacement().run(sparse_traffic, target),
+                      "bisection": bisection_positions(sparse_traffic, target, seed)}
+        costs = {k: placement_cost_sparse(sparse_traffic, p, target) for k, p in candidates.items()}
+        best = min(costs, key=lambda k: costs[k])
+        position = candidates[best]
+        placement = {"method": best, "cost": costs[best]} | {f"{k}_cost": v for k, v in costs.items()}
     passes["place"] = time.perf_counter() - t
     max_link = total_link = table_entries = None
     misfits: list[str] = []

@@ -21,7 +21,8 @@ from scipy.sparse.csgraph import depth_first_order, reverse_cuthill_mckee
 
 from ..targets import Target
 
-__all__ = ["SnakePlacement", "sparse_core_traffic", "pair_hops", "snake_positions", "placement_cost_sparse"]
+__all__ = ["SnakePlacement", "sparse_core_traffic", "pair_hops", "snake_positions", "placement_cost_sparse",
+           "bisection_positions"]
 
 
 def sparse_core_traffic(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndarray,
@@ -107,6 +108,55 @@ class SnakePlacement:
         position = np.empty_like(slots)
         position[order] = slots
         return position
+
+
+def _split_sizes(sym: sparse.csr_matrix, n1: int, seed: int) -> np.ndarray:
+    """Boolean side (True = first) of each node: a METIS bisection, then boundary moves until the
+    first side holds exactly ``n1`` nodes (moving the node with the most edges to the other side)."""
+    import pymetis
+
+    n = sym.shape[0]
+    side = np.zeros(n, dtype=bool)
+    if sym.nnz and 1 < n:
+        graph = pymetis.CSRAdjacency(adj_starts=sym.indptr.astype(np.int64), adjacent=sym.indices.astype(np.int64))
+        weights = np.maximum(1, np.rint(sym.data)).astype(np.int64)
+        _, membership = pymetis.part_graph(2, adjacency=graph, eweights=weights, options=pymetis.Options(seed=seed))
+        side = np.asarray(membership) == 0
+    else:
+        side[:n1] = True
+    while side.sum() != n1:
+        big = side.sum() > n1  # move from the first side (True) if it is too big
+        toward = (sym @ (~side if big else side).astype(np.float64))  # edge weight to the receiving side
+        candidates = np.flatnonzero(side == big)
+        side[candidates[np.argmax(toward[candidates])]] = not big
+    return side
+
+
+def bisection_positions(traffic: sparse.csr_matrix, target: Target, seed: int = 0) -> np.ndarray:
+    """Recursive bisection onto the grid: the k snake positions are halved along the longer side of
+    their bounding box, the cores' traffic graph is bisected (METIS) into parts of those sizes,
+    recursively. Two-dimensional core graphs keep their neighbours close in both directions."""
+    k = traffic.shape[0]
+    slots = snake_positions(k, target)
+    rows, cols, _, b_cols = _global_grid(target, int(slots[:, 0].max()) + 1 if k else 1)
+    chip_r, chip_c = np.divmod(slots[:, 0], max(b_cols, 1))
+    gy, gx = chip_r * rows + slots[:, 1], chip_c * cols + slots[:, 2]
+    sym = (traffic + traffic.T).tocsr()
+    position = np.empty_like(slots)
+    stack = [(np.arange(k), np.arange(k))]  # (cores, slot indices)
+    while stack:
+        cores, where = stack.pop()
+        if cores.size <= 1:
+            position[cores] = slots[where]
+            continue
+        ys, xs = gy[where], gx[where]
+        axis = ys if np.ptp(ys) >= np.ptp(xs) else xs
+        order = where[np.lexsort((xs if axis is ys else ys, axis))]
+        n1 = cores.size // 2
+        side = _split_sizes(sym[cores][:, cores].tocsr(), n1, seed)
+        stack.append((cores[side], order[:n1]))
+        stack.append((cores[~side], order[n1:]))
+    return position
 
 
 def placement_cost_sparse(traffic: sparse.csr_matrix, position: np.ndarray, target: Target) -> float:
