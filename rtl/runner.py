@@ -107,8 +107,6 @@ def build(params: CoreParams | ChipParams, root: Path | None = None, init: CoreL
 def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
     """Verilate ``text`` (top module ``toplevel``) into a cached build folder."""
     _require_tools()
-    from cocotb_tools.runner import get_runner
-
     digest = hashlib.sha256((text + repr(BUILD_ARGS + PUBLIC)).encode()).hexdigest()[:16]
     directory = (root or cache_root()) / digest
     directory.mkdir(parents=True, exist_ok=True)

@@ -132,7 +132,6 @@ class _Importer:
         roots = [n for n, v in self.flat.nodes.items() if isinstance(v, NEURON_KINDS + (nir.Input,))
                  and n not in self.flat.passthrough]
         shape = {r: self._root_shape(r, self.flat.nodes[r]) for r in roots}
-        out_terms = {r: None for r in roots}  # filled lazily once the shape is known
         linear = [n for n in g if n not in roots]
         order = list(nx.topological_sort(g.subgraph(linear)))
         incoming: dict[str, tuple] = {}
