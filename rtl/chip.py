@@ -13,7 +13,6 @@ the router works; the host sends the events of tick ``t`` after the neuron phase
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Module, Signal, unsigned
@@ -21,16 +20,12 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .core import LifCore, config_port
-from .params import MEMORIES, CoreParams
+from .params import MEMORIES, CoreParams, address_bits
 
 __all__ = ["ChipParams", "LifChip", "ROUTER_MEMORIES"]
 
 #: configuration selectors of the router's tables (after the core memories)
 ROUTER_MEMORIES = ("fanptr", "fan")
-
-
-def _bits(n: int) -> int:
-    return max(1, math.ceil(math.log2(max(n, 2))))
 
 
 @dataclass(frozen=True)
@@ -45,11 +40,11 @@ class ChipParams:
 
     @property
     def core_bits(self) -> int:
-        return _bits(self.cores)
+        return address_bits(self.cores)
 
     @property
     def fan_bits(self) -> int:
-        return _bits(self.fan_entries)
+        return address_bits(self.fan_entries)
 
     @property
     def fanptr_layout(self):

@@ -3,8 +3,8 @@
 :func:`core_load` packs one :class:`~nmcompiler.image.contents.CoreImage` into configuration-port
 writes (memory, address, word) with the layouts of :class:`rtl.params.Layouts`, and gives the
 core's axon numbering: axon ``a`` is the ``a``-th distinct presynaptic source of the core's rows,
-in ascending order. :func:`words` turns the same content into per-memory init arrays for
-``nmc rtl``'s memory files.
+in ascending order; :func:`chip_load` adds the router's fan-out tables for multi-core images. The
+same words initialize the memories of ``nmc rtl``'s image-initialized Verilog and memory files.
 """
 
 from __future__ import annotations
@@ -103,8 +103,9 @@ def _core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
              "synapse entries": (image.synapses.size, params.entries)}
     over = [f"{k} {have} > {limit}" for k, (have, limit) in sizes.items() if have > limit]
     if over:
-        raise UserError(f"core {image.core}: {', '.join(over)} of the RTL core: generate the core with larger "
-                        "memories (nmc rtl --neurons/--axons/--rows/--entries) or map onto more cores")
+        raise UserError(f"core {image.core}: {', '.join(over)} of the RTL core (its memories follow the target's "
+                        "per-core limits, one row per axon and channel): spread the network over more cores, or "
+                        "build the core with larger memories (rtl.params.CoreParams.of(target, rows=..., ...))")
     if image.synapses.dtype != np.uint32:
         raise UserError(f"core {image.core}: the RTL core reads 32-bit sparse synapse entries")
     rec, R = image.neurons, params.channels
@@ -135,6 +136,7 @@ class ChipLoad:
         """``(selector, core, address, word)`` for the configuration port."""
         out = [(sel, ld.core, a, w) for ld in self.cores for sel, a, w in ld.writes()]
         base = len(MEMORIES)
+        # zero fan-out pointers (neurons without targets) are what the memory holds after reset
         return out + [(base + k, 0, a, w) for k, name in enumerate(("fanptr", "fan"))
                       for a, w in enumerate(self.memories[name]) if w or name == "fan"]
 

@@ -18,13 +18,13 @@ from nmcompiler.errors import UserError
 from nmcompiler.image.contents import SynapseFields
 from nmcompiler.targets import Target
 
-__all__ = ["CoreParams", "Layouts", "MEMORIES"]
+__all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits"]
 
 #: Config port memory selectors, in order (``cfg_sel`` value = index).
 MEMORIES = ("param", "state", "axon", "row", "syn", "ctrl")
 
 
-def _bits(n: int) -> int:
+def address_bits(n: int) -> int:
     """Address bits for ``n`` entries (at least 1)."""
     return max(1, math.ceil(math.log2(max(n, 2))))
 
@@ -72,7 +72,7 @@ class CoreParams:
     def local_bits(self) -> int:
         """Bits of a neuron's address in the core's memories (``neurons`` may be below the target's
         per-core limit that sets the synapse entry's index field)."""
-        return min(_bits(self.neurons), self.fields.index)
+        return min(address_bits(self.neurons), self.fields.index)
 
     @property
     def slot_bits(self) -> int:
@@ -82,15 +82,15 @@ class CoreParams:
 
     @property
     def axon_bits(self) -> int:
-        return _bits(self.axons)
+        return address_bits(self.axons)
 
     @property
     def row_bits(self) -> int:
-        return _bits(self.rows)
+        return address_bits(self.rows)
 
     @property
     def entry_bits(self) -> int:
-        return _bits(self.entries)
+        return address_bits(self.entries)
 
     @property
     def exp_bits(self) -> int:
@@ -101,7 +101,7 @@ class CoreParams:
         """Every entry of the synapse memory delivering its largest weight to one neuron in one tick
         (each axon receives at most one event per tick) fits without overflow."""
         f = self.fmt
-        peak = (f.weight_bits - 1 + f.exponent_max) + _bits(self.entries + 1)
+        peak = (f.weight_bits - 1 + f.exponent_max) + address_bits(self.entries + 1)
         return max(f.acc_bits, peak + 1)
 
     @property

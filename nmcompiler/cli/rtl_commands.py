@@ -176,6 +176,16 @@ def _spike_set(result, populations) -> set[tuple[int, str, int]]:
     return out
 
 
+def _where(fd: dict | None) -> str:
+    """A first divergence as text: float/int name the population, int/rtl the variable."""
+    if not fd:
+        return "-"
+    if "population" in fd:
+        return f"tick {fd['tick']}, {fd['population']}[{fd['neuron']}]"
+    return (f"tick {fd['tick']}, neuron {fd['neuron']} ({fd['variable']}: expected {fd['expected']}, "
+            f"got {fd['got']})")
+
+
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--target", default=None, help="Target of a network (required) or the target file of an image.")
@@ -234,8 +244,11 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
         float_net.probes = [Probe(target=p.name) for p in net.populations]
         pops = [p.name for p in net.populations]  # relays of the mapping have no float counterpart
         sets["float"] = _spike_set(FloatSimulator(float_net, seed=prog.seed).run(steps), pops)
+    int_spikes = None
     if "int" in wanted or "rtl" in wanted:
-        sets["int"] = _spike_set(BitAccurateSimulator(prog).run(steps), pops)
+        int_result = BitAccurateSimulator(prog).run(steps)
+        sets["int"] = _spike_set(int_result, pops)  # float vs int: the populations both have
+        int_spikes = sum(int_result.spike_counts().values())  # all, as the RTL counts them
     result = None
     if "rtl" in wanted:
         result = verify_image(contents, params, steps, states=states)
@@ -249,7 +262,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
             row |= {"spikes": result.rtl_spikes, "mismatches": result.mismatches,
                     "agreement": 1.0 if not result.mismatches else None, "first_divergence": fd.to_json() if fd else None}
         else:
-            row["spikes"] = len(sets[level])
+            row["spikes"] = int_spikes if level == "int" else len(sets[level])
             if previous is not None:
                 a, b = sets[previous], sets[level]
                 diff = sorted(a ^ b)
@@ -268,9 +281,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
         console = Console(highlight=False, soft_wrap=True)
         table = Table("level", "spikes", "agreement with the level above", "first divergence")
         for k, row in enumerate(rows):
-            fd = row["first_divergence"]
-            where = "-" if not fd else f"tick {fd['tick']}, " + (f"{fd['population']}[{fd['neuron']}]" if "population" in fd else f"neuron {fd['neuron']}") + (
-                f" ({fd['variable']}: expected {fd['expected']}, got {fd['got']})" if "variable" in fd else "")
+            where = _where(row["first_divergence"])
             if k == 0:
                 agree = "-"
             elif row["level"] == "rtl":
