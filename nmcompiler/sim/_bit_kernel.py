@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import literally, njit, prange
+from numba.extending import overload
 
 __all__ = ["run_kernel", "DECAY_CODES", "ROUNDING_CODES", "PARALLEL_MIN_NEURONS"]
 
@@ -27,53 +28,130 @@ DECAY_CODES = {"multiply": 0, "shift": 1, "leak": 2}
 ROUNDING_CODES = {"floor": 0, "nearest": 1, "zero": 2}
 
 
+def _as(x, like):
+    """``x`` converted to the integer type of ``like`` (used inside compiled code only)."""
+    raise NotImplementedError
+
+
+@overload(_as)
+def _as_impl(x, like):
+    cast = np.int32 if like.bitwidth <= 32 else np.int64
+    return lambda x, like: cast(x)
+
+
+def _wide(x):
+    """Whether ``x`` is a 64-bit integer (a compile-time constant in compiled code)."""
+    raise NotImplementedError
+
+
+@overload(_wide)
+def _wide_impl(x):
+    wide = x.bitwidth > 32
+    return lambda x: wide
+
+
+# Every helper below computes in the type of its ``like`` argument: each operation is written
+# as a 64-bit operation converted back (numba widens int32 arithmetic), which LLVM folds into
+# 32-bit vector instructions (8 lanes with AVX2, and native min/max) when the values are int32.
+# The bits are the same either way: the caller chooses int32 only when no intermediate value
+# can leave the int32 range (bit_sim._narrow_state).
+
+
 @njit(cache=True, inline="always")
-def _sat(x, bits):
-    hi = (np.int64(1) << (bits - 1)) - 1
-    return min(max(x, -hi - 1), hi)
+def _sat(x, lo, hi):
+    return _as(min(max(x, lo), hi), lo)
 
 
 @njit(cache=True, inline="always")
 def _select(mask, a, b):
     """``a`` where ``mask`` is all ones, ``b`` where it is zero (branch free)."""
-    return b ^ ((a ^ b) & mask)
+    return _as(b ^ ((a ^ b) & mask), mask)
 
 
 @njit(cache=True, inline="always")
 def _rshift(x, k, rounding):
     if rounding == 0:  # floor
-        return x >> k
+        return _as(x >> k, x)
     if rounding == 1:  # nearest, ties up: (x + 2^(k-1)) >> k, nothing added for k = 0
-        return (x + ((np.int64(1) << k) >> 1)) >> k
-    sg = x >> 63  # toward zero: shift |x|, restore the sign
-    return ((((x ^ sg) - sg) >> k) ^ sg) - sg
+        return _as(_as(x + _as((1 << k) >> 1, x), x) >> k, x)
+    sg = _as(-_as(x < 0, x), x)  # toward zero: shift |x|, restore the sign
+    return _as(_as(_as(_as(x ^ sg, x) - sg, x) >> k ^ sg, x) - sg, x)
 
 
 @njit(cache=True, inline="always")
-def _decay(x, s, kind, frac, rounding):
+def _mul_shift(x, f, frac, rounding):
+    """``x * f`` shifted right by ``frac`` with ``rounding`` (f >= 0) without forming the product:
+    with x = xh 2^frac + xl (0 <= xl < 2^frac), x f >> frac = xh f + (xl f >> frac), exactly; the
+    rounding constant joins the low part."""
+    if _wide(x):  # int64 holds the product
+        return _rshift(_as(x * f, x), frac, rounding)
+    sg = _as(-_as(x < 0, x), x)
+    if rounding == 2:  # toward zero: the product of |x|, sign restored
+        x = _as(_as(x ^ sg, x) - sg, x)
+    xh = _as(x >> frac, x)
+    xl = _as(x & _as((1 << frac) - 1, x), x)
+    low = _as(xl * f, x)
+    if rounding == 1:
+        low = _as(low + _as((1 << frac) >> 1, x), x)
+    y = _as(_as(xh * f, x) + _as(low >> frac, x), x)
+    if rounding == 2:
+        y = _as(_as(y ^ sg, x) - sg, x)
+    return y
+
+
+@njit(cache=True, inline="always")
+def _decay(x, s, kind, frac, rounding, smax):
+    """One decay step of ``x`` with setting ``s`` (docs/datapath.md); ``smax`` is the largest
+    shift the type allows (all larger shifts of the values it holds give the same result)."""
     if kind == 0:  # multiply by (2^F - s) / 2^F
-        return _rshift(x * ((np.int64(1) << frac) - s), frac, rounding)
+        return _mul_shift(x, _as((1 << frac) - s, x), frac, rounding)
     if kind == 1:  # x - x / 2^s; s >= 63 means no decay
-        return _select(-np.int64(s >= 63), x, x - _rshift(x, min(s, np.int64(62)), rounding))
-    step = min(s, abs(x))  # linear leak toward zero
-    return x - (np.int64(x > 0) - np.int64(x < 0)) * step
+        return _select(_as(-_as(s >= 63, x), x), x, _as(x - _rshift(x, _as(min(s, smax), x), rounding), x))
+    ax = _as(abs(x), x)  # linear leak toward zero
+    step = _as(min(_as(s, x), ax), x)
+    return _as(x - _as(_as(_as(x > 0, x) - _as(x < 0, x), x) * step, x), x)
 
 
-def _run(has_current, kind, rounding, compare_ge, args):
+@njit(cache=True, inline="always")
+def _membrane(drive, old, r, dv, bb, th, vr, rf, sb, sp, has_current, kind, frac, rounding, compare_ge, cfrac,
+              vlo, vhi, smax):
+    """Steps 3-5 of one neuron (refractory hold, membrane, threshold, reset), branch free, in the
+    type of ``vlo``. Returns ``(v, ref, spike)`` with ``spike`` all ones or zero."""
+    if has_current:
+        d = _sat(_rshift(drive, cfrac, rounding), vlo, vhi)
+    else:
+        d = _sat(drive, vlo, vhi)
+    active = _as(-_as(r <= 0, vlo), vlo)
+    x = _sat(_as(_decay(_as(old, vlo), _as(dv, vlo), kind, frac, rounding, smax) + d, vlo), vlo, vhi)
+    vj = _sat(_as(x + _as(bb, vlo), vlo), vlo, vhi)
+    thj = _as(th, vlo)
+    if compare_ge:
+        crossed = _as(-_as(vj >= thj, vlo), vlo)
+    else:
+        crossed = _as(-_as(vj > thj, vlo), vlo)
+    spike = _as(crossed & active & _as(-_as(sp, vlo), vlo), vlo)
+    after = _select(_as(-_as(sb, vlo), vlo), _sat(_as(vj - _as(thj - _as(vr, vlo), vlo), vlo), vlo, vhi),
+                    _as(vr, vlo))
+    r2 = _select(spike, _as(rf, vlo), _as(r - _as(r > 0, vlo), vlo))
+    return _select(spike, after, _select(active, vj, _as(old, vlo))), r2, spike
+
+
+def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     """``nchunks`` contiguous neuron ranges (``bounds``) are updated in parallel; ``indptr`` is the
     synapse table split by (chunk of the target, presynaptic index), so that each chunk delivers
-    the previous tick's spikes into its own neurons only: one parallel region per tick, no races."""
-    (steps, n, R, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,
-     nchunks, bounds, indptr, target, weight, delays, n_pre, n_slots, src_ptr, src_ids, v_bits, i_bits,
-     acc_bits, frac, cfrac, rec_v_idx, rec_v, rec_i_idx, rec_i) = args
-    ring = np.zeros(n_slots * R * n, dtype=np.int64)
+    the previous tick's spikes into its own neurons only: one parallel region per tick, no races.
+    Each chunk is cut into segments (``seg_bounds``, ``chunk_segs``); in a segment marked uniform
+    every neuron has the parameters of its first one, which the loop then reads as scalars."""
+    (steps, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,
+     nchunks, bounds, indptr, target, weight, delays, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
+     alo, ahi, smax, rec_v_idx, rec_v, rec_i_idx, rec_i, ring, drive, seg_bounds, seg_uniform,
+     chunk_segs) = args
     out_steps = np.empty(1024, dtype=np.int64)
     out_ids = np.empty(1024, dtype=np.int64)
     count = 0
     fired = np.empty((2, n), dtype=np.int64)  # this tick's and the previous tick's spikes, per chunk
     n_fired = np.zeros((2, nchunks), dtype=np.int64)
     events = np.zeros(nchunks, dtype=np.int64)
-    drive = np.zeros(n, dtype=np.int64)
     stride = R * n
     for t in range(steps):
         now = t % 2
@@ -101,65 +179,74 @@ def _run(has_current, kind, rounding, compare_ge, args):
                             slot -= n_slots
                         ring[slot * stride + target[s]] += weight[s]
                     events[c] += indptr[row + pre + 1] - indptr[row + pre]
-            # 1-2: input of tick t (saturated to acc_bits), currents, drive
             base = (t % n_slots) * stride
-            dr = drive[lo:hi]  # row views: plain j indexing vectorizes
-            dr[:] = 0
-            for k in range(R):
-                inp = ring[base + k * n + lo:base + k * n + hi]
-                if has_current:
-                    ck = cur[k][lo:hi]
-                    dk = decay_i[k][lo:hi]
-                    for j in range(hi - lo):
-                        x = _sat(inp[j], acc_bits)
-                        y = _sat(_decay(ck[j], dk[j], kind, frac, rounding) + x, i_bits)
-                        inp[j] = 0
-                        ck[j] = y
-                        dr[j] += y
-                else:
-                    for j in range(hi - lo):
-                        dr[j] += _sat(inp[j], acc_bits)
-                        inp[j] = 0
-            # 3-5: refractory hold, membrane, threshold, reset
-            vv = v[lo:hi]
-            rr = ref[lo:hi]
-            dv = decay_v[lo:hi]
-            bb = bias[lo:hi]
-            th = threshold[lo:hi]
-            vr = v_reset[lo:hi]
-            rf = refractory[lo:hi]
-            sb = subtract[lo:hi]
-            sp = spiking[lo:hi]
-            fl = fired[now][lo:hi]
+            fl = fired[now]
             nf = 0
-            for j in range(hi - lo):
-                if has_current:
-                    d = _sat(_rshift(dr[j], cfrac, rounding), v_bits)
+            for g in range(chunk_segs[c], chunk_segs[c + 1]):
+                a = seg_bounds[g]
+                b = seg_bounds[g + 1]
+                m = b - a
+                dr = drive[a:b]  # row views: plain j indexing vectorizes
+                vv = v[a:b]
+                rr = ref[a:b]
+                # 1-2: input of tick t (saturated to acc_bits), currents, drive
+                for k in range(R):
+                    inp = ring[base + k * n + a:base + k * n + b]
+                    if has_current:
+                        ck = cur[k][a:b]
+                        if seg_uniform[g]:
+                            dk0 = _as(decay_i[k][a], ilo)
+                            for j in range(m):
+                                y = _sat(_as(_decay(_as(ck[j], ilo), dk0, kind, frac, rounding, smax)
+                                             + _sat(inp[j], alo, ahi), ilo), ilo, ihi)
+                                inp[j] = 0
+                                ck[j] = y
+                                dr[j] = _select(_as(-_as(k > 0, ilo), ilo), _as(dr[j] + y, ilo), y)
+                        else:
+                            dk = decay_i[k][a:b]
+                            for j in range(m):
+                                y = _sat(_as(_decay(_as(ck[j], ilo), _as(dk[j], ilo), kind, frac, rounding, smax)
+                                             + _sat(inp[j], alo, ahi), ilo), ilo, ihi)
+                                inp[j] = 0
+                                ck[j] = y
+                                dr[j] = _select(_as(-_as(k > 0, ilo), ilo), _as(dr[j] + y, ilo), y)
+                    else:
+                        for j in range(m):
+                            dr[j] = _as(_select(_as(-_as(k > 0, alo), alo), _as(dr[j], alo), _as(0, alo))
+                                        + _sat(inp[j], alo, ahi), alo)
+                            inp[j] = 0
+                if R == 0:
+                    dr[:] = 0
+                # 3-5: refractory hold, membrane, threshold, reset; a uniform segment's parameters are
+                # read once, as scalars
+                if seg_uniform[g]:
+                    dv0, bb0, th0, vr0 = decay_v[a], bias[a], threshold[a], v_reset[a]
+                    rf0, sb0, sp0 = refractory[a], subtract[a], spiking[a]
+                    for j in range(m):
+                        x, y, z = _membrane(dr[j], vv[j], rr[j], dv0, bb0, th0, vr0, rf0, sb0, sp0,
+                                            has_current, kind, frac, rounding, compare_ge, cfrac, vlo, vhi, smax)
+                        vv[j] = x
+                        rr[j] = y
+                        dr[j] = z  # reuse: spike flags for the compaction below
                 else:
-                    d = _sat(dr[j], v_bits)
-                r = rr[j]
-                old = vv[j]
-                active = -np.int64(r <= 0)
-                vj = _sat(_sat(_decay(old, dv[j], kind, frac, rounding) + d, v_bits) + bb[j], v_bits)
-                if compare_ge:
-                    crossed = -np.int64(vj >= th[j])
-                else:
-                    crossed = -np.int64(vj > th[j])
-                spike = crossed & active & -np.int64(sp[j])
-                after = _select(-np.int64(sb[j]), _sat(vj - (th[j] - vr[j]), v_bits), vr[j])
-                vv[j] = _select(spike, after, _select(active, vj, old))
-                rr[j] = _select(spike, rf[j], r - (r > 0))
-                dr[j] = spike  # reuse: spike flags for the compaction below
-            for b0 in range(0, hi - lo, 32):  # spikes are rare: test 32 flags at once
-                b1 = min(b0 + 32, hi - lo)
-                any_spike = np.int64(0)
-                for j in range(b0, b1):
-                    any_spike |= dr[j]
-                if any_spike:
+                    dv, bb, th, vr = decay_v[a:b], bias[a:b], threshold[a:b], v_reset[a:b]
+                    rf, sb, sp = refractory[a:b], subtract[a:b], spiking[a:b]
+                    for j in range(m):
+                        x, y, z = _membrane(dr[j], vv[j], rr[j], dv[j], bb[j], th[j], vr[j], rf[j], sb[j], sp[j],
+                                            has_current, kind, frac, rounding, compare_ge, cfrac, vlo, vhi, smax)
+                        vv[j] = x
+                        rr[j] = y
+                        dr[j] = z
+                for b0 in range(0, m, 32):  # spikes are rare: test 32 flags at once
+                    b1 = min(b0 + 32, m)
+                    any_spike = np.int64(0)
                     for j in range(b0, b1):
-                        if dr[j]:
-                            fl[nf] = lo + j
-                            nf += 1
+                        any_spike |= dr[j]
+                    if any_spike:
+                        for j in range(b0, b1):
+                            if dr[j]:
+                                fl[lo + nf] = a + j
+                                nf += 1
             n_fired[now, c] = nf
         # record spikes (chunk order = index order)
         total = 0
@@ -199,19 +286,22 @@ _serial_run = njit(cache=True)(_run)
 _parallel_run = njit(cache=True, parallel=True)(_run)
 
 
-# The format's switches become compile-time literals: one specialization per kind of format.
+# The format's switches and shift widths become compile-time literals: one specialization per
+# format (constant shifts and no rounding branches in the vectorized loops).
 @njit(cache=True)
-def _serial(has_current, kind, rounding, compare_ge, args):
-    return _serial_run(literally(has_current), literally(kind), rounding, compare_ge, args)
+def _serial(has_current, kind, rounding, compare_ge, frac, cfrac, channels, args):
+    return _serial_run(literally(has_current), literally(kind), literally(rounding), literally(compare_ge),
+                       literally(frac), literally(cfrac), literally(channels), args)
 
 
 @njit(cache=True)
-def _parallel(has_current, kind, rounding, compare_ge, args):
-    return _parallel_run(literally(has_current), literally(kind), rounding, compare_ge, args)
+def _parallel(has_current, kind, rounding, compare_ge, frac, cfrac, channels, args):
+    return _parallel_run(literally(has_current), literally(kind), literally(rounding), literally(compare_ge),
+                         literally(frac), literally(cfrac), literally(channels), args)
 
 
-def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, args: tuple):
+def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, frac: int, cfrac: int, args: tuple):
     """Run the whole simulation (``args`` as unpacked in ``_run``); threads over neurons for large
     networks."""
     fn = _parallel if args[14] > 1 else _serial
-    return fn(bool(has_current), int(kind), int(rounding), bool(compare_ge), args)
+    return fn(bool(has_current), int(kind), int(rounding), bool(compare_ge), int(frac), int(cfrac), int(args[2]), args)

@@ -60,6 +60,52 @@ def _narrow(a: np.ndarray) -> np.ndarray:
     return a.astype(np.int64)
 
 
+def _narrow_state(fmt, channels: int) -> bool:
+    """Whether the compiled kernel may compute in int32: every saturated value and every
+    intermediate sum (decayed state plus input, the drive of all channels plus its rounding
+    constant, the products' halves in the decay multiply) stays inside the int32 range."""
+    widest = max(fmt.v_bits, fmt.i_bits, fmt.acc_bits, fmt.bias_bits)
+    drive = channels * (1 << (max(fmt.i_bits, fmt.acc_bits) - 1)) + (1 << max(fmt.current_frac_bits, 0))
+    return widest <= 30 and fmt.decay_bits <= 30 and drive < 2 ** 31
+
+
+def _segments(p, bounds: np.ndarray, min_uniform: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut each chunk ``[bounds[c], bounds[c+1])`` into segments: runs of at least ``min_uniform``
+    neurons with identical parameters (marked uniform: the kernel reads them as scalars) and the
+    mixed ranges between them. Returns ``(seg_bounds, seg_uniform, chunk_segs)``."""
+    n = int(bounds[-1])
+    rows = [p.decay_v, p.bias, p.threshold, p.v_reset, p.refractory, p.subtract, p.spiking, *p.decay_i]
+    change = np.zeros(n, dtype=bool)
+    change[0:1] = True
+    for a in rows:
+        a = np.asarray(a)
+        change[1:] |= a[1:] != a[:-1]
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], n)
+    seg_bounds, seg_uniform, chunk_segs = [0], [], [0]
+    for c in range(bounds.size - 1):
+        lo, hi = int(bounds[c]), int(bounds[c + 1])
+        first = int(np.searchsorted(ends, lo, side="right"))
+        mixed = False  # a mixed segment is open and ends at seg_bounds[-1]
+        for i in range(first, starts.size):
+            s, e = max(int(starts[i]), lo), min(int(ends[i]), hi)
+            if s >= hi:
+                break
+            if e - s >= min_uniform:
+                seg_bounds.append(e)
+                seg_uniform.append(True)
+                mixed = False
+            elif mixed:
+                seg_bounds[-1] = e
+            else:
+                seg_bounds.append(e)
+                seg_uniform.append(False)
+                mixed = True
+        chunk_segs.append(len(seg_uniform))
+    return (np.array(seg_bounds, dtype=np.int64), np.array(seg_uniform, dtype=np.bool_),
+            np.array(chunk_segs, dtype=np.int64))
+
+
 class BitAccurateSimulator:
     """``backend``: "numba" (a compiled loop, the default when numba is installed) or "numpy"
     (vectorized per tick; also used for saturation counting). Both compute the same bits.
@@ -171,12 +217,24 @@ class BitAccurateSimulator:
         bounds, indptr, target, weight, delay = _split_by_target_chunk(
             self.indptr, self.target, self.weight, self.delay, self.n, nchunks)
         target, weight, delay = _narrow(target), _narrow(weight), _narrow(delay)
+        seg_bounds, seg_uniform, chunk_segs = _segments(p, bounds)
+        # int32 state and ring where they hold every value (the ring's bound is each target's total
+        # absolute incoming weight): 8 vector lanes instead of 4, half the memory traffic
+        T = np.int32 if _narrow_state(fmt, self.channels) else np.int64
+        v, cur, ref = v.astype(T), cur.astype(T), ref.astype(np.int32)
+        reach = np.bincount(self.target, np.abs(self.weight).astype(np.float64), minlength=self.channels * self.n)
+        ring = np.zeros(n_slots * self.channels * self.n,
+                        dtype=np.int32 if not reach.size or reach.max() < 2 ** 31 - 1 else np.int64)
+        p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory)]
+        bounds_t = [T(-(1 << (b - 1))) if k == 0 else T((1 << (b - 1)) - 1)
+                    for b in (fmt.v_bits, max(fmt.i_bits, 1), fmt.acc_bits) for k in (0, 1)]
         out_steps, out_ids, events = run_kernel(
             fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
-            (steps, self.n, self.channels, p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory,
-             p.subtract, p.spiking, v, cur, ref, nchunks, bounds, indptr, target, weight, delay,
-             self.indptr.size - 1, n_slots, src_ptr, src_ids, fmt.v_bits, fmt.i_bits, fmt.acc_bits,
-             fmt.decay_bits, fmt.current_frac_bits, rv, rec_v, ri, rec_i))
+            fmt.decay_bits, fmt.current_frac_bits,
+            (steps, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks,
+             bounds, indptr, target, weight, delay,
+             self.indptr.size - 1, n_slots, src_ptr, src_ids, *bounds_t, T(31 if T is np.int32 else 62), rv, rec_v, ri, rec_i, ring, np.zeros(self.n, dtype=T),
+             seg_bounds, seg_uniform, chunk_segs))
         wall = time.perf_counter() - t0
         if progress is not None:
             progress(steps)

@@ -1,0 +1,104 @@
+"""The compiled kernel of the bit-accurate simulator against its numpy path (which the datapath
+tests check against the plain per-neuron reference): every decay kind and rounding, the int32 and
+int64 arithmetic, uniform and mixed parameter segments, one to three neuron chunks."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from nmcompiler.datapath import load_format
+from nmcompiler.ir import LIF, Connectivity, CubaLIF, Network, Population, Probe, Projection, SpikeSource
+from nmcompiler.passes import Quantize
+from nmcompiler.sim.bit_sim import BitAccurateSimulator, _narrow_state, _segments
+
+
+def _mixed_net(current: bool) -> Network:
+    """A uniform population, one with per-neuron time constants and thresholds, and one whose
+    first 35 neurons share parameters and whose last 10 differ from each other."""
+    rng = np.random.default_rng(11)
+    net = Network("mixed", dt=1e-3)
+    times = np.sort(rng.integers(0, 300, 900))
+    net.add(SpikeSource(name="in", size=30, ids=rng.integers(0, 30, times.size), times=times * 1e-3))
+
+    def model(tau, th, **kw):
+        if current:
+            return CubaLIF(tau_mem=tau, tau_syn=[0.004], v_threshold=th, **kw)
+        return LIF(tau_mem=tau, v_threshold=th, **kw)
+
+    pops = [
+        net.add(Population(name="u", size=70, model=model(0.02, 1.0, refractory=2e-3))),
+        net.add(Population(name="h", size=50, model=model(rng.uniform(0.005, 0.05, 50), rng.uniform(0.6, 1.4, 50),
+                                                           reset="subtract"))),
+        net.add(Population(name="m", size=45, model=model(np.r_[np.full(35, 0.01), rng.uniform(0.005, 0.05, 10)],
+                                                           0.9, refractory=1e-3))),
+    ]
+    for post in pops:
+        for pre in ["in"] + [p.name for p in pops]:
+            n_pre = net.node(pre).size
+            pi, qi = np.nonzero(rng.random((n_pre, post.size)) < (0.25 if pre == "in" else 0.08))
+            conn = Connectivity.from_coo(n_pre, post.size, pi, qi, rng.normal(0.35, 0.5, pi.size),
+                                         rng.integers(1, 9, pi.size))
+            net.connect(Projection(name=f"{pre}_{post.name}", pre=pre, post=post.name,
+                                   receptor="syn" if current else None, connectivity=conn))
+    net.probes = [Probe(target=p.name) for p in pops] + [
+        Probe(target="h", variable="v", neurons=[0, 17, 49]), Probe(target="m", variable="v", neurons=[34, 35, 44])]
+    if current:
+        net.probes.append(Probe(target="u", variable="i", neurons=[0, 69]))
+    return net
+
+
+CASES = [
+    ("fpga-lif", {}, True),
+    ("fpga-lif", {"rounding": "floor"}, True),
+    ("fpga-lif", {"rounding": "zero", "compare": ">="}, True),
+    ("fpga-lif", {"decay": "shift"}, True),
+    ("fpga-lif", {"decay": "shift", "rounding": "zero"}, True),
+    ("fpga-lif", {"v_bits": 31, "i_bits": 31, "acc_bits": 32}, False),  # int64 arithmetic
+    ("fpga-lif", {"v_bits": 31, "i_bits": 31, "acc_bits": 32, "rounding": "zero", "decay": "shift"}, False),
+    ("loihi-like", {}, True),
+    ("spinnaker-like", {}, False),
+    ("truenorth-like", {}, True),
+    ("truenorth-like", {"v_bits": 31, "acc_bits": 31}, False),
+]
+
+
+@pytest.mark.parametrize("target,over,narrow", CASES)
+def test_kernel_equals_numpy_path(target, over, narrow):
+    fmt = dataclasses.replace(load_format(target), **over)
+    assert _narrow_state(fmt, fmt.receptors) == narrow  # the arithmetic this case exercises
+    fx = Quantize(fmt=fmt).run(_mixed_net(current=fmt.has_current))
+    ref = BitAccurateSimulator(fx, backend="numpy").run(300)
+    assert all(c > 20 for c in ref.spike_counts().values()), ref.spike_counts()
+    for threads in (1, 2, 3):
+        got = BitAccurateSimulator(fx, backend="numba", threads=threads).run(300)
+        assert got.synaptic_events == ref.synaptic_events
+        for pop in ref.spike_steps:
+            assert np.array_equal(got.spike_steps[pop], ref.spike_steps[pop]), (threads, pop)
+            assert np.array_equal(got.spike_ids[pop], ref.spike_ids[pop]), (threads, pop)
+        for label in ref.traces:
+            assert np.array_equal(got.traces[label].values, ref.traces[label].values), (threads, label)
+
+
+def test_segments_split_uniform_runs_from_mixed_ranges():
+    fx = Quantize(fmt=load_format("fpga-lif")).run(_mixed_net(current=True))
+    p = BitAccurateSimulator(fx).params
+    seg, uniform, per_chunk = _segments(p, np.array([0, 165]))
+    # u: 70 alike; h: 50 distinct; m: 35 alike, then 10 distinct (merged with nothing after them)
+    assert seg.tolist() == [0, 70, 120, 155, 165] and uniform.tolist() == [True, False, True, False]
+    assert per_chunk.tolist() == [0, 4]
+    seg, uniform, per_chunk = _segments(p, np.array([0, 60, 100, 165]))  # chunk bounds cut segments
+    # [60, 70) has 10 alike neurons (< 32): mixed, merged with h's first 30
+    assert seg.tolist() == [0, 60, 100, 120, 155, 165] and uniform.tolist() == [True, False, False, True, False]
+    assert per_chunk.tolist() == [0, 1, 2, 5]
+    for a, b, u in zip(seg[:-1], seg[1:], uniform):
+        if u:
+            assert np.all(p.decay_v[a:b] == p.decay_v[a]) and np.all(p.threshold[a:b] == p.threshold[a])
+
+
+def test_narrow_state_bounds():
+    fmt = load_format("fpga-lif")
+    assert _narrow_state(fmt, 2)
+    assert not _narrow_state(fmt, 300)  # 300 channels of 24-bit currents overflow an int32 sum
+    assert not _narrow_state(dataclasses.replace(fmt, v_bits=31), 2)
+    assert not _narrow_state(load_format("spinnaker-like"), 2)
