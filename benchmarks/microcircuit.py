@@ -35,7 +35,7 @@ def main() -> None:
     net = build(args.scale)
     build_s = time.perf_counter() - t0
     stats = net.stats()
-    out = {"scale": args.scale, "neurons": stats.neurons, "synapses": stats.synapses, "build_s": round(build_s, 2)}
+    out = {"case": "microcircuit", "scale": args.scale, "neurons": stats.neurons, "synapses": stats.synapses, "build_s": round(build_s, 2)}
     if args.simulate_ms:
         from nmcompiler.sim import simulate
 

@@ -47,7 +47,7 @@ def main() -> None:
     t0 = time.perf_counter()
     _, _, r = compile_network(net, load_target(args.target), partitioner=args.partitioner)
     total = time.perf_counter() - t0
-    print(json.dumps({"neurons": args.populations * args.size, "target": args.target, "build_s": round(build, 2),
+    print(json.dumps({"case": "ring", "neurons": args.populations * args.size, "target": args.target, "build_s": round(build, 2),
                       "compile_s": round(total, 2), "cores_used": r.cores_used, "cores_lower_bound": r.cores_lower_bound,
                       "partitioner": r.partitioner, "inter_core_spikes": r.inter_core_spikes,
                       "inter_core_spikes_index_order": r.inter_core_spikes_index_order, "passes": r.passes,

@@ -70,8 +70,8 @@ def test_kernel_equals_numpy_path(target, over, narrow):
     fx = Quantize(fmt=fmt).run(_mixed_net(current=fmt.has_current))
     ref = BitAccurateSimulator(fx, backend="numpy").run(300)
     assert all(c > 20 for c in ref.spike_counts().values()), ref.spike_counts()
-    for threads in (1, 2, 3):
-        got = BitAccurateSimulator(fx, backend="numba", threads=threads).run(300)
+    for threads, piece in ((1, None), (2, 7), (3, 64)):  # pieces of 7 ticks: delays of up to 8 span them
+        got = BitAccurateSimulator(fx, backend="numba", threads=threads, piece_steps=piece).run(300)
         assert got.synaptic_events == ref.synaptic_events
         for pop in ref.spike_steps:
             assert np.array_equal(got.spike_steps[pop], ref.spike_steps[pop]), (threads, pop)

@@ -4,20 +4,25 @@ It computes exactly what :func:`nmcompiler.datapath.tick` and the numpy simulato
 integer operations in the same order); tests check the two spike for spike and state for state.
 Scalar arithmetic mirrors docs/datapath.md: ``_sat``, ``_rshift`` and ``_decay`` below.
 
-Speed: the format's decay kind and current state are compile-time literals (one specialization
-each, cached on disk); the per-neuron update is written without branches (selects on
+Speed: the format's switches (current state, decay kind, rounding, comparison), its two shift
+widths and the channel count are compile-time literals (one specialization per format, compiled
+on first use and cached on disk); the per-neuron update is written without branches (selects on
 all-ones/all-zeros masks) over contiguous row views, so that LLVM vectorizes the neuron loops.
-A tick runs in passes: delivery of the previous tick's spikes, input and currents, membrane and
-spikes, then a compaction of the spike flags. Synapse arrays are int32 where they fit.
+Where the format allows it (``bit_sim._narrow_state``) states, ring and arithmetic are int32:
+8 lanes per AVX2 instruction with native min/max, the decay product split into halves that
+never leave int32 (``_mul_shift``). Segments of neurons with identical parameters read them
+once, as scalars. A tick runs in passes: delivery of the previous tick's spikes, input and
+currents, membrane and spikes, then a compaction of the spike flags. Synapse arrays are int32
+where they fit.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import literally, njit, prange
+from numba import literally, njit, prange, typeof
 from numba.extending import overload
 
-__all__ = ["run_kernel", "DECAY_CODES", "ROUNDING_CODES", "PARALLEL_MIN_NEURONS"]
+__all__ = ["run_kernel", "undelivered_events", "DECAY_CODES", "ROUNDING_CODES", "PARALLEL_MIN_NEURONS"]
 
 # Below this many neurons the kernel runs in one chunk on one thread. On this 2-vCPU machine
 # (two hyperthreads of one core) the vectorized neuron loop gains little from a second thread at
@@ -141,19 +146,20 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     synapse table split by (chunk of the target, presynaptic index), so that each chunk delivers
     the previous tick's spikes into its own neurons only: one parallel region per tick, no races.
     Each chunk is cut into segments (``seg_bounds``, ``chunk_segs``); in a segment marked uniform
-    every neuron has the parameters of its first one, which the loop then reads as scalars."""
-    (steps, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,
+    every neuron has the parameters of its first one, which the loop then reads as scalars.
+
+    Runs ticks ``[t0, t1)`` and can be resumed: ``fired``/``n_fired`` (this and the previous tick's
+    spikes per chunk), ``events``, the ring and the states carry over between calls. Source spikes
+    ``src_ptr``/``src_ids`` cover ticks ``t0 - 1`` to ``t1 - 1``."""
+    (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,
      nchunks, bounds, indptr, target, weight, delays, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
      alo, ahi, smax, rec_v_idx, rec_v, rec_i_idx, rec_i, ring, drive, seg_bounds, seg_uniform,
-     chunk_segs) = args
+     chunk_segs, fired, n_fired, events) = args
     out_steps = np.empty(1024, dtype=np.int64)
     out_ids = np.empty(1024, dtype=np.int64)
     count = 0
-    fired = np.empty((2, n), dtype=np.int64)  # this tick's and the previous tick's spikes, per chunk
-    n_fired = np.zeros((2, nchunks), dtype=np.int64)
-    events = np.zeros(nchunks, dtype=np.int64)
     stride = R * n
-    for t in range(steps):
+    for t in range(t0, t1):
         now = t % 2
         prev = 1 - now
         for c in prange(nchunks):
@@ -171,7 +177,7 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
                                 slot -= n_slots
                             ring[slot * stride + target[s]] += weight[s]
                         events[c] += indptr[row + pre + 1] - indptr[row + pre]
-                for q in range(src_ptr[t - 1], src_ptr[t]):
+                for q in range(src_ptr[t - t0], src_ptr[t - t0 + 1]):
                     pre = src_ids[q]
                     for s in range(indptr[row + pre], indptr[row + pre + 1]):
                         slot = (t - 1) % n_slots + delays[s]
@@ -270,16 +276,23 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
         for q in range(rec_i_idx.size):
             for k in range(R):
                 rec_i[t, k, q] = cur[k, rec_i_idx[q]]
-    # the spikes of the last tick are not delivered (nothing reads them): count their events
+    return out_steps[:count], out_ids[:count]
+
+
+@njit(cache=True)
+def undelivered_events(indptr, n_pre, nchunks, bounds, fired, n_fired, last, src_ids):
+    """Synapses of the spikes of the last tick (neurons in ``fired[last]``, sources ``src_ids``):
+    nothing delivers them, but they count as events like every other spike's."""
+    total = 0
     for c in range(nchunks):
-        for q in range(n_fired[(steps - 1) % 2, c]):
-            pre = fired[(steps - 1) % 2, bounds[c] + q]
+        for q in range(n_fired[last, c]):
+            pre = fired[last, bounds[c] + q]
             for cc in range(nchunks):
-                events[0] += indptr[cc * n_pre + pre + 1] - indptr[cc * n_pre + pre]
-    for q in range(src_ptr[steps - 1], src_ptr[steps]):
+                total += indptr[cc * n_pre + pre + 1] - indptr[cc * n_pre + pre]
+    for q in range(src_ids.size):
         for cc in range(nchunks):
-            events[0] += indptr[cc * n_pre + src_ids[q] + 1] - indptr[cc * n_pre + src_ids[q]]
-    return out_steps[:count], out_ids[:count], events.sum()
+            total += indptr[cc * n_pre + src_ids[q] + 1] - indptr[cc * n_pre + src_ids[q]]
+    return total
 
 
 _serial_run = njit(cache=True)(_run)
@@ -301,7 +314,14 @@ def _parallel(has_current, kind, rounding, compare_ge, frac, cfrac, channels, ar
 
 
 def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, frac: int, cfrac: int, args: tuple):
-    """Run the whole simulation (``args`` as unpacked in ``_run``); threads over neurons for large
-    networks."""
-    fn = _parallel if args[14] > 1 else _serial
-    return fn(bool(has_current), int(kind), int(rounding), bool(compare_ge), int(frac), int(cfrac), int(args[2]), args)
+    """Run ticks ``args[0]`` to ``args[1]`` (``args`` as unpacked in ``_run``); threads over neurons
+    for large networks. A specialization compiled before is called directly: dispatching through
+    ``literally`` costs tens of milliseconds per call, and a run makes one call per piece."""
+    outer = _parallel if args[15] > 1 else _serial
+    lits = (bool(has_current), int(kind), int(rounding), bool(compare_ge), int(frac), int(cfrac), int(args[3]))
+    arg_type = typeof(args)
+    for sig, cres in list(outer.overloads.items()):
+        if sig[-1] == arg_type and all(getattr(t, "literal_value", None) == v and type(t.literal_value) is type(v)
+                                       for t, v in zip(sig[:-1], lits)):
+            return cres.entry_point(*lits, args)
+    return outer(*lits, args)

@@ -1,6 +1,8 @@
 """Bit-accurate simulator: runs a fixed-point network exactly as the datapath contract says.
 
-Integer arithmetic only (int64 state, saturated by :func:`nmcompiler.datapath.tick`). Synaptic
+Integer arithmetic only (int64 state in the numpy path, saturated by
+:func:`nmcompiler.datapath.tick`; the compiled path computes the same bits in int32 where no
+value can leave that range). Synaptic
 input of a tick is the exact sum of the weights arriving in it, saturated to ``acc_bits`` when
 read (docs/datapath.md). Delivery follows the rows of the neurons that spiked, as in the float
 simulator; results are deterministic for a seed.
@@ -110,16 +112,19 @@ class BitAccurateSimulator:
     """``backend``: "numba" (a compiled loop, the default when numba is installed) or "numpy"
     (vectorized per tick; also used for saturation counting). Both compute the same bits.
     ``threads``: neuron chunks the numba kernel updates in parallel (default: one below
-    ``PARALLEL_MIN_NEURONS`` neurons, else numba's thread count); results do not depend on it."""
+    ``PARALLEL_MIN_NEURONS`` neurons, else numba's thread count); results do not depend on it.
+    ``piece_steps``: ticks per kernel call (default: the source spikes' block, at least 64); the
+    inputs of one piece are drawn at a time; results do not depend on it either."""
 
     def __init__(self, fxp: FixedPointNetwork | SimProgram, seed: int | None = None, backend: str = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None, piece_steps: int | None = None):
         if backend not in ("auto", "numba", "numpy"):
             raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
         self.backend = ("numba" if _numba_available() else "numpy") if backend == "auto" else backend
         if threads is not None and threads < 1:
             raise UserError(f"threads must be at least 1, not {threads}")
         self.threads = threads  # numba: neuron chunks updated in parallel (None: by network size)
+        self.piece_steps = piece_steps
         prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
         self.program = prog
         self.format = prog.format
@@ -190,14 +195,11 @@ class BitAccurateSimulator:
     def _run_compiled(self, steps: int, progress) -> SimResult:
         import numba
 
-        from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel
+        from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel, undelivered_events
 
         fmt, prog, p = self.format, self.program, self.params
+        t0 = time.perf_counter()  # the wall time includes drawing the source spikes
         sources = SourceSpikes(prog, prog, self.seed)
-        per_step = [sources.at(t) for t in range(steps)]
-        src_ptr = np.zeros(steps + 1, dtype=np.int64)
-        np.cumsum([0 if s is None else s.size for s in per_step], out=src_ptr[1:])
-        src_ids = _cat([s for s in per_step if s is not None]).astype(np.int64)
         traces, rec_v_idx, rec_i_idx = {}, [], []
         for probe in prog.probes:
             if probe.variable == "spikes":
@@ -211,7 +213,6 @@ class BitAccurateSimulator:
         rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
         v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
         n_slots = self.max_delay + 1
-        t0 = time.perf_counter()
         nchunks = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
         nchunks = max(1, min(nchunks, self.n))
         bounds, indptr, target, weight, delay = _split_by_target_chunk(
@@ -228,16 +229,37 @@ class BitAccurateSimulator:
         p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory)]
         bounds_t = [T(-(1 << (b - 1))) if k == 0 else T((1 << (b - 1)) - 1)
                     for b in (fmt.v_bits, max(fmt.i_bits, 1), fmt.acc_bits) for k in (0, 1)]
-        out_steps, out_ids, events = run_kernel(
-            fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
-            fmt.decay_bits, fmt.current_frac_bits,
-            (steps, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks,
-             bounds, indptr, target, weight, delay,
-             self.indptr.size - 1, n_slots, src_ptr, src_ids, *bounds_t, T(31 if T is np.int32 else 62), rv, rec_v, ri, rec_i, ring, np.zeros(self.n, dtype=T),
-             seg_bounds, seg_uniform, chunk_segs))
+        drive = np.zeros(self.n, dtype=T)
+        fired = np.empty((2, self.n), dtype=np.int64)  # this and the previous tick's spikes, per chunk
+        n_fired = np.zeros((2, nchunks), dtype=np.int64)
+        events = np.zeros(nchunks, dtype=np.int64)
+        n_pre = self.indptr.size - 1
+        # the kernel runs ticks [a, b) per call with the source spikes of ticks a - 1 .. b - 1: the
+        # inputs are drawn in pieces (bounded memory, progress between calls), the bits do not change
+        piece = self.piece_steps or max(64, sources.block)
+        out_s, out_i = [], []
+        for a in range(0, steps, piece):
+            b = min(steps, a + piece)
+            if sources.empty:
+                src_ptr, src_ids = np.zeros(b - a + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            else:
+                src_ptr, src_ids = sources.span(a - 1, b)
+            got_s, got_i = run_kernel(
+                fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
+                fmt.decay_bits, fmt.current_frac_bits,
+                (a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds, indptr,
+                 target, weight, delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t, T(31 if T is np.int32 else 62),
+                 rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform, chunk_segs, fired, n_fired, events))
+            out_s.append(got_s)
+            out_i.append(got_i)
+            if progress is not None:
+                progress(b - a)
+        # the spikes of the last tick are not delivered (nothing reads them): count their events
+        last = src_ids[src_ptr[-2]:src_ptr[-1]]
+        total = int(events.sum()) + int(undelivered_events(indptr, n_pre, nchunks, bounds, fired, n_fired,
+                                                           (steps - 1) % 2, last.astype(np.int64)))
+        out_steps, out_ids = _cat(out_s), _cat(out_i)
         wall = time.perf_counter() - t0
-        if progress is not None:
-            progress(steps)
         out_traces, v_at, i_at = {}, 0, 0
         for label, (pop, var, idx) in traces.items():
             if var == "v":
@@ -245,7 +267,7 @@ class BitAccurateSimulator:
             else:
                 values, i_at = rec_i[:, :, i_at:i_at + idx.size], i_at + idx.size
             out_traces[label] = Trace(population=pop, variable=var, neurons=idx, values=values)
-        return self._result(steps, out_ids, out_steps, out_traces, wall, int(events), {})
+        return self._result(steps, out_ids, out_steps, out_traces, wall, total, {})
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..frontends.values import stream
 from ..ir import CurrentSource, Network, PoissonSource, SpikeSource
@@ -14,16 +15,23 @@ __all__ = ["SourceSpikes", "external_current_schedule"]
 class SourceSpikes:
     """Spikes of all spike sources, step by step, as global presynaptic indices.
 
-    Poisson draws come in blocks of steps from a per-source random stream, so results depend
-    only on the seed and the source's name.
+    Every Poisson source has its own random stream (from the seed and the source's name), drawn
+    in step order, so results depend only on the seed and the source's name, not on the block
+    length or the order in which steps are asked for. A source whose channels share one
+    probability ``p < 1`` per step draws the gaps between its spikes over its (active step,
+    channel) grid (geometric with parameter ``p``: the same i.i.d. Bernoulli field, compiled), at
+    a cost proportional to its spikes rather than to steps x channels; other sources draw one
+    uniform number per step and channel. Blocks hold about ``budget`` draws (at most 1024 steps)
+    so that their arrays stay small and are reused by the allocator.
     """
 
-    def __init__(self, net: Network, layout: Layout, seed: int, block: int = 1024):
+    def __init__(self, net: Network, layout: Layout, seed: int, block: int | None = None, budget: int = 1 << 20):
         self.dt = net.dt
-        self.block = block
+        self.seed = seed
         self.explicit_steps: list[np.ndarray] = []
         self.explicit_ids: list[np.ndarray] = []
         self.poisson = []
+        cost = 0.0
         for src in net.sources:
             offset = layout.offsets[src.name]
             if isinstance(src, SpikeSource):
@@ -31,37 +39,149 @@ class SourceSpikes:
                 self.explicit_ids.append(src.ids + offset)
             elif isinstance(src, PoissonSource):
                 p = np.clip(np.broadcast_to(src.rate, (src.size,)) * net.dt, 0.0, 1.0)
-                self.poisson.append((src, offset, p, stream(seed, "poisson", src.name)))
+                uniform = bool(p.size) and bool(np.all(p == p[0])) and p[0] < 1.0
+                self.poisson.append((src, offset, p, uniform))
+                cost += float(p.sum()) if uniform else src.size
+        self.block = block or int(max(1, min(1024, budget // max(1.0, cost))))
         steps = np.concatenate(self.explicit_steps or [np.zeros(0, np.int64)])
         ids = np.concatenate(self.explicit_ids or [np.zeros(0, np.int64)])
         order = np.lexsort((ids, steps))
         self._steps, self._ids = steps[order], ids[order]
+        self._restart()
+
+    def _restart(self) -> None:
+        self._streams = [stream(self.seed, "poisson", src.name) for src, *_ in self.poisson]
+        # uniform sources: position of the next success on the grid of the steps not yet drawn
+        self._pending = [_first_gap(rng, float(p[0])) if uniform else 0
+                         for rng, (src, offset, p, uniform) in zip(self._streams, self.poisson)]
+        self._next = 0  # first step not drawn yet
         self._cache_start = -(1 << 62)
-        self._cache: list[np.ndarray] = []
+        self._cache = (np.zeros(1, np.int64), np.zeros(0, np.int64))  # (ptr, ids) of the block drawn last
 
     def _fill(self, start: int) -> None:
-        per_step: list[list[np.ndarray]] = [[] for _ in range(self.block)]
+        if start < self._next:
+            self._restart()
+        while self._next <= start:  # streams advance in step order, skipped blocks included
+            self._draw(self._next)
+            self._next += self.block
+
+    def _draw(self, start: int) -> None:
+        """Draw steps ``[start, start + block)``: the spikes of every step, in source order, as one
+        array ``ids`` cut by ``ptr`` (CSR over the block's steps)."""
+        parts = []  # (block-relative steps ascending, ids, offset)
         lo, hi = np.searchsorted(self._steps, [start, start + self.block])
-        bounds = np.searchsorted(self._steps[lo:hi], np.arange(start, start + self.block + 1)) + lo
-        for k in range(self.block):
-            if bounds[k + 1] > bounds[k]:
-                per_step[k].append(self._ids[bounds[k]:bounds[k + 1]])
-        for src, offset, p, rng in self.poisson:
-            t = (np.arange(start, start + self.block) * self.dt)[:, None]
+        if hi > lo:
+            parts.append((self._steps[lo:hi] - start, self._ids[lo:hi], 0))
+        for j, (src, offset, p, uniform) in enumerate(self.poisson):
+            rng = self._streams[j]
+            t = np.arange(start, start + self.block) * self.dt
             active = (t >= src.start) & (t < src.stop)
-            mask = (rng.random((self.block, src.size)) < p) & active
-            steps, ids = np.nonzero(mask)
-            cuts = np.searchsorted(steps, np.arange(self.block + 1))
-            for k in np.flatnonzero(np.diff(cuts)):
-                per_step[k].append(ids[cuts[k]:cuts[k + 1]] + offset)
-        self._cache = [np.concatenate(x) if len(x) > 1 else (x[0] if x else None) for x in per_step]
+            if uniform:
+                rows = np.flatnonzero(active)
+                r, ids, self._pending[j] = _bernoulli_grid(rng, _gap_scale(float(p[0])), rows.size, src.size,
+                                                           _capacity(rows.size * src.size * p[0]), self._pending[j])
+                steps = rows[r]
+            else:
+                mask = (rng.random((self.block, src.size)) < p) & active[:, None]
+                steps, ids = np.nonzero(mask)
+            parts.append((steps, ids, offset))
+        ptr = np.zeros(self.block + 1, dtype=np.int64)
+        for steps, _, _ in parts:
+            ptr[1:] += np.bincount(steps, minlength=self.block)
+        np.cumsum(ptr, out=ptr)
+        ids = np.empty(int(ptr[-1]), dtype=np.int64)
+        fill = ptr[:-1].copy()
+        for steps, got, offset in parts:
+            _scatter(ids, fill, steps, got, offset)
+        self._cache = (ptr, ids)
         self._cache_start = start
+
+    @property
+    def empty(self) -> bool:
+        """No source ever spikes (no Poisson sources and no explicit spikes)."""
+        return not self.poisson and not self._steps.size
 
     def at(self, step: int) -> np.ndarray | None:
         """Global presynaptic indices of the source spikes in ``step`` (None if none)."""
         if not (self._cache_start <= step < self._cache_start + self.block):
             self._fill(step - step % self.block)
-        return self._cache[step - self._cache_start]
+        ptr, ids = self._cache
+        k = step - self._cache_start
+        return ids[ptr[k]:ptr[k + 1]] if ptr[k + 1] > ptr[k] else None
+
+    def span(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The spikes of steps ``[a, b)`` (steps before 0 have none): ``(ptr, ids)`` with the
+        spikes of step ``a + k`` in ``ids[ptr[k]:ptr[k + 1]]``."""
+        counts, pieces = [np.zeros(max(0, min(b, 0) - a), np.int64)], []
+        step = max(a, 0)
+        while step < b:
+            if not (self._cache_start <= step < self._cache_start + self.block):
+                self._fill(step - step % self.block)
+            ptr, ids = self._cache
+            k0 = step - self._cache_start
+            k1 = min(b - self._cache_start, self.block)
+            counts.append(np.diff(ptr[k0:k1 + 1]))
+            pieces.append(ids[ptr[k0]:ptr[k1]])
+            step = self._cache_start + k1
+        out = np.zeros(b - a + 1, dtype=np.int64)
+        np.cumsum(np.concatenate(counts), out=out[1:])
+        return out, (np.concatenate(pieces) if len(pieces) != 1 else pieces[0]) if pieces else np.zeros(0, np.int64)
+
+
+@njit(cache=True)
+def _scatter(out, fill, steps, ids, offset):
+    for k in range(steps.size):
+        s = steps[k]
+        out[fill[s]] = ids[k] + offset
+        fill[s] += 1
+
+
+def _gap_scale(p: float) -> float:
+    """``1 + floor(X * scale)`` with X standard exponential is geometric with success probability p."""
+    return -1.0 / np.log1p(-p) if p > 0.0 else np.inf
+
+
+def _capacity(expect: float) -> int:
+    return int(expect + 8 * np.sqrt(expect) + 64)
+
+
+def _first_gap(rng: np.random.Generator, p: float) -> int:
+    """Position of the first success (0-based) of a Bernoulli(p) stream."""
+    if p <= 0.0:
+        return 1 << 62
+    return int(rng.standard_exponential() * _gap_scale(p))
+
+
+@njit(cache=True)
+def _bernoulli_grid(rng, scale, rows, size, cap, first):
+    """Successes on a ``rows`` x ``size`` grid of i.i.d. trials, row by row, as (row, column):
+    ``first`` is the position of the next success (drawn before), each further gap is
+    ``1 + floor(X * scale)``, X standard exponential, drawn from ``rng`` itself. Returns the
+    rows, the columns and the position of the next success relative to the grid that follows.
+    ``cap`` is the expected count with a margin (the arrays grow if it is exceeded)."""
+    out_r = np.empty(cap, np.int32)
+    out_c = np.empty(cap, np.int32)
+    k = 0
+    r = first // size if first < (1 << 62) else rows
+    c = first - r * size if first < (1 << 62) else 0
+    while r < rows:
+        if k == cap:
+            cap *= 2
+            new_r = np.empty(cap, np.int32)
+            new_c = np.empty(cap, np.int32)
+            new_r[:k] = out_r[:k]
+            new_c[:k] = out_c[:k]
+            out_r, out_c = new_r, new_c
+        out_r[k] = r
+        out_c[k] = c
+        k += 1
+        c += 1 + np.int64(rng.standard_exponential() * scale)
+        if c >= size:
+            r += c // size
+            c %= size
+    if first >= (1 << 62):
+        return out_r[:k], out_c[:k], first
+    return out_r[:k], out_c[:k], (r - rows) * size + c
 
 
 def external_current_schedule(net: Network, layout: Layout) -> list[tuple[int, np.ndarray, np.ndarray]]:

