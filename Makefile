@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+BENCH_VENV  ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-bench
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test bench bench-quick clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +28,20 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/float_sim.py
-	$(BIN)/python benchmarks/bit_sim.py
-	$(BIN)/python benchmarks/mapping.py
-	$(BIN)/python benchmarks/ring.py
-	$(BIN)/python benchmarks/rtl_core.py
+# the benchmark suite runs in its own venv with the bench extra (Brian2 needs numpy < 2.4)
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+# every case, our simulators and Brian2 side by side: benchmarks/results/latest.{json,md}
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/suite.py
+
+# small sizes, a smoke run of the harness: benchmarks/results/quick.{json,md}
+bench-quick: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/suite.py --quick
 
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) out build *.egg-info

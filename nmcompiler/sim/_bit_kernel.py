@@ -22,7 +22,7 @@ import numpy as np
 from numba import literally, njit, prange, typeof
 from numba.extending import overload
 
-__all__ = ["run_kernel", "undelivered_events", "DECAY_CODES", "ROUNDING_CODES", "PARALLEL_MIN_NEURONS"]
+__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "DECAY_CODES", "ROUNDING_CODES", "PARALLEL_MIN_NEURONS"]
 
 # Below this many neurons the kernel runs in one chunk on one thread. On this 2-vCPU machine
 # (two hyperthreads of one core) the vectorized neuron loop gains little from a second thread at
@@ -280,6 +280,35 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
 
 
 @njit(cache=True)
+def regroup_by_chunk(indptr, target, weight, delay, bounds, n, shared_delay):
+    """Counting sort of the synapse table by (chunk of the target neuron, presynaptic index),
+    stable within a row (see ``bit_sim._split_by_target_chunk``)."""
+    n_pre = indptr.size - 1
+    nch = bounds.size - 1
+    new_ptr = np.zeros(nch * n_pre + 1, dtype=np.int64)
+    for pre in range(n_pre):
+        for s in range(indptr[pre], indptr[pre + 1]):
+            c = np.searchsorted(bounds, target[s] % n, side="right") - 1
+            new_ptr[c * n_pre + pre + 1] += 1
+    for r in range(nch * n_pre):
+        new_ptr[r + 1] += new_ptr[r]
+    fill = new_ptr[:-1].copy()
+    out_t = np.empty_like(target)
+    out_w = np.empty_like(weight)
+    out_d = np.empty(1 if shared_delay else target.size, dtype=delay.dtype)
+    for pre in range(n_pre):
+        for s in range(indptr[pre], indptr[pre + 1]):
+            c = np.searchsorted(bounds, target[s] % n, side="right") - 1
+            q = fill[c * n_pre + pre]
+            fill[c * n_pre + pre] = q + 1
+            out_t[q] = target[s]
+            out_w[q] = weight[s]
+            if not shared_delay:
+                out_d[q] = delay[s]
+    return new_ptr, out_t, out_w, out_d
+
+
+@njit(cache=True)
 def undelivered_events(indptr, n_pre, nchunks, bounds, fired, n_fired, last, src_ids):
     """Synapses of the spikes of the last tick (neurons in ``fired[last]``, sources ``src_ids``):
     nothing delivers them, but they count as events like every other spike's."""
@@ -313,11 +342,13 @@ def _parallel(has_current, kind, rounding, compare_ge, frac, cfrac, channels, ar
                          literally(frac), literally(cfrac), literally(channels), args)
 
 
-def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, frac: int, cfrac: int, args: tuple):
-    """Run ticks ``args[0]`` to ``args[1]`` (``args`` as unpacked in ``_run``); threads over neurons
-    for large networks. A specialization compiled before is called directly: dispatching through
-    ``literally`` costs tens of milliseconds per call, and a run makes one call per piece."""
-    outer = _parallel if args[15] > 1 else _serial
+def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, frac: int, cfrac: int, args: tuple,
+               parallel: bool = False):
+    """Run ticks ``args[0]`` to ``args[1]`` (``args`` as unpacked in ``_run``); with ``parallel``
+    the chunks are updated by numba's threads, else one after the other. A specialization compiled
+    before is called directly: dispatching through ``literally`` costs tens of milliseconds per
+    call, and a run makes one call per piece."""
+    outer = _parallel if parallel and args[15] > 1 else _serial
     lits = (bool(has_current), int(kind), int(rounding), bool(compare_ge), int(frac), int(cfrac), int(args[3]))
     arg_type = typeof(args)
     for sig, cres in list(outer.overloads.items()):

@@ -40,26 +40,41 @@ def _numba_available() -> bool:
 def _split_by_target_chunk(indptr, target, weight, delay, n, nchunks):
     """Cut the neurons into ``nchunks`` equal index ranges and regroup the CSR synapse table by
     (chunk of the target neuron, presynaptic index): row ``c * n_pre + pre`` holds the synapses of
-    ``pre`` onto chunk ``c``. Returns ``(bounds, indptr, target, weight, delay)``."""
+    ``pre`` onto chunk ``c``, in their original order (a counting sort: O(synapses), no argsort).
+    A zero-stride (shared) delay stays shared. Returns ``(bounds, indptr, target, weight, delay)``."""
     bounds = np.linspace(0, n, nchunks + 1).round().astype(np.int64)
     if nchunks == 1:
         return bounds, indptr, target, weight, delay
-    n_pre = indptr.size - 1
-    pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
-    key = (np.searchsorted(bounds, target % n, side="right") - 1) * n_pre + pre
-    order = np.argsort(key, kind="stable")
-    new_ptr = np.zeros(nchunks * n_pre + 1, dtype=np.int64)
-    np.cumsum(np.bincount(key, minlength=nchunks * n_pre), out=new_ptr[1:])
-    return bounds, new_ptr, target[order], weight[order], delay[order]
+    from ._bit_kernel import regroup_by_chunk
+
+    shared = delay.ndim == 1 and delay.size > 1 and delay.strides == (0,)
+    d = np.ascontiguousarray(delay[:1]) if shared else delay
+    new_ptr, new_target, new_weight, new_delay = regroup_by_chunk(indptr, target, weight, d, bounds, n, shared)
+    return bounds, new_ptr, new_target, new_weight, (np.broadcast_to(delay[0], new_target.shape) if shared
+                                                     else new_delay)
 
 
-def _narrow(a: np.ndarray) -> np.ndarray:
-    """int32 when it holds ``a`` exactly (less memory traffic per synapse), else int64. One fixed
-    choice keeps the number of compiled kernel specializations small."""
-    i32 = np.iinfo(np.int32)
-    if not a.size or (i32.min <= int(a.min()) and int(a.max()) <= i32.max):
-        return a.astype(np.int32)
-    return a.astype(np.int64)
+def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
+    """The narrowest of ``smallest``, int32 and int64 that holds ``a`` exactly (less memory and
+    memory traffic per synapse; few fixed choices keep the compiled specializations few). No copy
+    when ``a`` already has that type; a zero-stride view (one value for all) stays one."""
+    if a.ndim == 1 and a.size > 1 and a.strides == (0,):
+        return np.broadcast_to(_narrow(a[:1], smallest)[0], a.shape)
+    lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+    for t in (smallest, np.int32, np.int64):
+        if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
+            return a.astype(t, copy=False)
+    return a.astype(np.int64, copy=False)
+
+
+def _max_reach(target: np.ndarray, weight: np.ndarray, size: int, chunk: int = 1 << 26) -> float:
+    """The largest total absolute weight into one target (bounds every ring entry), in chunks."""
+    if not target.size:
+        return 0.0
+    total = np.zeros(size)
+    for a in range(0, target.size, chunk):
+        total += np.bincount(target[a:a + chunk], np.abs(weight[a:a + chunk].astype(np.float64)), minlength=size)
+    return float(total.max())
 
 
 def _narrow_state(fmt, channels: int) -> bool:
@@ -125,6 +140,8 @@ class BitAccurateSimulator:
             raise UserError(f"threads must be at least 1, not {threads}")
         self.threads = threads  # numba: neuron chunks updated in parallel (None: by network size)
         self.piece_steps = piece_steps
+        self._tables: dict[int, tuple] = {}  # chunk count -> synapse table prepared for the kernel
+        self._ring_type = None  # int32 when no ring entry can exceed it
         prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
         self.program = prog
         self.format = prog.format
@@ -133,8 +150,11 @@ class BitAccurateSimulator:
         self.channels = prog.channels
         self.params, self.v0, self.i0 = prog.params, prog.v0, prog.i0
         table = prog.synapses
-        self.indptr, self.target, self.weight = table.indptr, table.target, table.weight.astype(np.int64)
-        self.delay = np.ascontiguousarray(np.broadcast_to(table.delay, table.target.shape))
+        weight = np.asarray(table.weight)
+        self.indptr, self.target = table.indptr, table.target
+        self.weight = weight if weight.dtype.kind == "i" else weight.astype(np.int64)
+        # one delay for all synapses stays one number (a zero-stride view): 1e9 synapses need no 8 GB array
+        self.delay = np.broadcast_to(table.delay, table.target.shape)
         self.max_delay = table.max_delay
 
     def run(self, steps: int, progress: Callable[[int], None] | None = None,
@@ -213,19 +233,22 @@ class BitAccurateSimulator:
         rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
         v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
         n_slots = self.max_delay + 1
-        nchunks = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
-        nchunks = max(1, min(nchunks, self.n))
-        bounds, indptr, target, weight, delay = _split_by_target_chunk(
-            self.indptr, self.target, self.weight, self.delay, self.n, nchunks)
-        target, weight, delay = _narrow(target), _narrow(weight), _narrow(delay)
+        threads = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
+        nchunks = max(1, min(threads, self.n))
+        if nchunks not in self._tables:  # regrouped and narrowed once per chunk count, kept for later runs
+            bounds, indptr, target, weight, delay = _split_by_target_chunk(
+                self.indptr, self.target, self.weight, self.delay, self.n, nchunks)
+            self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), _narrow(delay))}
+        bounds, indptr, target, weight, delay = self._tables[nchunks]
         seg_bounds, seg_uniform, chunk_segs = _segments(p, bounds)
         # int32 state and ring where they hold every value (the ring's bound is each target's total
         # absolute incoming weight): 8 vector lanes instead of 4, half the memory traffic
         T = np.int32 if _narrow_state(fmt, self.channels) else np.int64
         v, cur, ref = v.astype(T), cur.astype(T), ref.astype(np.int32)
-        reach = np.bincount(self.target, np.abs(self.weight).astype(np.float64), minlength=self.channels * self.n)
-        ring = np.zeros(n_slots * self.channels * self.n,
-                        dtype=np.int32 if not reach.size or reach.max() < 2 ** 31 - 1 else np.int64)
+        if self._ring_type is None:
+            reach = _max_reach(self.target, self.weight, self.channels * self.n)
+            self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
+        ring = np.zeros(n_slots * self.channels * self.n, dtype=self._ring_type)
         p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory)]
         bounds_t = [T(-(1 << (b - 1))) if k == 0 else T((1 << (b - 1)) - 1)
                     for b in (fmt.v_bits, max(fmt.i_bits, 1), fmt.acc_bits) for k in (0, 1)]
@@ -249,7 +272,8 @@ class BitAccurateSimulator:
                 fmt.decay_bits, fmt.current_frac_bits,
                 (a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds, indptr,
                  target, weight, delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t, T(31 if T is np.int32 else 62),
-                 rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform, chunk_segs, fired, n_fired, events))
+                 rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform, chunk_segs, fired, n_fired, events),
+                parallel=threads > 1)
             out_s.append(got_s)
             out_i.append(got_i)
             if progress is not None:

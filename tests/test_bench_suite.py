@@ -1,0 +1,59 @@
+"""The benchmark harness (benchmarks/suite.py): records, peak memory and failures of a case
+process, ratios against the peer and the goal table. No timing is asserted."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("bench_suite", ROOT / "benchmarks" / "suite.py")
+suite = importlib.util.module_from_spec(_spec)
+sys.modules["bench_suite"] = suite
+_spec.loader.exec_module(suite)
+
+
+def test_run_case_collects_records_memory_and_errors(tmp_path):
+    script = tmp_path / "case.py"
+    script.write_text("import json, numpy\nx = numpy.ones(50_000_000)\n"  # 400 MB: the peak must show it
+                      "print('warming up')\nprint(json.dumps({'case': 'x', 'variant': 'v', 's_per_bio_s': 2.0}))\n"
+                      "print(json.dumps({'not a record': 1}))\n")
+    res = suite.run_case(suite.Case("x", "g", (str(script),)), quick=False)
+    assert res["exit"] == 0 and "error" not in res
+    assert res["records"] == [{"case": "x", "variant": "v", "s_per_bio_s": 2.0}]
+    assert res["peak_rss_mb"] > 380
+    bad = tmp_path / "bad.py"
+    bad.write_text("raise SystemExit('broken on purpose')\n")
+    res = suite.run_case(suite.Case("bad", "g", (str(bad),)), quick=False)
+    assert res["exit"] == 1 and "broken on purpose" in res["error"]
+    res = suite.run_case(suite.Case("skip", "g", (str(bad),), needs=("no_such_module_here",)), quick=False)
+    assert res["skipped"].startswith("not installed")
+
+
+def _result(group, *records):
+    return {"name": group, "group": group, "process_wall_s": 1.0, "peak_rss_mb": 10.0, "records": list(records)}
+
+
+def test_ratios_take_the_fastest_peer_target_and_goals_follow():
+    results = [
+        _result("cuba", {"case": "cuba", "variant": "float", "simulator": "ours-float", "s_per_bio_s": 0.8,
+                         "events_per_s": 2e6},
+                {"case": "cuba", "variant": "bit", "simulator": "ours-bit", "s_per_bio_s": 0.1, "events_per_s": 2e7}),
+        _result("cuba", {"case": "cuba", "variant": "brian2 (numpy)", "simulator": "brian2", "s_per_bio_s": 1.9}),
+        _result("cuba", {"case": "cuba", "variant": "brian2 (cython)", "simulator": "brian2", "s_per_bio_s": 1.4}),
+        _result("million", {"case": "million", "simulator": "ours-bit", "s_per_bio_s": 200.0, "peak_rss_gb": 7.0,
+                            "events_per_s": 3e7}),
+    ]
+    rat = suite.ratios(results)
+    assert [(r["ours"], r["peer"], r["speedup_vs_peer"]) for r in rat] == [
+        ("float", "brian2 (cython)", 1.75), ("bit", "brian2 (cython)", 14.0)]
+    goals = {g["goal"]: g for g in suite.goals(results, rat)}
+    assert goals["ours-bit: synaptic events per second (best case)"]["met"] is False  # 3e7 < 1e8
+    assert goals["CUBA speed vs brian2 (cython) (bit)"]["met"] is True
+    assert goals["1M x 1000: seconds per biological second"]["met"] is False
+    assert goals["1M x 1000: peak memory (GB)"]["met"] is True
+    doc = {"date": "d", "commit": "c", "machine": {"cpu": "cpu", "cores": 2, "python": "3", "packages": {}},
+           "cases": results, "ratios": rat, "goals": list(goals.values())}
+    text = suite.markdown(doc)
+    assert "| cuba | float | brian2 (cython) | 0.8 | 1.4 | 1.75 |" in text
+    json.dumps(doc)  # the document is JSON as it stands
