@@ -24,6 +24,7 @@ def main() -> None:
     from brian2 import Hz, ms, mV
 
     b2.prefs.codegen.target = args.target
+    # the names below look unused: Brian2 resolves them from this namespace in its equation strings
     b2.seed(1)
     b2.defaultclock.dt = 0.1 * ms
     N_E, N_I, epsilon = 10000, 2500, 0.1

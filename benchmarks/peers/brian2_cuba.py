@@ -22,6 +22,7 @@ def main() -> None:
     from brian2 import ms, mV
 
     b2.prefs.codegen.target = args.target
+    # the names below look unused: Brian2 resolves them from this namespace in its equation strings
     b2.seed(1)
     taum, taue, taui = 20 * ms, 5 * ms, 10 * ms
     Vt, Vr, El = -50 * mV, -60 * mV, -49 * mV

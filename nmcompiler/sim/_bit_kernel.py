@@ -164,7 +164,6 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
         prev = 1 - now
         for c in prange(nchunks):
             lo = bounds[c]
-            hi = bounds[c + 1]
             # 6 (of tick t-1): deliver the spikes of neurons, then of sources, into this chunk
             if t > 0:
                 row = c * n_pre
