@@ -32,11 +32,12 @@ def main() -> None:
             try:
                 _, _, r = compile_network(net, load_target(target))
             except UserError as exc:
-                print(json.dumps({"case": "mapping", "network": name, "target": target, "fits": False,
+                print(json.dumps({"case": "mapping", "variant": f"{name} -> {target}: does not fit", "network": name,
+                                  "target": target, "fits": False,
                                   "reason": str(exc).splitlines()[0]}))
                 continue
             print(json.dumps({
-                "case": "mapping", "network": name, "target": target, "fits": r.fits, "seconds": round(time.perf_counter() - t0, 2),
+                "case": "mapping", "variant": f"{name} -> {target}", "network": name, "target": target, "fits": r.fits, "seconds": round(time.perf_counter() - t0, 2),
                 "cores_used": r.cores_used, "cores_lower_bound": r.cores_lower_bound,
                 "cores_over_bound": round(r.cores_used / r.cores_lower_bound, 3), "partitioner": r.partitioner,
                 "traffic_reduction_vs_index_order": round(r.inter_core_spikes_index_order / r.inter_core_spikes, 2)
