@@ -21,28 +21,24 @@ from .result import SimResult, Trace
 
 __all__ = ["FloatSimulator", "simulate"]
 
-
-def _numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
 log = logging.getLogger(__name__)
+
+
+def _c64(x) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float64)
 
 
 class FloatSimulator:
     """Simulate ``net`` in float64. ``seed`` (default: the network's) drives Poisson sources.
-    ``backend``: "numba" (a compiled loop, the default when numba is installed) or "numpy" (a
-    vectorized loop over steps; also used when ranges are tracked). Both compute the same bits."""
+    ``backend``: "numba" (a compiled loop; "auto" picks it) or "numpy" (a vectorized loop over
+    steps; also used when ranges are tracked). Both compute the same bits."""
 
     def __init__(self, net: Network, seed: int | None = None, backend: str = "auto", piece_steps: int = 1000):
         if backend not in ("auto", "numba", "numpy"):
             raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
         net.validate()
         self.net = net
-        self.backend = ("numba" if _numba_available() else "numpy") if backend == "auto" else backend
+        self.backend = "numba" if backend == "auto" else backend
         self.piece_steps = piece_steps  # steps per compiled call (inputs drawn per piece; bits unchanged)
         self.seed = net.seed if seed is None else int(seed)
         self.layout = build_layout(net)
@@ -60,13 +56,7 @@ class FloatSimulator:
         n, R = L.n, L.channels
         P = L.prop
         # state
-        v = np.zeros(n)
-        cur = np.zeros((R, n))
-        for pop in net.populations:
-            init = pop.initial_state()
-            v[L.slice(pop.name)] = init["v"]
-            if "i" in init:
-                cur[: init["i"].shape[0], L.slice(pop.name)] = init["i"]
+        v, cur = self._initial_state()
         refr = np.zeros(n, dtype=np.int64)
         n_slots = syn.max_delay + 1
         ring = np.zeros(n_slots * R * n)
@@ -170,26 +160,23 @@ class FloatSimulator:
         ring = np.zeros(n_slots * R * n)
         sources = SourceSpikes(net, L, self.seed)
         schedule = external_current_schedule(net, L)
-        recorders = self._recorders(steps)  # sets self.traces; the kernel fills rec_v / rec_i below
-        probes = [(label, tr) for label, tr in self.traces.items()]
+        self._recorders(steps)  # sets self.traces (zeroed buffers); the kernel fills rec_v / rec_i below
+        probes = list(self.traces.items())
         rec_v_idx = np.concatenate([tr.neurons + L.offsets[tr.population] for _, tr in probes
                                     if tr.variable == "v"] or [np.zeros(0, np.int64)]).astype(np.int64)
         rec_i_idx = np.concatenate([tr.neurons + L.offsets[tr.population] for _, tr in probes
                                     if tr.variable != "v"] or [np.zeros(0, np.int64)]).astype(np.int64)
         rec_v = np.zeros((steps, rec_v_idx.size))
         rec_i = np.zeros((steps, R, rec_i_idx.size))
-        del recorders
         uniform = int(syn.delay) if syn.delay.ndim == 0 else -1
         delay = np.zeros(1, np.int64) if syn.delay.ndim == 0 else syn.delay
         target = syn.target.astype(np.int32) if R * n < 2 ** 31 else syn.target
         changes = [c[0] for c in schedule if 0 < c[0] < steps]
         cuts = sorted(set(range(0, steps, self.piece_steps)) | set(changes) | {steps})
         v_new = np.empty(n)
-        c64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
-        prop = (c64(P.decay_v),)
-        rows = (c64(P.syn_to_v), c64(P.decay_syn), c64(P.input_to_syn), c64(P.input_to_v))
+        rows = (_c64(P.syn_to_v), _c64(P.decay_syn), _c64(P.input_to_syn), _c64(P.input_to_v))
         flags = (bool(np.any(P.syn_to_v)), bool(np.any(P.input_to_v)))
-        neuron = (c64(L.v_threshold), c64(L.v_reset), np.ascontiguousarray(L.subtract, dtype=np.bool_),
+        neuron = (_c64(L.v_threshold), _c64(L.v_reset), np.ascontiguousarray(L.subtract, dtype=np.bool_),
                   L.refractory_steps.astype(np.int64), np.ascontiguousarray(L.spiking, dtype=np.bool_))
         drive, const, use_const, k = P.leak_v.copy(), np.zeros((R, n)), False, 0
         out_s, out_i, events = [], [], 0
@@ -201,8 +188,7 @@ class FloatSimulator:
                 k += 1
             ptr, ids = (np.zeros(b - a + 1, np.int64), np.zeros(0, np.int64)) if sources.empty else sources.span(a, b)
             got_s, got_i, ev = run_float_kernel(
-                a, b, R, *prop, c64(drive), *rows, *flags,
-                np.ascontiguousarray(const, dtype=np.float64), use_const, *neuron, v, cur, refr, v_new,
+                a, b, R, _c64(P.decay_v), _c64(drive), *rows, *flags, _c64(const), use_const, *neuron, v, cur, refr, v_new,
                 ring, n_slots, syn.indptr, target, syn.weight, delay, uniform, ptr, ids, rec_v_idx, rec_v, rec_i_idx,
                 rec_i)
             out_s.append(got_s)
