@@ -18,8 +18,6 @@ variance, p = C_E nu_ext dt / k = 0.1 for k = 20).
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 N_E, N_I, EPSILON = 10_000, 2_500, 0.1

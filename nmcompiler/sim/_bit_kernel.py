@@ -22,11 +22,13 @@ import numpy as np
 from numba import literally, njit, prange, typeof
 from numba.extending import overload
 
-__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "DECAY_CODES", "ROUNDING_CODES", "PARALLEL_MIN_NEURONS"]
+__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "DECAY_CODES", "ROUNDING_CODES",
+           "PARALLEL_MIN_NEURONS"]
 
 # Below this many neurons the kernel runs in one chunk on one thread. On this 2-vCPU machine
-# (two hyperthreads of one core) the vectorized neuron loop gains little from a second thread at
-# CUBA size (4000 neurons); benchmarks/bit_sim.py measures both.
+# (two hyperthreads of one core) the vectorized neuron loop gains nothing from a second thread at
+# CUBA size (4000 neurons), while the memory-bound delivery of 1M x 1000 gains 2-3x
+# (benchmarks/cuba.py and benchmarks/million.py measure both).
 PARALLEL_MIN_NEURONS = 20_000
 
 DECAY_CODES = {"multiply": 0, "shift": 1, "leak": 2}
