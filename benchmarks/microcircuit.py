@@ -47,7 +47,13 @@ def main() -> None:
     _, _, r = compile_network(net, load_target(args.target))
     out.update({"target": args.target, "compile_s": round(time.perf_counter() - t0, 2), "cores_used": r.cores_used,
                 "cores_lower_bound": r.cores_lower_bound, "partitioner": r.partitioner,
-                "traffic_reduction_vs_index_order": round(r.inter_core_spikes_index_order / max(r.inter_core_spikes, 1), 2),
+                "cores_over_bound": round(r.cores_used / max(r.cores_lower_bound, 1), 3),
+                "inter_core_spikes": r.inter_core_spikes,
+                "inter_core_spikes_index_order": r.inter_core_spikes_index_order,
+                "traffic_reduction_vs_index_order": (round(r.inter_core_spikes_index_order / max(r.inter_core_spikes, 1), 2)
+                                                     if r.inter_core_spikes_index_order is not None else None),
+                "partial_sums": r.partial_sums, "fits": r.fits, "misfits": r.misfits,
+                "average_hops": round(r.average_hops, 3), "max_link_load": r.max_link_load,
                 "passes": r.passes,
                 "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)})
     print(json.dumps(out))

@@ -65,8 +65,9 @@ def test_each_rule_names_subject_amount_limit_and_fix():
     msgs = [str(v) for v in check(_net(size=300, fan_in=300, delay=20), tn)]
     expected = [
         r"^population 'a' has 300 neurons, core limit 256: run with --split or choose a larger core$",
-        r"^population 'b': 300 neurons receive up to 300 inputs, a core has 256 input axons: needs relay "
-        r"\(partial-sum\) neurons$",
+        r"^population 'b': 300 neurons receive up to 300 inputs, a core has 256 input axons: needs partial sums, "
+        r"and truenorth-like sends spikes only: choose a target with graded messages \(core.partial_sum_bits, "
+        r"e.g. loihi-like\) or reduce the fan-in$",
         r"^projection 'a_b' has delays up to 20 ticks, truenorth-like allows 15: needs a relay chain of 1 neuron\(s\)$",
         r"^population 'a': 300 neurons send to more than 1 axon\(s\) \(one core's worth of targets\): needs splitter "
         r"neurons$",

@@ -378,14 +378,17 @@ def check(network: Path, target: str, split: bool, as_json: bool, dt, integratio
 @click.option("--placer", type=click.Choice(["auto", "swap", "cp-sat"]), default="auto",
               help="swap: pairwise swap refinement; cp-sat: then OR-Tools CP-SAT over every position of the chips "
                    "used (up to 64 cores); auto: CP-SAT with a small budget up to 16 cores.")
+@click.option("--fan-in", "fan_in", type=click.Choice(["auto", "partial-sums", "none"]), default="auto",
+              help="Partial-sum compartments for fan-in beyond a core's axons (targets with graded messages); "
+                   "auto: when a neuron needs them or they need fewer cores.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
 @click.option("--rates", "rate_duration", callback=_time_option, default=None,
               help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @network_options
-def compile_(network: Path, target: str, partitioner: str, placer: str, seed: int, rate_duration, outdir: Path,
-             as_json: bool, dt, integration, reset) -> None:
+def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: str, seed: int, rate_duration,
+             outdir: Path, as_json: bool, dt, integration, reset) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
     import io
 
@@ -401,20 +404,27 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, seed: in
     net = _load(network, dt, integration, reset)
     rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
     mapping, fx, report = compile_network(net, tgt, seed=seed, partitioner=partitioner, rate_steps=rate_steps,
-                                          placer=placer)
+                                          placer=placer, fan_in=fan_in)
     if not report.fits:
         raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
     stem = net.name
     u = mapping.usage
     buf = io.BytesIO()
+    ps = mapping.partial_sums
+    extra = {} if ps is None else {"compartment_table": ps.compartment, "compartment_target": ps.target,
+                                   "compartment_core": ps.core, "compartment_synapses": ps.synapses}
     np.savez(buf, core_of=mapping.core_of, position=mapping.position, neurons=u.neurons, synapse_bits=u.synapse_bits,
-             input_axons=u.input_axons, output_axons=u.output_axons)
+             input_axons=u.input_axons, output_axons=u.output_axons, **extra)
     doc = report.to_json() | {"offsets": mapping.offsets}
     png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
-    image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
-    doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
-        read_header(image, f"{stem}.nmc")[1])}
-    write_bytes(outdir / f"{stem}.nmc", image)
+    image = None
+    if ps is None:  # image format v1 has no partial-sum compartments
+        image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
+        doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
+            read_header(image, f"{stem}.nmc")[1])}
+        write_bytes(outdir / f"{stem}.nmc", image)
+    else:
+        doc["image"] = None
     write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
     write_json(outdir / f"{stem}.map.json", doc)
     write_bytes(outdir / f"{stem}.placement.png", png)
@@ -425,8 +435,10 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, seed: in
     console.print(f"[bold]{net.name}[/] on {tgt.name}: {report.cores_used} cores (lower bound "
                   f"{report.cores_lower_bound}), partitioner {report.partitioner}")
     basis = "at simulated rates" if report.rates_measured else "at 1 Hz per neuron"
+    index_order = ("not computed" if report.inter_core_spikes_index_order is None
+                   else f"{report.inter_core_spikes_index_order:.0f}")
     console.print(f"inter-core spikes per second {basis}: {report.inter_core_spikes:.0f} "
-                  f"(index order: {report.inter_core_spikes_index_order:.0f}); average hops {report.average_hops:.2f} "
+                  f"(index order: {index_order}); average hops {report.average_hops:.2f} "
                   f"(index-order placement {report.average_hops_index_order:.2f})"
                   + ("" if report.max_link_load is None else f"; busiest link {report.max_link_load:.0f} spikes/s"))
     table = Table("resource", "max utilization", "mean utilization")
@@ -436,8 +448,16 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, seed: in
     if "cost" in report.placement:
         console.print(_placement_line(report.placement))
     console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
-    console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {stem}.map.json, {stem}.map.npz, "
-                  f"{stem}.placement.png")
+    if report.partial_sums:
+        p = report.partial_sums
+        console.print(f"partial sums: {p['compartments']} compartments on {p['dendrite_cores']} cores feed "
+                      f"{p['soma_cores']} neuron cores; {p['messages_per_second']:.0f} messages per second")
+    written = f"{stem}.map.json, {stem}.map.npz, {stem}.placement.png"
+    if image is None:
+        console.print(f"wrote {outdir}/{written} (no configuration image: the image format has no partial-sum "
+                      "compartments yet)")
+    else:
+        console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {written}")
 
 
 def _placement_line(pl: dict) -> str:

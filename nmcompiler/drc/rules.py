@@ -78,6 +78,13 @@ def population_size(net: Network, target: Target) -> list[Violation]:
             for p in net.populations if p.size > limit]
 
 
+def _partial_sum_fix(target: Target) -> str:
+    if target.core.partial_sum_bits:
+        return "its inputs are spread over partial-sum compartments on other cores"
+    return (f"needs partial sums, and {target.name} sends spikes only: choose a target with graded messages "
+            "(core.partial_sum_bits, e.g. loihi-like) or reduce the fan-in")
+
+
 def neuron_fan_in(net: Network, target: Target) -> list[Violation]:
     limit = target.core.input_axons
     out = []
@@ -89,7 +96,7 @@ def neuron_fan_in(net: Network, target: Target) -> list[Violation]:
             out.append(Violation(rule="neuron_fan_in", subject=f"population '{p.name}'", resource="input axons",
                                  amount=worst, limit=limit, legalizable=True,
                                  message=f"population '{p.name}': {n_over} neurons receive up to {worst} inputs, a core "
-                                         f"has {limit} input axons: needs relay (partial-sum) neurons"))
+                                         f"has {limit} input axons: " + _partial_sum_fix(target)))
     return out
 
 
@@ -106,7 +113,7 @@ def neuron_synapse_memory(net: Network, target: Target) -> list[Violation]:
             out.append(Violation(rule="neuron_synapse_memory", subject=f"population '{p.name}'",
                                  resource="synapse memory bits", amount=worst, limit=limit, legalizable=True,
                                  message=f"population '{p.name}': one neuron's {worst // bits} synapses need {worst} bits, "
-                                         f"a core has {limit}: needs relay neurons to spread them"))
+                                         f"a core has {limit}: " + _partial_sum_fix(target)))
     return out
 
 
@@ -167,9 +174,18 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
 
 
 def cores_lower_bound(net: Network, target: Target) -> int:
-    """max(ceil(neurons / neurons per core), ceil(synapse bits / synapse memory per core))."""
+    """max(ceil(neurons / neurons per core), ceil(synapse bits / synapse memory per core)), with the
+    fan-in bound on targets with partial sums: a neuron with ``F`` inputs beyond a core's ``A`` input
+    axons needs at least ``ceil(F / A)`` compartments, each a neuron slot and a synapse at its soma."""
     neurons = sum(p.size for p in net.populations)
     synapses = sum(p.connectivity.nnz for p in net.spiking_projections())
+    if target.core.partial_sum_bits:
+        limit = target.core.input_axons
+        for p in net.populations:
+            fan_in = fan_in_per_neuron(net, p)
+            over = fan_in[fan_in > limit]
+            extra = int(np.sum(-(-over // limit)))
+            neurons, synapses = neurons + extra, synapses + extra
     bound = math.ceil(neurons / target.core.neurons)
     if target.synapse_bits():
         bound = max(bound, math.ceil(synapses * target.synapse_bits() / target.core.synapse_memory_bits))

@@ -1,7 +1,12 @@
-"""The compile flow: check -> quantize -> partition -> place, with per-pass timings and a report.
+"""The compile flow: check -> legalize -> quantize -> partition -> place -> route, with per-pass
+timings and a report.
 
-Legalization (relays, splitter neurons, delay chains, weight clustering) and routing tables are
-not implemented yet: networks that need them are rejected with every violated limit listed.
+Fan-in beyond a core's axons goes through partial-sum compartments (:mod:`.partial_sums`) on
+targets with graded messages; ``fan_in="auto"`` uses them when some neuron needs them, or when
+the index-order partition needs more than ``AUTO_BOUND_RATIO`` times the lower bound and the
+compartments need fewer cores than the per-neuron partitions (METIS is skipped when they need
+at most half of index order's cores). Networks that cannot be legalized are rejected with every
+violated limit listed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import numpy as np
 
 from ..drc import check, cores_lower_bound
 from ..errors import Diagnostic, UserError, ValidationError
-from ..ir import Network
+from ..ir import CurrentSource, Network
 from ..ir.fixed_point import FixedPointNetwork
 from ..passes import ClusterWeights, Quantize, RelayLongDelays
 from ..passes.axon_types import AssignAxonTypes
@@ -22,19 +27,22 @@ from ..sim import FloatSimulator
 from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
+from .partial_sums import PartialSums, PlanPartialSums, projection_tables, usage_and_traffic
 from .partition import IndexOrder, Metis, fits
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
 from .place_large import SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse, sparse_core_traffic
 from .route import route_dimension_order
 from .tables import build_tables
-from .usage import axons_per_neuron, core_usage, synapse_arrays, traffic
+from .usage import axons_per_neuron, core_usage, index_order_traffic, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
 
 _PARTITIONING_FIXES = {"population_size", "fan_out_splitters"}  # resolved by / after partitioning
 _LEGALIZED = {"delay_range", "axon_type_weights"}  # what the legalization passes below resolve
+_PARTIAL_SUM_FIXES = {"neuron_fan_in", "neuron_synapse_memory"}  # resolved by partial-sum compartments
 AUTO_CP_SAT_CORES = 16  # placer "auto": exact placement with a small budget up to this many cores
+AUTO_BOUND_RATIO = 1.1  # fan_in "auto": index order above this x the bound tries partial sums
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +54,7 @@ class CompileReport:
     cores_lower_bound: int
     partitioner: str
     inter_core_spikes: float  # per second (1 Hz per neuron unless rates were measured)
-    inter_core_spikes_index_order: float
+    inter_core_spikes_index_order: float | None  # None: too large to compute
     average_hops: float  # per synapse between neurons, with the refined placement
     average_hops_index_order: float  # the same partition placed in index order
     max_link_load: float | None  # spikes per second on the busiest link (dimension-order routing)
@@ -58,28 +66,37 @@ class CompileReport:
     utilization: dict[str, dict[str, float]]
     notes: list[str] = field(default_factory=list)
     placement: dict = field(default_factory=dict)  # method, cost (traffic x hops), CP-SAT bound and status
+    partial_sums: dict | None = None  # compartments, soma/dendrite cores, messages/s, late synapses
 
     def to_json(self) -> dict:
         return dict(vars(self))
 
 
 def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: int | None = None,
-                    partitioner: str = "auto", placer: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
+                    partitioner: str = "auto", placer: str = "auto",
+                    fan_in: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
     """Map ``net`` onto ``target``. The returned fixed-point network is the legalized one (with its
     relay populations), i.e. what the mapping's ``core_of`` indexes. With ``rate_steps``, a float
     simulation of that many steps measures firing rates that weight partitioning, placement and
     the traffic figures (otherwise every neuron counts as 1 Hz). ``placer``: "swap" (pairwise swap
     refinement), "cp-sat" (then CP-SAT over every position of the chips used, up to
     ``CpSatPlacement.max_cores`` cores), "auto" (CP-SAT with a small budget up to
-    ``AUTO_CP_SAT_CORES`` cores)."""
+    ``AUTO_CP_SAT_CORES`` cores). ``fan_in``: "partial-sums" (always), "none" (never), "auto"."""
     if placer not in ("auto", "swap", "cp-sat"):
         raise UserError(f"unknown placer '{placer}' (use auto, swap or cp-sat)")
+    if fan_in not in ("auto", "partial-sums", "none"):
+        raise UserError(f"unknown fan-in option '{fan_in}' (use auto, partial-sums or none)")
+    graded = bool(target.core.partial_sum_bits) and fan_in != "none"
+    if fan_in == "partial-sums" and not graded:
+        raise UserError(f"{target.name} sends spikes only (no core.partial_sum_bits): partial sums need graded "
+                        "messages")
     passes: dict[str, float] = {}
     t = time.perf_counter()
     violations = check(net, target)
     passes["design_rules"] = time.perf_counter() - t
+    resolved = _PARTITIONING_FIXES | (_PARTIAL_SUM_FIXES if graded else set())
     legalized = []
-    if not any(v.rule not in _PARTITIONING_FIXES | _LEGALIZED for v in violations):
+    if not any(v.rule not in resolved | _LEGALIZED for v in violations):
         if any(v.rule == "delay_range" for v in violations):
             t = time.perf_counter()
             net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
@@ -94,17 +111,18 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                           f"{e['rms_error']:.3g} (RMS weight {e['rms_weight']:.3g}), largest {e['max_error']:.3g}"
                           for p, e in clustering.report.items()]
         violations = check(net, target)  # nothing an earlier pass fixed may come back
-    blocking = [v for v in violations if v.rule not in _PARTITIONING_FIXES]
+    blocking = [v for v in violations if v.rule not in resolved]
     if blocking:
         raise ValidationError([Diagnostic(where="", message=v.message + (
             " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in _LEGALIZED
-            else "")) for v in blocking])
+            and v.rule not in _PARTIAL_SUM_FIXES else "")) for v in blocking])
     t = time.perf_counter()
     fx = Quantize(fmt=target.format).run(net)
     passes["quantize"] = time.perf_counter() - t
     layout = build_layout(net)
     n = layout.n
-    pre, post = synapse_arrays(net, layout.offsets, n)
+    offsets = dict(layout.offsets)
+    n_pre = n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
     rates = None
     if rate_steps:
         t = time.perf_counter()
@@ -114,25 +132,57 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
             rates[layout.slice(pop)] += np.bincount(ids, minlength=net.node(pop).size) / result.duration
         passes["rates"] = time.perf_counter() - t
     bound = cores_lower_bound(net, target)
-    t = time.perf_counter()
-    baseline = IndexOrder().run(n, pre, post, target)
-    passes["partition_index_order"] = time.perf_counter() - t
-    chosen, name = baseline, IndexOrder.name
-    base_traffic = traffic(baseline, pre, post, rates)
     notes: list[str] = []
-    if partitioner in ("auto", "metis") and n > 0:
+    ps: PartialSums | None = None
+    plan = PlanPartialSums()
+    if graded and n and (fan_in == "partial-sums" or any(v.rule in _PARTIAL_SUM_FIXES for v in violations)):
         t = time.perf_counter()
-        try:
-            metis = Metis(seed=seed).run(n, pre, post, target, bound, rates)
-        except UserError as exc:
-            if partitioner == "metis":
-                raise
-            metis = None
-            notes.append(f"METIS was not used: {exc}")
-        passes["partition_metis"] = time.perf_counter() - t
-        if metis is not None and (partitioner == "metis" or (
-                int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic)):
-            chosen, name = metis, Metis.name
+        ps = plan.run(fx, offsets, n, n_pre, target)
+        passes["partition_partial_sums"] = time.perf_counter() - t
+    if ps is not None:
+        t = time.perf_counter()
+        base_traffic = index_order_traffic(projection_tables(fx, offsets, n), n, target, rates)
+        passes["index_order_baseline"] = time.perf_counter() - t
+        chosen, name, n_cores = ps.soma_core, plan.name, ps.cores
+        notes.append("index-order traffic: neurons fill cores in index order by neurons and synapse memory, "
+                     "axon limits ignored (no legal index-order mapping exists)")
+    else:
+        pre, post = synapse_arrays(net, offsets, n)
+        t = time.perf_counter()
+        baseline = IndexOrder().run(n, pre, post, target)
+        passes["partition_index_order"] = time.perf_counter() - t
+        chosen, name = baseline, IndexOrder.name
+        base_traffic = traffic(baseline, pre, post, rates)
+        over_bound = n and int(baseline.max()) + 1 > AUTO_BOUND_RATIO * bound
+        if graded and fan_in == "auto" and partitioner == "auto" and over_bound:
+            t = time.perf_counter()
+            ps = plan.run(fx, offsets, n, n_pre, target)
+            passes["partition_partial_sums"] = time.perf_counter() - t
+            if ps.cores >= int(baseline.max()) + 1:
+                ps = None
+        # METIS runs unless the compartments already need at most half of index order's cores
+        if partitioner == "metis" or (partitioner == "auto" and n > 0 and (
+                ps is None or 2 * ps.cores > int(baseline.max()) + 1)):
+            t = time.perf_counter()
+            try:
+                metis = Metis(seed=seed).run(n, pre, post, target, bound, rates)
+            except UserError as exc:
+                if partitioner == "metis":
+                    raise
+                metis = None
+                notes.append(f"METIS was not used: {exc}")
+            passes["partition_metis"] = time.perf_counter() - t
+            if metis is not None and (partitioner == "metis" or (
+                    int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic)):
+                chosen, name = metis, Metis.name
+            if ps is not None and ps.cores >= int(chosen.max()) + 1:
+                ps = None
+        if ps is not None:
+            chosen, name = ps.soma_core, plan.name
+            notes.append(f"partial sums: {ps.cores} cores against {int(baseline.max()) + 1} in index order")
+    if ps is not None:
+        return _finish_partial_sums(net, fx, target, ps, layout, n_pre, rates, bound, base_traffic, placer, seed,
+                                    passes, violations, legalized, notes)
     per = target.core.fan_out_per_neuron
     if per is not None and n and int(axons_per_neuron(fx, chosen).max()) > per:
         t = time.perf_counter()
@@ -164,46 +214,12 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                       f"{e['rms_weight']:.3g}), largest {e['max_error']:.3g} (integer units)"
                       for c, e in assign.report.items() if e["changed"]]
     t = time.perf_counter()
-    core_traffic_matrix = core_traffic(chosen, n_cores, pre, post, rates) if n_cores <= SwapRefinement.max_cores else None
-    placement: dict = {"method": "index-order"}
-    if core_traffic_matrix is not None:
-        position = SwapRefinement().run(core_traffic_matrix, target)
-        placement = {"method": SwapRefinement.name, "cost": placement_cost(core_traffic_matrix, position, target)}
-        exact = placer == "cp-sat" and n_cores <= CpSatPlacement.max_cores
-        if exact or (placer == "auto" and 3 <= n_cores <= AUTO_CP_SAT_CORES):
-            solver = CpSatPlacement(seed=seed) if exact else CpSatPlacement(seed=seed, deterministic_time=1.0)
-            res = solver.run(core_traffic_matrix, target, position)
-            position = res.position
-            placement = {"method": f"{SwapRefinement.name}+{CpSatPlacement.name}", "cost": res.cost,
-                         "swap_cost": res.start_cost, "lower_bound": res.lower_bound, "optimal": res.optimal,
-                         "solver_status": res.status}
-        elif placer == "cp-sat":
-            notes.append(f"CP-SAT placement skipped: {n_cores} cores (it runs up to {CpSatPlacement.max_cores})")
-    else:
-        sparse_traffic = sparse_core_traffic(chosen, n_cores, pre, post, rates)
-        candidates = {"index-order": slot_positions(n_cores, target),  # the first one wins ties
-                      SnakePlacement.name: SnakePlacement().run(sparse_traffic, target),
-                      "bisection": bisection_positions(sparse_traffic, target, seed)}
-        costs = {k: placement_cost_sparse(sparse_traffic, p, target) for k, p in candidates.items()}
-        best = min(costs, key=lambda k: costs[k])
-        position = candidates[best]
-        placement = {"method": best, "cost": costs[best]} | {f"{k}_cost": v for k, v in costs.items()}
+    matrix = (core_traffic(chosen, n_cores, pre, post, rates) if n_cores <= SwapRefinement.max_cores
+              else sparse_core_traffic(chosen, n_cores, pre, post, rates))
+    position, placement = _place(matrix, n_cores, target, placer, seed, notes)
     passes["place"] = time.perf_counter() - t
-    max_link = total_link = table_entries = None
     misfits: list[str] = []
-    if n_cores > 1:
-        t = time.perf_counter()
-        loads = route_dimension_order(position, core_traffic_matrix if core_traffic_matrix is not None
-                                      else sparse_traffic, target)
-        max_link, total_link = loads.max, loads.total
-        if target.routing.table_entries:
-            tables = build_tables(core_traffic_matrix if core_traffic_matrix is not None else sparse_traffic,
-                                  position, target)
-            table_entries = (tables.max_entries_before, tables.max_entries)
-            if tables.max_entries > target.routing.table_entries:
-                misfits.append(f"a chip needs {tables.max_entries} routing-table entries after compression, "
-                               f"{target.name} chips hold {target.routing.table_entries}")
-        passes["route"] = time.perf_counter() - t
+    max_link, total_link, table_entries = _route(matrix, position, n_cores, target, passes, misfits)
     usage = core_usage(chosen, n_cores, pre, post, target)
     if n_cores > target.max_cores:
         misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}")
@@ -244,6 +260,105 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                            passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes,
                            placement=placement)
     return mapping, fx, report
+
+
+def _finish_partial_sums(net, fx, target, ps, layout, n_pre, rates, bound, base_traffic, placer, seed, passes,
+                         violations, legalized, notes):
+    """Place, route, check and report a partial-sum mapping (cores 0..soma_cores-1 hold neurons)."""
+    t = time.perf_counter()
+    usage, matrix, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt, rates)
+    passes["usage_traffic"] = time.perf_counter() - t
+    k = ps.cores
+    t = time.perf_counter()
+    dense = matrix.toarray() if k <= SwapRefinement.max_cores else matrix
+    if k <= SwapRefinement.max_cores:
+        np.fill_diagonal(dense, 0.0)
+    position, placement = _place(dense, k, target, placer, seed, notes)
+    passes["place"] = time.perf_counter() - t
+    misfits: list[str] = []
+    max_link, total_link, table_entries = _route(dense, position, k, target, passes, misfits)
+    if k > target.max_cores:
+        misfits.append(f"{k} cores, the largest {target.name} machine has {target.max_cores}")
+    core_ok = fits(usage, target)  # the packing guarantees this; re-checked before anything is written
+    if not core_ok.all():
+        misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")
+    coo = matrix.tocoo()
+    off = coo.row != coo.col
+    w, a, b = coo.data[off], coo.row[off], coo.col[off]
+    total = float(w.sum())
+    hops = float((w * pair_hops(position, a, b, target)).sum() / total) if total else 0.0
+    hops_index_order = float((w * pair_hops(slot_positions(k, target), a, b, target)).sum() / total) if total else 0.0
+    if ps.late_synapses:
+        notes.append(f"partial sums: {ps.late_synapses} synapses of delay 1 reach their neuron one tick late "
+                     "(longer delays are stored one tick shorter in the compartments)")
+    if ps.payload_overflow:
+        notes.append(f"partial sums: {ps.payload_overflow} compartments could exceed the {target.core.partial_sum_bits}"
+                     "-bit message payload; their messages saturate and the output may differ from the unmapped "
+                     "network's")
+    c = target.core
+    util = {"neurons": _stats(usage.neurons / c.neurons),
+            "synapse_memory": _stats(usage.synapse_bits / c.synapse_memory_bits),
+            "input_axons": _stats(usage.input_axons / c.input_axons),
+            "output_axons": _stats(usage.output_axons / c.output_axons)}
+    mapping = Mapping(target=target, core_of=ps.soma_core, position=position, usage=usage,
+                      offsets=dict(layout.offsets), partial_sums=ps)
+    summary = {"compartments": ps.compartments, "blocks": int(ps.compartment.shape[0]), "block_size": ps.block_size,
+               "soma_cores": ps.soma_cores, "dendrite_cores": ps.cores - ps.soma_cores,
+               "messages_per_second": messages, "late_synapses": ps.late_synapses,
+               "payload_overflow": ps.payload_overflow, "payload_bits": c.partial_sum_bits}
+    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES | _PARTIAL_SUM_FIXES] + legalized + notes
+    report = CompileReport(network=net.name, target=target.name, fits=not misfits, cores_used=k,
+                           cores_lower_bound=bound, partitioner=PlanPartialSums.name, inter_core_spikes=spikes,
+                           inter_core_spikes_index_order=base_traffic,
+                           average_hops=hops, average_hops_index_order=hops_index_order, max_link_load=max_link,
+                           total_link_load=total_link, rates_measured=rates is not None,
+                           routing_table_entries=table_entries, misfits=misfits,
+                           passes={key: round(v, 4) for key, v in passes.items()}, utilization=util, notes=notes,
+                           placement=placement, partial_sums=summary)
+    return mapping, fx, report
+
+
+def _place(matrix, n_cores: int, target: Target, placer: str, seed: int, notes: list[str]):
+    """Positions for a dense (small) or sparse (large) core traffic matrix, and what was done."""
+    placement: dict = {"method": "index-order"}
+    if not hasattr(matrix, "tocsr"):
+        position = SwapRefinement().run(matrix, target)
+        placement = {"method": SwapRefinement.name, "cost": placement_cost(matrix, position, target)}
+        exact = placer == "cp-sat" and n_cores <= CpSatPlacement.max_cores
+        if exact or (placer == "auto" and 3 <= n_cores <= AUTO_CP_SAT_CORES):
+            solver = CpSatPlacement(seed=seed) if exact else CpSatPlacement(seed=seed, deterministic_time=1.0)
+            res = solver.run(matrix, target, position)
+            position = res.position
+            placement = {"method": f"{SwapRefinement.name}+{CpSatPlacement.name}", "cost": res.cost,
+                         "swap_cost": res.start_cost, "lower_bound": res.lower_bound, "optimal": res.optimal,
+                         "solver_status": res.status}
+        elif placer == "cp-sat":
+            notes.append(f"CP-SAT placement skipped: {n_cores} cores (it runs up to {CpSatPlacement.max_cores})")
+        return position, placement
+    candidates = {"index-order": slot_positions(n_cores, target),  # the first one wins ties
+                  SnakePlacement.name: SnakePlacement().run(matrix, target),
+                  "bisection": bisection_positions(matrix, target, seed)}
+    costs = {k: placement_cost_sparse(matrix, p, target) for k, p in candidates.items()}
+    best = min(costs, key=lambda k: costs[k])
+    placement = {"method": best, "cost": costs[best]} | {f"{k}_cost": v for k, v in costs.items()}
+    return candidates[best], placement
+
+
+def _route(matrix, position: np.ndarray, n_cores: int, target: Target, passes: dict, misfits: list[str]):
+    """Link loads and routing tables; (max link load, total link load, table entries before/after)."""
+    if n_cores <= 1:
+        return None, None, None
+    t = time.perf_counter()
+    loads = route_dimension_order(position, matrix, target)
+    table_entries = None
+    if target.routing.table_entries:
+        tables = build_tables(matrix, position, target)
+        table_entries = (tables.max_entries_before, tables.max_entries)
+        if tables.max_entries > target.routing.table_entries:
+            misfits.append(f"a chip needs {tables.max_entries} routing-table entries after compression, "
+                           f"{target.name} chips hold {target.routing.table_entries}")
+    passes["route"] = time.perf_counter() - t
+    return loads.max, loads.total, table_entries
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:

@@ -30,6 +30,7 @@ class Mapping:
     offsets: dict[str, int] = field(default_factory=dict)  # population -> first global neuron index
     # crossbar targets: core -> (sorted axon keys pre * 64 + delay, axon type of each), from AssignAxonTypes
     axon_types: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    partial_sums: object | None = None  # PartialSums when fan-in goes through compartments (.partial_sums)
 
     @property
     def cores_used(self) -> int:

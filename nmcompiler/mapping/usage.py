@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..ir import CurrentSource, Network
 from ..targets import Target
 from .mapping import CoreUsage
 
-__all__ = ["synapse_arrays", "core_usage", "traffic"]
+__all__ = ["synapse_arrays", "core_usage", "traffic", "index_order_traffic"]
 
 
 def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int):
@@ -76,3 +77,57 @@ def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
                       + delay[neuron])
     width = (int(core_of.max()) + 1 if n else 1) * 64
     return np.bincount(pairs // width, minlength=n)
+
+
+@njit(cache=True)
+def _add_fan_in(indices, base, fan_in):
+    for s in range(indices.size):
+        fan_in[base + indices[s]] += 1
+
+
+@njit(cache=True)
+def _fill(fan_in, cap_n, cap_bits, bits):
+    core_of = np.empty(fan_in.size, dtype=np.int64)
+    core, used_n, used_b = 0, 0, 0
+    for i in range(fan_in.size):
+        if used_n and (used_n + 1 > cap_n or (used_b + fan_in[i]) * bits > cap_bits):
+            core, used_n, used_b = core + 1, 0, 0
+        core_of[i] = core
+        used_n += 1
+        used_b += fan_in[i]
+    return core_of
+
+
+@njit(cache=True)
+def _distinct_destinations(indptr, indices, pre_base, post_base, core_of, seen, count):
+    for r in range(indptr.size - 1):
+        g = pre_base + r
+        for s in range(indptr[r], indptr[r + 1]):
+            c = core_of[post_base + indices[s]]
+            bit = np.uint8(1 << (c & 7))
+            if not seen[g, c >> 3] & bit:
+                seen[g, c >> 3] |= bit
+                if c != core_of[g]:
+                    count[g] += 1
+
+
+def index_order_traffic(tables, n: int, target: Target, rates: np.ndarray | None = None,
+                        max_bitmap_bytes: int = 1 << 30) -> float | None:
+    """Inter-core spikes per second when neurons fill cores in index order by neurons and synapse
+    memory only (input and output axons ignored, which favours the baseline), from per-projection
+    tables (:func:`.partial_sums.projection_tables`) without per-synapse global arrays; None when
+    the (neuron x core) bitmap would exceed ``max_bitmap_bytes``."""
+    fan_in = np.zeros(n, dtype=np.int64)
+    for t in tables:
+        _add_fan_in(t.indices, t.post_base % n, fan_in)
+    core_of = _fill(fan_in, target.core.neurons, target.core.synapse_memory_bits, max(1, target.synapse_bits()))
+    cores = int(core_of.max()) + 1 if n else 0
+    if n * (cores // 8 + 1) > max_bitmap_bytes:
+        return None
+    seen = np.zeros((n, cores // 8 + 1), dtype=np.uint8)
+    count = np.zeros(n, dtype=np.int64)
+    for t in tables:
+        if t.pre_base >= n:  # host sources have no core
+            continue
+        _distinct_destinations(t.indptr, t.indices, t.pre_base, t.post_base % n, core_of, seen, count)
+    return float(count.sum() if rates is None else (count * rates).sum())

@@ -46,6 +46,7 @@ class CoreSpec:
     models: tuple[str, ...]
     axon_types: int | None = None  # crossbar cores: weights per (neuron, axon type)
     fan_out_per_neuron: int | None = None  # crossbar cores: axons one neuron can target
+    partial_sum_bits: int | None = None  # graded messages: fan-in beyond the axons through partial sums
 
 
 @dataclass(frozen=True, kw_only=True)

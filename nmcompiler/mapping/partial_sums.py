@@ -1,0 +1,252 @@
+"""Partial-sum compartments: fan-in beyond a core's input axons, on targets with graded messages.
+
+Presynaptic indices (neurons, then host sources, in the simulators' order) are cut into blocks of
+``block_size <= input_axons`` consecutive indices. Compartment ``(b, k, i)`` holds every synapse
+from block ``b`` onto channel ``k`` of neuron ``i``; it lives on a *dendrite core* that receives
+block ``b`` only, so no dendrite core can exceed its input axons. Each tick a compartment adds the
+weights that arrive (exactly) and, if any arrived, sends the sum as one graded message of
+``partial_sum_bits`` to the core of neuron ``i`` (its *soma core*), where it is one input axon and
+one synapse of weight 1 and delay 1. The soma adds its messages exactly and saturates once, as the
+unmapped neuron adds its synapses.
+
+* **Timing**: a synapse of delay ``d >= 2`` is stored with delay ``d - 1``, so its spike reaches
+  the soma in the same tick as without compartments; a synapse of delay 1 arrives one tick late
+  (counted in ``late_synapses`` and reported).
+* **Exactness**: spikes are identical to the unmapped network's as long as no partial sum exceeds
+  the payload; ``payload_overflow`` counts compartments whose positive or negative weights alone
+  could exceed it (0 whenever the quantizer sized the accumulator for the worst case).
+* **Packing**: somas in index order fill soma cores (neurons, one axon and one synapse per
+  compartment); then, block by block, compartments in the order of their somas fill dendrite
+  cores (compartments as neurons, synapse memory, destination soma cores as output axons).
+  Populations stay contiguous, so a dendrite core feeds few soma cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from numba import njit
+from scipy import sparse
+
+from ..errors import UserError
+from ..ir.fixed_point import FixedPointNetwork
+from ..targets import Target
+from .mapping import CoreUsage
+
+__all__ = ["PartialSums", "PlanPartialSums", "projection_tables", "usage_and_traffic"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PartialSums:
+    """The compartments of a partial-sum mapping; cores ``0 .. soma_cores - 1`` hold the neurons,
+    cores ``soma_cores .. cores - 1`` the compartments."""
+
+    block_size: int  # presynaptic indices per block
+    n: int  # neurons
+    channels: int
+    compartment: np.ndarray  # (blocks, channels * n) int32: compartment of (block, channel * n + neuron), -1: none
+    target: np.ndarray  # (m,) int64: channel * n + neuron each compartment feeds
+    core: np.ndarray  # (m,) int64: dendrite core of each compartment
+    synapses: np.ndarray  # (m,) int64: synapses stored in each compartment
+    soma_core: np.ndarray  # (n,) int64: core of each neuron
+    soma_cores: int
+    cores: int
+    late_synapses: int  # delay-1 synapses, which reach the soma one tick late
+    payload_overflow: int  # compartments whose one-signed weight sum exceeds the payload
+
+    @property
+    def compartments(self) -> int:
+        return int(self.target.size)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One projection's synapses as CSR with global numbering."""
+
+    indptr: np.ndarray
+    indices: np.ndarray  # int32, local post index
+    pre_base: int  # global presynaptic index of row 0
+    post_base: int  # channel * n + first neuron of the post population
+    weights: np.ndarray  # int64 mantissas, (nnz,) or (1,)
+    exponent: int
+    delays: np.ndarray  # (nnz,) or ()
+
+
+def projection_tables(fx: FixedPointNetwork, offsets: dict[str, int], n: int) -> list[_Table]:
+    out = []
+    for q in fx.projections.values():
+        w = np.asarray(q.mantissa, dtype=np.int64).reshape(-1)
+        out.append(_Table(indptr=np.asarray(q.indptr, dtype=np.int64), indices=np.asarray(q.indices, dtype=np.int32),
+                          pre_base=offsets[q.pre], post_base=q.channel * n + offsets[q.post], weights=w,
+                          exponent=int(q.exponent), delays=np.asarray(q.delays)))
+    return out
+
+
+@njit(cache=True)
+def _count(indptr, indices, pre_base, post_base, block, width, weights, exponent, counts, pos, neg):
+    shared = weights.size == 1 and indices.size != 1
+    for r in range(indptr.size - 1):
+        row = ((pre_base + r) // block) * width + post_base
+        for s in range(indptr[r], indptr[r + 1]):
+            key = row + indices[s]
+            counts[key] += 1
+            x = (weights[0] if shared else weights[s]) << exponent
+            if x > 0:
+                pos[key] += x
+            else:
+                neg[key] -= x
+
+
+@njit(cache=True)
+def _pack_somas(comps, cap_n, cap_axons, cap_bits, bits):
+    core_of = np.empty(comps.size, dtype=np.int64)
+    core, used_n, used_a = 0, 0, 0
+    for i in range(comps.size):
+        if used_n + 1 > cap_n or used_a + comps[i] > cap_axons or (used_a + comps[i]) * bits > cap_bits:
+            if used_n == 0:
+                return core_of, i  # one neuron alone does not fit
+            core, used_n, used_a = core + 1, 0, 0
+        core_of[i] = core
+        used_n += 1
+        used_a += comps[i]
+    return core_of, -1
+
+
+@njit(cache=True)
+def _pack_compartments(block_of, soma_core, synapses, first_core, cap_n, cap_bits, cap_out, bits):
+    core = np.empty(block_of.size, dtype=np.int64)
+    c, used_n, used_b, used_out, last_block, last_soma = first_core, 0, 0, 0, -1, -1
+    for j in range(block_of.size):
+        new_out = 1 if soma_core[j] != last_soma else 0
+        if used_n and (block_of[j] != last_block or used_n + 1 > cap_n or (used_b + synapses[j]) * bits > cap_bits
+                       or used_out + new_out > cap_out):
+            c, used_n, used_b, used_out, new_out = c + 1, 0, 0, 0, 1
+        if synapses[j] * bits > cap_bits:
+            return core, j
+        core[j] = c
+        used_n += 1
+        used_b += synapses[j]
+        used_out += new_out
+        last_block, last_soma = block_of[j], soma_core[j]
+    return core, -1
+
+
+@njit(cache=True)
+def _mark(indptr, indices, pre_base, post_base, block, width, compartment, comp_core, first_dendrite, seen,
+          rates, comp_rate):
+    for r in range(indptr.size - 1):
+        g = pre_base + r
+        b = g // block
+        for s in range(indptr[r], indptr[r + 1]):
+            comp = compartment[b, post_base + indices[s]]
+            seen[comp_core[comp] - first_dendrite, g - b * block] = True
+            comp_rate[comp] += rates[g]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanPartialSums:
+    """Compartments for every neuron and their packing onto cores (see the module docstring).
+    ``block_size`` defaults to the target's input axons."""
+
+    name: ClassVar[str] = "partial-sums"
+    block_size: int | None = None
+
+    def run(self, fx: FixedPointNetwork, offsets: dict[str, int], n: int, n_pre: int,
+            target: Target) -> PartialSums:
+        """``offsets``: first global index of every population and spike source (sources after the
+        ``n`` neurons); ``n_pre``: neurons plus source channels."""
+        c = target.core
+        if not c.partial_sum_bits:
+            raise UserError(f"{target.name} has no graded messages (core.partial_sum_bits): partial sums need them")
+        block = min(self.block_size or c.input_axons, c.input_axons)
+        R = max(1, fx.format.receptors)
+        width = R * n
+        blocks = max(1, math.ceil(n_pre / block))
+        tables = projection_tables(fx, offsets, n)
+        counts = np.zeros(blocks * width, dtype=np.int64)
+        pos, neg = np.zeros(blocks * width, dtype=np.int64), np.zeros(blocks * width, dtype=np.int64)
+        late = 0
+        for t in tables:
+            _count(t.indptr, t.indices, t.pre_base, t.post_base, block, width, t.weights, t.exponent, counts, pos, neg)
+            d = t.delays
+            late += int(np.count_nonzero(d == 1)) if d.ndim else (t.indices.size if int(d) == 1 else 0)
+        keys = np.flatnonzero(counts)
+        limit = (1 << (c.partial_sum_bits - 1)) - 1
+        overflow = int(np.count_nonzero((pos[keys] > limit) | (neg[keys] > limit + 1)))
+        del pos, neg
+        m = keys.size
+        compartment = np.full(blocks * width, -1, dtype=np.int32)
+        compartment[keys] = np.arange(m, dtype=np.int32)
+        block_of, tgt = np.divmod(keys, width)
+        syn = counts[keys]
+        bits = target.synapse_bits()
+        comps_per_neuron = np.bincount(tgt % n, minlength=n) if n else np.zeros(0, np.int64)
+        soma_core, bad = _pack_somas(comps_per_neuron, c.neurons, c.input_axons, c.synapse_memory_bits, bits)
+        if bad >= 0:
+            raise UserError(f"neuron {bad} needs {comps_per_neuron[bad]} partial sums, a {target.name} core has "
+                            f"{c.input_axons} input axons: choose a target with more axons per core")
+        soma_cores = int(soma_core.max()) + 1 if n else 0
+        # within a block, compartments ordered by soma (then channel): consecutive ones share soma cores
+        order = np.lexsort((tgt // n, tgt % n, block_of)) if R > 1 else np.arange(m)
+        comp_core = np.empty(m, dtype=np.int64)
+        packed, bad = _pack_compartments(block_of[order], soma_core[tgt[order] % n], syn[order], soma_cores,
+                                         c.neurons, c.synapse_memory_bits, c.output_axons, bits)
+        if bad >= 0:
+            j = order[bad]
+            raise UserError(f"neuron {tgt[j] % n} receives {syn[j]} synapses from presynaptic indices "
+                            f"{block_of[j] * block}..{(block_of[j] + 1) * block - 1}, more than a {target.name} "
+                            f"core's synapse memory holds ({c.synapse_memory_bits} bits at {bits} bits per synapse)")
+        comp_core[order] = packed
+        cores = int(comp_core.max()) + 1 if m else soma_cores
+        log.info("partial sums: %d compartments in %d blocks, %d soma + %d dendrite cores", m, blocks, soma_cores,
+                 cores - soma_cores)
+        return PartialSums(block_size=block, n=n, channels=R, compartment=compartment.reshape(blocks, width),
+                           target=tgt, core=comp_core, synapses=syn, soma_core=soma_core, soma_cores=soma_cores,
+                           cores=cores, late_synapses=late, payload_overflow=overflow)
+
+
+def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str, int],
+                      n_pre: int, target: Target, dt: float, rates: np.ndarray | None = None):
+    """Exact per-core usage, and the directed core-to-core traffic per second: spikes (one per
+    (neuron, dendrite core) pair) plus partial-sum messages (a compartment sends when at least one
+    spike arrived in a tick: ``(1 - exp(-dt * sum of its input rates)) / dt``, inputs Poisson).
+    Without ``rates`` every neuron and source fires at 1 Hz. Returns (usage, traffic csr, spikes
+    per second, messages per second)."""
+    n, m, K = ps.n, ps.compartments, ps.cores
+    soma_core = ps.soma_core
+    dendrites = K - ps.soma_cores
+    B = ps.block_size
+    pre_rates = np.ones(n_pre) if rates is None else np.concatenate([rates, np.ones(n_pre - n)])
+    seen = np.zeros((dendrites, B), dtype=np.bool_)
+    comp_rate = np.zeros(m)
+    for t in projection_tables(fx, offsets, n):
+        _mark(t.indptr, t.indices, t.pre_base, t.post_base, B, ps.channels * n, ps.compartment, ps.core,
+              ps.soma_cores, seen, pre_rates, comp_rate)
+    first_block = np.zeros(dendrites, dtype=np.int64)  # block of each dendrite core (cores never mix blocks)
+    block_of_comp = np.repeat(np.arange(ps.compartment.shape[0]), np.count_nonzero(ps.compartment >= 0, axis=1))
+    first_block[ps.core - ps.soma_cores] = block_of_comp  # compartments are numbered block-major
+    dl, j = np.nonzero(seen)
+    g = first_block[dl] * B + j
+    is_neuron = g < n
+    src, dst, w = soma_core[g[is_neuron]], ps.soma_cores + dl[is_neuron], pre_rates[g[is_neuron]]
+    soma_of_comp = soma_core[ps.target % n]
+    messages = (1.0 - np.exp(-dt * comp_rate)) / dt
+    spikes = float(w.sum())
+    traffic = sparse.csr_matrix((np.concatenate([w, messages]), (np.concatenate([src, ps.core]),
+                                                                 np.concatenate([dst, soma_of_comp]))), shape=(K, K))
+    bits = target.synapse_bits()
+    neurons = np.bincount(soma_core, minlength=K) + np.bincount(ps.core, minlength=K)
+    comps_at_soma = np.bincount(soma_of_comp, minlength=K)
+    synapse_bits = (comps_at_soma + np.bincount(ps.core, weights=ps.synapses, minlength=K).astype(np.int64)) * bits
+    inputs = comps_at_soma.copy()
+    inputs[ps.soma_cores:] = seen.sum(axis=1)
+    out_pairs = np.unique(np.concatenate([src * K + dst, ps.core * K + soma_of_comp]))
+    outputs = np.bincount(out_pairs // K, minlength=K)
+    usage = CoreUsage(neurons=neurons, synapse_bits=synapse_bits, input_axons=inputs, output_axons=outputs)
+    return usage, traffic, spikes, float(messages.sum())

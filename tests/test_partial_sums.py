@@ -1,0 +1,193 @@
+"""Partial-sum compartments: exact per-core limits, the mapped network spikes as the unmapped one,
+delay-1 synapses one tick late, the lower bound, and the flow and CLI around them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nmcompiler.cli.main import cli
+from nmcompiler.drc import cores_lower_bound
+from nmcompiler.errors import UserError, ValidationError
+from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection
+from nmcompiler.mapping import compile_network
+from nmcompiler.mapping.mapped_sim import simulate_partial_sums
+from nmcompiler.mapping.partial_sums import PlanPartialSums, usage_and_traffic
+from nmcompiler.mapping.partition import fits
+from nmcompiler.passes import Quantize
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.sim.layout import build_layout
+from nmcompiler.sim.program import program_from_fixed_point
+from nmcompiler.targets import load_target
+
+LOIHI = Path(__file__).resolve().parent.parent / "hwtargets" / "loihi-like.yaml"
+
+
+def _target(tmp_path: Path, graded: bool = True, name: str = "tiny-graded"):
+    """loihi-like's datapath with tiny cores: 16 neurons, 40 input axons, 8 kbit of synapses."""
+    text = LOIHI.read_text().replace("name: loihi-like", f"name: {name}")
+    text = text.replace("  neurons: 1024", "  neurons: 16").replace("  input_axons: 4096", "  input_axons: 40")
+    text = text.replace("  output_axons: 4096", "  output_axons: 64")
+    text = text.replace("  synapse_memory_bits: 1048576 ", "  synapse_memory_bits: 8192 ")
+    if not graded:
+        text = "\n".join(line for line in text.splitlines() if "partial_sum_bits" not in line) + "\n"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return load_target(str(path))
+
+
+def _network(min_delay: int = 2, seed: int = 1, late_shift: bool = False) -> Network:
+    """Two populations with fan-in up to ~120 from a Poisson source, each other and themselves.
+    ``late_shift``: every delay-1 synapse gets delay 2 (what a partial-sum mapping delivers)."""
+    rng = np.random.default_rng(seed)
+    net = Network("rnd", dt=1e-3, seed=3)
+    model = CubaLIF(tau_mem=20e-3, tau_syn=5e-3, v_leak=0.0, v_threshold=1.0, v_reset=0.0, refractory=2e-3, r=1.0)
+    net.add(Population(name="a", size=150, model=model))
+    net.add(Population(name="b", size=100, model=model))
+    net.add(PoissonSource(name="in", size=60, rate=40.0))
+    sizes = {"a": 150, "b": 100, "in": 60}
+    for pre, post, p, w in (("in", "a", 0.5, 0.6), ("a", "b", 0.4, 0.3), ("b", "a", 0.3, -0.3), ("a", "a", 0.2, 0.1)):
+        i, j = np.nonzero(rng.random((sizes[pre], sizes[post])) < p)
+        delay = rng.integers(min_delay, 6, i.size)
+        if late_shift:
+            delay = np.where(delay == 1, 2, delay)
+        net.connect(Projection(name=f"{pre}_{post}", pre=pre, post=post, connectivity=Connectivity.from_coo(
+            sizes[pre], sizes[post], i, j, w * rng.random(i.size), delay)))
+    return net
+
+
+def _plan(net: Network, target):
+    fx = Quantize(fmt=target.format).run(net)
+    layout = build_layout(net)
+    n_pre = layout.n + sum(s.size for s in net.sources)
+    return fx, layout, n_pre, PlanPartialSums().run(fx, dict(layout.offsets), layout.n, n_pre, target)
+
+
+def _same_spikes(a, b) -> None:
+    for pop in a.spike_ids:
+        np.testing.assert_array_equal(a.spike_steps[pop], b.spike_steps[pop], err_msg=pop)
+        np.testing.assert_array_equal(a.spike_ids[pop], b.spike_ids[pop], err_msg=pop)
+
+
+def test_mapped_network_spikes_exactly_as_the_unmapped_one(tmp_path):
+    target = _target(tmp_path)
+    net = _network()
+    fx, _, _, ps = _plan(net, target)
+    assert ps.late_synapses == 0 and ps.payload_overflow == 0
+    assert ps.compartments > net.node("a").size  # fan-in really goes through several compartments per neuron
+    reference = BitAccurateSimulator(fx).run(300)
+    mapped = simulate_partial_sums(fx, ps, target.core.partial_sum_bits, 300)
+    assert sum(reference.spike_counts().values()) > 500  # an active network, not a silent one
+    _same_spikes(reference, mapped)
+    assert all(v["payload"] == 0 for v in mapped.saturation.values())
+
+
+def test_a_narrow_payload_saturates_and_changes_the_output(tmp_path):
+    """The exactness condition is real: with 8-bit messages partial sums saturate."""
+    target = _target(tmp_path)
+    fx, _, _, ps = _plan(_network(), target)
+    reference = BitAccurateSimulator(fx).run(200)
+    mapped = simulate_partial_sums(fx, ps, 8, 200)
+    assert sum(v["payload"] for v in mapped.saturation.values()) > 0
+    assert mapped.spike_counts() != reference.spike_counts()
+
+
+def test_delay_one_synapses_reach_the_soma_one_tick_late(tmp_path):
+    target = _target(tmp_path)
+    net = _network(min_delay=1)
+    fx, _, _, ps = _plan(net, target)
+    ones = sum(int(np.count_nonzero(p.connectivity.delays == 1)) for p in net.spiking_projections())
+    assert ps.late_synapses == ones > 0
+    mapped = simulate_partial_sums(fx, ps, target.core.partial_sum_bits, 300)
+    shifted = Quantize(fmt=target.format).run(_network(min_delay=1, late_shift=True))
+    _same_spikes(BitAccurateSimulator(shifted).run(300), mapped)
+    assert mapped.spike_counts() != BitAccurateSimulator(fx).run(300).spike_counts()
+
+
+def test_usage_is_exact_and_within_every_limit(tmp_path):
+    target = _target(tmp_path)
+    net = _network()
+    fx, layout, n_pre, ps = _plan(net, target)
+    usage, traffic, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt)
+    assert fits(usage, target).all()
+    # brute force from the simulator's synapse table
+    prog = program_from_fixed_point(fx)
+    n, table = prog.n, prog.synapses
+    pre = np.repeat(np.arange(table.indptr.size - 1), np.diff(table.indptr))
+    comp = ps.compartment[pre // ps.block_size, table.target]
+    assert (comp >= 0).all()
+    np.testing.assert_array_equal(np.bincount(comp, minlength=ps.compartments), ps.synapses)
+    core = ps.core[comp]
+    pairs = np.unique(core * n_pre + pre)
+    inputs = np.bincount(pairs // n_pre, minlength=ps.cores)
+    inputs[:ps.soma_cores] = np.bincount(ps.soma_core[ps.target % n], minlength=ps.cores)[:ps.soma_cores]
+    np.testing.assert_array_equal(usage.input_axons, inputs)
+    neurons = np.bincount(ps.soma_core, minlength=ps.cores) + np.bincount(ps.core, minlength=ps.cores)
+    np.testing.assert_array_equal(usage.neurons, neurons)
+    # spikes: one per (neuron, dendrite core) pair at 1 Hz
+    neuron_pairs = pairs[pairs % n_pre < n]
+    assert spikes == neuron_pairs.size
+    assert 0 < messages <= ps.synapses.sum()  # at most one message per arriving spike
+    assert np.isclose(traffic.sum(), spikes + messages)
+    # every compartment of a block sits on dendrite cores of that block only
+    block_of = np.repeat(np.arange(ps.compartment.shape[0]), np.count_nonzero(ps.compartment >= 0, axis=1))
+    for c in np.unique(ps.core):
+        assert np.unique(block_of[ps.core == c]).size == 1
+
+
+def test_lower_bound_counts_the_compartments_fan_in_forces(tmp_path):
+    target = _target(tmp_path)
+    spikes_only = _target(tmp_path, graded=False, name="tiny-spikes")
+    net = _network()
+    fan_in = np.concatenate([np.sum([p.connectivity.fan_in() for p in net.spiking_projections(pop)], axis=0)
+                             for pop in ("a", "b")])
+    extra = int(np.sum(-(-fan_in[fan_in > 40] // 40)))
+    synapses = sum(p.connectivity.nnz for p in net.spiking_projections())
+    bits = target.synapse_bits()
+    assert cores_lower_bound(net, spikes_only) == max(-(-250 // 16), -(-synapses * bits // 8192))
+    assert cores_lower_bound(net, target) == max(-(-(250 + extra) // 16), -(-(synapses + extra) * bits // 8192))
+
+
+def test_compile_maps_fan_in_beyond_the_axons_through_partial_sums(tmp_path):
+    target = _target(tmp_path)
+    mapping, _, report = compile_network(_network(), target)
+    assert report.fits and report.partitioner == "partial-sums"
+    assert mapping.partial_sums is not None and report.partial_sums["compartments"] == mapping.partial_sums.compartments
+    assert fits(mapping.usage, target).all() and report.cores_used >= report.cores_lower_bound
+    assert report.partial_sums["late_synapses"] == 0 and report.partial_sums["payload_overflow"] == 0
+    assert any("partial-sum compartments" in note for note in report.notes)
+    _, _, again = compile_network(_network(), target)
+    assert again.to_json() | {"passes": None} == report.to_json() | {"passes": None}
+
+
+def test_spikes_only_target_rejects_fan_in_with_the_fix(tmp_path):
+    target = _target(tmp_path, graded=False, name="tiny-spikes")
+    with pytest.raises(ValidationError) as err:
+        compile_network(_network(), target)
+    assert "graded messages" in str(err.value) and "population 'a'" in str(err.value)
+    with pytest.raises(UserError, match="sends spikes only"):
+        compile_network(_network(), target, fan_in="partial-sums")
+    with pytest.raises(ValidationError):
+        compile_network(_network(), _target(tmp_path), fan_in="none")
+
+
+def test_cli_compile_writes_the_compartments(tmp_path):
+    target = _target(tmp_path)
+    net = _network()
+    from nmcompiler.ir.serialize import save_network
+
+    save_network(net, tmp_path / "net.npz")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["compile", str(tmp_path / "net.npz"), "--target", target.source, "-o", str(out),
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["partitioner"] == "partial-sums" and doc["image"] is None and doc["fits"]
+    with np.load(out / "rnd.map.npz") as z:
+        assert z["compartment_core"].size == doc["partial_sums"]["compartments"]
+        assert z["compartment_table"].shape == (-(-310 // 40), 250)
+    assert not (out / "rnd.nmc").exists()
