@@ -7,10 +7,10 @@ import pytest
 
 from conftest import EXAMPLES
 from nmcompiler import load_network
-from nmcompiler.errors import ValidationError
+from nmcompiler.errors import UserError, ValidationError
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection, SpikeSource
 from nmcompiler.mapping import IndexOrder, compile_network
-from nmcompiler.mapping.partition import fits
+from nmcompiler.mapping.partition import RcmOrder, fits
 from nmcompiler.mapping.usage import core_usage, synapse_arrays, traffic
 from nmcompiler.sim.layout import build_layout
 from nmcompiler.targets import load_target
@@ -229,3 +229,43 @@ def test_compile_reports_routing_tables():
     _, _, report = compile_network(clustered(), load_target("spinnaker-like"))
     before, after = report.routing_table_entries
     assert 0 < after <= before <= 1024 and report.misfits == []
+
+
+def conv_net(channels=8, side=16) -> Network:
+    """Two 3x3 convolutions over channel-major maps (index = c * side^2 + y * side + x)."""
+    idx = np.arange(channels * side * side).reshape(channels, side, side)
+    pre, post = [], []
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            ys = slice(max(0, -dy), side - max(0, dy))
+            xs = slice(max(0, -dx), side - max(0, dx))
+            src = idx[:, ys, xs][:, None]  # every input channel to every output channel
+            dst = np.roll(np.roll(idx, -dy, 1), -dx, 2)[:, ys, xs][None, :]
+            s, d = np.broadcast_arrays(src, dst)
+            pre.append(s.reshape(-1))
+            post.append(d.reshape(-1))
+    pre, post = np.concatenate(pre), np.concatenate(post)
+    n = idx.size
+    net = Network("conv", dt=1e-3)
+    for name in ("c1", "c2"):
+        net.add(Population(name=name, size=n, model=LIF(tau_mem=0.02)))
+    net.connect(Projection(name="c1_c2", pre="c1", post="c2", connectivity=Connectivity.from_coo(n, n, pre, post, 0.1)))
+    net.connect(Projection(name="c2_c1", pre="c2", post="c1", connectivity=Connectivity.from_coo(n, n, pre, post, 0.1)))
+    return net
+
+
+def test_rcm_order_keeps_convolution_neighbourhoods_on_one_core():
+    net = conv_net()
+    target = load_target("spinnaker-like")
+    n, pre, post = _arrays(net)
+    rcm = RcmOrder().run(n, pre, post, target)
+    index = IndexOrder().run(n, pre, post, target)
+    assert fits(core_usage(rcm, int(rcm.max()) + 1, pre, post, target), target).all()
+    assert int(rcm.max()) == int(index.max())  # as few cores
+    assert traffic(rcm, pre, post) * 2 <= traffic(index, pre, post)  # index order puts one channel on a core
+    _, _, report = compile_network(net, target)
+    assert report.partitioner in ("rcm-order", "metis") and report.inter_core_spikes * 2 <= report.inter_core_spikes_index_order
+    with pytest.raises(UserError, match="unknown partitioner"):
+        compile_network(net, target, partitioner="random")
+    mapping, _, forced = compile_network(net, target, partitioner="rcm-order")
+    assert forced.partitioner == "rcm-order" and np.array_equal(mapping.core_of, rcm)

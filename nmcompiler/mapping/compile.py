@@ -28,7 +28,7 @@ from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
 from .partial_sums import PartialSums, PlanPartialSums, projection_tables, usage_and_traffic
-from .partition import IndexOrder, Metis, fits
+from .partition import IndexOrder, Metis, RcmOrder, fits
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
 from .place_large import SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse, sparse_core_traffic
@@ -84,6 +84,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     ``AUTO_CP_SAT_CORES`` cores). ``fan_in``: "partial-sums" (always), "none" (never), "auto"."""
     if placer not in ("auto", "swap", "cp-sat"):
         raise UserError(f"unknown placer '{placer}' (use auto, swap or cp-sat)")
+    if partitioner not in ("auto", IndexOrder.name, RcmOrder.name, Metis.name):
+        raise UserError(f"unknown partitioner '{partitioner}' (use auto, index-order, rcm-order or metis)")
     if fan_in not in ("auto", "partial-sums", "none"):
         raise UserError(f"unknown fan-in option '{fan_in}' (use auto, partial-sums or none)")
     graded = bool(target.core.partial_sum_bits) and fan_in != "none"
@@ -151,35 +153,43 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         t = time.perf_counter()
         baseline = IndexOrder().run(n, pre, post, target)
         passes["partition_index_order"] = time.perf_counter() - t
-        chosen, name = baseline, IndexOrder.name
         base_traffic = traffic(baseline, pre, post, rates)
-        over_bound = n and int(baseline.max()) + 1 > AUTO_BOUND_RATIO * bound
-        if graded and fan_in == "auto" and partitioner == "auto" and over_bound:
+        found = {IndexOrder.name: (baseline, base_traffic)}  # name -> (core_of, traffic); insertion order breaks ties
+        if partitioner in ("auto", RcmOrder.name) and n:
+            t = time.perf_counter()
+            rcm = RcmOrder().run(n, pre, post, target)
+            passes["partition_rcm_order"] = time.perf_counter() - t
+            found[RcmOrder.name] = (rcm, traffic(rcm, pre, post, rates))
+        best_cores = min(_cores(c) for c, _ in found.values())
+        if graded and fan_in == "auto" and partitioner == "auto" and n and best_cores > AUTO_BOUND_RATIO * bound:
             t = time.perf_counter()
             ps = plan.run(fx, offsets, n, n_pre, target)
             passes["partition_partial_sums"] = time.perf_counter() - t
-            if ps.cores >= int(baseline.max()) + 1:
+            if ps.cores >= best_cores:
                 ps = None
-        # METIS runs unless the compartments already need at most half of index order's cores
-        if partitioner == "metis" or (partitioner == "auto" and n > 0 and (
-                ps is None or 2 * ps.cores > int(baseline.max()) + 1)):
+        # METIS runs unless the compartments already need at most half the cores; with a partition at
+        # the lower bound already, it gets one attempt (it can only lower the traffic)
+        if partitioner == Metis.name or (partitioner == "auto" and n > 0 and (ps is None or 2 * ps.cores > best_cores)):
             t = time.perf_counter()
             try:
-                metis = Metis(seed=seed).run(n, pre, post, target, bound, rates)
+                metis = Metis(seed=seed, time_budget=0.0 if best_cores <= bound and partitioner == "auto"
+                              else Metis.time_budget).run(n, pre, post, target, bound, rates)
+                found[Metis.name] = (metis, traffic(metis, pre, post, rates))
             except UserError as exc:
-                if partitioner == "metis":
+                if partitioner == Metis.name:
                     raise
-                metis = None
                 notes.append(f"METIS was not used: {exc}")
             passes["partition_metis"] = time.perf_counter() - t
-            if metis is not None and (partitioner == "metis" or (
-                    int(metis.max()) <= int(baseline.max()) and traffic(metis, pre, post, rates) < base_traffic)):
-                chosen, name = metis, Metis.name
-            if ps is not None and ps.cores >= int(chosen.max()) + 1:
-                ps = None
+        if partitioner == "auto":
+            name = min(found, key=lambda k: (_cores(found[k][0]), found[k][1]))
+        else:
+            name = partitioner
+        chosen = found[name][0]
+        if ps is not None and ps.cores >= _cores(chosen):
+            ps = None
         if ps is not None:
             chosen, name = ps.soma_core, plan.name
-            notes.append(f"partial sums: {ps.cores} cores against {int(baseline.max()) + 1} in index order")
+            notes.append(f"partial sums: {ps.cores} cores against {best_cores} without them")
     if ps is not None:
         return _finish_partial_sums(net, fx, target, ps, layout, n_pre, rates, bound, base_traffic, placer, seed,
                                     passes, violations, legalized, notes)
@@ -359,6 +369,10 @@ def _route(matrix, position: np.ndarray, n_cores: int, target: Target, passes: d
                            f"{target.name} chips hold {target.routing.table_entries}")
     passes["route"] = time.perf_counter() - t
     return loads.max, loads.total, table_entries
+
+
+def _cores(core_of: np.ndarray) -> int:
+    return int(core_of.max()) + 1 if core_of.size else 0
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:

@@ -3,6 +3,10 @@
 * :class:`IndexOrder`: fill cores with neurons in index order (the baseline other tools use);
   a core is closed when the next neuron would exceed its neurons or synapse memory, and any
   core over its input or output axons is split in halves until it fits.
+* :class:`RcmOrder`: the same filling, in the order of the reverse Cuthill-McKee permutation of
+  the (symmetrized) synapse graph (scipy), which numbers connected neurons close together:
+  neighbourhoods of convolutions stay on one core (all channels of a spatial patch rather than
+  one channel's whole map), and the axon limits are met by the same halving.
 * :class:`Metis`: a multilevel graph partitioner (METIS, through pymetis) minimizing the
   synapses cut between cores; the number of parts starts at the lower bound. METIS balances only
   approximately, so neurons over a core's capacity move to cores with room; if the result still
@@ -23,7 +27,7 @@ from ..errors import UserError
 from ..targets import Target
 from .usage import core_usage
 
-__all__ = ["IndexOrder", "Metis", "fits"]
+__all__ = ["IndexOrder", "Metis", "RcmOrder", "fits"]
 
 log = logging.getLogger(__name__)
 
@@ -44,41 +48,62 @@ class IndexOrder:
     name: ClassVar[str] = "index-order"
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> np.ndarray:
-        cap_n, cap_b = target.core.neurons, target.core.synapse_memory_bits
-        bits = _synapse_bits_per_neuron(n, post, target)
-        core_of = np.zeros(n, dtype=np.int64)
-        core, used_n, used_b = 0, 0, 0
-        for i in range(n):  # sequential by definition; vectorizing it is left to the benchmark milestone
-            if used_n + 1 > cap_n or used_b + bits[i] > cap_b:
-                core, used_n, used_b = core + 1, 0, 0
-            core_of[i] = core
-            used_n, used_b = used_n + 1, used_b + bits[i]
-        return _split_until_fit(core_of, pre, post, target)
+        return _fill_in_order(np.arange(n), n, pre, post, target)
 
 
-def _split_until_fit(core_of: np.ndarray, pre, post, target: Target) -> np.ndarray:
-    """Halve (in index order) every core that exceeds its axons, until all fit."""
+@dataclass(frozen=True, kw_only=True)
+class RcmOrder:
+    name: ClassVar[str] = "rcm-order"
+
+    def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> np.ndarray:
+        from scipy import sparse
+        from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+        keep = (pre < n) & (pre != post)
+        graph = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.int8), (pre[keep], post[keep])), shape=(n, n))
+        order = reverse_cuthill_mckee((graph + graph.T).tocsr(), symmetric_mode=True).astype(np.int64)
+        return _fill_in_order(order, n, pre, post, target)
+
+
+def _fill_in_order(order: np.ndarray, n: int, pre, post, target: Target) -> np.ndarray:
+    """Neurons in ``order`` fill cores up to their neurons and synapse memory; cores over their
+    axons are then halved (in that order) until every core fits."""
+    from .usage import fill_cores
+
+    bits = np.bincount(post, minlength=n)[:n] if n else np.zeros(0, np.int64)
+    core_in_order = fill_cores(bits[order], target)
+    core_of = np.empty(n, dtype=np.int64)
+    core_of[order] = core_in_order
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return _split_until_fit(core_of, pre, post, target, rank)
+
+
+def _split_until_fit(core_of: np.ndarray, pre, post, target: Target, rank: np.ndarray | None = None) -> np.ndarray:
+    """Halve (in ``rank`` order, index order without it) every core that exceeds its axons, until all fit."""
     for _ in range(64):
         n_cores = int(core_of.max()) + 1 if core_of.size else 0
         ok = fits(core_usage(core_of, n_cores, pre, post, target), target)
         if ok.all():
-            return _renumber(core_of)
+            return _renumber(core_of, rank)
         bad = np.flatnonzero(~ok)
         for c in bad:
             members = np.flatnonzero(core_of == c)
+            if rank is not None:
+                members = members[np.argsort(rank[members], kind="stable")]
             if members.size <= 1:
                 raise UserError(f"a single neuron (global index {members[0]}) exceeds a {target.name} core's "
-                                "axon limits: it needs relay neurons (legalization)")
+                                "axon limits: it needs partial sums (a target with graded messages)")
             core_of[members[members.size // 2:]] = n_cores
             n_cores += 1
     raise UserError("could not split cores to fit the axon limits")
 
 
-def _renumber(core_of: np.ndarray) -> np.ndarray:
+def _renumber(core_of: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
     _, inverse = np.unique(core_of, return_inverse=True)
-    # keep the order of first appearance, so core ids follow neuron order
+    # keep the order of first appearance, so core ids follow neuron order (or ``rank``)
     first = np.full(inverse.max() + 1 if inverse.size else 0, core_of.size, dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(core_of.size))
+    np.minimum.at(first, inverse, np.arange(core_of.size) if rank is None else rank)
     rank = np.argsort(np.argsort(first))
     return rank[inverse]
 

@@ -9,7 +9,7 @@ from ..ir import CurrentSource, Network
 from ..targets import Target
 from .mapping import CoreUsage
 
-__all__ = ["synapse_arrays", "core_usage", "traffic", "index_order_traffic"]
+__all__ = ["synapse_arrays", "core_usage", "traffic", "index_order_traffic", "fill_cores"]
 
 
 def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int):
@@ -111,6 +111,15 @@ def _distinct_destinations(indptr, indices, pre_base, post_base, core_of, seen, 
                     count[g] += 1
 
 
+def fill_cores(fan_in: np.ndarray, target: Target) -> np.ndarray:
+    """Core of each neuron when neurons, in the given order, fill cores up to their neurons and
+    synapse memory (``fan_in``: synapses per neuron; axons are not considered)."""
+    if target.core.synapse_storage == "crossbar":  # memory is the crossbar itself: neurons decide
+        return _fill(np.zeros(fan_in.size, dtype=np.int64), target.core.neurons, 1, 1)
+    return _fill(np.asarray(fan_in, dtype=np.int64), target.core.neurons, target.core.synapse_memory_bits,
+                 target.synapse_bits())
+
+
 def index_order_traffic(tables, n: int, target: Target, rates: np.ndarray | None = None,
                         max_bitmap_bytes: int = 1 << 30) -> float | None:
     """Inter-core spikes per second when neurons fill cores in index order by neurons and synapse
@@ -120,7 +129,7 @@ def index_order_traffic(tables, n: int, target: Target, rates: np.ndarray | None
     fan_in = np.zeros(n, dtype=np.int64)
     for t in tables:
         _add_fan_in(t.indices, t.post_base % n, fan_in)
-    core_of = _fill(fan_in, target.core.neurons, target.core.synapse_memory_bits, max(1, target.synapse_bits()))
+    core_of = fill_cores(fan_in, target)
     cores = int(core_of.max()) + 1 if n else 0
     if n * (cores // 8 + 1) > max_bitmap_bytes:
         return None
