@@ -1,6 +1,7 @@
 """Partitioning and placement: every core within its limits, METIS versus index order, nmc compile."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from nmcompiler.errors import UserError, ValidationError
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection, SpikeSource
 from nmcompiler.mapping import IndexOrder, compile_network
 from nmcompiler.mapping.partition import RcmOrder, fits
+from nmcompiler.mapping.partition_cpsat import CpSatPartition
 from nmcompiler.mapping.usage import core_usage, synapse_arrays, traffic
 from nmcompiler.sim.layout import build_layout
 from nmcompiler.targets import load_target
@@ -269,3 +271,48 @@ def test_rcm_order_keeps_convolution_neighbourhoods_on_one_core():
         compile_network(net, target, partitioner="random")
     mapping, _, forced = compile_network(net, target, partitioner="rcm-order")
     assert forced.partitioner == "rcm-order" and np.array_equal(mapping.core_of, rcm)
+
+
+def _tiny_target(tmp_path, neurons: int, axons: int):
+    text = open(load_target("fpga-lif").source).read()
+    text = re.sub(r"  neurons: \d+", f"  neurons: {neurons}", text)
+    text = re.sub(r"  input_axons: \d+", f"  input_axons: {axons}", text).replace("max_chips: 1", "max_chips: 64")
+    path = tmp_path / f"tiny{neurons}_{axons}.yaml"
+    path.write_text(text)
+    return load_target(str(path))
+
+
+def test_cp_sat_partition_is_optimal_against_brute_force(tmp_path):
+    """10 neurons, cores of 6 neurons and 8 input axons: every assignment enumerated."""
+    target = _tiny_target(tmp_path, 6, 8)
+    rng = np.random.default_rng(4)
+    mask = rng.random((10, 10)) < 0.3
+    np.fill_diagonal(mask, False)
+    pre, post = np.nonzero(mask)
+    net = Network("tiny", dt=1e-3)
+    net.add(Population(name="p", size=10, model=LIF(tau_mem=0.02)))
+    net.connect(Projection(name="r", pre="p", post="p", connectivity=Connectivity.from_coo(10, 10, pre, post, 0.1)))
+    n, pre, post = _arrays(net)
+    best = (99, 1e9)  # one core cannot hold 10 neurons; fewest cores first, so the optimum has 2 if any fits
+    for code in range(1, (1 << 10) - 1):
+        core_of = (code >> np.arange(10)) & 1
+        if fits(core_usage(core_of, 2, pre, post, target), target).all():
+            best = min(best, (2, traffic(core_of, pre, post)))
+    assert best[0] == 2
+    start = IndexOrder().run(n, pre, post, target)
+    res = CpSatPartition().run(n, pre, post, target, start)
+    assert res.optimal and res.status == "OPTIMAL"
+    assert fits(core_usage(res.core_of, res.cores, pre, post, target), target).all()
+    assert (res.cores, res.traffic) == best and res.traffic_lower_bound == res.traffic
+    assert res.traffic <= res.start_traffic
+
+
+def test_compile_improves_small_partitions_with_cp_sat(tmp_path):
+    target = _tiny_target(tmp_path, 16, 40)
+    net = clustered(n_groups=3, size=10, p_in=0.5, p_out=0.05, seed=1)
+    _, _, report = compile_network(net, target, partitioner="cp-sat")
+    p = report.partitioning
+    assert p["traffic"] <= p["start_traffic"] and p["cores"] <= p["start_cores"]
+    assert report.inter_core_spikes == min(p["traffic"], p["start_traffic"])
+    assert 0 <= p["traffic_lower_bound"] <= p["traffic"]
+    assert report.fits

@@ -373,8 +373,9 @@ def check(network: Path, target: str, split: bool, as_json: bool, dt, integratio
 @cli.command(name="compile")
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
-@click.option("--partitioner", type=click.Choice(["auto", "metis", "rcm-order", "index-order"]), default="auto",
-              help="auto: the fewest cores, then the least traffic, of index order, RCM order and METIS.")
+@click.option("--partitioner", type=click.Choice(["auto", "metis", "rcm-order", "index-order", "cp-sat"]),
+              default="auto", help="auto: the fewest cores, then the least traffic, of index order, RCM order and "
+              "METIS, improved by CP-SAT (small budget) on small networks; cp-sat: the same with a larger budget.")
 @click.option("--placer", type=click.Choice(["auto", "swap", "cp-sat"]), default="auto",
               help="swap: pairwise swap refinement; cp-sat: then OR-Tools CP-SAT over every position of the chips "
                    "used (up to 64 cores); auto: CP-SAT with a small budget up to 16 cores.")

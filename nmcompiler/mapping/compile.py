@@ -29,6 +29,7 @@ from ..targets import Target
 from .mapping import Mapping
 from .partial_sums import PartialSums, PlanPartialSums, projection_tables, usage_and_traffic
 from .partition import IndexOrder, Metis, RcmOrder, fits
+from .partition_cpsat import CpSatPartition
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
 from .place_large import SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse, sparse_core_traffic
@@ -67,6 +68,7 @@ class CompileReport:
     notes: list[str] = field(default_factory=list)
     placement: dict = field(default_factory=dict)  # method, cost (traffic x hops), CP-SAT bound and status
     partial_sums: dict | None = None  # compartments, soma/dendrite cores, messages/s, late synapses
+    partitioning: dict = field(default_factory=dict)  # CP-SAT partitioning: start, result, bound, status
 
     def to_json(self) -> dict:
         return dict(vars(self))
@@ -84,8 +86,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     ``AUTO_CP_SAT_CORES`` cores). ``fan_in``: "partial-sums" (always), "none" (never), "auto"."""
     if placer not in ("auto", "swap", "cp-sat"):
         raise UserError(f"unknown placer '{placer}' (use auto, swap or cp-sat)")
-    if partitioner not in ("auto", IndexOrder.name, RcmOrder.name, Metis.name):
-        raise UserError(f"unknown partitioner '{partitioner}' (use auto, index-order, rcm-order or metis)")
+    if partitioner not in ("auto", IndexOrder.name, RcmOrder.name, Metis.name, CpSatPartition.name):
+        raise UserError(f"unknown partitioner '{partitioner}' (use auto, index-order, rcm-order, metis or cp-sat)")
     if fan_in not in ("auto", "partial-sums", "none"):
         raise UserError(f"unknown fan-in option '{fan_in}' (use auto, partial-sums or none)")
     graded = bool(target.core.partial_sum_bits) and fan_in != "none"
@@ -135,6 +137,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         passes["rates"] = time.perf_counter() - t
     bound = cores_lower_bound(net, target)
     notes: list[str] = []
+    partitioning: dict = {}
     ps: PartialSums | None = None
     plan = PlanPartialSums()
     if graded and n and (fan_in == "partial-sums" or any(v.rule in _PARTIAL_SUM_FIXES for v in violations)):
@@ -155,7 +158,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         passes["partition_index_order"] = time.perf_counter() - t
         base_traffic = traffic(baseline, pre, post, rates)
         found = {IndexOrder.name: (baseline, base_traffic)}  # name -> (core_of, traffic); insertion order breaks ties
-        if partitioner in ("auto", RcmOrder.name) and n:
+        if partitioner in ("auto", RcmOrder.name, CpSatPartition.name) and n:
             t = time.perf_counter()
             rcm = RcmOrder().run(n, pre, post, target)
             passes["partition_rcm_order"] = time.perf_counter() - t
@@ -169,7 +172,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                 ps = None
         # METIS runs unless the compartments already need at most half the cores; with a partition at
         # the lower bound already, it gets one attempt (it can only lower the traffic)
-        if partitioner == Metis.name or (partitioner == "auto" and n > 0 and (ps is None or 2 * ps.cores > best_cores)):
+        if partitioner == Metis.name or (partitioner in ("auto", CpSatPartition.name) and n > 0 and (
+                ps is None or 2 * ps.cores > best_cores)):
             t = time.perf_counter()
             try:
                 metis = Metis(seed=seed, time_budget=0.0 if best_cores <= bound and partitioner == "auto"
@@ -180,11 +184,29 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                     raise
                 notes.append(f"METIS was not used: {exc}")
             passes["partition_metis"] = time.perf_counter() - t
-        if partitioner == "auto":
+        if partitioner in ("auto", CpSatPartition.name):
             name = min(found, key=lambda k: (_cores(found[k][0]), found[k][1]))
         else:
             name = partitioner
         chosen = found[name][0]
+        if partitioner in ("auto", CpSatPartition.name) and ps is None:
+            exact = CpSatPartition(seed=seed) if partitioner == CpSatPartition.name else CpSatPartition(
+                seed=seed, deterministic_time=1.0)
+            pairs = np.unique(pre * n + post).size if n <= exact.max_neurons else 0
+            if exact.applicable(n, pairs, _cores(chosen), target) and found[name][1] > 0:
+                t = time.perf_counter()
+                res = exact.run(n, pre, post, target, chosen, rates)
+                passes["partition_cp_sat"] = time.perf_counter() - t
+                partitioning = {"start": name, "start_cores": res.start_cores, "start_traffic": res.start_traffic,
+                                "cores": res.cores, "traffic": res.traffic,
+                                "traffic_lower_bound": res.traffic_lower_bound, "optimal": res.optimal,
+                                "solver_status": res.status}
+                if (res.cores, res.traffic) < (_cores(chosen), found[name][1]):
+                    chosen, name = res.core_of, CpSatPartition.name
+            elif partitioner == CpSatPartition.name:
+                notes.append(f"CP-SAT partitioning skipped: {n} neurons, {pairs} synapse pairs on {_cores(chosen)} "
+                             f"cores (it runs up to {exact.max_neurons} neurons and {exact.max_terms} pair-cores, "
+                             "on targets without crossbars)")
         if ps is not None and ps.cores >= _cores(chosen):
             ps = None
         if ps is not None:
@@ -268,7 +290,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                            total_link_load=total_link, rates_measured=rates is not None,
                            routing_table_entries=table_entries, misfits=misfits,
                            passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes,
-                           placement=placement)
+                           placement=placement, partitioning=partitioning)
     return mapping, fx, report
 
 
