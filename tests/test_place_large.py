@@ -11,6 +11,7 @@ from nmcompiler.mapping import compile_network
 from nmcompiler.mapping.place import hop_matrix, slot_positions
 from nmcompiler.mapping.place_large import (SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse,
                                             snake_positions)
+from nmcompiler.mapping.place_refine import SparseSwapRefinement
 from nmcompiler.mapping.route import route_dimension_order
 from nmcompiler.targets import load_target
 
@@ -72,10 +73,13 @@ def test_compile_above_256_cores_places_and_routes():
     _, _, report = compile_network(net, load_target("spinnaker-like"), partitioner="index-order")
     assert report.fits and report.cores_used > 256
     pl = report.placement
-    # the best of index order, the depth-first snake and recursive bisection; hops and link loads exist
-    costs = {k[:-5]: v for k, v in pl.items() if k.endswith("_cost")}
+    # the best of index order, the depth-first snake and recursive bisection, then refined; hops and
+    # link loads exist
+    costs = {k[:-5]: v for k, v in pl.items() if k.endswith("_cost") and k != "unrefined_cost"}
     assert set(costs) == {"index-order", "dfs-snake", "bisection"}
-    assert pl["cost"] == min(costs.values()) == costs[pl["method"]]
+    best, refinement = pl["method"].split("+")
+    assert refinement == "centre-swaps" and pl["unrefined_cost"] == min(costs.values()) == costs[best]
+    assert pl["cost"] <= pl["unrefined_cost"]
     assert pl["bisection_cost"] < pl["index-order_cost"]  # the ring's cores form a cylinder: 2-D wins
     assert report.max_link_load is not None and 0 < report.average_hops < report.average_hops_index_order
 
@@ -95,3 +99,30 @@ def test_routing_tables_from_sparse_traffic_equal_dense_and_grow_the_board():
     chain = sparse.csr_matrix((np.ones(1199), (np.arange(1199), np.arange(1, 1200))), shape=(1200, 1200))
     tables = build_tables(chain, big, target)
     assert tables.max_entries >= 1 and max(tables.entries) >= 64
+
+
+def _random_grid_graph(side: int, seed: int = 0) -> sparse.csr_matrix:
+    """A side x side grid of cores numbered at random (a convolution's core graph, say)."""
+    idx = np.random.default_rng(seed).permutation(side * side).reshape(side, side)
+    a = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    b = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    return sparse.csr_matrix((np.ones(a.size), (a, b)), shape=(side * side,) * 2)
+
+
+def test_centre_swaps_never_raise_the_cost_and_keep_positions_distinct():
+    for name in ("loihi-like", "spinnaker-like"):
+        target = load_target(name)
+        traffic = _random_grid_graph(40)
+        k = traffic.shape[0]
+        for start in (slot_positions(k, target), SnakePlacement().run(traffic, target),
+                      bisection_positions(traffic, target)):
+            refined = SparseSwapRefinement().run(traffic, start, target)
+            assert len({tuple(p) for p in refined.tolist()}) == k
+            assert refined[:, 0].max() <= start[:, 0].max()  # only the chips in use
+            before, after = placement_cost_sparse(traffic, start, target), placement_cost_sparse(traffic, refined, target)
+            assert after <= before
+        # from index order, a grid numbered at random: at least 2x cheaper
+        start = slot_positions(k, target)
+        refined = SparseSwapRefinement().run(traffic, start, target)
+        assert placement_cost_sparse(traffic, refined, target) * 2 <= placement_cost_sparse(traffic, start, target)
+        assert np.array_equal(refined, SparseSwapRefinement().run(traffic, start, target))  # deterministic

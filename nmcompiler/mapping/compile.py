@@ -32,6 +32,7 @@ from .partition import IndexOrder, Metis, RcmOrder, fits
 from .partition_cpsat import CpSatPartition
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
+from .place_refine import SparseSwapRefinement
 from .place_large import SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse, sparse_core_traffic
 from .route import route_dimension_order
 from .tables import build_tables
@@ -372,8 +373,11 @@ def _place(matrix, n_cores: int, target: Target, placer: str, seed: int, notes: 
                   "bisection": bisection_positions(matrix, target, seed)}
     costs = {k: placement_cost_sparse(matrix, p, target) for k, p in candidates.items()}
     best = min(costs, key=lambda k: costs[k])
-    placement = {"method": best, "cost": costs[best]} | {f"{k}_cost": v for k, v in costs.items()}
-    return candidates[best], placement
+    position = SparseSwapRefinement().run(matrix, candidates[best], target)
+    cost = placement_cost_sparse(matrix, position, target)
+    placement = {"method": f"{best}+{SparseSwapRefinement.name}", "cost": cost,
+                 "unrefined_cost": costs[best]} | {f"{k}_cost": v for k, v in costs.items()}
+    return position, placement
 
 
 def _route(matrix, position: np.ndarray, n_cores: int, target: Target, passes: dict, misfits: list[str]):
