@@ -446,6 +446,8 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     for name, st in report.utilization.items():
         table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")
     console.print(table)
+    if report.partitioning:
+        console.print(_partitioning_line(report.partitioning))
     if "cost" in report.placement:
         console.print(_placement_line(report.placement))
     console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
@@ -468,9 +470,16 @@ def _placement_line(pl: dict) -> str:
         bound = f", lower bound {pl['lower_bound']:.0f}" if pl["lower_bound"] else ""
         line += f" (swap refinement {pl['swap_cost']:.0f}; CP-SAT {verdict}{bound})"
     elif "index-order_cost" in pl:
-        others = ", ".join(f"{k[:-5]} {v:.0f}" for k, v in pl.items() if k.endswith("_cost"))
-        line += f" (candidates: {others})"
+        others = ", ".join(f"{k[:-5]} {v:.0f}" for k, v in pl.items() if k.endswith("_cost") and k != "unrefined_cost")
+        line += f" (candidates: {others}; before refinement {pl['unrefined_cost']:.0f})"
     return line
+
+
+def _partitioning_line(p: dict) -> str:
+    verdict = "proved optimal" if p["optimal"] else p["solver_status"].lower()
+    return (f"CP-SAT partitioning from {p['start']} ({p['start_cores']} cores, {p['start_traffic']:.0f} spikes/s): "
+            f"{p['cores']} cores, {p['traffic']:.0f} spikes/s, {verdict}, traffic lower bound "
+            f"{p['traffic_lower_bound']:.0f}")
 
 
 @cli.command()
