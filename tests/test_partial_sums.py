@@ -40,17 +40,22 @@ def _target(tmp_path: Path, graded: bool = True, name: str = "tiny-graded"):
     return load_target(str(path))
 
 
-def _network(min_delay: int = 2, seed: int = 1, late_shift: bool = False) -> Network:
+def _network(min_delay: int = 2, seed: int = 1, late_shift: bool = False, readout: bool = False) -> Network:
     """Two populations with fan-in up to ~120 from a Poisson source, each other and themselves.
-    ``late_shift``: every delay-1 synapse gets delay 2 (what a partial-sum mapping delivers)."""
+    ``late_shift``: every delay-1 synapse gets delay 2 (what a partial-sum mapping delivers).
+    ``readout``: a third population 'c' with fan-in up to ~20 from 'b' (no compartments needed)."""
     rng = np.random.default_rng(seed)
     net = Network("rnd", dt=1e-3, seed=3)
     model = CubaLIF(tau_mem=20e-3, tau_syn=5e-3, v_leak=0.0, v_threshold=1.0, v_reset=0.0, refractory=2e-3, r=1.0)
     net.add(Population(name="a", size=150, model=model))
     net.add(Population(name="b", size=100, model=model))
     net.add(PoissonSource(name="in", size=60, rate=40.0))
-    sizes = {"a": 150, "b": 100, "in": 60}
-    for pre, post, p, w in (("in", "a", 0.5, 0.6), ("a", "b", 0.4, 0.3), ("b", "a", 0.3, -0.3), ("a", "a", 0.2, 0.1)):
+    sizes = {"a": 150, "b": 100, "in": 60, "c": 30}
+    edges = [("in", "a", 0.5, 0.6), ("a", "b", 0.4, 0.3), ("b", "a", 0.3, -0.3), ("a", "a", 0.2, 0.1)]
+    if readout:
+        net.add(Population(name="c", size=30, model=model))
+        edges += [("b", "c", 0.12, 0.8), ("c", "c", 0.1, 0.2)]
+    for pre, post, p, w in edges:
         i, j = np.nonzero(rng.random((sizes[pre], sizes[post])) < p)
         delay = rng.integers(min_delay, 6, i.size)
         if late_shift:
@@ -112,7 +117,8 @@ def test_usage_is_exact_and_within_every_limit(tmp_path):
     target = _target(tmp_path)
     net = _network()
     fx, layout, n_pre, ps = _plan(net, target)
-    usage, traffic, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt)
+    usage, traffic, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt,
+                                                         ps.soma_core)
     assert fits(usage, target).all()
     # brute force from the simulator's synapse table
     prog = program_from_fixed_point(fx)
@@ -191,3 +197,36 @@ def test_cli_compile_writes_the_compartments(tmp_path):
         assert z["compartment_core"].size == doc["partial_sums"]["compartments"]
         assert z["compartment_table"].shape == (-(-310 // 40), 250)
     assert not (out / "rnd.nmc").exists()
+
+
+def test_only_populations_beyond_the_axons_get_compartments(tmp_path):
+    """'a' and 'b' need compartments, the readout 'c' (fan-in ~12) is partitioned as usual on
+    cores of its own; the mapped network still spikes exactly as the unmapped one."""
+    target = _target(tmp_path)
+    net = _network(readout=True)
+    mapping, fx, report = compile_network(net, target)
+    ps = mapping.partial_sums
+    assert report.fits and report.partitioner.endswith("+partial-sums")
+    assert report.partial_sums["plain_cores"] == ps.first_core > 0
+    c = net.node("c")
+    layout = build_layout(net)
+    assert (ps.soma_core[layout.slice("c")] == -1).all() and (ps.soma_core[layout.slice("a")] >= ps.first_core).all()
+    assert (mapping.core_of[layout.slice("c")] < ps.first_core).all() and (mapping.core_of >= 0).all()
+    assert fits(mapping.usage, target).all() and mapping.usage.neurons.sum() == layout.n + ps.compartments
+    # no compartment feeds 'c'; its cores' inputs and synapses are those of its own synapses
+    assert not np.isin(ps.target % layout.n, np.arange(layout.slice("c").start, layout.slice("c").stop)).any()
+    prog = program_from_fixed_point(fx)
+    table, n = prog.synapses, prog.n
+    pre = np.repeat(np.arange(table.indptr.size - 1), np.diff(table.indptr))
+    plain = ps.soma_core[table.target % n] < 0
+    core = mapping.core_of[table.target[plain] % n]
+    n_pre = table.indptr.size - 1
+    inputs = np.bincount(np.unique(core * n_pre + pre[plain]) // n_pre, minlength=ps.first_core)
+    np.testing.assert_array_equal(mapping.usage.input_axons[:ps.first_core], inputs)
+    np.testing.assert_array_equal(mapping.usage.synapse_bits[:ps.first_core],
+                                  np.bincount(core, minlength=ps.first_core) * target.synapse_bits())
+    assert inputs.max() > 0
+    reference = BitAccurateSimulator(fx).run(300)
+    mapped = simulate_partial_sums(fx, ps, target.core.partial_sum_bits, 300)
+    assert reference.spike_counts()["c"] > 20 and c.size == 30
+    _same_spikes(reference, mapped)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..drc import check, cores_lower_bound
+from ..drc.rules import fan_in_per_neuron
 from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import CurrentSource, Network
 from ..ir.fixed_point import FixedPointNetwork
@@ -27,9 +28,9 @@ from ..sim import FloatSimulator
 from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
-from .partial_sums import PartialSums, PlanPartialSums, projection_tables, usage_and_traffic
-from .partition import IndexOrder, Metis, RcmOrder, fits
-from .partition_cpsat import CpSatPartition
+from .partial_sums import PlanPartialSums, projection_tables, usage_and_traffic
+from .choose import PARTITIONERS, choose_partition, cores_of
+from .partition import fits
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
 from .place_refine import SparseSwapRefinement
@@ -87,8 +88,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     ``AUTO_CP_SAT_CORES`` cores). ``fan_in``: "partial-sums" (always), "none" (never), "auto"."""
     if placer not in ("auto", "swap", "cp-sat"):
         raise UserError(f"unknown placer '{placer}' (use auto, swap or cp-sat)")
-    if partitioner not in ("auto", IndexOrder.name, RcmOrder.name, Metis.name, CpSatPartition.name):
-        raise UserError(f"unknown partitioner '{partitioner}' (use auto, index-order, rcm-order, metis or cp-sat)")
+    if partitioner not in PARTITIONERS:
+        raise UserError(f"unknown partitioner '{partitioner}' (use {', '.join(PARTITIONERS)})")
     if fan_in not in ("auto", "partial-sums", "none"):
         raise UserError(f"unknown fan-in option '{fan_in}' (use auto, partial-sums or none)")
     graded = bool(target.core.partial_sum_bits) and fan_in != "none"
@@ -138,84 +139,32 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         passes["rates"] = time.perf_counter() - t
     bound = cores_lower_bound(net, target)
     notes: list[str] = []
-    partitioning: dict = {}
-    ps: PartialSums | None = None
     plan = PlanPartialSums()
-    if graded and n and (fan_in == "partial-sums" or any(v.rule in _PARTIAL_SUM_FIXES for v in violations)):
+    needs = [p.name for p in net.populations] if fan_in == "partial-sums" else (
+        _needing_compartments(net, target) if graded else [])
+    if needs and n:
+        return _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bound, partitioner, placer,
+                                          seed, passes, violations, legalized, notes)
+    pre, post = synapse_arrays(net, offsets, n)
+
+    def offer(best_cores: int):  # all neurons through compartments, if index and RCM order are far off
+        if not (graded and fan_in == "auto" and best_cores > AUTO_BOUND_RATIO * bound):
+            return None
         t = time.perf_counter()
         ps = plan.run(fx, offsets, n, n_pre, target)
         passes["partition_partial_sums"] = time.perf_counter() - t
-    if ps is not None:
-        t = time.perf_counter()
-        base_traffic = index_order_traffic(projection_tables(fx, offsets, n), n, target, rates)
-        passes["index_order_baseline"] = time.perf_counter() - t
-        chosen, name, n_cores = ps.soma_core, plan.name, ps.cores
-        notes.append("index-order traffic: neurons fill cores in index order by neurons and synapse memory, "
-                     "axon limits ignored (no legal index-order mapping exists)")
-    else:
-        pre, post = synapse_arrays(net, offsets, n)
-        t = time.perf_counter()
-        baseline = IndexOrder().run(n, pre, post, target)
-        passes["partition_index_order"] = time.perf_counter() - t
-        base_traffic = traffic(baseline, pre, post, rates)
-        found = {IndexOrder.name: (baseline, base_traffic)}  # name -> (core_of, traffic); insertion order breaks ties
-        if partitioner in ("auto", RcmOrder.name, CpSatPartition.name) and n:
-            t = time.perf_counter()
-            rcm = RcmOrder().run(n, pre, post, target)
-            passes["partition_rcm_order"] = time.perf_counter() - t
-            found[RcmOrder.name] = (rcm, traffic(rcm, pre, post, rates))
-        best_cores = min(_cores(c) for c, _ in found.values())
-        if graded and fan_in == "auto" and partitioner == "auto" and n and best_cores > AUTO_BOUND_RATIO * bound:
-            t = time.perf_counter()
-            ps = plan.run(fx, offsets, n, n_pre, target)
-            passes["partition_partial_sums"] = time.perf_counter() - t
-            if ps.cores >= best_cores:
-                ps = None
-        # METIS runs unless the compartments already need at most half the cores; with a partition at
-        # the lower bound already, it gets one attempt (it can only lower the traffic)
-        if partitioner == Metis.name or (partitioner in ("auto", CpSatPartition.name) and n > 0 and (
-                ps is None or 2 * ps.cores > best_cores)):
-            t = time.perf_counter()
-            try:
-                metis = Metis(seed=seed, time_budget=0.0 if best_cores <= bound and partitioner == "auto"
-                              else Metis.time_budget).run(n, pre, post, target, bound, rates)
-                found[Metis.name] = (metis, traffic(metis, pre, post, rates))
-            except UserError as exc:
-                if partitioner == Metis.name:
-                    raise
-                notes.append(f"METIS was not used: {exc}")
-            passes["partition_metis"] = time.perf_counter() - t
-        if partitioner in ("auto", CpSatPartition.name):
-            name = min(found, key=lambda k: (_cores(found[k][0]), found[k][1]))
-        else:
-            name = partitioner
-        chosen = found[name][0]
-        if partitioner in ("auto", CpSatPartition.name) and ps is None:
-            exact = CpSatPartition(seed=seed) if partitioner == CpSatPartition.name else CpSatPartition(
-                seed=seed, deterministic_time=1.0)
-            pairs = np.unique(pre * n + post).size if n <= exact.max_neurons else 0
-            if exact.applicable(n, pairs, _cores(chosen), target) and found[name][1] > 0:
-                t = time.perf_counter()
-                res = exact.run(n, pre, post, target, chosen, rates)
-                passes["partition_cp_sat"] = time.perf_counter() - t
-                partitioning = {"start": name, "start_cores": res.start_cores, "start_traffic": res.start_traffic,
-                                "cores": res.cores, "traffic": res.traffic,
-                                "traffic_lower_bound": res.traffic_lower_bound, "optimal": res.optimal,
-                                "solver_status": res.status}
-                if (res.cores, res.traffic) < (_cores(chosen), found[name][1]):
-                    chosen, name = res.core_of, CpSatPartition.name
-            elif partitioner == CpSatPartition.name:
-                notes.append(f"CP-SAT partitioning skipped: {n} neurons, {pairs} synapse pairs on {_cores(chosen)} "
-                             f"cores (it runs up to {exact.max_neurons} neurons and {exact.max_terms} pair-cores, "
-                             "on targets without crossbars)")
-        if ps is not None and ps.cores >= _cores(chosen):
-            ps = None
-        if ps is not None:
-            chosen, name = ps.soma_core, plan.name
-            notes.append(f"partial sums: {ps.cores} cores against {best_cores} without them")
-    if ps is not None:
-        return _finish_partial_sums(net, fx, target, ps, layout, n_pre, rates, bound, base_traffic, placer, seed,
-                                    passes, violations, legalized, notes)
+        return ps, ps.cores
+
+    choice = choose_partition(n, pre, post, target, bound, partitioner=partitioner, seed=seed, rates=rates,
+                              passes=passes, offer=offer)
+    notes += choice.notes
+    if choice.alternative is not None:
+        ps = choice.alternative
+        return _finish_partial_sums(net, fx, target, ps, ps.soma_core, None, PlanPartialSums.name, layout, n_pre,
+                                    rates, bound, choice.index_order_traffic, placer, seed, passes, violations,
+                                    legalized, notes)
+    chosen, name, partitioning = choice.core_of, choice.name, choice.partitioning
+    base_traffic = choice.index_order_traffic
     per = target.core.fan_out_per_neuron
     if per is not None and n and int(axons_per_neuron(fx, chosen).max()) > per:
         t = time.perf_counter()
@@ -295,11 +244,68 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     return mapping, fx, report
 
 
-def _finish_partial_sums(net, fx, target, ps, layout, n_pre, rates, bound, base_traffic, placer, seed, passes,
-                         violations, legalized, notes):
-    """Place, route, check and report a partial-sum mapping (cores 0..soma_cores-1 hold neurons)."""
+def _needing_compartments(net: Network, target: Target) -> list[str]:
+    """Populations with a neuron whose inputs exceed a core's input axons or synapse memory."""
+    c, bits = target.core, target.synapse_bits()
+    out = []
+    for p in net.populations:
+        fan_in = fan_in_per_neuron(net, p)
+        worst = int(fan_in.max()) if fan_in.size else 0
+        if worst > c.input_axons or worst * bits > c.synapse_memory_bits:
+            out.append(p.name)
+    return out
+
+
+def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bound, partitioner, placer, seed,
+                               passes, violations, legalized, notes):
+    """Neurons of the populations ``needs`` get compartments; the others are partitioned as usual
+    onto the first cores, with their own synapses."""
+    n = layout.n
+    offsets = dict(layout.offsets)
+    mask = np.zeros(n, dtype=bool)
+    for name in needs:
+        mask[layout.slice(name)] = True
+    core_of = np.full(n, -1, dtype=np.int64)
+    direct, name, first = None, PlanPartialSums.name, 0
+    if not mask.all():
+        plain_pops = {p.name for p in net.populations} - set(needs)
+        pre, post = synapse_arrays(net, offsets, n, onto=plain_pops)
+        plain = np.flatnonzero(~mask)
+        local = np.full(n_pre, -1, dtype=np.int64)
+        local[plain] = np.arange(plain.size)
+        outside = local[pre] < 0  # neurons with compartments and sources: inputs without a core here
+        _, rank = np.unique(pre[outside], return_inverse=True)
+        sub_pre = local[pre]
+        sub_pre[outside] = plain.size + rank
+        c = target.core
+        sub_bound = max(-(-plain.size // c.neurons), -(-post.size * target.synapse_bits() // c.synapse_memory_bits))
+        choice = choose_partition(plain.size, sub_pre, local[post], target, sub_bound, partitioner=partitioner,
+                                  seed=seed, rates=None if rates is None else rates[plain], passes=passes)
+        notes += choice.notes
+        core_of[plain] = choice.core_of
+        first, name, direct = cores_of(choice.core_of), f"{choice.name}+{PlanPartialSums.name}", (pre, post)
     t = time.perf_counter()
-    usage, matrix, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt, rates)
+    ps = PlanPartialSums().run(fx, offsets, n, n_pre, target, neurons=mask, first_core=first)
+    passes["partition_partial_sums"] = time.perf_counter() - t
+    core_of[mask] = ps.soma_core[mask]
+    if not mask.all():
+        notes.append(f"partial-sum compartments for {', '.join(needs)}; the other populations on {first} cores "
+                     "of their own")
+    t = time.perf_counter()
+    base_traffic = index_order_traffic(projection_tables(fx, offsets, n), n, target, rates)
+    passes["index_order_baseline"] = time.perf_counter() - t
+    notes.append("index-order traffic: neurons fill cores in index order by neurons and synapse memory, "
+                 "axon limits ignored (no legal index-order mapping exists)")
+    return _finish_partial_sums(net, fx, target, ps, core_of, direct, name, layout, n_pre, rates, bound, base_traffic,
+                                placer, seed, passes, violations, legalized, notes)
+
+
+def _finish_partial_sums(net, fx, target, ps, core_of, direct, name, layout, n_pre, rates, bound, base_traffic,
+                         placer, seed, passes, violations, legalized, notes):
+    """Place, route, check and report a mapping with partial-sum compartments."""
+    t = time.perf_counter()
+    usage, matrix, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt,
+                                                        core_of, rates, direct)
     passes["usage_traffic"] = time.perf_counter() - t
     k = ps.cores
     t = time.perf_counter()
@@ -333,15 +339,16 @@ def _finish_partial_sums(net, fx, target, ps, layout, n_pre, rates, bound, base_
             "synapse_memory": _stats(usage.synapse_bits / c.synapse_memory_bits),
             "input_axons": _stats(usage.input_axons / c.input_axons),
             "output_axons": _stats(usage.output_axons / c.output_axons)}
-    mapping = Mapping(target=target, core_of=ps.soma_core, position=position, usage=usage,
+    mapping = Mapping(target=target, core_of=core_of, position=position, usage=usage,
                       offsets=dict(layout.offsets), partial_sums=ps)
     summary = {"compartments": ps.compartments, "blocks": int(ps.compartment.shape[0]), "block_size": ps.block_size,
-               "soma_cores": ps.soma_cores, "dendrite_cores": ps.cores - ps.soma_cores,
+               "plain_cores": ps.first_core, "soma_cores": ps.soma_cores,
+               "dendrite_cores": ps.cores - ps.first_core - ps.soma_cores,
                "messages_per_second": messages, "late_synapses": ps.late_synapses,
                "payload_overflow": ps.payload_overflow, "payload_bits": c.partial_sum_bits}
     notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES | _PARTIAL_SUM_FIXES] + legalized + notes
     report = CompileReport(network=net.name, target=target.name, fits=not misfits, cores_used=k,
-                           cores_lower_bound=bound, partitioner=PlanPartialSums.name, inter_core_spikes=spikes,
+                           cores_lower_bound=bound, partitioner=name, inter_core_spikes=spikes,
                            inter_core_spikes_index_order=base_traffic,
                            average_hops=hops, average_hops_index_order=hops_index_order, max_link_load=max_link,
                            total_link_load=total_link, rates_measured=rates is not None,
@@ -395,10 +402,6 @@ def _route(matrix, position: np.ndarray, n_cores: int, target: Target, passes: d
                            f"{target.name} chips hold {target.routing.table_entries}")
     passes["route"] = time.perf_counter() - t
     return loads.max, loads.total, table_entries
-
-
-def _cores(core_of: np.ndarray) -> int:
-    return int(core_of.max()) + 1 if core_of.size else 0
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:

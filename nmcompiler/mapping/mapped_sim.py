@@ -3,7 +3,8 @@
 Presynaptic spikes go to compartments (not to neurons) at the compensated delays of
 :mod:`.partial_sums`; in each tick every compartment sums what arrived and sends the sum,
 saturated to the target's ``partial_sum_bits``, to its soma, which receives it one tick later;
-the soma's input is the exact sum of its messages saturated to ``acc_bits``, then the neuron
+the soma's input is the exact sum of its messages (and of the synapses of neurons without
+compartments, delivered directly at their delays) saturated to ``acc_bits``, then the neuron
 datapath (:func:`nmcompiler.datapath.neuron.tick`) runs as in the bit-accurate simulator. Tests
 compare its spikes with the unmapped network's. A numpy loop per tick: for checking mappings of
 test-sized networks, not for speed.
@@ -34,13 +35,18 @@ def simulate_partial_sums(fx: FixedPointNetwork, ps: PartialSums, payload_bits: 
     table = prog.synapses
     pre = np.repeat(np.arange(table.indptr.size - 1, dtype=np.int64), np.diff(table.indptr))
     comp = ps.compartment[pre // ps.block_size, table.target].astype(np.int64)
-    if np.any(comp < 0):
+    through = comp >= 0
+    if np.any(ps.soma_core[table.target[~through] % n] >= 0):
         raise ValueError("the partial-sum mapping misses synapses of this network")
-    delay = np.maximum(np.broadcast_to(table.delay, pre.shape).astype(np.int64) - 1, 1)
+    delay = np.broadcast_to(table.delay, pre.shape).astype(np.int64)
+    delay = np.where(through, np.maximum(delay - 1, 1), delay)
     weight = np.asarray(table.weight, dtype=np.int64)
     m = ps.compartments
     slots = int(delay.max(initial=1)) + 1
-    ring = np.zeros(slots * m, dtype=np.int64)
+    # one ring of slots x (compartments, then channel x neuron for the direct synapses)
+    width = m + R * n
+    key = np.where(through, comp, m + table.target)
+    ring = np.zeros(slots * width, dtype=np.int64)
     pending = np.zeros(R * n, dtype=np.int64)
     payload_sat = np.zeros(n, dtype=np.int64)
     state = NeuronState(v=prog.v0.copy(), i=prog.i0.copy(), ref=np.zeros(n, dtype=np.int64))
@@ -49,13 +55,13 @@ def simulate_partial_sums(fx: FixedPointNetwork, ps: PartialSums, payload_bits: 
     ids, at, events = [], [], 0
     started = time.perf_counter()
     for t in range(steps):
-        x = saturate(pending.reshape(R, n), fmt.acc_bits)
-        slot = ring[(t % slots) * m:(t % slots + 1) * m]
-        message = saturate(slot, payload_bits)
-        np.add.at(payload_sat, ps.target[message != slot] % n, 1)
+        row = ring[(t % slots) * width:(t % slots + 1) * width]
+        x = saturate((pending + row[m:]).reshape(R, n), fmt.acc_bits)
+        message = saturate(row[:m], payload_bits)
+        np.add.at(payload_sat, ps.target[message != row[:m]] % n, 1)
         pending = np.zeros(R * n, dtype=np.int64)
         np.add.at(pending, ps.target, message)
-        slot[:] = 0
+        row[:] = 0
         fired = np.flatnonzero(tick(state, prog.params, x, fmt))
         if fired.size:
             ids.append(fired)
@@ -67,7 +73,7 @@ def simulate_partial_sums(fx: FixedPointNetwork, ps: PartialSums, payload_bits: 
             total = int(lengths.sum())
             if total:
                 idx = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-                np.add.at(ring, ((t + delay[idx]) % slots) * m + comp[idx], weight[idx])
+                np.add.at(ring, ((t + delay[idx]) % slots) * width + key[idx], weight[idx])
                 events += total
     wall = time.perf_counter() - started
     cat = (lambda a: np.concatenate(a) if a else np.zeros(0, dtype=np.int64))

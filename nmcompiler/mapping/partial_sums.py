@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PartialSums:
-    """The compartments of a partial-sum mapping; cores ``0 .. soma_cores - 1`` hold the neurons,
-    cores ``soma_cores .. cores - 1`` the compartments."""
+    """The compartments of a partial-sum mapping. Cores ``first_core .. first_core + soma_cores - 1``
+    hold the neurons with compartments, the next ones up to ``cores - 1`` the compartments; cores
+    below ``first_core`` hold the neurons without compartments (partitioned as usual)."""
 
     block_size: int  # presynaptic indices per block
     n: int  # neurons
@@ -54,7 +55,8 @@ class PartialSums:
     target: np.ndarray  # (m,) int64: channel * n + neuron each compartment feeds
     core: np.ndarray  # (m,) int64: dendrite core of each compartment
     synapses: np.ndarray  # (m,) int64: synapses stored in each compartment
-    soma_core: np.ndarray  # (n,) int64: core of each neuron
+    soma_core: np.ndarray  # (n,) int64: core of each neuron with compartments, -1 for the others
+    first_core: int
     soma_cores: int
     cores: int
     late_synapses: int  # delay-1 synapses, which reach the soma one tick late
@@ -89,18 +91,27 @@ def projection_tables(fx: FixedPointNetwork, offsets: dict[str, int], n: int) ->
 
 
 @njit(cache=True)
-def _count(indptr, indices, pre_base, post_base, block, width, weights, exponent, counts, pos, neg):
-    shared = weights.size == 1 and indices.size != 1
+def _count(indptr, indices, pre_base, post_base, neuron_base, mask, block, width, weights, exponent, delays,
+           counts, pos, neg):
+    """Synapses, positive and negative weight per (block, target); returns the delay-1 synapses."""
+    shared = weights.size == 1
+    one_delay = delays.size == 1
+    late = 0
     for r in range(indptr.size - 1):
         row = ((pre_base + r) // block) * width + post_base
         for s in range(indptr[r], indptr[r + 1]):
+            if not mask[neuron_base + indices[s]]:
+                continue
             key = row + indices[s]
             counts[key] += 1
+            if (delays[0] if one_delay else delays[s]) == 1:
+                late += 1
             x = (weights[0] if shared else weights[s]) << exponent
             if x > 0:
                 pos[key] += x
             else:
                 neg[key] -= x
+    return late
 
 
 @njit(cache=True)
@@ -145,20 +156,23 @@ def _mark(indptr, indices, pre_base, post_base, block, width, compartment, comp_
         b = g // block
         for s in range(indptr[r], indptr[r + 1]):
             comp = compartment[b, post_base + indices[s]]
+            if comp < 0:  # a neuron without compartments
+                continue
             seen[comp_core[comp] - first_dendrite, g - b * block] = True
             comp_rate[comp] += rates[g]
 
 
 @dataclass(frozen=True, kw_only=True)
 class PlanPartialSums:
-    """Compartments for every neuron and their packing onto cores (see the module docstring).
-    ``block_size`` defaults to the target's input axons."""
+    """Compartments for the neurons in ``neurons`` (all without it) and their packing onto cores
+    numbered from ``first_core`` (see the module docstring). ``block_size`` defaults to the
+    target's input axons."""
 
     name: ClassVar[str] = "partial-sums"
     block_size: int | None = None
 
-    def run(self, fx: FixedPointNetwork, offsets: dict[str, int], n: int, n_pre: int,
-            target: Target) -> PartialSums:
+    def run(self, fx: FixedPointNetwork, offsets: dict[str, int], n: int, n_pre: int, target: Target,
+            neurons: np.ndarray | None = None, first_core: int = 0) -> PartialSums:
         """``offsets``: first global index of every population and spike source (sources after the
         ``n`` neurons); ``n_pre``: neurons plus source channels."""
         c = target.core
@@ -168,14 +182,17 @@ class PlanPartialSums:
         R = max(1, fx.format.receptors)
         width = R * n
         blocks = max(1, math.ceil(n_pre / block))
+        mask = np.ones(n, dtype=np.bool_) if neurons is None else np.asarray(neurons, dtype=np.bool_)
         tables = projection_tables(fx, offsets, n)
         counts = np.zeros(blocks * width, dtype=np.int64)
         pos, neg = np.zeros(blocks * width, dtype=np.int64), np.zeros(blocks * width, dtype=np.int64)
         late = 0
         for t in tables:
-            _count(t.indptr, t.indices, t.pre_base, t.post_base, block, width, t.weights, t.exponent, counts, pos, neg)
-            d = t.delays
-            late += int(np.count_nonzero(d == 1)) if d.ndim else (t.indices.size if int(d) == 1 else 0)
+            base = t.post_base % n
+            if not mask[base:base + int(t.indices.max(initial=-1)) + 1].any():
+                continue
+            late += _count(t.indptr, t.indices, t.pre_base, t.post_base, base, mask, block, width, t.weights,
+                           t.exponent, np.asarray(t.delays, dtype=np.int64).reshape(-1), counts, pos, neg)
         keys = np.flatnonzero(counts)
         limit = (1 << (c.partial_sum_bits - 1)) - 1
         overflow = int(np.count_nonzero((pos[keys] > limit) | (neg[keys] > limit + 1)))
@@ -187,65 +204,87 @@ class PlanPartialSums:
         syn = counts[keys]
         bits = target.synapse_bits()
         comps_per_neuron = np.bincount(tgt % n, minlength=n) if n else np.zeros(0, np.int64)
-        soma_core, bad = _pack_somas(comps_per_neuron, c.neurons, c.input_axons, c.synapse_memory_bits, bits)
+        members = np.flatnonzero(mask)
+        packed_somas, bad = _pack_somas(comps_per_neuron[members], c.neurons, c.input_axons, c.synapse_memory_bits,
+                                        bits)
         if bad >= 0:
-            raise UserError(f"neuron {bad} needs {comps_per_neuron[bad]} partial sums, a {target.name} core has "
-                            f"{c.input_axons} input axons: choose a target with more axons per core")
-        soma_cores = int(soma_core.max()) + 1 if n else 0
+            raise UserError(f"neuron {members[bad]} needs {comps_per_neuron[members[bad]]} partial sums, a "
+                            f"{target.name} core has {c.input_axons} input axons: choose a target with more axons "
+                            "per core")
+        soma_core = np.full(n, -1, dtype=np.int64)
+        soma_core[members] = packed_somas + first_core
+        soma_cores = int(packed_somas.max()) + 1 if members.size else 0
         # within a block, compartments ordered by soma (then channel): consecutive ones share soma cores
         order = np.lexsort((tgt // n, tgt % n, block_of)) if R > 1 else np.arange(m)
         comp_core = np.empty(m, dtype=np.int64)
-        packed, bad = _pack_compartments(block_of[order], soma_core[tgt[order] % n], syn[order], soma_cores,
-                                         c.neurons, c.synapse_memory_bits, c.output_axons, bits)
+        packed, bad = _pack_compartments(block_of[order], soma_core[tgt[order] % n], syn[order],
+                                         first_core + soma_cores, c.neurons, c.synapse_memory_bits, c.output_axons,
+                                         bits)
         if bad >= 0:
             j = order[bad]
             raise UserError(f"neuron {tgt[j] % n} receives {syn[j]} synapses from presynaptic indices "
                             f"{block_of[j] * block}..{(block_of[j] + 1) * block - 1}, more than a {target.name} "
                             f"core's synapse memory holds ({c.synapse_memory_bits} bits at {bits} bits per synapse)")
         comp_core[order] = packed
-        cores = int(comp_core.max()) + 1 if m else soma_cores
+        cores = int(comp_core.max()) + 1 if m else first_core + soma_cores
         log.info("partial sums: %d compartments in %d blocks, %d soma + %d dendrite cores", m, blocks, soma_cores,
-                 cores - soma_cores)
+                 cores - first_core - soma_cores)
         return PartialSums(block_size=block, n=n, channels=R, compartment=compartment.reshape(blocks, width),
-                           target=tgt, core=comp_core, synapses=syn, soma_core=soma_core, soma_cores=soma_cores,
-                           cores=cores, late_synapses=late, payload_overflow=overflow)
+                           target=tgt, core=comp_core, synapses=syn, soma_core=soma_core, first_core=first_core,
+                           soma_cores=soma_cores, cores=cores, late_synapses=late, payload_overflow=overflow)
 
 
-def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str, int],
-                      n_pre: int, target: Target, dt: float, rates: np.ndarray | None = None):
+def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str, int], n_pre: int, target: Target,
+                      dt: float, core_of: np.ndarray, rates: np.ndarray | None = None,
+                      direct: tuple[np.ndarray, np.ndarray] | None = None):
     """Exact per-core usage, and the directed core-to-core traffic per second: spikes (one per
-    (neuron, dendrite core) pair) plus partial-sum messages (a compartment sends when at least one
-    spike arrived in a tick: ``(1 - exp(-dt * sum of its input rates)) / dt``, inputs Poisson).
-    Without ``rates`` every neuron and source fires at 1 Hz. Returns (usage, traffic csr, spikes
-    per second, messages per second)."""
+    (neuron, destination core) pair) plus partial-sum messages (a compartment sends when at least
+    one spike arrived in a tick: ``(1 - exp(-dt * sum of its input rates)) / dt``, inputs Poisson).
+    ``core_of``: the core of every neuron; ``direct``: global (pre, post) of the synapses onto
+    neurons without compartments. Without ``rates`` every neuron and source fires at 1 Hz.
+    Returns (usage, traffic csr, spikes per second, messages per second)."""
     n, m, K = ps.n, ps.compartments, ps.cores
-    soma_core = ps.soma_core
-    dendrites = K - ps.soma_cores
+    first_dendrite = ps.first_core + ps.soma_cores
+    dendrites = K - first_dendrite
     B = ps.block_size
     pre_rates = np.ones(n_pre) if rates is None else np.concatenate([rates, np.ones(n_pre - n)])
     seen = np.zeros((dendrites, B), dtype=np.bool_)
     comp_rate = np.zeros(m)
     for t in projection_tables(fx, offsets, n):
         _mark(t.indptr, t.indices, t.pre_base, t.post_base, B, ps.channels * n, ps.compartment, ps.core,
-              ps.soma_cores, seen, pre_rates, comp_rate)
-    first_block = np.zeros(dendrites, dtype=np.int64)  # block of each dendrite core (cores never mix blocks)
+              first_dendrite, seen, pre_rates, comp_rate)
+    block_of_dendrite = np.zeros(dendrites, dtype=np.int64)  # cores never mix blocks
     block_of_comp = np.repeat(np.arange(ps.compartment.shape[0]), np.count_nonzero(ps.compartment >= 0, axis=1))
-    first_block[ps.core - ps.soma_cores] = block_of_comp  # compartments are numbered block-major
+    block_of_dendrite[ps.core - first_dendrite] = block_of_comp  # compartments are numbered block-major
     dl, j = np.nonzero(seen)
-    g = first_block[dl] * B + j
+    g = block_of_dendrite[dl] * B + j
     is_neuron = g < n
-    src, dst, w = soma_core[g[is_neuron]], ps.soma_cores + dl[is_neuron], pre_rates[g[is_neuron]]
-    soma_of_comp = soma_core[ps.target % n]
+    src, dst, w = core_of[g[is_neuron]], first_dendrite + dl[is_neuron], pre_rates[g[is_neuron]]
+    soma_of_comp = core_of[ps.target % n]
     messages = (1.0 - np.exp(-dt * comp_rate)) / dt
-    spikes = float(w.sum())
-    traffic = sparse.csr_matrix((np.concatenate([w, messages]), (np.concatenate([src, ps.core]),
-                                                                 np.concatenate([dst, soma_of_comp]))), shape=(K, K))
     bits = target.synapse_bits()
-    neurons = np.bincount(soma_core, minlength=K) + np.bincount(ps.core, minlength=K)
+    neurons = np.bincount(core_of, minlength=K) + np.bincount(ps.core, minlength=K)
     comps_at_soma = np.bincount(soma_of_comp, minlength=K)
     synapse_bits = (comps_at_soma + np.bincount(ps.core, weights=ps.synapses, minlength=K).astype(np.int64)) * bits
     inputs = comps_at_soma.copy()
-    inputs[ps.soma_cores:] = seen.sum(axis=1)
+    inputs[first_dendrite:] = seen.sum(axis=1)
+    senders, receivers, weights = [src], [dst], [w]
+    if direct is not None and direct[0].size:
+        pre, post = direct
+        post_core = core_of[post]
+        synapse_bits += np.bincount(post_core, minlength=K) * bits
+        inputs += np.bincount(np.unique(post_core * n_pre + pre) // n_pre, minlength=K)
+        neuron = pre < n
+        pairs = np.unique(pre[neuron] * K + post_core[neuron])
+        a, b = core_of[pairs // K], pairs % K
+        crossing = a != b
+        senders.append(a[crossing])
+        receivers.append(b[crossing])
+        weights.append(pre_rates[pairs[crossing] // K])
+    src, dst, w = np.concatenate(senders), np.concatenate(receivers), np.concatenate(weights)
+    spikes = float(w.sum())
+    traffic = sparse.csr_matrix((np.concatenate([w, messages]), (np.concatenate([src, ps.core]),
+                                                                 np.concatenate([dst, soma_of_comp]))), shape=(K, K))
     out_pairs = np.unique(np.concatenate([src * K + dst, ps.core * K + soma_of_comp]))
     outputs = np.bincount(out_pairs // K, minlength=K)
     usage = CoreUsage(neurons=neurons, synapse_bits=synapse_bits, input_axons=inputs, output_axons=outputs)

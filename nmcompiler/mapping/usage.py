@@ -12,8 +12,9 @@ from .mapping import CoreUsage
 __all__ = ["synapse_arrays", "core_usage", "traffic", "index_order_traffic", "fill_cores"]
 
 
-def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int):
-    """All spiking synapses as global (pre, post) arrays; sources are numbered after the neurons."""
+def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int, onto: set[str] | None = None):
+    """All spiking synapses (onto the populations in ``onto`` only, if given) as global (pre, post)
+    arrays; sources are numbered after the neurons."""
     pres, posts = [], []
     src_offset = n_neurons
     source_base = {}
@@ -22,6 +23,8 @@ def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int):
             source_base[s.name] = src_offset
             src_offset += s.size
     for proj in net.spiking_projections():
+        if onto is not None and proj.post not in onto:
+            continue
         c = proj.connectivity
         base = offsets.get(proj.pre, source_base.get(proj.pre))
         pres.append(c.pre_indices() + base)

@@ -1,0 +1,109 @@
+"""Choosing a partition of neurons onto cores: the candidates, the tie-break, the exact polish.
+
+``auto`` runs index order, RCM order and METIS, keeps the fewest cores and then the least traffic,
+and lets CP-SAT improve small cases; a named partitioner is used as it is. A caller may offer an
+alternative (partial sums) after the cheap candidates: METIS is then skipped when the alternative
+needs at most half their cores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UserError
+from ..targets import Target
+from .partition import IndexOrder, Metis, RcmOrder
+from .partition_cpsat import CpSatPartition
+from .usage import traffic
+
+__all__ = ["PARTITIONERS", "Choice", "choose_partition", "cores_of"]
+
+PARTITIONERS = ("auto", IndexOrder.name, RcmOrder.name, Metis.name, CpSatPartition.name)
+
+
+def cores_of(core_of: np.ndarray) -> int:
+    return int(core_of.max()) + 1 if core_of.size else 0
+
+
+@dataclass
+class Choice:
+    core_of: np.ndarray
+    name: str
+    index_order: np.ndarray  # the baseline partition
+    index_order_traffic: float
+    alternative: object | None = None  # what ``offer`` returned, if it beats every partition here
+    partitioning: dict = field(default_factory=dict)  # CP-SAT: start, result, bound, status
+    notes: list[str] = field(default_factory=list)
+
+
+def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, bound: int, *,
+                     partitioner: str = "auto", seed: int = 0, rates: np.ndarray | None = None,
+                     passes: dict[str, float] | None = None,
+                     offer: Callable[[int], tuple[object, int] | None] | None = None) -> Choice:
+    """Partition ``n`` neurons (synapses ``pre`` -> ``post``; ``pre >= n`` are sources without a
+    core). ``offer(best_cores)`` may return (alternative, its cores); it wins if it needs fewer
+    cores than every partition found."""
+    if partitioner not in PARTITIONERS:
+        raise UserError(f"unknown partitioner '{partitioner}' (use {', '.join(PARTITIONERS)})")
+    passes = {} if passes is None else passes
+    searching = partitioner in ("auto", CpSatPartition.name)
+    t = time.perf_counter()
+    baseline = IndexOrder().run(n, pre, post, target)
+    passes["partition_index_order"] = time.perf_counter() - t
+    choice = Choice(core_of=baseline, name=IndexOrder.name, index_order=baseline,
+                    index_order_traffic=traffic(baseline, pre, post, rates))
+    found = {IndexOrder.name: (baseline, choice.index_order_traffic)}  # insertion order breaks ties
+    if (searching or partitioner == RcmOrder.name) and n:
+        t = time.perf_counter()
+        rcm = RcmOrder().run(n, pre, post, target)
+        passes["partition_rcm_order"] = time.perf_counter() - t
+        found[RcmOrder.name] = (rcm, traffic(rcm, pre, post, rates))
+    best_cores = min(cores_of(c) for c, _ in found.values())
+    offered = offer(best_cores) if offer is not None and partitioner == "auto" and n else None
+    # METIS runs unless the alternative already needs at most half the cores; with a partition at
+    # the lower bound already, it gets one attempt (it can only lower the traffic)
+    if partitioner == Metis.name or (searching and n and (offered is None or 2 * offered[1] > best_cores)):
+        t = time.perf_counter()
+        try:
+            budget = 0.0 if best_cores <= bound and partitioner == "auto" else Metis.time_budget
+            metis = Metis(seed=seed, time_budget=budget).run(n, pre, post, target, bound, rates)
+            found[Metis.name] = (metis, traffic(metis, pre, post, rates))
+        except UserError as exc:
+            if partitioner == Metis.name:
+                raise
+            choice.notes.append(f"METIS was not used: {exc}")
+        passes["partition_metis"] = time.perf_counter() - t
+    name = min(found, key=lambda k: (cores_of(found[k][0]), found[k][1])) if searching else partitioner
+    choice.core_of, choice.name = found[name][0], name
+    if offered is not None and offered[1] < cores_of(choice.core_of):
+        choice.alternative = offered[0]
+        choice.notes.append(f"partial sums: {offered[1]} cores against {cores_of(choice.core_of)} without them")
+    elif searching:
+        _polish(choice, found[name][1], n, pre, post, target, partitioner, seed, rates, passes)
+    return choice
+
+
+def _polish(choice: Choice, start_traffic: float, n, pre, post, target, partitioner, seed, rates, passes) -> None:
+    """CP-SAT from the chosen partition, on networks small enough."""
+    exact = CpSatPartition(seed=seed) if partitioner == CpSatPartition.name else CpSatPartition(
+        seed=seed, deterministic_time=1.0)
+    pairs = np.unique(pre * n + post).size if n <= exact.max_neurons else 0
+    k = cores_of(choice.core_of)
+    if exact.applicable(n, pairs, k, target) and start_traffic > 0:
+        t = time.perf_counter()
+        res = exact.run(n, pre, post, target, choice.core_of, rates)
+        passes["partition_cp_sat"] = time.perf_counter() - t
+        choice.partitioning = {"start": choice.name, "start_cores": res.start_cores,
+                               "start_traffic": res.start_traffic, "cores": res.cores, "traffic": res.traffic,
+                               "traffic_lower_bound": res.traffic_lower_bound, "optimal": res.optimal,
+                               "solver_status": res.status}
+        if (res.cores, res.traffic) < (k, start_traffic):
+            choice.core_of, choice.name = res.core_of, CpSatPartition.name
+    elif partitioner == CpSatPartition.name:
+        choice.notes.append(f"CP-SAT partitioning skipped: {n} neurons, {pairs} synapse pairs on {k} cores (it runs "
+                            f"up to {exact.max_neurons} neurons and {exact.max_terms} pair-cores, on targets without "
+                            "crossbars)")
