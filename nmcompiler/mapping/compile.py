@@ -46,6 +46,7 @@ _LEGALIZED = {"delay_range", "axon_type_weights"}  # what the legalization passe
 _PARTIAL_SUM_FIXES = {"neuron_fan_in", "neuron_synapse_memory"}  # resolved by partial-sum compartments
 AUTO_CP_SAT_CORES = 16  # placer "auto": exact placement with a small budget up to this many cores
 AUTO_BOUND_RATIO = 1.1  # fan_in "auto": index order above this x the bound tries partial sums
+DENSE_FAN_IN = 0.125  # with compartments anyway, also for populations with a mean fan-in above this x the axons
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,15 +246,19 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
 
 
 def _needing_compartments(net: Network, target: Target) -> list[str]:
-    """Populations with a neuron whose inputs exceed a core's input axons or synapse memory."""
+    """Populations with a neuron whose inputs exceed a core's input axons or synapse memory and,
+    when there are any, those whose mean fan-in exceeds ``DENSE_FAN_IN`` of the input axons (a
+    core would hold only a few of their neurons unless they share inputs)."""
     c, bits = target.core, target.synapse_bits()
-    out = []
+    must, dense = [], []
     for p in net.populations:
         fan_in = fan_in_per_neuron(net, p)
         worst = int(fan_in.max()) if fan_in.size else 0
         if worst > c.input_axons or worst * bits > c.synapse_memory_bits:
-            out.append(p.name)
-    return out
+            must.append(p.name)
+        elif fan_in.size and float(fan_in.mean()) > DENSE_FAN_IN * c.input_axons:
+            dense.append(p.name)
+    return [p.name for p in net.populations if p.name in must or p.name in dense] if must else []
 
 
 def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bound, partitioner, placer, seed,
