@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..arrays import distinct
 from .. import __version__
 from ..errors import UserError
 from ..ir import PoissonSource, Probe, SpikeSource
@@ -147,7 +148,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     order = np.lexsort((post, delay, row_key, syn_core))  # by core, row, delay, neuron
     bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
     width = max(n_cores, 1)
-    dest_pairs = np.unique(core_of[pre[pre < n]] * width + syn_core[pre < n]) if n_cores else np.zeros(0, np.int64)
+    dest_pairs = distinct(core_of[pre[pre < n]] * width + syn_core[pre < n]) if n_cores else np.zeros(0, np.int64)
     dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
     by_core = np.argsort(core_of, kind="stable")  # neurons core by core, ascending within a core
     core_bounds = np.searchsorted(core_of[by_core], np.arange(n_cores + 1))

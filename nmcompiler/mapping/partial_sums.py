@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 from scipy import sparse
 
+from ..arrays import distinct
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
 from ..targets import Target
@@ -273,9 +274,9 @@ def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str,
         pre, post = direct
         post_core = core_of[post]
         synapse_bits += np.bincount(post_core, minlength=K) * bits
-        inputs += np.bincount(np.unique(post_core * n_pre + pre) // n_pre, minlength=K)
+        inputs += np.bincount(distinct(post_core * n_pre + pre) // n_pre, minlength=K)
         neuron = pre < n
-        pairs = np.unique(pre[neuron] * K + post_core[neuron])
+        pairs = distinct(pre[neuron] * K + post_core[neuron])
         a, b = core_of[pairs // K], pairs % K
         crossing = a != b
         senders.append(a[crossing])
@@ -285,7 +286,7 @@ def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str,
     spikes = float(w.sum())
     traffic = sparse.csr_matrix((np.concatenate([w, messages]), (np.concatenate([src, ps.core]),
                                                                  np.concatenate([dst, soma_of_comp]))), shape=(K, K))
-    out_pairs = np.unique(np.concatenate([src * K + dst, ps.core * K + soma_of_comp]))
+    out_pairs = distinct(np.concatenate([src * K + dst, ps.core * K + soma_of_comp]))
     outputs = np.bincount(out_pairs // K, minlength=K)
     usage = CoreUsage(neurons=neurons, synapse_bits=synapse_bits, input_axons=inputs, output_axons=outputs)
     return usage, traffic, spikes, float(messages.sum())

@@ -80,22 +80,27 @@ def _fill_in_order(order: np.ndarray, n: int, pre, post, target: Target) -> np.n
 
 
 def _split_until_fit(core_of: np.ndarray, pre, post, target: Target, rank: np.ndarray | None = None) -> np.ndarray:
-    """Halve (in ``rank`` order, index order without it) every core that exceeds its axons, until all fit."""
+    """Split every core that exceeds its axons into as many consecutive pieces (in ``rank`` order,
+    index order without it) as it overshoots its worst axon limit (at least two), until all fit."""
+    c = target.core
     for _ in range(64):
         n_cores = int(core_of.max()) + 1 if core_of.size else 0
-        ok = fits(core_usage(core_of, n_cores, pre, post, target), target)
+        usage = core_usage(core_of, n_cores, pre, post, target)
+        ok = fits(usage, target)
         if ok.all():
             return _renumber(core_of, rank)
-        bad = np.flatnonzero(~ok)
-        for c in bad:
-            members = np.flatnonzero(core_of == c)
-            if rank is not None:
-                members = members[np.argsort(rank[members], kind="stable")]
+        order = np.argsort(core_of, kind="stable") if rank is None else np.lexsort((rank, core_of))
+        bounds = np.searchsorted(core_of[order], np.arange(n_cores + 1))
+        for core in np.flatnonzero(~ok):
+            members = order[bounds[core]:bounds[core + 1]]
             if members.size <= 1:
                 raise UserError(f"a single neuron (global index {members[0]}) exceeds a {target.name} core's "
                                 "axon limits: it needs partial sums (a target with graded messages)")
-            core_of[members[members.size // 2:]] = n_cores
-            n_cores += 1
+            over = max(usage.input_axons[core] / c.input_axons, usage.output_axons[core] / c.output_axons)
+            pieces = min(members.size, max(2, math.ceil(over)))
+            piece = np.arange(members.size) * pieces // members.size  # consecutive, sizes within one
+            core_of[members[piece > 0]] = n_cores + piece[piece > 0] - 1
+            n_cores += pieces - 1
     raise UserError("could not split cores to fit the axon limits")
 
 

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..arrays import distinct
 from ..targets import Target
 from .usage import traffic
 
@@ -61,9 +62,9 @@ class CpSatPartition:
         start = np.argsort(np.argsort(first))[inverse]  # cores numbered by their lowest neuron, as the model
         k = int(start.max()) + 1
         start_traffic = traffic(start, pre, post, rates)
-        pairs = np.unique(pre * n + post)  # distinct (source, neuron) pairs; multapses reach one axon
+        pairs = distinct(pre * n + post)  # distinct (source, neuron) pairs; multapses reach one axon
         src, dst = pairs // n, pairs % n
-        sources = np.unique(src)
+        sources = distinct(src)
         c = target.core
         fan_in = np.bincount(post, minlength=n)
         weight = np.ones(n, dtype=np.int64)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import depth_first_order, reverse_cuthill_mckee
 
+from ..arrays import distinct
 from ..targets import Target
 
 __all__ = ["SnakePlacement", "sparse_core_traffic", "pair_hops", "snake_positions", "placement_cost_sparse",
@@ -31,7 +32,7 @@ def sparse_core_traffic(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post
     n = core_of.size
     is_neuron = pre < n
     src, dst = pre[is_neuron], core_of[post[is_neuron]]
-    pairs = np.unique(src * n_cores + dst)
+    pairs = distinct(src * n_cores + dst)
     neuron, b = pairs // n_cores, pairs % n_cores
     a = core_of[neuron]
     keep = a != b

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..arrays import distinct
 from ..ir import CurrentSource, Network
 from ..targets import Target
 from .mapping import CoreUsage
@@ -43,13 +44,13 @@ def core_usage(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndar
     else:
         bits = np.bincount(post_core, minlength=n_cores) * target.synapse_bits()
     # distinct (core, presynaptic source) pairs = input axons of each core
-    pairs = np.unique(post_core * (int(pre.max(initial=0)) + 1) + pre) if pre.size else np.zeros(0, np.int64)
+    pairs = distinct(post_core * (int(pre.max(initial=0)) + 1) + pre) if pre.size else np.zeros(0, np.int64)
     inputs = np.bincount(pairs // (int(pre.max(initial=0)) + 1), minlength=n_cores) if pre.size else np.zeros(n_cores, int)
     # distinct (source core, destination core) pairs, for neurons only (sources have no core)
     n = core_of.size
     is_neuron = pre < n
     src_core = core_of[pre[is_neuron]]
-    routes = np.unique(src_core * n_cores + post_core[is_neuron])
+    routes = distinct(src_core * n_cores + post_core[is_neuron])
     outputs = np.bincount(routes // n_cores, minlength=n_cores)
     return CoreUsage(neurons=neurons, synapse_bits=bits, input_axons=inputs, output_axons=outputs)
 
@@ -61,7 +62,7 @@ def traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray, rates: np.nd
     is_neuron = pre < n
     src, dst = pre[is_neuron], core_of[post[is_neuron]]
     crossing = core_of[src] != dst
-    pairs = np.unique(src[crossing] * (int(dst.max(initial=0)) + 1) + dst[crossing])
+    pairs = distinct(src[crossing] * (int(dst.max(initial=0)) + 1) + dst[crossing])
     senders = pairs // (int(dst.max(initial=0)) + 1)
     return float(np.sum(rates[senders]) if rates is not None else senders.size)
 
@@ -76,7 +77,7 @@ def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
     pre = np.repeat(np.arange(t.indptr.size - 1), np.diff(t.indptr))
     delay = np.broadcast_to(t.delay, pre.shape).astype(np.int64)
     neuron = pre < n
-    pairs = np.unique((pre[neuron] * (int(core_of.max()) + 1 if n else 1) + core_of[t.target[neuron] % n]) * 64
+    pairs = distinct((pre[neuron] * (int(core_of.max()) + 1 if n else 1) + core_of[t.target[neuron] % n]) * 64
                       + delay[neuron])
     width = (int(core_of.max()) + 1 if n else 1) * 64
     return np.bincount(pairs // width, minlength=n)

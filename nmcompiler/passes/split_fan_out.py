@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..arrays import distinct
 from ..ir import IF, Connectivity, Network, Population, Projection
 from ..sim.layout import build_layout
 
@@ -52,7 +53,7 @@ class SplitFanOut:
                 delay = c.synapse_delays().astype(np.int64)
                 dest = core_of[post + layout.offsets[p.post]]
                 data.append((p, pre, post, c.synapse_weights(), delay, pre * (1 << 40) + dest * 64 + delay))
-            keys = np.unique(np.concatenate([d[5] for d in data]))
+            keys = distinct(np.concatenate([d[5] for d in data]))
             owner = keys >> 40
             groups = np.bincount(owner, minlength=pop.size)
             split = groups > self.per_neuron
