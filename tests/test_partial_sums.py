@@ -27,10 +27,10 @@ from nmcompiler.targets import load_target
 LOIHI = Path(__file__).resolve().parent.parent / "hwtargets" / "loihi-like.yaml"
 
 
-def _target(tmp_path: Path, graded: bool = True, name: str = "tiny-graded"):
+def _target(tmp_path: Path, graded: bool = True, name: str = "tiny-graded", neurons: int = 16):
     """loihi-like's datapath with tiny cores: 16 neurons, 40 input axons, 8 kbit of synapses."""
     text = LOIHI.read_text().replace("name: loihi-like", f"name: {name}")
-    text = text.replace("  neurons: 1024", "  neurons: 16").replace("  input_axons: 4096", "  input_axons: 40")
+    text = text.replace("  neurons: 1024", f"  neurons: {neurons}").replace("  input_axons: 4096", "  input_axons: 40")
     text = text.replace("  output_axons: 4096", "  output_axons: 64")
     text = text.replace("  synapse_memory_bits: 1048576 ", "  synapse_memory_bits: 8192 ")
     if not graded:
@@ -65,11 +65,12 @@ def _network(min_delay: int = 2, seed: int = 1, late_shift: bool = False, readou
     return net
 
 
-def _plan(net: Network, target):
+def _plan(net: Network, target, block_size: int | None = None):
     fx = Quantize(fmt=target.format).run(net)
     layout = build_layout(net)
     n_pre = layout.n + sum(s.size for s in net.sources)
-    return fx, layout, n_pre, PlanPartialSums().run(fx, dict(layout.offsets), layout.n, n_pre, target)
+    plan = PlanPartialSums(block_size=block_size)
+    return fx, layout, n_pre, plan.run(fx, dict(layout.offsets), layout.n, n_pre, target)
 
 
 def _same_spikes(a, b) -> None:
@@ -129,8 +130,9 @@ def test_usage_is_exact_and_within_every_limit(tmp_path):
     np.testing.assert_array_equal(np.bincount(comp, minlength=ps.compartments), ps.synapses)
     core = ps.core[comp]
     pairs = np.unique(core * n_pre + pre)
-    inputs = np.bincount(pairs // n_pre, minlength=ps.cores)
-    inputs[:ps.soma_cores] = np.bincount(ps.soma_core[ps.target % n], minlength=ps.cores)[:ps.soma_cores]
+    # a dendrite core's inputs are its block's sources; every compartment is an input of its neuron's core
+    inputs = np.bincount(pairs // n_pre, minlength=ps.cores) + np.bincount(ps.soma_core[ps.target % n],
+                                                                           minlength=ps.cores)
     np.testing.assert_array_equal(usage.input_axons, inputs)
     neurons = np.bincount(ps.soma_core, minlength=ps.cores) + np.bincount(ps.core, minlength=ps.cores)
     np.testing.assert_array_equal(usage.neurons, neurons)
@@ -230,3 +232,27 @@ def test_only_populations_beyond_the_axons_get_compartments(tmp_path):
     mapped = simulate_partial_sums(fx, ps, target.core.partial_sum_bits, 300)
     assert reference.spike_counts()["c"] > 20 and c.size == 30
     _same_spikes(reference, mapped)
+
+
+def test_neurons_fill_spare_room_on_dendrite_cores(tmp_path):
+    """Blocks of 29 sources leave 11 of 40 axons on every dendrite core, and cores of 64 neuron
+    slots fill their memory with compartments first: 'b' neurons (about 6 compartments each) move
+    in, usage stays exact and the mapped network still spikes as the unmapped one."""
+    target = _target(tmp_path, neurons=64, name="tiny-wide")
+    net = _network()
+    fx, layout, n_pre, ps = _plan(net, target, block_size=30)
+    assert ps.block_size == 29
+    hosted = ps.soma_core >= ps.first_core + ps.soma_cores
+    assert hosted.any()
+    usage, _, _, _ = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt, ps.soma_core)
+    assert fits(usage, target).all()
+    prog = program_from_fixed_point(fx)
+    n, table = prog.n, prog.synapses
+    pre = np.repeat(np.arange(table.indptr.size - 1), np.diff(table.indptr))
+    core = ps.core[ps.compartment[pre // ps.block_size, table.target]]
+    inputs = np.bincount(np.unique(core * n_pre + pre) // n_pre, minlength=ps.cores) + np.bincount(
+        ps.soma_core[ps.target % n], minlength=ps.cores)
+    np.testing.assert_array_equal(usage.input_axons, inputs)
+    np.testing.assert_array_equal(usage.neurons, np.bincount(ps.soma_core, minlength=ps.cores)
+                                  + np.bincount(ps.core, minlength=ps.cores))
+    _same_spikes(BitAccurateSimulator(fx).run(200), simulate_partial_sums(fx, ps, target.core.partial_sum_bits, 200))

@@ -349,6 +349,7 @@ def _finish_partial_sums(net, fx, target, ps, core_of, direct, name, layout, n_p
     summary = {"compartments": ps.compartments, "blocks": int(ps.compartment.shape[0]), "block_size": ps.block_size,
                "plain_cores": ps.first_core, "soma_cores": ps.soma_cores,
                "dendrite_cores": ps.cores - ps.first_core - ps.soma_cores,
+               "neurons_on_dendrite_cores": int(np.count_nonzero(ps.soma_core >= ps.first_core + ps.soma_cores)),
                "messages_per_second": messages, "late_synapses": ps.late_synapses,
                "payload_overflow": ps.payload_overflow, "payload_bits": c.partial_sum_bits}
     notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES | _PARTIAL_SUM_FIXES] + legalized + notes

@@ -15,10 +15,13 @@ unmapped neuron adds its synapses.
 * **Exactness**: spikes are identical to the unmapped network's as long as no partial sum exceeds
   the payload; ``payload_overflow`` counts compartments whose positive or negative weights alone
   could exceed it (0 whenever the quantizer sized the accumulator for the worst case).
-* **Packing**: somas in index order fill soma cores (neurons, one axon and one synapse per
-  compartment); then, block by block, compartments in the order of their somas fill dendrite
-  cores (compartments as neurons, synapse memory, destination soma cores as output axons).
-  Populations stay contiguous, so a dendrite core feeds few soma cores.
+* **Packing**: blocks are balanced (``ceil(n_pre / ceil(n_pre / input_axons))`` indices), so a
+  dendrite core keeps the axons its block does not need. Block by block, compartments in the
+  order of their somas fill dendrite cores (compartments as neurons, synapse memory less a
+  reserve for somas, destination cores as output axons); then each soma, in index order, goes to
+  the first core holding one of its own compartments with a free neuron slot, one free axon and
+  one synapse per compartment of its own, and the rest fill soma cores of their own. Populations stay contiguous, so a dendrite
+  core feeds few soma cores.
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PartialSums:
     """The compartments of a partial-sum mapping. Cores ``first_core .. first_core + soma_cores - 1``
-    hold the neurons with compartments, the next ones up to ``cores - 1`` the compartments; cores
-    below ``first_core`` hold the neurons without compartments (partitioned as usual)."""
+    hold neurons with compartments only, the next ones up to ``cores - 1`` compartments (and the
+    neurons that found room there); cores below ``first_core`` hold the neurons without
+    compartments (partitioned as usual)."""
 
     block_size: int  # presynaptic indices per block
     n: int  # neurons
@@ -131,10 +135,12 @@ def _pack_somas(comps, cap_n, cap_axons, cap_bits, bits):
 
 
 @njit(cache=True)
-def _pack_compartments(block_of, soma_core, synapses, first_core, cap_n, cap_bits, cap_out, bits):
+def _pack_compartments(block_of, soma_core, synapses, first_core, cap_n, block_bits, cap_out, bits):
+    """``block_bits[b]``: synapse memory a dendrite core of block ``b`` may fill with compartments."""
     core = np.empty(block_of.size, dtype=np.int64)
     c, used_n, used_b, used_out, last_block, last_soma = first_core, 0, 0, 0, -1, -1
     for j in range(block_of.size):
+        cap_bits = block_bits[block_of[j]]
         new_out = 1 if soma_core[j] != last_soma else 0
         if used_n and (block_of[j] != last_block or used_n + 1 > cap_n or (used_b + synapses[j]) * bits > cap_bits
                        or used_out + new_out > cap_out):
@@ -147,6 +153,25 @@ def _pack_compartments(block_of, soma_core, synapses, first_core, cap_n, cap_bit
         used_out += new_out
         last_block, last_soma = block_of[j], soma_core[j]
     return core, -1
+
+
+@njit(cache=True)
+def _host_somas(comps, ptr, candidates, free_n, free_axons, free_bits, bits):
+    """Each soma (``comps``: its compartments) goes to the first of its own compartments' dendrite
+    cores (``candidates[ptr[i]:ptr[i + 1]]``) with a free neuron slot, an axon and a synapse per
+    compartment left (updated in place); -1 where none has room. Messages of that compartment then
+    stay on the core, and the neighbours' somas land on the same few cores."""
+    host = np.full(comps.size, -1, dtype=np.int64)
+    for i in range(comps.size):
+        for k in range(ptr[i], ptr[i + 1]):
+            d = candidates[k]
+            if free_n[d] >= 1 and free_axons[d] >= comps[i] and free_bits[d] >= comps[i] * bits:
+                host[i] = d
+                free_n[d] -= 1
+                free_axons[d] -= comps[i]
+                free_bits[d] -= comps[i] * bits
+                break
+    return host
 
 
 @njit(cache=True)
@@ -180,9 +205,10 @@ class PlanPartialSums:
         if not c.partial_sum_bits:
             raise UserError(f"{target.name} has no graded messages (core.partial_sum_bits): partial sums need them")
         block = min(self.block_size or c.input_axons, c.input_axons)
+        blocks = max(1, math.ceil(n_pre / block))
+        block = max(1, math.ceil(n_pre / blocks))  # balanced: every dendrite core keeps some axons
         R = max(1, fx.format.receptors)
         width = R * n
-        blocks = max(1, math.ceil(n_pre / block))
         mask = np.ones(n, dtype=np.bool_) if neurons is None else np.asarray(neurons, dtype=np.bool_)
         tables = projection_tables(fx, offsets, n)
         counts = np.zeros(blocks * width, dtype=np.int64)
@@ -206,28 +232,46 @@ class PlanPartialSums:
         bits = target.synapse_bits()
         comps_per_neuron = np.bincount(tgt % n, minlength=n) if n else np.zeros(0, np.int64)
         members = np.flatnonzero(mask)
-        packed_somas, bad = _pack_somas(comps_per_neuron[members], c.neurons, c.input_axons, c.synapse_memory_bits,
-                                        bits)
+        comps = comps_per_neuron[members]
+        packed_somas, bad = _pack_somas(comps, c.neurons, c.input_axons, c.synapse_memory_bits, bits)
         if bad >= 0:
-            raise UserError(f"neuron {members[bad]} needs {comps_per_neuron[members[bad]]} partial sums, a "
-                            f"{target.name} core has {c.input_axons} input axons: choose a target with more axons "
-                            "per core")
+            raise UserError(f"neuron {members[bad]} needs {comps[bad]} partial sums, a {target.name} core has "
+                            f"{c.input_axons} input axons: choose a target with more axons per core")
         soma_core = np.full(n, -1, dtype=np.int64)
-        soma_core[members] = packed_somas + first_core
-        soma_cores = int(packed_somas.max()) + 1 if members.size else 0
+        soma_core[members] = packed_somas
+        # dendrite cores leave synapse memory for the somas their spare axons could take
+        block_len = np.minimum(block, n_pre - np.arange(blocks) * block)
+        dendrites_estimate = max(1, math.ceil(int(syn.sum()) * bits / c.synapse_memory_bits))
+        per_core = math.ceil(int(comps.sum()) / dendrites_estimate)
+        reserve = np.minimum(c.input_axons - block_len, per_core) * bits
+        block_bits = c.synapse_memory_bits - reserve
         # within a block, compartments ordered by soma (then channel): consecutive ones share soma cores
         order = np.lexsort((tgt // n, tgt % n, block_of)) if R > 1 else np.arange(m)
-        comp_core = np.empty(m, dtype=np.int64)
-        packed, bad = _pack_compartments(block_of[order], soma_core[tgt[order] % n], syn[order],
-                                         first_core + soma_cores, c.neurons, c.synapse_memory_bits, c.output_axons,
-                                         bits)
+        packed, bad = _pack_compartments(block_of[order], soma_core[tgt[order] % n], syn[order], 0, c.neurons,
+                                         block_bits, c.output_axons, bits)
         if bad >= 0:
             j = order[bad]
             raise UserError(f"neuron {tgt[j] % n} receives {syn[j]} synapses from presynaptic indices "
                             f"{block_of[j] * block}..{(block_of[j] + 1) * block - 1}, more than a {target.name} "
                             f"core's synapse memory holds ({c.synapse_memory_bits} bits at {bits} bits per synapse)")
-        comp_core[order] = packed
-        cores = int(comp_core.max()) + 1 if m else first_core + soma_cores
+        comp_core = np.empty(m, dtype=np.int64)
+        comp_core[order] = packed  # dendrite cores 0 .. D-1 for now
+        dendrites = int(packed.max()) + 1 if m else 0
+        d_block = np.zeros(dendrites, dtype=np.int64)
+        d_block[comp_core] = block_of
+        free_n = c.neurons - np.bincount(comp_core, minlength=dendrites)
+        free_axons = c.input_axons - block_len[d_block]
+        free_bits = c.synapse_memory_bits - np.bincount(comp_core, weights=syn, minlength=dendrites).astype(np.int64) * bits
+        by_soma = np.argsort(tgt % n, kind="stable")  # compartments neuron by neuron, block order within
+        ptr = np.searchsorted((tgt % n)[by_soma], np.concatenate([members, [n]]))
+        host = _host_somas(comps, ptr, comp_core[by_soma], free_n, free_axons, free_bits, bits)
+        rest = host < 0
+        packed_somas, _ = _pack_somas(comps[rest], c.neurons, c.input_axons, c.synapse_memory_bits, bits)
+        soma_cores = int(packed_somas.max()) + 1 if packed_somas.size else 0
+        soma_core[members[rest]] = first_core + packed_somas
+        soma_core[members[~rest]] = first_core + soma_cores + host[~rest]
+        comp_core += first_core + soma_cores
+        cores = first_core + soma_cores + dendrites
         log.info("partial sums: %d compartments in %d blocks, %d soma + %d dendrite cores", m, blocks, soma_cores,
                  cores - first_core - soma_cores)
         return PartialSums(block_size=block, n=n, channels=R, compartment=compartment.reshape(blocks, width),
@@ -268,7 +312,7 @@ def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str,
     comps_at_soma = np.bincount(soma_of_comp, minlength=K)
     synapse_bits = (comps_at_soma + np.bincount(ps.core, weights=ps.synapses, minlength=K).astype(np.int64)) * bits
     inputs = comps_at_soma.copy()
-    inputs[first_dendrite:] = seen.sum(axis=1)
+    inputs[first_dendrite:] += seen.sum(axis=1)
     senders, receivers, weights = [src], [dst], [w]
     if direct is not None and direct[0].size:
         pre, post = direct
@@ -289,4 +333,4 @@ def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str,
     out_pairs = distinct(np.concatenate([src * K + dst, ps.core * K + soma_of_comp]))
     outputs = np.bincount(out_pairs // K, minlength=K)
     usage = CoreUsage(neurons=neurons, synapse_bits=synapse_bits, input_axons=inputs, output_axons=outputs)
-    return usage, traffic, spikes, float(messages.sum())
+    return usage, traffic, spikes, float(messages[ps.core != soma_of_comp].sum())  # messages between cores

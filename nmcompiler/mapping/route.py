@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..targets import Target
 
@@ -40,20 +41,41 @@ def _grid(position: np.ndarray, target: Target):
     return chip_r * rows + position[:, 1], chip_c * cols + position[:, 2], b_rows * rows, b_cols * cols
 
 
-def _walk(load: np.ndarray, fixed: int, start: int, stop: int, size: int, wrap: bool, amount: float, axis: int) -> None:
+@njit(cache=True)
+def _walk(load, fixed, start, stop, size, wrap, amount, axis):
     """Add ``amount`` to the links crossed going from ``start`` to ``stop`` along one axis."""
     if start == stop:
         return
-    forward = (stop - start) % size if wrap else None
-    step = 1 if (stop > start if not wrap else forward <= size - forward) else -1
+    forward = (stop - start) % size
+    if wrap:
+        step = 1 if forward <= size - forward else -1
+    else:
+        step = 1 if stop > start else -1
     pos = start
     while pos != stop:
-        link = pos if step == 1 else (pos - 1) % size if wrap else pos - 1
+        if step == 1:
+            link = pos
+        else:
+            link = (pos - 1) % size if wrap else pos - 1
         if axis == 1:
             load[fixed, link] += amount
         else:
             load[link, fixed] += amount
         pos = (pos + step) % size if wrap else pos + step
+
+
+@njit(cache=True)
+def _route_all(src, dst, amount, gy, gx, height, width, wrap, x_first, horizontal, vertical):
+    for k in range(src.size):
+        a, b = src[k], dst[k]
+        if a == b or amount[k] == 0.0:
+            continue
+        if x_first:
+            _walk(horizontal, gy[a], gx[a], gx[b], width, wrap, amount[k], 1)
+            _walk(vertical, gx[b], gy[a], gy[b], height, wrap, amount[k], 0)
+        else:
+            _walk(vertical, gx[a], gy[a], gy[b], height, wrap, amount[k], 0)
+            _walk(horizontal, gy[b], gx[a], gx[b], width, wrap, amount[k], 1)
 
 
 def route_dimension_order(position: np.ndarray, traffic, target: Target) -> LinkLoads:
@@ -62,21 +84,13 @@ def route_dimension_order(position: np.ndarray, traffic, target: Target) -> Link
     gy, gx, height, width = _grid(position, target)
     horizontal = np.zeros((height, width))
     vertical = np.zeros((height, width))
-    wrap = target.routing.kind == "torus"
-    x_first = target.routing.dimension_order == "xy"
     if hasattr(traffic, "tocoo"):
         coo = traffic.tocoo()
-        pairs = zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist())
+        src, dst, amount = coo.row, coo.col, coo.data
     else:
-        rows_, cols_ = np.nonzero(traffic)
-        pairs = zip(rows_.tolist(), cols_.tolist(), traffic[rows_, cols_].tolist())
-    for a, b, amount in pairs:
-        if a == b or not amount:
-            continue
-        if x_first:
-            _walk(horizontal, gy[a], gx[a], gx[b], width, wrap, amount, axis=1)
-            _walk(vertical, gx[b], gy[a], gy[b], height, wrap, amount, axis=0)
-        else:
-            _walk(vertical, gx[a], gy[a], gy[b], height, wrap, amount, axis=0)
-            _walk(horizontal, gy[b], gx[a], gx[b], width, wrap, amount, axis=1)
+        src, dst = np.nonzero(traffic)
+        amount = traffic[src, dst]
+    _route_all(src.astype(np.int64), dst.astype(np.int64), np.asarray(amount, dtype=np.float64),
+               gy.astype(np.int64), gx.astype(np.int64), int(height), int(width),
+               target.routing.kind == "torus", target.routing.dimension_order == "xy", horizontal, vertical)
     return LinkLoads(horizontal=horizontal, vertical=vertical)
