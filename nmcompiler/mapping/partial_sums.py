@@ -287,7 +287,8 @@ def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str,
     one spike arrived in a tick: ``(1 - exp(-dt * sum of its input rates)) / dt``, inputs Poisson).
     ``core_of``: the core of every neuron; ``direct``: global (pre, post) of the synapses onto
     neurons without compartments. Without ``rates`` every neuron and source fires at 1 Hz.
-    Returns (usage, traffic csr, spikes per second, messages per second)."""
+    Returns (usage, traffic csr, spikes per second, messages per second between cores; the csr
+    also holds, on its diagonal, the messages of compartments to a neuron on their own core)."""
     n, m, K = ps.n, ps.compartments, ps.cores
     first_dendrite = ps.first_core + ps.soma_cores
     dendrites = K - first_dendrite
