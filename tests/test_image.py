@@ -41,8 +41,10 @@ def _random_network(rng: np.random.Generator, target: str) -> Network:
         elif kind == "if":
             model = IF(bias=float(rng.uniform(-5, 20)), **common)
         else:
-            model = CubaLIF(tau_mem=float(rng.uniform(5e-3, 3e-2)), tau_syn=[float(rng.uniform(2e-3, 1e-2))],
-                            **common)
+            # two receptors: loihi-like chains two compartments per neuron (Target.with_receptors)
+            names = ("syn",) if rng.random() < 0.5 else ("syn", "slow")
+            model = CubaLIF(tau_mem=float(rng.uniform(5e-3, 3e-2)), receptor_names=names,
+                            tau_syn=[float(rng.uniform(2e-3, 1e-2)) for _ in names], **common)
         pops.append(net.add(Population(name=f"p{k}", size=n, model=model, initial={"v": rng.uniform(0, 0.5, n)})))
     levels = rng.normal(0.5, 0.5, 4)
     for post in pops:
@@ -54,7 +56,8 @@ def _random_network(rng: np.random.Generator, target: str) -> Network:
             w = levels[pi % 4] if crossbar else rng.normal(0.5, 0.6, pi.size)
             d = 1 + (pi % 3 if crossbar else rng.integers(0, 5, pi.size))
             net.connect(Projection(name=f"{pre.name}_{post.name}", pre=pre.name, post=post.name,
-                                   receptor="syn" if isinstance(post.model, CubaLIF) else None,
+                                   receptor=post.model.receptors[-1 if pre.name == "in" else 0]
+                                   if isinstance(post.model, CubaLIF) else None,
                                    connectivity=Connectivity.from_coo(pre.size, post.size, pi, qi, w, d)))
     return net
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
+from nmcompiler import load_network
 from nmcompiler.drc import check, cores_lower_bound
 from nmcompiler.errors import UserError
 from nmcompiler.ir import LIF, Connectivity, CubaLIF, Network, Population, Projection
@@ -97,8 +98,9 @@ def test_cli_targets_and_check(run_nmc):
     assert code == 0 and [t["name"] for t in listed] == target_names()
     assert listed[1]["core"]["neurons"] == 1024 and listed[1]["chip"]["cores_per_chip"] == 128
     code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "loihi-like")
-    assert code == 2 and err.startswith("error: ") and "population 'exc' has 3200 neurons, core limit 1024" in err
-    assert "population 'exc' has 2 receptors ['exc', 'inh'], loihi-like neurons have 1 current channel(s)" in err
+    assert code == 2 and err.startswith("error: ") and (
+        "population 'exc' has 3200 neurons, core limit 512 (1024 compartments, 2 per neuron)" in err)
+    assert "receptors" not in err  # two receptors: two compartments per neuron
     code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "spinnaker-like", "--split", "--json")
     report = json.loads(out)
     assert code == 0 and report["fits"] is True
@@ -108,3 +110,53 @@ def test_cli_targets_and_check(run_nmc):
     assert code == 0 and json.loads(out)["cores_lower_bound"] == 3  # 95k synapses x 24 bits over 1 Mbit cores
     code, _, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "truenorth-like", "--split")
     assert code == 2 and "uses model 'cuba_lif', which truenorth-like does not support" in err
+
+
+def test_multi_compartment_neurons_take_one_slot_per_extra_receptor(tmp_path):
+    """loihi-like neurons have one current; a neuron with R receptors chains R compartments
+    (core.receptor_compartments = 4), each a neuron slot; beyond 4 (or without the field) the
+    receptor rule names the limit."""
+    from nmcompiler.drc.rules import target_for
+    from nmcompiler.image.contents import SynapseFields
+
+    base = load_target("loihi-like")
+    assert base.compartments_per_neuron(1) == 1 and base.compartments_per_neuron(4) == 4
+    assert base.compartments_per_neuron(5) is None and base.with_receptors(1) is base
+    two = base.with_receptors(2)
+    assert (two.format.receptors, two.core.neurons, two.core.compartments_per_neuron) == (2, 512, 2)
+    for t in (base, two, base.with_receptors(3), load_target("fpga-lif")):  # memory as the image stores it
+        f = SynapseFields.of(t)
+        assert t.synapse_bits() == f.index + f.delay + f.channel + f.weight
+    net = load_network(EXAMPLES / "cuba.yaml")
+    assert target_for(net, base) == two and target_for(net, two) is two
+    assert cores_lower_bound(net, base) == 8  # 4000 neurons x 2 compartments / 1024
+    assert not [v for v in check(net, base) if v.rule == "receptor_channels"]
+
+    def cuba(receptors: int) -> Network:
+        n = Network("r", dt=1e-3)
+        names = tuple(f"r{k}" for k in range(receptors))
+        n.add(Population(name="p", size=4, model=CubaLIF(tau_mem=0.02, tau_syn=[0.005] * receptors,
+                                                         receptor_names=names)))
+        return n
+
+    over = check(cuba(5), base)
+    assert [v.rule for v in over] == ["receptor_channels"] and over[0].limit == 1
+    assert "has 5 receptors" in str(over[0]) and "(up to 4 as multi-compartment neurons)" in str(over[0])
+    single = tmp_path / "single.yaml"
+    single.write_text("\n".join(line for line in open(base.source).read().splitlines()
+                                 if "receptor_compartments" not in line))
+    plain = load_target(str(single))
+    assert target_for(net, plain) is plain and [v.rule for v in check(cuba(2), plain)] == ["receptor_channels"]
+
+
+def test_cli_compiles_cuba_onto_loihi_like_with_two_compartment_neurons(run_nmc, tmp_path):
+    code, out, err = run_nmc("compile", EXAMPLES / "cuba.yaml", "--target", "loihi-like", "-o", tmp_path, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["fits"] and report["cores_used"] == report["cores_lower_bound"] == 8
+    assert "multi-compartment neurons: 2 current channels per neuron in 2 compartments, 512 neurons per core" in (
+        report["notes"])
+    assert report["utilization"]["neurons"]["max"] <= 1.0
+    code, _, err = run_nmc("simulate", tmp_path / "cuba.nmc", "--target", "loihi-like", "--steps", "50", "-o",
+                           tmp_path / "sim")
+    assert code == 0, err

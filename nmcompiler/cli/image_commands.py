@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
-from ..image import ImageError, decode, read_header, target_digest
+from ..image import ImageError, compiled_target, decode, read_header, target_digest
 from ..image.codec import SectionEntry
 from .main import cli
 
@@ -45,7 +45,7 @@ def _check_target(path: Path, meta: dict, target: str | None) -> None:
         return
     from ..targets import load_target
 
-    tgt = load_target(target)
+    tgt = compiled_target(load_target(target), meta)
     if tgt.name != meta["target"] or target_digest(tgt) != meta["target_sha256"]:
         raise ImageError(f"{path}: compiled for target '{meta['target']}' (description sha256 "
                          f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({target_digest(tgt)[:12]}): "

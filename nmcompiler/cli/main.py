@@ -253,9 +253,10 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     import numpy as np
 
     from ..analysis import compare_networks
-    from ..datapath import load_format
+    from ..drc.rules import target_for
     from ..fileio import write_json
     from ..report.compare_plot import compare_png
+    from ..targets import load_target
 
     if clip != "max":
         try:
@@ -264,10 +265,11 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
             raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not '{clip}'") from None
         if not 0 < clip <= 100:
             raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not {clip:g}")
-    fmt = load_format(target)
+    tgt = load_target(target)
+    net = _load(network, dt, integration, reset)
+    fmt = target_for(net, tgt).format  # multi-compartment neurons where the target chains them
     if weight_bits is not None:
         fmt = dataclasses.replace(fmt, weight_bits=weight_bits)
-    net = _load(network, dt, integration, reset)
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
     if steps is None:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..fileio import write_bytes, write_json
-from ..image import decode, target_digest
+from ..image import compiled_target, decode, target_digest
 from .image_commands import read_image
 from .main import _load, _time_option, cli, network_options
 
@@ -25,7 +25,7 @@ def _image_target(contents, target: str | None, where: str):
     from ..targets import load_target
 
     meta = contents.meta
-    tgt = load_target(target or meta["target"])
+    tgt = compiled_target(load_target(target or meta["target"]), meta)
     if tgt.name != meta["target"] or target_digest(tgt) != meta["target_sha256"]:
         raise UserError(f"{where}: compiled for target '{meta['target']}' (description sha256 "
                         f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({target_digest(tgt)[:12]}): "
@@ -231,6 +231,8 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
         if not report.fits:
             raise UserError(f"{source}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
         contents = build_contents(mapping, fx)
+        tgt = mapping.target  # with multi-compartment neurons where the network needs them
+        params = CoreParams.of(tgt) if "rtl" in wanted else None
     prog = probe_all(to_program(contents))
     if steps is None:
         steps = max(1, int(round(duration / prog.dt))) if duration else 100

@@ -15,7 +15,7 @@ import numpy as np
 from ..ir import Network, Population
 from ..targets import Target
 
-__all__ = ["Violation", "RULES", "check", "cores_lower_bound", "fan_in_per_neuron"]
+__all__ = ["Violation", "RULES", "check", "cores_lower_bound", "fan_in_per_neuron", "target_for"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +43,16 @@ def fan_in_per_neuron(net: Network, pop: Population) -> np.ndarray:
     return total
 
 
+def target_for(net: Network, target: Target) -> Target:
+    """``target`` as ``net`` sees it: with multi-compartment neurons (``Target.with_receptors``)
+    when its populations have more receptors than the format's channels and the core can chain
+    compartments; otherwise ``target`` itself (``receptor_channels`` then reports what is over)."""
+    receptors = max([len(p.model.receptors) for p in net.populations] or [0])
+    if target.format.has_current and receptors > target.format.receptors and target.compartments_per_neuron(receptors):
+        return target.with_receptors(receptors)
+    return target
+
+
 def model_supported(net: Network, target: Target) -> list[Violation]:
     return [Violation(rule="model_supported", subject=f"population '{p.name}'", resource="neuron model", amount=0,
                       limit=0, legalizable=False,
@@ -64,16 +74,20 @@ def receptor_channels(net: Network, target: Target) -> list[Violation]:
             out.append(Violation(rule="receptor_channels", subject=f"population '{p.name}'", resource="current channels",
                                  amount=n_rec, limit=fmt.receptors, legalizable=False,
                                  message=f"population '{p.name}' has {n_rec} receptors {list(p.model.receptors)}, "
-                                         f"{target.name} neurons have {fmt.receptors} current channel(s): merge "
-                                         "receptors or choose another target"))
+                                         f"{target.name} neurons have {fmt.receptors} current channel(s)"
+                                         + (f" (up to {fmt.receptors * target.core.receptor_compartments} as "
+                                            "multi-compartment neurons)" if target.core.receptor_compartments else "")
+                                         + ": merge receptors or choose another target"))
     return out
 
 
 def population_size(net: Network, target: Target) -> list[Violation]:
     limit = target.core.neurons
+    k = target.core.compartments_per_neuron
+    per = f" ({limit * k} compartments, {k} per neuron)" if k > 1 else ""
     return [Violation(rule="population_size", subject=f"population '{p.name}'", resource="neurons", amount=p.size,
                       limit=limit, legalizable=True,
-                      message=f"population '{p.name}' has {p.size} neurons, core limit {limit}: run with --split "
+                      message=f"population '{p.name}' has {p.size} neurons, core limit {limit}{per}: run with --split "
                               "or choose a larger core")
             for p in net.populations if p.size > limit]
 
@@ -176,7 +190,9 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
 def cores_lower_bound(net: Network, target: Target) -> int:
     """max(ceil(neurons / neurons per core), ceil(synapse bits / synapse memory per core)), with the
     fan-in bound on targets with partial sums: a neuron with ``F`` inputs beyond a core's ``A`` input
-    axons needs at least ``ceil(F / A)`` compartments, each a neuron slot and a synapse at its soma."""
+    axons needs at least ``ceil(F / A)`` compartments, each a neuron slot and a synapse at its soma.
+    Computed on ``target_for(net, target)`` (multi-compartment neurons take more slots)."""
+    target = target_for(net, target)
     neurons = sum(p.size for p in net.populations)
     synapses = sum(p.connectivity.nnz for p in net.spiking_projections())
     if target.core.partial_sum_bits:
@@ -207,6 +223,7 @@ RULES = (model_supported, receptor_channels, population_size, neuron_fan_in, neu
 
 
 def check(net: Network, target: Target) -> list[Violation]:
-    """Every violation of every rule (empty: the network maps as it is)."""
+    """Every violation of every rule (empty: the network maps as it is), on ``target_for(net, target)``."""
     net.validate()
+    target = target_for(net, target)
     return [v for rule in RULES for v in rule(net, target)]

@@ -36,7 +36,7 @@ from ..sim.program import PopulationSlot, SimProgram, program_from_fixed_point
 from ..targets import Target
 
 __all__ = ["NEURON_DTYPE", "ROW_DTYPE", "CoreImage", "ImageContents", "build_contents", "to_program",
-           "target_digest", "SynapseFields"]
+           "target_digest", "SynapseFields", "compiled_target"]
 
 NEURON_DTYPE = np.dtype([("neuron", "<u4"), ("v0", "<i4"), ("decay_v", "<i4"), ("bias", "<i4"),
                          ("threshold", "<i4"), ("v_reset", "<i4"), ("refractory", "<u2"), ("flags", "u1"),
@@ -96,6 +96,15 @@ def target_digest(target: Target) -> str:
     doc = target.to_json()
     doc.pop("source", None)
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def compiled_target(target: Target, meta: dict) -> Target:
+    """``target`` as the image with ``meta`` was compiled for it: with multi-compartment neurons
+    (``Target.with_receptors``) when the image's format has more current channels."""
+    receptors = int(meta["format"]["receptors"])
+    if receptors > target.format.receptors and target.compartments_per_neuron(receptors):
+        return target.with_receptors(receptors)
+    return target
 
 
 def _source_json(src) -> dict:

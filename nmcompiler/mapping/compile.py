@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..drc import check, cores_lower_bound
-from ..drc.rules import fan_in_per_neuron
+from ..drc.rules import fan_in_per_neuron, target_for
 from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import CurrentSource, Network
 from ..ir.fixed_point import FixedPointNetwork
@@ -123,6 +123,10 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         raise ValidationError([Diagnostic(where="", message=v.message + (
             " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in _LEGALIZED
             and v.rule not in _PARTIAL_SUM_FIXES else "")) for v in blocking])
+    if (chained := target_for(net, target)) is not target:  # what check() and the bound counted with
+        target = chained
+        legalized.append(f"multi-compartment neurons: {target.format.receptors} current channels per neuron in "
+                         f"{target.core.compartments_per_neuron} compartments, {target.core.neurons} neurons per core")
     t = time.perf_counter()
     fx = Quantize(fmt=target.format).run(net)
     passes["quantize"] = time.perf_counter() - t

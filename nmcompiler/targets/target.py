@@ -47,6 +47,8 @@ class CoreSpec:
     axon_types: int | None = None  # crossbar cores: weights per (neuron, axon type)
     fan_out_per_neuron: int | None = None  # crossbar cores: axons one neuron can target
     partial_sum_bits: int | None = None  # graded messages: fan-in beyond the axons through partial sums
+    receptor_compartments: int | None = None  # multi-compartment neurons: compartments one neuron may chain
+    compartments_per_neuron: int = 1  # set by Target.with_receptors: neuron slots each neuron takes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,9 +75,38 @@ class Target:
             return 0
         if self.core.synapse_storage == "word32":
             return 32
-        delay_bits = max(1, math.ceil(math.log2(self.format.delay_max + 1)))
+        # the fields of an image's synapse entry (image.contents.SynapseFields): delay - 1 is stored
+        delay_bits = max(1, math.ceil(math.log2(self.format.delay_max)))
         index_bits = max(1, math.ceil(math.log2(self.core.neurons)))
-        return self.format.weight_bits + delay_bits + index_bits
+        channel_bits = max(0, math.ceil(math.log2(max(1, self.format.receptors))))
+        return self.format.weight_bits + delay_bits + index_bits + channel_bits
+
+    def compartments_per_neuron(self, receptors: int) -> int | None:
+        """Compartments a neuron with ``receptors`` current channels takes (None: it cannot be
+        built). Each compartment holds ``format.receptors`` channels and one of the core's
+        ``neurons`` slots; ``core.receptor_compartments`` is how many one neuron may chain."""
+        per = max(1, self.format.receptors)
+        k = -(-max(1, receptors) // per)
+        return k if k == 1 or k <= (self.core.receptor_compartments or 1) else None
+
+    def with_receptors(self, receptors: int) -> Target:
+        """The target as a network whose neurons have ``receptors`` current channels sees it.
+
+        Beyond the format's channels, a neuron chains ``k = compartments_per_neuron(receptors)``
+        compartments (Loihi's multi-compartment neurons): the extra compartments hold the extra
+        channels' currents, which join (add) into the soma's membrane input. That is the datapath of
+        docs/datapath.md with ``receptors`` channels, so the derived target's format has that many;
+        its cores hold ``neurons // k`` neurons (each takes k compartment slots), and a synapse
+        names its neuron and channel, i.e. its compartment. ``self`` when no compartments are needed.
+        """
+        k = self.compartments_per_neuron(receptors)
+        if k is None:
+            raise ValueError(f"{self.name}: a neuron cannot have {receptors} current channels")
+        if receptors <= self.format.receptors:
+            return self
+        return dataclasses.replace(self, format=dataclasses.replace(self.format, receptors=receptors),
+                                   core=dataclasses.replace(self.core, neurons=self.core.neurons // k,
+                                                            compartments_per_neuron=k))
 
     @property
     def max_cores(self) -> int:
