@@ -7,8 +7,8 @@ from the image by :mod:`rtl.load`):
 * ``acc[slot, neuron]``: per channel, the exact sum of the weights due in a tick (ring buffer of
   ``2^slot_bits >= delay_max`` slots);
 * ``axon[axon]`` -> first row and row count; ``row[row]`` -> first synapse, length, exponent;
-  ``syn[entry]``: 32-bit sparse synapse entries exactly as in the image (neuron index, delay - 1,
-  channel, weight mantissa).
+  ``syn[entry]``: sparse synapse entries exactly as in the image (neuron index, delay - 1,
+  channel, weight mantissa), as wide as those fields.
 
 Protocol, per tick ``t`` (docs/rtl.md):
 

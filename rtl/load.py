@@ -108,6 +108,9 @@ def _core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
                         "build the core with larger memories (rtl.params.CoreParams.of(target, rows=..., ...))")
     if image.synapses.dtype != np.uint32:
         raise UserError(f"core {image.core}: the RTL core reads 32-bit sparse synapse entries")
+    if image.synapses.size and int(image.synapses.max()) >> L.width("syn"):
+        raise UserError(f"core {image.core}: a synapse entry has bits above the {L.width('syn')} of the image's "
+                        "synapse fields (an image for another target?)")
     rec, R = image.neurons, params.channels
     param = [pack(L.param, {
         "decay_v": rec["decay_v"][j], "bias": rec["bias"][j], "threshold": rec["threshold"][j],

@@ -57,7 +57,7 @@ class CoreParams:
         n_axons = axons or core.input_axons
         return cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,
                    rows=rows or n_axons * max(1, fmt.receptors),
-                   entries=entries or max(1, core.synapse_memory_bits // 32))
+                   entries=entries or max(1, core.synapse_memory_bits // target.synapse_bits()))
 
     # --- derived sizes -------------------------------------------------------------------
     @property
@@ -144,12 +144,14 @@ class Layouts:
         self.axon = data.StructLayout({"first": unsigned(p.row_bits), "count": unsigned(p.row_bits + 1)})
         self.row = data.StructLayout({"start": unsigned(p.entry_bits), "length": unsigned(p.entry_bits + 1),
                                       "exponent": unsigned(p.exp_bits)})
-        self.syn = unsigned(32)
+        sf = p.fields  # an entry is exactly the image's fields: the memory holds what the mapper counted
+        self.syn = unsigned(sf.index + sf.delay + sf.channel + sf.weight)
         self.acc = data.ArrayLayout(signed(p.acc_width), R)
         self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)})
 
     def width(self, name: str) -> int:
-        return data.Layout.cast(getattr(self, name)).size if name != "syn" else 32
+        shape = getattr(self, name)
+        return shape.width if name == "syn" else data.Layout.cast(shape).size
 
     def depth(self, p: CoreParams, name: str) -> int:
         return {"param": p.neurons, "state": p.neurons, "axon": p.axons, "row": p.rows, "syn": p.entries,
