@@ -65,10 +65,11 @@ def test_decay_settings_at_their_extremes():
     v = np.array([1000, -1000, 7, -7])
     assert decay(v, 0, fmt()).tolist() == v.tolist()  # multiply, d = 0: no decay
     assert decay(v, 4096, fmt()).tolist() == [0, 0, 0, 0]  # d = 2^F: gone in one tick
-    assert decay(v, 1, fmt()).tolist() == [999, -1000, 6, -7]  # floor: 999.76 -> 999, -999.76 -> -1000
+    assert decay(v, 1, fmt(rounding="floor")).tolist() == [999, -1000, 6, -7]  # 999.76 -> 999, -999.76 -> -1000
+    assert decay(v, 1, fmt()).tolist() == [999, -999, 6, -6]  # loihi-like truncates toward zero (as Lava)
     assert decay(v, 1, fmt(rounding="nearest")).tolist() == [1000, -1000, 7, -7]
     assert decay(v, 1, fmt(rounding="zero")).tolist() == [999, -999, 6, -6]
-    sh = fmt(decay="shift")
+    sh = fmt(decay="shift", rounding="floor")
     assert decay(v, 63, sh).tolist() == v.tolist()  # k = 63: no decay
     assert decay(v, 0, sh).tolist() == [0, 0, 0, 0]  # k = 0: x - x
     assert decay(v, 1, sh).tolist() == [500, -500, 4, -3]  # 7 - (7>>1) = 4, -7 - (-7>>1) = -7 + 4 = -3

@@ -111,9 +111,17 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
         # deliver this step's spikes: neurons, then source channels
         for q in range(first, count + src_ptr[t - t0 + 1] - src_ptr[t - t0]):
             pre = out_ids[q] if q < count else src_ids[src_ptr[t - t0] + q - count]
-            for syn in range(indptr[pre], indptr[pre + 1]):
-                dd = uniform_delay if uniform_delay >= 0 else delay[syn]
-                ring[((t + dd) % n_slots) * stride + target[syn]] += weight[syn]
+            if uniform_delay >= 0:  # one slot for the whole row: no division per synapse
+                row = ring[((t + uniform_delay) % n_slots) * stride:]
+                for syn in range(indptr[pre], indptr[pre + 1]):
+                    row[target[syn]] += weight[syn]
+            else:
+                now = t % n_slots  # delays lie in [1, n_slots)
+                for syn in range(indptr[pre], indptr[pre + 1]):
+                    slot = now + delay[syn]
+                    if slot >= n_slots:
+                        slot -= n_slots
+                    ring[slot * stride + target[syn]] += weight[syn]
             events += indptr[pre + 1] - indptr[pre]
         for q in range(rec_v_idx.size):
             rec_v[t, q] = v[rec_v_idx[q]]
