@@ -117,10 +117,12 @@ def test_other_formats_are_bit_exact(tmp_path, variant):
 
 
 def test_loihi_like_format_on_a_smaller_core():
-    """loihi-like: floor rounding, one 24-bit current, 62-tick delays (64 ring slots)."""
-    target = load_target("loihi-like")
-    params = CoreParams.of(target, neurons=128, axons=256, entries=4096)
-    for seed in range(3):
+    """loihi-like: truncation toward zero (and, once, floor rounding), one 24-bit current, 62-tick
+    delays (64 ring slots)."""
+    base = load_target("loihi-like")
+    floor = dataclasses.replace(base, format=dataclasses.replace(base.format, rounding="floor"))
+    for seed, target in enumerate((base, base, floor)):
+        params = CoreParams.of(target, neurons=128, axons=256, entries=4096)
         net = _network(np.random.default_rng(200 + seed), max_delay=62)
         _assert_exact(verify_image(_image(net, target), params, 80, states=True))
 
