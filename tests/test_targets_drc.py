@@ -1,5 +1,6 @@
 """Targets as data, and the design-rule checker."""
 
+import dataclasses
 import json
 import re
 
@@ -160,3 +161,39 @@ def test_cli_compiles_cuba_onto_loihi_like_with_two_compartment_neurons(run_nmc,
     code, _, err = run_nmc("simulate", tmp_path / "cuba.nmc", "--target", "loihi-like", "--steps", "50", "-o",
                            tmp_path / "sim")
     assert code == 0, err
+
+
+def test_cli_derives_a_target_file_and_rejects_bad_settings(run_nmc, tmp_path):
+    out = tmp_path / "fpga36.yaml"
+    code, text, err = run_nmc("targets", "--derive", "fpga-lif", "--set", "chip.mesh=[6,6]", "--set",
+                              "core.receptor_compartments=2", "-o", out, "--json")
+    assert code == 0, err
+    listed = json.loads(text)
+    assert [t["name"] for t in listed] == ["fpga36"] and listed[0]["chip"]["cores_per_chip"] == 36
+    derived = load_target(str(out))
+    base = load_target("fpga-lif")
+    assert derived.chip.mesh == (6, 6) and derived.core.receptor_compartments == 2
+    assert derived.format == dataclasses.replace(base.format, name="fpga36") and derived.core.neurons == base.core.neurons
+    assert out.read_text().startswith("# Derived from target 'fpga-lif' by nmc targets --derive --set chip.mesh=[6,6]")
+    # the derived file is a target like any other: it maps what the 4-core fpga-lif cannot hold
+    net = tmp_path / "cuba1200.yaml"
+    net.write_text((EXAMPLES / "cuba.yaml").read_text().replace("size: 3200", "size: 960").replace("size: 800",
+                                                                                                     "size: 240"))
+    code, _, err = run_nmc("compile", net, "--target", "fpga-lif", "-o", tmp_path / "m4")
+    assert code == 2 and "needs at least 5 cores, the largest fpga-lif machine has 4" in err
+    code, text, err = run_nmc("compile", net, "--target", out, "-o", tmp_path / "m36", "--json")
+    assert code == 0, err
+    report = json.loads(text)
+    assert report["target"] == "fpga36" and report["fits"] and 5 <= report["cores_used"] <= 36
+    bad = tmp_path / "bad.yaml"
+    for setting, message in [("core.nerons=3", "--set 'core.nerons=3': core has no field 'nerons' (it has "),
+                             ("chip.mesh=[0,6]", "bad.yaml: not a valid target description: chip.mesh.0: 0 is less "
+                                                 "than the minimum of 1"),
+                             ("format.weight_bits=99", "bad.yaml: format: weight_bits must lie in [2, 48], not 99"),
+                             ("neurons=3", "write SECTION.FIELD=VALUE"),
+                             ("cpu.neurons=3", "no section 'cpu' (a target has chip, core, format, routing)")]:
+        code, _, err = run_nmc("targets", "--derive", "fpga-lif", "--set", setting, "-o", bad)
+        assert code == 2 and message in err and "Traceback" not in err, (setting, err)
+        assert not bad.exists()
+    code, _, err = run_nmc("targets", "--set", "core.neurons=3")
+    assert code == 2 and "go with --derive" in err

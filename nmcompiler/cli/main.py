@@ -320,11 +320,29 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def targets(as_json: bool) -> None:
-    """List the shipped targets and their limits."""
+@click.option("--derive", "base", default=None, metavar="TARGET",
+              help="Write a target file derived from TARGET (a shipped name or a .yaml) with the --set fields.")
+@click.option("--set", "settings", multiple=True, metavar="SECTION.FIELD=VALUE",
+              help="With --derive: a field to change, e.g. chip.mesh=[6,6] or core.neurons=512 (repeatable).")
+@click.option("--name", default=None, help="With --derive: the new target's name (default: the output file's stem).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="With --derive: the .yaml to write.")
+def targets(as_json: bool, base: str | None, settings: tuple[str, ...], name: str | None, output: Path | None) -> None:
+    """List the shipped targets and their limits, or derive a target file from one."""
     from ..targets import load_target, target_names
 
-    found = [load_target(name) for name in target_names()]
+    if base is None and (settings or name or output):
+        raise UserError("--set, --name and -o go with --derive TARGET")
+    if base is not None:
+        from ..fileio import write_bytes
+        from ..targets.derive import derive_target, target_yaml
+
+        if output is None or output.suffix not in (".yaml", ".yml"):
+            raise UserError("--derive needs -o FILE.yaml: the target file to write")
+        doc, derived = derive_target(base, settings, output, name)
+        write_bytes(output, target_yaml(doc, base, settings).encode())
+        found = [derived]
+    else:
+        found = [load_target(name) for name in target_names()]
     if as_json:
         click.echo(json.dumps([t.to_json() for t in found], indent=2, sort_keys=True))
         return

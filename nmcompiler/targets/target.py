@@ -11,6 +11,7 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 
@@ -18,7 +19,7 @@ from ..datapath.format import NumericFormat, format_from_document, read_target_d
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "Target", "load_target", "target_names"]
+__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "Target", "load_target", "target_from_document", "target_names"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +127,11 @@ def _schema() -> dict:
 
 def load_target(target: str) -> Target:
     """A shipped target by name, or a target YAML file by path."""
-    path, doc = read_target_document(target)
+    return target_from_document(*read_target_document(target))
+
+
+def target_from_document(path: Path, doc: dict) -> Target:
+    """The target a parsed target file describes (``path`` names it in messages), validated."""
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         listing = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}" for e in errors)

@@ -1,0 +1,65 @@
+"""Targets derived from another one by setting some of its fields.
+
+``nmc targets --derive fpga-lif --set chip.mesh=[6,6] -o fpga36.yaml`` writes a complete target
+file: the base target's document with each ``KEY=VALUE`` applied (``KEY`` a dotted path such as
+``core.neurons`` or ``format.weight_bits``, ``VALUE`` parsed as YAML), validated like any target
+file before it is written. The derived file is then passed to ``--target`` like any other.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..datapath.format import NumericFormat, read_target_document
+from ..errors import UserError
+from .target import Target, target_from_document
+
+__all__ = ["derive_target", "target_yaml"]
+
+
+def _fields(section: str) -> set[str]:
+    """The keys a target file may hold under ``section`` (the format's come from its dataclass)."""
+    if section == "format":
+        return {f.name for f in dataclasses.fields(NumericFormat)} - {"name"}
+    schema = json.loads(resources.files(__package__).joinpath("target.schema.json").read_text())
+    return set(schema["properties"][section].get("properties", {}))
+
+
+def derive_target(base: str, settings: Sequence[str], output: Path, name: str | None = None) -> tuple[dict, Target]:
+    """The document and target of ``base`` with ``settings`` applied, named ``name`` (default: the
+    output file's stem). Raises :class:`UserError` naming the setting that is wrong."""
+    _, doc = read_target_document(base)
+    doc = copy.deepcopy(doc)
+    sections = {k for k, v in doc.items() if isinstance(v, dict)}
+    for setting in settings:
+        key, sep, text = setting.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise UserError(f"--set '{setting}': write SECTION.FIELD=VALUE, e.g. chip.mesh=[6,6] or core.neurons=512")
+        section, field = parts
+        if section not in sections:
+            raise UserError(f"--set '{setting}': no section '{section}' (a target has {', '.join(sorted(sections))})")
+        allowed = _fields(section)
+        if field not in allowed:
+            raise UserError(f"--set '{setting}': {section} has no field '{field}' (it has {', '.join(sorted(allowed))})")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UserError(f"--set '{setting}': the value is not YAML ({exc})") from None
+        doc[section][field] = value
+    doc["name"] = name or output.stem
+    return doc, target_from_document(output, doc)
+
+
+def target_yaml(doc: dict, base: str, settings: Sequence[str]) -> str:
+    """The derived document as a target file, with a header saying where it comes from."""
+    header = f"# Derived from target '{base}' by nmc targets --derive" + "".join(
+        f" --set {s}" for s in settings) + "\n"
+    return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
