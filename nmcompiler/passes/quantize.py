@@ -112,10 +112,10 @@ class Quantize:
         else:
             w_all = np.concatenate([np.abs(w) for w in effective.values()] or [np.zeros(0)])
             w_max = float(np.percentile(w_all, float(self.clip))) if np.any(w_all) else 0.0
-        if w_max == 0:
+        if not w_max > 0:
             return s_state
         mant = 2 ** (fmt.weight_bits - 1) - 1
-        return min(s_state, mant * 2.0 ** fmt.exponent_max / w_max) if w_max > 0 else s_state
+        return min(s_state, mant * 2.0 ** fmt.exponent_max / w_max)
 
     def _input_limit(self, pop: Population, g: dict, incoming: list, effective: dict) -> float:
         """Largest scale at which a tick's input fits the accumulator and a current fits its width.

@@ -116,7 +116,7 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
                 for syn in range(indptr[pre], indptr[pre + 1]):
                     row[target[syn]] += weight[syn]
             else:
-                now = t % n_slots  # delays lie in [1, n_slots)
+                now = t % n_slots  # delays lie below n_slots
                 for syn in range(indptr[pre], indptr[pre + 1]):
                     slot = now + delay[syn]
                     if slot >= n_slots:
