@@ -50,7 +50,11 @@ def main() -> None:
     print(json.dumps({"case": "ring", "neurons": args.populations * args.size, "target": args.target, "build_s": round(build, 2),
                       "compile_s": round(total, 2), "cores_used": r.cores_used, "cores_lower_bound": r.cores_lower_bound,
                       "partitioner": r.partitioner, "inter_core_spikes": r.inter_core_spikes,
-                      "inter_core_spikes_index_order": r.inter_core_spikes_index_order, "passes": r.passes,
+                      "inter_core_spikes_index_order": r.inter_core_spikes_index_order,
+                      "traffic_reduction_vs_index_order": (round(r.inter_core_spikes_index_order
+                                                                 / max(r.inter_core_spikes, 1), 2)
+                                                           if r.inter_core_spikes_index_order is not None else None),
+                      "passes": r.passes,
                       "placement": r.placement, "average_hops": round(r.average_hops, 3),
                       "average_hops_index_order": round(r.average_hops_index_order, 3), "max_link_load": r.max_link_load,
                       "routing_table_entries": r.routing_table_entries,

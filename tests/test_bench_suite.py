@@ -43,6 +43,14 @@ def test_ratios_take_the_fastest_peer_target_and_goals_follow():
         _result("cuba", {"case": "cuba", "variant": "brian2 (cython)", "simulator": "brian2", "s_per_bio_s": 1.4}),
         _result("million", {"case": "million", "simulator": "ours-bit", "s_per_bio_s": 200.0, "peak_rss_gb": 7.0,
                             "events_per_s": 3e7}),
+        _result("mapping", {"case": "mapping", "variant": "cuba -> a", "network": "cuba", "target": "a", "fits": True,
+                            "seconds": 3.0, "cores_used": 8, "cores_lower_bound": 8,
+                            "traffic_reduction_vs_index_order": 1.01},
+                {"case": "mapping", "variant": "cuba -> b: does not fit", "network": "cuba", "target": "b",
+                 "fits": False, "reason": "r"}),
+        _result("microcircuit", {"case": "microcircuit", "scale": 1.0, "compile_s": 40.0, "build_s": 10.0,
+                                 "peak_rss_gb": 6.0, "cores_used": 107, "cores_lower_bound": 100,
+                                 "traffic_reduction_vs_index_order": 7.0, "packets_reduction_vs_index_order": 0.6}),
     ]
     rat = suite.ratios(results)
     assert [(r["ours"], r["peer"], r["speedup_vs_peer"]) for r in rat] == [
@@ -52,6 +60,14 @@ def test_ratios_take_the_fastest_peer_target_and_goals_follow():
     assert goals["CUBA speed vs brian2 (cython) (bit)"]["met"] is True
     assert goals["1M x 1000: seconds per biological second"]["met"] is False
     assert goals["1M x 1000: peak memory (GB)"]["met"] is True
+    assert goals["cuba -> a: fits"]["met"] and goals["cuba -> a: compile seconds"]["met"]
+    assert goals["cuba -> a: cores / lower bound"]["met"] is True
+    assert goals["cuba -> a: inter-core spikes, index order / ours"]["met"] is False
+    assert goals["cuba -> b: fits"]["met"] is False and "cuba -> b: does not fit: compile seconds" not in goals
+    assert goals["microcircuit (scale 1.0): build + compile seconds"]["met"] is True
+    assert goals["microcircuit: cores / lower bound"]["met"] is True
+    assert goals["microcircuit: inter-core spikes, index order / ours"]["met"] is True
+    assert goals["microcircuit: packets (spikes + partial-sum messages), index order / ours"]["met"] is False
     doc = {"date": "d", "commit": "c", "machine": {"cpu": "cpu", "cores": 2, "python": "3", "packages": {}},
            "cases": results, "ratios": rat, "goals": list(goals.values())}
     text = suite.markdown(doc)
