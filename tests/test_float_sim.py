@@ -246,6 +246,36 @@ def test_current_source_into_receptor_is_constant_synaptic_input():
     assert i[-1] == pytest.approx(0.5 / (1 - math.exp(-DT / 0.005)), rel=1e-9)  # geometric series limit
 
 
+def test_source_spikes_of_a_step_come_in_source_order_then_channel_order():
+    """Explicit spikes, then every Poisson source in declaration order (uniform ones drawn on their
+    grid, windowed ones only inside their window), channels ascending: the global ids of one
+    step strictly increase, whatever the block length."""
+    from nmcompiler.ir import PoissonSource, SpikeSource
+    from nmcompiler.sim.inputs import SourceSpikes
+    from nmcompiler.sim.layout import build_layout
+
+    net = Network("order", dt=1e-3)
+    net.add(SpikeSource(name="x", size=4, ids=[3, 1, 2, 0, 1], times=[0.0, 0.0, 0.005, 0.005, 0.3]))
+    net.add(PoissonSource(name="a", size=300, rate=200.0))
+    net.add(PoissonSource(name="w", size=40, rate=500.0, start=0.05, stop=0.1))
+    net.add(PoissonSource(name="m", size=5, rate=[100.0, 0.0, 900.0, 50.0, 300.0]))
+    layout = build_layout(net)
+    for block in (None, 1, 7, 64):
+        src = SourceSpikes(net, layout, 11, block=block)
+        steps = [src.at(t) for t in range(400)]
+        for t, ids in enumerate(steps):
+            if ids is not None:
+                assert np.all(np.diff(ids) > 0), (block, t, ids)
+        got = np.concatenate([x for x in steps if x is not None])
+        w = (got >= layout.offsets["w"]) & (got < layout.offsets["m"])
+        when = np.concatenate([np.full(x.size, t) for t, x in enumerate(steps) if x is not None])
+        assert w.any() and when[w].min() >= 50 and when[w].max() < 100
+        assert set(got[got < 4]) == {0, 1, 2, 3}
+        if block is None:
+            first = got
+        assert np.array_equal(got, first)
+
+
 def test_uniform_poisson_source_rate_window_and_determinism():
     """A source with one probability per step draws geometric gaps: right mean, nothing outside
     [start, stop), every channel used, reproducible for a seed."""

@@ -68,32 +68,36 @@ class SourceSpikes:
     def _draw(self, start: int) -> None:
         """Draw steps ``[start, start + block)``: the spikes of every step, in source order, as one
         array ``ids`` cut by ``ptr`` (CSR over the block's steps)."""
-        parts = []  # (block-relative steps ascending, ids, offset)
+        parts = []  # in source order: ("list", (block-relative steps ascending, ids, offset)) or
+        # ("grid", (ascending positions on the (active step, channel) grid, the active steps, channels, offset))
         lo, hi = np.searchsorted(self._steps, [start, start + self.block])
         if hi > lo:
-            parts.append((self._steps[lo:hi] - start, self._ids[lo:hi], 0))
+            parts.append(("list", (self._steps[lo:hi] - start, self._ids[lo:hi], 0)))
         for j, (src, offset, p, uniform) in enumerate(self.poisson):
             rng = self._streams[j]
             t = np.arange(start, start + self.block) * self.dt
             active = (t >= src.start) & (t < src.stop)
-            if uniform:  # the (active step, channel) grid, row by row
+            if uniform:  # the grid, row by row
                 rows = np.flatnonzero(active)
                 pos, self._pending[j] = _bernoulli_grid(rng, _gap_scale(float(p[0])), rows.size * src.size,
                                                         _capacity(rows.size * src.size * p[0]), self._pending[j])
-                r, ids = np.divmod(pos, src.size)
-                steps = rows[r]
+                parts.append(("grid", (pos, rows, src.size, offset)))
             else:
                 mask = (rng.random((self.block, src.size)) < p) & active[:, None]
                 steps, ids = np.nonzero(mask)
-            parts.append((steps, ids, offset))
+                parts.append(("list", (steps, ids, offset)))
+        counts = np.zeros(self.block, dtype=np.int64)
+        for kind, part in parts:
+            if kind == "grid":
+                _grid_counts(counts, *part[:3])
+            else:
+                counts += np.bincount(part[0], minlength=self.block)
         ptr = np.zeros(self.block + 1, dtype=np.int64)
-        for steps, _, _ in parts:
-            ptr[1:] += np.bincount(steps, minlength=self.block)
-        np.cumsum(ptr, out=ptr)
+        np.cumsum(counts, out=ptr[1:])
         ids = np.empty(int(ptr[-1]), dtype=np.int64)
         fill = ptr[:-1].copy()
-        for steps, got, offset in parts:
-            _scatter(ids, fill, steps, got, offset)
+        for kind, part in parts:
+            (_grid_scatter if kind == "grid" else _scatter)(ids, fill, *part)
         self._cache = (ptr, ids)
         self._cache_start = start
 
@@ -127,6 +131,30 @@ class SourceSpikes:
         out = np.zeros(b - a + 1, dtype=np.int64)
         np.cumsum(np.concatenate(counts), out=out[1:])
         return out, (np.concatenate(pieces) if len(pieces) != 1 else pieces[0]) if pieces else np.zeros(0, np.int64)
+
+
+@njit(cache=True)
+def _grid_counts(counts, pos, rows, size):
+    """Spikes per step of grid positions ``pos`` (ascending; row ``r`` of the grid is step ``rows[r]``)."""
+    r, edge = 0, size
+    for k in range(pos.size):
+        while pos[k] >= edge:
+            r += 1
+            edge += size
+        counts[rows[r]] += 1
+
+
+@njit(cache=True)
+def _grid_scatter(out, fill, pos, rows, size, offset):
+    """``_scatter`` for grid positions: the channel is the position within its row."""
+    r, base = 0, 0
+    for k in range(pos.size):
+        while pos[k] >= base + size:
+            r += 1
+            base += size
+        s = rows[r]
+        out[fill[s]] = pos[k] - base + offset
+        fill[s] += 1
 
 
 @njit(cache=True)
