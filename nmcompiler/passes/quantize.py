@@ -35,6 +35,31 @@ def _add_abs(total, indices, w, unit):
         total[indices[k]] += abs(w[k]) / unit
 
 
+@njit(cache=True)
+def _max_abs(w):
+    out = 0.0
+    for k in range(w.size):
+        out = max(out, abs(w[k]))
+    return out
+
+
+@njit(cache=True)
+def _mantissas(w, s, step, mant):
+    """One pass over a projection: mantissas ``clip(rint(w s / step), -mant - 1, mant)``, how many
+    were clipped, and the sums of ``(w s)^2`` and of the rounding error squared (for the SQNR)."""
+    m = np.empty(w.size, np.int64)
+    clipped, signal, noise = 0, 0.0, 0.0
+    for k in range(w.size):
+        x = w[k] * s
+        r = np.rint(x / step)
+        q = min(max(r, -mant - 1.0), float(mant))
+        clipped += q != r
+        m[k] = np.int64(q)
+        signal += x * x
+        noise += (x - q * step) ** 2
+    return m, clipped, signal, noise
+
+
 @dataclass(frozen=True, kw_only=True)
 class Quantize:
     """Options: ``fmt`` the numeric format; ``clip`` "max" or a percentile of |w| (e.g. 99.9);
@@ -93,7 +118,8 @@ class Quantize:
         rest = np.broadcast_to(getattr(pop.model, "v_leak", 0.0), (pop.size,))
         return {"a": prop.decay_v, "gain": gain, "decay_i": decay_i, "rest": rest, "prop": prop}
 
-    def _scale(self, pop: Population, g: dict, incoming: list, effective: dict, b_rel: np.ndarray) -> float:
+    def _scale(self, pop: Population, g: dict, incoming: list, effective: dict, largest: dict,
+               b_rel: np.ndarray) -> float:
         fmt, m = self.fmt, pop.model
         extent = np.max(np.abs(np.concatenate([np.broadcast_to(m.v_threshold - g["rest"], (pop.size,)),
                                                np.broadcast_to(m.v_reset - g["rest"], (pop.size,))])))
@@ -108,7 +134,7 @@ class Quantize:
             s_state = min(s_state, (2.0 ** (fmt.bias_bits - 1) - 1) / b_max)
         s_state = min(s_state, self._input_limit(pop, g, incoming, effective))
         if self.clip == "max":  # the largest |w| of all projections (no joined copy)
-            w_max = max((float(np.max(np.abs(w))) for w in effective.values() if w.size), default=0.0)
+            w_max = max(largest.values(), default=0.0)
         else:
             w_all = np.concatenate([np.abs(w) for w in effective.values()] or [np.zeros(0)])
             w_max = float(np.percentile(w_all, float(self.clip))) if np.any(w_all) else 0.0
@@ -186,11 +212,12 @@ class Quantize:
         prop = g["prop"]
         b_rel = prop.leak_v + prop.current_to_v * (np.broadcast_to(m.bias, (n,)) + i_ext) - g["rest"] * (1 - prop.decay_v)
         effective = {proj.name: self._effective(pop, proj, g) for proj in incoming}  # once per projection
-        s = self._scale(pop, g, incoming, effective, b_rel)
+        largest = {name: float(_max_abs(w)) for name, w in effective.items()}
+        s = self._scale(pop, g, incoming, effective, largest, b_rel)
         params, clipped_bias = self._neuron_params(pop, g, s, b_rel, net.dt)
         if clipped_bias:
             warnings.append(f"{clipped_bias} bias values saturate at {fmt.bias_bits} bits")
-        projs, sqnr, clipped, exponent = self._weights(pop, s, incoming, effective)
+        projs, sqnr, clipped, exponent = self._weights(pop, s, incoming, effective, largest)
         del effective
         init = pop.initial_state()
         v0 = saturate(np.rint((init["v"] - g["rest"]) * s).astype(np.int64), fmt.v_bits)
@@ -268,20 +295,21 @@ class Quantize:
         )
         return params, int(np.count_nonzero(bias != bias_raw))
 
-    def _weights(self, pop, s, incoming, effective):
+    def _weights(self, pop, s, incoming, effective, largest):
+        """Mantissas and exponents of the scaled weights ``effective x s`` (``largest``: each
+        projection's largest |effective|; |w| s is monotone in |w|, so its largest scaled weight is
+        ``largest x s``)."""
         fmt = self.fmt
         mant = 2 ** (fmt.weight_bits - 1) - 1
         out, signal, noise, clipped = {}, 0.0, 0.0, 0
-        effective = {name: w * s for name, w in effective.items()}
-        pop_exp = self._exponent(max((np.max(np.abs(w)) for w in effective.values() if w.size), default=0.0))
+        pop_exp = self._exponent(max(largest.values(), default=0.0) * s)
         for proj in incoming:
             w = effective[proj.name]
-            e = self._exponent(np.max(np.abs(w)) if w.size else 0.0) if fmt.exponent_scope == "projection" else pop_exp
-            m_raw = np.rint(w / 2.0 ** e)
-            m = np.clip(m_raw, -mant - 1, mant).astype(np.int64)
-            clipped += int(np.count_nonzero(m != m_raw))
-            signal += float(np.sum(w ** 2))
-            noise += float(np.sum((w - m * 2.0 ** e) ** 2))
+            e = self._exponent(largest[proj.name] * s) if fmt.exponent_scope == "projection" else pop_exp
+            m, n_clipped, sig, err = _mantissas(w, s, 2.0 ** e, mant)
+            clipped += int(n_clipped)
+            signal += float(sig)
+            noise += float(err)
             c = proj.connectivity
             out[proj.name] = QuantizedProjection(
                 name=proj.name, pre=proj.pre, post=proj.post, channel=pop.model.channel_of(proj.receptor),
