@@ -23,6 +23,7 @@ import numpy as np
 
 from ..arrays import distinct
 from ..targets import Target
+from .cpsat import solve_deterministic
 from .usage import traffic
 
 __all__ = ["CpSatPartition", "PartitionResult"]
@@ -112,13 +113,8 @@ class CpSatPartition:
         for i in range(n):
             for j in range(min(i, k - 1) + 1):
                 m.add_hint(x[i][j], int(start[i]) == j)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_deterministic_time = self.deterministic_time
-        solver.parameters.num_workers = 1
-        solver.parameters.random_seed = self.seed
-        status = solver.solve(m)
-        name = solver.status_name(status)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        solver, status, name, found = solve_deterministic(m, self.deterministic_time, self.seed)
+        if not found:
             return PartitionResult(core_of=start, cores=k, traffic=start_traffic, start_cores=k,
                                    start_traffic=start_traffic, traffic_lower_bound=0.0, optimal=False, status=name)
         core_of = np.array([next(j for j in range(min(i, k - 1) + 1) if solver.value(x[i][j])) for i in range(n)],

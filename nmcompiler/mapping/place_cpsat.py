@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..targets import Target
+from .cpsat import solve_deterministic
 from .place import hop_matrix, slot_positions
 
 __all__ = ["CpSatPlacement", "PlacementResult", "placement_cost"]
@@ -102,13 +103,8 @@ class CpSatPlacement:
             terms.append(int(weight[i, j]) * (dy + dx))
         m.minimize(sum(terms))
 
-        solver = cp_model.CpSolver()
-        solver.parameters.max_deterministic_time = self.deterministic_time
-        solver.parameters.num_workers = 1
-        solver.parameters.random_seed = self.seed
-        status = solver.solve(m)
-        name = solver.status_name(status)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        solver, status, name, found = solve_deterministic(m, self.deterministic_time, self.seed)
+        if not found:
             return PlacementResult(position=start, cost=start_cost, start_cost=start_cost, lower_bound=0.0,
                                    optimal=False, status=name)
         found = slots[[solver.value(p) for p in pos]]
