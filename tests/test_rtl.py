@@ -127,6 +127,29 @@ def test_loihi_like_format_on_a_smaller_core():
         _assert_exact(verify_image(_image(net, target), params, 80, states=True))
 
 
+def test_loihi_like_two_receptor_neurons_as_two_compartments():
+    """loihi-like has one current per compartment; two receptors make two-compartment neurons,
+    i.e. the two-channel datapath on the derived target (Target.with_receptors), bit for bit."""
+    rng = np.random.default_rng(31)
+    net = Network("two", dt=1e-3, seed=4)
+    times = np.sort(rng.integers(0, 60, 90))
+    net.add(SpikeSource(name="in", size=8, ids=rng.integers(0, 8, times.size), times=times * 1e-3))
+    net.add(Population(name="p", size=30, model=CubaLIF(tau_mem=0.02, tau_syn=[0.003, 0.01],
+                                                        receptor_names=("fast", "slow"), v_threshold=1.0),
+                       initial={"v": rng.uniform(0, 0.5, 30)}))
+    for pre, receptor, mean in (("in", "fast", 0.6), ("p", "slow", -0.3)):
+        size = net.node(pre).size
+        pi, qi = np.nonzero(rng.random((size, 30)) < 0.4)
+        net.connect(Projection(name=f"{pre}_p", pre=pre, post="p", receptor=receptor, connectivity=Connectivity.from_coo(
+            size, 30, pi, qi, rng.normal(mean, 0.3, pi.size), 1 + rng.integers(0, 5, pi.size))))
+    mapping, fx, report = compile_network(net, load_target("loihi-like"), partitioner="index-order")
+    assert report.fits and mapping.target.format.receptors == 2 and mapping.target.core.neurons == 512
+    params = CoreParams.of(mapping.target, neurons=128, axons=256, entries=4096)
+    result = verify_image(build_contents(mapping, fx), params, 80, states=True)
+    _assert_exact(result)
+    assert result.reference_spikes > 10
+
+
 def _directed(target):
     """IF neurons whose integer parameters are set to the edges of the contract, fed by 4 source
     channels through synapses with every delay 1..delay_max, multapses (the same synapse twice,
