@@ -37,8 +37,9 @@ def _mixed_net(current: bool) -> Network:
         for pre in ["in"] + [p.name for p in pops]:
             n_pre = net.node(pre).size
             pi, qi = np.nonzero(rng.random((n_pre, post.size)) < (0.25 if pre == "in" else 0.08))
-            conn = Connectivity.from_coo(n_pre, post.size, pi, qi, rng.normal(0.35, 0.5, pi.size),
-                                         rng.integers(1, 9, pi.size))
+            # the source's rows share one delay (one ring slot per row), the neurons' rows mix delays
+            delay = np.full(pi.size, 3) if pre == "in" else rng.integers(1, 9, pi.size)
+            conn = Connectivity.from_coo(n_pre, post.size, pi, qi, rng.normal(0.35, 0.5, pi.size), delay)
             net.connect(Projection(name=f"{pre}_{post.name}", pre=pre, post=post.name,
                                    receptor="syn" if current else None, connectivity=conn))
     net.probes = [Probe(target=p.name) for p in pops] + [
@@ -78,6 +79,21 @@ def test_kernel_equals_numpy_path(target, over, narrow):
             assert np.array_equal(got.spike_ids[pop], ref.spike_ids[pop]), (threads, pop)
         for label in ref.traces:
             assert np.array_equal(got.traces[label].values, ref.traces[label].values), (threads, label)
+
+
+def test_row_delays_mark_rows_with_one_shared_delay():
+    from nmcompiler.sim._bit_kernel import row_delays
+    from nmcompiler.sim.bit_sim import _row_delays
+
+    indptr = np.array([0, 3, 3, 4, 7])
+    delay = np.array([2, 2, 2, 5, 1, 4, 1], dtype=np.int16)
+    assert row_delays(indptr, delay).tolist() == [2, -1, 5, -1]
+    assert _row_delays(indptr, np.broadcast_to(np.int16(6), (7,))).tolist() == [6, 6, 6, 6]
+    fx = Quantize(fmt=load_format("fpga-lif")).run(_mixed_net(current=True))
+    sim = BitAccurateSimulator(fx, backend="numba")
+    rd, lengths = _row_delays(sim.indptr, sim.delay), np.diff(sim.indptr)
+    # the kernel test above runs both kinds of rows: one shared delay, and several delays
+    assert np.any((rd == 3) & (lengths > 1)) and np.any((rd < 0) & (lengths > 1))
 
 
 def test_segments_split_uniform_runs_from_mixed_ranges():

@@ -22,7 +22,7 @@ import numpy as np
 from numba import literally, njit, prange, typeof
 from numba.extending import overload
 
-__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "DECAY_CODES", "ROUNDING_CODES",
+__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "row_delays", "DECAY_CODES", "ROUNDING_CODES",
            "PARALLEL_MIN_NEURONS"]
 
 # Below this many neurons the kernel runs in one chunk on one thread. On this 2-vCPU machine
@@ -143,6 +143,70 @@ def _membrane(drive, old, r, dv, bb, th, vr, rf, sb, sp, has_current, kind, frac
     return _select(spike, after, _select(active, vj, _as(old, vlo))), r2, spike
 
 
+@njit(cache=True)
+def _deliver_tick(ring, indptr, target, weight, delays, row_delay, row, sent, n_slots, stride, fired, n_fired,
+                  bounds, src_ids, q0, q1):
+    """Deliver one tick's spikes, the neurons ``fired`` (per chunk) and then the sources
+    ``src_ids[q0:q1]``, through table rows ``row + pre``: each synapse adds its weight into the
+    ring slot of its arrival tick (``sent``: the slot of the sending tick); returns the number of
+    synapses. A row whose synapses share one delay (``row_delay >= 0``) adds into one slot,
+    without reading a delay per synapse.
+
+    The rows are listed first and the row body is written once, in this function: inlined into
+    the tick loop, or as a helper called per row (numba counts references per call), LLVM's
+    code for it was 2-4x slower (benchmarks/brunel.py)."""
+    nch = bounds.size - 1
+    n_rows = q1 - q0
+    for cc in range(nch):
+        n_rows += n_fired[cc]
+    rows = np.empty(n_rows, dtype=np.int64)
+    k = 0
+    for cc in range(nch):
+        for q in range(n_fired[cc]):
+            rows[k] = row + fired[bounds[cc] + q]
+            k += 1
+    for q in range(q0, q1):
+        rows[k] = row + src_ids[q]
+        k += 1
+    events = 0
+    for k in range(n_rows):
+        r = rows[k]
+        first, last = indptr[r], indptr[r + 1]
+        d = row_delay[r]
+        if d >= 0:
+            slot = sent + d  # delays lie in [1, n_slots)
+            if slot >= n_slots:
+                slot -= n_slots
+            off = slot * stride
+            for s in range(first, last):
+                ring[off + target[s]] += weight[s]
+        else:
+            for s in range(first, last):
+                slot = sent + delays[s]
+                if slot >= n_slots:
+                    slot -= n_slots
+                ring[slot * stride + target[s]] += weight[s]
+        events += last - first
+    return events
+
+
+@njit(cache=True)
+def row_delays(indptr, delay):
+    """Per table row, the delay all its synapses share, or -1 (mixed; also for an empty row)."""
+    out = np.full(indptr.size - 1, -1, dtype=np.int32)
+    for r in range(indptr.size - 1):
+        if indptr[r + 1] > indptr[r]:
+            d = delay[indptr[r]]
+            same = True
+            for s in range(indptr[r] + 1, indptr[r + 1]):
+                if delay[s] != d:
+                    same = False
+                    break
+            if same:
+                out[r] = d
+    return out
+
+
 def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     """``nchunks`` contiguous neuron ranges (``bounds``) are updated in parallel; ``indptr`` is the
     synapse table split by (chunk of the target, presynaptic index), so that each chunk delivers
@@ -154,7 +218,7 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     spikes per chunk), ``events``, the ring and the states carry over between calls. Source spikes
     ``src_ptr``/``src_ids`` cover ticks ``t0 - 1`` to ``t1 - 1``."""
     (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,
-     nchunks, bounds, indptr, target, weight, delays, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
+     nchunks, bounds, indptr, target, weight, delays, row_delay, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
      alo, ahi, smax, rec_v_idx, rec_v, rec_i_idx, rec_i, ring, drive, seg_bounds, seg_uniform,
      chunk_segs, fired, n_fired, events) = args
     out_steps = np.empty(1024, dtype=np.int64)
@@ -168,24 +232,9 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
             lo = bounds[c]
             # 6 (of tick t-1): deliver the spikes of neurons, then of sources, into this chunk
             if t > 0:
-                row = c * n_pre
-                for cc in range(nchunks):
-                    for q in range(n_fired[prev, cc]):
-                        pre = fired[prev, bounds[cc] + q]
-                        for s in range(indptr[row + pre], indptr[row + pre + 1]):
-                            slot = (t - 1) % n_slots + delays[s]  # delays lie in [1, n_slots)
-                            if slot >= n_slots:
-                                slot -= n_slots
-                            ring[slot * stride + target[s]] += weight[s]
-                        events[c] += indptr[row + pre + 1] - indptr[row + pre]
-                for q in range(src_ptr[t - t0], src_ptr[t - t0 + 1]):
-                    pre = src_ids[q]
-                    for s in range(indptr[row + pre], indptr[row + pre + 1]):
-                        slot = (t - 1) % n_slots + delays[s]
-                        if slot >= n_slots:
-                            slot -= n_slots
-                        ring[slot * stride + target[s]] += weight[s]
-                    events[c] += indptr[row + pre + 1] - indptr[row + pre]
+                events[c] += _deliver_tick(ring, indptr, target, weight, delays, row_delay, c * n_pre,
+                                           (t - 1) % n_slots, n_slots, stride, fired[prev], n_fired[prev], bounds,
+                                           src_ids, src_ptr[t - t0], src_ptr[t - t0 + 1])
             base = (t % n_slots) * stride
             fl = fired[now]
             nf = 0

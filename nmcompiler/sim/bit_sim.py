@@ -54,6 +54,16 @@ def _split_by_target_chunk(indptr, target, weight, delay, n, nchunks):
                                                      else new_delay)
 
 
+def _row_delays(indptr: np.ndarray, delay: np.ndarray) -> np.ndarray:
+    """Per synapse-table row, the delay its synapses share, -1 where they differ (the kernel adds
+    a shared-delay row into one ring slot)."""
+    if delay.ndim == 1 and delay.size > 1 and delay.strides == (0,):
+        return np.full(indptr.size - 1, int(delay[0]), dtype=np.int32)
+    from ._bit_kernel import row_delays
+
+    return row_delays(indptr, delay)
+
+
 def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
     """The narrowest of ``smallest``, int32 and int64 that holds ``a`` exactly (less memory and
     memory traffic per synapse; few fixed choices keep the compiled specializations few). No copy
@@ -238,8 +248,10 @@ class BitAccurateSimulator:
         if nchunks not in self._tables:  # regrouped and narrowed once per chunk count, kept for later runs
             bounds, indptr, target, weight, delay = _split_by_target_chunk(
                 self.indptr, self.target, self.weight, self.delay, self.n, nchunks)
-            self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), _narrow(delay))}
-        bounds, indptr, target, weight, delay = self._tables[nchunks]
+            delay = _narrow(delay)
+            self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
+                                      _row_delays(indptr, delay))}
+        bounds, indptr, target, weight, delay, row_delay = self._tables[nchunks]
         seg_bounds, seg_uniform, chunk_segs = _segments(p, bounds)
         # int32 state and ring where they hold every value (the ring's bound is each target's total
         # absolute incoming weight): 8 vector lanes instead of 4, half the memory traffic
@@ -271,7 +283,7 @@ class BitAccurateSimulator:
                 fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
                 fmt.decay_bits, fmt.current_frac_bits,
                 (a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds, indptr,
-                 target, weight, delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t, T(31 if T is np.int32 else 62),
+                 target, weight, delay, row_delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t, T(31 if T is np.int32 else 62),
                  rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform, chunk_segs, fired, n_fired, events),
                 parallel=threads > 1)
             out_s.append(got_s)
