@@ -82,16 +82,15 @@ def test_kernel_equals_numpy_path(target, over, narrow):
 
 
 def test_row_delays_mark_rows_with_one_shared_delay():
-    from nmcompiler.sim._bit_kernel import row_delays
-    from nmcompiler.sim.bit_sim import _row_delays
+    from nmcompiler.sim.delivery import row_delays, shared_row_delays
 
     indptr = np.array([0, 3, 3, 4, 7])
     delay = np.array([2, 2, 2, 5, 1, 4, 1], dtype=np.int16)
     assert row_delays(indptr, delay).tolist() == [2, -1, 5, -1]
-    assert _row_delays(indptr, np.broadcast_to(np.int16(6), (7,))).tolist() == [6, 6, 6, 6]
+    assert shared_row_delays(indptr, np.broadcast_to(np.int16(6), (7,))).tolist() == [6, 6, 6, 6]
     fx = Quantize(fmt=load_format("fpga-lif")).run(_mixed_net(current=True))
     sim = BitAccurateSimulator(fx, backend="numba")
-    rd, lengths = _row_delays(sim.indptr, sim.delay), np.diff(sim.indptr)
+    rd, lengths = shared_row_delays(sim.indptr, sim.delay), np.diff(sim.indptr)
     # the kernel test above runs both kinds of rows: one shared delay, and several delays
     assert np.any((rd == 3) & (lengths > 1)) and np.any((rd < 0) & (lengths > 1))
 

@@ -22,7 +22,9 @@ import numpy as np
 from numba import literally, njit, prange, typeof
 from numba.extending import overload
 
-__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "row_delays", "DECAY_CODES", "ROUNDING_CODES",
+from .delivery import deliver_rows
+
+__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "DECAY_CODES", "ROUNDING_CODES",
            "PARALLEL_MIN_NEURONS"]
 
 # Below this many neurons the kernel runs in one chunk on one thread. On this 2-vCPU machine
@@ -147,14 +149,9 @@ def _membrane(drive, old, r, dv, bb, th, vr, rf, sb, sp, has_current, kind, frac
 def _deliver_tick(ring, indptr, target, weight, delays, row_delay, row, sent, n_slots, stride, fired, n_fired,
                   bounds, src_ids, q0, q1):
     """Deliver one tick's spikes, the neurons ``fired`` (per chunk) and then the sources
-    ``src_ids[q0:q1]``, through table rows ``row + pre``: each synapse adds its weight into the
-    ring slot of its arrival tick (``sent``: the slot of the sending tick); returns the number of
-    synapses. A row whose synapses share one delay (``row_delay >= 0``) adds into one slot,
-    without reading a delay per synapse.
-
-    The rows are listed first and the row body is written once, in this function: inlined into
-    the tick loop, or as a helper called per row (numba counts references per call), LLVM's
-    code for it was 2-4x slower (benchmarks/brunel.py)."""
+    ``src_ids[q0:q1]``, through table rows ``row + pre`` (:func:`.delivery.deliver_rows`);
+    returns the number of synapses. (Inside the tick loop LLVM compiled the delivery loop 2-4x
+    slower than in a function of its own: benchmarks/brunel.py.)"""
     nch = bounds.size - 1
     n_rows = q1 - q0
     for cc in range(nch):
@@ -168,43 +165,7 @@ def _deliver_tick(ring, indptr, target, weight, delays, row_delay, row, sent, n_
     for q in range(q0, q1):
         rows[k] = row + src_ids[q]
         k += 1
-    events = 0
-    for k in range(n_rows):
-        r = rows[k]
-        first, last = indptr[r], indptr[r + 1]
-        d = row_delay[r]
-        if d >= 0:
-            slot = sent + d  # delays lie in [1, n_slots)
-            if slot >= n_slots:
-                slot -= n_slots
-            off = slot * stride
-            for s in range(first, last):
-                ring[off + target[s]] += weight[s]
-        else:
-            for s in range(first, last):
-                slot = sent + delays[s]
-                if slot >= n_slots:
-                    slot -= n_slots
-                ring[slot * stride + target[s]] += weight[s]
-        events += last - first
-    return events
-
-
-@njit(cache=True)
-def row_delays(indptr, delay):
-    """Per table row, the delay all its synapses share, or -1 (mixed; also for an empty row)."""
-    out = np.full(indptr.size - 1, -1, dtype=np.int32)
-    for r in range(indptr.size - 1):
-        if indptr[r + 1] > indptr[r]:
-            d = delay[indptr[r]]
-            same = True
-            for s in range(indptr[r] + 1, indptr[r + 1]):
-                if delay[s] != d:
-                    same = False
-                    break
-            if same:
-                out[r] = d
-    return out
+    return deliver_rows(ring, indptr, target, weight, delays, row_delay, rows, sent, n_slots, stride)
 
 
 def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):

@@ -14,13 +14,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .delivery import deliver_rows
+
 __all__ = ["run_float_kernel"]
 
 
 @njit(cache=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_reset,
                      subtract, refractory_steps, spiking, v, cur, refr, v_new, ring, n_slots, indptr, target, weight,
-                     delay, uniform_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i):
+                     delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
     ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``. Returns the spikes (steps,
     ids) and the number of synaptic events."""
@@ -109,20 +111,11 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
             out_ids[count] = fired[q]
             count += 1
         # deliver this step's spikes: neurons, then source channels
-        for q in range(first, count + src_ptr[t - t0 + 1] - src_ptr[t - t0]):
-            pre = out_ids[q] if q < count else src_ids[src_ptr[t - t0] + q - count]
-            if uniform_delay >= 0:  # one slot for the whole row: no division per synapse
-                row = ring[((t + uniform_delay) % n_slots) * stride:]
-                for syn in range(indptr[pre], indptr[pre + 1]):
-                    row[target[syn]] += weight[syn]
-            else:
-                now = t % n_slots  # delays lie below n_slots
-                for syn in range(indptr[pre], indptr[pre + 1]):
-                    slot = now + delay[syn]
-                    if slot >= n_slots:
-                        slot -= n_slots
-                    ring[slot * stride + target[syn]] += weight[syn]
-            events += indptr[pre + 1] - indptr[pre]
+        q0, q1 = src_ptr[t - t0], src_ptr[t - t0 + 1]
+        rows = np.empty(nf + q1 - q0, dtype=np.int64)
+        rows[:nf] = fired[:nf]
+        rows[nf:] = src_ids[q0:q1]
+        events += deliver_rows(ring, indptr, target, weight, delay, row_delay, rows, t % n_slots, n_slots, stride)
         for q in range(rec_v_idx.size):
             rec_v[t, q] = v[rec_v_idx[q]]
         for q in range(rec_i_idx.size):

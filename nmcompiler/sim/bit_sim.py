@@ -54,16 +54,6 @@ def _split_by_target_chunk(indptr, target, weight, delay, n, nchunks):
                                                      else new_delay)
 
 
-def _row_delays(indptr: np.ndarray, delay: np.ndarray) -> np.ndarray:
-    """Per synapse-table row, the delay its synapses share, -1 where they differ (the kernel adds
-    a shared-delay row into one ring slot)."""
-    if delay.ndim == 1 and delay.size > 1 and delay.strides == (0,):
-        return np.full(indptr.size - 1, int(delay[0]), dtype=np.int32)
-    from ._bit_kernel import row_delays
-
-    return row_delays(indptr, delay)
-
-
 def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
     """The narrowest of ``smallest``, int32 and int64 that holds ``a`` exactly (less memory and
     memory traffic per synapse; few fixed choices keep the compiled specializations few). No copy
@@ -226,6 +216,7 @@ class BitAccurateSimulator:
         import numba
 
         from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel, undelivered_events
+        from .delivery import shared_row_delays
 
         fmt, prog, p = self.format, self.program, self.params
         t0 = time.perf_counter()  # the wall time includes drawing the source spikes
@@ -250,7 +241,7 @@ class BitAccurateSimulator:
                 self.indptr, self.target, self.weight, self.delay, self.n, nchunks)
             delay = _narrow(delay)
             self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
-                                      _row_delays(indptr, delay))}
+                                      shared_row_delays(indptr, delay))}
         bounds, indptr, target, weight, delay, row_delay = self._tables[nchunks]
         seg_bounds, seg_uniform, chunk_segs = _segments(p, bounds)
         # int32 state and ring where they hold every value (the ring's bound is each target's total

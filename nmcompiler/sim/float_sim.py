@@ -150,6 +150,7 @@ class FloatSimulator:
 
     def _run_compiled(self, steps: int, progress) -> SimResult:
         from ._float_kernel import run_float_kernel
+        from .delivery import shared_row_delays
 
         net, L, syn = self.net, self.layout, self.syn
         n, R, P = L.n, L.channels, L.prop
@@ -168,7 +169,7 @@ class FloatSimulator:
                                     if tr.variable != "v"] or [np.zeros(0, np.int64)]).astype(np.int64)
         rec_v = np.zeros((steps, rec_v_idx.size))
         rec_i = np.zeros((steps, R, rec_i_idx.size))
-        uniform = int(syn.delay) if syn.delay.ndim == 0 else -1
+        row_delay = shared_row_delays(syn.indptr, syn.delay)
         delay = np.zeros(1, np.int64) if syn.delay.ndim == 0 else syn.delay
         target = syn.target.astype(np.int32) if R * n < 2 ** 31 else syn.target
         changes = [c[0] for c in schedule if 0 < c[0] < steps]
@@ -189,7 +190,7 @@ class FloatSimulator:
             ptr, ids = (np.zeros(b - a + 1, np.int64), np.zeros(0, np.int64)) if sources.empty else sources.span(a, b)
             got_s, got_i, ev = run_float_kernel(
                 a, b, R, _c64(P.decay_v), _c64(drive), *rows, *flags, _c64(const), use_const, *neuron, v, cur, refr, v_new,
-                ring, n_slots, syn.indptr, target, syn.weight, delay, uniform, ptr, ids, rec_v_idx, rec_v, rec_i_idx,
+                ring, n_slots, syn.indptr, target, syn.weight, delay, row_delay, ptr, ids, rec_v_idx, rec_v, rec_i_idx,
                 rec_i)
             out_s.append(got_s)
             out_i.append(got_i)
