@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nmcompiler.datapath import load_format
-from nmcompiler.ir import LIF, Connectivity, CubaLIF, Network, Population, Probe, Projection, SpikeSource
+from nmcompiler.ir import LIF, Connectivity, CubaLIF, Network, PoissonSource, Population, Probe, Projection, SpikeSource
 from nmcompiler.passes import Quantize
 from nmcompiler.sim.bit_sim import BitAccurateSimulator, _narrow_state, _segments
 
@@ -79,6 +79,29 @@ def test_kernel_equals_numpy_path(target, over, narrow):
             assert np.array_equal(got.spike_ids[pop], ref.spike_ids[pop]), (threads, pop)
         for label in ref.traces:
             assert np.array_equal(got.traces[label].values, ref.traces[label].values), (threads, label)
+
+
+def test_poisson_inputs_drawn_ahead_give_the_numpy_paths_spikes():
+    """The kernel runs while a worker thread draws the next piece's Poisson spikes (one rate for
+    all channels on the grid, per-channel rates, a window): the spikes are those of the numpy
+    path, which draws tick by tick, for every piece length."""
+    net = _mixed_net(current=True)
+    net.add(PoissonSource(name="pg", size=60, rate=150.0))
+    net.add(PoissonSource(name="pm", size=6, rate=[50.0, 0.0, 400.0, 80.0, 200.0, 10.0], start=0.05, stop=0.25))
+    rng = np.random.default_rng(5)
+    for src in ("pg", "pm"):
+        n_pre = net.node(src).size
+        pi, qi = np.nonzero(rng.random((n_pre, 70)) < 0.3)
+        net.connect(Projection(name=f"{src}_u", pre=src, post="u", receptor="syn",
+                               connectivity=Connectivity.from_coo(n_pre, 70, pi, qi, 0.3, 2)))
+    fx = Quantize(fmt=load_format("fpga-lif")).run(net)
+    ref = BitAccurateSimulator(fx, backend="numpy").run(300)
+    for piece in (5, 64, None):
+        got = BitAccurateSimulator(fx, backend="numba", piece_steps=piece).run(300)
+        assert got.synaptic_events == ref.synaptic_events
+        for pop in ref.spike_steps:
+            assert np.array_equal(got.spike_ids[pop], ref.spike_ids[pop]), (piece, pop)
+            assert np.array_equal(got.spike_steps[pop], ref.spike_steps[pop]), (piece, pop)
 
 
 def test_row_delays_mark_rows_with_one_shared_delay():

@@ -341,13 +341,13 @@ _parallel_run = njit(cache=True, parallel=True)(_run)
 
 # The format's switches and shift widths become compile-time literals: one specialization per
 # format (constant shifts and no rounding branches in the vectorized loops).
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _serial(has_current, kind, rounding, compare_ge, frac, cfrac, channels, args):
     return _serial_run(literally(has_current), literally(kind), literally(rounding), literally(compare_ge),
                        literally(frac), literally(cfrac), literally(channels), args)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _parallel(has_current, kind, rounding, compare_ge, frac, cfrac, channels, args):
     return _parallel_run(literally(has_current), literally(kind), literally(rounding), literally(compare_ge),
                          literally(frac), literally(cfrac), literally(channels), args)

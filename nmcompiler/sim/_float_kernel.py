@@ -19,7 +19,7 @@ from .delivery import deliver_rows
 __all__ = ["run_float_kernel"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_reset,
                      subtract, refractory_steps, spiking, v, cur, refr, v_new, ring, n_slots, indptr, target, weight,
                      delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i):

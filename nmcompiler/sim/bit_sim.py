@@ -18,7 +18,7 @@ import numpy as np
 from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
-from .inputs import SourceSpikes
+from .inputs import SourceSpikes, prefetch_spans
 from .program import SimProgram, program_from_fixed_point
 from .result import SimResult, Trace
 
@@ -264,12 +264,10 @@ class BitAccurateSimulator:
         # inputs are drawn in pieces (bounded memory, progress between calls), the bits do not change
         piece = self.piece_steps or max(64, sources.block)
         out_s, out_i = [], []
-        for a in range(0, steps, piece):
-            b = min(steps, a + piece)
-            if sources.empty:
-                src_ptr, src_ids = np.zeros(b - a + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
-            else:
-                src_ptr, src_ids = sources.span(a - 1, b)
+        pieces = [(a, min(steps, a + piece)) for a in range(0, steps, piece)]
+        inputs = (((np.zeros(b - a + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)) for a, b in pieces)
+                  if sources.empty else prefetch_spans(sources, [(a - 1, b) for a, b in pieces]))
+        for (a, b), (src_ptr, src_ids) in zip(pieces, inputs):
             got_s, got_i = run_kernel(
                 fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
                 fmt.decay_bits, fmt.current_frac_bits,

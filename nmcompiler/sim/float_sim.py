@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..ir import Network
-from .inputs import SourceSpikes, external_current_schedule
+from .inputs import SourceSpikes, external_current_schedule, prefetch_spans
 from .layout import build_layout, build_synapses, spikes_by_population
 from .result import SimResult, Trace
 
@@ -181,13 +181,15 @@ class FloatSimulator:
                   L.refractory_steps.astype(np.int64), np.ascontiguousarray(L.spiking, dtype=np.bool_))
         drive, const, use_const, k = P.leak_v.copy(), np.zeros((R, n)), False, 0
         out_s, out_i, events = [], [], 0
-        for a, b in zip(cuts[:-1], cuts[1:]):
+        spans = list(zip(cuts[:-1], cuts[1:]))
+        inputs = (((np.zeros(b - a + 1, np.int64), np.zeros(0, np.int64)) for a, b in spans) if sources.empty
+                  else prefetch_spans(sources, spans))
+        for (a, b), (ptr, ids) in zip(spans, inputs):
             while k < len(schedule) and schedule[k][0] <= a:
                 _, v_current, channel_input = schedule[k]
                 drive = P.leak_v + P.current_to_v * (L.bias + v_current)
                 const, use_const = channel_input, bool(channel_input.any())
                 k += 1
-            ptr, ids = (np.zeros(b - a + 1, np.int64), np.zeros(0, np.int64)) if sources.empty else sources.span(a, b)
             got_s, got_i, ev = run_float_kernel(
                 a, b, R, _c64(P.decay_v), _c64(drive), *rows, *flags, _c64(const), use_const, *neuron, v, cur, refr, v_new,
                 ring, n_slots, syn.indptr, target, syn.weight, delay, row_delay, ptr, ids, rec_v_idx, rec_v, rec_i_idx,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
 
@@ -9,7 +12,7 @@ from ..frontends.values import stream
 from ..ir import CurrentSource, Network, PoissonSource, SpikeSource
 from .layout import Layout
 
-__all__ = ["SourceSpikes", "external_current_schedule"]
+__all__ = ["SourceSpikes", "prefetch_spans", "external_current_schedule"]
 
 
 class SourceSpikes:
@@ -133,7 +136,24 @@ class SourceSpikes:
         return out, (np.concatenate(pieces) if len(pieces) != 1 else pieces[0]) if pieces else np.zeros(0, np.int64)
 
 
-@njit(cache=True)
+def prefetch_spans(sources: SourceSpikes, spans: Iterable[tuple[int, int]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``sources.span(a, b)`` for each ``(a, b)`` in order, the next one drawn on a worker thread
+    while the caller simulates the current one (the compiled kernels and the compiled parts of
+    the drawing release the GIL, so a second core draws the inputs). One thread draws every span,
+    one after the other, in the same order: the spikes are those of drawing them in sequence."""
+    spans = list(spans)
+    if not spans:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nmc-inputs") as pool:
+        future = pool.submit(sources.span, *spans[0])
+        for k in range(len(spans)):
+            current = future.result()
+            if k + 1 < len(spans):
+                future = pool.submit(sources.span, *spans[k + 1])
+            yield current
+
+
+@njit(cache=True, nogil=True)
 def _grid_counts(counts, pos, rows, size):
     """Spikes per step of grid positions ``pos`` (ascending; row ``r`` of the grid is step ``rows[r]``)."""
     r, edge = 0, size
@@ -144,7 +164,7 @@ def _grid_counts(counts, pos, rows, size):
         counts[rows[r]] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grid_scatter(out, fill, pos, rows, size, offset):
     """``_scatter`` for grid positions: the channel is the position within its row."""
     r, base = 0, 0
@@ -157,7 +177,7 @@ def _grid_scatter(out, fill, pos, rows, size, offset):
         fill[s] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scatter(out, fill, steps, ids, offset):
     for k in range(steps.size):
         s = steps[k]
@@ -181,7 +201,7 @@ def _first_gap(rng: np.random.Generator, p: float) -> int:
     return int(rng.standard_exponential() * _gap_scale(p))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bernoulli_grid(rng, scale, end, cap, first):
     """Successes among positions ``[0, end)`` of a stream of i.i.d. trials, ascending: ``first``
     is the position of the next success (drawn before), each further gap is ``1 + floor(X *
