@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import EXAMPLES
 
@@ -148,3 +149,23 @@ def test_saved_ir_is_accepted_everywhere(run_nmc, tmp_path):
     code_b, _, _ = run_nmc("simulate", EXAMPLES / "synfire.yaml", "--duration", "30 ms", "-o", tmp_path / "b", "--no-plot")
     assert code_a == code_b == 0
     assert (tmp_path / "a" / "spikes.npz").read_bytes() == (tmp_path / "b" / "spikes.npz").read_bytes()
+
+
+def test_outputs_are_written_atomically_with_the_usual_permissions(tmp_path):
+    """A written file has the mode of a plainly created one (0o666 less the umask), not the
+    owner-only mode of its temporary file; a failed write leaves neither file nor temporary."""
+    import os
+
+    from nmcompiler.fileio import atomic_open, write_json
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "a.json", {"x": 1})
+        assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+        with pytest.raises(RuntimeError):
+            with atomic_open(tmp_path / "b.bin") as f:
+                f.write(b"partial")
+                raise RuntimeError("interrupted")
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
