@@ -40,6 +40,6 @@ def placement_png(mapping, title: str) -> bytes:
     fig.colorbar(im, ax=axes, fraction=0.03, label="neuron utilization")
     fig.suptitle(title + (f" (first 16 of {chips} chips)" if chips > 16 else ""))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)  # room for the colorbar label
     plt.close(fig)
     return buf.getvalue()
