@@ -111,7 +111,10 @@ def main() -> None:
         from rtl.synth import synth_ice40
 
         t0 = time.perf_counter()
-        stats = synth_ice40(b.verilog.read_text(), b.toplevel)
+        from rtl.runner import TOPLEVEL, verilog
+
+        # the Verilog `nmc rtl` writes (zero initial values included), not the simulation build's
+        stats = synth_ice40(verilog(params), TOPLEVEL)
         stats.pop("cells")
         print(json.dumps({"case": "ice40", "core": params.describe(), **stats,
                           "seconds": round(time.perf_counter() - t0, 1)}))
