@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, Module, Signal, unsigned
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, unsigned
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .core import LifCore, config_port
+from .core import LifCore, config_port, core_signature
 from .params import MEMORIES, CoreParams, address_bits
 
-__all__ = ["ChipParams", "LifChip", "ROUTER_MEMORIES"]
+__all__ = ["ChipParams", "LifChip", "CoreInstance", "ROUTER_MEMORIES"]
 
 #: configuration selectors of the router's tables (after the core memories)
 ROUTER_MEMORIES = ("fanptr", "fan")
@@ -61,15 +61,34 @@ class ChipParams:
         return {"cores": self.cores, "fan_entries": self.fan_entries, "core": self.core.describe()}
 
 
+class CoreInstance(wiring.Component):
+    """A :class:`~rtl.core.LifCore` of ``params`` as an instance of the Verilog module ``module``,
+    generated on its own (:func:`rtl.runner.verilog` puts it beside the chip): the cores of a chip
+    loaded through the configuration port are all the same design, which is then generated,
+    verilated and compiled once instead of once per core. Same ports as the core."""
+
+    def __init__(self, params: CoreParams, module: str):
+        self.module, self.cfg_width = module, config_port(params)[0]
+        super().__init__(core_signature(params))
+
+    def elaborate(self, platform):
+        m = Module()
+        ports = {("i_" if member.flow == In else "o_") + "__".join(map(str, path)): value
+                 for path, member, value in self.signature.flatten(self)}
+        m.submodules.core = Instance(self.module, i_clk=ClockSignal(), i_rst=ResetSignal(), **ports)
+        return m
+
+
 class LifChip(wiring.Component):
     """``cores`` cores and the router. Ports: ``tick``, ``busy``, ``inp`` (host events: axon | core << axon_bits),
     ``out`` (spikes: neuron | core << local_bits), ``cfg_*`` with ``cfg_core`` (core memories) and
     selectors 6 ``fanptr`` (address neuron | core << local bits), 7 ``fan``, ``dbg_core``/``dbg_addr``/``dbg_state``,
     and the counters summed over the cores."""
 
-    def __init__(self, params: ChipParams, init=None):
+    def __init__(self, params: ChipParams, init=None, core_module: str | None = None):
         self.params = params
         self.init = init  # ChipLoad: memories initialized from an image
+        self.core_module = core_module  # without init: the cores as instances of this module (CoreInstance)
         cp = params.core
         core_width, core_addr = config_port(cp)
         self.cfg_width = max(core_width, params.width("fanptr"), params.width("fan"))
@@ -93,7 +112,10 @@ class LifChip(wiring.Component):
         init = self.init
         cores, fifos = [], []
         for c in range(p.cores):
-            core = LifCore(cp, init.cores[c] if init is not None and c < len(init.cores) else None)
+            if init is None and self.core_module is not None:
+                core = CoreInstance(cp, self.core_module)
+            else:
+                core = LifCore(cp, init.cores[c] if init is not None and c < len(init.cores) else None)
             f = fifo.SyncFIFOBuffered(width=nb, depth=cp.neurons)
             m.submodules[f"core{c}"], m.submodules[f"spikes{c}"] = core, f
             cores.append(core)

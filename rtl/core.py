@@ -34,7 +34,7 @@ from .arith import neuron_update
 from .load import CoreLoad
 from .params import MEMORIES, CoreParams
 
-__all__ = ["LifCore", "config_port"]
+__all__ = ["LifCore", "config_port", "core_signature"]
 
 
 def config_port(params: CoreParams) -> tuple[int, int]:
@@ -42,6 +42,26 @@ def config_port(params: CoreParams) -> tuple[int, int]:
     L = params.layouts
     return (max(L.width(m) for m in MEMORIES),
             max(max(1, (L.depth(params, m) - 1).bit_length()) for m in MEMORIES))
+
+
+def core_signature(params: CoreParams) -> wiring.Signature:
+    """The ports of :class:`LifCore` (also those of :class:`rtl.chip.CoreInstance`)."""
+    cfg_width, cfg_addr_bits = config_port(params)
+    return wiring.Signature({
+        "tick": In(1),
+        "busy": Out(1),
+        "inp": In(stream.Signature(unsigned(params.axon_bits))),
+        "out": Out(stream.Signature(unsigned(params.neuron_bits))),
+        "cfg_en": In(1),
+        "cfg_sel": In(3),
+        "cfg_addr": In(cfg_addr_bits),
+        "cfg_data": In(cfg_width),
+        "dbg_addr": In(params.neuron_bits),
+        "dbg_state": Out(params.layouts.width("state")),
+        "ticks": Out(32),
+        "spikes": Out(32),
+        "synops": Out(32),
+    })
 
 
 class LifCore(wiring.Component):
@@ -53,23 +73,8 @@ class LifCore(wiring.Component):
     def __init__(self, params: CoreParams, init: CoreLoad | None = None):
         self.params = params
         self.init = init  # memories initialized from an image (None: loaded through the cfg port)
-        L = params.layouts
         self.cfg_width, self.cfg_addr_bits = config_port(params)
-        super().__init__({
-            "tick": In(1),
-            "busy": Out(1),
-            "inp": In(stream.Signature(unsigned(params.axon_bits))),
-            "out": Out(stream.Signature(unsigned(params.neuron_bits))),
-            "cfg_en": In(1),
-            "cfg_sel": In(3),
-            "cfg_addr": In(self.cfg_addr_bits),
-            "cfg_data": In(self.cfg_width),
-            "dbg_addr": In(params.neuron_bits),
-            "dbg_state": Out(L.width("state")),
-            "ticks": Out(32),
-            "spikes": Out(32),
-            "synops": Out(32),
-        })
+        super().__init__(core_signature(params))
 
     def elaborate(self, platform):
         m = Module()

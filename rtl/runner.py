@@ -58,15 +58,30 @@ def _require_tools() -> None:
 def verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoad | None = None, name: str = TOPLEVEL) -> str:
     """Verilog of the core (or, for :class:`ChipParams`, the multi-core chip) from Amaranth, without
     source locations (byte-identical for equal inputs); with ``init``, its memories start with the
-    image instead of empty."""
-    _require_tools()
+    image instead of empty. A chip without ``init`` holds its cores as instances of one module,
+    ``<name>_core``, whose Verilog comes first in the text."""
+    return _emit(params, init, name, _amaranth_verilog)
+
+
+def _amaranth_verilog(top, name: str) -> str:
     from amaranth.back import verilog as back
 
+    return back.convert(top, name=name, emit_src=False)
+
+
+def _emit(params, init, name: str, convert) -> str:
+    """``convert(elaboratable, module name)`` of the core, or of the chip (after its core module
+    when the cores are instances of one)."""
+    _require_tools()
     from .chip import LifChip
     from .core import LifCore
 
-    top = LifChip(params, init) if isinstance(params, ChipParams) else LifCore(params, init)
-    return back.convert(top, name=name, emit_src=False)
+    if not isinstance(params, ChipParams):
+        return convert(LifCore(params, init), name)
+    if init is not None:
+        return convert(LifChip(params, init), name)
+    core = f"{name}_core"
+    return convert(LifCore(params.core), core) + convert(LifChip(params, core_module=core), name)
 
 
 def drop_zero_init(rtlil_text: str) -> str:
@@ -97,13 +112,12 @@ def simulation_verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoa
     """The design :func:`verilog` describes, as Verilator simulates it: Amaranth's RTLIL through
     the same Yosys passes as Amaranth's Verilog backend, without the all-zero memory initializers
     (Verilator builds with ``--x-initial 0``, so those memories still start at zero)."""
-    _require_tools()
+    return _emit(params, init, name, _simulation_verilog)
+
+
+def _simulation_verilog(top, name: str) -> str:
     from amaranth.back import rtlil
 
-    from .chip import LifChip
-    from .core import LifCore
-
-    top = LifChip(params, init) if isinstance(params, ChipParams) else LifCore(params, init)
     text = drop_zero_init(rtlil.convert(top, name=name, emit_src=False))
     script = "read_rtlil design.il; proc -nomux -norom; memory_collect; write_verilog -norename design.v"
     return run_yosys(script, {"design.il": text}, ("design.v",))["design.v"]
