@@ -140,3 +140,24 @@ def test_narrow_state_bounds():
     assert not _narrow_state(fmt, 300)  # 300 channels of 24-bit currents overflow an int32 sum
     assert not _narrow_state(dataclasses.replace(fmt, v_bits=31), 2)
     assert not _narrow_state(load_format("spinnaker-like"), 2)
+
+
+def test_ring_holds_a_source_spiking_twice_in_one_tick():
+    """The int32 ring is chosen from each target's total |weight|; an explicit source that spikes
+    twice in one tick delivers its weight twice, which must not wrap around (found by the datapath
+    property test: a spinnaker-like case summing to just below 2^31 once)."""
+    fmt = load_format("spinnaker-like")
+    net = Network("twice", dt=1e-3)
+    net.add(SpikeSource(name="in", size=1, ids=[0, 0, 0], times=[0.002, 0.002, 0.005]))
+    net.add(Population(name="p", size=1, model=LIF(tau_mem=0.02, v_threshold=1e3)))
+    net.connect(Projection(name="in_p", pre="in", post="p", connectivity=Connectivity.from_coo(1, 1, [0], [0], 1.0, 1)))
+    net.probes = [Probe(target="p", variable="v")]
+    fx = Quantize(fmt=fmt).run(net)
+    proj = fx.projections["in_p"]
+    big = dataclasses.replace(proj, mantissa=np.array([20000]), exponent=16)  # 1.31e9: twice is over 2^31
+    fx = dataclasses.replace(fx, projections={"in_p": big})
+    ref = BitAccurateSimulator(fx, backend="numpy").run(8)
+    got = BitAccurateSimulator(fx, backend="numba").run(8)
+    one = (20000 << 16) >> fmt.current_frac_bits  # the drive of one spike
+    assert ref.traces["p.v"].values.max() > one  # the twice-delivered (saturated) sum reached v
+    assert np.array_equal(got.traces["p.v"].values, ref.traces["p.v"].values)

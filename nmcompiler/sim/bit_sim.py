@@ -248,8 +248,8 @@ class BitAccurateSimulator:
         # absolute incoming weight): 8 vector lanes instead of 4, half the memory traffic
         T = np.int32 if _narrow_state(fmt, self.channels) else np.int64
         v, cur, ref = v.astype(T), cur.astype(T), ref.astype(np.int32)
-        if self._ring_type is None:
-            reach = _max_reach(self.target, self.weight, self.channels * self.n)
+        if self._ring_type is None:  # a source channel may spike several times in one step
+            reach = _max_reach(self.target, self.weight, self.channels * self.n) * sources.max_repeat
             self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
         ring = np.zeros(n_slots * self.channels * self.n, dtype=self._ring_type)
         p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory)]

@@ -50,6 +50,10 @@ class SourceSpikes:
         ids = np.concatenate(self.explicit_ids or [np.zeros(0, np.int64)])
         order = np.lexsort((ids, steps))
         self._steps, self._ids = steps[order], ids[order]
+        # the most spikes one explicit source channel has in one step (Poisson channels and neurons: 1)
+        same = np.concatenate([[0], (np.diff(self._steps) == 0) & (np.diff(self._ids) == 0), [0]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(same))  # starts and ends of the runs of repeated spikes
+        self.max_repeat = int(np.max(edges[1::2] - edges[::2], initial=0)) + 1
         self._restart()
 
     def _restart(self) -> None:
