@@ -93,6 +93,9 @@ def core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
 
 def _core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
     L, n = params.layouts, image.neurons.size
+    if image.compartments.size:
+        raise UserError(f"core {image.core} holds {image.compartments.size} partial-sum compartments; the RTL core "
+                        "has none yet: simulate the image with nmc simulate")
     rows = image.rows
     sources, first = np.unique(rows["source"].astype(np.int64), return_index=True) if rows.size else (
         np.zeros(0, np.int64), np.zeros(0, np.int64))

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from nmcompiler.errors import UserError
-from nmcompiler.image.contents import ImageContents, to_program
+from nmcompiler.image.contents import ImageContents
+from nmcompiler.image.program import to_program
 from nmcompiler.ir import Probe
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.inputs import SourceSpikes

@@ -24,6 +24,7 @@ _HOLDS = {
     "type_weights": "crossbar weights per neuron and axon type",
     "routes": "routing key, mask and destination cores of the core's spikes",
     "chip_table": "multicast routing table of a chip: key, mask, route bits",
+    "compartments": "partial-sum compartments in the slots after the neurons: id, neuron and channel fed",
 }
 
 
@@ -76,7 +77,10 @@ def _section_json(contents, kind: str, core: int | None):
         return c.type_weights.tolist()
     if kind == "routes":
         return {"key": c.key, "mask": c.mask, "destinations": c.destinations.tolist()}
-    raise UserError(f"unknown section '{kind}' (meta, neurons, rows, synapses, type_weights, routes, chip_table)")
+    if kind == "compartments":
+        return [{name: int(rec[name]) for name in rec.dtype.names if name != "reserved"} for rec in c.compartments]
+    raise UserError(f"unknown section '{kind}' (meta, neurons, rows, synapses, type_weights, routes, compartments, "
+                    "chip_table)")
 
 
 @cli.command()
@@ -92,7 +96,7 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
     contents = decode(data, str(image))
     _check_target(image, contents.meta, target)
     summary = [{"core": c.core, "position": list(c.position), "neurons": int(c.neurons.size),
-                "rows": int(c.rows.size), "synapses": int(c.rows["length"].sum()),
+                "compartments": int(c.compartments.size), "rows": int(c.rows.size), "synapses": int(c.rows["length"].sum()),
                 "destinations": int(c.destinations.size)} for c in contents.cores]
     if sections:
         out = {}
@@ -117,10 +121,14 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
                   f"{header['sections']} sections, checksums ok")
     console.print(f"network '{meta['network']}' for target '{meta['target']}' (sha256 {meta['target_sha256'][:16]}), "
                   f"{meta['compiler']}; {meta['neurons']} neurons on {len(contents.cores)} cores, "
-                  f"synapse layout {meta['synapse_storage']}")
-    table = Table("core", "position", "neurons", "rows", "synapses", "destinations")
+                  f"synapse layout {meta['synapse_storage']}"
+                  + (f"; {meta['compartments']} partial-sum compartments ({meta['payload_bits']}-bit messages)"
+                     if meta.get("compartments") else ""))
+    columns = ["core", "position", "neurons"] + (["compartments"] if meta.get("compartments") else []) + [
+        "rows", "synapses", "destinations"]
+    table = Table(*columns)
     for row in summary:
-        table.add_row(*(str(row[k]) for k in ("core", "position", "neurons", "rows", "synapses", "destinations")))
+        table.add_row(*(str(row[k]) for k in columns))
     console.print(table)
     if contents.chip_tables:
         console.print("routing-table entries per chip: " + ", ".join(

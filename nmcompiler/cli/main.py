@@ -438,14 +438,10 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
              input_axons=u.input_axons, output_axons=u.output_axons, **extra)
     doc = report.to_json() | {"offsets": mapping.offsets}
     png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
-    image = None
-    if ps is None:  # image format v1 has no partial-sum compartments
-        image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
-        doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
-            read_header(image, f"{stem}.nmc")[1])}
-        write_bytes(outdir / f"{stem}.nmc", image)
-    else:
-        doc["image"] = None
+    image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
+    doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
+        read_header(image, f"{stem}.nmc")[1])}
+    write_bytes(outdir / f"{stem}.nmc", image)
     write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
     write_json(outdir / f"{stem}.map.json", doc)
     write_bytes(outdir / f"{stem}.placement.png", png)
@@ -475,12 +471,8 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
         p = report.partial_sums
         console.print(f"partial sums: {p['compartments']} compartments on {p['dendrite_cores']} cores feed "
                       f"{p['soma_cores']} neuron cores; {p['messages_per_second']:.0f} messages per second")
-    written = f"{stem}.map.json, {stem}.map.npz, {stem}.placement.png"
-    if image is None:
-        console.print(f"wrote {outdir}/{written} (no configuration image: the image format has no partial-sum "
-                      "compartments yet)")
-    else:
-        console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {written}")
+    console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {stem}.map.json, {stem}.map.npz, "
+                  f"{stem}.placement.png")
 
 
 def _placement_line(pl: dict) -> str:

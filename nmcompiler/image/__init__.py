@@ -1,7 +1,8 @@
 """Configuration images: contents per target layout, binary encoding, decoding (docs/image-format.md)."""
 
 from .codec import MAGIC, VERSION, ImageError, decode, encode, read_header
-from .contents import CoreImage, ImageContents, build_contents, compiled_target, target_digest, to_program
+from .contents import CoreImage, ImageContents, build_contents, compiled_target, target_digest
+from .program import to_program
 
 __all__ = ["MAGIC", "VERSION", "ImageError", "decode", "encode", "read_header", "CoreImage", "ImageContents",
            "build_contents", "compiled_target", "target_digest", "to_program"]

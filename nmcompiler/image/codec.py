@@ -17,17 +17,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from .contents import GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
+from .contents import COMPARTMENT_DTYPE, GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
 
-__all__ = ["MAGIC", "VERSION", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
+__all__ = ["MAGIC", "VERSION", "VERSIONS", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
 
 MAGIC = b"NMCIMAGE"
-VERSION = 1
+VERSION = 2  # the newest; an image without partial-sum compartments is written as version 1
+VERSIONS = (1, 2)  # version 2 adds the compartments section and meta's compartments and payload_bits
 # magic, version, header bytes, sections, file bytes, target sha, crc, 0, target name, compiler version
 HEADER = struct.Struct("<8sHHIQ32sII24s8s")
 ENTRY = struct.Struct("<HHIQQII")  # kind, reserved, core, offset, size, crc32, reserved
 TRAILER = 32
-SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table"}
+SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table",
+                 8: "compartments"}
 _KIND = {v: k for k, v in SECTION_KINDS.items()}
 _MAX_SECTIONS = 1 << 24
 
@@ -62,6 +64,8 @@ def _pack_core(c: CoreImage) -> dict[str, bytes]:
     if c.type_weights.size:
         tw = c.type_weights
         out["type_weights"] = struct.pack("<II", *tw.shape) + np.ascontiguousarray(tw, dtype="<i2").tobytes()
+    if c.compartments.size:
+        out["compartments"] = struct.pack("<I", c.compartments.size) + c.compartments.astype(COMPARTMENT_DTYPE).tobytes()
     return out
 
 
@@ -86,7 +90,8 @@ def encode(contents: ImageContents) -> bytes:
     entry_bytes = b"".join(entries)
     name = contents.meta["target"].encode()[:24]
     compiler = contents.meta["compiler"].rsplit(" ", 1)[-1].encode()[:8]
-    fields = [MAGIC, VERSION, HEADER.size, len(sections), file_bytes, contents.target_digest, 0, 0, name, compiler]
+    version = 2 if any(c.compartments.size for c in contents.cores) else 1
+    fields = [MAGIC, version, HEADER.size, len(sections), file_bytes, contents.target_digest, 0, 0, name, compiler]
     crc = zlib.crc32(HEADER.pack(*fields) + entry_bytes)
     fields[6] = crc
     head = HEADER.pack(*fields)
@@ -106,8 +111,9 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
     magic, version, hsize, count, file_bytes, digest, crc, _, tname, cver = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise ImageError(f"{where}: not an nmcompiler image (magic {magic!r}, expected {MAGIC!r})")
-    if version != VERSION:
-        raise ImageError(f"{where}: image format version {version}; this nmcompiler reads version {VERSION}")
+    if version not in VERSIONS:
+        raise ImageError(f"{where}: image format version {version}; this nmcompiler reads versions "
+                         f"{', '.join(map(str, VERSIONS))}")
     if hsize != HEADER.size or count > _MAX_SECTIONS or HEADER.size + count * ENTRY.size + TRAILER > len(data):
         raise ImageError(f"{where}: corrupted header (header size {hsize}, {count} sections, {len(data)} bytes)")
     if file_bytes != len(data):
@@ -122,7 +128,7 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
     for k in range(count):
         kind, _, core, off, size, scrc, _ = ENTRY.unpack_from(table, k * ENTRY.size)
         name = SECTION_KINDS.get(kind)
-        if name is None or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
+        if name is None or (name == "compartments" and version < 2) or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
             raise ImageError(f"{where}: section {k} is corrupted (kind {kind}, offset {off}, size {size})")
         if zlib.crc32(data[off:off + size]) != scrc:
             raise ImageError(f"{where}: section {k} ({name}{'' if core == GLOBAL else f', core {core}'}) corrupted "
@@ -229,5 +235,11 @@ def _unpack_core(c: int, s: dict[str, bytes], where: str) -> CoreImage:
         r.done()
     if width and (tw.shape[0] != n or (rows.size and int(rows["axon_type"].max()) >= tw.shape[1])):
         raise ImageError(f"{where}: core {c}: crossbar weights do not match its neurons and axon types")
+    comps = np.zeros(0, dtype=COMPARTMENT_DTYPE)
+    if "compartments" in s:
+        r = _Reader(s["compartments"], where, f"compartments of core {c}")
+        (count,) = r.unpack("<I")
+        comps = r.array(COMPARTMENT_DTYPE, count)
+        r.done()
     return CoreImage(core=c, position=(chip, row, col), neurons=neurons, decay_i=decay_i, i0=i0, rows=rows,
-                     synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests)
+                     synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests, compartments=comps)

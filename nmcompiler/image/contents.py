@@ -1,8 +1,14 @@
 """The content of a configuration image, core by core, in each target's own storage layout.
 
 :func:`build_contents` turns a mapping and its fixed-point network into :class:`ImageContents`;
-:mod:`.codec` writes and reads it as bytes; :func:`to_program` turns it back into what the
-bit-accurate simulator runs. docs/image-format.md describes every field.
+:mod:`.codec` writes and reads it as bytes; :func:`.program.to_program` turns it back into what
+the bit-accurate simulator runs. docs/image-format.md describes every field.
+
+Partial-sum compartments (mappings with :class:`nmcompiler.mapping.partial_sums.PartialSums`)
+occupy the slots after their core's neurons: synapses that go through a compartment address its
+slot (channel field 0, delay ``max(d - 1, 1)``), and each compartment's message arrives at its
+neuron's core as a row whose source is ``presynaptic + compartment`` with one synapse of weight 1
+and delay 1 onto the neuron's channel.
 
 Synapse layouts (``target.core.synapse_storage``), all addressed through the core's row table
 (one row per presynaptic source, delay and exponent group; see ``ROW_DTYPE``):
@@ -21,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,18 +37,18 @@ from ..errors import UserError
 from ..ir import PoissonSource, Probe, SpikeSource
 from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
-from ..sim.layout import synapse_table
-from ..sim.program import PopulationSlot, SimProgram, program_from_fixed_point
+from ..sim.program import program_from_fixed_point
 from ..targets import Target
 
-__all__ = ["NEURON_DTYPE", "ROW_DTYPE", "CoreImage", "ImageContents", "build_contents", "to_program",
-           "target_digest", "SynapseFields", "compiled_target"]
+__all__ = ["NEURON_DTYPE", "ROW_DTYPE", "COMPARTMENT_DTYPE", "CoreImage", "ImageContents", "build_contents",
+           "target_digest", "SynapseFields", "compiled_target", "source_from_json"]
 
 NEURON_DTYPE = np.dtype([("neuron", "<u4"), ("v0", "<i4"), ("decay_v", "<i4"), ("bias", "<i4"),
                          ("threshold", "<i4"), ("v_reset", "<i4"), ("refractory", "<u2"), ("flags", "u1"),
                          ("reserved", "u1")])
 ROW_DTYPE = np.dtype([("source", "<u4"), ("start", "<u4"), ("length", "<u4"), ("delay", "u1"),
                       ("axon_type", "u1"), ("exponent", "i1"), ("reserved", "u1")])
+COMPARTMENT_DTYPE = np.dtype([("id", "<u4"), ("neuron", "<u4"), ("channel", "<u2"), ("reserved", "<u2")])
 FLAG_SUBTRACT, FLAG_SPIKING = 1, 2
 MAX_SOURCE_CHANNELS = 1 << 24  # image format 1: channels per host source
 GLOBAL = 0xFFFFFFFF
@@ -77,7 +83,9 @@ class CoreImage:
     type_weights: np.ndarray  # crossbar: (n, axon_types) int16 weight per neuron and axon type; else (0, 0)
     key: int  # routing key of the core's spikes (neuron index in the low bits)
     mask: int
-    destinations: np.ndarray  # uint32 cores that receive this core's spikes
+    destinations: np.ndarray  # uint32 cores that receive this core's spikes (and compartment messages)
+    # partial-sum compartments in the slots after the neurons (COMPARTMENT_DTYPE, ascending id)
+    compartments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=COMPARTMENT_DTYPE))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -114,7 +122,7 @@ def _source_json(src) -> dict:
     return {"kind": "spikes", "name": src.name, "size": src.size, "ids": src.ids.tolist(), "times": src.times.tolist()}
 
 
-def _source_from_json(d: dict):
+def source_from_json(d: dict):
     if d["kind"] == "poisson":
         return PoissonSource(name=d["name"], size=d["size"], rate=np.array(d["rate"], dtype=np.float64),
                              start=float(d["start"]), stop=float(d["stop"]))
@@ -137,32 +145,41 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     prog = program_from_fixed_point(fxp, seed)
     n, R = prog.n, prog.channels
     core_of = np.asarray(mapping.core_of, dtype=np.int64)
-    n_cores = int(core_of.max()) + 1 if n else 0
+    ps = mapping.partial_sums
+    n_cores = int(ps.cores) if ps is not None else (int(core_of.max()) + 1 if n else 0)
     p = prog.params
     table = prog.synapses
-    pre = np.repeat(np.arange(table.indptr.size - 1, dtype=np.int64), np.diff(table.indptr))
-    chan, post = np.divmod(table.target, n) if n else (table.target, table.target)
-    delay = np.broadcast_to(table.delay, pre.shape).astype(np.int64)
-    weight = table.weight.astype(np.int64)
-    storage = target.core.synapse_storage
-    fields = SynapseFields.of(target)
-    key_bits = fields.index
-    cores = []
-    syn_core = core_of[post] if post.size else post
-    # rows group a source's synapses by (channel, target population): each row then comes from one
-    # projection and shares its exponent
-    pop_starts = np.array([s.offset for s in prog.populations], dtype=np.int64)
-    group = chan * len(pop_starts) + np.searchsorted(pop_starts, post, side="right") - 1 if post.size else post
-    row_key = pre * (R * max(1, len(pop_starts))) + group
-    order = np.lexsort((post, delay, row_key, syn_core))  # by core, row, delay, neuron
-    bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
-    width = max(n_cores, 1)
-    dest_pairs = distinct(core_of[pre[pre < n]] * width + syn_core[pre < n]) if n_cores else np.zeros(0, np.int64)
-    dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
+    n_pre = int(table.indptr.size - 1)
     by_core = np.argsort(core_of, kind="stable")  # neurons core by core, ascending within a core
     core_bounds = np.searchsorted(core_of[by_core], np.arange(n_cores + 1))
     local = np.empty(n, dtype=np.int64)  # index of each neuron within its core
     local[by_core] = np.arange(n) - core_bounds[core_of[by_core]]
+    pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(table.indptr))
+    chan, post = np.divmod(table.target, n) if n else (table.target, table.target)
+    s = {"pre": pre, "chan": chan, "post": post, "delay": np.broadcast_to(table.delay, pre.shape).astype(np.int64),
+         "weight": table.weight.astype(np.int64), "core": core_of[post] if post.size else post,
+         "slot": local[post] if post.size else post, "field": chan}
+    messages = np.zeros(0, dtype=np.int64)  # (compartment core) * width + soma core, one per compartment
+    records = None
+    width = max(n_cores, 1)
+    if ps is not None and ps.compartments:
+        s, records, messages = _through_compartments(ps, s, n, n_pre, core_of, local, np.diff(core_bounds), width)
+    pre, chan, post, delay, weight, syn_core = s["pre"], s["chan"], s["post"], s["delay"], s["weight"], s["core"]
+    storage = target.core.synapse_storage
+    fields = SynapseFields.of(target)
+    key_bits = fields.index
+    cores = []
+    # rows group a source's synapses by (channel, target population): each row then comes from one
+    # projection and shares its exponent
+    pop_starts = np.array([sl.offset for sl in prog.populations], dtype=np.int64)
+    group = chan * len(pop_starts) + np.searchsorted(pop_starts, post, side="right") - 1 if post.size else post
+    row_key = pre * (R * max(1, len(pop_starts))) + group
+    order = np.lexsort((s["slot"], delay, row_key, syn_core))  # by core, row, delay, slot
+    bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
+    spikes = pre < n
+    dest_pairs = distinct(np.concatenate([core_of[pre[spikes]] * width + syn_core[spikes], messages])) \
+        if n_cores else np.zeros(0, np.int64)
+    dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
     for c in range(n_cores):
         members = by_core[core_bounds[c]:core_bounds[c + 1]]
         rec = np.zeros(members.size, dtype=NEURON_DTYPE)
@@ -171,29 +188,65 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
             rec[name] = getattr(p, name)[members]
         rec["flags"] = p.subtract[members] * FLAG_SUBTRACT + p.spiking[members] * FLAG_SPIKING
         sel = order[bounds[c]:bounds[c + 1]]
-        s_pre, s_post, s_chan, s_delay, s_w = pre[sel], local[post[sel]], chan[sel], delay[sel], weight[sel]
+        s_pre, s_slot, s_chan, s_delay, s_w = pre[sel], s["slot"][sel], s["field"][sel], delay[sel], weight[sel]
         if storage == "crossbar":
-            rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_post, s_delay, s_w,
+            rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_slot, s_delay, s_w,
                                                mapping.axon_types.get(c))
         else:
-            rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_post, s_chan, s_delay, s_w)
+            rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w)
             type_w = np.zeros((0, 0), dtype=np.int16)
         dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
+        extra = {} if records is None else {"compartments": records[c]}
         cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
                                decay_i=p.decay_i[:, members].astype(np.int32), i0=prog.i0[:, members].astype(np.int32),
                                rows=rows, synapses=synapses, type_weights=type_w, key=c << key_bits,
-                               mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)), destinations=dests.astype(np.uint32)))
+                               mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)), destinations=dests.astype(np.uint32),
+                               **extra))
     meta = {
         "compiler": f"nmcompiler {__version__}", "target": target.name, "target_sha256": target_digest(target),
         "format": {k: v for k, v in vars(fxp.format).items()}, "network": prog.name, "dt": repr(prog.dt),
-        "seed": prog.seed, "neurons": n, "presynaptic": int(table.indptr.size - 1), "cores": n_cores,
-        "populations": [[s.name, s.offset, s.size] for s in prog.populations],
-        "sources": [_source_json(s) for s in prog.sources],
+        "seed": prog.seed, "neurons": n, "presynaptic": n_pre, "cores": n_cores,
+        "populations": [[sl.name, sl.offset, sl.size] for sl in prog.populations],
+        "sources": [_source_json(src) for src in prog.sources],
         "probes": [{"target": q.target, "variable": q.variable,
                     "neurons": None if q.neurons is None else q.neurons.tolist()} for q in prog.probes],
-        "synapse_storage": storage, "synapse_fields": vars(fields), "max_delay": int(table.max_delay),
+        "synapse_storage": storage, "synapse_fields": vars(fields), "max_delay": int(delay.max(initial=1)),
     }
+    if records is not None:
+        meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}
     return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, cores, n_cores, key_bits))
+
+
+def _through_compartments(ps, s: dict, n: int, n_pre: int, core_of, local, neurons_on, width: int):
+    """Synapses of a partial-sum mapping: those that go through a compartment move to its slot on
+    its dendrite core (channel field 0, delay ``max(d - 1, 1)``), and each compartment ``k`` gets
+    its message row (source ``n_pre + k``, weight 1, delay 1, onto its neuron's channel). Returns
+    the synapses, the compartment records per core and the (sending core, receiving core) pairs."""
+    m = ps.compartments
+    comp = ps.compartment[s["pre"] // ps.block_size, s["chan"] * n + s["post"]].astype(np.int64)
+    through = comp >= 0
+    comp = np.maximum(comp, 0)
+    comp_core = np.asarray(ps.core, dtype=np.int64)
+    by_core = np.argsort(comp_core, kind="stable")  # compartments core by core, ascending id
+    first = np.searchsorted(comp_core[by_core], np.arange(neurons_on.size + 1))
+    comp_slot = np.empty(m, dtype=np.int64)  # after the core's neurons
+    comp_slot[by_core] = np.arange(m) - first[comp_core[by_core]] + neurons_on[comp_core[by_core]]
+    out = {"pre": s["pre"], "chan": s["chan"], "post": s["post"], "weight": s["weight"],
+           "delay": np.where(through, np.maximum(s["delay"] - 1, 1), s["delay"]),
+           "core": np.where(through, comp_core[comp], s["core"]), "slot": np.where(through, comp_slot[comp], s["slot"]),
+           "field": np.where(through, 0, s["chan"])}
+    soma, channel = np.asarray(ps.target, dtype=np.int64) % n, np.asarray(ps.target, dtype=np.int64) // n
+    one = np.ones(m, dtype=np.int64)
+    rows = {"pre": n_pre + np.arange(m, dtype=np.int64), "chan": channel, "post": soma, "weight": one, "delay": one,
+            "core": core_of[soma], "slot": local[soma], "field": channel}
+    out = {k: np.concatenate([v, rows[k]]) for k, v in out.items()}
+    records = []
+    for c in range(neurons_on.size):
+        ids = by_core[first[c]:first[c + 1]]
+        rec = np.zeros(ids.size, dtype=COMPARTMENT_DTYPE)
+        rec["id"], rec["neuron"], rec["channel"] = ids, soma[ids], channel[ids]
+        records.append(rec)
+    return out, records, comp_core * width + core_of[soma]
 
 
 def _twos(x: np.ndarray, bits: int) -> np.ndarray:
@@ -299,123 +352,3 @@ def _chip_tables(mapping: Mapping, cores, n_cores, key_bits) -> dict[int, np.nda
             rows.append((key, mask, route))
         out[int(chip)] = np.array(rows, dtype=np.uint32).reshape(-1, 3)
     return out
-
-
-def _signed(x: np.ndarray, bits: int) -> np.ndarray:
-    x = x.astype(np.int64) & ((1 << bits) - 1)
-    return np.where(x >= 1 << (bits - 1), x - (1 << bits), x)
-
-
-def to_program(contents: ImageContents) -> SimProgram:
-    """The simulator's input, made from the image's tables alone (names and sources from META).
-    An image whose sections contradict each other raises :class:`UserError` naming what."""
-    try:
-        prog = _to_program(contents)
-    except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
-        raise UserError(f"image content inconsistent: {type(exc).__name__}: {exc}") from None
-    problems = _program_problems(prog, contents)
-    if problems:
-        raise UserError("image content inconsistent: " + "; ".join(problems))
-    return prog
-
-
-def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
-    fmt, n = prog.format, prog.n
-    out = [f"format: {p}" for p in fmt.problems()]
-    ids = np.sort(np.concatenate([c.neurons["neuron"].astype(np.int64) for c in contents.cores] or [np.zeros(0, np.int64)]))
-    if not np.array_equal(ids, np.arange(n)):
-        out.append(f"the cores' neuron tables do not hold each of the {n} neurons exactly once")
-    start = 0
-    for slot in prog.populations:
-        if slot.offset != start or slot.size < 1:
-            out.append(f"population '{slot.name}' does not follow its predecessor")
-        start = slot.offset + slot.size
-    if start != n:
-        out.append(f"populations cover {start} neurons, the image holds {n}")
-    t = prog.synapses
-    n_pre = n + sum(s.size for s in prog.sources)
-    if t.indptr.size != n_pre + 1:
-        out.append(f"synapse sources: {t.indptr.size - 1} presynaptic indices, sources and neurons make {n_pre}")
-    d = np.asarray(t.delay)
-    if t.target.size and (d.min() < 1 or d.max() > fmt.delay_max or t.target.max() >= prog.channels * n):
-        out.append("a synapse has a delay or target outside the format's range")
-    names = {p.name for p in prog.populations}
-    sizes = {p.name: p.size for p in prog.populations}
-    for q in prog.probes:
-        if q.target not in names or q.variable not in ("spikes", "v", "i"):
-            out.append(f"probe of unknown population or variable '{q.target}.{q.variable}'")
-        elif q.neurons is not None and q.neurons.size and not (0 <= q.neurons.min() and q.neurons.max() < sizes[q.target]):
-            out.append(f"probe of '{q.target}' names neurons outside its {sizes[q.target]}")
-    for src in prog.sources:
-        out += [f"source '{src.name}': {m}" for m in src.problems()]
-    if prog.params.refractory.size and prog.params.refractory.min() < 0:
-        out.append("negative refractory period")
-    return out
-
-
-def _to_program(contents: ImageContents) -> SimProgram:
-    from ..datapath import NeuronParams
-    from ..datapath.format import NumericFormat
-
-    meta = contents.meta
-    fmt = NumericFormat(**meta["format"])
-    n, R = int(meta["neurons"]), max(1, fmt.receptors)
-    # sizes from META must agree with the tables before anything is allocated from them
-    held = sum(int(c.neurons.size) for c in contents.cores)
-    channels = [int(src["size"]) for src in meta["sources"]]
-    if n != held or not 1 <= R <= 64 or any(not 0 < k <= MAX_SOURCE_CHANNELS for k in channels):
-        raise ValueError(f"meta says {n} neurons, the cores hold {held}; receptors {R}; source sizes {channels} "
-                         f"(at most {MAX_SOURCE_CHANNELS} channels each)")
-    if int(meta["presynaptic"]) != n + sum(channels):
-        raise ValueError(f"meta says {meta['presynaptic']} presynaptic indices, neurons and sources make {n + sum(channels)}")
-    for c in contents.cores:
-        if c.rows.size and int(c.rows["source"].max()) >= n + sum(channels):
-            raise ValueError(f"core {c.core}: a row's source lies outside the {n + sum(channels)} presynaptic indices")
-    f = SynapseFields(**meta["synapse_fields"])
-    arrays = {k: np.zeros(n, dtype=np.int64) for k in ("v0", "decay_v", "bias", "threshold", "v_reset", "refractory", "flags")}
-    decay_i, i0 = np.zeros((R, n), dtype=np.int64), np.zeros((R, n), dtype=np.int64)
-    pres, targets, weights, delays = [], [], [], []
-    for c in contents.cores:
-        ids = c.neurons["neuron"].astype(np.int64)
-        for k in arrays:
-            arrays[k][ids] = c.neurons[k]
-        decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
-        rows = c.rows
-        lengths = rows["length"].astype(np.int64)
-        src = np.repeat(rows["source"].astype(np.int64), lengths)
-        if meta["synapse_storage"] == "crossbar":
-            nb = c.neurons.size
-            bitmat = np.unpackbits(c.synapses, axis=1, bitorder="little")[:, :nb].astype(bool)
-            r_idx, j = np.nonzero(bitmat)
-            src = rows["source"].astype(np.int64)[r_idx]
-            d = rows["delay"].astype(np.int64)[r_idx]
-            w = c.type_weights[j, rows["axon_type"][r_idx]].astype(np.int64)
-            ch = np.zeros_like(j)
-        else:
-            words = c.synapses.astype(np.int64)
-            exp = np.repeat(rows["exponent"].astype(np.int64), lengths)
-            j = words & ((1 << f.index) - 1)
-            if meta["synapse_storage"] == "word32":
-                ch = (words >> f.index) & ((1 << f.channel) - 1)
-                d = ((words >> (f.index + f.channel)) & ((1 << f.delay) - 1)) + 1
-                w = _signed(words >> 16, 16) << exp
-            else:
-                d = ((words >> f.index) & ((1 << f.delay) - 1)) + 1
-                ch = (words >> (f.index + f.delay)) & ((1 << f.channel) - 1)
-                w = _signed(words >> (f.index + f.delay + f.channel), f.weight) << exp
-        if np.any(j >= ids.size):
-            raise UserError(f"core {c.core}: a synapse targets neuron {int(j.max())}, the core holds {ids.size}")
-        pres.append(src)
-        targets.append(ch * n + ids[j])
-        weights.append(w)
-        delays.append(d)
-    params = NeuronParams(decay_v=arrays["decay_v"], decay_i=decay_i, bias=arrays["bias"],
-                          threshold=arrays["threshold"], v_reset=arrays["v_reset"], refractory=arrays["refractory"],
-                          subtract=(arrays["flags"] & FLAG_SUBTRACT) > 0, spiking=(arrays["flags"] & FLAG_SPIKING) > 0)
-    table = synapse_table(int(meta["presynaptic"]), pres, targets, weights, delays)
-    probes = tuple(Probe(target=q["target"], variable=q["variable"], neurons=q["neurons"]) for q in meta["probes"])
-    return SimProgram(name=meta["network"], dt=float(meta["dt"]), seed=int(meta["seed"]), format=fmt,
-                      populations=tuple(PopulationSlot(a, int(b), int(c)) for a, b, c in meta["populations"]),
-                      params=params, v0=arrays["v0"], i0=i0, synapses=table,
-                      sources=tuple(_source_from_json(s) for s in meta["sources"]), probes=probes)
-

@@ -129,7 +129,8 @@ class BitAccurateSimulator:
     ``threads``: neuron chunks the numba kernel updates in parallel (default: one below
     ``PARALLEL_MIN_NEURONS`` neurons, else numba's thread count); results do not depend on it.
     ``piece_steps``: ticks per kernel call (default: the source spikes' block, at least 64); the
-    inputs of one piece are drawn at a time; results do not depend on it either."""
+    inputs of one piece are drawn at a time; results do not depend on it either.
+    A program with partial-sum compartments (:mod:`.compartments`) runs in the numpy path."""
 
     def __init__(self, fxp: FixedPointNetwork | SimProgram, seed: int | None = None, backend: str = "auto",
                  threads: int | None = None, piece_steps: int | None = None):
@@ -163,24 +164,38 @@ class BitAccurateSimulator:
         saturating operations on the accumulator ("acc"), currents ("i") and membrane ("v")."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
-        if self.backend == "numba" and not count_saturation:
+        comp = self.program.compartments
+        if self.backend == "numba" and not count_saturation and comp is None:
             return self._run_compiled(steps, progress)
         fmt, prog = self.format, self.program
         n, R = self.n, self.channels
+        m = 0 if comp is None else comp.size
+        width = R * n + m  # ring slot: channel x neuron inputs, then the compartments' sums
         state = NeuronState(v=self.v0.copy(), i=self.i0.copy(), ref=np.zeros(n, dtype=np.int64))
         n_slots = self.max_delay + 1
-        ring = np.zeros(n_slots * R * n, dtype=np.int64)
-        ring_view = ring.reshape(n_slots, R, n)
+        ring = np.zeros(n_slots * width, dtype=np.int64)
+        ring_view = ring.reshape(n_slots, width)
+        messages = np.zeros(R * n, dtype=np.int64)  # the compartments' messages of the last tick
         sources = SourceSpikes(prog, prog, self.seed)
         traces, recorders = self._recorders(steps)
         spike_chunks, step_chunks, events = [], [], 0
-        sat = {k: np.zeros(n, dtype=np.int64) for k in ("acc", "i", "v")} if count_saturation else None
+        kinds = ("acc", "i", "v") + (("payload",) if m else ())
+        sat = {k: np.zeros(n, dtype=np.int64) for k in kinds} if count_saturation else None
         t0 = time.perf_counter()
         for t in range(steps):
             slot = ring_view[t % n_slots]
-            x = saturate(slot, fmt.acc_bits)
+            direct = slot[:R * n].reshape(R, n)
+            if m:
+                direct = direct + messages.reshape(R, n)
+                sums = slot[R * n:]
+                sent = saturate(sums, comp.payload_bits)
+                if sat is not None:
+                    np.add.at(sat["payload"], comp.target[sent != sums] % n, 1)
+                messages = np.zeros(R * n, dtype=np.int64)
+                np.add.at(messages, comp.target, sent)
+            x = saturate(direct, fmt.acc_bits)
             if sat is not None:
-                sat["acc"] += (x != slot).any(axis=0)
+                sat["acc"] += (x != direct).any(axis=0)
             slot[...] = 0
             fired = np.flatnonzero(tick(state, self.params, x, fmt, sat))
             if fired.size:
@@ -193,7 +208,7 @@ class BitAccurateSimulator:
                 total = int(lengths.sum())
                 if total:
                     idx = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-                    keys = ((t + self.delay[idx]) % n_slots) * (R * n) + self.target[idx]
+                    keys = ((t + self.delay[idx]) % n_slots) * width + self.target[idx]
                     np.add.at(ring, keys, self.weight[idx])
                     events += total
             for rec in recorders:
@@ -210,7 +225,14 @@ class BitAccurateSimulator:
         spike_steps, spike_ids, sizes = prog.spikes_by_population(ids, at)
         return SimResult(network=prog.name, dt=prog.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
                          spike_ids=spike_ids, traces=traces, wall_time=wall, synaptic_events=events, seed=self.seed,
-                         simulator=f"bit-accurate ({self.format.name})", saturation=saturation)
+                         simulator=f"bit-accurate ({self.format.name}{self._compartment_label})",
+                         saturation=saturation)
+
+    @property
+    def _compartment_label(self) -> str:
+        comp = self.program.compartments
+        return "" if comp is None else f", {comp.size} partial-sum compartments"
+
 
     def _run_compiled(self, steps: int, progress) -> SimResult:
         import numba

@@ -16,6 +16,7 @@ from ..datapath import NeuronParams, NumericFormat
 from ..ir import CurrentSource, Probe
 from ..ir.fixed_point import FixedPointNetwork
 from ..ir.nodes import Node
+from .compartments import Compartments
 from .layout import SynapseTable, synapse_table
 
 __all__ = ["PopulationSlot", "SimProgram", "program_from_fixed_point"]
@@ -41,6 +42,8 @@ class SimProgram:
     synapses: SynapseTable  # CSR by presynaptic index; target = channel * n + neuron; int weights
     sources: tuple[Node, ...]  # spike and Poisson sources, in presynaptic index order after the neurons
     probes: tuple[Probe, ...]  # effective probes
+    # partial-sum compartments (.compartments); synapse targets >= channels * n address them
+    compartments: Compartments | None = None
 
     @property
     def n(self) -> int:

@@ -1,0 +1,183 @@
+"""Decode an image's tables into what the bit-accurate simulator runs (:class:`SimProgram`).
+
+Only the tables are used: neuron parameters from ``neurons``, synapses from ``rows`` and
+``synapses`` (with ``type_weights`` on crossbars), partial-sum compartments from
+``compartments`` and the rows that carry their messages; names, sources and probes from
+``meta``. Simulating the result runs exactly the integers the image holds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..datapath import NeuronParams
+from ..datapath.format import NumericFormat
+from ..errors import UserError
+from ..ir import Probe
+from ..sim.compartments import Compartments
+from ..sim.layout import synapse_table
+from ..sim.program import PopulationSlot, SimProgram
+from .contents import FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreImage, ImageContents, SynapseFields, \
+    source_from_json
+
+__all__ = ["to_program"]
+
+
+def to_program(contents: ImageContents) -> SimProgram:
+    """The simulator's input, made from the image's tables alone (names and sources from META).
+    An image whose sections contradict each other raises :class:`UserError` naming what."""
+    try:
+        prog = _to_program(contents)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
+        raise UserError(f"image content inconsistent: {type(exc).__name__}: {exc}") from None
+    problems = _program_problems(prog, contents)
+    if problems:
+        raise UserError("image content inconsistent: " + "; ".join(problems))
+    return prog
+
+
+def _signed(x: np.ndarray, bits: int) -> np.ndarray:
+    x = x.astype(np.int64) & ((1 << bits) - 1)
+    return np.where(x >= 1 << (bits - 1), x - (1 << bits), x)
+
+
+def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
+    fmt, n = prog.format, prog.n
+    out = [f"format: {p}" for p in fmt.problems()]
+    ids = np.sort(np.concatenate([c.neurons["neuron"].astype(np.int64) for c in contents.cores] or [np.zeros(0, np.int64)]))
+    if not np.array_equal(ids, np.arange(n)):
+        out.append(f"the cores' neuron tables do not hold each of the {n} neurons exactly once")
+    start = 0
+    for slot in prog.populations:
+        if slot.offset != start or slot.size < 1:
+            out.append(f"population '{slot.name}' does not follow its predecessor")
+        start = slot.offset + slot.size
+    if start != n:
+        out.append(f"populations cover {start} neurons, the image holds {n}")
+    t = prog.synapses
+    n_pre = n + sum(s.size for s in prog.sources)
+    if t.indptr.size != n_pre + 1:
+        out.append(f"synapse sources: {t.indptr.size - 1} presynaptic indices, sources and neurons make {n_pre}")
+    d = np.asarray(t.delay)
+    m = 0 if prog.compartments is None else prog.compartments.size
+    if t.target.size and (d.min() < 1 or d.max() > fmt.delay_max or t.target.max() >= prog.channels * n + m):
+        out.append("a synapse has a delay or target outside the format's range")
+    names = {p.name for p in prog.populations}
+    sizes = {p.name: p.size for p in prog.populations}
+    for q in prog.probes:
+        if q.target not in names or q.variable not in ("spikes", "v", "i"):
+            out.append(f"probe of unknown population or variable '{q.target}.{q.variable}'")
+        elif q.neurons is not None and q.neurons.size and not (0 <= q.neurons.min() and q.neurons.max() < sizes[q.target]):
+            out.append(f"probe of '{q.target}' names neurons outside its {sizes[q.target]}")
+    for src in prog.sources:
+        out += [f"source '{src.name}': {m}" for m in src.problems()]
+    if prog.params.refractory.size and prog.params.refractory.min() < 0:
+        out.append("negative refractory period")
+    return out
+
+
+def _entries(c: CoreImage, storage: str, f: SynapseFields):
+    """Per synapse of core ``c``: source, local slot, channel field, delay, weight."""
+    rows = c.rows
+    lengths = rows["length"].astype(np.int64)
+    src = np.repeat(rows["source"].astype(np.int64), lengths)
+    if storage == "crossbar":
+        nb = c.neurons.size
+        bitmat = np.unpackbits(c.synapses, axis=1, bitorder="little")[:, :nb].astype(bool)
+        r_idx, j = np.nonzero(bitmat)
+        src = rows["source"].astype(np.int64)[r_idx]
+        d = rows["delay"].astype(np.int64)[r_idx]
+        w = c.type_weights[j, rows["axon_type"][r_idx]].astype(np.int64)
+        return src, j, np.zeros_like(j), d, w
+    words = c.synapses.astype(np.int64)
+    exp = np.repeat(rows["exponent"].astype(np.int64), lengths)
+    j = words & ((1 << f.index) - 1)
+    if storage == "word32":
+        ch = (words >> f.index) & ((1 << f.channel) - 1)
+        d = ((words >> (f.index + f.channel)) & ((1 << f.delay) - 1)) + 1
+        w = _signed(words >> 16, 16) << exp
+    else:
+        d = ((words >> f.index) & ((1 << f.delay) - 1)) + 1
+        ch = (words >> (f.index + f.delay)) & ((1 << f.channel) - 1)
+        w = _signed(words >> (f.index + f.delay + f.channel), f.weight) << exp
+    return src, j, ch, d, w
+
+
+def _to_program(contents: ImageContents) -> SimProgram:
+    meta = contents.meta
+    fmt = NumericFormat(**meta["format"])
+    n, R = int(meta["neurons"]), max(1, fmt.receptors)
+    m = int(meta.get("compartments", 0))
+    # sizes from META must agree with the tables before anything is allocated from them
+    held = sum(int(c.neurons.size) for c in contents.cores)
+    comps_held = sum(int(c.compartments.size) for c in contents.cores)
+    channels = [int(src["size"]) for src in meta["sources"]]
+    if n != held or m != comps_held or not 1 <= R <= 64 or any(not 0 < k <= MAX_SOURCE_CHANNELS for k in channels):
+        raise ValueError(f"meta says {n} neurons and {m} compartments, the cores hold {held} and {comps_held}; "
+                         f"receptors {R}; source sizes {channels} (at most {MAX_SOURCE_CHANNELS} channels each)")
+    n_pre = n + sum(channels)
+    if int(meta["presynaptic"]) != n_pre:
+        raise ValueError(f"meta says {meta['presynaptic']} presynaptic indices, neurons and sources make {n_pre}")
+    for c in contents.cores:
+        if c.rows.size and int(c.rows["source"].max()) >= n_pre + m:
+            raise ValueError(f"core {c.core}: a row's source lies outside the {n_pre} presynaptic indices and "
+                             f"{m} compartments")
+    f = SynapseFields(**meta["synapse_fields"])
+    arrays = {k: np.zeros(n, dtype=np.int64) for k in ("v0", "decay_v", "bias", "threshold", "v_reset", "refractory", "flags")}
+    decay_i, i0 = np.zeros((R, n), dtype=np.int64), np.zeros((R, n), dtype=np.int64)
+    comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
+    comp_record = np.full(m, -1, dtype=np.int64)  # from the compartments sections
+    pres, targets, weights, delays = [], [], [], []
+    for c in contents.cores:
+        ids = c.neurons["neuron"].astype(np.int64)
+        for k in arrays:
+            arrays[k][ids] = c.neurons[k]
+        decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
+        src, j, ch, d, w = _entries(c, meta["synapse_storage"], f)
+        nb, cid = ids.size, c.compartments["id"].astype(np.int64)
+        if np.any(j >= nb + cid.size):
+            raise UserError(f"core {c.core}: a synapse targets slot {int(j.max())}, the core holds {nb} neurons "
+                            f"and {cid.size} compartments")
+        if cid.size:
+            if np.any(comp_record[cid] >= 0):
+                raise UserError(f"core {c.core}: a compartment is also held by another core")
+            comp_record[cid] = c.compartments["channel"].astype(np.int64) * n + c.compartments["neuron"]
+        message = src >= n_pre  # a compartment's message: one synapse of weight 1 and delay 1 onto a neuron
+        if message.any():
+            k, jm = src[message] - n_pre, j[message]
+            lengths = c.rows["length"][c.rows["source"] >= n_pre]
+            if np.any(lengths != 1) or np.any(w[message] != 1) or np.any(d[message] != 1) or np.any(jm >= nb):
+                raise UserError(f"core {c.core}: a compartment's message row is not one synapse of weight 1 and "
+                                "delay 1 onto a neuron of the core")
+            if np.any(comp_target[k] >= 0):
+                raise UserError(f"core {c.core}: compartment {int(k[0])} sends to more than one neuron")
+            comp_target[k] = ch[message] * n + ids[jm]
+        plain = ~message
+        src, j, ch, d, w = src[plain], j[plain], ch[plain], d[plain], w[plain]
+        into = j >= nb  # synapses onto a compartment store channel 0
+        if np.any(ch[into] != 0):
+            raise UserError(f"core {c.core}: a synapse onto a compartment has channel bits set")
+        target = np.empty(j.size, dtype=np.int64)
+        target[~into] = ch[~into] * n + ids[j[~into]]
+        target[into] = R * n + cid[j[into] - nb]
+        pres.append(src)
+        targets.append(target)
+        weights.append(w)
+        delays.append(d)
+    compartments = None
+    if m:
+        if not np.array_equal(comp_target, comp_record):
+            k = int(np.argmax(comp_target != comp_record))
+            raise UserError(f"compartment {k}: its record names target {comp_record[k]}, its message row "
+                            f"{comp_target[k]} (channel x neurons + neuron; -1: none)")
+        compartments = Compartments(target=comp_target, payload_bits=int(meta["payload_bits"]))
+    params = NeuronParams(decay_v=arrays["decay_v"], decay_i=decay_i, bias=arrays["bias"],
+                          threshold=arrays["threshold"], v_reset=arrays["v_reset"], refractory=arrays["refractory"],
+                          subtract=(arrays["flags"] & FLAG_SUBTRACT) > 0, spiking=(arrays["flags"] & FLAG_SPIKING) > 0)
+    table = synapse_table(n_pre, pres, targets, weights, delays)
+    probes = tuple(Probe(target=q["target"], variable=q["variable"], neurons=q["neurons"]) for q in meta["probes"])
+    return SimProgram(name=meta["network"], dt=float(meta["dt"]), seed=int(meta["seed"]), format=fmt,
+                      populations=tuple(PopulationSlot(a, int(b), int(c)) for a, b, c in meta["populations"]),
+                      params=params, v0=arrays["v0"], i0=i0, synapses=table,
+                      sources=tuple(source_from_json(s) for s in meta["sources"]), probes=probes,
+                      compartments=compartments)
