@@ -174,7 +174,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     pop_starts = np.array([sl.offset for sl in prog.populations], dtype=np.int64)
     group = chan * len(pop_starts) + np.searchsorted(pop_starts, post, side="right") - 1 if post.size else post
     row_key = pre * (R * max(1, len(pop_starts))) + group
-    order = np.lexsort((s["slot"], delay, row_key, syn_core))  # by core, row, delay, slot
+    order = _sort_order((syn_core, row_key, delay, s["slot"]))  # by core, row, delay, slot
     bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
     spikes = pre < n
     dest_pairs = distinct(np.concatenate([core_of[pre[spikes]] * width + syn_core[spikes], messages])) \
@@ -215,6 +215,19 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     if records is not None:
         meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}
     return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, cores, n_cores, key_bits))
+
+
+def _sort_order(keys) -> np.ndarray:
+    """Stable order by the non-negative integer ``keys`` (most significant first): one packed
+    int64 key when their bits fit, else a lexsort."""
+    bits = [max(1, int(k.max(initial=0)).bit_length()) for k in keys]
+    if sum(bits) > 63:
+        return np.lexsort(keys[::-1])
+    packed = np.zeros(keys[0].size, dtype=np.int64)
+    for k, b in zip(keys, bits):
+        packed <<= b
+        packed |= k
+    return np.argsort(packed, kind="stable")
 
 
 def _through_compartments(ps, s: dict, n: int, n_pre: int, core_of, local, neurons_on, width: int):
