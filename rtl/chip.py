@@ -9,6 +9,10 @@ event per clock cycle to the destination core's ``inp``. Host events (spike sour
 ``inp`` (payload: core, axon) when no spike is waiting. ``busy`` is high while any core, FIFO or
 the router works; the host sends the events of tick ``t`` after the neuron phases of ``t``
 (``busy`` low), exactly as for a single core.
+
+With partial-sum compartments (``core.payload_bits``), a FIFO entry also holds the graded flag
+and value of a compartment's message; ``out`` shows it (payload: neuron, core, flag, value) and
+the router delivers it along the compartment's fan-out list like a spike, flag and value included.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ class LifChip(wiring.Component):
             "tick": In(1),
             "busy": Out(1),
             "inp": In(stream.Signature(unsigned(cp.axon_bits + params.core_bits))),
-            "out": Out(stream.Signature(unsigned(cp.local_bits + params.core_bits))),
+            "out": Out(stream.Signature(unsigned(cp.local_bits + params.core_bits + cp.message_bits))),
             "cfg_en": In(1), "cfg_sel": In(3), "cfg_core": In(params.core_bits),
             "cfg_addr": In(self.cfg_addr_bits), "cfg_data": In(self.cfg_width),
             "dbg_core": In(params.core_bits), "dbg_addr": In(cp.neuron_bits),
@@ -116,11 +120,13 @@ class LifChip(wiring.Component):
                 core = CoreInstance(cp, self.core_module)
             else:
                 core = LifCore(cp, init.cores[c] if init is not None and c < len(init.cores) else None)
-            f = fifo.SyncFIFOBuffered(width=nb, depth=cp.neurons)
+            f = fifo.SyncFIFOBuffered(width=nb + cp.message_bits, depth=cp.neurons)
             m.submodules[f"core{c}"], m.submodules[f"spikes{c}"] = core, f
             cores.append(core)
             fifos.append(f)
-            m.d.comb += [core.tick.eq(self.tick), f.w_data.eq(core.out.payload[:nb]), f.w_en.eq(core.out.valid),
+            message = [core.out.payload[cp.neuron_bits:]] if cp.message_bits else []
+            m.d.comb += [core.tick.eq(self.tick), f.w_data.eq(Cat(core.out.payload[:nb], *message)),
+                         f.w_en.eq(core.out.valid),
                          core.out.ready.eq(f.w_rdy), core.dbg_addr.eq(self.dbg_addr),
                          core.cfg_en.eq(self.cfg_en & (self.cfg_core == c) & (self.cfg_sel < len(MEMORIES))),
                          core.cfg_sel.eq(self.cfg_sel), core.cfg_addr.eq(self.cfg_addr),
@@ -149,18 +155,22 @@ class LifChip(wiring.Component):
         for c in reversed(range(p.cores)):  # lowest core with a spike
             with m.If(waiting[c]):
                 m.d.comb += chosen.eq(c)
-        chosen_neuron = Signal(nb)
+        chosen_neuron, chosen_message = Signal(nb), Signal(cp.message_bits)
         for c, f in enumerate(fifos):
             with m.If(chosen == c):
-                m.d.comb += chosen_neuron.eq(f.r_data)
+                m.d.comb += chosen_neuron.eq(f.r_data[:nb])
+                if cp.message_bits:
+                    m.d.comb += chosen_message.eq(f.r_data[nb:])
+        ev_message = Signal(cp.message_bits)  # graded flag and value of the message being routed
         host_core, host_axon = Signal(cb), Signal(cp.axon_bits)
         m.d.comb += [host_axon.eq(self.inp.payload[:cp.axon_bits]), host_core.eq(self.inp.payload[cp.axon_bits:])]
         ev_core, ev_axon = Signal(cb), Signal(cp.axon_bits)
 
-        def send(core_sel, axon):  # offer one event to a core; True-part runs when it is taken
+        def send(core_sel, axon, message=None):  # offer one event to a core; True-part runs when it is taken
             for c, core in enumerate(cores):
                 with m.If(core_sel == c):
-                    m.d.comb += [core.inp.valid.eq(1), core.inp.payload.eq(axon)]
+                    payload = Cat(axon, message) if message is not None and cp.message_bits else axon
+                    m.d.comb += [core.inp.valid.eq(1), core.inp.payload.eq(payload)]
             taken = Signal()
             for c, core in enumerate(cores):
                 with m.If(core_sel == c):
@@ -171,8 +181,10 @@ class LifChip(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(waiting.any()):
-                    m.d.comb += [self.out.valid.eq(1), self.out.payload.eq(Cat(chosen_neuron, chosen))]
+                    m.d.comb += [self.out.valid.eq(1), self.out.payload.eq(Cat(chosen_neuron, chosen, chosen_message))]
                     with m.If(self.out.ready):
+                        if cp.message_bits:
+                            m.d.sync += ev_message.eq(chosen_message)
                         for c, f in enumerate(fifos):
                             m.d.comb += f.r_en.eq(chosen == c)
                         m.d.comb += ptr_rd.addr.eq(Cat(chosen_neuron, chosen))
@@ -190,7 +202,7 @@ class LifChip(wiring.Component):
                     m.next = "IDLE"
             with m.State("FAN"):
                 m.d.comb += router_busy.eq(1)
-                taken = send(entry.core, entry.axon)
+                taken = send(entry.core, entry.axon, ev_message)
                 with m.If(taken):
                     m.d.comb += fan_rd.addr.eq(k + 1)
                     m.d.sync += [k.eq(k + 1), left.eq(left - 1)]

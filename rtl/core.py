@@ -22,16 +22,23 @@ Protocol, per tick ``t`` (docs/rtl.md):
    word are exact).
 
 ``busy`` is high from the tick until the neuron phase ends and while events are processed.
+
+**Partial-sum compartments** (``params.payload_bits > 0``): slots ``neurons .. active-1``
+(``ctrl``) are compartments. In the neuron phase a compartment reads its slot's exact sum
+(channel 0), saturates it to ``payload_bits`` and, if it is not zero, offers it on ``out`` as a
+graded message (payload: slot, graded flag 1, value); it has no state. An event with the graded
+flag (from ``inp``: axon, flag, value) delivers its value instead of each synapse's weight (the
+image gives such an axon one synapse of weight 1 and delay 1 onto the compartment's neuron).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, unsigned
+from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .arith import neuron_update
-from .load import CoreLoad
+from .arith import neuron_update, sat
+from .load import CoreLoad, unpack
 from .params import MEMORIES, CoreParams
 
 __all__ = ["LifCore", "config_port", "core_signature"]
@@ -50,8 +57,8 @@ def core_signature(params: CoreParams) -> wiring.Signature:
     return wiring.Signature({
         "tick": In(1),
         "busy": Out(1),
-        "inp": In(stream.Signature(unsigned(params.axon_bits))),
-        "out": Out(stream.Signature(unsigned(params.neuron_bits))),
+        "inp": In(stream.Signature(unsigned(params.axon_bits + params.message_bits))),
+        "out": Out(stream.Signature(unsigned(params.neuron_bits + params.message_bits))),
         "cfg_en": In(1),
         "cfg_sel": In(3),
         "cfg_addr": In(cfg_addr_bits),
@@ -102,7 +109,10 @@ class LifCore(wiring.Component):
         syn_rd, syn_wr = syn.read_port(), syn.write_port()
 
         # --- configuration writes (only while idle) and the debug read port -------------------
-        active = Signal(p.neuron_bits + 1, init=self.init.neurons.size if self.init is not None else 0)
+        ctrl = unpack(L.ctrl, self.init.memories["ctrl"][0]) if self.init is not None else {}
+        graded_on = p.payload_bits > 0
+        active = Signal(p.neuron_bits + 1, init=ctrl.get("active", 0))
+        first_comp = Signal(p.neuron_bits + 1, init=ctrl.get("neurons", 0))  # slots from here: compartments
         for sel, port in ((0, param_wr), (2, axon_wr), (3, row_wr), (4, syn_wr)):
             width = L.width(MEMORIES[sel])
             m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:width]),
@@ -110,6 +120,8 @@ class LifCore(wiring.Component):
         cfg_state = self.cfg_en & (self.cfg_sel == 1)
         with m.If(self.cfg_en & (self.cfg_sel == 5)):
             m.d.sync += active.eq(self.cfg_data[:p.neuron_bits + 1])
+            if graded_on:
+                m.d.sync += first_comp.eq(self.cfg_data[p.neuron_bits + 1:2 * p.neuron_bits + 2])
         m.d.comb += [state_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(state_dbg.data)]
 
         # --- the synapse pipeline: stage 0 reads an entry, 1 reads the accumulator, 2 writes it --
@@ -117,6 +129,13 @@ class LifCore(wiring.Component):
         s0_valid, s0_exp = Signal(), Signal(p.exp_bits)
         s1_valid, s1_addr, s1_ch = Signal(), Signal(nb + sb), Signal(max(1, f.channel))
         s1_delta = Signal.like(Value.cast(acc_rd.data[0]))
+        P = p.payload_bits
+        # the event being walked and the one waiting: graded flag and value (compartment messages)
+        ev_graded, pend_graded, s0_graded = Signal(), Signal(), Signal()
+        ev_value, pend_value, s0_value = (Signal(signed(max(1, P))) for _ in range(3))
+        in_axon = self.inp.payload[:p.axon_bits]
+        in_graded = self.inp.payload[p.axon_bits] if graded_on else C(0, 1)
+        in_value = self.inp.payload[p.axon_bits + 1:].as_signed() if graded_on else C(0, signed(1))
         word = syn_rd.data
         prm, st, sw = L.param(param_rd.data), L.state(state_rd.data), L.state(state_wr.data)
         axon_data, row_data = L.axon(axon_rd.data), L.row(row_rd.data)
@@ -127,7 +146,8 @@ class LifCore(wiring.Component):
         mant = word[base:base + f.weight].as_signed()
         slot = (cur + delay_m1 + 1)[:sb]
         m.d.sync += [s1_valid.eq(s0_valid), s1_addr.eq(Cat(j_syn, slot)), s1_ch.eq(ch),
-                     s1_delta.eq(mant << s0_exp), s0_valid.eq(0)]
+                     s1_delta.eq(Mux(s0_graded, s0_value, mant << s0_exp) if graded_on else mant << s0_exp),
+                     s0_valid.eq(0)]
         with m.If(s1_valid):
             for k in range(R):
                 old = acc_rd.data[k]
@@ -153,8 +173,10 @@ class LifCore(wiring.Component):
         def read_neuron(index):
             m.d.comb += [param_rd.addr.eq(index), state_rd.addr.eq(index)]
 
-        def start_event(first, count):  # walk the rows of an event (none: back to idle)
+        def start_event(first, count, graded=None, value=None):  # walk an event's rows (none: back to idle)
             m.d.sync += [r.eq(first), rows_left.eq(count)]
+            if graded is not None and graded_on:
+                m.d.sync += [ev_graded.eq(graded), ev_value.eq(value)]
             m.d.comb += row_rd.addr.eq(first)
             with m.If(count != 0):
                 m.next = "ROW"
@@ -165,8 +187,10 @@ class LifCore(wiring.Component):
             with m.If(pend == 0):
                 m.d.comb += self.inp.ready.eq(1)
                 with m.If(self.inp.valid):
-                    m.d.comb += axon_rd.addr.eq(self.inp.payload)
+                    m.d.comb += axon_rd.addr.eq(in_axon)
                     m.d.sync += pend.eq(1)
+                    if graded_on:
+                        m.d.sync += [pend_graded.eq(in_graded), pend_value.eq(in_value)]
 
         def next_row():  # after the last synapse of a row is issued
             with m.If(rows_left > 1):
@@ -174,7 +198,7 @@ class LifCore(wiring.Component):
                 m.d.sync += [r.eq(r + 1), rows_left.eq(rows_left - 1)]
                 m.next = "ROW"
             with m.Elif(pend != 0):
-                start_event(p_first, p_count)
+                start_event(p_first, p_count, pend_graded, pend_value)
                 m.d.sync += pend.eq(0)
             with m.Else():
                 m.next = "IDLE"
@@ -182,6 +206,8 @@ class LifCore(wiring.Component):
         def issue(entry, exponent):
             m.d.comb += syn_rd.addr.eq(entry)
             m.d.sync += [s0_valid.eq(1), s0_exp.eq(exponent), e.eq(entry + 1)]
+            if graded_on:
+                m.d.sync += [s0_graded.eq(ev_graded), s0_value.eq(ev_value)]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -195,20 +221,31 @@ class LifCore(wiring.Component):
                     with m.Else():
                         m.d.sync += self.ticks.eq(self.ticks + 1)
                 with m.Elif(pend != 0):
-                    start_event(p_first, p_count)
+                    start_event(p_first, p_count, pend_graded, pend_value)
                     m.d.sync += pend.eq(0)
                 with m.Elif(self.inp.valid):
-                    m.d.comb += axon_rd.addr.eq(self.inp.payload)
+                    m.d.comb += axon_rd.addr.eq(in_axon)
+                    if graded_on:
+                        m.d.sync += [ev_graded.eq(in_graded), ev_value.eq(in_value)]
                     m.next = "AXON"
             with m.State("NEURON"):
-                m.d.comb += [self.busy.eq(1), self.out.valid.eq(upd.spike), self.out.payload.eq(j[:nb])]
-                proceed = ~upd.spike | self.out.ready
+                if graded_on:  # a compartment sends its saturated sum, when not zero
+                    is_comp = j >= first_comp
+                    message = sat(m, acc_rd.data[0], P)
+                    fire = Mux(is_comp, message != 0, upd.spike)
+                    spike = upd.spike & ~is_comp
+                    pad = [C(0, p.neuron_bits - nb)] if p.neuron_bits > nb else []
+                    payload = Cat(j[:nb], *pad, is_comp, Mux(is_comp, message, 0))  # spikes: flag and value 0
+                else:
+                    is_comp, fire, spike, payload = None, upd.spike, upd.spike, j[:nb]
+                m.d.comb += [self.busy.eq(1), self.out.valid.eq(fire), self.out.payload.eq(payload)]
+                proceed = ~fire | self.out.ready
                 with m.If(proceed):
-                    m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(1), sw.v.eq(upd.v), sw.ref.eq(upd.ref),
+                    m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(~is_comp if graded_on else 1), sw.v.eq(upd.v), sw.ref.eq(upd.ref),
                                  acc_wr.addr.eq(Cat(j[:nb], cur)), acc_wr.en.eq(1), Value.cast(acc_wr.data).eq(0)]
                     for k in range(R):
                         m.d.comb += sw.i[k].eq(upd.i[k])
-                    m.d.sync += [self.spikes.eq(self.spikes + upd.spike), j.eq(j + 1)]
+                    m.d.sync += [self.spikes.eq(self.spikes + spike), j.eq(j + 1)]
                     read_neuron(j + 1)
                     m.d.comb += acc_rd.addr.eq(Cat((j + 1)[:nb], cur))
                     with m.If(j + 1 == active):

@@ -65,6 +65,8 @@ class CoreLoad:
     """What the host writes into one core, and how it addresses it."""
     core: int
     neurons: np.ndarray  # global neuron index of each local neuron
+    # presynaptic index of each slot: the neurons, then partial-sum compartments (presynaptic + id)
+    slots: np.ndarray
     axon_sources: np.ndarray  # presynaptic index (neuron or source channel) of each axon, ascending
     memories: dict[str, list[int]]  # memory name -> words from address 0
 
@@ -81,28 +83,32 @@ class CoreLoad:
         return [(MEMORIES.index(name), a, w) for name in MEMORIES for a, w in enumerate(self.memories[name])]
 
 
-def core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
+def core_load(image: CoreImage, params: CoreParams, presynaptic: int | None = None) -> CoreLoad:
     """Pack ``image`` for a core of ``params``; a table larger than the core's memory is an error
-    naming the core, the table, its size and the limit."""
+    naming the core, the table, its size and the limit. ``presynaptic`` (the image's ``meta``):
+    where compartment ids start among the row sources; needed when the core holds compartments."""
     try:
-        return _core_load(image, params)
+        return _core_load(image, params, presynaptic)
     except ValueError as exc:
         raise UserError(f"core {image.core}: a value of the image does not fit the RTL core's widths ({exc}): "
                         "generate the RTL for the image's target") from None
 
 
-def _core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
-    L, n = params.layouts, image.neurons.size
-    if image.compartments.size:
-        raise UserError(f"core {image.core} holds {image.compartments.size} partial-sum compartments; the RTL core "
-                        "has none yet: simulate the image with nmc simulate")
+def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None) -> CoreLoad:
+    L, n, mc = params.layouts, image.neurons.size, image.compartments.size
+    if mc and not params.payload_bits:
+        raise UserError(f"core {image.core} holds {mc} partial-sum compartments; this RTL core has no graded "
+                        "messages: generate it for the image's target (core.partial_sum_bits)")
+    if mc and presynaptic is None:
+        raise TypeError("core_load: compartments need the image's presynaptic count")
     rows = image.rows
     sources, first = np.unique(rows["source"].astype(np.int64), return_index=True) if rows.size else (
         np.zeros(0, np.int64), np.zeros(0, np.int64))
     counts = np.diff(np.append(first, rows.size))
     if rows.size and np.any(np.diff(rows["source"].astype(np.int64)) < 0):
         raise UserError(f"core {image.core}: rows are not grouped by source (image rows must be sorted)")
-    sizes = {"neurons": (n, params.neurons), "axons": (sources.size, params.axons), "rows": (rows.size, params.rows),
+    sizes = {"neurons and compartments" if mc else "neurons": (n + mc, params.neurons),
+             "axons": (sources.size, params.axons), "rows": (rows.size, params.rows),
              "synapse entries": (image.synapses.size, params.entries)}
     over = [f"{k} {have} > {limit}" for k, (have, limit) in sizes.items() if have > limit]
     if over:
@@ -122,12 +128,19 @@ def _core_load(image: CoreImage, params: CoreParams) -> CoreLoad:
         "decay_i": [image.decay_i[k, j] if image.decay_i.shape[0] > k else 0 for k in range(R)]}) for j in range(n)]
     state = [pack(L.state, {"v": rec["v0"][j], "i": [image.i0[k, j] if image.i0.shape[0] > k else 0 for k in range(R)],
                             "ref": 0}) for j in range(n)]
+    param += [0] * mc  # compartments have no parameters or state
+    state += [0] * mc
     axon = [pack(L.axon, {"first": int(f), "count": int(c)}) for f, c in zip(first, counts)]
     row = [pack(L.row, {"start": int(r["start"]), "length": int(r["length"]), "exponent": int(r["exponent"])})
            for r in rows]
-    return CoreLoad(core=image.core, neurons=rec["neuron"].astype(np.int64), axon_sources=sources,
+    slots = rec["neuron"].astype(np.int64)
+    ctrl = {"active": n + mc}
+    if params.payload_bits:
+        ctrl["neurons"] = n
+        slots = np.concatenate([slots, (presynaptic or 0) + image.compartments["id"].astype(np.int64)])
+    return CoreLoad(core=image.core, neurons=rec["neuron"].astype(np.int64), slots=slots, axon_sources=sources,
                     memories={"param": param, "state": state, "axon": axon, "row": row,
-                              "syn": [int(w) for w in image.synapses], "ctrl": [pack(L.ctrl, {"active": n})]})
+                              "syn": [int(w) for w in image.synapses], "ctrl": [pack(L.ctrl, ctrl)]})
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -154,18 +167,18 @@ def chip_load(contents, chip) -> ChipLoad:
     cp = chip.core
     if len(contents.cores) > chip.cores:
         raise UserError(f"the image uses {len(contents.cores)} cores, the RTL chip has {chip.cores}")
-    loads = tuple(core_load(c, cp) for c in contents.cores)
+    loads = tuple(core_load(c, cp, int(contents.meta["presynaptic"])) for c in contents.cores)
     nb = cp.local_bits
     ptr = [0] * (chip.cores << nb)
     fan: list[int] = []
     for c, (img, ld) in enumerate(zip(contents.cores, loads)):
         dests = set(int(d) for d in img.destinations)
-        axons = {k: other.axon_of(ld.neurons) for k, other in enumerate(loads)}
+        axons = {k: other.axon_of(ld.slots) for k, other in enumerate(loads)}
         for k, a in axons.items():
             if k not in dests and np.any(a >= 0):
-                raise UserError(f"image inconsistent: core {k} has an axon for a neuron of core {c}, "
+                raise UserError(f"image inconsistent: core {k} has an axon for a neuron or compartment of core {c}, "
                                 f"but core {c}'s routes do not reach core {k}")
-        for j in range(ld.neurons.size):
+        for j in range(ld.slots.size):
             targets = [(k, int(axons[k][j])) for k in sorted(dests) if k < len(loads) and axons[k][j] >= 0]
             ptr[(c << nb) | j] = pack(chip.fanptr_layout, {"first": len(fan), "count": len(targets)})
             fan += [pack(chip.fan_layout, {"axon": a, "core": k}) for k, a in targets]

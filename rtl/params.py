@@ -41,6 +41,7 @@ class CoreParams:
     axons: int
     rows: int
     entries: int
+    payload_bits: int = 0  # graded messages of partial-sum compartments (0: the core has none)
 
     @classmethod
     def of(cls, target: Target, *, neurons: int | None = None, axons: int | None = None,
@@ -57,7 +58,8 @@ class CoreParams:
         n_axons = axons or core.input_axons
         return cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,
                    rows=rows or n_axons * max(1, fmt.receptors),
-                   entries=entries or max(1, core.synapse_memory_bits // target.synapse_bits()))
+                   entries=entries or max(1, core.synapse_memory_bits // target.synapse_bits()),
+                   payload_bits=core.partial_sum_bits or 0)
 
     # --- derived sizes -------------------------------------------------------------------
     @property
@@ -97,11 +99,19 @@ class CoreParams:
         return max(1, self.fmt.exponent_max.bit_length())
 
     @property
+    def message_bits(self) -> int:
+        """Bits an event or output carries beside its axon or neuron: with compartments, a graded
+        flag and the ``payload_bits`` value (two's complement); else none."""
+        return 1 + self.payload_bits if self.payload_bits else 0
+
+    @property
     def acc_width(self) -> int:
-        """Every entry of the synapse memory delivering its largest weight to one neuron in one tick
-        (each axon receives at most one event per tick) fits without overflow."""
+        """Every entry of the synapse memory delivering its largest weight (or largest graded
+        message) to one neuron in one tick (each axon receives at most one event per tick) fits
+        without overflow."""
         f = self.fmt
-        peak = (f.weight_bits - 1 + f.exponent_max) + address_bits(self.entries + 1)
+        largest = max(f.weight_bits - 1 + f.exponent_max, self.payload_bits - 1)
+        peak = largest + address_bits(self.entries + 1)
         return max(f.acc_bits, peak + 1)
 
     @property
@@ -124,7 +134,7 @@ class CoreParams:
                 "channels": self.channels, "slots": 1 << self.slot_bits, "acc_width": self.acc_width,
                 "v_bits": f.v_bits, "i_bits": f.i_bits, "weight_bits": f.weight_bits, "decay": f.decay,
                 "decay_bits": f.decay_bits, "rounding": f.rounding, "compare": f.compare,
-                "synapse_fields": vars(self.fields)}
+                "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits}
 
 
 class Layouts:
@@ -147,7 +157,9 @@ class Layouts:
         sf = p.fields  # an entry is exactly the image's fields: the memory holds what the mapper counted
         self.syn = unsigned(sf.index + sf.delay + sf.channel + sf.weight)
         self.acc = data.ArrayLayout(signed(p.acc_width), R)
-        self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)})
+        # active slots; with compartments also the neurons (slots from there on are compartments)
+        self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)} | (
+            {"neurons": unsigned(p.neuron_bits + 1)} if p.payload_bits else {}))
 
     def width(self, name: str) -> int:
         shape = getattr(self, name)

@@ -195,25 +195,34 @@ class RtlRun:
 
 
 def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, dump_state: bool = False,
-             out_ready: str = "always", seed: int = 0, configure: bool = True) -> RtlRun:
+             out_ready: str = "always", seed: int = 0, configure: bool = True,
+             params: CoreParams | None = None) -> RtlRun:
     """Run ``steps`` ticks of one core: ``events[t]`` are the axon ids of the source spikes of tick
     ``t``; the core's own spikes are fed back to their axons (``load.axon_of``). ``configure``:
     write the image through the configuration port (False: the build's memories hold it already).
-    ``out_ready``: "always", or "random" (back-pressure on the spike output, seeded)."""
+    ``out_ready``: "always", or "random" (back-pressure on the spike output, seeded). ``params``:
+    needed for a core with partial-sum compartments, whose graded messages also go back to their
+    axons (with flag and value)."""
     job = {"writes": [(sel, 0, a, w) for sel, a, w in load.writes()] if configure else [],
-           "events": events, "loopback": load.axon_of(load.neurons).tolist(), "sizes": [int(load.neurons.size)]}
+           "events": events, "loopback": load.axon_of(load.slots).tolist(), "sizes": [int(load.neurons.size)]}
+    if params is not None and params.payload_bits:
+        job |= {"graded_bit": params.neuron_bits, "local_bits": params.neuron_bits, "axon_bits": params.axon_bits}
+    elif load.slots.size > load.neurons.size:
+        raise ValueError("run_core: a core with compartments needs its params")
     res = _run(b, job, steps, dump_state, out_ready, seed)
     spikes = np.array(res["spikes"], dtype=np.int64).reshape(-1, 2)
     return _result(res, np.column_stack([spikes[:, 0], np.full(len(spikes), load.core), spikes[:, 1]]))
 
 
 def run_chip(b: Build, load: ChipLoad, events: list[list[tuple[int, int]]], steps: int, axon_bits: int, *,
-             dump_state: bool = False, out_ready: str = "always", seed: int = 0, configure: bool = True) -> RtlRun:
+             dump_state: bool = False, out_ready: str = "always", seed: int = 0, configure: bool = True,
+             graded_bit: int | None = None) -> RtlRun:
     """Run ``steps`` ticks of a multi-core chip: ``events[t]`` are the (core, axon) pairs the source
-    spikes of tick ``t`` reach; the router delivers the cores' own spikes."""
+    spikes of tick ``t`` reach; the router delivers the cores' own spikes (and the compartments'
+    messages, which ``out`` marks with bit ``graded_bit``: they are not recorded as spikes)."""
     job = {"writes": load.writes() if configure else [], "loopback": [],
            "events": [[a | (c << axon_bits) for c, a in e] for e in events],
-           "sizes": [int(ld.neurons.size) for ld in load.cores]}
+           "sizes": [int(ld.neurons.size) for ld in load.cores], "graded_bit": graded_bit}
     res = _run(b, job, steps, dump_state, out_ready, seed)
     spikes = np.array(res["spikes"], dtype=np.int64).reshape(-1, 2)
     mask = (1 << load.local_bits) - 1

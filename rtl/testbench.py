@@ -121,20 +121,25 @@ async def run_job(dut):
     if job.get("free_run"):
         await _free_run(dut, job["free_run"])
         return
-    loop = job["loopback"]  # single core: axon of each neuron's own spikes (a chip routes them itself)
+    loop = job["loopback"]  # single core: axon of each slot's own spikes (a chip routes them itself)
+    # partial-sum compartments: bit of ``out``'s payload that marks a graded message (None: no
+    # compartments); a single core's messages go back to their axon with flag and value
+    graded, local_bits, axon_bits = job.get("graded_bit"), job.get("local_bits", 0), job.get("axon_bits", 0)
     rng = random.Random(job.get("seed", 0)) if job.get("out_ready") == "random" else None
     spikes, states, neuron_cycles, event_cycles = [], [], [], []
     for t in range(job["steps"]):
         t0 = get_sim_time("ns")
-        fired = await _neuron_phase(dut, rng)
+        out = await _neuron_phase(dut, rng)
         t1 = get_sim_time("ns")
         await RisingEdge(dut.clk)
         dut.out__ready.value = 1
-        spikes.extend([t, j] for j in fired)
+        spikes.extend([t, j] for j in out if graded is None or not (j >> graded) & 1)
         if job.get("dump_state"):
             states.append(await _dump_state(dut, job["sizes"]))
         t2 = get_sim_time("ns")
-        axons = [loop[j] for j in fired if loop and loop[j] >= 0] + job["events"][t]
+        mask = (1 << local_bits) - 1
+        axons = [loop[j & mask] | (j >> local_bits) << axon_bits for j in out if loop and loop[j & mask] >= 0]
+        axons += job["events"][t]
         await _events(dut, axons)
         neuron_cycles.append(round((t1 - t0) / PERIOD_NS))
         event_cycles.append(round((get_sim_time("ns") - t2) / PERIOD_NS))

@@ -82,9 +82,10 @@ def source_events(prog: SimProgram, load: CoreLoad, steps: int) -> list[list[int
     return out
 
 
-def _check_accumulator(image, params: CoreParams, events: list[list[int]]) -> None:
+def _check_accumulator(image, params: CoreParams, events: list[list[int]], presynaptic: int) -> None:
     """The core sums a tick's input exactly in ``acc_width`` bits; prove the stimulus cannot
-    overflow it (largest per-axon events in one tick x largest sum of |weight| into one input)."""
+    overflow it (largest per-axon events in one tick x largest sum of |weight| into one input; a
+    compartment's message, at most one per tick, counts as the largest payload)."""
     f = params.fields
     words = image.synapses.astype(np.int64)
     if not words.size:
@@ -95,7 +96,10 @@ def _check_accumulator(image, params: CoreParams, events: list[list[int]]) -> No
     mant = (words >> base) & ((1 << f.weight) - 1)
     mant = np.where(mant >= 1 << (f.weight - 1), mant - (1 << f.weight), mant)
     target = (words & ((1 << f.index) - 1)) * params.channels + ((words >> (f.index + f.delay)) & ((1 << f.channel) - 1))
-    peak = int(np.bincount(target, weights=np.abs(mant << exp).astype(np.float64)).max())
+    size = np.abs(mant << exp)
+    message = np.repeat(rows["source"].astype(np.int64) >= presynaptic, rows["length"].astype(np.int64))
+    size = np.where(message, 1 << max(0, params.payload_bits - 1), size)
+    peak = int(np.bincount(target, weights=size.astype(np.float64)).max())
     repeat = max([max(np.unique(e, return_counts=True)[1], default=0) for e in events] + [1])
     if peak * repeat > (1 << (params.acc_width - 1)) - 1:
         raise UserError(f"core {image.core}: a source channel spikes {repeat} times in one tick, so one input can "
@@ -114,24 +118,26 @@ def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, sta
     ref = BitAccurateSimulator(prog, backend="numpy").run(steps)
     t1 = time.perf_counter()
     if len(contents.cores) == 1:
-        load = core_load(contents.cores[0], params)
+        load = core_load(contents.cores[0], params, int(contents.meta["presynaptic"]))
         loads = (load,)
         events = source_events(prog, load, steps)
-        _check_accumulator(contents.cores[0], params, events)
+        _check_accumulator(contents.cores[0], params, events, int(contents.meta["presynaptic"]))
         b = build(params, build_root)
         t2 = time.perf_counter()
-        run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready)
+        run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready, params=params)
     else:
         chip = ChipParams.of(params, cores=1 << (len(contents.cores) - 1).bit_length())
         cl = chip_load(contents, chip)
         loads = cl.cores
         per_core = [source_events(prog, ld, steps) for ld in loads]
         for img, ev in zip(contents.cores, per_core):
-            _check_accumulator(img, params, ev)
+            _check_accumulator(img, params, ev, int(contents.meta["presynaptic"]))
         events = [[(c, a) for c in range(len(loads)) for a in per_core[c][t]] for t in range(steps)]
         b = build(chip, build_root)
         t2 = time.perf_counter()
-        run = run_chip(b, cl, events, steps, params.axon_bits, dump_state=states, out_ready=out_ready)
+        graded_bit = params.local_bits + chip.core_bits if params.payload_bits else None
+        run = run_chip(b, cl, events, steps, params.axon_bits, dump_state=states, out_ready=out_ready,
+                       graded_bit=graded_bit)
     t3 = time.perf_counter()
     diffs = differences(prog, ref, run, loads, params)
     return RtlVerification(

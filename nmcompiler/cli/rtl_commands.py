@@ -109,7 +109,7 @@ def rtl(image: Path, outdir: Path, target, synth, as_json: bool) -> None:
     files = {"nmc_core.v": verilog(params).encode()}
     chip = None
     if len(contents.cores) == 1:
-        loads = [core_load(contents.cores[0], params)]
+        loads = [core_load(contents.cores[0], params, int(contents.meta["presynaptic"]))]
         files["core0.v"] = verilog(params, init=loads[0], name=f"{TOPLEVEL}_c0").encode()
     else:
         chip = ChipParams.of(params, cores=1 << (len(contents.cores) - 1).bit_length())
