@@ -6,6 +6,11 @@ Goal (mapping milestone): full scale (77,169 neurons, ~0.3 billion synapses) in 
 4,096 input axons) goes through partial-sum compartments.
 
     python benchmarks/microcircuit.py [--scale 1.0] [--target loihi-like] [--simulate-ms 0]
+                                      [--image] [--image-check-ms 0]
+
+``--image`` also builds the configuration image (partial-sum compartments included) and reports
+its seconds and bytes; ``--image-check-ms`` then runs the bit-accurate simulator on the decoded
+image and on the unmapped network and reports whether their spikes are identical.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--target", default="loihi-like")
     ap.add_argument("--simulate-ms", type=float, default=0.0, help="also run the float simulator this long")
+    ap.add_argument("--image", action="store_true", help="also build and encode the configuration image")
+    ap.add_argument("--image-check-ms", type=float, default=0.0,
+                    help="simulate the image and the unmapped network this long and compare the spikes")
     args = ap.parse_args()
     t0 = time.perf_counter()
     net = build(args.scale)
@@ -45,7 +53,7 @@ def main() -> None:
         out["simulate_s"] = round(time.perf_counter() - t0, 2)
         out["rates_hz"] = {k: round(v, 2) for k, v in res.rates().items()}
     t0 = time.perf_counter()
-    _, _, r = compile_network(net, load_target(args.target))
+    mapping, fx, r = compile_network(net, load_target(args.target))
     out.update({"target": args.target, "compile_s": round(time.perf_counter() - t0, 2), "cores_used": r.cores_used,
                 "cores_lower_bound": r.cores_lower_bound, "partitioner": r.partitioner,
                 "cores_over_bound": round(r.cores_used / max(r.cores_lower_bound, 1), 3),
@@ -61,7 +69,34 @@ def main() -> None:
                 "average_hops": round(r.average_hops, 3), "max_link_load": r.max_link_load,
                 "passes": r.passes,
                 "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)})
+    if args.image or args.image_check_ms:
+        out.update(_image(mapping, fx, args.image_check_ms))
     print(json.dumps(out))
+
+
+def _image(mapping, fx, check_ms: float) -> dict:
+    import numpy as np
+
+    from nmcompiler.image import build_contents, decode, encode, to_program
+    from nmcompiler.sim.bit_sim import BitAccurateSimulator
+
+    t0 = time.perf_counter()
+    data = encode(build_contents(mapping, fx))
+    out = {"image_s": round(time.perf_counter() - t0, 2), "image_bytes": len(data),
+           "image_peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
+    if check_ms:
+        prog = to_program(decode(data))
+        steps = max(1, int(round(check_ms * 1e-3 / prog.dt)))
+        t0 = time.perf_counter()
+        a = BitAccurateSimulator(prog).run(steps)
+        out["image_simulate_s"] = round(time.perf_counter() - t0, 2)
+        b = BitAccurateSimulator(fx).run(steps)
+        out["image_check_steps"] = steps
+        out["image_spikes"] = int(sum(a.spike_counts().values()))
+        out["image_spikes_identical"] = all(np.array_equal(a.spike_ids[p], b.spike_ids[p])
+                                            and np.array_equal(a.spike_steps[p], b.spike_steps[p])
+                                            for p in b.spike_ids)
+    return out
 
 
 if __name__ == "__main__":

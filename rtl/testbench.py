@@ -137,8 +137,11 @@ async def run_job(dut):
         if job.get("dump_state"):
             states.append(await _dump_state(dut, job["sizes"]))
         t2 = get_sim_time("ns")
-        mask = (1 << local_bits) - 1
-        axons = [loop[j & mask] | (j >> local_bits) << axon_bits for j in out if loop and loop[j & mask] >= 0]
+        if graded is None:
+            axons = [loop[j] for j in out if loop and loop[j] >= 0]
+        else:  # slot index, then flag and value: the event keeps flag and value above its axon
+            mask = (1 << local_bits) - 1
+            axons = [loop[j & mask] | (j >> local_bits) << axon_bits for j in out if loop and loop[j & mask] >= 0]
         axons += job["events"][t]
         await _events(dut, axons)
         neuron_cycles.append(round((t1 - t0) / PERIOD_NS))

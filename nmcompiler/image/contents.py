@@ -50,7 +50,7 @@ ROW_DTYPE = np.dtype([("source", "<u4"), ("start", "<u4"), ("length", "<u4"), ("
                       ("axon_type", "u1"), ("exponent", "i1"), ("reserved", "u1")])
 COMPARTMENT_DTYPE = np.dtype([("id", "<u4"), ("neuron", "<u4"), ("channel", "<u2"), ("reserved", "<u2")])
 FLAG_SUBTRACT, FLAG_SPIKING = 1, 2
-MAX_SOURCE_CHANNELS = 1 << 24  # image format 1: channels per host source
+MAX_SOURCE_CHANNELS = 1 << 24  # channels per host source (image formats 1 and 2)
 GLOBAL = 0xFFFFFFFF
 
 
@@ -134,7 +134,7 @@ def _check_widths(fxp: FixedPointNetwork) -> None:
     f = fxp.format
     wide = [k for k in ("v_bits", "i_bits", "bias_bits", "acc_bits") if getattr(f, k) > 32]
     if wide or f.decay_bits > 30:
-        raise UserError(f"format '{f.name}': image format 1 stores neuron state in 32 bits; "
+        raise UserError(f"format '{f.name}': the image format stores neuron state in 32 bits; "
                         f"{', '.join(wide) or 'decay_bits'} is wider: choose narrower widths")
 
 
@@ -293,7 +293,7 @@ def _rows(core, target, f: SynapseFields, storage, s_key, s_pre, s_post, s_chan,
     else:
         if f.index + f.delay + f.channel + f.weight > 32:
             raise UserError(f"{target.name}: a synapse entry needs {f.index + f.delay + f.channel + f.weight} bits, "
-                            "image format 1 holds 32")
+                            "the image format holds 32")
         words = (s_post.astype(np.uint32) | ((s_delay - 1).astype(np.uint32) << f.index)
                  | (s_chan.astype(np.uint32) << (f.index + f.delay))
                  | (_twos(mant, f.weight) << (f.index + f.delay + f.channel)))
