@@ -38,6 +38,7 @@ from ..ir import PoissonSource, Probe, SpikeSource
 from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
 from ..sim.program import program_from_fixed_point
+from .synapse_batches import BATCH_SYNAPSES, synapse_batches
 from ..targets import Target
 
 __all__ = ["NEURON_DTYPE", "ROW_DTYPE", "COMPARTMENT_DTYPE", "CoreImage", "ImageContents", "build_contents",
@@ -138,70 +139,66 @@ def _check_widths(fxp: FixedPointNetwork) -> None:
                         f"{', '.join(wide) or 'decay_bits'} is wider: choose narrower widths")
 
 
-def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = None) -> ImageContents:
-    """Everything a chip (and the host that feeds it) needs, from a checked mapping."""
+def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = None,
+                   batch_synapses: int = BATCH_SYNAPSES) -> ImageContents:
+    """Everything a chip (and the host that feeds it) needs, from a checked mapping. Synapses are
+    placed a batch of cores at a time (:mod:`.synapse_batches`); the bytes do not depend on
+    ``batch_synapses``."""
     target = mapping.target
     _check_widths(fxp)
-    prog = program_from_fixed_point(fxp, seed)
+    prog = program_from_fixed_point(fxp, seed, synapses=False)
     n, R = prog.n, prog.channels
     core_of = np.asarray(mapping.core_of, dtype=np.int64)
     ps = mapping.partial_sums
     n_cores = int(ps.cores) if ps is not None else (int(core_of.max()) + 1 if n else 0)
     p = prog.params
-    table = prog.synapses
-    n_pre = int(table.indptr.size - 1)
+    n_pre = int(prog.synapses.indptr.size - 1)
     by_core = np.argsort(core_of, kind="stable")  # neurons core by core, ascending within a core
     core_bounds = np.searchsorted(core_of[by_core], np.arange(n_cores + 1))
     local = np.empty(n, dtype=np.int64)  # index of each neuron within its core
     local[by_core] = np.arange(n) - core_bounds[core_of[by_core]]
-    pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(table.indptr))
-    chan, post = np.divmod(table.target, n) if n else (table.target, table.target)
-    s = {"pre": pre, "chan": chan, "post": post, "delay": np.broadcast_to(table.delay, pre.shape).astype(np.int64),
-         "weight": table.weight.astype(np.int64), "core": core_of[post] if post.size else post,
-         "slot": local[post] if post.size else post, "field": chan}
-    messages = np.zeros(0, dtype=np.int64)  # (compartment core) * width + soma core, one per compartment
-    records = None
-    width = max(n_cores, 1)
-    if ps is not None and ps.compartments:
-        s, records, messages = _through_compartments(ps, s, n, n_pre, core_of, local, np.diff(core_bounds), width)
-    pre, chan, post, delay, weight, syn_core = s["pre"], s["chan"], s["post"], s["delay"], s["weight"], s["core"]
+    batches, dest_pairs, comps = synapse_batches(fxp, prog.offsets, n, n_pre, core_of, local, np.diff(core_bounds),
+                                                 ps, batch_synapses)
     storage = target.core.synapse_storage
     fields = SynapseFields.of(target)
     key_bits = fields.index
-    cores = []
+    width = max(n_cores, 1)
+    dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
     # rows group a source's synapses by (channel, target population): each row then comes from one
     # projection and shares its exponent
     pop_starts = np.array([sl.offset for sl in prog.populations], dtype=np.int64)
-    group = chan * len(pop_starts) + np.searchsorted(pop_starts, post, side="right") - 1 if post.size else post
-    row_key = pre * (R * max(1, len(pop_starts))) + group
-    order = _sort_order((syn_core, row_key, delay, s["slot"]))  # by core, row, delay, slot
-    bounds = np.searchsorted(syn_core[order], np.arange(n_cores + 1))
-    spikes = pre < n
-    dest_pairs = distinct(np.concatenate([core_of[pre[spikes]] * width + syn_core[spikes], messages])) \
-        if n_cores else np.zeros(0, np.int64)
-    dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
-    for c in range(n_cores):
-        members = by_core[core_bounds[c]:core_bounds[c + 1]]
-        rec = np.zeros(members.size, dtype=NEURON_DTYPE)
-        rec["neuron"], rec["v0"] = members, prog.v0[members]
-        for name in ("decay_v", "bias", "threshold", "v_reset", "refractory"):
-            rec[name] = getattr(p, name)[members]
-        rec["flags"] = p.subtract[members] * FLAG_SUBTRACT + p.spiking[members] * FLAG_SPIKING
-        sel = order[bounds[c]:bounds[c + 1]]
-        s_pre, s_slot, s_chan, s_delay, s_w = pre[sel], s["slot"][sel], s["field"][sel], delay[sel], weight[sel]
-        if storage == "crossbar":
-            rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_slot, s_delay, s_w,
-                                               mapping.axon_types.get(c))
-        else:
-            rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w)
-            type_w = np.zeros((0, 0), dtype=np.int16)
-        dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
-        extra = {} if records is None else {"compartments": records[c]}
-        cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
-                               decay_i=p.decay_i[:, members].astype(np.int32), i0=prog.i0[:, members].astype(np.int32),
-                               rows=rows, synapses=synapses, type_weights=type_w, key=c << key_bits,
-                               mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)), destinations=dests.astype(np.uint32),
-                               **extra))
+    cores, max_delay = [], 1
+    for batch in batches:
+        s = batch.arrays
+        pre, post, delay = s["pre"], s["post"], s["delay"]
+        max_delay = max(max_delay, int(delay.max(initial=1)))
+        group = s["chan"] * len(pop_starts) + np.searchsorted(pop_starts, post, side="right") - 1
+        row_key = pre * (R * max(1, len(pop_starts))) + group
+        order = _sort_order((s["core"] - batch.cores.start, row_key, delay, s["slot"]))  # core, row, delay, slot
+        bounds = np.searchsorted(s["core"][order], np.arange(batch.cores.start, batch.cores.stop + 1))
+        for c in batch.cores:
+            members = by_core[core_bounds[c]:core_bounds[c + 1]]
+            rec = np.zeros(members.size, dtype=NEURON_DTYPE)
+            rec["neuron"], rec["v0"] = members, prog.v0[members]
+            for name in ("decay_v", "bias", "threshold", "v_reset", "refractory"):
+                rec[name] = getattr(p, name)[members]
+            rec["flags"] = p.subtract[members] * FLAG_SUBTRACT + p.spiking[members] * FLAG_SPIKING
+            sel = order[bounds[c - batch.cores.start]:bounds[c - batch.cores.start + 1]]
+            s_pre, s_slot, s_chan, s_delay, s_w = pre[sel], s["slot"][sel], s["field"][sel], delay[sel], s["weight"][sel]
+            if storage == "crossbar":
+                rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_slot, s_delay, s_w,
+                                                   mapping.axon_types.get(c))
+            else:
+                rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w)
+                type_w = np.zeros((0, 0), dtype=np.int16)
+            dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
+            extra = {"compartments": _records(comps, c)} if comps else {}
+            cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
+                                   decay_i=p.decay_i[:, members].astype(np.int32),
+                                   i0=prog.i0[:, members].astype(np.int32), rows=rows, synapses=synapses,
+                                   type_weights=type_w, key=c << key_bits, mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)),
+                                   destinations=dests.astype(np.uint32), **extra))
+        del s, order
     meta = {
         "compiler": f"nmcompiler {__version__}", "target": target.name, "target_sha256": target_digest(target),
         "format": {k: v for k, v in vars(fxp.format).items()}, "network": prog.name, "dt": repr(prog.dt),
@@ -210,11 +207,18 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         "sources": [_source_json(src) for src in prog.sources],
         "probes": [{"target": q.target, "variable": q.variable,
                     "neurons": None if q.neurons is None else q.neurons.tolist()} for q in prog.probes],
-        "synapse_storage": storage, "synapse_fields": vars(fields), "max_delay": int(delay.max(initial=1)),
+        "synapse_storage": storage, "synapse_fields": vars(fields), "max_delay": max_delay,
     }
-    if records is not None:
+    if comps:
         meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}
     return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, cores, n_cores, key_bits))
+
+
+def _records(comps: dict, c: int) -> np.ndarray:
+    ids = comps["by_core"][comps["first"][c]:comps["first"][c + 1]]
+    rec = np.zeros(ids.size, dtype=COMPARTMENT_DTYPE)
+    rec["id"], rec["neuron"], rec["channel"] = ids, comps["soma"][ids], comps["channel"][ids]
+    return rec
 
 
 def _sort_order(keys) -> np.ndarray:
@@ -228,38 +232,6 @@ def _sort_order(keys) -> np.ndarray:
         packed <<= b
         packed |= k
     return np.argsort(packed, kind="stable")
-
-
-def _through_compartments(ps, s: dict, n: int, n_pre: int, core_of, local, neurons_on, width: int):
-    """Synapses of a partial-sum mapping: those that go through a compartment move to its slot on
-    its dendrite core (channel field 0, delay ``max(d - 1, 1)``), and each compartment ``k`` gets
-    its message row (source ``n_pre + k``, weight 1, delay 1, onto its neuron's channel). Returns
-    the synapses, the compartment records per core and the (sending core, receiving core) pairs."""
-    m = ps.compartments
-    comp = ps.compartment[s["pre"] // ps.block_size, s["chan"] * n + s["post"]].astype(np.int64)
-    through = comp >= 0
-    comp = np.maximum(comp, 0)
-    comp_core = np.asarray(ps.core, dtype=np.int64)
-    by_core = np.argsort(comp_core, kind="stable")  # compartments core by core, ascending id
-    first = np.searchsorted(comp_core[by_core], np.arange(neurons_on.size + 1))
-    comp_slot = np.empty(m, dtype=np.int64)  # after the core's neurons
-    comp_slot[by_core] = np.arange(m) - first[comp_core[by_core]] + neurons_on[comp_core[by_core]]
-    out = {"pre": s["pre"], "chan": s["chan"], "post": s["post"], "weight": s["weight"],
-           "delay": np.where(through, np.maximum(s["delay"] - 1, 1), s["delay"]),
-           "core": np.where(through, comp_core[comp], s["core"]), "slot": np.where(through, comp_slot[comp], s["slot"]),
-           "field": np.where(through, 0, s["chan"])}
-    soma, channel = np.asarray(ps.target, dtype=np.int64) % n, np.asarray(ps.target, dtype=np.int64) // n
-    one = np.ones(m, dtype=np.int64)
-    rows = {"pre": n_pre + np.arange(m, dtype=np.int64), "chan": channel, "post": soma, "weight": one, "delay": one,
-            "core": core_of[soma], "slot": local[soma], "field": channel}
-    out = {k: np.concatenate([v, rows[k]]) for k, v in out.items()}
-    records = []
-    for c in range(neurons_on.size):
-        ids = by_core[first[c]:first[c + 1]]
-        rec = np.zeros(ids.size, dtype=COMPARTMENT_DTYPE)
-        rec["id"], rec["neuron"], rec["channel"] = ids, soma[ids], channel[ids]
-        records.append(rec)
-    return out, records, comp_core * width + core_of[soma]
 
 
 def _twos(x: np.ndarray, bits: int) -> np.ndarray:

@@ -83,7 +83,9 @@ def _cat(arrays, axis=-1, empty_shape=(0,)):
     return np.concatenate(arrays, axis=axis) if arrays else np.zeros(empty_shape, dtype=np.int64)
 
 
-def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None) -> SimProgram:
+def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, synapses: bool = True) -> SimProgram:
+    """The program of ``fxp``; with ``synapses`` False its synapse table is empty (for callers
+    that read the projections themselves, such as the image builder)."""
     net = fxp.network
     R = max(1, fxp.format.receptors)
     slots, start = [], 0
@@ -104,7 +106,7 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None) ->
         offsets[s.name] = start
         start += s.size
     pres, targets, weights, delays = [], [], [], []
-    for q in fxp.projections.values():
+    for q in fxp.projections.values() if synapses else ():
         rows = np.repeat(np.arange(q.indptr.size - 1, dtype=np.int64), np.diff(q.indptr))
         pres.append(rows + offsets[q.pre])
         targets.append(q.channel * n + offsets[q.post] + q.indices.astype(np.int64))
