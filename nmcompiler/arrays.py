@@ -3,13 +3,17 @@
 ``np.unique`` on numpy 2.4 counts distinct values through a hash table that is ~40x slower than
 sorting when most values are distinct (2.9 million pair keys: 2.1 s against 0.05 s), and mapping
 keys (core x source pairs) are mostly distinct: :func:`distinct` sorts instead.
+:func:`distinct_per_group` counts distinct pairs without sorting at all, through a bitmap.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-__all__ = ["distinct"]
+__all__ = ["distinct", "distinct_per_group"]
+
+BITMAP_LIMIT = 1 << 33  # bits (1 GiB): larger pair spaces are counted by sorting
 
 
 def distinct(x: np.ndarray) -> np.ndarray:
@@ -21,3 +25,27 @@ def distinct(x: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+@njit(cache=True, nogil=True)
+def _count_bitmap(group, item, items, counts, bitmap):
+    for s in range(group.size):
+        key = group[s] * items + item[s]
+        word, bit = key >> 6, np.uint64(1) << np.uint64(key & 63)
+        if not bitmap[word] & bit:
+            bitmap[word] |= bit
+            counts[group[s]] += 1
+
+
+def distinct_per_group(group: np.ndarray, item: np.ndarray, groups: int, items: int) -> np.ndarray:
+    """For each group ``g < groups``, how many distinct ``item`` values (``< items``) occur with
+    it: ``np.bincount(np.unique(group * items + item) // items, minlength=groups)``, counted with
+    a bitmap of ``groups x items`` bits (sorting when that exceeds :data:`BITMAP_LIMIT`)."""
+    group = np.asarray(group, dtype=np.int64)
+    item = np.asarray(item, dtype=np.int64)
+    if groups * items > BITMAP_LIMIT:
+        pairs = distinct(group * items + item)
+        return np.bincount(pairs // items, minlength=groups)
+    counts = np.zeros(groups, dtype=np.int64)
+    _count_bitmap(group, item, items, counts, np.zeros((groups * items + 63) // 64, dtype=np.uint64))
+    return counts

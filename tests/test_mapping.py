@@ -316,3 +316,16 @@ def test_compile_improves_small_partitions_with_cp_sat(tmp_path):
     assert report.inter_core_spikes == min(p["traffic"], p["start_traffic"])
     assert 0 <= p["traffic_lower_bound"] <= p["traffic"]
     assert report.fits
+
+
+@pytest.mark.parametrize("bitmap", [True, False])
+def test_distinct_per_group_counts_as_unique_does(monkeypatch, bitmap):
+    from nmcompiler import arrays
+
+    if not bitmap:
+        monkeypatch.setattr(arrays, "BITMAP_LIMIT", 10)
+    rng = np.random.default_rng(4)
+    group, item = rng.integers(0, 37, 5000), rng.integers(0, 101, 5000)
+    expected = np.bincount(np.unique(group * 101 + item) // 101, minlength=40)
+    np.testing.assert_array_equal(arrays.distinct_per_group(group, item, 40, 101), expected)
+    assert expected[37:].sum() == 0 and expected.min(initial=1) < expected.max()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arrays import distinct
+from ..arrays import distinct, distinct_per_group
 from ..ir import CurrentSource, Network
 from ..targets import Target
 from .mapping import CoreUsage
@@ -44,14 +44,10 @@ def core_usage(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndar
     else:
         bits = np.bincount(post_core, minlength=n_cores) * target.synapse_bits()
     # distinct (core, presynaptic source) pairs = input axons of each core
-    pairs = distinct(post_core * (int(pre.max(initial=0)) + 1) + pre) if pre.size else np.zeros(0, np.int64)
-    inputs = np.bincount(pairs // (int(pre.max(initial=0)) + 1), minlength=n_cores) if pre.size else np.zeros(n_cores, int)
+    inputs = distinct_per_group(post_core, pre, n_cores, int(pre.max(initial=0)) + 1)
     # distinct (source core, destination core) pairs, for neurons only (sources have no core)
-    n = core_of.size
-    is_neuron = pre < n
-    src_core = core_of[pre[is_neuron]]
-    routes = distinct(src_core * n_cores + post_core[is_neuron])
-    outputs = np.bincount(routes // n_cores, minlength=n_cores)
+    is_neuron = pre < core_of.size
+    outputs = distinct_per_group(core_of[pre[is_neuron]], post_core[is_neuron], n_cores, n_cores)
     return CoreUsage(neurons=neurons, synapse_bits=bits, input_axons=inputs, output_axons=outputs)
 
 
@@ -62,9 +58,8 @@ def traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray, rates: np.nd
     is_neuron = pre < n
     src, dst = pre[is_neuron], core_of[post[is_neuron]]
     crossing = core_of[src] != dst
-    pairs = distinct(src[crossing] * (int(dst.max(initial=0)) + 1) + dst[crossing])
-    senders = pairs // (int(dst.max(initial=0)) + 1)
-    return float(np.sum(rates[senders]) if rates is not None else senders.size)
+    per_neuron = distinct_per_group(src[crossing], dst[crossing], n, int(dst.max(initial=0)) + 1)
+    return float(np.dot(per_neuron, rates) if rates is not None else per_neuron.sum())
 
 
 def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
