@@ -143,3 +143,15 @@ def test_cli_compile_writes_an_image_that_nmc_simulate_runs(tmp_path):
             assert doc["populations"][pop]["spikes"] == reference.spike_ids[pop].size > 0
             np.testing.assert_array_equal(z[f"{pop}/steps"], reference.spike_steps[pop])
             np.testing.assert_array_equal(z[f"{pop}/ids"], reference.spike_ids[pop])
+
+
+def test_cli_compile_no_image_writes_the_mapping_only(tmp_path):
+    target = _target(tmp_path)
+    save_network(_network(), tmp_path / "net.npz")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["compile", str(tmp_path / "net.npz"), "--target", target.source, "-o", str(out),
+                                   "--no-image"])
+    assert res.exit_code == 0, res.output
+    assert "no configuration image" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["rnd.map.json", "rnd.map.npz", "rnd.placement.png"]
+    assert json.loads((out / "rnd.map.json").read_text())["image"] is None

@@ -406,10 +406,13 @@ def check(network: Path, target: str, split: bool, as_json: bool, dt, integratio
 @click.option("--rates", "rate_duration", callback=_time_option, default=None,
               help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--image/--no-image", "with_image", default=True,
+              help="Write the configuration image (default); --no-image writes the mapping and report only "
+                   "(the microcircuit's 1.6 GB image takes about two minutes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @network_options
 def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: str, seed: int, rate_duration,
-             outdir: Path, as_json: bool, dt, integration, reset) -> None:
+             outdir: Path, with_image: bool, as_json: bool, dt, integration, reset) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
     import io
 
@@ -438,10 +441,13 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
              input_axons=u.input_axons, output_axons=u.output_axons, **extra)
     doc = report.to_json() | {"offsets": mapping.offsets}
     png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
-    image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
-    doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
-        read_header(image, f"{stem}.nmc")[1])}
-    write_bytes(outdir / f"{stem}.nmc", image)
+    image = None
+    doc["image"] = None
+    if with_image:
+        image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
+        doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
+            read_header(image, f"{stem}.nmc")[1])}
+        write_bytes(outdir / f"{stem}.nmc", image)
     write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
     write_json(outdir / f"{stem}.map.json", doc)
     write_bytes(outdir / f"{stem}.placement.png", png)
@@ -471,8 +477,11 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
         p = report.partial_sums
         console.print(f"partial sums: {p['compartments']} compartments on {p['dendrite_cores']} cores feed "
                       f"{p['soma_cores']} neuron cores; {p['messages_per_second']:.0f} messages per second")
-    console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {stem}.map.json, {stem}.map.npz, "
-                  f"{stem}.placement.png")
+    written = f"{stem}.map.json, {stem}.map.npz, {stem}.placement.png"
+    if image is None:
+        console.print(f"wrote {outdir}/{written} (no configuration image: --no-image)")
+    else:
+        console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {written}")
 
 
 def _placement_line(pl: dict) -> str:
