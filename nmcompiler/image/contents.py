@@ -157,23 +157,21 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     core_bounds = np.searchsorted(core_of[by_core], np.arange(n_cores + 1))
     local = np.empty(n, dtype=np.int64)  # index of each neuron within its core
     local[by_core] = np.arange(n) - core_bounds[core_of[by_core]]
-    batches, dest_pairs, comps = synapse_batches(fxp, prog.offsets, n, n_pre, core_of, local, np.diff(core_bounds),
-                                                 ps, batch_synapses)
+    pop_starts = np.array([sl.offset for sl in prog.populations], dtype=np.int64)
+    batches, dest_pairs, comps = synapse_batches(fxp, prog.offsets, pop_starts, n, n_pre, core_of, local,
+                                                 np.diff(core_bounds), ps, batch_synapses)
     storage = target.core.synapse_storage
     fields = SynapseFields.of(target)
     key_bits = fields.index
     width = max(n_cores, 1)
     dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
-    # rows group a source's synapses by (channel, target population): each row then comes from one
-    # projection and shares its exponent
-    pop_starts = np.array([sl.offset for sl in prog.populations], dtype=np.int64)
     cores, max_delay = [], 1
     for batch in batches:
         s = batch.arrays
-        pre, post, delay = s["pre"], s["post"], s["delay"]
+        # rows group a source's synapses by (channel, target population): each row then comes from
+        # one projection and shares its exponent
+        pre, row_key, delay = s["pre"], s["key"], s["delay"]
         max_delay = max(max_delay, int(delay.max(initial=1)))
-        group = s["chan"] * len(pop_starts) + np.searchsorted(pop_starts, post, side="right") - 1
-        row_key = pre * (R * max(1, len(pop_starts))) + group
         order = _sort_order((s["core"] - batch.cores.start, row_key, delay, s["slot"]))  # core, row, delay, slot
         bounds = np.searchsorted(s["core"][order], np.arange(batch.cores.start, batch.cores.stop + 1))
         for c in batch.cores:

@@ -7,7 +7,8 @@ synapses never holds more than one batch in ``int64`` arrays. Per synapse a batc
 
 * ``pre``: presynaptic index (neurons, then source channels; ``presynaptic + k`` for the
   message row of partial-sum compartment ``k``);
-* ``chan``, ``post``: the channel and global neuron it finally feeds (row grouping);
+* ``key``: its row group, ``pre * channels * populations + channel * populations + population``
+  of the neuron it finally feeds (a row then comes from one projection and shares its exponent);
 * ``core``, ``slot``: the core and local slot that stores it (a neuron, or for a synapse through
   a compartment the compartment's slot after the core's neurons);
 * ``field``: the channel written into the entry (0 onto a compartment);
@@ -25,19 +26,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from ..arrays import distinct
+from ..arrays import BITMAP_LIMIT, distinct
 from ..ir.fixed_point import FixedPointNetwork
 
-__all__ = ["SynapseBatch", "synapse_batches"]
+__all__ = ["SynapseBatch", "synapse_batches", "BATCH_SYNAPSES"]
 
 BATCH_SYNAPSES = 1 << 24
+FIELDS = ("pre", "key", "core", "slot", "field", "delay", "weight")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class SynapseBatch:
     cores: range  # the cores whose synapses this batch holds (all of them)
-    arrays: dict[str, np.ndarray]  # pre, chan, post, core, slot, field, delay, weight (int64)
+    arrays: dict[str, np.ndarray]  # FIELDS, int64
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -45,67 +48,149 @@ class _Projection:
     pre_base: int
     post_base: int  # first global neuron of the post population
     channel: int
+    group: int  # channel * populations + population of post
     indptr: np.ndarray
     indices: np.ndarray
-    mantissa: np.ndarray  # (nnz,) or (1,)
+    mantissa: np.ndarray  # int64 (nnz,) or (1,)
     exponent: int
-    delays: np.ndarray  # (nnz,) or (1,)
+    delays: np.ndarray  # int64 (nnz,) or (1,)
     core: np.ndarray  # int32 (nnz,): core storing each synapse
+    by_core: np.ndarray  # int32 (nnz,): synapse indices core by core, CSR order within a core
+    core_start: np.ndarray  # (K + 1,): where each core's synapses start in by_core
 
 
-def _pre(indptr: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return np.searchsorted(indptr, idx, side="right") - 1
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Context:
+    n: int
+    n_pre: int
+    row_groups: int  # channels * populations
+    core_of: np.ndarray
+    local: np.ndarray
+    compartment: np.ndarray  # (blocks, channels * n) int32, or (0, 0) without compartments
+    block: int
+    comp_slot: np.ndarray  # slot of each compartment
+    comp_core: np.ndarray
 
 
-def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], n: int, n_pre: int, core_of: np.ndarray,
-                    local: np.ndarray, neurons_on: np.ndarray, ps=None, batch_synapses: int = BATCH_SYNAPSES,
-                    ) -> tuple[Iterator[SynapseBatch], np.ndarray, dict]:
-    """``(batches, destination pairs, compartment layout)``: the batches (an iterator), the
-    distinct ``sending core * K + receiving core`` pairs of spikes and messages, and for partial
-    sums ``slot`` (of each compartment), ``by_core`` (compartment ids core by core), ``first``
-    (where each core's start in ``by_core``), ``core``, ``soma`` and ``channel`` (of each
-    compartment); empty without compartments."""
+@njit(cache=True, nogil=True)
+def _cores(indptr, indices, pre_base, post_base, channel, n, core_of, compartment, block, comp_core, out, pairs, K):
+    """The core of every synapse of one projection; marks (sending core, receiving core) of the
+    neurons' spikes in the bitmap ``pairs`` (``K x K`` bits; empty: not marked)."""
+    use_comp = compartment.shape[0] > 0
+    mark = pairs.size > 0
+    for r in range(indptr.size - 1):
+        g = pre_base + r
+        for s in range(indptr[r], indptr[r + 1]):
+            post = post_base + indices[s]
+            c = core_of[post]
+            if use_comp:
+                k = compartment[g // block, channel * n + post]
+                if k >= 0:
+                    c = comp_core[k]
+            out[s] = c
+            if mark and g < n:
+                key = core_of[g] * K + c
+                pairs[key >> 6] |= np.uint64(1) << np.uint64(key & 63)
+
+
+@njit(cache=True, nogil=True)
+def _counting_sort(core, start):
+    """Synapse indices grouped by core (``start``: each core's first position), stable."""
+    out = np.empty(core.size, dtype=np.int32)
+    pos = start[:-1].copy()
+    for s in range(core.size):
+        out[pos[core[s]]] = s
+        pos[core[s]] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _fill(indptr, indices, pre_base, post_base, channel, key_base, row_groups, mantissa, exponent, delays, core,
+          which, n, local, compartment, block, comp_slot, o_pre, o_key, o_core, o_slot, o_field, o_delay, o_weight,
+          pos):
+    """Append the synapses ``which`` (indices, ascending within each core) of one projection at ``pos``."""
+    use_comp = compartment.shape[0] > 0
+    shared_w, shared_d = mantissa.size == 1, delays.size == 1
+    for i in range(which.size):
+        s = which[i]
+        g = pre_base + np.searchsorted(indptr, s, side="right") - 1
+        c = core[s]
+        post = post_base + indices[s]
+        d = delays[0] if shared_d else delays[s]
+        slot, field = local[post], channel
+        if use_comp:
+            k = compartment[g // block, channel * n + post]
+            if k >= 0:
+                slot, field, d = comp_slot[k], 0, max(d - 1, 1)
+        o_pre[pos], o_key[pos], o_core[pos] = g, g * row_groups + key_base, c
+        o_slot[pos], o_field[pos], o_delay[pos] = slot, field, d
+        o_weight[pos] = (mantissa[0] if shared_w else mantissa[s]) << exponent
+        pos += 1
+    return pos
+
+
+def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: np.ndarray, n: int, n_pre: int,
+                    core_of: np.ndarray, local: np.ndarray, neurons_on: np.ndarray, ps=None,
+                    batch_synapses: int = BATCH_SYNAPSES) -> tuple[Iterator[SynapseBatch], np.ndarray, dict]:
+    """``(batches, destination pairs, compartments)``: the batches (an iterator), the distinct
+    ``sending core * K + receiving core`` pairs of spikes and messages, and for partial sums the
+    compartments' ``slot``, ``by_core`` (ids core by core), ``first`` (where each core's start
+    in ``by_core``), ``core``, ``soma`` and ``channel`` (empty without compartments)."""
     K = int(neurons_on.size)
     width = max(K, 1)
-    comp_layout: dict = {}
+    R = max(1, fx.format.receptors)
+    P = max(1, pop_starts.size)
+    comps: dict = {}
+    compartment, block = np.zeros((0, 0), dtype=np.int32), 1
+    comp_slot = comp_core = np.zeros(0, dtype=np.int64)
     if ps is not None and ps.compartments:
         comp_core = np.asarray(ps.core, dtype=np.int64)
         by_core = np.argsort(comp_core, kind="stable")  # compartments core by core, ascending id
         first = np.searchsorted(comp_core[by_core], np.arange(K + 1))
-        slot = np.empty(ps.compartments, dtype=np.int64)  # after the core's neurons
-        slot[by_core] = np.arange(ps.compartments) - first[comp_core[by_core]] + neurons_on[comp_core[by_core]]
-        comp_layout = {"slot": slot, "by_core": by_core, "first": first, "core": comp_core,
-                       "soma": np.asarray(ps.target, dtype=np.int64) % n,
-                       "channel": np.asarray(ps.target, dtype=np.int64) // n}
+        comp_slot = np.empty(ps.compartments, dtype=np.int64)  # after the core's neurons
+        comp_slot[by_core] = np.arange(ps.compartments) - first[comp_core[by_core]] + neurons_on[comp_core[by_core]]
+        target = np.asarray(ps.target, dtype=np.int64)
+        comps = {"slot": comp_slot, "by_core": by_core, "first": first, "core": comp_core, "soma": target % n,
+                 "channel": target // n}
+        compartment, block = np.ascontiguousarray(ps.compartment, dtype=np.int32), int(ps.block_size)
+    bitmap = K * K <= BITMAP_LIMIT
+    pair_bits = np.zeros((K * K + 63) // 64 if bitmap else 0, dtype=np.uint64)
     projections, pairs = [], []
     for q in fx.projections.values():
         indptr = np.asarray(q.indptr, dtype=np.int64)
         indices = np.asarray(q.indices, dtype=np.int64)
         pre_base, post_base = offsets[q.pre], offsets[q.post]
-        pre = pre_base + np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
-        post = post_base + indices
-        core = core_of[post]
-        if comp_layout:
-            comp = ps.compartment[pre // ps.block_size, q.channel * n + post]
-            core = np.where(comp >= 0, comp_layout["core"][np.maximum(comp, 0)], core)
-            del comp
-        spikes = pre < n
-        pairs.append(distinct(core_of[pre[spikes]] * width + core[spikes]))
-        projections.append(_Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel), indptr=indptr,
-                                       indices=np.asarray(q.indices), mantissa=np.asarray(q.mantissa).reshape(-1),
-                                       exponent=int(q.exponent), delays=np.asarray(q.delays).reshape(-1),
-                                       core=core.astype(np.int32)))
-    per_core = sum((np.bincount(p.core, minlength=K) for p in projections), np.zeros(K, dtype=np.int64))
-    if comp_layout:
-        soma_core = core_of[comp_layout["soma"]]
+        core = np.empty(indices.size, dtype=np.int32)
+        _cores(indptr, indices, pre_base, post_base, int(q.channel), n, core_of, compartment, block, comp_core, core,
+               pair_bits, K)
+        if not bitmap:
+            pre = pre_base + np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+            spikes = pre < n
+            pairs.append(distinct(core_of[pre[spikes]] * width + core[spikes]))
+        pop = int(np.searchsorted(pop_starts, post_base, side="right")) - 1
+        core_start = np.zeros(K + 1, dtype=np.int64)
+        np.cumsum(np.bincount(core, minlength=K), out=core_start[1:])
+        projections.append(_Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel),
+                                       group=int(q.channel) * P + pop, indptr=indptr, indices=indices,
+                                       mantissa=np.asarray(q.mantissa, dtype=np.int64).reshape(-1),
+                                       exponent=int(q.exponent), delays=np.asarray(q.delays, dtype=np.int64).reshape(-1),
+                                       core=core, by_core=_counting_sort(core, core_start), core_start=core_start))
+    if bitmap:
+        bits = np.unpackbits(pair_bits.view(np.uint8), bitorder="little")[:K * K]
+        pairs.append(np.flatnonzero(bits).astype(np.int64))
+        del bits
+    per_core = sum((np.diff(p.core_start) for p in projections), np.zeros(K, dtype=np.int64))
+    if comps:
+        soma_core = core_of[comps["soma"]]
         per_core += np.bincount(soma_core, minlength=K)
-        pairs.append(comp_layout["core"] * width + soma_core)
+        pairs.append(comp_core * width + soma_core)
     dest_pairs = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
-    return _batches(projections, per_core, batch_synapses, n, n_pre, core_of, local, ps, comp_layout), dest_pairs, \
-        comp_layout
+    ctx = _Context(n=n, n_pre=n_pre, row_groups=R * P, core_of=core_of, local=local, compartment=compartment,
+                   block=block, comp_slot=comp_slot, comp_core=comp_core)
+    return _batches(projections, per_core, batch_synapses, ctx, comps, pop_starts), dest_pairs, comps
 
 
-def _batches(projections, per_core, batch_synapses, n, n_pre, core_of, local, ps, comp_layout):
+def _batches(projections, per_core, batch_synapses, ctx: _Context, comps: dict, pop_starts):
     K = per_core.size
     c0 = 0
     while c0 < K:
@@ -113,40 +198,29 @@ def _batches(projections, per_core, batch_synapses, n, n_pre, core_of, local, ps
         while c1 < K and total + per_core[c1] <= batch_synapses:
             total += int(per_core[c1])
             c1 += 1
-        yield SynapseBatch(cores=range(c0, c1), arrays=_gather(projections, c0, c1, n, n_pre, core_of, local, ps,
-                                                               comp_layout))
+        yield SynapseBatch(cores=range(c0, c1), arrays=_gather(projections, c0, c1, total, ctx, comps, pop_starts))
         c0 = c1
 
 
-def _gather(projections, c0, c1, n, n_pre, core_of, local, ps, comp_layout) -> dict[str, np.ndarray]:
-    parts: list[dict[str, np.ndarray]] = []
+def _gather(projections, c0, c1, total, ctx: _Context, comps: dict, pop_starts) -> dict[str, np.ndarray]:
+    out = {key: np.empty(total, dtype=np.int64) for key in FIELDS}
+    pos = 0
     for p in projections:
-        idx = np.flatnonzero((p.core >= c0) & (p.core < c1))
-        if not idx.size:
-            continue
-        pre = p.pre_base + _pre(p.indptr, idx)
-        post = p.post_base + p.indices[idx].astype(np.int64)
-        chan = np.full(idx.size, p.channel, dtype=np.int64)
-        weight = (p.mantissa[0] if p.mantissa.size == 1 else p.mantissa[idx]).astype(np.int64) << p.exponent
-        delay = (p.delays[0] if p.delays.size == 1 else p.delays[idx]).astype(np.int64)
-        core = p.core[idx].astype(np.int64)
-        part = {"pre": pre, "chan": chan, "post": post, "core": core, "slot": local[post], "field": chan,
-                "delay": np.broadcast_to(delay, idx.shape), "weight": np.broadcast_to(weight, idx.shape)}
-        if comp_layout:
-            comp = ps.compartment[pre // ps.block_size, p.channel * n + post]
-            through = comp >= 0
-            safe = np.maximum(comp, 0)
-            part["slot"] = np.where(through, comp_layout["slot"][safe], part["slot"])
-            part["field"] = np.where(through, 0, chan)
-            part["delay"] = np.where(through, np.maximum(part["delay"] - 1, 1), part["delay"])
-        parts.append(part)
-    if comp_layout:  # message rows of the compartments whose neuron lives in the batch
-        soma, channel = comp_layout["soma"], comp_layout["channel"]
-        k = np.flatnonzero((core_of[soma] >= c0) & (core_of[soma] < c1))
-        one = np.ones(k.size, dtype=np.int64)
-        parts.append({"pre": n_pre + k, "chan": channel[k], "post": soma[k], "core": core_of[soma[k]],
-                      "slot": local[soma[k]], "field": channel[k], "delay": one, "weight": one})
-    keys = ("pre", "chan", "post", "core", "slot", "field", "delay", "weight")
-    if not parts:
-        return {key: np.zeros(0, dtype=np.int64) for key in keys}
-    return {key: np.concatenate([np.asarray(part[key], dtype=np.int64) for part in parts]) for key in keys}
+        which = p.by_core[p.core_start[c0]:p.core_start[c1]]
+        pos = _fill(p.indptr, p.indices, p.pre_base, p.post_base, p.channel, p.group, ctx.row_groups, p.mantissa,
+                    p.exponent, p.delays, p.core, which, ctx.n, ctx.local, ctx.compartment, ctx.block, ctx.comp_slot,
+                    *(out[key] for key in FIELDS), pos)
+    if comps:  # message rows of the compartments whose neuron lives in the batch
+        soma, channel = comps["soma"], comps["channel"]
+        soma_core = ctx.core_of[soma]
+        k = np.flatnonzero((soma_core >= c0) & (soma_core < c1))
+        pre = ctx.n_pre + k
+        pop = np.searchsorted(pop_starts, soma[k], side="right") - 1
+        rows = {"pre": pre, "key": pre * ctx.row_groups + channel[k] * max(1, pop_starts.size) + pop,
+                "core": soma_core[k], "slot": ctx.local[soma[k]], "field": channel[k], "delay": 1, "weight": 1}
+        for key in FIELDS:
+            out[key][pos:pos + k.size] = rows[key]
+        pos += k.size
+    if pos != total:
+        raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: {pos} synapses placed, {total} counted")
+    return out
