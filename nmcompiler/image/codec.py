@@ -80,24 +80,30 @@ def encode(contents: ImageContents) -> bytes:
         sections.append((_KIND["chip_table"], chip, struct.pack("<I", table.shape[0]) + table.astype("<u4").tobytes()))
     table_bytes = len(sections) * ENTRY.size
     offset = _align(HEADER.size + table_bytes)
-    entries, body = [], bytearray()
+    entries, body = [], []
     for kind, core, payload in sections:
         entries.append(ENTRY.pack(kind, 0, core, offset, len(payload), zlib.crc32(payload), 0))
         pad = _align(len(payload)) - len(payload)
-        body += payload + b"\0" * pad
+        body += [payload, b"\0" * pad]
         offset += len(payload) + pad
+    del sections
     file_bytes = offset + TRAILER
     entry_bytes = b"".join(entries)
     name = contents.meta["target"].encode()[:24]
     compiler = contents.meta["compiler"].rsplit(" ", 1)[-1].encode()[:8]
     version = 2 if any(c.compartments.size for c in contents.cores) else 1
-    fields = [MAGIC, version, HEADER.size, len(sections), file_bytes, contents.target_digest, 0, 0, name, compiler]
+    fields = [MAGIC, version, HEADER.size, len(entries), file_bytes, contents.target_digest, 0, 0,
+              name, compiler]
     crc = zlib.crc32(HEADER.pack(*fields) + entry_bytes)
     fields[6] = crc
-    head = HEADER.pack(*fields)
     pre_pad = _align(HEADER.size + table_bytes) - HEADER.size - table_bytes
-    data = head + entry_bytes + b"\0" * pre_pad + bytes(body)
-    return data + hashlib.sha256(data).digest()
+    chunks = [HEADER.pack(*fields), entry_bytes, b"\0" * pre_pad] + body
+    del body
+    digest = hashlib.sha256()
+    for chunk in chunks:  # hashed piece by piece and joined once: a 1.6 GB image is copied once
+        digest.update(chunk)
+    chunks.append(digest.digest())
+    return b"".join(chunks)
 
 
 def _align(x: int) -> int:

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arrays import distinct
 from .. import __version__
 from ..errors import UserError
-from ..ir import PoissonSource, Probe, SpikeSource
+from ..ir import PoissonSource, SpikeSource
 from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
 from ..sim.program import program_from_fixed_point
@@ -147,7 +146,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     target = mapping.target
     _check_widths(fxp)
     prog = program_from_fixed_point(fxp, seed, synapses=False)
-    n, R = prog.n, prog.channels
+    n = prog.n
     core_of = np.asarray(mapping.core_of, dtype=np.int64)
     ps = mapping.partial_sums
     n_cores = int(ps.cores) if ps is not None else (int(core_of.max()) + 1 if n else 0)
