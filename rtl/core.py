@@ -241,8 +241,9 @@ class LifCore(wiring.Component):
                 m.d.comb += [self.busy.eq(1), self.out.valid.eq(fire), self.out.payload.eq(payload)]
                 proceed = ~fire | self.out.ready
                 with m.If(proceed):
-                    m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(~is_comp if graded_on else 1), sw.v.eq(upd.v), sw.ref.eq(upd.ref),
-                                 acc_wr.addr.eq(Cat(j[:nb], cur)), acc_wr.en.eq(1), Value.cast(acc_wr.data).eq(0)]
+                    m.d.comb += [state_wr.addr.eq(j), state_wr.en.eq(~is_comp if graded_on else 1),
+                                 sw.v.eq(upd.v), sw.ref.eq(upd.ref), acc_wr.addr.eq(Cat(j[:nb], cur)),
+                                 acc_wr.en.eq(1), Value.cast(acc_wr.data).eq(0)]
                     for k in range(R):
                         m.d.comb += sw.i[k].eq(upd.i[k])
                     m.d.sync += [self.spikes.eq(self.spikes + spike), j.eq(j + 1)]
