@@ -10,13 +10,12 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from test_partial_sums import _network, _same_spikes, _target
+from test_partial_sums import _network, _same_spikes, _target, cli_compile
 
 from nmcompiler.cli.main import cli
 from nmcompiler.errors import UserError
 from nmcompiler.image import build_contents, decode, encode, read_header, to_program
 from nmcompiler.image.codec import ImageError
-from nmcompiler.ir.serialize import save_network
 from nmcompiler.mapping import compile_network
 from nmcompiler.mapping.mapped_sim import compartment_program, simulate_partial_sums
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
@@ -118,13 +117,7 @@ def test_a_version_1_image_may_not_hold_compartments(tmp_path):
 
 
 def test_cli_compile_writes_an_image_that_nmc_simulate_runs(tmp_path):
-    target = _target(tmp_path)
-    net = _network()
-    save_network(net, tmp_path / "net.npz")
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["compile", str(tmp_path / "net.npz"), "--target", target.source, "-o", str(out),
-                                   "--json"])
-    assert res.exit_code == 0, res.output
+    res, out, target, net = cli_compile(tmp_path, "--json")
     doc = json.loads(res.stdout)
     assert doc["partitioner"] == "partial-sums" and doc["fits"] and doc["image"]["file"] == "rnd.nmc"
     assert any(s["kind"] == "compartments" for s in doc["image"]["memory_map"])
@@ -146,12 +139,7 @@ def test_cli_compile_writes_an_image_that_nmc_simulate_runs(tmp_path):
 
 
 def test_cli_compile_no_image_writes_the_mapping_only(tmp_path):
-    target = _target(tmp_path)
-    save_network(_network(), tmp_path / "net.npz")
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["compile", str(tmp_path / "net.npz"), "--target", target.source, "-o", str(out),
-                                   "--no-image"])
-    assert res.exit_code == 0, res.output
+    res, out, _, _ = cli_compile(tmp_path, "--no-image")
     assert "no configuration image" in res.output
     assert sorted(p.name for p in out.iterdir()) == ["rnd.map.json", "rnd.map.npz", "rnd.placement.png"]
     assert json.loads((out / "rnd.map.json").read_text())["image"] is None

@@ -183,16 +183,22 @@ def test_spikes_only_target_rejects_fan_in_with_the_fix(tmp_path):
         compile_network(_network(), _target(tmp_path), fan_in="none")
 
 
-def test_cli_compile_writes_the_compartments(tmp_path):
-    target = _target(tmp_path)
-    net = _network()
+def cli_compile(tmp_path: Path, *options: str):
+    """``nmc compile`` of :func:`_network` onto the tiny graded target into ``tmp_path / "out"``:
+    (result, output folder, target, network)."""
     from nmcompiler.ir.serialize import save_network
 
+    target, net = _target(tmp_path), _network()
     save_network(net, tmp_path / "net.npz")
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["compile", str(tmp_path / "net.npz"), "--target", target.source, "-o", str(out),
-                                   "--json"])
+                                   *options])
     assert res.exit_code == 0, res.output
+    return res, out, target, net
+
+
+def test_cli_compile_writes_the_compartments(tmp_path):
+    res, out, _, _ = cli_compile(tmp_path, "--json")
     doc = json.loads(res.stdout)
     assert doc["partitioner"] == "partial-sums" and doc["image"]["file"] == "rnd.nmc" and doc["fits"]
     with np.load(out / "rnd.map.npz") as z:
