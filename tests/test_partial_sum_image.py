@@ -143,3 +143,22 @@ def test_cli_compile_no_image_writes_the_mapping_only(tmp_path):
     assert "no configuration image" in res.output
     assert sorted(p.name for p in out.iterdir()) == ["rnd.map.json", "rnd.map.npz", "rnd.placement.png"]
     assert json.loads((out / "rnd.map.json").read_text())["image"] is None
+
+
+def test_image_bytes_do_not_depend_on_the_batch_size(tmp_path):
+    """The builder places synapses a batch of cores at a time; batches of a few hundred synapses
+    (dozens of batches) give the same bytes as one batch: a partial-sum mapping with direct
+    synapses too (the readout population), a sparse and a crossbar target."""
+    from conftest import EXAMPLES
+
+    from nmcompiler import load_network
+    from nmcompiler.targets import load_target
+
+    mapping, fx, _ = _compiled(tmp_path, readout=True)
+    cases = [(mapping, fx)]
+    for example, target in (("synfire.yaml", "spinnaker-like"), ("synfire.yaml", "truenorth-like")):
+        m, f, report = compile_network(load_network(EXAMPLES / example), load_target(target))
+        assert report.fits and m.cores_used > 1
+        cases.append((m, f))
+    for m, f in cases:
+        assert encode(build_contents(m, f, batch_synapses=300)) == encode(build_contents(m, f, batch_synapses=1 << 30))
