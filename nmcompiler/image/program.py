@@ -17,8 +17,8 @@ from ..ir import Probe
 from ..sim.compartments import Compartments
 from ..sim.layout import synapse_table
 from ..sim.program import PopulationSlot, SimProgram
-from .contents import FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreImage, ImageContents, SynapseFields, \
-    source_from_json
+from .contents import (FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreImage, ImageContents, SynapseFields,
+                       source_from_json)
 
 __all__ = ["to_program"]
 
