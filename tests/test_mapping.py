@@ -329,3 +329,43 @@ def test_distinct_per_group_counts_as_unique_does(monkeypatch, bitmap):
     expected = np.bincount(np.unique(group * 101 + item) // 101, minlength=40)
     np.testing.assert_array_equal(arrays.distinct_per_group(group, item, 40, 101), expected)
     assert expected[37:].sum() == 0 and expected.min(initial=1) < expected.max()
+
+
+@pytest.mark.parametrize("bitmap", [True, False])
+def test_core_usage_counts_exactly(monkeypatch, bitmap):
+    """The compiled one-pass usage count and the sorting fallback agree with a direct count."""
+    from nmcompiler.mapping import usage
+    from nmcompiler.targets import load_target
+
+    if not bitmap:
+        monkeypatch.setattr(usage, "BITMAP_LIMIT", 10)
+    rng = np.random.default_rng(7)
+    n, n_pre, k = 300, 340, 9
+    core_of = rng.integers(0, k, n)
+    pre, post = rng.integers(0, n_pre, 4000), rng.integers(0, n, 4000)
+    target = load_target("loihi-like")
+    u = usage.core_usage(core_of, k, pre, post, target)
+    for c in range(k):
+        onto = core_of[post] == c
+        assert u.input_axons[c] == np.unique(pre[onto]).size
+        assert u.synapse_bits[c] == onto.sum() * target.synapse_bits()
+        mine = (pre < n) & (core_of[np.minimum(pre, n - 1)] == c)
+        assert u.output_axons[c] == np.unique(core_of[post[mine]]).size
+    assert u.neurons.sum() == n and u.input_axons.min() > 0
+
+
+@pytest.mark.parametrize("bitmap", [True, False])
+def test_traffic_counts_each_neuron_once_per_other_core(monkeypatch, bitmap):
+    from nmcompiler.mapping import usage
+
+    if not bitmap:
+        monkeypatch.setattr(usage, "BITMAP_LIMIT", 10)
+    rng = np.random.default_rng(8)
+    n, k = 200, 7
+    core_of = rng.integers(0, k, n)
+    pre, post = rng.integers(0, n + 30, 3000), rng.integers(0, n, 3000)  # 30 source channels too
+    rates = rng.uniform(0, 5, n)
+    expected = sum(rates[g] * np.setdiff1d(core_of[post[pre == g]], [core_of[g]]).size for g in range(n))
+    assert usage.traffic(core_of, pre, post, rates) == pytest.approx(expected, rel=1e-12)
+    assert usage.traffic(core_of, pre, post) == sum(
+        np.setdiff1d(core_of[post[pre == g]], [core_of[g]]).size for g in range(n))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arrays import distinct, distinct_per_group
+from ..arrays import BITMAP_LIMIT, distinct, distinct_per_group
 from ..ir import CurrentSource, Network
 from ..targets import Target
 from .mapping import CoreUsage
@@ -35,19 +35,52 @@ def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int, onto: 
     return np.concatenate(pres), np.concatenate(posts)
 
 
+@njit(cache=True, nogil=True)
+def _usage_pass(core_of, pre, post, n_pre, synapses, inputs, outputs, input_bits, output_bits):
+    """One pass over the synapses: per core the synapses stored, the distinct presynaptic sources
+    (``input_bits``: cores x n_pre bitmap) and the distinct destination cores of its neurons
+    (``output_bits``: cores x cores)."""
+    n, K = core_of.size, synapses.size
+    for s in range(pre.size):
+        c = core_of[post[s]]
+        g = pre[s]
+        synapses[c] += 1
+        key = c * n_pre + g
+        bit = np.uint64(1) << np.uint64(key & 63)
+        if not input_bits[key >> 6] & bit:
+            input_bits[key >> 6] |= bit
+            inputs[c] += 1
+        if g < n:
+            src = core_of[g]
+            key = src * K + c
+            bit = np.uint64(1) << np.uint64(key & 63)
+            if not output_bits[key >> 6] & bit:
+                output_bits[key >> 6] |= bit
+                outputs[src] += 1
+
+
 def core_usage(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndarray, target: Target) -> CoreUsage:
     """Exact usage: neurons, synapse bits, distinct input axons and distinct destination cores per core."""
     neurons = np.bincount(core_of, minlength=n_cores)
-    post_core = core_of[post]
+    n_pre = int(pre.max(initial=0)) + 1
+    if n_cores * max(n_pre, n_cores) <= BITMAP_LIMIT:  # one compiled pass, no per-synapse temporaries
+        synapses, inputs, outputs = (np.zeros(n_cores, dtype=np.int64) for _ in range(3))
+        _usage_pass(np.asarray(core_of, dtype=np.int64), np.asarray(pre, dtype=np.int64),
+                    np.asarray(post, dtype=np.int64), n_pre, synapses, inputs, outputs,
+                    np.zeros((n_cores * n_pre + 63) // 64, dtype=np.uint64),
+                    np.zeros((n_cores * n_cores + 63) // 64, dtype=np.uint64))
+    else:
+        post_core = core_of[post]
+        synapses = np.bincount(post_core, minlength=n_cores)
+        # distinct (core, presynaptic source) pairs = input axons of each core
+        inputs = distinct_per_group(post_core, pre, n_cores, n_pre)
+        # distinct (source core, destination core) pairs, for neurons only (sources have no core)
+        is_neuron = pre < core_of.size
+        outputs = distinct_per_group(core_of[pre[is_neuron]], post_core[is_neuron], n_cores, n_cores)
     if target.core.synapse_storage == "crossbar":
         bits = np.full(n_cores, target.core.synapse_memory_bits) * (neurons > 0)
     else:
-        bits = np.bincount(post_core, minlength=n_cores) * target.synapse_bits()
-    # distinct (core, presynaptic source) pairs = input axons of each core
-    inputs = distinct_per_group(post_core, pre, n_cores, int(pre.max(initial=0)) + 1)
-    # distinct (source core, destination core) pairs, for neurons only (sources have no core)
-    is_neuron = pre < core_of.size
-    outputs = distinct_per_group(core_of[pre[is_neuron]], post_core[is_neuron], n_cores, n_cores)
+        bits = synapses * target.synapse_bits()
     return CoreUsage(neurons=neurons, synapse_bits=bits, input_axons=inputs, output_axons=outputs)
 
 
@@ -55,11 +88,36 @@ def traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray, rates: np.nd
     """Spikes per second that cross between cores (one per (neuron, destination core) pair, as a
     multicast fabric sends them), weighted by per-neuron rates (uniform 1 Hz without rates)."""
     n = core_of.size
-    is_neuron = pre < n
-    src, dst = pre[is_neuron], core_of[post[is_neuron]]
-    crossing = core_of[src] != dst
-    per_neuron = distinct_per_group(src[crossing], dst[crossing], n, int(dst.max(initial=0)) + 1)
+    K = int(core_of.max(initial=0)) + 1
+    if n * K <= BITMAP_LIMIT:
+        per_neuron = np.zeros(n, dtype=np.int64)
+        _crossing_pass(np.asarray(core_of, dtype=np.int64), np.asarray(pre, dtype=np.int64),
+                       np.asarray(post, dtype=np.int64), K, per_neuron,
+                       np.zeros((n * K + 63) // 64, dtype=np.uint64))
+    else:
+        is_neuron = pre < n
+        src, dst = pre[is_neuron], core_of[post[is_neuron]]
+        crossing = core_of[src] != dst
+        per_neuron = distinct_per_group(src[crossing], dst[crossing], n, K)
     return float(np.dot(per_neuron, rates) if rates is not None else per_neuron.sum())
+
+
+@njit(cache=True, nogil=True)
+def _crossing_pass(core_of, pre, post, K, per_neuron, bits):
+    """Per neuron, the distinct other cores its synapses reach (``bits``: neurons x ``K`` cores)."""
+    n = core_of.size
+    for s in range(pre.size):
+        g = pre[s]
+        if g >= n:
+            continue
+        c = core_of[post[s]]
+        if c == core_of[g]:
+            continue
+        key = g * K + c
+        bit = np.uint64(1) << np.uint64(key & 63)
+        if not bits[key >> 6] & bit:
+            bits[key >> 6] |= bit
+            per_neuron[g] += 1
 
 
 def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
