@@ -158,7 +158,7 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
     projections, pairs = [], []
     for q in fx.projections.values():
         indptr = np.asarray(q.indptr, dtype=np.int64)
-        indices = np.asarray(q.indices, dtype=np.int64)
+        indices = np.asarray(q.indices)  # int32 stays int32: no 8-byte copy per synapse
         pre_base, post_base = offsets[q.pre], offsets[q.post]
         core = np.empty(indices.size, dtype=np.int32)
         _cores(indptr, indices, pre_base, post_base, int(q.channel), n, core_of, compartment, block, comp_core, core,
