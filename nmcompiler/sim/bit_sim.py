@@ -233,7 +233,6 @@ class BitAccurateSimulator:
         comp = self.program.compartments
         return "" if comp is None else f", {comp.size} partial-sum compartments"
 
-
     def _run_compiled(self, steps: int, progress) -> SimResult:
         import numba
 
