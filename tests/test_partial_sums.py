@@ -15,7 +15,7 @@ from nmcompiler.drc import cores_lower_bound
 from nmcompiler.errors import UserError, ValidationError
 from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection
 from nmcompiler.mapping import compile_network
-from nmcompiler.mapping.mapped_sim import simulate_partial_sums
+from nmcompiler.mapping.mapped_sim import compartment_program, simulate_partial_sums
 from nmcompiler.mapping.partial_sums import PlanPartialSums, usage_and_traffic
 from nmcompiler.mapping.partition import fits
 from nmcompiler.passes import Quantize
@@ -100,6 +100,27 @@ def test_a_narrow_payload_saturates_and_changes_the_output(tmp_path):
     mapped = simulate_partial_sums(fx, ps, 8, 200)
     assert sum(v["payload"] for v in mapped.saturation.values()) > 0
     assert mapped.spike_counts() != reference.spike_counts()
+
+
+@pytest.mark.parametrize("payload_bits", [24, 16])
+def test_compiled_simulator_runs_compartments_as_the_numpy_path(tmp_path, payload_bits):
+    """Compartments that cannot saturate run compiled as their direct table (a synapse onto a
+    compartment becomes one onto its neuron, one tick later); where sums saturate (16-bit
+    messages), the compiled backend falls back to the numpy path. Same bits either way."""
+    target = _target(tmp_path)
+    fx, _, _, ps = _plan(_network(), target)
+    prog = compartment_program(fx, ps, payload_bits)
+    compiled = BitAccurateSimulator(prog, backend="numba")
+    direct = compiled._compiled_table()
+    assert (direct is not None) == (payload_bits == 24)
+    if direct is not None:  # the table really changed: no compartment targets left, delays one longer
+        assert direct.target.max() < prog.channels * prog.n <= prog.synapses.target.max()
+        assert direct.max_delay == prog.synapses.max_delay + 1
+    numpy_run = BitAccurateSimulator(prog, backend="numpy").run(300)
+    compiled_run = compiled.run(300)
+    assert sum(numpy_run.spike_counts().values()) > 500
+    _same_spikes(numpy_run, compiled_run)
+    assert compiled_run.synaptic_events == numpy_run.synaptic_events
 
 
 def test_delay_one_synapses_reach_the_soma_one_tick_late(tmp_path):

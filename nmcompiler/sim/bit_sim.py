@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
+from .compartments import direct_synapses
 from .inputs import SourceSpikes, prefetch_spans
+from .layout import SynapseTable
 from .program import SimProgram, program_from_fixed_point
 from .result import SimResult, Trace
 
@@ -130,7 +133,8 @@ class BitAccurateSimulator:
     ``PARALLEL_MIN_NEURONS`` neurons, else numba's thread count); results do not depend on it.
     ``piece_steps``: ticks per kernel call (default: the source spikes' block, at least 64); the
     inputs of one piece are drawn at a time; results do not depend on it either.
-    A program with partial-sum compartments (:mod:`.compartments`) runs in the numpy path."""
+    A program with partial-sum compartments (:mod:`.compartments`) runs compiled as its exactly
+    equivalent direct table when no compartment's sum can saturate, else in the numpy path."""
 
     def __init__(self, fxp: FixedPointNetwork | SimProgram, seed: int | None = None, backend: str = "auto",
                  threads: int | None = None, piece_steps: int | None = None):
@@ -143,6 +147,7 @@ class BitAccurateSimulator:
         self.piece_steps = piece_steps
         self._tables: dict[int, tuple] = {}  # chunk count -> synapse table prepared for the kernel
         self._ring_type = None  # int32 when no ring entry can exceed it
+        self._direct = None  # compartment programs: their direct table for the kernel (False: none)
         prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
         self.program = prog
         self.format = prog.format
@@ -165,8 +170,10 @@ class BitAccurateSimulator:
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         comp = self.program.compartments
-        if self.backend == "numba" and not count_saturation and comp is None:
-            return self._run_compiled(steps, progress)
+        if self.backend == "numba" and not count_saturation:
+            table = self._compiled_table()
+            if table is not None:
+                return self._run_compiled(steps, progress, table)
         fmt, prog = self.format, self.program
         n, R = self.n, self.channels
         m = 0 if comp is None else comp.size
@@ -233,7 +240,18 @@ class BitAccurateSimulator:
         comp = self.program.compartments
         return "" if comp is None else f", {comp.size} partial-sum compartments"
 
-    def _run_compiled(self, steps: int, progress) -> SimResult:
+    def _compiled_table(self) -> SynapseTable | None:
+        """The synapses the compiled kernel runs: the program's own, or for a program with
+        compartments the exactly equivalent direct table (None when a sum might saturate)."""
+        comp = self.program.compartments
+        if comp is None:
+            return replace(self.program.synapses, weight=self.weight)
+        if self._direct is None:
+            repeat = SourceSpikes(self.program, self.program, self.seed).max_repeat
+            self._direct = direct_synapses(self.program.synapses, self.channels * self.n, comp, repeat) or False
+        return self._direct or None
+
+    def _run_compiled(self, steps: int, progress, table: SynapseTable) -> SimResult:
         import numba
 
         from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel, undelivered_events
@@ -254,12 +272,14 @@ class BitAccurateSimulator:
         rec_v = np.zeros((steps, rv.size), dtype=np.int64)
         rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
         v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
-        n_slots = self.max_delay + 1
+        n_slots = table.max_delay + 1
         threads = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
         nchunks = max(1, min(threads, self.n))
+        all_targets, all_weights = table.target, np.asarray(table.weight)
         if nchunks not in self._tables:  # regrouped and narrowed once per chunk count, kept for later runs
             bounds, indptr, target, weight, delay = _split_by_target_chunk(
-                self.indptr, self.target, self.weight, self.delay, self.n, nchunks)
+                table.indptr, all_targets, all_weights, np.broadcast_to(table.delay, all_targets.shape), self.n,
+                nchunks)
             delay = _narrow(delay)
             self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
                                       shared_row_delays(indptr, delay))}
@@ -270,7 +290,7 @@ class BitAccurateSimulator:
         T = np.int32 if _narrow_state(fmt, self.channels) else np.int64
         v, cur, ref = v.astype(T), cur.astype(T), ref.astype(np.int32)
         if self._ring_type is None:  # a source channel may spike several times in one step
-            reach = _max_reach(self.target, self.weight, self.channels * self.n) * sources.max_repeat
+            reach = _max_reach(all_targets, all_weights, self.channels * self.n) * sources.max_repeat
             self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
         ring = np.zeros(n_slots * self.channels * self.n, dtype=self._ring_type)
         p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory)]
@@ -280,7 +300,7 @@ class BitAccurateSimulator:
         fired = np.empty((2, self.n), dtype=np.int64)  # this and the previous tick's spikes, per chunk
         n_fired = np.zeros((2, nchunks), dtype=np.int64)
         events = np.zeros(nchunks, dtype=np.int64)
-        n_pre = self.indptr.size - 1
+        n_pre = table.indptr.size - 1
         # the kernel runs ticks [a, b) per call with the source spikes of ticks a - 1 .. b - 1: the
         # inputs are drawn in pieces (bounded memory, progress between calls), the bits do not change
         piece = self.piece_steps or max(64, sources.block)

@@ -11,6 +11,12 @@ neuron ``target[k] % n``, which adds it to its input one tick later:
 
 ``direct`` is the input of the synapses onto the neuron itself. In a program with compartments,
 synapse targets ``>= channels * n`` address compartment ``target - channels * n``.
+
+When no compartment's sum can leave the payload range (its synapses' total absolute weight,
+times the most spikes one presynaptic index sends in a tick, is below ``2^(P-1)``), ``sat_P`` is
+the identity and a synapse of delay ``d`` onto compartment ``k`` acts exactly as one of delay
+``d + 1`` onto ``target[k]``: :func:`direct_synapses` makes that table, which the compiled
+simulator runs.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-__all__ = ["Compartments"]
+from .layout import SynapseTable
+
+__all__ = ["Compartments", "direct_synapses"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -30,3 +39,49 @@ class Compartments:
     @property
     def size(self) -> int:
         return int(self.target.size)
+
+
+@njit(cache=True, nogil=True)
+def _reach(target, weight, inputs, m):
+    """Total absolute weight of the synapses onto each compartment."""
+    total = np.zeros(m, dtype=np.int64)
+    for s in range(target.size):
+        k = target[s] - inputs
+        if k >= 0:
+            total[k] += abs(np.int64(weight[s]))
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _redirect(target, delay, shared, inputs, comp_target, out_target, out_delay):
+    for s in range(target.size):
+        d = delay[0] if shared else delay[s]
+        k = target[s] - inputs
+        if k >= 0:
+            out_target[s] = comp_target[k]
+            out_delay[s] = d + 1
+        else:
+            out_target[s] = target[s]
+            out_delay[s] = d
+
+
+def direct_synapses(table: SynapseTable, inputs: int, comp: Compartments, max_repeat: int) -> SynapseTable | None:
+    """``table`` with every synapse onto a compartment moved onto the compartment's target, one
+    tick later, or None when some compartment's sum might saturate (see the module docstring).
+    ``inputs`` is ``channels * n``; ``max_repeat`` the most spikes one presynaptic index sends in
+    a tick. Same presynaptic order, so the compiled simulator's results are the same bits."""
+    target = np.ascontiguousarray(table.target)
+    weight = np.ascontiguousarray(table.weight)
+    if weight.dtype.kind != "i":
+        raise TypeError(f"compartment programs carry integer weights, not {weight.dtype}")
+    reach = _reach(target, weight, inputs, comp.size)
+    if comp.size and int(reach.max()) * max(1, max_repeat) > (1 << (comp.payload_bits - 1)) - 1:
+        return None
+    delay = np.asarray(table.delay)
+    shared = delay.ndim == 0 or (delay.size > 1 and delay.strides == (0,))
+    delay = np.ascontiguousarray(delay.reshape(-1)[:1] if shared else delay, dtype=np.int32)
+    out_target = np.empty_like(target)
+    out_delay = np.empty(target.size, dtype=np.int32)
+    _redirect(target, delay, shared, inputs, comp.target.astype(target.dtype), out_target, out_delay)
+    return SynapseTable(indptr=table.indptr, target=out_target, weight=weight, delay=out_delay,
+                        max_delay=int(out_delay.max(initial=1)))
