@@ -105,7 +105,6 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
             new_steps[:count] = out_steps[:count]
             new_ids[:count] = out_ids[:count]
             out_steps, out_ids = new_steps, new_ids
-        first = count
         for q in range(nf):
             out_steps[count] = t
             out_ids[count] = fired[q]
