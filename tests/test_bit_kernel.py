@@ -161,3 +161,29 @@ def test_ring_holds_a_source_spiking_twice_in_one_tick():
     one = (20000 << 16) >> fmt.current_frac_bits  # the drive of one spike
     assert ref.traces["p.v"].values.max() > one  # the twice-delivered (saturated) sum reached v
     assert np.array_equal(got.traces["p.v"].values, ref.traces["p.v"].values)
+
+
+@pytest.mark.parametrize("shared_delay", [False, True])
+def test_synapse_table_orders_as_a_stable_sort(shared_delay):
+    """The counting sort that builds the CSR table keeps the order of a stable argsort over the
+    concatenated pieces, and the pieces' dtypes (int32 targets, int16 delays stay narrow)."""
+    from nmcompiler.sim.layout import synapse_table
+
+    rng = np.random.default_rng(5)
+    sizes = [0, 500, 1, 3000]
+    pres = [rng.integers(0, 40, k).astype(np.int32) for k in sizes]
+    targets = [rng.integers(0, 10**6, k).astype(np.int32) for k in sizes]
+    weights = [rng.integers(-99, 99, k).astype(np.int32) for k in sizes]
+    delays = [np.full(k, 3, np.int16) if shared_delay else rng.integers(1, 9, k).astype(np.int16) for k in sizes]
+    table = synapse_table(45, pres, targets, weights, delays)
+    order = np.argsort(np.concatenate(pres), kind="stable")
+    np.testing.assert_array_equal(table.indptr, np.concatenate([[0], np.cumsum(np.bincount(np.concatenate(pres),
+                                                                                             minlength=45))]))
+    np.testing.assert_array_equal(table.target, np.concatenate(targets)[order])
+    np.testing.assert_array_equal(table.weight, np.concatenate(weights)[order])
+    assert table.target.dtype == np.int32 and table.weight.dtype == np.int32
+    if shared_delay:
+        assert table.delay.ndim == 0 and int(table.delay) == 3 == table.max_delay
+    else:
+        np.testing.assert_array_equal(table.delay, np.concatenate(delays)[order])
+        assert table.delay.dtype == np.int16 and table.max_delay == max(int(d.max()) for d in delays if d.size)

@@ -128,6 +128,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
     comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
     comp_record = np.full(m, -1, dtype=np.int64)  # from the compartments sections
     pres, targets, weights, delays = [], [], [], []
+    index_type = np.int32 if max(n_pre, R * n) + m < 2 ** 31 else np.int64
     for c in contents.cores:
         ids = c.neurons["neuron"].astype(np.int64)
         for k in arrays:
@@ -160,10 +161,14 @@ def _to_program(contents: ImageContents) -> SimProgram:
         target = np.empty(j.size, dtype=np.int64)
         target[~into] = ch[~into] * n + ids[j[~into]]
         target[into] = R * n + cid[j[into] - nb]
-        pres.append(src)
-        targets.append(target)
-        weights.append(w)
-        delays.append(d)
+        if d.size and (d.min() < 1 or d.max() > fmt.delay_max):  # checked before int16 could wrap it
+            raise UserError(f"core {c.core}: a synapse has delay {int(d.max())}, the format's range is "
+                            f"1..{fmt.delay_max}")
+        # narrow pieces: at 0.3 billion synapses the int64 table alone would take 7 GB
+        pres.append(src.astype(index_type))
+        targets.append(target.astype(index_type))
+        weights.append(w.astype(np.int32) if w.size and -2 ** 31 <= w.min() and w.max() < 2 ** 31 else w)
+        delays.append(d.astype(np.int16))
     compartments = None
     if m:
         if not np.array_equal(comp_target, comp_record):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..ir import CurrentSource, Network, Propagator
 from ..ir.models import ResetMode
@@ -22,7 +23,7 @@ class SynapseTable:
     indptr: np.ndarray  # (n_pre_total + 1,) int64
     target: np.ndarray  # (nnz,) int64: channel * N + post (global)
     weight: np.ndarray  # (nnz,) float64
-    delay: np.ndarray  # (nnz,) int64 steps, or () when all delays are equal
+    delay: np.ndarray  # (nnz,) int steps, or () when all delays are equal
     max_delay: int
 
     @property
@@ -105,23 +106,54 @@ def presynaptic_count(net: Network, layout: Layout) -> int:
     return layout.n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
 
 
+@njit(cache=True, nogil=True)
+def _place(pre, cursor, target, weight, delay, out_target, out_weight, out_delay, with_delay):
+    """Counting sort's second pass for one piece: synapse ``s`` goes to ``cursor[pre[s]]``."""
+    for s in range(pre.size):
+        r = pre[s]
+        at = cursor[r]
+        cursor[r] = at + 1
+        out_target[at] = target[s]
+        out_weight[at] = weight[s]
+        if with_delay:
+            out_delay[at] = delay[s]
+
+
 def synapse_table(n_pre_total: int, pres, targets, weights, delays) -> SynapseTable:
-    """CSR by presynaptic index from per-projection lists of synapse arrays (weights keep their dtype)."""
+    """CSR by presynaptic index from per-piece lists of synapse arrays, in the order of a stable
+    sort (within a presynaptic index, pieces in order, synapses in order). A counting sort: no
+    order array, memory of the pieces plus the table. Targets, weights and delays keep their
+    pieces' common dtype; delays become one number when all are equal."""
     if not pres:
         empty = np.zeros(0, dtype=np.int64)
         return SynapseTable(indptr=np.zeros(n_pre_total + 1, dtype=np.int64), target=empty,
                             weight=np.zeros(0), delay=np.array(1), max_delay=1)
-    pre = np.concatenate(pres)
-    order = np.argsort(pre, kind="stable")
-    delay = np.concatenate(delays)[order].astype(np.int64)
-    uniform = delay.size == 0 or delay.min() == delay.max()
+    counts = np.zeros(n_pre_total, dtype=np.int64)
+    lo, hi = None, None
+    for pre, d in zip(pres, delays):
+        counts += np.bincount(pre, minlength=n_pre_total)
+        if np.size(pre):
+            d = np.asarray(d)
+            lo = int(d.min()) if lo is None else min(lo, int(d.min()))
+            hi = int(d.max()) if hi is None else max(hi, int(d.max()))
     indptr = np.zeros(n_pre_total + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pre, minlength=n_pre_total), out=indptr[1:])
-    return SynapseTable(
-        indptr=indptr, target=np.concatenate(targets)[order], weight=np.concatenate(weights)[order],
-        delay=np.array(delay[0] if delay.size else 1) if uniform else delay,
-        max_delay=int(delay.max()) if delay.size else 1,
-    )
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    uniform = lo is None or lo == hi
+    d_type = np.result_type(*delays)
+    out_target = np.empty(nnz, dtype=np.result_type(*targets))
+    out_weight = np.empty(nnz, dtype=np.result_type(*weights))
+    out_delay = np.empty(0 if uniform else nnz, dtype=d_type)
+    cursor = indptr[:-1].copy()
+    for pre, t, w, d in zip(pres, targets, weights, delays):
+        if not np.size(pre):
+            continue
+        d = np.zeros(1, dtype=d_type) if uniform else np.ascontiguousarray(np.broadcast_to(d, np.shape(pre)), d_type)
+        _place(np.ascontiguousarray(pre), cursor, np.ascontiguousarray(t, out_target.dtype),
+               np.ascontiguousarray(w, out_weight.dtype), d, out_target, out_weight, out_delay, not uniform)
+    return SynapseTable(indptr=indptr, target=out_target, weight=out_weight,
+                        delay=np.array(lo if lo is not None else 1) if uniform else out_delay,
+                        max_delay=hi if hi is not None else 1)
 
 
 def spikes_by_population(net: Network, layout: Layout, ids: np.ndarray, at: np.ndarray):
