@@ -85,12 +85,19 @@ def _image(mapping, fx, check_ms: float) -> dict:
     out = {"image_s": round(time.perf_counter() - t0, 2), "image_bytes": len(data),
            "image_peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
     if check_ms:
+        t0 = time.perf_counter()
         prog = to_program(decode(data))
+        del data  # one simulation at a time holds its tables
+        out["image_decode_s"] = round(time.perf_counter() - t0, 2)
         steps = max(1, int(round(check_ms * 1e-3 / prog.dt)))
         t0 = time.perf_counter()
         a = BitAccurateSimulator(prog).run(steps)
         out["image_simulate_s"] = round(time.perf_counter() - t0, 2)
+        del prog
+        t0 = time.perf_counter()
         b = BitAccurateSimulator(fx).run(steps)
+        out["network_simulate_s"] = round(time.perf_counter() - t0, 2)
+        out["check_peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
         out["image_check_steps"] = steps
         out["image_spikes"] = int(sum(a.spike_counts().values()))
         out["image_spikes_identical"] = all(np.array_equal(a.spike_ids[p], b.spike_ids[p])
