@@ -19,7 +19,7 @@ import numpy as np
 from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
-from .compartments import direct_synapses
+from .compartments import cannot_saturate, direct_synapses
 from .inputs import SourceSpikes, prefetch_spans
 from .layout import SynapseTable
 from .program import SimProgram, program_from_fixed_point
@@ -147,7 +147,7 @@ class BitAccurateSimulator:
         self.piece_steps = piece_steps
         self._tables: dict[int, tuple] = {}  # chunk count -> synapse table prepared for the kernel
         self._ring_type = None  # int32 when no ring entry can exceed it
-        self._direct = None  # compartment programs: their direct table for the kernel (False: none)
+        self._direct = None  # compartment programs: whether they run compiled (no sum can saturate)
         prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
         self.program = prog
         self.format = prog.format
@@ -171,9 +171,9 @@ class BitAccurateSimulator:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         comp = self.program.compartments
         if self.backend == "numba" and not count_saturation:
-            table = self._compiled_table()
-            if table is not None:
-                return self._run_compiled(steps, progress, table)
+            table_of = self._compiled_table()
+            if table_of is not None:
+                return self._run_compiled(steps, progress, table_of)
         fmt, prog = self.format, self.program
         n, R = self.n, self.channels
         m = 0 if comp is None else comp.size
@@ -240,18 +240,19 @@ class BitAccurateSimulator:
         comp = self.program.compartments
         return "" if comp is None else f", {comp.size} partial-sum compartments"
 
-    def _compiled_table(self) -> SynapseTable | None:
-        """The synapses the compiled kernel runs: the program's own, or for a program with
-        compartments the exactly equivalent direct table (None when a sum might saturate)."""
+    def _compiled_table(self) -> Callable[[], SynapseTable] | None:
+        """What makes the synapses the compiled kernel runs: the program's own, or for a program
+        with compartments the exactly equivalent direct table (None when a sum might saturate).
+        A maker, not a table: the kernel keeps only its regrouped copy."""
         comp = self.program.compartments
         if comp is None:
-            return replace(self.program.synapses, weight=self.weight)
+            return lambda: replace(self.program.synapses, weight=self.weight)
         if self._direct is None:
             repeat = SourceSpikes(self.program, self.program, self.seed).max_repeat
-            self._direct = direct_synapses(self.program.synapses, self.channels * self.n, comp, repeat) or False
-        return self._direct or None
+            self._direct = cannot_saturate(self.program.synapses, self.channels * self.n, comp, repeat)
+        return (lambda: direct_synapses(self.program.synapses, self.channels * self.n, comp)) if self._direct else None
 
-    def _run_compiled(self, steps: int, progress, table: SynapseTable) -> SimResult:
+    def _run_compiled(self, steps: int, progress, table_of: Callable[[], SynapseTable]) -> SimResult:
         import numba
 
         from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel, undelivered_events
@@ -272,26 +273,30 @@ class BitAccurateSimulator:
         rec_v = np.zeros((steps, rv.size), dtype=np.int64)
         rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
         v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
-        n_slots = table.max_delay + 1
         threads = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
         nchunks = max(1, min(threads, self.n))
-        all_targets, all_weights = table.target, np.asarray(table.weight)
         if nchunks not in self._tables:  # regrouped and narrowed once per chunk count, kept for later runs
+            self._tables = {}  # the previous chunk count's copy goes first
+            table = table_of()
+            all_targets, all_weights = table.target, np.asarray(table.weight)
+            if self._ring_type is None:  # a source channel may spike several times in one step
+                reach = _max_reach(all_targets, all_weights, self.channels * self.n) * sources.max_repeat
+                self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
             bounds, indptr, target, weight, delay = _split_by_target_chunk(
                 table.indptr, all_targets, all_weights, np.broadcast_to(table.delay, all_targets.shape), self.n,
                 nchunks)
+            max_delay = table.max_delay
+            del table, all_targets, all_weights  # a direct table's last reference unless nothing was copied
             delay = _narrow(delay)
             self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
-                                      shared_row_delays(indptr, delay))}
-        bounds, indptr, target, weight, delay, row_delay = self._tables[nchunks]
+                                      shared_row_delays(indptr, delay), self.indptr.size - 1, max_delay)}
+        bounds, indptr, target, weight, delay, row_delay, n_pre, max_delay = self._tables[nchunks]
+        n_slots = max_delay + 1
         seg_bounds, seg_uniform, chunk_segs = _segments(p, bounds)
         # int32 state and ring where they hold every value (the ring's bound is each target's total
         # absolute incoming weight): 8 vector lanes instead of 4, half the memory traffic
         T = np.int32 if _narrow_state(fmt, self.channels) else np.int64
         v, cur, ref = v.astype(T), cur.astype(T), ref.astype(np.int32)
-        if self._ring_type is None:  # a source channel may spike several times in one step
-            reach = _max_reach(all_targets, all_weights, self.channels * self.n) * sources.max_repeat
-            self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
         ring = np.zeros(n_slots * self.channels * self.n, dtype=self._ring_type)
         p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory)]
         bounds_t = [T(-(1 << (b - 1))) if k == 0 else T((1 << (b - 1)) - 1)
@@ -300,7 +305,6 @@ class BitAccurateSimulator:
         fired = np.empty((2, self.n), dtype=np.int64)  # this and the previous tick's spikes, per chunk
         n_fired = np.zeros((2, nchunks), dtype=np.int64)
         events = np.zeros(nchunks, dtype=np.int64)
-        n_pre = table.indptr.size - 1
         # the kernel runs ticks [a, b) per call with the source spikes of ticks a - 1 .. b - 1: the
         # inputs are drawn in pieces (bounded memory, progress between calls), the bits do not change
         piece = self.piece_steps or max(64, sources.block)
