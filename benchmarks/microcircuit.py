@@ -70,6 +70,7 @@ def main() -> None:
                 "passes": r.passes,
                 "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)})
     if args.image or args.image_check_ms:
+        del net  # the image and the check need the mapping and the fixed-point network only
         out.update(_image(mapping, fx, args.image_check_ms))
     print(json.dumps(out))
 

@@ -5,8 +5,8 @@ program a configuration image of the mapping holds: synapses that go through a c
 target it (at the compensated delay ``max(d - 1, 1)`` of :mod:`.partial_sums`), the others their
 neuron, and the compartments (:class:`nmcompiler.sim.compartments.Compartments`) send their sums,
 saturated to the target's ``partial_sum_bits``, to their neurons one tick later. The
-bit-accurate simulator runs it (numpy path); tests compare its spikes with the unmapped
-network's and with the image's.
+bit-accurate simulator runs it (:mod:`nmcompiler.sim.compartments`); tests compare its spikes
+with the unmapped network's and with the image's.
 """
 
 from __future__ import annotations
