@@ -122,8 +122,9 @@ def _place(pre, cursor, target, weight, delay, out_target, out_weight, out_delay
 def synapse_table(n_pre_total: int, pres, targets, weights, delays) -> SynapseTable:
     """CSR by presynaptic index from per-piece lists of synapse arrays, in the order of a stable
     sort (within a presynaptic index, pieces in order, synapses in order). A counting sort: no
-    order array, memory of the pieces plus the table. Targets, weights and delays keep their
-    pieces' common dtype; delays become one number when all are equal."""
+    order array. The lists are emptied as their pieces are placed, so a piece's memory can go
+    back as soon as it is in the table. Targets, weights and delays keep their pieces' common dtype; delays become one number when
+    all are equal."""
     if not pres:
         empty = np.zeros(0, dtype=np.int64)
         return SynapseTable(indptr=np.zeros(n_pre_total + 1, dtype=np.int64), target=empty,
@@ -145,12 +146,15 @@ def synapse_table(n_pre_total: int, pres, targets, weights, delays) -> SynapseTa
     out_weight = np.empty(nnz, dtype=np.result_type(*weights))
     out_delay = np.empty(0 if uniform else nnz, dtype=d_type)
     cursor = indptr[:-1].copy()
-    for pre, t, w, d in zip(pres, targets, weights, delays):
+    for k in range(len(pres)):
+        pre, t, w, d = pres[k], targets[k], weights[k], delays[k]
+        pres[k] = targets[k] = weights[k] = delays[k] = None  # each piece's memory goes as the table fills
         if not np.size(pre):
             continue
         d = np.zeros(1, dtype=d_type) if uniform else np.ascontiguousarray(np.broadcast_to(d, np.shape(pre)), d_type)
         _place(np.ascontiguousarray(pre), cursor, np.ascontiguousarray(t, out_target.dtype),
                np.ascontiguousarray(w, out_weight.dtype), d, out_target, out_weight, out_delay, not uniform)
+        del pre, t, w, d
     return SynapseTable(indptr=indptr, target=out_target, weight=out_weight,
                         delay=np.array(lo if lo is not None else 1) if uniform else out_delay,
                         max_delay=hi if hi is not None else 1)
