@@ -175,7 +175,7 @@ def test_synapse_table_orders_as_a_stable_sort(shared_delay):
     targets = [rng.integers(0, 10**6, k).astype(np.int32) for k in sizes]
     weights = [rng.integers(-99, 99, k).astype(np.int32) for k in sizes]
     delays = [np.full(k, 3, np.int16) if shared_delay else rng.integers(1, 9, k).astype(np.int16) for k in sizes]
-    table = synapse_table(45, pres, targets, weights, delays)
+    table = synapse_table(45, list(pres), list(targets), list(weights), list(delays))  # it empties its lists
     order = np.argsort(np.concatenate(pres), kind="stable")
     np.testing.assert_array_equal(table.indptr, np.concatenate([[0], np.cumsum(np.bincount(np.concatenate(pres),
                                                                                              minlength=45))]))
