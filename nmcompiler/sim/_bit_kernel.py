@@ -18,6 +18,8 @@ where they fit.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 from numba import literally, njit, prange, typeof
 from numba.extending import overload
@@ -366,4 +368,9 @@ def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, fr
         if sig[-1] == arg_type and all(getattr(t, "literal_value", None) == v and type(t.literal_value) is type(v)
                                        for t, v in zip(sig[:-1], lits)):
             return cres.entry_point(*lits, args)
-    return outer(*lits, args)
+    out = outer(*lits, args)
+    # numba resolves ``literally`` by raising an exception whose traceback keeps this call's frames,
+    # and with them the caller's synapse tables, in a reference cycle: collect it now, not at some
+    # later collection (at 0.3 billion synapses those tables are gigabytes)
+    gc.collect()
+    return out
