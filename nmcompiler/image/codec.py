@@ -124,11 +124,12 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
         raise ImageError(f"{where}: corrupted header (header size {hsize}, {count} sections, {len(data)} bytes)")
     if file_bytes != len(data):
         raise ImageError(f"{where}: truncated or extended: the header says {file_bytes} bytes, the file has {len(data)}")
-    table = data[HEADER.size:HEADER.size + count * ENTRY.size]
+    view = memoryview(data)  # slices of a view copy nothing (images reach gigabytes)
+    table = bytes(view[HEADER.size:HEADER.size + count * ENTRY.size])
     blank = HEADER.pack(magic, version, hsize, count, file_bytes, digest, 0, 0, tname, cver)
     if zlib.crc32(blank + table) != crc:
         raise ImageError(f"{where}: header or section table corrupted (CRC-32 mismatch)")
-    if hashlib.sha256(data[:-TRAILER]).digest() != data[-TRAILER:]:
+    if hashlib.sha256(view[:-TRAILER]).digest() != data[-TRAILER:]:
         raise ImageError(f"{where}: file checksum (SHA-256 trailer) mismatch: the image is corrupted")
     entries = []
     for k in range(count):
@@ -136,7 +137,7 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
         name = SECTION_KINDS.get(kind)
         if name is None or (name == "compartments" and version < 2) or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
             raise ImageError(f"{where}: section {k} is corrupted (kind {kind}, offset {off}, size {size})")
-        if zlib.crc32(data[off:off + size]) != scrc:
+        if zlib.crc32(view[off:off + size]) != scrc:
             raise ImageError(f"{where}: section {k} ({name}{'' if core == GLOBAL else f', core {core}'}) corrupted "
                              "(CRC-32 mismatch)")
         entries.append(SectionEntry(kind=name, core=None if core == GLOBAL else core, offset=off, size=size, crc32=scrc))
@@ -148,10 +149,10 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
 
 
 class _Reader:
-    def __init__(self, data: bytes, where: str, what: str):
+    def __init__(self, data: memoryview, where: str, what: str):
         self.data, self.pos, self.where, self.what = data, 0, where, what
 
-    def take(self, n: int) -> bytes:
+    def take(self, n: int) -> memoryview:
         if n < 0 or self.pos + n > len(self.data):
             raise ImageError(f"{self.where}: section {self.what} is shorter than its fields say")
         out = self.data[self.pos:self.pos + n]
@@ -179,20 +180,21 @@ def decode(data: bytes, where: str = "image") -> ImageContents:
     if len(metas) != 1:
         raise ImageError(f"{where}: {len(metas)} meta sections, expected 1")
     try:
-        meta = json.loads(data[metas[0].offset:metas[0].offset + metas[0].size].decode())
+        meta = json.loads(bytes(data[metas[0].offset:metas[0].offset + metas[0].size]).decode())
         n_cores = int(meta["cores"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ImageError(f"{where}: meta section unreadable: {exc}") from None
     if meta.get("target_sha256") != header["target_sha256"]:
         raise ImageError(f"{where}: the meta section's target digest differs from the header's")
-    per_core: dict[int, dict[str, bytes]] = {}
+    per_core: dict[int, dict[str, memoryview]] = {}
     chip_tables = {}
+    view = memoryview(data)  # sections are views: each array below is the one copy of its bytes
     for e in entries:
-        payload = data[e.offset:e.offset + e.size]
+        payload = view[e.offset:e.offset + e.size]
         if e.kind == "chip_table":
             r = _Reader(payload, where, f"chip_table {e.core}")
             (count,) = r.unpack("<I")
-            chip_tables[int(e.core)] = r.array("<u4", count * 3, (count, 3)).astype(np.uint32)
+            chip_tables[int(e.core)] = r.array("<u4", count * 3, (count, 3)).astype(np.uint32, copy=False)
             r.done()
         elif e.kind != "meta":
             if e.core is None or e.core >= n_cores or e.kind in per_core.setdefault(e.core, {}):
@@ -208,14 +210,14 @@ def decode(data: bytes, where: str = "image") -> ImageContents:
     return ImageContents(meta=meta, cores=tuple(cores), chip_tables=chip_tables)
 
 
-def _unpack_core(c: int, s: dict[str, bytes], where: str) -> CoreImage:
+def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
     r = _Reader(s["neurons"], where, f"neurons of core {c}")
     n, R, chip, row, col, _ = r.unpack("<IIIIii")
     if n > len(s["neurons"]) or R > 64:
         raise ImageError(f"{where}: neurons section of core {c} is corrupted ({n} neurons, {R} channels)")
     neurons = r.array(NEURON_DTYPE, n)
-    decay_i = r.array("<i4", R * n, (R, n)).astype(np.int32)
-    i0 = r.array("<i4", R * n, (R, n)).astype(np.int32)
+    decay_i = r.array("<i4", R * n, (R, n)).astype(np.int32, copy=False)
+    i0 = r.array("<i4", R * n, (R, n)).astype(np.int32, copy=False)
     r.done()
     r = _Reader(s["rows"], where, f"rows of core {c}")
     (count,) = r.unpack("<I")
@@ -223,7 +225,7 @@ def _unpack_core(c: int, s: dict[str, bytes], where: str) -> CoreImage:
     r.done()
     r = _Reader(s["synapses"], where, f"synapses of core {c}")
     count, width = r.unpack("<II")
-    synapses = r.array("<u4", count).astype(np.uint32) if width == 0 else r.array("u1", count * width, (count, width))
+    synapses = r.array("<u4", count).astype(np.uint32, copy=False) if width == 0 else r.array("u1", count * width, (count, width))
     r.done()
     if width == 0 and np.any(rows["start"].astype(np.int64) + rows["length"] > count):
         raise ImageError(f"{where}: a row of core {c} points past its {count} synapses")
@@ -231,13 +233,13 @@ def _unpack_core(c: int, s: dict[str, bytes], where: str) -> CoreImage:
         raise ImageError(f"{where}: a crossbar row of core {c} has more synapses than the core has neurons")
     r = _Reader(s["routes"], where, f"routes of core {c}")
     key, mask, nd = r.unpack("<III")
-    dests = r.array("<u4", nd).astype(np.uint32)
+    dests = r.array("<u4", nd).astype(np.uint32, copy=False)
     r.done()
     tw = np.zeros((0, 0), dtype=np.int16)
     if "type_weights" in s:
         r = _Reader(s["type_weights"], where, f"type_weights of core {c}")
         a, b = r.unpack("<II")
-        tw = r.array("<i2", a * b, (a, b)).astype(np.int16)
+        tw = r.array("<i2", a * b, (a, b)).astype(np.int16, copy=False)
         r.done()
     if width and (tw.shape[0] != n or (rows.size and int(rows["axon_type"].max()) >= tw.shape[1])):
         raise ImageError(f"{where}: core {c}: crossbar weights do not match its neurons and axon types")
