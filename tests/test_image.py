@@ -79,8 +79,12 @@ def test_encode_decode_encode_is_identity_and_simulation_matches(seed, target):
     back = decode(data)
     assert encode(back) == data
     expected = BitAccurateSimulator(fx, backend="numpy").run(60)
-    got = BitAccurateSimulator(to_program(back), backend="numpy").run(60)
+    prog = to_program(back)
+    got = BitAccurateSimulator(prog, backend="numpy").run(60)
     assert _same_spikes(expected, got)
+    table = prog.synapses  # decoded into narrow tables (0.3 billion synapses must fit in memory)
+    assert table.target.dtype == np.int32 and table.weight.dtype == np.int32
+    assert table.delay.ndim == 0 or table.delay.dtype == np.int16
 
 
 def _small_image() -> bytes:

@@ -167,7 +167,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
         # narrow pieces: at 0.3 billion synapses the int64 table alone would take 7 GB
         pres.append(src.astype(index_type))
         targets.append(target.astype(index_type))
-        weights.append(w.astype(np.int32) if w.size and -2 ** 31 <= w.min() and w.max() < 2 ** 31 else w)
+        weights.append(w.astype(np.int32) if not w.size or (-2 ** 31 <= w.min() and w.max() < 2 ** 31) else w)
         delays.append(d.astype(np.int16))
     compartments = None
     if m:

@@ -124,7 +124,7 @@ def _fill(indptr, indices, pre_base, post_base, channel, key_base, row_groups, m
                 slot, field, d = comp_slot[k], 0, max(d - 1, 1)
         o_pre[pos], o_key[pos], o_core[pos] = g, g * row_groups + key_base, c
         o_slot[pos], o_field[pos], o_delay[pos] = slot, field, d
-        o_weight[pos] = (mantissa[0] if shared_w else mantissa[s]) << exponent
+        o_weight[pos] = np.int64(mantissa[0] if shared_w else mantissa[s]) << exponent
         pos += 1
     return pos
 
@@ -172,7 +172,7 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
         np.cumsum(np.bincount(core, minlength=K), out=core_start[1:])
         projections.append(_Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel),
                                        group=int(q.channel) * P + pop, indptr=indptr, indices=indices,
-                                       mantissa=np.asarray(q.mantissa, dtype=np.int64).reshape(-1),
+                                       mantissa=np.ascontiguousarray(q.mantissa).reshape(-1),
                                        exponent=int(q.exponent), delays=np.asarray(q.delays, dtype=np.int64).reshape(-1),
                                        core=core, by_core=_counting_sort(core, core_start), core_start=core_start))
     if bitmap:

@@ -13,7 +13,13 @@ import numpy as np
 from ..datapath import NeuronParams, NumericFormat
 from .network import Network
 
-__all__ = ["QuantizedPopulation", "QuantizedProjection", "PopulationReport", "FixedPointNetwork"]
+__all__ = ["QuantizedPopulation", "QuantizedProjection", "PopulationReport", "FixedPointNetwork", "mantissa_type"]
+
+
+def mantissa_type(weight_bits: int) -> type:
+    """The narrowest of int16, int32 and int64 that holds a ``weight_bits`` mantissa (a 0.3
+    billion synapse network keeps its mantissas in 0.6 GB instead of 2.3 GB)."""
+    return np.int16 if weight_bits <= 16 else np.int32 if weight_bits <= 32 else np.int64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,13 +42,14 @@ class QuantizedProjection:
     channel: int
     indptr: np.ndarray
     indices: np.ndarray
-    mantissa: np.ndarray  # int64, (nnz,)
+    mantissa: np.ndarray  # (nnz,) of mantissa_type(weight_bits): int16 for up to 16 bits
     exponent: int
     delays: np.ndarray  # int64 ticks, () or (nnz,)
 
     @property
     def weights(self) -> np.ndarray:
-        return self.mantissa << self.exponent
+        """``mantissa << exponent`` in int64."""
+        return self.mantissa.astype(np.int64) << self.exponent
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -80,7 +80,7 @@ class _Table:
     indices: np.ndarray  # int32, local post index
     pre_base: int  # global presynaptic index of row 0
     post_base: int  # channel * n + first neuron of the post population
-    weights: np.ndarray  # int64 mantissas, (nnz,) or (1,)
+    weights: np.ndarray  # mantissas (their own int dtype), (nnz,) or (1,)
     exponent: int
     delays: np.ndarray  # (nnz,) or ()
 
@@ -88,7 +88,7 @@ class _Table:
 def projection_tables(fx: FixedPointNetwork, offsets: dict[str, int], n: int) -> list[_Table]:
     out = []
     for q in fx.projections.values():
-        w = np.asarray(q.mantissa, dtype=np.int64).reshape(-1)
+        w = np.ascontiguousarray(q.mantissa).reshape(-1)  # its own dtype: no int64 copy per synapse
         out.append(_Table(indptr=np.asarray(q.indptr, dtype=np.int64), indices=np.asarray(q.indices, dtype=np.int32),
                           pre_base=offsets[q.pre], post_base=q.channel * n + offsets[q.post], weights=w,
                           exponent=int(q.exponent), delays=np.asarray(q.delays)))
@@ -111,7 +111,7 @@ def _count(indptr, indices, pre_base, post_base, neuron_base, mask, block, width
             counts[key] += 1
             if (delays[0] if one_delay else delays[s]) == 1:
                 late += 1
-            x = (weights[0] if shared else weights[s]) << exponent
+            x = np.int64(weights[0] if shared else weights[s]) << exponent
             if x > 0:
                 pos[key] += x
             else:

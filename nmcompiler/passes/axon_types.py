@@ -117,5 +117,5 @@ class AssignAxonTypes:
         for k, (name, *_rest) in enumerate(pieces):
             q = projections[name]
             mine = new_weight[proj_of == k]
-            projections[name] = dataclasses.replace(q, mantissa=mine >> q.exponent)
+            projections[name] = dataclasses.replace(q, mantissa=(mine >> q.exponent).astype(q.mantissa.dtype))
         return dataclasses.replace(fxp, projections=projections)

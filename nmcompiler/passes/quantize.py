@@ -21,7 +21,8 @@ from numba import njit
 from ..datapath import DecayKind, NeuronParams, NumericFormat, saturate
 from ..errors import Diagnostic, ValidationError
 from ..ir import CubaLIF, CurrentSource, Network, Population
-from ..ir.fixed_point import FixedPointNetwork, PopulationReport, QuantizedPopulation, QuantizedProjection
+from ..ir.fixed_point import (FixedPointNetwork, PopulationReport, QuantizedPopulation, QuantizedProjection,
+                              mantissa_type)
 from ..ir.models import Integration
 
 __all__ = ["Quantize"]
@@ -44,20 +45,20 @@ def _max_abs(w):
 
 
 @njit(cache=True)
-def _mantissas(w, s, step, mant):
-    """One pass over a projection: mantissas ``clip(rint(w s / step), -mant - 1, mant)``, how many
-    were clipped, and the sums of ``(w s)^2`` and of the rounding error squared (for the SQNR)."""
-    m = np.empty(w.size, np.int64)
+def _mantissas(w, s, step, mant, m):
+    """One pass over a projection: mantissas ``clip(rint(w s / step), -mant - 1, mant)`` into
+    ``m``; returns how many were clipped, and the sums of ``(w s)^2`` and of the rounding error
+    squared (for the SQNR)."""
     clipped, signal, noise = 0, 0.0, 0.0
     for k in range(w.size):
         x = w[k] * s
         r = np.rint(x / step)
         q = min(max(r, -mant - 1.0), float(mant))
         clipped += q != r
-        m[k] = np.int64(q)
+        m[k] = q
         signal += x * x
         noise += (x - q * step) ** 2
-    return m, clipped, signal, noise
+    return clipped, signal, noise
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -306,7 +307,8 @@ class Quantize:
         for proj in incoming:
             w = effective[proj.name]
             e = self._exponent(largest[proj.name] * s) if fmt.exponent_scope == "projection" else pop_exp
-            m, n_clipped, sig, err = _mantissas(w, s, 2.0 ** e, mant)
+            m = np.empty(w.size, mantissa_type(fmt.weight_bits))
+            n_clipped, sig, err = _mantissas(w, s, 2.0 ** e, mant, m)
             clipped += int(n_clipped)
             signal += float(sig)
             noise += float(err)

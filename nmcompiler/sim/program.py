@@ -117,7 +117,9 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, sy
         post = q.indices.astype(index)
         post += q.channel * n + offsets[q.post]
         targets.append(post)
-        weights.append(q.weights)
+        m = np.asarray(q.mantissa)
+        narrow = not m.size or (-2 ** 31 <= int(m.min()) << q.exponent and int(m.max()) << q.exponent < 2 ** 31)
+        weights.append(m.astype(np.int32) << q.exponent if narrow else q.weights)
         delays.append(np.asarray(q.delays).astype(delay) if np.ndim(q.delays) else np.asarray(q.delays, delay))
     table = synapse_table(start, pres, targets, weights, delays)
     return SimProgram(name=net.name, dt=net.dt, seed=net.seed if seed is None else int(seed), format=fxp.format,
