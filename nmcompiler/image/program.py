@@ -103,6 +103,19 @@ def _entries(c: CoreImage, storage: str, f: SynapseFields):
     return src, j, ch, d, w
 
 
+# Synapses per joined piece: large arrays come from the system (mmap) and go back to it when the
+# table has placed them; thousands of per-core pieces would stay in the heap (4 GB at full scale)
+PIECE_SYNAPSES = 1 << 23
+
+
+def _join(pending: list, *lists) -> None:
+    """Append the concatenation of the ``pending`` (pre, target, weight, delay) pieces to ``lists``."""
+    if pending:
+        for k, out in enumerate(lists):
+            out.append(np.concatenate([p[k] for p in pending]))
+        pending.clear()
+
+
 def _to_program(contents: ImageContents) -> SimProgram:
     meta = contents.meta
     fmt = NumericFormat(**meta["format"])
@@ -128,6 +141,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
     comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
     comp_record = np.full(m, -1, dtype=np.int64)  # from the compartments sections
     pres, targets, weights, delays = [], [], [], []
+    pending, held = [], 0  # the cores' small pieces, joined into large ones (see _join)
     index_type = np.int32 if max(n_pre, R * n) + m < 2 ** 31 else np.int64
     for c in contents.cores:
         ids = c.neurons["neuron"].astype(np.int64)
@@ -165,10 +179,13 @@ def _to_program(contents: ImageContents) -> SimProgram:
             raise UserError(f"core {c.core}: a synapse has delay {int(d.max())}, the format's range is "
                             f"1..{fmt.delay_max}")
         # narrow pieces: at 0.3 billion synapses the int64 table alone would take 7 GB
-        pres.append(src.astype(index_type))
-        targets.append(target.astype(index_type))
-        weights.append(w.astype(np.int32) if not w.size or (-2 ** 31 <= w.min() and w.max() < 2 ** 31) else w)
-        delays.append(d.astype(np.int16))
+        pending.append((src.astype(index_type), target.astype(index_type),
+                        w.astype(np.int32) if not w.size or (-2 ** 31 <= w.min() and w.max() < 2 ** 31) else w,
+                        d.astype(np.int16)))
+        held += src.size
+        if held >= PIECE_SYNAPSES:
+            _join(pending, pres, targets, weights, delays)
+            held = 0
     compartments = None
     if m:
         if not np.array_equal(comp_target, comp_record):
@@ -179,6 +196,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
     params = NeuronParams(decay_v=arrays["decay_v"], decay_i=decay_i, bias=arrays["bias"],
                           threshold=arrays["threshold"], v_reset=arrays["v_reset"], refractory=arrays["refractory"],
                           subtract=(arrays["flags"] & FLAG_SUBTRACT) > 0, spiking=(arrays["flags"] & FLAG_SPIKING) > 0)
+    _join(pending, pres, targets, weights, delays)
     table = synapse_table(n_pre, pres, targets, weights, delays)
     probes = tuple(Probe(target=q["target"], variable=q["variable"], neurons=q["neurons"]) for q in meta["probes"])
     return SimProgram(name=meta["network"], dt=float(meta["dt"]), seed=int(meta["seed"]), format=fmt,
