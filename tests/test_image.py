@@ -219,3 +219,19 @@ def test_images_for_examples_and_nir_paper_graphs(run_nmc, tmp_path, target):
             assert code == 2 and err.startswith("error: ") and any(
                 w in err for w in ("limit", "has ", "needs", "largest", "exceed", "support", "axon")), (path, err)
     assert made >= 1
+
+
+def test_decoded_table_does_not_depend_on_the_piece_size(monkeypatch):
+    """Decoding joins the cores' synapses into pieces of at least PIECE_SYNAPSES; the table is
+    the same whether every core's synapses make a piece of their own or all make one."""
+    import nmcompiler.image.program as program
+
+    contents = decode(_small_image())
+    whole = to_program(contents).synapses
+    monkeypatch.setattr(program, "PIECE_SYNAPSES", 7)
+    pieces = to_program(contents).synapses
+    assert whole.target.size > 7 * 10
+    for a, b in ((whole.indptr, pieces.indptr), (whole.target, pieces.target), (whole.weight, pieces.weight),
+                 (np.asarray(whole.delay), np.asarray(pieces.delay))):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
