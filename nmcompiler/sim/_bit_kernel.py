@@ -293,31 +293,44 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
 
 
 @njit(cache=True)
-def regroup_by_chunk(indptr, target, weight, delay, bounds, n, shared_delay):
+def regroup_by_chunk(indptr, target, weight, delay, bounds, n, shared_delay, inputs, comp_target):
     """Counting sort of the synapse table by (chunk of the target neuron, presynaptic index),
-    stable within a row (see ``bit_sim._split_by_target_chunk``)."""
+    stable within a row (see ``bit_sim._split_by_target_chunk``). With ``comp_target`` not empty,
+    a target ``t >= inputs`` is compartment ``t - inputs``: its synapse goes to
+    ``comp_target[t - inputs]`` one tick later (``compartments.cannot_saturate`` says when that
+    is exact); the delays are then per synapse."""
     n_pre = indptr.size - 1
     nch = bounds.size - 1
+    redirect = comp_target.size > 0
     new_ptr = np.zeros(nch * n_pre + 1, dtype=np.int64)
     for pre in range(n_pre):
         for s in range(indptr[pre], indptr[pre + 1]):
-            c = np.searchsorted(bounds, target[s] % n, side="right") - 1
+            t = target[s]
+            if redirect and t >= inputs:
+                t = comp_target[t - inputs]
+            c = np.searchsorted(bounds, t % n, side="right") - 1
             new_ptr[c * n_pre + pre + 1] += 1
     for r in range(nch * n_pre):
         new_ptr[r + 1] += new_ptr[r]
     fill = new_ptr[:-1].copy()
     out_t = np.empty_like(target)
     out_w = np.empty_like(weight)
-    out_d = np.empty(1 if shared_delay else target.size, dtype=delay.dtype)
+    one_delay = shared_delay and not redirect
+    out_d = np.empty(1 if one_delay else target.size, dtype=delay.dtype)
     for pre in range(n_pre):
         for s in range(indptr[pre], indptr[pre + 1]):
-            c = np.searchsorted(bounds, target[s] % n, side="right") - 1
+            t = target[s]
+            d = delay[0] if shared_delay else delay[s]
+            if redirect and t >= inputs:
+                t = comp_target[t - inputs]
+                d += 1
+            c = np.searchsorted(bounds, t % n, side="right") - 1
             q = fill[c * n_pre + pre]
             fill[c * n_pre + pre] = q + 1
-            out_t[q] = target[s]
+            out_t[q] = t
             out_w[q] = weight[s]
-            if not shared_delay:
-                out_d[q] = delay[s]
+            if not one_delay:
+                out_d[q] = d
     return new_ptr, out_t, out_w, out_d
 
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
 from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
-from .compartments import cannot_saturate, direct_synapses
+from .compartments import cannot_saturate
 from .inputs import SourceSpikes, prefetch_spans
-from .layout import SynapseTable
 from .program import SimProgram, program_from_fixed_point
 from .result import SimResult, Trace
 
@@ -40,21 +38,27 @@ def _numba_available() -> bool:
     return True
 
 
-def _split_by_target_chunk(indptr, target, weight, delay, n, nchunks):
+def _split_by_target_chunk(indptr, target, weight, delay, n, nchunks, compartments=None, inputs=0):
     """Cut the neurons into ``nchunks`` equal index ranges and regroup the CSR synapse table by
     (chunk of the target neuron, presynaptic index): row ``c * n_pre + pre`` holds the synapses of
     ``pre`` onto chunk ``c``, in their original order (a counting sort: O(synapses), no argsort).
-    A zero-stride (shared) delay stays shared. Returns ``(bounds, indptr, target, weight, delay)``."""
+    With ``compartments`` (targets ``>= inputs`` address them) each synapse onto a compartment
+    becomes one onto its neuron, one tick later, on the way (exact when
+    :func:`.compartments.cannot_saturate`). A zero-stride (shared) delay stays shared unless
+    compartments made it differ. Returns ``(bounds, indptr, target, weight, delay)``."""
     bounds = np.linspace(0, n, nchunks + 1).round().astype(np.int64)
-    if nchunks == 1:
+    if nchunks == 1 and compartments is None:
         return bounds, indptr, target, weight, delay
     from ._bit_kernel import regroup_by_chunk
 
     shared = delay.ndim == 1 and delay.size > 1 and delay.strides == (0,)
     d = np.ascontiguousarray(delay[:1]) if shared else delay
-    new_ptr, new_target, new_weight, new_delay = regroup_by_chunk(indptr, target, weight, d, bounds, n, shared)
-    return bounds, new_ptr, new_target, new_weight, (np.broadcast_to(delay[0], new_target.shape) if shared
-                                                     else new_delay)
+    comp_target = (np.zeros(0, dtype=target.dtype) if compartments is None
+                   else compartments.target.astype(target.dtype))
+    new_ptr, new_target, new_weight, new_delay = regroup_by_chunk(indptr, target, weight, d, bounds, n, shared,
+                                                                  inputs, comp_target)
+    return bounds, new_ptr, new_target, new_weight, (np.broadcast_to(delay[0], new_target.shape)
+                                                     if shared and compartments is None else new_delay)
 
 
 def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
@@ -171,9 +175,8 @@ class BitAccurateSimulator:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         comp = self.program.compartments
         if self.backend == "numba" and not count_saturation:
-            table_of = self._compiled_table()
-            if table_of is not None:
-                return self._run_compiled(steps, progress, table_of)
+            if self._compiles():
+                return self._run_compiled(steps, progress)
         fmt, prog = self.format, self.program
         n, R = self.n, self.channels
         m = 0 if comp is None else comp.size
@@ -240,19 +243,19 @@ class BitAccurateSimulator:
         comp = self.program.compartments
         return "" if comp is None else f", {comp.size} partial-sum compartments"
 
-    def _compiled_table(self) -> Callable[[], SynapseTable] | None:
-        """What makes the synapses the compiled kernel runs: the program's own, or for a program
-        with compartments the exactly equivalent direct table (None when a sum might saturate).
-        A maker, not a table: the kernel keeps only its regrouped copy."""
+    def _compiles(self) -> bool:
+        """Whether the compiled kernel can run the program: always without compartments; with
+        them when no compartment's sum can saturate (the kernel then runs their exactly
+        equivalent direct synapses, :mod:`.compartments`)."""
         comp = self.program.compartments
         if comp is None:
-            return lambda: replace(self.program.synapses, weight=self.weight)
+            return True
         if self._direct is None:
             repeat = SourceSpikes(self.program, self.program, self.seed).max_repeat
             self._direct = cannot_saturate(self.program.synapses, self.channels * self.n, comp, repeat)
-        return (lambda: direct_synapses(self.program.synapses, self.channels * self.n, comp)) if self._direct else None
+        return self._direct
 
-    def _run_compiled(self, steps: int, progress, table_of: Callable[[], SynapseTable]) -> SimResult:
+    def _run_compiled(self, steps: int, progress) -> SimResult:
         import numba
 
         from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel, undelivered_events
@@ -277,16 +280,13 @@ class BitAccurateSimulator:
         nchunks = max(1, min(threads, self.n))
         if nchunks not in self._tables:  # regrouped and narrowed once per chunk count, kept for later runs
             self._tables = {}  # the previous chunk count's copy goes first
-            table = table_of()
-            all_targets, all_weights = table.target, np.asarray(table.weight)
-            if self._ring_type is None:  # a source channel may spike several times in one step
-                reach = _max_reach(all_targets, all_weights, self.channels * self.n) * sources.max_repeat
-                self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
+            comp = prog.compartments
             bounds, indptr, target, weight, delay = _split_by_target_chunk(
-                table.indptr, all_targets, all_weights, np.broadcast_to(table.delay, all_targets.shape), self.n,
-                nchunks)
-            max_delay = table.max_delay
-            del table, all_targets, all_weights  # a direct table's last reference unless nothing was copied
+                self.indptr, self.target, self.weight, self.delay, self.n, nchunks, comp, self.channels * self.n)
+            max_delay = self.max_delay + (comp is not None)  # a compartment's message takes one tick
+            if self._ring_type is None:  # a source channel may spike several times in one step
+                reach = _max_reach(target, weight, self.channels * self.n) * sources.max_repeat
+                self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
             delay = _narrow(delay)
             self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
                                       shared_row_delays(indptr, delay), self.indptr.size - 1, max_delay)}

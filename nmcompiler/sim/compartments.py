@@ -15,8 +15,8 @@ synapse targets ``>= channels * n`` address compartment ``target - channels * n`
 When no compartment's sum can leave the payload range (its synapses' total absolute weight,
 times the most spikes one presynaptic index sends in a tick, is below ``2^(P-1)``), ``sat_P`` is
 the identity and a synapse of delay ``d`` onto compartment ``k`` acts exactly as one of delay
-``d + 1`` onto ``target[k]``: :func:`cannot_saturate` checks the bound and
-:func:`direct_synapses` makes that table, which the compiled simulator runs.
+``d + 1`` onto ``target[k]``: :func:`cannot_saturate` checks the bound, and the compiled
+simulator then moves those synapses while it regroups its table (``_bit_kernel.regroup_by_chunk``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from numba import njit
 
 from .layout import SynapseTable
 
-__all__ = ["Compartments", "cannot_saturate", "direct_synapses"]
+__all__ = ["Compartments", "cannot_saturate"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -52,19 +52,6 @@ def _reach(target, weight, inputs, m):
     return total
 
 
-@njit(cache=True, nogil=True)
-def _redirect(target, delay, shared, inputs, comp_target, out_target, out_delay):
-    for s in range(target.size):
-        d = delay[0] if shared else delay[s]
-        k = target[s] - inputs
-        if k >= 0:
-            out_target[s] = comp_target[k]
-            out_delay[s] = d + 1
-        else:
-            out_target[s] = target[s]
-            out_delay[s] = d
-
-
 def cannot_saturate(table: SynapseTable, inputs: int, comp: Compartments, max_repeat: int) -> bool:
     """Whether no compartment's sum can leave the payload range: the total absolute weight of its
     synapses times ``max_repeat`` (the most spikes one presynaptic index sends in a tick) stays
@@ -76,18 +63,3 @@ def cannot_saturate(table: SynapseTable, inputs: int, comp: Compartments, max_re
         return True
     reach = _reach(np.ascontiguousarray(table.target), weight, inputs, comp.size)
     return int(reach.max()) * max(1, max_repeat) <= (1 << (comp.payload_bits - 1)) - 1
-
-
-def direct_synapses(table: SynapseTable, inputs: int, comp: Compartments) -> SynapseTable:
-    """``table`` with every synapse onto a compartment moved onto the compartment's target, one
-    tick later: the same program when :func:`cannot_saturate` holds (see the module docstring).
-    Same presynaptic order, so the compiled simulator's results are the same bits."""
-    target = np.ascontiguousarray(table.target)
-    delay = np.asarray(table.delay)
-    shared = delay.ndim == 0 or (delay.size > 1 and delay.strides == (0,))
-    delay = np.ascontiguousarray(delay.reshape(-1)[:1] if shared else delay, dtype=np.int32)
-    out_target = np.empty_like(target)
-    out_delay = np.empty(target.size, dtype=np.int32)
-    _redirect(target, delay, shared, inputs, comp.target.astype(target.dtype), out_target, out_delay)
-    return SynapseTable(indptr=table.indptr, target=out_target, weight=table.weight, delay=out_delay,
-                        max_delay=int(out_delay.max(initial=1)))
