@@ -225,7 +225,8 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
     r.done()
     r = _Reader(s["synapses"], where, f"synapses of core {c}")
     count, width = r.unpack("<II")
-    synapses = r.array("<u4", count).astype(np.uint32, copy=False) if width == 0 else r.array("u1", count * width, (count, width))
+    synapses = (r.array("<u4", count).astype(np.uint32, copy=False) if width == 0
+                else r.array("u1", count * width, (count, width)))
     r.done()
     if width == 0 and np.any(rows["start"].astype(np.int64) + rows["length"] > count):
         raise ImageError(f"{where}: a row of core {c} points past its {count} synapses")

@@ -151,7 +151,7 @@ class BitAccurateSimulator:
         self.piece_steps = piece_steps
         self._tables: dict[int, tuple] = {}  # chunk count -> synapse table prepared for the kernel
         self._ring_type = None  # int32 when no ring entry can exceed it
-        self._direct = None  # compartment programs: whether they run compiled (no sum can saturate)
+        self._unsaturable = None  # compartment programs: whether no sum can saturate (then they run compiled)
         prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
         self.program = prog
         self.format = prog.format
@@ -250,10 +250,10 @@ class BitAccurateSimulator:
         comp = self.program.compartments
         if comp is None:
             return True
-        if self._direct is None:
+        if self._unsaturable is None:
             repeat = SourceSpikes(self.program, self.program, self.seed).max_repeat
-            self._direct = cannot_saturate(self.program.synapses, self.channels * self.n, comp, repeat)
-        return self._direct
+            self._unsaturable = cannot_saturate(self.program.synapses, self.channels * self.n, comp, repeat)
+        return self._unsaturable
 
     def _run_compiled(self, steps: int, progress) -> SimResult:
         import numba

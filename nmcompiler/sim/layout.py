@@ -21,8 +21,8 @@ __all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses", "synapse_
 @dataclass(frozen=True, kw_only=True)
 class SynapseTable:
     indptr: np.ndarray  # (n_pre_total + 1,) int64
-    target: np.ndarray  # (nnz,) int64: channel * N + post (global)
-    weight: np.ndarray  # (nnz,) float64
+    target: np.ndarray  # (nnz,) int (int64 here, int32 from fixed point and images): channel * N + post
+    weight: np.ndarray  # (nnz,) float64 here, int from fixed point and images
     delay: np.ndarray  # (nnz,) int steps, or () when all delays are equal
     max_delay: int
 
@@ -123,8 +123,8 @@ def synapse_table(n_pre_total: int, pres, targets, weights, delays) -> SynapseTa
     """CSR by presynaptic index from per-piece lists of synapse arrays, in the order of a stable
     sort (within a presynaptic index, pieces in order, synapses in order). A counting sort: no
     order array. The lists are emptied as their pieces are placed, so a piece's memory can go
-    back as soon as it is in the table. Targets, weights and delays keep their pieces' common dtype; delays become one number when
-    all are equal."""
+    back as soon as it is in the table. Targets, weights and delays keep their pieces' common
+    dtype; delays become one number when all are equal."""
     if not pres:
         empty = np.zeros(0, dtype=np.int64)
         return SynapseTable(indptr=np.zeros(n_pre_total + 1, dtype=np.int64), target=empty,
