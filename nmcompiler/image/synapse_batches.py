@@ -173,7 +173,7 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
         projections.append(_Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel),
                                        group=int(q.channel) * P + pop, indptr=indptr, indices=indices,
                                        mantissa=np.ascontiguousarray(q.mantissa).reshape(-1),
-                                       exponent=int(q.exponent), delays=np.asarray(q.delays, dtype=np.int64).reshape(-1),
+                                       exponent=int(q.exponent), delays=np.ascontiguousarray(q.delays).reshape(-1),
                                        core=core, by_core=_counting_sort(core, core_start), core_start=core_start))
     if bitmap:
         bits = np.unpackbits(pair_bits.view(np.uint8), bitorder="little")[:K * K]

@@ -44,7 +44,7 @@ class QuantizedProjection:
     indices: np.ndarray
     mantissa: np.ndarray  # (nnz,) of mantissa_type(weight_bits): int16 for up to 16 bits
     exponent: int
-    delays: np.ndarray  # int64 ticks, () or (nnz,)
+    delays: np.ndarray  # int ticks (the IR's own int32 array), () or (nnz,)
 
     @property
     def weights(self) -> np.ndarray:

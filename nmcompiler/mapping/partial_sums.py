@@ -219,7 +219,7 @@ class PlanPartialSums:
             if not mask[base:base + int(t.indices.max(initial=-1)) + 1].any():
                 continue
             late += _count(t.indptr, t.indices, t.pre_base, t.post_base, base, mask, block, width, t.weights,
-                           t.exponent, np.asarray(t.delays, dtype=np.int64).reshape(-1), counts, pos, neg)
+                           t.exponent, np.ascontiguousarray(t.delays).reshape(-1), counts, pos, neg)
         keys = np.flatnonzero(counts)
         limit = (1 << (c.partial_sum_bits - 1)) - 1
         overflow = int(np.count_nonzero((pos[keys] > limit) | (neg[keys] > limit + 1)))

@@ -315,6 +315,6 @@ class Quantize:
             c = proj.connectivity
             out[proj.name] = QuantizedProjection(
                 name=proj.name, pre=proj.pre, post=proj.post, channel=pop.model.channel_of(proj.receptor),
-                indptr=c.indptr, indices=c.indices, mantissa=m, exponent=e, delays=c.delays.astype(np.int64))
+                indptr=c.indptr, indices=c.indices, mantissa=m, exponent=e, delays=c.delays)
         sqnr = 10 * math.log10(signal / noise) if noise > 0 else (math.inf if signal > 0 else None)
         return out, sqnr, clipped, (pop_exp if incoming else None)
