@@ -20,6 +20,7 @@ from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
 from .compartments import cannot_saturate
 from .inputs import SourceSpikes, prefetch_spans
+from .layout import incoming_weight
 from .program import SimProgram, program_from_fixed_point
 from .result import SimResult, Trace
 
@@ -74,14 +75,9 @@ def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
     return a.astype(np.int64, copy=False)
 
 
-def _max_reach(target: np.ndarray, weight: np.ndarray, size: int, chunk: int = 1 << 26) -> float:
-    """The largest total absolute weight into one target (bounds every ring entry), in chunks."""
-    if not target.size:
-        return 0.0
-    total = np.zeros(size)
-    for a in range(0, target.size, chunk):
-        total += np.bincount(target[a:a + chunk], np.abs(weight[a:a + chunk].astype(np.float64)), minlength=size)
-    return float(total.max())
+def _max_reach(target: np.ndarray, weight: np.ndarray, size: int) -> int:
+    """The largest total absolute weight into one target (bounds every ring entry)."""
+    return int(incoming_weight(target, weight, 0, size).max(initial=0))
 
 
 def _narrow_state(fmt, channels: int) -> bool:

@@ -24,9 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-from .layout import SynapseTable
+from .layout import SynapseTable, incoming_weight
 
 __all__ = ["Compartments", "cannot_saturate"]
 
@@ -41,17 +40,6 @@ class Compartments:
         return int(self.target.size)
 
 
-@njit(cache=True, nogil=True)
-def _reach(target, weight, inputs, m):
-    """Total absolute weight of the synapses onto each compartment."""
-    total = np.zeros(m, dtype=np.int64)
-    for s in range(target.size):
-        k = target[s] - inputs
-        if k >= 0:
-            total[k] += abs(np.int64(weight[s]))
-    return total
-
-
 def cannot_saturate(table: SynapseTable, inputs: int, comp: Compartments, max_repeat: int) -> bool:
     """Whether no compartment's sum can leave the payload range: the total absolute weight of its
     synapses times ``max_repeat`` (the most spikes one presynaptic index sends in a tick) stays
@@ -61,5 +49,5 @@ def cannot_saturate(table: SynapseTable, inputs: int, comp: Compartments, max_re
         raise TypeError(f"compartment programs carry integer weights, not {weight.dtype}")
     if not comp.size:
         return True
-    reach = _reach(np.ascontiguousarray(table.target), weight, inputs, comp.size)
+    reach = incoming_weight(np.ascontiguousarray(table.target), weight, inputs, inputs + comp.size)
     return int(reach.max()) * max(1, max_repeat) <= (1 << (comp.payload_bits - 1)) - 1

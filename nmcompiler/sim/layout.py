@@ -15,7 +15,8 @@ from numba import njit
 from ..ir import CurrentSource, Network, Propagator
 from ..ir.models import ResetMode
 
-__all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses", "synapse_table", "spikes_by_population"]
+__all__ = ["Layout", "SynapseTable", "build_layout", "build_synapses", "incoming_weight", "synapse_table",
+           "spikes_by_population"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +118,18 @@ def _place(pre, cursor, target, weight, delay, out_target, out_weight, out_delay
         out_weight[at] = weight[s]
         if with_delay:
             out_delay[at] = delay[s]
+
+
+@njit(cache=True, nogil=True)
+def incoming_weight(target, weight, lo, hi):
+    """Total absolute (integer) weight of the synapses onto each target in ``[lo, hi)``, exactly
+    in int64: it bounds every sum those targets can receive in a tick from single spikes."""
+    total = np.zeros(hi - lo, dtype=np.int64)
+    for s in range(target.size):
+        k = target[s] - lo
+        if 0 <= k < hi - lo:
+            total[k] += abs(np.int64(weight[s]))
+    return total
 
 
 def synapse_table(n_pre_total: int, pres, targets, weights, delays) -> SynapseTable:
