@@ -214,7 +214,7 @@ class BitAccurateSimulator:
                 total = int(lengths.sum())
                 if total:
                     idx = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-                    keys = ((t + self.delay[idx].astype(np.int64)) % n_slots) * width + self.target[idx]
+                    keys = ((t + self.delay[idx].astype(np.int64, copy=False)) % n_slots) * width + self.target[idx]
                     np.add.at(ring, keys, self.weight[idx])
                     events += total
             for rec in recorders:
