@@ -82,6 +82,31 @@ def test_compile_rejects_with_every_violated_limit():
     assert not any("core limit" in m for m in messages)  # population splitting is the partitioner's job
 
 
+def test_compile_lists_what_it_would_legalize_only_when_nothing_else_blocks():
+    """Weights beyond truenorth-like's 4 axon types are clustered by the flow: with a blocking model
+    error they are no error of their own, and without one the network compiles."""
+    from nmcompiler.ir import CubaLIF
+
+    def net_with(model):
+        rng = np.random.default_rng(1)
+        net = Network("many_weights", dt=1e-3)
+        net.add(SpikeSource(name="in", size=20, ids=[], times=[]))
+        net.add(Population(name="p", size=10, model=model))
+        pre, post = np.nonzero(np.ones((20, 10), dtype=bool))
+        net.connect(Projection(name="drive", pre="in", post="p", connectivity=Connectivity.from_coo(
+            20, 10, pre, post, rng.uniform(0.1, 1.0, pre.size))))
+        return net
+
+    target = load_target("truenorth-like")
+    with pytest.raises(ValidationError) as exc:
+        compile_network(net_with(CubaLIF(tau_mem=0.02, tau_syn=0.005)), target)
+    messages = [str(d) for d in exc.value.diagnostics]
+    assert any("uses model 'cuba_lif'" in m for m in messages)
+    assert not any("axon types" in m for m in messages)
+    _, _, report = compile_network(net_with(LIF(tau_mem=0.02)), target)
+    assert report.fits and any("clustered weights of population 'p' into 4 values" in n for n in report.notes)
+
+
 def test_cli_compile_json_and_files(run_nmc, tmp_path):
     code, out, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "-o", tmp_path, "--json")
     assert code == 0, err

@@ -104,7 +104,9 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     passes["design_rules"] = time.perf_counter() - t
     resolved = _PARTITIONING_FIXES | (_PARTIAL_SUM_FIXES if graded else set())
     legalized = []
+    pending = set(_LEGALIZED)  # legalized below unless something else blocks: then not listed as errors
     if not any(v.rule not in resolved | _LEGALIZED for v in violations):
+        pending = set()
         if any(v.rule == "delay_range" for v in violations):
             t = time.perf_counter()
             net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
@@ -119,11 +121,11 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                           f"{e['rms_error']:.3g} (RMS weight {e['rms_weight']:.3g}), largest {e['max_error']:.3g}"
                           for p, e in clustering.report.items()]
         violations = check(net, target)  # nothing an earlier pass fixed may come back
-    blocking = [v for v in violations if v.rule not in resolved]
+    blocking = [v for v in violations if v.rule not in resolved | pending]
     if blocking:
         raise ValidationError([Diagnostic(where="", message=v.message + (
-            " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in _LEGALIZED
-            and v.rule not in _PARTIAL_SUM_FIXES else "")) for v in blocking])
+            " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in _LEGALIZED | _PARTIAL_SUM_FIXES
+            else "")) for v in blocking])
     if (chained := target_for(net, target)) is not target:  # what check() and the bound counted with
         target = chained
         legalized.append(f"multi-compartment neurons: {target.format.receptors} current channels per neuron in "
