@@ -36,6 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--target", default="loihi-like")
+    ap.add_argument("--partitioner", default="auto", help="as nmc compile --partitioner")
     ap.add_argument("--simulate-ms", type=float, default=0.0, help="also run the float simulator this long")
     ap.add_argument("--image", action="store_true", help="also build and encode the configuration image")
     ap.add_argument("--image-check-ms", type=float, default=0.0,
@@ -54,7 +55,7 @@ def main() -> None:
         out["simulate_s"] = round(time.perf_counter() - t0, 2)
         out["rates_hz"] = {k: round(v, 2) for k, v in res.rates().items()}
     t0 = time.perf_counter()
-    mapping, fx, r = compile_network(net, load_target(args.target))
+    mapping, fx, r = compile_network(net, load_target(args.target), partitioner=args.partitioner)
     out.update({"target": args.target, "compile_s": round(time.perf_counter() - t0, 2), "cores_used": r.cores_used,
                 "cores_lower_bound": r.cores_lower_bound, "partitioner": r.partitioner,
                 "cores_over_bound": round(r.cores_used / max(r.cores_lower_bound, 1), 3),

@@ -394,3 +394,48 @@ def test_traffic_counts_each_neuron_once_per_other_core(monkeypatch, bitmap):
     assert usage.traffic(core_of, pre, post, rates) == pytest.approx(expected, rel=1e-12)
     assert usage.traffic(core_of, pre, post) == sum(
         np.setdiff1d(core_of[post[pre == g]], [core_of[g]]).size for g in range(n))
+
+
+def test_filling_counts_input_axons_exactly_and_packs_cores_to_them(tmp_path):
+    """Every core of an order fill stays within neurons, memory and input axons as core_usage
+    counts them, and closing a core only when the next neuron would not fit means no two
+    consecutive cores could have been one."""
+    from nmcompiler.mapping.fill import fill_in_order
+
+    text = open(load_target("fpga-lif").source).read()
+    small = tmp_path / "small.yaml"
+    small.write_text(text.replace("input_axons: 1024", "input_axons: 150").replace("max_chips: 1", "max_chips: 64"))
+    target = load_target(str(small))
+    net = clustered(n_groups=3, size=150, p_in=0.05, p_out=0.01)
+    n, pre, post = _arrays(net)
+    order = np.random.default_rng(2).permutation(n)
+    core_in_order = fill_in_order(order, n, pre, post, target)
+    assert np.all(np.diff(core_in_order) >= 0) and core_in_order[0] == 0
+    core_of = np.empty(n, dtype=np.int64)
+    core_of[order] = core_in_order
+    k = int(core_of.max()) + 1
+    usage = core_usage(core_of, k, pre, post, target)
+    assert usage.input_axons.max() <= 150 and usage.neurons.max() <= target.core.neurons
+    for c in range(k - 1):  # the first neuron of core c + 1 would have taken core c over a limit
+        merged = core_of.copy()
+        merged[order[np.searchsorted(core_in_order, c + 1)]] = c
+        over = core_usage(merged, k, pre, post, target)
+        assert not fits(over, target)[c]
+    assert k > 3  # the axon limit, not the 256 neurons per core, closed cores here
+
+
+def test_core_pairs_match_the_per_pair_traffic_and_synapse_counts():
+    from nmcompiler.mapping.place import core_traffic
+    from nmcompiler.mapping.usage import core_pairs
+
+    net = clustered(n_groups=4, size=60, p_in=0.2, p_out=0.02)
+    n, pre, post = _arrays(net)
+    core_of = np.random.default_rng(0).integers(0, 5, n)
+    rates = np.random.default_rng(1).uniform(0, 20, n)
+    pairs = core_pairs(core_of, 5, pre, post, rates)
+    assert np.allclose(pairs.spikes, core_traffic(core_of, 5, pre.astype(np.int64), post.astype(np.int64), rates))
+    neuron = pre < n
+    expected = np.zeros((5, 5), dtype=np.int64)
+    np.add.at(expected, (core_of[pre[neuron]], core_of[post[neuron]]), 1)
+    assert np.array_equal(pairs.synapses, expected)
+    assert pairs.spikes.sum() == pytest.approx(traffic(core_of, pre, post, rates))

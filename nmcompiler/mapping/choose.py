@@ -92,7 +92,7 @@ def _polish(choice: Choice, start_traffic: float, n, pre, post, target, partitio
     """CP-SAT from the chosen partition, on networks small enough."""
     exact = CpSatPartition(seed=seed) if partitioner == CpSatPartition.name else CpSatPartition(
         seed=seed, deterministic_time=1.0)
-    pairs = distinct(pre * n + post).size if n <= exact.max_neurons else 0
+    pairs = distinct(pre.astype(np.int64) * n + post).size if n <= exact.max_neurons else 0
     k = cores_of(choice.core_of)
     if exact.applicable(n, pairs, k, target) and start_traffic > 0:
         t = time.perf_counter()

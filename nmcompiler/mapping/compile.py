@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from ..drc import check, cores_lower_bound
 from ..drc.rules import fan_in_per_neuron, target_for
@@ -37,7 +38,7 @@ from .place_refine import SparseSwapRefinement
 from .place_large import SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse, sparse_core_traffic
 from .route import route_dimension_order
 from .tables import build_tables
-from .usage import axons_per_neuron, core_usage, index_order_traffic, synapse_arrays, traffic
+from .usage import axons_per_neuron, core_pairs, core_usage, index_order_traffic, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
 
@@ -204,8 +205,12 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                       f"{e['rms_weight']:.3g}), largest {e['max_error']:.3g} (integer units)"
                       for c, e in assign.report.items() if e["changed"]]
     t = time.perf_counter()
-    matrix = (core_traffic(chosen, n_cores, pre, post, rates) if n_cores <= SwapRefinement.max_cores
-              else sparse_core_traffic(chosen, n_cores, pre, post, rates))
+    pairs = core_pairs(chosen, n_cores, pre, post, rates)  # None: too many cores for dense matrices
+    if pairs is not None:
+        matrix = pairs.spikes if n_cores <= SwapRefinement.max_cores else sparse.csr_matrix(pairs.spikes)
+    else:
+        matrix = (core_traffic(chosen, n_cores, pre, post, rates) if n_cores <= SwapRefinement.max_cores
+                  else sparse_core_traffic(chosen, n_cores, pre, post, rates))
     position, placement = _place(matrix, n_cores, target, placer, seed, notes)
     passes["place"] = time.perf_counter() - t
     misfits: list[str] = []
@@ -227,7 +232,13 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets),
                       axon_types=axon_types)
     hops = hops_index_order = 0.0
-    if n_cores > 1:
+    if n_cores > 1 and pairs is not None:  # mean over synapses between neurons, from the core pairs
+        a, b = np.nonzero(pairs.synapses)
+        w = pairs.synapses[a, b]
+        if w.size:
+            hops = float((w * pair_hops(position, a, b, target)).sum() / w.sum())
+            hops_index_order = float((w * pair_hops(slot_positions(n_cores, target), a, b, target)).sum() / w.sum())
+    elif n_cores > 1:
         is_neuron = pre < n
         a, b = chosen[pre[is_neuron]], chosen[post[is_neuron]]
         if a.size:

@@ -321,7 +321,7 @@ def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str,
         synapse_bits += np.bincount(post_core, minlength=K) * bits
         inputs += np.bincount(distinct(post_core * n_pre + pre) // n_pre, minlength=K)
         neuron = pre < n
-        pairs = distinct(pre[neuron] * K + post_core[neuron])
+        pairs = distinct(pre[neuron].astype(np.int64) * K + post_core[neuron])
         a, b = core_of[pairs // K], pairs % K
         crossing = a != b
         senders.append(a[crossing])

@@ -1,12 +1,12 @@
 """Partitioners: assign neurons to cores within every per-core capacity.
 
 * :class:`IndexOrder`: fill cores with neurons in index order (the baseline other tools use);
-  a core is closed when the next neuron would exceed its neurons or synapse memory, and any
-  core over its input or output axons is split in halves until it fits.
+  a core is closed when the next neuron would exceed its neurons, synapse memory or input axons
+  (:mod:`.fill`), and any core over its output axons is split until it fits.
 * :class:`RcmOrder`: the same filling, in the order of the reverse Cuthill-McKee permutation of
   the (symmetrized) synapse graph (scipy), which numbers connected neurons close together:
   neighbourhoods of convolutions stay on one core (all channels of a spatial patch rather than
-  one channel's whole map), and the axon limits are met by the same halving.
+  one channel's whole map), and the axon limits are met by the same filling and splitting.
 * :class:`Metis`: a multilevel graph partitioner (METIS, through pymetis) minimizing the
   synapses cut between cores; the number of parts starts at the lower bound. METIS balances only
   approximately, so neurons over a core's capacity move to cores with room; if the result still
@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..targets import Target
+from .fill import fill_in_order
 from .usage import core_usage
 
 __all__ = ["IndexOrder", "Metis", "RcmOrder", "fits"]
@@ -66,12 +67,10 @@ class RcmOrder:
 
 
 def _fill_in_order(order: np.ndarray, n: int, pre, post, target: Target) -> np.ndarray:
-    """Neurons in ``order`` fill cores up to their neurons and synapse memory; cores over their
-    axons are then halved (in that order) until every core fits."""
-    from .usage import fill_cores
-
-    bits = np.bincount(post, minlength=n)[:n] if n else np.zeros(0, np.int64)
-    core_in_order = fill_cores(bits[order], target)
+    """Neurons in ``order`` fill cores up to their neurons, synapse memory and input axons
+    (:mod:`.fill`); cores over their output axons are then split (in that order) until every
+    core fits."""
+    core_in_order = fill_in_order(order, n, pre, post, target)
     core_of = np.empty(n, dtype=np.int64)
     core_of[order] = core_in_order
     rank = np.empty(n, dtype=np.int64)
@@ -163,7 +162,7 @@ class Metis:
         loops = a != b
         a, b = a[loops], b[loops]
         per_synapse = np.ones(a.size) if rates is None else np.maximum(rates[a], 0.0)
-        pairs, inverse = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
+        pairs, inverse = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b), return_inverse=True)
         lo, hi = pairs // n, pairs % n
         weight = np.bincount(inverse, weights=per_synapse, minlength=pairs.size)
         # METIS wants positive integer weights: rates to 0.1 spikes/s, at least 1

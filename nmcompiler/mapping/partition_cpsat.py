@@ -63,7 +63,7 @@ class CpSatPartition:
         start = np.argsort(np.argsort(first))[inverse]  # cores numbered by their lowest neuron, as the model
         k = int(start.max()) + 1
         start_traffic = traffic(start, pre, post, rates)
-        pairs = distinct(pre * n + post)  # distinct (source, neuron) pairs; multapses reach one axon
+        pairs = distinct(pre.astype(np.int64) * n + post)  # distinct (source, neuron) pairs; multapses reach one axon
         src, dst = pairs // n, pairs % n
         sources = distinct(src)
         c = target.core

@@ -47,7 +47,7 @@ def core_traffic(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.nd
     n = core_of.size
     is_neuron = pre < n
     src, dst = pre[is_neuron], core_of[post[is_neuron]]
-    pairs = distinct(src * n_cores + dst)
+    pairs = distinct(src.astype(np.int64) * n_cores + dst)
     neuron, b = pairs // n_cores, pairs % n_cores
     m = np.zeros((n_cores, n_cores))
     np.add.at(m, (core_of[neuron], b), 1.0 if rates is None else rates[neuron])

@@ -32,7 +32,7 @@ def sparse_core_traffic(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post
     n = core_of.size
     is_neuron = pre < n
     src, dst = pre[is_neuron], core_of[post[is_neuron]]
-    pairs = distinct(src * n_cores + dst)
+    pairs = distinct(src.astype(np.int64) * n_cores + dst)
     neuron, b = pairs // n_cores, pairs % n_cores
     a = core_of[neuron]
     keep = a != b
