@@ -439,3 +439,32 @@ def test_core_pairs_match_the_per_pair_traffic_and_synapse_counts():
     np.add.at(expected, (core_of[pre[neuron]], core_of[post[neuron]]), 1)
     assert np.array_equal(pairs.synapses, expected)
     assert pairs.spikes.sum() == pytest.approx(traffic(core_of, pre, post, rates))
+
+
+def test_metis_cuts_runs_of_neurons_beyond_its_graph_budget():
+    """Four runs of 128 neurons, run 0 wired to run 2 and 1 to 3: index order puts 0 and 1 on one
+    256-neuron core; METIS over runs of 16 neurons (its neuron budget made tiny) pairs them right."""
+    from nmcompiler.mapping.partition import Metis
+
+    rng = np.random.default_rng(4)
+    n = 512
+    run = np.arange(n) // 128
+    partner = (run[:, None] ^ 2) == run[None, :]
+    mask = rng.random((n, n)) < np.where(partner, 0.2, 0.002)
+    pre, post = np.nonzero(mask)
+    net = Network("runs", dt=1e-3)
+    net.add(Population(name="p", size=n, model=LIF(tau_mem=0.02)))
+    net.connect(Projection(name="rec", pre="p", post="p", connectivity=Connectivity.from_coo(n, n, pre, post, 0.1)))
+    target = load_target("spinnaker-like")
+    n, pre, post = _arrays(net)
+    metis = Metis(max_entries=1000, max_nodes=32)
+    core_of = metis.run(n, pre, post, target, lower_bound=2)
+    assert metis.report == {"runs": 32, "neurons_per_run": 16}
+    assert int(core_of.max()) + 1 == 2 and fits(core_usage(core_of, 2, pre, post, target), target).all()
+    index = IndexOrder().run(n, pre, post, target)
+    paired = run % 2  # runs 0 and 2 on one core, 1 and 3 on the other
+    assert traffic(core_of, pre, post) <= traffic(paired, pre, post) < traffic(index, pre, post) / 2
+    assert np.array_equal(core_of, metis.run(n, pre, post, target, lower_bound=2))  # deterministic
+    merged = Metis(max_entries=1000, max_nodes=32, max_run_entries=300)  # 32 runs: over 300 entries; 16: at most 240
+    assert traffic(merged.run(n, pre, post, target, lower_bound=2), pre, post) <= traffic(paired, pre, post)
+    assert merged.report["runs"] == 16 and merged.report["neurons_per_run"] == 32

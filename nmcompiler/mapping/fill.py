@@ -18,14 +18,27 @@ from numba import njit
 
 from ..targets import Target
 
-__all__ = ["incoming", "fill_in_order"]
+__all__ = ["fan_in", "incoming", "fill_in_order"]
+
+
+def fan_in(n: int, post: np.ndarray) -> np.ndarray:
+    """Synapses onto each of ``n`` neurons (``np.bincount(post)`` without an int64 copy of ``post``)."""
+    out = np.zeros(n, dtype=np.int64)
+    _count(post, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _count(post, out):
+    for s in range(post.size):
+        out[post[s]] += 1
 
 
 def incoming(n: int, pre: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The presynaptic index of every synapse, grouped by postsynaptic neuron (CSR: ``indptr``
     (n + 1,) int64, ``sources`` in ``pre``'s dtype), in synapse order within a neuron."""
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(post, minlength=n), out=indptr[1:])
+    np.cumsum(fan_in(n, post), out=indptr[1:])
     sources = np.empty(pre.size, dtype=pre.dtype)
     _group(pre, post, indptr[:-1].copy(), sources)
     return indptr, sources

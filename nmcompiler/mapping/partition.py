@@ -10,7 +10,9 @@
 * :class:`Metis`: a multilevel graph partitioner (METIS, through pymetis) minimizing the
   synapses cut between cores; the number of parts starts at the lower bound. METIS balances only
   approximately, so neurons over a core's capacity move to cores with room; if the result still
-  breaks a limit (axons), the number of parts grows. Deterministic for a seed.
+  breaks a limit (axons), the number of parts grows. Deterministic for a seed. On graphs beyond
+  ``Metis.max_entries`` adjacency entries (the microcircuit has 0.57 billion), METIS cuts runs of
+  consecutive neurons instead and cores are filled part by part.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from ..errors import UserError
 from ..targets import Target
-from .fill import fill_in_order
+from .fill import fan_in, fill_in_order
+from .graph import SynapseGraph, dense_graph, edge_entries, merge_pairs, synapse_graph
 from .usage import core_usage
 
 __all__ = ["IndexOrder", "Metis", "RcmOrder", "fits"]
@@ -41,7 +44,7 @@ def fits(usage, target: Target) -> np.ndarray:
 
 
 def _synapse_bits_per_neuron(n: int, post: np.ndarray, target: Target) -> np.ndarray:
-    return np.bincount(post, minlength=n) * target.synapse_bits()
+    return fan_in(n, post) * target.synapse_bits()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,9 +63,11 @@ class RcmOrder:
         from scipy import sparse
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-        keep = (pre < n) & (pre != post)
-        graph = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.int8), (pre[keep], post[keep])), shape=(n, n))
-        order = reverse_cuthill_mckee((graph + graph.T).tocsr(), symmetric_mode=True).astype(np.int64)
+        g = synapse_graph(n, pre, post, weighted=False)
+        graph = sparse.csr_matrix((np.ones(g.entries, dtype=np.int8), g.adjncy, g.xadj), shape=(n, n))
+        del g
+        order = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
+        del graph
         return _fill_in_order(order, n, pre, post, target)
 
 
@@ -151,29 +156,27 @@ class Metis:
     seed: int = 0
     max_tries: int = 12
     time_budget: float = 30.0  # seconds; no new attempt starts after this
+    max_entries: int = 1 << 24  # adjacency entries (2 per synapse) up to which METIS cuts single neurons
+    max_nodes: int = 4096  # beyond: at most this many runs of consecutive neurons
+    max_run_entries: int = 1 << 23  # adjacency entries of the run graph (neighbouring runs merge beyond)
+    report: dict = field(default_factory=dict, compare=False)  # filled by run: "runs", "neurons_per_run"
+
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
             rates: np.ndarray | None = None) -> np.ndarray:
-        """``rates`` (spikes/s per neuron, optional) weight each synapse by its presynaptic rate."""
+        """``rates`` (spikes/s per neuron, optional) weight each synapse by its presynaptic rate.
+        Beyond ``max_entries``, METIS cuts the graph of ``max_nodes`` runs of consecutive neurons
+        (populations are contiguous, so a run rarely mixes two) into ``lower_bound`` parts balanced
+        by neurons and synapses, and neurons fill cores part by part (:mod:`.fill`)."""
         import pymetis
 
-        keep = pre < n  # source channels are not placed on cores
-        a, b = pre[keep], post[keep]
-        loops = a != b
-        a, b = a[loops], b[loops]
-        per_synapse = np.ones(a.size) if rates is None else np.maximum(rates[a], 0.0)
-        pairs, inverse = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b), return_inverse=True)
-        lo, hi = pairs // n, pairs % n
-        weight = np.bincount(inverse, weights=per_synapse, minlength=pairs.size)
-        # METIS wants positive integer weights: rates to 0.1 spikes/s, at least 1
-        weight = np.maximum(1, np.rint(weight * (1 if rates is None else 10))).astype(np.int64)
-        src = np.concatenate([lo, hi])
-        dst = np.concatenate([hi, lo])
-        w = np.concatenate([weight, weight])
-        order = np.lexsort((dst, src))
-        src, dst, w = src[order], dst[order], w[order]
-        xadj = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(src, minlength=n), out=xadj[1:])
+        self.report.clear()
+        if edge_entries(n, pre, post) > self.max_entries:
+            return self._runs(n, pre, post, target, lower_bound, rates)
+        graph = synapse_graph(n, pre, post, rates=rates)
+        adjacency = _metis_adjacency(graph)
+        w = _metis_weights(graph, rates)
+        del graph
         opts = pymetis.Options(seed=self.seed)
         parts = max(1, lower_bound)
         started = time.perf_counter()
@@ -184,8 +187,7 @@ class Metis:
             if parts == 1:
                 core_of = np.zeros(n, dtype=np.int64)
             else:
-                graph = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=dst)
-                _, membership = pymetis.part_graph(parts, adjacency=graph, eweights=w, options=opts)
+                _, membership = pymetis.part_graph(parts, adjacency=adjacency, eweights=w, options=opts)
                 core_of = np.asarray(membership, dtype=np.int64)
             core_of = _renumber(core_of)
             usage = core_usage(core_of, int(core_of.max()) + 1, pre, post, target)
@@ -201,3 +203,43 @@ class Metis:
                        float(np.max(usage.output_axons)) / target.core.output_axons, 1.08)
             parts = max(parts + 1, math.ceil(parts * over))
         raise UserError(f"METIS found no partition within {target.name}'s core limits after {self.max_tries} tries")
+
+    def _runs(self, n, pre, post, target: Target, lower_bound: int, rates) -> np.ndarray:
+        import pymetis
+
+        parts = max(1, lower_bound)
+        nodes = min(n, self.max_nodes)
+        group = np.arange(n, dtype=np.int64) * nodes // n  # consecutive runs, lengths within one
+        matrix = dense_graph(n, pre, post, group, nodes, rates)
+        # a dense run graph (every population reaches every other) costs METIS ~ entries^1.5:
+        # merge neighbouring runs while there are too many entries and at least one run per part
+        while np.count_nonzero(matrix) > self.max_run_entries and (matrix.shape[0] + 1) // 2 >= parts:
+            matrix, group = merge_pairs(matrix), group // 2
+        nodes = matrix.shape[0]
+        self.report.update(runs=nodes, neurons_per_run=n / nodes)
+        graph = SynapseGraph.from_dense(matrix)
+        del matrix
+        synapses = np.bincount(group, weights=fan_in(n, post), minlength=nodes).astype(np.int64)  # memory
+        vweights = np.stack([np.bincount(group, minlength=nodes), synapses + 1], axis=1).reshape(-1)
+        parts = min(parts, nodes)
+        if parts > 1:
+            _, membership = pymetis.part_graph(parts, adjacency=_metis_adjacency(graph), vweights=vweights,
+                                               eweights=_metis_weights(graph, rates),
+                                               options=pymetis.Options(seed=self.seed))
+            part = np.asarray(membership, dtype=np.int64)[group]
+        else:
+            part = np.zeros(n, dtype=np.int64)
+        order = np.lexsort((np.arange(n), part))  # part by part, index order inside
+        return _fill_in_order(order, n, pre, post, target)
+
+
+def _metis_adjacency(graph: SynapseGraph):
+    import pymetis
+
+    # METIS's idx_t is 64-bit here: int64 arrays go in without another copy
+    return pymetis.CSRAdjacency(adj_starts=graph.xadj, adjacent=graph.adjncy.astype(np.int64))
+
+
+def _metis_weights(graph: SynapseGraph, rates) -> np.ndarray:
+    # METIS wants positive integer weights: rates to 0.1 spikes/s, at least 1
+    return np.maximum(1, np.rint(graph.weight * (1 if rates is None else 10))).astype(np.int64)
