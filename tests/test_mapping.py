@@ -468,3 +468,52 @@ def test_metis_cuts_runs_of_neurons_beyond_its_graph_budget():
     merged = Metis(max_entries=1000, max_nodes=32, max_run_entries=300)  # 32 runs: over 300 entries; 16: at most 240
     assert traffic(merged.run(n, pre, post, target, lower_bound=2), pre, post) <= traffic(paired, pre, post)
     assert merged.report["runs"] == 16 and merged.report["neurons_per_run"] == 32
+
+
+def _compress_reference(entries):
+    """The plain pairwise search: first later entry of the same outputs one bit away, unless the
+    merged block covers a key routed otherwise; until nothing merges."""
+    current = sorted(entries)
+    changed = True
+    while changed:
+        changed = False
+        by_output = {}
+        for e in current:
+            by_output.setdefault(e[2], []).append(e)
+        merged_all = []
+        for outs, group in by_output.items():
+            others = [k for k, m, o in current if o != outs]
+            used = set()
+            group = sorted(group)
+            for i, (k1, m1, _) in enumerate(group):
+                if i in used:
+                    continue
+                for j in range(i + 1, len(group)):
+                    k2, m2, _ = group[j]
+                    if j in used or m1 != m2:
+                        continue
+                    diff = k1 ^ k2
+                    if diff & (diff - 1) == 0:
+                        nk, nm = k1 & ~diff, m1 & ~diff
+                        if not any((o & nm) == nk for o in others):
+                            merged_all.append((nk, nm, outs))
+                            used.update((i, j))
+                            changed = True
+                            break
+                if i not in used:
+                    merged_all.append(group[i])
+        current = sorted(merged_all)
+    return current
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_table_compression_merges_as_the_pairwise_search(seed):
+    from nmcompiler.mapping.tables import _compress
+
+    rng = np.random.default_rng(seed)
+    outputs = [frozenset({"E"}), frozenset({"N", "core1"}), frozenset({"core2"})]
+    cores = rng.choice(256, size=120, replace=False)
+    entries = [(int(c) << 8, 0xFFFFFF00, outputs[int(rng.integers(0, 3 if seed else 1))]) for c in cores]
+    got = _compress(entries)
+    assert got == _compress_reference(entries)
+    assert len(got) < len(entries)

@@ -91,15 +91,15 @@ def build_tables(core_traffic, position: np.ndarray, target: Target) -> RoutingT
             continue
         key = src << bits
         src_chip = int(position[src, 0])
-        for d in dests:
-            d_chip = int(position[d, 0])
-            hops = _chip_path(chip_rc[src_chip], chip_rc[d_chip], (rows, cols), wrap)
-            for (y, x), link in hops:
+        dest_chips = position[dests, 0]
+        for d_chip in np.unique(dest_chips).tolist():  # one path per destination chip
+            for (y, x), link in _chip_path(chip_rc[src_chip], chip_rc[d_chip], (rows, cols), wrap):
                 chip = y * cols + x
                 routes.setdefault(chip, {}).setdefault(key, set()).add(_LINKS[link])
                 ny, nx = (y + link[0]) % rows if wrap else y + link[0], (x + link[1]) % cols if wrap else x + link[1]
                 incoming.setdefault(ny * cols + nx, {}).setdefault(key, set()).add(_LINKS[link])
-            routes.setdefault(d_chip, {}).setdefault(key, set()).add(f"core{int(d)}")
+        for d, d_chip in zip(dests.tolist(), dest_chips.tolist()):
+            routes.setdefault(d_chip, {}).setdefault(key, set()).add(f"core{d}")
     entries, before = {}, {}
     for chip, table in routes.items():
         kept = []
@@ -114,39 +114,42 @@ def build_tables(core_traffic, position: np.ndarray, target: Target) -> RoutingT
     return RoutingTables(key_bits_neuron=bits, entries=entries, entries_before=before)
 
 
-def _covers(key: int, mask: int, other: int) -> bool:
-    return (other & mask) == key
-
-
 def _compress(entries: list[tuple[int, int, frozenset]]) -> list[tuple[int, int, frozenset]]:
-    """Merge entries with equal outputs whose keys differ in one bit, while no other route is covered."""
+    """Merge entries with equal outputs whose keys differ in one bit, while no other route is covered.
+
+    Greedy in key order: each entry merges with the first later unmerged entry of its output set
+    that has the same mask and a key one bit away, unless the merged block would cover the key of
+    an entry with other outputs; repeated until nothing merges."""
     current = sorted(entries)
+    flips: dict[int, list[int]] = {}  # mask -> the single bits it keeps
     changed = True
     while changed:
         changed = False
         by_output: dict[frozenset, list] = {}
         for e in current:
             by_output.setdefault(e[2], []).append(e)
+        keys = np.array([k for k, _, _ in current], dtype=np.int64)
+        group_of = {outs: g for g, outs in enumerate(by_output)}
+        group_ids = np.array([group_of[o] for _, _, o in current], dtype=np.int64)
         merged_all = []
-        for outs, group in by_output.items():
-            others = [k for k, m, o in current if o != outs]
+        for g, (outs, group) in enumerate(by_output.items()):
+            others = keys[group_ids != g]
+            position = {(k, m): i for i, (k, m, _) in enumerate(group)}  # group is in key order
             used = set()
-            group = sorted(group)
             for i, (k1, m1, _) in enumerate(group):
                 if i in used:
                     continue
-                for j in range(i + 1, len(group)):
-                    k2, m2, _ = group[j]
-                    if j in used or m1 != m2:
-                        continue
-                    diff = k1 ^ k2
-                    if diff & (diff - 1) == 0:  # exactly one bit apart
-                        nk, nm = k1 & ~diff, m1 & ~diff
-                        if not any(_covers(nk, nm, o) for o in others):
-                            merged_all.append((nk, nm, outs))
-                            used.update((i, j))
-                            changed = True
-                            break
+                if m1 not in flips:
+                    flips[m1] = [1 << b for b in range(m1.bit_length()) if (m1 >> b) & 1]
+                partners = sorted(j for f in flips[m1] if (j := position.get((k1 ^ f, m1), -1)) > i and j not in used)
+                for j in partners:
+                    diff = k1 ^ group[j][0]
+                    nk, nm = k1 & ~diff, m1 & ~diff
+                    if not np.any((others & nm) == nk):
+                        merged_all.append((nk, nm, outs))
+                        used.update((i, j))
+                        changed = True
+                        break
                 if i not in used:
                     merged_all.append(group[i])
         current = sorted(merged_all)
