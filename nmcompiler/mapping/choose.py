@@ -71,12 +71,12 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         t = time.perf_counter()
         try:
             budget = 0.0 if best_cores <= bound and partitioner == "auto" else Metis.time_budget
-            partitioner_ = Metis(seed=seed, time_budget=budget)
-            metis = partitioner_.run(n, pre, post, target, bound, rates)
+            cutter = Metis(seed=seed, time_budget=budget)
+            metis = cutter.run(n, pre, post, target, bound, rates)
             found[Metis.name] = (metis, traffic(metis, pre, post, rates))
-            if runs := partitioner_.report.get("runs"):
-                choice.notes.append(f"METIS cut {runs} runs of {partitioner_.report['neurons_per_run']:.1f} "
-                                    f"consecutive neurons (the neuron graph is over {partitioner_.max_entries} "
+            if runs := cutter.report.get("runs"):
+                choice.notes.append(f"METIS cut {runs} runs of {cutter.report['neurons_per_run']:.1f} "
+                                    f"consecutive neurons (the neuron graph is over {cutter.max_entries} "
                                     "adjacency entries); cores filled part by part")
         except UserError as exc:
             if partitioner == Metis.name:

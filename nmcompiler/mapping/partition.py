@@ -161,7 +161,6 @@ class Metis:
     max_run_entries: int = 1 << 23  # adjacency entries of the run graph (neighbouring runs merge beyond)
     report: dict = field(default_factory=dict, compare=False)  # filled by run: "runs", "neurons_per_run"
 
-
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
             rates: np.ndarray | None = None) -> np.ndarray:
         """``rates`` (spikes/s per neuron, optional) weight each synapse by its presynaptic rate.
@@ -229,7 +228,7 @@ class Metis:
             part = np.asarray(membership, dtype=np.int64)[group]
         else:
             part = np.zeros(n, dtype=np.int64)
-        order = np.lexsort((np.arange(n), part))  # part by part, index order inside
+        order = np.argsort(part, kind="stable")  # part by part, index order inside
         return _fill_in_order(order, n, pre, post, target)
 
 
