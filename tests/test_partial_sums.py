@@ -283,3 +283,36 @@ def test_neurons_fill_spare_room_on_dendrite_cores(tmp_path):
     np.testing.assert_array_equal(usage.neurons, np.bincount(ps.soma_core, minlength=ps.cores)
                                   + np.bincount(ps.core, minlength=ps.cores))
     _same_spikes(BitAccurateSimulator(fx).run(200), simulate_partial_sums(fx, ps, target.core.partial_sum_bits, 200))
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_dense_populations_get_compartments_only_when_per_neuron_partitions_are_far_off(tmp_path, shared):
+    """'big' (fan-in 60 over 40 axons) needs compartments. 'd' has a fan-in of 8, dense for
+    40-axon cores: as a 1-D convolution (neighbours share 7 of 8 inputs) its 16-neuron cores see
+    23 sources and it maps per neuron at its bound; with random inputs a core of 16 sees ~60, so
+    per-neuron cores would hold about half as many and 'd' gets compartments as well."""
+    from nmcompiler.ir import LIF
+
+    rng = np.random.default_rng(0)
+    net = Network("dense", dt=1e-3, seed=1)
+    net.add(PoissonSource(name="in", size=71, rate=50.0))
+    for name, size in (("big", 4), ("d", 64)):
+        net.add(Population(name=name, size=size, model=LIF(tau_mem=0.02, v_threshold=1.0)))
+    i, j = np.nonzero(np.ones((60, 4), dtype=bool))
+    net.connect(Projection(name="in_big", pre="in", post="big",
+                           connectivity=Connectivity.from_coo(71, 4, i, j, 0.05, 2)))
+    post = np.repeat(np.arange(64), 8)
+    pre = (post + np.tile(np.arange(8), 64)) if shared else np.concatenate(
+        [rng.choice(71, 8, replace=False) for _ in range(64)])
+    net.connect(Projection(name="in_d", pre="in", post="d", connectivity=Connectivity.from_coo(71, 64, pre, post, 0.3, 2)))
+    target = _target(tmp_path)
+    mapping, fx, report = compile_network(net, target)
+    assert report.fits and fits(mapping.usage, target).all()
+    d = build_layout(net).slice("d")
+    has_compartments = mapping.partial_sums.soma_core[d] >= 0
+    if shared:
+        assert not has_compartments.any() and any(n.startswith("populations d: mapped per neuron") for n in report.notes)
+        assert np.unique(mapping.core_of[d]).size == 4  # 64 neurons, 16 per core: its own bound
+    else:
+        assert has_compartments.all() and any("get partial-sum compartments too" in n for n in report.notes)
+    assert mapping.partial_sums.soma_core[build_layout(net).slice("big")].min() >= 0

@@ -31,7 +31,7 @@ from ..targets import Target
 from .mapping import Mapping
 from .partial_sums import PlanPartialSums, projection_tables, usage_and_traffic
 from .choose import PARTITIONERS, choose_partition, cores_of
-from .partition import fits
+from .partition import IndexOrder, RcmOrder, fits
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
 from .place_refine import SparseSwapRefinement
@@ -124,9 +124,10 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         violations = check(net, target)  # nothing an earlier pass fixed may come back
     blocking = [v for v in violations if v.rule not in resolved | pending]
     if blocking:
+        implemented = _LEGALIZED | _PARTIAL_SUM_FIXES  # rules with a legalization in this flow
         raise ValidationError([Diagnostic(where="", message=v.message + (
-            " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in _LEGALIZED | _PARTIAL_SUM_FIXES
-            else "")) for v in blocking])
+            " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in implemented else ""))
+            for v in blocking])
     if (chained := target_for(net, target)) is not target:  # what check() and the bound counted with
         target = chained
         legalized.append(f"multi-compartment neurons: {target.format.receptors} current channels per neuron in "
@@ -149,11 +150,11 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     bound = cores_lower_bound(net, target)
     notes: list[str] = []
     plan = PlanPartialSums()
-    needs = [p.name for p in net.populations] if fan_in == "partial-sums" else (
-        _needing_compartments(net, target) if graded else [])
+    must, dense = _needing_compartments(net, target) if graded and fan_in == "auto" else ([], [])
+    needs = [p.name for p in net.populations] if fan_in == "partial-sums" else must
     if needs and n:
         return _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bound, partitioner, placer,
-                                          seed, passes, violations, legalized, notes)
+                                          seed, passes, violations, legalized, notes, dense=dense)
     pre, post = synapse_arrays(net, offsets, n)
 
     def offer(best_cores: int):  # all neurons through compartments, if index and RCM order are far off
@@ -263,10 +264,11 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     return mapping, fx, report
 
 
-def _needing_compartments(net: Network, target: Target) -> list[str]:
+def _needing_compartments(net: Network, target: Target) -> tuple[list[str], list[str]]:
     """Populations with a neuron whose inputs exceed a core's input axons or synapse memory and,
     when there are any, those whose mean fan-in exceeds ``DENSE_FAN_IN`` of the input axons (a
-    core would hold only a few of their neurons unless they share inputs)."""
+    core would hold only a few of their neurons unless they share inputs, as a convolution's
+    neighbours do: :func:`_compile_with_compartments` tries them per neuron first)."""
     c, bits = target.core, target.synapse_bits()
     must, dense = [], []
     for p in net.populations:
@@ -276,13 +278,15 @@ def _needing_compartments(net: Network, target: Target) -> list[str]:
             must.append(p.name)
         elif fan_in.size and float(fan_in.mean()) > DENSE_FAN_IN * c.input_axons:
             dense.append(p.name)
-    return [p.name for p in net.populations if p.name in must or p.name in dense] if must else []
+    return (must, dense) if must else ([], [])
 
 
 def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bound, partitioner, placer, seed,
-                               passes, violations, legalized, notes):
+                               passes, violations, legalized, notes, dense=()):
     """Neurons of the populations ``needs`` get compartments; the others are partitioned as usual
-    onto the first cores, with their own synapses."""
+    onto the first cores, with their own synapses. The ``dense`` populations among the others
+    get compartments too unless index or RCM order maps them within ``AUTO_BOUND_RATIO`` of
+    their bound (neighbours of a convolution share their inputs; random fan-in does not)."""
     n = layout.n
     offsets = dict(layout.offsets)
     mask = np.zeros(n, dtype=bool)
@@ -302,6 +306,20 @@ def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bou
         sub_pre[outside] = plain.size + rank
         c = target.core
         sub_bound = max(-(-plain.size // c.neurons), -(-post.size * target.synapse_bits() // c.synapse_memory_bits))
+        if dense:
+            t = time.perf_counter()
+            sub_post = local[post]
+            trial = min(cores_of(p.run(plain.size, sub_pre, sub_post, target)) for p in (IndexOrder(), RcmOrder()))
+            passes["partition_per_neuron_trial"] = time.perf_counter() - t
+            if trial > AUTO_BOUND_RATIO * sub_bound:
+                del pre, post, sub_pre, sub_post, local, outside, rank
+                notes.append(f"populations {', '.join(dense)}: index and RCM order need {trial} cores for the "
+                             f"populations without compartments, against a bound of {sub_bound}: they get "
+                             "partial-sum compartments too")
+                return _compile_with_compartments(net, fx, target, [*needs, *dense], layout, n_pre, rates, bound,
+                                                  partitioner, placer, seed, passes, violations, legalized, notes)
+            notes.append(f"populations {', '.join(dense)}: mapped per neuron (index or RCM order: {trial} cores, "
+                         f"bound {sub_bound}) rather than through compartments")
         choice = choose_partition(plain.size, sub_pre, local[post], target, sub_bound, partitioner=partitioner,
                                   seed=seed, rates=None if rates is None else rates[plain], passes=passes)
         notes += choice.notes
