@@ -170,6 +170,7 @@ class Metis:
         import pymetis
 
         self.report.clear()
+        rates = None if rates is None else np.maximum(rates, 0.0)
         if edge_entries(n, pre, post) > self.max_entries:
             return self._runs(n, pre, post, target, lower_bound, rates)
         graph = synapse_graph(n, pre, post, rates=rates)
@@ -210,7 +211,8 @@ class Metis:
         nodes = min(n, self.max_nodes)
         group = np.arange(n, dtype=np.int64) * nodes // n  # consecutive runs, lengths within one
         matrix = dense_graph(n, pre, post, group, nodes, rates)
-        # a dense run graph (every population reaches every other) costs METIS ~ entries^1.5:
+        # METIS's time grows faster than a dense run graph's entries (every population reaching
+        # every other; microcircuit: 1M entries 0.8 s, 4.2M 4.2 s, 16.5M 32-168 s):
         # merge neighbouring runs while there are too many entries and at least one run per part
         while np.count_nonzero(matrix) > self.max_run_entries and (matrix.shape[0] + 1) // 2 >= parts:
             matrix, group = merge_pairs(matrix), group // 2
