@@ -304,11 +304,11 @@ def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bou
         _, rank = np.unique(pre[outside], return_inverse=True)
         sub_pre = local[pre]
         sub_pre[outside] = plain.size + rank
+        sub_post = local[post]
         c = target.core
         sub_bound = max(-(-plain.size // c.neurons), -(-post.size * target.synapse_bits() // c.synapse_memory_bits))
         if dense:
             t = time.perf_counter()
-            sub_post = local[post]
             trial = min(cores_of(p.run(plain.size, sub_pre, sub_post, target)) for p in (IndexOrder(), RcmOrder()))
             passes["partition_per_neuron_trial"] = time.perf_counter() - t
             if trial > AUTO_BOUND_RATIO * sub_bound:
@@ -320,7 +320,7 @@ def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bou
                                                   partitioner, placer, seed, passes, violations, legalized, notes)
             notes.append(f"populations {', '.join(dense)}: mapped per neuron (index or RCM order: {trial} cores, "
                          f"bound {sub_bound}) rather than through compartments")
-        choice = choose_partition(plain.size, sub_pre, local[post], target, sub_bound, partitioner=partitioner,
+        choice = choose_partition(plain.size, sub_pre, sub_post, target, sub_bound, partitioner=partitioner,
                                   seed=seed, rates=None if rates is None else rates[plain], passes=passes)
         notes += choice.notes
         core_of[plain] = choice.core_of
