@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-dev
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-bench
 
-.PHONY: demo test bench bench-quick clean venv
+.PHONY: demo test bench bench-quick clean clean-cache venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,10 @@ bench: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/suite.py --quick
 
-clean:
+# numba's on-disk caches (nmcompiler/**/__pycache__/*.nbi, *.nbc) are not invalidated when an
+# njit function that another module calls changes: after editing one, `make clean-cache`
+clean: clean-cache
 	rm -rf $(VENV) $(BENCH_VENV) out build *.egg-info
+
+clean-cache:
+	find nmcompiler -name '*.nbi' -delete -o -name '*.nbc' -delete
