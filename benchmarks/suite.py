@@ -165,8 +165,10 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
              full and (mc.get("peak_rss_gb") or 99) <= 12)
     small = [r for r in recs if r.get("case") == "mapping"]
     for r in (ring, *circuits, *small):
-        name = r.get("variant", r.get("case") if r.get("case") != "microcircuit" else
-                     f"microcircuit -> {r['target']}") if r else None
+        if r and r.get("case") == "microcircuit":
+            name = f"microcircuit -> {r['target']}"
+        else:
+            name = r.get("variant", r.get("case")) if r else None
         if r and r.get("case") == "mapping":
             goal(f"{r['network']} -> {r['target']}: fits", r["fits"], "fits", r["fits"])
             if r["fits"]:
