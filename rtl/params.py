@@ -18,7 +18,7 @@ from nmcompiler.errors import UserError
 from nmcompiler.image.contents import SynapseFields
 from nmcompiler.targets import Target
 
-__all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits"]
+__all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits", "core_memory_bits"]
 
 #: Config port memory selectors, in order (``cfg_sel`` value = index).
 MEMORIES = ("param", "state", "axon", "row", "syn", "ctrl")
@@ -127,6 +127,11 @@ class CoreParams:
     def layouts(self) -> Layouts:
         return Layouts(self)
 
+    def memory_bits(self) -> dict[str, int]:
+        """Bits of each of the core's memories (depth x word width)."""
+        L = self.layouts
+        return {name: L.depth(self, name) * L.width(name) for name in MEMORIES}
+
     def describe(self) -> dict:
         """JSON summary (README of the generated RTL, `nmc rtl --json`)."""
         f = self.fmt
@@ -135,6 +140,12 @@ class CoreParams:
                 "v_bits": f.v_bits, "i_bits": f.i_bits, "weight_bits": f.weight_bits, "decay": f.decay,
                 "decay_bits": f.decay_bits, "rounding": f.rounding, "compare": f.compare,
                 "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits}
+
+
+def core_memory_bits(target: Target) -> int:
+    """Bits of all memories of one generated core for ``target`` (the cost ``nmc compile --size``
+    minimizes, times the cores; the chip's router tables come on top)."""
+    return sum(CoreParams.of(target).memory_bits().values())
 
 
 class Layouts:

@@ -81,7 +81,8 @@ def test_each_rule_names_subject_amount_limit_and_fix():
     v = check(_net(size=4, fan_in=4, model=CubaLIF(tau_mem=0.01, tau_syn=0.002)), tn)
     assert "population 'a' uses model 'cuba_lif', which truenorth-like does not support (it has lif, if)" in map(str, v)
     v = check(_net(size=256 * 3, fan_in=1), fpga)
-    assert "the network needs at least 6 cores, the largest fpga-lif machine has 4" in map(str, v)
+    assert ("the network needs at least 6 cores, the largest fpga-lif machine has 4: run with --size to generate a "
+            "core and a mesh that hold it") in map(str, v)
     assert [x.legalizable for x in v if x.rule == "machine_capacity"] == [False]
 
 
@@ -180,7 +181,7 @@ def test_cli_derives_a_target_file_and_rejects_bad_settings(run_nmc, tmp_path):
     net.write_text((EXAMPLES / "cuba.yaml").read_text().replace("size: 3200", "size: 960").replace("size: 800",
                                                                                                      "size: 240"))
     code, _, err = run_nmc("compile", net, "--target", "fpga-lif", "-o", tmp_path / "m4")
-    assert code == 2 and "needs at least 5 cores, the largest fpga-lif machine has 4" in err
+    assert code == 2 and "needs at least 5 cores, the largest fpga-lif machine has 4: run with --size" in err
     code, text, err = run_nmc("compile", net, "--target", out, "-o", tmp_path / "m36", "--json")
     assert code == 0, err
     report = json.loads(text)
@@ -191,7 +192,7 @@ def test_cli_derives_a_target_file_and_rejects_bad_settings(run_nmc, tmp_path):
                                                  "than the minimum of 1"),
                              ("format.weight_bits=99", "bad.yaml: format: weight_bits must lie in [2, 48], not 99"),
                              ("neurons=3", "write SECTION.FIELD=VALUE"),
-                             ("cpu.neurons=3", "no section 'cpu' (a target has chip, core, format, routing)")]:
+                             ("cpu.neurons=3", "no section 'cpu' (a target has chip, core, format, routing, sizing)")]:
         code, _, err = run_nmc("targets", "--derive", "fpga-lif", "--set", setting, "-o", bad)
         assert code == 2 and message in err and "Traceback" not in err, (setting, err)
         assert not bad.exists()

@@ -22,9 +22,12 @@ __all__ = ["rtl", "verify"]
 def _image_target(contents, target: str | None, where: str):
     """The target the image was compiled for (``--target`` or the shipped one of that name); the
     description must be the one the image was made from."""
-    from ..targets import load_target
+    from ..targets import load_target, target_names
 
     meta = contents.meta
+    if target is None and meta["target"] not in target_names():
+        raise UserError(f"{where}: compiled for target '{meta['target']}', which is not shipped: pass its target file "
+                        "with --target (nmc compile --size writes it as target.yaml beside the image)")
     tgt = compiled_target(load_target(target or meta["target"]), meta)
     if tgt.name != meta["target"] or target_digest(tgt) != meta["target_sha256"]:
         raise UserError(f"{where}: compiled for target '{meta['target']}' (description sha256 "

@@ -215,7 +215,13 @@ def machine_capacity(net: Network, target: Target) -> list[Violation]:
     return [Violation(rule="machine_capacity", subject="network", resource="cores", amount=need,
                       limit=target.max_cores, legalizable=False,
                       message=f"the network needs at least {need} cores, the largest {target.name} machine has "
-                              f"{target.max_cores}")]
+                              f"{target.max_cores}: " + _machine_fix(target))]
+
+
+def _machine_fix(target: Target) -> str:
+    if target.sizing is not None:
+        return "run with --size to generate a core and a mesh that hold it"
+    return "choose a target with larger cores or more chips (nmc targets --derive)"
 
 
 RULES = (model_supported, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory, delay_range, fan_out_splitters,

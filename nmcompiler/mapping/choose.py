@@ -71,7 +71,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         t = time.perf_counter()
         try:
             budget = 0.0 if best_cores <= bound and partitioner == "auto" else Metis.time_budget
-            cutter = Metis(seed=seed, time_budget=budget)
+            cutter = Metis(seed=seed, time_budget=budget, max_parts=best_cores if partitioner == "auto" else None)
             metis = cutter.run(n, pre, post, target, bound, rates)
             found[Metis.name] = (metis, traffic(metis, pre, post, rates))
             if runs := cutter.report.get("runs"):

@@ -218,7 +218,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     max_link, total_link, table_entries = _route(matrix, position, n_cores, target, passes, misfits)
     usage = core_usage(chosen, n_cores, pre, post, target)
     if n_cores > target.max_cores:
-        misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}")
+        misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}"
+                       + (": run with --size" if target.sizing is not None else ""))
     if per is not None and n:
         over = np.flatnonzero(axons_per_neuron(fx, chosen) > per)
         if over.size:
@@ -358,7 +359,8 @@ def _finish_partial_sums(net, fx, target, ps, core_of, direct, name, layout, n_p
     misfits: list[str] = []
     max_link, total_link, table_entries = _route(dense, position, k, target, passes, misfits)
     if k > target.max_cores:
-        misfits.append(f"{k} cores, the largest {target.name} machine has {target.max_cores}")
+        misfits.append(f"{k} cores, the largest {target.name} machine has {target.max_cores}"
+                       + (": run with --size" if target.sizing is not None else ""))
     core_ok = fits(usage, target)  # the packing guarantees this; re-checked before anything is written
     if not core_ok.all():
         misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")

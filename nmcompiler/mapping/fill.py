@@ -52,10 +52,12 @@ def _group(pre, post, at, sources):
         at[i] += 1
 
 
-def fill_in_order(order: np.ndarray, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> np.ndarray:
-    """Core of each neuron of ``order`` (in that order: ``out[k]`` is the core of ``order[k]``)."""
+def fill_in_order(order: np.ndarray, n: int, pre: np.ndarray, post: np.ndarray, target: Target,
+                  csr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Core of each neuron of ``order`` (in that order: ``out[k]`` is the core of ``order[k]``).
+    ``csr``: :func:`incoming` of the same synapses, when the caller fills more than once."""
     c = target.core
-    indptr, sources = incoming(n, pre, post)
+    indptr, sources = csr if csr is not None else incoming(n, pre, post)
     n_pre = int(pre.max(initial=n - 1)) + 1
     crossbar = c.synapse_storage == "crossbar"  # memory is the crossbar itself: neurons and axons decide
     return _fill(np.asarray(order, dtype=np.int64), indptr, sources, n_pre, c.neurons,

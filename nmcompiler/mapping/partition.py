@@ -31,7 +31,7 @@ from .fill import fan_in, fill_in_order
 from .graph import SynapseGraph, dense_graph, edge_entries, merge_pairs, synapse_graph
 from .usage import core_usage
 
-__all__ = ["IndexOrder", "Metis", "RcmOrder", "fits"]
+__all__ = ["IndexOrder", "Metis", "RcmOrder", "cores_in_order", "fits"]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class IndexOrder:
     name: ClassVar[str] = "index-order"
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> np.ndarray:
-        return _fill_in_order(np.arange(n), n, pre, post, target)
+        return cores_in_order(np.arange(n), n, pre, post, target)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,27 +60,45 @@ class RcmOrder:
     name: ClassVar[str] = "rcm-order"
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> np.ndarray:
+        return cores_in_order(self.order(n, pre, post), n, pre, post, target)
+
+    @staticmethod
+    def order(n: int, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+        """The reverse Cuthill-McKee order of the synapse graph (it does not depend on the target)."""
         from scipy import sparse
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
         g = synapse_graph(n, pre, post, weighted=False)
         graph = sparse.csr_matrix((np.ones(g.entries, dtype=np.int8), g.adjncy, g.xadj), shape=(n, n))
         del g
-        order = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
-        del graph
-        return _fill_in_order(order, n, pre, post, target)
+        return reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
 
 
-def _fill_in_order(order: np.ndarray, n: int, pre, post, target: Target) -> np.ndarray:
+def cores_in_order(order: np.ndarray, n: int, pre, post, target: Target, csr=None, fan: np.ndarray | None = None
+                   ) -> np.ndarray:
     """Neurons in ``order`` fill cores up to their neurons, synapse memory and input axons
     (:mod:`.fill`); cores over their output axons are then split (in that order) until every
-    core fits."""
-    core_in_order = fill_in_order(order, n, pre, post, target)
+    core fits. ``csr`` (:func:`.fill.incoming`) and ``fan`` (:func:`.fill.fan_in`) of the same
+    synapses save recomputing them when the caller fills more than once."""
+    core_in_order = fill_in_order(order, n, pre, post, target, csr)
     core_of = np.empty(n, dtype=np.int64)
     core_of[order] = core_in_order
+    n_cores = int(core_in_order[-1]) + 1 if n else 0
+    if _fits_as_filled(n_cores, fan if fan is not None else fan_in(n, post), target):
+        return core_of  # numbered in ``order`` already
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     return _split_until_fit(core_of, pre, post, target, rank)
+
+
+def _fits_as_filled(n_cores: int, fan: np.ndarray, target: Target) -> bool:
+    """Whether a fill's cores fit without the exact usage check: the fill closes cores at their
+    neurons, memory and input axons unless one neuron alone exceeds them (it has at most ``fan``
+    distinct sources), and a core sends to at most ``n_cores`` cores."""
+    c = target.core
+    worst = int(fan.max(initial=0))
+    bits = 0 if c.synapse_storage == "crossbar" else target.synapse_bits()
+    return c.output_axons >= n_cores and worst <= c.input_axons and worst * bits <= c.synapse_memory_bits
 
 
 def _split_until_fit(core_of: np.ndarray, pre, post, target: Target, rank: np.ndarray | None = None) -> np.ndarray:
@@ -159,6 +177,7 @@ class Metis:
     max_entries: int = 1 << 24  # adjacency entries (2 per synapse) up to which METIS cuts single neurons
     max_nodes: int = 4096  # beyond: at most this many runs of consecutive neurons
     max_run_entries: int = 1 << 23  # adjacency entries of the run graph (neighbouring runs merge beyond)
+    max_parts: int | None = None  # no attempt with more parts (auto: the fewest cores another order found)
     report: dict = field(default_factory=dict, compare=False)  # filled by run: "runs", "neurons_per_run"
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
@@ -181,6 +200,9 @@ class Metis:
         parts = max(1, lower_bound)
         started = time.perf_counter()
         for attempt in range(self.max_tries):
+            if self.max_parts is not None and parts > self.max_parts:
+                raise UserError(f"METIS needs more than {self.max_parts} parts to fit {target.name}'s core limits, "
+                                f"the fewest cores found otherwise ({attempt} tries)")
             if attempt and time.perf_counter() - started > self.time_budget:
                 raise UserError(f"METIS found no partition within {target.name}'s core limits in "
                                 f"{self.time_budget:g} s ({attempt} tries, last {parts} parts)")
@@ -231,7 +253,7 @@ class Metis:
         else:
             part = np.zeros(n, dtype=np.int64)
         order = np.argsort(part, kind="stable")  # part by part, index order inside
-        return _fill_in_order(order, n, pre, post, target)
+        return cores_in_order(order, n, pre, post, target)
 
 
 def _metis_adjacency(graph: SynapseGraph):

@@ -1,5 +1,5 @@
 """Hardware targets: typed descriptions loaded from ``hwtargets/*.yaml`` or a user's file."""
 
-from .target import ChipSpec, CoreSpec, RoutingSpec, Target, load_target, target_names
+from .target import ChipSpec, CoreSpec, RoutingSpec, SizingSpec, Target, load_target, target_names
 
-__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "Target", "load_target", "target_names"]
+__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_names"]

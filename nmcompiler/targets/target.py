@@ -19,7 +19,7 @@ from ..datapath.format import NumericFormat, format_from_document, read_target_d
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "Target", "load_target", "target_from_document", "target_names"]
+__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document", "target_names"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +61,17 @@ class RoutingSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SizingSpec:
+    """A core generated to fit the network (fpga-lif): the choices ``nmc compile --size`` tries
+    (:mod:`nmcompiler.mapping.sizing`)."""
+
+    neurons: tuple[int, ...]  # neurons per core
+    input_axons: tuple[int, ...]  # input axons per core
+    memory_granule_bits: int  # the synapse memory is rounded up to a multiple of this
+    max_cores: int  # the most cores of a sized chip
+
+
+@dataclass(frozen=True, kw_only=True)
 class Target:
     name: str
     format: NumericFormat
@@ -69,6 +80,7 @@ class Target:
     core: CoreSpec
     routing: RoutingSpec
     source: str  # file it was read from
+    sizing: SizingSpec | None = None  # the core is generated to fit (None: fixed limits)
 
     def synapse_bits(self) -> int:
         """Bits one synapse takes in a sparse or word-based synapse memory (0 for crossbars)."""
@@ -144,5 +156,10 @@ def target_from_document(path: Path, doc: dict) -> Target:
     core["models"] = tuple(core["models"])
     chip = dict(doc["chip"])
     chip["mesh"], chip["board"] = tuple(chip["mesh"]), tuple(chip["board"])
+    sizing = None
+    if "sizing" in doc:
+        sz = dict(doc["sizing"])
+        sizing = SizingSpec(**sz | {"neurons": tuple(sorted(sz["neurons"])),
+                                    "input_axons": tuple(sorted(sz["input_axons"]))})
     return Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
-                  core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path))
+                  core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing)

@@ -1,0 +1,170 @@
+"""``nmc compile``: map a network onto a target and write the mapping, report and image; with
+``--size``, first size a target whose core is generated to fit (fpga-lif)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..errors import UserError
+from ..fileio import write_bytes
+from . import image_commands
+from .main import _load, _out, _time_option, cli, network_options
+
+__all__ = ["compile_"]
+
+
+@cli.command(name="compile")
+@click.argument("network", type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
+@click.option("--partitioner", type=click.Choice(["auto", "metis", "rcm-order", "index-order", "cp-sat"]),
+              default="auto", help="auto: the fewest cores, then the least traffic, of index order, RCM order and "
+              "METIS, improved by CP-SAT (small budget) on small networks; cp-sat: the same with a larger budget.")
+@click.option("--placer", type=click.Choice(["auto", "swap", "cp-sat"]), default="auto",
+              help="swap: pairwise swap refinement; cp-sat: then OR-Tools CP-SAT over every position of the chips "
+                   "used (up to 64 cores); auto: CP-SAT with a small budget up to 16 cores.")
+@click.option("--fan-in", "fan_in", type=click.Choice(["auto", "partial-sums", "none"]), default="auto",
+              help="Partial-sum compartments for fan-in beyond a core's axons (targets with graded messages); "
+                   "auto: when a neuron needs them or they need fewer cores.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
+@click.option("--rates", "rate_duration", callback=_time_option, default=None,
+              help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--image/--no-image", "with_image", default=True,
+              help="Write the configuration image (default); --no-image writes the mapping and report only "
+                   "(the microcircuit's 1.6 GB image takes about two minutes).")
+@click.option("--size", "size", is_flag=True,
+              help="Targets whose core is generated to fit (fpga-lif): choose the core's neurons, input axons and "
+                   "synapse memory, and the mesh, with the fewest memory bits; write the sized target as "
+                   "OUTDIR/target.yaml and compile onto it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@network_options
+def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: str, seed: int, rate_duration,
+             outdir: Path, with_image: bool, size: bool, as_json: bool, dt, integration, reset) -> None:
+    """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
+    import io
+
+    import numpy as np
+
+    from ..fileio import write_json
+    from ..image import build_contents, encode, read_header
+    from ..mapping import compile_network
+    from ..report.placement import placement_png
+    from ..targets import load_target
+
+    tgt = load_target(target)
+    net = _load(network, dt, integration, reset)
+    rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
+    options = dict(seed=seed, partitioner=partitioner, rate_steps=rate_steps, placer=placer, fan_in=fan_in)
+    sizing = None
+    if size:
+        from rtl.params import core_memory_bits
+
+        from ..mapping.sizing import compile_sized
+
+        sizing, mapping, fx, report = compile_sized(net, tgt, core_memory_bits, **options)
+        tgt = sizing.target
+    else:
+        mapping, fx, report = compile_network(net, tgt, **options)
+    if not report.fits:
+        raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
+    stem = net.name
+    u = mapping.usage
+    buf = io.BytesIO()
+    ps = mapping.partial_sums
+    extra = {} if ps is None else {"compartment_table": ps.compartment, "compartment_target": ps.target,
+                                   "compartment_core": ps.core, "compartment_synapses": ps.synapses}
+    np.savez(buf, core_of=mapping.core_of, position=mapping.position, neurons=u.neurons, synapse_bits=u.synapse_bits,
+             input_axons=u.input_axons, output_axons=u.output_axons, **extra)
+    doc = report.to_json() | {"offsets": mapping.offsets}
+    if sizing is not None:
+        doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml"}
+    png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
+    image = None
+    doc["image"] = None
+    if with_image:
+        image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
+        doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
+            read_header(image, f"{stem}.nmc")[1])}
+        write_bytes(outdir / f"{stem}.nmc", image)
+    if sizing is not None:
+        write_bytes(outdir / "target.yaml", _sized_yaml(sizing, target, network).encode())
+    write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
+    write_json(outdir / f"{stem}.map.json", doc)
+    write_bytes(outdir / f"{stem}.placement.png", png)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    console = _out()
+    if sizing is not None:
+        console.print(_sizing_line(sizing, target))
+    console.print(f"[bold]{net.name}[/] on {tgt.name}: {report.cores_used} cores (lower bound "
+                  f"{report.cores_lower_bound}), partitioner {report.partitioner}")
+    basis = "at simulated rates" if report.rates_measured else "at 1 Hz per neuron"
+    index_order = ("not computed" if report.inter_core_spikes_index_order is None
+                   else f"{report.inter_core_spikes_index_order:.0f}")
+    console.print(f"inter-core spikes per second {basis}: {report.inter_core_spikes:.0f} "
+                  f"(index order: {index_order}); average hops {report.average_hops:.2f} "
+                  f"(index-order placement {report.average_hops_index_order:.2f})"
+                  + ("" if report.max_link_load is None else f"; busiest link {report.max_link_load:.0f} spikes/s"))
+    table = Table("resource", "max utilization", "mean utilization")
+    for name, st in report.utilization.items():
+        table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")
+    console.print(table)
+    if report.partitioning:
+        console.print(_partitioning_line(report.partitioning))
+    if "cost" in report.placement:
+        console.print(_placement_line(report.placement))
+    console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
+    if report.partial_sums:
+        p = report.partial_sums
+        console.print(f"partial sums: {p['compartments']} compartments on {p['dendrite_cores']} cores feed "
+                      f"{p['soma_cores']} neuron cores; {p['messages_per_second']:.0f} messages per second")
+    written = f"{stem}.map.json, {stem}.map.npz, {stem}.placement.png" + (", target.yaml" if sizing else "")
+    if image is None:
+        console.print(f"wrote {outdir}/{written} (no configuration image: --no-image)")
+    else:
+        console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {written}")
+
+
+def _placement_line(pl: dict) -> str:
+    line = f"placement {pl['method']}: traffic x hops {pl['cost']:.0f}"
+    if "swap_cost" in pl:  # CP-SAT ran
+        verdict = "proved optimal" if pl["optimal"] else pl["solver_status"].lower()
+        bound = f", lower bound {pl['lower_bound']:.0f}" if pl["lower_bound"] else ""
+        line += f" (swap refinement {pl['swap_cost']:.0f}; CP-SAT {verdict}{bound})"
+    elif "index-order_cost" in pl:
+        others = ", ".join(f"{k[:-5]} {v:.0f}" for k, v in pl.items() if k.endswith("_cost") and k != "unrefined_cost")
+        line += f" (candidates: {others}; before refinement {pl['unrefined_cost']:.0f})"
+    return line
+
+
+def _partitioning_line(p: dict) -> str:
+    verdict = "proved optimal" if p["optimal"] else p["solver_status"].lower()
+    return (f"CP-SAT partitioning from {p['start']} ({p['start_cores']} cores, {p['start_traffic']:.0f} spikes/s): "
+            f"{p['cores']} cores, {p['traffic']:.0f} spikes/s, {verdict}, traffic lower bound "
+            f"{p['traffic_lower_bound']:.0f}")
+
+
+
+
+def _sized_yaml(sizing, base: str, network: Path) -> str:
+    import yaml
+
+    c = sizing.chosen
+    return (f"# Sized by nmc compile --size from target '{base}' for {network.name}: {c.cores} cores, "
+            f"{c.memory_bits} bits of core memories\n"
+            + yaml.safe_dump(sizing.document, sort_keys=False, default_flow_style=None))
+
+
+def _sizing_line(sizing, base: str) -> str:
+    c = sizing.chosen
+    tried = len(sizing.candidates)
+    rejected = sum(1 for k in sizing.candidates if k.rejected)
+    rows, cols = sizing.target.chip.mesh
+    return (f"sized {base}: {c.cores} cores ({rows} x {cols} mesh) of {c.neurons} neurons, {c.input_axons} input "
+            f"axons and {c.synapse_memory_bits / 8192:.0f} KiB synapse memory; {c.memory_bits / 2**23:.2f} MiB of core "
+            f"memories in all ({tried} choices tried, {rejected} cannot hold the network)")

@@ -1,0 +1,242 @@
+"""Sizing a core that is generated to fit the network (targets with a ``sizing`` section: fpga-lif).
+
+A fixed chip either holds a network or it does not. Our own FPGA core is generated from its
+target, so the question becomes: which core, and how many of them, hold the network in the fewest
+memory bits? :class:`SizeTarget` answers it:
+
+1. Design rules that no size can fix (an unsupported model, say) are checked on the largest
+   choice and reported as :func:`.compile_network` would report them. Delays beyond the
+   format's range become relay chains first, as the compile flow will make them.
+2. For each (neurons, input axons) of the target's ``sizing`` lists, the neurons fill cores in
+   index order and in reverse Cuthill-McKee order (:mod:`.partition`), with the synapse memory
+   unbounded; the fill with fewer cores sets the candidate's cores. Its synapse memory is then
+   the fewest ``memory_granule_bits`` granules with which that fill still needs no more cores
+   (bisection: an unbounded fill leaves the last core part empty and the others full, a bounded
+   one spreads the synapses). A choice is rejected when one neuron receives more inputs than its
+   axons, or when it needs more than ``max_cores`` cores.
+3. The candidate whose cores have the fewest memory bits in all (``cost``: the bits of one
+   generated core's memories, which :func:`rtl.params.core_memory_bits` computes exactly from
+   the RTL's word layouts) is chosen; ties go to fewer cores, then fewer neurons per core. Its
+   chip is the most nearly square mesh of that many cores (one chip).
+
+:func:`compile_sized` then compiles the network onto the sized target like onto any other. The
+auto partitioner tries both fills again under the sized limits (the fill that set the memory fits
+them), so it needs no more cores than sizing counted; if another partitioner needs more, the mesh
+grows to what it needs and the network is compiled again.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..datapath.format import read_target_document
+from ..drc import check
+from ..drc.rules import fan_in_per_neuron, target_for
+from ..errors import Diagnostic, UserError, ValidationError
+from ..ir import Network
+from ..passes import RelayLongDelays
+from ..sim.layout import build_layout
+from ..targets import Target
+from ..targets.target import target_from_document
+from .fill import fan_in, incoming
+from .partition import RcmOrder, cores_in_order
+from .usage import synapse_arrays
+
+__all__ = ["Candidate", "Sizing", "SizeTarget", "compile_sized", "mesh_for"]
+
+log = logging.getLogger(__name__)
+
+_UNBOUNDED_MEMORY = 1 << 60  # the synapse memory while filling: the fill then sets it
+_SIZE_INDEPENDENT = {"population_size", "neuron_fan_in", "neuron_synapse_memory", "machine_capacity",
+                     "fan_out_splitters", "delay_range", "axon_type_weights"}  # sizing or the compile flow handle these
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """One (neurons, input axons) choice: the cores it needs and their memory, or why it cannot hold
+    the network."""
+
+    neurons: int
+    input_axons: int
+    cores: int | None = None
+    order: str | None = None  # the fill that set the cores: index-order or rcm-order
+    synapse_memory_bits: int | None = None  # per core, rounded up to the granule
+    memory_bits: int | None = None  # all memories of all cores (the cost)
+    rejected: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sizing:
+    target: Target  # the sized target
+    document: dict  # its target file (``nmc compile --size`` writes it as target.yaml)
+    chosen: Candidate
+    candidates: tuple[Candidate, ...]
+
+    def to_json(self) -> dict:
+        return {"chosen": vars(self.chosen), "candidates": [vars(c) for c in self.candidates],
+                "mesh": list(self.target.chip.mesh), "target": self.target.name}
+
+
+def mesh_for(cores: int) -> tuple[int, int]:
+    """The most nearly square rows x columns mesh with at least ``cores`` cells (columns >= rows;
+    among the squarest, the fewest cells)."""
+    cols = math.ceil(math.sqrt(cores))
+    return math.ceil(cores / cols), cols
+
+
+@dataclass(frozen=True, kw_only=True)
+class SizeTarget:
+    """Size ``target`` (which has a ``sizing`` section) to a network; see the module docstring.
+
+    ``cost(target)``: the memory bits of one core of ``target`` (``rtl.params.core_memory_bits``)."""
+
+    cost: Callable[[Target], int]
+    name: str | None = None  # of the sized target (default: the base target's name + "-sized")
+
+    def run(self, net: Network, target: Target) -> Sizing:
+        sz = target.sizing
+        if sz is None:
+            raise UserError(f"target '{target.name}' has fixed limits (no 'sizing' section): --size applies to "
+                            "targets whose core is generated to fit, such as fpga-lif")
+        _, base_doc = read_target_document(target.source)
+        largest = _candidate_target(target, max(sz.neurons), max(sz.input_axons), _UNBOUNDED_MEMORY, sz.max_cores)
+        violations = check(net, largest)
+        blocking = [v for v in violations if v.rule not in _SIZE_INDEPENDENT]
+        if blocking:
+            raise ValidationError([Diagnostic(where="", message=v.message) for v in blocking])
+        if any(v.rule == "delay_range" for v in violations):  # the relay neurons compile_network adds
+            net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
+        fills = _Fills.of(net)
+        worst_fan_in = max((int(fan_in_per_neuron(net, p).max(initial=0)) for p in net.populations), default=0)
+        candidates = [self._candidate(net, target, neurons, axons, worst_fan_in, fills)
+                      for neurons in sz.neurons for axons in sz.input_axons]
+        fitting = [c for c in candidates if c.rejected is None]
+        if not fitting:
+            reasons = sorted({c.rejected for c in candidates})
+            raise UserError(f"no {target.name} core of the sizing choices holds the network: " + "; ".join(reasons))
+        best = min(fitting, key=lambda c: (c.memory_bits, c.cores, c.neurons, c.input_axons))
+        name = self.name or f"{target.name}-sized"
+        doc = sized_document(base_doc, name, best.neurons, best.input_axons, best.synapse_memory_bits,
+                             mesh_for(best.cores))
+        sized = target_from_document(_where(target, name), doc)
+        log.debug("sized %s: %d cores of %d neurons, %d input axons, %d synapse memory bits (%d memory bits in all)",
+                  target.name, best.cores, best.neurons, best.input_axons, best.synapse_memory_bits, best.memory_bits)
+        return Sizing(target=sized, document=doc, chosen=best, candidates=tuple(candidates))
+
+    def _candidate(self, net: Network, target: Target, neurons: int, axons: int, worst_fan_in: int,
+                   fills: _Fills) -> Candidate:
+        sz = target.sizing
+        if worst_fan_in > axons:
+            return Candidate(neurons=neurons, input_axons=axons,
+                             rejected=f"a neuron receives {worst_fan_in} inputs, over {axons} input axons")
+
+        def filling(memory: int) -> Target:
+            return target_for(net, _candidate_target(target, neurons, axons, memory, sz.max_cores))
+
+        unbounded = filling(_UNBOUNDED_MEMORY)
+        if fills.n and math.ceil(fills.n / unbounded.core.neurons) > sz.max_cores:
+            return Candidate(neurons=neurons, input_axons=axons,
+                             rejected=f"{neurons} neurons per core need over {sz.max_cores} cores")
+        counted = {}  # order -> (cores, synapse bits of the fullest core)
+        for order in fills.orders:
+            core_of = fills.cores(order, unbounded)
+            k = int(core_of.max(initial=0)) + 1
+            counted[order] = (k, int(np.bincount(core_of, weights=fills.fan, minlength=k).max(initial=0))
+                              * unbounded.synapse_bits())
+        cores = min(k for k, _ in counted.values())
+        if cores > sz.max_cores:
+            return Candidate(neurons=neurons, input_axons=axons, cores=cores, order=min(counted, key=counted.get),
+                             rejected=f"{neurons} neurons and {axons} input axons per core need {cores} cores, over "
+                                      f"{sz.max_cores}")
+        total = fills.post.size * unbounded.synapse_bits()
+        memory, order = min((_smallest_memory(fills, order, cores, total, fullest, sz.memory_granule_bits, filling),
+                             order) for order, (k, fullest) in counted.items() if k == cores)
+        per_core = self.cost(_candidate_target(target, neurons, axons, memory, sz.max_cores))
+        return Candidate(neurons=neurons, input_axons=axons, cores=cores, order=order, synapse_memory_bits=memory,
+                         memory_bits=per_core * cores)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Fills:
+    """A network's synapses, prepared once for the many fills of sizing (index and RCM order)."""
+
+    n: int
+    pre: np.ndarray
+    post: np.ndarray
+    csr: tuple[np.ndarray, np.ndarray]  # :func:`.fill.incoming`
+    fan: np.ndarray  # synapses onto each neuron
+    orders: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, net: Network) -> _Fills:
+        layout = build_layout(net)
+        n = layout.n
+        pre, post = synapse_arrays(net, dict(layout.offsets), n)
+        return cls(n=n, pre=pre, post=post, csr=incoming(n, pre, post), fan=fan_in(n, post),
+                   orders={"index-order": np.arange(n, dtype=np.int64), "rcm-order": RcmOrder.order(n, pre, post)})
+
+    def cores(self, order: str, target: Target) -> np.ndarray:
+        return cores_in_order(self.orders[order], self.n, self.pre, self.post, target, self.csr, self.fan)
+
+
+def _smallest_memory(fills: _Fills, order: str, cores: int, total: int, fullest: int, granule: int,
+                     filling: Callable[[int], Target]) -> int:
+    """The fewest granules of synapse memory with which ``order`` still fills ``cores`` cores
+    (bisection between an even share of all synapses and the fullest unbounded core; every answer
+    is a fill that was run)."""
+    lo = max(1, -(-total // (cores * granule)))
+    hi = max(lo, -(-fullest // granule))
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if int(fills.cores(order, filling(mid * granule)).max(initial=0)) + 1 <= cores:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi * granule
+
+
+def _candidate_target(target: Target, neurons: int, axons: int, memory: int, cores: int) -> Target:
+    """``target`` with these core limits on one chip of ``mesh_for(cores)``, without its sizing."""
+    core = dataclasses.replace(target.core, neurons=neurons, input_axons=axons, synapse_memory_bits=memory)
+    chip = dataclasses.replace(target.chip, mesh=mesh_for(cores), board=(1, 1), max_chips=1)
+    return dataclasses.replace(target, core=core, chip=chip, sizing=None)
+
+
+def _where(target: Target, name: str) -> Path:
+    return Path(target.source).with_name(f"{name}.yaml")
+
+
+def sized_document(base_doc: dict, name: str, neurons: int, axons: int, memory: int, mesh: tuple[int, int]) -> dict:
+    """The target file of a sized core: ``base_doc`` with these limits, one chip of ``mesh``, no sizing."""
+    doc = copy.deepcopy(base_doc)
+    doc.pop("sizing", None)
+    doc["name"] = name
+    doc["core"].update(neurons=neurons, input_axons=axons, synapse_memory_bits=memory)
+    doc["chip"].update(mesh=list(mesh), board=[1, 1], max_chips=1)
+    return doc
+
+
+def compile_sized(net: Network, target: Target, cost: Callable[[Target], int], *, name: str | None = None,
+                  **options):
+    """Size ``target`` to ``net`` and compile onto the sized target (``options``: those of
+    :func:`.compile_network`). Returns ``(sizing, mapping, fixed-point network, report)``; the
+    sizing's target and document are what was compiled for."""
+    from .compile import compile_network
+
+    sizing = SizeTarget(cost=cost, name=name).run(net, target)
+    mapping, fx, report = compile_network(net, sizing.target, **options)
+    if not report.fits and report.cores_used > sizing.target.max_cores:  # a partitioner other than auto
+        doc = copy.deepcopy(sizing.document)
+        doc["chip"]["mesh"] = list(mesh_for(report.cores_used))
+        sizing = dataclasses.replace(sizing, document=doc, target=target_from_document(_where(target, doc["name"]),
+                                                                                        doc))
+        mapping, fx, report = compile_network(net, sizing.target, **options)
+    return sizing, mapping, fx, report
