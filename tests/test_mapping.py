@@ -424,6 +424,51 @@ def test_filling_counts_input_axons_exactly_and_packs_cores_to_them(tmp_path):
     assert k > 3  # the axon limit, not the 256 neurons per core, closed cores here
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_fills_that_fit_by_construction_fit_as_core_usage_counts(tmp_path, seed):
+    """cores_in_order skips the exact usage check when the fill cannot break a limit (enough output
+    axons, no neuron over a limit alone); whenever it does, the cores fit as core_usage counts
+    them, and the split-until-fit path gives the same cores."""
+    from nmcompiler.mapping.partition import _split_until_fit, cores_in_order
+
+    rng = np.random.default_rng(seed)
+    text = open(load_target("fpga-lif").source).read()
+    small = tmp_path / "small.yaml"
+    axons, outputs = int(rng.integers(60, 400)), int(rng.choice([2, 4, 1024]))
+    small.write_text(text.replace("input_axons: 1024", f"input_axons: {axons}").replace(
+        "output_axons: 1024", f"output_axons: {outputs}").replace("max_chips: 1", "max_chips: 64"))
+    target = load_target(str(small))
+    net = clustered(n_groups=3, size=int(rng.integers(50, 200)), p_in=0.1, p_out=0.02, seed=seed)
+    n, pre, post = _arrays(net)
+    order = rng.permutation(n)
+    try:
+        core_of = cores_in_order(order, n, pre, post, target)
+    except UserError:
+        return  # a single neuron over the axons: reported, not filled
+    k = int(core_of.max()) + 1
+    assert fits(core_usage(core_of, k, pre, post, target), target).all()
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    from nmcompiler.mapping.fill import fill_in_order
+
+    filled = np.empty(n, dtype=np.int64)
+    filled[order] = fill_in_order(order, n, pre, post, target)
+    assert np.array_equal(core_of, _split_until_fit(filled, pre, post, target, rank))
+
+
+def test_auto_stops_metis_beyond_the_fewest_cores_found(tmp_path):
+    """With index and RCM order at k cores, a METIS partition over k parts cannot win: auto stops
+    growing METIS's parts there and says so."""
+    text = open(load_target("fpga-lif").source).read()
+    small = tmp_path / "small.yaml"
+    small.write_text(text.replace("input_axons: 1024", "input_axons: 120").replace("max_chips: 1", "max_chips: 64"))
+    net = clustered(n_groups=4, size=150, p_in=0.05, p_out=0.05)
+    _, _, report = compile_network(net, load_target(str(small)))
+    notes = [x for x in report.notes if x.startswith("METIS was not used")]
+    assert report.fits and report.partitioner != "metis"
+    assert notes and f"more than {report.cores_used} parts" in notes[0], report.notes
+
+
 def test_core_pairs_match_the_per_pair_traffic_and_synapse_counts():
     from nmcompiler.mapping.place import core_traffic
     from nmcompiler.mapping.usage import core_pairs

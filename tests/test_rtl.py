@@ -454,3 +454,26 @@ def test_cli_verify_exits_1_when_rtl_and_int_disagree(monkeypatch, capsys):
     out = capsys.readouterr()
     assert json.loads(out.out)["rtl_mismatches"] == 1
     assert "first at tick 3, core 0, neuron 7, v: expected 10, got 11" in out.err
+
+
+def test_a_sized_chip_runs_its_image_exactly(tmp_path):
+    """nmc compile --size chooses the core's neurons, axons and synapse memory: the RTL generated
+    from the sized target runs the image bit for bit, on every core it counted."""
+    from nmcompiler.mapping.sizing import compile_sized
+    from rtl.params import core_memory_bits
+
+    doc = yaml.safe_load(Path(load_target("fpga-lif").source).read_text())
+    doc["name"] = "fpga-tiny"
+    doc["sizing"] = {"neurons": [16, 32], "input_axons": [16, 32, 64], "memory_granule_bits": 256, "max_cores": 16}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    net = _network(np.random.default_rng(305))
+    sizing, mapping, fx, report = compile_sized(net, load_target(str(path)), core_memory_bits)
+    assert report.fits, report.misfits
+    contents = build_contents(mapping, fx)
+    params = CoreParams.of(sizing.target)
+    assert (params.neurons, params.axons) == (sizing.chosen.neurons, sizing.chosen.input_axons)
+    assert params.entries == sizing.chosen.synapse_memory_bits // sizing.target.synapse_bits()
+    result = verify_image(contents, params, 50, states=True)
+    _assert_exact(result)
+    assert result.cores == len(contents.cores) > 1 and result.reference_spikes > 0
