@@ -1,5 +1,7 @@
 """Compile CUBA and the NIR paper's CNN onto every target that accepts them: time per pass,
-cores against the lower bound, inter-core traffic against index-order placement.
+cores against the lower bound, inter-core traffic against index-order placement. Targets whose
+core is generated to fit (fpga-lif) are also sized to each network first (``nmc compile --size``):
+its row says which core was chosen and how many memory bits its chip has.
 
 Goals (mapping milestone): under 5 s each; cores within 1.1x of the bound; traffic >= 2x lower.
 
@@ -16,6 +18,7 @@ from nmcompiler import load_network
 from nmcompiler.errors import UserError
 from nmcompiler.frontends.nir import NirOptions, load_nir
 from nmcompiler.mapping import compile_network
+from nmcompiler.mapping.sizing import compile_sized
 from nmcompiler.targets import load_target, target_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,23 +29,38 @@ def main() -> None:
     nets = {"cuba": load_network(ROOT / "examples" / "cuba.yaml")}
     if CNN.exists():
         nets["cnn_sinabs"] = load_nir(CNN, NirOptions(dt=1e-3))
+    from rtl.params import core_memory_bits
+
     for name, net in nets.items():
         for target in target_names():
-            t0 = time.perf_counter()
-            try:
-                _, _, r = compile_network(net, load_target(target))
-            except UserError as exc:
-                print(json.dumps({"case": "mapping", "variant": f"{name} -> {target}: does not fit", "network": name,
-                                  "target": target, "fits": False,
-                                  "reason": str(exc).splitlines()[0]}))
-                continue
-            print(json.dumps({
-                "case": "mapping", "variant": f"{name} -> {target}", "network": name, "target": target, "fits": r.fits, "seconds": round(time.perf_counter() - t0, 2),
-                "cores_used": r.cores_used, "cores_lower_bound": r.cores_lower_bound,
-                "cores_over_bound": round(r.cores_used / r.cores_lower_bound, 3), "partitioner": r.partitioner,
-                "traffic_reduction_vs_index_order": round(r.inter_core_spikes_index_order / r.inter_core_spikes, 2)
-                if r.inter_core_spikes else None, "average_hops": round(r.average_hops, 3),
-                "average_hops_index_order": round(r.average_hops_index_order, 3), "passes": r.passes}))
+            tgt = load_target(target)
+            runs = [(target, lambda: compile_network(net, tgt))]
+            if tgt.sizing is not None:
+                runs.append((f"{target} --size", lambda: compile_sized(net, tgt, core_memory_bits)))
+            for label, run in runs:
+                t0 = time.perf_counter()
+                try:
+                    *sized, _, _, r = run()
+                except UserError as exc:
+                    print(json.dumps({"case": "mapping", "variant": f"{name} -> {label}: does not fit",
+                                      "network": name, "target": label, "fits": False,
+                                      "reason": str(exc).splitlines()[0]}))
+                    continue
+                rec = {"case": "mapping", "variant": f"{name} -> {label}", "network": name, "target": label,
+                       "fits": r.fits, "seconds": round(time.perf_counter() - t0, 2),
+                       "cores_used": r.cores_used, "cores_lower_bound": r.cores_lower_bound,
+                       "cores_over_bound": round(r.cores_used / r.cores_lower_bound, 3), "partitioner": r.partitioner,
+                       "traffic_reduction_vs_index_order": round(r.inter_core_spikes_index_order / r.inter_core_spikes,
+                                                                 2) if r.inter_core_spikes else None,
+                       "average_hops": round(r.average_hops, 3),
+                       "average_hops_index_order": round(r.average_hops_index_order, 3), "passes": r.passes}
+                if sized:
+                    c = sized[0].chosen
+                    rec["sized"] = {"cores": c.cores, "mesh": list(sized[0].target.chip.mesh), "neurons": c.neurons,
+                                    "input_axons": c.input_axons, "synapse_memory_kib": c.synapse_memory_bits / 8192,
+                                    "core_memories_mib": round(c.memory_bits / 2**23, 3),
+                                    "choices": len(sized[0].candidates)}
+                print(json.dumps(rec))
 
 
 if __name__ == "__main__":
