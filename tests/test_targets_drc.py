@@ -81,7 +81,7 @@ def test_each_rule_names_subject_amount_limit_and_fix():
     v = check(_net(size=4, fan_in=4, model=CubaLIF(tau_mem=0.01, tau_syn=0.002)), tn)
     assert "population 'a' uses model 'cuba_lif', which truenorth-like does not support (it has lif, if)" in map(str, v)
     v = check(_net(size=256 * 3, fan_in=1), fpga)
-    assert ("the network needs at least 6 cores, the largest fpga-lif machine has 4: run with --size to generate a "
+    assert ("the network needs at least 6 cores, the largest fpga-lif machine has 4: nmc compile --size generates a "
             "core and a mesh that hold it") in map(str, v)
     assert [x.legalizable for x in v if x.rule == "machine_capacity"] == [False]
 
@@ -99,6 +99,9 @@ def test_cli_targets_and_check(run_nmc):
     listed = json.loads(out)
     assert code == 0 and [t["name"] for t in listed] == target_names()
     assert listed[1]["core"]["neurons"] == 1024 and listed[1]["chip"]["cores_per_chip"] == 128
+    assert listed[0]["sizing"]["max_cores"] == 256 and all(t["sizing"] is None for t in listed[1:])
+    code, out, _ = run_nmc("targets")
+    assert code == 0 and "fpga-lif is generated to fit: nmc compile --size chooses 64-1024 neurons" in out
     code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "loihi-like")
     assert code == 2 and err.startswith("error: ") and (
         "population 'exc' has 3200 neurons, core limit 512 (1024 compartments, 2 per neuron)" in err)
@@ -181,7 +184,7 @@ def test_cli_derives_a_target_file_and_rejects_bad_settings(run_nmc, tmp_path):
     net.write_text((EXAMPLES / "cuba.yaml").read_text().replace("size: 3200", "size: 960").replace("size: 800",
                                                                                                      "size: 240"))
     code, _, err = run_nmc("compile", net, "--target", "fpga-lif", "-o", tmp_path / "m4")
-    assert code == 2 and "needs at least 5 cores, the largest fpga-lif machine has 4: run with --size" in err
+    assert code == 2 and "needs at least 5 cores, the largest fpga-lif machine has 4: nmc compile --size" in err
     code, text, err = run_nmc("compile", net, "--target", out, "-o", tmp_path / "m36", "--json")
     assert code == 0, err
     report = json.loads(text)

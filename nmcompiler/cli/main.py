@@ -355,7 +355,13 @@ def targets(as_json: bool, base: str | None, settings: tuple[str, ...], name: st
                       f"{t.core.input_axons}/{t.core.output_axons}",
                       f"{t.core.synapse_memory_bits // 8192} KiB ({t.core.synapse_storage})", weights,
                       f"1..{f.delay_max}", ", ".join(t.core.models))
-    _out().print(table)
+    console = _out()
+    console.print(table)
+    for t in found:
+        if (sz := t.sizing) is not None:
+            console.print(f"{t.name} is generated to fit: nmc compile --size chooses {min(sz.neurons)}-"
+                          f"{max(sz.neurons)} neurons and {min(sz.input_axons)}-{max(sz.input_axons)} input axons "
+                          f"per core, the synapse memory and up to {sz.max_cores} cores")
 
 
 @cli.command()

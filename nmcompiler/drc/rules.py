@@ -220,7 +220,7 @@ def machine_capacity(net: Network, target: Target) -> list[Violation]:
 
 def _machine_fix(target: Target) -> str:
     if target.sizing is not None:
-        return "run with --size to generate a core and a mesh that hold it"
+        return "nmc compile --size generates a core and a mesh that hold it"
     return "choose a target with larger cores or more chips (nmc targets --derive)"
 
 

@@ -55,8 +55,8 @@ __all__ = ["Candidate", "Sizing", "SizeTarget", "compile_sized", "mesh_for"]
 log = logging.getLogger(__name__)
 
 _UNBOUNDED_MEMORY = 1 << 60  # the synapse memory while filling: the fill then sets it
-_SIZE_INDEPENDENT = {"population_size", "neuron_fan_in", "neuron_synapse_memory", "machine_capacity",
-                     "fan_out_splitters", "delay_range", "axon_type_weights"}  # sizing or the compile flow handle these
+_SIZED_OR_LEGALIZED = {"population_size", "neuron_fan_in", "neuron_synapse_memory", "machine_capacity",
+                     "fan_out_splitters", "delay_range", "axon_type_weights"}  # sizing or compile_network resolves these
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +109,7 @@ class SizeTarget:
         _, base_doc = read_target_document(target.source)
         largest = _candidate_target(target, max(sz.neurons), max(sz.input_axons), _UNBOUNDED_MEMORY, sz.max_cores)
         violations = check(net, largest)
-        blocking = [v for v in violations if v.rule not in _SIZE_INDEPENDENT]
+        blocking = [v for v in violations if v.rule not in _SIZED_OR_LEGALIZED]
         if blocking:
             raise ValidationError([Diagnostic(where="", message=v.message) for v in blocking])
         if any(v.rule == "delay_range" for v in violations):  # the relay neurons compile_network adds
