@@ -456,17 +456,22 @@ def test_cli_verify_exits_1_when_rtl_and_int_disagree(monkeypatch, capsys):
     assert "first at tick 3, core 0, neuron 7, v: expected 10, got 11" in out.err
 
 
+def _tiny_sizing_target(tmp_path) -> Path:
+    doc = yaml.safe_load(Path(load_target("fpga-lif").source).read_text())
+    doc["name"], doc["chip"]["mesh"], doc["core"]["neurons"] = "fpga-tiny", [1, 1], 16  # one 16-neuron core
+    doc["sizing"] = {"neurons": [16, 32], "input_axons": [16, 32, 64], "memory_granule_bits": 256, "max_cores": 16}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
 def test_a_sized_chip_runs_its_image_exactly(tmp_path):
     """nmc compile --size chooses the core's neurons, axons and synapse memory: the RTL generated
     from the sized target runs the image bit for bit, on every core it counted."""
     from nmcompiler.mapping.sizing import compile_sized
     from rtl.params import core_memory_bits
 
-    doc = yaml.safe_load(Path(load_target("fpga-lif").source).read_text())
-    doc["name"] = "fpga-tiny"
-    doc["sizing"] = {"neurons": [16, 32], "input_axons": [16, 32, 64], "memory_granule_bits": 256, "max_cores": 16}
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(doc))
+    path = _tiny_sizing_target(tmp_path)
     net = _network(np.random.default_rng(305))
     sizing, mapping, fx, report = compile_sized(net, load_target(str(path)), core_memory_bits)
     assert report.fits, report.misfits
@@ -477,3 +482,19 @@ def test_a_sized_chip_runs_its_image_exactly(tmp_path):
     result = verify_image(contents, params, 50, states=True)
     _assert_exact(result)
     assert result.cores == len(contents.cores) > 1 and result.reference_spikes > 0
+
+
+def test_cli_verify_sizes_the_core_first(tmp_path, capsys):
+    from nmcompiler.ir import save_network
+
+    target = _tiny_sizing_target(tmp_path)
+    net = save_network(_network(np.random.default_rng(305)), tmp_path / "net.npz")
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(net), "--target", str(target), "--levels", "float,int,rtl", "--steps", "40"])
+    assert exc.value.code == 2 and "nmc compile --size" in capsys.readouterr().err  # over one 16-neuron core
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(net), "--target", str(target), "--size", "--levels", "float,int,rtl", "--steps", "40",
+              "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert exc.value.code == 0 and doc["target"] == "fpga-tiny-sized" and doc["rtl_mismatches"] == 0
+    assert doc["rtl"]["cores"] > 1 and doc["levels"][1]["spikes"] == doc["levels"][2]["spikes"] > 0

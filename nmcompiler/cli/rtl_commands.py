@@ -198,11 +198,14 @@ def _where(fd: dict | None) -> str:
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Ticks to run (default 100).")
 @click.option("--duration", callback=_time_option, default=None, help="Length instead of --steps, e.g. '50ms'.")
 @click.option("--states", is_flag=True, help="Also compare v and every current after each tick (int vs rtl).")
+@click.option("--size", "size", is_flag=True,
+              help="A network on a target generated to fit (fpga-lif): size the core and mesh first "
+                   "(as nmc compile --size).")
 @click.option("--json", "as_json", is_flag=True, help="Print the ladder as JSON.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None, help="Write verify.json here.")
 @network_options
-def verify(source: Path, target, levels: str, steps, duration, states: bool, as_json: bool, outdir, dt, integration,
-           reset) -> None:
+def verify(source: Path, target, levels: str, steps, duration, states: bool, size: bool, as_json: bool, outdir, dt,
+           integration, reset) -> None:
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree."""
@@ -220,6 +223,8 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
         raise UserError(f"--levels: unknown level(s) {', '.join(unknown) or '(none)'} (use float, int, rtl)")
     net = None
     if source.suffix == ".nmc":
+        if size:
+            raise UserError(f"{source}: an image is compiled already: --size applies to networks")
         if "float" in wanted:
             raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
         contents = decode(read_image(source), str(source))
@@ -231,7 +236,14 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, as_
         tgt = load_target(target)
         params = CoreParams.of(tgt) if "rtl" in wanted else None  # refuses targets the core cannot run, first
         net = _load(source, dt, integration, reset)
-        mapping, fx, report = compile_network(net, tgt, partitioner="index-order")
+        if size:
+            from rtl.params import core_memory_bits
+
+            from ..mapping.sizing import compile_sized
+
+            _, mapping, fx, report = compile_sized(net, tgt, core_memory_bits, partitioner="index-order")
+        else:
+            mapping, fx, report = compile_network(net, tgt, partitioner="index-order")
         if not report.fits:
             raise UserError(f"{source}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
         contents = build_contents(mapping, fx)
