@@ -244,7 +244,8 @@ def _rows(core, target, f: SynapseFields, storage, s_key, s_pre, s_post, s_chan,
             break
         need[over] = e + 1
     # one row per (source, channel, target population); its exponent is the largest its synapses need
-    uniq, start = np.unique(s_key, return_index=True)
+    # (``s_key`` ascends: the batch's order sorts by core, then key)
+    start = np.flatnonzero(np.r_[True, s_key[1:] != s_key[:-1]]) if s_key.size else np.zeros(0, dtype=np.int64)
     ends = np.append(start[1:], s_key.size)
     exps = np.repeat(np.maximum.reduceat(need, start), ends - start) if s_pre.size else need
     bad = ((s_w >> exps) << exps) != s_w
@@ -266,7 +267,7 @@ def _rows(core, target, f: SynapseFields, storage, s_key, s_pre, s_post, s_chan,
         words = (s_post.astype(np.uint32) | ((s_delay - 1).astype(np.uint32) << f.index)
                  | (s_chan.astype(np.uint32) << (f.index + f.delay))
                  | (_twos(mant, f.weight) << (f.index + f.delay + f.channel)))
-    rows = np.zeros(uniq.size, dtype=ROW_DTYPE)
+    rows = np.zeros(start.size, dtype=ROW_DTYPE)
     rows["source"], rows["start"], rows["length"] = s_pre[start], start, ends - start
     rows["exponent"] = exps[start]
     return rows, words.astype(np.uint32)

@@ -111,9 +111,15 @@ def _fill(indptr, indices, pre_base, post_base, channel, key_base, row_groups, m
     """Append the synapses ``which`` (indices, ascending within each core) of one projection at ``pos``."""
     use_comp = compartment.shape[0] > 0
     shared_w, shared_d = mantissa.size == 1, delays.size == 1
+    r = 0  # row of the previous synapse: ``which`` ascends within a core, so rows mostly advance a little
     for i in range(which.size):
         s = which[i]
-        g = pre_base + np.searchsorted(indptr, s, side="right") - 1
+        if s < indptr[r] or s >= indptr[r + 1]:
+            if s >= indptr[r + 1] and s < indptr[min(r + 2, indptr.size - 1)]:
+                r += 1
+            else:
+                r = np.searchsorted(indptr, s, side="right") - 1
+        g = pre_base + r
         c = core[s]
         post = post_base + indices[s]
         d = delays[0] if shared_d else delays[s]
