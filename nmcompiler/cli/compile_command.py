@@ -14,15 +14,26 @@ from ..fileio import write_bytes
 from . import image_commands
 from .main import _load, _out, _time_option, cli, network_options
 
-__all__ = ["compile_"]
+__all__ = ["compile_", "rtl_memory_cost"]
+
+
+def rtl_memory_cost():
+    """The cost ``--size`` minimizes: the generated core's memory bits (the RTL package)."""
+    try:
+        from rtl.params import core_memory_bits
+    except ImportError as exc:
+        raise UserError(f"--size sizes the generated RTL core, and the RTL tools are not installed ({exc.name}): "
+                        "pip install 'nmcompiler[rtl]'") from None
+    return core_memory_bits
 
 
 @cli.command(name="compile")
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
-@click.option("--partitioner", type=click.Choice(["auto", "metis", "rcm-order", "index-order", "cp-sat"]),
-              default="auto", help="auto: the fewest cores, then the least traffic, of index order, RCM order and "
-              "METIS, improved by CP-SAT (small budget) on small networks; cp-sat: the same with a larger budget.")
+@click.option("--partitioner", type=click.Choice(["auto", "metis", "kahypar", "rcm-order", "index-order", "cp-sat"]),
+              default="auto", help="auto: the fewest cores, then the least traffic, of index order, RCM order, "
+              "METIS and (networks with locality) Mt-KaHyPar, improved by CP-SAT (small budget) on small networks; "
+              "cp-sat: the same with a larger budget.")
 @click.option("--placer", type=click.Choice(["auto", "swap", "cp-sat"]), default="auto",
               help="swap: pairwise swap refinement; cp-sat: then OR-Tools CP-SAT over every position of the chips "
                    "used (up to 64 cores); auto: CP-SAT with a small budget up to 16 cores.")
@@ -61,11 +72,9 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     options = dict(seed=seed, partitioner=partitioner, rate_steps=rate_steps, placer=placer, fan_in=fan_in)
     sizing = None
     if size:
-        from rtl.params import core_memory_bits
-
         from ..mapping.sizing import compile_sized
 
-        sizing, mapping, fx, report = compile_sized(net, tgt, core_memory_bits, **options)
+        sizing, mapping, fx, report = compile_sized(net, tgt, rtl_memory_cost(), **options)
         tgt = sizing.target
     else:
         mapping, fx, report = compile_network(net, tgt, **options)

@@ -237,11 +237,10 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
         params = CoreParams.of(tgt) if "rtl" in wanted else None  # refuses targets the core cannot run, first
         net = _load(source, dt, integration, reset)
         if size:
-            from rtl.params import core_memory_bits
-
             from ..mapping.sizing import compile_sized
+            from .compile_command import rtl_memory_cost
 
-            _, mapping, fx, report = compile_sized(net, tgt, core_memory_bits, partitioner="index-order")
+            _, mapping, fx, report = compile_sized(net, tgt, rtl_memory_cost(), partitioner="index-order")
         else:
             mapping, fx, report = compile_network(net, tgt, partitioner="index-order")
         if not report.fits:

@@ -1,9 +1,12 @@
 """Choosing a partition of neurons onto cores: the candidates, the tie-break, the exact polish.
 
 ``auto`` runs index order, RCM order and METIS, keeps the fewest cores and then the least traffic,
-and lets CP-SAT improve small cases; a named partitioner is used as it is. A caller may offer an
-alternative (partial sums) after the cheap candidates: METIS is then skipped when the alternative
-needs at most half their cores.
+and lets CP-SAT improve small cases; a named partitioner is used as it is. Mt-KaHyPar, which
+minimizes the traffic itself, joins ``auto`` when the network has locality to exploit (RCM order's
+traffic at most ``KAHYPAR_LOCALITY`` of index order's: convolutions, chains, clusters; on random
+connectivity it finds nothing and is slow) and its hypergraph has at most ``KAHYPAR_AUTO_PINS``
+pins. A caller may offer an alternative (partial sums) after the cheap candidates: METIS and
+Mt-KaHyPar are then skipped when the alternative needs at most half their cores.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from ..errors import UserError
 from ..targets import Target
 from .partition import IndexOrder, Metis, RcmOrder
 from .partition_cpsat import CpSatPartition
+from .partition_kahypar import KaHyPar
 from .usage import traffic
 
 __all__ = ["PARTITIONERS", "Choice", "choose_partition", "cores_of"]
 
-PARTITIONERS = ("auto", IndexOrder.name, RcmOrder.name, Metis.name, CpSatPartition.name)
+PARTITIONERS = ("auto", IndexOrder.name, RcmOrder.name, Metis.name, KaHyPar.name, CpSatPartition.name)
+KAHYPAR_LOCALITY = 0.8  # auto runs Mt-KaHyPar when RCM order's traffic is at most this x index order's
+KAHYPAR_AUTO_PINS = 1 << 21  # and the spike hypergraph has at most this many pins (the NIR CNN: 0.93 M, 3 s)
 
 
 def cores_of(core_of: np.ndarray) -> int:
@@ -83,6 +89,16 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
                 raise
             choice.notes.append(f"METIS was not used: {exc}")
         passes["partition_metis"] = time.perf_counter() - t
+    locality = RcmOrder.name in found and found[RcmOrder.name][1] <= KAHYPAR_LOCALITY * choice.index_order_traffic
+    small = pre.size + n <= KAHYPAR_AUTO_PINS  # pins: distinct (neuron, target) pairs + senders
+    if partitioner == KaHyPar.name or (searching and n and locality and small
+                                       and (offered is None or 2 * offered[1] > best_cores)):
+        t = time.perf_counter()
+        khp = KaHyPar(seed=seed).run(n, pre, post, target, bound, rates)
+        found[KaHyPar.name] = (khp, traffic(khp, pre, post, rates))
+        passes["partition_kahypar"] = time.perf_counter() - t
+    elif searching and n and locality:
+        choice.notes.append(f"Mt-KaHyPar was not used: the spike hypergraph has over {KAHYPAR_AUTO_PINS} pins")
     name = min(found, key=lambda k: (cores_of(found[k][0]), found[k][1])) if searching else partitioner
     choice.core_of, choice.name = found[name][0], name
     if offered is not None and offered[1] < cores_of(choice.core_of):
