@@ -29,14 +29,14 @@ def main() -> None:
     nets = {"cuba": load_network(ROOT / "examples" / "cuba.yaml")}
     if CNN.exists():
         nets["cnn_sinabs"] = load_nir(CNN, NirOptions(dt=1e-3))
-    from rtl.params import core_memory_bits
+    from rtl.chip import chip_memory_bits
 
     for name, net in nets.items():
         for target in target_names():
             tgt = load_target(target)
             runs = [(target, lambda: compile_network(net, tgt))]
             if tgt.sizing is not None:
-                runs.append((f"{target} --size", lambda: compile_sized(net, tgt, core_memory_bits)))
+                runs.append((f"{target} --size", lambda: compile_sized(net, tgt, chip_memory_bits)))
             for label, run in runs:
                 t0 = time.perf_counter()
                 try:

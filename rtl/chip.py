@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 from .core import LifCore, config_port, core_signature
 from .params import MEMORIES, CoreParams, address_bits
 
-__all__ = ["ChipParams", "LifChip", "CoreInstance", "ROUTER_MEMORIES"]
+__all__ = ["ChipParams", "LifChip", "CoreInstance", "ROUTER_MEMORIES", "chip_memory_bits"]
 
 #: configuration selectors of the router's tables (after the core memories)
 ROUTER_MEMORIES = ("fanptr", "fan")
@@ -63,6 +63,23 @@ class ChipParams:
 
     def describe(self) -> dict:
         return {"cores": self.cores, "fan_entries": self.fan_entries, "core": self.core.describe()}
+
+    def router_memory_bits(self) -> dict[str, int]:
+        """Bits of the router's memories (depth x word width): its tables and the cores' spike
+        FIFOs (``SyncFIFOBuffered`` keeps depth - 1 words in memory, the last in a register)."""
+        cp = self.core
+        return {"fanptr": (self.cores << cp.local_bits) * self.width("fanptr"),
+                "fan": self.fan_entries * self.width("fan"),
+                "spike_fifos": self.cores * (cp.neurons - 1) * (cp.local_bits + cp.message_bits)}
+
+
+def chip_memory_bits(target, cores: int) -> int:
+    """Bits of every memory of what ``nmc rtl`` generates for ``target`` with ``cores`` cores: each
+    core's memories, and with more than one core the router's (fan-out tables sized for every
+    neuron reaching every core, spike FIFOs). The cost ``nmc compile --size`` minimizes."""
+    core = CoreParams.of(target)
+    router = sum(ChipParams.of(core, cores).router_memory_bits().values()) if cores > 1 else 0
+    return cores * sum(core.memory_bits().values()) + router
 
 
 class CoreInstance(wiring.Component):

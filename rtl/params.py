@@ -18,7 +18,7 @@ from nmcompiler.errors import UserError
 from nmcompiler.image.contents import SynapseFields
 from nmcompiler.targets import Target
 
-__all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits", "core_memory_bits"]
+__all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits"]
 
 #: Config port memory selectors, in order (``cfg_sel`` value = index).
 MEMORIES = ("param", "state", "axon", "row", "syn", "ctrl")
@@ -128,9 +128,12 @@ class CoreParams:
         return Layouts(self)
 
     def memory_bits(self) -> dict[str, int]:
-        """Bits of each of the core's memories (depth x word width)."""
+        """Bits of each of the core's memories (depth x word width): the configuration memories
+        (``ctrl`` is a register) and the accumulator, one word per (delay slot, neuron)."""
         L = self.layouts
-        return {name: L.depth(self, name) * L.width(name) for name in MEMORIES}
+        out = {name: L.depth(self, name) * L.width(name) for name in MEMORIES if name != "ctrl"}
+        out["acc"] = (1 << (self.local_bits + self.slot_bits)) * data.Layout.cast(L.acc).size
+        return out
 
     def describe(self) -> dict:
         """JSON summary (README of the generated RTL, `nmc rtl --json`)."""
@@ -140,12 +143,6 @@ class CoreParams:
                 "v_bits": f.v_bits, "i_bits": f.i_bits, "weight_bits": f.weight_bits, "decay": f.decay,
                 "decay_bits": f.decay_bits, "rounding": f.rounding, "compare": f.compare,
                 "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits}
-
-
-def core_memory_bits(target: Target) -> int:
-    """Bits of all memories of one generated core for ``target`` (the cost ``nmc compile --size``
-    minimizes, times the cores; the chip's router tables come on top)."""
-    return sum(CoreParams.of(target).memory_bits().values())
 
 
 class Layouts:

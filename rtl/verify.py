@@ -126,7 +126,7 @@ def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, sta
         t2 = time.perf_counter()
         run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready, params=params)
     else:
-        chip = ChipParams.of(params, cores=1 << (len(contents.cores) - 1).bit_length())
+        chip = ChipParams.of(params, cores=len(contents.cores))  # the chip nmc rtl generates
         cl = chip_load(contents, chip)
         loads = cl.cores
         per_core = [source_events(prog, ld, steps) for ld in loads]

@@ -469,11 +469,11 @@ def test_a_sized_chip_runs_its_image_exactly(tmp_path):
     """nmc compile --size chooses the core's neurons, axons and synapse memory: the RTL generated
     from the sized target runs the image bit for bit, on every core it counted."""
     from nmcompiler.mapping.sizing import compile_sized
-    from rtl.params import core_memory_bits
+    from rtl.chip import chip_memory_bits
 
     path = _tiny_sizing_target(tmp_path)
     net = _network(np.random.default_rng(305))
-    sizing, mapping, fx, report = compile_sized(net, load_target(str(path)), core_memory_bits)
+    sizing, mapping, fx, report = compile_sized(net, load_target(str(path)), chip_memory_bits)
     assert report.fits, report.misfits
     contents = build_contents(mapping, fx)
     params = CoreParams.of(sizing.target)
@@ -498,3 +498,28 @@ def test_cli_verify_sizes_the_core_first(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert exc.value.code == 0 and doc["target"] == "fpga-tiny-sized" and doc["rtl_mismatches"] == 0
     assert doc["rtl"]["cores"] > 1 and doc["levels"][1]["spikes"] == doc["levels"][2]["spikes"] > 0
+
+
+def _memory_arrays(verilog_text: str) -> dict[str, int]:
+    """Bits of the memory arrays (``reg [W:0] name [D:0]``) of each module of a Verilog text."""
+    out, module = {}, None
+    for line in verilog_text.splitlines():
+        if line.startswith("module "):
+            module = line.split()[1].split("(")[0]
+            out[module] = 0
+        elif (m := re.match(r"\s*reg \[(\d+):0\] \S+ \[(\d+):0\];", line)) and module:
+            out[module] += (int(m.group(1)) + 1) * (int(m.group(2)) + 1)
+    return out
+
+
+@pytest.mark.parametrize("cores", [1, 3])
+def test_chip_memory_bits_are_the_memories_of_the_generated_verilog(small, cores):
+    """The cost nmc compile --size minimizes is every memory array of the Verilog nmc rtl writes."""
+    from rtl.chip import chip_memory_bits
+    from rtl.runner import verilog
+
+    target, params = small
+    text = verilog(params if cores == 1 else ChipParams.of(params, cores), name="top")
+    arrays = _memory_arrays(text)  # the core module once (instantiated per core), the rest per instance
+    total = sum(arrays.values()) + (cores - 1) * arrays.get("top_core", 0)
+    assert total == chip_memory_bits(target, cores) > 0

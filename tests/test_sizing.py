@@ -24,7 +24,7 @@ from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.layout import build_layout
 from nmcompiler.targets import load_target
 from nmcompiler.targets.target import target_from_document
-from rtl.params import core_memory_bits
+from rtl.chip import chip_memory_bits
 
 
 def test_mesh_is_the_squarest_that_holds_the_cores():
@@ -36,7 +36,7 @@ def test_mesh_is_the_squarest_that_holds_the_cores():
 @pytest.fixture(scope="module")
 def cuba():
     net = load_network(EXAMPLES / "cuba.yaml")
-    return net, SizeTarget(cost=core_memory_bits).run(net, load_target("fpga-lif"))
+    return net, SizeTarget(cost=chip_memory_bits).run(net, load_target("fpga-lif"))
 
 
 def _fill(net, target, order_name):
@@ -60,7 +60,7 @@ def test_sizing_chooses_the_cheapest_choice_that_holds_the_network(cuba):
     fitting = [c for c in sizing.candidates if c.rejected is None]
     assert sizing.chosen == min(fitting, key=lambda c: (c.memory_bits, c.cores))
     for c in fitting:  # the cost is the generated core's memories, recomputed from the sized target file
-        assert c.memory_bits == core_memory_bits(_candidate_target(base, c)) * c.cores
+        assert c.memory_bits == chip_memory_bits(_candidate_target(base, c), c.cores)
     # 80 random inputs per neuron: every core sees nearly all 4000 neurons, so 2048 axons cannot hold many
     assert {c.input_axons for c in sizing.candidates if c.rejected} == {256, 512, 1024}
     assert all("over 256" in c.rejected for c in sizing.candidates if c.rejected)
@@ -118,7 +118,7 @@ def _fan_in_network(fan_in: int, neurons: int = 96) -> Network:
 
 def test_choices_are_rejected_with_the_reason(tmp_path):
     target = _sizing_target(tmp_path)
-    sizing = SizeTarget(cost=core_memory_bits).run(_fan_in_network(100), target)
+    sizing = SizeTarget(cost=chip_memory_bits).run(_fan_in_network(100), target)
     by = {(c.neurons, c.input_axons): c for c in sizing.candidates}
     assert by[16, 64].rejected == "a neuron receives 100 inputs, over 64 input axons"
     assert by[32, 64].rejected == by[16, 64].rejected
@@ -126,16 +126,16 @@ def test_choices_are_rejected_with_the_reason(tmp_path):
     assert sizing.chosen.input_axons == 128
     with pytest.raises(UserError, match="no tiny-fpga core of the sizing choices holds the network: .*receives 150 "
                                         "inputs, over 128 input axons"):
-        SizeTarget(cost=core_memory_bits).run(_fan_in_network(150), target)
+        SizeTarget(cost=chip_memory_bits).run(_fan_in_network(150), target)
     with pytest.raises(UserError) as err:
-        SizeTarget(cost=core_memory_bits).run(_fan_in_network(100), _sizing_target(tmp_path, max_cores=4))
+        SizeTarget(cost=chip_memory_bits).run(_fan_in_network(100), _sizing_target(tmp_path, max_cores=4))
     assert "16 neurons per core need over 4 cores" in str(err.value)  # 96 neurons
     assert "32 neurons and 128 input axons per core need 7 cores, over 4" in str(err.value)  # 15 share 128 inputs
 
 
 def test_only_targets_with_a_sizing_section_are_sized_and_size_does_not_fix_models():
     with pytest.raises(UserError, match="fixed limits"):
-        SizeTarget(cost=core_memory_bits).run(_fan_in_network(10), load_target("loihi-like"))
+        SizeTarget(cost=chip_memory_bits).run(_fan_in_network(10), load_target("loihi-like"))
     net = Network("three", dt=1e-3)
     net.add(SpikeSource(name="in", size=2, ids=[0, 1], times=[0.0, 1e-3]))
     net.add(Population(name="p", size=4, model=CubaLIF(tau_mem=1e-2, tau_syn=[5e-3, 5e-3, 5e-3],
@@ -143,7 +143,7 @@ def test_only_targets_with_a_sizing_section_are_sized_and_size_does_not_fix_mode
     net.connect(Projection(name="in_p", pre="in", post="p", receptor="c",
                            connectivity=Connectivity.from_coo(2, 4, [0, 1], [0, 3], [1.0, 1.0], [1, 1])))
     with pytest.raises(ValidationError, match="receptor|channel"):
-        SizeTarget(cost=core_memory_bits).run(net, load_target("fpga-lif"))
+        SizeTarget(cost=chip_memory_bits).run(net, load_target("fpga-lif"))
 
 
 def _long_delay_network() -> Network:
@@ -160,7 +160,7 @@ def test_sizing_counts_the_relay_neurons_of_long_delays(tmp_path):
     """Delays beyond the format's 16 ticks become relay chains: sizing counts their neurons, so the
     compile fits the cores it counted."""
     target = _sizing_target(tmp_path, neurons=[32], input_axons=[128])
-    sizing, mapping, fx, report = compile_sized(_long_delay_network(), target, core_memory_bits)
+    sizing, mapping, fx, report = compile_sized(_long_delay_network(), target, chip_memory_bits)
     assert report.fits, report.misfits
     assert len(mapping.core_of) > 64  # relay neurons
     assert sizing.chosen.cores >= report.cores_used > 2
@@ -171,7 +171,7 @@ def test_compile_sized_grows_the_mesh_when_a_partitioner_needs_more_cores(tmp_pa
     """Sizing counts the better of index and RCM order (here RCM: 4 cores); forced to index order,
     the compile needs 5, and the mesh grows to them."""
     target = _sizing_target(tmp_path, neurons=[32], input_axons=[128])
-    sizing, _, _, report = compile_sized(_long_delay_network(), target, core_memory_bits, partitioner="index-order")
+    sizing, _, _, report = compile_sized(_long_delay_network(), target, chip_memory_bits, partitioner="index-order")
     assert sizing.chosen.order == "rcm-order" and report.cores_used > sizing.chosen.cores
     assert report.fits, report.misfits
     assert sizing.document["chip"]["mesh"] == list(mesh_for(report.cores_used)) == list(sizing.target.chip.mesh)

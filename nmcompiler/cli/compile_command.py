@@ -18,13 +18,13 @@ __all__ = ["compile_", "rtl_memory_cost"]
 
 
 def rtl_memory_cost():
-    """The cost ``--size`` minimizes: the generated core's memory bits (the RTL package)."""
+    """The cost ``--size`` minimizes: the generated chip's memory bits (the RTL package)."""
     try:
-        from rtl.params import core_memory_bits
+        from rtl.chip import chip_memory_bits
     except ImportError as exc:
         raise UserError(f"--size sizes the generated RTL core, and the RTL tools are not installed ({exc.name}): "
                         "pip install 'nmcompiler[rtl]'") from None
-    return core_memory_bits
+    return chip_memory_bits
 
 
 @cli.command(name="compile")

@@ -115,7 +115,7 @@ def rtl(image: Path, outdir: Path, target, synth, as_json: bool) -> None:
         loads = [core_load(contents.cores[0], params, int(contents.meta["presynaptic"]))]
         files["core0.v"] = verilog(params, init=loads[0], name=f"{TOPLEVEL}_c0").encode()
     else:
-        chip = ChipParams.of(params, cores=1 << (len(contents.cores) - 1).bit_length())
+        chip = ChipParams.of(params, cores=len(contents.cores))
         chip_words = chip_load(contents, chip)
         loads = list(chip_words.cores)
         files["nmc_chip.v"] = verilog(chip, name=CHIP_TOPLEVEL).encode()

@@ -14,10 +14,10 @@ memory bits? :class:`SizeTarget` answers it:
    (bisection: an unbounded fill leaves the last core part empty and the others full, a bounded
    one spreads the synapses). A choice is rejected when one neuron receives more inputs than its
    axons, or when it needs more than ``max_cores`` cores.
-3. The candidate whose cores have the fewest memory bits in all (``cost``: the bits of one
-   generated core's memories, which :func:`rtl.params.core_memory_bits` computes exactly from
-   the RTL's word layouts) is chosen; ties go to fewer cores, then fewer neurons per core. Its
-   chip is the most nearly square mesh of that many cores (one chip).
+3. The candidate whose chip has the fewest memory bits (``cost``: the bits of every memory of
+   the chip ``nmc rtl`` generates, cores and router, which :func:`rtl.chip.chip_memory_bits`
+   computes exactly from the RTL's word layouts) is chosen; ties go to fewer cores, then fewer
+   neurons per core. Its chip is the most nearly square mesh of that many cores (one chip).
 
 :func:`compile_sized` then compiles the network onto the sized target like onto any other. The
 auto partitioner tries both fills again under the sized limits (the fill that set the memory fits
@@ -96,9 +96,10 @@ def mesh_for(cores: int) -> tuple[int, int]:
 class SizeTarget:
     """Size ``target`` (which has a ``sizing`` section) to a network; see the module docstring.
 
-    ``cost(target)``: the memory bits of one core of ``target`` (``rtl.params.core_memory_bits``)."""
+    ``cost(target, cores)``: the memory bits of a chip of ``cores`` cores of ``target``
+    (``rtl.chip.chip_memory_bits``)."""
 
-    cost: Callable[[Target], int]
+    cost: Callable[[Target, int], int]
     name: str | None = None  # of the sized target (default: the base target's name + "-sized")
 
     def run(self, net: Network, target: Target) -> Sizing:
@@ -159,9 +160,9 @@ class SizeTarget:
         total = fills.post.size * unbounded.synapse_bits()
         memory, order = min((_smallest_memory(fills, order, cores, total, fullest, sz.memory_granule_bits, filling),
                              order) for order, (k, fullest) in counted.items() if k == cores)
-        per_core = self.cost(_candidate_target(target, neurons, axons, memory, sz.max_cores))
+        bits = self.cost(_candidate_target(target, neurons, axons, memory, sz.max_cores), cores)
         return Candidate(neurons=neurons, input_axons=axons, cores=cores, order=order, synapse_memory_bits=memory,
-                         memory_bits=per_core * cores)
+                         memory_bits=bits)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,7 +225,7 @@ def sized_document(base_doc: dict, name: str, neurons: int, axons: int, memory: 
     return doc
 
 
-def compile_sized(net: Network, target: Target, cost: Callable[[Target], int], *, name: str | None = None,
+def compile_sized(net: Network, target: Target, cost: Callable[[Target, int], int], *, name: str | None = None,
                   **options):
     """Size ``target`` to ``net`` and compile onto the sized target (``options``: those of
     :func:`.compile_network`). Returns ``(sizing, mapping, fixed-point network, report)``; the
