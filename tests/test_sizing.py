@@ -183,7 +183,7 @@ def test_cli_size_writes_the_sized_target_deterministically(run_nmc, tmp_path):
                                  "-o", tmp_path / run)
         assert code == 0, err
     doc = json.loads(out)
-    for name in ("synfire.nmc", "target.yaml", "synfire.map.npz"):
+    for name in ("synfire.nmc", "target.yaml", "synfire.map.npz", "synfire.sizing.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     sized = load_target(str(tmp_path / "a" / "target.yaml"))
     assert doc["target"] == sized.name == doc["sizing"]["target"] and doc["fits"]

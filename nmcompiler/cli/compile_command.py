@@ -90,7 +90,7 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
              input_axons=u.input_axons, output_axons=u.output_axons, **extra)
     doc = report.to_json() | {"offsets": mapping.offsets}
     if sizing is not None:
-        doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml"}
+        doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml", "plot": f"{stem}.sizing.png"}
     png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
     image = None
     doc["image"] = None
@@ -100,7 +100,10 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
             read_header(image, f"{stem}.nmc")[1])}
         write_bytes(outdir / f"{stem}.nmc", image)
     if sizing is not None:
+        from ..report.sizing_plot import sizing_png
+
         write_bytes(outdir / "target.yaml", _sized_yaml(sizing, target, network).encode())
+        write_bytes(outdir / f"{stem}.sizing.png", sizing_png(sizing, f"{net.name}: {target} sized"))
     write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
     write_json(outdir / f"{stem}.map.json", doc)
     write_bytes(outdir / f"{stem}.placement.png", png)
@@ -132,7 +135,8 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
         p = report.partial_sums
         console.print(f"partial sums: {p['compartments']} compartments on {p['dendrite_cores']} cores feed "
                       f"{p['soma_cores']} neuron cores; {p['messages_per_second']:.0f} messages per second")
-    written = f"{stem}.map.json, {stem}.map.npz, {stem}.placement.png" + (", target.yaml" if sizing else "")
+    written = f"{stem}.map.json, {stem}.map.npz, {stem}.placement.png" + (
+        f", target.yaml, {stem}.sizing.png" if sizing else "")
     if image is None:
         console.print(f"wrote {outdir}/{written} (no configuration image: --no-image)")
     else:

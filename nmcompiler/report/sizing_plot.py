@@ -1,0 +1,50 @@
+"""Sizing chart: every candidate core of ``nmc compile --size``, its cores against its chip's memory."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter  # noqa: E402
+
+__all__ = ["sizing_png"]
+
+
+def sizing_png(sizing, title: str) -> bytes:
+    """Candidates that hold the network as points (colour: input axons per core; label: neurons
+    per core), the chosen one circled; the rejected ones listed by reason count below."""
+    fits = [c for c in sizing.candidates if c.rejected is None]
+    rejected = len(sizing.candidates) - len(fits)
+    fig, ax = plt.subplots(figsize=(7, 4.6), dpi=100)
+    axons = sorted({c.input_axons for c in fits})
+    cmap = plt.get_cmap("viridis", max(len(axons), 2))
+    for k, a in enumerate(axons):
+        pts = [c for c in fits if c.input_axons == a]
+        ax.scatter([c.cores for c in pts], [c.memory_bits / 2**23 for c in pts], color=cmap(k), s=36,
+                   label=f"{a} input axons", zorder=3)
+        for c in pts:
+            ax.annotate(str(c.neurons), (c.cores, c.memory_bits / 2**23), textcoords="offset points", xytext=(4, 3),
+                        fontsize="x-small")
+    best = sizing.chosen
+    ax.scatter([best.cores], [best.memory_bits / 2**23], s=220, facecolors="none", edgecolors="red", linewidths=1.6,
+               label="chosen", zorder=4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(FormatStrFormatter("%g"))
+    ax.tick_params(which="minor", labelsize="x-small")
+    ax.set_xlabel("cores")
+    ax.set_ylabel("chip memories (MiB)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", loc="best")
+    ax.set_title(title, fontsize="medium")
+    fig.text(0.01, 0.01, f"labels: neurons per core; {rejected} of {len(sizing.candidates)} choices cannot hold "
+             "the network", fontsize="x-small")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
+    plt.close(fig)
+    return buf.getvalue()
