@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -115,9 +116,10 @@ class SizeTarget:
             raise ValidationError([Diagnostic(where="", message=v.message) for v in blocking])
         if any(v.rule == "delay_range" for v in violations):  # the relay neurons compile_network adds
             net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
-        fills = _Fills.of(net)
+        fills = functools.cache(lambda: _Fills.of(net))  # built when a candidate gets to filling
+        n = sum(p.size for p in net.populations)
         worst_fan_in = max((int(fan_in_per_neuron(net, p).max(initial=0)) for p in net.populations), default=0)
-        candidates = [self._candidate(net, target, neurons, axons, worst_fan_in, fills)
+        candidates = [self._candidate(net, target, neurons, axons, n, worst_fan_in, fills)
                       for neurons in sz.neurons for axons in sz.input_axons]
         fitting = [c for c in candidates if c.rejected is None]
         if not fitting:
@@ -132,8 +134,8 @@ class SizeTarget:
                   target.name, best.cores, best.neurons, best.input_axons, best.synapse_memory_bits, best.memory_bits)
         return Sizing(target=sized, document=doc, chosen=best, candidates=tuple(candidates))
 
-    def _candidate(self, net: Network, target: Target, neurons: int, axons: int, worst_fan_in: int,
-                   fills: _Fills) -> Candidate:
+    def _candidate(self, net: Network, target: Target, neurons: int, axons: int,
+                   n: int, worst_fan_in: int, prepared: Callable[[], _Fills]) -> Candidate:
         sz = target.sizing
         if worst_fan_in > axons:
             return Candidate(neurons=neurons, input_axons=axons,
@@ -143,9 +145,10 @@ class SizeTarget:
             return target_for(net, _candidate_target(target, neurons, axons, memory, sz.max_cores))
 
         unbounded = filling(_UNBOUNDED_MEMORY)
-        if fills.n and math.ceil(fills.n / unbounded.core.neurons) > sz.max_cores:
+        if n and math.ceil(n / unbounded.core.neurons) > sz.max_cores:
             return Candidate(neurons=neurons, input_axons=axons,
                              rejected=f"{neurons} neurons per core need over {sz.max_cores} cores")
+        fills = prepared()
         counted = {}  # order -> (cores, synapse bits of the fullest core)
         for order in fills.orders:
             core_of = fills.cores(order, unbounded)
