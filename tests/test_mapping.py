@@ -563,3 +563,20 @@ def test_table_compression_merges_as_the_pairwise_search(seed):
     got = _compress(entries)
     assert got == _compress_reference(entries)
     assert len(got) < len(entries)
+
+
+def test_a_neuron_over_a_limit_alone_is_named_with_the_limit(tmp_path):
+    """A core holding one neuron that still breaks an axon limit cannot be split: the error says
+    which limit, by how much, and what to do."""
+    text = open(load_target("fpga-lif").source).read()
+    text = re.sub(r"  neurons: \d+", "  neurons: 1", text).replace("max_chips: 1", "max_chips: 64")
+    out_path, in_path = tmp_path / "out.yaml", tmp_path / "in.yaml"
+    out_path.write_text(text.replace("output_axons: 1024", "output_axons: 1"))
+    in_path.write_text(text.replace("input_axons: 1024", "input_axons: 2"))
+    pre, post = np.array([0, 0, 1, 2, 3], dtype=np.int32), np.array([1, 2, 0, 0, 0], dtype=np.int32)
+    with pytest.raises(UserError, match=r"neuron \(global index 0\) sends to 2 cores, over a fpga-lif core's 1 "
+                                        "output axons: choose a target with more output axons"):
+        IndexOrder().run(4, pre, post, load_target(str(out_path)))
+    with pytest.raises(UserError, match=r"neuron \(global index 0\) receives from 3 sources, over a fpga-lif core's 2 "
+                                        "input axons: it needs partial sums"):
+        IndexOrder().run(4, pre, post, load_target(str(in_path)))

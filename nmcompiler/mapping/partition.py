@@ -116,8 +116,13 @@ def _split_until_fit(core_of: np.ndarray, pre, post, target: Target, rank: np.nd
         for core in np.flatnonzero(~ok):
             members = order[bounds[core]:bounds[core + 1]]
             if members.size <= 1:
-                raise UserError(f"a single neuron (global index {members[0]}) exceeds a {target.name} core's "
-                                "axon limits: it needs partial sums (a target with graded messages)")
+                if usage.output_axons[core] > c.output_axons:
+                    raise UserError(f"a single neuron (global index {members[0]}) sends to {usage.output_axons[core]} "
+                                    f"cores, over a {target.name} core's {c.output_axons} output axons: choose a "
+                                    "target with more output axons or larger cores")
+                raise UserError(f"a single neuron (global index {members[0]}) receives from {usage.input_axons[core]} "
+                                f"sources, over a {target.name} core's {c.input_axons} input axons: it needs partial "
+                                "sums (a target with graded messages)")
             over = max(usage.input_axons[core] / c.input_axons, usage.output_axons[core] / c.output_axons)
             pieces = min(members.size, max(2, math.ceil(over)))
             piece = np.arange(members.size) * pieces // members.size  # consecutive, sizes within one

@@ -47,8 +47,8 @@ from ..passes import RelayLongDelays
 from ..sim.layout import build_layout
 from ..targets import Target
 from ..targets.target import target_from_document
-from .fill import fan_in, incoming
-from .partition import RcmOrder, cores_in_order
+from .fill import fan_in, fill_in_order, incoming
+from .partition import RcmOrder
 from .usage import synapse_arrays
 
 __all__ = ["Candidate", "Sizing", "SizeTarget", "compile_sized", "mesh_for"]
@@ -151,17 +151,16 @@ class SizeTarget:
         fills = prepared()
         counted = {}  # order -> (cores, synapse bits of the fullest core)
         for order in fills.orders:
-            core_of = fills.cores(order, unbounded)
-            k = int(core_of.max(initial=0)) + 1
-            counted[order] = (k, int(np.bincount(core_of, weights=fills.fan, minlength=k).max(initial=0))
-                              * unbounded.synapse_bits())
+            k, synapses = fills.fill(order, unbounded)
+            counted[order] = (k, synapses * unbounded.synapse_bits())
         cores = min(k for k, _ in counted.values())
         if cores > sz.max_cores:
             return Candidate(neurons=neurons, input_axons=axons, cores=cores, order=min(counted, key=counted.get),
                              rejected=f"{neurons} neurons and {axons} input axons per core need {cores} cores, over "
                                       f"{sz.max_cores}")
-        total = fills.post.size * unbounded.synapse_bits()
-        memory, order = min((_smallest_memory(fills, order, cores, total, fullest, sz.memory_granule_bits, filling),
+        bits = unbounded.synapse_bits()
+        least = max(-(-fills.post.size * bits // cores), int(fills.fan.max(initial=0)) * bits)  # even share; one neuron
+        memory, order = min((_smallest_memory(fills, order, cores, least, fullest, sz.memory_granule_bits, filling),
                              order) for order, (k, fullest) in counted.items() if k == cores)
         bits = self.cost(_candidate_target(target, neurons, axons, memory, sz.max_cores), cores)
         return Candidate(neurons=neurons, input_axons=axons, cores=cores, order=order, synapse_memory_bits=memory,
@@ -187,20 +186,25 @@ class _Fills:
         return cls(n=n, pre=pre, post=post, csr=incoming(n, pre, post), fan=fan_in(n, post),
                    orders={"index-order": np.arange(n, dtype=np.int64), "rcm-order": RcmOrder.order(n, pre, post)})
 
-    def cores(self, order: str, target: Target) -> np.ndarray:
-        return cores_in_order(self.orders[order], self.n, self.pre, self.post, target, self.csr, self.fan)
+    def fill(self, order: str, target: Target) -> tuple[int, int]:
+        """``(cores, synapses of the fullest core)`` of filling in ``order`` (:mod:`.fill`). No core
+        is split for its output axons: a sized chip's core sends to at most all of its cores, and
+        the sized target has at least that many output axons."""
+        core = fill_in_order(self.orders[order], self.n, self.pre, self.post, target, self.csr)
+        k = int(core[-1]) + 1 if core.size else 1
+        return k, int(np.bincount(core, weights=self.fan[self.orders[order]], minlength=k).max(initial=0))
 
 
-def _smallest_memory(fills: _Fills, order: str, cores: int, total: int, fullest: int, granule: int,
+def _smallest_memory(fills: _Fills, order: str, cores: int, least: int, fullest: int, granule: int,
                      filling: Callable[[int], Target]) -> int:
-    """The fewest granules of synapse memory with which ``order`` still fills ``cores`` cores
-    (bisection between an even share of all synapses and the fullest unbounded core; every answer
-    is a fill that was run)."""
-    lo = max(1, -(-total // (cores * granule)))
+    """The fewest granules of synapse memory with which ``order`` still fills ``cores`` cores:
+    bisection between ``least`` bits (an even share of all synapses, and no less than one
+    neuron's) and the fullest unbounded core; every answer is a fill that was run."""
+    lo = max(1, -(-least // granule))
     hi = max(lo, -(-fullest // granule))
     while lo < hi:
         mid = (lo + hi) // 2
-        if int(fills.cores(order, filling(mid * granule)).max(initial=0)) + 1 <= cores:
+        if fills.fill(order, filling(mid * granule))[0] <= cores:
             hi = mid
         else:
             lo = mid + 1
@@ -209,7 +213,8 @@ def _smallest_memory(fills: _Fills, order: str, cores: int, total: int, fullest:
 
 def _candidate_target(target: Target, neurons: int, axons: int, memory: int, cores: int) -> Target:
     """``target`` with these core limits on one chip of ``mesh_for(cores)``, without its sizing."""
-    core = dataclasses.replace(target.core, neurons=neurons, input_axons=axons, synapse_memory_bits=memory)
+    core = dataclasses.replace(target.core, neurons=neurons, input_axons=axons, synapse_memory_bits=memory,
+                               output_axons=max(target.core.output_axons, cores))
     chip = dataclasses.replace(target.chip, mesh=mesh_for(cores), board=(1, 1), max_chips=1)
     return dataclasses.replace(target, core=core, chip=chip, sizing=None)
 
@@ -223,7 +228,8 @@ def sized_document(base_doc: dict, name: str, neurons: int, axons: int, memory: 
     doc = copy.deepcopy(base_doc)
     doc.pop("sizing", None)
     doc["name"] = name
-    doc["core"].update(neurons=neurons, input_axons=axons, synapse_memory_bits=memory)
+    doc["core"].update(neurons=neurons, input_axons=axons, synapse_memory_bits=memory,
+                       output_axons=max(doc["core"]["output_axons"], mesh[0] * mesh[1]))
     doc["chip"].update(mesh=list(mesh), board=[1, 1], max_chips=1)
     return doc
 
