@@ -123,7 +123,7 @@ class SizeTarget:
                       for neurons in sz.neurons for axons in sz.input_axons]
         fitting = [c for c in candidates if c.rejected is None]
         if not fitting:
-            reasons = sorted({c.rejected for c in candidates})
+            reasons = list(dict.fromkeys(c.rejected for c in candidates))  # in the order tried
             raise UserError(f"no {target.name} core of the sizing choices holds the network: " + "; ".join(reasons))
         best = min(fitting, key=lambda c: (c.memory_bits, c.cores, c.neurons, c.input_axons))
         name = self.name or f"{target.name}-sized"
