@@ -580,3 +580,15 @@ def test_a_neuron_over_a_limit_alone_is_named_with_the_limit(tmp_path):
     with pytest.raises(UserError, match=r"neuron \(global index 0\) receives from 3 sources, over a fpga-lif core's 2 "
                                         "input axons: it needs partial sums"):
         IndexOrder().run(4, pre, post, load_target(str(in_path)))
+
+
+@pytest.mark.parametrize("name,target,fan_in", [("cuba.yaml", "loihi-like", "auto"), ("cuba.yaml", "loihi-like",
+                                                                                       "partial-sums"),
+                                                 ("synfire.yaml", "truenorth-like", "auto")])
+def test_progress_names_every_pass_as_it_begins(name, target, fan_in):
+    """nmc compile's status line: compile_network tells progress() each pass as it begins, in the
+    order (and with the names) the report's passes list them."""
+    seen = []
+    _, _, report = compile_network(load_network(EXAMPLES / name), load_target(target), fan_in=fan_in,
+                                   progress=seen.append)
+    assert list(dict.fromkeys(seen)) == list(report.passes) and len(seen) >= 5

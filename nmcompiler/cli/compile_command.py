@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
@@ -15,6 +16,18 @@ from . import image_commands
 from .main import _load, _out, _time_option, cli, network_options
 
 __all__ = ["compile_", "rtl_memory_cost"]
+
+#: what the status line says while a pass runs (pass names as in the report's ``passes``)
+PASS_LABELS = {
+    "design_rules": "checking design rules", "legalize_delays": "relaying long delays",
+    "legalize_weights": "clustering weights", "quantize": "quantizing", "rates": "simulating firing rates",
+    "partition_index_order": "partitioning in index order", "partition_rcm_order": "partitioning in RCM order",
+    "partition_metis": "partitioning with METIS", "partition_kahypar": "partitioning with Mt-KaHyPar",
+    "partition_cp_sat": "partitioning with CP-SAT", "partition_partial_sums": "planning partial sums",
+    "partition_per_neuron_trial": "trying dense populations per neuron", "legalize_fan_out": "adding splitter neurons",
+    "legalize_axon_types": "assigning axon types", "index_order_baseline": "index-order baseline",
+    "usage_traffic": "counting usage and traffic", "place": "placing cores", "route": "routing",
+}
 
 
 def rtl_memory_cost():
@@ -69,17 +82,24 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     tgt = load_target(target)
     net = _load(network, dt, integration, reset)
     rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
-    options = dict(seed=seed, partitioner=partitioner, rate_steps=rate_steps, placer=placer, fan_in=fan_in)
-    sizing = None
-    if size:
-        from ..mapping.sizing import compile_sized
+    status = Console(stderr=True).status(f"{net.name}: starting")  # shown on a terminal only
+    with status:
+        options = dict(seed=seed, partitioner=partitioner, rate_steps=rate_steps, placer=placer, fan_in=fan_in,
+                       progress=lambda name: status.update(f"{net.name}: {PASS_LABELS.get(name, name)}"))
+        sizing = None
+        if size:
+            from ..mapping.sizing import compile_sized
 
-        sizing, mapping, fx, report = compile_sized(net, tgt, rtl_memory_cost(), **options)
-        tgt = sizing.target
-    else:
-        mapping, fx, report = compile_network(net, tgt, **options)
-    if not report.fits:
-        raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
+            status.update(f"{net.name}: sizing {tgt.name}")
+            sizing, mapping, fx, report = compile_sized(net, tgt, rtl_memory_cost(), **options)
+            tgt = sizing.target
+        else:
+            mapping, fx, report = compile_network(net, tgt, **options)
+        if not report.fits:
+            raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
+        if with_image:
+            status.update(f"{net.name}: writing the configuration image")
+            image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
     stem = net.name
     u = mapping.usage
     buf = io.BytesIO()
@@ -92,10 +112,10 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     if sizing is not None:
         doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml", "plot": f"{stem}.sizing.png"}
     png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
-    image = None
     doc["image"] = None
-    if with_image:
-        image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
+    if not with_image:
+        image = None
+    else:
         doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
             read_header(image, f"{stem}.nmc")[1])}
         write_bytes(outdir / f"{stem}.nmc", image)

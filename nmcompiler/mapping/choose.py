@@ -23,6 +23,7 @@ from ..targets import Target
 from .partition import IndexOrder, Metis, RcmOrder
 from .partition_cpsat import CpSatPartition
 from .partition_kahypar import KaHyPar
+from .passlog import PassLog
 from .usage import traffic
 
 __all__ = ["PARTITIONERS", "Choice", "choose_partition", "cores_of"]
@@ -49,15 +50,16 @@ class Choice:
 
 def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, bound: int, *,
                      partitioner: str = "auto", seed: int = 0, rates: np.ndarray | None = None,
-                     passes: dict[str, float] | None = None,
+                     passes: PassLog | None = None,
                      offer: Callable[[int], tuple[object, int] | None] | None = None) -> Choice:
     """Partition ``n`` neurons (synapses ``pre`` -> ``post``; ``pre >= n`` are sources without a
     core). ``offer(best_cores)`` may return (alternative, its cores); it wins if it needs fewer
     cores than every partition found."""
     if partitioner not in PARTITIONERS:
         raise UserError(f"unknown partitioner '{partitioner}' (use {', '.join(PARTITIONERS)})")
-    passes = {} if passes is None else passes
+    passes = PassLog() if passes is None else passes
     searching = partitioner in ("auto", CpSatPartition.name)
+    passes.start("partition_index_order")
     t = time.perf_counter()
     baseline = IndexOrder().run(n, pre, post, target)
     passes["partition_index_order"] = time.perf_counter() - t
@@ -65,6 +67,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
                     index_order_traffic=traffic(baseline, pre, post, rates))
     found = {IndexOrder.name: (baseline, choice.index_order_traffic)}  # insertion order breaks ties
     if (searching or partitioner == RcmOrder.name) and n:
+        passes.start("partition_rcm_order")
         t = time.perf_counter()
         rcm = RcmOrder().run(n, pre, post, target)
         passes["partition_rcm_order"] = time.perf_counter() - t
@@ -74,6 +77,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
     # METIS runs unless the alternative already needs at most half the cores; with a partition at
     # the lower bound already, it gets one attempt (it can only lower the traffic)
     if partitioner == Metis.name or (searching and n and (offered is None or 2 * offered[1] > best_cores)):
+        passes.start("partition_metis")
         t = time.perf_counter()
         try:
             budget = 0.0 if best_cores <= bound and partitioner == "auto" else Metis.time_budget
@@ -93,6 +97,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
     small = pre.size + n <= KAHYPAR_AUTO_PINS  # pins: distinct (neuron, target) pairs + senders
     if partitioner == KaHyPar.name or (searching and n and locality and small
                                        and (offered is None or 2 * offered[1] > best_cores)):
+        passes.start("partition_kahypar")
         t = time.perf_counter()
         khp = KaHyPar(seed=seed).run(n, pre, post, target, bound, rates)
         found[KaHyPar.name] = (khp, traffic(khp, pre, post, rates))
@@ -116,6 +121,7 @@ def _polish(choice: Choice, start_traffic: float, n, pre, post, target, partitio
     pairs = distinct(pre.astype(np.int64) * n + post).size if n <= exact.max_neurons else 0
     k = cores_of(choice.core_of)
     if exact.applicable(n, pairs, k, target) and start_traffic > 0:
+        passes.start("partition_cp_sat")
         t = time.perf_counter()
         res = exact.run(n, pre, post, target, choice.core_of, rates)
         passes["partition_cp_sat"] = time.perf_counter() - t

@@ -12,6 +12,7 @@ violated limit listed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from ..sim import FloatSimulator
 from ..sim.layout import build_layout
 from ..targets import Target
 from .mapping import Mapping
+from .passlog import PassLog
 from .partial_sums import PlanPartialSums, projection_tables, usage_and_traffic
 from .choose import PARTITIONERS, choose_partition, cores_of
 from .partition import IndexOrder, RcmOrder, fits
@@ -81,14 +83,16 @@ class CompileReport:
 
 def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: int | None = None,
                     partitioner: str = "auto", placer: str = "auto",
-                    fan_in: str = "auto") -> tuple[Mapping, FixedPointNetwork, CompileReport]:
+                    fan_in: str = "auto", progress: Callable[[str], None] | None = None,
+                    ) -> tuple[Mapping, FixedPointNetwork, CompileReport]:
     """Map ``net`` onto ``target``. The returned fixed-point network is the legalized one (with its
     relay populations), i.e. what the mapping's ``core_of`` indexes. With ``rate_steps``, a float
     simulation of that many steps measures firing rates that weight partitioning, placement and
     the traffic figures (otherwise every neuron counts as 1 Hz). ``placer``: "swap" (pairwise swap
     refinement), "cp-sat" (then CP-SAT over every position of the chips used, up to
     ``CpSatPlacement.max_cores`` cores), "auto" (CP-SAT with a small budget up to
-    ``AUTO_CP_SAT_CORES`` cores). ``fan_in``: "partial-sums" (always), "none" (never), "auto"."""
+    ``AUTO_CP_SAT_CORES`` cores). ``fan_in``: "partial-sums" (always), "none" (never), "auto".
+    ``progress(name)`` is called as each pass begins (names as in the report's ``passes``)."""
     if placer not in ("auto", "swap", "cp-sat"):
         raise UserError(f"unknown placer '{placer}' (use auto, swap or cp-sat)")
     if partitioner not in PARTITIONERS:
@@ -99,7 +103,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     if fan_in == "partial-sums" and not graded:
         raise UserError(f"{target.name} sends spikes only (no core.partial_sum_bits): partial sums need graded "
                         "messages")
-    passes: dict[str, float] = {}
+    passes = PassLog(progress)
+    passes.start("design_rules")
     t = time.perf_counter()
     violations = check(net, target)
     passes["design_rules"] = time.perf_counter() - t
@@ -109,11 +114,13 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     if not any(v.rule not in resolved | _LEGALIZED for v in violations):
         pending = set()
         if any(v.rule == "delay_range" for v in violations):
+            passes.start("legalize_delays")
             t = time.perf_counter()
             net = RelayLongDelays(max_delay=target.format.delay_max).run(net)
             passes["legalize_delays"] = time.perf_counter() - t
             legalized += [f"relayed: {v}" for v in violations if v.rule == "delay_range"]
         if any(v.rule == "axon_type_weights" for v in violations):
+            passes.start("legalize_weights")
             t = time.perf_counter()
             clustering = ClusterWeights(levels=target.core.axon_types)
             net = clustering.run(net)
@@ -132,6 +139,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         target = chained
         legalized.append(f"multi-compartment neurons: {target.format.receptors} current channels per neuron in "
                          f"{target.core.compartments_per_neuron} compartments, {target.core.neurons} neurons per core")
+    passes.start("quantize")
     t = time.perf_counter()
     fx = Quantize(fmt=target.format).run(net)
     passes["quantize"] = time.perf_counter() - t
@@ -141,6 +149,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     n_pre = n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
     rates = None
     if rate_steps:
+        passes.start("rates")
         t = time.perf_counter()
         result = FloatSimulator(net, seed=seed).run(rate_steps)
         rates = np.zeros(n)
@@ -160,6 +169,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     def offer(best_cores: int):  # all neurons through compartments, if index and RCM order are far off
         if not (graded and fan_in == "auto" and best_cores > AUTO_BOUND_RATIO * bound):
             return None
+        passes.start("partition_partial_sums")
         t = time.perf_counter()
         ps = plan.run(fx, offsets, n, n_pre, target)
         passes["partition_partial_sums"] = time.perf_counter() - t
@@ -177,6 +187,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     base_traffic = choice.index_order_traffic
     per = target.core.fan_out_per_neuron
     if per is not None and n and int(axons_per_neuron(fx, chosen).max()) > per:
+        passes.start("legalize_fan_out")
         t = time.perf_counter()
         splitting = SplitFanOut(per_neuron=per, neurons_per_core=target.core.neurons,
                                 axons_per_core=target.core.input_axons)
@@ -196,6 +207,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     n_cores = int(chosen.max()) + 1 if n else 0
     axon_types: dict = {}
     if target.core.synapse_storage == "crossbar" and n:
+        passes.start("legalize_axon_types")
         t = time.perf_counter()
         assign = AssignAxonTypes(types=target.core.axon_types or 1)
         fx = assign.run(fx, chosen)
@@ -205,6 +217,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
                       f"{e['synapses']} synapses changed, RMS error {e['rms_error']:.3g} (RMS weight "
                       f"{e['rms_weight']:.3g}), largest {e['max_error']:.3g} (integer units)"
                       for c, e in assign.report.items() if e["changed"]]
+    passes.start("place")
     t = time.perf_counter()
     pairs = core_pairs(chosen, n_cores, pre, post, rates)  # None: too many cores for dense matrices
     if pairs is not None:
@@ -309,6 +322,7 @@ def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bou
         c = target.core
         sub_bound = max(-(-plain.size // c.neurons), -(-post.size * target.synapse_bits() // c.synapse_memory_bits))
         if dense:
+            passes.start("partition_per_neuron_trial")
             t = time.perf_counter()
             trial = min(cores_of(p.run(plain.size, sub_pre, sub_post, target)) for p in (IndexOrder(), RcmOrder()))
             passes["partition_per_neuron_trial"] = time.perf_counter() - t
@@ -326,6 +340,7 @@ def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bou
         notes += choice.notes
         core_of[plain] = choice.core_of
         first, name, direct = cores_of(choice.core_of), f"{choice.name}+{PlanPartialSums.name}", (pre, post)
+    passes.start("partition_partial_sums")
     t = time.perf_counter()
     ps = PlanPartialSums().run(fx, offsets, n, n_pre, target, neurons=mask, first_core=first)
     passes["partition_partial_sums"] = time.perf_counter() - t
@@ -333,6 +348,7 @@ def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bou
     if not mask.all():
         notes.append(f"partial-sum compartments for {', '.join(needs)}; the other populations on {first} cores "
                      "of their own")
+    passes.start("index_order_baseline")
     t = time.perf_counter()
     base_traffic = index_order_traffic(projection_tables(fx, offsets, n), n, target, rates)
     passes["index_order_baseline"] = time.perf_counter() - t
@@ -345,11 +361,13 @@ def _compile_with_compartments(net, fx, target, needs, layout, n_pre, rates, bou
 def _finish_partial_sums(net, fx, target, ps, core_of, direct, name, layout, n_pre, rates, bound, base_traffic,
                          placer, seed, passes, violations, legalized, notes):
     """Place, route, check and report a mapping with partial-sum compartments."""
+    passes.start("usage_traffic")
     t = time.perf_counter()
     usage, matrix, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt,
                                                         core_of, rates, direct)
     passes["usage_traffic"] = time.perf_counter() - t
     k = ps.cores
+    passes.start("place")
     t = time.perf_counter()
     dense = matrix.toarray() if k <= SwapRefinement.max_cores else matrix
     if k <= SwapRefinement.max_cores:
@@ -435,6 +453,7 @@ def _route(matrix, position: np.ndarray, n_cores: int, target: Target, passes: d
     """Link loads and routing tables; (max link load, total link load, table entries before/after)."""
     if n_cores <= 1:
         return None, None, None
+    passes.start("route")
     t = time.perf_counter()
     loads = route_dimension_order(position, matrix, target)
     table_entries = None
