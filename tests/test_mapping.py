@@ -582,9 +582,11 @@ def test_a_neuron_over_a_limit_alone_is_named_with_the_limit(tmp_path):
         IndexOrder().run(4, pre, post, load_target(str(in_path)))
 
 
-@pytest.mark.parametrize("name,target,fan_in", [("cuba.yaml", "loihi-like", "auto"), ("cuba.yaml", "loihi-like",
-                                                                                       "partial-sums"),
-                                                 ("synfire.yaml", "truenorth-like", "auto")])
+@pytest.mark.parametrize("name,target,fan_in", [
+    ("cuba.yaml", "loihi-like", "auto"),
+    ("cuba.yaml", "loihi-like", "partial-sums"),
+    ("synfire.yaml", "truenorth-like", "auto"),
+])
 def test_progress_names_every_pass_as_it_begins(name, target, fan_in):
     """nmc compile's status line: compile_network tells progress() each pass as it begins, in the
     order (and with the names) the report's passes list them."""
