@@ -56,16 +56,21 @@ def test_km1_of_the_spike_hypergraph_is_the_traffic(seed, blocks):
 
 @pytest.mark.parametrize("target", ["loihi-like", "spinnaker-like"])
 def test_kahypar_fits_every_limit_and_repeats_exactly(target):
+    """Anew into the bound's blocks, and refining a start partition (here into as many cores)."""
     net = conv_net()
     tgt = load_target(target)
     n, pre, post = _arrays(net)
     bound = cores_lower_bound(net, tgt)
-    a = KaHyPar().run(n, pre, post, tgt, bound)
-    b = KaHyPar().run(n, pre, post, tgt, bound)
-    assert np.array_equal(a, b)
-    k = int(a.max()) + 1
-    assert fits(core_usage(a, k, pre, post, tgt), tgt).all()
-    assert traffic(a, pre, post) * 2 <= traffic(IndexOrder().run(n, pre, post, tgt), pre, post)
+    index = IndexOrder().run(n, pre, post, tgt)
+    for start in (None, index):
+        a = KaHyPar().run(n, pre, post, tgt, bound, start=start)
+        b = KaHyPar().run(n, pre, post, tgt, bound, start=start)
+        assert np.array_equal(a, b)
+        k = int(a.max()) + 1
+        assert fits(core_usage(a, k, pre, post, tgt), tgt).all()
+        assert traffic(a, pre, post) * 2 <= traffic(index, pre, post)
+        if start is not None:
+            assert k <= int(start.max()) + 1
 
 
 def test_auto_runs_kahypar_only_where_there_is_locality():
@@ -87,5 +92,5 @@ def test_the_nir_cnn_on_loihi_like_gets_less_traffic_than_rcm_order():
     n, pre, post = _arrays(net)
     rcm = RcmOrder().run(n, pre, post, mapping.target)
     assert report.partitioner == "kahypar" and report.cores_used == report.cores_lower_bound == 26
-    assert report.inter_core_spikes < 0.8 * traffic(rcm, pre, post)  # 25855 against 33902
-    assert report.inter_core_spikes_index_order >= 3 * report.inter_core_spikes
+    assert report.inter_core_spikes < 0.6 * traffic(rcm, pre, post)  # 19610 against 33902
+    assert report.inter_core_spikes_index_order >= 4 * report.inter_core_spikes

@@ -2,7 +2,9 @@
 
 ``auto`` runs index order, RCM order and METIS, keeps the fewest cores and then the least traffic,
 and lets CP-SAT improve small cases; a named partitioner is used as it is. Mt-KaHyPar, which
-minimizes the traffic itself, joins ``auto`` when the network has locality to exploit (RCM order's
+minimizes the traffic itself, refines the best of these in ``auto`` (and partitions anew into the
+lower bound's blocks when that best needs more cores) when the network has locality to exploit
+(RCM order's
 traffic at most ``KAHYPAR_LOCALITY`` of index order's: convolutions, chains, clusters; on random
 connectivity it finds nothing and is slow) and its hypergraph has at most ``KAHYPAR_AUTO_PINS``
 pins. A caller may offer an alternative (partial sums) after the cheap candidates: METIS and
@@ -99,8 +101,15 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
                                        and (offered is None or 2 * offered[1] > best_cores)):
         passes.start("partition_kahypar")
         t = time.perf_counter()
-        khp = KaHyPar(seed=seed).run(n, pre, post, target, bound, rates)
-        found[KaHyPar.name] = (khp, traffic(khp, pre, post, rates))
+        # auto: refine the best so far, and when it is over the bound also cut the bound's blocks anew;
+        # --partitioner kahypar: anew
+        best = found[min(found, key=lambda k: (cores_of(found[k][0]), found[k][1]))][0]
+        starts = [best] if partitioner != KaHyPar.name else []
+        if partitioner == KaHyPar.name or cores_of(best) > bound:
+            starts.append(None)
+        tries = [KaHyPar(seed=seed).run(n, pre, post, target, bound, rates, start=s) for s in starts]
+        khp = min(((c, traffic(c, pre, post, rates)) for c in tries), key=lambda x: (cores_of(x[0]), x[1]))
+        found[KaHyPar.name] = khp
         passes["partition_kahypar"] = time.perf_counter() - t
     elif searching and n and locality:
         choice.notes.append(f"Mt-KaHyPar was not used: the spike hypergraph has over {KAHYPAR_AUTO_PINS} pins")

@@ -31,7 +31,7 @@ from .fill import fan_in, fill_in_order
 from .graph import SynapseGraph, dense_graph, edge_entries, merge_pairs, synapse_graph
 from .usage import core_usage
 
-__all__ = ["IndexOrder", "Metis", "RcmOrder", "cores_in_order", "fits"]
+__all__ = ["IndexOrder", "Metis", "RcmOrder", "cores_in_order", "fits", "renumber_cores"]
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _split_until_fit(core_of: np.ndarray, pre, post, target: Target, rank: np.nd
         usage = core_usage(core_of, n_cores, pre, post, target)
         ok = fits(usage, target)
         if ok.all():
-            return _renumber(core_of, rank)
+            return renumber_cores(core_of, rank)
         order = np.argsort(core_of, kind="stable") if rank is None else np.lexsort((rank, core_of))
         bounds = np.searchsorted(core_of[order], np.arange(n_cores + 1))
         for core in np.flatnonzero(~ok):
@@ -131,7 +131,7 @@ def _split_until_fit(core_of: np.ndarray, pre, post, target: Target, rank: np.nd
     raise UserError("could not split cores to fit the axon limits")
 
 
-def _renumber(core_of: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
+def renumber_cores(core_of: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
     _, inverse = np.unique(core_of, return_inverse=True)
     # keep the order of first appearance, so core ids follow neuron order (or ``rank``)
     first = np.full(inverse.max() + 1 if inverse.size else 0, core_of.size, dtype=np.int64)
@@ -216,7 +216,7 @@ class Metis:
             else:
                 _, membership = pymetis.part_graph(parts, adjacency=adjacency, eweights=w, options=opts)
                 core_of = np.asarray(membership, dtype=np.int64)
-            core_of = _renumber(core_of)
+            core_of = renumber_cores(core_of)
             usage = core_usage(core_of, int(core_of.max()) + 1, pre, post, target)
             if fits(usage, target).all():
                 return core_of
@@ -224,7 +224,7 @@ class Metis:
             if repaired is not None:
                 usage = core_usage(repaired, int(repaired.max()) + 1, pre, post, target)
                 if fits(usage, target).all():
-                    return _renumber(repaired)
+                    return renumber_cores(repaired)
             # grow by what the worst core overshoots its axon limits (at least 8 %)
             over = max(float(np.max(usage.input_axons)) / target.core.input_axons,
                        float(np.max(usage.output_axons)) / target.core.output_axons, 1.08)

@@ -6,12 +6,13 @@ metric ``sum_e w_e (lambda_e - 1)`` (``km1``: blocks a hyperedge touches, minus 
 :func:`.usage.traffic` of the partition. METIS minimizes the synapses cut, a proxy that counts a
 neuron's spike once per target on another core.
 
-Mt-KaHyPar balances one weight, the neurons (balancing synapses where the synapse memory sets the
-bound gave the NIR CNN on loihi-like 27 % less traffic in 2.3x the time, 6.3 s). It cuts
-``lower_bound`` blocks; neurons then fill cores block by block (:func:`.partition.cores_in_order`),
-which enforces every per-core limit exactly (axons too, which the partitioner does not see), so a
-block over a limit spills into the next core. The ``DETERMINISTIC`` preset with a fixed seed and
-thread count gives the same partition on every run.
+Mt-KaHyPar balances one weight: the resource that sets the lower bound (synapse memory or
+neurons), with no block over one core's capacity of it. It refines a start partition (in ``auto``,
+the best of index order, RCM order and METIS: one V-cycle, with as many blocks) or cuts
+``lower_bound`` blocks anew. When every block fits a core (neurons, memory and axons, checked
+exactly), the blocks are the cores; otherwise neurons fill cores block by block
+(:func:`.partition.cores_in_order`), which enforces every limit but moves block boundaries. The
+``DETERMINISTIC`` preset with a fixed seed and thread count gives the same partition on every run.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import numpy as np
 from ..arrays import distinct
 from ..errors import UserError
 from ..targets import Target
-from .partition import cores_in_order
+from .fill import fan_in
+from .partition import cores_in_order, fits, renumber_cores
+from .usage import core_usage
 
 __all__ = ["KaHyPar", "spike_hypergraph"]
 
@@ -71,25 +74,51 @@ def spike_hypergraph(n: int, pre: np.ndarray, post: np.ndarray,
 class KaHyPar:
     name: ClassVar[str] = "kahypar"
     seed: int = 0
-    epsilon: float = 0.03  # allowed imbalance of the blocks
+    cycles: int = 1  # V-cycles when refining a start partition
     max_pins: int = 1 << 24  # beyond: refused (the hypergraph is built as Python lists)
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
-            rates: np.ndarray | None = None) -> np.ndarray:
+            rates: np.ndarray | None = None, start: np.ndarray | None = None) -> np.ndarray:
+        """Core of every neuron. With ``start`` (a partition within every limit), Mt-KaHyPar refines
+        it with as many blocks; without, it partitions anew into ``lower_bound`` blocks. The blocks
+        are balanced by the resource that sets the bound (synapse memory or neurons), each at most
+        one core's capacity of it. When every block fits a core, the blocks are the cores;
+        otherwise neurons fill cores block by block."""
         import mtkahypar
 
-        parts = max(1, lower_bound)
+        parts = int(start.max()) + 1 if start is not None and start.size else max(1, lower_bound)
         if parts == 1 or n <= 1:
             return cores_in_order(np.arange(n), n, pre, post, target)
         if pre.size + n > self.max_pins:
             raise UserError(f"the spike hypergraph has over {self.max_pins} pins: choose another partitioner")
         edges, weights, _ = spike_hypergraph(n, pre, post, rates)
-        node_weights = [1] * n  # neurons: balancing synapses instead cut 27 % more traffic but took 2.3x longer
+        node_weights, capacity = _balance(n, post, target)
+        total = int(node_weights.sum())
         init = _initializer()
         mtkahypar.set_seed(self.seed)
         context = init.context_from_preset(mtkahypar.PresetType.DETERMINISTIC)
-        context.set_partitioning_parameters(min(parts, n), self.epsilon, mtkahypar.Objective.KM1)
-        graph = init.create_hypergraph(context, n, len(edges), edges, node_weights, weights)
-        block = np.asarray(graph.partition(context).get_partition(), dtype=np.int64)
-        order = np.argsort(block, kind="stable")  # block by block, index order inside
-        return cores_in_order(order, n, pre, post, target)
+        epsilon = max(0.0, capacity * parts / total - 1)  # no block over one core's capacity
+        context.set_partitioning_parameters(parts, epsilon, mtkahypar.Objective.KM1)
+        graph = init.create_hypergraph(context, n, len(edges), edges, node_weights.tolist(), weights)
+        if start is None:
+            partitioned = graph.partition(context)
+        else:
+            partitioned = graph.create_partitioned_hypergraph(context, parts, start.tolist())  # (context, k, blocks)
+            partitioned.improve_partition(context, self.cycles)
+        block = renumber_cores(np.asarray(partitioned.get_partition(), dtype=np.int64))
+        k = int(block.max()) + 1
+        if fits(core_usage(block, k, pre, post, target), target).all():
+            return block
+        return cores_in_order(np.argsort(block, kind="stable"), n, pre, post, target)  # block by block
+
+
+def _balance(n: int, post: np.ndarray, target: Target) -> tuple[np.ndarray, int]:
+    """Node weights and one core's capacity of the resource that sets the lower bound: synapse bits
+    when the synapse memory does (sparse and word storage), else neurons."""
+    c = target.core
+    bits = 0 if c.synapse_storage == "crossbar" else target.synapse_bits()
+    if bits:
+        memory = fan_in(n, post) * bits
+        if -(-int(memory.sum()) // c.synapse_memory_bits) > -(-n // c.neurons):
+            return np.maximum(memory, 1), c.synapse_memory_bits  # a neuron without synapses weighs 1 bit
+    return np.ones(n, dtype=np.int64), c.neurons
