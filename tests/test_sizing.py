@@ -107,7 +107,8 @@ def _fan_in_network(fan_in: int, neurons: int = 96) -> Network:
     from ``2 i`` on (modulo 200): neighbours share most of their inputs."""
     rng = np.random.default_rng(5)
     net = Network("fan", dt=1e-3, seed=1)
-    net.add(SpikeSource(name="in", size=200, ids=rng.integers(0, 200, 300), times=np.sort(rng.integers(0, 50, 300)) * 1e-3))
+    net.add(SpikeSource(name="in", size=200, ids=rng.integers(0, 200, 300),
+                        times=np.sort(rng.integers(0, 50, 300)) * 1e-3))
     net.add(Population(name="p", size=neurons, model=LIF(tau_mem=1e-2, v_threshold=1.0)))
     pre = np.concatenate([(2 * i + np.arange(fan_in)) % 200 for i in range(neurons)])
     post = np.repeat(np.arange(neurons), fan_in)

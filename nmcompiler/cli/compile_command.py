@@ -182,14 +182,12 @@ def _partitioning_line(p: dict) -> str:
             f"{p['traffic_lower_bound']:.0f}")
 
 
-
-
 def _sized_yaml(sizing, base: str, network: Path) -> str:
     import yaml
 
     c = sizing.chosen
     return (f"# Sized by nmc compile --size from target '{base}' for {network.name}: {c.cores} cores, "
-            f"{c.memory_bits} bits of core memories\n"
+            f"{c.memory_bits} bits of chip memories\n"
             + yaml.safe_dump(sizing.document, sort_keys=False, default_flow_style=None))
 
 
@@ -199,5 +197,5 @@ def _sizing_line(sizing, base: str) -> str:
     rejected = sum(1 for k in sizing.candidates if k.rejected)
     rows, cols = sizing.target.chip.mesh
     return (f"sized {base}: {c.cores} cores ({rows} x {cols} mesh) of {c.neurons} neurons, {c.input_axons} input "
-            f"axons and {c.synapse_memory_bits / 8192:.0f} KiB synapse memory; {c.memory_bits / 2**23:.2f} MiB of core "
+            f"axons and {c.synapse_memory_bits / 8192:.0f} KiB synapse memory; {c.memory_bits / 2**23:.2f} MiB of chip "
             f"memories in all ({tried} choices tried, {rejected} cannot hold the network)")

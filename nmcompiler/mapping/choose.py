@@ -3,12 +3,12 @@
 ``auto`` runs index order, RCM order and METIS, keeps the fewest cores and then the least traffic,
 and lets CP-SAT improve small cases; a named partitioner is used as it is. Mt-KaHyPar, which
 minimizes the traffic itself, refines the best of these in ``auto`` (and partitions anew into the
-lower bound's blocks when that best needs more cores) when the network has locality to exploit
-(RCM order's
-traffic at most ``KAHYPAR_LOCALITY`` of index order's: convolutions, chains, clusters; on random
-connectivity it finds nothing and is slow) and its hypergraph has at most ``KAHYPAR_AUTO_PINS``
-pins. A caller may offer an alternative (partial sums) after the cheap candidates: METIS and
-Mt-KaHyPar are then skipped when the alternative needs at most half their cores.
+lower bound's blocks when that best needs more cores). It runs when the network has locality to
+exploit (RCM order's traffic at most ``KAHYPAR_LOCALITY`` of index order's: convolutions,
+chains, clusters; on random connectivity it finds nothing and is slow) and its hypergraph has at
+most ``KAHYPAR_AUTO_PINS`` pins. A caller may offer an alternative (partial sums) after the cheap
+candidates: METIS and Mt-KaHyPar are then skipped when the alternative needs at most half their
+cores.
 """
 
 from __future__ import annotations

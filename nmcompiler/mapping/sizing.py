@@ -21,8 +21,9 @@ memory bits? :class:`SizeTarget` answers it:
 
 :func:`compile_sized` then compiles the network onto the sized target like onto any other. The
 auto partitioner tries both fills again under the sized limits (the fill that set the memory fits
-them), so it needs no more cores than sizing counted; if another partitioner needs more, the mesh
-grows to what it needs and the network is compiled again.
+them), so it needs no more cores than sizing counted (Mt-KaHyPar may need fewer: the mesh keeps
+the counted cores); if another partitioner needs more, the mesh grows to what it needs and the
+network is compiled again.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ __all__ = ["Candidate", "Sizing", "SizeTarget", "compile_sized", "mesh_for"]
 log = logging.getLogger(__name__)
 
 _UNBOUNDED_MEMORY = 1 << 60  # the synapse memory while filling: the fill then sets it
+# the rules sizing or compile_network resolve
 _SIZED_OR_LEGALIZED = {"population_size", "neuron_fan_in", "neuron_synapse_memory", "machine_capacity",
-                     "fan_out_splitters", "delay_range", "axon_type_weights"}  # sizing or compile_network resolves these
+                       "fan_out_splitters", "delay_range", "axon_type_weights"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +72,7 @@ class Candidate:
     cores: int | None = None
     order: str | None = None  # the fill that set the cores: index-order or rcm-order
     synapse_memory_bits: int | None = None  # per core, rounded up to the granule
-    memory_bits: int | None = None  # all memories of all cores (the cost)
+    memory_bits: int | None = None  # every memory of the generated chip (the cost)
     rejected: str | None = None
 
 
@@ -162,9 +164,9 @@ class SizeTarget:
         least = max(-(-fills.post.size * bits // cores), int(fills.fan.max(initial=0)) * bits)  # even share; one neuron
         memory, order = min((_smallest_memory(fills, order, cores, least, fullest, sz.memory_granule_bits, filling),
                              order) for order, (k, fullest) in counted.items() if k == cores)
-        bits = self.cost(_candidate_target(target, neurons, axons, memory, sz.max_cores), cores)
+        chip_bits = self.cost(_candidate_target(target, neurons, axons, memory, sz.max_cores), cores)
         return Candidate(neurons=neurons, input_axons=axons, cores=cores, order=order, synapse_memory_bits=memory,
-                         memory_bits=bits)
+                         memory_bits=chip_bits)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,6 +248,7 @@ def compile_sized(net: Network, target: Target, cost: Callable[[Target, int], in
     if not report.fits and report.cores_used > sizing.target.max_cores:  # a partitioner other than auto
         doc = copy.deepcopy(sizing.document)
         doc["chip"]["mesh"] = list(mesh_for(report.cores_used))
+        doc["core"]["output_axons"] = max(doc["core"]["output_axons"], report.cores_used)
         sizing = dataclasses.replace(sizing, document=doc, target=target_from_document(_where(target, doc["name"]),
                                                                                         doc))
         mapping, fx, report = compile_network(net, sizing.target, **options)

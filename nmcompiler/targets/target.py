@@ -19,7 +19,8 @@ from ..datapath.format import NumericFormat, format_from_document, read_target_d
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document", "target_names"]
+__all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document",
+           "target_names"]
 
 
 @dataclass(frozen=True, kw_only=True)
