@@ -58,7 +58,7 @@ def main() -> None:
                     c = sized[0].chosen
                     rec["sized"] = {"cores": c.cores, "mesh": list(sized[0].target.chip.mesh), "neurons": c.neurons,
                                     "input_axons": c.input_axons, "synapse_memory_kib": c.synapse_memory_bits / 8192,
-                                    "core_memories_mib": round(c.memory_bits / 2**23, 3),
+                                    "chip_memories_mib": round(c.memory_bits / 2**23, 3),
                                     "choices": len(sized[0].candidates)}
                 print(json.dumps(rec))
 
