@@ -500,6 +500,21 @@ def test_cli_verify_sizes_the_core_first(tmp_path, capsys):
     assert doc["rtl"]["cores"] > 1 and doc["levels"][1]["spikes"] == doc["levels"][2]["spikes"] > 0
 
 
+def test_cuba_on_its_sized_fpga_lif_chip():
+    """nmc compile --size at full size: CUBA's sized fpga-lif chip (4 cores of 1024 neurons and
+    4096 axons) runs the image exactly."""
+    from nmcompiler.mapping.sizing import compile_sized
+    from rtl.chip import chip_memory_bits
+
+    sizing, mapping, fx, report = compile_sized(load_network(EXAMPLES / "cuba.yaml"), load_target("fpga-lif"),
+                                                chip_memory_bits)
+    assert report.fits and (sizing.chosen.neurons, sizing.chosen.input_axons, report.cores_used) == (1024, 4096, 4)
+    contents = build_contents(mapping, fx)
+    result = verify_image(contents, CoreParams.of(sizing.target), 30)
+    _assert_exact(result)
+    assert result.cores == 4 and result.reference_spikes > 50
+
+
 def _memory_arrays(verilog_text: str) -> dict[str, int]:
     """Bits of the memory arrays (``reg [W:0] name [D:0]``) of each module of a Verilog text."""
     out, module = {}, None
