@@ -59,7 +59,7 @@ def test_sizing_chooses_the_cheapest_choice_that_holds_the_network(cuba):
     assert len(sizing.candidates) == len(base.sizing.neurons) * len(base.sizing.input_axons)
     fitting = [c for c in sizing.candidates if c.rejected is None]
     assert sizing.chosen == min(fitting, key=lambda c: (c.memory_bits, c.cores))
-    for c in fitting:  # the cost is the generated core's memories, recomputed from the sized target file
+    for c in fitting:  # the cost is the generated chip's memories, recomputed from the sized target file
         assert c.memory_bits == chip_memory_bits(_candidate_target(base, c), c.cores)
     # 80 random inputs per neuron: every core sees nearly all 4000 neurons, so 2048 axons cannot hold many
     assert {c.input_axons for c in sizing.candidates if c.rejected} == {256, 512, 1024}
