@@ -15,7 +15,7 @@ __all__ = ["sizing_png"]
 
 def sizing_png(sizing, title: str) -> bytes:
     """Candidates that hold the network as points (colour: input axons per core; label: neurons
-    per core), the chosen one circled; the rejected ones listed by reason count below."""
+    per core), the chosen one circled; below, how many choices cannot hold the network."""
     fits = [c for c in sizing.candidates if c.rejected is None]
     rejected = len(sizing.candidates) - len(fits)
     fig, ax = plt.subplots(figsize=(7, 4.6), dpi=100)
