@@ -4,9 +4,12 @@ has locality (and only there)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mtkahypar
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +20,10 @@ from nmcompiler.frontends import NirOptions
 from nmcompiler.mapping import compile_network
 from nmcompiler.mapping.partition import IndexOrder, RcmOrder, fits
 from nmcompiler.mapping.partition_kahypar import KaHyPar, _initializer, spike_hypergraph
+from nmcompiler.mapping.sizing import sized_document
 from nmcompiler.mapping.usage import core_usage, traffic
 from nmcompiler.targets import load_target
+from nmcompiler.targets.target import target_from_document
 from test_mapping import _arrays, clustered, conv_net
 
 
@@ -77,11 +82,32 @@ def test_auto_runs_kahypar_only_where_there_is_locality():
     target = load_target("spinnaker-like")
     _, _, report = compile_network(conv_net(), target)
     assert "partition_kahypar" in report.passes
+    # the flow splits populations itself: its note says so, not the checker's "run with --split"
+    assert "population 'c1' has 2048 neurons, core limit 256: split across cores" in report.notes
+    assert not any("--split" in note for note in report.notes)
     _, _, report = compile_network(load_network(EXAMPLES / "cuba.yaml"), target)  # random 2 %: RCM finds nothing
     assert "partition_kahypar" not in report.passes
     _, _, report = compile_network(clustered(), target, partitioner="kahypar")
     assert report.partitioner == "kahypar" and report.fits and set(report.passes) >= {"partition_kahypar"}
     assert "partition_metis" not in report.passes
+
+
+def test_auto_cuts_the_bounds_blocks_anew_when_every_candidate_needs_more_cores():
+    """Two convolutions (4 channels, 8 x 8) on cores of 48 neurons and 160 input axons: index order
+    and METIS need 16 cores, RCM order 12, the bound is 11. Refining RCM order's partition keeps
+    its 12 blocks; cut anew into the bound's 11 blocks, every block fits a core."""
+    doc = sized_document(yaml.safe_load(Path(load_target("fpga-lif").source).read_text()), "t", 48, 160, 1 << 20,
+                         (3, 4))
+    target = target_from_document(Path("t.yaml"), doc)
+    net = conv_net(4, 8)
+    n, pre, post = _arrays(net)
+    rcm = RcmOrder().run(n, pre, post, target)
+    bound = cores_lower_bound(net, target)
+    assert bound == 11 and int(rcm.max()) + 1 == 12
+    mapping, _, report = compile_network(net, target)
+    assert report.fits and report.partitioner == "kahypar" and report.cores_used == bound, report.notes
+    assert fits(core_usage(mapping.core_of, bound, pre, post, target), target).all()
+    assert report.inter_core_spikes < traffic(rcm, pre, post)
 
 
 @pytest.mark.skipif(not NIR_PAPER.is_dir(), reason="../shared/data/nir-paper not present")

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, NIR_PAPER
 from nmcompiler import load_network
 from nmcompiler.errors import UserError, ValidationError
+from nmcompiler.frontends import NirOptions
 from nmcompiler.image import build_contents, decode, encode, to_program
 from nmcompiler.ir import LIF, Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
 from nmcompiler.mapping import compile_network
-from nmcompiler.mapping.partition import RcmOrder, cores_in_order
+from nmcompiler.mapping.partition import RcmOrder, cores_in_order, fits
 from nmcompiler.mapping.sizing import SizeTarget, compile_sized, mesh_for, sized_document
 from nmcompiler.mapping.usage import core_usage, synapse_arrays
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
@@ -25,6 +26,7 @@ from nmcompiler.sim.layout import build_layout
 from nmcompiler.targets import load_target
 from nmcompiler.targets.target import target_from_document
 from rtl.chip import chip_memory_bits
+from test_mapping import _arrays
 
 
 def test_mesh_is_the_squarest_that_holds_the_cores():
@@ -176,6 +178,21 @@ def test_compile_sized_grows_the_mesh_when_a_partitioner_needs_more_cores(tmp_pa
     assert sizing.chosen.order == "rcm-order" and report.cores_used > sizing.chosen.cores
     assert report.fits, report.misfits
     assert sizing.document["chip"]["mesh"] == list(mesh_for(report.cores_used)) == list(sizing.target.chip.mesh)
+
+
+@pytest.mark.skipif(not NIR_PAPER.is_dir(), reason="../shared/data/nir-paper not present")
+def test_the_nir_cnn_gets_a_chip_of_its_bound(tmp_path):
+    """Both fills need 10 cores of the cheapest choice (bound 9: axons bind); auto's Mt-KaHyPar cuts
+    the bound's 9 blocks anew and every block fits, so the chip and its cost are of 9 cores."""
+    net = load_network(NIR_PAPER / "cnn_sinabs.nir", nir_options=NirOptions(dt=1e-3))
+    sizing, mapping, _, report = compile_sized(net, load_target("fpga-lif"), chip_memory_bits)
+    assert report.fits and report.partitioner == "kahypar"
+    assert report.cores_used == report.cores_lower_bound == sizing.chosen.cores == 9
+    assert sizing.chosen.memory_bits == chip_memory_bits(sizing.target, 9)
+    assert sizing.document["chip"]["mesh"] == [3, 4]  # the 10 cores counted
+    assert report.inter_core_spikes * 3 <= report.inter_core_spikes_index_order
+    n, pre, post = _arrays(net)
+    assert fits(core_usage(mapping.core_of, 9, pre, post, sizing.target), sizing.target).all()
 
 
 def test_cli_size_writes_the_sized_target_deterministically(run_nmc, tmp_path):

@@ -3,11 +3,14 @@
 ``auto`` runs index order, RCM order and METIS, keeps the fewest cores and then the least traffic,
 and lets CP-SAT improve small cases; a named partitioner is used as it is. Mt-KaHyPar, which
 minimizes the traffic itself, refines the best of these in ``auto`` (its nodes pairs of
-consecutive neurons in RCM order). It runs when the network has locality to exploit (RCM order's
-traffic at most ``KAHYPAR_LOCALITY`` of index order's: convolutions, chains, clusters; on random
-connectivity it finds nothing and is slow) and its hypergraph has at most ``KAHYPAR_AUTO_PINS``
-pins. A caller may offer an alternative (partial sums) after the cheap candidates: METIS and
-Mt-KaHyPar are then skipped when the alternative needs at most half their cores.
+consecutive neurons in RCM order); when the best needs more cores than the lower bound, it first
+cuts the bound's blocks anew (one neuron per node) and refines only if that needs no fewer cores
+(the NIR CNN on a sized fpga-lif core: 9 cores, the bound, instead of 10). It runs when the
+network has locality to exploit (RCM order's traffic at most ``KAHYPAR_LOCALITY`` of index
+order's: convolutions, chains, clusters; on random connectivity it finds nothing and is slow) and
+its hypergraph has at most ``KAHYPAR_AUTO_PINS`` pins. A caller may offer an alternative (partial
+sums) after the cheap candidates: METIS and Mt-KaHyPar are then skipped when the alternative
+needs at most half their cores.
 """
 
 from __future__ import annotations
@@ -103,12 +106,17 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
                                        and (offered is None or 2 * offered[1] > best_cores)):
         passes.start("partition_kahypar")
         t = time.perf_counter()
-        if partitioner == KaHyPar.name:  # anew into the bound's blocks, one neuron per node
+        best = found[min(found, key=lambda k: (cores_of(found[k][0]), found[k][1]))][0]
+        khp = None
+        if partitioner == KaHyPar.name or cores_of(best) > bound:  # anew into the bound's blocks, per neuron
             khp = KaHyPar(seed=seed).run(n, pre, post, target, bound, rates)
-        else:  # refine the best so far, on pairs of neurons: within a few seconds on the NIR CNN
-            best = found[min(found, key=lambda k: (cores_of(found[k][0]), found[k][1]))][0]
-            khp = KaHyPar(seed=seed, run_length=KAHYPAR_AUTO_RUN).run(n, pre, post, target, bound, rates,
-                                                                        start=best, order=rcm_order)
+        if khp is None or (partitioner != KaHyPar.name and cores_of(khp) >= cores_of(best)):
+            # refine the best so far, on pairs of neurons: within a few seconds on the NIR CNN
+            refined = KaHyPar(seed=seed, run_length=KAHYPAR_AUTO_RUN).run(n, pre, post, target, bound, rates,
+                                                                            start=best, order=rcm_order)
+            if khp is None or (cores_of(refined), traffic(refined, pre, post, rates)) < (
+                    cores_of(khp), traffic(khp, pre, post, rates)):
+                khp = refined
         found[KaHyPar.name] = (khp, traffic(khp, pre, post, rates))
         passes["partition_kahypar"] = time.perf_counter() - t
     elif searching and n and locality:

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from ..drc import check, cores_lower_bound
-from ..drc.rules import fan_in_per_neuron, target_for
+from ..drc.rules import Violation, fan_in_per_neuron, target_for
 from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import CurrentSource, Network
 from ..ir.fixed_point import FixedPointNetwork
@@ -266,7 +266,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         "input_axons": _stats(usage.input_axons / c.input_axons),
         "output_axons": _stats(usage.output_axons / c.output_axons),
     }
-    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES] + legalized + notes
+    notes = [_resolved(v) for v in violations if v.rule in _PARTITIONING_FIXES] + legalized + notes
     report = CompileReport(network=net.name, target=target.name, fits=ok, cores_used=n_cores, cores_lower_bound=bound,
                            partitioner=name, inter_core_spikes=traffic(chosen, pre, post, rates),
                            inter_core_spikes_index_order=base_traffic, average_hops=hops,
@@ -408,7 +408,7 @@ def _finish_partial_sums(net, fx, target, ps, core_of, direct, name, layout, n_p
                "neurons_on_dendrite_cores": int(np.count_nonzero(ps.soma_core >= ps.first_core + ps.soma_cores)),
                "messages_per_second": messages, "late_synapses": ps.late_synapses,
                "payload_overflow": ps.payload_overflow, "payload_bits": c.partial_sum_bits}
-    notes = [str(v) for v in violations if v.rule in _PARTITIONING_FIXES | _PARTIAL_SUM_FIXES] + legalized + notes
+    notes = [_resolved(v) for v in violations if v.rule in _PARTITIONING_FIXES | _PARTIAL_SUM_FIXES] + legalized + notes
     report = CompileReport(network=net.name, target=target.name, fits=not misfits, cores_used=k,
                            cores_lower_bound=bound, partitioner=name, inter_core_spikes=spikes,
                            inter_core_spikes_index_order=base_traffic,
@@ -465,6 +465,13 @@ def _route(matrix, position: np.ndarray, n_cores: int, target: Target, passes: d
                            f"{target.name} chips hold {target.routing.table_entries}")
     passes["route"] = time.perf_counter() - t
     return loads.max, loads.total, table_entries
+
+
+def _resolved(v: Violation) -> str:
+    """A violation the compile flow resolved, as a note (the checker's fix is for ``nmc check``)."""
+    if v.rule == "population_size":
+        return f"{v.subject} has {v.amount} {v.resource}, core limit {v.limit}: split across cores"
+    return str(v)
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:

@@ -21,9 +21,10 @@ memory bits? :class:`SizeTarget` answers it:
 
 :func:`compile_sized` then compiles the network onto the sized target like onto any other. The
 auto partitioner tries both fills again under the sized limits (the fill that set the memory fits
-them), so it needs no more cores than sizing counted (Mt-KaHyPar may need fewer: the mesh keeps
-the counted cores); if another partitioner needs more, the mesh grows to what it needs and the
-network is compiled again.
+them), so it needs no more cores than sizing counted. Mt-KaHyPar may need fewer: the mesh keeps
+the counted cores, and the chosen candidate's cores and cost become those of the cores used (the
+chip ``nmc rtl`` generates has the image's cores). If another partitioner needs more, the mesh
+grows to what it needs and the network is compiled again.
 """
 
 from __future__ import annotations
@@ -252,4 +253,8 @@ def compile_sized(net: Network, target: Target, cost: Callable[[Target, int], in
         sizing = dataclasses.replace(sizing, document=doc, target=target_from_document(_where(target, doc["name"]),
                                                                                         doc))
         mapping, fx, report = compile_network(net, sizing.target, **options)
+    elif report.fits and report.cores_used < sizing.chosen.cores:  # Mt-KaHyPar cut to fewer cores
+        chosen = dataclasses.replace(sizing.chosen, cores=report.cores_used,
+                                     memory_bits=cost(sizing.target, report.cores_used))
+        sizing = dataclasses.replace(sizing, chosen=chosen)
     return sizing, mapping, fx, report
