@@ -1,5 +1,5 @@
-"""CP-SAT placement: finds known optima that the swap heuristic cannot reach, proves optimality on
-small instances, is never worse than its hint, deterministic, and wired into nmc compile."""
+"""CP-SAT placement: proves optimality on small instances, uses positions beyond the first k, is
+never worse than its hint, deterministic, and wired into nmc compile."""
 
 from __future__ import annotations
 
@@ -28,13 +28,15 @@ def test_chain_on_a_2x2_mesh_is_proved_optimal():
 
 def test_a_star_gets_its_centre_beyond_the_first_slots():
     """Five cores, one talking to four: the best place is a centre with four neighbours, which is not
-    among the first five positions of a row-by-row order (the swap heuristic's slots)."""
+    among the first five positions of a row-by-row order. The swap search (whose blocks have free
+    positions) finds it and CP-SAT proves it optimal over the whole chip."""
     target = load_target("spinnaker-like")  # 4 x 4 cores per chip (torus of chips)
     traffic = np.zeros((5, 5))
     traffic[0, 1:] = 1.0
+    assert placement_cost(traffic, slot_positions(5, target), target) > 4.0
     start = SwapRefinement().run(traffic, target)
+    assert placement_cost(traffic, start, target) == 4.0
     res = CpSatPlacement().run(traffic, target, start)
-    assert placement_cost(traffic, start, target) > 4.0
     assert res.cost == 4.0 and res.optimal
     assert len({tuple(p) for p in res.position.tolist()}) == 5  # distinct positions
 

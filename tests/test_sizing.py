@@ -55,14 +55,23 @@ def _candidate_target(base, c, memory=None, mesh=None):
     return target_from_document(Path("t.yaml"), doc)
 
 
-def test_sizing_chooses_the_cheapest_choice_that_holds_the_network(cuba):
+def test_sizing_chooses_the_cheapest_choice_that_holds_the_network(cuba, tmp_path):
     net, sizing = cuba
     base = load_target("fpga-lif")
     assert len(sizing.candidates) == len(base.sizing.neurons) * len(base.sizing.input_axons)
     fitting = [c for c in sizing.candidates if c.rejected is None]
-    assert sizing.chosen == min(fitting, key=lambda c: (c.memory_bits, c.cores))
-    for c in fitting:  # the cost is the generated chip's memories, recomputed from the sized target file
-        assert c.memory_bits == chip_memory_bits(_candidate_target(base, c), c.cores)
+    sized = [c for c in fitting if not c.pruned]
+    assert sizing.chosen == min(sized, key=lambda c: (c.memory_bits, c.cores))
+    for c in sized:  # the cost is the generated chip's memories, recomputed from the sized target file
+        assert c.memory_bits == chip_memory_bits(_candidate_target(base, c), c.cores) >= c.memory_bits_bound
+    # a pruned choice, sized alone, costs at least its bound, which is over the chosen cost
+    assert len(sized) < len(fitting)
+    for c in fitting:
+        alone = SizeTarget(cost=chip_memory_bits).run(net, _sizing_target(
+            tmp_path, name=f"fpga-{c.neurons}-{c.input_axons}", neurons=[c.neurons], input_axons=[c.input_axons],
+            memory_granule_bits=base.sizing.memory_granule_bits, max_cores=base.sizing.max_cores)).chosen
+        assert alone.cores == c.cores and alone.memory_bits >= c.memory_bits_bound == alone.memory_bits_bound
+        assert alone.memory_bits == c.memory_bits if not c.pruned else c.memory_bits_bound > sizing.chosen.memory_bits
     # 80 random inputs per neuron: every core sees nearly all 4000 neurons, so 2048 axons cannot hold many
     assert {c.input_axons for c in sizing.candidates if c.rejected} == {256, 512, 1024}
     assert all("over 256" in c.rejected for c in sizing.candidates if c.rejected)
@@ -95,11 +104,11 @@ def test_the_sized_target_compiles_within_the_counted_cores_and_keeps_the_meanin
         assert np.array_equal(expected.spike_steps[pop], got.spike_steps[pop])
 
 
-def _sizing_target(tmp_path, **sizing) -> object:
+def _sizing_target(tmp_path, name="tiny-fpga", **sizing) -> object:
     doc = yaml.safe_load(Path(load_target("fpga-lif").source).read_text())
-    doc["name"] = "tiny-fpga"
+    doc["name"] = name
     doc["sizing"] = {"neurons": [16, 32], "input_axons": [64, 128], "memory_granule_bits": 512, "max_cores": 8} | sizing
-    path = tmp_path / "tiny.yaml"
+    path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(doc))
     return load_target(str(path))
 

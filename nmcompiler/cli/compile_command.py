@@ -48,8 +48,9 @@ def rtl_memory_cost():
               "METIS and (networks with locality) Mt-KaHyPar, improved by CP-SAT (small budget) on small networks; "
               "cp-sat: the same with a larger budget.")
 @click.option("--placer", type=click.Choice(["auto", "swap", "cp-sat"]), default="auto",
-              help="swap: pairwise swap refinement; cp-sat: then OR-Tools CP-SAT over every position of the chips "
-                   "used (up to 64 cores); auto: CP-SAT with a small budget up to 16 cores.")
+              help="swap: iterated pairwise swap search over compact blocks of the mesh; cp-sat: then OR-Tools "
+                   "CP-SAT over every position of the chips used (up to 64 cores); auto: CP-SAT with a small budget "
+                   "when the chips used have at most 6 positions.")
 @click.option("--fan-in", "fan_in", type=click.Choice(["auto", "partial-sums", "none"]), default="auto",
               help="Partial-sum compartments for fan-in beyond a core's axons (targets with graded messages); "
                    "auto: when a neuron needs them or they need fewer cores.")
@@ -168,10 +169,12 @@ def _placement_line(pl: dict) -> str:
     if "swap_cost" in pl:  # CP-SAT ran
         verdict = "proved optimal" if pl["optimal"] else pl["solver_status"].lower()
         bound = f", lower bound {pl['lower_bound']:.0f}" if pl["lower_bound"] else ""
-        line += f" (swap refinement {pl['swap_cost']:.0f}; CP-SAT {verdict}{bound})"
+        line += f" (index order {pl['index_order_cost']:.0f}, swap search {pl['swap_cost']:.0f}; CP-SAT {verdict}{bound})"
     elif "index-order_cost" in pl:
         others = ", ".join(f"{k[:-5]} {v:.0f}" for k, v in pl.items() if k.endswith("_cost") and k != "unrefined_cost")
         line += f" (candidates: {others}; before refinement {pl['unrefined_cost']:.0f})"
+    elif "index_order_cost" in pl:
+        line += f" (index order {pl['index_order_cost']:.0f})"
     return line
 
 
@@ -195,7 +198,8 @@ def _sizing_line(sizing, base: str) -> str:
     c = sizing.chosen
     tried = len(sizing.candidates)
     rejected = sum(1 for k in sizing.candidates if k.rejected)
+    pruned = sum(1 for k in sizing.candidates if k.pruned)
     rows, cols = sizing.target.chip.mesh
     return (f"sized {base}: {c.cores} cores ({rows} x {cols} mesh) of {c.neurons} neurons, {c.input_axons} input "
             f"axons and {c.synapse_memory_bits / 8192:.0f} KiB synapse memory; {c.memory_bits / 2**23:.2f} MiB of chip "
-            f"memories in all ({tried} choices tried, {rejected} cannot hold the network)")
+            f"memories in all ({tried} choices tried, {rejected} cannot hold the network, {pruned} cost more by a lower bound)")

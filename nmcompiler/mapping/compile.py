@@ -47,8 +47,8 @@ __all__ = ["CompileReport", "compile_network"]
 _PARTITIONING_FIXES = {"population_size", "fan_out_splitters"}  # resolved by / after partitioning
 _LEGALIZED = {"delay_range", "axon_type_weights"}  # what the legalization passes below resolve
 _PARTIAL_SUM_FIXES = {"neuron_fan_in", "neuron_synapse_memory"}  # resolved by partial-sum compartments
-AUTO_CP_SAT_CORES = 16  # placer "auto": exact placement with a small budget up to this many cores
-AUTO_CP_SAT_TIME = 0.5  # its budget (CP-SAT deterministic seconds): CUBA on loihi-like within 0.1 % of 1.0's, 3x faster
+AUTO_CP_SAT_SLOTS = 6  # placer "auto": CP-SAT after the swap search when the chips used have at most this many
+AUTO_CP_SAT_TIME = 0.5  # positions (it proves small meshes optimal in milliseconds), with this budget (deterministic s)
 AUTO_BOUND_RATIO = 1.1  # fan_in "auto": index order above this x the bound tries partial sums
 DENSE_FAN_IN = 0.125  # with compartments anyway, also for populations with a mean fan-in above this x the axons
 
@@ -89,9 +89,9 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     relay populations), i.e. what the mapping's ``core_of`` indexes. With ``rate_steps``, a float
     simulation of that many steps measures firing rates that weight partitioning, placement and
     the traffic figures (otherwise every neuron counts as 1 Hz). ``placer``: "swap" (pairwise swap
-    refinement), "cp-sat" (then CP-SAT over every position of the chips used, up to
-    ``CpSatPlacement.max_cores`` cores), "auto" (CP-SAT with a small budget up to
-    ``AUTO_CP_SAT_CORES`` cores). ``fan_in``: "partial-sums" (always), "none" (never), "auto".
+    search, see ``place``), "cp-sat" (then CP-SAT over every position of the chips used, up to
+    ``CpSatPlacement.max_cores`` cores), "auto" (CP-SAT with a small budget when the chips used
+    have at most ``AUTO_CP_SAT_SLOTS`` positions). ``fan_in``: "partial-sums" (always), "none" (never), "auto".
     ``progress(name)`` is called as each pass begins (names as in the report's ``passes``)."""
     if placer not in ("auto", "swap", "cp-sat"):
         raise UserError(f"unknown placer '{placer}' (use auto, swap or cp-sat)")
@@ -424,16 +424,18 @@ def _place(matrix, n_cores: int, target: Target, placer: str, seed: int, notes: 
     """Positions for a dense (small) or sparse (large) core traffic matrix, and what was done."""
     placement: dict = {"method": "index-order"}
     if not hasattr(matrix, "tocsr"):
-        position = SwapRefinement().run(matrix, target)
-        placement = {"method": SwapRefinement.name, "cost": placement_cost(matrix, position, target)}
+        position = SwapRefinement(seed=seed).run(matrix, target)
+        placement = {"method": SwapRefinement.name, "cost": placement_cost(matrix, position, target),
+                     "index_order_cost": placement_cost(matrix, slot_positions(n_cores, target), target)}
         exact = placer == "cp-sat" and n_cores <= CpSatPlacement.max_cores
-        if exact or (placer == "auto" and 3 <= n_cores <= AUTO_CP_SAT_CORES):
+        slots = -(-n_cores // target.chip.cores_per_chip) * target.chip.cores_per_chip
+        if exact or (placer == "auto" and n_cores >= 3 and slots <= AUTO_CP_SAT_SLOTS):
             solver = CpSatPlacement(seed=seed) if exact else CpSatPlacement(seed=seed, deterministic_time=AUTO_CP_SAT_TIME)
             res = solver.run(matrix, target, position)
             position = res.position
-            placement = {"method": f"{SwapRefinement.name}+{CpSatPlacement.name}", "cost": res.cost,
-                         "swap_cost": res.start_cost, "lower_bound": res.lower_bound, "optimal": res.optimal,
-                         "solver_status": res.status}
+            placement |= {"method": f"{SwapRefinement.name}+{CpSatPlacement.name}", "cost": res.cost,
+                          "swap_cost": res.start_cost, "lower_bound": res.lower_bound, "optimal": res.optimal,
+                          "solver_status": res.status}
         elif placer == "cp-sat":
             notes.append(f"CP-SAT placement skipped: {n_cores} cores (it runs up to {CpSatPlacement.max_cores})")
         return position, placement
