@@ -316,3 +316,28 @@ def test_dense_populations_get_compartments_only_when_per_neuron_partitions_are_
     else:
         assert has_compartments.all() and any("get partial-sum compartments too" in n for n in report.notes)
     assert mapping.partial_sums.soma_core[build_layout(net).slice("big")].min() >= 0
+
+
+def test_the_per_neuron_trial_is_exact_up_to_its_limit_and_a_lower_bound_above(monkeypatch):
+    """The trial that decides whether dense populations get compartments: the fewer cores of index
+    and RCM order, exact up to the limit; above it only the fill's cores (before cores over their
+    output axons are split, which only adds cores), so the decision (over the limit or not) is
+    the same and the exact usage pass is spared."""
+    from nmcompiler.mapping import compile as compile_module
+    from nmcompiler.mapping.fill import fill_in_order
+    from nmcompiler.mapping.partition import IndexOrder, RcmOrder
+    from test_mapping import _arrays, conv_net
+
+    target = load_target("spinnaker-like")
+    n, pre, post = _arrays(conv_net(4, 16))
+    exact = min(int(p.run(n, pre, post, target).max()) + 1 for p in (IndexOrder(), RcmOrder()))
+    fill = min(int(fill_in_order(o, n, pre, post, target)[-1]) + 1
+               for o in (np.arange(n), RcmOrder.order(n, pre, post)))
+    assert fill <= exact
+    assert compile_module._trial_cores(n, pre, post, target, exact) == exact
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the exact pass ran over the limit")
+
+    monkeypatch.setattr(compile_module, "cores_in_order", refused)
+    assert compile_module._trial_cores(n, pre, post, target, fill - 1) == fill
