@@ -292,8 +292,8 @@ def compile_sized(net: Network, target: Target, cost: Callable[[Target, int], in
                                                                                         doc))
         mapping, fx, report = compile_network(net, sizing.target, **options)
     elif report.fits and report.cores_used < sizing.chosen.cores:  # Mt-KaHyPar cut to fewer cores
-        chosen = dataclasses.replace(sizing.chosen, cores=report.cores_used,
-                                     memory_bits=cost(sizing.target, report.cores_used))
+        chosen = dataclasses.replace(sizing.chosen, cores=report.cores_used,  # its bound was for the counted cores
+                                     memory_bits=cost(sizing.target, report.cores_used), memory_bits_bound=None)
         candidates = tuple(chosen if c == sizing.chosen else c for c in sizing.candidates)
         sizing = dataclasses.replace(sizing, chosen=chosen, candidates=candidates)
     return sizing, mapping, fx, report
