@@ -483,7 +483,7 @@ def _trial_cores(n: int, pre: np.ndarray, post: np.ndarray, target: Target, limi
         filled = fill_in_order(order, n, pre, post, target, csr)
         k = int(filled[-1]) + 1 if n else 0
         if k <= limit:
-            k = cores_of(cores_in_order(order, n, pre, post, target, csr=csr, fan=fan))
+            k = cores_of(cores_in_order(order, n, pre, post, target, csr=csr, fan=fan, filled=filled))
         fewest = k if fewest is None else min(fewest, k)
     return fewest
 

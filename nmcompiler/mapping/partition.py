@@ -74,13 +74,14 @@ class RcmOrder:
         return reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
 
 
-def cores_in_order(order: np.ndarray, n: int, pre, post, target: Target, csr=None, fan: np.ndarray | None = None
-                   ) -> np.ndarray:
+def cores_in_order(order: np.ndarray, n: int, pre, post, target: Target, csr=None, fan: np.ndarray | None = None,
+                   filled: np.ndarray | None = None) -> np.ndarray:
     """Neurons in ``order`` fill cores up to their neurons, synapse memory and input axons
     (:mod:`.fill`); cores over their output axons are then split (in that order) until every
     core fits. ``csr`` (:func:`.fill.incoming`) and ``fan`` (:func:`.fill.fan_in`) of the same
-    synapses save recomputing them when the caller fills more than once."""
-    core_in_order = fill_in_order(order, n, pre, post, target, csr)
+    synapses save recomputing them when the caller fills more than once; ``filled``, the fill
+    itself (:func:`.fill.fill_in_order` of ``order``) when the caller has it."""
+    core_in_order = fill_in_order(order, n, pre, post, target, csr) if filled is None else filled
     core_of = np.empty(n, dtype=np.int64)
     core_of[order] = core_in_order
     n_cores = int(core_in_order[-1]) + 1 if n else 0
