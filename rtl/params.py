@@ -15,7 +15,7 @@ from amaranth.lib import data
 
 from nmcompiler.datapath.format import DecayKind, NumericFormat
 from nmcompiler.errors import UserError
-from nmcompiler.image.contents import SynapseFields
+from nmcompiler.targets.encoding import SynapseFields
 from nmcompiler.targets import Target
 
 __all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits"]

@@ -9,7 +9,8 @@ from nmcompiler import load_network
 from nmcompiler.image import build_contents, decode, encode, to_program
 from nmcompiler.ir import IF, Connectivity, Network, Population, Projection, SpikeSource
 from nmcompiler.mapping import compile_network
-from nmcompiler.passes.axon_types import AssignAxonTypes, axon_keys
+from nmcompiler.passes.axon_types import AssignAxonTypes
+from nmcompiler.targets.encoding import axon_keys
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.program import program_from_fixed_point
 from nmcompiler.targets import load_target
@@ -38,7 +39,7 @@ def _consistent(fx, mapping) -> bool:
     for p, j, d, w in zip(pre, post, delay, t.weight):
         c = int(mapping.core_of[j])
         keys, types = mapping.axon_types[c]
-        ty = int(types[np.searchsorted(keys, axon_keys(p, d))])
+        ty = int(types[np.searchsorted(keys, axon_keys(p, d, fx.format.delay_max))])
         if seen.setdefault((c, int(j), ty), int(w)) != int(w):
             return False
     return True

@@ -122,7 +122,7 @@ def test_multi_compartment_neurons_take_one_slot_per_extra_receptor(tmp_path):
     (core.receptor_compartments = 4), each a neuron slot; beyond 4 (or without the field) the
     receptor rule names the limit."""
     from nmcompiler.drc.rules import target_for
-    from nmcompiler.image.contents import SynapseFields
+    from nmcompiler.targets.encoding import SynapseFields
 
     base = load_target("loihi-like")
     assert base.compartments_per_neuron(1) == 1 and base.compartments_per_neuron(4) == 4

@@ -39,6 +39,7 @@ from ..mapping.mapping import Mapping
 from ..sim.program import program_from_fixed_point
 from .synapse_batches import BATCH_SYNAPSES, synapse_batches
 from ..targets import Target
+from ..targets.encoding import SynapseFields
 
 __all__ = ["NEURON_DTYPE", "ROW_DTYPE", "COMPARTMENT_DTYPE", "CoreImage", "ImageContents", "build_contents",
            "target_digest", "SynapseFields", "compiled_target", "source_from_json"]
@@ -52,23 +53,6 @@ COMPARTMENT_DTYPE = np.dtype([("id", "<u4"), ("neuron", "<u4"), ("channel", "<u2
 FLAG_SUBTRACT, FLAG_SPIKING = 1, 2
 MAX_SOURCE_CHANNELS = 1 << 24  # channels per host source (image formats 1 and 2)
 GLOBAL = 0xFFFFFFFF
-
-
-@dataclass(frozen=True)
-class SynapseFields:
-    """Bit widths of a 32-bit synapse entry: index, delay, channel, weight."""
-    index: int
-    delay: int
-    channel: int
-    weight: int
-
-    @classmethod
-    def of(cls, target: Target) -> SynapseFields:
-        fmt, core = target.format, target.core
-        return cls(index=max(1, math.ceil(math.log2(core.neurons))),
-                   delay=max(1, math.ceil(math.log2(fmt.delay_max))),
-                   channel=max(0, math.ceil(math.log2(max(1, fmt.receptors)))),
-                   weight=fmt.weight_bits)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -279,7 +263,7 @@ def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w, assigned=None)
     one, else one type per weight value or first fit. Fails naming the core and axon when the
     weights contradict the types."""
     types = target.core.axon_types or 1
-    keys = s_pre * 64 + s_delay
+    keys = target.axon_keys(s_pre, s_delay)
     uniq, start = np.unique(keys, return_index=True)
     ends = np.append(start[1:], keys.size)
     table = np.zeros((n_local, types), dtype=np.int64)

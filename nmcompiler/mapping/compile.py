@@ -192,7 +192,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         passes.start("legalize_fan_out")
         t = time.perf_counter()
         splitting = SplitFanOut(per_neuron=per, neurons_per_core=target.core.neurons,
-                                axons_per_core=target.core.input_axons)
+                                axons_per_core=target.core.input_axons, delay_max=target.format.delay_max)
         old_n = n
         net, chosen = splitting.run(net, chosen)
         fx = Quantize(fmt=target.format).run(net)  # the splitters' scale; other populations keep theirs

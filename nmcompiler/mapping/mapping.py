@@ -28,7 +28,8 @@ class Mapping:
     position: np.ndarray  # core id -> (chip, row, column) on the target's mesh
     usage: CoreUsage
     offsets: dict[str, int] = field(default_factory=dict)  # population -> first global neuron index
-    # crossbar targets: core -> (sorted axon keys pre * 64 + delay, axon type of each), from AssignAxonTypes
+    # crossbar targets: core -> (sorted axon keys, targets.encoding.axon_keys, and the axon type of each),
+    # from AssignAxonTypes
     axon_types: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     partial_sums: object | None = None  # PartialSums when fan-in goes through compartments (.partial_sums)
 

@@ -10,6 +10,7 @@ from numba import njit
 from ..arrays import BITMAP_LIMIT, distinct, distinct_per_group
 from ..ir import CurrentSource, Network
 from ..targets import Target
+from ..targets.encoding import axon_key_stride, axon_keys
 from .mapping import CoreUsage
 
 __all__ = ["synapse_arrays", "core_usage", "traffic", "index_order_traffic", "fill_cores", "CorePairs", "core_pairs"]
@@ -185,10 +186,10 @@ def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
     pre = np.repeat(np.arange(t.indptr.size - 1), np.diff(t.indptr))
     delay = np.broadcast_to(t.delay, pre.shape).astype(np.int64)
     neuron = pre < n
-    pairs = distinct((pre[neuron] * (int(core_of.max()) + 1 if n else 1) + core_of[t.target[neuron] % n]) * 64
-                      + delay[neuron])
-    width = (int(core_of.max()) + 1 if n else 1) * 64
-    return np.bincount(pairs // width, minlength=n)
+    cores = int(core_of.max()) + 1 if n else 1
+    pairs = distinct(axon_keys(pre[neuron] * cores + core_of[t.target[neuron] % n], delay[neuron],
+                               fx.format.delay_max))
+    return np.bincount(pairs // (cores * axon_key_stride(fx.format.delay_max)), minlength=n)
 
 
 @njit(cache=True)

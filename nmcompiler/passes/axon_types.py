@@ -27,13 +27,9 @@ import numpy as np
 
 from ..ir.fixed_point import FixedPointNetwork
 from ..sim.program import program_from_fixed_point
+from ..targets.encoding import axon_keys
 
-__all__ = ["AssignAxonTypes", "axon_keys"]
-
-
-def axon_keys(pre: np.ndarray, delay: np.ndarray) -> np.ndarray:
-    """The key of an input axon: presynaptic index and delay (delays < 64)."""
-    return np.asarray(pre, dtype=np.int64) * 64 + np.asarray(delay, dtype=np.int64)
+__all__ = ["AssignAxonTypes"]
 
 
 def _first_fit(w: np.ndarray, mask: np.ndarray, types: int) -> np.ndarray | None:
@@ -93,7 +89,7 @@ class AssignAxonTypes:
         core = core_of[post] if n else post
         for c in np.unique(core):
             sel = np.flatnonzero(core == c)
-            keys, a_idx = np.unique(axon_keys(pre[sel], delay[sel]), return_inverse=True)
+            keys, a_idx = np.unique(axon_keys(pre[sel], delay[sel], fxp.format.delay_max), return_inverse=True)
             neurons, j_idx = np.unique(post[sel], return_inverse=True)
             w = np.zeros((keys.size, neurons.size), dtype=np.int64)
             mask = np.zeros_like(w, dtype=bool)

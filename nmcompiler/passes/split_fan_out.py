@@ -21,6 +21,7 @@ import numpy as np
 from ..arrays import distinct
 from ..ir import IF, Connectivity, Network, Population, Projection
 from ..sim.layout import build_layout
+from ..targets.encoding import axon_keys
 
 __all__ = ["SplitFanOut"]
 
@@ -31,6 +32,7 @@ class SplitFanOut:
     per_neuron: int  # input axons one neuron may reach
     neurons_per_core: int
     axons_per_core: int
+    delay_max: int  # the format's delay range, which sizes the axon keys
     report: dict = field(default_factory=dict, compare=False)
     owners: list = field(default_factory=list, compare=False)  # filled by run: global index of each splitter's source
 
@@ -52,7 +54,7 @@ class SplitFanOut:
                 pre, post = c.pre_indices().astype(np.int64), c.indices.astype(np.int64)
                 delay = c.synapse_delays().astype(np.int64)
                 dest = core_of[post + layout.offsets[p.post]]
-                data.append((p, pre, post, c.synapse_weights(), delay, pre * (1 << 40) + dest * 64 + delay))
+                data.append((p, pre, post, c.synapse_weights(), delay, pre * (1 << 40) + axon_keys(dest, delay, self.delay_max)))
             keys = distinct(np.concatenate([d[5] for d in data]))
             owner = keys >> 40
             groups = np.bincount(owner, minlength=pop.size)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ import jsonschema
 from ..datapath.format import NumericFormat, format_from_document, read_target_document, target_names
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
+from .encoding import StorageLayout, axon_keys, storage_layout
 
 __all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document",
            "target_names"]
@@ -83,17 +83,18 @@ class Target:
     source: str  # file it was read from
     sizing: SizingSpec | None = None  # the core is generated to fit (None: fixed limits)
 
+    @property
+    def storage(self) -> StorageLayout:
+        """The layout of the core's synapse memory (:mod:`.encoding`)."""
+        return storage_layout(self.core.synapse_storage)
+
     def synapse_bits(self) -> int:
         """Bits one synapse takes in a sparse or word-based synapse memory (0 for crossbars)."""
-        if self.core.synapse_storage == "crossbar":
-            return 0
-        if self.core.synapse_storage == "word32":
-            return 32
-        # the fields of an image's synapse entry (image.contents.SynapseFields): delay - 1 is stored
-        delay_bits = max(1, math.ceil(math.log2(self.format.delay_max)))
-        index_bits = max(1, math.ceil(math.log2(self.core.neurons)))
-        channel_bits = max(0, math.ceil(math.log2(max(1, self.format.receptors))))
-        return self.format.weight_bits + delay_bits + index_bits + channel_bits
+        return self.storage.synapse_bits(self)
+
+    def axon_keys(self, pre, delay):
+        """Input-axon keys of (source, delay) pairs, sized from the delay range (:func:`.encoding.axon_keys`)."""
+        return axon_keys(pre, delay, self.format.delay_max)
 
     def compartments_per_neuron(self, receptors: int) -> int | None:
         """Compartments a neuron with ``receptors`` current channels takes (None: it cannot be
@@ -162,5 +163,9 @@ def target_from_document(path: Path, doc: dict) -> Target:
         sz = dict(doc["sizing"])
         sizing = SizingSpec(**sz | {"neurons": tuple(sorted(sz["neurons"])),
                                     "input_axons": tuple(sorted(sz["input_axons"]))})
-    return Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
-                  core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing)
+    target = Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
+                    core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing)
+    problems = target.storage.problems(target)
+    if problems:
+        raise UserError(f"{path}: core.synapse_storage '{target.core.synapse_storage}': " + "; ".join(problems))
+    return target

@@ -1,0 +1,154 @@
+"""Encodings a target's numbers imply, defined once: the fields of a synapse entry, the key of an
+input axon, and one storage-layout object per kind of synapse memory (sparse, word32, crossbar).
+
+Usage counting (:mod:`nmcompiler.mapping.usage`), the image (:mod:`nmcompiler.image`) and the
+program decoded from it all take their widths from here, so that a target derived with other
+numbers (a longer delay range, more neurons per core) changes every one of them together.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .target import Target
+
+__all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "CrossbarLayout", "SparseLayout", "StorageLayout",
+           "SynapseFields", "Word32Layout", "axon_key_stride", "axon_keys", "storage_layout"]
+
+ENTRY_BITS = 32  # a synapse entry or word of the image
+WORD32_LOW_BITS = 16  # word32: index, channel and delay in the low half, the weight mantissa in the high half
+CROSSBAR_ROW_DELAY_MAX = 255  # crossbar: an axon row stores its delay in one byte (image ROW_DTYPE)
+
+
+def _bits(n: int) -> int:
+    """Bits that hold the values 0 .. n - 1 (at least 1)."""
+    return max(1, math.ceil(math.log2(max(1, n))))
+
+
+@dataclass(frozen=True)
+class SynapseFields:
+    """Bit widths of a synapse entry: local neuron index, delay - 1, current channel, weight."""
+
+    index: int
+    delay: int
+    channel: int
+    weight: int
+
+    @classmethod
+    def of(cls, target: Target) -> SynapseFields:
+        fmt = target.format
+        return cls(index=_bits(target.core.neurons), delay=_bits(fmt.delay_max),
+                   channel=max(0, math.ceil(math.log2(max(1, fmt.receptors)))), weight=fmt.weight_bits)
+
+    @property
+    def total(self) -> int:
+        return self.index + self.delay + self.channel + self.weight
+
+
+def axon_key_stride(delay_max: int) -> int:
+    """The smallest power of two above ``delay_max``: an axon key's delay part ranges below it."""
+    return 1 << int(delay_max).bit_length()
+
+
+def axon_keys(pre: np.ndarray, delay: np.ndarray, delay_max: int) -> np.ndarray:
+    """The key of an input axon (one presynaptic source at one delay): ``pre * stride + delay``
+    with :func:`axon_key_stride` of ``delay_max``, so that keys ascend by source, then delay,
+    and no two (source, delay) pairs share one. Raises ``ValueError`` for a delay outside
+    ``1 .. delay_max``."""
+    delay = np.asarray(delay, dtype=np.int64)
+    if delay.size and (int(delay.min()) < 1 or int(delay.max()) > delay_max):
+        raise ValueError(f"axon key: delays must lie in [1, {delay_max}], not [{int(delay.min())}, "
+                         f"{int(delay.max())}]")
+    return np.asarray(pre, dtype=np.int64) * axon_key_stride(delay_max) + delay
+
+
+class StorageLayout:
+    """How a core's synapse memory holds synapses: what one synapse costs and which targets the
+    image can encode (``problems``)."""
+
+    kind: ClassVar[str]
+    axon_per_delay: ClassVar[bool] = False  # an input axon is one (source, delay) pair, not one source
+    weights_per_synapse: ClassVar[bool] = True  # else per (neuron, axon type)
+
+    def synapse_bits(self, target: Target) -> int:
+        """Bits one synapse takes in the core's synapse memory (0: the memory is fixed per core)."""
+        raise NotImplementedError
+
+    def problems(self, target: Target) -> list[str]:
+        """What of ``target`` this layout cannot encode, each with the limit."""
+        return []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class SparseLayout(StorageLayout):
+    """One 32-bit entry per synapse: index | delay - 1 | channel | weight mantissa (low to high)."""
+
+    kind = "sparse"
+
+    def synapse_bits(self, target: Target) -> int:
+        return SynapseFields.of(target).total
+
+    def problems(self, target: Target) -> list[str]:
+        f = SynapseFields.of(target)
+        if f.total > ENTRY_BITS:
+            return [f"a synapse entry needs {f.index} index + {f.delay} delay + {f.channel} channel + {f.weight} "
+                    f"weight = {f.total} bits, the image's entries hold {ENTRY_BITS}: fewer neurons per core, a "
+                    "shorter delay range or fewer weight bits"]
+        return []
+
+
+class Word32Layout(StorageLayout):
+    """One 32-bit word per synapse: index | channel | delay - 1 in the low 16 bits, a 16-bit weight
+    mantissa in the high 16 (SpiNNaker's synaptic word)."""
+
+    kind = "word32"
+
+    def synapse_bits(self, target: Target) -> int:
+        return ENTRY_BITS
+
+    def problems(self, target: Target) -> list[str]:
+        f = SynapseFields.of(target)
+        out = []
+        if f.index + f.channel + f.delay > WORD32_LOW_BITS:
+            out.append(f"{f.index} index + {f.channel} channel + {f.delay} delay bits do not fit the "
+                       f"{WORD32_LOW_BITS} low bits of a synaptic word: fewer neurons per core or a shorter delay range")
+        if f.weight > ENTRY_BITS - WORD32_LOW_BITS:
+            out.append(f"{f.weight}-bit weights do not fit the {ENTRY_BITS - WORD32_LOW_BITS} high bits of a "
+                       "synaptic word")
+        return out
+
+
+class CrossbarLayout(StorageLayout):
+    """A bit per (input axon, neuron); an input axon is a (source, delay) pair with an axon type,
+    and each neuron holds one weight per axon type (TrueNorth)."""
+
+    kind = "crossbar"
+    axon_per_delay = True
+    weights_per_synapse = False
+
+    def synapse_bits(self, target: Target) -> int:
+        return 0
+
+    def problems(self, target: Target) -> list[str]:
+        if target.format.delay_max > CROSSBAR_ROW_DELAY_MAX:
+            return [f"format.delay_max {target.format.delay_max}: a crossbar axon row stores delays up to "
+                    f"{CROSSBAR_ROW_DELAY_MAX}"]
+        return []
+
+
+_LAYOUTS = {cls.kind: cls() for cls in (SparseLayout, Word32Layout, CrossbarLayout)}
+
+
+def storage_layout(kind: str) -> StorageLayout:
+    """The layout object of a ``core.synapse_storage`` kind."""
+    try:
+        return _LAYOUTS[kind]
+    except KeyError:
+        raise ValueError(f"unknown synapse storage '{kind}' (use {', '.join(_LAYOUTS)})") from None
