@@ -187,6 +187,34 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
     return out
 
 
+def crossbar_multapses(net: Network, target: Target) -> list[Violation]:
+    """A crossbar holds one bit per (input axon, neuron): two synapses from one source at one delay
+    onto one neuron cannot both be stored."""
+    if not target.storage.axon_per_delay:
+        return []
+    out = []
+    for p in net.populations:
+        keys = []
+        for k, q in enumerate(net.spiking_projections(p.name)):
+            c = q.connectivity
+            pre = net.node(q.pre)
+            source = next(i for i, node in enumerate(net.nodes) if node is pre)
+            keys.append(np.stack([np.full(c.nnz, source), c.pre_indices(), c.indices.astype(np.int64),
+                                  c.synapse_delays().astype(np.int64)], 1))
+        if not keys:
+            continue
+        total = np.concatenate(keys)
+        repeated = total.shape[0] - np.unique(total, axis=0).shape[0]
+        if repeated:
+            out.append(Violation(rule="crossbar_multapses", subject=f"population '{p.name}'",
+                                 resource="synapses per axon and neuron", amount=repeated + 1, limit=1,
+                                 legalizable=False,
+                                 message=f"population '{p.name}': {repeated} synapses repeat a (source, delay, neuron) "
+                                         f"of another one, and {target.name}'s crossbar holds one synapse per axon and "
+                                         "neuron: merge them into one synapse with the summed weight"))
+    return out
+
+
 def cores_lower_bound(net: Network, target: Target) -> int:
     """max(ceil(neurons / neurons per core), ceil(synapse bits / synapse memory per core)), with the
     fan-in bound on targets with partial sums: a neuron with ``F`` inputs beyond a core's ``A`` input
@@ -225,7 +253,7 @@ def _machine_fix(target: Target) -> str:
 
 
 RULES = (model_supported, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory, delay_range, fan_out_splitters,
-         axon_type_weights, machine_capacity)
+         axon_type_weights, crossbar_multapses, machine_capacity)
 
 
 def check(net: Network, target: Target) -> list[Violation]:

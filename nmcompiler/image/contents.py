@@ -264,6 +264,10 @@ def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w, assigned=None)
     weights contradict the types."""
     types = target.core.axon_types or 1
     keys = target.axon_keys(s_pre, s_delay)
+    # the batch orders a core's synapses by row key (source, channel, target population): one
+    # source's axons can be apart, so they are brought together by axon key first
+    by_axon = np.argsort(keys, kind="stable")
+    keys, s_pre, s_post, s_delay, s_w = keys[by_axon], s_pre[by_axon], s_post[by_axon], s_delay[by_axon], s_w[by_axon]
     uniq, start = np.unique(keys, return_index=True)
     ends = np.append(start[1:], keys.size)
     table = np.zeros((n_local, types), dtype=np.int64)

@@ -11,6 +11,7 @@ violated limit listed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -35,14 +36,14 @@ from .passlog import PassLog
 from .partial_sums import PlanPartialSums, projection_tables, usage_and_traffic
 from .choose import PARTITIONERS, choose_partition, cores_of
 from .fill import fan_in, fill_in_order, incoming
-from .partition import RcmOrder, cores_in_order, fits
+from .partition import RcmOrder, cores_in_order, over_limits
 from .place import SwapRefinement, core_traffic, slot_positions
 from .place_cpsat import CpSatPlacement, placement_cost
 from .place_refine import SparseSwapRefinement
 from .place_large import SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse, sparse_core_traffic
 from .route import route_dimension_order
 from .tables import build_tables
-from .usage import axons_per_neuron, core_pairs, core_usage, index_order_traffic, synapse_arrays, traffic
+from .usage import axons_per_neuron, core_pairs, crossbar_input_axons, core_usage, index_order_traffic, synapse_arrays, traffic
 
 __all__ = ["CompileReport", "compile_network"]
 
@@ -232,6 +233,8 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     misfits: list[str] = []
     max_link, total_link, table_entries = _route(matrix, position, n_cores, target, passes, misfits)
     usage = core_usage(chosen, n_cores, pre, post, target)
+    if target.storage.axon_per_delay and n:  # an axon per (source, delay): the partitioners counted sources
+        usage = dataclasses.replace(usage, input_axons=crossbar_input_axons(fx, chosen, n_cores))
     if n_cores > target.max_cores:
         misfits.append(f"{n_cores} cores, the largest {target.name} machine has {target.max_cores}"
                        + (": run with --size" if target.sizing is not None else ""))
@@ -242,9 +245,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
             misfits.append(f"{over.size} neurons (first: '{pop}'[{int(over[0] - layout.offsets[pop])}]) send to more "
                            f"than {per} axon(s) (distinct destination core and delay) even after splitter neurons; "
                            f"{target.name} neurons reach {per}")
-    core_ok = fits(usage, target)  # partitioners guarantee this; re-checked before anything is written
-    if not core_ok.all():
-        misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")
+    misfits += over_limits(usage, target)  # partitioners guarantee none; re-checked before anything is written
     ok = not misfits
     mapping = Mapping(target=target, core_of=chosen, position=position, usage=usage, offsets=dict(layout.offsets),
                       axon_types=axon_types)
@@ -381,9 +382,7 @@ def _finish_partial_sums(net, fx, target, ps, core_of, direct, name, layout, n_p
     if k > target.max_cores:
         misfits.append(f"{k} cores, the largest {target.name} machine has {target.max_cores}"
                        + (": run with --size" if target.sizing is not None else ""))
-    core_ok = fits(usage, target)  # the packing guarantees this; re-checked before anything is written
-    if not core_ok.all():
-        misfits.append(f"{int(np.count_nonzero(~core_ok))} cores exceed a per-core limit")
+    misfits += over_limits(usage, target)  # the packing guarantees none; re-checked before anything is written
     coo = matrix.tocoo()
     off = coo.row != coo.col
     w, a, b = coo.data[off], coo.row[off], coo.col[off]

@@ -31,7 +31,7 @@ from .fill import fan_in, fill_in_order
 from .graph import SynapseGraph, dense_graph, edge_entries, merge_pairs, synapse_graph
 from .usage import core_usage
 
-__all__ = ["IndexOrder", "Metis", "RcmOrder", "cores_in_order", "fits", "renumber_cores"]
+__all__ = ["IndexOrder", "Metis", "RcmOrder", "cores_in_order", "fits", "over_limits", "renumber_cores"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,21 @@ def fits(usage, target: Target) -> np.ndarray:
     c = target.core
     return ((usage.neurons <= c.neurons) & (usage.synapse_bits <= c.synapse_memory_bits)
             & (usage.input_axons <= c.input_axons) & (usage.output_axons <= c.output_axons))
+
+
+def over_limits(usage, target: Target) -> list[str]:
+    """Each per-core limit some core exceeds: how many cores, the first one, its amount and the limit."""
+    c = target.core
+    axons = "input axons (distinct source and delay)" if target.storage.axon_per_delay else "input axons"
+    out = []
+    for name, used, limit in (("neurons", usage.neurons, c.neurons),
+                              ("synapse memory bits", usage.synapse_bits, c.synapse_memory_bits),
+                              (axons, usage.input_axons, c.input_axons),
+                              ("output axons", usage.output_axons, c.output_axons)):
+        over = np.flatnonzero(used > limit)
+        if over.size:
+            out.append(f"{over.size} cores exceed {limit} {name} (core {int(over[0])}: {int(used[over[0]])})")
+    return out
 
 
 def _synapse_bits_per_neuron(n: int, post: np.ndarray, target: Target) -> np.ndarray:

@@ -13,7 +13,8 @@ from ..targets import Target
 from ..targets.encoding import axon_key_stride, axon_keys
 from .mapping import CoreUsage
 
-__all__ = ["synapse_arrays", "core_usage", "traffic", "index_order_traffic", "fill_cores", "CorePairs", "core_pairs"]
+__all__ = ["synapse_arrays", "core_usage", "traffic", "index_order_traffic", "fill_cores", "CorePairs", "core_pairs",
+           "crossbar_input_axons"]
 
 DENSE_PAIRS = 1 << 24  # core pairs up to which :func:`core_pairs` keeps dense matrices (2 x 128 MiB)
 
@@ -190,6 +191,23 @@ def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
     pairs = distinct(axon_keys(pre[neuron] * cores + core_of[t.target[neuron] % n], delay[neuron],
                                fx.format.delay_max))
     return np.bincount(pairs // (cores * axon_key_stride(fx.format.delay_max)), minlength=n)
+
+
+def crossbar_input_axons(fx, core_of: np.ndarray, n_cores: int) -> np.ndarray:
+    """Input axons per core where an axon carries one source at one delay (crossbar cores):
+    distinct (source, delay) pairs of the synapses onto each core's neurons."""
+    from ..sim.program import program_from_fixed_point
+
+    prog = program_from_fixed_point(fx)
+    n, t = prog.n, prog.synapses
+    if not n:
+        return np.zeros(n_cores, dtype=np.int64)
+    pre = np.repeat(np.arange(t.indptr.size - 1), np.diff(t.indptr))
+    delay = np.broadcast_to(t.delay, pre.shape).astype(np.int64)
+    keys = axon_keys(pre, delay, fx.format.delay_max)
+    span = int(keys.max(initial=0)) + 1
+    pairs = distinct(core_of[t.target % n].astype(np.int64) * span + keys)
+    return np.bincount(pairs // span, minlength=n_cores)
 
 
 @njit(cache=True)
