@@ -14,7 +14,7 @@ import time
 
 
 from nmcompiler.frontends import connectors
-from nmcompiler.frontends.values import stream
+from nmcompiler.streams import stream
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection
 
 

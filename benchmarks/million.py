@@ -29,8 +29,7 @@ from nmcompiler.datapath import load_format
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection
 from nmcompiler.passes import Quantize
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
-from nmcompiler.sim.layout import SynapseTable
-from nmcompiler.sim.program import program_from_fixed_point
+from nmcompiler.lowered import SynapseTable, program_from_fixed_point
 
 
 def peak_rss_gb() -> float:

@@ -27,7 +27,7 @@ J, D, TAU, THETA, V_R, T_REF = 0.1e-3, 1.5e-3, 20e-3, 20e-3, 10e-3, 2e-3
 def build(g: float = 5.0, eta: float = 2.0, scale: float = 1.0, k: int = 20, seed: int = 0, dt: float = 1e-4):
     """``scale`` shrinks both populations and the in-degrees with them (epsilon stays)."""
     from nmcompiler.frontends import connectors
-    from nmcompiler.frontends.values import stream
+    from nmcompiler.streams import stream
     from nmcompiler.ir import LIF, Connectivity, Network, PoissonSource, Population, Projection
 
     n_e, n_i = max(1, round(N_E * scale)), max(1, round(N_I * scale))

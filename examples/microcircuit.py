@@ -40,7 +40,7 @@ CONN_PROBS = [
 
 def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
     from nmcompiler.frontends import connectors
-    from nmcompiler.frontends.values import stream
+    from nmcompiler.streams import stream
     from nmcompiler.ir import Connectivity, CubaLIF, CurrentSource, Network, Population, Projection
 
     net = Network(f"microcircuit_{scale:g}", dt=dt, seed=seed)

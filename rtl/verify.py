@@ -21,7 +21,7 @@ from nmcompiler.image.program import to_program
 from nmcompiler.ir import Probe
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.inputs import SourceSpikes
-from nmcompiler.sim.program import SimProgram
+from nmcompiler.lowered import SimProgram
 
 from .chip import ChipParams
 from .load import CoreLoad, chip_load, core_load, unpack

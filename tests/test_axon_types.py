@@ -12,7 +12,7 @@ from nmcompiler.mapping import compile_network
 from nmcompiler.passes.axon_types import AssignAxonTypes
 from nmcompiler.targets.encoding import axon_keys
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
-from nmcompiler.sim.program import program_from_fixed_point
+from nmcompiler.lowered import program_from_fixed_point
 from nmcompiler.targets import load_target
 
 

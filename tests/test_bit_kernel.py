@@ -167,7 +167,7 @@ def test_ring_holds_a_source_spiking_twice_in_one_tick():
 def test_synapse_table_orders_as_a_stable_sort(shared_delay):
     """The counting sort that builds the CSR table keeps the order of a stable argsort over the
     concatenated pieces, and the pieces' dtypes (int32 targets, int16 delays stay narrow)."""
-    from nmcompiler.sim.layout import synapse_table
+    from nmcompiler.lowered import synapse_table
 
     rng = np.random.default_rng(5)
     sizes = [0, 500, 1, 3000]

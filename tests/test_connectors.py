@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nmcompiler.frontends import connectors
-from nmcompiler.frontends.values import stream
+from nmcompiler.streams import stream
 
 
 def _pairs_unique(pre, post):

@@ -9,12 +9,13 @@ import pytest
 from conftest import EXAMPLES
 from nmcompiler import load_network
 from nmcompiler.errors import UserError, ValidationError
+from nmcompiler.flow import float_rates
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection, SpikeSource
 from nmcompiler.mapping import IndexOrder, compile_network
 from nmcompiler.mapping.partition import RcmOrder, fits
 from nmcompiler.mapping.partition_cpsat import CpSatPartition
 from nmcompiler.mapping.usage import core_usage, synapse_arrays, traffic
-from nmcompiler.sim.layout import build_layout
+from nmcompiler.lowered import neuron_index
 from nmcompiler.targets import load_target
 
 
@@ -37,7 +38,7 @@ def clustered(n_groups=8, size=200, p_in=0.2, p_out=0.002, seed=0) -> Network:
 
 
 def _arrays(net):
-    layout = build_layout(net)
+    layout = neuron_index(net)
     pre, post = synapse_arrays(net, layout.offsets, layout.n)
     return layout.n, pre, post
 
@@ -251,7 +252,7 @@ def test_dimension_order_routing_link_loads():
 
 def test_compile_with_simulated_rates():
     net = load_network(EXAMPLES / "synfire.yaml")
-    _, _, report = compile_network(net, load_target("spinnaker-like"), rate_steps=500)
+    _, _, report = compile_network(net, load_target("spinnaker-like"), rates=float_rates(500))
     assert report.rates_measured and {"rates", "route"} <= set(report.passes)
     assert report.max_link_load is not None and report.max_link_load > 0
     _, _, uniform = compile_network(net, load_target("spinnaker-like"))

@@ -15,13 +15,13 @@ from nmcompiler.drc import cores_lower_bound
 from nmcompiler.errors import UserError, ValidationError
 from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection
 from nmcompiler.mapping import compile_network
-from nmcompiler.mapping.mapped_sim import compartment_program, simulate_partial_sums
+from nmcompiler.sim.mapped import compartment_program, simulate_partial_sums
 from nmcompiler.mapping.partial_sums import PlanPartialSums, usage_and_traffic
 from nmcompiler.mapping.partition import fits
 from nmcompiler.passes import Quantize
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
-from nmcompiler.sim.layout import build_layout
-from nmcompiler.sim.program import program_from_fixed_point
+from nmcompiler.lowered import neuron_index
+from nmcompiler.lowered import program_from_fixed_point
 from nmcompiler.targets import load_target
 
 LOIHI = Path(__file__).resolve().parent.parent / "hwtargets" / "loihi-like.yaml"
@@ -67,7 +67,7 @@ def _network(min_delay: int = 2, seed: int = 1, late_shift: bool = False, readou
 
 def _plan(net: Network, target, block_size: int | None = None):
     fx = Quantize(fmt=target.format).run(net)
-    layout = build_layout(net)
+    layout = neuron_index(net)
     n_pre = layout.n + sum(s.size for s in net.sources)
     plan = PlanPartialSums(block_size=block_size)
     return fx, layout, n_pre, plan.run(fx, dict(layout.offsets), layout.n, n_pre, target)
@@ -238,7 +238,7 @@ def test_only_populations_beyond_the_axons_get_compartments(tmp_path):
     assert report.fits and report.partitioner.endswith("+partial-sums")
     assert report.partial_sums["plain_cores"] == ps.first_core > 0
     c = net.node("c")
-    layout = build_layout(net)
+    layout = neuron_index(net)
     assert (ps.soma_core[layout.slice("c")] == -1).all() and (ps.soma_core[layout.slice("a")] >= ps.first_core).all()
     assert (mapping.core_of[layout.slice("c")] < ps.first_core).all() and (mapping.core_of >= 0).all()
     assert fits(mapping.usage, target).all() and mapping.usage.neurons.sum() == layout.n + ps.compartments
@@ -308,14 +308,14 @@ def test_dense_populations_get_compartments_only_when_per_neuron_partitions_are_
     target = _target(tmp_path)
     mapping, fx, report = compile_network(net, target)
     assert report.fits and fits(mapping.usage, target).all()
-    d = build_layout(net).slice("d")
+    d = neuron_index(net).slice("d")
     has_compartments = mapping.partial_sums.soma_core[d] >= 0
     if shared:
         assert not has_compartments.any() and any(n.startswith("populations d: mapped per neuron") for n in report.notes)
         assert np.unique(mapping.core_of[d]).size == 4  # 64 neurons, 16 per core: its own bound
     else:
         assert has_compartments.all() and any("get partial-sum compartments too" in n for n in report.notes)
-    assert mapping.partial_sums.soma_core[build_layout(net).slice("big")].min() >= 0
+    assert mapping.partial_sums.soma_core[neuron_index(net).slice("big")].min() >= 0
 
 
 def test_the_per_neuron_trial_is_exact_up_to_its_limit_and_a_lower_bound_above(monkeypatch):

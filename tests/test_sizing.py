@@ -22,7 +22,7 @@ from nmcompiler.mapping.partition import RcmOrder, cores_in_order, fits
 from nmcompiler.mapping.sizing import SizeTarget, compile_sized, mesh_for, sized_document
 from nmcompiler.mapping.usage import core_usage, synapse_arrays
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
-from nmcompiler.sim.layout import build_layout
+from nmcompiler.lowered import neuron_index
 from nmcompiler.targets import load_target
 from nmcompiler.targets.target import target_from_document
 from rtl.chip import chip_memory_bits
@@ -42,7 +42,7 @@ def cuba():
 
 
 def _fill(net, target, order_name):
-    layout = build_layout(net)
+    layout = neuron_index(net)
     pre, post = synapse_arrays(net, dict(layout.offsets), layout.n)
     order = np.arange(layout.n) if order_name == "index-order" else RcmOrder.order(layout.n, pre, post)
     core_of = cores_in_order(order, layout.n, pre, post, target)

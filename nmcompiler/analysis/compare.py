@@ -14,7 +14,7 @@ from ..ir import CurrentSource, Network, Probe, SpikeSource
 from ..passes import Quantize
 from ..sim import FloatSimulator, SimResult
 from ..sim.bit_sim import BitAccurateSimulator
-from ..frontends.values import stream
+from ..streams import stream
 from .spike_distance import van_rossum
 
 __all__ = ["CompareResult", "compare_networks", "compare_results", "first_divergence"]

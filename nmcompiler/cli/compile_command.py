@@ -75,6 +75,7 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     import numpy as np
 
     from ..fileio import write_json
+    from ..flow import float_rates
     from ..image import build_contents, encode, read_header
     from ..mapping import compile_network
     from ..report.placement import placement_png
@@ -82,10 +83,10 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
 
     tgt = load_target(target)
     net = _load(network, dt, integration, reset)
-    rate_steps = max(1, int(round(rate_duration / net.dt))) if rate_duration else None
+    rates = float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None
     status = Console(stderr=True).status(f"{net.name}: starting")  # shown on a terminal only
     with status:
-        options = dict(seed=seed, partitioner=partitioner, rate_steps=rate_steps, placer=placer, fan_in=fan_in,
+        options = dict(seed=seed, partitioner=partitioner, rates=rates, placer=placer, fan_in=fan_in,
                        progress=lambda name: status.update(f"{net.name}: {PASS_LABELS.get(name, name)}"))
         sizing = None
         if size:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .. import __version__
+from .._version import __version__
 from ..errors import UserError, ValidationError
 from ..fileio import write_bytes
 from ..frontends import load_network

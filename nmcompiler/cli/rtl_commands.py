@@ -103,7 +103,7 @@ def rtl(image: Path, outdir: Path, target, synth, as_json: bool) -> None:
     from rtl.params import MEMORIES, CoreParams
     from rtl.runner import CHIP_TOPLEVEL, TOPLEVEL, verilog
 
-    from .. import __version__
+    from .._version import __version__
 
     contents = decode(read_image(image), str(image))
     tgt = _image_target(contents, target, str(image))

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..streams import stream  # noqa: F401  (its home before 0.4; scripts import it from here)
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["FieldError", "resolve_value", "stream"]
+__all__ = ["FieldError", "resolve_value"]
 
 
 class FieldError(ValueError):
     """A field's value is wrong; the message says how (the caller adds file, line and object)."""
-
-
-def stream(seed: int, *labels: str) -> np.random.Generator:
-    """An independent random stream for ``labels`` (e.g. "connector", "e_to_i") under ``seed``.
-
-    Streams depend only on the seed and the labels, so adding or reordering objects in a file
-    does not change any other object's random draws.
-    """
-    key = tuple(zlib.crc32(label.encode()) for label in labels)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def _quantities(value: object, dimension: str) -> np.ndarray:

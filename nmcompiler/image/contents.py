@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import UserError
 from ..ir import PoissonSource, SpikeSource
 from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
-from ..sim.program import program_from_fixed_point
+from ..lowered import program_from_fixed_point
 from .synapse_batches import BATCH_SYNAPSES, synapse_batches
 from ..targets import Target
 from ..targets.encoding import SynapseFields

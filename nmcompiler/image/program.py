@@ -14,9 +14,7 @@ from ..datapath import NeuronParams
 from ..datapath.format import NumericFormat
 from ..errors import UserError
 from ..ir import Probe
-from ..sim.compartments import Compartments
-from ..sim.layout import synapse_table
-from ..sim.program import PopulationSlot, SimProgram
+from ..lowered import Compartments, PopulationSlot, SimProgram, synapse_table
 from .contents import (FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreImage, ImageContents, SynapseFields,
                        source_from_json)
 

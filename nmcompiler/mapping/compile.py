@@ -28,8 +28,7 @@ from ..ir.fixed_point import FixedPointNetwork
 from ..passes import ClusterWeights, Quantize, RelayLongDelays
 from ..passes.axon_types import AssignAxonTypes
 from ..passes.split_fan_out import SplitFanOut
-from ..sim import FloatSimulator
-from ..sim.layout import build_layout
+from ..lowered import neuron_index
 from ..targets import Target
 from .mapping import Mapping
 from .passlog import PassLog
@@ -45,7 +44,7 @@ from .route import route_dimension_order
 from .tables import build_tables
 from .usage import axons_per_neuron, core_pairs, crossbar_input_axons, core_usage, index_order_traffic, synapse_arrays, traffic
 
-__all__ = ["CompileReport", "compile_network"]
+__all__ = ["CompileReport", "RateSource", "compile_network"]
 
 _PARTITIONING_FIXES = {"population_size", "fan_out_splitters"}  # resolved by / after partitioning
 _LEGALIZED = {"delay_range", "axon_type_weights"}  # what the legalization passes below resolve
@@ -84,14 +83,18 @@ class CompileReport:
         return dict(vars(self))
 
 
-def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: int | None = None,
+#: firing rates (spikes per second) of every neuron of a network, in index order (``nmcompiler.flow.float_rates``)
+RateSource = Callable[[Network], np.ndarray]
+
+
+def compile_network(net: Network, target: Target, *, seed: int = 0, rates: RateSource | None = None,
                     partitioner: str = "auto", placer: str = "auto",
                     fan_in: str = "auto", progress: Callable[[str], None] | None = None,
                     ) -> tuple[Mapping, FixedPointNetwork, CompileReport]:
     """Map ``net`` onto ``target``. The returned fixed-point network is the legalized one (with its
-    relay populations), i.e. what the mapping's ``core_of`` indexes. With ``rate_steps``, a float
-    simulation of that many steps measures firing rates that weight partitioning, placement and
-    the traffic figures (otherwise every neuron counts as 1 Hz). ``placer``: "swap" (pairwise swap
+    relay populations), i.e. what the mapping's ``core_of`` indexes. ``rates``, called with that
+    network, gives the firing rates that weight partitioning, placement and the traffic figures
+    (otherwise every neuron counts as 1 Hz). ``placer``: "swap" (pairwise swap
     search, see ``place``), "cp-sat" (then CP-SAT over every position of the chips used, up to
     ``CpSatPlacement.max_cores`` cores), "auto" (CP-SAT with a small budget when the chips used
     have at most ``AUTO_CP_SAT_SLOTS`` positions). ``fan_in``: "partial-sums" (always), "none" (never), "auto".
@@ -146,18 +149,15 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
     t = time.perf_counter()
     fx = Quantize(fmt=target.format).run(net)
     passes["quantize"] = time.perf_counter() - t
-    layout = build_layout(net)
+    layout = neuron_index(net)
     n = layout.n
     offsets = dict(layout.offsets)
     n_pre = n + sum(s.size for s in net.sources if not isinstance(s, CurrentSource))
-    rates = None
-    if rate_steps:
+    rate_source, rates = rates, None
+    if rate_source is not None:
         passes.start("rates")
         t = time.perf_counter()
-        result = FloatSimulator(net, seed=seed).run(rate_steps)
-        rates = np.zeros(n)
-        for pop, ids in result.spike_ids.items():
-            rates[layout.slice(pop)] += np.bincount(ids, minlength=net.node(pop).size) / result.duration
+        rates = np.asarray(rate_source(net), dtype=np.float64)
         passes["rates"] = time.perf_counter() - t
     bound = cores_lower_bound(net, target)
     notes: list[str] = []
@@ -197,7 +197,7 @@ def compile_network(net: Network, target: Target, *, seed: int = 0, rate_steps: 
         old_n = n
         net, chosen = splitting.run(net, chosen)
         fx = Quantize(fmt=target.format).run(net)  # the splitters' scale; other populations keep theirs
-        layout = build_layout(net)
+        layout = neuron_index(net)
         n = layout.n
         pre, post = synapse_arrays(net, layout.offsets, n)
         if rates is not None:  # a splitter fires with its source

@@ -50,7 +50,7 @@ from ..drc.rules import fan_in_per_neuron, target_for
 from ..errors import Diagnostic, UserError, ValidationError
 from ..ir import Network
 from ..passes import RelayLongDelays
-from ..sim.layout import build_layout
+from ..lowered import neuron_index
 from ..targets import Target
 from ..targets.target import target_from_document
 from .fill import fan_in, fill_in_order, incoming
@@ -205,7 +205,7 @@ class _Fills:
 
     @classmethod
     def of(cls, net: Network) -> _Fills:
-        layout = build_layout(net)
+        layout = neuron_index(net)
         n = layout.n
         pre, post = synapse_arrays(net, dict(layout.offsets), n)
         return cls(n=n, pre=pre, post=post, csr=incoming(n, pre, post), fan=fan_in(n, post),

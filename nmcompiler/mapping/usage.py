@@ -180,7 +180,7 @@ def _crossing_pass(core_of, pre, post, K, per_neuron, bits):
 def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
     """Input axons each neuron's spikes must reach: distinct (destination core, delay) pairs of its
     synapses (a crossbar axon carries one source at one delay). Host sources are not counted."""
-    from ..sim.program import program_from_fixed_point
+    from ..lowered import program_from_fixed_point
 
     prog = program_from_fixed_point(fx)
     n, t = prog.n, prog.synapses
@@ -196,7 +196,7 @@ def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
 def crossbar_input_axons(fx, core_of: np.ndarray, n_cores: int) -> np.ndarray:
     """Input axons per core where an axon carries one source at one delay (crossbar cores):
     distinct (source, delay) pairs of the synapses onto each core's neurons."""
-    from ..sim.program import program_from_fixed_point
+    from ..lowered import program_from_fixed_point
 
     prog = program_from_fixed_point(fx)
     n, t = prog.n, prog.synapses

@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..ir.fixed_point import FixedPointNetwork
-from ..sim.program import program_from_fixed_point
+from ..lowered import program_from_fixed_point
 from ..targets.encoding import axon_keys
 
 __all__ = ["AssignAxonTypes"]

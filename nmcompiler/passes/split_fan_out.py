@@ -20,7 +20,7 @@ import numpy as np
 
 from ..arrays import distinct
 from ..ir import IF, Connectivity, Network, Population, Projection
-from ..sim.layout import build_layout
+from ..lowered import neuron_index
 from ..targets.encoding import axon_keys
 
 __all__ = ["SplitFanOut"]
@@ -38,7 +38,7 @@ class SplitFanOut:
 
     def run(self, net: Network, core_of: np.ndarray) -> tuple[Network, np.ndarray]:
         """The network with splitters, and the core of every neuron (splitters on new cores)."""
-        layout = build_layout(net)
+        layout = neuron_index(net)
         out = net.copy()
         next_core = int(core_of.max()) + 1 if core_of.size else 0
         new_cores: list[np.ndarray] = []

@@ -1,4 +1,5 @@
-"""Simulators: the float reference simulator (the bit-accurate one follows in a later issue)."""
+"""Simulators, consumers of the IR (float) and of the lowered form (bit-accurate): the float reference
+simulator, the bit-accurate simulator (:mod:`.bit_sim`) and results."""
 
 from .float_sim import FloatSimulator, simulate
 from .result import SimResult, Trace

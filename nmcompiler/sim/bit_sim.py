@@ -18,10 +18,8 @@ import numpy as np
 from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
-from .compartments import cannot_saturate
 from .inputs import SourceSpikes, prefetch_spans
-from .layout import incoming_weight
-from .program import SimProgram, program_from_fixed_point
+from ..lowered import SimProgram, cannot_saturate, incoming_weight, program_from_fixed_point
 from .result import SimResult, Trace
 
 __all__ = ["BitAccurateSimulator"]

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from ..frontends.values import stream
+from ..streams import stream
 from ..ir import CurrentSource, Network, PoissonSource, SpikeSource
 from .layout import Layout
 

@@ -91,6 +91,7 @@ def _arrays_sha(**arrays) -> str:
 def run_case(net, case: Case) -> dict:
     """The hashes of one case, or the error it ends in."""
     from nmcompiler.errors import UserError
+    from nmcompiler.flow import float_rates
     from nmcompiler.image import build_contents, encode
     from nmcompiler.mapping import compile_network
     from nmcompiler.mapping.sizing import compile_sized
@@ -103,8 +104,8 @@ def run_case(net, case: Case) -> dict:
             sizing, mapping, fx, report = compile_sized(net, target, chip_memory_bits)
         else:
             fan_in = "partial-sums" if case.variant == "partial-sums" else "auto"
-            rate_steps = RATE_STEPS if case.variant == "rates" else None
-            sizing, (mapping, fx, report) = None, compile_network(net, target, fan_in=fan_in, rate_steps=rate_steps)
+            rates = float_rates(RATE_STEPS) if case.variant == "rates" else None
+            sizing, (mapping, fx, report) = None, compile_network(net, target, fan_in=fan_in, rates=rates)
     except UserError as exc:
         return {"error": str(exc)}
     doc = report.to_json() | {"offsets": mapping.offsets}

@@ -17,7 +17,7 @@ from ..ir import CurrentSource, Probe
 from ..ir.fixed_point import FixedPointNetwork
 from ..ir.nodes import Node
 from .compartments import Compartments
-from .layout import SynapseTable, synapse_table
+from .table import SynapseTable, synapse_table
 
 __all__ = ["PopulationSlot", "SimProgram", "program_from_fixed_point"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layout import SynapseTable, incoming_weight
+from .table import SynapseTable, incoming_weight
 
 __all__ = ["Compartments", "cannot_saturate"]
 

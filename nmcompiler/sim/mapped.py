@@ -3,9 +3,9 @@
 :func:`compartment_program` turns a fixed-point network and its :class:`.PartialSums` into the
 program a configuration image of the mapping holds: synapses that go through a compartment
 target it (at the compensated delay ``max(d - 1, 1)`` of :mod:`.partial_sums`), the others their
-neuron, and the compartments (:class:`nmcompiler.sim.compartments.Compartments`) send their sums,
+neuron, and the compartments (:class:`nmcompiler.lowered.Compartments`) send their sums,
 saturated to the target's ``partial_sum_bits``, to their neurons one tick later. The
-bit-accurate simulator runs it (:mod:`nmcompiler.sim.compartments`); tests compare its spikes
+bit-accurate simulator runs it (:mod:`nmcompiler.lowered.compartments`); tests compare its spikes
 with the unmapped network's and with the image's.
 """
 
@@ -16,12 +16,10 @@ from dataclasses import replace
 import numpy as np
 
 from ..ir.fixed_point import FixedPointNetwork
-from ..sim.bit_sim import BitAccurateSimulator
-from ..sim.compartments import Compartments
-from ..sim.layout import SynapseTable
-from ..sim.program import SimProgram, program_from_fixed_point
-from ..sim.result import SimResult
-from .partial_sums import PartialSums
+from ..lowered import Compartments, SimProgram, SynapseTable, program_from_fixed_point
+from ..mapping.partial_sums import PartialSums
+from .bit_sim import BitAccurateSimulator
+from .result import SimResult
 
 __all__ = ["compartment_program", "simulate_partial_sums"]
 

@@ -1,0 +1,8 @@
+"""The library's flows: what the command line runs, as functions that return dataclasses.
+
+They compose the layers that never import each other (the compile flow in :mod:`nmcompiler.mapping`,
+the simulators in :mod:`nmcompiler.sim`, the image and the reports)."""
+
+from .rates import float_rates
+
+__all__ = ["float_rates"]
