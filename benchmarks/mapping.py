@@ -17,8 +17,8 @@ from pathlib import Path
 from nmcompiler import load_network
 from nmcompiler.errors import UserError
 from nmcompiler.frontends.nir import NirOptions, load_nir
-from nmcompiler.mapping import compile_network
-from nmcompiler.mapping.sizing import compile_sized
+from nmcompiler.compiler import compile_network
+from nmcompiler.compiler import compile_sized
 from nmcompiler.targets import load_target, target_names
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 from microcircuit import build  # noqa: E402
 
-from nmcompiler.mapping import compile_network  # noqa: E402
+from nmcompiler.compiler import compile_network  # noqa: E402
 from nmcompiler.targets import load_target  # noqa: E402
 
 

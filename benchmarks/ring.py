@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.targets import load_target
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from nmcompiler.image import build_contents
 from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection, SpikeSource
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.targets import load_target
 from rtl.params import CoreParams
 from rtl.load import core_load

@@ -8,7 +8,7 @@ from conftest import EXAMPLES
 from nmcompiler import load_network
 from nmcompiler.image import build_contents, decode, encode, to_program
 from nmcompiler.ir import IF, Connectivity, Network, Population, Projection, SpikeSource
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.passes.axon_types import AssignAxonTypes
 from nmcompiler.targets.encoding import axon_keys
 from nmcompiler.sim.bit_sim import BitAccurateSimulator

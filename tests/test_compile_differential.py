@@ -27,7 +27,7 @@ from nmcompiler.drc.rules import target_for
 from nmcompiler.errors import UserError
 from nmcompiler.image import build_contents, decode, encode, to_program
 from nmcompiler.ir import IF, LIF, Connectivity, Network, Population, Probe, Projection, SpikeSource
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.passes import Quantize
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target

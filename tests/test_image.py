@@ -19,7 +19,7 @@ from nmcompiler.errors import UserError
 from nmcompiler.image import ImageError, build_contents, decode, encode, to_program
 from nmcompiler.image.codec import ENTRY, HEADER, TRAILER
 from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
 

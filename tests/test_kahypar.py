@@ -17,7 +17,7 @@ from conftest import EXAMPLES, NIR_PAPER
 from nmcompiler import load_network
 from nmcompiler.drc import cores_lower_bound
 from nmcompiler.frontends import NirOptions
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.mapping.partition import IndexOrder, RcmOrder, fits
 from nmcompiler.mapping.partition_kahypar import KaHyPar, _initializer, spike_hypergraph
 from nmcompiler.mapping.sizing import sized_document

@@ -11,7 +11,8 @@ from nmcompiler import load_network
 from nmcompiler.errors import UserError, ValidationError
 from nmcompiler.flow import float_rates
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection, SpikeSource
-from nmcompiler.mapping import IndexOrder, compile_network
+from nmcompiler.compiler import compile_network
+from nmcompiler.mapping import IndexOrder
 from nmcompiler.mapping.partition import RcmOrder, fits
 from nmcompiler.mapping.partition_cpsat import CpSatPartition
 from nmcompiler.mapping.usage import core_usage, synapse_arrays, traffic

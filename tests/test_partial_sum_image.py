@@ -16,7 +16,7 @@ from nmcompiler.cli.main import cli
 from nmcompiler.errors import UserError
 from nmcompiler.image import build_contents, decode, encode, read_header, to_program
 from nmcompiler.image.codec import ImageError
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.sim.mapped import compartment_program, simulate_partial_sums
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 

@@ -14,7 +14,7 @@ from nmcompiler.cli.main import cli
 from nmcompiler.drc import cores_lower_bound
 from nmcompiler.errors import UserError, ValidationError
 from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.sim.mapped import compartment_program, simulate_partial_sums
 from nmcompiler.mapping.partial_sums import PlanPartialSums, usage_and_traffic
 from nmcompiler.mapping.partition import fits
@@ -323,7 +323,7 @@ def test_the_per_neuron_trial_is_exact_up_to_its_limit_and_a_lower_bound_above(m
     and RCM order, exact up to the limit; above it only the fill's cores (before cores over their
     output axons are split, which only adds cores), so the decision (over the limit or not) is
     the same and the exact usage pass is spared."""
-    from nmcompiler.mapping import compile as compile_module
+    from nmcompiler.compiler import partition as compile_module
     from nmcompiler.mapping.fill import fill_in_order
     from nmcompiler.mapping.partition import IndexOrder, RcmOrder
     from test_mapping import _arrays, conv_net
@@ -334,10 +334,10 @@ def test_the_per_neuron_trial_is_exact_up_to_its_limit_and_a_lower_bound_above(m
     fill = min(int(fill_in_order(o, n, pre, post, target)[-1]) + 1
                for o in (np.arange(n), RcmOrder.order(n, pre, post)))
     assert fill <= exact
-    assert compile_module._trial_cores(n, pre, post, target, exact) == exact
+    assert compile_module.trial_cores(n, pre, post, target, exact) == exact
 
     def refused(*args, **kwargs):
         raise AssertionError("the exact pass ran over the limit")
 
     monkeypatch.setattr(compile_module, "cores_in_order", refused)
-    assert compile_module._trial_cores(n, pre, post, target, fill - 1) == fill
+    assert compile_module.trial_cores(n, pre, post, target, fill - 1) == fill

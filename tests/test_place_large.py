@@ -7,7 +7,7 @@ import numpy as np
 from scipy import sparse
 
 from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.mapping.place import hop_matrix, slot_positions
 from nmcompiler.mapping.place_large import (SnakePlacement, bisection_positions, pair_hops, placement_cost_sparse,
                                             snake_positions)

@@ -21,7 +21,7 @@ from nmcompiler.cli.main import main
 from nmcompiler.errors import UserError
 from nmcompiler.image import build_contents, to_program
 from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
 from rtl.chip import ChipParams
@@ -468,7 +468,7 @@ def _tiny_sizing_target(tmp_path) -> Path:
 def test_a_sized_chip_runs_its_image_exactly(tmp_path):
     """nmc compile --size chooses the core's neurons, axons and synapse memory: the RTL generated
     from the sized target runs the image bit for bit, on every core it counted."""
-    from nmcompiler.mapping.sizing import compile_sized
+    from nmcompiler.compiler import compile_sized
     from rtl.chip import chip_memory_bits
 
     path = _tiny_sizing_target(tmp_path)
@@ -503,7 +503,7 @@ def test_cli_verify_sizes_the_core_first(tmp_path, capsys):
 def test_cuba_on_its_sized_fpga_lif_chip():
     """nmc compile --size at full size: CUBA's sized fpga-lif chip (4 cores of 1024 neurons and
     4096 axons) runs the image exactly."""
-    from nmcompiler.mapping.sizing import compile_sized
+    from nmcompiler.compiler import compile_sized
     from rtl.chip import chip_memory_bits
 
     sizing, mapping, fx, report = compile_sized(load_network(EXAMPLES / "cuba.yaml"), load_target("fpga-lif"),

@@ -12,7 +12,7 @@ import pytest
 from nmcompiler.errors import UserError
 from nmcompiler.image import build_contents
 from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
 from rtl.load import core_load

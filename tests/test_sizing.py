@@ -17,9 +17,10 @@ from nmcompiler.errors import UserError, ValidationError
 from nmcompiler.frontends import NirOptions
 from nmcompiler.image import build_contents, decode, encode, to_program
 from nmcompiler.ir import LIF, Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
-from nmcompiler.mapping import compile_network
+from nmcompiler.compiler import compile_network
 from nmcompiler.mapping.partition import RcmOrder, cores_in_order, fits
-from nmcompiler.mapping.sizing import SizeTarget, compile_sized, mesh_for, sized_document
+from nmcompiler.compiler import compile_sized
+from nmcompiler.mapping.sizing import SizeTarget, mesh_for, sized_document
 from nmcompiler.mapping.usage import core_usage, synapse_arrays
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.lowered import neuron_index

@@ -17,8 +17,11 @@ from .main import _load, _out, _time_option, cli, network_options
 
 __all__ = ["compile_", "rtl_memory_cost"]
 
-#: what the status line says while a pass runs (pass names as in the report's ``passes``)
+#: what the status line says while a stage or sub-step runs (names as in the report's ``passes``)
 PASS_LABELS = {
+    "size_core": "sizing the core", "check_legalized": "re-checking design rules", "target": "choosing compartments",
+    "bound": "bounding cores", "partition": "partitioning", "sized_mesh": "growing the sized mesh",
+    "usage": "counting usage and traffic", "check_fit": "checking every limit",
     "design_rules": "checking design rules", "legalize_delays": "relaying long delays",
     "legalize_weights": "clustering weights", "quantize": "quantizing", "rates": "simulating firing rates",
     "partition_index_order": "partitioning in index order", "partition_rcm_order": "partitioning in RCM order",
@@ -41,7 +44,7 @@ def rtl_memory_cost():
 
 
 @cli.command(name="compile")
-@click.argument("network", type=click.Path(path_type=Path))
+@click.argument("network", type=click.Path(path_type=Path), required=False)
 @click.option("--target", required=True, help="A shipped target (nmc targets) or a target .yaml file.")
 @click.option("--partitioner", type=click.Choice(["auto", "metis", "kahypar", "rcm-order", "index-order", "cp-sat"]),
               default="auto", help="auto: the fewest cores, then the least traffic, of index order, RCM order, "
@@ -57,7 +60,7 @@ def rtl_memory_cost():
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
 @click.option("--rates", "rate_duration", callback=_time_option, default=None,
               help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), help="Output folder (required unless --stages).")
 @click.option("--image/--no-image", "with_image", default=True,
               help="Write the configuration image (default); --no-image writes the mapping and report only "
                    "(the microcircuit's 1.6 GB image takes about two minutes).")
@@ -66,9 +69,15 @@ def rtl_memory_cost():
                    "synapse memory, and the mesh, with the fewest memory bits; write the sized target as "
                    "OUTDIR/target.yaml and compile onto it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--stages", "show_stages", is_flag=True,
+              help="Print the stages of the compile pipeline chosen for TARGET and these options, and stop.")
+@click.option("--dump-after", "dump_after", multiple=True, metavar="STAGE",
+              help="Write the state after STAGE to OUTDIR/stages/ (NN-STAGE.json and the network as NN-STAGE.npz); "
+                   "repeatable.")
 @network_options
 def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: str, seed: int, rate_duration,
-             outdir: Path, with_image: bool, size: bool, as_json: bool, dt, integration, reset) -> None:
+             outdir: Path, with_image: bool, size: bool, as_json: bool, show_stages: bool, dump_after: tuple[str, ...],
+             dt, integration, reset) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
     import io
 
@@ -77,23 +86,34 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     from ..fileio import write_json
     from ..flow import float_rates
     from ..image import build_contents, encode, read_header
-    from ..mapping import compile_network
+    from ..compiler import Checkpoints, CompileOptions, compile_network, compile_pipeline, compile_sized
+    from ..compiler.pipeline import check_dump_names
     from ..report.placement import placement_png
     from ..targets import load_target
 
     tgt = load_target(target)
+    choice = CompileOptions(seed=seed, partitioner=partitioner, placer=placer, fan_in=fan_in,
+                            rates=float_rates(1, seed) if rate_duration else None)
+    choice.check(tgt)
+    cost = rtl_memory_cost() if size else None
+    pipeline = compile_pipeline(tgt, choice, size_cost=cost)
+    if show_stages:
+        click.echo(f"compile pipeline for {tgt.name}" + (" (sized)" if size else "") + ":\n" + pipeline.describe())
+        return
+    if network is None or outdir is None:
+        raise UserError("nmc compile needs a NETWORK and -o OUTDIR (or --stages to list the pipeline)")
+    check_dump_names(dump_after, pipeline.names)
     net = _load(network, dt, integration, reset)
     rates = float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None
+    callbacks = [Checkpoints(outdir / "stages", frozenset(dump_after), pipeline.names)] if dump_after else []
     status = Console(stderr=True).status(f"{net.name}: starting")  # shown on a terminal only
     with status:
         options = dict(seed=seed, partitioner=partitioner, rates=rates, placer=placer, fan_in=fan_in,
+                       callbacks=callbacks,
                        progress=lambda name: status.update(f"{net.name}: {PASS_LABELS.get(name, name)}"))
         sizing = None
         if size:
-            from ..mapping.sizing import compile_sized
-
-            status.update(f"{net.name}: sizing {tgt.name}")
-            sizing, mapping, fx, report = compile_sized(net, tgt, rtl_memory_cost(), **options)
+            sizing, mapping, fx, report = compile_sized(net, tgt, cost, **options)
             tgt = sizing.target
         else:
             mapping, fx, report = compile_network(net, tgt, **options)

@@ -213,7 +213,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
     from rtl.verify import probe_all, verify_image
 
     from ..image import build_contents, to_program
-    from ..mapping import compile_network
+    from ..compiler import compile_network
     from ..sim.bit_sim import BitAccurateSimulator
     from ..targets import load_target
 
@@ -237,7 +237,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
         params = CoreParams.of(tgt) if "rtl" in wanted else None  # refuses targets the core cannot run, first
         net = _load(source, dt, integration, reset)
         if size:
-            from ..mapping.sizing import compile_sized
+            from ..compiler import compile_sized
             from .compile_command import rtl_memory_cost
 
             _, mapping, fx, report = compile_sized(net, tgt, rtl_memory_cost(), partitioner="index-order")

@@ -9,18 +9,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
 from ..ir import Network, Population
 from ..targets import Target
 
-__all__ = ["Violation", "RULES", "check", "cores_lower_bound", "fan_in_per_neuron", "target_for"]
+__all__ = ["Rule", "Violation", "RULES", "check", "cores_lower_bound", "fan_in_per_neuron", "target_for"]
+
+
+class Rule(StrEnum):
+    """The design rules, by name. Legalization stages of the compile flow declare which of them they
+    fix (``nmcompiler.compiler``), so check -> legalize -> re-check is data."""
+
+    MODEL_SUPPORTED = "model_supported"
+    RECEPTOR_CHANNELS = "receptor_channels"
+    POPULATION_SIZE = "population_size"
+    NEURON_FAN_IN = "neuron_fan_in"
+    NEURON_SYNAPSE_MEMORY = "neuron_synapse_memory"
+    DELAY_RANGE = "delay_range"
+    FAN_OUT_SPLITTERS = "fan_out_splitters"
+    AXON_TYPE_WEIGHTS = "axon_type_weights"
+    CROSSBAR_MULTAPSES = "crossbar_multapses"
+    MACHINE_CAPACITY = "machine_capacity"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Violation:
-    rule: str
+    rule: Rule
     subject: str  # "population 'l2'" / "projection 'a_b'" / "network"
     resource: str
     amount: int
@@ -54,7 +71,7 @@ def target_for(net: Network, target: Target) -> Target:
 
 
 def model_supported(net: Network, target: Target) -> list[Violation]:
-    return [Violation(rule="model_supported", subject=f"population '{p.name}'", resource="neuron model", amount=0,
+    return [Violation(rule=Rule.MODEL_SUPPORTED, subject=f"population '{p.name}'", resource="neuron model", amount=0,
                       limit=0, legalizable=False,
                       message=f"population '{p.name}' uses model '{p.model.kind}', which {target.name} does not "
                               f"support (it has {', '.join(target.core.models)})")
@@ -67,11 +84,11 @@ def receptor_channels(net: Network, target: Target) -> list[Violation]:
     for p in net.populations:
         n_rec = len(p.model.receptors)
         if n_rec and not fmt.has_current:
-            out.append(Violation(rule="receptor_channels", subject=f"population '{p.name}'", resource="current channels",
+            out.append(Violation(rule=Rule.RECEPTOR_CHANNELS, subject=f"population '{p.name}'", resource="current channels",
                                  amount=n_rec, limit=0, legalizable=False,
                                  message=f"population '{p.name}' has synaptic currents, {target.name} has none"))
         elif n_rec > fmt.receptors:
-            out.append(Violation(rule="receptor_channels", subject=f"population '{p.name}'", resource="current channels",
+            out.append(Violation(rule=Rule.RECEPTOR_CHANNELS, subject=f"population '{p.name}'", resource="current channels",
                                  amount=n_rec, limit=fmt.receptors, legalizable=False,
                                  message=f"population '{p.name}' has {n_rec} receptors {list(p.model.receptors)}, "
                                          f"{target.name} neurons have {fmt.receptors} current channel(s)"
@@ -85,7 +102,7 @@ def population_size(net: Network, target: Target) -> list[Violation]:
     limit = target.core.neurons
     k = target.core.compartments_per_neuron
     per = f" ({limit * k} compartments, {k} per neuron)" if k > 1 else ""
-    return [Violation(rule="population_size", subject=f"population '{p.name}'", resource="neurons", amount=p.size,
+    return [Violation(rule=Rule.POPULATION_SIZE, subject=f"population '{p.name}'", resource="neurons", amount=p.size,
                       limit=limit, legalizable=True,
                       message=f"population '{p.name}' has {p.size} neurons, core limit {limit}{per}: run with --split "
                               "or choose a larger core")
@@ -107,7 +124,7 @@ def neuron_fan_in(net: Network, target: Target) -> list[Violation]:
         worst = int(fan_in.max()) if fan_in.size else 0
         if worst > limit:
             n_over = int(np.count_nonzero(fan_in > limit))
-            out.append(Violation(rule="neuron_fan_in", subject=f"population '{p.name}'", resource="input axons",
+            out.append(Violation(rule=Rule.NEURON_FAN_IN, subject=f"population '{p.name}'", resource="input axons",
                                  amount=worst, limit=limit, legalizable=True,
                                  message=f"population '{p.name}': {n_over} neurons receive up to {worst} inputs, a core "
                                          f"has {limit} input axons: " + _partial_sum_fix(target)))
@@ -124,7 +141,7 @@ def neuron_synapse_memory(net: Network, target: Target) -> list[Violation]:
         fan_in = fan_in_per_neuron(net, p)
         worst = int(fan_in.max()) * bits if fan_in.size else 0
         if worst > limit:
-            out.append(Violation(rule="neuron_synapse_memory", subject=f"population '{p.name}'",
+            out.append(Violation(rule=Rule.NEURON_SYNAPSE_MEMORY, subject=f"population '{p.name}'",
                                  resource="synapse memory bits", amount=worst, limit=limit, legalizable=True,
                                  message=f"population '{p.name}': one neuron's {worst // bits} synapses need {worst} bits, "
                                          f"a core has {limit}: " + _partial_sum_fix(target)))
@@ -138,7 +155,7 @@ def delay_range(net: Network, target: Target) -> list[Violation]:
         c = proj.connectivity
         if c.nnz and int(c.delays.max()) > limit:
             d = int(c.delays.max())
-            out.append(Violation(rule="delay_range", subject=f"projection '{proj.name}'", resource="delay (ticks)",
+            out.append(Violation(rule=Rule.DELAY_RANGE, subject=f"projection '{proj.name}'", resource="delay (ticks)",
                                  amount=d, limit=limit, legalizable=True,
                                  message=f"projection '{proj.name}' has delays up to {d} ticks, {target.name} allows "
                                          f"{limit}: needs a relay chain of {math.ceil(d / limit) - 1} neuron(s)"))
@@ -158,7 +175,7 @@ def fan_out_splitters(net: Network, target: Target) -> list[Violation]:
         posts = len({p.post for p in targets})
         needs = int(np.count_nonzero(fan_out > 0)) if posts > per else int(np.count_nonzero(fan_out > target.core.neurons))
         if needs:
-            out.append(Violation(rule="fan_out_splitters", subject=f"population '{node.name}'",
+            out.append(Violation(rule=Rule.FAN_OUT_SPLITTERS, subject=f"population '{node.name}'",
                                  resource="axons per neuron", amount=max(posts, 1), limit=per, legalizable=True,
                                  message=f"population '{node.name}': {needs} neurons send to more than {per} axon(s) "
                                          f"(one core's worth of targets): needs splitter neurons"))
@@ -180,7 +197,7 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
             distinct = np.bincount(pairs[:, 0].astype(np.int64), minlength=p.size)
         worst = int(distinct.max()) if distinct.size else 0
         if worst > types:
-            out.append(Violation(rule="axon_type_weights", subject=f"population '{p.name}'",
+            out.append(Violation(rule=Rule.AXON_TYPE_WEIGHTS, subject=f"population '{p.name}'",
                                  resource="distinct weights per neuron", amount=worst, limit=types, legalizable=True,
                                  message=f"population '{p.name}': neurons see up to {worst} distinct weights, "
                                          f"{target.name} has {types} axon types: weights will be clustered"))
@@ -206,7 +223,7 @@ def crossbar_multapses(net: Network, target: Target) -> list[Violation]:
         total = np.concatenate(keys)
         repeated = total.shape[0] - np.unique(total, axis=0).shape[0]
         if repeated:
-            out.append(Violation(rule="crossbar_multapses", subject=f"population '{p.name}'",
+            out.append(Violation(rule=Rule.CROSSBAR_MULTAPSES, subject=f"population '{p.name}'",
                                  resource="synapses per axon and neuron", amount=repeated + 1, limit=1,
                                  legalizable=False,
                                  message=f"population '{p.name}': {repeated} synapses repeat a (source, delay, neuron) "
@@ -240,7 +257,7 @@ def machine_capacity(net: Network, target: Target) -> list[Violation]:
     need = cores_lower_bound(net, target)
     if need <= target.max_cores:
         return []
-    return [Violation(rule="machine_capacity", subject="network", resource="cores", amount=need,
+    return [Violation(rule=Rule.MACHINE_CAPACITY, subject="network", resource="cores", amount=need,
                       limit=target.max_cores, legalizable=False,
                       message=f"the network needs at least {need} cores, the largest {target.name} machine has "
                               f"{target.max_cores}: " + _machine_fix(target))]

@@ -6,14 +6,14 @@ import numpy as np
 
 from ..ir import Network
 from ..lowered import neuron_index
-from ..mapping.compile import RateSource
+from ..compiler import RateSource
 from ..sim import FloatSimulator
 
 __all__ = ["float_rates"]
 
 
 def float_rates(steps: int, seed: int = 0) -> RateSource:
-    """A rate source for :func:`nmcompiler.mapping.compile_network`: the spikes per second of every
+    """A rate source for :func:`nmcompiler.compiler.compile_network`: the spikes per second of every
     neuron in a float simulation of ``steps`` steps (the network's inputs, seeded with ``seed``)."""
 
     def rates(net: Network) -> np.ndarray:

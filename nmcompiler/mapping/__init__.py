@@ -1,7 +1,7 @@
-"""Mapping a network onto a target: partitioning neurons onto cores and placing cores."""
+"""Mapping algorithms and their results: partitioning neurons onto cores, placing cores, routes,
+usage and traffic (the compile flow that runs them is :mod:`nmcompiler.compiler`)."""
 
-from .compile import CompileReport, compile_network
 from .mapping import CoreUsage, Mapping
 from .partition import IndexOrder, Metis
 
-__all__ = ["CompileReport", "compile_network", "CoreUsage", "Mapping", "IndexOrder", "Metis"]
+__all__ = ["CoreUsage", "Mapping", "IndexOrder", "Metis"]

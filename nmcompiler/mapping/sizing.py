@@ -23,7 +23,7 @@ memory bits? :class:`SizeTarget` answers it:
    computes exactly from the RTL's word layouts) is chosen; ties go to fewer cores, then fewer
    neurons per core. Its chip is the most nearly square mesh of that many cores (one chip).
 
-:func:`compile_sized` then compiles the network onto the sized target like onto any other. The
+:func:`nmcompiler.compiler.compile_sized` then compiles the network onto the sized target like onto any other. The
 auto partitioner tries both fills again under the sized limits (the fill that set the memory fits
 them), so it needs no more cores than sizing counted. Mt-KaHyPar may need fewer: the mesh keeps
 the counted cores, and the chosen candidate's cores and cost become those of the cores used (the
@@ -57,7 +57,7 @@ from .fill import fan_in, fill_in_order, incoming
 from .partition import RcmOrder
 from .usage import synapse_arrays
 
-__all__ = ["Candidate", "Sizing", "SizeTarget", "compile_sized", "mesh_for"]
+__all__ = ["Candidate", "Sizing", "SizeTarget", "grown", "mesh_for", "settled"]
 
 log = logging.getLogger(__name__)
 
@@ -275,25 +275,19 @@ def sized_document(base_doc: dict, name: str, neurons: int, axons: int, memory: 
     return doc
 
 
-def compile_sized(net: Network, target: Target, cost: Callable[[Target, int], int], *, name: str | None = None,
-                  **options):
-    """Size ``target`` to ``net`` and compile onto the sized target (``options``: those of
-    :func:`.compile_network`). Returns ``(sizing, mapping, fixed-point network, report)``; the
-    sizing's target and document are what was compiled for."""
-    from .compile import compile_network
+def grown(sizing: Sizing, cores: int, base: Target) -> Sizing:
+    """``sizing`` with a mesh of at least ``cores`` cores (a partitioner other than auto needed more
+    than sizing counted), each core reaching all of them."""
+    doc = copy.deepcopy(sizing.document)
+    doc["chip"]["mesh"] = list(mesh_for(cores))
+    doc["core"]["output_axons"] = max(doc["core"]["output_axons"], cores)
+    return dataclasses.replace(sizing, document=doc, target=target_from_document(_where(base, doc["name"]), doc))
 
-    sizing = SizeTarget(cost=cost, name=name).run(net, target)
-    mapping, fx, report = compile_network(net, sizing.target, **options)
-    if not report.fits and report.cores_used > sizing.target.max_cores:  # a partitioner other than auto
-        doc = copy.deepcopy(sizing.document)
-        doc["chip"]["mesh"] = list(mesh_for(report.cores_used))
-        doc["core"]["output_axons"] = max(doc["core"]["output_axons"], report.cores_used)
-        sizing = dataclasses.replace(sizing, document=doc, target=target_from_document(_where(target, doc["name"]),
-                                                                                        doc))
-        mapping, fx, report = compile_network(net, sizing.target, **options)
-    elif report.fits and report.cores_used < sizing.chosen.cores:  # Mt-KaHyPar cut to fewer cores
-        chosen = dataclasses.replace(sizing.chosen, cores=report.cores_used,  # its bound was for the counted cores
-                                     memory_bits=cost(sizing.target, report.cores_used), memory_bits_bound=None)
-        candidates = tuple(chosen if c == sizing.chosen else c for c in sizing.candidates)
-        sizing = dataclasses.replace(sizing, chosen=chosen, candidates=candidates)
-    return sizing, mapping, fx, report
+
+def settled(sizing: Sizing, cores: int, cost: Callable[[Target, int], int]) -> Sizing:
+    """``sizing`` whose chosen candidate has the ``cores`` the compile used (fewer than counted:
+    Mt-KaHyPar cut the network to fewer cores), at their cost; its bound was for the counted cores."""
+    chosen = dataclasses.replace(sizing.chosen, cores=cores, memory_bits=cost(sizing.target, cores),
+                                 memory_bits_bound=None)
+    candidates = tuple(chosen if c == sizing.chosen else c for c in sizing.candidates)
+    return dataclasses.replace(sizing, chosen=chosen, candidates=candidates)

@@ -93,8 +93,8 @@ def run_case(net, case: Case) -> dict:
     from nmcompiler.errors import UserError
     from nmcompiler.flow import float_rates
     from nmcompiler.image import build_contents, encode
-    from nmcompiler.mapping import compile_network
-    from nmcompiler.mapping.sizing import compile_sized
+    from nmcompiler.compiler import compile_network
+    from nmcompiler.compiler import compile_sized
     from nmcompiler.targets import load_target
     from rtl.chip import chip_memory_bits
 

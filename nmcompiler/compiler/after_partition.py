@@ -1,0 +1,101 @@
+"""The legalizations that need a partition: splitter neurons (neurons that reach too many axons)
+and consistent axon types (crossbar cores); then per-core usage."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..drc import Rule
+from ..lowered import neuron_index
+from ..mapping.partial_sums import usage_and_traffic
+from ..mapping.usage import axons_per_neuron, core_usage, crossbar_input_axons, synapse_arrays, traffic
+from ..passes import Quantize
+from ..passes.axon_types import AssignAxonTypes
+from ..passes.split_fan_out import SplitFanOut
+from .pipeline import Stage, StageContext
+from .state import CompileState
+
+__all__ = ["AssignAxonTypesStage", "SplitFanOutStage", "Usage"]
+
+
+@dataclass(frozen=True)
+class SplitFanOutStage(Stage):
+    """Splitter neurons for neurons whose synapses reach more input axons than one neuron may
+    (:class:`nmcompiler.passes.split_fan_out.SplitFanOut`), on new cores."""
+
+    name: ClassVar[str] = "legalize_fan_out"
+    fixes: ClassVar[frozenset[Rule]] = frozenset({Rule.FAN_OUT_SPLITTERS})
+
+    def applies(self, state: CompileState) -> bool:
+        per, part = state.target.core.fan_out_per_neuron, state.partition
+        return (per is not None and part.partial_sums is None and state.index.n > 0
+                and int(axons_per_neuron(state.fixed_point, part.core_of).max()) > per)
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        target, part = state.target, state.partition
+        per = target.core.fan_out_per_neuron
+        splitting = SplitFanOut(per_neuron=per, neurons_per_core=target.core.neurons,
+                                axons_per_core=target.core.input_axons, delay_max=target.format.delay_max)
+        old_n = state.index.n
+        net, core_of = splitting.run(state.network, part.core_of)
+        fx = Quantize(fmt=target.format).run(net)  # the splitters' scale; other populations keep theirs
+        index = neuron_index(net)
+        pre, post = synapse_arrays(net, index.offsets, index.n)
+        rates = state.rates
+        if rates is not None:  # a splitter fires with its source
+            rates = np.concatenate([rates, rates[splitting.owners]])
+        r = splitting.report
+        note = (f"splitter neurons: {r['split_neurons']} neurons reach more than {per} axon(s); "
+                f"{r['splitters']} splitters on {int(core_of.max()) + 1 - (int(core_of[:old_n].max()) + 1)} "
+                f"new cores; {r['late_synapses']} synapses of delay 1 arrive one tick late")
+        part = dataclasses.replace(part, core_of=core_of, cores=int(core_of.max()) + 1, pre=pre, post=post)
+        return dataclasses.replace(state, network=net, fixed_point=fx, index=index, rates=rates, partition=part,
+                                   legalized=state.legalized + (note,))
+
+
+@dataclass(frozen=True)
+class AssignAxonTypesStage(Stage):
+    """One axon type per input axon, consistent across each crossbar core's neurons
+    (:class:`nmcompiler.passes.axon_types.AssignAxonTypes`)."""
+
+    name: ClassVar[str] = "legalize_axon_types"
+
+    def applies(self, state: CompileState) -> bool:
+        return not state.target.storage.weights_per_synapse and state.index.n > 0
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        assign = AssignAxonTypes(types=state.target.core.axon_types or 1)
+        fx = assign.run(state.fixed_point, state.partition.core_of)
+        notes = tuple(f"core {c}: axon types made consistent across the core's neurons: {e['changed']} of "
+                      f"{e['synapses']} synapses changed, RMS error {e['rms_error']:.3g} (RMS weight "
+                      f"{e['rms_weight']:.3g}), largest {e['max_error']:.3g} (integer units)"
+                      for c, e in assign.report.items() if e["changed"])
+        return dataclasses.replace(state, fixed_point=fx, axon_types=assign.assignment,
+                                   legalized=state.legalized + notes)
+
+
+@dataclass(frozen=True)
+class Usage(Stage):
+    """What each core uses, and the inter-core traffic: exact, from the synapses."""
+
+    name: ClassVar[str] = "usage"
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        part, target, index = state.partition, state.target, state.index
+        if part.partial_sums is not None:
+            direct = None if part.pre is None else (part.pre, part.post)
+            usage, matrix, spikes, messages = usage_and_traffic(part.partial_sums, state.fixed_point,
+                                                                dict(index.offsets), index.n_pre, target,
+                                                                state.network.dt, part.core_of, state.rates, direct)
+            return dataclasses.replace(state, usage=usage, inter_core_spikes=spikes, messages_per_second=messages,
+                                       partition=dataclasses.replace(part, traffic=matrix))
+        usage = core_usage(part.core_of, part.cores, part.pre, part.post, target)
+        if target.storage.axon_per_delay and index.n:  # an axon per (source, delay): partitioners counted sources
+            usage = dataclasses.replace(usage, input_axons=crossbar_input_axons(state.fixed_point, part.core_of,
+                                                                                part.cores))
+        return dataclasses.replace(state, usage=usage,
+                                   inter_core_spikes=traffic(part.core_of, part.pre, part.post, state.rates))

@@ -1,0 +1,167 @@
+"""The stages before partitioning: design rules, the legalizations they call for, the effective
+target, quantization, rates and the core bound.
+
+Which rules are left to later stages is data: the pipeline hands :class:`DesignRules` and
+:class:`RefuseIllegal` the rules its legalization stages fix before quantization and the rules
+its later stages fix (partitioning, splitters, partial sums).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..drc import Rule, Violation, check, cores_lower_bound
+from ..drc.rules import target_for
+from ..errors import Diagnostic, ValidationError
+from ..lowered import neuron_index
+from ..mapping.sizing import SizeTarget
+from ..passes import ClusterWeights, Quantize, RelayLongDelays
+from .pipeline import Stage, StageContext
+from .state import CompileState
+
+__all__ = ["Bound", "ClusterWeightsStage", "DesignRules", "MeasureRates", "MultiCompartments", "QuantizeStage",
+           "RefuseIllegal", "RelayDelays", "SizeCore"]
+
+
+@dataclass(frozen=True)
+class SizeCore(Stage):
+    """Targets generated to fit (``--size``): choose the core and mesh with the fewest memory bits
+    (:class:`nmcompiler.mapping.sizing.SizeTarget`); the sized target is the target from here on."""
+
+    name: ClassVar[str] = "size_core"
+    cost: object  # (target, cores) -> memory bits of the generated chip
+    sized_name: str | None = None
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        sizing = SizeTarget(cost=self.cost, name=self.sized_name).run(state.network, state.target)
+        return dataclasses.replace(state, target=sizing.target, sizing=sizing)
+
+
+@dataclass(frozen=True)
+class DesignRules(Stage):
+    """Every design rule on the network; the legalization stages run when nothing else blocks."""
+
+    name: ClassVar[str] = "design_rules"
+    legalizable: frozenset[Rule]  # fixed by legalization stages before quantization
+    later: frozenset[Rule]  # fixed by stages after it (partitioning, splitters, partial sums)
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        violations = tuple(check(state.network, state.target))
+        legalizing = not any(v.rule not in self.later | self.legalizable for v in violations)
+        return dataclasses.replace(state, violations=violations, legalizing=legalizing)
+
+
+@dataclass(frozen=True)
+class RelayDelays(Stage):
+    """Delays beyond the format's range become relay chains (:class:`RelayLongDelays`)."""
+
+    name: ClassVar[str] = "legalize_delays"
+    fixes: ClassVar[frozenset[Rule]] = frozenset({Rule.DELAY_RANGE})
+
+    def applies(self, state: CompileState) -> bool:
+        return state.legalizing and any(v.rule in self.fixes for v in state.violations)
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        net = RelayLongDelays(max_delay=state.target.format.delay_max).run(state.network)
+        notes = tuple(f"relayed: {v}" for v in state.violations if v.rule in self.fixes)
+        return dataclasses.replace(state, network=net, legalized=state.legalized + notes)
+
+
+@dataclass(frozen=True)
+class ClusterWeightsStage(Stage):
+    """Each neuron's weights into as many values as the core has axon types (:class:`ClusterWeights`)."""
+
+    name: ClassVar[str] = "legalize_weights"
+    fixes: ClassVar[frozenset[Rule]] = frozenset({Rule.AXON_TYPE_WEIGHTS})
+
+    def applies(self, state: CompileState) -> bool:
+        return state.legalizing and any(v.rule in self.fixes for v in state.violations)
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        clustering = ClusterWeights(levels=state.target.core.axon_types)
+        net = clustering.run(state.network)
+        notes = tuple(f"clustered weights of population '{p}' into {clustering.levels} values: RMS error "
+                      f"{e['rms_error']:.3g} (RMS weight {e['rms_weight']:.3g}), largest {e['max_error']:.3g}"
+                      for p, e in clustering.report.items())
+        return dataclasses.replace(state, network=net, legalized=state.legalized + notes)
+
+
+@dataclass(frozen=True)
+class RefuseIllegal(Stage):
+    """Re-check after the legalizations; refuse, listing every violation, what no stage fixes."""
+
+    name: ClassVar[str] = "check_legalized"
+    legalizable: frozenset[Rule]
+    later: frozenset[Rule]
+    implemented: frozenset[Rule]  # rules some stage of the flow can fix (else: "not implemented yet")
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        violations, pending = state.violations, self.legalizable
+        if state.legalizing:  # nothing an earlier stage fixed may come back
+            violations, pending = tuple(check(state.network, state.target)), frozenset()
+        blocking = [v for v in violations if v.rule not in self.later | pending]
+        if blocking:
+            raise ValidationError([Diagnostic(where="", message=v.message + (
+                " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in self.implemented
+                else "")) for v in blocking])
+        return dataclasses.replace(state, violations=violations)
+
+
+@dataclass(frozen=True)
+class MultiCompartments(Stage):
+    """The effective target, computed once: with multi-compartment neurons when the network has
+    more receptors than the format's channels (:func:`nmcompiler.drc.rules.target_for`)."""
+
+    name: ClassVar[str] = "target"
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        target = target_for(state.network, state.target)
+        if target is state.target:
+            return state
+        note = (f"multi-compartment neurons: {target.format.receptors} current channels per neuron in "
+                f"{target.core.compartments_per_neuron} compartments, {target.core.neurons} neurons per core")
+        return dataclasses.replace(state, target=target, legalized=state.legalized + (note,))
+
+
+@dataclass(frozen=True)
+class QuantizeStage(Stage):
+    name: ClassVar[str] = "quantize"
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        fx = Quantize(fmt=state.target.format).run(state.network)
+        return dataclasses.replace(state, fixed_point=fx, index=neuron_index(state.network))
+
+
+@dataclass(frozen=True)
+class MeasureRates(Stage):
+    """Firing rates from the options' rate source (a float simulation: ``nmcompiler.flow``)."""
+
+    name: ClassVar[str] = "rates"
+
+    def applies(self, state: CompileState) -> bool:
+        return state.options.rates is not None
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        rates = np.asarray(state.options.rates(state.network), dtype=np.float64)
+        return dataclasses.replace(state, rates=rates)
+
+
+@dataclass(frozen=True)
+class Bound(Stage):
+    """The lower bound on cores (:func:`nmcompiler.drc.cores_lower_bound`)."""
+
+    name: ClassVar[str] = "bound"
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        return dataclasses.replace(state, bound=cores_lower_bound(state.network, state.target))
+
+
+def resolved_note(v: Violation) -> str:
+    """A violation the compile flow resolved, as a note (the checker's fix is for ``nmc check``)."""
+    if v.rule == Rule.POPULATION_SIZE:
+        return f"{v.subject} has {v.amount} {v.resource}, core limit {v.limit}: split across cores"
+    return str(v)
