@@ -29,7 +29,7 @@ def main() -> None:
     nets = {"cuba": load_network(ROOT / "examples" / "cuba.yaml")}
     if CNN.exists():
         nets["cnn_sinabs"] = load_nir(CNN, NirOptions(dt=1e-3))
-    from rtl.chip import chip_memory_bits
+    from nmcompiler.rtl.chip import chip_memory_bits
 
     for name, net in nets.items():
         for target in target_names():

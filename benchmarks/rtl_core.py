@@ -25,10 +25,10 @@ from nmcompiler.image import build_contents
 from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Population, Projection, SpikeSource
 from nmcompiler.compiler import compile_network
 from nmcompiler.targets import load_target
-from rtl.params import CoreParams
-from rtl.load import core_load
-from rtl.runner import build, free_run
-from rtl.verify import verify_image
+from nmcompiler.rtl.params import CoreParams
+from nmcompiler.rtl.load import core_load
+from nmcompiler.rtl.runner import build, free_run
+from nmcompiler.rtl.verify import verify_image
 
 MV = 1e-3
 
@@ -108,10 +108,10 @@ def main() -> None:
                       "seconds": round(r["seconds"], 2), "cycles_per_s": round(cycles / r["seconds"]),
                       "ticks": r["counters"]["ticks"], "spikes": r["counters"]["spikes"]}))
     if args.synth:
-        from rtl.synth import synth_ice40
+        from nmcompiler.rtl.synth import synth_ice40
 
         t0 = time.perf_counter()
-        from rtl.runner import TOPLEVEL, verilog
+        from nmcompiler.rtl.runner import TOPLEVEL, verilog
 
         # the Verilog `nmc rtl` writes (zero initial values included), not the simulation build's
         stats = synth_ice40(verilog(params), TOPLEVEL)

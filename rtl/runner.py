@@ -257,7 +257,7 @@ def _run(b: Build, job: dict, steps: int, dump_state: bool, out_ready: str, seed
         env = {"NMC_RTL_JOB": str(tmp / "job.json"), "NMC_RTL_OUT": str(out)}
         saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # the runner exits the process under pytest
         try:
-            runner.test(test_module="rtl.testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
+            runner.test(test_module="nmcompiler.rtl.testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
                         build_dir=b.directory / "sim", test_dir=tmp, extra_env=env, results_xml=str(results),
                         log_file=tmp / "sim.log")
         except SystemExit:

@@ -24,11 +24,11 @@ from nmcompiler.ir import IF, LIF, Connectivity, CubaLIF, Network, Population, P
 from nmcompiler.compiler import compile_network
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
-from rtl.chip import ChipParams
-from rtl.load import chip_load, core_load, pack, unpack
-from rtl.params import CoreParams
-from rtl.runner import build, drop_zero_init, run_chip, run_core
-from rtl.verify import differences, probe_all, source_events, verify_image
+from nmcompiler.rtl.chip import ChipParams
+from nmcompiler.rtl.load import chip_load, core_load, pack, unpack
+from nmcompiler.rtl.params import CoreParams
+from nmcompiler.rtl.runner import build, drop_zero_init, run_chip, run_core
+from nmcompiler.rtl.verify import differences, probe_all, source_events, verify_image
 
 pytestmark = pytest.mark.rtl
 
@@ -428,7 +428,7 @@ _STAT = """
 
 
 def test_synthesis_report_is_parsed():
-    from rtl.synth import parse_stat
+    from nmcompiler.rtl.synth import parse_stat
 
     s = parse_stat("Number of cells 3\n  1 SB_LUT4\n" + _STAT)  # the last report counts
     assert (s["lut4"], s["carry"], s["ram_4k"], s["flip_flops"]) == (4298, 659, 142, 597)
@@ -438,7 +438,7 @@ def test_synthesis_report_is_parsed():
 
 def test_cli_verify_exits_1_when_rtl_and_int_disagree(monkeypatch, capsys):
     """The exit code and message of a mismatch (the RTL run is replaced by one that differs)."""
-    import rtl.verify as rv
+    import nmcompiler.rtl.verify as rv
 
     real = rv.verify_image
 
@@ -469,7 +469,7 @@ def test_a_sized_chip_runs_its_image_exactly(tmp_path):
     """nmc compile --size chooses the core's neurons, axons and synapse memory: the RTL generated
     from the sized target runs the image bit for bit, on every core it counted."""
     from nmcompiler.compiler import compile_sized
-    from rtl.chip import chip_memory_bits
+    from nmcompiler.rtl.chip import chip_memory_bits
 
     path = _tiny_sizing_target(tmp_path)
     net = _network(np.random.default_rng(305))
@@ -504,7 +504,7 @@ def test_cuba_on_its_sized_fpga_lif_chip():
     """nmc compile --size at full size: CUBA's sized fpga-lif chip (4 cores of 1024 neurons and
     4096 axons) runs the image exactly."""
     from nmcompiler.compiler import compile_sized
-    from rtl.chip import chip_memory_bits
+    from nmcompiler.rtl.chip import chip_memory_bits
 
     sizing, mapping, fx, report = compile_sized(load_network(EXAMPLES / "cuba.yaml"), load_target("fpga-lif"),
                                                 chip_memory_bits)
@@ -530,8 +530,8 @@ def _memory_arrays(verilog_text: str) -> dict[str, int]:
 @pytest.mark.parametrize("cores", [1, 3])
 def test_chip_memory_bits_are_the_memories_of_the_generated_verilog(small, cores):
     """The cost nmc compile --size minimizes is every memory array of the Verilog nmc rtl writes."""
-    from rtl.chip import chip_memory_bits
-    from rtl.runner import verilog
+    from nmcompiler.rtl.chip import chip_memory_bits
+    from nmcompiler.rtl.runner import verilog
 
     target, params = small
     text = verilog(params if cores == 1 else ChipParams.of(params, cores), name="top")

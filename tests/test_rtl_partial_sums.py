@@ -15,9 +15,9 @@ from nmcompiler.ir import Connectivity, CubaLIF, Network, PoissonSource, Populat
 from nmcompiler.compiler import compile_network
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
-from rtl.load import core_load
-from rtl.params import CoreParams
-from rtl.verify import verify_image
+from nmcompiler.rtl.load import core_load
+from nmcompiler.rtl.params import CoreParams
+from nmcompiler.rtl.verify import verify_image
 
 pytestmark = pytest.mark.rtl
 

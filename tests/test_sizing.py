@@ -26,7 +26,7 @@ from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.lowered import neuron_index
 from nmcompiler.targets import load_target
 from nmcompiler.targets.target import target_from_document
-from rtl.chip import chip_memory_bits
+from nmcompiler.rtl.chip import chip_memory_bits
 from test_mapping import _arrays
 
 

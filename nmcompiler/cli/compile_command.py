@@ -36,7 +36,7 @@ PASS_LABELS = {
 def rtl_memory_cost():
     """The cost ``--size`` minimizes: the generated chip's memory bits (the RTL package)."""
     try:
-        from rtl.chip import chip_memory_bits
+        from nmcompiler.rtl.chip import chip_memory_bits
     except ImportError as exc:
         raise UserError(f"--size sizes the generated RTL core, and the RTL tools are not installed ({exc.name}): "
                         "pip install 'nmcompiler[rtl]'") from None

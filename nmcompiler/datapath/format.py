@@ -16,7 +16,7 @@ from ..errors import UserError
 
 __all__ = ["NumericFormat", "DecayKind", "Rounding", "load_format", "target_names", "TARGETS_DIR"]
 
-TARGETS_DIR = Path(str(resources.files("hwtargets")))
+TARGETS_DIR = Path(str(resources.files("nmcompiler.hwtargets")))
 
 
 class DecayKind:

@@ -19,7 +19,7 @@ memory bits? :class:`SizeTarget` answers it:
    bisected (``pruned``: it keeps its cores and the bound; on the NIR CNN 14 of the 19 choices that
    hold it).
 3. The candidate whose chip has the fewest memory bits (``cost``: the bits of every memory of
-   the chip ``nmc rtl`` generates, cores and router, which :func:`rtl.chip.chip_memory_bits`
+   the chip ``nmc rtl`` generates, cores and router, which :func:`nmcompiler.rtl.chip.chip_memory_bits`
    computes exactly from the RTL's word layouts) is chosen; ties go to fewer cores, then fewer
    neurons per core. Its chip is the most nearly square mesh of that many cores (one chip).
 
@@ -111,7 +111,7 @@ class SizeTarget:
     """Size ``target`` (which has a ``sizing`` section) to a network; see the module docstring.
 
     ``cost(target, cores)``: the memory bits of a chip of ``cores`` cores of ``target``
-    (``rtl.chip.chip_memory_bits``)."""
+    (``nmcompiler.rtl.chip.chip_memory_bits``)."""
 
     cost: Callable[[Target, int], int]
     name: str | None = None  # of the sized target (default: the base target's name + "-sized")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import io
+import numpy as np
 
-import matplotlib
+from .figure import Figure, png_bytes
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-__all__ = ["compare_png"]
+__all__ = ["compare_figure", "compare_png"]
 
 
 def _raster(ax, result, title):
@@ -29,8 +25,14 @@ def _raster(ax, result, title):
 
 
 def compare_png(cmp) -> bytes:
+    return png_bytes(compare_figure(cmp))
+
+
+def compare_figure(cmp) -> Figure:
+    """Float and fixed-point rasters side by side, and the rates of each population."""
     a, b = cmp.float_result, cmp.hw_result
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), dpi=100, gridspec_kw={"width_ratios": [2, 2, 1.2]})
+    fig = Figure(figsize=(15, 4.5), dpi=100)
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [2, 2, 1.2]})
     _raster(axes[0], a, "float")
     _raster(axes[1], b, f"fixed point ({cmp.target})")
     axes[0].set_ylabel("neuron")
@@ -46,7 +48,4 @@ def compare_png(cmp) -> bytes:
         title += f": accuracy {cmp.float_accuracy:.3f} (float) vs {cmp.hw_accuracy:.3f} ({cmp.target})"
     fig.suptitle(title)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return fig

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import math
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .figure import Figure, png_bytes
 
-__all__ = ["placement_png"]
+__all__ = ["placement_figure", "placement_png"]
 
 
 def placement_png(mapping, title: str) -> bytes:
+    return png_bytes(placement_figure(mapping, title), bbox_inches="tight", pad_inches=0.15)  # room for the colorbar label
+
+
+def placement_figure(mapping, title: str) -> Figure:
+    """Neuron utilization of each core on each used chip's mesh (the first 16 chips)."""
     target = mapping.target
     rows, cols = target.chip.mesh
     pos = mapping.position
@@ -22,8 +24,8 @@ def placement_png(mapping, title: str) -> bytes:
     shown = min(chips, 16)
     grid_cols = min(shown, 4)
     grid_rows = math.ceil(shown / grid_cols)
-    fig, axes = plt.subplots(grid_rows, grid_cols, figsize=(3.2 * grid_cols + 1, 3 * grid_rows + 0.6), dpi=100,
-                             squeeze=False)
+    fig = Figure(figsize=(3.2 * grid_cols + 1, 3 * grid_rows + 0.6), dpi=100)
+    axes = fig.subplots(grid_rows, grid_cols, squeeze=False)
     util = mapping.usage.neurons / target.core.neurons
     for k in range(grid_rows * grid_cols):
         ax = axes[k // grid_cols][k % grid_cols]
@@ -39,7 +41,4 @@ def placement_png(mapping, title: str) -> bytes:
         ax.set_title(f"chip {k}", fontsize="small")
     fig.colorbar(im, ax=axes, fraction=0.03, label="neuron utilization")
     fig.suptitle(title + (f" (first 16 of {chips} chips)" if chips > 16 else ""))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)  # room for the colorbar label
-    plt.close(fig)
-    return buf.getvalue()
+    return fig

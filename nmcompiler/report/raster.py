@@ -1,25 +1,25 @@
-"""Spike raster plot (matplotlib, Agg backend, reproducible PNG bytes)."""
+"""Spike raster plot (a matplotlib figure; reproducible PNG bytes)."""
 
 from __future__ import annotations
 
-import io
+import numpy as np
 
-import matplotlib
+from ..sim.result import SimResult
+from .figure import Figure, png_bytes
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..sim.result import SimResult  # noqa: E402
-
-__all__ = ["raster_png"]
+__all__ = ["raster_figure", "raster_png"]
 
 _MAX_DOTS = 200_000
 
 
 def raster_png(result: SimResult, title: str | None = None) -> bytes:
+    return png_bytes(raster_figure(result, title))
+
+
+def raster_figure(result: SimResult, title: str | None = None) -> Figure:
     """Raster of every recorded population stacked vertically, with population rates in the legend."""
-    fig, ax = plt.subplots(figsize=(10, 5), dpi=100)
+    fig = Figure(figsize=(10, 5), dpi=100)
+    ax = fig.subplots()
     offset = 0
     rates = result.rates()
     for k, (name, steps) in enumerate(result.spike_steps.items()):
@@ -38,7 +38,4 @@ def raster_png(result: SimResult, title: str | None = None) -> bytes:
     if result.spike_steps:
         ax.legend(loc="upper right", markerscale=8, fontsize="small")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return fig

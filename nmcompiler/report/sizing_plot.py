@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import io
+from matplotlib import colormaps
+from matplotlib.ticker import FormatStrFormatter
 
-import matplotlib
+from .figure import Figure, png_bytes
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FormatStrFormatter  # noqa: E402
-
-__all__ = ["sizing_png"]
+__all__ = ["sizing_figure", "sizing_png"]
 
 
 def sizing_png(sizing, title: str) -> bytes:
+    return png_bytes(sizing_figure(sizing, title), bbox_inches="tight", pad_inches=0.15)
+
+
+def sizing_figure(sizing, title: str) -> Figure:
     """Candidates that hold the network as points (colour: input axons per core; label: neurons
     per core), the chosen one circled; pruned ones (not sized, see :class:`.SizeTarget`) hollow at
     their cost's lower bound; below, how many choices cannot hold the network."""
@@ -21,9 +22,10 @@ def sizing_png(sizing, title: str) -> bytes:
     rejected = len(sizing.candidates) - len(fits)
     pruned = [c for c in fits if c.pruned]
     fits = [c for c in fits if not c.pruned]
-    fig, ax = plt.subplots(figsize=(7, 4.6), dpi=100)
+    fig = Figure(figsize=(7, 4.6), dpi=100)
+    ax = fig.subplots()
     axons = sorted({c.input_axons for c in fits} | {c.input_axons for c in pruned})
-    cmap = plt.get_cmap("viridis", max(len(axons), 2))
+    cmap = colormaps["viridis"].resampled(max(len(axons), 2))
     for k, a in enumerate(axons):
         low = [c for c in pruned if c.input_axons == a]
         if low:
@@ -55,7 +57,4 @@ def sizing_png(sizing, title: str) -> bytes:
     fig.text(0.01, -0.03, f"labels: neurons per core; {rejected} of {len(sizing.candidates)} choices cannot hold "
              f"the network; hollow: {len(pruned)} not sized, at their lower bound (over the chosen)",
              fontsize="x-small")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig

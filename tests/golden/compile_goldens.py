@@ -96,7 +96,7 @@ def run_case(net, case: Case) -> dict:
     from nmcompiler.compiler import compile_network
     from nmcompiler.compiler import compile_sized
     from nmcompiler.targets import load_target
-    from rtl.chip import chip_memory_bits
+    from nmcompiler.rtl.chip import chip_memory_bits
 
     target = load_target(case.target)
     try:

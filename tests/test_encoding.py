@@ -1,0 +1,54 @@
+"""Encodings from the target (nmcompiler/targets/encoding.py): axon keys sized from the delay
+range, synapse-entry fields defined once, storage layouts that refuse what an image cannot hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nmcompiler.errors import UserError
+from nmcompiler.targets import load_target
+from nmcompiler.targets.derive import derive_target
+from nmcompiler.targets.encoding import SynapseFields, axon_key_stride, axon_keys
+
+
+@given(st.integers(1, 4096), st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 4096)), min_size=1,
+                                      max_size=50))
+def test_axon_keys_are_distinct_and_ordered_by_source_then_delay(delay_max, pairs):
+    pairs = [(p, 1 + (d - 1) % delay_max) for p, d in pairs]
+    pre, delay = (np.array(x) for x in zip(*pairs))
+    keys = axon_keys(pre, delay, delay_max)
+    assert len(set(keys.tolist())) == len(set(pairs))
+    assert [pairs[i] for i in np.argsort(keys, kind="stable")] == sorted(pairs, key=lambda x: (x[0], x[1]))
+    assert axon_key_stride(delay_max) > delay_max
+
+
+def test_the_old_collision_is_gone_and_out_of_range_delays_are_refused():
+    assert axon_keys([0], [65], 100)[0] != axon_keys([1], [1], 100)[0]  # 0 * 64 + 65 == 1 * 64 + 1
+    with pytest.raises(ValueError, match=r"^axon key: delays must lie in \[1, 15\], not \[1, 16\]$"):
+        axon_keys([0, 1], [1, 16], 15)
+
+
+@pytest.mark.parametrize("name", ["fpga-lif", "loihi-like", "spinnaker-like", "truenorth-like"])
+def test_synapse_bits_come_from_the_fields(name):
+    target = load_target(name)
+    f = SynapseFields.of(target)
+    expected = {"sparse": f.total, "word32": 32, "crossbar": 0}[target.core.synapse_storage]
+    assert target.synapse_bits() == expected
+    assert target.storage.kind == target.core.synapse_storage
+
+
+@pytest.mark.parametrize("base, settings, message", [
+    ("truenorth-like", ["format.delay_max=300"], r"format\.delay_max 300: a crossbar axon row stores delays up to 255"),
+    ("spinnaker-like", ["format.delay_max=4096"], r"8 index \+ 1 channel \+ 12 delay bits do not fit the 16 low "
+                                                  r"bits of a synaptic word"),
+    ("loihi-like", ["core.neurons=131072", "format.delay_max=4096"],
+     r"a synapse entry needs 17 index \+ 12 delay \+ 0 channel \+ 8 weight = 37 bits, the image's entries hold 32"),
+])
+def test_targets_the_image_cannot_encode_are_refused(base, settings, message, tmp_path):
+    with pytest.raises(UserError, match=rf"^.*t\.yaml: core\.synapse_storage '\w+': {message}"):
+        derive_target(base, settings, tmp_path / "t.yaml")
+    derive_target(base, settings[:1] if len(settings) > 1 else ["format.delay_max=100" if base != "spinnaker-like"
+                                                                else "format.delay_max=64"], tmp_path / "ok.yaml")
