@@ -15,7 +15,7 @@ from amaranth.lib import data
 
 from nmcompiler.datapath.format import DecayKind, NumericFormat
 from nmcompiler.errors import UserError
-from nmcompiler.targets.encoding import SynapseFields
+from nmcompiler.targets.encoding import SparseLayout, SynapseFields
 from nmcompiler.targets import Target
 
 __all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits"]
@@ -49,7 +49,7 @@ class CoreParams:
         """The core for ``target``; memory depths default to the target's per-core limits (rows:
         one per axon and channel)."""
         fmt, core = target.format, target.core
-        if core.synapse_storage != "sparse":
+        if not isinstance(target.storage, SparseLayout):
             raise UserError(f"target '{target.name}' stores synapses as '{core.synapse_storage}'; the RTL core "
                             "reads the 'sparse' layout (fpga-lif, loihi-like): choose such a target")
         if fmt.decay not in DecayKind.ALL:

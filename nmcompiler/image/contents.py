@@ -10,7 +10,8 @@ slot (channel field 0, delay ``max(d - 1, 1)``), and each compartment's message 
 neuron's core as a row whose source is ``presynaptic + compartment`` with one synapse of weight 1
 and delay 1 onto the neuron's channel.
 
-Synapse layouts (``target.core.synapse_storage``), all addressed through the core's row table
+Synapse layouts (``target.storage``, :mod:`nmcompiler.targets.encoding`, which packs and unpacks the
+entries), all addressed through the core's row table
 (one row per presynaptic source, delay and exponent group; see ``ROW_DTYPE``):
 
 * ``sparse`` (Loihi-like, FPGA core): one 32-bit entry per synapse, low to high bits: local
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,7 +143,10 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     pop_starts = np.array([sl.offset for sl in prog.populations], dtype=np.int64)
     batches, dest_pairs, comps = synapse_batches(fxp, prog.offsets, pop_starts, n, n_pre, core_of, local,
                                                  np.diff(core_bounds), ps, batch_synapses)
-    storage = target.core.synapse_storage
+    layout = target.storage
+    problems = layout.problems(target)  # a target derived in code (more receptors, say) is checked here
+    if problems:
+        raise UserError(f"{target.name}: core.synapse_storage '{layout.kind}': " + "; ".join(problems))
     fields = SynapseFields.of(target)
     key_bits = fields.index
     width = max(n_cores, 1)
@@ -166,11 +169,11 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
             rec["flags"] = p.subtract[members] * FLAG_SUBTRACT + p.spiking[members] * FLAG_SPIKING
             sel = order[bounds[c - batch.cores.start]:bounds[c - batch.cores.start + 1]]
             s_pre, s_slot, s_chan, s_delay, s_w = pre[sel], s["slot"][sel], s["field"][sel], delay[sel], s["weight"][sel]
-            if storage == "crossbar":
+            if layout.axon_per_delay:
                 rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_slot, s_delay, s_w,
                                                    mapping.axon_types.get(c))
             else:
-                rows, synapses = _rows(c, target, fields, storage, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w)
+                rows, synapses = _rows(c, target, fields, layout, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w)
                 type_w = np.zeros((0, 0), dtype=np.int16)
             dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
             extra = {"compartments": _records(comps, c)} if comps else {}
@@ -188,7 +191,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         "sources": [_source_json(src) for src in prog.sources],
         "probes": [{"target": q.target, "variable": q.variable,
                     "neurons": None if q.neurons is None else q.neurons.tolist()} for q in prog.probes],
-        "synapse_storage": storage, "synapse_fields": vars(fields), "max_delay": max_delay,
+        "synapse_storage": layout.kind, "synapse_fields": vars(fields), "max_delay": max_delay,
     }
     if comps:
         meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}
@@ -215,11 +218,7 @@ def _sort_order(keys) -> np.ndarray:
     return np.argsort(packed, kind="stable")
 
 
-def _twos(x: np.ndarray, bits: int) -> np.ndarray:
-    return (x & ((1 << bits) - 1)).astype(np.uint32)
-
-
-def _rows(core, target, f: SynapseFields, storage, s_key, s_pre, s_post, s_chan, s_delay, s_w):
+def _rows(core, target, f: SynapseFields, layout, s_key, s_pre, s_post, s_chan, s_delay, s_w):
     wmax = (1 << (f.weight - 1)) - 1
     need = np.zeros_like(s_w)  # per synapse: the smallest shift that brings it into the mantissa range
     for e in range(63):
@@ -237,24 +236,11 @@ def _rows(core, target, f: SynapseFields, storage, s_key, s_pre, s_post, s_chan,
         src = int(s_pre[np.argmax(bad)])
         raise UserError(f"core {core}: the weights of source {src} do not share an exponent that "
                         f"{target.name}'s {f.weight}-bit weights can express")
-    mant = s_w >> exps
-    if storage == "word32":
-        if f.index + f.channel + f.delay > 16:
-            raise UserError(f"{target.name}: {f.index}+{f.channel}+{f.delay} index, type and delay bits do not fit "
-                            f"the 16 low bits of a synaptic word")
-        words = (s_post.astype(np.uint32) | (s_chan.astype(np.uint32) << f.index)
-                 | ((s_delay - 1).astype(np.uint32) << (f.index + f.channel)) | (_twos(mant, 16) << 16))
-    else:
-        if f.index + f.delay + f.channel + f.weight > 32:
-            raise UserError(f"{target.name}: a synapse entry needs {f.index + f.delay + f.channel + f.weight} bits, "
-                            "the image format holds 32")
-        words = (s_post.astype(np.uint32) | ((s_delay - 1).astype(np.uint32) << f.index)
-                 | (s_chan.astype(np.uint32) << (f.index + f.delay))
-                 | (_twos(mant, f.weight) << (f.index + f.delay + f.channel)))
+    words = layout.pack(f, s_post, s_chan, s_delay, s_w >> exps)
     rows = np.zeros(start.size, dtype=ROW_DTYPE)
     rows["source"], rows["start"], rows["length"] = s_pre[start], start, ends - start
     rows["exponent"] = exps[start]
-    return rows, words.astype(np.uint32)
+    return rows, words
 
 
 def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w, assigned=None):

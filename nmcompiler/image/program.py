@@ -15,6 +15,7 @@ from ..datapath.format import NumericFormat
 from ..errors import UserError
 from ..ir import Probe
 from ..lowered import Compartments, PopulationSlot, SimProgram, synapse_table
+from ..targets.encoding import StorageLayout, storage_layout
 from .contents import (FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreImage, ImageContents, SynapseFields,
                        source_from_json)
 
@@ -32,11 +33,6 @@ def to_program(contents: ImageContents) -> SimProgram:
     if problems:
         raise UserError("image content inconsistent: " + "; ".join(problems))
     return prog
-
-
-def _signed(x: np.ndarray, bits: int) -> np.ndarray:
-    x = x.astype(np.int64) & ((1 << bits) - 1)
-    return np.where(x >= 1 << (bits - 1), x - (1 << bits), x)
 
 
 def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
@@ -74,12 +70,12 @@ def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
     return out
 
 
-def _entries(c: CoreImage, storage: str, f: SynapseFields):
+def _entries(c: CoreImage, layout: StorageLayout, f: SynapseFields):
     """Per synapse of core ``c``: source, local slot, channel field, delay, weight."""
     rows = c.rows
     lengths = rows["length"].astype(np.int64)
     src = np.repeat(rows["source"].astype(np.int64), lengths)
-    if storage == "crossbar":
+    if layout.axon_per_delay:  # crossbar: a bit per (axon, neuron), weights per (neuron, axon type)
         nb = c.neurons.size
         bitmat = np.unpackbits(c.synapses, axis=1, bitorder="little")[:, :nb].astype(bool)
         r_idx, j = np.nonzero(bitmat)
@@ -87,18 +83,8 @@ def _entries(c: CoreImage, storage: str, f: SynapseFields):
         d = rows["delay"].astype(np.int64)[r_idx]
         w = c.type_weights[j, rows["axon_type"][r_idx]].astype(np.int64)
         return src, j, np.zeros_like(j), d, w
-    words = c.synapses.astype(np.int64)
-    exp = np.repeat(rows["exponent"].astype(np.int64), lengths)
-    j = words & ((1 << f.index) - 1)
-    if storage == "word32":
-        ch = (words >> f.index) & ((1 << f.channel) - 1)
-        d = ((words >> (f.index + f.channel)) & ((1 << f.delay) - 1)) + 1
-        w = _signed(words >> 16, 16) << exp
-    else:
-        d = ((words >> f.index) & ((1 << f.delay) - 1)) + 1
-        ch = (words >> (f.index + f.delay)) & ((1 << f.channel) - 1)
-        w = _signed(words >> (f.index + f.delay + f.channel), f.weight) << exp
-    return src, j, ch, d, w
+    j, ch, d, mantissa = layout.unpack(f, c.synapses)
+    return src, j, ch, d, mantissa << np.repeat(rows["exponent"].astype(np.int64), lengths)
 
 
 # Synapses per joined piece: large arrays come from the system (mmap) and go back to it when the
@@ -134,6 +120,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
             raise ValueError(f"core {c.core}: a row's source lies outside the {n_pre} presynaptic indices and "
                              f"{m} compartments")
     f = SynapseFields(**meta["synapse_fields"])
+    layout = storage_layout(meta["synapse_storage"])
     arrays = {k: np.zeros(n, dtype=np.int64) for k in ("v0", "decay_v", "bias", "threshold", "v_reset", "refractory", "flags")}
     decay_i, i0 = np.zeros((R, n), dtype=np.int64), np.zeros((R, n), dtype=np.int64)
     comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
@@ -146,7 +133,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
         for k in arrays:
             arrays[k][ids] = c.neurons[k]
         decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
-        src, j, ch, d, w = _entries(c, meta["synapse_storage"], f)
+        src, j, ch, d, w = _entries(c, layout, f)
         nb, cid = ids.size, c.compartments["id"].astype(np.int64)
         if np.any(j >= nb + cid.size):
             raise UserError(f"core {c.core}: a synapse targets slot {int(j.max())}, the core holds {nb} neurons "

@@ -59,9 +59,9 @@ def fill_in_order(order: np.ndarray, n: int, pre: np.ndarray, post: np.ndarray, 
     c = target.core
     indptr, sources = csr if csr is not None else incoming(n, pre, post)
     n_pre = int(pre.max(initial=n - 1)) + 1
-    crossbar = c.synapse_storage == "crossbar"  # memory is the crossbar itself: neurons and axons decide
+    bits = target.synapse_bits()  # 0 for a crossbar, whose memory is the crossbar itself: neurons and axons decide
     return _fill(np.asarray(order, dtype=np.int64), indptr, sources, n_pre, c.neurons,
-                 0 if crossbar else c.synapse_memory_bits, 0 if crossbar else target.synapse_bits(), c.input_axons)
+                 c.synapse_memory_bits if bits else 0, bits, c.input_axons)
 
 
 @njit(cache=True, nogil=True)

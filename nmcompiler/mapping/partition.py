@@ -113,7 +113,7 @@ def _fits_as_filled(n_cores: int, fan: np.ndarray, target: Target) -> bool:
     distinct sources), and a core sends to at most ``n_cores`` cores."""
     c = target.core
     worst = int(fan.max(initial=0))
-    bits = 0 if c.synapse_storage == "crossbar" else target.synapse_bits()
+    bits = target.synapse_bits()  # 0 for crossbars: the memory is fixed per core
     return c.output_axons >= n_cores and worst <= c.input_axons and worst * bits <= c.synapse_memory_bits
 
 

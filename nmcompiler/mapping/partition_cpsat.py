@@ -53,7 +53,7 @@ class CpSatPartition:
     def applicable(self, n: int, pairs: int, cores: int, target: Target) -> bool:
         """Small enough, and a target whose per-core limits this model states exactly."""
         return (0 < n <= self.max_neurons and 1 < cores and pairs * cores <= self.max_terms
-                and target.core.synapse_storage != "crossbar" and target.core.fan_out_per_neuron is None)
+                and not target.storage.axon_per_delay and target.core.fan_out_per_neuron is None)
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, start: np.ndarray,
             rates: np.ndarray | None = None) -> PartitionResult:

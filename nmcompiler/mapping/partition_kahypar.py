@@ -136,7 +136,7 @@ def _balance(n: int, post: np.ndarray, target: Target) -> tuple[np.ndarray, int]
     """Node weights and one core's capacity of the resource that sets the lower bound: synapse bits
     when the synapse memory does (sparse and word storage), else neurons."""
     c = target.core
-    bits = 0 if c.synapse_storage == "crossbar" else target.synapse_bits()
+    bits = target.synapse_bits()  # 0 for crossbars: the memory is fixed per core
     if bits:
         memory = fan_in(n, post) * bits
         if -(-int(memory.sum()) // c.synapse_memory_bits) > -(-n // c.neurons):

@@ -91,10 +91,7 @@ def core_usage(core_of: np.ndarray, n_cores: int, pre: np.ndarray, post: np.ndar
         # distinct (source core, destination core) pairs, for neurons only (sources have no core)
         is_neuron = pre < core_of.size
         outputs = distinct_per_group(core_of[pre[is_neuron]], post_core[is_neuron], n_cores, n_cores)
-    if target.core.synapse_storage == "crossbar":
-        bits = np.full(n_cores, target.core.synapse_memory_bits) * (neurons > 0)
-    else:
-        bits = synapses * target.synapse_bits()
+    bits = target.storage.core_memory_bits(target, synapses, neurons)
     return CoreUsage(neurons=neurons, synapse_bits=bits, input_axons=inputs, output_axons=outputs)
 
 
@@ -245,8 +242,7 @@ def _distinct_destinations(indptr, indices, pre_base, post_base, core_of, seen, 
 def fill_cores(fan_in: np.ndarray, target: Target) -> np.ndarray:
     """Core of each neuron when neurons, in the given order, fill cores up to their neurons and
     synapse memory (``fan_in``: synapses per neuron; axons are not considered)."""
-    if target.core.synapse_storage == "crossbar":  # memory is the crossbar itself: neurons decide
-        return _fill(np.zeros(fan_in.size, dtype=np.int64), target.core.neurons, 1, 1)
+    # a crossbar's memory is the crossbar itself (0 bits per synapse): neurons decide
     return _fill(np.asarray(fan_in, dtype=np.int64), target.core.neurons, target.core.synapse_memory_bits,
                  target.synapse_bits())
 

@@ -25,6 +25,17 @@ WORD32_LOW_BITS = 16  # word32: index, channel and delay in the low half, the we
 CROSSBAR_ROW_DELAY_MAX = 255  # crossbar: an axon row stores its delay in one byte (image ROW_DTYPE)
 
 
+def _twos(x, bits: int) -> np.ndarray:
+    """``x`` in ``bits``-bit two's complement, as uint32."""
+    return (np.asarray(x).astype(np.int64) & ((1 << bits) - 1)).astype(np.uint32)
+
+
+def _signed(x: np.ndarray, bits: int) -> np.ndarray:
+    """The signed value of ``bits``-bit two's-complement fields."""
+    x = x & ((1 << bits) - 1)
+    return np.where(x >= (1 << (bits - 1)), x - (1 << bits), x)
+
+
 def _bits(n: int) -> int:
     """Bits that hold the values 0 .. n - 1 (at least 1)."""
     return max(1, math.ceil(math.log2(max(1, n))))
@@ -83,6 +94,10 @@ class StorageLayout:
         """What of ``target`` this layout cannot encode, each with the limit."""
         return []
 
+    def core_memory_bits(self, target: Target, synapses: np.ndarray, neurons: np.ndarray) -> np.ndarray:
+        """Synapse memory each core uses, from its synapses and neurons."""
+        return synapses * self.synapse_bits(target)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -91,6 +106,22 @@ class SparseLayout(StorageLayout):
     """One 32-bit entry per synapse: index | delay - 1 | channel | weight mantissa (low to high)."""
 
     kind = "sparse"
+
+    @staticmethod
+    def pack(f: SynapseFields, index, channel, delay, mantissa) -> np.ndarray:
+        """Entries of synapses (``delay`` >= 1, ``mantissa`` signed, in two's complement)."""
+        return (np.asarray(index).astype(np.uint32) | ((np.asarray(delay) - 1).astype(np.uint32) << f.index)
+                | (np.asarray(channel).astype(np.uint32) << (f.index + f.delay))
+                | (_twos(mantissa, f.weight) << (f.index + f.delay + f.channel))).astype(np.uint32)
+
+    @staticmethod
+    def unpack(f: SynapseFields, words: np.ndarray):
+        """``(index, channel, delay, signed mantissa)`` of entries."""
+        words = words.astype(np.int64)
+        index = words & ((1 << f.index) - 1)
+        delay = ((words >> f.index) & ((1 << f.delay) - 1)) + 1
+        channel = (words >> (f.index + f.delay)) & ((1 << f.channel) - 1)
+        return index, channel, delay, _signed(words >> (f.index + f.delay + f.channel), f.weight)
 
     def synapse_bits(self, target: Target) -> int:
         return SynapseFields.of(target).total
@@ -112,6 +143,20 @@ class Word32Layout(StorageLayout):
 
     def synapse_bits(self, target: Target) -> int:
         return ENTRY_BITS
+
+    @staticmethod
+    def pack(f: SynapseFields, index, channel, delay, mantissa) -> np.ndarray:
+        return (np.asarray(index).astype(np.uint32) | (np.asarray(channel).astype(np.uint32) << f.index)
+                | ((np.asarray(delay) - 1).astype(np.uint32) << (f.index + f.channel))
+                | (_twos(mantissa, ENTRY_BITS - WORD32_LOW_BITS) << WORD32_LOW_BITS)).astype(np.uint32)
+
+    @staticmethod
+    def unpack(f: SynapseFields, words: np.ndarray):
+        words = words.astype(np.int64)
+        index = words & ((1 << f.index) - 1)
+        channel = (words >> f.index) & ((1 << f.channel) - 1)
+        delay = ((words >> (f.index + f.channel)) & ((1 << f.delay) - 1)) + 1
+        return index, channel, delay, _signed(words >> WORD32_LOW_BITS, ENTRY_BITS - WORD32_LOW_BITS)
 
     def problems(self, target: Target) -> list[str]:
         f = SynapseFields.of(target)
@@ -135,6 +180,9 @@ class CrossbarLayout(StorageLayout):
 
     def synapse_bits(self, target: Target) -> int:
         return 0
+
+    def core_memory_bits(self, target: Target, synapses: np.ndarray, neurons: np.ndarray) -> np.ndarray:
+        return np.full(neurons.shape, target.core.synapse_memory_bits) * (neurons > 0)  # the whole crossbar
 
     def problems(self, target: Target) -> list[str]:
         if target.format.delay_max > CROSSBAR_ROW_DELAY_MAX:
