@@ -79,10 +79,6 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
              outdir: Path, with_image: bool, size: bool, as_json: bool, show_stages: bool, dump_after: tuple[str, ...],
              dt, integration, reset) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
-    import io
-
-    import numpy as np
-
     from ..fileio import write_json
     from ..flow import float_rates
     from ..image import build_contents, encode, read_header
@@ -123,13 +119,7 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
             status.update(f"{net.name}: writing the configuration image")
             image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
     stem = net.name
-    u = mapping.usage
-    buf = io.BytesIO()
-    ps = mapping.partial_sums
-    extra = {} if ps is None else {"compartment_table": ps.compartment, "compartment_target": ps.target,
-                                   "compartment_core": ps.core, "compartment_synapses": ps.synapses}
-    np.savez(buf, core_of=mapping.core_of, position=mapping.position, neurons=u.neurons, synapse_bits=u.synapse_bits,
-             input_axons=u.input_axons, output_axons=u.output_axons, **extra)
+    mapping_bytes = mapping.save(None)
     doc = report.to_json() | {"offsets": mapping.offsets}
     if sizing is not None:
         doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml", "plot": f"{stem}.sizing.png"}
@@ -146,7 +136,7 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
 
         write_bytes(outdir / "target.yaml", _sized_yaml(sizing, target, network).encode())
         write_bytes(outdir / f"{stem}.sizing.png", sizing_png(sizing, f"{net.name}: {target} sized"))
-    write_bytes(outdir / f"{stem}.map.npz", buf.getvalue())
+    write_bytes(outdir / f"{stem}.map.npz", mapping_bytes)
     write_json(outdir / f"{stem}.map.json", doc)
     write_bytes(outdir / f"{stem}.placement.png", png)
     if as_json:

@@ -3,7 +3,7 @@
 
     design_rules -> legalize_delays -> legalize_weights -> check_legalized -> target -> quantize
     -> rates -> bound -> partition -> legalize_fan_out -> legalize_axon_types -> usage -> place
-    -> route -> check_fit
+    -> route -> routing_tables -> check_fit
 
 Sizing (``--size``) adds ``size_core`` first and ``sized_mesh`` after partitioning. Stages that
 need a kind of core the target does not have are left out of its pipeline (``nmc compile
@@ -30,7 +30,7 @@ from .legalize import (Bound, ClusterWeightsStage, DesignRules, MeasureRates, Mu
                        RefuseIllegal, RelayDelays, SizeCore)
 from .partition import PartitionNeurons
 from .pipeline import Callback, Pipeline, Stage, StageContext
-from .place_route import CheckFit, Place, Route
+from .place_route import CheckFit, Place, Route, RoutingTablesStage
 from .report import CompileReport, build_mapping, build_report
 from .state import CompileOptions, CompileState
 
@@ -78,7 +78,10 @@ def compile_pipeline(target: Target, options: CompileOptions, *, size_cost: Call
                MultiCompartments(), QuantizeStage()]
     if options.rates is not None:
         stages.append(MeasureRates())
-    stages += [Bound(), *after, Usage(), Place(), Route(), CheckFit()]
+    stages += [Bound(), *after, Usage(), Place(), Route()]
+    if target.routing.table_entries:
+        stages.append(RoutingTablesStage())
+    stages.append(CheckFit())
     return Pipeline(tuple(stages), tuple(callbacks))
 
 

@@ -157,8 +157,9 @@ def summary(state: CompileState) -> dict:
                             else f"{p.core_of.size} neurons", "partial_sums": p.partial_sums is not None}
     if state.placement is not None:
         out["placement"] = state.placement.summary | {"position": state.placement.position.tolist()}
-    if state.routes is not None:
-        out["routes"] = dataclasses.asdict(state.routes)
+    routes = state.routes
+    out["routes"] = {"max_link_load": routes.max_link_load, "total_link_load": routes.total_link_load,
+                     "table_entries": None if routes.tables is None else routes.tables.max_entries}
     return json.loads(json.dumps(out, default=repr))
 
 

@@ -14,15 +14,16 @@ from ..mapping.place_cpsat import CpSatPlacement, placement_cost
 from ..mapping.place_large import (SnakePlacement, bisection_positions, placement_cost_sparse,
                                    sparse_core_traffic)
 from ..mapping.place_refine import SparseSwapRefinement
+from ..mapping.partial_sums import usage_and_traffic
 from ..mapping.partition import over_limits
 from ..mapping.route import route_dimension_order
 from ..mapping.tables import build_tables
 from ..mapping.usage import axons_per_neuron, core_pairs
 from ..targets import Target
 from .pipeline import Stage, StageContext
-from .state import CompileState, Placement, Routes
+from .state import CompileState, Placement
 
-__all__ = ["AUTO_CP_SAT_SLOTS", "AUTO_CP_SAT_TIME", "CheckFit", "Place", "Route"]
+__all__ = ["AUTO_CP_SAT_SLOTS", "AUTO_CP_SAT_TIME", "CheckFit", "Place", "Route", "RoutingTablesStage"]
 
 AUTO_CP_SAT_SLOTS = 6  # placer "auto": CP-SAT after the swap search when the chips used have at most this many
 AUTO_CP_SAT_TIME = 0.5  # positions (it proves small meshes optimal in milliseconds), with this budget (deterministic s)
@@ -89,7 +90,7 @@ def place(matrix, n_cores: int, target: Target, placer: str, seed: int, notes: l
 
 @dataclass(frozen=True)
 class Route(Stage):
-    """Dimension-order routes and their link loads; keyed targets also get routing tables."""
+    """Dimension-order routes and the load they put on every link."""
 
     name: ClassVar[str] = "route"
 
@@ -97,17 +98,44 @@ class Route(Stage):
         return state.partition.cores > 1
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
-        target, placement = state.target, state.placement
-        loads = route_dimension_order(placement.position, placement.traffic, target)
-        entries, misfits = None, ()
-        if target.routing.table_entries:
-            tables = build_tables(placement.traffic, placement.position, target)
-            entries = (tables.max_entries_before, tables.max_entries)
-            if tables.max_entries > target.routing.table_entries:
-                misfits = (f"a chip needs {tables.max_entries} routing-table entries after compression, "
-                           f"{target.name} chips hold {target.routing.table_entries}",)
-        routes = Routes(max_link_load=loads.max, total_link_load=loads.total, table_entries=entries)
-        return dataclasses.replace(state, routes=routes, misfits=state.misfits + misfits)
+        links = route_dimension_order(state.placement.position, state.placement.traffic, state.target)
+        return dataclasses.replace(state, routes=dataclasses.replace(state.routes, links=links))
+
+
+@dataclass(frozen=True)
+class RoutingTablesStage(Stage):
+    """Keyed targets: every chip's routing table, from the connectivity between cores (a route for
+    every pair of cores a synapse joins, at any rate), checked against ``routing.table_entries``."""
+
+    name: ClassVar[str] = "routing_tables"
+
+    def applies(self, state: CompileState) -> bool:
+        return bool(state.target.routing.table_entries) and state.partition.cores > 0
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        target = state.target
+        tables = build_tables(_connectivity(state), state.placement.position, target)
+        misfits = ()
+        if tables.max_entries > target.routing.table_entries:
+            misfits = (f"a chip needs {tables.max_entries} routing-table entries after compression, "
+                       f"{target.name} chips hold {target.routing.table_entries}",)
+        return dataclasses.replace(state, routes=dataclasses.replace(state.routes, tables=tables),
+                                   misfits=state.misfits + misfits)
+
+
+def _connectivity(state: CompileState):
+    """Core-to-core traffic whose non-zero pattern is the connectivity: the placed traffic when
+    every neuron counts as 1 Hz, else the same at 1 Hz (a silent neuron still needs its routes)."""
+    part, k = state.partition, state.partition.cores
+    if state.rates is None:
+        return state.placement.traffic
+    if part.partial_sums is not None:
+        index = state.index
+        return usage_and_traffic(part.partial_sums, state.fixed_point, dict(index.offsets), index.n_pre,
+                                 state.target, state.network.dt, part.core_of, None,
+                                 None if part.pre is None else (part.pre, part.post))[1]
+    return (core_traffic(part.core_of, k, part.pre, part.post, None) if k <= SwapRefinement.max_cores
+            else sparse_core_traffic(part.core_of, k, part.pre, part.post, None))
 
 
 @dataclass(frozen=True)

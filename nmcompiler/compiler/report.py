@@ -46,7 +46,8 @@ class CompileReport:
 def build_mapping(state: CompileState) -> Mapping:
     part = state.partition
     return Mapping(target=state.target, core_of=part.core_of, position=state.placement.position, usage=state.usage,
-                   offsets=dict(state.index.offsets), axon_types=state.axon_types, partial_sums=part.partial_sums)
+                   offsets=dict(state.index.offsets), axon_types=state.axon_types, partial_sums=part.partial_sums,
+                   routes=state.routes)
 
 
 def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport:
@@ -68,10 +69,10 @@ def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport
         cores_lower_bound=state.bound, partitioner=part.name, inter_core_spikes=state.inter_core_spikes,
         inter_core_spikes_index_order=part.index_order_traffic, average_hops=hops,
         average_hops_index_order=hops_index_order,
-        max_link_load=None if routes is None else routes.max_link_load,
-        total_link_load=None if routes is None else routes.total_link_load,
+        max_link_load=routes.max_link_load, total_link_load=routes.total_link_load,
         rates_measured=state.rates is not None,
-        routing_table_entries=None if routes is None else routes.table_entries, misfits=list(state.misfits),
+        routing_table_entries=None if routes.tables is None or part.cores <= 1
+        else (routes.tables.max_entries_before, routes.tables.max_entries), misfits=list(state.misfits),
         passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes,
         placement=state.placement.summary, partial_sums=None if ps is None else _partial_sum_summary(state),
         partitioning=part.partitioning if ps is None else {})

@@ -20,7 +20,7 @@ from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
 from ..lowered import NeuronIndex
 from ..mapping.choose import PARTITIONERS
-from ..mapping.mapping import CoreUsage
+from ..mapping.mapping import CoreUsage, Routes
 from ..mapping.partial_sums import PartialSums
 from ..mapping.sizing import Sizing
 from ..targets import Target
@@ -89,13 +89,6 @@ class Placement:
     pairs: object | None = None  # plain partitions: .usage.CorePairs (None when too many cores)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Routes:
-    max_link_load: float | None  # spikes per second on the busiest link (dimension-order routing)
-    total_link_load: float | None  # spikes per second x hops, over all links
-    table_entries: tuple[int, int] | None  # keyed routing: most entries on a chip, before/after compression
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class CompileState:
     network: Network  # the network as legalized so far
@@ -116,5 +109,5 @@ class CompileState:
     messages_per_second: float | None = None  # partial sums: graded messages between cores
     inter_core_spikes: float | None = None
     placement: Placement | None = None
-    routes: Routes | None = None
+    routes: Routes = field(default_factory=Routes)
     misfits: tuple[str, ...] = ()

@@ -195,7 +195,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     }
     if comps:
         meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}
-    return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, cores, n_cores, key_bits))
+    return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, n_cores))
 
 
 def _records(comps: dict, c: int) -> np.ndarray:
@@ -287,17 +287,15 @@ def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w, assigned=None)
 _LINK_BITS = {"E": 0, "W": 1, "S": 2, "N": 3}
 
 
-def _chip_tables(mapping: Mapping, cores, n_cores, key_bits) -> dict[int, np.ndarray]:
+def _chip_tables(mapping: Mapping, n_cores: int) -> dict[int, np.ndarray]:
+    """Each chip's routing table as (key, mask, route bits) rows, from the mapping's tables."""
     target = mapping.target
     if not target.routing.table_entries or n_cores == 0:
         return {}
-    from ..mapping.tables import build_tables
-
-    traffic = np.zeros((n_cores, n_cores))
-    for c in cores:
-        traffic[c.core, c.destinations.astype(np.int64)] = 1.0
-    np.fill_diagonal(traffic, 0.0)
-    tables = build_tables(traffic, np.asarray(mapping.position), target)
+    tables = mapping.routes.tables
+    if tables is None:
+        raise UserError(f"{target.name} routes by keyed tables, and the mapping has none: compile it with "
+                        "nmcompiler.compiler.compile_network")
     per_chip = target.chip.cores_per_chip
     out = {}
     for chip in sorted(tables.entries):

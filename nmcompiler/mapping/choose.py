@@ -24,6 +24,7 @@ import numpy as np
 from ..arrays import distinct
 from ..errors import UserError
 from ..targets import Target
+from .partial_sums import PartialSums
 from .partition import IndexOrder, Metis, RcmOrder, cores_in_order
 from .partition_cpsat import CpSatPartition
 from .partition_kahypar import KaHyPar
@@ -48,7 +49,7 @@ class Choice:
     name: str
     index_order: np.ndarray  # the baseline partition
     index_order_traffic: float
-    alternative: object | None = None  # what ``offer`` returned, if it beats every partition here
+    alternative: PartialSums | None = None  # what ``offer`` returned, if it beats every partition here
     partitioning: dict = field(default_factory=dict)  # CP-SAT: start, result, bound, status
     notes: list[str] = field(default_factory=list)
 

@@ -1,14 +1,23 @@
-"""A mapping: which core runs each neuron, where each core sits, and what each core uses."""
+"""A mapping, the result of the compile flow (its algorithms live beside it in this package):
+which core runs each neuron, where each core sits, what each core uses, the routes and routing
+tables, and the partial-sum compartments, for the effective target. ``save``/``load`` keep it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..targets import Target
+from .route import LinkLoads
+from .tables import RoutingTables
 
-__all__ = ["CoreUsage", "Mapping"]
+if TYPE_CHECKING:
+    from .partial_sums import PartialSums
+
+__all__ = ["CoreUsage", "Mapping", "Routes"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,13 +26,31 @@ class CoreUsage:
 
     neurons: np.ndarray
     synapse_bits: np.ndarray
-    input_axons: np.ndarray  # distinct presynaptic sources (neurons or source channels) per core
+    input_axons: np.ndarray  # distinct presynaptic sources (crossbar: (source, delay) pairs) per core
     output_axons: np.ndarray  # distinct destination cores per core
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Routes:
+    """Where the traffic goes: link loads of dimension-order routing (None: one core) and, on
+    targets with keyed routing, the routing tables of every chip (from the connectivity, so a
+    route exists for every pair of cores a synapse joins, whatever the rates)."""
+
+    links: LinkLoads | None = None
+    tables: RoutingTables | None = None
+
+    @property
+    def max_link_load(self) -> float | None:
+        return None if self.links is None else self.links.max
+
+    @property
+    def total_link_load(self) -> float | None:
+        return None if self.links is None else self.links.total
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Mapping:
-    target: Target
+    target: Target  # the effective target (sized, with multi-compartment neurons)
     core_of: np.ndarray  # global neuron index -> core id (neurons in the simulators' index order)
     position: np.ndarray  # core id -> (chip, row, column) on the target's mesh
     usage: CoreUsage
@@ -31,8 +58,21 @@ class Mapping:
     # crossbar targets: core -> (sorted axon keys, targets.encoding.axon_keys, and the axon type of each),
     # from AssignAxonTypes
     axon_types: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    partial_sums: object | None = None  # PartialSums when fan-in goes through compartments (.partial_sums)
+    partial_sums: PartialSums | None = None  # when fan-in goes through compartments (.partial_sums)
+    routes: Routes = field(default_factory=Routes)
 
     @property
     def cores_used(self) -> int:
         return int(self.usage.neurons.size)
+
+    def save(self, path: str | Path) -> bytes:
+        """The mapping as ``.npz`` bytes (written to ``path`` too, unless it is None)."""
+        from .mapping_io import save_mapping
+
+        return save_mapping(self, path)
+
+    @staticmethod
+    def load(path: str | Path) -> Mapping:
+        from .mapping_io import load_mapping
+
+        return load_mapping(path)

@@ -20,7 +20,7 @@ from ..units import QuantityError, parse_quantity
 from .encoding import StorageLayout, axon_keys, storage_layout
 
 __all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document",
-           "target_names"]
+           "target_from_json", "target_names"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +133,20 @@ class Target:
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
         return out
+
+
+def target_from_json(doc: dict) -> Target:
+    """The target :meth:`Target.to_json` wrote (a mapping file keeps its effective target so)."""
+    from ..datapath.format import NumericFormat
+
+    core = dict(doc["core"], models=tuple(doc["core"]["models"]))
+    chip = {k: (tuple(v) if isinstance(v, list) else v) for k, v in doc["chip"].items() if k != "cores_per_chip"}
+    sizing = doc.get("sizing")
+    if sizing is not None:
+        sizing = SizingSpec(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in sizing.items()})
+    return Target(name=doc["name"], format=NumericFormat(**doc["format"]), tick=float(doc["tick"]),
+                  chip=ChipSpec(**chip), core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]),
+                  source=doc["source"], sizing=sizing)
 
 
 def _schema() -> dict:
