@@ -63,10 +63,10 @@ def main() -> None:
                 "inter_core_spikes_index_order": r.inter_core_spikes_index_order,
                 "traffic_reduction_vs_index_order": (round(r.inter_core_spikes_index_order / max(r.inter_core_spikes, 1), 2)
                                                      if r.inter_core_spikes_index_order is not None else None),
-                "partial_sums": r.partial_sums, "fits": r.fits, "misfits": r.misfits,
+                "partial_sums": r.to_json()["partial_sums"], "fits": r.fits, "misfits": r.misfits,
                 # spikes plus partial-sum messages against index order's spikes (messages are packets too)
                 "packets_reduction_vs_index_order": (round(r.inter_core_spikes_index_order / max(
-                    r.inter_core_spikes + r.partial_sums["messages_per_second"], 1), 2)
+                    r.inter_core_spikes + r.partial_sums.messages_per_second, 1), 2)
                     if r.partial_sums and r.inter_core_spikes_index_order is not None else None),
                 "average_hops": round(r.average_hops, 3), "max_link_load": r.max_link_load,
                 "passes": r.passes,

@@ -55,7 +55,7 @@ def main() -> None:
                                                                  / max(r.inter_core_spikes, 1), 2)
                                                            if r.inter_core_spikes_index_order is not None else None),
                       "passes": r.passes,
-                      "placement": r.placement, "average_hops": round(r.average_hops, 3),
+                      "placement": r.placement.to_json(), "average_hops": round(r.average_hops, 3),
                       "average_hops_index_order": round(r.average_hops_index_order, 3), "max_link_load": r.max_link_load,
                       "routing_table_entries": r.routing_table_entries,
                       "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))

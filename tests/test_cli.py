@@ -85,7 +85,7 @@ def test_user_errors_exit_2_and_write_nothing(run_nmc, tmp_path, write_yaml):
 
 
 def test_internal_error_exit_1(run_nmc, monkeypatch):
-    import nmcompiler.cli.main as cli_main
+    import nmcompiler.cli.app as cli_main
 
     def boom(path, **kwargs):
         raise RuntimeError("simulated bug")

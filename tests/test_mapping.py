@@ -365,9 +365,9 @@ def test_compile_improves_small_partitions_with_cp_sat(tmp_path):
     net = clustered(n_groups=3, size=10, p_in=0.5, p_out=0.05, seed=1)
     _, _, report = compile_network(net, target, partitioner="cp-sat")
     p = report.partitioning
-    assert p["traffic"] <= p["start_traffic"] and p["cores"] <= p["start_cores"]
-    assert report.inter_core_spikes == min(p["traffic"], p["start_traffic"])
-    assert 0 <= p["traffic_lower_bound"] <= p["traffic"]
+    assert p.traffic <= p.start_traffic and p.cores <= p.start_cores
+    assert report.inter_core_spikes == min(p.traffic, p.start_traffic)
+    assert 0 <= p.traffic_lower_bound <= p.traffic
     assert report.fits
 
 

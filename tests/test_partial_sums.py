@@ -185,9 +185,9 @@ def test_compile_maps_fan_in_beyond_the_axons_through_partial_sums(tmp_path):
     target = _target(tmp_path)
     mapping, _, report = compile_network(_network(), target)
     assert report.fits and report.partitioner == "partial-sums"
-    assert mapping.partial_sums is not None and report.partial_sums["compartments"] == mapping.partial_sums.compartments
+    assert mapping.partial_sums is not None and report.partial_sums.compartments == mapping.partial_sums.compartments
     assert fits(mapping.usage, target).all() and report.cores_used >= report.cores_lower_bound
-    assert report.partial_sums["late_synapses"] == 0 and report.partial_sums["payload_overflow"] == 0
+    assert report.partial_sums.late_synapses == 0 and report.partial_sums.payload_overflow == 0
     assert any("partial-sum compartments" in note for note in report.notes)
     _, _, again = compile_network(_network(), target)
     assert again.to_json() | {"passes": None} == report.to_json() | {"passes": None}
@@ -236,7 +236,7 @@ def test_only_populations_beyond_the_axons_get_compartments(tmp_path):
     mapping, fx, report = compile_network(net, target)
     ps = mapping.partial_sums
     assert report.fits and report.partitioner.endswith("+partial-sums")
-    assert report.partial_sums["plain_cores"] == ps.first_core > 0
+    assert report.partial_sums.plain_cores == ps.first_core > 0
     c = net.node("c")
     layout = neuron_index(net)
     assert (ps.soma_core[layout.slice("c")] == -1).all() and (ps.soma_core[layout.slice("a")] >= ps.first_core).all()

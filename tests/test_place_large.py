@@ -72,7 +72,7 @@ def test_compile_above_256_cores_places_and_routes():
                                connectivity=Connectivity.from_coo(3000, 3000, idx, idx, 1.5, 1)))
     _, _, report = compile_network(net, load_target("spinnaker-like"), partitioner="index-order")
     assert report.fits and report.cores_used > 256
-    pl = report.placement
+    pl = report.placement.to_json()
     # the best of index order, the depth-first snake and recursive bisection, then refined; hops and
     # link loads exist
     costs = {k[:-5]: v for k, v in pl.items() if k.endswith("_cost") and k != "unrefined_cost"}

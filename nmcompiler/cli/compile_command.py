@@ -11,15 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
-from ..fileio import write_bytes
-from . import image_commands
-from .main import _load, _out, _time_option, cli, network_options
+from .app import cli, load_source, network_options, out, time_option
 
-__all__ = ["compile_", "rtl_memory_cost"]
+__all__ = ["compile_"]
 
 #: what the status line says while a stage or sub-step runs (names as in the report's ``passes``)
 PASS_LABELS = {
-    "size_core": "sizing the core", "check_legalized": "re-checking design rules", "target": "choosing compartments",
+    "size_core": "sizing the core", "image": "writing the configuration image", "routing_tables": "building routing tables",
+    "check_legalized": "re-checking design rules", "target": "choosing compartments",
     "bound": "bounding cores", "partition": "partitioning", "sized_mesh": "growing the sized mesh",
     "usage": "counting usage and traffic", "check_fit": "checking every limit",
     "design_rules": "checking design rules", "legalize_delays": "relaying long delays",
@@ -31,16 +30,6 @@ PASS_LABELS = {
     "legalize_axon_types": "assigning axon types", "index_order_baseline": "index-order baseline",
     "usage_traffic": "counting usage and traffic", "place": "placing cores", "route": "routing",
 }
-
-
-def rtl_memory_cost():
-    """The cost ``--size`` minimizes: the generated chip's memory bits (the RTL package)."""
-    try:
-        from nmcompiler.rtl.chip import chip_memory_bits
-    except ImportError as exc:
-        raise UserError(f"--size sizes the generated RTL core, and the RTL tools are not installed ({exc.name}): "
-                        "pip install 'nmcompiler[rtl]'") from None
-    return chip_memory_bits
 
 
 @cli.command(name="compile")
@@ -58,7 +47,7 @@ def rtl_memory_cost():
               help="Partial-sum compartments for fan-in beyond a core's axons (targets with graded messages); "
                    "auto: when a neuron needs them or they need fewer cores.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
-@click.option("--rates", "rate_duration", callback=_time_option, default=None,
+@click.option("--rates", "rate_duration", callback=time_option, default=None,
               help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), help="Output folder (required unless --stages).")
 @click.option("--image/--no-image", "with_image", default=True,
@@ -79,73 +68,41 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
              outdir: Path, with_image: bool, size: bool, as_json: bool, show_stages: bool, dump_after: tuple[str, ...],
              dt, integration, reset) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
-    from ..fileio import write_json
-    from ..flow import float_rates
-    from ..image import build_contents, encode, read_header
-    from ..compiler import Checkpoints, CompileOptions, compile_network, compile_pipeline, compile_sized
-    from ..compiler.pipeline import check_dump_names
-    from ..report.placement import placement_png
+    from ..compiler import CompileOptions, compile_pipeline
+    from ..flow import compile_to_directory, float_rates, rtl_memory_cost
     from ..targets import load_target
 
     tgt = load_target(target)
     choice = CompileOptions(seed=seed, partitioner=partitioner, placer=placer, fan_in=fan_in,
                             rates=float_rates(1, seed) if rate_duration else None)
     choice.check(tgt)
-    cost = rtl_memory_cost() if size else None
-    pipeline = compile_pipeline(tgt, choice, size_cost=cost)
     if show_stages:
+        pipeline = compile_pipeline(tgt, choice, size_cost=rtl_memory_cost() if size else None)
         click.echo(f"compile pipeline for {tgt.name}" + (" (sized)" if size else "") + ":\n" + pipeline.describe())
         return
     if network is None or outdir is None:
         raise UserError("nmc compile needs a NETWORK and -o OUTDIR (or --stages to list the pipeline)")
-    check_dump_names(dump_after, pipeline.names)
-    net = _load(network, dt, integration, reset)
+    net = load_source(network, dt, integration, reset)
     rates = float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None
-    callbacks = [Checkpoints(outdir / "stages", frozenset(dump_after), pipeline.names)] if dump_after else []
     status = Console(stderr=True).status(f"{net.name}: starting")  # shown on a terminal only
     with status:
-        options = dict(seed=seed, partitioner=partitioner, rates=rates, placer=placer, fan_in=fan_in,
-                       callbacks=callbacks,
-                       progress=lambda name: status.update(f"{net.name}: {PASS_LABELS.get(name, name)}"))
-        sizing = None
-        if size:
-            sizing, mapping, fx, report = compile_sized(net, tgt, cost, **options)
-            tgt = sizing.target
-        else:
-            mapping, fx, report = compile_network(net, tgt, **options)
-        if not report.fits:
-            raise UserError(f"{network}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
-        if with_image:
-            status.update(f"{net.name}: writing the configuration image")
-            image = encode(build_contents(mapping, fx))  # host sources keep the network's own seed
-    stem = net.name
-    mapping_bytes = mapping.save(None)
-    doc = report.to_json() | {"offsets": mapping.offsets}
-    if sizing is not None:
-        doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml", "plot": f"{stem}.sizing.png"}
-    png = placement_png(mapping, f"{net.name} on {tgt.name}: {report.cores_used} cores")
-    doc["image"] = None
-    if not with_image:
-        image = None
-    else:
-        doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image), "memory_map": image_commands.memory_map(
-            read_header(image, f"{stem}.nmc")[1])}
-        write_bytes(outdir / f"{stem}.nmc", image)
-    if sizing is not None:
-        from ..report.sizing_plot import sizing_png
-
-        write_bytes(outdir / "target.yaml", _sized_yaml(sizing, target, network).encode())
-        write_bytes(outdir / f"{stem}.sizing.png", sizing_png(sizing, f"{net.name}: {target} sized"))
-    write_bytes(outdir / f"{stem}.map.npz", mapping_bytes)
-    write_json(outdir / f"{stem}.map.json", doc)
-    write_bytes(outdir / f"{stem}.placement.png", png)
+        done = compile_to_directory(
+            net, tgt, outdir, with_image=with_image, size=size, dump_after=dump_after,
+            sized_header=f"from target '{target}' for {network.name}", where=str(network), seed=seed, partitioner=partitioner,
+            rates=rates, placer=placer, fan_in=fan_in,
+            progress=lambda name: status.update(f"{net.name}: {PASS_LABELS.get(name, name)}"))
     if as_json:
-        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        click.echo(json.dumps(done.document, indent=2, sort_keys=True))
         return
-    console = _out()
+    _print(done, target)
+
+
+def _print(done, base: str) -> None:
+    report, sizing, stem, outdir = done.report, done.sizing, done.stem, done.outdir
+    console = out()
     if sizing is not None:
-        console.print(_sizing_line(sizing, target))
-    console.print(f"[bold]{net.name}[/] on {tgt.name}: {report.cores_used} cores (lower bound "
+        console.print(_sizing_line(sizing, base))
+    console.print(f"[bold]{stem}[/] on {done.mapping.target.name}: {report.cores_used} cores (lower bound "
                   f"{report.cores_lower_bound}), partitioner {report.partitioner}")
     basis = "at simulated rates" if report.rates_measured else "at 1 Hz per neuron"
     index_order = ("not computed" if report.inter_core_spikes_index_order is None
@@ -158,51 +115,40 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     for name, st in report.utilization.items():
         table.add_row(name, f"{100 * st['max']:.1f} %", f"{100 * st['mean']:.1f} %")
     console.print(table)
-    if report.partitioning:
+    if report.partitioning is not None:
         console.print(_partitioning_line(report.partitioning))
-    if "cost" in report.placement:
-        console.print(_placement_line(report.placement))
+    console.print(_placement_line(report.placement))
     console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
-    if report.partial_sums:
+    if report.partial_sums is not None:
         p = report.partial_sums
-        console.print(f"partial sums: {p['compartments']} compartments on {p['dendrite_cores']} cores feed "
-                      f"{p['soma_cores']} neuron cores; {p['messages_per_second']:.0f} messages per second")
-    written = f"{stem}.map.json, {stem}.map.npz, {stem}.placement.png" + (
-        f", target.yaml, {stem}.sizing.png" if sizing else "")
-    if image is None:
+        console.print(f"partial sums: {p.compartments} compartments on {p.dendrite_cores} cores feed "
+                      f"{p.soma_cores} neuron cores; {p.messages_per_second:.0f} messages per second")
+    written = ", ".join(f for f in done.files if f != f"{stem}.nmc")
+    if done.image_bytes is None:
         console.print(f"wrote {outdir}/{written} (no configuration image: --no-image)")
     else:
-        console.print(f"wrote {outdir}/{stem}.nmc ({len(image)} bytes), {written}")
+        console.print(f"wrote {outdir}/{stem}.nmc ({done.image_bytes} bytes), {written}")
 
 
-def _placement_line(pl: dict) -> str:
-    line = f"placement {pl['method']}: traffic x hops {pl['cost']:.0f}"
-    if "swap_cost" in pl:  # CP-SAT ran
-        verdict = "proved optimal" if pl["optimal"] else pl["solver_status"].lower()
-        bound = f", lower bound {pl['lower_bound']:.0f}" if pl["lower_bound"] else ""
-        line += f" (index order {pl['index_order_cost']:.0f}, swap search {pl['swap_cost']:.0f}; CP-SAT {verdict}{bound})"
-    elif "index-order_cost" in pl:
-        others = ", ".join(f"{k[:-5]} {v:.0f}" for k, v in pl.items() if k.endswith("_cost") and k != "unrefined_cost")
-        line += f" (candidates: {others}; before refinement {pl['unrefined_cost']:.0f})"
-    elif "index_order_cost" in pl:
-        line += f" (index order {pl['index_order_cost']:.0f})"
+def _placement_line(pl) -> str:
+    line = f"placement {pl.method}: traffic x hops {pl.cost:.0f}"
+    if pl.cp_sat:
+        verdict = "proved optimal" if pl.optimal else pl.solver_status.lower()
+        bound = f", lower bound {pl.lower_bound:.0f}" if pl.lower_bound else ""
+        line += f" (index order {pl.index_order_cost:.0f}, swap search {pl.swap_cost:.0f}; CP-SAT {verdict}{bound})"
+    elif pl.candidate_costs:
+        others = ", ".join(f"{k} {v:.0f}" for k, v in pl.candidate_costs.items())
+        line += f" (candidates: {others}; before refinement {pl.unrefined_cost:.0f})"
+    else:
+        line += f" (index order {pl.index_order_cost:.0f})"
     return line
 
 
-def _partitioning_line(p: dict) -> str:
-    verdict = "proved optimal" if p["optimal"] else p["solver_status"].lower()
-    return (f"CP-SAT partitioning from {p['start']} ({p['start_cores']} cores, {p['start_traffic']:.0f} spikes/s): "
-            f"{p['cores']} cores, {p['traffic']:.0f} spikes/s, {verdict}, traffic lower bound "
-            f"{p['traffic_lower_bound']:.0f}")
-
-
-def _sized_yaml(sizing, base: str, network: Path) -> str:
-    import yaml
-
-    c = sizing.chosen
-    return (f"# Sized by nmc compile --size from target '{base}' for {network.name}: {c.cores} cores, "
-            f"{c.memory_bits} bits of chip memories\n"
-            + yaml.safe_dump(sizing.document, sort_keys=False, default_flow_style=None))
+def _partitioning_line(p) -> str:
+    verdict = "proved optimal" if p.optimal else p.solver_status.lower()
+    return (f"CP-SAT partitioning from {p.start} ({p.start_cores} cores, {p.start_traffic:.0f} spikes/s): "
+            f"{p.cores} cores, {p.traffic:.0f} spikes/s, {verdict}, traffic lower bound "
+            f"{p.traffic_lower_bound:.0f}")
 
 
 def _sizing_line(sizing, base: str) -> str:

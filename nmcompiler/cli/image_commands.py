@@ -11,34 +11,16 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..image import ImageError, compiled_target, decode, read_header, target_digest
-from ..image.codec import SectionEntry
-from .main import cli
+from ..image import memory_map
+from .app import cli
 
-__all__ = ["read_image", "memory_map", "simulate_image"]
-
-_HOLDS = {
-    "meta": "compiler, target, numeric format, population names, host sources and probes (JSON)",
-    "neurons": "neuron parameter and initial state table",
-    "rows": "synaptic row table: source, first entry, length, delay, axon type, exponent",
-    "synapses": "synapse entries in the target's storage layout",
-    "type_weights": "crossbar weights per neuron and axon type",
-    "routes": "routing key, mask and destination cores of the core's spikes",
-    "chip_table": "multicast routing table of a chip: key, mask, route bits",
-    "compartments": "partial-sum compartments in the slots after the neurons: id, neuron and channel fed",
-}
-
+__all__ = ["read_image", "simulate_image"]
 
 def read_image(path: Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def memory_map(entries: list[SectionEntry]) -> list[dict]:
-    """The JSON sidecar: where every section lies and what it holds."""
-    return [{"kind": e.kind, "core" if e.kind != "chip_table" else "chip": e.core, "offset": e.offset,
-             "size": e.size, "crc32": e.crc32, "holds": _HOLDS[e.kind]} for e in entries]
 
 
 def _check_target(path: Path, meta: dict, target: str | None) -> None:

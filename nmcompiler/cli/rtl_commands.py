@@ -14,7 +14,7 @@ from ..errors import UserError
 from ..fileio import write_bytes, write_json
 from ..image import compiled_target, decode, target_digest
 from .image_commands import read_image
-from .main import _load, _time_option, cli, network_options
+from .app import cli, load_source, network_options, time_option
 
 __all__ = ["rtl", "verify"]
 
@@ -171,15 +171,6 @@ def _offsets(layout) -> dict:
     return out
 
 
-def _spike_set(result, populations) -> set[tuple[int, str, int]]:
-    """(tick, population, neuron) of every spike of ``populations``."""
-    out = set()
-    for pop in populations:
-        steps = result.spike_steps.get(pop, np.zeros(0, dtype=np.int64))
-        out.update((int(t), pop, int(i)) for t, i in zip(steps.tolist(), result.spike_ids[pop].tolist()))
-    return out
-
-
 def _where(fd: dict | None) -> str:
     """A first divergence as text: float/int name the population, int/rtl the variable."""
     if not fd:
@@ -196,7 +187,7 @@ def _where(fd: dict | None) -> str:
 @click.option("--levels", default="float,int,rtl", show_default=True,
               help="Comma-separated ladder: float (network only), int (bit-accurate simulator), rtl (Verilator).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Ticks to run (default 100).")
-@click.option("--duration", callback=_time_option, default=None, help="Length instead of --steps, e.g. '50ms'.")
+@click.option("--duration", callback=time_option, default=None, help="Length instead of --steps, e.g. '50ms'.")
 @click.option("--states", is_flag=True, help="Also compare v and every current after each tick (int vs rtl).")
 @click.option("--size", "size", is_flag=True,
               help="A network on a target generated to fit (fpga-lif): size the core and mesh first "
@@ -209,87 +200,25 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree."""
-    from nmcompiler.rtl.params import CoreParams
-    from nmcompiler.rtl.verify import probe_all, verify_image
-
-    from ..image import build_contents, to_program
-    from ..compiler import compile_network
-    from ..sim.bit_sim import BitAccurateSimulator
+    from ..flow.verify import check_levels, verify_ladder, verify_network
     from ..targets import load_target
 
-    wanted = [x.strip() for x in levels.split(",") if x.strip()]
-    unknown = [x for x in wanted if x not in ("float", "int", "rtl")]
-    if unknown or not wanted:
-        raise UserError(f"--levels: unknown level(s) {', '.join(unknown) or '(none)'} (use float, int, rtl)")
-    net = None
+    wanted = check_levels(levels)
+    ladder_options = dict(steps=steps, duration=duration, states=states)
     if source.suffix == ".nmc":
         if size:
             raise UserError(f"{source}: an image is compiled already: --size applies to networks")
         if "float" in wanted:
             raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
         contents = decode(read_image(source), str(source))
-        tgt = _image_target(contents, target, str(source))
-        params = CoreParams.of(tgt) if "rtl" in wanted else None
+        ladder = verify_ladder(contents, _image_target(contents, target, str(source)), wanted, source=str(source),
+                               **ladder_options)
     else:
         if target is None:
             raise UserError("--target is required to verify a network (e.g. --target fpga-lif)")
-        tgt = load_target(target)
-        params = CoreParams.of(tgt) if "rtl" in wanted else None  # refuses targets the core cannot run, first
-        net = _load(source, dt, integration, reset)
-        if size:
-            from ..compiler import compile_sized
-            from .compile_command import rtl_memory_cost
-
-            _, mapping, fx, report = compile_sized(net, tgt, rtl_memory_cost(), partitioner="index-order")
-        else:
-            mapping, fx, report = compile_network(net, tgt, partitioner="index-order")
-        if not report.fits:
-            raise UserError(f"{source}: the mapping does not fit {tgt.name}: " + "; ".join(report.misfits))
-        contents = build_contents(mapping, fx)
-        tgt = mapping.target  # with multi-compartment neurons where the network needs them
-        params = CoreParams.of(tgt) if "rtl" in wanted else None
-    prog = probe_all(to_program(contents))
-    if steps is None:
-        steps = max(1, int(round(duration / prog.dt))) if duration else 100
-    pops = [p.name for p in prog.populations]
-    rows, sets = [], {}
-    if "float" in wanted:
-        from ..ir import Probe
-        from ..sim.float_sim import FloatSimulator
-
-        float_net = net.copy()
-        float_net.probes = [Probe(target=p.name) for p in net.populations]
-        pops = [p.name for p in net.populations]  # relays of the mapping have no float counterpart
-        sets["float"] = _spike_set(FloatSimulator(float_net, seed=prog.seed).run(steps), pops)
-    int_spikes = None
-    if "int" in wanted or "rtl" in wanted:
-        int_result = BitAccurateSimulator(prog).run(steps)
-        sets["int"] = _spike_set(int_result, pops)  # float vs int: the populations both have
-        int_spikes = sum(int_result.spike_counts().values())  # all, as the RTL counts them
-    result = None
-    if "rtl" in wanted:
-        result = verify_image(contents, params, steps, states=states)
-    previous = None
-    for level in ("float", "int", "rtl"):
-        if level not in wanted:
-            continue
-        row = {"level": level, "agreement": None, "first_divergence": None}
-        if level == "rtl":
-            fd = result.first_divergence
-            row |= {"spikes": result.rtl_spikes, "mismatches": result.mismatches,
-                    "agreement": 1.0 if not result.mismatches else None, "first_divergence": fd.to_json() if fd else None}
-        else:
-            row["spikes"] = int_spikes if level == "int" else len(sets[level])
-            if previous is not None:
-                a, b = sets[previous], sets[level]
-                diff = sorted(a ^ b)
-                row["agreement"] = len(a & b) / len(a | b) if a | b else 1.0
-                row["first_divergence"] = {"tick": diff[0][0], "population": diff[0][1], "neuron": diff[0][2]} if diff else None
-        rows.append(row)
-        previous = level
-    doc = {"source": str(source), "target": tgt.name, "steps": steps, "levels": rows,
-           "rtl_mismatches": result.mismatches if result else None,
-           "rtl": result.to_json() if result else None}
+        ladder = verify_network(load_source(source, dt, integration, reset), load_target(target), wanted, size=size,
+                                where=str(source), **ladder_options)
+    doc, result, rows = ladder.to_json(), ladder.rtl, ladder.to_json()["levels"]
     if outdir is not None:
         write_json(outdir / "verify.json", doc)
     if as_json:
@@ -309,7 +238,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
         console.print(table)
         if result:
             cyc = np.array(result.neuron_cycles) + np.array(result.event_cycles)
-            console.print(f"RTL: {result.synops} synaptic operations, {int(cyc.sum())} cycles in {steps} ticks "
+            console.print(f"RTL: {result.synops} synaptic operations, {int(cyc.sum())} cycles in {ladder.steps} ticks "
                           f"(neuron phase {int(np.sum(result.neuron_cycles))}, events {int(np.sum(result.event_cycles))})")
     if result is not None and result.mismatches:
         fd = result.first_divergence

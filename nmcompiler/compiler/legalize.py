@@ -55,15 +55,20 @@ class DesignRules(Stage):
         return dataclasses.replace(state, violations=violations, legalizing=legalizing)
 
 
+class _Legalization(Stage):
+    """A legalization before quantization: it runs when a rule it fixes is violated and nothing
+    else blocks the compile."""
+
+    def applies(self, state: CompileState) -> bool:
+        return state.legalizing and any(v.rule in self.fixes for v in state.violations)
+
+
 @dataclass(frozen=True)
-class RelayDelays(Stage):
+class RelayDelays(_Legalization):
     """Delays beyond the format's range become relay chains (:class:`RelayLongDelays`)."""
 
     name: ClassVar[str] = "legalize_delays"
     fixes: ClassVar[frozenset[Rule]] = frozenset({Rule.DELAY_RANGE})
-
-    def applies(self, state: CompileState) -> bool:
-        return state.legalizing and any(v.rule in self.fixes for v in state.violations)
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
         net = RelayLongDelays(max_delay=state.target.format.delay_max).run(state.network)
@@ -72,14 +77,11 @@ class RelayDelays(Stage):
 
 
 @dataclass(frozen=True)
-class ClusterWeightsStage(Stage):
+class ClusterWeightsStage(_Legalization):
     """Each neuron's weights into as many values as the core has axon types (:class:`ClusterWeights`)."""
 
     name: ClassVar[str] = "legalize_weights"
     fixes: ClassVar[frozenset[Rule]] = frozenset({Rule.AXON_TYPE_WEIGHTS})
-
-    def applies(self, state: CompileState) -> bool:
-        return state.legalizing and any(v.rule in self.fixes for v in state.violations)
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
         clustering = ClusterWeights(levels=state.target.core.axon_types)

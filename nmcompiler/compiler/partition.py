@@ -30,6 +30,7 @@ from ..mapping.usage import index_order_traffic, synapse_arrays
 from ..targets import Target
 from .pipeline import Stage, StageContext
 from .state import CompileState, Partition
+from .summaries import PartitioningSummary
 
 __all__ = ["AUTO_BOUND_RATIO", "DENSE_FAN_IN", "PartitionNeurons", "trial_cores"]
 
@@ -70,9 +71,18 @@ class PartitionNeurons(Stage):
                              index_order_traffic=choice.index_order_traffic, partial_sums=ps)
             return dataclasses.replace(state, partition=part, notes=notes)
         part = Partition(core_of=choice.core_of, cores=cores_of(choice.core_of), name=choice.name,
-                         index_order_traffic=choice.index_order_traffic, partitioning=choice.partitioning,
+                         index_order_traffic=choice.index_order_traffic, partitioning=_partitioning(choice),
                          pre=pre, post=post)
         return dataclasses.replace(state, partition=part, notes=notes)
+
+
+def _partitioning(choice) -> PartitioningSummary | None:
+    res = choice.partitioning
+    if res is None:
+        return None
+    return PartitioningSummary(start=choice.start, start_cores=res.start_cores, start_traffic=res.start_traffic,
+                               cores=res.cores, traffic=res.traffic, traffic_lower_bound=res.traffic_lower_bound,
+                               optimal=res.optimal, solver_status=res.status)
 
 
 def needing_compartments(net: Network, target: Target) -> tuple[list[str], list[str]]:

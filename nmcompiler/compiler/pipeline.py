@@ -9,7 +9,6 @@ that does not apply is skipped, and the callbacks hear of it). This follows xDSL
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -112,8 +111,11 @@ class Timings:
 
 @dataclass(frozen=True)
 class RecheckRules:
-    """A callback that re-runs the design rules after every stage that declares fixes, and raises
-    when a rule it fixes is still violated (a legalization must leave its rules satisfied)."""
+    """A callback that re-runs the design rules after every stage before quantization that declares
+    fixes, and raises when a rule it fixes is still violated (a legalization must leave its rules
+    satisfied). Later stages resolve their rules through the mapping (a population split over
+    cores, splitter neurons), which the graph-level rules do not see: ``check_fit`` re-checks every
+    limit on the mapping itself."""
 
     def __call__(self, stage, before, after, seconds) -> None:
         if after is None or not stage.fixes or after.fixed_point is not None:
@@ -156,7 +158,7 @@ def summary(state: CompileState) -> dict:
         out["partition"] = {"name": p.name, "cores": p.cores, "core_of": p.core_of.tolist() if p.core_of.size <= 4096
                             else f"{p.core_of.size} neurons", "partial_sums": p.partial_sums is not None}
     if state.placement is not None:
-        out["placement"] = state.placement.summary | {"position": state.placement.position.tolist()}
+        out["placement"] = state.placement.summary.to_json() | {"position": state.placement.position.tolist()}
     routes = state.routes
     out["routes"] = {"max_link_load": routes.max_link_load, "total_link_load": routes.total_link_load,
                      "table_entries": None if routes.tables is None else routes.tables.max_entries}

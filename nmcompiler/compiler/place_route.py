@@ -22,6 +22,7 @@ from ..mapping.usage import axons_per_neuron, core_pairs
 from ..targets import Target
 from .pipeline import Stage, StageContext
 from .state import CompileState, Placement
+from .summaries import PlacementSummary
 
 __all__ = ["AUTO_CP_SAT_SLOTS", "AUTO_CP_SAT_TIME", "CheckFit", "Place", "Route", "RoutingTablesStage"]
 
@@ -63,17 +64,18 @@ def place(matrix, n_cores: int, target: Target, placer: str, seed: int, notes: l
     """Positions for a dense (small) or sparse (large) core traffic matrix, and what was done."""
     if not hasattr(matrix, "tocsr"):
         position = SwapRefinement(seed=seed).run(matrix, target)
-        summary = {"method": SwapRefinement.name, "cost": placement_cost(matrix, position, target),
-                   "index_order_cost": placement_cost(matrix, slot_positions(n_cores, target), target)}
+        summary = PlacementSummary(method=SwapRefinement.name, cost=placement_cost(matrix, position, target),
+                                   index_order_cost=placement_cost(matrix, slot_positions(n_cores, target), target))
         exact = placer == "cp-sat" and n_cores <= CpSatPlacement.max_cores
         slots = -(-n_cores // target.chip.cores_per_chip) * target.chip.cores_per_chip
         if exact or (placer == "auto" and n_cores >= 3 and slots <= AUTO_CP_SAT_SLOTS):
             solver = CpSatPlacement(seed=seed) if exact else CpSatPlacement(seed=seed, deterministic_time=AUTO_CP_SAT_TIME)
             res = solver.run(matrix, target, position)
             position = res.position
-            summary |= {"method": f"{SwapRefinement.name}+{CpSatPlacement.name}", "cost": res.cost,
-                        "swap_cost": res.start_cost, "lower_bound": res.lower_bound, "optimal": res.optimal,
-                        "solver_status": res.status}
+            summary = dataclasses.replace(summary, method=f"{SwapRefinement.name}+{CpSatPlacement.name}",
+                                          cost=res.cost, cp_sat=True, swap_cost=res.start_cost,
+                                          lower_bound=res.lower_bound,
+                                          optimal=res.optimal, solver_status=res.status)
         elif placer == "cp-sat":
             notes.append(f"CP-SAT placement skipped: {n_cores} cores (it runs up to {CpSatPlacement.max_cores})")
         return position, summary
@@ -83,9 +85,9 @@ def place(matrix, n_cores: int, target: Target, placer: str, seed: int, notes: l
     costs = {k: placement_cost_sparse(matrix, p, target) for k, p in candidates.items()}
     best = min(costs, key=lambda k: costs[k])
     position = SparseSwapRefinement().run(matrix, candidates[best], target)
-    summary = {"method": f"{best}+{SparseSwapRefinement.name}", "cost": placement_cost_sparse(matrix, position, target),
-               "unrefined_cost": costs[best]} | {f"{k}_cost": v for k, v in costs.items()}
-    return position, summary
+    return position, PlacementSummary(method=f"{best}+{SparseSwapRefinement.name}",
+                                      cost=placement_cost_sparse(matrix, position, target),
+                                      unrefined_cost=costs[best], candidate_costs=costs)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from ..mapping.place import slot_positions
 from ..mapping.place_large import pair_hops
 from .legalize import resolved_note
 from .state import CompileState
+from .summaries import PartialSumSummary, PartitioningSummary, PlacementSummary
 
 __all__ = ["CompileReport", "build_mapping", "build_report"]
 
@@ -34,13 +35,15 @@ class CompileReport:
     misfits: list[str]  # why it does not fit (empty when it fits)
     passes: dict[str, float]
     utilization: dict[str, dict[str, float]]
+    placement: PlacementSummary
     notes: list[str] = field(default_factory=list)
-    placement: dict = field(default_factory=dict)  # method, cost (traffic x hops), CP-SAT bound and status
-    partial_sums: dict | None = None  # compartments, soma/dendrite cores, messages/s, late synapses
-    partitioning: dict = field(default_factory=dict)  # CP-SAT partitioning: start, result, bound, status
+    partial_sums: PartialSumSummary | None = None  # compartments, soma/dendrite cores, messages/s, late synapses
+    partitioning: PartitioningSummary | None = None  # CP-SAT partitioning: start, result, bound, status
 
     def to_json(self) -> dict:
-        return dict(vars(self))
+        return dict(vars(self)) | {"placement": self.placement.to_json(),
+                                   "partial_sums": None if self.partial_sums is None else self.partial_sums.to_json(),
+                                   "partitioning": {} if self.partitioning is None else self.partitioning.to_json()}
 
 
 def build_mapping(state: CompileState) -> Mapping:
@@ -75,7 +78,7 @@ def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport
         else (routes.tables.max_entries_before, routes.tables.max_entries), misfits=list(state.misfits),
         passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes,
         placement=state.placement.summary, partial_sums=None if ps is None else _partial_sum_summary(state),
-        partitioning=part.partitioning if ps is None else {})
+        partitioning=part.partitioning if ps is None else None)
 
 
 def _resolved_rules(state: CompileState) -> set[str]:
@@ -128,14 +131,14 @@ def _partial_sum_notes(state: CompileState) -> list[str]:
     return notes
 
 
-def _partial_sum_summary(state: CompileState) -> dict:
+def _partial_sum_summary(state: CompileState) -> PartialSumSummary:
     ps = state.partition.partial_sums
-    return {"compartments": ps.compartments, "blocks": int(ps.compartment.shape[0]), "block_size": ps.block_size,
-            "plain_cores": ps.first_core, "soma_cores": ps.soma_cores,
-            "dendrite_cores": ps.cores - ps.first_core - ps.soma_cores,
-            "neurons_on_dendrite_cores": int(np.count_nonzero(ps.soma_core >= ps.first_core + ps.soma_cores)),
-            "messages_per_second": state.messages_per_second, "late_synapses": ps.late_synapses,
-            "payload_overflow": ps.payload_overflow, "payload_bits": state.target.core.partial_sum_bits}
+    return PartialSumSummary(
+        compartments=ps.compartments, blocks=int(ps.compartment.shape[0]), block_size=ps.block_size,
+        plain_cores=ps.first_core, soma_cores=ps.soma_cores, dendrite_cores=ps.cores - ps.first_core - ps.soma_cores,
+        neurons_on_dendrite_cores=int(np.count_nonzero(ps.soma_core >= ps.first_core + ps.soma_cores)),
+        messages_per_second=state.messages_per_second, late_synapses=ps.late_synapses,
+        payload_overflow=ps.payload_overflow, payload_bits=state.target.core.partial_sum_bits)
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:

@@ -24,6 +24,7 @@ from ..mapping.mapping import CoreUsage, Routes
 from ..mapping.partial_sums import PartialSums
 from ..mapping.sizing import Sizing
 from ..targets import Target
+from .summaries import PartitioningSummary, PlacementSummary
 
 __all__ = ["CompileOptions", "CompileState", "Partition", "Placement", "Routes", "RateSource"]
 
@@ -72,7 +73,7 @@ class Partition:
     cores: int
     name: str  # the partitioner (or partitioners) that decided
     index_order_traffic: float | None  # inter-core spikes per second of the index-order baseline
-    partitioning: dict = field(default_factory=dict)  # CP-SAT partitioning: start, result, bound, status
+    partitioning: PartitioningSummary | None = None  # CP-SAT partitioning: start, result, bound, status
     # plain partitions: every synapse as (pre, post) presynaptic/neuron indices; with partial sums,
     # those of the populations without compartments (None: every population has them)
     pre: np.ndarray | None = None
@@ -84,7 +85,7 @@ class Partition:
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Placement:
     position: np.ndarray  # core -> (chip, row, column)
-    summary: dict  # method, cost (traffic x hops) and the alternatives' costs
+    summary: PlacementSummary  # method, cost (traffic x hops) and the alternatives' costs
     traffic: object  # the core traffic matrix placed (dense ndarray or scipy sparse)
     pairs: object | None = None  # plain partitions: .usage.CorePairs (None when too many cores)
 

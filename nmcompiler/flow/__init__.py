@@ -3,6 +3,7 @@
 They compose the layers that never import each other (the compile flow in :mod:`nmcompiler.mapping`,
 the simulators in :mod:`nmcompiler.sim`, the image and the reports)."""
 
+from .compile_dir import CompiledDirectory, compile_to_directory, rtl_memory_cost
 from .rates import float_rates
 
-__all__ = ["float_rates"]
+__all__ = ["CompiledDirectory", "compile_to_directory", "float_rates", "rtl_memory_cost"]

@@ -2,7 +2,8 @@
 
 from .codec import MAGIC, VERSION, ImageError, decode, encode, read_header
 from .contents import CoreImage, ImageContents, build_contents, compiled_target, target_digest
+from .memory_map import memory_map
 from .program import to_program
 
 __all__ = ["MAGIC", "VERSION", "ImageError", "decode", "encode", "read_header", "CoreImage", "ImageContents",
-           "build_contents", "compiled_target", "target_digest", "to_program"]
+           "build_contents", "compiled_target", "memory_map", "target_digest", "to_program"]

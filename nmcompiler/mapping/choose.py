@@ -26,7 +26,7 @@ from ..errors import UserError
 from ..targets import Target
 from .partial_sums import PartialSums
 from .partition import IndexOrder, Metis, RcmOrder, cores_in_order
-from .partition_cpsat import CpSatPartition
+from .partition_cpsat import CpSatPartition, PartitionResult
 from .partition_kahypar import KaHyPar
 from .passlog import PassLog
 from .usage import traffic
@@ -50,7 +50,8 @@ class Choice:
     index_order: np.ndarray  # the baseline partition
     index_order_traffic: float
     alternative: PartialSums | None = None  # what ``offer`` returned, if it beats every partition here
-    partitioning: dict = field(default_factory=dict)  # CP-SAT: start, result, bound, status
+    partitioning: PartitionResult | None = None  # CP-SAT, from ``start`` (the heuristic's partition)
+    start: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -143,10 +144,7 @@ def _polish(choice: Choice, start_traffic: float, n, pre, post, target, partitio
         t = time.perf_counter()
         res = exact.run(n, pre, post, target, choice.core_of, rates)
         passes["partition_cp_sat"] = time.perf_counter() - t
-        choice.partitioning = {"start": choice.name, "start_cores": res.start_cores,
-                               "start_traffic": res.start_traffic, "cores": res.cores, "traffic": res.traffic,
-                               "traffic_lower_bound": res.traffic_lower_bound, "optimal": res.optimal,
-                               "solver_status": res.status}
+        choice.partitioning, choice.start = res, choice.name
         if (res.cores, res.traffic) < (k, start_traffic):
             choice.core_of, choice.name = res.core_of, CpSatPartition.name
     elif partitioner == CpSatPartition.name:

@@ -19,6 +19,7 @@ where they fit.
 from __future__ import annotations
 
 import gc
+from typing import NamedTuple
 
 import numpy as np
 from numba import literally, njit, prange, typeof
@@ -170,6 +171,57 @@ def _deliver_tick(ring, indptr, target, weight, delays, row_delay, row, sent, n_
     return deliver_rows(ring, indptr, target, weight, delays, row_delay, rows, sent, n_slots, stride)
 
 
+class KernelArgs(NamedTuple):
+    """What one call of the compiled kernel reads and updates (a NamedTuple: numba passes it as one
+    typed tuple, and ``_run`` unpacks it by position)."""
+
+    t0: object
+    t1: object
+    n: object
+    channels: object
+    decay_v: object
+    decay_i: object
+    bias: object
+    threshold: object
+    v_reset: object
+    refractory: object
+    subtract: object
+    spiking: object
+    v: object
+    cur: object
+    ref: object
+    nchunks: object
+    bounds: object
+    indptr: object
+    target: object
+    weight: object
+    delays: object
+    row_delay: object
+    n_pre: object
+    n_slots: object
+    src_ptr: object
+    src_ids: object
+    vlo: object
+    vhi: object
+    ilo: object
+    ihi: object
+    alo: object
+    ahi: object
+    smax: object
+    rec_v_idx: object
+    rec_v: object
+    rec_i_idx: object
+    rec_i: object
+    ring: object
+    drive: object
+    seg_bounds: object
+    seg_uniform: object
+    chunk_segs: object
+    fired: object
+    n_fired: object
+    events: object
+
+
 def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     """``nchunks`` contiguous neuron ranges (``bounds``) are updated in parallel; ``indptr`` is the
     synapse table split by (chunk of the target, presynaptic index), so that each chunk delivers
@@ -180,7 +232,7 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     Runs ticks ``[t0, t1)`` and can be resumed: ``fired``/``n_fired`` (this and the previous tick's
     spikes per chunk), ``events``, the ring and the states carry over between calls. Source spikes
     ``src_ptr``/``src_ids`` cover ticks ``t0 - 1`` to ``t1 - 1``."""
-    (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,
+    (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,  # KernelArgs
      nchunks, bounds, indptr, target, weight, delays, row_delay, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
      alo, ahi, smax, rec_v_idx, rec_v, rec_i_idx, rec_i, ring, drive, seg_bounds, seg_uniform,
      chunk_segs, fired, n_fired, events) = args
@@ -368,14 +420,14 @@ def _parallel(has_current, kind, rounding, compare_ge, frac, cfrac, channels, ar
                          literally(frac), literally(cfrac), literally(channels), args)
 
 
-def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, frac: int, cfrac: int, args: tuple,
-               parallel: bool = False):
-    """Run ticks ``args[0]`` to ``args[1]`` (``args`` as unpacked in ``_run``); with ``parallel``
+def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, frac: int, cfrac: int,
+               args: KernelArgs, parallel: bool = False):
+    """Run ticks ``args.t0`` to ``args.t1``; with ``parallel``
     the chunks are updated by numba's threads, else one after the other. A specialization compiled
     before is called directly: dispatching through ``literally`` costs tens of milliseconds per
     call, and a run makes one call per piece."""
-    outer = _parallel if parallel and args[15] > 1 else _serial
-    lits = (bool(has_current), int(kind), int(rounding), bool(compare_ge), int(frac), int(cfrac), int(args[3]))
+    outer = _parallel if parallel and args.nchunks > 1 else _serial
+    lits = (bool(has_current), int(kind), int(rounding), bool(compare_ge), int(frac), int(cfrac), int(args.channels))
     arg_type = typeof(args)
     for sig, cres in list(outer.overloads.items()):
         if sig[-1] == arg_type and all(getattr(t, "literal_value", None) == v and type(t.literal_value) is type(v)

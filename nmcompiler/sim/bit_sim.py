@@ -252,7 +252,8 @@ class BitAccurateSimulator:
     def _run_compiled(self, steps: int, progress) -> SimResult:
         import numba
 
-        from ._bit_kernel import DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, run_kernel, undelivered_events
+        from ._bit_kernel import (DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, KernelArgs, run_kernel,
+                                  undelivered_events)
         from .delivery import shared_row_delays
 
         fmt, prog, p = self.format, self.program, self.params
@@ -310,9 +311,10 @@ class BitAccurateSimulator:
             got_s, got_i = run_kernel(
                 fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
                 fmt.decay_bits, fmt.current_frac_bits,
-                (a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds, indptr,
-                 target, weight, delay, row_delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t, T(31 if T is np.int32 else 62),
-                 rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform, chunk_segs, fired, n_fired, events),
+                KernelArgs(a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds,
+                           indptr, target, weight, delay, row_delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t,
+                           T(31 if T is np.int32 else 62), rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform,
+                           chunk_segs, fired, n_fired, events),
                 parallel=threads > 1)
             out_s.append(got_s)
             out_i.append(got_i)

@@ -1,0 +1,79 @@
+"""The ``nmc`` command group and what its commands share (output console, time and NIR options,
+loading a network). Command modules import from here, never from :mod:`.main`, so ``cli/`` has
+no import cycle: main -> commands -> app."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .._version import __version__
+from ..frontends import load_network
+from ..units import QuantityError, parse_quantity
+
+__all__ = ["cli", "load_source", "log", "network_options", "out", "time_option"]
+
+log = logging.getLogger("nmcompiler")
+
+
+def out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def time_option(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        seconds = parse_quantity(value, "time")
+    except QuantityError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"must be > 0, not {value}")
+    return seconds
+
+
+def network_options(func):
+    """--dt, --integration, --reset: how to read a NIR file (continuous-time) into the IR."""
+    func = click.option("--reset", type=click.Choice(["value", "subtract"]), default=None,
+                        help="NIR: reset mode of all neurons (NIR 1.0 does not record it; default value).")(func)
+    func = click.option("--integration", type=click.Choice(["euler", "exact", "exp_euler"]), default=None,
+                        help="NIR: discretization (default euler: snnTorch/Norse/Sinabs; exp_euler: Rockpool).")(func)
+    func = click.option("--dt", "dt", callback=time_option, default=None,
+                        help="NIR: time step, e.g. '1ms' (default: the graph's metadata).")(func)
+    return func
+
+
+def load_source(network: Path, dt, integration, reset):
+    from ..frontends import NirOptions
+
+    opts = NirOptions(dt=dt, **{k: v for k, v in (("integration", integration), ("reset", reset)) if v})
+    return load_network(network, nir_options=opts)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nmc")
+@click.option("-v", "--verbose", count=True, help="More log output (-v for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+    """nmcompiler: import, check, simulate and map spiking neural networks."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_NoteFormatter())
+    root = logging.getLogger("nmcompiler")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
+    ctx.obj = {"debug": debug}
+
+
+class _NoteFormatter(logging.Formatter):
+    """'note: ...' for information, 'warning: ...' for warnings: one line, like the errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        label = {logging.INFO: "note", logging.WARNING: "warning"}.get(record.levelno, record.levelname.lower())
+        return f"{label}: {record.getMessage()}"

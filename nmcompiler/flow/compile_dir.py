@@ -1,0 +1,106 @@
+"""Compile to a directory: what ``nmc compile`` writes, as a library call that returns a dataclass.
+
+``OUTDIR/<name>.nmc`` (the image), ``<name>.map.npz`` (the typed mapping), ``<name>.map.json`` (the
+report, the offsets, the image's memory map), ``<name>.placement.png``; sized targets add
+``target.yaml`` and ``<name>.sizing.png``; ``--dump-after`` adds ``stages/``. Every file's bytes
+are made before the first is written, and each is written whole (temp file and rename).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..compiler import Checkpoints, CompileOptions, CompileReport, compile_network, compile_pipeline, compile_sized
+from ..compiler.pipeline import check_dump_names
+from ..errors import UserError
+from ..fileio import write_bytes, write_json
+from ..image import build_contents, encode, memory_map, read_header
+from ..ir import Network
+from ..ir.fixed_point import FixedPointNetwork
+from ..mapping import Mapping
+from ..mapping.sizing import Sizing
+from ..targets import Target
+
+__all__ = ["CompiledDirectory", "compile_to_directory", "rtl_memory_cost"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CompiledDirectory:
+    outdir: Path
+    mapping: Mapping
+    fixed_point: FixedPointNetwork
+    report: CompileReport
+    sizing: Sizing | None
+    document: dict  # <name>.map.json
+    files: tuple[str, ...]  # written, relative to outdir
+    image_bytes: int | None = None  # None: no image (with_image False)
+    stem: str = field(default="")
+
+
+def rtl_memory_cost():
+    """The cost sizing minimizes: the generated chip's memory bits (the RTL package)."""
+    try:
+        from ..rtl.chip import chip_memory_bits
+    except ImportError as exc:
+        raise UserError(f"--size sizes the generated RTL core, and the RTL tools are not installed ({exc.name}): "
+                        "pip install 'nmcompiler[rtl]'") from None
+    return chip_memory_bits
+
+
+def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_image: bool = True, size: bool = False,
+                         dump_after: Sequence[str] = (), sized_header: str = "", where: str | None = None,
+                         progress: Callable[[str], None] | None = None, **options) -> CompiledDirectory:
+    """Compile ``net`` onto ``target`` (sized first with ``size``) and write the results to ``outdir``.
+    ``options``: those of :class:`nmcompiler.compiler.CompileOptions`. Raises :class:`UserError`
+    naming ``where`` (the network's file) when the mapping does not fit (nothing is written then,
+    but checkpoints already made)."""
+    from ..report.placement import placement_png
+
+    cost = rtl_memory_cost() if size else None
+    opts = CompileOptions(**options)
+    pipeline = compile_pipeline(target, opts, size_cost=cost)
+    check_dump_names(dump_after, pipeline.names)
+    callbacks = [Checkpoints(outdir / "stages", frozenset(dump_after), pipeline.names)] if dump_after else []
+    sizing = None
+    if size:
+        sizing, mapping, fx, report = compile_sized(net, target, cost, progress=progress, callbacks=callbacks,
+                                                    **options)
+    else:
+        mapping, fx, report = compile_network(net, target, progress=progress, callbacks=callbacks, **options)
+    if not report.fits:
+        raise UserError(f"{where or net.name}: the mapping does not fit {mapping.target.name}: " + "; ".join(report.misfits))
+    if progress is not None and with_image:
+        progress("image")
+    image = encode(build_contents(mapping, fx)) if with_image else None  # host sources keep the network's seed
+    stem = net.name
+    files: dict[str, bytes] = {}
+    doc = report.to_json() | {"offsets": mapping.offsets, "image": None}
+    if image is not None:
+        files[f"{stem}.nmc"] = image
+        doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image),
+                        "memory_map": memory_map(read_header(image, f"{stem}.nmc")[1])}
+    if sizing is not None:
+        from ..report.sizing_plot import sizing_png
+
+        doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml", "plot": f"{stem}.sizing.png"}
+        files["target.yaml"] = _sized_yaml(sizing, sized_header).encode()
+        files[f"{stem}.sizing.png"] = sizing_png(sizing, f"{net.name}: {target.name} sized")
+    files[f"{stem}.map.npz"] = mapping.save(None)
+    files[f"{stem}.placement.png"] = placement_png(mapping, f"{net.name} on {mapping.target.name}: "
+                                                            f"{report.cores_used} cores")
+    for name, data in files.items():
+        write_bytes(outdir / name, data)
+    write_json(outdir / f"{stem}.map.json", doc)
+    return CompiledDirectory(outdir=outdir, mapping=mapping, fixed_point=fx, report=report, sizing=sizing,
+                             document=doc, files=(*files, f"{stem}.map.json"),
+                             image_bytes=None if image is None else len(image), stem=stem)
+
+
+def _sized_yaml(sizing: Sizing, header: str) -> str:
+    import yaml
+
+    c = sizing.chosen
+    return (f"# Sized by nmc compile --size {header}: {c.cores} cores, {c.memory_bits} bits of chip memories\n"
+            + yaml.safe_dump(sizing.document, sort_keys=False, default_flow_style=None))

@@ -1,0 +1,140 @@
+"""The verification ladder (``nmc verify``) as a library call: one stimulus through the float
+simulator, the bit-accurate simulator and the RTL (one core or the multi-core chip), each level
+compared with the one above it. Returns a :class:`Ladder`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+
+from ..errors import UserError
+from ..image import ImageContents, build_contents, to_program
+from ..ir import Network, Probe
+from ..sim.bit_sim import BitAccurateSimulator
+from ..sim.float_sim import FloatSimulator
+from ..targets import Target
+
+__all__ = ["LEVELS", "Ladder", "Level", "verify_ladder", "verify_network"]
+
+LEVELS = ("float", "int", "rtl")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Level:
+    level: str  # float | int | rtl
+    spikes: int
+    agreement: float | None  # share of spikes both have with the level above (rtl: 1.0 when bit-exact)
+    first_divergence: dict | None
+    mismatches: int | None = None  # rtl: differences from the bit-accurate simulation
+
+    def to_json(self) -> dict:
+        out = {"level": self.level, "spikes": self.spikes, "agreement": self.agreement,
+               "first_divergence": self.first_divergence}
+        return out | ({"mismatches": self.mismatches} if self.level == "rtl" else {})
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Ladder:
+    source: str
+    target: str
+    steps: int
+    levels: tuple[Level, ...]
+    rtl: object | None = None  # nmcompiler.rtl.verify.VerifyResult
+
+    @property
+    def bit_exact(self) -> bool:
+        return self.rtl is None or not self.rtl.mismatches
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "target": self.target, "steps": self.steps,
+                "levels": [level.to_json() for level in self.levels],
+                "rtl_mismatches": self.rtl.mismatches if self.rtl else None,
+                "rtl": self.rtl.to_json() if self.rtl else None}
+
+
+def check_levels(levels: str) -> list[str]:
+    wanted = [x.strip() for x in levels.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in LEVELS]
+    if unknown or not wanted:
+        raise UserError(f"--levels: unknown level(s) {', '.join(unknown) or '(none)'} (use float, int, rtl)")
+    return wanted
+
+
+def verify_network(net: Network, target: Target, wanted: list[str], *, size: bool = False, where: str = "",
+                   **ladder) -> Ladder:
+    """Map ``net`` onto ``target`` in index order (sized first with ``size``) and run the ladder."""
+    from ..compiler import compile_network, compile_sized
+    from ..rtl.params import CoreParams
+    from .compile_dir import rtl_memory_cost
+
+    if "rtl" in wanted:
+        CoreParams.of(target)  # refuses targets the core cannot run, before compiling
+    if size:
+        _, mapping, fx, report = compile_sized(net, target, rtl_memory_cost(), partitioner="index-order")
+    else:
+        mapping, fx, report = compile_network(net, target, partitioner="index-order")
+    if not report.fits:
+        raise UserError(f"{where or net.name}: the mapping does not fit {target.name}: " + "; ".join(report.misfits))
+    # the mapped target: with multi-compartment neurons where the network needs them
+    return verify_ladder(build_contents(mapping, fx), mapping.target, wanted, net=net, source=where, **ladder)
+
+
+def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *, net: Network | None = None,
+                  source: str = "", steps: int | None = None, duration: float | None = None,
+                  states: bool = False) -> Ladder:
+    """The ladder on an image's contents (and, for the float level, the network it was made from)."""
+    from ..rtl.params import CoreParams
+    from ..rtl.verify import probe_all, verify_image
+
+    if "float" in wanted and net is None:
+        raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
+    params = CoreParams.of(target) if "rtl" in wanted else None
+    prog = probe_all(to_program(contents))
+    if steps is None:
+        steps = max(1, int(round(duration / prog.dt))) if duration else 100
+    pops = [p.name for p in prog.populations]
+    sets, int_spikes = {}, None
+    if "float" in wanted:
+        float_net = net.copy()
+        float_net.probes = [Probe(target=p.name) for p in net.populations]
+        pops = [p.name for p in net.populations]  # relays of the mapping have no float counterpart
+        sets["float"] = _spike_set(FloatSimulator(float_net, seed=prog.seed).run(steps), pops)
+    if "int" in wanted or "rtl" in wanted:
+        int_result = BitAccurateSimulator(prog).run(steps)
+        sets["int"] = _spike_set(int_result, pops)  # float vs int: the populations both have
+        int_spikes = sum(int_result.spike_counts().values())  # all, as the RTL counts them
+    result = verify_image(contents, params, steps, states=states) if "rtl" in wanted else None
+    return Ladder(source=source, target=target.name, steps=steps, levels=_levels(wanted, sets, int_spikes, result),
+                  rtl=result)
+
+
+def _levels(wanted, sets, int_spikes, result) -> tuple[Level, ...]:
+    rows, previous = [], None
+    for level in LEVELS:
+        if level not in wanted:
+            continue
+        if level == "rtl":
+            fd = result.first_divergence
+            rows.append(Level(level=level, spikes=result.rtl_spikes, mismatches=result.mismatches,
+                              agreement=1.0 if not result.mismatches else None,
+                              first_divergence=fd.to_json() if fd else None))
+        else:
+            agreement = first = None
+            if previous is not None:
+                a, b = sets[previous], sets[level]
+                diff = sorted(a ^ b)
+                agreement = len(a & b) / len(a | b) if a | b else 1.0
+                first = {"tick": diff[0][0], "population": diff[0][1], "neuron": diff[0][2]} if diff else None
+            rows.append(Level(level=level, spikes=int_spikes if level == "int" else len(sets[level]),
+                              agreement=agreement, first_divergence=first))
+        previous = level
+    return tuple(rows)
+
+
+def _spike_set(result, populations) -> set[tuple[int, str, int]]:
+    """(tick, population, neuron) of every spike of ``populations``."""
+    out = set()
+    for pop in populations:
+        steps = result.spike_steps.get(pop, np.zeros(0, dtype=np.int64))
+        out.update((int(t), pop, int(i)) for t, i in zip(steps.tolist(), result.spike_ids[pop].tolist()))
+    return out
