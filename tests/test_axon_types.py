@@ -83,13 +83,12 @@ def test_the_pass_reports_its_error_per_core():
     from nmcompiler.passes import Quantize
 
     raw = Quantize(fmt=target.format).run(_dense(3))
-    p = AssignAxonTypes(types=4)
-    out = p.run(raw, mapping.core_of)
-    (rep,) = p.report.values()
-    assert rep["changed"] > 0 and 0 < rep["rms_error"] <= rep["max_error"]
+    typed = AssignAxonTypes(types=4).run(raw, mapping.core_of)
+    (rep,) = typed.changes.values()
+    assert rep.changed > 0 and 0 < rep.rms_error <= rep.max_error
     before = raw.projections["in_p"].weights
-    after = out.projections["in_p"].weights
-    assert np.sqrt(np.mean((after - before) ** 2.0)) == rep["rms_error"]
+    after = typed.fixed_point.projections["in_p"].weights
+    assert np.sqrt(np.mean((after - before) ** 2.0)) == rep.rms_error
 
 
 def test_examples_on_truenorth_like_now_make_images():

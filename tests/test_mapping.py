@@ -168,16 +168,16 @@ def test_weight_clustering_for_axon_types():
     net = load_network(EXAMPLES / "digits" / "digits.yaml")
     tn = load_target("truenorth-like")
     assert any(v.rule == "axon_type_weights" for v in check(net, tn))
-    clustering = ClusterWeights(levels=4)
-    legal = clustering.run(net)
+    clustered = ClusterWeights(levels=4).run(net)
+    legal = clustered.network
     assert not any(v.rule == "axon_type_weights" for v in check(legal, tn))
     for proj in legal.projections:
         for j in range(proj.connectivity.n_post):
             column = proj.connectivity.synapse_weights()[proj.connectivity.indices == j]
             assert np.unique(column).size <= 4
-    rep = clustering.report["hidden"]
-    assert 0 < rep["rms_error"] < rep["rms_weight"] and rep["max_error"] >= rep["rms_error"]
-    again = ClusterWeights(levels=4).run(net)
+    rep = clustered.changes["hidden"]
+    assert 0 < rep.rms_error < rep.rms_weight and rep.max_error >= rep.rms_error
+    again = ClusterWeights(levels=4).run(net).network
     assert again.projections == legal.projections  # deterministic
     mapping, fx, report = compile_network(net, tn)
     assert report.fits and any(n.startswith("clustered weights of population 'hidden' into 4 values") for n in report.notes)

@@ -41,17 +41,17 @@ class SplitFanOutStage(Stage):
         splitting = SplitFanOut(per_neuron=per, neurons_per_core=target.core.neurons,
                                 axons_per_core=target.core.input_axons, delay_max=target.format.delay_max)
         old_n = state.index.n
-        net, core_of = splitting.run(state.network, part.core_of)
+        split = splitting.run(state.network, part.core_of)
+        net, core_of = split.network, split.core_of
         fx = Quantize(fmt=target.format).run(net)  # the splitters' scale; other populations keep theirs
         index = neuron_index(net)
         pre, post = synapse_arrays(net, index.offsets, index.n)
         rates = state.rates
         if rates is not None:  # a splitter fires with its source
-            rates = np.concatenate([rates, rates[splitting.owners]])
-        r = splitting.report
-        note = (f"splitter neurons: {r['split_neurons']} neurons reach more than {per} axon(s); "
-                f"{r['splitters']} splitters on {int(core_of.max()) + 1 - (int(core_of[:old_n].max()) + 1)} "
-                f"new cores; {r['late_synapses']} synapses of delay 1 arrive one tick late")
+            rates = np.concatenate([rates, rates[split.owners]])
+        note = (f"splitter neurons: {split.split_neurons} neurons reach more than {per} axon(s); "
+                f"{split.splitters} splitters on {int(core_of.max()) + 1 - (int(core_of[:old_n].max()) + 1)} "
+                f"new cores; {split.late_synapses} synapses of delay 1 arrive one tick late")
         part = dataclasses.replace(part, core_of=core_of, cores=int(core_of.max()) + 1, pre=pre, post=post)
         return dataclasses.replace(state, network=net, fixed_point=fx, index=index, rates=rates, partition=part,
                                    legalized=state.legalized + (note,))
@@ -68,13 +68,13 @@ class AssignAxonTypesStage(Stage):
         return not state.target.storage.weights_per_synapse and state.index.n > 0
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
-        assign = AssignAxonTypes(types=state.target.core.axon_types or 1)
-        fx = assign.run(state.fixed_point, state.partition.core_of)
-        notes = tuple(f"core {c}: axon types made consistent across the core's neurons: {e['changed']} of "
-                      f"{e['synapses']} synapses changed, RMS error {e['rms_error']:.3g} (RMS weight "
-                      f"{e['rms_weight']:.3g}), largest {e['max_error']:.3g} (integer units)"
-                      for c, e in assign.report.items() if e["changed"])
-        return dataclasses.replace(state, fixed_point=fx, axon_types=assign.assignment,
+        typed = AssignAxonTypes(types=state.target.core.axon_types or 1).run(state.fixed_point,
+                                                                              state.partition.core_of)
+        notes = tuple(f"core {c}: axon types made consistent across the core's neurons: {e.changed} of "
+                      f"{e.synapses} synapses changed, RMS error {e.rms_error:.3g} (RMS weight "
+                      f"{e.rms_weight:.3g}), largest {e.max_error:.3g} (integer units)"
+                      for c, e in typed.changes.items() if e.changed)
+        return dataclasses.replace(state, fixed_point=typed.fixed_point, axon_types=typed.assignment,
                                    legalized=state.legalized + notes)
 
 

@@ -84,12 +84,12 @@ class ClusterWeightsStage(_Legalization):
     fixes: ClassVar[frozenset[Rule]] = frozenset({Rule.AXON_TYPE_WEIGHTS})
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
-        clustering = ClusterWeights(levels=state.target.core.axon_types)
-        net = clustering.run(state.network)
-        notes = tuple(f"clustered weights of population '{p}' into {clustering.levels} values: RMS error "
-                      f"{e['rms_error']:.3g} (RMS weight {e['rms_weight']:.3g}), largest {e['max_error']:.3g}"
-                      for p, e in clustering.report.items())
-        return dataclasses.replace(state, network=net, legalized=state.legalized + notes)
+        levels = state.target.core.axon_types
+        clustered = ClusterWeights(levels=levels).run(state.network)
+        notes = tuple(f"clustered weights of population '{p}' into {levels} values: RMS error "
+                      f"{e.rms_error:.3g} (RMS weight {e.rms_weight:.3g}), largest {e.max_error:.3g}"
+                      for p, e in clustered.changes.items())
+        return dataclasses.replace(state, network=clustered.network, legalized=state.legalized + notes)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Passes over the IR: small frozen objects whose fields are their options."""
 
-from .cluster_weights import ClusterWeights
+from .cluster_weights import Clustered, ClusterWeights
 from .quantize import Quantize
 from .relay_delays import RelayLongDelays
+from .results import WeightChange
 
-__all__ = ["ClusterWeights", "Quantize", "RelayLongDelays"]
+__all__ = ["Clustered", "ClusterWeights", "Quantize", "RelayLongDelays", "WeightChange"]

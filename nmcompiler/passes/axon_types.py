@@ -20,7 +20,7 @@ is visible (``nmc compare`` shows it in spikes). Deterministic.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -28,8 +28,9 @@ import numpy as np
 from ..ir.fixed_point import FixedPointNetwork
 from ..lowered import program_from_fixed_point
 from ..targets.encoding import axon_keys
+from .results import WeightChange, weight_change
 
-__all__ = ["AssignAxonTypes"]
+__all__ = ["AssignAxonTypes", "AxonTypes"]
 
 
 def _first_fit(w: np.ndarray, mask: np.ndarray, types: int) -> np.ndarray | None:
@@ -65,14 +66,19 @@ def _kmeans(w: np.ndarray, mask: np.ndarray, types: int, iterations: int = 30) -
     return label
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AxonTypes:
+    fixed_point: FixedPointNetwork  # with every crossbar core's weights consistent with its types
+    assignment: dict[int, tuple[np.ndarray, np.ndarray]]  # core -> (sorted axon keys, type of each)
+    changes: dict[int, WeightChange]  # core -> how its weights changed
+
+
 @dataclass(frozen=True, kw_only=True)
 class AssignAxonTypes:
     name: ClassVar[str] = "assign-axon-types"
     types: int
-    report: dict = field(default_factory=dict, compare=False)  # core -> changed, rms_error, max_error
-    assignment: dict = field(default_factory=dict, compare=False)  # core -> (sorted axon keys, types)
 
-    def run(self, fxp: FixedPointNetwork, core_of: np.ndarray) -> FixedPointNetwork:
+    def run(self, fxp: FixedPointNetwork, core_of: np.ndarray) -> AxonTypes:
         """``fxp`` with every crossbar core's weights consistent with one type per axon."""
         prog = program_from_fixed_point(fxp)
         offsets, n = prog.offsets, prog.n
@@ -82,10 +88,11 @@ class AssignAxonTypes:
             delay = np.broadcast_to(q.delays, q.indices.shape)
             pieces.append((name, rows + offsets[q.pre], q.indices + offsets[q.post], delay, q.weights.astype(np.int64)))
         if not pieces:
-            return fxp
+            return AxonTypes(fixed_point=fxp, assignment={}, changes={})
         proj_of = np.concatenate([np.full(p[1].size, k) for k, p in enumerate(pieces)])
         pre, post, delay, weight = (np.concatenate([p[i] for p in pieces]) for i in range(1, 5))
         new_weight = weight.copy()
+        assignment, changes = {}, {}
         core = core_of[post] if n else post
         for c in np.unique(core):
             sel = np.flatnonzero(core == c)
@@ -101,17 +108,14 @@ class AssignAxonTypes:
                 count = onehot.T @ mask
                 centre = np.rint((onehot.T @ (w * mask)) / np.maximum(count, 1)).astype(np.int64)
                 new_weight[sel] = centre[label[a_idx], j_idx]
-            self.assignment[int(c)] = (keys, label.astype(np.int64))
-            err = (new_weight[sel] - weight[sel]).astype(np.float64)
-            self.report[int(c)] = {"changed": int(np.count_nonzero(err)), "synapses": int(sel.size),
-                                   "rms_error": float(np.sqrt(np.mean(err ** 2))) if sel.size else 0.0,
-                                   "rms_weight": float(np.sqrt(np.mean(weight[sel].astype(np.float64) ** 2))),
-                                   "max_error": float(np.abs(err).max(initial=0.0))}
+            assignment[int(c)] = (keys, label.astype(np.int64))
+            changes[int(c)] = weight_change(weight[sel], new_weight[sel])
         if np.array_equal(new_weight, weight):
-            return fxp
+            return AxonTypes(fixed_point=fxp, assignment=assignment, changes=changes)
         projections = dict(fxp.projections)
         for k, (name, *_rest) in enumerate(pieces):
             q = projections[name]
             mine = new_weight[proj_of == k]
             projections[name] = dataclasses.replace(q, mantissa=(mine >> q.exponent).astype(q.mantissa.dtype))
-        return dataclasses.replace(fxp, projections=projections)
+        return AxonTypes(fixed_point=dataclasses.replace(fxp, projections=projections), assignment=assignment,
+                         changes=changes)

@@ -11,14 +11,15 @@ the mapper's follow-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ..ir import Connectivity, Network, Projection
+from .results import WeightChange, weight_change
 
-__all__ = ["ClusterWeights"]
+__all__ = ["ClusterWeights", "Clustered"]
 
 
 def _kmeans_1d(values: np.ndarray, k: int, iterations: int = 30) -> np.ndarray:
@@ -38,13 +39,19 @@ def _kmeans_1d(values: np.ndarray, k: int, iterations: int = 30) -> np.ndarray:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Clustered:
+    network: Network
+    changes: dict[str, WeightChange]  # population -> how its incoming weights changed
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClusterWeights:
     name: ClassVar[str] = "cluster-weights"
     levels: int
-    report: dict = field(default_factory=dict, compare=False)  # filled by run: population -> errors
 
-    def run(self, net: Network) -> Network:
+    def run(self, net: Network) -> Clustered:
         out = net.copy()
+        changes = {}
         for pop in net.populations:
             incoming = net.spiking_projections(pop.name)
             if not incoming:
@@ -59,10 +66,7 @@ class ClusterWeights:
                 sel = order[bounds[j]:bounds[j + 1]]
                 if sel.size:
                     new[sel] = _kmeans_1d(flat_w[sel], self.levels)
-            err = new - flat_w
-            self.report[pop.name] = {"rms_error": float(np.sqrt(np.mean(err ** 2))),
-                                     "max_error": float(np.max(np.abs(err))),
-                                     "rms_weight": float(np.sqrt(np.mean(flat_w ** 2)))}
+            changes[pop.name] = weight_change(flat_w, new)
             start = 0
             for proj, w in zip(incoming, weights):
                 c = proj.connectivity
@@ -72,4 +76,4 @@ class ClusterWeights:
                 out.connect(Projection(name=proj.name, pre=proj.pre, post=proj.post, receptor=proj.receptor, meta=proj.meta,
                                        connectivity=Connectivity(n_pre=c.n_pre, n_post=c.n_post, indptr=c.indptr,
                                                                  indices=c.indices, weights=chunk, delays=c.delays)))
-        return out.validate()
+        return Clustered(network=out.validate(), changes=changes)

@@ -6,14 +6,14 @@ sends to one axon of that core (delay 1), which feeds its splitters (IF neurons,
 weight 1: each fires in the tick the spike arrives), and splitter ``(u, k, d)`` carries ``u``'s
 original synapses onto core ``k`` with delay ``d - 1``. A spike of ``u`` at tick ``t`` still
 arrives at ``t + d`` when ``d >= 2``; synapses with ``d = 1`` arrive one tick late (counted in
-``report["late_synapses"]``). Splitter populations are added after all others, so every existing
+``Split.late_synapses``). Splitter populations are added after all others, so every existing
 neuron keeps its index; their cores are filled with whole groups (one group per ``u``) within the
 core's neurons and input axons.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -23,7 +23,17 @@ from ..ir import IF, Connectivity, Network, Population, Projection
 from ..lowered import neuron_index
 from ..targets.encoding import axon_keys
 
-__all__ = ["SplitFanOut"]
+__all__ = ["Split", "SplitFanOut"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Split:
+    network: Network  # with the splitter populations after all others
+    core_of: np.ndarray  # the core of every neuron, splitters on new cores
+    owners: np.ndarray  # global index of each splitter's source neuron
+    split_neurons: int
+    splitters: int
+    late_synapses: int  # synapses of delay 1, which arrive one tick late
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,10 +43,8 @@ class SplitFanOut:
     neurons_per_core: int
     axons_per_core: int
     delay_max: int  # the format's delay range, which sizes the axon keys
-    report: dict = field(default_factory=dict, compare=False)
-    owners: list = field(default_factory=list, compare=False)  # filled by run: global index of each splitter's source
 
-    def run(self, net: Network, core_of: np.ndarray) -> tuple[Network, np.ndarray]:
+    def run(self, net: Network, core_of: np.ndarray) -> Split:
         """The network with splitters, and the core of every neuron (splitters on new cores)."""
         layout = neuron_index(net)
         out = net.copy()
@@ -95,7 +103,6 @@ class SplitFanOut:
             next_core += 1
             new_cores.append(cores)
             split_neurons += int(np.count_nonzero(split))
-        self.report.update(split_neurons=split_neurons, late_synapses=late,
-                           splitters=int(sum(c.size for c in new_cores)))
-        self.owners[:] = np.concatenate(owners).tolist() if owners else []
-        return out.validate(), np.concatenate([core_of] + new_cores) if new_cores else core_of
+        return Split(network=out.validate(), core_of=np.concatenate([core_of] + new_cores) if new_cores else core_of,
+                     owners=np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64),
+                     split_neurons=split_neurons, splitters=int(sum(c.size for c in new_cores)), late_synapses=late)
