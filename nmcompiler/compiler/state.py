@@ -2,7 +2,7 @@
 
 A stage takes a :class:`CompileState` and returns a new one (``dataclasses.replace``); it never
 mutates the state it was given. Fields are filled in flow order: the (legalized) network and
-its violations, the effective target (computed once, by :class:`.stages.MultiCompartments`),
+its violations, the effective target (computed once, by :class:`.legalize.MultiCompartments`),
 the fixed-point network and its index space, rates and the core bound, the partition (plain or
 with partial-sum compartments), placement, routes, usage, misfits.
 """
