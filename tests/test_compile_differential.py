@@ -240,6 +240,13 @@ def test_crossbar_refuses_multapses_and_counts_an_axon_per_delay(tmp_path):
                                         r"one, .*merge them into one synapse with the summed weight"):
         compile_network(net, target)
     net.disconnect("a")
+    for name, delay in (("a", 2), ("b", 2)):  # across two projections from one source as well
+        net.connect(Projection(name=name, pre="in", post="p", connectivity=Connectivity.from_coo(1, 2, [0], [1],
+                                                                                               1.0, delay)))
+    with pytest.raises(UserError, match=r"^population 'p': 1 synapses repeat"):
+        compile_network(net, target)
+    net.disconnect("a")
+    net.disconnect("b")
     net.connect(Projection(name="a", pre="in", post="p", connectivity=Connectivity.from_coo(
         1, 2, [0, 0, 0, 0], [0, 0, 1, 1], 1.0, [2, 3, 4, 5])))
     _, _, report = compile_network(net, target)

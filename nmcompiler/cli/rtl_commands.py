@@ -208,8 +208,6 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
     if source.suffix == ".nmc":
         if size:
             raise UserError(f"{source}: an image is compiled already: --size applies to networks")
-        if "float" in wanted:
-            raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
         contents = decode(read_image(source), str(source))
         ladder = verify_ladder(contents, _image_target(contents, target, str(source)), wanted, source=str(source),
                                **ladder_options)
@@ -240,7 +238,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
             cyc = np.array(result.neuron_cycles) + np.array(result.event_cycles)
             console.print(f"RTL: {result.synops} synaptic operations, {int(cyc.sum())} cycles in {ladder.steps} ticks "
                           f"(neuron phase {int(np.sum(result.neuron_cycles))}, events {int(np.sum(result.event_cycles))})")
-    if result is not None and result.mismatches:
+    if not ladder.bit_exact:
         fd = result.first_divergence
         click.echo(f"error: RTL and bit-accurate simulation disagree in {result.mismatches} places; first at tick "
                    f"{fd.tick}, core {fd.core}, neuron {fd.neuron}, {fd.variable}: expected {fd.expected}, got {fd.got}",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..drc import Rule
 from ..mapping.mapping import Mapping
 from ..mapping.place import slot_positions
 from ..mapping.place_large import pair_hops
@@ -83,8 +84,6 @@ def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport
 
 def _resolved_rules(state: CompileState) -> set[str]:
     """The rules whose violations the flow resolved after quantization (reported as notes)."""
-    from ..drc import Rule
-
     rules = {Rule.POPULATION_SIZE, Rule.FAN_OUT_SPLITTERS}
     if state.partition.partial_sums is not None:
         rules |= {Rule.NEURON_FAN_IN, Rule.NEURON_SYNAPSE_MEMORY}

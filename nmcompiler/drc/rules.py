@@ -211,17 +211,15 @@ def crossbar_multapses(net: Network, target: Target) -> list[Violation]:
         return []
     out = []
     for p in net.populations:
-        keys = []
-        for k, q in enumerate(net.spiking_projections(p.name)):
-            c = q.connectivity
-            pre = net.node(q.pre)
-            source = next(i for i, node in enumerate(net.nodes) if node is pre)
-            keys.append(np.stack([np.full(c.nnz, source), c.pre_indices(), c.indices.astype(np.int64),
-                                  c.synapse_delays().astype(np.int64)], 1))
-        if not keys:
-            continue
-        total = np.concatenate(keys)
-        repeated = total.shape[0] - np.unique(total, axis=0).shape[0]
+        by_pre: dict[str, list] = {}  # repeats can only share a presynaptic node
+        for q in net.spiking_projections(p.name):
+            by_pre.setdefault(q.pre, []).append(q.connectivity)
+        repeated = 0
+        for conns in by_pre.values():
+            span = max(int(c.delays.max(initial=1)) for c in conns) + 1
+            keys = np.concatenate([(c.pre_indices().astype(np.int64) * p.size + c.indices.astype(np.int64)) * span
+                                   + c.synapse_delays().astype(np.int64) for c in conns])
+            repeated += keys.size - np.unique(keys).size
         if repeated:
             out.append(Violation(rule=Rule.CROSSBAR_MULTAPSES, subject=f"population '{p.name}'",
                                  resource="synapses per axon and neuron", amount=repeated + 1, limit=1,

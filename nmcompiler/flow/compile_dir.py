@@ -9,7 +9,7 @@ are made before the first is written, and each is written whole (temp file and r
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..compiler import Checkpoints, CompileOptions, CompileReport, compile_network, compile_pipeline, compile_sized
@@ -33,10 +33,10 @@ class CompiledDirectory:
     fixed_point: FixedPointNetwork
     report: CompileReport
     sizing: Sizing | None
-    document: dict  # <name>.map.json
+    stem: str  # the network's name: <stem>.nmc, <stem>.map.json, ...
+    document: dict  # <stem>.map.json
     files: tuple[str, ...]  # written, relative to outdir
     image_bytes: int | None = None  # None: no image (with_image False)
-    stem: str = field(default="")
 
 
 def rtl_memory_cost():
