@@ -535,6 +535,7 @@ def test_chip_memory_bits_are_the_memories_of_the_generated_verilog(small, cores
 
     target, params = small
     text = verilog(params if cores == 1 else ChipParams.of(params, cores), name="top")
-    arrays = _memory_arrays(text)  # the core module once (instantiated per core), the rest per instance
-    total = sum(arrays.values()) + (cores - 1) * arrays.get("top_core", 0)
+    arrays = _memory_arrays(text)  # the core module (and its submodules) once, instantiated per core
+    core = sum(bits for module, bits in arrays.items() if module.lstrip("\\").split(".")[0] == "top_core")
+    total = sum(arrays.values()) + (cores - 1) * core
     assert total == chip_memory_bits(target, cores) > 0

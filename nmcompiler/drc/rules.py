@@ -64,10 +64,7 @@ def target_for(net: Network, target: Target) -> Target:
     """``target`` as ``net`` sees it: with multi-compartment neurons (``Target.with_receptors``)
     when its populations have more receptors than the format's channels and the core can chain
     compartments; otherwise ``target`` itself (``receptor_channels`` then reports what is over)."""
-    receptors = max([len(p.model.receptors) for p in net.populations] or [0])
-    if target.format.has_current and receptors > target.format.receptors and target.compartments_per_neuron(receptors):
-        return target.with_receptors(receptors)
-    return target
+    return target.effective(max([len(p.model.receptors) for p in net.populations] or [0]))
 
 
 def model_supported(net: Network, target: Target) -> list[Violation]:

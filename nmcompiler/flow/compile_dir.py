@@ -54,8 +54,9 @@ def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_ima
                          progress: Callable[[str], None] | None = None, **options) -> CompiledDirectory:
     """Compile ``net`` onto ``target`` (sized first with ``size``) and write the results to ``outdir``.
     ``options``: those of :class:`nmcompiler.compiler.CompileOptions`. Raises :class:`UserError`
-    naming ``where`` (the network's file) when the mapping does not fit (nothing is written then,
-    but checkpoints already made)."""
+    naming ``where`` (the network's file) when the mapping does not fit: nothing is written then
+    but the checkpoints of ``dump_after`` (requested to look into a compile, so kept and named in
+    the error)."""
     from ..report.placement import placement_png
 
     cost = rtl_memory_cost() if size else None
@@ -70,7 +71,9 @@ def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_ima
     else:
         mapping, fx, report = compile_network(net, target, progress=progress, callbacks=callbacks, **options)
     if not report.fits:
-        raise UserError(f"{where or net.name}: the mapping does not fit {mapping.target.name}: " + "; ".join(report.misfits))
+        kept = f" (the checkpoints of --dump-after are in {outdir / 'stages'})" if dump_after else ""
+        raise UserError(f"{where or net.name}: the mapping does not fit {mapping.target.name}: "
+                        + "; ".join(report.misfits) + kept)
     if progress is not None and with_image:
         progress("image")
     image = encode(build_contents(mapping, fx)) if with_image else None  # host sources keep the network's seed

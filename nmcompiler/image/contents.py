@@ -91,12 +91,9 @@ def target_digest(target: Target) -> str:
 
 
 def compiled_target(target: Target, meta: dict) -> Target:
-    """``target`` as the image with ``meta`` was compiled for it: with multi-compartment neurons
-    (``Target.with_receptors``) when the image's format has more current channels."""
-    receptors = int(meta["format"]["receptors"])
-    if receptors > target.format.receptors and target.compartments_per_neuron(receptors):
-        return target.with_receptors(receptors)
-    return target
+    """``target`` as the image with ``meta`` was compiled for it (:meth:`Target.effective` of the
+    image format's current channels); readers check it against the image's target digest."""
+    return target.effective(int(meta["format"]["receptors"]))
 
 
 def _source_json(src) -> dict:

@@ -80,7 +80,7 @@ class AssignAxonTypes:
 
     def run(self, fxp: FixedPointNetwork, core_of: np.ndarray) -> AxonTypes:
         """``fxp`` with every crossbar core's weights consistent with one type per axon."""
-        prog = program_from_fixed_point(fxp)
+        prog = program_from_fixed_point(fxp, synapses=False)  # the neuron offsets only
         offsets, n = prog.offsets, prog.n
         pieces = []  # per projection: global pre, post, delay, weight
         for name, q in fxp.projections.items():

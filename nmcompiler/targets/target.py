@@ -104,6 +104,15 @@ class Target:
         k = -(-max(1, receptors) // per)
         return k if k == 1 or k <= (self.core.receptor_compartments or 1) else None
 
+    def effective(self, receptors: int) -> Target:
+        """The target a network (or image) whose neurons have ``receptors`` current channels is
+        compiled for: :meth:`with_receptors` when that is more than the format's channels and the
+        core can chain compartments, else ``self`` (the design rules then report what is over).
+        The one definition of the effective target: the compile stage and image readers use it."""
+        if self.format.has_current and receptors > self.format.receptors and self.compartments_per_neuron(receptors):
+            return self.with_receptors(receptors)
+        return self
+
     def with_receptors(self, receptors: int) -> Target:
         """The target as a network whose neurons have ``receptors`` current channels sees it.
 
