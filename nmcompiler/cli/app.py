@@ -4,6 +4,7 @@ no import cycle: main -> commands -> app."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 from rich.console import Console
 
 from .._version import __version__
+from ..errors import UserError
 from ..frontends import load_network
 from ..units import QuantityError, parse_quantity
 
@@ -37,21 +39,42 @@ def time_option(ctx, param, value):
 
 
 def network_options(func):
-    """--dt, --integration, --reset: how to read a NIR file (continuous-time) into the IR."""
-    func = click.option("--reset", type=click.Choice(["value", "subtract"]), default=None,
-                        help="NIR: reset mode of all neurons (NIR 1.0 does not record it; default value).")(func)
-    func = click.option("--integration", type=click.Choice(["euler", "exact", "exp_euler"]), default=None,
-                        help="NIR: discretization (default euler: snnTorch/Norse/Sinabs; exp_euler: Rockpool).")(func)
-    func = click.option("--dt", "dt", callback=time_option, default=None,
-                        help="NIR: time step, e.g. '1ms' (default: the graph's metadata).")(func)
-    return func
+    """--from, --dt, --integration, --reset: how to read a NIR file (continuous-time) into the IR.
+    The command receives them as one ``source_options`` (:class:`NirOptions` or None)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, preset, dt, integration, reset, **kwargs):
+        return func(*args, source_options=_nir_options(preset, dt, integration, reset), **kwargs)
+
+    wrapper = click.option("--reset", type=click.Choice(["value", "subtract"]), default=None,
+                           help="NIR: reset mode of all neurons (NIR 1.0 does not record it; default value, or "
+                                "the preset's).")(wrapper)
+    wrapper = click.option("--integration", type=click.Choice(["euler", "exact", "exp_euler"]), default=None,
+                           help="NIR: discretization (default euler: snnTorch/Norse/Sinabs; exp_euler: Rockpool).")(wrapper)
+    wrapper = click.option("--dt", "dt", callback=time_option, default=None,
+                           help="NIR: time step, e.g. '1ms' (default: the preset's, else the graph's metadata).")(wrapper)
+    return click.option("--from", "preset", default=None, metavar="FRAMEWORK",
+                        help="NIR: the framework that exported the graph (snntorch): its dt, reset and "
+                             "same-step timing, reproduced spike for spike (docs/nir.md).")(wrapper)
 
 
-def load_source(network: Path, dt, integration, reset):
+def _nir_options(preset, dt, integration, reset):
     from ..frontends import NirOptions
+    from ..frontends.nir.presets import preset as preset_named
 
-    opts = NirOptions(dt=dt, **{k: v for k, v in (("integration", integration), ("reset", reset)) if v})
-    return load_network(network, nir_options=opts)
+    if preset is None:
+        if dt is None and integration is None and reset is None:
+            return None
+        return NirOptions(dt=dt, **{k: v for k, v in (("integration", integration), ("reset", reset)) if v})
+    if integration is not None:
+        raise UserError(f"--from {preset} sets the integration; drop --integration")
+    opts = NirOptions.from_preset(preset, dt=dt, reset=reset)
+    log.info("%s", preset_named(preset).describe())
+    return opts
+
+
+def load_source(network: Path, source_options):
+    return load_network(network, nir_options=source_options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -66,7 +66,7 @@ PASS_LABELS = {
 @network_options
 def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: str, seed: int, rate_duration,
              outdir: Path, with_image: bool, size: bool, as_json: bool, show_stages: bool, dump_after: tuple[str, ...],
-             dt, integration, reset) -> None:
+             source_options) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
     from ..compiler import CompileOptions, compile_pipeline
     from ..flow import compile_to_directory, float_rates, rtl_memory_cost
@@ -82,7 +82,7 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
         return
     if network is None or outdir is None:
         raise UserError("nmc compile needs a NETWORK and -o OUTDIR (or --stages to list the pipeline)")
-    net = load_source(network, dt, integration, reset)
+    net = load_source(network, source_options)
     rates = float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None
     status = Console(stderr=True).status(f"{net.name}: starting")  # shown on a terminal only
     with status:
@@ -123,6 +123,8 @@ def _print(done, base: str) -> None:
         p = report.partial_sums
         console.print(f"partial sums: {p.compartments} compartments on {p.dendrite_cores} cores feed "
                       f"{p.soma_cores} neuron cores; {p.messages_per_second:.0f} messages per second")
+    for note in report.notes:  # what compiling changed in the network's behaviour, and how much
+        console.print(f"note: {note}")
     written = ", ".join(f for f in done.files if f != f"{stem}.nmc")
     if done.image_bytes is None:
         console.print(f"wrote {outdir}/{written} (no configuration image: --no-image)")

@@ -117,15 +117,21 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
             f"{k}: {v.shape[0]}" for k, v in sorted(contents.chip_tables.items())))
 
 
-def simulate_image(image: Path, steps: int | None, duration: float | None, seed, target: str | None):
-    """Decode IMAGE and run the bit-accurate simulator on exactly its tables."""
+def simulate_image(image: Path, steps: int | None, duration: float | None, seed, target: str | None, inputs=()):
+    """Decode IMAGE and run the bit-accurate simulator on exactly its tables, its host spike
+    sources replaced by the ``inputs`` (``NAME=FILE.npy``)."""
     from ..image import to_program
+    from ..ir import SpikeSource
     from ..sim.bit_sim import BitAccurateSimulator
+    from ..sim.stimulus import read_spike_arrays
 
     contents = decode(read_image(image), str(image))
     _check_target(image, contents.meta, target)
     program = to_program(contents)
     del contents  # the program holds what the simulation needs (a full-scale microcircuit: 1.6 GB less)
+    sizes = {s.name: s.size for s in program.sources if isinstance(s, SpikeSource)}
+    for source in read_spike_arrays(inputs, sizes, program.dt):
+        program = program.with_source(source)
     if steps is None:
         if duration is None:
             raise UserError(f"{image}: an image has no simulation length: give --duration or --steps")

@@ -24,10 +24,10 @@ __all__ = ["check", "compare", "import_", "info", "schema", "simulate", "targets
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print {ok, problems: [{where, message}], ...} as JSON.")
 @network_options
-def validate(network: Path, as_json: bool, dt, integration, reset) -> None:
+def validate(network: Path, as_json: bool, source_options) -> None:
     """Check NETWORK (YAML, NIR or saved IR) and list every problem (exit 2 if there are any)."""
     try:
-        stats = load_source(network, dt, integration, reset).stats()
+        stats = load_source(network, source_options).stats()
     except ValidationError as exc:
         if not as_json:
             raise
@@ -44,9 +44,9 @@ def validate(network: Path, as_json: bool, dt, integration, reset) -> None:
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @network_options
-def info(network: Path, as_json: bool, dt, integration, reset) -> None:
+def info(network: Path, as_json: bool, source_options) -> None:
     """Summarize NETWORK: populations, projections, fan-in and fan-out."""
-    stats = load_source(network, dt, integration, reset).stats()
+    stats = load_source(network, source_options).stats()
     if as_json:
         click.echo(json.dumps(stats.to_json(), indent=2, sort_keys=True))
         return
@@ -76,11 +76,12 @@ def info(network: Path, as_json: bool, dt, integration, reset) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--plot/--no-plot", default=True, help="Write raster.png (default: yes).")
 @click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
-              help="Spikes for a spike source (e.g. a NIR Input): a (steps, channels) 0/1 array. Repeatable.")
+              help="Spikes for a spike source (e.g. a NIR Input; for images, one of its host sources): a "
+                   "(steps, channels) 0/1 array. Repeatable.")
 @click.option("--target", default=None, help="Images: fail unless IMAGE was compiled for this target.")
 @network_options
-def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target, dt,
-             integration, reset) -> None:
+def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target,
+             source_options) -> None:
     """Simulate NETWORK in floating point, or a configuration image (NETWORK.nmc) bit-accurately from
     its own tables; write spikes.npz, summary.json and raster.png to OUTDIR."""
     from ..report import raster_png
@@ -90,13 +91,11 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
     if network.suffix == ".nmc":  # a configuration image: bit-accurate simulation of its tables
-        if inputs:
-            raise UserError(f"{network}: --input is not supported for images yet (their sources are embedded)")
-        result = image_commands.simulate_image(network, steps, duration, seed, target)
+        result = image_commands.simulate_image(network, steps, duration, seed, target, inputs)
     else:
         if target is not None:
             raise UserError("--target applies to images (.nmc); use nmc compare for fixed-point simulation")
-        net = load_source(network, dt, integration, reset)
+        net = load_source(network, source_options)
         if inputs:
             net = apply_spike_arrays(net, inputs)
         if steps is None:
@@ -135,13 +134,13 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="net.yaml (YAML + .npy arrays), net.npz or a folder (IR checkpoint), or net.nir.")
 @network_options
-def import_(network: Path, output: Path, dt, integration, reset) -> None:
+def import_(network: Path, output: Path, source_options) -> None:
     """Convert NETWORK (NIR, YAML or saved IR) to YAML, a saved IR, or NIR."""
     from ..frontends.nir import export_nir
     from ..frontends.yaml_writer import save_yaml_network
     from ..ir import save_network
 
-    net = load_source(network, dt, integration, reset)
+    net = load_source(network, source_options)
     if output.suffix in (".yaml", ".yml"):
         save_yaml_network(net, output)
     elif output.suffix == ".nir":
@@ -181,7 +180,7 @@ def import_(network: Path, output: Path, dt, integration, reset) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
 @network_options
 def compare(network: Path, target: str, weight_bits, duration, steps, seed, data_file, encode, input_source,
-            output_pop, calibrate: bool, clip: str, outdir: Path, as_json: bool, dt, integration, reset) -> None:
+            output_pop, calibrate: bool, clip: str, outdir: Path, as_json: bool, source_options) -> None:
     """Simulate NETWORK in float and bit-accurately for TARGET's format; report what fixed point costs."""
     import dataclasses
 
@@ -201,7 +200,7 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
         if not 0 < clip <= 100:
             raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not {clip:g}")
     tgt = load_target(target)
-    net = load_source(network, dt, integration, reset)
+    net = load_source(network, source_options)
     fmt = target_for(net, tgt).format  # multi-compartment neurons where the target chains them
     if weight_bits is not None:
         fmt = dataclasses.replace(fmt, weight_bits=weight_bits)
@@ -305,14 +304,14 @@ def targets(as_json: bool, base: str | None, settings: tuple[str, ...], name: st
 @click.option("--split", is_flag=True, help="Accept what legalization passes will fix (split populations, relays).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @network_options
-def check(network: Path, target: str, split: bool, as_json: bool, dt, integration, reset) -> None:
+def check(network: Path, target: str, split: bool, as_json: bool, source_options) -> None:
     """Check NETWORK against TARGET's design rules; list every violation (exit 2 if it cannot map)."""
     from ..drc import check as run_rules
     from ..drc import cores_lower_bound
     from ..targets import load_target
 
     tgt = load_target(target)
-    net = load_source(network, dt, integration, reset)
+    net = load_source(network, source_options)
     violations = run_rules(net, tgt)
     blocking = [v for v in violations if not (split and v.legalizable)]
     bound = cores_lower_bound(net, tgt)

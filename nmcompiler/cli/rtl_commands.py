@@ -195,8 +195,8 @@ def _where(fd: dict | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the ladder as JSON.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None, help="Write verify.json here.")
 @network_options
-def verify(source: Path, target, levels: str, steps, duration, states: bool, size: bool, as_json: bool, outdir, dt,
-           integration, reset) -> None:
+def verify(source: Path, target, levels: str, steps, duration, states: bool, size: bool, as_json: bool, outdir,
+           source_options) -> None:
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree."""
@@ -214,7 +214,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
     else:
         if target is None:
             raise UserError("--target is required to verify a network (e.g. --target fpga-lif)")
-        ladder = verify_network(load_source(source, dt, integration, reset), load_target(target), wanted, size=size,
+        ladder = verify_network(load_source(source, source_options), load_target(target), wanted, size=size,
                                 where=str(source), **ladder_options)
     doc, result, rows = ladder.to_json(), ladder.rtl, ladder.to_json()["levels"]
     if outdir is not None:

@@ -62,6 +62,7 @@ def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport
     notes = [resolved_note(v) for v in state.violations if v.rule in resolved] + list(state.legalized) + list(state.notes)
     if ps is not None:
         notes += _partial_sum_notes(state)
+    notes += [f"population '{pop}': {w}" for pop, r in state.fixed_point.report.items() for w in r.warnings]
     c = target.core
     usage = state.usage
     util = {"neurons": _stats(usage.neurons / c.neurons),

@@ -8,11 +8,13 @@ spike-source channels follow them in the presynaptic index space.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..datapath import NeuronParams, NumericFormat
+from ..errors import UserError
 from ..ir import CurrentSource, Probe
 from ..ir.fixed_point import FixedPointNetwork
 from ..ir.nodes import Node
@@ -62,6 +64,17 @@ class SimProgram:
             out[s.name] = start
             start += s.size
         return out
+
+    def with_source(self, source: Node) -> SimProgram:
+        """The program with its host source of ``source.name`` replaced (same size: the index
+        space does not change), e.g. an image run on new input spikes."""
+        names = [s.name for s in self.sources]
+        if source.name not in names:
+            raise UserError(f"'{source.name}' is not a source of {self.name} (sources: {', '.join(names) or 'none'})")
+        old = self.sources[names.index(source.name)]
+        if old.size != source.size:
+            raise UserError(f"input for '{source.name}': {source.size} channels, but the source has {old.size}")
+        return dataclasses.replace(self, sources=tuple(source if s.name == source.name else s for s in self.sources))
 
     def slice(self, name: str) -> slice:
         slot = next(p for p in self.populations if p.name == name)

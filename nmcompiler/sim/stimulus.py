@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import UserError
 from ..ir import Network, SpikeSource
 
-__all__ = ["spike_source_from_array", "apply_spike_arrays"]
+__all__ = ["spike_source_from_array", "apply_spike_arrays", "read_spike_arrays"]
 
 
 def spike_source_from_array(name: str, array: np.ndarray, dt: float, size: int | None = None) -> SpikeSource:
@@ -25,19 +25,28 @@ def spike_source_from_array(name: str, array: np.ndarray, dt: float, size: int |
     return SpikeSource(name=name, size=flat.shape[1], ids=ids, times=steps * dt)
 
 
-def apply_spike_arrays(net: Network, specs) -> Network:
-    """Replace spike sources by ``NAME=FILE.npy`` arrays; returns a new network."""
-    out = net.copy()
+def read_spike_arrays(specs, sizes: dict[str, int], dt: float) -> list[SpikeSource]:
+    """Spike sources from ``NAME=FILE.npy`` specs (``sizes``: the spike sources there are)."""
+    out = []
     for spec in specs:
         name, sep, file = spec.partition("=")
         if not sep:
             raise UserError(f"--input '{spec}': write SOURCE=FILE.npy")
-        names = [s.name for s in net.sources if isinstance(s, SpikeSource)]
-        if name not in names:
-            raise UserError(f"--input '{spec}': '{name}' is not a spike source (spike sources: {', '.join(names) or 'none'})")
+        if name not in sizes:
+            raise UserError(f"--input '{spec}': '{name}' is not a spike source (spike sources: "
+                            f"{', '.join(sizes) or 'none'})")
         try:
             array = np.load(Path(file), allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise UserError(f"--input '{spec}': cannot read {file} ({exc})") from None
-        out.replace(spike_source_from_array(name, array, net.dt, net.node(name).size))
+        out.append(spike_source_from_array(name, array, dt, sizes[name]))
+    return out
+
+
+def apply_spike_arrays(net: Network, specs) -> Network:
+    """Replace spike sources by ``NAME=FILE.npy`` arrays; returns a new network."""
+    out = net.copy()
+    sizes = {s.name: s.size for s in net.sources if isinstance(s, SpikeSource)}
+    for source in read_spike_arrays(specs, sizes, net.dt):
+        out.replace(source)
     return out

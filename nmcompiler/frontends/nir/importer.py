@@ -237,6 +237,7 @@ class _Importer:
         if self.problems:
             raise ValidationError(self.problems)
         net = Network(name, dt=self.dt)
+        self.levels, self.recurrent = self._timing(roots, incoming) if self.opt.same_step else ({}, set())
         converted = {}
         for r in roots:
             node, size = self.flat.nodes[r], math.prod(shape[r])
@@ -244,8 +245,8 @@ class _Importer:
                 net.add(SpikeSource(name=r, size=size, ids=[], times=[]))
                 continue
             meta = getattr(node, "metadata", {}) or {}
-            conv = convert_neuron(node, dt=self.dt, integration=self.integration,
-                                  reset=self.opt.reset_for(r, meta), if_per_step=self.opt.if_per_step)
+            conv = convert_neuron(node, dt=self.dt, integration=self.integration, reset=self.opt.reset_for(r, meta),
+                                  if_per_step=self.opt.if_per_step, reset_delayed=self.opt.reset_delayed)
             if conv.model.reset not in ResetMode.ALL:
                 self.problem(r, f"reset mode '{conv.model.reset}' in its metadata is unknown")
                 continue
@@ -275,6 +276,10 @@ class _Importer:
                     self._bias(net, sink, bias, converted[sink])
         for pop in net.populations:
             net.probe(Probe(target=pop.name, variable="spikes" if pop.model.spiking else "v"))
+        if self.opt.same_step and net.populations:
+            lags = ", ".join(f"'{p.name}' +{self.levels.get(p.name, 0)}" for p in net.populations)
+            log.info("%s: same-step timing: each population repeats the framework's step t at step t + its level "
+                     "(%s); biases start there", self.label, lags)
         if self.problems:
             raise ValidationError(self.problems)
         return net.validate()
@@ -299,8 +304,14 @@ class _Importer:
                 if np.allclose(candidate, weights, rtol=1e-12, atol=0):
                     weights = candidate
             proj = f"{root}_to_{sink}" + (f"_d{delay}" if multi else "")
+            steps = self._delay_steps(root, sink, delay)
+            if steps < 1:
+                self.problem(sink, f"the recurrent edge from '{root}' skips back over {1 - steps} level(s): a "
+                                   "framework that evaluates every layer in one step cannot be reproduced with a "
+                                   "delay of at least one step (import without the preset's same-step timing)")
+                continue
             conn = Connectivity(n_pre=matrix.shape[1], n_post=size, indptr=by_pre.indptr, indices=by_pre.indices,
-                                weights=weights, delays=np.int32(delay + 1))
+                                weights=weights, delays=np.int32(steps))
             receptor = "syn" if net.node(sink).model.receptors else None
             net.connect(Projection(name=proj, pre=root, post=sink, connectivity=conn, receptor=receptor))
 
@@ -329,14 +340,60 @@ class _Importer:
             if exact is not None and exact.shape == amount.shape and np.allclose(exact, amount, rtol=1e-12, atol=0):
                 amount = exact
                 break
-        if conv.bias_into_receptor:  # constant synaptic input, every step
-            src = CurrentSource(name=f"{sink}.bias", size=pop.size, amplitude=amount)
+        onset = self.levels.get(sink, 0) if pop.model.kind != "threshold" else 0  # memoryless: no history
+        if conv.bias_into_receptor or onset:  # constant input every step (from the population's level on)
+            src = CurrentSource(name=f"{sink}.bias", size=pop.size, amplitude=amount, start=onset * self.dt)
             net.add(src)
             idx = np.arange(pop.size)
-            net.connect(Projection(name=f"{sink}.bias_to_{sink}", pre=src.name, post=sink, receptor="syn",
+            net.connect(Projection(name=f"{sink}.bias_to_{sink}", pre=src.name, post=sink,
+                                   receptor="syn" if conv.bias_into_receptor else None,
                                    connectivity=Connectivity.from_coo(pop.size, pop.size, idx, idx, 1.0)))
         else:
             net.replace(dataclasses.replace(pop, model=dataclasses.replace(pop.model, bias=pop.model.bias + amount)))
+
+    # -- same-step timing -----------------------------------------------------------------
+    def _timing(self, roots, incoming) -> tuple[dict[str, int], set[tuple[str, str]]]:
+        """Levels (longest path from the sources over non-recurrent edges) and the recurrent edges
+        (those closing a cycle in a depth-first walk from the inputs, names in sorted order): the
+        framework delays those by one step, every other edge by none."""
+        succ: dict[str, set[str]] = {r: set() for r in roots}
+        for sink, (terms, _, _) in incoming.items():
+            succ.setdefault(sink, set())
+            for root, _ in terms:
+                succ.setdefault(root, set()).add(sink)
+        inputs = sorted(n for n in succ if isinstance(self.flat.nodes.get(n), nir.Input))
+        recurrent, done = set(), set()
+        for start in inputs + sorted(succ):
+            if start in done:
+                continue
+            stack, on_path = [(start, iter(sorted(succ[start])))], {start}
+            while stack:
+                node, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    stack.pop()
+                    on_path.discard(node)
+                    done.add(node)
+                elif child in on_path:
+                    recurrent.add((node, child))
+                elif child not in done:
+                    on_path.add(child)
+                    stack.append((child, iter(sorted(succ[child]))))
+        dag = nx.DiGraph()
+        dag.add_nodes_from(succ)
+        dag.add_edges_from((u, v) for u, vs in succ.items() for v in vs if (u, v) not in recurrent)
+        levels: dict[str, int] = {}
+        for node in nx.lexicographical_topological_sort(dag):
+            levels[node] = max((levels[u] + 1 for u in dag.predecessors(node)), default=0)
+        return levels, recurrent
+
+    def _delay_steps(self, root: str, sink: str, delay: int) -> int:
+        """IR delay of a connection whose Delay nodes add ``delay`` steps: one step more, or with
+        same-step timing the levels it spans (one more for a recurrent edge)."""
+        if not self.opt.same_step:
+            return delay + 1
+        span = self.levels[sink] - self.levels[root]
+        return delay + span + (1 if (root, sink) in self.recurrent else 0)
 
     def _output(self, net: Network, sink: str, terms: dict, bias, converted) -> None:
         """An Output fed straight by a neuron records it; anything else gets a linear readout unit."""

@@ -28,7 +28,7 @@ import numpy as np
 
 from ...ir import IF, LIF, CubaLIF, NeuronModel, ThresholdUnit
 
-__all__ = ["NEURON_KINDS", "ConvertedNeuron", "convert_neuron", "neuron_shape", "parameter_problems"]
+__all__ = ["NEURON_KINDS", "ConvertedNeuron", "convert_neuron", "delayed_reset", "neuron_shape", "parameter_problems"]
 
 NEURON_KINDS = (nir.LIF, nir.LI, nir.IF, nir.I, nir.CubaLIF, nir.CubaLI, nir.Threshold)
 
@@ -68,7 +68,22 @@ def neuron_shape(node) -> tuple[int, ...] | None:
     return shapes[0] if shapes else None
 
 
-def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step: bool) -> ConvertedNeuron:
+def _membrane_decay(tau: np.ndarray, dt: float, integration: str) -> np.ndarray:
+    """The factor one step multiplies ``v - v_leak`` by."""
+    return 1 - dt / tau if integration == "euler" else np.exp(-dt / tau)
+
+
+def delayed_reset(v_threshold, v_reset, decay):
+    """The ``v_reset`` whose immediate subtraction equals a delayed one: a framework that subtracts
+    ``theta = v_threshold - v_reset`` on the step after the spike, undecayed, computes
+    ``decay * v + x - theta``; subtracting ``theta / decay`` at the spike gives
+    ``decay * (v - theta / decay) + x``, the same. Spikes are the same; the recorded ``v`` at a
+    spike step is then after the reset, where the framework shows it before."""
+    return v_threshold - (v_threshold - v_reset) / decay
+
+
+def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step: bool,
+                   reset_delayed: bool = False) -> ConvertedNeuron:
     # per-neuron arrays holding one value (as exporters write them) become shared scalars
     p = {k: v.reshape(-1) if v.size > 1 and np.any(v != v.reshape(-1)[0]) else v.reshape(-1)[0].reshape(())
          for k, v in _params(node).items()}
@@ -77,7 +92,11 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
     common = {"r": p.get("r", 1.0), "reset": reset, "integration": integration, "spiking": spiking}
     if spiking and kind != "Threshold":
         common["v_threshold"] = p["v_threshold"]
-        common["v_reset"] = p.get("v_reset", 0.0)
+        common["v_reset"] = p.get("v_reset", np.asarray(0.0))
+        tau = p.get("tau", p.get("tau_mem"))
+        if reset_delayed and reset == "subtract" and tau is not None:
+            common["v_reset"] = delayed_reset(common["v_threshold"], common["v_reset"],
+                                              _membrane_decay(tau, dt, integration))
     if kind in ("LIF", "LI"):
         tau = p["tau"]
         scale = -np.expm1(-dt / tau) if integration == "exact" else dt / tau

@@ -1,11 +1,13 @@
-"""Options of the NIR importer (the CLI's --dt, --integration, --reset, --if-convention)."""
+"""Options of the NIR importer (the CLI's --from, --dt, --integration, --reset)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ...errors import UserError
 from ...ir.models import Integration, ResetMode
+from .presets import preset
 
 __all__ = ["NirOptions"]
 
@@ -21,6 +23,10 @@ class NirOptions:
     metadata, else "value". ``reset_per_node`` overrides by node name.
     ``if_per_step``: IF/I nodes integrate ``v += r x`` once per step, as every exporter does
     (True, default), or literally ``dv/dt = r x`` (False).
+    ``reset_delayed``: a subtractive reset happens on the step after the spike, undecayed.
+    ``same_step``: the exporter's framework evaluates all layers within one step: retime the
+    network (levels, delays, bias onsets; :mod:`.presets`).
+    ``preset``: the name of the exporter preset these options came from (:meth:`from_preset`).
     """
 
     dt: float | None = None
@@ -28,6 +34,21 @@ class NirOptions:
     reset: str | None = None
     reset_per_node: dict[str, str] = field(default_factory=dict)
     if_per_step: bool = True
+    reset_delayed: bool = False
+    same_step: bool = False
+    preset: str | None = None
+
+    @classmethod
+    def from_preset(cls, name: str, *, dt: float | None = None, reset: str | None = None, **overrides) -> NirOptions:
+        """The options of exporter preset ``name``; ``reset`` chooses the framework's reset mechanism
+        (snnTorch's ``reset_mechanism="zero"`` is ``reset="value"``); a ``dt`` other than the one the
+        exporter implies is refused (it would change every decay)."""
+        p = preset(name)
+        if dt is not None and p.dt is not None and not math.isclose(dt, p.dt):
+            raise UserError(f"{p.name}'s exporter writes its time constants for dt = {p.dt:g} s (the graph means "
+                            f"that step); dt = {dt:g} s would change every decay: drop --dt")
+        return cls(dt=p.dt or dt, integration=p.integration, reset=reset or p.reset, if_per_step=p.if_per_step,
+                   reset_delayed=p.reset_delayed, same_step=p.same_step, preset=p.name, **overrides)
 
     def check(self) -> None:
         if self.dt is not None and not self.dt > 0:

@@ -1,0 +1,68 @@
+"""Exporter presets: how the framework that wrote a NIR graph steps it (``--from FRAMEWORK``).
+
+NIR records continuous-time equations; each framework discretizes them its own way, and NIR 1.0
+does not say which. A preset fixes every convention that changes spikes:
+
+* ``dt``: the step the exporter assumed when it wrote time constants (snnTorch writes
+  ``tau = 1e-4 / (1 - beta)``, so its graphs mean ``dt = 1e-4`` whatever the training used);
+* ``integration``: the decay scheme (:class:`nmcompiler.ir.models.Integration`);
+* ``reset``: to ``v_reset`` or by subtracting the threshold; ``reset_delayed``: the subtraction
+  happens on the step after the spike, undecayed (snnTorch's default ``reset_delay=True``);
+* ``same_step``: the framework evaluates every layer within one step (a spike reaches the next
+  layer in the step it was fired, and biases act from step 0 on every layer), where the IR's
+  smallest delay is one step. The importer then retimes the network: each neuron node gets a
+  level (its longest path from the inputs), each connection the delay of the levels it spans,
+  and each bias starts at its population's level; the IR's population at level L then
+  reproduces the framework's step ``t`` at step ``t + L``, spike for spike;
+* ``if_per_step``: IF nodes integrate ``v += r x`` per step.
+
+docs/nir.md has the table of conventions per framework, and what is verified against each
+framework's own forward pass (tests/golden/frameworks/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import UserError
+from ...ir.models import Integration, ResetMode
+
+__all__ = ["PRESETS", "Preset", "preset"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Preset:
+    name: str
+    dt: float | None
+    integration: str
+    reset: str
+    reset_delayed: bool
+    same_step: bool
+    if_per_step: bool = True
+    source: str = ""  # what in the framework's code says so
+
+    def describe(self) -> str:
+        timing = "same-step layers (retimed)" if self.same_step else "one step per connection"
+        reset = f"reset {self.reset}" + (" one step after the spike" if self.reset_delayed else " at the spike")
+        dt = f"dt = {self.dt:g} s" if self.dt else "dt from --dt or the graph"
+        return f"preset '{self.name}': {dt}, {self.integration} integration, {reset}, {timing}"
+
+
+PRESETS: dict[str, Preset] = {
+    "snntorch": Preset(
+        name="snntorch", dt=1e-4, integration=Integration.EULER, reset=ResetMode.SUBTRACT, reset_delayed=True,
+        same_step=True,
+        source="snntorch/export_nir.py writes tau = dt / (1 - beta) and r = tau / dt with dt = 1e-4; Leaky's "
+               "defaults are reset_mechanism='subtract' and reset_delay=True (the threshold is subtracted in the "
+               "next step's state function); nn.Sequential evaluates all layers in one step"),
+}
+
+
+def preset(name: str) -> Preset:
+    """The preset of ``name`` (exit 2 naming the known ones)."""
+    try:
+        return PRESETS[name.lower()]
+    except KeyError:
+        raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; Norse, Sinabs, "
+                        "Rockpool, Lava-dl and Spyx are not verified against their frameworks yet: import them "
+                        "with --integration and --reset)") from None
