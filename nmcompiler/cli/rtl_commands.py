@@ -13,6 +13,7 @@ from rich.table import Table
 from ..errors import UserError
 from ..fileio import write_bytes, write_json
 from ..image import compiled_target, decode, target_digest
+from ..sim.stimulus import apply_spike_arrays
 from .image_commands import read_image
 from .app import cli, load_source, network_options, time_option
 
@@ -34,6 +35,16 @@ def _image_target(contents, target: str | None, where: str):
                         f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({target_digest(tgt)[:12]}): "
                         "pass the target file it was compiled for with --target")
     return tgt
+
+
+def _with_inputs(contents, inputs):
+    """The image with its host spike sources replaced by ``NAME=FILE.npy`` arrays."""
+    from ..sim.stimulus import read_spike_arrays
+
+    sizes = {d["name"]: d["size"] for d in contents.meta["sources"] if d["kind"] == "spikes"}
+    for source in read_spike_arrays(inputs, sizes, float(contents.meta["dt"])):
+        contents = contents.with_source(source)
+    return contents
 
 
 def _hex(words: list[int], width: int) -> str:
@@ -194,12 +205,15 @@ def _where(fd: dict | None) -> str:
                    "(as nmc compile --size).")
 @click.option("--json", "as_json", is_flag=True, help="Print the ladder as JSON.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None, help="Write verify.json here.")
+@click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
+              help="Spikes for a spike source (a NIR Input, or an image's host source): a (steps, channels) "
+                   "0/1 array. Repeatable.")
 @network_options
 def verify(source: Path, target, levels: str, steps, duration, states: bool, size: bool, as_json: bool, outdir,
-           source_options) -> None:
+           inputs, source_options) -> None:
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
-    multi-core chip); exit 1 when int and rtl disagree."""
+    multi-core chip); exit 1 when int and rtl disagree, 2 when nothing spiked at any level."""
     from ..flow.verify import check_levels, verify_ladder, verify_network
     from ..targets import load_target
 
@@ -208,15 +222,20 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
     if source.suffix == ".nmc":
         if size:
             raise UserError(f"{source}: an image is compiled already: --size applies to networks")
-        contents = decode(read_image(source), str(source))
+        contents = _with_inputs(decode(read_image(source), str(source)), inputs)
         ladder = verify_ladder(contents, _image_target(contents, target, str(source)), wanted, source=str(source),
                                **ladder_options)
     else:
         if target is None:
             raise UserError("--target is required to verify a network (e.g. --target fpga-lif)")
-        ladder = verify_network(load_source(source, source_options), load_target(target), wanted, size=size,
-                                where=str(source), **ladder_options)
+        net = apply_spike_arrays(load_source(source, source_options), inputs)
+        ladder = verify_network(net, load_target(target), wanted, size=size, where=str(source), **ladder_options)
     doc, result, rows = ladder.to_json(), ladder.rtl, ladder.to_json()["levels"]
+    if ladder.vacuous:  # agreement of silent runs proves nothing: no output, exit 2
+        if as_json:
+            click.echo(json.dumps(doc, indent=1, sort_keys=True))
+        raise UserError(f"{source}: no activity: no neuron spiked at any level in {ladder.steps} steps, so the "
+                        "ladder would pass empty: give --input SOURCE=FILE.npy (or a longer --steps)")
     if outdir is not None:
         write_json(outdir / "verify.json", doc)
     if as_json:

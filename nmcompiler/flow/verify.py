@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..image import ImageContents, build_contents, to_program
-from ..ir import Network, Probe
+from ..ir import Network, Probe, SpikeSource
 from ..sim.bit_sim import BitAccurateSimulator
 from ..sim.float_sim import FloatSimulator
 from ..targets import Target
@@ -45,8 +45,13 @@ class Ladder:
     def bit_exact(self) -> bool:
         return self.rtl is None or not self.rtl.mismatches
 
+    @property
+    def vacuous(self) -> bool:
+        """No level spiked: agreement then says nothing (an undriven NIR import, say)."""
+        return all(level.spikes == 0 for level in self.levels)
+
     def to_json(self) -> dict:
-        return {"source": self.source, "target": self.target, "steps": self.steps,
+        return {"source": self.source, "target": self.target, "steps": self.steps, "vacuous": self.vacuous,
                 "levels": [level.to_json() for level in self.levels],
                 "rtl_mismatches": self.rtl.mismatches if self.rtl else None,
                 "rtl": self.rtl.to_json() if self.rtl else None}
@@ -90,6 +95,10 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
         raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
     params = CoreParams.of(target) if "rtl" in wanted else None
     prog = probe_all(to_program(contents))
+    empty = [s.name for s in prog.sources if isinstance(s, SpikeSource) and not np.asarray(s.ids).size]
+    if empty:  # an undriven input port (a NIR Input, say): the ladder would compare bias-driven noise
+        raise UserError(f"{source or prog.name}: no input: spike source(s) {', '.join(repr(n) for n in empty)} have "
+                        f"no spikes: give --input {empty[0]}=FILE.npy (a (steps, channels) 0/1 array)")
     if steps is None:
         steps = max(1, int(round(duration / prog.dt))) if duration else 100
     pops = [p.name for p in prog.populations]

@@ -25,6 +25,8 @@ entries), all addressed through the core's row table
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -81,6 +83,18 @@ class ImageContents:
     @property
     def target_digest(self) -> bytes:
         return bytes.fromhex(self.meta["target_sha256"])
+
+    def with_source(self, source) -> ImageContents:
+        """The image with its host spike source ``source.name`` replaced (same size; the chip's
+        tables do not change, only what the host sends)."""
+        names = [d["name"] for d in self.meta["sources"]]
+        if source.name not in names:
+            raise UserError(f"'{source.name}' is not a host source of the image (sources: {', '.join(names) or 'none'})")
+        old = self.meta["sources"][names.index(source.name)]
+        if old["size"] != source.size:
+            raise UserError(f"input for '{source.name}': {source.size} channels, but the source has {old['size']}")
+        sources = [_source_json(source) if d["name"] == source.name else d for d in self.meta["sources"]]
+        return dataclasses.replace(self, meta=self.meta | {"sources": sources})
 
 
 def target_digest(target: Target) -> str:

@@ -13,14 +13,21 @@ __all__ = ["spike_source_from_array", "apply_spike_arrays", "read_spike_arrays"]
 
 
 def spike_source_from_array(name: str, array: np.ndarray, dt: float, size: int | None = None) -> SpikeSource:
-    """A spike source from a ``(steps, channels)`` array (non-zero = spike; more leading axes are
-    flattened into channels in C order, matching NIR's flattening)."""
+    """A spike source from a ``(steps, channels)`` array of 0/1 (more trailing axes are flattened
+    into channels in C order, matching NIR's flattening)."""
     array = np.asarray(array)
-    if array.ndim < 2:
-        raise UserError(f"input for '{name}': expected a (steps, channels...) array, not shape {array.shape}")
+    expected = f"(steps, {size})" if size is not None else "(steps, channels...)"
+    if array.ndim < 2 or array.shape[0] == 0:
+        raise UserError(f"input for '{name}': expected a {expected} array of 0/1 spikes, not shape {array.shape}")
+    if array.dtype.kind not in "biuf":
+        raise UserError(f"input for '{name}': expected 0/1 spikes (bool, integer or float), not dtype {array.dtype}")
+    if array.dtype.kind in "iuf" and not np.isin(array, (0, 1)).all():
+        raise UserError(f"input for '{name}': values must be 0 or 1 (spike or not); found "
+                        f"{np.unique(array[~np.isin(array, (0, 1))])[:3].tolist()}")
     flat = array.reshape(array.shape[0], -1)
     if size is not None and flat.shape[1] != size:
-        raise UserError(f"input for '{name}': {flat.shape[1]} channels per step, but the source has {size}")
+        raise UserError(f"input for '{name}': {flat.shape[1]} channels per step, but the source has {size}: "
+                        f"expected a {expected} array")
     steps, ids = np.nonzero(flat)
     return SpikeSource(name=name, size=flat.shape[1], ids=ids, times=steps * dt)
 

@@ -1,0 +1,101 @@
+"""Inputs everywhere: an imported model's Input is fed with --input for networks and images alike;
+runs without input are refused, never passed empty; bad arrays are exit 2 naming the input and
+the expected shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nmcompiler.cli.main import main
+from nmcompiler.frontends.nir import NirOptions, load_nir
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.sim.stimulus import spike_source_from_array
+
+DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits"
+NIR = str(DIGITS / "digits_snntorch.nir")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    data = np.load(DIGITS / "digits_snntorch_test.npz")
+    path = tmp_path_factory.mktemp("input") / "sample0.npy"
+    np.save(path, np.unpackbits(data["spikes"][0], axis=-1)[:, :64])
+    return path
+
+
+def _run(args, capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    captured = capsys.readouterr()
+    return exc.value.code or 0, captured.out, captured.err
+
+
+def test_verify_without_input_is_refused(capsys):
+    code, out, err = _run(["verify", NIR, "--from", "snntorch", "--target", "loihi-like", "--levels", "float,int",
+                           "--steps", "27"], capsys)
+    assert code == 2 and not out
+    assert "no input: spike source(s) 'input' have no spikes: give --input input=FILE.npy" in err
+
+
+def test_verify_with_input_drives_every_level_and_the_rtl(sample, capsys):
+    code, out, err = _run(["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--steps", "27", "--json",
+                           "--input", f"input={sample}"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and not doc["vacuous"] and doc["rtl_mismatches"] == 0
+    assert all(level["spikes"] > 100 for level in doc["levels"])
+
+
+def test_a_silent_network_is_vacuous_and_exit_2(tmp_path, capsys):
+    net = tmp_path / "silent.yaml"
+    net.write_text("version: 1\nname: silent\ndt: 1 ms\npopulations:\n"
+                   "  a: {model: lif, size: 4, params: {tau_mem: 10 ms, v_threshold: 1.0}}\n")
+    code, out, err = _run(["verify", str(net), "--target", "loihi-like", "--levels", "float,int", "--json"], capsys)
+    assert code == 2 and json.loads(out)["vacuous"] is True
+    assert "no activity: no neuron spiked at any level in 100 steps" in err
+
+
+def test_an_image_runs_on_given_input_as_its_network_does(sample, tmp_path, capsys):
+    assert _run(["compile", NIR, "--from", "snntorch", "--target", "loihi-like", "-o", str(tmp_path)], capsys)[0] == 0
+    image = tmp_path / "digits_snntorch.nmc"
+    code, out, _ = _run(["simulate", str(image), "--steps", "27", "--json", "-o", str(tmp_path / "sim"),
+                         "--input", f"input={sample}"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["populations"]["3"]["spikes"] > 20
+    from nmcompiler.compiler import compile_network
+    from nmcompiler.targets import load_target
+
+    net = load_nir(NIR, NirOptions.from_preset("snntorch"))
+    net.replace(spike_source_from_array("input", np.load(sample), net.dt))
+    _, fx, _ = compile_network(net, load_target("loihi-like"))
+    expected = BitAccurateSimulator(fx).run(27).spike_counts()
+    assert {k: v["spikes"] for k, v in doc["populations"].items()} == expected
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((27, 63), np.uint8), r"63 channels per step, but the source has 64: expected a \(steps, 64\) array"),
+    (np.zeros(64, np.uint8), r"expected a \(steps, 64\) array of 0/1 spikes, not shape \(64,\)"),
+    (np.zeros((0, 64), np.uint8), r"not shape \(0, 64\)"),
+    (np.full((27, 64), 2, np.int64), r"values must be 0 or 1"),
+    (np.full((27, 64), np.nan), r"values must be 0 or 1"),
+    (np.array([["a"] * 64] * 27), r"not dtype <U1"),
+])
+def test_bad_input_arrays_are_exit_2_naming_the_input(tmp_path, capsys, array, message):
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    for args in (["simulate", NIR, "--from", "snntorch", "--steps", "5", "-o", str(tmp_path / "o")],
+                 ["verify", NIR, "--from", "snntorch", "--target", "loihi-like", "--levels", "float,int"]):
+        code, _, err = _run(args + ["--input", f"input={path}"], capsys)
+        assert code == 2
+        assert "input for 'input'" in err
+        import re
+        assert re.search(message, err), err
+
+
+def test_an_unknown_input_name_is_exit_2(sample, tmp_path, capsys):
+    code, _, err = _run(["simulate", NIR, "--from", "snntorch", "--steps", "5", "-o", str(tmp_path),
+                         "--input", f"pixels={sample}"], capsys)
+    assert code == 2 and "'pixels' is not a spike source (spike sources: input)" in err
