@@ -23,7 +23,7 @@ from ..mapping import Mapping
 from ..mapping.sizing import Sizing
 from ..targets import Target
 
-__all__ = ["CompiledDirectory", "compile_to_directory", "rtl_memory_cost"]
+__all__ = ["CompiledDirectory", "compile_to_directory", "rtl_memory_cost", "write_directory"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -57,8 +57,6 @@ def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_ima
     naming ``where`` (the network's file) when the mapping does not fit: nothing is written then
     but the checkpoints of ``dump_after`` (requested to look into a compile, so kept and named in
     the error)."""
-    from ..report.placement import placement_png
-
     cost = rtl_memory_cost() if size else None
     opts = CompileOptions(**options)
     pipeline = compile_pipeline(target, opts, size_cost=cost)
@@ -76,11 +74,22 @@ def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_ima
                         + "; ".join(report.misfits) + kept)
     if progress is not None and with_image:
         progress("image")
-    image = encode(build_contents(mapping, fx)) if with_image else None  # host sources keep the network's seed
-    stem = net.name
+    return write_directory(outdir, net.name, mapping, fx, report, sizing, with_image=with_image,
+                           title_target=target.name, sized_header=sized_header)
+
+
+def write_directory(outdir: Path, stem: str, mapping: Mapping, fx: FixedPointNetwork, report: CompileReport,
+                    sizing: Sizing | None = None, *, with_image: bool = True, title_target: str = "",
+                    sized_header: str = "", image: bytes | None = None) -> CompiledDirectory:
+    """Write a compiled network's files to ``outdir`` (see the module docstring); ``image``: its
+    encoded image when already made."""
+    from ..report.placement import placement_png
+
+    if with_image and image is None:
+        image = encode(build_contents(mapping, fx))  # host sources keep the network's seed
     files: dict[str, bytes] = {}
     doc = report.to_json() | {"offsets": mapping.offsets, "image": None}
-    if image is not None:
+    if with_image:
         files[f"{stem}.nmc"] = image
         doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image),
                         "memory_map": memory_map(read_header(image, f"{stem}.nmc")[1])}
@@ -89,16 +98,16 @@ def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_ima
 
         doc["sizing"] = sizing.to_json() | {"target_file": "target.yaml", "plot": f"{stem}.sizing.png"}
         files["target.yaml"] = _sized_yaml(sizing, sized_header).encode()
-        files[f"{stem}.sizing.png"] = sizing_png(sizing, f"{net.name}: {target.name} sized")
+        files[f"{stem}.sizing.png"] = sizing_png(sizing, f"{stem}: {title_target or sizing.target.name} sized")
     files[f"{stem}.map.npz"] = mapping.save(None)
-    files[f"{stem}.placement.png"] = placement_png(mapping, f"{net.name} on {mapping.target.name}: "
+    files[f"{stem}.placement.png"] = placement_png(mapping, f"{stem} on {mapping.target.name}: "
                                                             f"{report.cores_used} cores")
     for name, data in files.items():
         write_bytes(outdir / name, data)
     write_json(outdir / f"{stem}.map.json", doc)
     return CompiledDirectory(outdir=outdir, mapping=mapping, fixed_point=fx, report=report, sizing=sizing,
                              document=doc, files=(*files, f"{stem}.map.json"),
-                             image_bytes=None if image is None else len(image), stem=stem)
+                             image_bytes=len(image) if with_image else None, stem=stem)
 
 
 def _sized_yaml(sizing: Sizing, header: str) -> str:

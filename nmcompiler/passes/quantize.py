@@ -209,7 +209,10 @@ class Quantize:
                 else:
                     i_ext += amount
                 if src.start != 0 or np.isfinite(src.stop):
-                    warnings.append(f"current source '{src.name}' is switched on/off; the datapath holds it constant")
+                    on = f"on at step {round(src.start / net.dt)}" if src.start else ""
+                    off = f"off at step {round(src.stop / net.dt)}" if np.isfinite(src.stop) else ""
+                    warnings.append(f"current source '{src.name}' is switched {' and '.join(x for x in (on, off) if x)}; "
+                                    "the datapath holds it on at every step")
         prop = g["prop"]
         b_rel = prop.leak_v + prop.current_to_v * (np.broadcast_to(m.bias, (n,)) + i_ext) - g["rest"] * (1 - prop.decay_v)
         effective = {proj.name: self._effective(pop, proj, g) for proj in incoming}  # once per projection

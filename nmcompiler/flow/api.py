@@ -1,0 +1,145 @@
+"""The Python API in one call: ``nmcompiler.compile(model, target=...)`` returns a :class:`Compiled`
+with the image, the report, and what a user does next (save, simulate, classify, verify).
+
+    import nmcompiler
+    chip = nmcompiler.compile("digits_snntorch.nir", target="loihi-like", preset="snntorch")
+    chip.report.cores_used, len(chip.image)
+    result = chip.simulate({"input": spikes}, steps=27)          # the image's own tables
+    acc = chip.accuracy(samples, labels, output="3", steps=27)  # float and hardware
+    chip.verify(("float", "int", "rtl"), {"input": spikes}, steps=27).bit_exact
+    chip.save("out/digits")
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..compiler import CompileReport, compile_network
+from ..errors import UserError
+from ..image import ImageContents, build_contents, encode, to_program
+from ..ir import Network, SpikeSource
+from ..ir.fixed_point import FixedPointNetwork
+from ..mapping import Mapping
+from ..sim.bit_sim import BitAccurateSimulator
+from ..sim.result import SimResult
+from ..sim.stimulus import spike_source_from_array
+from ..targets import Target, load_target
+from .compile_dir import CompiledDirectory, write_directory
+from .samples import SampleCounts, spike_counts
+
+__all__ = ["Accuracy", "Compiled", "compile_model"]
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Classification of labelled samples by the float network and by the image."""
+
+    float_accuracy: float
+    hw_accuracy: float
+    agreement: float  # share of samples both classify alike
+    float_counts: SampleCounts
+    hw_counts: SampleCounts
+
+    def to_json(self) -> dict:
+        return {"float_accuracy": self.float_accuracy, "hw_accuracy": self.hw_accuracy, "agreement": self.agreement,
+                "samples": int(self.float_counts.counts.shape[0]), "float_spikes": self.float_counts.totals,
+                "hw_spikes": self.hw_counts.totals}
+
+
+@dataclass(frozen=True, eq=False)
+class Compiled:
+    network: Network  # as imported (the float meaning)
+    mapping: Mapping
+    fixed_point: FixedPointNetwork
+    report: CompileReport
+
+    @functools.cached_property
+    def contents(self) -> ImageContents:
+        return build_contents(self.mapping, self.fixed_point)
+
+    @functools.cached_property
+    def image(self) -> bytes:
+        """The configuration image (``.nmc`` bytes)."""
+        return encode(self.contents)
+
+    def save(self, outdir: str | Path) -> CompiledDirectory:
+        """Write what ``nmc compile`` writes (image, mapping, report, placement plot) to ``outdir``."""
+        return write_directory(Path(outdir), self.network.name, self.mapping, self.fixed_point, self.report,
+                               image=self.image)
+
+    def _contents_with(self, inputs: dict | None) -> ImageContents:
+        contents = self.contents
+        for name, array in (inputs or {}).items():
+            size = next((s.size for s in self.network.sources if s.name == name and isinstance(s, SpikeSource)), None)
+            contents = contents.with_source(spike_source_from_array(name, array, self.network.dt, size))
+        return contents
+
+    def simulate(self, inputs: dict[str, np.ndarray] | None = None, *, steps: int, seed: int | None = None) -> SimResult:
+        """Run the image's own tables bit-accurately, its spike sources fed with ``inputs``
+        (``{name: (steps, channels) 0/1 array}``)."""
+        return BitAccurateSimulator(to_program(self._contents_with(inputs)), seed=seed).run(steps)
+
+    def accuracy(self, samples: np.ndarray, labels: np.ndarray, *, output: str, steps: int, source: str = "input",
+                 seed: int | None = None) -> Accuracy:
+        """Classify ``samples`` ((samples, steps, channels) spikes fed to ``source``) by the most
+        spikes of ``output``, in the float network and on the image (its own tables)."""
+        labels = np.asarray(labels)
+        if labels.shape != (len(samples),):
+            raise UserError(f"labels: expected ({len(samples)},) labels for {len(samples)} samples, not {labels.shape}")
+        f = spike_counts(self.network, source, samples, output, steps, seed)
+        h = spike_counts(to_program(self.contents), source, samples, output, steps, seed)
+        if labels.size and not 0 <= labels.min() <= labels.max() < f.counts.shape[1]:
+            raise UserError(f"labels must be in [0, {f.counts.shape[1]}) (the neurons of '{output}')")
+        return Accuracy(float_accuracy=f.accuracy(labels), hw_accuracy=h.accuracy(labels),
+                        agreement=float(np.mean(f.predictions() == h.predictions())), float_counts=f, hw_counts=h)
+
+    def verify(self, levels=("float", "int", "rtl"), inputs: dict[str, np.ndarray] | None = None, *,
+               steps: int | None = None, states: bool = False):
+        """The verification ladder (:func:`nmcompiler.flow.verify.verify_ladder`) on ``inputs``."""
+        from .verify import verify_ladder
+
+        net = self.network.copy()
+        for name, array in (inputs or {}).items():
+            net.replace(spike_source_from_array(name, array, net.dt, net.node(name).size))
+        return verify_ladder(self._contents_with(inputs), self.mapping.target, list(levels), net=net,
+                             source=self.network.name, steps=steps, states=states)
+
+
+def compile_model(model, target: str | Target, *, dt: float | None = None, preset: str | None = None,
+                  reset: str | None = None, name: str | None = None, **options) -> Compiled:
+    """Import ``model`` (a path: .nir, .yaml, .npz; an in-memory ``nir.NIRGraph``; or a
+    :class:`Network`) and compile it for ``target`` (a name, a target file, or a :class:`Target`).
+    NIR graphs take ``dt``, ``preset`` (the exporting framework, e.g. "snntorch"), ``reset`` and,
+    in memory, ``name`` (default "nir"); ``options`` are :class:`nmcompiler.compiler.CompileOptions`. A mapping that does not fit is
+    a :class:`UserError` naming what is over."""
+    net = _network(model, dt=dt, preset=preset, reset=reset, name=name)
+    tgt = target if isinstance(target, Target) else load_target(target)
+    mapping, fx, report = compile_network(net, tgt, **options)
+    if not report.fits:
+        raise UserError(f"{net.name}: the mapping does not fit {mapping.target.name}: " + "; ".join(report.misfits))
+    return Compiled(network=net, mapping=mapping, fixed_point=fx, report=report)
+
+
+def _network(model, *, dt, preset, reset, name) -> Network:
+    from ..frontends import NirOptions, load_network
+    from ..frontends.nir import load_nir
+
+    if isinstance(model, Network):
+        if dt is not None or preset is not None or reset is not None:
+            raise UserError("dt, preset and reset apply to NIR graphs, not to a Network")
+        return model
+    if preset is not None:
+        opts = NirOptions.from_preset(preset, dt=dt, reset=reset)
+    else:
+        opts = NirOptions(dt=dt, reset=reset) if dt is not None or reset is not None else None
+    if isinstance(model, (str, Path)):
+        return load_network(model, nir_options=opts)
+    import nir
+
+    if isinstance(model, nir.NIRGraph):
+        return load_nir(model, opts, name=name)
+    raise UserError(f"cannot compile a {type(model).__name__}: give a path, a nir.NIRGraph or a Network")
