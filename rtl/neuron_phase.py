@@ -57,8 +57,11 @@ class NeuronPhase(wiring.Component):
                 m.d.sync += self.running.eq(1)
             with m.Else():
                 m.d.sync += self.ticks.eq(self.ticks + 1)
+        # the update's wires are built outside any If: assigned in a branch they would gain a mux each
+        upd = neuron_update(m, p.fmt, self.param, self.state, self.acc)
+        message = sat(m, self.acc[0], p.payload_bits) if p.payload_bits else None
         with m.If(self.running):
-            self._update(m, j)
+            self._update(m, j, upd, message)
         return m
 
     def _read(self, m: Module, index, slot) -> None:
@@ -67,13 +70,11 @@ class NeuronPhase(wiring.Component):
         local = C(index, nb) if isinstance(index, int) else Value.cast(index)[:nb]
         m.d.comb += [self.param_addr.eq(index), self.state_addr.eq(index), self.acc_addr.eq(Cat(local, slot))]
 
-    def _update(self, m: Module, j: Signal) -> None:
-        """One cycle of the phase: neuron (or compartment) ``j``."""
+    def _update(self, m: Module, j: Signal, upd, message) -> None:
+        """One cycle of the phase: neuron (or compartment) ``j``, whose new state is ``upd``."""
         p, nb = self.params, self.params.local_bits
-        upd = neuron_update(m, p.fmt, self.param, self.state, self.acc)
         if p.payload_bits:  # a compartment sends its saturated sum, when not zero
             is_comp = j >= self.first_comp
-            message = sat(m, self.acc[0], p.payload_bits)
             fire = Mux(is_comp, message != 0, upd.spike)
             spike = upd.spike & ~is_comp
             pad = [C(0, p.neuron_bits - nb)] if p.neuron_bits > nb else []

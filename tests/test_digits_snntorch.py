@@ -49,8 +49,8 @@ def test_hardware_accuracy_within_half_a_point_of_float(digits, float_counts, ta
     mapping, fx, report = compile_network(net, load_target(target))
     if not report.fits:
         pytest.skip(f"does not fit {target}: {report.misfits}")
-    assert any("current source '1.bias' is switched on at step 1; the datapath holds it on" in n
-               for n in report.notes)  # said, not silent
+    assert any("population '1': its bias, switched on at step 1, is constant from step 0 with an initial "
+               "membrane" in n for n in report.notes)  # said, not silent
     program = to_program(decode(encode(build_contents(mapping, fx))))  # the image's own tables
     hw = spike_counts(program, "input", spikes, "3", int(data["steps"]) + LAG)
     assert hw.totals["1"] > 10_000  # the image is driven, not silent

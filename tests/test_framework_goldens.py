@@ -1,10 +1,11 @@
 """Our float simulation of NIR graphs against the exporting framework's own forward pass.
 
-The graphs and traces in tests/golden/frameworks/ were made once by make_snntorch.py with
-snnTorch 1.0 installed (torch is not needed here). Each model is imported with the framework's
-preset (``--from snntorch``) and run on the stored input spikes; every layer must spike exactly
-as snnTorch did, and its membrane agree within 1e-6 of its range, at the step the preset's
-retiming says (the framework's step t is our step t + the population's level).
+The graphs and traces in tests/golden/frameworks/ were made once by make_snntorch.py (snnTorch
+1.0) and make_norse.py (Norse 1.1) with the framework installed (torch is not needed here). Each
+model is imported with the framework's preset (``--from snntorch``, ``--from norse``) and run on
+the stored input spikes; every layer must spike exactly as the framework did, and its membrane
+agree within 1e-6 of its range, at the step the preset's retiming says (the framework's step t
+is our step t + the population's level).
 """
 
 from __future__ import annotations
@@ -22,15 +23,22 @@ from nmcompiler.sim.float_sim import simulate
 from nmcompiler.sim.stimulus import spike_source_from_array
 
 GOLDEN = Path(__file__).parent / "golden" / "frameworks"
-SNNTORCH = sorted(p.stem for p in GOLDEN.glob("snntorch_*.npz"))
+GOLDENS = sorted(p.stem for p in GOLDEN.glob("*.npz"))
+
+
+def _options(meta: dict) -> NirOptions:
+    """The framework's preset, with the reset the model was built with."""
+    conv = meta["conventions"]
+    if meta["framework"] != "snntorch":
+        return NirOptions.from_preset(meta["framework"])
+    opts = NirOptions.from_preset("snntorch", reset="subtract" if conv["reset_mechanism"] == "subtract" else "value")
+    return dataclasses.replace(opts, reset_delayed=conv["reset_delay"])
 
 
 def _load(name: str):
     data = np.load(GOLDEN / f"{name}.npz")
     meta = json.loads(str(data["meta"]))
-    conv = meta["conventions"]
-    opts = NirOptions.from_preset("snntorch", reset="subtract" if conv["reset_mechanism"] == "subtract" else "value")
-    opts = dataclasses.replace(opts, reset_delayed=conv["reset_delay"])
+    opts = _options(meta)
     net = load_nir(GOLDEN / f"{name}.nir", opts)
     for pop in net.populations:
         net.probe(Probe(target=pop.name, variable="v"))
@@ -87,9 +95,9 @@ def _compare(name: str, cutoff=None):
     return compared
 
 
-@pytest.mark.parametrize("name", [n for n in SNNTORCH if not n.endswith("_nodelay")])
-def test_snntorch_models_spike_for_spike(name):
-    assert len(SNNTORCH) == 7
+@pytest.mark.parametrize("name", [n for n in GOLDENS if not n.endswith("_nodelay")])
+def test_framework_models_spike_for_spike(name):
+    assert len(GOLDENS) == 9  # snnTorch 7, Norse 2
     compared = _compare(name)
     assert compared > 100  # every model spikes in every layer on these inputs (not a vacuous pass)
 

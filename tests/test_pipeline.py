@@ -27,10 +27,10 @@ def test_stages_follow_the_target():
     """Crossbar cores get splitters and axon types, weight clustering where axons have types;
     rates only when asked; the legalizations declare the rules they fix."""
     assert _names("truenorth-like") == ["design_rules", "legalize_delays", "legalize_weights", "check_legalized",
-                                        "target", "quantize", "bound", "partition", "legalize_fan_out",
+                                        "target", "bias_onsets", "quantize", "bound", "partition", "legalize_fan_out",
                                         "legalize_axon_types", "usage", "place", "route", "check_fit"]
-    assert _names("loihi-like") == ["design_rules", "legalize_delays", "check_legalized", "target", "quantize",
-                                    "bound", "partition", "usage", "place", "route", "check_fit"]
+    assert _names("loihi-like") == ["design_rules", "legalize_delays", "check_legalized", "target", "bias_onsets",
+                                    "quantize", "bound", "partition", "usage", "place", "route", "check_fit"]
     assert "rates" in _names("loihi-like", rates=lambda net: np.zeros(0))
     pipeline = compile_pipeline(load_target("truenorth-like"), CompileOptions())
     fixes = {s.name: set(s.fixes) for s in pipeline.stages if s.fixes}
@@ -87,7 +87,7 @@ def test_a_stage_that_leaves_its_rule_violated_is_caught():
 def test_stages_and_dump_after_on_the_command_line(run_nmc, tmp_path):
     code, out, err = run_nmc("compile", "--target", "truenorth-like", "--stages")
     assert code == 0, err
-    assert re.search(r"^ 9\. legalize_fan_out \(fixes fan_out_splitters\)$", out, re.M)
+    assert re.search(r"^10\. legalize_fan_out \(fixes fan_out_splitters\)$", out, re.M)
     code, out, _ = run_nmc("compile", "--target", "fpga-lif", "--size", "--stages")
     assert out.splitlines()[1] == " 1. size_core" and "sized_mesh" in out
     for run in ("a", "b"):
@@ -95,7 +95,7 @@ def test_stages_and_dump_after_on_the_command_line(run_nmc, tmp_path):
                                "--dump-after", "quantize", "--dump-after", "place")
         assert code == 0, err
     dumped = sorted(p.name for p in (tmp_path / "a" / "stages").iterdir())
-    assert dumped == ["05-quantize.json", "05-quantize.npz", "09-place.json", "09-place.npz"]
+    assert dumped == ["06-quantize.json", "06-quantize.npz", "10-place.json", "10-place.npz"]
     for name in dumped:  # deterministic
         assert (tmp_path / "a" / "stages" / name).read_bytes() == (tmp_path / "b" / "stages" / name).read_bytes()
     code, _, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "-o", tmp_path / "c",

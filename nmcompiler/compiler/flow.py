@@ -26,8 +26,8 @@ from ..mapping.passlog import PassLog
 from ..mapping.sizing import Sizing, grown, settled
 from ..targets import Target
 from .after_partition import AssignAxonTypesStage, SplitFanOutStage, Usage
-from .legalize import (Bound, ClusterWeightsStage, DesignRules, MeasureRates, MultiCompartments, QuantizeStage,
-                       RefuseIllegal, RelayDelays, SizeCore)
+from .legalize import (BiasOnsets, Bound, ClusterWeightsStage, DesignRules, MeasureRates, MultiCompartments,
+                       QuantizeStage, RefuseIllegal, RelayDelays, SizeCore)
 from .partition import PartitionNeurons
 from .pipeline import Callback, Pipeline, Stage, StageContext
 from .place_route import CheckFit, Place, Route, RoutingTablesStage
@@ -75,7 +75,7 @@ def compile_pipeline(target: Target, options: CompileOptions, *, size_cost: Call
     stages: list[Stage] = [SizeCore(cost=size_cost, sized_name=sized_name)] if size_cost is not None else []
     stages += [DesignRules(legalizable=early, later=later), *legalizing,
                RefuseIllegal(legalizable=early, later=later, implemented=early | PARTIAL_SUM_FIXES),
-               MultiCompartments(), QuantizeStage()]
+               MultiCompartments(), BiasOnsets(), QuantizeStage()]
     if options.rates is not None:
         stages.append(MeasureRates())
     stages += [Bound(), *after, Usage(), Place(), Route()]

@@ -19,11 +19,13 @@ from ..drc.rules import target_for
 from ..errors import Diagnostic, ValidationError
 from ..lowered import neuron_index
 from ..mapping.sizing import SizeTarget
+from ..ir import CurrentSource
 from ..passes import ClusterWeights, Quantize, RelayLongDelays
+from ..passes.bias_onsets import CompensateBiasOnsets
 from .pipeline import Stage, StageContext
 from .state import CompileState
 
-__all__ = ["Bound", "ClusterWeightsStage", "DesignRules", "MeasureRates", "MultiCompartments", "QuantizeStage",
+__all__ = ["BiasOnsets", "Bound", "ClusterWeightsStage", "DesignRules", "MeasureRates", "MultiCompartments", "QuantizeStage",
            "RefuseIllegal", "RelayDelays", "SizeCore"]
 
 
@@ -127,6 +129,26 @@ class MultiCompartments(Stage):
         note = (f"multi-compartment neurons: {target.format.receptors} current channels per neuron in "
                 f"{target.core.compartments_per_neuron} compartments, {target.core.neurons} neurons per core")
         return dataclasses.replace(state, target=target, legalized=state.legalized + (note,))
+
+
+@dataclass(frozen=True)
+class BiasOnsets(Stage):
+    """Biases switched on late (the NIR importer's same-step retiming) become constant biases with
+    a compensating initial membrane (:class:`CompensateBiasOnsets`): the chip's biases are constant."""
+
+    name: ClassVar[str] = "bias_onsets"
+
+    def applies(self, state: CompileState) -> bool:
+        return any(isinstance(s, CurrentSource) and (s.start > 0 or np.isfinite(s.stop))
+                   for s in state.network.sources)
+
+    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        done = CompensateBiasOnsets().run(state.network)
+        notes = tuple(f"population '{p}': its bias, switched on at step {k}, is constant from step 0 with an "
+                      "initial membrane that cancels the first steps (same membrane from then on)"
+                      for p, k in done.onsets.items())
+        notes += tuple(f"population '{p}': bias onset not compensated ({why})" for p, why in done.kept.items())
+        return dataclasses.replace(state, network=done.network, legalized=state.legalized + notes)
 
 
 @dataclass(frozen=True)

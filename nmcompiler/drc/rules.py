@@ -70,9 +70,19 @@ def target_for(net: Network, target: Target) -> Target:
 def model_supported(net: Network, target: Target) -> list[Violation]:
     return [Violation(rule=Rule.MODEL_SUPPORTED, subject=f"population '{p.name}'", resource="neuron model", amount=0,
                       limit=0, legalizable=False,
-                      message=f"population '{p.name}' uses model '{p.model.kind}', which {target.name} does not "
-                              f"support (it has {', '.join(target.core.models)})")
-            for p in net.populations if p.model.kind not in target.core.models]
+                      message=_unsupported(p, target))
+            for p in net.populations if not target.supports_model(p.model.kind)]
+
+
+def _unsupported(p, target: Target) -> str:
+    if p.model.kind == "threshold":
+        what = ("a memoryless readout (a NIR Affine -> Output, say)" if not p.model.spiking
+                else "a memoryless threshold unit")
+        return (f"population '{p.name}' is {what}: {target.name}'s neurons cannot forget their membrane in one "
+                f"step (decay '{target.format.decay}'; models {', '.join(target.core.models)}): choose a target "
+                "with multiply or shift decay, or make the readout a spiking layer")
+    return (f"population '{p.name}' uses model '{p.model.kind}', which {target.name} does not "
+            f"support (it has {', '.join(target.core.models)})")
 
 
 def receptor_channels(net: Network, target: Target) -> list[Violation]:

@@ -104,6 +104,14 @@ class Target:
         k = -(-max(1, receptors) // per)
         return k if k == 1 or k <= (self.core.receptor_compartments or 1) else None
 
+    def supports_model(self, kind: str) -> bool:
+        """Whether the cores run neuron model ``kind``: listed in ``core.models``, or a memoryless
+        threshold unit on a LIF core whose decay can keep nothing of the membrane (``multiply``
+        by ``2^F - 2^F``, ``shift`` by 0: the datapath's full decay)."""
+        if kind in self.core.models:
+            return True
+        return kind == "threshold" and "lif" in self.core.models and self.format.decay in ("multiply", "shift")
+
     def effective(self, receptors: int) -> Target:
         """The target a network (or image) whose neurons have ``receptors`` current channels is
         compiled for: :meth:`with_receptors` when that is more than the format's channels and the

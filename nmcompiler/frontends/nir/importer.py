@@ -246,7 +246,9 @@ class _Importer:
                 continue
             meta = getattr(node, "metadata", {}) or {}
             conv = convert_neuron(node, dt=self.dt, integration=self.integration, reset=self.opt.reset_for(r, meta),
-                                  if_per_step=self.opt.if_per_step, reset_delayed=self.opt.reset_delayed)
+                                  if_per_step=self.opt.if_per_step, reset_delayed=self.opt.reset_delayed,
+                                  tau_scale=1 / self.dt if self.opt.tau_times_dt else 1.0,
+                                  current_jump=self.opt.current_jump)
             if conv.model.reset not in ResetMode.ALL:
                 self.problem(r, f"reset mode '{conv.model.reset}' in its metadata is unknown")
                 continue

@@ -83,10 +83,16 @@ def delayed_reset(v_threshold, v_reset, decay):
 
 
 def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step: bool,
-                   reset_delayed: bool = False) -> ConvertedNeuron:
+                   reset_delayed: bool = False, tau_scale: float = 1.0, current_jump: bool = False) -> ConvertedNeuron:
+    """The IR model of a NIR neuron node. ``tau_scale`` multiplies every time constant (an
+    exporter that wrote ``dt * tau``: ``1 / dt``); ``current_jump``: a CubaLIF input adds ``w_in``
+    per unit to the current (Norse) instead of ``w_in dt / tau_syn``."""
     # per-neuron arrays holding one value (as exporters write them) become shared scalars
     p = {k: v.reshape(-1) if v.size > 1 and np.any(v != v.reshape(-1)[0]) else v.reshape(-1)[0].reshape(())
          for k, v in _params(node).items()}
+    for name in ("tau", "tau_mem", "tau_syn"):
+        if name in p and tau_scale != 1.0:
+            p[name] = p[name] * tau_scale
     kind = type(node).__name__
     spiking = kind in ("LIF", "IF", "CubaLIF", "Threshold")
     common = {"r": p.get("r", 1.0), "reset": reset, "integration": integration, "spiking": spiking}
@@ -104,7 +110,7 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
         return ConvertedNeuron(model, scale, np.asarray(1.0), False)
     if kind in ("CubaLIF", "CubaLI"):
         tau_syn, w_in = p["tau_syn"], p.get("w_in", np.asarray(1.0))
-        scale = w_in * (-np.expm1(-dt / tau_syn) if integration == "exact" else dt / tau_syn)
+        scale = w_in * (1.0 if current_jump else -np.expm1(-dt / tau_syn) if integration == "exact" else dt / tau_syn)
         model = CubaLIF(tau_mem=p["tau_mem"], tau_syn=tau_syn[None] if tau_syn.ndim else tau_syn, v_leak=p["v_leak"],
                         receptor_names=("syn",), **common)
         return ConvertedNeuron(model, scale, scale, True)

@@ -26,6 +26,7 @@ class NirOptions:
     ``reset_delayed``: a subtractive reset happens on the step after the spike, undecayed.
     ``same_step``: the exporter's framework evaluates all layers within one step: retime the
     network (levels, delays, bias onsets; :mod:`.presets`).
+    ``tau_times_dt``, ``current_jump``: exporter quirks (:mod:`.presets`).
     ``preset``: the name of the exporter preset these options came from (:meth:`from_preset`).
     """
 
@@ -36,6 +37,8 @@ class NirOptions:
     if_per_step: bool = True
     reset_delayed: bool = False
     same_step: bool = False
+    tau_times_dt: bool = False
+    current_jump: bool = False
     preset: str | None = None
 
     @classmethod
@@ -48,7 +51,8 @@ class NirOptions:
             raise UserError(f"{p.name}'s exporter writes its time constants for dt = {p.dt:g} s (the graph means "
                             f"that step); dt = {dt:g} s would change every decay: drop --dt")
         return cls(dt=p.dt or dt, integration=p.integration, reset=reset or p.reset, if_per_step=p.if_per_step,
-                   reset_delayed=p.reset_delayed, same_step=p.same_step, preset=p.name, **overrides)
+                   reset_delayed=p.reset_delayed, same_step=p.same_step, tau_times_dt=p.tau_times_dt,
+                   current_jump=p.current_jump, preset=p.name, **overrides)
 
     def check(self) -> None:
         if self.dt is not None and not self.dt > 0:

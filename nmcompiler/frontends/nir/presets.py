@@ -14,7 +14,10 @@ does not say which. A preset fixes every convention that changes spikes:
   level (its longest path from the inputs), each connection the delay of the levels it spans,
   and each bias starts at its population's level; the IR's population at level L then
   reproduces the framework's step ``t`` at step ``t + L``, spike for spike;
-* ``if_per_step``: IF nodes integrate ``v += r x`` per step.
+* ``if_per_step``: IF nodes integrate ``v += r x`` per step;
+* exporter quirks: ``tau_times_dt`` (Norse 1.1 writes ``dt * tau`` as each time constant) and
+  ``current_jump`` (Norse adds a spike's weight to the synaptic current itself, not scaled by
+  ``dt / tau_syn`` as NIR's equation says).
 
 docs/nir.md has the table of conventions per framework, and what is verified against each
 framework's own forward pass (tests/golden/frameworks/).
@@ -39,16 +42,27 @@ class Preset:
     reset_delayed: bool
     same_step: bool
     if_per_step: bool = True
+    tau_times_dt: bool = False  # the exporter wrote dt * tau for every time constant (Norse 1.1)
+    current_jump: bool = False  # a spike adds w_in to a CubaLIF current (not w_in dt / tau_syn)
     source: str = ""  # what in the framework's code says so
 
     def describe(self) -> str:
         timing = "same-step layers (retimed)" if self.same_step else "one step per connection"
         reset = f"reset {self.reset}" + (" one step after the spike" if self.reset_delayed else " at the spike")
         dt = f"dt = {self.dt:g} s" if self.dt else "dt from --dt or the graph"
-        return f"preset '{self.name}': {dt}, {self.integration} integration, {reset}, {timing}"
+        quirks = (["time constants written as dt * tau"] if self.tau_times_dt else []) + (
+            ["a spike adds its weight to the synaptic current"] if self.current_jump else [])
+        return f"preset '{self.name}': {dt}, {self.integration} integration, {reset}, {timing}" + "".join(
+            f", {q}" for q in quirks)
 
 
 PRESETS: dict[str, Preset] = {
+    "norse": Preset(
+        name="norse", dt=1e-3, integration=Integration.EULER, reset=ResetMode.VALUE, reset_delayed=False,
+        same_step=True, tau_times_dt=True, current_jump=True,
+        source="norse/torch/utils/export_nir.py writes tau = dt / tau_mem_inv, which is dt * tau, with to_nir's "
+               "default dt = 1e-3; lif_feed_forward_step adds the input to the current (i + x), then v uses it, "
+               "then i decays; LIFBox steps v += dt tau_mem_inv (x + v_leak - v); reset to v_reset at the spike"),
     "snntorch": Preset(
         name="snntorch", dt=1e-4, integration=Integration.EULER, reset=ResetMode.SUBTRACT, reset_delayed=True,
         same_step=True,
@@ -63,6 +77,6 @@ def preset(name: str) -> Preset:
     try:
         return PRESETS[name.lower()]
     except KeyError:
-        raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; Norse, Sinabs, "
-                        "Rockpool, Lava-dl and Spyx are not verified against their frameworks yet: import them "
-                        "with --integration and --reset)") from None
+        raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; Sinabs, Rockpool, "
+                        "Lava-dl and Spyx are not verified against their frameworks yet: import them with --dt, "
+                        "--integration and --reset)") from None
