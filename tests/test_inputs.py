@@ -99,3 +99,20 @@ def test_an_unknown_input_name_is_exit_2(sample, tmp_path, capsys):
     code, _, err = _run(["simulate", NIR, "--from", "snntorch", "--steps", "5", "-o", str(tmp_path),
                          "--input", f"pixels={sample}"], capsys)
     assert code == 2 and "'pixels' is not a spike source (spike sources: input)" in err
+
+
+def test_compare_on_event_data_is_driven_and_matches_snntorch(tmp_path, capsys):
+    data = np.load(DIGITS / "digits_snntorch_test.npz")
+    x = np.unpackbits(data["spikes"][:60], axis=-1)[..., :64]
+    np.savez(tmp_path / "events.npz", x=x, y=data["y"][:60])
+    code, out, err = _run(["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27", "--json",
+                           "--data", str(tmp_path / "events.npz"), "--encode", "events", "--output", "3",
+                           "-o", str(tmp_path / "cmp")], capsys)
+    doc = json.loads(out)
+    snntorch = float(np.mean(np.argmax(data["counts"][:60], axis=1) == data["y"][:60]))
+    assert code == 0 and doc["float_accuracy"] == snntorch and abs(doc["hw_accuracy"] - snntorch) <= 0.05
+    assert doc["populations"]["1"]["float_spikes"] > 100  # the summary is the first sample's driven run
+    np.savez(tmp_path / "flat.npz", x=x.reshape(60, -1), y=data["y"][:60])
+    code, _, err = _run(["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27",
+                         "--data", str(tmp_path / "flat.npz"), "--encode", "events", "-o", str(tmp_path / "c2")], capsys)
+    assert code == 2 and "x must be (samples, steps, channels) 0/1 spikes" in err

@@ -14,6 +14,7 @@ from ..ir import CurrentSource, Network, Probe, SpikeSource
 from ..passes import Quantize
 from ..sim import FloatSimulator, SimResult
 from ..sim.bit_sim import BitAccurateSimulator
+from ..sim.stimulus import spike_source_from_array
 from ..streams import stream
 from .spike_distance import van_rossum
 
@@ -103,8 +104,13 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
     With ``calibrate``, the float run's observed ranges calibrate the quantizer (docs/datapath.md).
     """
     seed = net.seed if seed is None else seed
-    a = FloatSimulator(net, seed=seed).run(steps, track_ranges=calibrate)
-    fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None).run(net)
+    driven = net
+    if data is not None:  # the summaries, the first divergence and the plot come from the first sample
+        x, y = _data(data, encode)
+        src = _pick_input(net, x.shape[-1], input_source, CurrentSource if encode == "current" else SpikeSource)
+        driven = _sample_network(net, src, x[0], encode, steps, seed, 0)
+    a = FloatSimulator(driven, seed=seed).run(steps, track_ranges=calibrate)
+    fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None).run(driven)
     b = BitAccurateSimulator(fx, seed=seed).run(steps, count_saturation=True)
     rows, warnings = compare_results(a, b)
     for pop, counts in b.saturation.items():
@@ -123,14 +129,39 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
     return CompareResult(**result)
 
 
+def _data(data, encode: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(data["x"]), np.asarray(data["y"])
+    if encode not in ("rate", "current", "events"):
+        raise UserError(f"unknown encoding '{encode}' (use rate, current or events)")
+    if x.dtype.kind not in "biuf" or y.dtype.kind not in "iu":
+        raise UserError(f"data: x must be numbers and y integer labels, got dtypes {x.dtype} and {y.dtype}")
+    shape = "(samples, steps, channels) 0/1 spikes" if encode == "events" else "(samples, features)"
+    if x.ndim != (3 if encode == "events" else 2) or y.shape != (x.shape[0],) or not x.shape[0]:
+        raise UserError(f"data: x must be {shape} and y (samples,), got {x.shape} and {y.shape}")
+    if not np.all(np.isfinite(x)) or (y.size and y.min() < 0):
+        raise UserError("data: x must be finite and labels y non-negative")
+    return x.astype(np.float64), y.astype(np.int64)
+
+
+def _sample_network(net: Network, src: str, sample: np.ndarray, encode: str, steps: int, seed, k: int) -> Network:
+    """``net`` fed sample ``k``: its spikes (events), Bernoulli spikes of rate ``sample`` per step
+    (rate, seeded per sample) or ``sample`` as constant currents (current)."""
+    trial = net.copy()
+    if encode == "events":
+        trial.replace(spike_source_from_array(src, sample, net.dt, net.node(src).size))
+    elif encode == "rate":
+        rng = stream(seed, "encode", str(k))
+        steps_, ids = np.nonzero(rng.random((steps, sample.size)) < np.clip(sample, 0, 1))
+        trial.replace(SpikeSource(name=src, size=sample.size, ids=ids, times=steps_ * net.dt))
+    else:
+        trial.replace(dataclasses.replace(net.node(src), amplitude=sample))
+    return trial
+
+
 def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, output, progress) -> dict:
-    x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"]).astype(np.int64)
-    if x.ndim != 2 or y.shape != (x.shape[0],):
-        raise UserError(f"data: x must be (samples, features) and y (samples,), got {x.shape} and {y.shape}")
-    if encode not in ("rate", "current"):
-        raise UserError(f"unknown encoding '{encode}' (use rate or current)")
-    kind = SpikeSource if encode == "rate" else CurrentSource
-    src_name = _pick_input(net, x.shape[1], input_source, kind)
+    x, y = _data(data, encode)
+    kind = CurrentSource if encode == "current" else SpikeSource
+    src_name = _pick_input(net, x.shape[-1], input_source, kind)
     out_name = output or net.populations[-1].name
     if out_name not in [p.name for p in net.populations]:
         raise UserError(f"output population '{out_name}' does not exist")
@@ -140,16 +171,9 @@ def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, 
     quantized = None if encode == "current" else quantize.run(net)
     preds_f, preds_h = [], []
     for k, sample in enumerate(x):
-        trial = net.copy()
+        trial = _sample_network(net, src_name, sample, encode, steps, seed, k)
         trial.probes = [Probe(target=out_name)]
-        if encode == "rate":
-            rng = stream(seed, "encode", str(k))
-            steps_, ids = np.nonzero(rng.random((steps, sample.size)) < np.clip(sample, 0, 1))
-            trial.replace(SpikeSource(name=src_name, size=sample.size, ids=ids, times=steps_ * net.dt))
-            fx = dataclasses.replace(quantized, network=trial)
-        else:
-            trial.replace(dataclasses.replace(net.node(src_name), amplitude=sample))
-            fx = quantize.run(trial)
+        fx = quantize.run(trial) if quantized is None else dataclasses.replace(quantized, network=trial)
         for sim, preds in ((FloatSimulator(trial, seed=seed), preds_f), (BitAccurateSimulator(fx, seed=seed), preds_h)):
             res = sim.run(steps)
             preds.append(int(np.argmax(np.bincount(res.spike_ids[out_name], minlength=n_out))))

@@ -168,9 +168,11 @@ def import_(network: Path, output: Path, source_options) -> None:
 @click.option("--steps", type=click.IntRange(min=1), help="Time steps per run (per sample with --data).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the network's).")
 @click.option("--data", "data_file", type=click.Path(path_type=Path),
-              help="Labelled inputs: an .npz with x (samples x features, in [0, 1]) and y (labels).")
-@click.option("--encode", type=click.Choice(["rate", "current"]), default="rate",
-              help="rate: Bernoulli spikes with probability x per step; current: x as constant current.")
+              help="Labelled inputs: an .npz with x (samples x features in [0, 1]; events: samples x steps x "
+                   "channels of 0/1) and y (labels). The summaries and plot show the first sample's run.")
+@click.option("--encode", type=click.Choice(["rate", "current", "events"]), default="rate",
+              help="rate: Bernoulli spikes with probability x per step; current: x as constant current; "
+                   "events: x are the spikes themselves.")
 @click.option("--input-source", help="Source that receives the data (default: the one of matching size).")
 @click.option("--output", "output_pop", help="Population read out by spike count (default: the last one).")
 @click.option("--calibrate", is_flag=True, help="Calibrate the quantizer with the float run's observed ranges.")
