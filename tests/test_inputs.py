@@ -116,3 +116,20 @@ def test_compare_on_event_data_is_driven_and_matches_snntorch(tmp_path, capsys):
     code, _, err = _run(["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27",
                          "--data", str(tmp_path / "flat.npz"), "--encode", "events", "-o", str(tmp_path / "c2")], capsys)
     assert code == 2 and "x must be (samples, steps, channels) 0/1 spikes" in err
+
+
+def test_verify_on_labelled_spike_data(tmp_path, capsys):
+    data = np.load(DIGITS / "digits_snntorch_test.npz")
+    x = np.unpackbits(data["spikes"][:30], axis=-1)[..., :64]
+    np.savez(tmp_path / "events.npz", x=x, y=data["y"][:30])
+    code, out, err = _run(["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--json", "--rtl-samples", "1",
+                           "--data", str(tmp_path / "events.npz")], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["steps"] == 27 and doc["rtl_mismatches"] == 0 and not doc["vacuous"]
+    assert all(doc["spikes"][level] > 100 for level in ("float", "int", "rtl"))
+    snntorch = float(np.mean(np.argmax(data["counts"][:30], axis=1) == data["y"][:30]))
+    assert doc["float_accuracy"] == snntorch and abs(doc["int_accuracy"] - snntorch) <= 0.05
+    np.savez(tmp_path / "bad.npz", x=x, y=data["y"][:29])
+    code, _, err = _run(["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--levels", "float,int",
+                         "--data", str(tmp_path / "bad.npz")], capsys)
+    assert code == 2 and "x must be (samples, steps, channels) 0/1 spikes and y (samples,) integer labels" in err

@@ -37,6 +37,51 @@ def _image_target(contents, target: str | None, where: str):
     return tgt
 
 
+def _verify_data(source: Path, target, wanted, data_file: Path, steps, size, as_json, outdir, rtl_samples, output_pop,
+                 source_options) -> None:
+    """``nmc verify --data``: accuracy per level on labelled spike samples, the RTL on some."""
+    from ..flow.verify import compile_for_verification, response_lag, verify_data
+    from ..ir import SpikeSource
+    from ..targets import load_target
+
+    if source.suffix == ".nmc" or target is None:
+        raise UserError("--data verifies a network on a target: give the network and --target")
+    net = load_source(source, source_options)
+    try:
+        with np.load(data_file, allow_pickle=False) as f:
+            x, y = f["x"], f["y"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise UserError(f"{data_file}: need an .npz with arrays x and y ({exc})") from None
+    if x.ndim != 3 or y.shape != (len(x),) or not len(x) or y.dtype.kind not in "iu":
+        raise UserError(f"{data_file}: x must be (samples, steps, channels) 0/1 spikes and y (samples,) integer "
+                        f"labels, got {x.shape} and {y.shape} {y.dtype}")
+    fits = [s.name for s in net.sources if isinstance(s, SpikeSource) and s.size == x.shape[2]]
+    if len(fits) != 1:
+        raise UserError(f"{data_file}: need exactly one spike source with {x.shape[2]} channels, found {fits or 'none'}")
+    output = output_pop or net.populations[-1].name
+    steps = steps or x.shape[1] + response_lag(net, fits[0], output)
+    contents, mapped = compile_for_verification(net, load_target(target), "rtl" in wanted, size=size, where=str(source))
+    result = verify_data(contents, mapped, net, samples=x, labels=y, source=fits[0], output=output, steps=steps,
+                         rtl_samples=rtl_samples if "rtl" in wanted else 0, where=str(source))
+    doc = result.to_json()
+    if as_json:
+        click.echo(json.dumps(doc, indent=1, sort_keys=True))
+    if result.vacuous:
+        raise UserError(f"{source}: no activity: no neuron spiked on any of the {result.samples} samples")
+    if outdir is not None:
+        write_json(outdir / "verify.json", doc)
+    if not as_json:
+        console = Console(highlight=False, soft_wrap=True)
+        console.print(f"{result.samples} samples, {steps} steps each: float accuracy {result.float_accuracy:.4f}, "
+                      f"{result.target} (the image's tables) {result.int_accuracy:.4f}, same class on "
+                      f"{100 * result.agreement:.1f} % of samples; spikes {result.spikes}")
+        if result.rtl_samples:
+            console.print(f"RTL on {result.rtl_samples} samples: "
+                          + ("bit-exact" if result.bit_exact else f"{result.rtl_mismatches} mismatches"))
+    if not result.bit_exact:
+        raise SystemExit(1)
+
+
 def _with_inputs(contents, inputs):
     """The image with its host spike sources replaced by ``NAME=FILE.npy`` arrays."""
     from ..sim.stimulus import read_spike_arrays
@@ -208,9 +253,16 @@ def _where(fd: dict | None) -> str:
 @click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
               help="Spikes for a spike source (a NIR Input, or an image's host source): a (steps, channels) "
                    "0/1 array. Repeatable.")
+@click.option("--data", "data_file", type=click.Path(path_type=Path), default=None,
+              help="Labelled spike samples: an .npz with x (samples, steps, channels) of 0/1 and y (labels): "
+                   "accuracy of float and of the image, and the RTL on --rtl-samples of them.")
+@click.option("--rtl-samples", type=click.IntRange(min=0), default=1, show_default=True,
+              help="With --data: samples run on the RTL as well (0: none).")
+@click.option("--output", "output_pop", default=None, help="With --data: the population read out by spike count "
+                                                             "(default: the last one).")
 @network_options
 def verify(source: Path, target, levels: str, steps, duration, states: bool, size: bool, as_json: bool, outdir,
-           inputs, source_options) -> None:
+           inputs, data_file, rtl_samples, output_pop, source_options) -> None:
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree, 2 when nothing spiked at any level."""
@@ -218,6 +270,10 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
     from ..targets import load_target
 
     wanted = check_levels(levels)
+    if data_file is not None:
+        _verify_data(source, target, wanted, data_file, steps, size, as_json, outdir, rtl_samples, output_pop,
+                     source_options)
+        return
     ladder_options = dict(steps=steps, duration=duration, states=states)
     if source.suffix == ".nmc":
         if size:

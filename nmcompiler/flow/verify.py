@@ -14,7 +14,8 @@ from ..sim.bit_sim import BitAccurateSimulator
 from ..sim.float_sim import FloatSimulator
 from ..targets import Target
 
-__all__ = ["LEVELS", "Ladder", "Level", "verify_ladder", "verify_network"]
+__all__ = ["LEVELS", "DataVerification", "Ladder", "Level", "compile_for_verification", "response_lag", "verify_data",
+           "verify_ladder", "verify_network"]
 
 LEVELS = ("float", "int", "rtl")
 
@@ -68,11 +69,19 @@ def check_levels(levels: str) -> list[str]:
 def verify_network(net: Network, target: Target, wanted: list[str], *, size: bool = False, where: str = "",
                    **ladder) -> Ladder:
     """Map ``net`` onto ``target`` in index order (sized first with ``size``) and run the ladder."""
+    contents, mapped = compile_for_verification(net, target, "rtl" in wanted, size=size, where=where)
+    return verify_ladder(contents, mapped, wanted, net=net, source=where, **ladder)
+
+
+def compile_for_verification(net: Network, target: Target, rtl: bool, *, size: bool = False,
+                             where: str = "") -> tuple[ImageContents, Target]:
+    """The image of ``net`` mapped in index order (sized first with ``size``), and the mapped
+    target (with multi-compartment neurons where the network needs them)."""
     from ..compiler import compile_network, compile_sized
     from ..rtl.params import CoreParams
     from .compile_dir import rtl_memory_cost
 
-    if "rtl" in wanted:
+    if rtl:
         CoreParams.of(target)  # refuses targets the core cannot run, before compiling
     if size:
         _, mapping, fx, report = compile_sized(net, target, rtl_memory_cost(), partitioner="index-order")
@@ -80,8 +89,24 @@ def verify_network(net: Network, target: Target, wanted: list[str], *, size: boo
         mapping, fx, report = compile_network(net, target, partitioner="index-order")
     if not report.fits:
         raise UserError(f"{where or net.name}: the mapping does not fit {target.name}: " + "; ".join(report.misfits))
-    # the mapped target: with multi-compartment neurons where the network needs them
-    return verify_ladder(build_contents(mapping, fx), mapping.target, wanted, net=net, source=where, **ladder)
+    return build_contents(mapping, fx), mapping.target
+
+
+def response_lag(net: Network, source: str, output: str) -> int:
+    """Steps from a spike of ``source`` to the earliest effect on ``output`` (the shortest path of
+    smallest delays): a sample of ``k`` steps needs ``k + lag`` steps to be counted whole."""
+    lag, frontier = {source: 0}, [source]
+    while frontier:
+        node = frontier.pop()
+        for proj in net.spiking_projections():
+            if proj.pre == node:
+                d = lag[node] + int(np.min(proj.connectivity.delays, initial=1))
+                if d < lag.get(proj.post, d + 1):
+                    lag[proj.post] = d
+                    frontier.append(proj.post)
+    if output not in lag:
+        raise UserError(f"population '{output}' cannot be reached from '{source}'")
+    return lag[output]
 
 
 def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *, net: Network | None = None,
@@ -147,3 +172,63 @@ def _spike_set(result, populations) -> set[tuple[int, str, int]]:
         steps = result.spike_steps.get(pop, np.zeros(0, dtype=np.int64))
         out.update((int(t), pop, int(i)) for t, i in zip(steps.tolist(), result.spike_ids[pop].tolist()))
     return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataVerification:
+    """The ladder on labelled samples: accuracy of the float network and of the image's own
+    tables on every sample, and the RTL against the image on the first ``rtl_samples``."""
+
+    source: str
+    target: str
+    steps: int
+    samples: int
+    float_accuracy: float
+    int_accuracy: float
+    agreement: float  # share of samples both classify alike
+    spikes: dict[str, int]  # level -> spikes over every sample (rtl: over its samples)
+    rtl_samples: int
+    rtl_mismatches: int | None
+
+    @property
+    def vacuous(self) -> bool:
+        return not any(self.spikes.values())
+
+    @property
+    def bit_exact(self) -> bool:
+        return not self.rtl_mismatches
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in ("source", "target", "steps", "samples", "float_accuracy",
+                                              "int_accuracy", "agreement", "spikes", "rtl_samples",
+                                              "rtl_mismatches")} | {"vacuous": self.vacuous}
+
+
+def verify_data(contents: ImageContents, target: Target, net: Network, *, samples: np.ndarray, labels: np.ndarray,
+                source: str, output: str, steps: int, rtl_samples: int = 1, where: str = "") -> DataVerification:
+    """Float and bit-accurate (the image's tables) accuracy on ``samples`` ((samples, steps,
+    channels) spikes fed to the spike source ``source``), and the RTL on the first ``rtl_samples``."""
+    from ..rtl.params import CoreParams
+    from ..rtl.verify import verify_image
+    from ..sim.stimulus import spike_source_from_array
+    from .samples import spike_counts
+
+    labels = np.asarray(labels)
+    if labels.shape != (len(samples),):
+        raise UserError(f"data: {len(samples)} samples but labels of shape {labels.shape}")
+    f = spike_counts(net, source, samples, output, steps)
+    h = spike_counts(to_program(contents), source, samples, output, steps)
+    spikes = {"float": sum(f.totals.values()), "int": sum(h.totals.values())}
+    mismatches = None
+    if rtl_samples:
+        params, mismatches, spikes["rtl"] = CoreParams.of(target), 0, 0
+        size = next(s["size"] for s in contents.meta["sources"] if s["name"] == source)
+        for sample in samples[:rtl_samples]:
+            one = contents.with_source(spike_source_from_array(source, sample, net.dt, size))
+            result = verify_image(one, params, steps)
+            mismatches += result.mismatches
+            spikes["rtl"] += result.rtl_spikes
+    return DataVerification(source=where, target=target.name, steps=steps, samples=len(samples),
+                            float_accuracy=f.accuracy(labels), int_accuracy=h.accuracy(labels),
+                            agreement=float(np.mean(f.predictions() == h.predictions())), spikes=spikes,
+                            rtl_samples=min(rtl_samples, len(samples)), rtl_mismatches=mismatches)
