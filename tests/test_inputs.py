@@ -112,6 +112,9 @@ def test_compare_on_event_data_is_driven_and_matches_snntorch(tmp_path, capsys):
     snntorch = float(np.mean(np.argmax(data["counts"][:60], axis=1) == data["y"][:60]))
     assert code == 0 and doc["float_accuracy"] == snntorch and abs(doc["hw_accuracy"] - snntorch) <= 0.05
     assert doc["populations"]["1"]["float_spikes"] > 100  # the summary is the first sample's driven run
+    assert np.asarray(doc["confusion"]["float"]).sum() == 60 and np.trace(doc["confusion"]["float"]) == 60 * snntorch
+    assert sum(c["samples"] for c in doc["per_class"].values()) == 60 and 0 < doc["count_agreement"] <= 1
+    assert (tmp_path / "cmp" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     np.savez(tmp_path / "flat.npz", x=x.reshape(60, -1), y=data["y"][:60])
     code, _, err = _run(["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27",
                          "--data", str(tmp_path / "flat.npz"), "--encode", "events", "-o", str(tmp_path / "c2")], capsys)

@@ -37,6 +37,10 @@ class CompareResult:
     hw_accuracy: float | None = None
     agreement: float | None = None
     samples: int | None = None
+    per_class: dict | None = None  # label -> {"samples", "float_accuracy", "hw_accuracy"}
+    confusion: dict | None = None  # "float" / "hw" -> [true label][predicted] counts
+    count_agreement: float | None = None  # share of samples whose output spike counts are all equal
+    first_diverging_sample: int | None = None  # first sample the two classify differently
     float_result: SimResult | None = field(default=None, repr=False)
     hw_result: SimResult | None = field(default=None, repr=False)
 
@@ -169,16 +173,30 @@ def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, 
     if y.size and y.max() >= n_out:
         raise UserError(f"labels go up to {y.max()} but output population '{out_name}' has {n_out} neurons")
     quantized = None if encode == "current" else quantize.run(net)
-    preds_f, preds_h = [], []
+    counts = np.zeros((2, len(x), n_out), dtype=np.int64)  # float, hw
     for k, sample in enumerate(x):
         trial = _sample_network(net, src_name, sample, encode, steps, seed, k)
         trial.probes = [Probe(target=out_name)]
         fx = quantize.run(trial) if quantized is None else dataclasses.replace(quantized, network=trial)
-        for sim, preds in ((FloatSimulator(trial, seed=seed), preds_f), (BitAccurateSimulator(fx, seed=seed), preds_h)):
-            res = sim.run(steps)
-            preds.append(int(np.argmax(np.bincount(res.spike_ids[out_name], minlength=n_out))))
+        for level, sim in enumerate((FloatSimulator(trial, seed=seed), BitAccurateSimulator(fx, seed=seed))):
+            counts[level, k] = np.bincount(sim.run(steps).spike_ids[out_name], minlength=n_out)
         if progress is not None:
             progress(1)
-    pf, ph = np.array(preds_f), np.array(preds_h)
+    return _scores(counts, y, n_out)
+
+
+def _scores(counts: np.ndarray, y: np.ndarray, n_out: int) -> dict:
+    """Accuracies, per class, confusion matrices and agreement from (2, samples, n_out) counts."""
+    pf, ph = np.argmax(counts[0], axis=1), np.argmax(counts[1], axis=1)
+    per_class = {int(c): {"samples": int(np.sum(y == c)), "float_accuracy": float(np.mean(pf[y == c] == c)),
+                          "hw_accuracy": float(np.mean(ph[y == c] == c))} for c in np.unique(y)}
+    confusion = {}
+    for name, pred in (("float", pf), ("hw", ph)):
+        m = np.zeros((n_out, n_out), dtype=np.int64)
+        np.add.at(m, (y, pred), 1)
+        confusion[name] = m.tolist()
+    differ = np.flatnonzero(pf != ph)
     return {"float_accuracy": float(np.mean(pf == y)), "hw_accuracy": float(np.mean(ph == y)),
-            "agreement": float(np.mean(pf == ph)), "samples": int(y.size)}
+            "agreement": float(np.mean(pf == ph)), "samples": int(y.size), "per_class": per_class,
+            "confusion": confusion, "count_agreement": float(np.mean(np.all(counts[0] == counts[1], axis=1))),
+            "first_diverging_sample": int(differ[0]) if differ.size else None}

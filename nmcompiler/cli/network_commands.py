@@ -191,7 +191,7 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     from ..analysis import compare_networks
     from ..drc.rules import target_for
     from ..fileio import write_json
-    from ..report.compare_plot import compare_png
+    from ..report.compare_plot import compare_png, confusion_png
     from ..targets import load_target
 
     if clip != "max":
@@ -229,8 +229,11 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k))
     report = cmp.to_json()
     png = compare_png(cmp)
+    confusion = confusion_png(cmp) if cmp.confusion is not None else None
     write_json(outdir / "compare.json", report)
     write_bytes(outdir / "compare.png", png)
+    if confusion is not None:
+        write_bytes(outdir / "confusion.png", confusion)
     for w in cmp.warnings:
         log.warning("%s", w)
     if as_json:
@@ -249,9 +252,11 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     console.print("identical spikes" if fd is None else
                   f"first divergence: step {fd['step']}, population '{fd['population']}', neuron {fd['neuron']}")
     if cmp.float_accuracy is not None:
+        first = "none" if cmp.first_diverging_sample is None else str(cmp.first_diverging_sample)
         console.print(f"accuracy on {cmp.samples} samples: float {cmp.float_accuracy:.4f}, "
-                      f"{fmt.name} {cmp.hw_accuracy:.4f} (agreement {cmp.agreement:.4f})")
-    console.print(f"wrote {outdir}/compare.json, compare.png")
+                      f"{fmt.name} {cmp.hw_accuracy:.4f} (same class on {100 * cmp.agreement:.1f} %, same output "
+                      f"spike counts on {100 * cmp.count_agreement:.1f} %; first sample classified differently: {first})")
+    console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if confusion is not None else ""))
 
 
 @cli.command()

@@ -6,7 +6,7 @@ import numpy as np
 
 from .figure import Figure, png_bytes
 
-__all__ = ["compare_figure", "compare_png"]
+__all__ = ["compare_figure", "compare_png", "confusion_png"]
 
 
 def _raster(ax, result, title):
@@ -49,3 +49,22 @@ def compare_figure(cmp) -> Figure:
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def confusion_png(cmp) -> bytes:
+    """Confusion matrices of the float and the fixed-point classification (``nmc compare --data``)."""
+    fig = Figure(figsize=(10, 4.5), dpi=100)
+    axes = fig.subplots(1, 2)
+    for ax, (name, accuracy) in zip(axes, (("float", cmp.float_accuracy), ("hw", cmp.hw_accuracy))):
+        m = np.asarray(cmp.confusion[name])
+        ax.imshow(m, cmap="Blues")
+        for (i, j), count in np.ndenumerate(m):
+            if count:
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                        color="white" if count > m.max() / 2 else "black")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("label")
+        label = "float" if name == "float" else f"fixed point ({cmp.target})"
+        ax.set_title(f"{label}: {100 * accuracy:.1f} % of {cmp.samples}")
+    fig.tight_layout()
+    return png_bytes(fig)
