@@ -136,3 +136,20 @@ def test_verify_on_labelled_spike_data(tmp_path, capsys):
     code, _, err = _run(["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--levels", "float,int",
                          "--data", str(tmp_path / "bad.npz")], capsys)
     assert code == 2 and "x must be (samples, steps, channels) 0/1 spikes and y (samples,) integer labels" in err
+
+
+def test_compare_accuracy_against_weight_bits(tmp_path, capsys):
+    data = np.load(DIGITS / "digits_snntorch_test.npz")
+    np.savez(tmp_path / "events.npz", x=np.unpackbits(data["spikes"][:20], axis=-1)[..., :64], y=data["y"][:20])
+    args = ["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27", "--encode", "events",
+            "--output", "3", "-o", str(tmp_path / "cmp")]
+    code, out, _ = _run(args + ["--data", str(tmp_path / "events.npz"), "--weight-bits", "2..4", "--json"], capsys)
+    curve = json.loads(out)["accuracy_vs_weight_bits"]
+    assert code == 0 and [p["weight_bits"] for p in curve] == [2, 3, 4]
+    assert curve[0]["hw_accuracy"] < 0.5 < curve[2]["hw_accuracy"]  # 2-bit weights lose the classifier
+    assert (tmp_path / "cmp" / "accuracy_bits.png").exists()
+    for bad, message in (("2..x", "a width such as 6 or a range such as 2..8"), ("8..2", "the range ascending")):
+        code, _, err = _run(args + ["--data", str(tmp_path / "events.npz"), "--weight-bits", bad], capsys)
+        assert code == 2 and message in err
+    code, _, err = _run(args + ["--weight-bits", "2..4"], capsys)
+    assert code == 2 and "a range needs --data" in err

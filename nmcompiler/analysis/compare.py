@@ -37,6 +37,7 @@ class CompareResult:
     hw_accuracy: float | None = None
     agreement: float | None = None
     samples: int | None = None
+    accuracy_vs_weight_bits: list | None = None  # [{"weight_bits", "hw_accuracy"}] (--weight-bits A..B)
     per_class: dict | None = None  # label -> {"samples", "float_accuracy", "hw_accuracy"}
     confusion: dict | None = None  # "float" / "hw" -> [true label][predicted] counts
     count_agreement: float | None = None  # share of samples whose output spike counts are all equal
@@ -102,7 +103,7 @@ def _pick_input(net: Network, n_features: int, name: str | None, kind) -> str:
 def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int | None = None,
                      data: dict | None = None, encode: str = "rate", input_source: str | None = None,
                      output: str | None = None, calibrate: bool = False, clip: float | str = "max",
-                     progress=None) -> CompareResult:
+                     progress=None, weight_bits_curve: tuple[int, ...] = ()) -> CompareResult:
     """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data).
 
     With ``calibrate``, the float run's observed ranges calibrate the quantizer (docs/datapath.md).
@@ -129,7 +130,7 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
                   quantization=quant, warnings=warnings, float_result=a, hw_result=b)
     if data is not None:
         result.update(_classify(net, Quantize(fmt=fmt, clip=clip), steps, seed, data, encode,
-                                input_source, output, progress))
+                                input_source, output, progress, weight_bits_curve))
     return CompareResult(**result)
 
 
@@ -162,7 +163,8 @@ def _sample_network(net: Network, src: str, sample: np.ndarray, encode: str, ste
     return trial
 
 
-def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, output, progress) -> dict:
+def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, output, progress,
+              weight_bits=()) -> dict:
     x, y = _data(data, encode)
     kind = CurrentSource if encode == "current" else SpikeSource
     src_name = _pick_input(net, x.shape[-1], input_source, kind)
@@ -172,17 +174,38 @@ def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, 
     n_out = net.node(out_name).size
     if y.size and y.max() >= n_out:
         raise UserError(f"labels go up to {y.max()} but output population '{out_name}' has {n_out} neurons")
-    quantized = None if encode == "current" else quantize.run(net)
-    counts = np.zeros((2, len(x), n_out), dtype=np.int64)  # float, hw
-    for k, sample in enumerate(x):
-        trial = _sample_network(net, src_name, sample, encode, steps, seed, k)
+    trials = [_sample_network(net, src_name, sample, encode, steps, seed, k) for k, sample in enumerate(x)]
+    for trial in trials:
         trial.probes = [Probe(target=out_name)]
-        fx = quantize.run(trial) if quantized is None else dataclasses.replace(quantized, network=trial)
-        for level, sim in enumerate((FloatSimulator(trial, seed=seed), BitAccurateSimulator(fx, seed=seed))):
-            counts[level, k] = np.bincount(sim.run(steps).spike_ids[out_name], minlength=n_out)
+    per_trial = encode == "current"  # currents change the quantization; spike inputs do not
+    counts = np.stack([_counts(trials, None, steps, seed, out_name, n_out, progress, per_trial),
+                       _counts(trials, quantize, steps, seed, out_name, n_out, None, per_trial)])
+    out = _scores(counts, y, n_out)
+    if weight_bits:  # hardware accuracy against the weight mantissa's width, the rest of the format kept
+        out["accuracy_vs_weight_bits"] = [
+            {"weight_bits": b, "hw_accuracy": float(np.mean(np.argmax(_counts(
+                trials, dataclasses.replace(quantize, fmt=dataclasses.replace(quantize.fmt, weight_bits=b)), steps,
+                seed, out_name, n_out, None, per_trial), axis=1) == y))} for b in weight_bits]
+    return out
+
+
+def _counts(trials, quantize: Quantize | None, steps, seed, out_name: str, n_out: int, progress,
+            per_trial: bool) -> np.ndarray:
+    """Output spike counts per trial: float (``quantize`` None) or bit-accurate (quantized once,
+    or ``per_trial``)."""
+    counts = np.zeros((len(trials), n_out), dtype=np.int64)
+    quantized = None
+    for k, trial in enumerate(trials):
+        if quantize is None:
+            sim = FloatSimulator(trial, seed=seed)
+        else:
+            if quantized is None or per_trial:
+                quantized = quantize.run(trial)
+            sim = BitAccurateSimulator(dataclasses.replace(quantized, network=trial), seed=seed)
+        counts[k] = np.bincount(sim.run(steps).spike_ids[out_name], minlength=n_out)
         if progress is not None:
             progress(1)
-    return _scores(counts, y, n_out)
+    return counts
 
 
 def _scores(counts: np.ndarray, y: np.ndarray, n_out: int) -> dict:

@@ -163,7 +163,9 @@ def import_(network: Path, output: Path, source_options) -> None:
 @cli.command()
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("--target", required=True, help="Target whose numeric format to use (see hwtargets/), or a target .yaml.")
-@click.option("--weight-bits", type=click.IntRange(2, 32), help="Override the format's weight mantissa bits.")
+@click.option("--weight-bits", "weight_bits_option", metavar="BITS|A..B",
+              help="Override the format's weight mantissa bits; with --data, A..B also gives the hardware accuracy "
+                   "for each width from A to B (accuracy_vs_weight_bits, accuracy_bits.png).")
 @click.option("--duration", callback=time_option, help="Simulated time (default: the network's).")
 @click.option("--steps", type=click.IntRange(min=1), help="Time steps per run (per sample with --data).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the network's).")
@@ -181,7 +183,7 @@ def import_(network: Path, output: Path, source_options) -> None:
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
 @network_options
-def compare(network: Path, target: str, weight_bits, duration, steps, seed, data_file, encode, input_source,
+def compare(network: Path, target: str, weight_bits_option, duration, steps, seed, data_file, encode, input_source,
             output_pop, calibrate: bool, clip: str, outdir: Path, as_json: bool, source_options) -> None:
     """Simulate NETWORK in float and bit-accurately for TARGET's format; report what fixed point costs."""
     import dataclasses
@@ -191,7 +193,7 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     from ..analysis import compare_networks
     from ..drc.rules import target_for
     from ..fileio import write_json
-    from ..report.compare_plot import compare_png, confusion_png
+    from ..report.compare_plot import accuracy_bits_png, compare_png, confusion_png
     from ..targets import load_target
 
     if clip != "max":
@@ -201,6 +203,9 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
             raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not '{clip}'") from None
         if not 0 < clip <= 100:
             raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not {clip:g}")
+    weight_bits, curve = _weight_bits(weight_bits_option)
+    if curve and data_file is None:
+        raise UserError(f"--weight-bits {weight_bits_option}: a range needs --data (accuracy per width)")
     tgt = load_target(target)
     net = load_source(network, source_options)
     fmt = target_for(net, tgt).format  # multi-compartment neurons where the target chains them
@@ -226,7 +231,8 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
                   console=err, transient=True, disable=not err.is_terminal or not total) as bar:
         task = bar.add_task("cmp", total=total)
         cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, encode=encode, calibrate=calibrate, clip=clip,
-                               input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k))
+                               input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k),
+                               weight_bits_curve=curve)
     report = cmp.to_json()
     png = compare_png(cmp)
     confusion = confusion_png(cmp) if cmp.confusion is not None else None
@@ -234,6 +240,8 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
     write_bytes(outdir / "compare.png", png)
     if confusion is not None:
         write_bytes(outdir / "confusion.png", confusion)
+    if cmp.accuracy_vs_weight_bits:
+        write_bytes(outdir / "accuracy_bits.png", accuracy_bits_png(cmp))
     for w in cmp.warnings:
         log.warning("%s", w)
     if as_json:
@@ -257,6 +265,20 @@ def compare(network: Path, target: str, weight_bits, duration, steps, seed, data
                       f"{fmt.name} {cmp.hw_accuracy:.4f} (same class on {100 * cmp.agreement:.1f} %, same output "
                       f"spike counts on {100 * cmp.count_agreement:.1f} %; first sample classified differently: {first})")
     console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if confusion is not None else ""))
+
+
+def _weight_bits(value: str | None) -> tuple[int | None, tuple[int, ...]]:
+    """``--weight-bits``: one width, or a range ``A..B`` (the curve; the target's own width stays)."""
+    if value is None:
+        return None, ()
+    low, sep, high = value.partition("..")
+    try:
+        bits = (int(low), int(high)) if sep else (int(low),)
+    except ValueError:
+        raise UserError(f"--weight-bits must be a width such as 6 or a range such as 2..8, not '{value}'") from None
+    if not all(2 <= b <= 32 for b in bits) or bits[0] > bits[-1]:
+        raise UserError(f"--weight-bits {value}: widths must be in 2..32, the range ascending")
+    return (None, tuple(range(bits[0], bits[1] + 1))) if sep else (bits[0], ())
 
 
 @cli.command()

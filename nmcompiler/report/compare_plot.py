@@ -6,7 +6,7 @@ import numpy as np
 
 from .figure import Figure, png_bytes
 
-__all__ = ["compare_figure", "compare_png", "confusion_png"]
+__all__ = ["accuracy_bits_png", "compare_figure", "compare_png", "confusion_png"]
 
 
 def _raster(ax, result, title):
@@ -66,5 +66,19 @@ def confusion_png(cmp) -> bytes:
         ax.set_ylabel("label")
         label = "float" if name == "float" else f"fixed point ({cmp.target})"
         ax.set_title(f"{label}: {100 * accuracy:.1f} % of {cmp.samples}")
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def accuracy_bits_png(cmp) -> bytes:
+    """Hardware accuracy against the weight mantissa's width, with the float accuracy as a line."""
+    fig = Figure(figsize=(6, 4), dpi=100)
+    ax = fig.subplots()
+    bits = [p["weight_bits"] for p in cmp.accuracy_vs_weight_bits]
+    ax.plot(bits, [100 * p["hw_accuracy"] for p in cmp.accuracy_vs_weight_bits], "o-", label=f"{cmp.target} format")
+    ax.axhline(100 * cmp.float_accuracy, color="k", ls="--", lw=1, label="float")
+    ax.set_xlabel("weight bits")
+    ax.set_ylabel(f"accuracy (%) on {cmp.samples} samples")
+    ax.legend()
     fig.tight_layout()
     return png_bytes(fig)
