@@ -1,8 +1,9 @@
 """Our float simulation of NIR graphs against the exporting framework's own forward pass.
 
 The graphs and traces in tests/golden/frameworks/ were made once by make_snntorch.py (snnTorch
-1.0) and make_norse.py (Norse 1.1) with the framework installed (torch is not needed here). Each
-model is imported with the framework's preset (``--from snntorch``, ``--from norse``) and run on
+1.0), make_norse.py (Norse 1.1) and make_rockpool.py (Rockpool 3.1) with the framework installed
+(torch is not needed here). Each model is imported with the framework's preset (``--from
+snntorch``, ``norse``, ``rockpool``) and run on
 the stored input spikes; every layer must spike exactly as the framework did, and its membrane
 agree within 1e-6 of its range, at the step the preset's retiming says (the framework's step t
 is our step t + the population's level).
@@ -97,7 +98,7 @@ def _compare(name: str, cutoff=None):
 
 @pytest.mark.parametrize("name", [n for n in GOLDENS if not n.endswith("_nodelay")])
 def test_framework_models_spike_for_spike(name):
-    assert len(GOLDENS) == 9  # snnTorch 7, Norse 2
+    assert len(GOLDENS) == 10  # snnTorch 7, Norse 2, Rockpool 1
     compared = _compare(name)
     assert compared > 100  # every model spikes in every layer on these inputs (not a vacuous pass)
 

@@ -23,7 +23,8 @@ from ...ir import Connectivity, CurrentSource, Network, Population, Probe, Proje
 from ...ir.models import Integration, ResetMode
 from . import operators as op
 from .graph import flatten
-from .neurons import NEURON_KINDS, ConvertedNeuron, convert_neuron, neuron_shape, parameter_problems, time_step_from_metadata
+from .neurons import (NEURON_KINDS, ConvertedNeuron, convert_neuron, neuron_shape, parameter_problems,
+                      time_step_from_metadata, time_step_from_r)
 from .options import NirOptions
 
 __all__ = ["load_nir", "read_nir_file"]
@@ -83,10 +84,24 @@ class _Importer:
             if meta_dt is not None and not math.isclose(meta_dt, self.opt.dt):
                 log.warning("%s: graph metadata says dt = %g s; using --dt %g s", self.label, meta_dt, self.opt.dt)
             return self.opt.dt
+        if meta_dt is None and self.opt.dt_from_r:
+            meta_dt = self._time_step_from_r()
         if meta_dt is None:
             raise UserError(f"{self.label}: no time step: NIR graphs are continuous-time; give --dt (e.g. --dt 1ms)")
         log.info("%s: using dt = %g s from the graph's metadata (override with --dt)", self.label, meta_dt)
         return meta_dt
+
+    def _time_step_from_r(self) -> float | None:
+        """The dt the exporter wrote into ``r = tau exp(-dt/tau) / dt`` (the first LIF or CubaLIF)."""
+        for node in self.flat.nodes.values():
+            tau = getattr(node, "tau_mem", getattr(node, "tau", None))
+            if isinstance(node, (nir.LIF, nir.CubaLIF)) and tau is not None and getattr(node, "r", None) is not None:
+                dt = time_step_from_r(tau, node.r)
+                if dt is not None:
+                    rounded = float(f"{dt:.6g}")  # the exporter's dt, not the bisection's last digits
+                    log.info("%s: dt = %g s from the exported r = tau exp(-dt/tau) / dt", self.label, rounded)
+                    return rounded
+        return None
 
     # -- checks ---------------------------------------------------------------------------
     def check(self) -> nx.DiGraph:
@@ -248,7 +263,8 @@ class _Importer:
             conv = convert_neuron(node, dt=self.dt, integration=self.integration, reset=self.opt.reset_for(r, meta),
                                   if_per_step=self.opt.if_per_step, reset_delayed=self.opt.reset_delayed,
                                   tau_scale=1 / self.dt if self.opt.tau_times_dt else 1.0,
-                                  current_jump=self.opt.current_jump)
+                                  current_input=self.opt.current_input,
+                                  unit_current_gain=self.opt.unit_current_gain)
             if conv.model.reset not in ResetMode.ALL:
                 self.problem(r, f"reset mode '{conv.model.reset}' in its metadata is unknown")
                 continue

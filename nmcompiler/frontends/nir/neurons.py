@@ -28,7 +28,8 @@ import numpy as np
 
 from ...ir import IF, LIF, CubaLIF, NeuronModel, ThresholdUnit
 
-__all__ = ["NEURON_KINDS", "ConvertedNeuron", "convert_neuron", "delayed_reset", "neuron_shape", "parameter_problems"]
+__all__ = ["NEURON_KINDS", "ConvertedNeuron", "convert_neuron", "delayed_reset", "neuron_shape", "parameter_problems",
+           "time_step_from_r"]
 
 NEURON_KINDS = (nir.LIF, nir.LI, nir.IF, nir.I, nir.CubaLIF, nir.CubaLI, nir.Threshold)
 
@@ -68,6 +69,28 @@ def neuron_shape(node) -> tuple[int, ...] | None:
     return shapes[0] if shapes else None
 
 
+def _current_input(kind: str, tau_syn: np.ndarray, dt: float, integration: str):
+    if kind == "jump":
+        return np.asarray(1.0)
+    if kind == "decayed_jump":
+        return np.exp(-dt / tau_syn)
+    return -np.expm1(-dt / tau_syn) if integration == "exact" else dt / tau_syn
+
+
+def time_step_from_r(tau: np.ndarray, r: np.ndarray) -> float | None:
+    """The dt an exporter used when it wrote ``r = tau exp(-dt / tau) / dt`` (Rockpool), solved by
+    bisection (the right side falls as dt grows); None if no dt in (0, tau] fits."""
+    tau, r = float(np.ravel(tau)[0]), float(np.ravel(r)[0])
+    f = lambda dt: tau * math.exp(-dt / tau) / dt - r  # noqa: E731
+    lo, hi = tau * 1e-9, tau
+    if not (f(lo) > 0 > f(hi)):
+        return None
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if f(mid) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def _membrane_decay(tau: np.ndarray, dt: float, integration: str) -> np.ndarray:
     """The factor one step multiplies ``v - v_leak`` by."""
     return 1 - dt / tau if integration == "euler" else np.exp(-dt / tau)
@@ -83,10 +106,13 @@ def delayed_reset(v_threshold, v_reset, decay):
 
 
 def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step: bool,
-                   reset_delayed: bool = False, tau_scale: float = 1.0, current_jump: bool = False) -> ConvertedNeuron:
+                   reset_delayed: bool = False, tau_scale: float = 1.0, current_input: str = "nir",
+                   unit_current_gain: bool = False) -> ConvertedNeuron:
     """The IR model of a NIR neuron node. ``tau_scale`` multiplies every time constant (an
-    exporter that wrote ``dt * tau``: ``1 / dt``); ``current_jump``: a CubaLIF input adds ``w_in``
-    per unit to the current (Norse) instead of ``w_in dt / tau_syn``."""
+    exporter that wrote ``dt * tau``: ``1 / dt``); ``current_input``: what a unit of CubaLIF input
+    adds to the current (``nir``: ``w_in dt / tau_syn``; ``jump``: ``w_in``; ``decayed_jump``:
+    ``w_in exp(-dt / tau_syn)``); ``unit_current_gain``: the current enters the membrane with gain 1
+    per step (``r = tau_mem / dt``)."""
     # per-neuron arrays holding one value (as exporters write them) become shared scalars
     p = {k: v.reshape(-1) if v.size > 1 and np.any(v != v.reshape(-1)[0]) else v.reshape(-1)[0].reshape(())
          for k, v in _params(node).items()}
@@ -110,7 +136,9 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
         return ConvertedNeuron(model, scale, np.asarray(1.0), False)
     if kind in ("CubaLIF", "CubaLI"):
         tau_syn, w_in = p["tau_syn"], p.get("w_in", np.asarray(1.0))
-        scale = w_in * (1.0 if current_jump else -np.expm1(-dt / tau_syn) if integration == "exact" else dt / tau_syn)
+        scale = w_in * _current_input(current_input, tau_syn, dt, integration)
+        if unit_current_gain:
+            common["r"] = p["tau_mem"] / dt
         model = CubaLIF(tau_mem=p["tau_mem"], tau_syn=tau_syn[None] if tau_syn.ndim else tau_syn, v_leak=p["v_leak"],
                         receptor_names=("syn",), **common)
         return ConvertedNeuron(model, scale, scale, True)

@@ -26,7 +26,8 @@ class NirOptions:
     ``reset_delayed``: a subtractive reset happens on the step after the spike, undecayed.
     ``same_step``: the exporter's framework evaluates all layers within one step: retime the
     network (levels, delays, bias onsets; :mod:`.presets`).
-    ``tau_times_dt``, ``current_jump``: exporter quirks (:mod:`.presets`).
+    ``tau_times_dt``, ``current_input``, ``unit_current_gain``, ``dt_from_r``: exporter quirks
+    (:mod:`.presets`).
     ``preset``: the name of the exporter preset these options came from (:meth:`from_preset`).
     """
 
@@ -38,7 +39,9 @@ class NirOptions:
     reset_delayed: bool = False
     same_step: bool = False
     tau_times_dt: bool = False
-    current_jump: bool = False
+    current_input: str = "nir"
+    unit_current_gain: bool = False
+    dt_from_r: bool = False
     preset: str | None = None
 
     @classmethod
@@ -52,7 +55,8 @@ class NirOptions:
                             f"that step); dt = {dt:g} s would change every decay: drop --dt")
         return cls(dt=p.dt or dt, integration=p.integration, reset=reset or p.reset, if_per_step=p.if_per_step,
                    reset_delayed=p.reset_delayed, same_step=p.same_step, tau_times_dt=p.tau_times_dt,
-                   current_jump=p.current_jump, preset=p.name, **overrides)
+                   current_input=p.current_input, unit_current_gain=p.unit_current_gain, dt_from_r=p.dt_from_r,
+                   preset=p.name, **overrides)
 
     def check(self) -> None:
         if self.dt is not None and not self.dt > 0:

@@ -15,9 +15,11 @@ does not say which. A preset fixes every convention that changes spikes:
   and each bias starts at its population's level; the IR's population at level L then
   reproduces the framework's step ``t`` at step ``t + L``, spike for spike;
 * ``if_per_step``: IF nodes integrate ``v += r x`` per step;
-* exporter quirks: ``tau_times_dt`` (Norse 1.1 writes ``dt * tau`` as each time constant) and
-  ``current_jump`` (Norse adds a spike's weight to the synaptic current itself, not scaled by
-  ``dt / tau_syn`` as NIR's equation says).
+* exporter quirks: ``tau_times_dt`` (Norse 1.1 writes ``dt * tau`` as each time constant),
+  ``current_input`` (Norse adds a spike's weight to the synaptic current itself, Rockpool adds it
+  and decays it in the same step, where NIR's equation scales it by ``dt / tau_syn``),
+  ``unit_current_gain`` and ``dt_from_r`` (Rockpool's current enters the membrane with gain 1,
+  and its export records dt only in ``r``).
 
 docs/nir.md has the table of conventions per framework, and what is verified against each
 framework's own forward pass (tests/golden/frameworks/).
@@ -43,7 +45,10 @@ class Preset:
     same_step: bool
     if_per_step: bool = True
     tau_times_dt: bool = False  # the exporter wrote dt * tau for every time constant (Norse 1.1)
-    current_jump: bool = False  # a spike adds w_in to a CubaLIF current (not w_in dt / tau_syn)
+    current_input: str = "nir"  # a spike's effect on a CubaLIF current: nir (w_in dt / tau_syn), jump (w_in:
+    # Norse), decayed_jump (w_in exp(-dt / tau_syn): added, then decayed in the same step, Rockpool)
+    unit_current_gain: bool = False  # the current enters v with gain 1 per step (r = tau_mem / dt, Rockpool)
+    dt_from_r: bool = False  # dt solved from the exported r = tau exp(-dt / tau) / dt (Rockpool)
     source: str = ""  # what in the framework's code says so
 
     def describe(self) -> str:
@@ -51,7 +56,8 @@ class Preset:
         reset = f"reset {self.reset}" + (" one step after the spike" if self.reset_delayed else " at the spike")
         dt = f"dt = {self.dt:g} s" if self.dt else "dt from --dt or the graph"
         quirks = (["time constants written as dt * tau"] if self.tau_times_dt else []) + (
-            ["a spike adds its weight to the synaptic current"] if self.current_jump else [])
+            [f"synaptic input as a {self.current_input.replace('_', ' ')}"] if self.current_input != "nir" else []) + (
+            ["dt from the exported r"] if self.dt_from_r else [])
         return f"preset '{self.name}': {dt}, {self.integration} integration, {reset}, {timing}" + "".join(
             f", {q}" for q in quirks)
 
@@ -59,10 +65,16 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "norse": Preset(
         name="norse", dt=1e-3, integration=Integration.EULER, reset=ResetMode.VALUE, reset_delayed=False,
-        same_step=True, tau_times_dt=True, current_jump=True,
+        same_step=True, tau_times_dt=True, current_input="jump",
         source="norse/torch/utils/export_nir.py writes tau = dt / tau_mem_inv, which is dt * tau, with to_nir's "
                "default dt = 1e-3; lif_feed_forward_step adds the input to the current (i + x), then v uses it, "
                "then i decays; LIFBox steps v += dt tau_mem_inv (x + v_leak - v); reset to v_reset at the spike"),
+    "rockpool": Preset(
+        name="rockpool", dt=None, integration=Integration.EXP_EULER, reset=ResetMode.SUBTRACT, reset_delayed=False,
+        same_step=True, current_input="decayed_jump", unit_current_gain=True, dt_from_r=True,
+        source="rockpool/nn/modules/torch/lif_torch.py LIFTorch.forward: isyn += x; vmem *= alpha; isyn *= beta; "
+               "vmem += isyn + bias; spikes where vmem >= threshold; vmem -= spikes * threshold (alpha, beta = "
+               "exp(-dt / tau)); its to_nir writes CubaLIF with r = tau_mem exp(-dt / tau_mem) / dt and no dt"),
     "snntorch": Preset(
         name="snntorch", dt=1e-4, integration=Integration.EULER, reset=ResetMode.SUBTRACT, reset_delayed=True,
         same_step=True,
@@ -77,6 +89,6 @@ def preset(name: str) -> Preset:
     try:
         return PRESETS[name.lower()]
     except KeyError:
-        raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; Sinabs, Rockpool, "
+        raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; Sinabs, "
                         "Lava-dl and Spyx are not verified against their frameworks yet: import them with --dt, "
                         "--integration and --reset)") from None
