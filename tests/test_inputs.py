@@ -115,6 +115,8 @@ def test_compare_on_event_data_is_driven_and_matches_snntorch(tmp_path, capsys):
     assert np.asarray(doc["confusion"]["float"]).sum() == 60 and np.trace(doc["confusion"]["float"]) == 60 * snntorch
     assert sum(c["samples"] for c in doc["per_class"].values()) == 60 and 0 < doc["count_agreement"] <= 1
     assert (tmp_path / "cmp" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert abs(doc["image_accuracy"] - snntorch) <= 0.05 and doc["image_spikes"]["1"] > 1000  # the image's tables
+    assert any("constant from step 0" in n for n in doc["image_notes"])
     np.savez(tmp_path / "flat.npz", x=x.reshape(60, -1), y=data["y"][:60])
     code, _, err = _run(["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27",
                          "--data", str(tmp_path / "flat.npz"), "--encode", "events", "-o", str(tmp_path / "c2")], capsys)

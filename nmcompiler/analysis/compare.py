@@ -18,7 +18,7 @@ from ..sim.stimulus import spike_source_from_array
 from ..streams import stream
 from .spike_distance import van_rossum
 
-__all__ = ["CompareResult", "compare_networks", "compare_results", "first_divergence"]
+__all__ = ["CompareResult", "compare_networks", "compare_results", "first_divergence", "rate_spikes"]
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +155,17 @@ def _sample_network(net: Network, src: str, sample: np.ndarray, encode: str, ste
     if encode == "events":
         trial.replace(spike_source_from_array(src, sample, net.dt, net.node(src).size))
     elif encode == "rate":
-        rng = stream(seed, "encode", str(k))
-        steps_, ids = np.nonzero(rng.random((steps, sample.size)) < np.clip(sample, 0, 1))
+        steps_, ids = np.nonzero(rate_spikes(sample, steps, seed, k))
         trial.replace(SpikeSource(name=src, size=sample.size, ids=ids, times=steps_ * net.dt))
     else:
         trial.replace(dataclasses.replace(net.node(src), amplitude=sample))
     return trial
+
+
+def rate_spikes(sample: np.ndarray, steps: int, seed: int, k: int) -> np.ndarray:
+    """Sample ``k`` as (steps, features) Bernoulli spikes of probability ``sample`` per step (the
+    stream of ``nmc compare --encode rate``, so every consumer sees the same spikes)."""
+    return stream(seed, "encode", str(k)).random((steps, sample.size)) < np.clip(sample, 0, 1)
 
 
 def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, output, progress,

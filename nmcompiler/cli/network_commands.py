@@ -234,6 +234,9 @@ def compare(network: Path, target: str, weight_bits_option, duration, steps, see
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k),
                                weight_bits_curve=curve)
     report = cmp.to_json()
+    image = _image_accuracy(net, tgt, fmt, data, encode, input_source, output_pop, steps, seed)
+    if image is not None:
+        report |= image.to_json()
     png = compare_png(cmp)
     confusion = confusion_png(cmp) if cmp.confusion is not None else None
     write_json(outdir / "compare.json", report)
@@ -264,7 +267,23 @@ def compare(network: Path, target: str, weight_bits_option, duration, steps, see
         console.print(f"accuracy on {cmp.samples} samples: float {cmp.float_accuracy:.4f}, "
                       f"{fmt.name} {cmp.hw_accuracy:.4f} (same class on {100 * cmp.agreement:.1f} %, same output "
                       f"spike counts on {100 * cmp.count_agreement:.1f} %; first sample classified differently: {first})")
+    if image is not None:
+        console.print(f"the compiled image ({image.cores} cores, its own tables): accuracy {image.accuracy:.4f}")
     console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if confusion is not None else ""))
+
+
+def _image_accuracy(net, target, fmt, data, encode, input_source, output_pop, steps, seed):
+    """With spike data, the accuracy of the compiled image itself (None otherwise)."""
+    from ..flow.image_accuracy import image_accuracy
+    from ..ir import SpikeSource
+
+    if data is None or encode == "current":
+        return None
+    channels = data["x"].shape[-1]
+    source = input_source or next(s.name for s in net.sources if isinstance(s, SpikeSource) and s.size == channels)
+    return image_accuracy(net, target, fmt, data["x"], data["y"], encode=encode, source=source,
+                          output=output_pop or net.populations[-1].name, steps=steps,
+                          seed=net.seed if seed is None else seed)
 
 
 def _weight_bits(value: str | None) -> tuple[int | None, tuple[int, ...]]:
