@@ -34,3 +34,18 @@ def test_a_core_that_cannot_forget_refuses_the_readout_by_name():
     messages = [v.message for v in check(net, target)]
     assert any(m.startswith("population 'output' is a memoryless readout (a NIR Affine -> Output, say): "
                             "truenorth-like's neurons cannot forget their membrane in one step") for m in messages)
+
+
+def test_the_raster_plots_a_small_readouts_voltage():
+    from nmcompiler.report.raster import raster_figure
+    from nmcompiler.sim.float_sim import simulate
+    from nmcompiler.sim.stimulus import spike_source_from_array
+
+    data = np.load(READOUT.with_suffix(".npz"))
+    net = load_nir(READOUT, NirOptions.from_preset("snntorch"))
+    net.replace(spike_source_from_array("input", data["input"][0], net.dt))
+    result = simulate(net, steps=42)
+    fig = raster_figure(result)
+    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 3  # output[0..2]
+    net.probes = [p for p in net.probes if p.target != "output"]
+    assert len(raster_figure(simulate(net, steps=42)).axes) == 1

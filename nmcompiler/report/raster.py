@@ -10,6 +10,7 @@ from .figure import Figure, png_bytes
 __all__ = ["raster_figure", "raster_png"]
 
 _MAX_DOTS = 200_000
+_MAX_READOUT_TRACES = 32
 
 
 def raster_png(result: SimResult, title: str | None = None) -> bytes:
@@ -17,9 +18,17 @@ def raster_png(result: SimResult, title: str | None = None) -> bytes:
 
 
 def raster_figure(result: SimResult, title: str | None = None) -> Figure:
-    """Raster of every recorded population stacked vertically, with population rates in the legend."""
-    fig = Figure(figsize=(10, 5), dpi=100)
-    ax = fig.subplots()
+    """Raster of every recorded population stacked vertically, with population rates in the legend;
+    below it, the membrane of non-spiking readouts (recorded ``v`` of populations without spikes)
+    when they have at most :data:`_MAX_READOUT_TRACES` neurons in all."""
+    readouts = [t for t in result.traces.values() if t.variable == "v" and t.population not in result.spike_steps]
+    plot_readouts = bool(readouts) and sum(t.values.shape[-1] for t in readouts) <= _MAX_READOUT_TRACES
+    fig = Figure(figsize=(10, 7.5 if plot_readouts else 5), dpi=100)
+    if plot_readouts:
+        ax, below = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+        _readouts(below, readouts, result.dt)
+    else:
+        ax = fig.subplots()
     offset = 0
     rates = result.rates()
     for k, (name, steps) in enumerate(result.spike_steps.items()):
@@ -39,3 +48,13 @@ def raster_figure(result: SimResult, title: str | None = None) -> Figure:
         ax.legend(loc="upper right", markerscale=8, fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def _readouts(ax, traces, dt: float) -> None:
+    for trace in traces:
+        t = np.arange(trace.values.shape[0]) * dt
+        for k, neuron in enumerate(trace.neurons):
+            ax.plot(t, trace.values[:, k], lw=0.8, label=f"{trace.population}[{neuron}]")
+    ax.set_ylabel("readout v")
+    ax.set_xlabel("time (s)")
+    ax.legend(loc="upper right", fontsize="x-small", ncol=4)
