@@ -139,3 +139,22 @@ def test_preset_levels_and_bias_onsets():
     assert int(np.max(recurrent.connectivity.delays)) == 1
     assert {s.name: round(s.start / net.dt) for s in net.sources if isinstance(s, CurrentSource)} == {
         "1.lif.bias": 1, "3.bias": 2}
+
+
+def test_the_exporter_is_told_from_the_graph():
+    from nmcompiler.frontends.nir import read_nir_file
+    from nmcompiler.frontends.nir.graph import flatten
+    from nmcompiler.frontends.nir.presets import detect
+
+    for name in GOLDENS:
+        data = np.load(GOLDEN / f"{name}.npz")
+        framework = json.loads(str(data["meta"]))["framework"]
+        assert detect(flatten(read_nir_file(GOLDEN / f"{name}.nir")))[0] == framework
+    auto = load_nir(GOLDEN / "norse_ff_box.nir", NirOptions.from_preset("auto"))
+    preset = load_nir(GOLDEN / "norse_ff_box.nir", NirOptions.from_preset("norse"))
+    assert [p.model for p in auto.populations] == [p.model for p in preset.populations]
+    from nmcompiler.errors import UserError
+
+    digits = Path(__file__).resolve().parents[1] / "examples" / "digits" / "digits.nir"  # our own export
+    with pytest.raises(UserError, match="cannot tell which framework exported it"):
+        load_nir(digits, NirOptions.from_preset("auto"))

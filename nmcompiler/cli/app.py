@@ -54,8 +54,9 @@ def network_options(func):
     wrapper = click.option("--dt", "dt", callback=time_option, default=None,
                            help="NIR: time step, e.g. '1ms' (default: the preset's, else the graph's metadata).")(wrapper)
     return click.option("--from", "preset", default=None, metavar="FRAMEWORK",
-                        help="NIR: the framework that exported the graph (snntorch, norse, rockpool): its dt, reset, "
-                             "same-step timing and exporter quirks, reproduced spike for spike (docs/nir.md).")(wrapper)
+                        help="NIR: the framework that exported the graph (snntorch, norse, rockpool, or auto: told from "
+                             "the graph): its dt, reset, same-step timing and exporter quirks, reproduced spike "
+                             "for spike (docs/nir.md).")(wrapper)
 
 
 def _nir_options(preset, dt, integration, reset):
@@ -69,7 +70,8 @@ def _nir_options(preset, dt, integration, reset):
     if integration is not None:
         raise UserError(f"--from {preset} sets the integration; drop --integration")
     opts = NirOptions.from_preset(preset, dt=dt, reset=reset)
-    log.info("%s", preset_named(preset).describe())
+    if preset != "auto":  # auto: the importer says what it detected
+        log.info("%s", preset_named(preset).describe())
     return opts
 
 

@@ -26,6 +26,7 @@ from .graph import flatten
 from .neurons import (NEURON_KINDS, ConvertedNeuron, convert_neuron, neuron_shape, parameter_problems,
                       time_step_from_metadata, time_step_from_r)
 from .options import NirOptions
+from .presets import detect, preset
 
 __all__ = ["load_nir", "read_nir_file"]
 
@@ -440,4 +441,20 @@ def load_nir(source: str | Path | nir.NIRGraph, options: NirOptions | None = Non
         path = Path(source)
         graph, label = read_nir_file(path), str(path)
         name = name or path.stem
+    if options.preset == "auto":
+        options = _detected(graph, label, options)
+    elif options.preset is None and (found := detect(flatten(graph))) is not None:
+        log.info("%s: looks like a %s export (%s): --from %s reproduces %s's own simulation", label, found[0],
+                 found[1], found[0], found[0])
     return _Importer(graph, label, options).build(name or "nir")
+
+
+def _detected(graph, label: str, options: NirOptions) -> NirOptions:
+    found = detect(flatten(graph))  # nested graphs' nodes too
+    if found is None:
+        raise UserError(f"{label}: cannot tell which framework exported it (no exporter's signature fits): "
+                        "give --from snntorch, norse or rockpool, or --dt, --integration and --reset")
+    framework, evidence = found
+    chosen = NirOptions.from_preset(framework, dt=options.dt, reset=options.reset)
+    log.info("%s: exported by %s, judging by %s; %s", label, framework, evidence, preset(framework).describe())
+    return chosen

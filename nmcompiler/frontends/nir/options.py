@@ -46,9 +46,12 @@ class NirOptions:
 
     @classmethod
     def from_preset(cls, name: str, *, dt: float | None = None, reset: str | None = None, **overrides) -> NirOptions:
-        """The options of exporter preset ``name``; ``reset`` chooses the framework's reset mechanism
+        """The options of exporter preset ``name`` ("auto": the importer tells it from the graph,
+        :func:`.presets.detect`); ``reset`` chooses the framework's reset mechanism
         (snnTorch's ``reset_mechanism="zero"`` is ``reset="value"``); a ``dt`` other than the one the
         exporter implies is refused (it would change every decay)."""
+        if name == "auto":  # resolved by the importer from the graph's traces (presets.detect)
+            return cls(dt=dt, reset=reset, preset="auto", **overrides)
         p = preset(name)
         if dt is not None and p.dt is not None and not math.isclose(dt, p.dt):
             raise UserError(f"{p.name}'s exporter writes its time constants for dt = {p.dt:g} s (the graph means "

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from ...errors import UserError
 from ...ir.models import Integration, ResetMode
 
-__all__ = ["PRESETS", "Preset", "preset"]
+__all__ = ["PRESETS", "Preset", "detect", "preset"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,3 +92,33 @@ def preset(name: str) -> Preset:
         raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; Sinabs, "
                         "Lava-dl and Spyx are not verified against their frameworks yet: import them with --dt, "
                         "--integration and --reset)") from None
+
+
+def detect(graph) -> tuple[str, str] | None:
+    """The framework whose exporter wrote ``graph`` (anything with ``.nodes``) and the evidence, from the traces each leaves
+    (none writes its name into NIR 1.0): Rockpool's node names (``1_LIFTorch``), snnTorch's
+    ``r = tau / 1e-4`` with ``v_leak = v_reset = 0`` on every neuron node, Norse's ``r = 1`` with
+    time constants below a millisecond (its ``dt * tau``). None when no signature fits all nodes."""
+    import nir
+    import numpy as np
+
+    nodes = {k: v for k, v in graph.nodes.items()}
+    neurons = {k: v for k, v in nodes.items() if isinstance(v, (nir.LIF, nir.CubaLIF))}
+    if any(k.split(".")[-1].split("_", 1)[-1] in ("LIFTorch", "LinearTorch", "ExpSynTorch") for k in nodes):
+        return "rockpool", "node names such as '..._LIFTorch' (Rockpool's modules)"
+    if not neurons:
+        return None
+
+    def tau(n):
+        return np.asarray(getattr(n, "tau", getattr(n, "tau_mem", None)), dtype=np.float64)
+
+    def arr(n, name, default=0.0):
+        value = getattr(n, name, None)
+        return np.asarray(default if value is None else value, dtype=np.float64)
+
+    if all(np.allclose(arr(n, "r") * 1e-4, tau(n), rtol=1e-5) and not arr(n, "v_leak").any()
+           and not arr(n, "v_reset").any() for n in neurons.values()):
+        return "snntorch", "every LIF/CubaLIF has r = tau / 1e-4 and v_leak = v_reset = 0 (snnTorch's export)"
+    if all(np.all(arr(n, "r") == 1) and np.all(tau(n) < 1e-3) for n in neurons.values()):
+        return "norse", "every LIF/CubaLIF has r = 1 and tau below 1 ms (Norse writes dt * tau)"
+    return None
