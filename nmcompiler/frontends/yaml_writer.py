@@ -15,7 +15,7 @@ import yaml
 
 from ..fileio import write_bytes
 from ..ir import CubaLIF, CurrentSource, Network, PoissonSource, Population, SpikeSource
-from ..ir.models import Integration, ResetMode
+from ..ir.models import Compare, Integration, ResetMode
 
 __all__ = ["save_yaml_network"]
 
@@ -52,6 +52,8 @@ def _population(w: _Writer, pop: Population) -> dict:
         spec["integration"] = m.integration
     if not m.spiking:
         spec["spiking"] = False
+    if m.compare != Compare.GT:
+        spec["compare"] = m.compare
     params = {}
     for name, p in m.PARAMS.items():
         value = getattr(m, name)

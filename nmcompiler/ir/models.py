@@ -32,7 +32,7 @@ import numpy as np
 
 from ._record import ArrayRecord
 
-__all__ = ["ResetMode", "Integration", "NeuronModel", "LIF", "CubaLIF", "IF", "ThresholdUnit", "Propagator",
+__all__ = ["Compare", "ResetMode", "Integration", "NeuronModel", "LIF", "CubaLIF", "IF", "ThresholdUnit", "Propagator",
            "MODELS", "ParamSpec"]
 
 
@@ -40,6 +40,15 @@ class ResetMode:
     VALUE = "value"
     SUBTRACT = "subtract"
     ALL = (VALUE, SUBTRACT)
+
+
+class Compare:
+    """When a neuron spikes: ``v > v_threshold`` (most frameworks) or ``v >= v_threshold`` (Sinabs'
+    ``SingleSpike``, Rockpool's ``LIFTorch``)."""
+
+    GT = ">"
+    GE = ">="
+    ALL = (GT, GE)
 
 
 class Integration:
@@ -118,6 +127,7 @@ class NeuronModel(ArrayRecord):
     reset: str = ResetMode.VALUE
     integration: str = Integration.EXACT
     spiking: bool = True  # False: a non-spiking integrator (NIR LI, I, CubaLI); v is its output
+    compare: str = Compare.GT  # spike when v > v_threshold, or v >= v_threshold (Compare.GE)
 
     def __post_init__(self) -> None:
         for name in self.param_names():
@@ -146,6 +156,8 @@ class NeuronModel(ArrayRecord):
             out.append(f"reset mode '{self.reset}' is unknown (use one of {', '.join(ResetMode.ALL)})")
         if self.integration not in Integration.ALL:
             out.append(f"integration '{self.integration}' is unknown (use one of {', '.join(Integration.ALL)})")
+        if self.compare not in Compare.ALL:
+            out.append(f"compare '{self.compare}' is unknown (use one of {', '.join(Compare.ALL)})")
         for name in self.param_names():
             value = getattr(self, name)
             if name in self.PER_RECEPTOR:

@@ -282,6 +282,7 @@ class Quantize:
         full = lambda x: np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))
         threshold = saturate(np.rint((full(m.v_threshold) - g["rest"]) * s).astype(np.int64), fmt.v_bits)
         v_reset = saturate(np.rint((full(m.v_reset) - g["rest"]) * s).astype(np.int64), fmt.v_bits)
+        threshold, v_reset = _compare_as(m, fmt, threshold, v_reset)
         bias_raw = np.rint(b_rel * s).astype(np.int64)
         bias = saturate(bias_raw, fmt.bias_bits)
         decay_i = np.zeros((self._channels(), n), dtype=np.int64)
@@ -321,3 +322,17 @@ class Quantize:
                 indptr=c.indptr, indices=c.indices, mantissa=m, exponent=e, delays=c.delays)
         sqnr = 10 * math.log10(signal / noise) if noise > 0 else (math.inf if signal > 0 else None)
         return out, sqnr, clipped, (pop_exp if incoming else None)
+
+
+def _compare_as(model, fmt: NumericFormat, threshold: np.ndarray, v_reset: np.ndarray):
+    """The model's threshold comparison on the datapath's, exactly: over integers ``v >= T`` is
+    ``v > T - 1`` and ``v > T`` is ``v >= T + 1``. A subtractive reset keeps removing ``T - v_reset``
+    (``v_reset`` moves with ``T``)."""
+    shift = {(">=", ">"): -1, (">", ">="): 1}.get((model.compare, fmt.compare), 0)
+    if not shift:
+        return threshold, v_reset
+    limit = 2 ** (fmt.v_bits - 1)
+    threshold = np.clip(threshold + shift, -limit, limit - 1)
+    if model.reset == "subtract":
+        v_reset = np.clip(v_reset + shift, -limit, limit - 1)
+    return threshold, v_reset

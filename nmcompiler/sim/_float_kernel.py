@@ -4,9 +4,10 @@ as the numpy loop in :mod:`nmcompiler.sim.float_sim`, so both give the same bits
 Order per step (see ``FloatSimulator.run``): ``v' = a v + drive``, plus ``sum_k s_k I_k`` (k
 ascending), ``I_k *= d_k``; this step's ring slot (plus the constant input of current sources)
 ``x_k``: ``I_k += g_k x_k``, ``v' += sum_k h_k x_k``; slot cleared; refractory neurons keep
-``v``; threshold ``v > v_th``, reset; then the spikes of this step (neurons ascending, then
-source channels) are added into the slots of their arrival steps, synapse by synapse in table
-order, as ``np.add.at`` does. No fast-math: LLVM neither reassociates nor fuses.
+``v``; threshold ``v > v_cmp`` (``v_th``, or the float below it for ``>=``), reset; then the
+spikes of this step (neurons ascending, then source channels) are added into the slots of their
+arrival steps, synapse by synapse in table order, as ``np.add.at`` does. No fast-math: LLVM
+neither reassociates nor fuses.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["run_float_kernel"]
 
 
 @njit(cache=True, nogil=True)
-def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_reset,
+def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_cmp, v_reset,
                      subtract, refractory_steps, spiking, v, cur, refr, v_new, ring, n_slots, indptr, target, weight,
                      delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
@@ -79,7 +80,7 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
             vj = v[j] if held else v_new[j]
             refr[j] -= held
             v[j] = vj
-            flag[j] = (not held) and spiking[j] and vj > v_th[j]
+            flag[j] = (not held) and spiking[j] and vj > v_cmp[j]
         nf = 0
         for b0 in range(0, n, 32):  # spikes are rare: test 32 flags at once
             b1 = min(b0 + 32, n)

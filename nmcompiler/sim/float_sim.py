@@ -107,7 +107,7 @@ class FloatSimulator:
                 v_new[held] = v[held]
                 refr -= held
             v = v_new
-            crossed = (v > L.v_threshold) & ~held
+            crossed = (v > L.v_compare) & ~held
             fired = np.flatnonzero(crossed if all_spiking else crossed & L.spiking)
             if fired.size:
                 sub = L.subtract[fired]
@@ -177,7 +177,7 @@ class FloatSimulator:
         v_new = np.empty(n)
         rows = (_c64(P.syn_to_v), _c64(P.decay_syn), _c64(P.input_to_syn), _c64(P.input_to_v))
         flags = (bool(np.any(P.syn_to_v)), bool(np.any(P.input_to_v)))
-        neuron = (_c64(L.v_threshold), _c64(L.v_reset), np.ascontiguousarray(L.subtract, dtype=np.bool_),
+        neuron = (_c64(L.v_threshold), _c64(L.v_compare), _c64(L.v_reset), np.ascontiguousarray(L.subtract, dtype=np.bool_),
                   L.refractory_steps.astype(np.int64), np.ascontiguousarray(L.spiking, dtype=np.bool_))
         drive, const, use_const, k = P.leak_v.copy(), np.zeros((R, n)), False, 0
         out_s, out_i, events = [], [], 0

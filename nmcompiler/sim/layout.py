@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import CurrentSource, Network, Propagator
-from ..ir.models import ResetMode
+from ..ir.models import Compare, ResetMode
 from ..lowered.table import SynapseTable, synapse_table
 
 __all__ = ["Layout", "build_layout", "build_synapses", "spikes_by_population"]
@@ -26,6 +26,7 @@ class Layout:
     sizes: dict[str, int]
     prop: Propagator  # concatenated over populations, channel axis padded to ``channels``
     v_threshold: np.ndarray
+    v_compare: np.ndarray  # spike when v > v_compare: v_threshold, or the float below it for v >= v_threshold
     v_reset: np.ndarray
     subtract: np.ndarray  # bool: reset by subtraction
     refractory_steps: np.ndarray
@@ -34,6 +35,12 @@ class Layout:
 
     def slice(self, name: str) -> slice:
         return slice(self.offsets[name], self.offsets[name] + self.sizes[name])
+
+
+def _compare_at(model) -> np.ndarray:
+    """``v >= t`` is exactly ``v > nextafter(t, -inf)`` for finite floats."""
+    t = np.asarray(model.v_threshold, dtype=np.float64)
+    return np.nextafter(t, -np.inf) if model.compare == Compare.GE else t
 
 
 def _pad(rows: np.ndarray, channels: int) -> np.ndarray:
@@ -67,6 +74,7 @@ def build_layout(net: Network) -> Layout:
     return Layout(
         n=sum(p.size for p in pops), channels=channels, offsets=offsets, sizes=sizes, prop=prop,
         v_threshold=cat(lambda p, q: p.model.v_threshold), v_reset=cat(lambda p, q: p.model.v_reset),
+        v_compare=cat(lambda p, q: _compare_at(p.model)),
         subtract=cat(lambda p, q: np.array(p.model.reset == ResetMode.SUBTRACT)),
         refractory_steps=cat(lambda p, q: p.model.refractory_steps(net.dt, p.size)),
         bias=cat(lambda p, q: p.model.bias),

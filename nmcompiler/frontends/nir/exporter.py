@@ -51,6 +51,8 @@ def _neuron_node(pop: Population, dt: float):
     meta = {}
     if m.reset == ResetMode.SUBTRACT:
         meta["nmcompiler.reset"] = ResetMode.SUBTRACT
+    if m.compare != ">":
+        meta["nmcompiler.compare"] = m.compare
     if np.any(m.refractory != 0):
         meta["nmcompiler.refractory"] = _full(m.refractory, n)
     for var, value in pop.initial.items():

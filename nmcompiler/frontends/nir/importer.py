@@ -265,7 +265,8 @@ class _Importer:
                                   if_per_step=self.opt.if_per_step, reset_delayed=self.opt.reset_delayed,
                                   tau_scale=1 / self.dt if self.opt.tau_times_dt else 1.0,
                                   current_input=self.opt.current_input,
-                                  unit_current_gain=self.opt.unit_current_gain)
+                                  unit_current_gain=self.opt.unit_current_gain,
+                                  compare=self.opt.compare or str(meta.get("nmcompiler.compare", ">")))
             if conv.model.reset not in ResetMode.ALL:
                 self.problem(r, f"reset mode '{conv.model.reset}' in its metadata is unknown")
                 continue

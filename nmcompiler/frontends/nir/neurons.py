@@ -107,12 +107,12 @@ def delayed_reset(v_threshold, v_reset, decay):
 
 def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step: bool,
                    reset_delayed: bool = False, tau_scale: float = 1.0, current_input: str = "nir",
-                   unit_current_gain: bool = False) -> ConvertedNeuron:
+                   unit_current_gain: bool = False, compare: str = ">") -> ConvertedNeuron:
     """The IR model of a NIR neuron node. ``tau_scale`` multiplies every time constant (an
     exporter that wrote ``dt * tau``: ``1 / dt``); ``current_input``: what a unit of CubaLIF input
     adds to the current (``nir``: ``w_in dt / tau_syn``; ``jump``: ``w_in``; ``decayed_jump``:
     ``w_in exp(-dt / tau_syn)``); ``unit_current_gain``: the current enters the membrane with gain 1
-    per step (``r = tau_mem / dt``)."""
+    per step (``r = tau_mem / dt``); ``compare``: spike at ``v > threshold`` or ``v >= threshold``."""
     # per-neuron arrays holding one value (as exporters write them) become shared scalars
     p = {k: v.reshape(-1) if v.size > 1 and np.any(v != v.reshape(-1)[0]) else v.reshape(-1)[0].reshape(())
          for k, v in _params(node).items()}
@@ -121,7 +121,8 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
             p[name] = p[name] * tau_scale
     kind = type(node).__name__
     spiking = kind in ("LIF", "IF", "CubaLIF", "Threshold")
-    common = {"r": p.get("r", 1.0), "reset": reset, "integration": integration, "spiking": spiking}
+    common = {"r": p.get("r", 1.0), "reset": reset, "integration": integration, "spiking": spiking,
+              "compare": compare}
     if spiking and kind != "Threshold":
         common["v_threshold"] = p["v_threshold"]
         common["v_reset"] = p.get("v_reset", np.asarray(0.0))
@@ -147,7 +148,7 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
         model = IF(**common)
         return ConvertedNeuron(model, np.asarray(scale), np.asarray(1.0 / dt if if_per_step else 1.0), False)
     # Threshold: memoryless unit
-    model = ThresholdUnit(v_threshold=p["threshold"], r=1.0, reset=reset, integration=integration)
+    model = ThresholdUnit(v_threshold=p["threshold"], r=1.0, reset=reset, integration=integration, compare=compare)
     return ConvertedNeuron(model, np.asarray(1.0), np.asarray(1.0), False)
 
 

@@ -42,6 +42,7 @@ class NirOptions:
     current_input: str = "nir"
     unit_current_gain: bool = False
     dt_from_r: bool = False
+    compare: str | None = None  # ">" or ">=" for every neuron (None: a node's nmcompiler.compare, else ">")
     preset: str | None = None
 
     @classmethod
@@ -59,7 +60,7 @@ class NirOptions:
         return cls(dt=p.dt or dt, integration=p.integration, reset=reset or p.reset, if_per_step=p.if_per_step,
                    reset_delayed=p.reset_delayed, same_step=p.same_step, tau_times_dt=p.tau_times_dt,
                    current_input=p.current_input, unit_current_gain=p.unit_current_gain, dt_from_r=p.dt_from_r,
-                   preset=p.name, **overrides)
+                   compare=p.compare, preset=p.name, **overrides)
 
     def check(self) -> None:
         if self.dt is not None and not self.dt > 0:

@@ -49,6 +49,7 @@ class Preset:
     # Norse), decayed_jump (w_in exp(-dt / tau_syn): added, then decayed in the same step, Rockpool)
     unit_current_gain: bool = False  # the current enters v with gain 1 per step (r = tau_mem / dt, Rockpool)
     dt_from_r: bool = False  # dt solved from the exported r = tau exp(-dt / tau) / dt (Rockpool)
+    compare: str = ">"  # spike at v > threshold, or v >= threshold (Sinabs, Rockpool)
     source: str = ""  # what in the framework's code says so
 
     def describe(self) -> str:
@@ -58,6 +59,7 @@ class Preset:
         quirks = (["time constants written as dt * tau"] if self.tau_times_dt else []) + (
             [f"synaptic input as a {self.current_input.replace('_', ' ')}"] if self.current_input != "nir" else []) + (
             ["dt from the exported r"] if self.dt_from_r else [])
+        quirks += ["spikes at v >= threshold"] if self.compare == ">=" else []
         return f"preset '{self.name}': {dt}, {self.integration} integration, {reset}, {timing}" + "".join(
             f", {q}" for q in quirks)
 
@@ -71,10 +73,16 @@ PRESETS: dict[str, Preset] = {
                "then i decays; LIFBox steps v += dt tau_mem_inv (x + v_leak - v); reset to v_reset at the spike"),
     "rockpool": Preset(
         name="rockpool", dt=None, integration=Integration.EXP_EULER, reset=ResetMode.SUBTRACT, reset_delayed=False,
-        same_step=True, current_input="decayed_jump", unit_current_gain=True, dt_from_r=True,
+        same_step=True, current_input="decayed_jump", unit_current_gain=True, dt_from_r=True, compare=">=",
         source="rockpool/nn/modules/torch/lif_torch.py LIFTorch.forward: isyn += x; vmem *= alpha; isyn *= beta; "
                "vmem += isyn + bias; spikes where vmem >= threshold; vmem -= spikes * threshold (alpha, beta = "
                "exp(-dt / tau)); its to_nir writes CubaLIF with r = tau_mem exp(-dt / tau_mem) / dt and no dt"),
+    "sinabs": Preset(
+        name="sinabs", dt=1.0, integration=Integration.EXACT, reset=ResetMode.SUBTRACT, reset_delayed=False,
+        same_step=True, compare=">=",
+        source="sinabs/layers/functional/lif.py: v = alpha v + (1 - alpha) x with alpha = exp(-1 / tau_mem), tau_mem "
+               "in steps (so dt = 1); IAF: v += x; SingleSpike: v - threshold >= 0; MembraneSubtract; its to_nir "
+               "writes IF(r=1) and LIF(tau=tau_mem, r=1)"),
     "snntorch": Preset(
         name="snntorch", dt=1e-4, integration=Integration.EULER, reset=ResetMode.SUBTRACT, reset_delayed=True,
         same_step=True,
@@ -89,7 +97,7 @@ def preset(name: str) -> Preset:
     try:
         return PRESETS[name.lower()]
     except KeyError:
-        raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; Sinabs, "
+        raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; "
                         "Lava-dl and Spyx are not verified against their frameworks yet: import them with --dt, "
                         "--integration and --reset)") from None
 
@@ -98,7 +106,9 @@ def detect(graph) -> tuple[str, str] | None:
     """The framework whose exporter wrote ``graph`` (anything with ``.nodes``) and the evidence, from the traces each leaves
     (none writes its name into NIR 1.0): Rockpool's node names (``1_LIFTorch``), snnTorch's
     ``r = tau / 1e-4`` with ``v_leak = v_reset = 0`` on every neuron node, Norse's ``r = 1`` with
-    time constants below a millisecond (its ``dt * tau``). None when no signature fits all nodes."""
+    time constants below a millisecond (its ``dt * tau``), Sinabs' ``r = 1`` with time constants
+    of a step or more (in steps). None when no signature fits all nodes; graphs of IF neurons only
+    fit Norse's and Sinabs' exports alike and are not told apart."""
     import nir
     import numpy as np
 
@@ -121,4 +131,7 @@ def detect(graph) -> tuple[str, str] | None:
         return "snntorch", "every LIF/CubaLIF has r = tau / 1e-4 and v_leak = v_reset = 0 (snnTorch's export)"
     if all(np.all(arr(n, "r") == 1) and np.all(tau(n) < 1e-3) for n in neurons.values()):
         return "norse", "every LIF/CubaLIF has r = 1 and tau below 1 ms (Norse writes dt * tau)"
+    if all(isinstance(n, nir.LIF) and np.all(arr(n, "r") == 1) and not arr(n, "v_leak").any()
+           and np.all(tau(n) >= 1) for n in neurons.values()):
+        return "sinabs", "every LIF has r = 1, v_leak = 0 and tau of a step or more (Sinabs counts tau_mem in steps)"
     return None
