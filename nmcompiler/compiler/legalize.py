@@ -25,8 +25,8 @@ from ..passes.bias_onsets import CompensateBiasOnsets
 from .pipeline import Stage, StageContext
 from .state import CompileState
 
-__all__ = ["BiasOnsets", "Bound", "ClusterWeightsStage", "DesignRules", "MeasureRates", "MultiCompartments", "QuantizeStage",
-           "RefuseIllegal", "RelayDelays", "SizeCore"]
+__all__ = ["BiasOnsets", "Bound", "ClusterWeightsStage", "DesignRules", "MeasureRates", "MultiCompartments",
+           "QuantizeStage", "RefuseIllegal", "RelayDelays", "SizeCore"]
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,8 @@ def compile_model(model, target: str | Target, *, dt: float | None = None, prese
     """Import ``model`` (a path: .nir, .yaml, .npz; an in-memory ``nir.NIRGraph``; or a
     :class:`Network`) and compile it for ``target`` (a name, a target file, or a :class:`Target`).
     NIR graphs take ``dt``, ``preset`` (the exporting framework, e.g. "snntorch"), ``reset`` and,
-    in memory, ``name`` (default "nir"); ``options`` are :class:`nmcompiler.compiler.CompileOptions`. A mapping that does not fit is
-    a :class:`UserError` naming what is over."""
+    in memory, ``name`` (default "nir"); ``options`` are :class:`nmcompiler.compiler.CompileOptions`.
+    A mapping that does not fit is a :class:`UserError` naming what is over."""
     net = _network(model, dt=dt, preset=preset, reset=reset, name=name)
     tgt = target if isinstance(target, Target) else load_target(target)
     mapping, fx, report = compile_network(net, tgt, **options)

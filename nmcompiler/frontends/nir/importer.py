@@ -454,7 +454,7 @@ def _detected(graph, label: str, options: NirOptions) -> NirOptions:
     found = detect(flatten(graph))  # nested graphs' nodes too
     if found is None:
         raise UserError(f"{label}: cannot tell which framework exported it (no exporter's signature fits): "
-                        "give --from snntorch, norse or rockpool, or --dt, --integration and --reset")
+                        "give --from snntorch, norse, rockpool or sinabs, or --dt, --integration and --reset")
     framework, evidence = found
     chosen = NirOptions.from_preset(framework, dt=options.dt, reset=options.reset)
     log.info("%s: exported by %s, judging by %s; %s", label, framework, evidence, preset(framework).describe())

@@ -103,8 +103,8 @@ def preset(name: str) -> Preset:
 
 
 def detect(graph) -> tuple[str, str] | None:
-    """The framework whose exporter wrote ``graph`` (anything with ``.nodes``) and the evidence, from the traces each leaves
-    (none writes its name into NIR 1.0): Rockpool's node names (``1_LIFTorch``), snnTorch's
+    """The framework whose exporter wrote ``graph`` (anything with ``.nodes``) and the evidence,
+    from the traces each leaves (none writes its name into NIR 1.0): Rockpool's node names (``1_LIFTorch``), snnTorch's
     ``r = tau / 1e-4`` with ``v_leak = v_reset = 0`` on every neuron node, Norse's ``r = 1`` with
     time constants below a millisecond (its ``dt * tau``), Sinabs' ``r = 1`` with time constants
     of a step or more (in steps). None when no signature fits all nodes; graphs of IF neurons only
