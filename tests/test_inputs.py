@@ -155,3 +155,22 @@ def test_compare_accuracy_against_weight_bits(tmp_path, capsys):
         assert code == 2 and message in err
     code, _, err = _run(args + ["--weight-bits", "2..4"], capsys)
     assert code == 2 and "a range needs --data" in err
+
+
+def test_compare_without_room_for_the_image_keeps_the_format_comparison(tmp_path, capsys):
+    import yaml
+
+    from nmcompiler.targets import load_target
+
+    doc = yaml.safe_load(open(load_target("loihi-like").source).read())
+    doc["name"], doc["core"]["neurons"] = "tiny", 16
+    doc["chip"] = {"mesh": [1, 1], "board": [1, 1], "max_chips": 1}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(doc))
+    data = np.load(DIGITS / "digits_snntorch_test.npz")
+    np.savez(tmp_path / "events.npz", x=np.unpackbits(data["spikes"][:5], axis=-1)[..., :64], y=data["y"][:5])
+    code, out, err = _run(["compare", NIR, "--from", "snntorch", "--target", str(tmp_path / "tiny.yaml"), "--json",
+                           "--steps", "27", "--encode", "events", "--data", str(tmp_path / "events.npz"), "--output", "3",
+                           "-o", str(tmp_path / "cmp")], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["samples"] == 5 and "image_accuracy" not in doc
+    assert "no accuracy of the compiled image: " in err and "needs at least 7 cores" in err

@@ -39,7 +39,10 @@ def image_accuracy(net: Network, target: Target, fmt: NumericFormat, x: np.ndarr
     in [0, 1] per feature, or (steps, channels) spikes for ``events``) and labels ``y``."""
     if encode not in ("rate", "events"):
         raise UserError(f"the image's accuracy needs spike inputs (--encode rate or events), not {encode}")
-    mapping, fx, report = compile_network(net, dataclasses.replace(target, format=fmt), partitioner="index-order")
+    # the format as compared differs from the target's only in its weight bits (--weight-bits); the
+    # rest (receptors as multi-compartment neurons, say) the compile flow derives from the target
+    tgt = dataclasses.replace(target, format=dataclasses.replace(target.format, weight_bits=fmt.weight_bits))
+    mapping, fx, report = compile_network(net, tgt, partitioner="index-order")
     if not report.fits:
         raise UserError(f"{net.name}: the mapping does not fit {target.name}: " + "; ".join(report.misfits))
     samples = x if encode == "events" else np.stack([rate_spikes(s, steps, seed, k) for k, s in enumerate(x)])
