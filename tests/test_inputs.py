@@ -27,6 +27,14 @@ def sample(tmp_path_factory) -> Path:
     return path
 
 
+def _events(tmp_path: Path, samples: int) -> tuple[Path, np.lib.npyio.NpzFile, np.ndarray]:
+    """The first ``samples`` test digits as an events .npz (x: spikes, y: labels)."""
+    data = np.load(DIGITS / "digits_snntorch_test.npz")
+    x = np.unpackbits(data["spikes"][:samples], axis=-1)[..., :64]
+    np.savez(tmp_path / "events.npz", x=x, y=data["y"][:samples])
+    return tmp_path / "events.npz", data, x
+
+
 def _run(args, capsys) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as exc:
         main(args)
@@ -102,11 +110,9 @@ def test_an_unknown_input_name_is_exit_2(sample, tmp_path, capsys):
 
 
 def test_compare_on_event_data_is_driven_and_matches_snntorch(tmp_path, capsys):
-    data = np.load(DIGITS / "digits_snntorch_test.npz")
-    x = np.unpackbits(data["spikes"][:60], axis=-1)[..., :64]
-    np.savez(tmp_path / "events.npz", x=x, y=data["y"][:60])
+    events, data, x = _events(tmp_path, 60)
     code, out, err = _run(["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27", "--json",
-                           "--data", str(tmp_path / "events.npz"), "--encode", "events", "--output", "3",
+                           "--data", str(events), "--encode", "events", "--output", "3",
                            "-o", str(tmp_path / "cmp")], capsys)
     doc = json.loads(out)
     snntorch = float(np.mean(np.argmax(data["counts"][:60], axis=1) == data["y"][:60]))
@@ -124,11 +130,9 @@ def test_compare_on_event_data_is_driven_and_matches_snntorch(tmp_path, capsys):
 
 
 def test_verify_on_labelled_spike_data(tmp_path, capsys):
-    data = np.load(DIGITS / "digits_snntorch_test.npz")
-    x = np.unpackbits(data["spikes"][:30], axis=-1)[..., :64]
-    np.savez(tmp_path / "events.npz", x=x, y=data["y"][:30])
+    events, data, x = _events(tmp_path, 30)
     code, out, err = _run(["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--json", "--rtl-samples", "1",
-                           "--data", str(tmp_path / "events.npz")], capsys)
+                           "--data", str(events)], capsys)
     doc = json.loads(out)
     assert code == 0 and doc["steps"] == 27 and doc["rtl_mismatches"] == 0 and not doc["vacuous"]
     assert all(doc["spikes"][level] > 100 for level in ("float", "int", "rtl"))
@@ -141,8 +145,7 @@ def test_verify_on_labelled_spike_data(tmp_path, capsys):
 
 
 def test_compare_accuracy_against_weight_bits(tmp_path, capsys):
-    data = np.load(DIGITS / "digits_snntorch_test.npz")
-    np.savez(tmp_path / "events.npz", x=np.unpackbits(data["spikes"][:20], axis=-1)[..., :64], y=data["y"][:20])
+    _events(tmp_path, 20)
     args = ["compare", NIR, "--from", "snntorch", "--target", "loihi-like", "--steps", "27", "--encode", "events",
             "--output", "3", "-o", str(tmp_path / "cmp")]
     code, out, _ = _run(args + ["--data", str(tmp_path / "events.npz"), "--weight-bits", "2..4", "--json"], capsys)
@@ -166,11 +169,18 @@ def test_compare_without_room_for_the_image_keeps_the_format_comparison(tmp_path
     doc["name"], doc["core"]["neurons"] = "tiny", 16
     doc["chip"] = {"mesh": [1, 1], "board": [1, 1], "max_chips": 1}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(doc))
-    data = np.load(DIGITS / "digits_snntorch_test.npz")
-    np.savez(tmp_path / "events.npz", x=np.unpackbits(data["spikes"][:5], axis=-1)[..., :64], y=data["y"][:5])
+    _events(tmp_path, 5)
     code, out, err = _run(["compare", NIR, "--from", "snntorch", "--target", str(tmp_path / "tiny.yaml"), "--json",
                            "--steps", "27", "--encode", "events", "--data", str(tmp_path / "events.npz"), "--output", "3",
                            "-o", str(tmp_path / "cmp")], capsys)
     doc = json.loads(out)
     assert code == 0 and doc["samples"] == 5 and "image_accuracy" not in doc
     assert "no accuracy of the compiled image: " in err and "needs at least 7 cores" in err
+
+
+def test_verify_data_refuses_labels_beyond_the_output(tmp_path, capsys):
+    events, data, x = _events(tmp_path, 4)
+    np.savez(events, x=x, y=np.array([0, 1, 2, 10]))
+    code, _, err = _run(["verify", NIR, "--from", "snntorch", "--target", "loihi-like", "--levels", "float,int",
+                         "--data", str(events)], capsys)
+    assert code == 2 and "labels must be in [0, 10) (the neurons of '3')" in err

@@ -114,6 +114,7 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
         x, y = _data(data, encode)
         src = _pick_input(net, x.shape[-1], input_source, CurrentSource if encode == "current" else SpikeSource)
         driven = _sample_network(net, src, x[0], encode, steps, seed, 0)
+        output = output or net.populations[-1].name
     a = FloatSimulator(driven, seed=seed).run(steps, track_ranges=calibrate)
     fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None).run(driven)
     b = BitAccurateSimulator(fx, seed=seed).run(steps, count_saturation=True)
@@ -129,8 +130,8 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
     result = dict(target=fmt.name, steps=steps, populations=rows, first_divergence=first_divergence(a, b),
                   quantization=quant, warnings=warnings, float_result=a, hw_result=b)
     if data is not None:
-        result.update(_classify(net, Quantize(fmt=fmt, clip=clip), steps, seed, data, encode,
-                                input_source, output, progress, weight_bits_curve))
+        result.update(_classify(net, Quantize(fmt=fmt, clip=clip), steps, seed, x, y, encode, src, output, progress,
+                                weight_bits_curve))
     return CompareResult(**result)
 
 
@@ -168,12 +169,8 @@ def rate_spikes(sample: np.ndarray, steps: int, seed: int, k: int) -> np.ndarray
     return stream(seed, "encode", str(k)).random((steps, sample.size)) < np.clip(sample, 0, 1)
 
 
-def _classify(net, quantize: Quantize, steps, seed, data, encode, input_source, output, progress,
+def _classify(net, quantize: Quantize, steps, seed, x, y, encode, src_name, out_name, progress,
               weight_bits=()) -> dict:
-    x, y = _data(data, encode)
-    kind = CurrentSource if encode == "current" else SpikeSource
-    src_name = _pick_input(net, x.shape[-1], input_source, kind)
-    out_name = output or net.populations[-1].name
     if out_name not in [p.name for p in net.populations]:
         raise UserError(f"output population '{out_name}' does not exist")
     n_out = net.node(out_name).size

@@ -29,25 +29,9 @@ from ..sim.result import SimResult
 from ..sim.stimulus import spike_source_from_array
 from ..targets import Target, load_target
 from .compile_dir import CompiledDirectory, write_directory
-from .samples import SampleCounts, spike_counts
+from .samples import Accuracy, classify
 
 __all__ = ["Accuracy", "Compiled", "compile_model"]
-
-
-@dataclass(frozen=True)
-class Accuracy:
-    """Classification of labelled samples by the float network and by the image."""
-
-    float_accuracy: float
-    hw_accuracy: float
-    agreement: float  # share of samples both classify alike
-    float_counts: SampleCounts
-    hw_counts: SampleCounts
-
-    def to_json(self) -> dict:
-        return {"float_accuracy": self.float_accuracy, "hw_accuracy": self.hw_accuracy, "agreement": self.agreement,
-                "samples": int(self.float_counts.counts.shape[0]), "float_spikes": self.float_counts.totals,
-                "hw_spikes": self.hw_counts.totals}
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,15 +71,8 @@ class Compiled:
                  seed: int | None = None) -> Accuracy:
         """Classify ``samples`` ((samples, steps, channels) spikes fed to ``source``) by the most
         spikes of ``output``, in the float network and on the image (its own tables)."""
-        labels = np.asarray(labels)
-        if labels.shape != (len(samples),):
-            raise UserError(f"labels: expected ({len(samples)},) labels for {len(samples)} samples, not {labels.shape}")
-        f = spike_counts(self.network, source, samples, output, steps, seed)
-        h = spike_counts(to_program(self.contents), source, samples, output, steps, seed)
-        if labels.size and not 0 <= labels.min() <= labels.max() < f.counts.shape[1]:
-            raise UserError(f"labels must be in [0, {f.counts.shape[1]}) (the neurons of '{output}')")
-        return Accuracy(float_accuracy=f.accuracy(labels), hw_accuracy=h.accuracy(labels),
-                        agreement=float(np.mean(f.predictions() == h.predictions())), float_counts=f, hw_counts=h)
+        return classify(self.network, to_program(self.contents), samples, labels, source=source, output=output,
+                        steps=steps, seed=seed)
 
     def verify(self, levels=("float", "int", "rtl"), inputs: dict[str, np.ndarray] | None = None, *,
                steps: int | None = None, states: bool = False):

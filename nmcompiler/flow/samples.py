@@ -15,7 +15,7 @@ from ..sim.float_sim import FloatSimulator
 from ..sim.bit_sim import BitAccurateSimulator
 from ..sim.stimulus import spike_source_from_array
 
-__all__ = ["SampleCounts", "spike_counts"]
+__all__ = ["Accuracy", "SampleCounts", "classify", "spike_counts"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,35 @@ def spike_counts(model: Network | SimProgram, source: str, samples: np.ndarray, 
         for name, n in result.spike_counts().items():
             totals[name] += n
     return SampleCounts(output=output, counts=counts, totals=totals)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Classification of labelled samples by the float network and by the image's tables."""
+
+    float_accuracy: float
+    hw_accuracy: float
+    agreement: float  # share of samples both classify alike
+    float_counts: SampleCounts
+    hw_counts: SampleCounts
+
+    def to_json(self) -> dict:
+        return {"float_accuracy": self.float_accuracy, "hw_accuracy": self.hw_accuracy, "agreement": self.agreement,
+                "samples": int(self.float_counts.counts.shape[0]), "float_spikes": self.float_counts.totals,
+                "hw_spikes": self.hw_counts.totals}
+
+
+def classify(net: Network, program: SimProgram, samples: np.ndarray, labels: np.ndarray, *, source: str,
+             output: str, steps: int, seed: int | None = None) -> Accuracy:
+    """Classify ``samples`` by the most spikes of ``output``, in the float network and on the
+    image's ``program``; labels are checked against the output's neurons."""
+    labels = np.asarray(labels)
+    if labels.shape != (len(samples),) or labels.dtype.kind not in "iu":
+        raise UserError(f"labels: expected ({len(samples)},) integer labels for {len(samples)} samples, "
+                        f"not {labels.shape} {labels.dtype}")
+    f = spike_counts(net, source, samples, output, steps, seed)
+    if labels.size and not 0 <= labels.min() <= labels.max() < f.counts.shape[1]:
+        raise UserError(f"labels must be in [0, {f.counts.shape[1]}) (the neurons of '{output}')")
+    h = spike_counts(program, source, samples, output, steps, seed)
+    return Accuracy(float_accuracy=f.accuracy(labels), hw_accuracy=h.accuracy(labels),
+                    agreement=float(np.mean(f.predictions() == h.predictions())), float_counts=f, hw_counts=h)

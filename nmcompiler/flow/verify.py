@@ -211,14 +211,10 @@ def verify_data(contents: ImageContents, target: Target, net: Network, *, sample
     from ..rtl.params import CoreParams
     from ..rtl.verify import verify_image
     from ..sim.stimulus import spike_source_from_array
-    from .samples import spike_counts
+    from .samples import classify
 
-    labels = np.asarray(labels)
-    if labels.shape != (len(samples),):
-        raise UserError(f"data: {len(samples)} samples but labels of shape {labels.shape}")
-    f = spike_counts(net, source, samples, output, steps)
-    h = spike_counts(to_program(contents), source, samples, output, steps)
-    spikes = {"float": sum(f.totals.values()), "int": sum(h.totals.values())}
+    acc = classify(net, to_program(contents), samples, labels, source=source, output=output, steps=steps)
+    spikes = {"float": sum(acc.float_counts.totals.values()), "int": sum(acc.hw_counts.totals.values())}
     mismatches = None
     if rtl_samples:
         params, mismatches, spikes["rtl"] = CoreParams.of(target), 0, 0
@@ -229,6 +225,6 @@ def verify_data(contents: ImageContents, target: Target, net: Network, *, sample
             mismatches += result.mismatches
             spikes["rtl"] += result.rtl_spikes
     return DataVerification(source=where, target=target.name, steps=steps, samples=len(samples),
-                            float_accuracy=f.accuracy(labels), int_accuracy=h.accuracy(labels),
-                            agreement=float(np.mean(f.predictions() == h.predictions())), spikes=spikes,
+                            float_accuracy=acc.float_accuracy, int_accuracy=acc.hw_accuracy,
+                            agreement=acc.agreement, spikes=spikes,
                             rtl_samples=min(rtl_samples, len(samples)), rtl_mismatches=mismatches)

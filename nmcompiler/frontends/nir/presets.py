@@ -112,9 +112,8 @@ def detect(graph) -> tuple[str, str] | None:
     import nir
     import numpy as np
 
-    nodes = {k: v for k, v in graph.nodes.items()}
-    neurons = {k: v for k, v in nodes.items() if isinstance(v, (nir.LIF, nir.CubaLIF))}
-    if any(k.split(".")[-1].split("_", 1)[-1] in ("LIFTorch", "LinearTorch", "ExpSynTorch") for k in nodes):
+    neurons = {k: v for k, v in graph.nodes.items() if isinstance(v, (nir.LIF, nir.CubaLIF))}
+    if any(k.split(".")[-1].split("_", 1)[-1] in ("LIFTorch", "LinearTorch", "ExpSynTorch") for k in graph.nodes):
         return "rockpool", "node names such as '..._LIFTorch' (Rockpool's modules)"
     if not neurons:
         return None
