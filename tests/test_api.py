@@ -58,6 +58,9 @@ def test_simulate_accuracy_and_verify(chip, data):
     acc = chip.accuracy(x[:60], y[:60], output="3", steps=27)
     assert np.array_equal(acc.float_counts.counts, counts[:60])  # snnTorch's own counts
     assert abs(acc.hw_accuracy - acc.float_accuracy) <= 0.05 and acc.hw_counts.totals["3"] > 1000
+    cmp = chip.compare(x[:60], y[:60])  # steps: the samples' 25 and the output's lag of 2
+    assert cmp.steps == 27 and cmp.hw_accuracy == acc.hw_accuracy and cmp.agreement == acc.agreement
+    assert cmp.population_agreement["3"]["hw_spikes"] == acc.hw_counts.totals["3"]
     ladder = chip.verify(("float", "int"), {"input": x[0]}, steps=27)
     assert [level.spikes for level in ladder.levels][1] == sum(result.spike_counts().values())
     with pytest.raises(nmcompiler.UserError, match="labels"):

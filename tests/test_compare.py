@@ -99,7 +99,7 @@ def test_compare_user_errors(run_nmc, tmp_path, write_yaml):
     np.savez(tmp_path / "bad.npz", x=np.zeros((2, 3)))
     code, _, err = run_nmc("compare", EXAMPLES / "mlp.yaml", "--target", "loihi-like", "--data", tmp_path / "bad.npz",
                            "-o", tmp_path / "x")
-    assert code == 2 and "need an .npz with arrays x and y" in err
+    assert code == 2 and "bad.npz: no labels: the .npz needs an array y" in err
     np.savez(tmp_path / "d.npz", x=np.zeros((2, 5)), y=np.zeros(2, dtype=int))
     code, _, err = run_nmc("compare", write_yaml(TOY), "--target", "loihi-like", "--steps", "5", "--data",
                            tmp_path / "d.npz", "-o", tmp_path / "x")

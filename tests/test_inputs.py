@@ -141,7 +141,7 @@ def test_verify_on_labelled_spike_data(tmp_path, capsys):
     np.savez(tmp_path / "bad.npz", x=x, y=data["y"][:29])
     code, _, err = _run(["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--levels", "float,int",
                          "--data", str(tmp_path / "bad.npz")], capsys)
-    assert code == 2 and "x must be (samples, steps, channels) 0/1 spikes and y (samples,) integer labels" in err
+    assert code == 2 and "bad.npz: x must be (samples, steps, channels) 0/1 spikes and y (samples,), got (30, 25, 64) and (29,)" in err
 
 
 def test_compare_accuracy_against_weight_bits(tmp_path, capsys):

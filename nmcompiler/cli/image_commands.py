@@ -14,7 +14,7 @@ from ..image import ImageError, compiled_target, decode, read_header, target_dig
 from ..image import memory_map
 from .app import cli
 
-__all__ = ["read_image", "simulate_image"]
+__all__ = ["check_target", "read_image", "simulate_image"]
 
 def read_image(path: Path) -> bytes:
     try:
@@ -23,7 +23,7 @@ def read_image(path: Path) -> bytes:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def _check_target(path: Path, meta: dict, target: str | None) -> None:
+def check_target(path: Path, meta: dict, target: str | None) -> None:
     if target is None:
         return
     from ..targets import load_target
@@ -76,7 +76,7 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
     data = read_image(image)
     header, entries = read_header(data, str(image))
     contents = decode(data, str(image))
-    _check_target(image, contents.meta, target)
+    check_target(image, contents.meta, target)
     summary = [{"core": c.core, "position": list(c.position), "neurons": int(c.neurons.size),
                 "compartments": int(c.compartments.size), "rows": int(c.rows.size), "synapses": int(c.rows["length"].sum()),
                 "destinations": int(c.destinations.size)} for c in contents.cores]
@@ -126,7 +126,7 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
     from ..sim.stimulus import read_spike_arrays
 
     contents = decode(read_image(image), str(image))
-    _check_target(image, contents.meta, target)
+    check_target(image, contents.meta, target)
     program = to_program(contents)
     del contents  # the program holds what the simulation needs (a full-scale microcircuit: 1.6 GB less)
     sizes = {s.name: s.size for s in program.sources if isinstance(s, SpikeSource)}

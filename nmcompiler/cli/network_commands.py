@@ -1,5 +1,5 @@
-"""``nmc validate | info | simulate | import | compare | targets | check | schema``: the commands on
-networks and targets."""
+"""``nmc validate | info | simulate | import | targets | check | schema``: the commands on networks
+and targets."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..fileio import write_bytes
 from . import image_commands
 from .app import cli, load_source, log, network_options, out, time_option
 
-__all__ = ["check", "compare", "import_", "info", "schema", "simulate", "targets", "validate"]
+__all__ = ["check", "import_", "info", "schema", "simulate", "targets", "validate"]
 
 
 @cli.command()
@@ -79,9 +79,17 @@ def info(network: Path, as_json: bool, source_options) -> None:
               help="Spikes for a spike source (e.g. a NIR Input; for images, one of its host sources): a "
                    "(steps, channels) 0/1 array. Repeatable.")
 @click.option("--target", default=None, help="Images: fail unless IMAGE was compiled for this target.")
+@click.option("--data", "data_file", type=click.Path(path_type=Path),
+              help="Run every sample of an .npz with x (and labels y, optional): counts.npz (spike counts per sample "
+                   "and population), samples.json (spikes, rates, accuracy); spikes.npz and the plot: the first sample.")
+@click.option("--encode", type=click.Choice(["rate", "current", "events"]), default="rate",
+              help="With --data: rate (Bernoulli spikes of probability x per step), current (x as constant "
+                   "current; networks only) or events (x: samples x steps x channels of 0/1).")
+@click.option("--input-source", help="With --data: the source that receives it (default: the one of matching size).")
+@click.option("--output", "output_pop", help="With --data: the population that classifies (default: the last one).")
 @network_options
-def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target,
-             source_options) -> None:
+def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target, data_file,
+             encode, input_source, output_pop, source_options) -> None:
     """Simulate NETWORK in floating point, or a configuration image (NETWORK.nmc) bit-accurately from
     its own tables; write spikes.npz, summary.json and raster.png to OUTDIR."""
     from ..report import raster_png
@@ -90,6 +98,11 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
 
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
+    if data_file is not None:
+        if inputs:
+            raise UserError("give either --data or --input, not both")
+        return _simulate_data(network, data_file, encode, input_source, output_pop, steps, duration, seed, target,
+                              outdir, as_json, plot, source_options)
     if network.suffix == ".nmc":  # a configuration image: bit-accurate simulation of its tables
         result = image_commands.simulate_image(network, steps, duration, seed, target, inputs)
     else:
@@ -129,6 +142,73 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
     console.print(f"wrote {outdir}/spikes.npz, summary.json" + (", raster.png" if plot else ""))
 
 
+def _simulate_data(network: Path, data_file: Path, encode, input_source, output_pop, steps, duration, seed, target,
+                   outdir: Path, as_json: bool, plot: bool, source_options) -> None:
+    """``simulate --data``: every sample through the network (float) or the image's own tables."""
+    from ..fileio import write_json
+    from ..flow.samples import run_samples
+    from ..report import raster_png
+    from ..sim.data import SampleData
+
+    data = SampleData.load(data_file, encode, labels=False)
+    if network.suffix == ".nmc":
+        from ..image import decode, to_program
+
+        contents = decode(image_commands.read_image(network), str(network))
+        image_commands.check_target(network, contents.meta, target)
+        model = to_program(contents)
+    else:
+        if target is not None:
+            raise UserError("--target applies to images (.nmc); use nmc compare for fixed-point simulation")
+        model = load_source(network, source_options)
+    source = data.pick_source(model.sources, input_source)
+    output = output_pop or model.populations[-1].name
+    steps = steps or (max(1, int(round(duration / model.dt))) if duration else None) or _data_steps(model, data, source,
+                                                                                                   output, network)
+    err = Console(stderr=True)
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} samples"),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("sim", total=len(data))
+        counts = run_samples(model, data, source=source, output=output, steps=steps, seed=seed,
+                             progress=lambda k: bar.advance(task, k))
+    if data.y is not None:
+        data.check_labels(counts.counts.shape[1], output)
+    doc = {"data": str(data_file), "encode": encode, "source": source} | counts.to_json(data.y)
+    png = raster_png(counts.first) if plot else None
+    counts.first.save(outdir)
+    write_bytes(outdir / "counts.npz", counts.counts_npz_bytes())
+    write_json(outdir / "samples.json", doc)
+    if png is not None:
+        write_bytes(outdir / "raster.png", png)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    console = out()
+    table = Table("population", "size", "spikes", "rate (Hz)", "silent samples",
+                  title=f"{model.name}: {len(data)} samples of {steps} steps")
+    for name, row in doc["populations"].items():
+        table.add_row(name, str(row["size"]), str(row["spikes"]), f"{row['rate_hz']:.2f}", str(row["silent_samples"]))
+    console.print(table)
+    if "accuracy" in doc:
+        console.print(f"accuracy (most spikes of '{output}'): {doc['accuracy']:.4f} on {len(data)} samples")
+    console.print(f"wrote {outdir}/counts.npz, samples.json, spikes.npz and summary.json (the first sample)"
+                  + (", raster.png" if plot else ""))
+
+
+def _data_steps(model, data, source: str, output: str, where: Path) -> int:
+    """Steps per sample when none are given: an event sample's length plus the output's lag
+    (networks), or the network's duration."""
+    from ..flow.verify import response_lag
+    from ..ir import Network
+
+    if data.sample_steps is not None and isinstance(model, Network):
+        return data.sample_steps + response_lag(model, source, output)
+    if isinstance(model, Network) and model.duration is not None:
+        return max(1, int(round(model.duration / model.dt)))
+    length = f" (the samples have {data.sample_steps}; add the output's lag)" if data.sample_steps else ""
+    raise UserError(f"{where}: no simulation length per sample: give --steps{length}")
+
+
 @cli.command(name="import")
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
@@ -158,150 +238,6 @@ def import_(network: Path, output: Path, source_options) -> None:
         save_network(net, output)
     stats = net.stats()
     click.echo(f"wrote {output} ({stats.neurons} neurons, {stats.synapses} synapses)")
-
-
-@cli.command()
-@click.argument("network", type=click.Path(path_type=Path))
-@click.option("--target", required=True, help="Target whose numeric format to use (see hwtargets/), or a target .yaml.")
-@click.option("--weight-bits", "weight_bits_option", metavar="BITS|A..B",
-              help="Override the format's weight mantissa bits; with --data, A..B also gives the hardware accuracy "
-                   "for each width from A to B (accuracy_vs_weight_bits, accuracy_bits.png).")
-@click.option("--duration", callback=time_option, help="Simulated time (default: the network's).")
-@click.option("--steps", type=click.IntRange(min=1), help="Time steps per run (per sample with --data).")
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the network's).")
-@click.option("--data", "data_file", type=click.Path(path_type=Path),
-              help="Labelled inputs: an .npz with x (samples x features in [0, 1]; events: samples x steps x "
-                   "channels of 0/1) and y (labels). The summaries and plot show the first sample's run.")
-@click.option("--encode", type=click.Choice(["rate", "current", "events"]), default="rate",
-              help="rate: Bernoulli spikes with probability x per step; current: x as constant current; "
-                   "events: x are the spikes themselves.")
-@click.option("--input-source", help="Source that receives the data (default: the one of matching size).")
-@click.option("--output", "output_pop", help="Population read out by spike count (default: the last one).")
-@click.option("--calibrate", is_flag=True, help="Calibrate the quantizer with the float run's observed ranges.")
-@click.option("--clip", default="max", show_default=True,
-              help="Weight range the mantissa must hold: 'max' or a percentile of |w| such as 99.9 (larger weights clip).")
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
-@network_options
-def compare(network: Path, target: str, weight_bits_option, duration, steps, seed, data_file, encode, input_source,
-            output_pop, calibrate: bool, clip: str, outdir: Path, as_json: bool, source_options) -> None:
-    """Simulate NETWORK in float and bit-accurately for TARGET's format; report what fixed point costs."""
-    import dataclasses
-
-    import numpy as np
-
-    from ..analysis import compare_networks
-    from ..drc.rules import target_for
-    from ..fileio import write_json
-    from ..report.compare_plot import accuracy_bits_png, compare_png, confusion_png
-    from ..targets import load_target
-
-    if clip != "max":
-        try:
-            clip = float(clip)
-        except ValueError:
-            raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not '{clip}'") from None
-        if not 0 < clip <= 100:
-            raise UserError(f"--clip must be 'max' or a percentile in (0, 100], not {clip:g}")
-    weight_bits, curve = _weight_bits(weight_bits_option)
-    if curve and data_file is None:
-        raise UserError(f"--weight-bits {weight_bits_option}: a range needs --data (accuracy per width)")
-    tgt = load_target(target)
-    net = load_source(network, source_options)
-    fmt = target_for(net, tgt).format  # multi-compartment neurons where the target chains them
-    if weight_bits is not None:
-        fmt = dataclasses.replace(fmt, weight_bits=weight_bits)
-    if duration is not None and steps is not None:
-        raise UserError("give either --duration or --steps, not both")
-    if steps is None:
-        length = duration if duration is not None else net.duration
-        if length is None:
-            raise UserError(f"{network}: no simulation length: give --duration or --steps")
-        steps = max(1, int(round(length / net.dt)))
-    data = None
-    if data_file is not None:
-        try:
-            with np.load(data_file, allow_pickle=False) as f:
-                data = {"x": f["x"], "y": f["y"]}
-        except (OSError, KeyError, ValueError) as exc:
-            raise UserError(f"{data_file}: need an .npz with arrays x and y ({exc})") from None
-    err = Console(stderr=True)
-    total = len(data["y"]) if data is not None else 0
-    with Progress(TextColumn("comparing"), BarColumn(), TextColumn("{task.completed}/{task.total} samples"),
-                  console=err, transient=True, disable=not err.is_terminal or not total) as bar:
-        task = bar.add_task("cmp", total=total)
-        cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, encode=encode, calibrate=calibrate, clip=clip,
-                               input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k),
-                               weight_bits_curve=curve)
-    report = cmp.to_json()
-    image = _image_accuracy(net, tgt, fmt, data, encode, input_source, output_pop, steps, seed)
-    if image is not None:
-        report |= image.to_json()
-    png = compare_png(cmp)
-    confusion = confusion_png(cmp) if cmp.confusion is not None else None
-    write_json(outdir / "compare.json", report)
-    write_bytes(outdir / "compare.png", png)
-    if confusion is not None:
-        write_bytes(outdir / "confusion.png", confusion)
-    if cmp.accuracy_vs_weight_bits:
-        write_bytes(outdir / "accuracy_bits.png", accuracy_bits_png(cmp))
-    for w in cmp.warnings:
-        log.warning("%s", w)
-    if as_json:
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
-        return
-    console = out()
-    table = Table("population", "float spikes", f"{fmt.name} spikes", "rate error", "count corr", "van Rossum",
-                  title=f"{net.name}: float vs {fmt.name} ({steps} steps)")
-    for name, row in report["populations"].items():
-        rate_err = "-" if row["rate_error"] is None else f"{100 * row['rate_error']:+.1f} %"
-        corr = "-" if row["count_correlation"] is None else f"{row['count_correlation']:.3f}"
-        table.add_row(name, str(row["float_spikes"]), str(row["hw_spikes"]), rate_err, corr,
-                      f"{row['van_rossum_mean']:.2f}")
-    console.print(table)
-    fd = report["first_divergence"]
-    console.print("identical spikes" if fd is None else
-                  f"first divergence: step {fd['step']}, population '{fd['population']}', neuron {fd['neuron']}")
-    if cmp.float_accuracy is not None:
-        first = "none" if cmp.first_diverging_sample is None else str(cmp.first_diverging_sample)
-        console.print(f"accuracy on {cmp.samples} samples: float {cmp.float_accuracy:.4f}, "
-                      f"{fmt.name} {cmp.hw_accuracy:.4f} (same class on {100 * cmp.agreement:.1f} %, same output "
-                      f"spike counts on {100 * cmp.count_agreement:.1f} %; first sample classified differently: {first})")
-    if image is not None:
-        console.print(f"the compiled image ({image.cores} cores, its own tables): accuracy {image.accuracy:.4f}")
-    console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if confusion is not None else ""))
-
-
-def _image_accuracy(net, target, fmt, data, encode, input_source, output_pop, steps, seed):
-    """With spike data, the accuracy of the compiled image itself (None otherwise)."""
-    from ..flow.image_accuracy import image_accuracy
-    from ..ir import SpikeSource
-
-    if data is None or encode == "current":
-        return None
-    channels = data["x"].shape[-1]
-    source = input_source or next(s.name for s in net.sources if isinstance(s, SpikeSource) and s.size == channels)
-    try:
-        return image_accuracy(net, target, fmt, data["x"], data["y"], encode=encode, source=source,
-                              output=output_pop or net.populations[-1].name, steps=steps,
-                              seed=net.seed if seed is None else seed)
-    except UserError as exc:  # the comparison of formats stands; the chip cannot hold the network
-        log.warning("no accuracy of the compiled image: %s", exc)
-        return None
-
-
-def _weight_bits(value: str | None) -> tuple[int | None, tuple[int, ...]]:
-    """``--weight-bits``: one width, or a range ``A..B`` (the curve; the target's own width stays)."""
-    if value is None:
-        return None, ()
-    low, sep, high = value.partition("..")
-    try:
-        bits = (int(low), int(high)) if sep else (int(low),)
-    except ValueError:
-        raise UserError(f"--weight-bits must be a width such as 6 or a range such as 2..8, not '{value}'") from None
-    if not all(2 <= b <= 32 for b in bits) or bits[0] > bits[-1]:
-        raise UserError(f"--weight-bits {value}: widths must be in 2..32, the range ascending")
-    return (None, tuple(range(bits[0], bits[1] + 1))) if sep else (bits[0], ())
 
 
 @cli.command()

@@ -41,27 +41,18 @@ def _verify_data(source: Path, target, wanted, data_file: Path, steps, size, as_
                  source_options) -> None:
     """``nmc verify --data``: accuracy per level on labelled spike samples, the RTL on some."""
     from ..flow.verify import compile_for_verification, response_lag, verify_data
-    from ..ir import SpikeSource
+    from ..sim.data import SampleData
     from ..targets import load_target
 
     if source.suffix == ".nmc" or target is None:
         raise UserError("--data verifies a network on a target: give the network and --target")
     net = load_source(source, source_options)
-    try:
-        with np.load(data_file, allow_pickle=False) as f:
-            x, y = f["x"], f["y"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise UserError(f"{data_file}: need an .npz with arrays x and y ({exc})") from None
-    if x.ndim != 3 or y.shape != (len(x),) or not len(x) or y.dtype.kind not in "iu":
-        raise UserError(f"{data_file}: x must be (samples, steps, channels) 0/1 spikes and y (samples,) integer "
-                        f"labels, got {x.shape} and {y.shape} {y.dtype}")
-    fits = [s.name for s in net.sources if isinstance(s, SpikeSource) and s.size == x.shape[2]]
-    if len(fits) != 1:
-        raise UserError(f"{data_file}: need exactly one spike source with {x.shape[2]} channels, found {fits or 'none'}")
+    data = SampleData.load(data_file, "events")
+    src = data.pick_source(net.sources)
     output = output_pop or net.populations[-1].name
-    steps = steps or x.shape[1] + response_lag(net, fits[0], output)
+    steps = steps or data.sample_steps + response_lag(net, src, output)
     contents, mapped = compile_for_verification(net, load_target(target), "rtl" in wanted, size=size, where=str(source))
-    result = verify_data(contents, mapped, net, samples=x, labels=y, source=fits[0], output=output, steps=steps,
+    result = verify_data(contents, mapped, net, samples=data.x, labels=data.y, source=src, output=output, steps=steps,
                          rtl_samples=rtl_samples if "rtl" in wanted else 0, where=str(source))
     doc = result.to_json()
     if as_json:

@@ -5,7 +5,7 @@ the simulators in :mod:`nmcompiler.sim`, the image and the reports)."""
 
 from .compile_dir import CompiledDirectory, compile_to_directory, rtl_memory_cost
 from .rates import float_rates
-from .samples import SampleCounts, spike_counts
+from .samples import SampleCounts, run_samples, spike_counts
 
 __all__ = ["CompiledDirectory", "SampleCounts", "compile_to_directory", "float_rates", "rtl_memory_cost",
-           "spike_counts"]
+           "run_samples", "spike_counts"]

@@ -6,6 +6,7 @@ with the image, the report, and what a user does next (save, simulate, classify,
     chip.report.cores_used, len(chip.image)
     result = chip.simulate({"input": spikes}, steps=27)          # the image's own tables
     acc = chip.accuracy(samples, labels, output="3", steps=27)  # float and hardware
+    cmp = chip.compare(samples, labels)         # + per class, confusion, agreement per population
     chip.verify(("float", "int", "rtl"), {"input": spikes}, steps=27).bit_exact
     chip.save("out/digits")
 """
@@ -73,6 +74,18 @@ class Compiled:
         spikes of ``output``, in the float network and on the image (its own tables)."""
         return classify(self.network, to_program(self.contents), samples, labels, source=source, output=output,
                         steps=steps, seed=seed)
+
+    def compare(self, samples: np.ndarray, labels: np.ndarray, *, encode: str = "events", output: str | None = None,
+                steps: int | None = None, source: str | None = None, seed: int | None = None):
+        """The float network against the image's own tables on labelled ``samples`` (events:
+        (samples, steps, channels) spikes; rate: (samples, features) probabilities): accuracy, per
+        class, confusion, count agreement per population (:class:`nmcompiler.analysis.CompareResult`)."""
+        from ..sim.data import SampleData
+        from .image_accuracy import compare_image
+
+        data = SampleData.of(samples, labels, encode)
+        return compare_image(self.network, to_program(self.contents), data, target=self.mapping.target.name,
+                             source=source, output=output, steps=steps, seed=seed)
 
     def verify(self, levels=("float", "int", "rtl"), inputs: dict[str, np.ndarray] | None = None, *,
                steps: int | None = None, states: bool = False):

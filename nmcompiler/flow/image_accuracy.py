@@ -1,5 +1,5 @@
-"""Hardware accuracy from the compiled image itself (``nmc compare --data``): the network mapped
-onto the target (its format as compared), and each sample run on the image's own tables, so every
+"""Hardware accuracy from the compiled image itself (``nmc compare --data``, and ``nmc compare
+IMAGE.nmc --network NET --data``): each sample run on the image's own tables, so every
 legalization of the compile flow (relays, splitters, compartments, axon types, bias onsets) counts."""
 
 from __future__ import annotations
@@ -9,16 +9,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.compare import rate_spikes
+from ..analysis.compare import CompareResult, compare_results, first_divergence
+from ..analysis.scores import score_samples
 from ..compiler import compile_network
 from ..datapath import NumericFormat
 from ..errors import UserError
 from ..image import build_contents, to_program
-from ..ir import Network
+from ..ir import Network, SpikeSource
+from ..lowered import SimProgram
+from ..sim.data import SampleData, rate_spikes
 from ..targets import Target
-from .samples import spike_counts
+from .samples import run_samples, spike_counts
+from .verify import response_lag
 
-__all__ = ["ImageAccuracy", "image_accuracy"]
+__all__ = ["ImageAccuracy", "compare_image", "image_accuracy"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,3 +53,30 @@ def image_accuracy(net: Network, target: Target, fmt: NumericFormat, x: np.ndarr
     counts = spike_counts(to_program(build_contents(mapping, fx)), source, samples, output, steps, seed)
     return ImageAccuracy(accuracy=counts.accuracy(y), cores=report.cores_used, spikes=counts.totals,
                          notes=list(report.notes))
+
+
+def compare_image(net: Network, program: SimProgram, data: SampleData, *, target: str, source: str | None = None,
+                  output: str | None = None, steps: int | None = None, seed: int | None = None,
+                  progress=None) -> CompareResult:
+    """The float network against a compiled image's own tables (``nmc compare IMAGE.nmc
+    --network NET --data``) on every sample of ``data``: accuracy, per class, confusion, count
+    agreement per population; the summaries and plot from the first sample's runs."""
+    if data.y is None:
+        raise UserError(f"{data.where}: comparing accuracy needs labels y")
+    source = data.pick_source(net.sources, source)
+    if source not in {s.name for s in program.sources if isinstance(s, SpikeSource)}:
+        raise UserError(f"the image has no spike source '{source}' (it was compiled from another network?)")
+    output = output or net.populations[-1].name
+    if steps is None:
+        if data.sample_steps is None:
+            raise UserError("rate-coded data has no length: give --steps")
+        steps = data.sample_steps + response_lag(net, source, output)
+    seed = net.seed if seed is None else seed
+    f = run_samples(net, data, source=source, output=output, steps=steps, seed=seed, progress=progress)
+    data.check_labels(f.counts.shape[1], output)
+    h = run_samples(program, data, source=source, output=output, steps=steps, seed=seed)
+    rows, warnings = compare_results(f.first, h.first)
+    scores = score_samples(f.populations, h.populations, data.y, output)
+    return CompareResult(target=target, steps=steps, populations=rows,
+                         first_divergence=first_divergence(f.first, h.first), quantization={}, warnings=warnings,
+                         float_result=f.first, hw_result=h.first, **dataclasses.asdict(scores))

@@ -4,6 +4,7 @@ re-quantized network)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,19 +14,31 @@ from ..ir import Network, SpikeSource
 from ..lowered import SimProgram
 from ..sim.float_sim import FloatSimulator
 from ..sim.bit_sim import BitAccurateSimulator
+from ..sim.data import SampleData
+from ..sim.result import SimResult
 from ..sim.stimulus import spike_source_from_array
 
-__all__ = ["Accuracy", "SampleCounts", "classify", "spike_counts"]
+__all__ = ["Accuracy", "SampleCounts", "classify", "run_samples", "spike_counts"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SampleCounts:
-    """Spike counts of ``output`` per sample (``counts``: (samples, neurons)), and of every
-    population in total (``totals``), so a run without activity is seen."""
+    """Spike counts per sample of every population (``populations[name]``: (samples, neurons)),
+    the classifying ``output`` among them, and the first sample's whole run (``first``)."""
 
     output: str
-    counts: np.ndarray
-    totals: dict[str, int]
+    populations: dict[str, np.ndarray]
+    first: SimResult
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The output's counts, (samples, neurons)."""
+        return self.populations[self.output]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Spikes per population over every sample (so a run without activity is seen)."""
+        return {name: int(c.sum()) for name, c in self.populations.items()}
 
     def predictions(self) -> np.ndarray:
         """The neuron with the most spikes per sample (ties: the lowest index)."""
@@ -34,40 +47,83 @@ class SampleCounts:
     def accuracy(self, labels: np.ndarray) -> float:
         return float(np.mean(self.predictions() == np.asarray(labels)))
 
+    def to_json(self, labels: np.ndarray | None = None) -> dict:
+        """Samples, spikes and mean rate per population over every sample, and with ``labels`` the
+        accuracy of classifying by the output's most spikes."""
+        seconds = self.first.duration
+        pops = {name: {"size": int(c.shape[1]), "spikes": int(c.sum()),
+                       "rate_hz": float(c.mean() / seconds) if c.size and seconds else 0.0,
+                       "silent_samples": int(np.sum(c.sum(axis=1) == 0))} for name, c in self.populations.items()}
+        out = {"samples": int(self.counts.shape[0]), "steps": self.first.steps, "output": self.output,
+               "populations": pops, "predictions": self.predictions().tolist()}
+        return out | ({"accuracy": self.accuracy(labels)} if labels is not None else {})
+
+    def counts_npz_bytes(self) -> bytes:
+        """Every population's (samples, neurons) counts, keyed by population name."""
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, **{name: c for name, c in self.populations.items()})
+        return buf.getvalue()
+
 
 def _sources(model) -> dict[str, int]:
     return {s.name: s.size for s in model.sources if isinstance(s, SpikeSource)}
 
 
+def _sample_model(model, data: SampleData, source: str, k: int, steps: int, seed: int):
+    """``model`` with sample ``k`` fed to ``source``: a network copy, or a program."""
+    size = next(s.size for s in model.sources if s.name == source)
+    if data.encode == "current":
+        if not isinstance(model, Network):
+            raise UserError(f"{model.name}: an image's sources are spikes: use --encode rate or events")
+        node = dataclasses.replace(model.node(source), amplitude=data.x[k])
+    else:
+        node = spike_source_from_array(source, data.spikes(k, steps, seed), model.dt, size)
+    if isinstance(model, Network):
+        trial = model.copy()
+        trial.replace(node)
+        return trial
+    return model.with_source(node)
+
+
+def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, output: str, steps: int,
+                seed: int | None = None, progress=None) -> SampleCounts:
+    """Run ``model`` (a network on the float simulator, or an image's program bit-accurately)
+    once per sample of ``data`` fed to ``source``, for ``steps`` steps each (at least an event
+    sample's length: give the lag of ``output`` more to count every spike the input causes)."""
+    names = [p.name for p in model.populations]
+    if output not in names:
+        raise UserError(f"output population '{output}' does not exist (populations: {', '.join(names)})")
+    data.pick_source(model.sources, source)
+    seed = model.seed if seed is None else seed
+    sizes = dict(zip(names, (p.size for p in model.populations)))
+    counts = {name: np.zeros((len(data), sizes[name]), dtype=np.int64) for name in names}
+    first = None
+    for k in range(len(data)):
+        trial = _sample_model(model, data, source, k, steps, seed)
+        sim = FloatSimulator(trial, seed=seed) if isinstance(model, Network) else BitAccurateSimulator(trial, seed=seed)
+        result = sim.run(steps)
+        first = first or result
+        for name in names:
+            if name in result.spike_ids:
+                counts[name][k] = np.bincount(result.spike_ids[name], minlength=sizes[name])
+        if progress is not None:
+            progress(1)
+    return SampleCounts(output=output, populations=counts, first=first)
+
+
 def spike_counts(model: Network | SimProgram, source: str, samples: np.ndarray, output: str, steps: int,
                  seed: int | None = None) -> SampleCounts:
-    """Run ``model`` once per sample of ``samples`` ((samples, steps, channels...) spikes, non-zero
-    = spike) fed to the spike source ``source``, for ``steps`` steps each (at least the samples'
-    length: give the lag of ``output`` more to count every spike the input causes)."""
+    """:func:`run_samples` on ``samples``: (samples, steps, channels...) spikes, non-zero = spike."""
     samples = np.asarray(samples)
     sizes = _sources(model)
     if source not in sizes:
         raise UserError(f"'{source}' is not a spike source of {model.name} (spike sources: {', '.join(sizes) or 'none'})")
     if samples.ndim < 3 or samples.shape[0] == 0:
         raise UserError(f"input for '{source}': expected (samples, steps, channels...) spikes, not shape {samples.shape}")
-    names = [p.name for p in model.populations]
-    if output not in names:
-        raise UserError(f"output population '{output}' does not exist (populations: {', '.join(names)})")
-    size = dict(zip(names, (p.size for p in model.populations)))[output]
-    counts = np.zeros((samples.shape[0], size), dtype=np.int64)
-    totals = dict.fromkeys(names, 0)
-    for k, sample in enumerate(samples):
-        spikes = spike_source_from_array(source, sample, model.dt, sizes[source])
-        if isinstance(model, Network):
-            trial = model.copy()
-            trial.replace(spikes)
-            result = FloatSimulator(trial, seed=seed).run(steps)
-        else:
-            result = BitAccurateSimulator(model.with_source(spikes), seed=seed).run(steps)
-        counts[k] = np.bincount(result.spike_ids[output], minlength=size) if output in result.spike_ids else 0
-        for name, n in result.spike_counts().items():
-            totals[name] += n
-    return SampleCounts(output=output, counts=counts, totals=totals)
+    data = SampleData(x=samples != 0, y=None, encode="events", where=f"input for '{source}'")
+    return run_samples(model, data, source=source, output=output, steps=steps, seed=seed)
 
 
 @dataclass(frozen=True)
