@@ -1,12 +1,12 @@
 """Our float simulation of NIR graphs against the exporting framework's own forward pass.
 
 The graphs and traces in tests/golden/frameworks/ were made once by make_snntorch.py (snnTorch
-1.0), make_norse.py (Norse 1.1) and make_rockpool.py (Rockpool 3.1) with the framework installed
-(torch is not needed here). Each model is imported with the framework's preset (``--from
-snntorch``, ``norse``, ``rockpool``) and run on
+1.0), make_norse.py (Norse 1.1), make_rockpool.py (Rockpool 3.1), make_sinabs.py (Sinabs 3.1.3)
+and make_spyx.py (Spyx 1.0, JAX) with the framework installed (torch and JAX are not needed
+here). Each model is imported with the framework's preset (``--from snntorch``, ...) and run on
 the stored input spikes; every layer must spike exactly as the framework did, and its membrane
-agree within 1e-6 of its range, at the step the preset's retiming says (the framework's step t
-is our step t + the population's level).
+agree within 1e-6 of its range, at the step the preset's timing says (the framework's step t is
+our step t + the population's level; Spyx: spikes at t, membranes at t + 1).
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def _levels(net: Network) -> dict[str, int]:
 
 def _population(net: Network, layer: str) -> str:
     names = {p.name for p in net.populations}
-    return layer if layer in names else f"{layer}.lif"  # an RLeaky exports as a subgraph
+    if layer in names:
+        return layer
+    return next(n for n in sorted(names) if n.startswith(f"{layer}.") and n.endswith(".lif"))  # a subgraph
 
 
 def _run(net: Network, x: np.ndarray, extra: int):
@@ -68,29 +70,38 @@ def _run(net: Network, x: np.ndarray, extra: int):
     return simulate(net, steps=x.shape[0] + extra)
 
 
+def _lags(net: Network, meta: dict) -> dict[str, tuple[int, int]]:
+    """(spike lag, membrane lag) per node. Same-step presets: both the level. Spyx emits the
+    spike its previous membrane decided: our spikes are its spikes at the same step, our membrane
+    its membrane one step earlier."""
+    if meta["framework"] == "spyx":
+        return {"input": (0, 0)} | {p.name: (0, 1) for p in net.populations}
+    return {name: (level, level) for name, level in _levels(net).items()}
+
+
 def _compare(name: str, cutoff=None):
     """(layers compared, spikes compared) after asserting agreement on every sample."""
     data, meta, net = _load(name)
-    levels = _levels(net)
+    lags = _lags(net, meta)
     steps = meta["steps"]
     compared = 0
     for sample in range(meta["samples"]):
-        result = _run(net, data["input"][sample], max(levels.values()))
+        result = _run(net, data["input"][sample], max(max(lag) for lag in lags.values()))
         for layer in meta["layers"]:
             pop = _population(net, layer)
-            lag, golden = levels[pop], data[f"{layer}.spikes"][sample]
-            ours = np.zeros((result.steps, golden.shape[1]), dtype=np.uint8)
-            ours[result.spike_steps[pop], result.spike_ids[pop]] = 1
-            ours = ours[lag:lag + steps]
+            (lag, v_lag), golden = lags[pop], data[f"{layer}.spikes"][sample]
+            spiked = np.zeros((result.steps, golden.shape[1]), dtype=np.uint8)
+            spiked[result.spike_steps[pop], result.spike_ids[pop]] = 1
+            ours = spiked[lag:lag + steps]
             end = steps if cutoff is None else cutoff(data, sample)
             np.testing.assert_array_equal(ours[:end], golden[:end], err_msg=f"{name} sample {sample} layer {layer}")
-            v = result.traces[f"{pop}.v"].values[lag:lag + steps][:end]
+            v = result.traces[f"{pop}.v"].values[v_lag:v_lag + steps][:end]
             g = data[f"{layer}.v"][sample][:end]
-            quiet = golden[:end] == 0  # at a spike snnTorch shows v before its delayed reset, we after
-            assert np.abs(v - g)[quiet].max(initial=0) <= 1e-6 * max(1.0, np.abs(g).max())
+            quiet = spiked[v_lag:v_lag + steps][:end] == 0  # at a spike a delayed reset shows v before it, we after
+            assert np.abs(v - g)[quiet].max(initial=0) <= 1e-6 * max(1.0, np.abs(g).max()), f"{name} layer {layer}"
             compared += int(golden[:end].sum())
         if "readout.v" in data:
-            lag = levels["output"]
+            lag = lags["output"][1]
             v = result.traces["output.v"].values[lag:lag + steps]
             np.testing.assert_allclose(v, data["readout.v"][sample], rtol=0, atol=1e-6)
     return compared
@@ -98,7 +109,7 @@ def _compare(name: str, cutoff=None):
 
 @pytest.mark.parametrize("name", [n for n in GOLDENS if not n.endswith("_nodelay")])
 def test_framework_models_spike_for_spike(name):
-    assert len(GOLDENS) == 12  # snnTorch 7, Norse 2, Rockpool 1, Sinabs 2
+    assert len(GOLDENS) == 17  # snnTorch 7, Norse 2, Rockpool 1, Sinabs 2, Spyx 5
     compared = _compare(name)
     assert compared > 100  # every model spikes in every layer on these inputs (not a vacuous pass)
 
@@ -159,3 +170,21 @@ def test_the_exporter_is_told_from_the_graph():
     digits = Path(__file__).resolve().parents[1] / "examples" / "digits" / "digits.nir"  # our own export
     with pytest.raises(UserError, match="cannot tell which framework exported it"):
         load_nir(digits, NirOptions.from_preset("auto"))
+
+
+def test_spyx_conventions_each_matter():
+    """Spyx's graphs read with its preset: dt from the exported r = beta, biases from step 1, and
+    the recurrent subgraph's input to the neuron. Reading the RLIF's input through its recurrent
+    weights (what the exported edges say) changes the spikes."""
+    _, _, net = _load("spyx_recurrent")
+    assert net.dt == 1.0
+    assert {round(s.start / net.dt) for s in net.sources if isinstance(s, CurrentSource)} == {1}
+    assert all(int(np.min(p.connectivity.delays)) == 1 for p in net.projections)
+    data, meta, _ = _load("spyx_recurrent")
+    literal = load_nir(GOLDEN / "spyx_recurrent.nir",
+                       dataclasses.replace(NirOptions.from_preset("spyx"), rnn_input_to_neuron=False))
+    pop = _population(literal, "layer_1")
+    result = _run(literal, data["input"][0], 1)
+    ours = np.zeros((result.steps, 12), dtype=np.uint8)
+    ours[result.spike_steps[pop], result.spike_ids[pop]] = 1
+    assert not np.array_equal(ours[:meta["steps"]], data["layer_1.spikes"][0])

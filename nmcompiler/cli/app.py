@@ -54,7 +54,7 @@ def network_options(func):
     wrapper = click.option("--dt", "dt", callback=time_option, default=None,
                            help="NIR: time step, e.g. '1ms' (default: the preset's, else the graph's metadata).")(wrapper)
     return click.option("--from", "preset", default=None, metavar="FRAMEWORK",
-                        help="NIR: the framework that exported the graph (snntorch, norse, rockpool, sinabs, or auto: told from "
+                        help="NIR: the framework that exported the graph (snntorch, norse, rockpool, sinabs, spyx, or auto: told from "
                              "the graph): its dt, reset, same-step timing and exporter quirks, reproduced spike "
                              "for spike (docs/nir.md).")(wrapper)
 

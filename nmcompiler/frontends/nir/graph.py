@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import nir
 
-__all__ = ["FlatGraph", "flatten"]
+__all__ = ["FlatGraph", "flatten", "rnn_inputs_to_neurons"]
 
 
 @dataclass
@@ -69,3 +69,23 @@ def _flatten(graph: nir.NIRGraph, prefix: str, out: FlatGraph, top: bool) -> Non
             out.problems.append((prefix + dst, f"edge {src} -> {dst} ends at a node that does not exist"))
         if a is not None and b is not None:
             out.edges.append((a, b))
+
+
+def rnn_inputs_to_neurons(flat: FlatGraph) -> list[str]:
+    """Reroute a recurrent subgraph's input the way its exporter meant it (Spyx 1.0 writes
+    ``input -> w_rec``, ``w_rec <-> lif``, where its RLIF computes ``x + W_rec s``): the edge from
+    the subgraph's Input to the recurrent Linear/Affine goes to the neuron instead. Returns the
+    neurons whose input was rerouted."""
+    edges = set(flat.edges)
+    moved = []
+    for k, (src, dst) in enumerate(flat.edges):
+        if src not in flat.passthrough or not isinstance(flat.nodes.get(src), nir.Input):
+            continue
+        if not isinstance(flat.nodes.get(dst), (nir.Linear, nir.Affine)):
+            continue
+        loop = [n for (a, n) in edges if a == dst and (n, dst) in edges
+                and isinstance(flat.nodes.get(n), (nir.LIF, nir.IF, nir.CubaLIF))]
+        if len(loop) == 1:
+            flat.edges[k] = (src, loop[0])
+            moved.append(loop[0])
+    return moved

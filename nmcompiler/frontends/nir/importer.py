@@ -22,7 +22,7 @@ from ...errors import Diagnostic, UserError, ValidationError
 from ...ir import Connectivity, CurrentSource, Network, Population, Probe, Projection, SpikeSource, ThresholdUnit
 from ...ir.models import Integration, ResetMode
 from . import operators as op
-from .graph import flatten
+from .graph import flatten, rnn_inputs_to_neurons
 from .neurons import (NEURON_KINDS, ConvertedNeuron, convert_neuron, neuron_shape, parameter_problems,
                       time_step_from_metadata, time_step_from_r)
 from .options import NirOptions
@@ -69,6 +69,9 @@ class _Importer:
         self.label = label
         self.opt = options
         self.flat = flatten(graph)
+        if options.rnn_input_to_neuron and (moved := rnn_inputs_to_neurons(self.flat)):
+            log.info("%s: the recurrent subgraph input of %s goes to the neuron, not through the recurrent weights "
+                     "(as the exporter's framework computes it)", label, ", ".join(f"'{n}'" for n in moved))
         self.problems: list[Diagnostic] = []
         self.dt = self._time_step(graph)
         self.integration = options.integration_for(getattr(graph, "metadata", {}) or {})
@@ -93,15 +96,23 @@ class _Importer:
         return meta_dt
 
     def _time_step_from_r(self) -> float | None:
-        """The dt the exporter wrote into ``r = tau exp(-dt/tau) / dt`` (the first LIF or CubaLIF)."""
+        """The dt the exporter wrote into ``r`` of the first LIF or CubaLIF: Rockpool's ``r = tau
+        exp(-dt/tau) / dt``, or Spyx's ``r = beta = 1 - dt / tau`` (no such node: its default 1)."""
+        formula = {"rockpool": "r = tau exp(-dt/tau) / dt", "spyx": "r = 1 - dt / tau"}[self.opt.dt_from_r]
         for node in self.flat.nodes.values():
             tau = getattr(node, "tau_mem", getattr(node, "tau", None))
             if isinstance(node, (nir.LIF, nir.CubaLIF)) and tau is not None and getattr(node, "r", None) is not None:
-                dt = time_step_from_r(tau, node.r)
-                if dt is not None:
-                    rounded = float(f"{dt:.6g}")  # the exporter's dt, not the bisection's last digits
-                    log.info("%s: dt = %g s from the exported r = tau exp(-dt/tau) / dt", self.label, rounded)
+                if self.opt.dt_from_r == "spyx":
+                    dt = float(np.ravel(tau)[0]) * (1 - float(np.ravel(node.r)[0]))
+                else:
+                    dt = time_step_from_r(tau, node.r)
+                if dt is not None and dt > 0:
+                    rounded = float(f"{dt:.6g}")  # the exporter's dt, not the last digits of float32 or bisection
+                    log.info("%s: dt = %g s from the exported %s", self.label, rounded, formula)
                     return rounded
+        if self.opt.dt_from_r == "spyx":
+            log.info("%s: no LIF or CubaLIF to read dt from: dt = 1 (Spyx's to_nir default)", self.label)
+            return 1.0
         return None
 
     # -- checks ---------------------------------------------------------------------------
@@ -254,6 +265,8 @@ class _Importer:
             raise ValidationError(self.problems)
         net = Network(name, dt=self.dt)
         self.levels, self.recurrent = self._timing(roots, incoming) if self.opt.same_step else ({}, set())
+        if self.opt.spike_lag:  # every membrane one step behind the framework's: biases from step 1
+            self.levels = {r: 1 for r in roots if not isinstance(self.flat.nodes[r], nir.Input)}
         converted = {}
         for r in roots:
             node, size = self.flat.nodes[r], math.prod(shape[r])
@@ -261,8 +274,9 @@ class _Importer:
                 net.add(SpikeSource(name=r, size=size, ids=[], times=[]))
                 continue
             meta = getattr(node, "metadata", {}) or {}
+            delayed = self.opt.reset_delayed and type(node).__name__ not in self.opt.reset_at_spike
             conv = convert_neuron(node, dt=self.dt, integration=self.integration, reset=self.opt.reset_for(r, meta),
-                                  if_per_step=self.opt.if_per_step, reset_delayed=self.opt.reset_delayed,
+                                  if_per_step=self.opt.if_per_step, reset_delayed=delayed,
                                   tau_scale=1 / self.dt if self.opt.tau_times_dt else 1.0,
                                   current_input=self.opt.current_input,
                                   unit_current_gain=self.opt.unit_current_gain,
@@ -296,6 +310,10 @@ class _Importer:
                     self._bias(net, sink, bias, converted[sink])
         for pop in net.populations:
             net.probe(Probe(target=pop.name, variable="spikes" if pop.model.spiking else "v"))
+        if self.opt.spike_lag and net.populations:
+            log.info("%s: spikes leave one step after the crossing, as the IR's connections deliver them: each "
+                     "population's spikes at step t are the framework's, its membrane the framework's at t - 1; "
+                     "biases start at step 1", self.label)
         if self.opt.same_step and net.populations:
             lags = ", ".join(f"'{p.name}' +{self.levels.get(p.name, 0)}" for p in net.populations)
             log.info("%s: same-step timing: each population repeats the framework's step t at step t + its level "
@@ -454,7 +472,7 @@ def _detected(graph, label: str, options: NirOptions) -> NirOptions:
     found = detect(flatten(graph))  # nested graphs' nodes too
     if found is None:
         raise UserError(f"{label}: cannot tell which framework exported it (no exporter's signature fits): "
-                        "give --from snntorch, norse, rockpool or sinabs, or --dt, --integration and --reset")
+                        "give --from snntorch, norse, rockpool, sinabs or spyx, or --dt, --integration and --reset")
     framework, evidence = found
     chosen = NirOptions.from_preset(framework, dt=options.dt, reset=options.reset)
     log.info("%s: exported by %s, judging by %s; %s", label, framework, evidence, preset(framework).describe())

@@ -111,8 +111,8 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
     """The IR model of a NIR neuron node. ``tau_scale`` multiplies every time constant (an
     exporter that wrote ``dt * tau``: ``1 / dt``); ``current_input``: what a unit of CubaLIF input
     adds to the current (``nir``: ``w_in dt / tau_syn``; ``jump``: ``w_in``; ``decayed_jump``:
-    ``w_in exp(-dt / tau_syn)``); ``unit_current_gain``: the current enters the membrane with gain 1
-    per step (``r = tau_mem / dt``); ``compare``: spike at ``v > threshold`` or ``v >= threshold``."""
+    ``w_in exp(-dt / tau_syn)``); ``unit_current_gain``: the input (LIF) or current (CubaLIF) enters
+    the membrane with gain 1 per step (``r = tau / dt``); ``compare``: spike at ``v > threshold`` or ``v >= threshold``."""
     # per-neuron arrays holding one value (as exporters write them) become shared scalars
     p = {k: v.reshape(-1) if v.size > 1 and np.any(v != v.reshape(-1)[0]) else v.reshape(-1)[0].reshape(())
          for k, v in _params(node).items()}
@@ -133,6 +133,8 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
     if kind in ("LIF", "LI"):
         tau = p["tau"]
         scale = -np.expm1(-dt / tau) if integration == "exact" else dt / tau
+        if unit_current_gain and kind == "LIF":
+            common["r"] = tau / dt
         model = LIF(tau_mem=tau, v_leak=p["v_leak"], **common)
         return ConvertedNeuron(model, scale, np.asarray(1.0), False)
     if kind in ("CubaLIF", "CubaLI"):

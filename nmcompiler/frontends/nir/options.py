@@ -26,8 +26,8 @@ class NirOptions:
     ``reset_delayed``: a subtractive reset happens on the step after the spike, undecayed.
     ``same_step``: the exporter's framework evaluates all layers within one step: retime the
     network (levels, delays, bias onsets; :mod:`.presets`).
-    ``tau_times_dt``, ``current_input``, ``unit_current_gain``, ``dt_from_r``: exporter quirks
-    (:mod:`.presets`).
+    ``tau_times_dt``, ``current_input``, ``unit_current_gain``, ``dt_from_r``, ``spike_lag``,
+    ``reset_at_spike``, ``rnn_input_to_neuron``: exporter quirks (:mod:`.presets`).
     ``preset``: the name of the exporter preset these options came from (:meth:`from_preset`).
     """
 
@@ -41,7 +41,10 @@ class NirOptions:
     tau_times_dt: bool = False
     current_input: str = "nir"
     unit_current_gain: bool = False
-    dt_from_r: bool = False
+    dt_from_r: str = ""
+    spike_lag: bool = False
+    reset_at_spike: tuple[str, ...] = ()
+    rnn_input_to_neuron: bool = False
     compare: str | None = None  # ">" or ">=" for every neuron (None: a node's nmcompiler.compare, else ">")
     preset: str | None = None
 
@@ -60,7 +63,9 @@ class NirOptions:
         return cls(dt=p.dt or dt, integration=p.integration, reset=reset or p.reset, if_per_step=p.if_per_step,
                    reset_delayed=p.reset_delayed, same_step=p.same_step, tau_times_dt=p.tau_times_dt,
                    current_input=p.current_input, unit_current_gain=p.unit_current_gain, dt_from_r=p.dt_from_r,
-                   compare=p.compare, preset=p.name, **overrides)
+                   spike_lag=p.spike_lag, reset_at_spike=p.reset_at_spike, rnn_input_to_neuron=p.rnn_input_to_neuron,
+                   compare=p.compare, preset=p.name,
+                   **overrides)
 
     def check(self) -> None:
         if self.dt is not None and not self.dt > 0:
