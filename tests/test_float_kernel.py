@@ -32,7 +32,22 @@ def _with_current_window(net):
     return net
 
 
+def _multi_spike():
+    """The Sinabs MultiSpike golden: neurons that emit several spikes in one step."""
+    from pathlib import Path
+
+    from nmcompiler.frontends.nir import NirOptions, load_nir
+    from nmcompiler.sim.stimulus import spike_source_from_array
+
+    golden = Path(__file__).parent / "golden" / "frameworks"
+    net = load_nir(golden / "sinabs_ff_iaf_multi.nir", NirOptions.from_preset("sinabs"))
+    x = np.load(golden / "sinabs_ff_iaf_multi.npz")["input"]
+    net.replace(spike_source_from_array("input", x.reshape(-1, x.shape[-1]), net.dt))
+    return net
+
+
 CASES = {
+    "multi-spike": _multi_spike,
     "cuba": lambda: load_network(EXAMPLES / "cuba.yaml"),
     "synfire": lambda: load_network(EXAMPLES / "synfire.yaml"),
     "mlp": lambda: load_network(EXAMPLES / "mlp.yaml"),
@@ -50,5 +65,7 @@ def test_compiled_float_kernel_equals_numpy_loop(name):
     steps = 2000 if name == "cuba" else 400
     ref = FloatSimulator(net, backend="numpy").run(steps)
     assert sum(ref.spike_counts().values()) > 10
+    if name == "multi-spike":  # a neuron spiking more than once in one step
+        assert max(np.unique(np.stack([ref.spike_steps["1"], ref.spike_ids["1"]]), axis=1, return_counts=True)[1]) > 1
     for piece in (1000, 37):  # pieces cut across delays, current-source windows and source blocks
         _same(FloatSimulator(net, backend="numba", piece_steps=piece).run(steps), ref)

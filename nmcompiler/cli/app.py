@@ -43,8 +43,13 @@ def network_options(func):
     The command receives them as one ``source_options`` (:class:`NirOptions` or None)."""
 
     @functools.wraps(func)
-    def wrapper(*args, preset, dt, integration, reset, **kwargs):
-        return func(*args, source_options=_nir_options(preset, dt, integration, reset), **kwargs)
+    def wrapper(*args, preset, dt, integration, reset, max_spikes, **kwargs):
+        return func(*args, source_options=_nir_options(preset, dt, integration, reset, max_spikes), **kwargs)
+
+    wrapper = click.option("--max-spikes", type=click.IntRange(min=1), default=None,
+                           help="NIR: most spikes a neuron that resets by subtraction emits per step (default 1, "
+                                "or the preset's: Sinabs' MultiSpike and Rockpool emit floor(v / threshold); "
+                                "1 for SingleSpike).")(wrapper)
 
     wrapper = click.option("--reset", type=click.Choice(["value", "subtract"]), default=None,
                            help="NIR: reset mode of all neurons (NIR 1.0 does not record it; default value, or "
@@ -59,17 +64,18 @@ def network_options(func):
                              "for spike (docs/nir.md).")(wrapper)
 
 
-def _nir_options(preset, dt, integration, reset):
+def _nir_options(preset, dt, integration, reset, max_spikes=None):
     from ..frontends import NirOptions
     from ..frontends.nir.presets import preset as preset_named
 
+    spikes = {"max_spikes": max_spikes} if max_spikes is not None else {}
     if preset is None:
-        if dt is None and integration is None and reset is None:
+        if dt is None and integration is None and reset is None and not spikes:
             return None
-        return NirOptions(dt=dt, **{k: v for k, v in (("integration", integration), ("reset", reset)) if v})
+        return NirOptions(dt=dt, **{k: v for k, v in (("integration", integration), ("reset", reset)) if v}, **spikes)
     if integration is not None:
         raise UserError(f"--from {preset} sets the integration; drop --integration")
-    opts = NirOptions.from_preset(preset, dt=dt, reset=reset)
+    opts = NirOptions.from_preset(preset, dt=dt, reset=reset, **spikes)
     if preset != "auto":  # auto: the importer says what it detected
         log.info("%s", preset_named(preset).describe())
     return opts

@@ -24,6 +24,7 @@ class Rule(StrEnum):
     fix (``nmcompiler.compiler``), so check -> legalize -> re-check is data."""
 
     MODEL_SUPPORTED = "model_supported"
+    SPIKES_PER_STEP = "spikes_per_step"
     RECEPTOR_CHANNELS = "receptor_channels"
     POPULATION_SIZE = "population_size"
     NEURON_FAN_IN = "neuron_fan_in"
@@ -72,6 +73,18 @@ def model_supported(net: Network, target: Target) -> list[Violation]:
                       limit=0, legalizable=False,
                       message=_unsupported(p, target))
             for p in net.populations if not target.supports_model(p.model.kind)]
+
+
+def spikes_per_step(net: Network, target: Target) -> list[Violation]:
+    """Multi-spike neurons (``max_spikes`` > 1) on cores that emit fewer spikes per tick."""
+    limit = target.core.spikes_per_step
+    return [Violation(rule=Rule.SPIKES_PER_STEP, subject=f"population '{p.name}'", resource="spikes per step",
+                      amount=int(p.model.max_spikes), limit=limit, legalizable=False,
+                      message=f"population '{p.name}' emits up to {p.model.max_spikes} spikes per step (a multi-spike "
+                              f"neuron, such as Sinabs' MultiSpike or Rockpool's max_spikes_per_dt), {target.name}'s "
+                              f"neurons {limit}: train with one spike per step (Sinabs SingleSpike, Rockpool "
+                              f"max_spikes_per_dt=1) and import with --max-spikes {limit}, or set max_spikes {limit}")
+            for p in net.populations if p.model.max_spikes > limit]
 
 
 def _unsupported(p, target: Target) -> str:
@@ -274,8 +287,8 @@ def _machine_fix(target: Target) -> str:
     return "choose a target with larger cores or more chips (nmc targets --derive)"
 
 
-RULES = (model_supported, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory, delay_range, fan_out_splitters,
-         axon_type_weights, crossbar_multapses, machine_capacity)
+RULES = (model_supported, spikes_per_step, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory,
+         delay_range, fan_out_splitters, axon_type_weights, crossbar_multapses, machine_capacity)
 
 
 def check(net: Network, target: Target) -> list[Violation]:

@@ -54,6 +54,8 @@ def _population(w: _Writer, pop: Population) -> dict:
         spec["spiking"] = False
     if m.compare != Compare.GT:
         spec["compare"] = m.compare
+    if m.max_spikes != 1:
+        spec["max_spikes"] = int(m.max_spikes)
     params = {}
     for name, p in m.PARAMS.items():
         value = getattr(m, name)

@@ -17,7 +17,9 @@ models ``iaf_psc_delta`` / ``iaf_psc_exp``):
 
 1. propagate the sub-threshold state over ``dt`` exactly, using the state at the start of the step;
 2. add the synaptic input arriving in this step (a jump of ``v`` or of a synaptic current);
-3. compare with the threshold, spike, reset, start the refractory period.
+3. compare with the threshold, spike, reset, start the refractory period. A model with
+   ``max_spikes`` k > 1 and reset by subtraction repeats compare-and-subtract up to k times
+   within the step, one spike each (a framework's multi-spike neuron: ``floor(v / theta)``).
 
 Units: parameters are floats in SI units (s, V, A); ``r`` converts current into voltage and is
 dimensionless when currents are expressed in volts, as in Brian2's CUBA example.
@@ -128,6 +130,8 @@ class NeuronModel(ArrayRecord):
     integration: str = Integration.EXACT
     spiking: bool = True  # False: a non-spiking integrator (NIR LI, I, CubaLI); v is its output
     compare: str = Compare.GT  # spike when v > v_threshold, or v >= v_threshold (Compare.GE)
+    max_spikes: int = 1  # most spikes per step: with reset "subtract", a neuron still past its threshold
+    # after a subtraction spikes again in the same step (Sinabs' MultiSpike, Rockpool's max_spikes_per_dt)
 
     def __post_init__(self) -> None:
         for name in self.param_names():
@@ -158,6 +162,11 @@ class NeuronModel(ArrayRecord):
             out.append(f"integration '{self.integration}' is unknown (use one of {', '.join(Integration.ALL)})")
         if self.compare not in Compare.ALL:
             out.append(f"compare '{self.compare}' is unknown (use one of {', '.join(Compare.ALL)})")
+        if isinstance(self.max_spikes, bool) or not isinstance(self.max_spikes, (int, np.integer)) or self.max_spikes < 1:
+            out.append(f"max_spikes must be an integer >= 1, not {self.max_spikes!r}")
+        elif self.max_spikes > 1 and (self.reset != ResetMode.SUBTRACT or not self.spiking):
+            out.append(f"max_spikes {self.max_spikes} needs reset 'subtract' (each spike subtracts the threshold; "
+                       "a reset to a value allows one spike per step)")
         for name in self.param_names():
             value = getattr(self, name)
             if name in self.PER_RECEPTOR:

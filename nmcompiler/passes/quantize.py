@@ -85,6 +85,10 @@ class Quantize:
                 problems.append(Diagnostic(where=f"projection '{proj.name}'", message=(
                     f"delay of {int(proj.connectivity.delays.max())} ticks exceeds the format's {self.fmt.delay_max} "
                     f"({self.fmt.name}): shorten it or split it into relays")))
+        problems += [Diagnostic(where=f"population '{p.name}'", message=(
+            f"emits up to {p.model.max_spikes} spikes per step; the fixed-point datapath emits one: import with "
+            "--max-spikes 1 (a model trained with one spike per step) or set max_spikes 1"))
+            for p in net.populations if p.model.max_spikes > 1]
         if problems:
             raise ValidationError(problems)
         pops, projs, report = {}, {}, {}

@@ -22,11 +22,12 @@ __all__ = ["run_float_kernel"]
 
 @njit(cache=True, nogil=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_cmp, v_reset,
-                     subtract, refractory_steps, spiking, v, cur, refr, v_new, ring, n_slots, indptr, target, weight,
-                     delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i):
+                     subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, indptr, target,
+                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
-    ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``. Returns the spikes (steps,
-    ids) and the number of synaptic events."""
+    ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``; ``max_spikes``: a neuron
+    that resets by subtraction repeats compare-and-subtract up to that many times per step, one
+    spike each. Returns the spikes (steps, ids) and the number of synaptic events."""
     n = v.size
     stride = R * n
     out_steps = np.empty(1024, dtype=np.int64)
@@ -36,6 +37,7 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
     tmp = np.empty(n)
     flag = np.zeros(n, dtype=np.bool_)
     fired = np.empty(n, dtype=np.int64)
+    counts = np.ones(n, dtype=np.int64)
     for t in range(t0, t1):
         base = (t % n_slots) * stride
         for j in range(n):  # row views and one operation per loop: LLVM vectorizes them
@@ -92,29 +94,39 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
                     if flag[j]:
                         fired[nf] = j
                         nf += 1
+        total = 0
         for q in range(nf):
             j = fired[q]
+            k = 1
             if subtract[j]:
                 v[j] = v[j] - (v_th[j] - v_reset[j])
+                while k < max_spikes[j] and v[j] > v_cmp[j]:  # a multi-spike neuron: again
+                    v[j] = v[j] - (v_th[j] - v_reset[j])
+                    k += 1
             else:
                 v[j] = v_reset[j]
             refr[j] = refractory_steps[j]
-        if count + nf > out_ids.size:
-            grow = max(2 * out_ids.size, count + nf)
+            counts[q] = k
+            total += k
+        if count + total > out_ids.size:
+            grow = max(2 * out_ids.size, count + total)
             new_steps = np.empty(grow, dtype=np.int64)
             new_ids = np.empty(grow, dtype=np.int64)
             new_steps[:count] = out_steps[:count]
             new_ids[:count] = out_ids[:count]
             out_steps, out_ids = new_steps, new_ids
-        for q in range(nf):
-            out_steps[count] = t
-            out_ids[count] = fired[q]
-            count += 1
-        # deliver this step's spikes: neurons, then source channels
+        # deliver this step's spikes (each as often as it fired): neurons, then source channels
         q0, q1 = src_ptr[t - t0], src_ptr[t - t0 + 1]
-        rows = np.empty(nf + q1 - q0, dtype=np.int64)
-        rows[:nf] = fired[:nf]
-        rows[nf:] = src_ids[q0:q1]
+        rows = np.empty(total + q1 - q0, dtype=np.int64)
+        m = 0
+        for q in range(nf):
+            for _ in range(counts[q]):
+                out_steps[count] = t
+                out_ids[count] = fired[q]
+                count += 1
+                rows[m] = fired[q]
+                m += 1
+        rows[total:] = src_ids[q0:q1]
         events += deliver_rows(ring, indptr, target, weight, delay, row_delay, rows, t % n_slots, n_slots, stride)
         for q in range(rec_v_idx.size):
             rec_v[t, q] = v[rec_v_idx[q]]

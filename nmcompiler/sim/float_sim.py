@@ -68,6 +68,7 @@ class FloatSimulator:
         drive = P.leak_v.copy()
         const_input = None  # constant per-step synaptic input from current sources into receptors
         all_spiking = bool(np.all(L.spiking))
+        multi = bool(np.any(L.max_spikes > 1))
         sources = SourceSpikes(net, L, self.seed)
         uniform_delay = syn.delay.ndim == 0
         recorders = self._recorders(steps)
@@ -113,6 +114,8 @@ class FloatSimulator:
                 sub = L.subtract[fired]
                 v[fired] = np.where(sub, v[fired] - (L.v_threshold[fired] - L.v_reset[fired]), L.v_reset[fired])
                 refr[fired] = L.refractory_steps[fired]
+                if multi:
+                    fired = _more_spikes(fired, v, L)
                 spike_chunks.append(fired)
                 step_chunks.append(np.full(fired.size, t, dtype=np.int64))
             # deliver this step's spikes (neurons and sources) into future slots
@@ -178,7 +181,8 @@ class FloatSimulator:
         rows = (_c64(P.syn_to_v), _c64(P.decay_syn), _c64(P.input_to_syn), _c64(P.input_to_v))
         flags = (bool(np.any(P.syn_to_v)), bool(np.any(P.input_to_v)))
         neuron = (_c64(L.v_threshold), _c64(L.v_compare), _c64(L.v_reset), np.ascontiguousarray(L.subtract, dtype=np.bool_),
-                  L.refractory_steps.astype(np.int64), np.ascontiguousarray(L.spiking, dtype=np.bool_))
+                  L.refractory_steps.astype(np.int64), np.ascontiguousarray(L.spiking, dtype=np.bool_),
+                  np.ascontiguousarray(L.max_spikes, dtype=np.int64))
         drive, const, use_const, k = P.leak_v.copy(), np.zeros((R, n)), False, 0
         out_s, out_i, events = [], [], 0
         spans = list(zip(cuts[:-1], cuts[1:]))
@@ -263,3 +267,19 @@ def simulate(net: Network, *, steps: int | None = None, duration: float | None =
             raise UserError("no simulation length: give --duration or --steps, or set 'duration' in the network")
         steps = int(round(duration / net.dt))
     return FloatSimulator(net, seed=seed).run(steps, progress)
+
+
+def _more_spikes(fired: np.ndarray, v: np.ndarray, L) -> np.ndarray:
+    """Multi-spike neurons (``max_spikes`` > 1, reset by subtraction) still past their threshold
+    after a subtraction spike again, up to ``max_spikes`` times in the step. Returns ``fired``
+    with each neuron repeated once per spike, ascending (the compiled kernel's order)."""
+    again = fired[(L.max_spikes[fired] > 1) & L.subtract[fired]]
+    spikes = [fired]
+    k = 1
+    while again.size:
+        again = again[(v[again] > L.v_compare[again]) & (L.max_spikes[again] > k)]
+        v[again] -= L.v_threshold[again] - L.v_reset[again]
+        spikes.append(again)
+        k += 1
+    out = np.concatenate(spikes)
+    return np.sort(out, kind="stable") if out.size > fired.size else fired

@@ -32,6 +32,7 @@ class Layout:
     refractory_steps: np.ndarray
     bias: np.ndarray
     spiking: np.ndarray  # bool: False for non-spiking integrators
+    max_spikes: np.ndarray  # int64: most spikes per step (> 1: compare-and-subtract repeats)
 
     def slice(self, name: str) -> slice:
         return slice(self.offsets[name], self.offsets[name] + self.sizes[name])
@@ -79,6 +80,7 @@ def build_layout(net: Network) -> Layout:
         refractory_steps=cat(lambda p, q: p.model.refractory_steps(net.dt, p.size)),
         bias=cat(lambda p, q: p.model.bias),
         spiking=cat(lambda p, q: np.array(p.model.spiking)),
+        max_spikes=cat(lambda p, q: np.array(p.model.max_spikes, dtype=np.int64)).astype(np.int64),
     )
 
 

@@ -51,6 +51,7 @@ class CoreSpec:
     partial_sum_bits: int | None = None  # graded messages: fan-in beyond the axons through partial sums
     receptor_compartments: int | None = None  # multi-compartment neurons: compartments one neuron may chain
     compartments_per_neuron: int = 1  # set by Target.with_receptors: neuron slots each neuron takes
+    spikes_per_step: int = 1  # most spikes one neuron emits per tick (absent from the JSON when 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +147,8 @@ class Target:
 
     def to_json(self) -> dict:
         out = dataclasses.asdict(self)
+        if out["core"]["spikes_per_step"] == 1:  # the default: descriptions and digests as before it existed
+            del out["core"]["spikes_per_step"]
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip

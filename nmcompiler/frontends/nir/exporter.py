@@ -53,6 +53,8 @@ def _neuron_node(pop: Population, dt: float):
         meta["nmcompiler.reset"] = ResetMode.SUBTRACT
     if m.compare != ">":
         meta["nmcompiler.compare"] = m.compare
+    if m.max_spikes != 1:
+        meta["nmcompiler.max_spikes"] = int(m.max_spikes)
     if np.any(m.refractory != 0):
         meta["nmcompiler.refractory"] = _full(m.refractory, n)
     for var, value in pop.initial.items():

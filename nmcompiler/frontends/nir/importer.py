@@ -285,6 +285,9 @@ class _Importer:
                 self.problem(r, f"reset mode '{conv.model.reset}' in its metadata is unknown")
                 continue
             model = conv.model
+            spikes = int(meta.get("nmcompiler.max_spikes", self.opt.max_spikes or 1))
+            if spikes != 1 and model.spiking and model.reset == ResetMode.SUBTRACT:
+                model = dataclasses.replace(model, max_spikes=spikes)
             if "nmcompiler.refractory" in meta:
                 model = dataclasses.replace(model, refractory=np.asarray(meta["nmcompiler.refractory"], dtype=np.float64))
             initial = {k.split(".")[-1]: np.asarray(v, dtype=np.float64) for k, v in meta.items()
@@ -474,6 +477,6 @@ def _detected(graph, label: str, options: NirOptions) -> NirOptions:
         raise UserError(f"{label}: cannot tell which framework exported it (no exporter's signature fits): "
                         "give --from snntorch, norse, rockpool, sinabs or spyx, or --dt, --integration and --reset")
     framework, evidence = found
-    chosen = NirOptions.from_preset(framework, dt=options.dt, reset=options.reset)
+    chosen = NirOptions.from_preset(framework, dt=options.dt, reset=options.reset, max_spikes=options.max_spikes)
     log.info("%s: exported by %s, judging by %s; %s", label, framework, evidence, preset(framework).describe())
     return chosen

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ...errors import UserError
 from ...ir.models import Integration, ResetMode
-from .presets import preset
+from .presets import MAX_SPIKES, preset
 
 __all__ = ["NirOptions"]
 
@@ -28,6 +28,8 @@ class NirOptions:
     network (levels, delays, bias onsets; :mod:`.presets`).
     ``tau_times_dt``, ``current_input``, ``unit_current_gain``, ``dt_from_r``, ``spike_lag``,
     ``reset_at_spike``, ``rnn_input_to_neuron``: exporter quirks (:mod:`.presets`).
+    ``max_spikes``: most spikes a neuron node that resets by subtraction emits per step (a
+    multi-spike framework neuron; a node's ``nmcompiler.max_spikes`` metadata wins).
     ``preset``: the name of the exporter preset these options came from (:meth:`from_preset`).
     """
 
@@ -45,6 +47,7 @@ class NirOptions:
     spike_lag: bool = False
     reset_at_spike: tuple[str, ...] = ()
     rnn_input_to_neuron: bool = False
+    max_spikes: int | None = None  # most spikes per step of a spiking node that resets by subtraction (None: 1)
     compare: str | None = None  # ">" or ">=" for every neuron (None: a node's nmcompiler.compare, else ">")
     preset: str | None = None
 
@@ -60,6 +63,7 @@ class NirOptions:
         if dt is not None and p.dt is not None and not math.isclose(dt, p.dt):
             raise UserError(f"{p.name}'s exporter writes its time constants for dt = {p.dt:g} s (the graph means "
                             f"that step); dt = {dt:g} s would change every decay: drop --dt")
+        overrides = overrides | {"max_spikes": overrides.get("max_spikes") or p.max_spikes}
         return cls(dt=p.dt or dt, integration=p.integration, reset=reset or p.reset, if_per_step=p.if_per_step,
                    reset_delayed=p.reset_delayed, same_step=p.same_step, tau_times_dt=p.tau_times_dt,
                    current_input=p.current_input, unit_current_gain=p.unit_current_gain, dt_from_r=p.dt_from_r,
@@ -70,6 +74,8 @@ class NirOptions:
     def check(self) -> None:
         if self.dt is not None and not self.dt > 0:
             raise UserError(f"dt must be > 0, not {self.dt}")
+        if self.max_spikes is not None and not 1 <= self.max_spikes <= MAX_SPIKES:
+            raise UserError(f"max spikes per step must be in 1..{MAX_SPIKES}, not {self.max_spikes}")
         if self.integration is not None and self.integration not in Integration.ALL:
             raise UserError(f"integration '{self.integration}' is unknown (use {' or '.join(Integration.ALL)})")
         for mode in (self.reset or ResetMode.VALUE, *self.reset_per_node.values()):

@@ -35,7 +35,9 @@ from dataclasses import dataclass
 from ...errors import UserError
 from ...ir.models import Integration, ResetMode
 
-__all__ = ["PRESETS", "Preset", "detect", "preset"]
+__all__ = ["MAX_SPIKES", "PRESETS", "Preset", "detect", "preset"]
+
+MAX_SPIKES = 2 ** 16  # Rockpool's default max_spikes_per_dt; Sinabs' MultiSpike has no limit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +63,7 @@ class Preset:
     rnn_input_to_neuron: bool = False  # a recurrent subgraph's Input -> w_rec edge means input -> neuron
     # (Spyx 1.0 exports RLIF as input -> w_rec <-> lif, but computes x + W_rec s, and reads it back so)
     compare: str = ">"  # spike at v > threshold, or v >= threshold (Sinabs, Rockpool)
+    max_spikes: int = 1  # spikes per step: floor(v / threshold) up to this (Sinabs' MultiSpike, Rockpool)
     source: str = ""  # what in the framework's code says so
 
     def describe(self) -> str:
@@ -74,6 +77,7 @@ class Preset:
             ["spikes one step after the crossing (the IR's connection step)"] if self.spike_lag else []) + (
             ["a recurrent subgraph's input goes to its neuron"] if self.rnn_input_to_neuron else [])
         quirks += ["spikes at v >= threshold"] if self.compare == ">=" else []
+        quirks += [f"up to {self.max_spikes} spikes per step (floor(v / threshold))"] if self.max_spikes > 1 else []
         return f"preset '{self.name}': {dt}, {self.integration} integration, {reset}, {timing}" + "".join(
             f", {q}" for q in quirks)
 
@@ -88,12 +92,13 @@ PRESETS: dict[str, Preset] = {
     "rockpool": Preset(
         name="rockpool", dt=None, integration=Integration.EXP_EULER, reset=ResetMode.SUBTRACT, reset_delayed=False,
         same_step=True, current_input="decayed_jump", unit_current_gain=True, dt_from_r="rockpool", compare=">=",
+        max_spikes=MAX_SPIKES,
         source="rockpool/nn/modules/torch/lif_torch.py LIFTorch.forward: isyn += x; vmem *= alpha; isyn *= beta; "
                "vmem += isyn + bias; spikes where vmem >= threshold; vmem -= spikes * threshold (alpha, beta = "
                "exp(-dt / tau)); its to_nir writes CubaLIF with r = tau_mem exp(-dt / tau_mem) / dt and no dt"),
     "sinabs": Preset(
         name="sinabs", dt=1.0, integration=Integration.EXACT, reset=ResetMode.SUBTRACT, reset_delayed=False,
-        same_step=True, compare=">=",
+        same_step=True, compare=">=", max_spikes=MAX_SPIKES,
         source="sinabs/layers/functional/lif.py: v = alpha v + (1 - alpha) x with alpha = exp(-1 / tau_mem), tau_mem "
                "in steps (so dt = 1); IAF: v += x; SingleSpike: v - threshold >= 0; MembraneSubtract; its to_nir "
                "writes IF(r=1) and LIF(tau=tau_mem, r=1)"),
@@ -121,8 +126,8 @@ def preset(name: str) -> Preset:
         return PRESETS[name.lower()]
     except KeyError:
         raise UserError(f"unknown exporter preset '{name}' (known: {', '.join(sorted(PRESETS))}; "
-                        "Lava-dl is not verified against its framework yet: import it with --dt, --integration "
-                        "and --reset)") from None
+                        "Lava-dl 0.6 writes no NIR of its own: import its graphs with --dt, --integration and "
+                        "--reset)") from None
 
 
 def detect(graph) -> tuple[str, str] | None:

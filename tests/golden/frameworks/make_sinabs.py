@@ -4,9 +4,9 @@ stacks with fixed seeded weights, exported with Sinabs' ``to_nir`` and run by Si
 take the whole (batch, time, features) sequence, each layer in turn) on fixed input spikes;
 ``<model>.nir`` and ``<model>.npz`` are stored here.
 
-The neurons use ``SingleSpike`` (at most one spike per step, as a chip emits): Sinabs' default
-``MultiSpike`` emits ``floor(v / threshold)`` spikes in one step, which no single-spike datapath
-reproduces. ``LIF`` needs per-neuron ``spike_threshold`` tensors for its export to pass nir's
+``sinabs_ff_iaf`` and ``sinabs_ff_lif`` use ``SingleSpike`` (at most one spike per step, as a
+chip emits); ``sinabs_ff_iaf_multi`` keeps IAF's default ``MultiSpike`` (``floor(v / threshold)``
+spikes in one step), which the float simulator reproduces and compiling refuses. ``LIF`` needs per-neuron ``spike_threshold`` tensors for its export to pass nir's
 shape check, and the sample data of ``to_nir`` needs a time axis ((1, 1, features)).
 
     python tests/golden/frameworks/make_sinabs.py
@@ -60,7 +60,14 @@ def ff_lif() -> torch.nn.Sequential:
     return net
 
 
-MODELS = {"sinabs_ff_iaf": ff_iaf, "sinabs_ff_lif": ff_lif}
+def ff_iaf_multi() -> torch.nn.Sequential:  # IAF's default spike_fn, MultiSpike: floor(v / threshold) per step
+    net = torch.nn.Sequential(torch.nn.Linear(10, 16), sl.IAF(record_states=True), torch.nn.Linear(16, 6),
+                              sl.IAF(record_states=True))
+    _seed(net, 3, 2.5)
+    return net
+
+
+MODELS = {"sinabs_ff_iaf": ff_iaf, "sinabs_ff_lif": ff_lif, "sinabs_ff_iaf_multi": ff_iaf_multi}
 
 
 def main() -> None:
@@ -82,7 +89,7 @@ def main() -> None:
         nir.write(HERE / f"{name}.nir", graph)
         meta = {"framework": "sinabs", "version": sinabs.__version__, "torch": torch.__version__, "nir": nir.version,
                 "steps": STEPS, "samples": SAMPLES, "nodes": sorted(graph.nodes), "dtype": "float32",
-                "conventions": {"spike_fn": "SingleSpike"},
+                "conventions": {"spike_fn": "MultiSpike" if name.endswith("_multi") else "SingleSpike"},
                 "layers": sorted(k[: -len(".spikes")] for k in traces if k.endswith(".spikes"))}
         np.savez_compressed(HERE / f"{name}.npz", input=x.astype(np.uint8), meta=np.array(json.dumps(meta)),
                             **{k: v.astype(np.float64 if k.endswith(".v") else np.uint8) for k, v in traces.items()})
