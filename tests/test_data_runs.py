@@ -128,3 +128,19 @@ def test_simulate_rate_data_without_labels(write_yaml, tmp_path, capsys):
     doc = json.loads(out)
     assert code == 0 and "accuracy" not in doc and doc["samples"] == 3 and len(doc["predictions"]) == 3
     assert sum(p["spikes"] for p in doc["populations"].values()) > 0
+
+
+def test_verify_on_rate_coded_data(digits, tmp_path, capsys):
+    folder, x, y, *_ = digits
+    np.savez(tmp_path / "rates.npz", x=x.mean(axis=1), y=y)  # each pixel's spike probability per step
+    args = ["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--data", tmp_path / "rates.npz"]
+    code, out, err = _run(args + ["--steps", "27", "--rtl-samples", "1", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["samples"] == SAMPLES and doc["rtl_mismatches"] == 0
+    assert doc["float_accuracy"] > 0.8 and abs(doc["int_accuracy"] - doc["float_accuracy"]) <= 0.1
+    assert all(doc["spikes"][level] > 100 for level in ("float", "int", "rtl"))
+    code, _, err = _run(args, capsys)
+    assert code == 2 and "rate-coded data has no length: give --steps" in err
+    code, _, err = _run(args + ["--steps", "27", "--encode", "current"], capsys)
+    assert code == 2 and "use --encode rate or events" in err

@@ -133,6 +133,7 @@ def test_verify_on_labelled_spike_data(tmp_path, capsys):
     events, data, x = _events(tmp_path, 30)
     code, out, err = _run(["verify", NIR, "--from", "snntorch", "--target", "fpga-lif", "--json", "--rtl-samples", "1",
                            "--data", str(events)], capsys)
+    assert code == 0, err
     doc = json.loads(out)
     assert code == 0 and doc["steps"] == 27 and doc["rtl_mismatches"] == 0 and not doc["vacuous"]
     assert all(doc["spikes"][level] > 100 for level in ("float", "int", "rtl"))

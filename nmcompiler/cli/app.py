@@ -38,6 +38,27 @@ def time_option(ctx, param, value):
     return seconds
 
 
+def data_options(data_help: str):
+    """--data, --encode, --input-source, --output: labelled or unlabelled samples for a run
+    (:class:`nmcompiler.sim.data.SampleData`); ``data_help`` says what the command does with them."""
+
+    def decorate(func):
+        for option in reversed((
+                click.option("--data", "data_file", type=click.Path(path_type=Path), help=data_help),
+                click.option("--encode", type=click.Choice(["rate", "current", "events"]), default=None,
+                             help="With --data: rate (Bernoulli spikes of probability x per step), current (x as "
+                                  "constant current; networks only) or events (x: samples x steps x channels of 0/1); "
+                                  "default: events for 3-D x, rate for 2-D."),
+                click.option("--input-source", help="With --data: the source that receives it (default: the one of "
+                                                    "matching size)."),
+                click.option("--output", "output_pop", help="With --data: the population read out by spike count "
+                                                            "(default: the last one)."))):
+            func = option(func)
+        return func
+
+    return decorate
+
+
 def network_options(func):
     """--from, --dt, --integration, --reset: how to read a NIR file (continuous-time) into the IR.
     The command receives them as one ``source_options`` (:class:`NirOptions` or None)."""

@@ -14,7 +14,7 @@ from rich.table import Table
 from ..errors import UserError
 from ..fileio import write_bytes
 
-from .app import cli, load_source, log, network_options, out, time_option
+from .app import cli, data_options, load_source, log, network_options, out, time_option
 
 __all__ = ["compare"]
 
@@ -32,14 +32,8 @@ __all__ = ["compare"]
 @click.option("--duration", callback=time_option, help="Simulated time (default: the network's).")
 @click.option("--steps", type=click.IntRange(min=1), help="Time steps per run (per sample with --data).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the network's).")
-@click.option("--data", "data_file", type=click.Path(path_type=Path),
-              help="Labelled inputs: an .npz with x (samples x features in [0, 1]; events: samples x steps x "
-                   "channels of 0/1) and y (labels). The summaries and plot show the first sample's run.")
-@click.option("--encode", type=click.Choice(["rate", "current", "events"]), default="rate",
-              help="rate: Bernoulli spikes with probability x per step; current: x as constant current; "
-                   "events: x are the spikes themselves.")
-@click.option("--input-source", help="Source that receives the data (default: the one of matching size).")
-@click.option("--output", "output_pop", help="Population read out by spike count (default: the last one).")
+@data_options("Labelled inputs: an .npz with x (samples x features in [0, 1]; events: samples x steps x channels "
+              "of 0/1) and y (labels). The summaries and plot show the first sample's run.")
 @click.option("--calibrate", is_flag=True, help="Calibrate the quantizer with the float run's observed ranges.")
 @click.option("--clip", default="max", show_default=True,
               help="Weight range the mantissa must hold: 'max' or a percentile of |w| such as 99.9 (larger weights clip).")

@@ -15,7 +15,7 @@ from ..errors import UserError, ValidationError
 from ..fileio import write_bytes
 
 from . import image_commands
-from .app import cli, load_source, log, network_options, out, time_option
+from .app import cli, data_options, load_source, network_options, out, time_option
 
 __all__ = ["check", "import_", "info", "schema", "simulate", "targets", "validate"]
 
@@ -79,14 +79,8 @@ def info(network: Path, as_json: bool, source_options) -> None:
               help="Spikes for a spike source (e.g. a NIR Input; for images, one of its host sources): a "
                    "(steps, channels) 0/1 array. Repeatable.")
 @click.option("--target", default=None, help="Images: fail unless IMAGE was compiled for this target.")
-@click.option("--data", "data_file", type=click.Path(path_type=Path),
-              help="Run every sample of an .npz with x (and labels y, optional): counts.npz (spike counts per sample "
-                   "and population), samples.json (spikes, rates, accuracy); spikes.npz and the plot: the first sample.")
-@click.option("--encode", type=click.Choice(["rate", "current", "events"]), default="rate",
-              help="With --data: rate (Bernoulli spikes of probability x per step), current (x as constant "
-                   "current; networks only) or events (x: samples x steps x channels of 0/1).")
-@click.option("--input-source", help="With --data: the source that receives it (default: the one of matching size).")
-@click.option("--output", "output_pop", help="With --data: the population that classifies (default: the last one).")
+@data_options("Run every sample of an .npz with x (and labels y, optional): counts.npz (spike counts per sample and "
+              "population), samples.json (spikes, rates, accuracy); spikes.npz and the plot: the first sample.")
 @network_options
 def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target, data_file,
              encode, input_source, output_pop, source_options) -> None:
@@ -173,7 +167,7 @@ def _simulate_data(network: Path, data_file: Path, encode, input_source, output_
                              progress=lambda k: bar.advance(task, k))
     if data.y is not None:
         data.check_labels(counts.counts.shape[1], output)
-    doc = {"data": str(data_file), "encode": encode, "source": source} | counts.to_json(data.y)
+    doc = {"data": str(data_file), "encode": data.encode, "source": source} | counts.to_json(data.y)
     png = raster_png(counts.first) if plot else None
     counts.first.save(outdir)
     write_bytes(outdir / "counts.npz", counts.counts_npz_bytes())

@@ -15,7 +15,7 @@ from ..fileio import write_bytes, write_json
 from ..image import compiled_target, decode, target_digest
 from ..sim.stimulus import apply_spike_arrays
 from .image_commands import read_image
-from .app import cli, load_source, network_options, time_option
+from .app import cli, data_options, load_source, network_options, time_option
 
 __all__ = ["rtl", "verify"]
 
@@ -37,22 +37,29 @@ def _image_target(contents, target: str | None, where: str):
     return tgt
 
 
-def _verify_data(source: Path, target, wanted, data_file: Path, steps, size, as_json, outdir, rtl_samples, output_pop,
+def _verify_data(source: Path, target, wanted, data_spec, steps, size, as_json, outdir, rtl_samples,
                  source_options) -> None:
-    """``nmc verify --data``: accuracy per level on labelled spike samples, the RTL on some."""
+    """``nmc verify --data``: accuracy per level on labelled spike samples (events, or rate-coded
+    over ``--steps``), the RTL on some."""
     from ..flow.verify import compile_for_verification, response_lag, verify_data
     from ..sim.data import SampleData
     from ..targets import load_target
 
     if source.suffix == ".nmc" or target is None:
         raise UserError("--data verifies a network on a target: give the network and --target")
+    data_file, encode, input_source, output_pop = data_spec
+    if encode == "current":
+        raise UserError(f"{source}: an image's inputs are spike sources: use --encode rate or events")
     net = load_source(source, source_options)
-    data = SampleData.load(data_file, "events")
-    src = data.pick_source(net.sources)
+    data = SampleData.load(data_file, encode)
+    src = data.pick_source(net.sources, input_source)
     output = output_pop or net.populations[-1].name
+    if data.encode == "rate" and steps is None:
+        raise UserError(f"{data_file}: rate-coded data has no length: give --steps")
     steps = steps or data.sample_steps + response_lag(net, src, output)
+    samples = data.x if data.encode == "events" else np.stack([data.spikes(k, steps, net.seed) for k in range(len(data))])
     contents, mapped = compile_for_verification(net, load_target(target), "rtl" in wanted, size=size, where=str(source))
-    result = verify_data(contents, mapped, net, samples=data.x, labels=data.y, source=src, output=output, steps=steps,
+    result = verify_data(contents, mapped, net, samples=samples, labels=data.y, source=src, output=output, steps=steps,
                          rtl_samples=rtl_samples if "rtl" in wanted else 0, where=str(source))
     doc = result.to_json()
     if as_json:
@@ -244,16 +251,13 @@ def _where(fd: dict | None) -> str:
 @click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
               help="Spikes for a spike source (a NIR Input, or an image's host source): a (steps, channels) "
                    "0/1 array. Repeatable.")
-@click.option("--data", "data_file", type=click.Path(path_type=Path), default=None,
-              help="Labelled spike samples: an .npz with x (samples, steps, channels) of 0/1 and y (labels): "
-                   "accuracy of float and of the image, and the RTL on --rtl-samples of them.")
+@data_options("Labelled samples: an .npz with x and y (labels): accuracy of float and of the image's tables on "
+              "every sample, and the RTL on --rtl-samples of them.")
 @click.option("--rtl-samples", type=click.IntRange(min=0), default=1, show_default=True,
               help="With --data: samples run on the RTL as well (0: none).")
-@click.option("--output", "output_pop", default=None, help="With --data: the population read out by spike count "
-                                                             "(default: the last one).")
 @network_options
 def verify(source: Path, target, levels: str, steps, duration, states: bool, size: bool, as_json: bool, outdir,
-           inputs, data_file, rtl_samples, output_pop, source_options) -> None:
+           inputs, data_file, encode, input_source, output_pop, rtl_samples, source_options) -> None:
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree, 2 when nothing spiked at any level."""
@@ -262,8 +266,8 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
 
     wanted = check_levels(levels)
     if data_file is not None:
-        _verify_data(source, target, wanted, data_file, steps, size, as_json, outdir, rtl_samples, output_pop,
-                     source_options)
+        _verify_data(source, target, wanted, (data_file, encode, input_source, output_pop), steps, size, as_json,
+                     outdir, rtl_samples, source_options)
         return
     ladder_options = dict(steps=steps, duration=duration, states=states)
     if source.suffix == ".nmc":

@@ -104,7 +104,7 @@ def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, o
         trial = _sample_model(model, data, source, k, steps, seed)
         sim = FloatSimulator(trial, seed=seed) if isinstance(model, Network) else BitAccurateSimulator(trial, seed=seed)
         result = sim.run(steps)
-        first = first or result
+        first = result if first is None else first
         for name in names:
             if name in result.spike_ids:
                 counts[name][k] = np.bincount(result.spike_ids[name], minlength=sizes[name])
@@ -115,14 +115,14 @@ def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, o
 
 def spike_counts(model: Network | SimProgram, source: str, samples: np.ndarray, output: str, steps: int,
                  seed: int | None = None) -> SampleCounts:
-    """:func:`run_samples` on ``samples``: (samples, steps, channels...) spikes, non-zero = spike."""
+    """:func:`run_samples` on ``samples``: (samples, steps, channels...) 0/1 spikes."""
     samples = np.asarray(samples)
     sizes = _sources(model)
     if source not in sizes:
         raise UserError(f"'{source}' is not a spike source of {model.name} (spike sources: {', '.join(sizes) or 'none'})")
     if samples.ndim < 3 or samples.shape[0] == 0:
         raise UserError(f"input for '{source}': expected (samples, steps, channels...) spikes, not shape {samples.shape}")
-    data = SampleData(x=samples != 0, y=None, encode="events", where=f"input for '{source}'")
+    data = SampleData(x=samples, y=None, encode="events", where=f"input for '{source}'")  # 0/1: checked per sample
     return run_samples(model, data, source=source, output=output, steps=steps, seed=seed)
 
 

@@ -34,8 +34,9 @@ class SampleData:
     where: str = "data"
 
     @classmethod
-    def load(cls, path: Path, encode: str, *, labels: bool = True) -> SampleData:
-        """Read ``x`` (and ``y``; required with ``labels``) from an .npz."""
+    def load(cls, path: Path, encode: str | None, *, labels: bool = True) -> SampleData:
+        """Read ``x`` (and ``y``; required with ``labels``) from an .npz; ``encode`` None: events
+        for (samples, steps, channels) arrays, rate for (samples, features)."""
         try:
             with np.load(path, allow_pickle=False) as f:
                 x = f["x"]
@@ -44,7 +45,7 @@ class SampleData:
             raise UserError(f"{path}: need an .npz with an array x{' and labels y' if labels else ''} ({exc})") from None
         if labels and y is None:
             raise UserError(f"{path}: no labels: the .npz needs an array y (one integer label per sample)")
-        return cls.of(x, y, encode, where=str(path))
+        return cls.of(x, y, encode or ("events" if x.ndim >= 3 else "rate"), where=str(path))
 
     @classmethod
     def of(cls, x, y, encode: str, where: str = "data") -> SampleData:
