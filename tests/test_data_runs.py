@@ -144,3 +144,14 @@ def test_verify_on_rate_coded_data(digits, tmp_path, capsys):
     assert code == 2 and "rate-coded data has no length: give --steps" in err
     code, _, err = _run(args + ["--steps", "27", "--encode", "current"], capsys)
     assert code == 2 and "use --encode rate or events" in err
+
+
+def test_compare_takes_its_length_from_event_samples_or_duration(digits, tmp_path, capsys):
+    folder, x, y, counts, *_ = digits
+    code, out, err = _run(["compare", NIR, "--from", "snntorch", "--target", "spinnaker-like", "--data",
+                           folder / "events.npz", "--json", "-o", tmp_path / "net"], capsys)
+    doc = json.loads(out)  # 25 steps of events + the output's lag of 2; events told from the 3-D x
+    assert code == 0 and doc["steps"] == 27 and doc["float_accuracy"] == float(np.mean(np.argmax(counts, 1) == y))
+    code, out, _ = _run(["compare", folder / "digits.nmc", "--network", NIR, "--from", "snntorch", "--data",
+                         folder / "events.npz", "--duration", "2.7ms", "--json", "-o", tmp_path / "img"], capsys)
+    assert code == 0 and json.loads(out)["steps"] == 27  # dt = 0.1 ms, the network's

@@ -60,7 +60,7 @@ def compare(network: Path, target, float_network, weight_bits_option, duration, 
     data = SampleData.load(data_file, encode) if data_file is not None else None
     if is_image:
         cmp, image = _compare_image(network, float_network, source_options, data, target, input_source, output_pop,
-                                    steps or _steps(duration, None, network), seed), None
+                                    steps, duration, seed), None
     else:
         cmp, image = _compare_network(network, target, source_options, weight_bits_option, duration, steps, seed,
                                       data, input_source, output_pop, calibrate, _clip(clip))
@@ -86,15 +86,10 @@ def _clip(clip: str):
     return value
 
 
-def _steps(duration, net, where) -> int | None:
+def _steps(duration, net) -> int | None:
     """Steps from --duration or the network's duration (None: none known)."""
-    if duration is not None and net is not None:
-        return max(1, int(round(duration / net.dt)))
-    if duration is not None:
-        raise UserError(f"{where}: give --steps (an image's dt comes with the network)")
-    if net is not None and net.duration is not None:
-        return max(1, int(round(net.duration / net.dt)))
-    return None
+    length = duration if duration is not None else net.duration
+    return None if length is None else max(1, int(round(length / net.dt)))
 
 
 def _progress(total: int):
@@ -119,7 +114,12 @@ def _compare_network(network, target, source_options, weight_bits_option, durati
     fmt = target_for(net, tgt).format  # multi-compartment neurons where the target chains them
     if weight_bits is not None:
         fmt = dataclasses.replace(fmt, weight_bits=weight_bits)
-    steps = steps or _steps(duration, net, network)
+    steps = steps or _steps(duration, net)
+    if steps is None and data is not None and data.sample_steps is not None:  # events: the samples and the lag
+        from ..flow.verify import response_lag
+
+        source = data.pick_source(net.sources, input_source)
+        steps = data.sample_steps + response_lag(net, source, output_pop or net.populations[-1].name)
     if steps is None:
         raise UserError(f"{network}: no simulation length: give --duration or --steps")
     with _progress(len(data) if data is not None else 0) as bar:
@@ -131,7 +131,7 @@ def _compare_network(network, target, source_options, weight_bits_option, durati
 
 
 def _compare_image(image: Path, float_network: Path, source_options, data, target, input_source, output_pop, steps,
-                   seed):
+                   duration, seed):
     from ..flow.image_accuracy import compare_image
     from ..image import decode, to_program
     from .image_commands import check_target, read_image
@@ -139,6 +139,7 @@ def _compare_image(image: Path, float_network: Path, source_options, data, targe
     contents = decode(read_image(image), str(image))
     check_target(image, contents.meta, target)
     net = load_source(float_network, source_options)
+    steps = steps or (max(1, int(round(duration / net.dt))) if duration is not None else None)
     if data.encode == "current":
         raise UserError(f"{image}: an image's inputs are spike sources: use --encode rate or events")
     with _progress(len(data)) as bar:
