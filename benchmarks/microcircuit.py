@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
-from microcircuit import build  # noqa: E402
+from microcircuit import build_simplified as build  # noqa: E402  (the mapping figures rest on it)
 
 from nmcompiler.compiler import compile_network  # noqa: E402
 from nmcompiler.targets import load_target  # noqa: E402

@@ -1,16 +1,24 @@
 """The Potjans & Diesmann (2014) cortical microcircuit as an nmcompiler network.
 
-Eight populations (layers 2/3, 4, 5, 6; excitatory and inhibitory) of CUBA LIF neurons with
-77,169 neurons and about 0.3 billion synapses at full scale. Population sizes and the connection
-probabilities are those of the paper (Table 5), as in NEST's ``Potjans_2014/network_params.py``;
-neuron parameters: tau_m 10 ms, tau_syn 0.5 ms, V_th -50 mV, V_reset -65 mV, E_L -65 mV,
-refractory 2 ms, C 250 pF (r = tau_m / C); weights 87.8 pA (x2 from L4E to L23E), inhibitory
--4 x that; delays 1.5 ms (exc) and 0.75 ms (inh). The background input (K_ext synapses at 8 Hz)
-is its mean, a constant synaptic input (the paper's DC-input variant), because K_ext x 8 Hz
-exceeds one spike per 0.1 ms step.
-Here synapses are drawn per pair with the given probability (no multapses), so the synapse count
-is slightly below the paper's. ``scale`` shrinks every population without compensating the
-smaller in-degrees, so down-scaled circuits fire faster than the full one.
+Eight populations (layers 2/3, 4, 5, 6; excitatory and inhibitory) of CUBA LIF neurons, 77,169
+neurons at full scale. Population sizes, connection probabilities (Table 5), neuron parameters
+(tau_m 10 ms, tau_syn 0.5 ms, V_th -50 mV, V_reset = E_L = -65 mV, refractory 2 ms, C 250 pF,
+r = tau_m / C) and synapses as in NEST's ``Potjans_2014`` example:
+
+``build`` is the published model: per pair of populations a fixed total number of synapses
+``K = log(1 - p) / log(1 - 1 / (N_pre N_post))`` drawn with multapses and without autapses;
+weights normal with mean 87.8 pA (x2 from L4E to L23E; inhibitory -4 x that) and sd 10 %,
+redrawn until their sign is right; delays normal, 1.5 ms +- 0.75 ms (excitatory) and 0.75 ms
++- 0.375 ms (inhibitory), redrawn below dt / 2 and rounded to steps; initial potentials normal,
+-58 mV +- 10 mV. The background (K_ext synapses at 8 Hz) is its mean, a constant input into the
+synaptic current (the paper's DC variant: K_ext x 8 Hz exceeds one spike per 0.1 ms step, so a
+Poisson source channel cannot carry it). ``scale`` shrinks every population and, through the
+formula, the synapse counts, without compensation (in-degrees shrink with it).
+``benchmarks/peers/nest_microcircuit.py`` builds the same definition in NEST.
+
+``build_simplified`` is the earlier variant the mapping benchmarks and compile goldens use: one
+synapse per pair drawn with the probability (no multapses), fixed weights and delays, and every
+initial potential -58 mV. It is not the paper's model: at full scale it fires at 8-230 Hz.
 
     from examples.microcircuit import build          # or: python examples/microcircuit.py 0.1
     net = build(scale=0.1)
@@ -38,7 +46,7 @@ CONN_PROBS = [
 ]
 
 
-def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
+def build_simplified(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
     from nmcompiler.frontends import connectors
     from nmcompiler.streams import stream
     from nmcompiler.ir import Connectivity, CubaLIF, CurrentSource, Network, Population, Projection
@@ -67,6 +75,64 @@ def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
         net.connect(Projection(name=f"{bg}_{target}", pre=bg, post=target,
                                connectivity=Connectivity.from_coo(1, sizes[t], np.zeros(sizes[t], int),
                                                                   np.arange(sizes[t]), w)))
+    return net
+
+
+W_MEAN, W_REL_SD, G = 87.8e-12, 0.1, -4.0
+DELAY_MEAN = {"E": 1.5e-3, "I": 0.75e-3}
+DELAY_REL_SD = 0.5
+V0_MEAN, V0_SD = -58e-3, 10e-3
+
+
+def synapse_count(p: float, n_pre: int, n_post: int) -> int:
+    """NEST's fixed total number for connection probability ``p`` between two populations."""
+    return int(round(np.log(1.0 - p) / np.log(1.0 - 1.0 / (n_pre * n_post)))) if p > 0 else 0
+
+
+def _redrawn(rng, mean: float, sd: float, size: int, low: float = -np.inf, high: float = np.inf) -> np.ndarray:
+    """Normal samples, each redrawn until it lies in [low, high] (NEST's ``redraw``)."""
+    out = rng.normal(mean, sd, size)
+    bad = (out < low) | (out > high)
+    while bad.any():
+        out[bad] = rng.normal(mean, sd, int(bad.sum()))
+        bad = (out < low) | (out > high)
+    return out
+
+
+def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
+    """The published model (module docstring): distributions, multapses, random initial potentials."""
+    from nmcompiler.ir import Connectivity, CubaLIF, CurrentSource, Network, Population, Projection
+    from nmcompiler.streams import stream
+
+    net = Network(f"microcircuit_pd_{scale:g}", dt=dt, seed=seed)
+    tau_m, c_m = 10e-3, 250e-12
+    model = CubaLIF(tau_mem=tau_m, tau_syn=0.5e-3, v_leak=-65e-3, v_threshold=-50e-3, v_reset=-65e-3,
+                    refractory=2e-3, r=tau_m / c_m)
+    sizes = [max(1, int(round(n * scale))) for n in SIZES]
+    for name, n in zip(POPULATIONS, sizes):
+        v0 = stream(seed, "mc-pd", "v0", name).normal(V0_MEAN, V0_SD, n)
+        net.add(Population(name=name, size=n, model=model, initial={"v": v0}))
+    for t, target in enumerate(POPULATIONS):
+        for s, source in enumerate(POPULATIONS):
+            k = synapse_count(CONN_PROBS[t][s], sizes[s], sizes[t])
+            if k == 0:
+                continue
+            rng = stream(seed, "mc-pd", source, target)
+            pre, post = rng.integers(0, sizes[s], k), rng.integers(0, sizes[t], k)
+            while source == target and (auto := pre == post).any():  # no autapses
+                pre[auto], post[auto] = rng.integers(0, sizes[s], int(auto.sum())), rng.integers(0, sizes[t], int(auto.sum()))
+            kind = source[-1]
+            mean = W_MEAN * (2.0 if (source, target) == ("L4E", "L23E") else 1.0) * (1.0 if kind == "E" else G)
+            weight = _redrawn(rng, mean, abs(mean) * W_REL_SD, k, *((0.0, np.inf) if kind == "E" else (-np.inf, 0.0)))
+            delay = _redrawn(rng, DELAY_MEAN[kind], DELAY_MEAN[kind] * DELAY_REL_SD, k, low=dt / 2)
+            steps = np.maximum(1, np.rint(delay / dt)).astype(np.int32)
+            net.connect(Projection(name=f"{source}_{target}", pre=source, post=target,
+                                   connectivity=Connectivity.from_coo(sizes[s], sizes[t], pre, post, weight, steps)))
+        bg = f"bg_{target}"  # K_ext inputs at 8 Hz: on average K_ext * 8 Hz * dt spikes of weight W_MEAN per step
+        net.add(CurrentSource(name=bg, size=1, amplitude=K_EXT[t] * 8.0 * dt))
+        net.connect(Projection(name=f"{bg}_{target}", pre=bg, post=target,
+                               connectivity=Connectivity.from_coo(1, sizes[t], np.zeros(sizes[t], int),
+                                                                  np.arange(sizes[t]), W_MEAN)))
     return net
 
 

@@ -93,7 +93,7 @@ def test_microcircuit_generator():
     import sys
 
     sys.path.insert(0, str(EXAMPLES))
-    from microcircuit import CONN_PROBS, SIZES, build
+    from microcircuit import CONN_PROBS, SIZES, build_simplified as build
 
     net = build(scale=0.02)
     sizes = [p.size for p in net.populations]

@@ -53,7 +53,7 @@ def networks() -> dict[str, object]:
             for f in ("single_lif.yaml", "synfire.yaml", "mlp.yaml", "cuba.yaml", "digits/digits.yaml")}
     nets["examples/digits/digits.nir"] = lambda: load_nir(EXAMPLES / "digits" / "digits.nir", NirOptions(dt=1e-3))
     nets["examples/brunel.py scale=0.05"] = lambda: brunel.build(scale=0.05)
-    nets["examples/microcircuit.py scale=0.02"] = lambda: microcircuit.build(scale=0.02)
+    nets["examples/microcircuit.py scale=0.02"] = lambda: microcircuit.build_simplified(scale=0.02)
     if NIR_PAPER.is_dir():
         for path in sorted(NIR_PAPER.glob("*.nir")):
             dt = 1e-3 if path.name.startswith("cnn") else 1e-4  # the paper's time steps
