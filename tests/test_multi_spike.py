@@ -18,6 +18,17 @@ from nmcompiler.frontends.nir import NirOptions, load_nir
 
 GOLDEN = Path(__file__).parent / "golden" / "frameworks"
 MULTI = GOLDEN / "sinabs_ff_iaf_multi.nir"
+DOC = """
+version: 1
+name: multi
+dt: 1 ms
+populations:
+  p: {size: 2, model: lif, params: {tau_mem: 10 ms, v_threshold: 1.0}, reset: subtract, max_spikes: 3}
+stimuli:
+  drive: {kind: poisson, size: 2, rate: 900 Hz}
+projections:
+  d: {pre: drive, post: p, connector: one_to_one, weight: 2.5}
+"""
 
 
 def _run(args, capsys) -> tuple[int, str, str]:
@@ -53,18 +64,7 @@ def test_a_chip_with_one_spike_per_tick_refuses_a_multispike_model(tmp_path, cap
 
 
 def test_max_spikes_in_yaml_and_its_rules(tmp_path, write_yaml):
-    doc = """
-version: 1
-name: multi
-dt: 1 ms
-populations:
-  p: {size: 2, model: lif, params: {tau_mem: 10 ms, v_threshold: 1.0}, reset: subtract, max_spikes: 3}
-stimuli:
-  drive: {kind: poisson, size: 2, rate: 900 Hz}
-projections:
-  d: {pre: drive, post: p, connector: one_to_one, weight: 2.5}
-"""
-    net = load_network(write_yaml(doc))
+    net = load_network(write_yaml(DOC))
     assert net.node("p").model.max_spikes == 3
     from nmcompiler.frontends.yaml_writer import save_yaml_network
 
@@ -76,4 +76,15 @@ projections:
     counts = np.unique(np.stack([result.spike_steps["p"], result.spike_ids["p"]]), axis=1, return_counts=True)[1]
     assert counts.max() == 3  # the cap holds, and is reached
     with pytest.raises(ValidationError, match="max_spikes 3 needs reset 'subtract'"):
-        load_network(write_yaml(doc.replace("reset: subtract", "reset: value")))
+        load_network(write_yaml(DOC.replace("reset: subtract", "reset: value")))
+
+
+def test_max_spikes_survives_a_nir_round_trip(tmp_path, write_yaml):
+    import nir
+
+    from nmcompiler.frontends.nir import export_nir
+
+    net = load_network(write_yaml(DOC.split("stimuli:")[0]))  # the population alone
+    nir.write(tmp_path / "back.nir", export_nir(net))
+    back = load_nir(tmp_path / "back.nir", NirOptions(dt=net.dt))  # no preset: the metadata carries it
+    assert [p.model.max_spikes for p in back.populations] == [3]
