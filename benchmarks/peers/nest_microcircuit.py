@@ -30,10 +30,10 @@ from microcircuit import (CONN_PROBS, DELAY_MEAN, DELAY_REL_SD, G, K_EXT, POPULA
 DT_MS, TRANSIENT_MS, MEASURE_MS = 0.1, 100.0, 1000.0
 
 
-def run(scale: float, seed: int) -> dict[str, float]:
+def run(scale: float, seed: int, threads: int = 1) -> dict[str, float]:
     nest.ResetKernel()
     nest.set_verbosity("M_ERROR")
-    nest.SetKernelStatus({"resolution": DT_MS, "rng_seed": seed, "local_num_threads": 1})
+    nest.SetKernelStatus({"resolution": DT_MS, "rng_seed": seed, "local_num_threads": threads})
     sizes = [max(1, int(round(n * scale))) for n in SIZES]
     params = {"C_m": 250.0, "tau_m": 10.0, "tau_syn_ex": 0.5, "tau_syn_in": 0.5, "t_ref": 2.0, "E_L": -65.0,
               "V_th": -50.0, "V_reset": -65.0}
@@ -72,14 +72,16 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--output", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="NEST threads (full scale needs 3 or more: NEST holds at most 2^27 connections per thread)")
     args = ap.parse_args()
     runs = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        runs[str(seed)] = run(args.scale, seed)
+        runs[str(seed)] = run(args.scale, seed, args.threads)
         print(f"seed {seed} ({time.perf_counter() - t0:.1f} s):",
               ", ".join(f"{k} {v:.2f}" for k, v in runs[str(seed)].items()), flush=True)
-    doc = {"nest": nest.__version__, "scale": args.scale, "dt_ms": DT_MS, "transient_ms": TRANSIENT_MS,
+    doc = {"nest": nest.__version__, "scale": args.scale, "threads": args.threads, "dt_ms": DT_MS, "transient_ms": TRANSIENT_MS,
            "measure_ms": MEASURE_MS, "rates_hz": runs}
     if args.output is not None:
         args.output.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
