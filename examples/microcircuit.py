@@ -46,15 +46,33 @@ CONN_PROBS = [
 ]
 
 
+def _neuron():
+    """The paper's neuron: CUBA LIF, tau_m 10 ms, tau_syn 0.5 ms, C 250 pF (r = tau_m / C)."""
+    from nmcompiler.ir import CubaLIF
+
+    tau_m, c_m = 10e-3, 250e-12
+    return CubaLIF(tau_mem=tau_m, tau_syn=0.5e-3, v_leak=-65e-3, v_threshold=-50e-3, v_reset=-65e-3,
+                   refractory=2e-3, r=tau_m / c_m)
+
+
+def _background(net, t: int, size: int, weight: float) -> None:
+    """K_ext inputs at 8 Hz into population ``t``: on average K_ext * 8 Hz * dt spikes of ``weight``
+    per step, a constant input into the synaptic current."""
+    from nmcompiler.ir import Connectivity, CurrentSource, Projection
+
+    target = POPULATIONS[t]
+    net.add(CurrentSource(name=f"bg_{target}", size=1, amplitude=K_EXT[t] * 8.0 * net.dt))
+    net.connect(Projection(name=f"bg_{target}_{target}", pre=f"bg_{target}", post=target,
+                           connectivity=Connectivity.from_coo(1, size, np.zeros(size, int), np.arange(size), weight)))
+
+
 def build_simplified(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
     from nmcompiler.frontends import connectors
     from nmcompiler.streams import stream
-    from nmcompiler.ir import Connectivity, CubaLIF, CurrentSource, Network, Population, Projection
+    from nmcompiler.ir import Connectivity, Network, Population, Projection
 
     net = Network(f"microcircuit_{scale:g}", dt=dt, seed=seed)
-    tau_m, c_m = 10e-3, 250e-12
-    model = CubaLIF(tau_mem=tau_m, tau_syn=0.5e-3, v_leak=-65e-3, v_threshold=-50e-3, v_reset=-65e-3,
-                    refractory=2e-3, r=tau_m / c_m)
+    model = _neuron()
     sizes = [max(1, int(round(n * scale))) for n in SIZES]
     for name, n in zip(POPULATIONS, sizes):
         net.add(Population(name=name, size=n, model=model, initial={"v": -58e-3}))
@@ -70,11 +88,7 @@ def build_simplified(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
             delay = int(round((1.5e-3 if excitatory else 0.75e-3) / dt))
             net.connect(Projection(name=f"{source}_{target}", pre=source, post=target,
                                    connectivity=Connectivity.from_coo(sizes[s], sizes[t], pre, post, weight, delay)))
-        bg = f"bg_{target}"  # K_ext inputs at 8 Hz: on average K_ext * 8 Hz * dt spikes of weight w per step
-        net.add(CurrentSource(name=bg, size=1, amplitude=K_EXT[t] * 8.0 * dt))
-        net.connect(Projection(name=f"{bg}_{target}", pre=bg, post=target,
-                               connectivity=Connectivity.from_coo(1, sizes[t], np.zeros(sizes[t], int),
-                                                                  np.arange(sizes[t]), w)))
+        _background(net, t, sizes[t], w)
     return net
 
 
@@ -101,13 +115,11 @@ def _redrawn(rng, mean: float, sd: float, size: int, low: float = -np.inf, high:
 
 def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
     """The published model (module docstring): distributions, multapses, random initial potentials."""
-    from nmcompiler.ir import Connectivity, CubaLIF, CurrentSource, Network, Population, Projection
+    from nmcompiler.ir import Connectivity, Network, Population, Projection
     from nmcompiler.streams import stream
 
     net = Network(f"microcircuit_pd_{scale:g}", dt=dt, seed=seed)
-    tau_m, c_m = 10e-3, 250e-12
-    model = CubaLIF(tau_mem=tau_m, tau_syn=0.5e-3, v_leak=-65e-3, v_threshold=-50e-3, v_reset=-65e-3,
-                    refractory=2e-3, r=tau_m / c_m)
+    model = _neuron()
     sizes = [max(1, int(round(n * scale))) for n in SIZES]
     for name, n in zip(POPULATIONS, sizes):
         v0 = stream(seed, "mc-pd", "v0", name).normal(V0_MEAN, V0_SD, n)
@@ -128,11 +140,7 @@ def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
             steps = np.maximum(1, np.rint(delay / dt)).astype(np.int32)
             net.connect(Projection(name=f"{source}_{target}", pre=source, post=target,
                                    connectivity=Connectivity.from_coo(sizes[s], sizes[t], pre, post, weight, steps)))
-        bg = f"bg_{target}"  # K_ext inputs at 8 Hz: on average K_ext * 8 Hz * dt spikes of weight W_MEAN per step
-        net.add(CurrentSource(name=bg, size=1, amplitude=K_EXT[t] * 8.0 * dt))
-        net.connect(Projection(name=f"{bg}_{target}", pre=bg, post=target,
-                               connectivity=Connectivity.from_coo(1, sizes[t], np.zeros(sizes[t], int),
-                                                                  np.arange(sizes[t]), W_MEAN)))
+        _background(net, t, sizes[t], W_MEAN)
     return net
 
 
