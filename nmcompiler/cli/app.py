@@ -75,7 +75,7 @@ def network_options(func):
     wrapper = click.option("--reset", type=click.Choice(["value", "subtract"]), default=None,
                            help="NIR: reset mode of all neurons (NIR 1.0 does not record it; default value, or "
                                 "the preset's).")(wrapper)
-    wrapper = click.option("--integration", type=click.Choice(["euler", "exact", "exp_euler"]), default=None,
+    wrapper = click.option("--integration", type=click.Choice(["euler", "exact", "exp_euler", "forward_euler"]), default=None,
                            help="NIR: discretization (default euler: snnTorch/Norse/Sinabs; exp_euler: Rockpool).")(wrapper)
     wrapper = click.option("--dt", "dt", callback=time_option, default=None,
                            help="NIR: time step, e.g. '1ms' (default: the preset's, else the graph's metadata).")(wrapper)

@@ -9,11 +9,12 @@ from .yaml_network import load_yaml_network, network_schema
 
 __all__ = ["load_network", "load_yaml_network", "load_nir", "NirOptions", "network_schema", "NETWORK_SUFFIXES"]
 
-NETWORK_SUFFIXES = (".yaml", ".yml", ".nir", ".npz")
+NETWORK_SUFFIXES = (".yaml", ".yml", ".nir", ".npz", ".py")
 
 
 def load_network(path: str | Path, *, nir_options: NirOptions | None = None) -> Network:
-    """Load a network: YAML (``.yaml``/``.yml``), NIR (``.nir``) or a saved IR (``.npz`` or folder).
+    """Load a network: YAML (``.yaml``/``.yml``), NIR (``.nir``), a Brian2 script (``.py``) or a
+    saved IR (``.npz`` or folder).
 
     ``nir_options`` (time step, integration, reset mode) apply to NIR files only.
     """
@@ -27,6 +28,10 @@ def load_network(path: str | Path, *, nir_options: NirOptions | None = None) -> 
                         "(YAML files set dt and per-population integration/reset themselves)")
     if path.suffix in (".yaml", ".yml"):
         return load_yaml_network(path)
+    if path.suffix == ".py":
+        from .brian2 import load_brian2_script
+
+        return load_brian2_script(path).validate()
     if path.suffix == ".npz" or path.is_dir():
         return load_network_file(path).validate()
-    raise UserError(f"{path}: unknown network format '{path.suffix}' (use .yaml, .nir, or a saved IR .npz or folder)")
+    raise UserError(f"{path}: unknown network format '{path.suffix}' (use .yaml, .nir, a Brian2 script .py, or a saved IR .npz or folder)")

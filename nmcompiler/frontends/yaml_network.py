@@ -158,7 +158,7 @@ class _Builder:
                 self.error((*path, "receptors"), f"model '{cls.kind}' has no receptors (only cuba_lif does)")
             else:
                 params["receptor_names"] = tuple(spec["receptors"])
-        for key in ("reset", "integration", "spiking", "compare", "max_spikes"):
+        for key in ("reset", "integration", "spiking", "compare", "max_spikes", "input_before_update"):
             if key in spec:
                 params[key] = spec[key]
         initial = {}

@@ -56,6 +56,8 @@ def _population(w: _Writer, pop: Population) -> dict:
         spec["compare"] = m.compare
     if m.max_spikes != 1:
         spec["max_spikes"] = int(m.max_spikes)
+    if m.input_before_update:
+        spec["input_before_update"] = True
     params = {}
     for name, p in m.PARAMS.items():
         value = getattr(m, name)

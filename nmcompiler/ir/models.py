@@ -21,13 +21,19 @@ models ``iaf_psc_delta`` / ``iaf_psc_exp``):
    ``max_spikes`` k > 1 and reset by subtraction repeats compare-and-subtract up to k times
    within the step, one spike each (a framework's multi-spike neuron: ``floor(v / theta)``).
 
+A model with ``input_before_update`` takes the input of a step into its state *before* step 1
+(Brian2's schedule: synapses act after the thresholder, so what arrives in step ``n - 1`` is
+integrated in step ``n``; a frontend adds one step to every delay). Its propagator folds the
+step into the input coefficients: ``g_k = d_k``, ``h_k = s_k`` with synaptic currents, ``h = a r``
+without.
+
 Units: parameters are floats in SI units (s, V, A); ``r`` converts current into voltage and is
 dimensionless when currents are expressed in volts, as in Brian2's CUBA example.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -63,12 +69,17 @@ class Integration:
       (``beta = 1 - dt/tau``), Norse and most NIR exporters compute; it needs ``tau > dt``.
     * ``exp_euler``: like ``euler`` but every state decays by the exact factor ``exp(-dt/tau)``
       while inputs, leak and bias still enter with ``dt/tau`` (Rockpool's convention).
+    * ``forward_euler``: the textbook explicit Euler step: every state from its value at the start
+      of the step, ``v' = v + dt/tau_m (v_leak - v + r (I + I_bias))`` with the old ``I``
+      (Brian2's ``euler``). Equal to ``euler`` for models without synaptic currents.
     """
 
     EXACT = "exact"
     EULER = "euler"
     EXP_EULER = "exp_euler"
-    ALL = (EXACT, EULER, EXP_EULER)
+    FORWARD_EULER = "forward_euler"
+    ALL = (EXACT, EULER, EXP_EULER, FORWARD_EULER)
+    STEPPED = (EULER, EXP_EULER, FORWARD_EULER)  # not exact: a discrete-time rule over dt/tau
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,7 @@ class NeuronModel(ArrayRecord):
     compare: str = Compare.GT  # spike when v > v_threshold, or v >= v_threshold (Compare.GE)
     max_spikes: int = 1  # most spikes per step: with reset "subtract", a neuron still past its threshold
     # after a subtraction spikes again in the same step (Sinabs' MultiSpike, Rockpool's max_spikes_per_dt)
+    input_before_update: bool = False  # a step's input enters the state before that step's update (Brian2)
 
     def __post_init__(self) -> None:
         for name in self.param_names():
@@ -162,6 +174,8 @@ class NeuronModel(ArrayRecord):
             out.append(f"integration '{self.integration}' is unknown (use one of {', '.join(Integration.ALL)})")
         if self.compare not in Compare.ALL:
             out.append(f"compare '{self.compare}' is unknown (use one of {', '.join(Compare.ALL)})")
+        if not isinstance(self.input_before_update, (bool, np.bool_)):
+            out.append(f"input_before_update must be true or false, not {self.input_before_update!r}")
         if isinstance(self.max_spikes, bool) or not isinstance(self.max_spikes, (int, np.integer)) or self.max_spikes < 1:
             out.append(f"max_spikes must be an integer >= 1, not {self.max_spikes!r}")
         elif self.max_spikes > 1 and (self.reset != ResetMode.SUBTRACT or not self.spiking):
@@ -188,7 +202,7 @@ class NeuronModel(ArrayRecord):
 
     def dt_problems(self, dt: float) -> list[str]:
         """Problems of this model at time step ``dt`` (forward Euler is unstable for tau <= dt)."""
-        if self.integration != Integration.EULER:
+        if self.integration not in (Integration.EULER, Integration.FORWARD_EULER):
             return []
         return [
             f"euler integration needs {name} > dt ({float(np.min(tau)) * 1e3:g} ms <= {dt * 1e3:g} ms): "
@@ -207,6 +221,9 @@ class NeuronModel(ArrayRecord):
 
     def _instant(self, dt: float, size: int, decay_v, leak_v, current_to_v) -> Propagator:
         zeros = np.zeros((1, size))
+        arrival = self._full(self.r, size)
+        if self.input_before_update:  # the input decays over the step it arrives in
+            arrival = arrival * self._full(decay_v, size)
         return Propagator(
             decay_v=self._full(decay_v, size),
             leak_v=self._full(leak_v, size),
@@ -214,7 +231,7 @@ class NeuronModel(ArrayRecord):
             syn_to_v=zeros,
             decay_syn=zeros.copy(),
             input_to_syn=zeros.copy(),
-            input_to_v=self._full(self.r, size)[None, :],
+            input_to_v=arrival[None, :],
         )
 
 
@@ -249,7 +266,7 @@ class LIF(NeuronModel):
         return {"tau_mem": self.tau_mem}
 
     def propagator(self, dt: float, size: int) -> Propagator:
-        if self.integration in (Integration.EULER, Integration.EXP_EULER):
+        if self.integration in Integration.STEPPED:
             step = dt / self.tau_mem
             decay = 1 - step if self.integration == Integration.EULER else np.exp(-step)
             return self._instant(dt, size, decay, self.v_leak * step, self.r * step)
@@ -335,25 +352,38 @@ class CubaLIF(NeuronModel):
         tau_m = self._full(self.tau_mem, size)
         tau_s = np.broadcast_to(self.tau_syn.reshape(len(self.receptors), -1), (len(self.receptors), size))
         r = self._full(self.r, size)
-        if self.integration in (Integration.EULER, Integration.EXP_EULER):
-            # I' = d_s I + x;  v' = d_m v + dt/tm (v_leak + r (I' + I_bias)), d = 1 - dt/tau (euler)
-            step_m = dt / tau_m
-            if self.integration == Integration.EULER:
-                decay_m, decay_s = 1 - step_m, 1 - dt / tau_s
-            else:
-                decay_m, decay_s = np.exp(-step_m), np.exp(-dt / tau_s)
-            return Propagator(
-                decay_v=decay_m, leak_v=self.v_leak * step_m, current_to_v=r * step_m,
-                syn_to_v=r * step_m * decay_s, decay_syn=decay_s.copy(), input_to_syn=np.ones_like(tau_s),
-                input_to_v=np.broadcast_to(r * step_m, tau_s.shape).copy(),
-            )
+        if self.integration == Integration.EXACT:
+            prop = self._exact(dt, tau_m, tau_s, r)
+        else:
+            prop = self._stepped(dt, tau_m, tau_s, r)
+        if self.input_before_update:  # the input joins the currents, then the step propagates both
+            prop = replace(prop, input_to_syn=prop.decay_syn.copy(), input_to_v=prop.syn_to_v.copy())
+        return prop
+
+    def _stepped(self, dt: float, tau_m: np.ndarray, tau_s: np.ndarray, r: np.ndarray) -> Propagator:
+        # euler/exp_euler: I' = d_s I + x;  v' = d_m v + dt/tm (v_leak + r (I' + I_bias)), d = 1 - dt/tau (euler)
+        # forward_euler: v' = d_m v + dt/tm (v_leak + r (I + I_bias)) from the old I, then I' = d_s I + x
+        step_m = dt / tau_m
+        if self.integration == Integration.EXP_EULER:
+            decay_m, decay_s = np.exp(-step_m), np.exp(-dt / tau_s)
+        else:
+            decay_m, decay_s = 1 - step_m, 1 - dt / tau_s
+        forward = self.integration == Integration.FORWARD_EULER
+        return Propagator(
+            decay_v=decay_m, leak_v=self._full(self.v_leak, len(r)) * step_m, current_to_v=r * step_m,
+            syn_to_v=np.broadcast_to(r * step_m, tau_s.shape) * (1.0 if forward else decay_s),
+            decay_syn=decay_s.copy(), input_to_syn=np.ones_like(tau_s),
+            input_to_v=np.zeros_like(tau_s) if forward else np.broadcast_to(r * step_m, tau_s.shape).copy(),
+        )
+
+    def _exact(self, dt: float, tau_m: np.ndarray, tau_s: np.ndarray, r: np.ndarray) -> Propagator:
         decay = np.exp(-dt / tau_m)
         x = dt * (tau_s - tau_m) / (tau_m * tau_s)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1.0, x))
         return Propagator(
             decay_v=decay,
-            leak_v=self._full(self.v_leak * (1 - decay), size),
+            leak_v=self._full(self.v_leak * (1 - decay), len(r)),
             current_to_v=r * (1 - decay),
             syn_to_v=r * dt / tau_m * decay * ratio,
             decay_syn=np.exp(-dt / tau_s),

@@ -113,7 +113,9 @@ class Quantize:
                 f"{len(pop.model.receptors)} receptors {list(pop.model.receptors)}, format {self.fmt.name} has "
                 f"{self.fmt.receptors} current channel(s): merge receptors or choose another target")))
         if cuba:
-            if pop.model.integration == Integration.EXACT:  # couple v to the new current (one tick earlier)
+            if pop.model.integration in (Integration.EXACT, Integration.FORWARD_EULER):
+                # v couples to the old current: couple it to the new one (exact if the input entered
+                # before the update, else the input reaches v one tick earlier)
                 gain = prop.syn_to_v / np.where(prop.decay_syn == 0, 1.0, prop.decay_syn)
             else:
                 gain = prop.input_to_v
@@ -178,7 +180,10 @@ class Quantize:
         times 2^current_frac_bits: currents carry extra fraction bits."""
         c = proj.connectivity
         ch = pop.model.channel_of(proj.receptor)
-        return c.synapse_weights() * g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices] * self._i_unit()
+        w = c.synapse_weights() * g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices] * self._i_unit()
+        if isinstance(pop.model, CubaLIF) and pop.model.input_before_update:  # the input decays once first
+            w = w * g["prop"].input_to_syn[ch][c.indices]
+        return w
 
     def _i_unit(self) -> float:
         return float(2 ** self.fmt.current_frac_bits) if self.fmt.has_current else 1.0

@@ -55,6 +55,8 @@ def _neuron_node(pop: Population, dt: float):
         meta["nmcompiler.compare"] = m.compare
     if m.max_spikes != 1:
         meta["nmcompiler.max_spikes"] = int(m.max_spikes)
+    if m.input_before_update:
+        meta["nmcompiler.input_before_update"] = True
     if np.any(m.refractory != 0):
         meta["nmcompiler.refractory"] = _full(m.refractory, n)
     for var, value in pop.initial.items():

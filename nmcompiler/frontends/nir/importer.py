@@ -288,6 +288,8 @@ class _Importer:
             spikes = int(meta.get("nmcompiler.max_spikes", self.opt.max_spikes or 1))
             if spikes != 1 and model.spiking and model.reset == ResetMode.SUBTRACT:
                 model = dataclasses.replace(model, max_spikes=spikes)
+            if bool(meta.get("nmcompiler.input_before_update", False)):
+                model = dataclasses.replace(model, input_before_update=True)
             if "nmcompiler.refractory" in meta:
                 model = dataclasses.replace(model, refractory=np.asarray(meta["nmcompiler.refractory"], dtype=np.float64))
             initial = {k.split(".")[-1]: np.asarray(v, dtype=np.float64) for k, v in meta.items()

@@ -1,0 +1,222 @@
+"""Brian2 objects into the graph IR: groups, synapses, inputs and monitors.
+
+Brian2's schedule per step is: state update, threshold, synaptic effects, reset. A synaptic
+effect of step ``n`` is therefore first integrated in step ``n + 1``; the IR expresses that with
+``input_before_update`` on every converted model and one step more on every delay (a Brian2
+delay of ``d`` steps becomes ``d + 1``), which reproduces Brian2's run spike for spike.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import sympy
+
+from ...errors import UserError
+from ...ir import Connectivity, Network, PoissonSource, Population, Probe, Projection, SpikeSource
+from .equations import GroupModel, Resolver, group_model
+
+__all__ = ["convert"]
+
+_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*?)(_post)?\s*(\+=|-=)\s*(.+?)\s*$")
+POISSON_INPUT_P = 0.05  # most spike probability per step of one channel carrying a PoissonInput
+
+
+class _Converter:
+    def __init__(self, objects, namespace: dict, names: dict, duration: float | None):
+        from brian2 import NeuronGroup, PoissonGroup, PoissonInput, SpikeGeneratorGroup, SpikeMonitor, \
+            StateMonitor, Synapses
+
+        self.kinds = (NeuronGroup, PoissonGroup, SpikeGeneratorGroup, Synapses, PoissonInput, SpikeMonitor,
+                      StateMonitor)
+        self.objects, self.namespace, self.names = list(objects), namespace, names
+        self.models: dict[int, GroupModel] = {}
+        dts = sorted({float(o.clock.dt_) for o in self.objects if hasattr(o, "clock")})
+        if len(dts) > 1:
+            raise UserError(f"Brian2 objects run on clocks of different dt ({dts}): one time step maps")
+        self.dt = dts[0] if dts else 1e-4
+        self.net = Network("brian2", dt=self.dt, duration=duration)
+
+    def name(self, obj) -> str:
+        return self.names.get(id(obj), obj.name)
+
+    def where(self, obj) -> str:
+        return f"{type(obj).__name__} '{self.name(obj)}'"
+
+    def run(self) -> Network:
+        neuron, poisson, generator, synapses, p_input, s_mon, v_mon = self.kinds
+        for obj in self.objects:
+            if isinstance(obj, neuron):
+                gm = group_model(obj, self.namespace, self.where(obj))
+                self.models[id(obj)] = gm
+                self.net.add(Population(name=self.name(obj), size=int(obj.N), model=gm.model, initial=gm.initial))
+            elif isinstance(obj, poisson):
+                self.net.add(PoissonSource(name=self.name(obj), size=int(obj.N), rate=self._rates(obj)))
+            elif isinstance(obj, generator):
+                self.net.add(self._generator(obj))
+        for obj in self.objects:
+            if isinstance(obj, synapses):
+                self._synapses(obj)
+            elif isinstance(obj, p_input):
+                self._poisson_input(obj)
+            elif isinstance(obj, (s_mon, v_mon)):
+                self._monitor(obj, isinstance(obj, s_mon))
+            elif not isinstance(obj, (neuron, poisson, generator)):
+                self._unsupported(obj)
+        return self.net.validate()
+
+    def _unsupported(self, obj) -> None:
+        from brian2 import PopulationRateMonitor
+
+        if isinstance(obj, PopulationRateMonitor):
+            return  # rates are computed from the spikes
+        raise UserError(f"{self.where(obj)}: a {type(obj).__name__} has no counterpart in the IR "
+                        "(NeuronGroup, Synapses, PoissonGroup, PoissonInput, SpikeGeneratorGroup and monitors map)")
+
+    # -- sources -----------------------------------------------------------------------------
+    def _rates(self, group) -> np.ndarray:
+        from brian2.equations.equations import SUBEXPRESSION
+
+        eq = group.equations.get("rates") if hasattr(group, "equations") else None
+        if eq is not None and eq.type == SUBEXPRESSION:
+            raise UserError(f"{self.where(group)}: rates given as the expression '{eq.expr.code}'; only constant "
+                            "rates map (a PoissonSource)")
+        return np.asarray(group.variables["rates"].get_value(), dtype=np.float64).copy()
+
+    def _generator(self, group) -> SpikeSource:
+        ids = np.asarray(group.variables["neuron_index"].get_value(), dtype=np.int64)
+        times = np.asarray(group.variables["spike_time"].get_value(), dtype=np.float64)
+        period = float(group.variables["period"].get_value())
+        if period > 0:
+            if self.net.duration is None:
+                raise UserError(f"{self.where(group)}: a periodic SpikeGeneratorGroup needs the run's duration")
+            repeats = int(np.ceil(self.net.duration / period))
+            times = np.concatenate([times + k * period for k in range(repeats)])
+            ids = np.tile(ids, repeats)
+            keep = times < self.net.duration
+            ids, times = ids[keep], times[keep]
+        # Brian2 places a spike in the step whose start is nearest (round(t / dt)), as the IR does
+        return SpikeSource(name=self.name(group), size=int(group.N), ids=ids, times=times)
+
+    # -- synapses ----------------------------------------------------------------------------
+    def _endpoint(self, group) -> tuple[object, int]:
+        from brian2.groups.subgroup import Subgroup
+
+        if isinstance(group, Subgroup):
+            return group.source, int(group.start)
+        return group, 0
+
+    def _target(self, target, var: str, where: str):
+        post, _ = self._endpoint(target)
+        gm = self.models.get(id(post))
+        if gm is None:
+            raise UserError(f"{where}: the target '{self.name(post)}' is not a NeuronGroup")
+        if var == gm.membrane:
+            if gm.scales:
+                raise UserError(f"{where}: increments '{var}' of a group with synaptic variables "
+                                f"{list(gm.scales)}; the IR's CubaLIF takes input through its currents only")
+            return post, gm, None, None
+        if var not in gm.scales:
+            raise UserError(f"{where}: '{var}' is neither the membrane '{gm.membrane}' nor a synaptic variable "
+                            f"of '{self.name(post)}' ({', '.join(gm.scales) or 'none'})")
+        return post, gm, var, gm.scales[var]
+
+    def _statement(self, syn, where: str) -> tuple[str, str, float]:
+        if set(syn._pathways) - {syn.pre} or getattr(syn, "post", None) is not None and syn.post in syn._pathways:
+            raise UserError(f"{where}: on_post pathways (plasticity) are not supported")
+        from brian2.equations.equations import PARAMETER
+
+        dynamic = [eq.varname for eq in syn.equations.ordered if eq.type != PARAMETER]
+        if dynamic:
+            raise UserError(f"{where}: synaptic equations for {dynamic} (plasticity or synaptic state) are not supported")
+        lines = [s.strip() for s in syn.pre.code.replace(";", "\n").splitlines() if s.strip()]
+        match = _STATEMENT.match(lines[0]) if len(lines) == 1 else None
+        if match is None:
+            raise UserError(f"{where}: on_pre '{syn.pre.code}' is not one increment 'x += expression' "
+                            "or 'x -= expression' of a target variable")
+        var, _, op, expr = match.groups()
+        return var, expr, (1.0 if op == "+=" else -1.0)
+
+    def _weights(self, syn, expr: str, pre: np.ndarray, post: np.ndarray, where: str) -> np.ndarray:
+        from brian2.parsing.sympytools import str_to_sympy
+
+        sym = str_to_sympy(expr)
+        resolve = Resolver(syn, self.namespace, where)
+        values, symbols = [], sorted(sym.free_symbols, key=str)
+        for name in map(str, symbols):
+            if name.endswith("_pre") or name.endswith("_post"):
+                raise UserError(f"{where}: the weight '{expr}' reads the neuron variable '{name}'; "
+                                "only synaptic parameters and constants map")
+            values.append(resolve.value(name, expr))
+        fn = sympy.lambdify(symbols, sym, modules="numpy")
+        return np.broadcast_to(np.asarray(fn(*values) if symbols else float(sym), dtype=np.float64), pre.shape)
+
+    def _delays(self, syn, n: int) -> np.ndarray:
+        raw = np.asarray(syn.pre._delays.get_value(), dtype=np.float64)
+        steps = np.rint(raw / self.dt).astype(np.int64) + 1  # Brian2's synaptic effects act after the threshold
+        return np.broadcast_to(steps, (n,)) if steps.size == 1 else steps
+
+    def _synapses(self, syn) -> None:
+        where = self.where(syn)
+        var, expr, sign = self._statement(syn, where)
+        post, gm, receptor, scale = self._target(syn.target, var, where)
+        source, _ = self._endpoint(syn.source)
+        if not (id(source) in self.models or self.name(source) in self.net.graph):
+            raise UserError(f"{where}: the source '{self.name(source)}' is not a converted group")
+        pre = np.asarray(syn.variables["_synaptic_pre"].get_value(), dtype=np.int64)
+        tgt = np.asarray(syn.variables["_synaptic_post"].get_value(), dtype=np.int64)
+        w = sign * self._weights(syn, expr, pre, tgt, where)
+        if scale is not None:
+            w = w * scale[tgt]
+        # _synaptic_pre/_synaptic_post count from the start of the parent groups, not of subgroups
+        conn = Connectivity.from_coo(int(source.N), int(post.N), pre, tgt, w, self._delays(syn, pre.size))
+        self.net.connect(Projection(name=self.name(syn), pre=self.name(source), post=self.name(post),
+                                    connectivity=conn, receptor=receptor))
+
+    def _poisson_input(self, obj) -> None:
+        """``PoissonInput(target, var, N, rate, weight)``: per target neuron, ``k`` channels at
+        ``N rate / k`` (``k = N`` when that is small, else the fewest channels whose spike
+        probability per step stays below 5 %: the same mean, a binomial count per step)."""
+        where = self.where(obj)
+        target, start = self._endpoint(obj._group)
+        size = int(obj._group.N)
+        post, gm, receptor, scale = self._target(obj._group, obj._target_var, where)
+        rate, n_in = float(obj._rate), int(obj._N)
+        p_total = n_in * rate * self.dt
+        k = n_in if n_in * size <= 200_000 else max(1, min(n_in, int(np.ceil(p_total / POISSON_INPUT_P))))
+        from brian2.parsing.sympytools import str_to_sympy
+
+        weight = obj._weight
+        if isinstance(weight, str):
+            w = float(Resolver(obj._group, self.namespace, where).evaluate(str_to_sympy(weight), weight))
+        else:
+            w = float(weight)
+        name = f"{self.name(obj)}_source"
+        self.net.add(PoissonSource(name=name, size=size * k, rate=n_in * rate / k))
+        tgt = start + np.repeat(np.arange(size), k)
+        weights = np.full(tgt.size, w) * (scale[tgt] if scale is not None else 1.0)
+        conn = Connectivity.from_coo(size * k, int(post.N), np.arange(size * k), tgt, weights, 1)
+        self.net.connect(Projection(name=self.name(obj), pre=name, post=self.name(post), connectivity=conn,
+                                    receptor=receptor, meta={"brian2": f"PoissonInput N={n_in} as {k} channels"}))
+
+    # -- monitors ----------------------------------------------------------------------------
+    def _monitor(self, mon, spikes: bool) -> None:
+        group, start = self._endpoint(mon.source)
+        if id(group) not in self.models:
+            return  # monitors of sources: their spikes are the input
+        if spikes:
+            self.net.probe(Probe(target=self.name(group), variable="spikes"))
+            return
+        gm = self.models[id(group)]
+        record = np.asarray(mon.record, dtype=np.int64) + start if not isinstance(mon.record, bool) else None
+        for var in mon.record_variables:
+            variable = "v" if var == gm.membrane else ("i" if var in gm.scales else None)
+            if variable is None:
+                raise UserError(f"{self.where(mon)}: records '{var}', which has no counterpart in the IR")
+            self.net.probe(Probe(target=self.name(group), variable=variable, neurons=record))
+
+
+def convert(objects, namespace: dict, names: dict | None = None, duration: float | None = None) -> Network:
+    """The IR network of Brian2 ``objects`` (identifiers resolved in ``namespace``)."""
+    return _Converter(objects, namespace, names or {}, duration).run()
