@@ -32,6 +32,7 @@ class _Converter:
                       StateMonitor)
         self.objects, self.namespace, self.names = list(objects), namespace, names
         self.models: dict[int, GroupModel] = {}
+        self.by_name = {o.name: o for o in self.objects}
         dts = sorted({float(o.clock.dt_) for o in self.objects if hasattr(o, "clock")})
         if len(dts) > 1:
             raise UserError(f"Brian2 objects run on clocks of different dt ({dts}): one time step maps")
@@ -87,7 +88,7 @@ class _Converter:
     def _generator(self, group) -> SpikeSource:
         ids = np.asarray(group.variables["neuron_index"].get_value(), dtype=np.int64)
         times = np.asarray(group.variables["spike_time"].get_value(), dtype=np.float64)
-        period = float(group.variables["period"].get_value())
+        period = float(np.asarray(group.variables["period"].get_value()).reshape(-1)[0])
         if period > 0:
             if self.net.duration is None:
                 raise UserError(f"{self.where(group)}: a periodic SpikeGeneratorGroup needs the run's duration")
@@ -103,9 +104,9 @@ class _Converter:
     def _endpoint(self, group) -> tuple[object, int]:
         from brian2.groups.subgroup import Subgroup
 
-        if isinstance(group, Subgroup):
-            return group.source, int(group.start)
-        return group, 0
+        if isinstance(group, Subgroup):  # its source is a weak proxy: find the group itself
+            return self.by_name.get(group.source.name, group.source), int(group.start)
+        return self.by_name.get(group.name, group), 0
 
     def _target(self, target, var: str, where: str):
         post, _ = self._endpoint(target)
@@ -154,8 +155,10 @@ class _Converter:
 
     def _delays(self, syn, n: int) -> np.ndarray:
         raw = np.asarray(syn.pre._delays.get_value(), dtype=np.float64)
-        steps = np.rint(raw / self.dt).astype(np.int64) + 1  # Brian2's synaptic effects act after the threshold
-        return np.broadcast_to(steps, (n,)) if steps.size == 1 else steps
+        steps = np.rint(raw / self.dt).astype(np.int64).reshape(-1) + 1  # effects act after the threshold
+        if steps.size == 0 or np.all(steps == steps[0]):
+            return np.asarray(steps[0] if steps.size else 1)  # one shared delay
+        return steps
 
     def _synapses(self, syn) -> None:
         where = self.where(syn)
