@@ -99,6 +99,10 @@ def load_brian2_script(path: str | Path) -> Network:
     path = Path(path)
     brian2.start_scope()
     brian2.defaultclock.dt = 0.1 * brian2.ms
+    # numpy code generation: no compiler run, and the script's random draws (rand() in initial
+    # values, connect(p=...)) are the same on every machine; a script may still choose its own
+    target = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
     saved = _capture_runs(brian2)
     sys.path.insert(0, str(path.resolve().parent))
     try:
@@ -114,6 +118,7 @@ def load_brian2_script(path: str | Path) -> Network:
         raise UserError(f"{path}:{_script_line(exc, path)}: the script raised {type(exc).__name__}: {exc}") from None
     finally:
         brian2.run, brian2.core.magic.run, brian2.Network.run = saved
+        brian2.prefs.codegen.target = target
         sys.path.remove(str(path.resolve().parent))
     net = convert(_simulated(captured.objects), captured.namespace, _names(captured.namespace), captured.duration)
     net.name = path.stem
