@@ -18,8 +18,6 @@ variance, p = C_E nu_ext dt / k = 0.1 for k = 20).
 
 from __future__ import annotations
 
-import numpy as np
-
 N_E, N_I, EPSILON = 10_000, 2_500, 0.1
 J, D, TAU, THETA, V_R, T_REF = 0.1e-3, 1.5e-3, 20e-3, 20e-3, 10e-3, 2e-3
 
@@ -27,8 +25,9 @@ J, D, TAU, THETA, V_R, T_REF = 0.1e-3, 1.5e-3, 20e-3, 20e-3, 10e-3, 2e-3
 def build(g: float = 5.0, eta: float = 2.0, scale: float = 1.0, k: int = 20, seed: int = 0, dt: float = 1e-4):
     """``scale`` shrinks both populations and the in-degrees with them (epsilon stays)."""
     from nmcompiler.frontends import connectors
+    from nmcompiler.frontends.drives import add_poisson_drive
     from nmcompiler.streams import stream
-    from nmcompiler.ir import LIF, Connectivity, Network, PoissonSource, Population, Projection
+    from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection
 
     n_e, n_i = max(1, round(N_E * scale)), max(1, round(N_I * scale))
     c_e = EPSILON * n_e
@@ -43,12 +42,8 @@ def build(g: float = 5.0, eta: float = 2.0, scale: float = 1.0, k: int = 20, see
             net.connect(Projection(name=f"{source}_{target}", pre=source, post=target,
                                    connectivity=Connectivity.from_coo(n_pre, n_post, pre, post, w, delay)))
     nu_thr = THETA / (J * c_e * TAU)
-    rate = eta * nu_thr * c_e / k  # per channel
-    for target, n in (("E", n_e), ("I", n_i)):
-        net.add(PoissonSource(name=f"ext_{target}", size=n * k, rate=rate))
-        net.connect(Projection(name=f"ext_{target}_{target}", pre=f"ext_{target}", post=target,
-                               connectivity=Connectivity.from_coo(n * k, n, np.arange(n * k), np.arange(n * k) // k,
-                                                                  J, 1)))
+    for target in ("E", "I"):
+        add_poisson_drive(net, f"ext_{target}", target, int(round(c_e)), eta * nu_thr, J, channels=k)
     return net
 
 

@@ -10,9 +10,11 @@ r = tau_m / C) and synapses as in NEST's ``Potjans_2014`` example:
 weights normal with mean 87.8 pA (x2 from L4E to L23E; inhibitory -4 x that) and sd 10 %,
 redrawn until their sign is right; delays normal, 1.5 ms +- 0.75 ms (excitatory) and 0.75 ms
 +- 0.375 ms (inhibitory), redrawn below dt / 2 and rounded to steps; initial potentials normal,
--58 mV +- 10 mV. The background (K_ext synapses at 8 Hz) is its mean, a constant input into the
-synaptic current (the paper's DC variant: K_ext x 8 Hz exceeds one spike per 0.1 ms step, so a
-Poisson source channel cannot carry it). ``scale`` shrinks every population and, through the
+-58 mV +- 10 mV. The background, K_ext synapses at 8 Hz of the mean weight, is either its mean
+(``background="dc"``, the default: a constant input into the synaptic current) or Poisson
+(``background="poisson"``: K_ext x 8 Hz is more than one spike per 0.1 ms step, so each neuron's
+drive is split into channels of at most 1 % spike probability per step, frontends.drives; delay
+1.5 ms as in NEST's example). ``scale`` shrinks every population and, through the
 formula, the synapse counts, without compensation (in-degrees shrink with it).
 ``benchmarks/peers/nest_microcircuit.py`` builds the same definition in NEST.
 
@@ -33,6 +35,7 @@ import numpy as np
 POPULATIONS = ["L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"]
 SIZES = [20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948]
 K_EXT = [1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100]
+BACKGROUND_RATE, BACKGROUND_DELAY, BACKGROUND_P_MAX = 8.0, 1.5e-3, 0.01  # Hz per input, s, per channel and step
 # CONN_PROBS[target][source]
 CONN_PROBS = [
     [0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0],
@@ -61,7 +64,7 @@ def _background(net, t: int, size: int, weight: float) -> None:
     from nmcompiler.ir import Connectivity, CurrentSource, Projection
 
     target = POPULATIONS[t]
-    net.add(CurrentSource(name=f"bg_{target}", size=1, amplitude=K_EXT[t] * 8.0 * net.dt))
+    net.add(CurrentSource(name=f"bg_{target}", size=1, amplitude=K_EXT[t] * BACKGROUND_RATE * net.dt))
     net.connect(Projection(name=f"bg_{target}_{target}", pre=f"bg_{target}", post=target,
                            connectivity=Connectivity.from_coo(1, size, np.zeros(size, int), np.arange(size), weight)))
 
@@ -113,12 +116,23 @@ def _redrawn(rng, mean: float, sd: float, size: int, low: float = -np.inf, high:
     return out
 
 
-def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
-    """The published model (module docstring): distributions, multapses, random initial potentials."""
+def _poisson_background(net, t: int) -> None:
+    from nmcompiler.frontends.drives import add_poisson_drive
+
+    target = POPULATIONS[t]
+    add_poisson_drive(net, f"bg_{target}", target, K_EXT[t], BACKGROUND_RATE, W_MEAN,
+                      delay=int(round(BACKGROUND_DELAY / net.dt)), p_max=BACKGROUND_P_MAX)
+
+
+def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4, background: str = "dc"):
+    """The published model (module docstring): distributions, multapses, random initial potentials;
+    ``background`` "dc" or "poisson"."""
+    if background not in ("dc", "poisson"):
+        raise ValueError(f"background must be 'dc' or 'poisson', not {background!r}")
     from nmcompiler.ir import Connectivity, Network, Population, Projection
     from nmcompiler.streams import stream
 
-    net = Network(f"microcircuit_pd_{scale:g}", dt=dt, seed=seed)
+    net = Network(f"microcircuit_pd_{scale:g}" + ("_poisson" if background == "poisson" else ""), dt=dt, seed=seed)
     model = _neuron()
     sizes = [max(1, int(round(n * scale))) for n in SIZES]
     for name, n in zip(POPULATIONS, sizes):
@@ -140,7 +154,10 @@ def build(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
             steps = np.maximum(1, np.rint(delay / dt)).astype(np.int32)
             net.connect(Projection(name=f"{source}_{target}", pre=source, post=target,
                                    connectivity=Connectivity.from_coo(sizes[s], sizes[t], pre, post, weight, steps)))
-        _background(net, t, sizes[t], W_MEAN)
+        if background == "dc":
+            _background(net, t, sizes[t], W_MEAN)
+        else:
+            _poisson_background(net, t)
     return net
 
 

@@ -2,7 +2,9 @@
 in NEST 3.10, the same definition written with NEST's own primitives: ``iaf_psc_exp`` neurons,
 ``fixed_total_number`` connections with multapses and without autapses, normally distributed
 weights and delays redrawn to their sign and above dt / 2, initial potentials N(-58 mV, 10 mV),
-and the background as a DC current of K_ext x 8 Hz x w x tau_syn. Prints (or writes) each
+and the background as a DC current of K_ext x 8 Hz x w x tau_syn (``--background dc``) or as
+one ``poisson_generator`` per population at K_ext x 8 Hz, connected to every neuron with the mean
+weight and a 1.5 ms delay (``--background poisson``; each target gets its own train). Prints (or writes) each
 population's rate after a 0.1 s transient, per seed.
 
     python -m venv /tmp/nest && /tmp/nest/bin/pip install nest-simulator==3.10 "numpy<2.4"
@@ -24,13 +26,13 @@ import nest
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-from microcircuit import (CONN_PROBS, DELAY_MEAN, DELAY_REL_SD, G, K_EXT, POPULATIONS, SIZES,  # noqa: E402
-                          V0_MEAN, V0_SD, W_MEAN, W_REL_SD, synapse_count)
+from microcircuit import (BACKGROUND_DELAY, BACKGROUND_RATE, CONN_PROBS, DELAY_MEAN, DELAY_REL_SD, G,  # noqa: E402
+                          K_EXT, POPULATIONS, SIZES, V0_MEAN, V0_SD, W_MEAN, W_REL_SD, synapse_count)
 
 DT_MS, TRANSIENT_MS, MEASURE_MS = 0.1, 100.0, 1000.0
 
 
-def run(scale: float, seed: int, threads: int = 1) -> dict[str, float]:
+def run(scale: float, seed: int, threads: int = 1, background: str = "dc") -> dict[str, float]:
     nest.ResetKernel()
     nest.set_verbosity("M_ERROR")
     nest.SetKernelStatus({"resolution": DT_MS, "rng_seed": seed, "local_num_threads": threads})
@@ -41,7 +43,12 @@ def run(scale: float, seed: int, threads: int = 1) -> dict[str, float]:
     for t, n in enumerate(sizes):
         pop = nest.Create("iaf_psc_exp", n, params=params)
         pop.V_m = nest.random.normal(mean=V0_MEAN * 1e3, std=V0_SD * 1e3)
-        pop.I_e = K_EXT[t] * 8.0 * (W_MEAN * 1e12) * 0.5e-3  # pA: the mean of K_ext Poisson inputs at 8 Hz
+        if background == "dc":  # pA: the mean of K_ext Poisson inputs at 8 Hz
+            pop.I_e = K_EXT[t] * BACKGROUND_RATE * (W_MEAN * 1e12) * 0.5e-3
+        else:
+            gen = nest.Create("poisson_generator", params={"rate": K_EXT[t] * BACKGROUND_RATE})
+            nest.Connect(gen, pop, "all_to_all", {"synapse_model": "static_synapse", "weight": W_MEAN * 1e12,
+                                                  "delay": BACKGROUND_DELAY * 1e3})
         pops.append(pop)
     for t, target in enumerate(POPULATIONS):
         for s, source in enumerate(POPULATIONS):
@@ -74,14 +81,15 @@ def main() -> None:
     ap.add_argument("--output", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=1,
                     help="NEST threads (full scale needs 3 or more: NEST holds at most 2^27 connections per thread)")
+    ap.add_argument("--background", choices=["dc", "poisson"], default="dc")
     args = ap.parse_args()
     runs = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        runs[str(seed)] = run(args.scale, seed, args.threads)
+        runs[str(seed)] = run(args.scale, seed, args.threads, args.background)
         print(f"seed {seed} ({time.perf_counter() - t0:.1f} s):",
               ", ".join(f"{k} {v:.2f}" for k, v in runs[str(seed)].items()), flush=True)
-    doc = {"nest": nest.__version__, "scale": args.scale, "threads": args.threads, "dt_ms": DT_MS, "transient_ms": TRANSIENT_MS,
+    doc = {"nest": nest.__version__, "scale": args.scale, "background": args.background, "threads": args.threads, "dt_ms": DT_MS, "transient_ms": TRANSIENT_MS,
            "measure_ms": MEASURE_MS, "rates_hz": runs}
     if args.output is not None:
         args.output.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")

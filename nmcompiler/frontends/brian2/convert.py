@@ -15,12 +15,12 @@ import sympy
 
 from ...errors import UserError
 from ...ir import Connectivity, Network, PoissonSource, Population, Probe, Projection, SpikeSource
-from .equations import GroupModel, Resolver, group_model
+from ..drives import add_poisson_drive
+from .equations import GroupModel, Resolver, compact, group_model
 
 __all__ = ["convert"]
 
 _STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*?)(_post)?\s*(\+=|-=)\s*(.+?)\s*$")
-POISSON_INPUT_P = 0.05  # most spike probability per step of one channel carrying a PoissonInput
 
 
 class _Converter:
@@ -178,30 +178,22 @@ class _Converter:
                                     connectivity=conn, receptor=receptor))
 
     def _poisson_input(self, obj) -> None:
-        """``PoissonInput(target, var, N, rate, weight)``: per target neuron, ``k`` channels at
-        ``N rate / k`` (``k = N`` when that is small, else the fewest channels whose spike
-        probability per step stays below 5 %: the same mean, a binomial count per step)."""
-        where = self.where(obj)
-        target, start = self._endpoint(obj._group)
-        size = int(obj._group.N)
-        post, gm, receptor, scale = self._target(obj._group, obj._target_var, where)
-        rate, n_in = float(obj._rate), int(obj._N)
-        p_total = n_in * rate * self.dt
-        k = n_in if n_in * size <= 200_000 else max(1, min(n_in, int(np.ceil(p_total / POISSON_INPUT_P))))
+        """``PoissonInput(target, var, N, rate, weight)``: ``N`` inputs at ``rate`` into every target
+        neuron, split into channels as frontends.drives says (``k = N``, exact, for small groups)."""
         from brian2.parsing.sympytools import str_to_sympy
 
+        where = self.where(obj)
+        _, start = self._endpoint(obj._group)
+        post, gm, receptor, scale = self._target(obj._group, obj._target_var, where)
         weight = obj._weight
         if isinstance(weight, str):
-            w = float(Resolver(obj._group, self.namespace, where).evaluate(str_to_sympy(weight), weight))
-        else:
-            w = float(weight)
-        name = f"{self.name(obj)}_source"
-        self.net.add(PoissonSource(name=name, size=size * k, rate=n_in * rate / k))
-        tgt = start + np.repeat(np.arange(size), k)
-        weights = np.full(tgt.size, w) * (scale[tgt] if scale is not None else 1.0)
-        conn = Connectivity.from_coo(size * k, int(post.N), np.arange(size * k), tgt, weights, 1)
-        self.net.connect(Projection(name=self.name(obj), pre=name, post=self.name(post), connectivity=conn,
-                                    receptor=receptor, meta={"brian2": f"PoissonInput N={n_in} as {k} channels"}))
+            weight = Resolver(obj._group, self.namespace, where).evaluate(str_to_sympy(weight), weight)
+        size = int(obj._group.N)
+        w = np.broadcast_to(np.asarray(weight, dtype=np.float64), (size,))
+        if scale is not None:
+            w = w * scale[start:start + size]
+        add_poisson_drive(self.net, self.name(obj), self.name(post), int(obj._N), float(obj._rate), compact(w),
+                          size=size, offset=start, receptor=receptor, meta={"brian2": "PoissonInput"})
 
     # -- monitors ----------------------------------------------------------------------------
     def _monitor(self, mon, spikes: bool) -> None:

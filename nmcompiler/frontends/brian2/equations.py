@@ -21,7 +21,7 @@ import sympy
 from ...errors import UserError
 from ...ir import IF, LIF, CubaLIF, Integration, NeuronModel, ResetMode
 
-__all__ = ["GroupModel", "Resolver", "group_model"]
+__all__ = ["GroupModel", "Resolver", "group_model", "compact"]
 
 _METHODS = {"exact": Integration.EXACT, "linear": Integration.EXACT, "euler": Integration.FORWARD_EULER}
 
@@ -214,32 +214,32 @@ def group_model(group, namespace: dict, where: str) -> GroupModel:
     gamma = {n: resolve.evaluate(coeffs.get(_sym(n), sympy.Integer(0)), eq_v.expr.code) for n in syn_names}
     alpha_v = resolve.evaluate(alpha, eq_v.expr.code)
     common = dict(
-        v_threshold=_compact(resolve.evaluate(rhs, group.events["spike"])), refractory=_compact(_refractory(
+        v_threshold=compact(resolve.evaluate(rhs, group.events["spike"])), refractory=compact(_refractory(
             group, where, resolve, "unless refractory" in eq_v.flags)),
         compare=compare, integration=_method(group, where), input_before_update=True)
     reset, value = _reset(group, v, where, resolve, common["v_threshold"])
-    common.update(reset=reset, v_reset=_compact(value))
+    common.update(reset=reset, v_reset=compact(value))
     beta = np.asarray(beta, dtype=np.float64)
     if np.all(beta == 0):
         if syn_names:
             raise _refuse(where, f"'{v}' has no leak but synaptic variables {syn_names}: the IR's IF has no currents")
-        return GroupModel(IF(bias=_compact(alpha_v), **common), {"v": _compact(_state(group, v))}, v, {})
+        return GroupModel(IF(bias=compact(alpha_v), **common), {"v": compact(_state(group, v))}, v, {})
     if np.any(beta >= 0):
         raise _refuse(where, f"d{v}/dt = {eq_v.expr.code} has a non-negative coefficient of '{v}' (no stable leak)")
     tau_m = -1.0 / beta
     leak = -np.asarray(alpha_v) / beta
-    initial = {"v": _compact(_state(group, v))}
-    tau_m, leak = _compact(tau_m), _compact(leak)
+    initial = {"v": compact(_state(group, v))}
+    tau_m, leak = compact(tau_m), compact(leak)
     if not syn_names:
         return GroupModel(LIF(tau_mem=tau_m, v_leak=leak, **common), initial, v, {})
     scales = {n: np.broadcast_to(np.asarray(gamma[n]) * tau_m, (group.N,)).astype(np.float64) for n in syn_names}
     initial["i"] = np.stack([_state(group, n) * scales[n] for n in syn_names])
-    model = CubaLIF(tau_mem=tau_m, v_leak=leak, tau_syn=_compact(np.stack(tau_syn)), receptor_names=tuple(syn_names),
+    model = CubaLIF(tau_mem=tau_m, v_leak=leak, tau_syn=compact(np.stack(tau_syn)), receptor_names=tuple(syn_names),
                     **common)
     return GroupModel(model, initial, v, scales)
 
 
-def _compact(value):
+def compact(value):
     """A per-neuron array whose entries are all equal becomes one shared value."""
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 1 and arr.size and np.all(arr == arr[0]):
