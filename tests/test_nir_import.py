@@ -365,7 +365,7 @@ def test_operator_and_structure_rejections():
 def test_bad_options():
     g = graph({"in": nir.Input(np.array([1])), "l": lif(1), "out": nir.Output(np.array([1]))},
               [("in", "l"), ("l", "out")])
-    with pytest.raises(UserError, match=r"^integration 'rk4' is unknown \(use exact or euler or exp_euler\)$"):
+    with pytest.raises(UserError, match=r"^integration 'rk4' is unknown \(use exact or euler or exp_euler or forward_euler\)$"):
         load_nir(g, NirOptions(dt=DT, integration="rk4"))
     with pytest.raises(UserError, match=r"^reset mode 'zero' is unknown \(use value or subtract\)$"):
         load_nir(g, NirOptions(dt=DT, reset="zero"))
