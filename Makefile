@@ -17,6 +17,11 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# PyNN's system-test scenarios and examples ship only in its source distribution
+	rm -rf $(VENV)/pynn-src && mkdir -p $(VENV)/pynn-src
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: --dest $(VENV)/pynn-src \
+		"pyNN==$$($(BIN)/python -c 'import pyNN; print(pyNN.__version__)')"
+	tar xzf $(VENV)/pynn-src/*.tar.gz -C $(VENV)/pynn-src
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -72,27 +72,30 @@ def run_scenarios(source: Path) -> list[Outcome]:
     from nmcompiler.pynn.errors import Unsupported
 
     logging.disable(logging.INFO)  # scenarios may switch PyNN's debug log on
-    out = []
-    for name, fn, error in _scenarios(source):
-        if fn is None:
-            out.append(Outcome(name, "skipped", f"cannot import: {error}"))
-            continue
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fn(sim)
-            out.append(Outcome(name, "passed", ""))
-        except pytest.skip.Exception as exc:
-            out.append(Outcome(name, "skipped", str(exc)))
-        except Unsupported as exc:
-            out.append(Outcome(name, "unsupported", str(exc)))
-        except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001 - a failure is the result
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            out.append(Outcome(name, "failed", f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"[:400]))
-        finally:
-            with contextlib.suppress(Exception):
-                sim.end()
-    return out
+    try:
+        return [_run_one(sim, Unsupported, pytest, name, fn, error) for name, fn, error in _scenarios(source)]
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _run_one(sim, Unsupported, pytest, name, fn, error) -> Outcome:
+    if fn is None:
+        return Outcome(name, "skipped", f"cannot import: {error}")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(sim)
+        return Outcome(name, "passed", "")
+    except pytest.skip.Exception as exc:
+        return Outcome(name, "skipped", str(exc))
+    except Unsupported as exc:
+        return Outcome(name, "unsupported", str(exc))
+    except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001 - a failure is the result
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return Outcome(name, "failed", f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"[:400])
+    finally:
+        with contextlib.suppress(Exception):
+            sim.end()
 
 
 def main() -> int:
