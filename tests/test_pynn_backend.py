@@ -100,3 +100,30 @@ def test_runs_on_a_target_image():
         sim.end()
     print(rates)
     assert rates[None] > 5 and abs(rates["loihi-like"] / rates[None] - 1) < 0.10
+
+
+def test_nmc_imports_a_pynn_script(tmp_path):
+    """``nmc import`` runs the script on our backend up to its first run(): the converted network,
+    simulated from YAML, fires as NEST does on PyNN's own CUBA example (same definition and draws)."""
+    import subprocess
+
+    from nmcompiler.frontends import load_network
+    from nmcompiler.sim import simulate
+
+    nmc = [sys.executable, "-m", "nmcompiler"]
+    out = tmp_path / "cuba.yaml"
+    done = subprocess.run([*nmc, "import", str(ROOT / "examples" / "pynn" / "cuba.py"), "-o", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    net = load_network(out)
+    assert net.duration == pytest.approx(1.0) and net.stats().neurons == 4000
+    counts = simulate(net).spike_counts()
+    assert (counts["exc"], counts["inh"]) == (GOLDEN["cuba"]["spikes_exc"], GOLDEN["cuba"]["spikes_inh"])
+
+    bad = tmp_path / "cond.py"
+    bad.write_text("import pyNN.nest as sim\nsim.setup()\ncells = sim.Population(3, sim.IF_cond_exp())\n"
+                   "sim.run(10.0)\n")
+    done = subprocess.run([*nmc, "import", str(bad), "-o", str(tmp_path / "cond.yaml")], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "cond.py:3" in done.stderr and "IF_cond_exp cannot be mapped" in done.stderr
+    assert not (tmp_path / "cond.yaml").exists()

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from .._version import __version__
 from ..errors import UserError
-from ..frontends import load_network
+from ..flow.load import load_model_file
 from ..units import QuantityError, parse_quantity
 
 __all__ = ["cli", "load_source", "log", "network_options", "out", "time_option"]
@@ -103,7 +103,7 @@ def _nir_options(preset, dt, integration, reset, max_spikes=None):
 
 
 def load_source(network: Path, source_options):
-    return load_network(network, nir_options=source_options)
+    return load_model_file(network, nir_options=source_options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

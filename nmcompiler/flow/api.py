@@ -115,7 +115,8 @@ def compile_model(model, target: str | Target, *, dt: float | None = None, prese
 
 
 def _network(model, *, dt, preset, reset, name) -> Network:
-    from ..frontends import NirOptions, load_network
+    from ..frontends import NirOptions
+    from .load import load_model_file
     from ..frontends.nir import load_nir
 
     if isinstance(model, Network):
@@ -127,7 +128,7 @@ def _network(model, *, dt, preset, reset, name) -> Network:
     else:
         opts = NirOptions(dt=dt, reset=reset) if dt is not None or reset is not None else None
     if isinstance(model, (str, Path)):
-        return load_network(model, nir_options=opts)
+        return load_model_file(model, nir_options=opts)
     import nir
 
     if isinstance(model, nir.NIRGraph):

@@ -31,7 +31,10 @@ def load_network(path: str | Path, *, nir_options: NirOptions | None = None) -> 
     if path.suffix == ".py":
         from .brian2 import load_brian2_script
 
-        return load_brian2_script(path).validate()
+        net = load_brian2_script(path)
+        if not net.populations and not net.sources:
+            raise UserError(f"{path}: the script built no Brian2 objects (a PyNN script imports pyNN or nmcompiler.pynn)")
+        return net.validate()
     if path.suffix == ".npz" or path.is_dir():
         return load_network_file(path).validate()
     raise UserError(f"{path}: unknown network format '{path.suffix}' (use .yaml, .nir, a Brian2 script .py, or a saved IR .npz or folder)")
