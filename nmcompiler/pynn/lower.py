@@ -26,18 +26,19 @@ def node_names(populations) -> dict[int, str]:
     """A unique IR name per PyNN population, from its label."""
     names, used = {}, set()
     for pop in populations:
-        base = re.sub(r"\W+", "_", pop.label or "population").strip("_") or "population"
-        name, k = base, 1
-        while name in used:
-            k += 1
-            name = f"{base}_{k}"
-        used.add(name)
-        names[id(pop)] = name
+        names[id(pop)] = _unique(re.sub(r"\W+", "_", pop.label or "population").strip("_") or "population", used)
     return names
 
 
 def _param(pop, name) -> np.ndarray:
-    return np.asarray(pop._parameters[name], dtype=np.float64)
+    return _shared(np.asarray(pop._parameters[name], dtype=np.float64))
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """A value every cell shares stays one value (per row for per-receptor arrays)."""
+    if values.shape[-1:] and values.size and np.all(values == values[..., :1]):
+        return values[..., 0].copy()
+    return values
 
 
 def _uniform(pop, name) -> float:
@@ -54,12 +55,13 @@ def _neurons(pop, name: str, dt_ms: float):
                   v_threshold=_param(pop, "v_thresh") * MV, v_reset=_param(pop, "v_reset") * MV,
                   refractory=_param(pop, "tau_refrac") * MS, r=r, bias=_param(pop, "i_offset") * NA,
                   compare=Compare.GE)
-    initial = {"v": pop._initial.get("v", np.full(pop.size, -65.0)) * MV}
+    initial = {"v": _shared(np.asarray(pop._initial.get("v", np.full(pop.size, -65.0)))) * MV}
     if kind == "IF_curr_exp":
-        model = CubaLIF(tau_syn=np.stack([_param(pop, "tau_syn_E"), _param(pop, "tau_syn_I")]) * MS,
+        tau_syn = np.stack([np.asarray(pop._parameters[k], dtype=np.float64) for k in ("tau_syn_E", "tau_syn_I")])
+        model = CubaLIF(tau_syn=_shared(tau_syn) * MS,
                         receptor_names=("excitatory", "inhibitory"), **common)
-        initial["i"] = np.stack([pop._initial.get("isyn_exc", np.zeros(pop.size)),
-                                 pop._initial.get("isyn_inh", np.zeros(pop.size))]) * NA
+        initial["i"] = _shared(np.stack([pop._initial.get("isyn_exc", np.zeros(pop.size)),
+                                         pop._initial.get("isyn_inh", np.zeros(pop.size))])) * NA
     else:
         model = LIF(**common)
     return Population(name=name, size=pop.size, model=model, initial=initial)
@@ -105,20 +107,30 @@ def _projections(state, names, nodes, dt_ms: float):
         for a, b in sorted(set(zip(pre_pop.tolist(), post_pop.tolist()))):
             sel = (pre_pop == a) & (post_pop == b)
             by_group.setdefault((k, a, b), []).append((pre_local[sel], post_local[sel], prj._weight[sel], steps[sel]))
-    out = []
+    out, used = [], set()
+    spans = {k: sum(1 for key in by_group if key[0] == k) for k, _, _ in by_group}
     for (k, a, b), parts in by_group.items():
-        prj, src, dst = state.projections[k], state.populations[a], state.populations[b]
+        prj, src, dst = state.projections[k], names[id(state.populations[a])], names[id(state.populations[b])]
         pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
-        target = nodes[names[id(dst)]]
+        target = nodes[dst]
         if isinstance(target.model, CubaLIF):
             weight, receptor = w * NA, prj.receptor_type
         else:  # a jump of v by w mV: the IR adds r w
-            weight, receptor = w * MV / np.broadcast_to(target.model.r, (dst.size,))[post], None
-        label = re.sub(r"\W+", "_", prj.label or f"projection{k}").strip("_")
-        out.append(Projection(name=f"{label}_{k}_{names[id(src)]}_{names[id(dst)]}", pre=names[id(src)],
-                              post=names[id(dst)], receptor=receptor,
-                              connectivity=Connectivity.from_coo(src.size, dst.size, pre, post, weight, d)))
+            weight, receptor = w * MV / np.broadcast_to(target.model.r, (target.size,))[post], None
+        base = re.sub(r"\W+", "_", prj.label or "projection").strip("_") or "projection"
+        name = _unique(base + (f"_{src}_{dst}" if spans[k] > 1 else ""), used)
+        out.append(Projection(name=name, pre=src, post=dst, receptor=receptor,
+                              connectivity=Connectivity.from_coo(nodes[src].size, target.size, pre, post, weight, d)))
     return out
+
+
+def _unique(base: str, used: set) -> str:
+    name, k = base, 1
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name
 
 
 def build_network(state) -> Network:
