@@ -90,7 +90,7 @@ def test_internal_error_exit_1(run_nmc, monkeypatch):
     def boom(path, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(cli_main, "load_network", boom)
+    monkeypatch.setattr(cli_main, "load_model_file", boom)
     code, _, err = run_nmc("info", EXAMPLES / "cuba.yaml")
     assert code == 1 and err.startswith("internal error: RuntimeError: simulated bug") and "Traceback" not in err
 

@@ -39,6 +39,7 @@ class _Parameters:
                 root._parameters[name][index] = value
             except ValueError as exc:
                 raise errors.InvalidParameterValueError(f"{name}: {exc}") from None
+        _check_spike_times(root)
 
     def _set_initial_value_array(self, variable, initial_values):
         root, index = self._root_and_index()
