@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._record import ArrayRecord
+from .models import MEMBRANE
 from .nodes import CurrentSource, Node, Population
 
 __all__ = ["Connectivity", "Projection"]
@@ -128,7 +129,9 @@ class Projection(ArrayRecord):
     """Synapses from node ``pre`` (population or source) to population ``post``.
 
     ``receptor`` names the input channel of the postsynaptic model (CubaLIF receptors);
-    None selects the model's only channel.
+    None selects the model's only channel. A projection from a current source may name
+    :data:`MEMBRANE` instead: its current then enters the membrane equation beside the bias
+    (``r * I``), not a synaptic current (PyNN's and NEST's injected currents).
     """
 
     name: str
@@ -151,7 +154,7 @@ class Projection(ArrayRecord):
             out.append(f"has {c.n_pre} presynaptic rows but '{self.pre}' has {pre.size} neurons")
         if post is not None and c.n_post != post.size:
             out.append(f"targets {c.n_post} neurons but '{self.post}' has {post.size}")
-        if isinstance(post, Population):
+        if isinstance(post, Population) and not (self.receptor == MEMBRANE and isinstance(pre, CurrentSource)):
             receptors = post.model.receptors
             if self.receptor is None and len(receptors) > 1:
                 out.append(f"'{self.post}' has receptors {list(receptors)}: name one with 'receptor'")
@@ -162,3 +165,8 @@ class Projection(ArrayRecord):
         if isinstance(pre, CurrentSource):
             problems = [p for p in problems if not p.startswith("delay")]
         return out + problems
+
+    def into_membrane(self, post: Population) -> bool:
+        """True when this (current-source) projection feeds ``post``'s membrane equation rather
+        than one of its synaptic currents."""
+        return self.receptor == MEMBRANE or not post.model.receptors

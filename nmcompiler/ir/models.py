@@ -40,6 +40,10 @@ import numpy as np
 
 from ._record import ArrayRecord
 
+MEMBRANE = "membrane"
+"""The ``receptor`` of a current-source projection into the membrane equation itself (beside the
+bias), not into a synaptic current; no model may name a receptor so."""
+
 __all__ = ["Compare", "ResetMode", "Integration", "NeuronModel", "LIF", "CubaLIF", "IF", "ThresholdUnit", "Propagator",
            "MODELS", "ParamSpec"]
 
@@ -337,6 +341,8 @@ class CubaLIF(NeuronModel):
         n_rec = len(self.receptor_names)
         if n_rec == 0 or len(set(self.receptor_names)) != n_rec:
             out.append(f"receptor names {list(self.receptor_names)} must be non-empty and unique")
+        elif MEMBRANE in self.receptor_names:
+            out.append(f"receptor name '{MEMBRANE}' is reserved for currents into the membrane (rename the receptor)")
         elif self.tau_syn.shape not in ((n_rec,), (n_rec, size)):
             out.append(f"parameter 'tau_syn' has shape {self.tau_syn.shape}, expected ({n_rec},) or ({n_rec}, {size})")
         elif not np.all(np.isfinite(self.tau_syn)) or np.any(self.tau_syn <= 0):

@@ -208,7 +208,7 @@ class Quantize:
                 amount = np.zeros(n)
                 np.add.at(amount, c.indices, np.broadcast_to(src.amplitude, (src.size,))[c.pre_indices()]
                           * c.synapse_weights())
-                if m.receptors:
+                if not proj.into_membrane(pop):
                     ch = m.channel_of(proj.receptor)
                     d = g["decay_i"][ch]
                     i_ext += amount * g["gain"][ch] / np.where(d < 1, 1 - d, 1.0) / np.where(

@@ -234,8 +234,8 @@ def external_current_schedule(net: Network, layout: Layout) -> list[tuple[int, n
     """``[(step, v_current, channel_input)]``: from ``step`` on, what current sources supply.
 
     Into a model with receptors (CubaLIF) a current source feeds the named receptor's synaptic
-    input every step (``channel_input``, shape ``(channels, n)``); into LIF/IF/threshold neurons
-    it is a current in the membrane equation (``v_current``, shape ``(n,)``).
+    input every step (``channel_input``, shape ``(channels, n)``); into LIF/IF/threshold neurons,
+    or named ``MEMBRANE``, it is a current in the membrane equation (``v_current``, shape ``(n,)``).
     """
     pieces = []
     for proj in net.projections:
@@ -246,7 +246,7 @@ def external_current_schedule(net: Network, layout: Layout) -> list[tuple[int, n
         c = proj.connectivity
         amp = np.broadcast_to(src.amplitude, (src.size,))[c.pre_indices()] * c.synapse_weights()
         current = np.zeros((layout.channels + 1) * layout.n)
-        row = post.model.channel_of(proj.receptor) + 1 if post.model.receptors else 0
+        row = 0 if proj.into_membrane(post) else post.model.channel_of(proj.receptor) + 1
         np.add.at(current, row * layout.n + layout.offsets[proj.post] + c.indices.astype(np.int64), amp)
         start = int(np.rint(src.start / net.dt))
         stop = int(np.rint(src.stop / net.dt)) if np.isfinite(src.stop) else None

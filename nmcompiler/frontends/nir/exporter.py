@@ -141,6 +141,9 @@ def _biases(net: Network, scales) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             if src.start != 0 or np.isfinite(src.stop):
                 raise UserError(f"source '{src.name}': a current switched on or off at set times has no NIR form")
             post = net.node(proj.post)
+            if isinstance(post.model, CubaLIF) and proj.into_membrane(post):
+                raise UserError(f"projection '{proj.name}': a current into a CUBA-LIF membrane has no NIR form "
+                                "(NIR's CubaLIF takes input only through its synaptic current)")
             c = proj.connectivity
             amount = np.zeros(post.size)
             np.add.at(amount, c.indices, np.broadcast_to(src.amplitude, (src.size,))[c.pre_indices()] * c.synapse_weights())
