@@ -309,3 +309,33 @@ def test_uniform_poisson_source_rate_window_and_determinism():
     assert per_channel.min() > 20 and per_channel.max() < 85
     mixed = np.bincount([i - 50 for x in a if x is not None for i in x if i >= 50], minlength=3)
     assert mixed[2] == 0 and mixed[1] > 800 and 5 < mixed[0] < 45
+
+
+def test_current_into_a_cuba_membrane_acts_as_its_bias():
+    """A current source projected with receptor "membrane" into CUBA-LIF cells moves v exactly as
+    the same bias would, during its window only; the name is reserved; NIR export refuses it."""
+    from nmcompiler.errors import UserError
+    from nmcompiler.frontends.nir import export_nir
+    from nmcompiler.ir import MEMBRANE, CubaLIF, CurrentSource, Projection
+
+    def network(bias, current):
+        net = Network("m", dt=1e-4)
+        model = CubaLIF(tau_mem=0.01, tau_syn=[0.005], receptor_names=("e",), v_threshold=1.0,
+                        r=2.0, bias=bias)
+        net.add(Population(name="p", size=2, model=model))
+        if current:
+            net.add(CurrentSource(name="dc", size=1, amplitude=np.array([current]), start=0.001, stop=0.003))
+            net.connect(Projection(name="dc_p", pre="dc", post="p", receptor=MEMBRANE,
+                                   connectivity=Connectivity.from_coo(1, 2, [0], [1], [1.0], [1])))
+        net.probe(Probe(target="p", variable="v"))
+        return net.validate()
+
+    ours = simulate(network(0.0, 0.2), steps=40).traces["p.v"].values
+    held = simulate(network(0.2, 0.0), steps=40).traces["p.v"].values
+    assert np.all(ours[:, 0] == 0) and np.all(ours[:10, 1] == 0)
+    assert np.allclose(ours[10:30, 1], held[:20, 1]) and ours[29, 1] > 0.05
+    assert np.all(np.diff(ours[30:, 1]) < 0)
+    with pytest.raises(UserError, match="no NIR form"):
+        export_nir(network(0.0, 0.2))
+    bad = CubaLIF(tau_mem=0.01, tau_syn=[0.005], receptor_names=(MEMBRANE,))
+    assert any("reserved" in p for p in bad.problems(1))

@@ -27,7 +27,7 @@ from nmcompiler.pynn.errors import Unsupported  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
-from pynn_nest_goldens import network, run_cuba  # noqa: E402
+from pynn_nest_goldens import electrodes, network, run_cuba  # noqa: E402
 from pynn_scenarios import default_source, run_scenarios  # noqa: E402
 
 GOLDEN = json.loads((ROOT / "tests" / "golden" / "pynn_nest.json").read_text())
@@ -46,6 +46,42 @@ def test_if_curr_delta_spike_for_spike_with_nest():
     ours = network(sim, "IF_curr_delta")
     assert sum(map(len, ours["spikes"])) >= 10
     assert ours["spikes"] == GOLDEN["array_delta_nest"]["spikes"]
+
+
+def test_injected_currents_as_pynn_nest():
+    """DCSource and StepCurrentSource (set three ways, a step between grid points, min_delay
+    0.5 ms): every cell's v and spikes as pyNN.nest gives them."""
+    ours, nest = electrodes(sim), GOLDEN["electrodes"]
+    assert sum(map(len, ours["spikes"])) >= 5
+    assert ours["spikes"] == nest["spikes"]
+    assert np.ptp(nest["v_mv"]) > 5 and np.allclose(ours["v_mv"], nest["v_mv"], atol=1e-5)
+
+
+def test_injected_currents_refusals_and_onsets():
+    """ACSource/NoisyCurrentSource are refused by name; an onset at t = 0 acts from the first step
+    (pyNN.nest cannot deliver before min_delay + dt, docs/pynn.md); a value set between runs acts
+    from the step that starts then."""
+    sim.setup(timestep=0.1)
+    with pytest.raises(Unsupported, match="ACSource cannot be mapped"):
+        sim.ACSource(amplitude=1.0)
+    with pytest.raises(Unsupported, match="NoisyCurrentSource cannot be mapped"):
+        sim.NoisyCurrentSource(mean=1.0)
+    with pytest.raises(ValueError, match="monotonically increasing"):
+        sim.StepCurrentSource(times=[2.0, 1.0], amplitudes=[1.0, 2.0])
+    cells = sim.Population(2, sim.IF_curr_exp(tau_m=10.0, cm=1.0, v_thresh=100.0), label="cells")
+    dc = sim.DCSource(amplitude=1.0, start=0.0)
+    dc.inject_into(cells[:1])
+    cells.record("v")
+    sim.run(1.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])
+    assert np.isclose(v[1, 0] + 65.0, 10.0 * (1 - np.exp(-0.01)))  # r I (1 - e^(-dt/tau)) in step 0
+    assert np.all(v[:, 1] == -65.0)
+    dc.amplitude = 0.0  # from t = 1 ms on: the membrane decays back
+    sim.run(1.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])[:, 0] + 65.0
+    assert v.size == 21 and np.all(np.diff(v[:11]) > 0) and np.all(np.diff(v[11:]) < 0)
+    assert np.isclose(v[11], v[10] * np.exp(-0.01))
+    sim.end()
 
 
 @needs_source
@@ -127,3 +163,19 @@ def test_nmc_imports_a_pynn_script(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "cond.py:3" in done.stderr and "IF_cond_exp cannot be mapped" in done.stderr
     assert not (tmp_path / "cond.yaml").exists()
+
+
+def test_injected_current_on_a_target_image():
+    """A DCSource into IF_curr_exp cells becomes a membrane bias in the loihi-like image: the
+    same spike counts as float (5, 5, 12 in 200 ms)."""
+    counts = {}
+    for target in (None, "loihi-like"):
+        sim.setup(timestep=0.1, target=target)
+        cells = sim.Population(3, sim.IF_curr_exp(tau_m=20.0, tau_refrac=2.0), label="cells")
+        sim.DCSource(amplitude=0.9).inject_into(cells[:2])
+        cells[2:].inject(sim.DCSource(amplitude=1.5))
+        cells.record("spikes")
+        sim.run(200.0)
+        counts[target] = [len(s) for s in cells.get_data().segments[0].spiketrains]
+        sim.end()
+    assert counts[None] == counts["loihi-like"] and counts[None][2] > counts[None][0] > 0

@@ -7,6 +7,7 @@ PyNN scripts run on ``nmcompiler.pynn`` must give the same spikes, step for step
   pyNN.nest 0.13 cannot set the initial v of IF_curr_delta (its NEST mapping has no
   variable_map; V_m starts at NEST's -70 mV, not PyNN's -65 mV), so its "array_delta" is kept
   only as a record of that, and the test compares with this one;
+* "electrodes": ``electrodes()`` below, DCSource and StepCurrentSource into IF_curr_exp cells;
 * "cuba": PyNN's own examples/VAbenchmarks.py CUBA, unmodified (4000 cells, 1 s): spike counts
   per population and a SHA-256 of the sorted (population, cell, step) triples.
 
@@ -57,6 +58,28 @@ def network(sim, cell: str) -> dict:
     out = {"spikes": [[round(float(t), 4) for t in st] for st in seg.spiketrains]}
     if traced:
         out["v_mean_mv"] = [round(float(x), 6) for x in np.asarray(seg.analogsignals[0]).mean(axis=0)]
+    sim.end()
+    return out
+
+
+def electrodes(sim) -> dict:
+    """DCSource and StepCurrentSource (set at creation, by set_parameters and by attribute) into
+    three IF_curr_exp cells, 50 ms with min_delay 0.5 ms: spikes and every cell's v."""
+    sim.setup(timestep=0.1, min_delay=0.5, **({"spike_precision": "on_grid"} if sim.__name__ == "pyNN.nest" else {}))
+    cells = sim.Population(3, sim.IF_curr_exp(tau_m=10.0, tau_refrac=2.0, v_thresh=-55.0), label="cells")
+    dc = sim.DCSource(amplitude=1.2, start=5.0, stop=35.0)
+    dc.inject_into(cells[0:2])
+    step = sim.StepCurrentSource(times=[1.0, 10.0, 20.04, 40.0], amplitudes=[0.4, 1.6, -0.5, 2.5])
+    step.inject_into(cells[1:])
+    late = sim.DCSource()
+    late.set_parameters(amplitude=0.8, start=12.0, stop=25.0)
+    late.amplitude = 0.9
+    cells[2].inject(late)
+    cells.record(["spikes", "v"])
+    sim.run(50.0)
+    seg = cells.get_data().segments[0]
+    out = {"spikes": [[round(float(t), 4) for t in st] for st in seg.spiketrains],
+           "v_mv": np.round(np.asarray(seg.analogsignals[0]).T, 6).tolist()}
     sim.end()
     return out
 
@@ -121,7 +144,7 @@ def main() -> int:
     source = Path(sys.argv[1])
     golden = {"nest": __import__("nest").__version__, "pynn": __import__("pyNN").__version__,
               "array_exp": network(sim, "IF_curr_exp"), "array_delta": network(sim, "IF_curr_delta"),
-              "array_delta_nest": delta_in_nest(),
+              "array_delta_nest": delta_in_nest(), "electrodes": electrodes(sim),
               "cuba": run_cuba(source, "nest")}
     OUT.write_text(json.dumps(golden, indent=1) + "\n")
     print(json.dumps({k: v for k, v in golden.items() if k != "array_exp" and k != "array_delta"}, indent=1))

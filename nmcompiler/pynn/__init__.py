@@ -33,6 +33,7 @@ from .control import (  # noqa: F401
     end, get_current_time, get_max_delay, get_min_delay, get_time_step, initialize, num_processes, rank, reset,
     run, run_for, run_until, setup,
 )
+from .electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .procedural import connect, create, record  # noqa: F401
 from .projections import Projection  # noqa: F401

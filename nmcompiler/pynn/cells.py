@@ -87,14 +87,6 @@ globals().update(REFUSED_CELLS)
 __all__ += list(REFUSED_CELLS)
 
 
-def _refused_electrode(name: str):
-    def __init__(self, *args, **parameters):
-        refuse(f"current source {name} cannot be mapped: injected currents are not supported yet "
-               "(a constant current: the cell's i_offset)")
-
-    return type(name, (), {"__init__": __init__, "__doc__": "Refused: injected currents are not supported yet."})
-
-
 def _refused_other(name: str, why: str):
     def __init__(self, *args, **parameters):
         refuse(f"{name} cannot be mapped: {why}")
@@ -114,8 +106,3 @@ REFUSED_OTHER = {name: _refused_other(name, why) for name, why in {
 }.items()}
 globals().update(REFUSED_OTHER)
 __all__ += list(REFUSED_OTHER)
-
-REFUSED_ELECTRODES = {name: _refused_electrode(name)
-                      for name in ("DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource")}
-globals().update(REFUSED_ELECTRODES)
-__all__ += list(REFUSED_ELECTRODES)

@@ -12,7 +12,10 @@ import re
 
 import numpy as np
 
-from ..ir import CubaLIF, LIF, Connectivity, Network, PoissonSource, Population, Probe, Projection, SpikeSource
+from ..ir import (
+    LIF, MEMBRANE, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population, Probe, Projection,
+    SpikeSource,
+)
 from ..ir.models import Compare
 from .errors import refuse
 
@@ -124,6 +127,26 @@ def _projections(state, names, nodes, dt_ms: float):
     return out
 
 
+def _currents(state, net: Network, names, nodes) -> None:
+    """Each constant piece of each injected current: a one-channel CurrentSource whose
+    projections feed the cells' membranes (r I, as i_offset)."""
+    used = set(nodes)
+    for k, source in enumerate(state.current_sources):
+        if not source.cell_ids:
+            continue
+        which, local = state.locate(np.asarray(source.cell_ids, dtype=np.int64))
+        for start, stop, amplitude in source.pieces():
+            name = _unique(f"{type(source).__name__}_{k}", used)
+            net.add(CurrentSource(name=name, size=1, amplitude=np.array([amplitude * NA]),
+                                  start=start * MS, stop=stop * MS))
+            for a in np.unique(which).tolist():
+                dst = names[id(state.populations[a])]
+                cells = local[which == a]
+                net.connect(Projection(name=f"{name}_{dst}", pre=name, post=dst, receptor=MEMBRANE,
+                                       connectivity=Connectivity.from_coo(1, nodes[dst].size, np.zeros_like(cells),
+                                                                          cells, np.ones(cells.size), np.ones_like(cells))))
+
+
 def _unique(base: str, used: set) -> str:
     name, k = base, 1
     while name in used:
@@ -143,6 +166,7 @@ def build_network(state) -> Network:
         nodes[names[id(pop)]] = net.add(_node(pop, names[id(pop)], dt_ms))
     for projection in _projections(state, names, nodes, dt_ms):
         net.connect(projection)
+    _currents(state, net, names, nodes)
     traced = [pop for pop in state.populations if any(v.name != "spikes" for v in pop.recorder.recorded)]
     for pop in state.populations if traced else []:  # with a trace probe, spikes need probes too
         if isinstance(nodes[names[id(pop)]], Population):

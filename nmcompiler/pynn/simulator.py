@@ -46,7 +46,7 @@ class State(common.control.BaseState):
     # --- network ---------------------------------------------------------------------------
     def clear(self):
         self.recorders = set()
-        self.populations, self.projections = [], []
+        self.populations, self.projections, self.current_sources = [], [], []
         self.id_counter = 0
         self.segment_counter = -1
         self.reset()
@@ -57,6 +57,8 @@ class State(common.control.BaseState):
         self.t_start = 0.0
         self.segment_counter += 1
         self._result = None
+        for source in self.current_sources:
+            source.restart()
 
     def changed(self, what: str) -> None:
         """The network changed: a run from t = 0 would now replay the past differently."""
@@ -65,6 +67,10 @@ class State(common.control.BaseState):
 
             refuse(f"{what} after run() without reset(): nmcompiler.pynn simulates from t = 0, so a change "
                    "in the middle of a run is not supported; call reset() first, or build the whole network before run()")
+        self._result = None
+
+    def invalidate(self) -> None:
+        """Something that may change in the middle of a run (an injected current) changed."""
         self._result = None
 
     def result(self):
