@@ -86,7 +86,8 @@ def test_good_file_builds_the_expected_ir(good_file):
 
 def test_schema_is_shipped_and_versioned():
     schema = network_schema()
-    assert schema["properties"]["version"] == {"const": 1, "description": "format version of this file"}
+    assert schema["properties"]["version"]["enum"] == [1, 2]
+    assert set(schema["$defs"]["learning"]["properties"]["rule"]["enum"]) == {"stdp", "reward_stdp"}
 
 
 def _errors(path) -> list[str]:
@@ -135,8 +136,8 @@ CASES = {
                      r"synapse, or a 10x10 matrix\)$"),
     "duplicate_key": (BASE + "  a: {model: lif, size: 3, params: {tau_mem: 1 ms}}\n",
                       r"^{f}:6: duplicate key 'a'$"),
-    "bad_version": (BASE.replace("version: 1", "version: 2"),
-                    r"^{f}:1: network format version 2 is not supported \(this nmcompiler reads version 1\)$"),
+    "bad_version": (BASE.replace("version: 1", "version: 3"),
+                    r"^{f}:1: network format version 3 is not supported \(this nmcompiler reads versions 1 and 2\)$"),
     "missing_npy": (BASE + "projections:\n  a_a: {pre: a, post: a, connector: {kind: dense, file: nope.npy}}\n",
                     r"^{f}:7: projection 'a_a': connector: file 'nope.npy' not found \(looked in .*\)$"),
     "bad_probability": (BASE + "projections:\n  a_a: {pre: a, post: a, connector: {kind: fixed_probability, p: 2}}\n",

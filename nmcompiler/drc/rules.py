@@ -25,6 +25,7 @@ class Rule(StrEnum):
 
     MODEL_SUPPORTED = "model_supported"
     SPIKES_PER_STEP = "spikes_per_step"
+    LEARNING = "learning"
     RECEPTOR_CHANNELS = "receptor_channels"
     POPULATION_SIZE = "population_size"
     NEURON_FAN_IN = "neuron_fan_in"
@@ -85,6 +86,18 @@ def spikes_per_step(net: Network, target: Target) -> list[Violation]:
                               f"neurons {limit}: train with one spike per step (Sinabs SingleSpike, Rockpool "
                               f"max_spikes_per_dt=1) and import with --max-spikes {limit}, or set max_spikes {limit}")
             for p in net.populations if p.model.max_spikes > limit]
+
+
+def learning(net: Network, target: Target) -> list[Violation]:
+    """Plastic projections on cores whose learning engine does not run their rule."""
+    runs = target.core.learning_rules
+    return [Violation(rule=Rule.LEARNING, subject=f"projection '{p.name}'", resource="learning rule", amount=1,
+                      limit=0, legalizable=False,
+                      message=f"projection '{p.name}' learns ({p.learning.kind}); {target.name}'s cores run "
+                              + (f"only {', '.join(runs)}" if runs else "no learning rule") + ": deploy the learned "
+                              "weights (remove its 'learning'), or choose a target whose core.learning_rules has "
+                              f"'{p.learning.kind}'")
+            for p in net.projections if p.learning is not None and p.learning.kind not in runs]
 
 
 def _unsupported(p, target: Target) -> str:
@@ -287,7 +300,7 @@ def _machine_fix(target: Target) -> str:
     return "choose a target with larger cores or more chips (nmc targets --derive)"
 
 
-RULES = (model_supported, spikes_per_step, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory,
+RULES = (model_supported, spikes_per_step, learning, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory,
          delay_range, fan_out_splitters, axon_type_weights, crossbar_multapses, machine_capacity)
 
 

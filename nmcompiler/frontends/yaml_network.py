@@ -15,8 +15,8 @@ import numpy as np
 
 from ..errors import Diagnostic, ValidationError
 from ..ir import (
-    MODELS, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population, Probe,
-    Projection, SpikeSource,
+    LEARNING_RULES, MODELS, STDP, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population,
+    Probe, Projection, RewardSTDP, SpikeSource,
 )
 from ..units import QuantityError, format_time, parse_quantity
 from . import connectors
@@ -30,7 +30,7 @@ _SECTION_LABEL = {"populations": "population", "stimuli": "source", "projections
 
 
 def network_schema() -> dict:
-    """The JSON Schema of network files (format version 1)."""
+    """The JSON Schema of network files (format versions 1 and 2)."""
     text = resources.files(__package__).joinpath("network.schema.json").read_text()
     return json.loads(text)
 
@@ -49,10 +49,10 @@ def _schema_problems(doc: YamlDocument) -> list[tuple[tuple, Diagnostic]]:
             allowed = ", ".join(err.schema.get("properties", {}))
             path = (*path, extra[0]) if extra else path
             msg = f"unknown field {', '.join(repr(e) for e in extra)} (allowed: {allowed})"
+        elif path == ("version",):
+            msg = f"network format version {err.instance!r} is not supported (this nmcompiler reads versions 1 and 2)"
         elif err.validator == "enum" and path:
             msg = f"unknown {path[-1]} {err.instance!r} (use one of: {', '.join(map(str, err.validator_value))})"
-        elif err.validator == "const" and path == ("version",):
-            msg = f"network format version {err.instance!r} is not supported (this nmcompiler reads version 1)"
         elif err.validator == "anyOf":
             msg = f"value {err.instance!r} has the wrong type"
         else:
@@ -265,7 +265,34 @@ class _Builder:
         if weights is None or delays is None:
             return
         conn = Connectivity.from_coo(pre.size, post.size, pre_idx, post_idx, weights, delays)
-        net.connect(Projection(name=name, pre=pre.name, post=post.name, connectivity=conn, receptor=spec.get("receptor")))
+        learning = self._learning((*path, "learning"), spec["learning"]) if "learning" in spec else None
+        net.connect(Projection(name=name, pre=pre.name, post=post.name, connectivity=conn, receptor=spec.get("receptor"),
+                               learning=learning))
+
+    def _learning(self, path: tuple, spec: dict):
+        """A learning rule (format version 2); its own problems are the network's to report."""
+        if self.data.get("version") == 1:
+            self.error(path, "learning rules need network format version 2 (write 'version: 2')")
+            return None
+        fields = {}
+        for key, dim in (("tau_pre", "time"), ("tau_post", "time"), ("tau_eligibility", "time"), ("A_plus", "any"),
+                         ("A_minus", "any"), ("w_min", "any"), ("w_max", "any"), ("reward_amount", "any")):
+            if key in spec:
+                fields[key] = self.quantity((*path, key), spec[key], dim)
+        if "reward_times" in spec:
+            fields["reward_times"] = [self.quantity((*path, "reward_times"), t, "time") for t in spec["reward_times"]]
+        fields.update({k: spec[k] for k in ("dependence", "pairing", "reward", "reward_values") if k in spec})
+        if any(v is None for v in fields.values()) or (
+                "reward_times" in fields and any(t is None for t in fields["reward_times"])):
+            return None
+        rule = LEARNING_RULES[spec["rule"]]
+        if rule is STDP and set(spec) & {"tau_eligibility", "reward", "reward_amount", "reward_times", "reward_values"}:
+            self.error(path, "tau_eligibility and reward fields belong to rule 'reward_stdp'")
+            return None
+        if rule is RewardSTDP and "tau_eligibility" not in spec:
+            self.error(path, "rule 'reward_stdp' needs tau_eligibility")
+            return None
+        return rule(**fields)
 
     def _check_values(self, path, spec, dt) -> bool:
         """Report bad plain weight/delay values even when the projection cannot be built."""

@@ -7,6 +7,8 @@ Files are written atomically; the arrays go to ``<stem>.data/`` next to the YAML
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 from pathlib import Path
 
@@ -104,14 +106,28 @@ def _projection(w: _Writer, proj, dt: float) -> dict:
             "delay": w.array(c.delays * dt, f"{proj.name}.delay")}
     if proj.receptor is not None:
         spec["receptor"] = proj.receptor
+    if proj.learning is not None:
+        spec["learning"] = _learning(proj.learning)
     return spec
+
+
+def _learning(rule) -> dict:
+    out = {"rule": rule.kind}
+    for f in dataclasses.fields(rule):
+        value = getattr(rule, f.name)
+        if value is None:
+            continue
+        out[f.name] = value.tolist() if isinstance(value, np.ndarray) else (
+            float(value) if isinstance(value, (float, np.floating)) else value)
+    return out
 
 
 def save_yaml_network(net: Network, path: str | Path) -> Path:
     """Write ``net`` as a YAML network file (and its ``.npy`` arrays); returns the YAML path."""
     path = Path(path)
     w = _Writer(path)
-    doc: dict = {"version": 1, "name": net.name, "dt": float(net.dt), "seed": net.seed}
+    learns = any(p.learning is not None for p in net.projections)  # version 1 files stay version 1
+    doc: dict = {"version": 2 if learns else 1, "name": net.name, "dt": float(net.dt), "seed": net.seed}
     if net.duration is not None:
         doc["duration"] = float(net.duration)
     doc["populations"] = {p.name: _population(w, p) for p in net.populations}

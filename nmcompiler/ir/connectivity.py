@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._record import ArrayRecord
+from .learning import STDP
 from .models import MEMBRANE
 from .nodes import CurrentSource, Node, Population
 
@@ -129,7 +130,8 @@ class Projection(ArrayRecord):
     """Synapses from node ``pre`` (population or source) to population ``post``.
 
     ``receptor`` names the input channel of the postsynaptic model (CubaLIF receptors);
-    None selects the model's only channel. A projection from a current source may name
+    None selects the model's only channel. ``learning`` (a rule of :mod:`.learning`) makes its
+    weights plastic. A projection from a current source may name
     :data:`MEMBRANE` instead: its current then enters the membrane equation beside the bias
     (``r * I``), not a synaptic current (PyNN's and NEST's injected currents).
     """
@@ -139,6 +141,7 @@ class Projection(ArrayRecord):
     post: str
     connectivity: Connectivity
     receptor: str | None = None
+    learning: STDP | None = None
     meta: dict = field(default_factory=dict)
 
     def problems(self, pre: Node | None, post: Node | None) -> list[str]:
@@ -164,7 +167,14 @@ class Projection(ArrayRecord):
         problems = c.problems()
         if isinstance(pre, CurrentSource):
             problems = [p for p in problems if not p.startswith("delay")]
-        return out + problems
+        return out + problems + self._learning_problems(pre)
+
+    def _learning_problems(self, pre: Node | None) -> list[str]:
+        if self.learning is None:
+            return []
+        if isinstance(pre, CurrentSource):
+            return ["learning: a current source has no spikes to pair (learning needs a spiking 'pre')"]
+        return self.learning.problems() or self.learning.weight_problems(self.connectivity.synapse_weights())
 
     def into_membrane(self, post: Population) -> bool:
         """True when this (current-source) projection feeds ``post``'s membrane equation rather

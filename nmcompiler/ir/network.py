@@ -170,6 +170,9 @@ class Network:
         nodes = dict(self.graph.nodes(data="node"))
         for proj in self.projections:
             msgs = proj.problems(nodes.get(proj.pre), nodes.get(proj.post))
+            reward = proj.learning.reward_node() if proj.learning is not None else None
+            if reward is not None and (reward not in nodes or isinstance(nodes[reward], CurrentSource)):
+                msgs.append(f"learning: reward node '{reward}' is not a population or spike source of the network")
             out += [Diagnostic(where=f"projection '{proj.name}'", message=m) for m in msgs]
         for probe in self.probes:
             out += [Diagnostic(where=f"probe '{probe.label}'", message=m) for m in self._probe_problems(probe)]

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import UserError
 from ..fileio import atomic_open, write_bytes
 from .connectivity import Connectivity, Projection
+from .learning import LEARNING_RULES, STDP
 from .models import MODELS, NeuronModel
 from .network import Network
 from .nodes import NODE_KINDS, Probe
@@ -43,6 +44,8 @@ class _Encoder:
             return {"array": key}
         if isinstance(v, NeuronModel):
             return {"kind": v.kind, **self.fields(v, key)}
+        if isinstance(v, STDP):
+            return {"rule": v.kind, **self.fields(v, key)}
         if isinstance(v, dict):
             return {"dict": {k: self.value(x, f"{key}/{k}") for k, x in v.items()}}
         if isinstance(v, tuple):
@@ -70,6 +73,8 @@ def _decode(v: object, arrays) -> object:
         if "kind" in v:
             fields = {k: _decode(x, arrays) for k, x in v.items() if k != "kind"}
             return MODELS[v["kind"]](**fields)
+        if "rule" in v:
+            return LEARNING_RULES[v["rule"]](**{k: _decode(x, arrays) for k, x in v.items() if k != "rule"})
     return v
 
 
@@ -84,7 +89,8 @@ def _to_meta(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
         "duration": net.duration,
         "nodes": [{"kind": n.kind, **enc.fields(n, f"node/{n.name}")} for n in net.nodes],
         "projections": [
-            {**enc.fields(p, f"proj/{p.name}"), "connectivity": enc.fields(p.connectivity, f"proj/{p.name}/conn")}
+            {**{k: v for k, v in enc.fields(p, f"proj/{p.name}").items() if not (k == "learning" and v is None)},
+             "connectivity": enc.fields(p.connectivity, f"proj/{p.name}/conn")}
             for p in net.projections
         ],
         "probes": [enc.fields(p, f"probe/{i}") for i, p in enumerate(net.probes)],

@@ -37,6 +37,10 @@ class FloatSimulator:
         if backend not in ("auto", "numba", "numpy"):
             raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
         net.validate()
+        learning = [p.name for p in net.projections if p.learning is not None]
+        if learning:
+            raise UserError(f"projection '{learning[0]}' learns: the simulators do not run learning rules yet "
+                            "(the IR and network format carry them); remove 'learning' to simulate fixed weights")
         self.net = net
         self.backend = "numba" if backend == "auto" else backend
         self.piece_steps = piece_steps  # steps per compiled call (inputs drawn per piece; bits unchanged)

@@ -52,6 +52,7 @@ class CoreSpec:
     receptor_compartments: int | None = None  # multi-compartment neurons: compartments one neuron may chain
     compartments_per_neuron: int = 1  # set by Target.with_receptors: neuron slots each neuron takes
     spikes_per_step: int = 1  # most spikes one neuron emits per tick (absent from the JSON when 1)
+    learning_rules: tuple[str, ...] = ()  # learning rules the core runs on chip (absent from the JSON when none)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +150,8 @@ class Target:
         out = dataclasses.asdict(self)
         if out["core"]["spikes_per_step"] == 1:  # the default: descriptions and digests as before it existed
             del out["core"]["spikes_per_step"]
+        if not out["core"]["learning_rules"]:
+            del out["core"]["learning_rules"]
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
@@ -159,7 +162,8 @@ def target_from_json(doc: dict) -> Target:
     """The target :meth:`Target.to_json` wrote (a mapping file keeps its effective target so)."""
     from ..datapath.format import NumericFormat
 
-    core = dict(doc["core"], models=tuple(doc["core"]["models"]))
+    core = dict(doc["core"], models=tuple(doc["core"]["models"]),
+                learning_rules=tuple(doc["core"].get("learning_rules", ())))
     chip = {k: (tuple(v) if isinstance(v, list) else v) for k, v in doc["chip"].items() if k != "cores_per_chip"}
     sizing = doc.get("sizing")
     if sizing is not None:
@@ -190,6 +194,7 @@ def target_from_document(path: Path, doc: dict) -> Target:
         raise UserError(f"{path}: tick: {exc}") from None
     core = dict(doc["core"])
     core["models"] = tuple(core["models"])
+    core["learning_rules"] = tuple(core.get("learning_rules", ()))
     chip = dict(doc["chip"])
     chip["mesh"], chip["board"] = tuple(chip["mesh"]), tuple(chip["board"])
     sizing = None

@@ -94,6 +94,10 @@ def _neuron_node(pop: Population, dt: float):
 def export_nir(net: Network) -> nir.NIRGraph:
     """Export ``net`` (validated) as a NIR graph whose re-import reproduces it."""
     net.validate()
+    for proj in net.projections:
+        if proj.learning is not None:
+            raise UserError(f"projection '{proj.name}' learns ({proj.learning.kind}): NIR has no plasticity, so NIR "
+                            "export cannot keep it; export the learned weights (a network without 'learning')")
     integrations = {p.model.integration for p in net.populations if not isinstance(p.model, ThresholdUnit)}
     if len(integrations) > 1:
         raise UserError(f"NIR export needs one integration scheme for the whole network, found {sorted(integrations)}")

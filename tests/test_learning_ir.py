@@ -1,0 +1,104 @@
+"""Learning rules in the IR and the network format (issue 26, first slice): STDP and reward-modulated
+STDP on projections, YAML format version 2 (version 1 files still load and are still written when
+nothing learns), the IR checkpoint, and clear refusals where learning does not run yet (the
+simulators, NIR export, targets without a learning engine)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nmcompiler.errors import UserError, ValidationError
+from nmcompiler.frontends import load_network
+from nmcompiler.frontends.yaml_writer import save_yaml_network
+from nmcompiler.ir import STDP, RewardSTDP, load_network_file, save_network
+
+NETWORK = """\
+version: 2
+dt: 0.1 ms
+populations:
+  out: {{model: lif, size: 2, params: {{tau_mem: 20 ms}}}}
+stimuli:
+  inputs: {{kind: poisson, size: 10, rate: 15 Hz}}
+  reward: {{kind: spikes, times: [[50 ms, 90 ms]]}}
+projections:
+  plastic:
+    pre: inputs
+    post: out
+    connector: all_to_all
+    weight: 0.5
+    learning: {learning}
+"""
+STDP_SPEC = "{rule: stdp, tau_pre: 20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.0105, w_max: 1.0}"
+REWARD_SPEC = ("{rule: reward_stdp, tau_pre: 20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01, "
+               "tau_eligibility: 1 s, reward: reward, reward_amount: 0.5, dependence: multiplicative, pairing: nearest}")
+
+
+def write(tmp_path, learning: str, version: int = 2):
+    path = tmp_path / "net.yaml"
+    path.write_text(NETWORK.format(learning=learning).replace("version: 2", f"version: {version}"))
+    return path
+
+
+@pytest.mark.parametrize("spec, rule", [(STDP_SPEC, STDP), (REWARD_SPEC, RewardSTDP)])
+def test_rules_load_and_round_trip(tmp_path, spec, rule):
+    net = load_network(write(tmp_path, spec))
+    learning = net.projections[0].learning
+    assert type(learning) is rule and learning.tau_pre == pytest.approx(0.02) and learning.A_minus > 0
+    if rule is RewardSTDP:
+        assert (learning.reward, learning.tau_eligibility, learning.dependence) == ("reward", 1.0, "multiplicative")
+    again = load_network(save_yaml_network(net, tmp_path / "out" / "again.yaml"))
+    assert again.projections[0].learning == learning
+    assert (tmp_path / "out" / "again.yaml").read_text().count("version: 2") == 1
+    assert load_network_file(save_network(net, tmp_path / "ir.npz")).projections[0].learning == learning
+
+
+def test_explicit_reward_array_and_python_api():
+    rule = RewardSTDP(tau_pre=0.02, tau_post=0.02, A_plus=0.01, A_minus=0.01, tau_eligibility=0.5,
+                      reward_times=[0.1, 0.2], reward_values=[1.0, -1.0])
+    assert rule.problems() == [] and rule.reward_node() is None and rule.reward_times.dtype == np.float64
+    both = RewardSTDP(tau_pre=0.02, tau_post=0.02, A_plus=0.01, A_minus=0.01, tau_eligibility=0.5, reward="r",
+                      reward_times=[0.1], reward_values=[1.0])
+    assert any("exactly one" in p for p in both.problems())
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("{rule: stdp, tau_pre: -20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01}", "tau_pre must be finite and > 0"),
+    ("{rule: stdp, tau_pre: 20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01, w_max: 0.2}",
+     "initial weights span [0.5, 0.5], outside [w_min, w_max] = [0, 0.2]"),
+    ("{rule: stdp, tau_pre: 20 ms, tau_post: 20 ms, A_plus: -0.01, A_minus: 0.01}", "A_plus and A_minus are magnitudes"),
+    ("{rule: reward_stdp, tau_pre: 20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01, tau_eligibility: 1 s, "
+     "reward: nowhere}", "reward node 'nowhere' is not a population or spike source"),
+    ("{rule: reward_stdp, tau_pre: 20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01}", "needs tau_eligibility"),
+    ("{rule: stdp, tau_pre: 20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01, reward: reward}",
+     "belong to rule 'reward_stdp'"),
+    ("{rule: stdp, tau_pre: 20 mV, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01}", "tau_pre"),
+    ("{rule: hebb, tau_pre: 20 ms, tau_post: 20 ms, A_plus: 0.01, A_minus: 0.01}", "unknown rule 'hebb'"),
+])
+def test_bad_rules_name_the_projection(tmp_path, spec, message):
+    with pytest.raises(ValidationError) as err:
+        load_network(write(tmp_path, spec))
+    text = str(err.value)
+    assert message in text and ("plastic" in text or "net.yaml:" in text), text
+
+
+def test_versions(tmp_path):
+    with pytest.raises(ValidationError, match="learning rules need network format version 2"):
+        load_network(write(tmp_path, STDP_SPEC, version=1))
+    with pytest.raises(ValidationError, match=r"version 3 is not supported \(this nmcompiler reads versions 1 and 2\)"):
+        load_network(write(tmp_path, STDP_SPEC, version=3))
+
+
+def test_refused_where_learning_does_not_run(tmp_path, run_nmc):
+    from nmcompiler.frontends.nir import export_nir
+    from nmcompiler.sim import simulate
+
+    path = write(tmp_path, STDP_SPEC)
+    net = load_network(path)
+    with pytest.raises(UserError, match="NIR has no plasticity"):
+        export_nir(net)
+    with pytest.raises(UserError, match="the simulators do not run learning rules yet"):
+        simulate(net, steps=10)
+    code, _, err = run_nmc("compile", path, "--target", "loihi-like", "-o", tmp_path / "out")
+    assert code == 2 and "projection 'plastic' learns (stdp); loihi-like's cores run no learning rule" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
