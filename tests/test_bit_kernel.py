@@ -115,7 +115,7 @@ def test_row_delays_mark_rows_with_one_shared_delay():
     sim = BitAccurateSimulator(fx, backend="numba")
     rd, lengths = shared_row_delays(sim.indptr, sim.delay), np.diff(sim.indptr)
     # the kernel test above runs both kinds of rows: one shared delay, and several delays
-    assert np.any((rd == 3) & (lengths > 1)) and np.any((rd < 0) & (lengths > 1))
+    assert np.any((rd > 0) & (lengths > 1)) and np.any((rd < 0) & (lengths > 1))
 
 
 def test_segments_split_uniform_runs_from_mixed_ranges():

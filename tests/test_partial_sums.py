@@ -40,13 +40,17 @@ def _target(tmp_path: Path, graded: bool = True, name: str = "tiny-graded", neur
     return load_target(str(path))
 
 
-def _network(min_delay: int = 2, seed: int = 1, late_shift: bool = False, readout: bool = False) -> Network:
+def _network(min_delay: int = 2, seed: int = 1, late_shift: bool = False, readout: bool = False,
+             integration: str = "exact") -> Network:
     """Two populations with fan-in up to ~120 from a Poisson source, each other and themselves.
     ``late_shift``: every delay-1 synapse gets delay 2 (what a partial-sum mapping delivers).
+    ``integration``: "exact" inputs reach the datapath one tick later anyway (quantize), so
+    delay-1 synapses exist in fixed point only with "euler".
     ``readout``: a third population 'c' with fan-in ~3 from 'b' (no compartments needed)."""
     rng = np.random.default_rng(seed)
     net = Network("rnd", dt=1e-3, seed=3)
-    model = CubaLIF(tau_mem=20e-3, tau_syn=5e-3, v_leak=0.0, v_threshold=1.0, v_reset=0.0, refractory=2e-3, r=1.0)
+    model = CubaLIF(tau_mem=20e-3, tau_syn=5e-3, v_leak=0.0, v_threshold=1.0, v_reset=0.0, refractory=2e-3, r=1.0,
+                    integration=integration)
     net.add(Population(name="a", size=150, model=model))
     net.add(Population(name="b", size=100, model=model))
     net.add(PoissonSource(name="in", size=60, rate=40.0))
@@ -125,12 +129,13 @@ def test_compiled_simulator_runs_compartments_as_the_numpy_path(tmp_path, payloa
 
 def test_delay_one_synapses_reach_the_soma_one_tick_late(tmp_path):
     target = _target(tmp_path)
-    net = _network(min_delay=1)
+    net = _network(min_delay=1, integration="euler")
     fx, _, _, ps = _plan(net, target)
     ones = sum(int(np.count_nonzero(p.connectivity.delays == 1)) for p in net.spiking_projections())
     assert ps.late_synapses == ones > 0
+    assert _plan(_network(min_delay=1), target)[3].late_synapses == 0  # exact: every input one tick later already
     mapped = simulate_partial_sums(fx, ps, target.core.partial_sum_bits, 300)
-    shifted = Quantize(fmt=target.format).run(_network(min_delay=1, late_shift=True))
+    shifted = Quantize(fmt=target.format).run(_network(min_delay=1, late_shift=True, integration="euler"))
     _same_spikes(BitAccurateSimulator(shifted).run(300), mapped)
     assert mapped.spike_counts() != BitAccurateSimulator(fx).run(300).spike_counts()
 

@@ -78,8 +78,8 @@ class Quantize:
     def run(self, net: Network) -> FixedPointNetwork:
         net.validate()
         problems: list[Diagnostic] = []
-        gains = {p.name: self._gains(p, net.dt, problems) for p in net.populations}
         incoming = {p.name: net.spiking_projections(p.name) for p in net.populations}
+        gains = {p.name: self._gains(p, net.dt, problems, incoming[p.name]) for p in net.populations}
         for proj in net.spiking_projections():
             if proj.connectivity.nnz and int(proj.connectivity.delays.max()) > self.fmt.delay_max:
                 problems.append(Diagnostic(where=f"projection '{proj.name}'", message=(
@@ -100,8 +100,9 @@ class Quantize:
         return FixedPointNetwork(network=net, format=self.fmt, populations=pops, projections=ordered, report=report)
 
     # -- per population -------------------------------------------------------------------
-    def _gains(self, pop: Population, dt: float, problems: list) -> dict:
-        """Float coefficients of the datapath form: v' = a v + sum_k g_k i'_k + b, i'_k = d_k i_k + x_k."""
+    def _gains(self, pop: Population, dt: float, problems: list, incoming: list) -> dict:
+        """Float coefficients of the datapath form: v' = a v + sum_k g_k i'_k + b, i'_k = d_k i_k + x_k.
+        ``shift``: every input arrives one tick later and the initial current is ``i0 / d`` (see below)."""
         prop = pop.model.propagator(dt, pop.size)
         where = f"population '{pop.name}'"
         cuba = isinstance(pop.model, CubaLIF)
@@ -112,18 +113,22 @@ class Quantize:
             problems.append(Diagnostic(where=where, message=(
                 f"{len(pop.model.receptors)} receptors {list(pop.model.receptors)}, format {self.fmt.name} has "
                 f"{self.fmt.receptors} current channel(s): merge receptors or choose another target")))
+        shift = False
         if cuba:
+            gain, decay_i = prop.input_to_v, prop.decay_syn
             if pop.model.integration in (Integration.EXACT, Integration.FORWARD_EULER):
-                # v couples to the old current: couple it to the new one (exact if the input entered
-                # before the update, else the input reaches v one tick earlier)
-                gain = prop.syn_to_v / np.where(prop.decay_syn == 0, 1.0, prop.decay_syn)
-            else:
-                gain = prop.input_to_v
-            decay_i = prop.decay_syn
+                # v' = a v + s i (the old current), i' = d i + x: the datapath couples v to the new
+                # current, so gain s on inputs that arrive one tick later (and i0 / d) is exact;
+                # where a delay is already at the format's limit, the input reaches v one tick early
+                gain = prop.syn_to_v
+                shift = bool(np.all(prop.decay_syn > 0)) and all(
+                    int(p.connectivity.delays.max(initial=0)) < self.fmt.delay_max for p in incoming)
         else:
             gain, decay_i = prop.input_to_v[:1], np.zeros((1, pop.size))
         rest = np.broadcast_to(getattr(pop.model, "v_leak", 0.0), (pop.size,))
-        return {"a": prop.decay_v, "gain": gain, "decay_i": decay_i, "rest": rest, "prop": prop}
+        early = cuba and pop.model.integration in (Integration.EXACT, Integration.FORWARD_EULER) and not shift
+        return {"a": prop.decay_v, "gain": gain, "decay_i": decay_i, "rest": rest, "prop": prop, "shift": shift,
+                "early": early}
 
     def _scale(self, pop: Population, g: dict, incoming: list, effective: dict, largest: dict,
                b_rel: np.ndarray) -> float:
@@ -230,17 +235,21 @@ class Quantize:
         params, clipped_bias = self._neuron_params(pop, g, s, b_rel, net.dt)
         if clipped_bias:
             warnings.append(f"{clipped_bias} bias values saturate at {fmt.bias_bits} bits")
-        projs, sqnr, clipped, exponent = self._weights(pop, s, incoming, effective, largest)
+        projs, sqnr, clipped, exponent = self._weights(pop, s, incoming, effective, largest, int(g["shift"]))
         del effective
         init = pop.initial_state()
         v0 = saturate(np.rint((init["v"] - g["rest"]) * s).astype(np.int64), fmt.v_bits)
         i0 = np.zeros((self._channels(), n), dtype=np.int64)
         if "i" in init:
             k = init["i"].shape[0]
-            i0[:k] = saturate(np.rint(init["i"] * g["gain"][:k] * s * self._i_unit()).astype(np.int64),
+            i_start = init["i"] / g["decay_i"][:k] if g["shift"] else init["i"]
+            i0[:k] = saturate(np.rint(i_start * g["gain"][:k] * s * self._i_unit()).astype(np.int64),
                               max(fmt.i_bits, 2))
         if clipped:
             warnings.append(f"{clipped} weights clipped to the {fmt.weight_bits}-bit mantissa")
+        if g["early"]:
+            warnings.append(f"an input delay is at the format's limit ({fmt.delay_max} ticks): inputs reach v one tick "
+                            "early (exact CUBA-LIF needs one tick more than the float delay)")
         zeroed = sum(int(np.count_nonzero((qp.mantissa == 0) & (p.connectivity.synapse_weights() != 0)))
                      for qp, p in zip(projs.values(), incoming))
         if incoming and zeroed == sum(p.connectivity.nnz for p in incoming) and zeroed:
@@ -309,7 +318,7 @@ class Quantize:
         )
         return params, int(np.count_nonzero(bias != bias_raw))
 
-    def _weights(self, pop, s, incoming, effective, largest):
+    def _weights(self, pop, s, incoming, effective, largest, extra_delay: int = 0):
         """Mantissas and exponents of the scaled weights ``effective x s`` (``largest``: each
         projection's largest |effective|; |w| s is monotone in |w|, so its largest scaled weight is
         ``largest x s``)."""
@@ -328,7 +337,8 @@ class Quantize:
             c = proj.connectivity
             out[proj.name] = QuantizedProjection(
                 name=proj.name, pre=proj.pre, post=proj.post, channel=pop.model.channel_of(proj.receptor),
-                indptr=c.indptr, indices=c.indices, mantissa=m, exponent=e, delays=c.delays)
+                indptr=c.indptr, indices=c.indices, mantissa=m, exponent=e,
+                delays=c.delays + np.asarray(extra_delay, dtype=c.delays.dtype) if extra_delay else c.delays)
         sqnr = 10 * math.log10(signal / noise) if noise > 0 else (math.inf if signal > 0 else None)
         return out, sqnr, clipped, (pop_exp if incoming else None)
 

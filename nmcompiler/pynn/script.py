@@ -17,7 +17,8 @@ from ..ir import Network
 __all__ = ["is_pynn_script", "load_pynn_script"]
 
 STAND_INS = ("nest", "neuron", "brian2", "spiNNaker", "nmcompiler", "mock")
-_IMPORTS_PYNN = re.compile(r"^\s*(from|import)\s+(pyNN|nmcompiler\.pynn)\b", re.MULTILINE)
+_IMPORTS_PYNN = re.compile(r"^\s*(?:from\s+(?:pyNN|nmcompiler\.pynn)\b|import\s[^\n#]*\b(?:pyNN|nmcompiler\.pynn)\b)",
+                           re.MULTILINE)
 
 
 def is_pynn_script(path: Path) -> bool:
