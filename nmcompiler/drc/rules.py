@@ -300,8 +300,8 @@ def _machine_fix(target: Target) -> str:
     return "choose a target with larger cores or more chips (nmc targets --derive)"
 
 
-RULES = (model_supported, spikes_per_step, learning, receptor_channels, population_size, neuron_fan_in, neuron_synapse_memory,
-         delay_range, fan_out_splitters, axon_type_weights, crossbar_multapses, machine_capacity)
+RULES = (model_supported, spikes_per_step, learning, receptor_channels, population_size, neuron_fan_in,
+         neuron_synapse_memory, delay_range, fan_out_splitters, axon_type_weights, crossbar_multapses, machine_capacity)
 
 
 def check(net: Network, target: Target) -> list[Violation]:

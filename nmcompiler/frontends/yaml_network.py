@@ -266,8 +266,8 @@ class _Builder:
             return
         conn = Connectivity.from_coo(pre.size, post.size, pre_idx, post_idx, weights, delays)
         learning = self._learning((*path, "learning"), spec["learning"]) if "learning" in spec else None
-        net.connect(Projection(name=name, pre=pre.name, post=post.name, connectivity=conn, receptor=spec.get("receptor"),
-                               learning=learning))
+        net.connect(Projection(name=name, pre=pre.name, post=post.name, connectivity=conn,
+                               receptor=spec.get("receptor"), learning=learning))
 
     def _learning(self, path: tuple, spec: dict):
         """A learning rule (format version 2); its own problems are the network's to report."""
@@ -286,7 +286,8 @@ class _Builder:
                 "reward_times" in fields and any(t is None for t in fields["reward_times"])):
             return None
         rule = LEARNING_RULES[spec["rule"]]
-        if rule is STDP and set(spec) & {"tau_eligibility", "reward", "reward_amount", "reward_times", "reward_values"}:
+        reward_fields = {"tau_eligibility", "reward", "reward_amount", "reward_times", "reward_values"}
+        if rule is STDP and set(spec) & reward_fields:
             self.error(path, "tau_eligibility and reward fields belong to rule 'reward_stdp'")
             return None
         if rule is RewardSTDP and "tau_eligibility" not in spec:

@@ -8,7 +8,8 @@ from .nodes import NODE_KINDS, CurrentSource, Node, PoissonSource, Population, P
 from .serialize import FORMAT_VERSION, load_network_file, save_network
 
 __all__ = [
-    "MEMBRANE", "STDP", "RewardSTDP", "LEARNING_RULES", "Connectivity", "Projection", "IF", "LIF", "MODELS", "CubaLIF", "NeuronModel", "Propagator",
+    "MEMBRANE", "STDP", "RewardSTDP", "LEARNING_RULES",
+    "Connectivity", "Projection", "IF", "LIF", "MODELS", "CubaLIF", "NeuronModel", "Propagator",
     "ResetMode", "Integration", "ThresholdUnit", "Network", "NetworkStats", "PopulationStats", "NODE_KINDS", "CurrentSource", "Node",
     "PoissonSource", "Population", "Probe", "SpikeSource", "FORMAT_VERSION", "load_network_file",
     "save_network",
