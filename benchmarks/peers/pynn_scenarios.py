@@ -17,7 +17,9 @@ import importlib.util
 import io
 import json
 import logging
+import os
 import sys
+import tempfile
 import traceback
 import warnings
 from dataclasses import asdict, dataclass
@@ -72,10 +74,15 @@ def run_scenarios(source: Path) -> list[Outcome]:
     from nmcompiler.pynn.errors import Unsupported
 
     logging.disable(logging.INFO)  # scenarios may switch PyNN's debug log on
-    try:
-        return [_run_one(sim, Unsupported, pytest, name, fn, error) for name, fn, error in _scenarios(source)]
-    finally:
-        logging.disable(logging.NOTSET)
+    cwd = os.getcwd()
+    scenarios = list(_scenarios(source))
+    with tempfile.TemporaryDirectory() as scratch:  # some scenarios write files (Results/...) where they run
+        os.chdir(scratch)
+        try:
+            return [_run_one(sim, Unsupported, pytest, name, fn, error) for name, fn, error in scenarios]
+        finally:
+            os.chdir(cwd)
+            logging.disable(logging.NOTSET)
 
 
 def _run_one(sim, Unsupported, pytest, name, fn, error) -> Outcome:
