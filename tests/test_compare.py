@@ -202,3 +202,24 @@ def test_exact_cuba_inputs_keep_their_charge_at_coarse_dt():
     cmp = compare_networks(net, load_format("spinnaker-like"), steps=2000)
     row = cmp.populations["cells"]
     assert row["float_spikes"] > 1000 and abs(row["rate_error"]) < 0.01, row
+
+
+def test_exact_cuba_at_the_delay_limit_keeps_the_tick_and_says_so():
+    """Where a delay is already at the format's limit the extra tick cannot be added: the input
+    reaches v on its arrival tick (same charge) and the quantizer reports why."""
+    from nmcompiler.ir import Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
+    from nmcompiler.passes.quantize import Quantize
+
+    fmt = load_format("spinnaker-like")
+    reports = {}
+    for delay in (fmt.delay_max - 1, fmt.delay_max):
+        net = Network("limit", dt=1e-3)
+        net.add(SpikeSource(name="in", size=1, ids=[0], times=[0.0]))
+        net.add(Population(name="cell", size=1, model=CubaLIF(tau_mem=0.02, tau_syn=0.005, v_threshold=1.0)))
+        net.connect(Projection(name="p", pre="in", post="cell",
+                               connectivity=Connectivity.from_coo(1, 1, [0], [0], [0.1], [delay])))
+        fx = Quantize(fmt=fmt).run(net)
+        reports[delay] = (fx.report["cell"].warnings, int(fx.projections["p"].delays[0]))
+    assert reports[fmt.delay_max - 1] == ((), fmt.delay_max)
+    warnings, delay = reports[fmt.delay_max]
+    assert delay == fmt.delay_max and any("at the format's limit" in w and "one tick early" in w for w in warnings)

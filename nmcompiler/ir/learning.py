@@ -40,7 +40,7 @@ import numpy as np
 
 from ._record import ArrayRecord
 
-__all__ = ["STDP", "RewardSTDP", "LearningRule", "LEARNING_RULES", "Dependence", "Pairing"]
+__all__ = ["STDP", "RewardSTDP", "LEARNING_RULES", "Dependence", "Pairing"]
 
 
 class Dependence:
@@ -137,8 +137,5 @@ class RewardSTDP(STDP):
     def reward_node(self) -> str | None:
         return self.reward
 
-
-LearningRule = STDP
-"""Every learning rule is an :class:`STDP` (RewardSTDP extends it)."""
 
 LEARNING_RULES: dict[str, type[STDP]] = {r.kind: r for r in (STDP, RewardSTDP)}

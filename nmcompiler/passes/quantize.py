@@ -113,7 +113,7 @@ class Quantize:
             problems.append(Diagnostic(where=where, message=(
                 f"{len(pop.model.receptors)} receptors {list(pop.model.receptors)}, format {self.fmt.name} has "
                 f"{self.fmt.receptors} current channel(s): merge receptors or choose another target")))
-        shift = False
+        shift, early = False, ""
         if cuba:
             gain, decay_i = prop.input_to_v, prop.decay_syn
             if pop.model.integration in (Integration.EXACT, Integration.FORWARD_EULER):
@@ -121,12 +121,14 @@ class Quantize:
                 # current, so gain s on inputs that arrive one tick later (and i0 / d) is exact;
                 # where a delay is already at the format's limit, the input reaches v one tick early
                 gain = prop.syn_to_v
-                shift = bool(np.all(prop.decay_syn > 0)) and all(
-                    int(p.connectivity.delays.max(initial=0)) < self.fmt.delay_max for p in incoming)
+                if not np.all(prop.decay_syn > 0):
+                    early = "a synaptic current decays to zero in one tick (tau_syn against dt)"
+                elif any(int(p.connectivity.delays.max(initial=0)) >= self.fmt.delay_max for p in incoming):
+                    early = f"an input delay is at the format's limit ({self.fmt.delay_max} ticks)"
+                shift = not early
         else:
             gain, decay_i = prop.input_to_v[:1], np.zeros((1, pop.size))
         rest = np.broadcast_to(getattr(pop.model, "v_leak", 0.0), (pop.size,))
-        early = cuba and pop.model.integration in (Integration.EXACT, Integration.FORWARD_EULER) and not shift
         return {"a": prop.decay_v, "gain": gain, "decay_i": decay_i, "rest": rest, "prop": prop, "shift": shift,
                 "early": early}
 
@@ -248,8 +250,8 @@ class Quantize:
         if clipped:
             warnings.append(f"{clipped} weights clipped to the {fmt.weight_bits}-bit mantissa")
         if g["early"]:
-            warnings.append(f"an input delay is at the format's limit ({fmt.delay_max} ticks): inputs reach v one tick "
-                            "early (exact CUBA-LIF needs one tick more than the float delay)")
+            warnings.append(f"{g['early']}: inputs reach v one tick early (the exact CUBA-LIF step needs them one "
+                            "tick later in the datapath)")
         zeroed = sum(int(np.count_nonzero((qp.mantissa == 0) & (p.connectivity.synapse_weights() != 0)))
                      for qp, p in zip(projs.values(), incoming))
         if incoming and zeroed == sum(p.connectivity.nnz for p in incoming) and zeroed:
