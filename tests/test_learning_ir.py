@@ -1,7 +1,7 @@
 """Learning rules in the IR and the network format (issue 26, first slice): STDP and reward-modulated
 STDP on projections, YAML format version 2 (version 1 files still load and are still written when
-nothing learns), the IR checkpoint, and clear refusals where learning does not run yet (the
-simulators, NIR export, targets without a learning engine)."""
+nothing learns), the IR checkpoint, and clear refusals where learning does not run (yet):
+NIR export, targets without a learning engine."""
 
 from __future__ import annotations
 
@@ -91,14 +91,28 @@ def test_versions(tmp_path):
 
 def test_refused_where_learning_does_not_run(tmp_path, run_nmc):
     from nmcompiler.frontends.nir import export_nir
-    from nmcompiler.sim import simulate
 
     path = write(tmp_path, STDP_SPEC)
     net = load_network(path)
     with pytest.raises(UserError, match="NIR has no plasticity"):
         export_nir(net)
-    with pytest.raises(UserError, match="the simulators do not run learning rules yet"):
-        simulate(net, steps=10)
     code, _, err = run_nmc("compile", path, "--target", "loihi-like", "-o", tmp_path / "out")
     assert code == 2 and "projection 'plastic' learns (stdp); loihi-like's cores run no learning rule" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_nmc_simulate_learns_and_writes_weights(tmp_path, run_nmc):
+    path = write(tmp_path, STDP_SPEC)
+    code, out, err = run_nmc("simulate", path, "--duration", "1 s", "--record-weights", "250 ms", "--no-plot",
+                             "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "weights.npz" in out
+    with np.load(tmp_path / "out" / "weights.npz") as z:
+        assert z["plastic/steps"].tolist() == [0, 2500, 5000, 7500, 10000]
+        history = z["plastic/history"]
+        assert history.shape == (5, 20) and np.all(history[0] == 0.5)
+        assert np.all(history[-1] == z["plastic/final"]) and not np.array_equal(history[-1], history[0])
+        assert np.all((history >= 0.0) & (history <= 1.0))
+    code, _, err = run_nmc("simulate", path, "--steps", "10", "--record-weights", "0.5 ms", "--data",
+                           tmp_path / "x.npz", "-o", tmp_path / "o2")
+    assert code == 2 and "--record-weights applies to a network simulated in floating point" in err

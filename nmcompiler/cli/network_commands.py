@@ -79,19 +79,26 @@ def info(network: Path, as_json: bool, source_options) -> None:
               help="Spikes for a spike source (e.g. a NIR Input; for images, one of its host sources): a "
                    "(steps, channels) 0/1 array. Repeatable.")
 @click.option("--target", default=None, help="Images: fail unless IMAGE was compiled for this target.")
+@click.option("--record-weights", "record_every", callback=time_option, metavar="EVERY",
+              help="Networks that learn: also snapshot the plastic weights every EVERY (e.g. '1 s') into "
+                   "weights.npz (which holds the final weights in any case).")
 @data_options("Run every sample of an .npz with x (and labels y, optional): counts.npz (spike counts per sample and "
               "population), samples.json (spikes, rates, accuracy); spikes.npz and the plot: the first sample.")
 @network_options
-def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target, data_file,
-             encode, input_source, output_pop, source_options) -> None:
+def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target,
+             record_every, data_file, encode, input_source, output_pop, source_options) -> None:
     """Simulate NETWORK in floating point, or a configuration image (NETWORK.nmc) bit-accurately from
-    its own tables; write spikes.npz, summary.json and raster.png to OUTDIR."""
+    its own tables; write spikes.npz, summary.json and raster.png to OUTDIR (and weights.npz when
+    projections learn)."""
     from ..report import raster_png
     from ..sim import FloatSimulator
     from ..sim.stimulus import apply_spike_arrays
 
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
+    if record_every is not None and (data_file is not None or network.suffix == ".nmc"):
+        raise UserError("--record-weights applies to a network simulated in floating point (not to --data runs "
+                        "or images yet)")
     if data_file is not None:
         if inputs:
             raise UserError("give either --data or --input, not both")
@@ -111,12 +118,15 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
                 raise UserError(f"{network}: no simulation length: give --duration or --steps, or set 'duration' "
                                 "in the file")
             steps = max(1, int(round(length / net.dt)))
+        every = None if record_every is None else max(1, int(round(record_every / net.dt)))
+        if every is not None and not any(p.learning is not None for p in net.projections):
+            raise UserError(f"{network}: --record-weights: no projection learns (add 'learning' to a projection)")
         sim = FloatSimulator(net, seed=seed)
         err = Console(stderr=True)
         with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
                       TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("sim", total=steps)
-            result = sim.run(steps, progress=lambda k: bar.advance(task, k))
+            result = sim.run(steps, progress=lambda k: bar.advance(task, k), record_weights=every)
     png = raster_png(result) if plot else None
     result.save(outdir)
     if png is not None:
@@ -133,7 +143,8 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
     console.print(f"wall time {result.wall_time:.2f} s ({summary['realtime_factor']:.2f} s per simulated s), "
                   f"{result.synaptic_events} synaptic events "
                   f"({summary['synaptic_events_per_second'] or 0:.3g}/s)")
-    console.print(f"wrote {outdir}/spikes.npz, summary.json" + (", raster.png" if plot else ""))
+    console.print(f"wrote {outdir}/spikes.npz, summary.json" + (", raster.png" if plot else "")
+                  + (", weights.npz" if result.weights else ""))
 
 
 def _simulate_data(network: Path, data_file: Path, encode, input_source, output_pop, steps, duration, seed, target,

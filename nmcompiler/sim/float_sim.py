@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..ir import Network
 from .inputs import SourceSpikes, external_current_schedule, prefetch_spans
 from .layout import build_layout, build_synapses, spikes_by_population
+from .plasticity import PlasticSynapses
 from .result import SimResult, Trace
 
 __all__ = ["FloatSimulator", "simulate"]
@@ -37,24 +38,29 @@ class FloatSimulator:
         if backend not in ("auto", "numba", "numpy"):
             raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
         net.validate()
-        learning = [p.name for p in net.projections if p.learning is not None]
-        if learning:
-            raise UserError(f"projection '{learning[0]}' learns: the simulators do not run learning rules yet "
-                            "(the IR and network format carry them); remove 'learning' to simulate fixed weights")
         self.net = net
         self.backend = "numba" if backend == "auto" else backend
         self.piece_steps = piece_steps  # steps per compiled call (inputs drawn per piece; bits unchanged)
         self.seed = net.seed if seed is None else int(seed)
         self.layout = build_layout(net)
         self.syn = build_synapses(net, self.layout)
+        self.learns = any(p.learning is not None for p in net.projections)
+        plastic_delay = max((int(p.connectivity.delays.max()) for p in net.projections
+                             if p.learning is not None and p.connectivity.nnz), default=1)
+        self.n_slots = max(self.syn.max_delay, plastic_delay) + 1
         log.debug("layout: %d neurons, %d channels, %d synapses", self.layout.n, self.layout.channels, self.syn.nnz)
 
-    def run(self, steps: int, progress: Callable[[int], None] | None = None, track_ranges: bool = False) -> SimResult:
+    def run(self, steps: int, progress: Callable[[int], None] | None = None, track_ranges: bool = False,
+            record_weights: int | None = None) -> SimResult:
         """Run ``steps`` steps. With ``track_ranges``, ``result.ranges[pop]`` holds the observed extremes of
-        ``v``, of every synaptic current and of the per-step synaptic input (for quantizer calibration)."""
+        ``v``, of every synaptic current and of the per-step synaptic input (for quantizer calibration).
+        Plastic projections learn (:mod:`.plasticity`); ``result.weights`` holds their final weights and,
+        with ``record_weights`` (steps), a snapshot every that many steps."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
-        if self.backend == "numba" and not track_ranges:
+        if record_weights is not None and record_weights < 1:
+            raise UserError(f"weights are recorded every k >= 1 steps, not {record_weights}")
+        if self.backend == "numba" and not track_ranges and not self.learns:
             return self._run_compiled(steps, progress)
         net, L, syn = self.net, self.layout, self.syn
         n, R = L.n, L.channels
@@ -62,7 +68,8 @@ class FloatSimulator:
         # state
         v, cur = self._initial_state()
         refr = np.zeros(n, dtype=np.int64)
-        n_slots = syn.max_delay + 1
+        n_slots = self.n_slots
+        plastic = PlasticSynapses(net, L, n_slots, record_weights)
         ring = np.zeros(n_slots * R * n)
         ring_view = ring.reshape(n_slots, R, n)
         use_syn = bool(np.any(P.syn_to_v))
@@ -98,6 +105,8 @@ class FloatSimulator:
                 cur *= P.decay_syn
             # 2. synaptic input arriving in this step
             slot = ring_view[t % n_slots]
+            if plastic:
+                events += plastic.arrive(t, slot.reshape(-1))
             if const_input is not None:
                 slot += const_input
             if tracked is not None:
@@ -127,6 +136,8 @@ class FloatSimulator:
             pre = fired if src is None else (np.concatenate([fired, src]) if fired.size else src)
             if pre.size:
                 events += self._deliver(pre, t, ring, n_slots, R * n, uniform_delay)
+            if plastic:
+                plastic.after_spikes(t, fired, pre)
             if tracked is not None:
                 np.minimum(tracked["v_min"], v, out=tracked["v_min"])
                 np.maximum(tracked["v_max"], v, out=tracked["v_max"])
@@ -138,7 +149,7 @@ class FloatSimulator:
         wall = time.perf_counter() - t0
         if progress is not None and steps % 1000:
             progress(steps % 1000)
-        result = self._result(steps, spike_chunks, step_chunks, wall, events)
+        result = self._result(steps, spike_chunks, step_chunks, wall, events, plastic.weights())
         if tracked is not None:
             result.ranges.update({pop.name: {k: a[self.layout.slice(pop.name)].copy() for k, a in tracked.items()}
                                   for pop in self.net.populations})
@@ -164,7 +175,7 @@ class FloatSimulator:
         t0 = time.perf_counter()
         v, cur = self._initial_state()
         refr = np.zeros(n, dtype=np.int64)
-        n_slots = syn.max_delay + 1
+        n_slots = self.n_slots
         ring = np.zeros(n_slots * R * n)
         sources = SourceSpikes(net, L, self.seed)
         schedule = external_current_schedule(net, L)
@@ -252,13 +263,14 @@ class FloatSimulator:
             self.traces[probe.label] = Trace(population=pop.name, variable=probe.variable, neurons=idx, values=buf)
         return recorders
 
-    def _result(self, steps, spike_chunks, step_chunks, wall, events) -> SimResult:
+    def _result(self, steps, spike_chunks, step_chunks, wall, events, weights=None) -> SimResult:
         ids = np.concatenate(spike_chunks) if spike_chunks else np.zeros(0, dtype=np.int64)
         at = np.concatenate(step_chunks) if step_chunks else np.zeros(0, dtype=np.int64)
         spike_steps, spike_ids, sizes = spikes_by_population(self.net, self.layout, ids, at)
         return SimResult(
             network=self.net.name, dt=self.net.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
             spike_ids=spike_ids, traces=self.traces, wall_time=wall, synaptic_events=events, seed=self.seed,
+            weights=weights or {},
         )
 
 

@@ -85,9 +85,12 @@ def build_layout(net: Network) -> Layout:
 
 
 def build_synapses(net: Network, layout: Layout) -> SynapseTable:
-    """One CSR table over all spiking projections (current-source projections excluded)."""
+    """One CSR table over the fixed-weight spiking projections (current-source projections, and
+    plastic ones, which :mod:`.plasticity` delivers, excluded)."""
     pres, targets, weights, delays = [], [], [], []
     for proj in net.spiking_projections():
+        if proj.learning is not None:
+            continue
         c = proj.connectivity
         post = net.node(proj.post)  # a Population: Network.validate() checked it
         channel = post.model.channel_of(proj.receptor)

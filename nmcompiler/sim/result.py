@@ -39,6 +39,7 @@ class SimResult:
     simulator: str = "float"
     saturation: dict = field(default_factory=dict)  # bit-accurate: pop -> {"acc", "i", "v"} neuron-ticks saturated
     ranges: dict = field(default_factory=dict)  # float, on request: pop -> observed state ranges
+    weights: dict = field(default_factory=dict)  # plastic projection -> PlasticWeights (sim.plasticity)
 
     @property
     def duration(self) -> float:
@@ -87,10 +88,26 @@ class SimResult:
         np.savez(buf, **arrays)
         return buf.getvalue()
 
+    def weights_npz_bytes(self) -> bytes:
+        """Per plastic projection ``P``: ``P/pre``, ``P/post`` (synapse k's neurons), ``P/final``
+        and, when snapshots were recorded, ``P/history`` (one row per entry of ``P/steps``)."""
+        arrays = {"dt": np.array(self.dt), "steps": np.array(self.steps)}
+        for name, w in self.weights.items():
+            arrays.update({f"{name}/pre": w.pre, f"{name}/post": w.post, f"{name}/final": w.final})
+            if w.steps.size:
+                arrays.update({f"{name}/steps": w.steps, f"{name}/times": w.steps * self.dt,
+                               f"{name}/history": w.history})
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
     def save(self, outdir: str | Path, *, include_timing: bool = True) -> None:
-        """Write ``spikes.npz`` and ``summary.json`` atomically into ``outdir``."""
+        """Write ``spikes.npz``, ``summary.json`` and (when projections learned) ``weights.npz``
+        atomically into ``outdir``."""
         outdir = Path(outdir)
         write_bytes(outdir / "spikes.npz", self.spikes_npz_bytes())
+        if self.weights:
+            write_bytes(outdir / "weights.npz", self.weights_npz_bytes())
         summary = self.summary()
         if not include_timing:
             for key in ("wall_time", "realtime_factor", "synaptic_events_per_second"):
