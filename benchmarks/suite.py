@@ -61,6 +61,9 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
         Case("microcircuit-spinnaker", "mapping", (b + "microcircuit.py", "--scale", "1.0", "--target", "spinnaker-like"),
              (b + "microcircuit.py", "--scale", "0.02", "--target", "spinnaker-like")),
         Case("mapping-small", "mapping", (b + "mapping.py",)),
+        Case("stdp-ours", "stdp", (b + "stdp.py",), (b + "stdp.py", "--duration", "10", "--seeds", "1", "--repeat", "1")),
+        Case("stdp-brian2", "stdp", (b + "peers/brian2_stdp.py", "--seeds", "1", "2", "3"),
+             (b + "peers/brian2_stdp.py", "--duration", "10"), needs=("brian2",)),
         Case("rtl", "rtl", (b + "rtl_core.py", "--ticks", "1000"), (b + "rtl_core.py", "--ticks", "200"),
              needs=("cocotb", "amaranth")),
     ]
@@ -148,6 +151,7 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
     for r in rat:
         if r["network"] == "cuba":
             goal(f"CUBA speed vs {r['peer']} ({r['ours']})", r["speedup_vs_peer"], ">= 1", r["speedup_vs_peer"] >= 1)
+    out += _stdp_goals(recs)
     m = next((r for r in recs if r.get("case") == "million" and "s_per_bio_s" in r), None)
     if m:
         goal("1M x 1000: seconds per biological second", m["s_per_bio_s"], "<= 150", m["s_per_bio_s"] <= 150)
@@ -182,6 +186,25 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
         if r and r.get("packets_reduction_vs_index_order") is not None:
             goal(f"{name}: packets (spikes + partial-sum messages), index order / ours",
                  r["packets_reduction_vs_index_order"], ">= 2", r["packets_reduction_vs_index_order"] >= 2)
+    return out
+
+
+def _stdp_goals(recs: list[dict]) -> list[dict]:
+    """Learning: STDP's outcome against Brian2 (same seeds' mean), plastic CUBA's speed."""
+    out = []
+    cuba = next((r for r in recs if r.get("case") == "stdp_cuba"), None)
+    if cuba:
+        out.append({"goal": "plastic CUBA / fixed CUBA, events per second (float)", "value": cuba["plastic_over_fixed"],
+                    "target": ">= 0.333", "met": cuba["plastic_over_fixed"] >= 1 / 3})
+    song = {sim: [r for r in recs if r.get("case") == "stdp_song" and r.get("simulator") == sim]
+            for sim in ("ours-float", "brian2")}
+    if song["ours-float"] and song["brian2"]:
+        mean = {sim: sum(r["near_max"] for r in rs) / len(rs) for sim, rs in song.items()}
+        gap = round(100 * abs(mean["ours-float"] - mean["brian2"]), 2)
+        out.append({"goal": f"STDP example: weights within 10 % of gmax, ours {mean['ours-float']:.3f} vs Brian2 "
+                            f"{mean['brian2']:.3f} (points apart)", "value": gap, "target": "<= 5", "met": gap <= 5})
+        both = all(r["bimodal"] for rs in song.values() for r in rs)
+        out.append({"goal": "STDP example: bimodal in both", "value": both, "target": "True", "met": both})
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from .delivery import deliver_rows
+from .plasticity import learn_after, learn_arrive
 
 __all__ = ["run_float_kernel"]
 
@@ -23,11 +24,12 @@ __all__ = ["run_float_kernel"]
 @njit(cache=True, nogil=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_cmp, v_reset,
                      subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, indptr, target,
-                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i):
+                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, plastic):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
     ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``; ``max_spikes``: a neuron
     that resets by subtraction repeats compare-and-subtract up to that many times per step, one
-    spike each. Returns the spikes (steps, ids) and the number of synaptic events."""
+    spike each. ``plastic``: the plastic synapses (:mod:`.plasticity`; used when ``learns``).
+    Returns the spikes (steps, ids) and the number of synaptic events."""
     n = v.size
     stride = R * n
     out_steps = np.empty(1024, dtype=np.int64)
@@ -56,6 +58,8 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
                 ck, dk = cur[k], d[k]
                 for j in range(n):
                     ck[j] *= dk[j]
+        if learns:
+            events += learn_arrive(t, ring, base, plastic)
         if use_const:
             for k in range(R):
                 xk, ek = ring[base + k * n:base + (k + 1) * n], const_input[k]
@@ -128,6 +132,8 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
                 m += 1
         rows[total:] = src_ids[q0:q1]
         events += deliver_rows(ring, indptr, target, weight, delay, row_delay, rows, t % n_slots, n_slots, stride)
+        if learns:
+            learn_after(t, rows, plastic)
         for q in range(rec_v_idx.size):
             rec_v[t, q] = v[rec_v_idx[q]]
         for q in range(rec_i_idx.size):

@@ -17,7 +17,7 @@ from ..errors import UserError
 from ..ir import Network
 from .inputs import SourceSpikes, external_current_schedule, prefetch_spans
 from .layout import build_layout, build_synapses, spikes_by_population
-from .plasticity import PlasticSynapses
+from .plasticity import build_plastic, learn_after, learn_arrive
 from .result import SimResult, Trace
 
 __all__ = ["FloatSimulator", "simulate"]
@@ -60,8 +60,8 @@ class FloatSimulator:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         if record_weights is not None and record_weights < 1:
             raise UserError(f"weights are recorded every k >= 1 steps, not {record_weights}")
-        if self.backend == "numba" and not track_ranges and not self.learns:
-            return self._run_compiled(steps, progress)
+        if self.backend == "numba" and not track_ranges:
+            return self._run_compiled(steps, progress, record_weights)
         net, L, syn = self.net, self.layout, self.syn
         n, R = L.n, L.channels
         P = L.prop
@@ -69,7 +69,9 @@ class FloatSimulator:
         v, cur = self._initial_state()
         refr = np.zeros(n, dtype=np.int64)
         n_slots = self.n_slots
-        plastic = PlasticSynapses(net, L, n_slots, record_weights)
+        plastic = build_plastic(net, L, n_slots)
+        T = plastic.table if self.learns else None
+        snapshots = _Snapshots(T, record_weights)
         ring = np.zeros(n_slots * R * n)
         ring_view = ring.reshape(n_slots, R, n)
         use_syn = bool(np.any(P.syn_to_v))
@@ -105,8 +107,8 @@ class FloatSimulator:
                 cur *= P.decay_syn
             # 2. synaptic input arriving in this step
             slot = ring_view[t % n_slots]
-            if plastic:
-                events += plastic.arrive(t, slot.reshape(-1))
+            if T is not None:
+                events += learn_arrive(t, ring, (t % n_slots) * R * n, T)
             if const_input is not None:
                 slot += const_input
             if tracked is not None:
@@ -136,8 +138,9 @@ class FloatSimulator:
             pre = fired if src is None else (np.concatenate([fired, src]) if fired.size else src)
             if pre.size:
                 events += self._deliver(pre, t, ring, n_slots, R * n, uniform_delay)
-            if plastic:
-                plastic.after_spikes(t, fired, pre)
+            if T is not None:
+                learn_after(t, pre, T)
+                snapshots.after(t + 1)
             if tracked is not None:
                 np.minimum(tracked["v_min"], v, out=tracked["v_min"])
                 np.maximum(tracked["v_max"], v, out=tracked["v_max"])
@@ -149,7 +152,7 @@ class FloatSimulator:
         wall = time.perf_counter() - t0
         if progress is not None and steps % 1000:
             progress(steps % 1000)
-        result = self._result(steps, spike_chunks, step_chunks, wall, events, plastic.weights())
+        result = self._result(steps, spike_chunks, step_chunks, wall, events, snapshots.weights(plastic))
         if tracked is not None:
             result.ranges.update({pop.name: {k: a[self.layout.slice(pop.name)].copy() for k, a in tracked.items()}
                                   for pop in self.net.populations})
@@ -166,7 +169,7 @@ class FloatSimulator:
                 cur[: init["i"].shape[0], L.slice(pop.name)] = init["i"]
         return v, cur
 
-    def _run_compiled(self, steps: int, progress) -> SimResult:
+    def _run_compiled(self, steps: int, progress, record_weights: int | None) -> SimResult:
         from ._float_kernel import run_float_kernel
         from .delivery import shared_row_delays
 
@@ -179,6 +182,8 @@ class FloatSimulator:
         ring = np.zeros(n_slots * R * n)
         sources = SourceSpikes(net, L, self.seed)
         schedule = external_current_schedule(net, L)
+        plastic = build_plastic(net, L, n_slots)
+        snapshots = _Snapshots(plastic.table if self.learns else None, record_weights)
         self._recorders(steps)  # sets self.traces (zeroed buffers); the kernel fills rec_v / rec_i below
         probes = list(self.traces.items())
         rec_v_idx = np.concatenate([tr.neurons + L.offsets[tr.population] for _, tr in probes
@@ -191,7 +196,7 @@ class FloatSimulator:
         delay = np.zeros(1, np.int64) if syn.delay.ndim == 0 else syn.delay
         target = syn.target.astype(np.int32) if R * n < 2 ** 31 else syn.target
         changes = [c[0] for c in schedule if 0 < c[0] < steps]
-        cuts = sorted(set(range(0, steps, self.piece_steps)) | set(changes) | {steps})
+        cuts = sorted(set(range(0, steps, self.piece_steps)) | set(changes) | {steps} | snapshots.cuts(steps))
         v_new = np.empty(n)
         rows = (_c64(P.syn_to_v), _c64(P.decay_syn), _c64(P.input_to_syn), _c64(P.input_to_v))
         flags = (bool(np.any(P.syn_to_v)), bool(np.any(P.input_to_v)))
@@ -212,7 +217,8 @@ class FloatSimulator:
             got_s, got_i, ev = run_float_kernel(
                 a, b, R, _c64(P.decay_v), _c64(drive), *rows, *flags, _c64(const), use_const, *neuron, v, cur, refr, v_new,
                 ring, n_slots, syn.indptr, target, syn.weight, delay, row_delay, ptr, ids, rec_v_idx, rec_v, rec_i_idx,
-                rec_i)
+                rec_i, self.learns, plastic.table)
+            snapshots.after(b)
             out_s.append(got_s)
             out_i.append(got_i)
             events += int(ev)
@@ -227,7 +233,7 @@ class FloatSimulator:
             else:
                 tr.values[...] = rec_i[:, :tr.values.shape[1], i_at:i_at + tr.neurons.size]
                 i_at += tr.neurons.size
-        return self._result(steps, out_i, out_s, wall, events)
+        return self._result(steps, out_i, out_s, wall, events, snapshots.weights(plastic))
 
     def _deliver(self, pre, t, ring, n_slots, stride, uniform_delay) -> int:
         syn = self.syn
@@ -283,6 +289,27 @@ def simulate(net: Network, *, steps: int | None = None, duration: float | None =
             raise UserError("no simulation length: give --duration or --steps, or set 'duration' in the network")
         steps = int(round(duration / net.dt))
     return FloatSimulator(net, seed=seed).run(steps, progress)
+
+
+class _Snapshots:
+    """Copies of the plastic weights (table order) after step 0 and every ``every`` steps."""
+
+    def __init__(self, table, every: int | None):
+        self.table, self.every = table, every
+        self.steps: list[int] = []
+        self.weights_at: list[np.ndarray] = []
+        self.after(0)
+
+    def after(self, step: int) -> None:
+        if self.table is not None and self.every and step % self.every == 0:
+            self.steps.append(step)
+            self.weights_at.append(self.table.w.copy())
+
+    def cuts(self, steps: int) -> set[int]:
+        return set(range(0, steps, self.every)) if self.table is not None and self.every else set()
+
+    def weights(self, plastic) -> dict:
+        return {} if self.table is None else plastic.weights(self.weights_at, self.steps)
 
 
 def _more_spikes(fired: np.ndarray, v: np.ndarray, L) -> np.ndarray:

@@ -14,28 +14,34 @@ their synapses, never to all synapses per step. The order within step ``t`` (see
    potentiates each of its plastic input synapses by ``A_plus * x(t) * f_plus(w)``, ``x``
    including arrivals of this step (a pair in the same step counts as pre before post);
 3. the reward of step ``t`` (spikes of the reward node in this step times ``reward_amount``,
-   plus explicit rewards at ``round(time / dt)``) moves every synapse by ``r * c(t)``.
+   plus explicit rewards at ``round(time / dt)``) moves every synapse by ``r * c(t)``;
+4. this step's presynaptic spikes are queued for their arrival steps.
 
-A delayed synapse pairs at its arrival time (Brian2's convention). The weights of plastic
-projections are not in the simulator's synapse table: they are delivered here, at arrival, so a
-weight that changed in flight is the one delivered.
+A delayed synapse pairs at its arrival time (Brian2's convention). Plastic synapses are not in
+the simulator's fixed synapse table: they form one table of their own (:class:`PlasticTable`,
+by presynaptic index over all plastic projections) and deliver here, at arrival, so a weight that
+changed in flight is the one delivered. Spikes in flight are kept as the presynaptic rows sent in
+each of the last ``n_slots`` steps; a row whose synapses have mixed delays is scanned once per
+delay. The kernels below are called per step by the numpy loop and inside the compiled loop.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from ..ir import Network, RewardSTDP
 from ..ir.learning import Dependence, Pairing
-from .layout import Layout
+from .delivery import shared_row_delays
+from .layout import Layout, presynaptic_count
 
-__all__ = ["PlasticSynapses", "PlasticWeights"]
+__all__ = ["PlasticTable", "PlasticWeights", "build_plastic", "learn_arrive", "learn_after"]
 
-# parameter vector of a rule, as the kernels read it
+# columns of a rule's parameter row, as the kernels read them
 _TAU_PRE, _TAU_POST, _A_PLUS, _A_MINUS, _W_MIN, _W_MAX, _MULT, _NEAREST, _TAU_E, _ELIGIBLE = range(10)
 
 
@@ -52,6 +58,53 @@ class PlasticWeights:
     history: np.ndarray
 
 
+class PlasticTable(NamedTuple):
+    """All plastic synapses and their state, as the kernels take them (a tuple of arrays).
+
+    Synapse ``s`` (CSR by presynaptic index ``indptr``) adds into input entry ``target[s]``
+    (``channel * n + neuron``) after ``delay[s]`` steps under the rule of projection ``proj[s]``
+    (``params[proj[s]]``); its postsynaptic trace is ``y[yidx[s]]`` (one per projection and
+    neuron, of projection ``y_proj``). ``in_ptr``/``in_syn`` list the synapses into each neuron,
+    ``y_ptr``/``y_ent`` its traces;
+    ``proj_ptr``/``proj_syn`` the synapses of each projection. Rewards: ``reward_node[p]`` the
+    presynaptic index range ``[lo, hi)`` whose spikes pay ``params``' amount ``reward_amount[p]``,
+    and explicit ``(reward_step, reward_proj, reward_value)`` sorted by step. In flight: ``fifo``
+    rows, ``sent[slot] = (begin, end)`` of the rows sent in the step of that slot, ``head``."""
+
+    indptr: np.ndarray
+    target: np.ndarray
+    post: np.ndarray
+    delay: np.ndarray
+    row_delay: np.ndarray
+    proj: np.ndarray
+    yidx: np.ndarray
+    w: np.ndarray
+    x: np.ndarray
+    x_t: np.ndarray
+    c: np.ndarray
+    c_t: np.ndarray
+    y: np.ndarray
+    y_t: np.ndarray
+    in_ptr: np.ndarray
+    in_syn: np.ndarray
+    y_ptr: np.ndarray
+    y_ent: np.ndarray
+    y_proj: np.ndarray
+    proj_ptr: np.ndarray
+    proj_syn: np.ndarray
+    params: np.ndarray
+    reward_node: np.ndarray
+    reward_amount: np.ndarray
+    reward_step: np.ndarray
+    reward_proj: np.ndarray
+    reward_value: np.ndarray
+    reward_at: np.ndarray  # [next explicit reward to look at]
+    fifo: np.ndarray
+    sent: np.ndarray
+    head: np.ndarray  # [rows written so far]
+    max_delay: int
+
+
 def _params(rule, dt: float) -> np.ndarray:
     eligible = isinstance(rule, RewardSTDP)
     return np.array([rule.tau_pre / dt, rule.tau_post / dt, rule.A_plus, rule.A_minus, rule.w_min, rule.w_max,
@@ -59,188 +112,205 @@ def _params(rule, dt: float) -> np.ndarray:
                      rule.tau_eligibility / dt if eligible else 1.0, float(eligible)])
 
 
-@njit(cache=True, nogil=True)
-def _change(s, dw, t, w, c, c_t, p):
-    """Apply ``dw`` to synapse ``s``: into its eligibility trace (reward-modulated rules) or
-    its weight, kept in ``[w_min, w_max]``."""
-    if p[_ELIGIBLE] > 0.0:
-        c[s] = c[s] * math.exp(-(t - c_t[s]) / p[_TAU_E]) + dw
-        c_t[s] = t
-    else:
-        w[s] = min(max(w[s] + dw, p[_W_MIN]), p[_W_MAX])
+def _csr(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    ptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=size), out=ptr[1:])
+    return ptr, order
 
 
-@njit(cache=True, nogil=True)
-def _arrive(syn, t, slot, base, post, w, x, x_t, y, y_t, c, c_t, p):
-    """Synapses ``syn`` receive a presynaptic spike in step ``t``: deliver, step ``x``, depress."""
-    span = p[_W_MAX] - p[_W_MIN]
-    for k in range(syn.size):
-        s = syn[k]
-        j = post[s]
-        slot[base + j] += w[s]
-        if p[_NEAREST] > 0.0:
-            x[s] = 1.0
-        else:
-            x[s] = x[s] * math.exp(-(t - x_t[s]) / p[_TAU_PRE]) + 1.0
-        x_t[s] = t
-        dep = p[_A_MINUS] * y[j] * math.exp(-(t - y_t[j]) / p[_TAU_POST])
-        if p[_MULT] > 0.0:
-            dep *= (w[s] - p[_W_MIN]) / span
-        _change(s, -dep, t, w, c, c_t, p)
+class Plastic:
+    """The plastic projections of ``net`` laid out for the kernels; ``table`` is the state."""
 
+    def __init__(self, net: Network, layout: Layout, n_slots: int, max_spikes: int = 1):
+        self.projections = [p for p in net.projections if p.learning is not None]
+        n_pre, n = presynaptic_count(net, layout), layout.n
+        pres, targets, posts, delays, projs, yidx, weights = [], [], [], [], [], [], []
+        y_neuron, y_proj = [], []
+        for k, proj in enumerate(self.projections):
+            c = proj.connectivity
+            post_lo = layout.offsets[proj.post]
+            channel = net.node(proj.post).model.channel_of(proj.receptor)
+            pres.append(c.pre_indices() + layout.offsets[proj.pre])
+            posts.append(c.indices.astype(np.int64) + post_lo)
+            targets.append(channel * n + posts[-1])
+            delays.append(c.synapse_delays().astype(np.int64))
+            projs.append(np.full(c.nnz, k, dtype=np.int64))
+            yidx.append(c.indices.astype(np.int64) + len(y_neuron))
+            y_neuron.extend(range(post_lo, post_lo + c.n_post))
+            y_proj.extend([k] * c.n_post)
+            weights.append(c.synapse_weights().astype(np.float64))
+        cat = (lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt))
+        pre = cat(pres, np.int64)
+        indptr, order = _csr(pre, n_pre)  # stable: within a row, projections then synapses in order
+        self.position = np.empty(order.size, dtype=np.int64)  # projection order -> table order
+        self.position[order] = np.arange(order.size)
+        starts = np.cumsum([0] + [c.connectivity.nnz for c in self.projections])
+        self.spans = list(zip(starts[:-1], starts[1:]))
+        post, proj = cat(posts, np.int64)[order], cat(projs, np.int64)[order]
+        delay = cat(delays, np.int64)[order]
+        in_ptr, in_syn = _csr(post, n)
+        y_ptr, y_ent = _csr(np.array(y_neuron, dtype=np.int64), n)
+        proj_ptr, proj_syn = _csr(proj, len(self.projections))
+        rule_rows = [_params(p.learning, net.dt) for p in self.projections]
+        rows = np.count_nonzero(np.diff(indptr))
+        nnz, n_y = order.size, len(y_neuron)
+        self.table = PlasticTable(
+            indptr=indptr, target=cat(targets, np.int64)[order], post=post, delay=delay,
+            row_delay=shared_row_delays(indptr, delay).astype(np.int64), proj=proj, yidx=cat(yidx, np.int64)[order],
+            w=cat(weights, np.float64)[order], x=np.zeros(nnz), x_t=np.zeros(nnz, np.int64), c=np.zeros(nnz),
+            c_t=np.zeros(nnz, np.int64), y=np.zeros(n_y), y_t=np.zeros(n_y, np.int64), in_ptr=in_ptr, in_syn=in_syn,
+            y_ptr=y_ptr, y_ent=y_ent, y_proj=np.array(y_proj, dtype=np.int64), proj_ptr=proj_ptr, proj_syn=proj_syn,
+            params=np.array(rule_rows).reshape(len(rule_rows), 10), **self._rewards(net, layout),
+            fifo=np.zeros(max(1, rows * max_spikes * n_slots), np.int64), sent=np.zeros((n_slots, 2), np.int64),
+            head=np.zeros(1, np.int64), max_delay=int(delay.max()) if delay.size else 1)
 
-@njit(cache=True, nogil=True)
-def _post(neurons, t, in_ptr, in_syn, w, x, x_t, y, y_t, c, c_t, p):
-    """Postsynaptic ``neurons`` spike in step ``t``: step ``y``, potentiate their input synapses."""
-    span = p[_W_MAX] - p[_W_MIN]
-    for k in range(neurons.size):
-        j = neurons[k]
-        if p[_NEAREST] > 0.0:
-            y[j] = 1.0
-        else:
-            y[j] = y[j] * math.exp(-(t - y_t[j]) / p[_TAU_POST]) + 1.0
-        y_t[j] = t
-        for q in range(in_ptr[j], in_ptr[j + 1]):
-            s = in_syn[q]
-            pot = p[_A_PLUS] * x[s] * math.exp(-(t - x_t[s]) / p[_TAU_PRE])
-            if p[_MULT] > 0.0:
-                pot *= (p[_W_MAX] - w[s]) / span
-            _change(s, pot, t, w, c, c_t, p)
+    def _rewards(self, net: Network, layout: Layout) -> dict:
+        node = np.full((len(self.projections), 2), -1, dtype=np.int64)
+        amount = np.zeros(len(self.projections))
+        steps, projs, values = [], [], []
+        for k, proj in enumerate(self.projections):
+            rule = proj.learning
+            if rule.reward_node() is not None:
+                lo = layout.offsets[rule.reward_node()]
+                node[k] = (lo, lo + layout.sizes[rule.reward_node()])
+                amount[k] = rule.reward_amount
+            elif isinstance(rule, RewardSTDP):
+                steps += [int(round(t / net.dt)) for t in rule.reward_times]
+                projs += [k] * rule.reward_times.size
+                values += list(rule.reward_values)
+        order = np.argsort(np.array(steps, dtype=np.int64), kind="stable")
+        return dict(reward_node=node, reward_amount=amount, reward_step=np.array(steps, np.int64)[order],
+                    reward_proj=np.array(projs, np.int64)[order], reward_value=np.array(values, np.float64)[order],
+                    reward_at=np.zeros(1, np.int64))
 
-
-@njit(cache=True, nogil=True)
-def _reward(r, t, w, c, c_t, p):
-    """A reward ``r`` in step ``t`` moves every synapse by ``r`` times its eligibility."""
-    for s in range(w.size):
-        cs = c[s] * math.exp(-(t - c_t[s]) / p[_TAU_E])
-        c[s] = cs
-        c_t[s] = t
-        w[s] = min(max(w[s] + r * cs, p[_W_MIN]), p[_W_MAX])
-
-
-class _Projection:
-    """One plastic projection: its synapses (the projection's order), traces and pending arrivals."""
-
-    def __init__(self, net: Network, layout: Layout, proj, n_slots: int):
-        c = proj.connectivity
-        post = net.node(proj.post)
-        self.name, self.rule = proj.name, proj.learning
-        self.p = _params(proj.learning, net.dt)
-        self.pre_lo, self.n_pre = layout.offsets[proj.pre], c.n_pre
-        self.post_lo, self.n_post = layout.offsets[proj.post], c.n_post
-        self.base = post.model.channel_of(proj.receptor) * layout.n + self.post_lo
-        self.indptr = c.indptr
-        self.pre = c.pre_indices()
-        self.post = c.indices.astype(np.int64)
-        self.delay = np.ascontiguousarray(c.synapse_delays(), dtype=np.int64)
-        self.uniform = int(self.delay[0]) if self.delay.size and np.all(self.delay == self.delay[0]) else None
-        self.w = np.array(c.synapse_weights(), dtype=np.float64)
-        order = np.argsort(self.post, kind="stable")
-        self.in_syn = order.astype(np.int64)
-        self.in_ptr = np.zeros(c.n_post + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.post, minlength=c.n_post), out=self.in_ptr[1:])
-        nnz = self.w.size
-        self.x, self.x_t = np.zeros(nnz), np.zeros(nnz, dtype=np.int64)
-        self.y, self.y_t = np.zeros(c.n_post), np.zeros(c.n_post, dtype=np.int64)
-        self.c, self.c_t = np.zeros(nnz), np.zeros(nnz, dtype=np.int64)
-        self.pending: list[list[np.ndarray]] = [[] for _ in range(n_slots)]
-        self.reward = self._reward_steps(net)
-
-    def _reward_steps(self, net: Network) -> dict[int, float]:
-        rule = self.rule
-        if not isinstance(rule, RewardSTDP) or rule.reward_times is None:
-            return {}
-        out: dict[int, float] = {}
-        for time, value in zip(rule.reward_times, rule.reward_values):
-            step = int(round(time / net.dt))
-            out[step] = out.get(step, 0.0) + float(value)
+    def weights(self, snapshots: list[np.ndarray], steps: list[int]) -> dict[str, PlasticWeights]:
+        """Final weights (and the snapshots, table order) per projection, in its synapse order."""
+        out = {}
+        at = np.array(steps, dtype=np.int64)
+        for proj, (a, b) in zip(self.projections, self.spans):
+            where = self.position[a:b]
+            c = proj.connectivity
+            history = np.array([snap[where] for snap in snapshots]).reshape(len(snapshots), b - a)
+            out[proj.name] = PlasticWeights(pre=c.pre_indices(), post=c.indices.astype(np.int64),
+                                            final=self.table.w[where].copy(), steps=at, history=history)
         return out
 
-    def send(self, pre: np.ndarray, t: int, n_slots: int) -> None:
-        rows = pre[(pre >= self.pre_lo) & (pre < self.pre_lo + self.n_pre)] - self.pre_lo
-        if not rows.size:
-            return
-        starts, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
-        total = int(lengths.sum())
-        if not total:
-            return
-        syn = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-        if self.uniform is not None:
-            self.pending[(t + self.uniform) % n_slots].append(syn)
-            return
-        slots = (t + self.delay[syn]) % n_slots
-        for slot in np.unique(slots):
-            self.pending[slot].append(syn[slots == slot])
 
-    def arrive(self, t: int, slot_flat: np.ndarray, n_slots: int) -> int:
-        waiting = self.pending[t % n_slots]
-        if not waiting:
-            return 0
-        syn = np.concatenate(waiting) if len(waiting) > 1 else waiting[0]
-        waiting.clear()
-        _arrive(syn, t, slot_flat, self.base, self.post, self.w, self.x, self.x_t, self.y, self.y_t, self.c,
-                self.c_t, self.p)
-        return int(syn.size)
+def build_plastic(net: Network, layout: Layout, n_slots: int) -> Plastic:
+    """The plastic projections of ``net`` (none: an empty table the kernels skip through)."""
+    return Plastic(net, layout, n_slots, int(layout.max_spikes.max()) if layout.max_spikes.size else 1)
 
-    def post_spikes(self, fired: np.ndarray, t: int) -> None:
-        local = fired[(fired >= self.post_lo) & (fired < self.post_lo + self.n_post)] - self.post_lo
-        if local.size:
-            _post(local, t, self.in_ptr, self.in_syn, self.w, self.x, self.x_t, self.y, self.y_t, self.c,
-                  self.c_t, self.p)
 
-    def give_reward(self, r: float, t: int) -> None:
+@njit(cache=True, nogil=True)
+def _decayed(value, steps, tau):
+    return value * math.exp(-steps / tau)
+
+
+# Per-synapse work is written out in the loops below, on the arrays of ``T``: a helper that takes
+# ``T`` (a tuple of 40 arrays) costs a reference count per array per call, 6x the work itself.
+
+@njit(cache=True, nogil=True)
+def learn_arrive(t, ring, base, T):
+    """Step 1 for step ``t``: the synapses reached this step, rows sent ``d`` steps ago for
+    ``d = 1 .. max_delay``, rows in sending order; ``ring[base:]`` is this step's input slot.
+    Each delivers its weight, steps its pre trace and is depressed. Returns the number of
+    synaptic events."""
+    n_slots = T.sent.shape[0]
+    cap = T.fifo.size
+    events = 0
+    for d in range(1, T.max_delay + 1):
+        u = t - d
+        if u < 0:
+            break
+        slot = u % n_slots
+        for k in range(T.sent[slot, 0], T.sent[slot, 1]):
+            r = T.fifo[k % cap]
+            shared = T.row_delay[r]
+            for s in range(T.indptr[r], T.indptr[r + 1]):
+                if shared != d and (shared >= 0 or T.delay[s] != d):
+                    continue
+                p = T.params[T.proj[s]]
+                ring[base + T.target[s]] += T.w[s]
+                x = 1.0 if p[_NEAREST] > 0.0 else _decayed(T.x[s], t - T.x_t[s], p[_TAU_PRE]) + 1.0
+                T.x[s] = x
+                T.x_t[s] = t
+                e = T.yidx[s]
+                dw = -p[_A_MINUS] * _decayed(T.y[e], t - T.y_t[e], p[_TAU_POST])
+                if p[_MULT] > 0.0:
+                    dw *= (T.w[s] - p[_W_MIN]) / (p[_W_MAX] - p[_W_MIN])
+                if p[_ELIGIBLE] > 0.0:  # into the eligibility trace, or the weight within bounds
+                    T.c[s] = _decayed(T.c[s], t - T.c_t[s], p[_TAU_E]) + dw
+                    T.c_t[s] = t
+                else:
+                    T.w[s] = min(max(T.w[s] + dw, p[_W_MIN]), p[_W_MAX])
+                events += 1
+    return events
+
+
+@njit(cache=True, nogil=True)
+def _potentiate(j, t, T):
+    """Neuron ``j`` spikes in step ``t``: step its traces, potentiate its plastic inputs."""
+    for q in range(T.y_ptr[j], T.y_ptr[j + 1]):
+        e = T.y_ent[q]
+        p = T.params[T.y_proj[e]]
+        T.y[e] = 1.0 if p[_NEAREST] > 0.0 else _decayed(T.y[e], t - T.y_t[e], p[_TAU_POST]) + 1.0
+        T.y_t[e] = t
+    for q in range(T.in_ptr[j], T.in_ptr[j + 1]):
+        s = T.in_syn[q]
+        p = T.params[T.proj[s]]
+        dw = p[_A_PLUS] * _decayed(T.x[s], t - T.x_t[s], p[_TAU_PRE])
+        if p[_MULT] > 0.0:
+            dw *= (p[_W_MAX] - T.w[s]) / (p[_W_MAX] - p[_W_MIN])
+        if p[_ELIGIBLE] > 0.0:
+            T.c[s] = _decayed(T.c[s], t - T.c_t[s], p[_TAU_E]) + dw
+            T.c_t[s] = t
+        else:
+            T.w[s] = min(max(T.w[s] + dw, p[_W_MIN]), p[_W_MAX])
+
+
+@njit(cache=True, nogil=True)
+def _reward(k, r, t, T):
+    """A reward ``r`` in step ``t`` moves every synapse of projection ``k`` by ``r`` x eligibility."""
+    p = T.params[k]
+    for q in range(T.proj_ptr[k], T.proj_ptr[k + 1]):
+        s = T.proj_syn[q]
+        cs = _decayed(T.c[s], t - T.c_t[s], p[_TAU_E])
+        T.c[s] = cs
+        T.c_t[s] = t
+        T.w[s] = min(max(T.w[s] + r * cs, p[_W_MIN]), p[_W_MAX])
+
+
+@njit(cache=True, nogil=True)
+def learn_after(t, spikes, T):
+    """Steps 2-4 for step ``t``; ``spikes``: its presynaptic spikes (neurons as often as they
+    fired, ascending, then source channels)."""
+    n = T.in_ptr.size - 1
+    for k in range(spikes.size):
+        if spikes[k] < n:
+            _potentiate(spikes[k], t, T)
+    for k in range(T.params.shape[0]):
+        r = 0.0
+        while T.reward_at[0] < T.reward_step.size and T.reward_step[T.reward_at[0]] < t:
+            T.reward_at[0] += 1  # rewards before the run (never: steps start at 0) are skipped
+        q = T.reward_at[0]
+        while q < T.reward_step.size and T.reward_step[q] == t:
+            if T.reward_proj[q] == k:
+                r += T.reward_value[q]
+            q += 1
+        lo, hi = T.reward_node[k, 0], T.reward_node[k, 1]
+        if lo >= 0:
+            count = 0
+            for i in range(spikes.size):
+                count += lo <= spikes[i] < hi
+            r += T.reward_amount[k] * count
         if r != 0.0:
-            _reward(r, t, self.w, self.c, self.c_t, self.p)
-
-
-class PlasticSynapses:
-    """The plastic projections of ``net`` for :class:`~nmcompiler.sim.float_sim.FloatSimulator`."""
-
-    def __init__(self, net: Network, layout: Layout, n_slots: int, record_every: int | None = None):
-        self.n_slots = n_slots
-        self.projections = [_Projection(net, layout, p, n_slots) for p in net.projections if p.learning is not None]
-        self.reward_nodes = {}
-        for proj in self.projections:
-            node = proj.rule.reward_node()
-            if node is not None:
-                lo = layout.offsets[node]
-                self.reward_nodes[proj.name] = (lo, lo + layout.sizes[node], proj.rule.reward_amount)
-        self.record_every = record_every
-        self.snapshots: list[list[np.ndarray]] = []
-        self.snapshot_steps: list[int] = []
-        if record_every:
-            self._snapshot(0)
-
-    def __bool__(self) -> bool:
-        return bool(self.projections)
-
-    def arrive(self, t: int, slot_flat: np.ndarray) -> int:
-        """Deliver and learn from the presynaptic spikes reaching their synapses in step ``t``."""
-        return sum(proj.arrive(t, slot_flat, self.n_slots) for proj in self.projections)
-
-    def after_spikes(self, t: int, fired: np.ndarray, pre: np.ndarray) -> None:
-        """Step ``t``'s neuron spikes ``fired`` and all its presynaptic spikes ``pre`` (neurons and
-        source channels, global indices): potentiation, rewards, sends, snapshots."""
-        for proj in self.projections:
-            if fired.size:
-                proj.post_spikes(fired, t)
-            r = proj.reward.get(t, 0.0)
-            if proj.name in self.reward_nodes and pre.size:
-                lo, hi, amount = self.reward_nodes[proj.name]
-                r += amount * int(np.count_nonzero((pre >= lo) & (pre < hi)))
-            proj.give_reward(r, t)
-            if pre.size:
-                proj.send(pre, t, self.n_slots)
-        if self.record_every and (t + 1) % self.record_every == 0:
-            self._snapshot(t + 1)
-
-    def _snapshot(self, step: int) -> None:
-        self.snapshots.append([proj.w.copy() for proj in self.projections])
-        self.snapshot_steps.append(step)
-
-    def weights(self) -> dict[str, PlasticWeights]:
-        steps = np.array(self.snapshot_steps, dtype=np.int64)
-        return {proj.name: PlasticWeights(
-            pre=proj.pre, post=proj.post, final=proj.w.copy(), steps=steps,
-            history=np.array([snap[k] for snap in self.snapshots]).reshape(len(self.snapshots), proj.w.size))
-            for k, proj in enumerate(self.projections)}
+            _reward(k, r, t, T)
+    slot = t % T.sent.shape[0]
+    T.sent[slot, 0] = T.head[0]
+    for k in range(spikes.size):
+        r = spikes[k]
+        if T.indptr[r + 1] > T.indptr[r]:
+            T.fifo[T.head[0] % T.fifo.size] = r
+            T.head[0] += 1
+    T.sent[slot, 1] = T.head[0]
