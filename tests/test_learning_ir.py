@@ -116,3 +116,16 @@ def test_nmc_simulate_learns_and_writes_weights(tmp_path, run_nmc):
     code, _, err = run_nmc("simulate", path, "--steps", "10", "--record-weights", "0.5 ms", "--data",
                            tmp_path / "x.npz", "-o", tmp_path / "o2")
     assert code == 2 and "--record-weights applies to a network simulated in floating point" in err
+
+
+def test_reward_amount_per_channel(tmp_path):
+    spec = REWARD_SPEC.replace("reward_amount: 0.5", "reward_amount: [1, -1]")
+    path = write(tmp_path, spec)
+    path.write_text(path.read_text().replace("[[50 ms, 90 ms]]", "[[50 ms], [90 ms]]"))  # two reward channels
+    net = load_network(path)
+    assert net.projections[0].learning.reward_amount.tolist() == [1.0, -1.0]
+    again = load_network(save_yaml_network(net, tmp_path / "out" / "again.yaml"))
+    assert again.projections[0].learning == net.projections[0].learning
+    with pytest.raises(ValidationError, match=r"net.yaml:9: projection 'plastic': learning: 2 reward amounts, but "
+                                              r"reward node 'reward' has 1 channel \(give one amount, or one per"):
+        load_network(write(tmp_path, spec))

@@ -277,7 +277,10 @@ class _Builder:
         fields = {}
         for key, dim in (("tau_pre", "time"), ("tau_post", "time"), ("tau_eligibility", "time"), ("A_plus", "any"),
                          ("A_minus", "any"), ("w_min", "any"), ("w_max", "any"), ("reward_amount", "any")):
-            if key in spec:
+            if key == "reward_amount" and isinstance(spec.get(key), list):  # one per reward channel
+                fields[key] = [self.quantity((*path, key), a, dim) for a in spec[key]]
+                fields[key] = None if any(a is None for a in fields[key]) else fields[key]
+            elif key in spec:
                 fields[key] = self.quantity((*path, key), spec[key], dim)
         if "reward_times" in spec:
             fields["reward_times"] = [self.quantity((*path, "reward_times"), t, "time") for t in spec["reward_times"]]

@@ -26,7 +26,8 @@ A presynaptic spike meets the synapse when it arrives there, after the synaptic 
 (``dc/dt = -c / tau_eligibility``) instead of the weight; a reward ``r`` changes the weight by
 ``r * c_ij`` (then kept in bounds). The reward comes from a node of the network (each spike of any
 of its channels delivers ``reward_amount``; a spike source is an input port that data replace at
-run time) or from explicit ``reward_times`` (seconds) and ``reward_values``.
+run time; ``reward_amount`` may also give one amount per channel, e.g. ``[1, -1]`` for a reward
+and a punishment channel) or from explicit ``reward_times`` (seconds) and ``reward_values``.
 
 NIR has no plasticity: NIR export refuses projections that learn.
 """
@@ -106,7 +107,7 @@ class RewardSTDP(STDP):
     kind: ClassVar[str] = "reward_stdp"
     tau_eligibility: float
     reward: str | None = None
-    reward_amount: float = 1.0
+    reward_amount: float | np.ndarray = 1.0  # per spike of the reward node: one value, or one per channel
     reward_times: np.ndarray | None = None
     reward_values: np.ndarray | None = None
 
@@ -115,6 +116,8 @@ class RewardSTDP(STDP):
             value = getattr(self, name)
             if value is not None:
                 self._set(name, np.asarray(value, dtype=np.float64).reshape(-1))
+        amount = np.asarray(self.reward_amount, dtype=np.float64)
+        self._set("reward_amount", amount.reshape(-1) if amount.ndim else float(amount))
 
     def problems(self) -> list[str]:
         out = super().problems()
@@ -130,8 +133,10 @@ class RewardSTDP(STDP):
                 out.append("learning: 'reward_times' and 'reward_values' must both be given, of equal length")
             elif not (np.all(np.isfinite(times)) and np.all(times >= 0) and np.all(np.isfinite(values))):
                 out.append("learning: reward times must be finite and >= 0, reward values finite")
-        if not np.isfinite(self.reward_amount):
+        if not np.all(np.isfinite(self.reward_amount)):
             out.append("learning: reward_amount must be finite")
+        elif np.ndim(self.reward_amount) and self.reward is None:
+            out.append("learning: one reward_amount per channel needs a reward node ('reward')")
         return out
 
     def reward_node(self) -> str | None:

@@ -173,6 +173,11 @@ class Network:
             reward = proj.learning.reward_node() if proj.learning is not None else None
             if reward is not None and (reward not in nodes or isinstance(nodes[reward], CurrentSource)):
                 msgs.append(f"learning: reward node '{reward}' is not a population or spike source of the network")
+            elif reward is not None and np.ndim(proj.learning.reward_amount) and (
+                    np.size(proj.learning.reward_amount) != nodes[reward].size):
+                size = nodes[reward].size
+                msgs.append(f"learning: {np.size(proj.learning.reward_amount)} reward amounts, but reward node "
+                            f"'{reward}' has {size} channel{'s' * (size != 1)} (give one amount, or one per channel)")
             out += [Diagnostic(where=f"projection '{proj.name}'", message=m) for m in msgs]
         for probe in self.probes:
             out += [Diagnostic(where=f"probe '{probe.label}'", message=m) for m in self._probe_problems(probe)]

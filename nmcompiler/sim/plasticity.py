@@ -67,8 +67,8 @@ class PlasticTable(NamedTuple):
     neuron, of projection ``y_proj``). ``in_ptr``/``in_syn`` list the synapses into each neuron,
     ``y_ptr``/``y_ent`` its traces;
     ``proj_ptr``/``proj_syn`` the synapses of each projection. Rewards: ``reward_node[p]`` the
-    presynaptic index range ``[lo, hi)`` whose spikes pay ``params``' amount ``reward_amount[p]``,
-    and explicit ``(reward_step, reward_proj, reward_value)`` sorted by step. In flight: ``fifo``
+    presynaptic index range ``[lo, hi)`` whose spikes pay, channel ``i`` ``reward_amount[o + i]``
+    (``o = reward_node[p, 2]``), and explicit ``(reward_step, reward_proj, reward_value)`` sorted by step. In flight: ``fifo``
     rows, ``sent[slot] = (begin, end)`` of the rows sent in the step of that slot, ``head``."""
 
     indptr: np.ndarray
@@ -94,7 +94,7 @@ class PlasticTable(NamedTuple):
     proj_syn: np.ndarray
     params: np.ndarray
     reward_node: np.ndarray
-    reward_amount: np.ndarray
+    reward_amount: np.ndarray  # per channel of the reward nodes, projection k's from reward_node[k, 2]
     reward_step: np.ndarray
     reward_proj: np.ndarray
     reward_value: np.ndarray
@@ -166,20 +166,21 @@ class Plastic:
             head=np.zeros(1, np.int64), max_delay=int(delay.max()) if delay.size else 1)
 
     def _rewards(self, net: Network, layout: Layout) -> dict:
-        node = np.full((len(self.projections), 2), -1, dtype=np.int64)
-        amount = np.zeros(len(self.projections))
+        node = np.full((len(self.projections), 3), -1, dtype=np.int64)
+        amounts = []
         steps, projs, values = [], [], []
         for k, proj in enumerate(self.projections):
             rule = proj.learning
             if rule.reward_node() is not None:
-                lo = layout.offsets[rule.reward_node()]
-                node[k] = (lo, lo + layout.sizes[rule.reward_node()])
-                amount[k] = rule.reward_amount
+                lo, size = layout.offsets[rule.reward_node()], layout.sizes[rule.reward_node()]
+                node[k] = (lo, lo + size, sum(a.size for a in amounts))
+                amounts.append(np.broadcast_to(np.asarray(rule.reward_amount, dtype=np.float64), (size,)))
             elif isinstance(rule, RewardSTDP):
                 steps += [int(round(t / net.dt)) for t in rule.reward_times]
                 projs += [k] * rule.reward_times.size
                 values += list(rule.reward_values)
         order = np.argsort(np.array(steps, dtype=np.int64), kind="stable")
+        amount = np.concatenate(amounts) if amounts else np.zeros(0)
         return dict(reward_node=node, reward_amount=amount, reward_step=np.array(steps, np.int64)[order],
                     reward_proj=np.array(projs, np.int64)[order], reward_value=np.array(values, np.float64)[order],
                     reward_at=np.zeros(1, np.int64))
@@ -298,12 +299,11 @@ def learn_after(t, spikes, T):
             if T.reward_proj[q] == k:
                 r += T.reward_value[q]
             q += 1
-        lo, hi = T.reward_node[k, 0], T.reward_node[k, 1]
+        lo, hi, first = T.reward_node[k, 0], T.reward_node[k, 1], T.reward_node[k, 2]
         if lo >= 0:
-            count = 0
             for i in range(spikes.size):
-                count += lo <= spikes[i] < hi
-            r += T.reward_amount[k] * count
+                if lo <= spikes[i] < hi:
+                    r += T.reward_amount[first + spikes[i] - lo]
         if r != 0.0:
             _reward(k, r, t, T)
     slot = t % T.sent.shape[0]
