@@ -127,7 +127,7 @@ def _fastest(results: list[dict], group: str, simulator: str) -> dict | None:
 def ratios(results: list[dict]) -> list[dict]:
     """Brian2's fastest target against each of our simulators, per network: > 1 means we are faster."""
     out = []
-    for group in ("cuba", "brunel"):
+    for group in ("cuba", "brunel", "stdp"):
         peer = _fastest(results, group, "brian2")
         for ours in ("ours-float", "ours-bit"):
             mine = _fastest(results, group, ours)
