@@ -91,10 +91,16 @@ def spikes_per_step(net: Network, target: Target) -> list[Violation]:
 def learning(net: Network, target: Target) -> list[Violation]:
     """Plastic projections on cores whose learning engine does not run their rule."""
     runs = target.core.learning_rules
+    if runs:
+        cores = f"{target.name}'s cores run only {', '.join(runs)}"
+    elif target.learning is not None:
+        cores = (f"{target.name} has a learning engine (nmc compare runs it in fixed point), but its images do not "
+                 "carry plastic synapses yet")
+    else:
+        cores = f"{target.name}'s cores run no learning rule"
     return [Violation(rule=Rule.LEARNING, subject=f"projection '{p.name}'", resource="learning rule", amount=1,
                       limit=0, legalizable=False,
-                      message=f"projection '{p.name}' learns ({p.learning.kind}); {target.name}'s cores run "
-                              + (f"only {', '.join(runs)}" if runs else "no learning rule") + ": deploy the learned "
+                      message=f"projection '{p.name}' learns ({p.learning.kind}); {cores}: deploy the learned "
                               "weights (remove its 'learning'), or choose a target whose core.learning_rules has "
                               f"'{p.learning.kind}'")
             for p in net.projections if p.learning is not None and p.learning.kind not in runs]

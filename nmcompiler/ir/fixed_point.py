@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..datapath import NeuronParams, NumericFormat
+from ..datapath import LearningFormat, NeuronParams, NumericFormat
 from .network import Network
 
-__all__ = ["QuantizedPopulation", "QuantizedProjection", "PopulationReport", "FixedPointNetwork", "mantissa_type"]
+__all__ = ["QuantizedPopulation", "QuantizedProjection", "QuantizedLearning", "PopulationReport", "FixedPointNetwork",
+           "mantissa_type"]
 
 
 def mantissa_type(weight_bits: int) -> type:
@@ -32,6 +33,44 @@ class QuantizedPopulation:
     i0: np.ndarray  # initial currents (R, n) (int)
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class QuantizedLearning:
+    """The integer learning parameters of one plastic projection (docs/datapath.md, "Learning").
+
+    Traces step by ``trace_inc`` and decay by ``decay_*`` (multiply settings, ``2^F`` scale) once
+    per ``epoch`` ticks; a pre-post pair changes the mantissa by ``R(a_plus x / 2^shift)``, a
+    post-pre pair by ``-R(a_minus y / 2^shift)`` (times ``(m_max - m) inv_span / 2^16`` or
+    ``(m - m_min) inv_span / 2^16`` when multiplicative), kept in ``[m_min, m_max]``. Rewards are
+    integers with ``reward_frac_bits`` fraction bits: explicit ones at ``reward_steps``, or
+    ``reward_amounts[k]`` per spike of channel ``k`` of ``reward_node``. ``unit``: mantissa units
+    per unit of the network's weight (``w = m / unit``)."""
+
+    rule: str
+    trace_inc: int
+    decay_pre: int
+    decay_post: int
+    decay_eligibility: int
+    a_plus: int
+    a_minus: int
+    shift: int
+    m_min: int
+    m_max: int
+    inv_span: int
+    multiplicative: bool
+    nearest: bool
+    epoch: int
+    unit: float
+    reward_frac_bits: int = 0
+    reward_node: str | None = None
+    reward_amounts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reward_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reward_values: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def eligible(self) -> bool:
+        return self.rule == "reward_stdp"
+
+
 @dataclass(frozen=True, kw_only=True)
 class QuantizedProjection:
     """Integer synapses: a spike of ``pre`` adds ``mantissa << exponent`` to ``post``'s channel."""
@@ -45,6 +84,7 @@ class QuantizedProjection:
     mantissa: np.ndarray  # (nnz,) of mantissa_type(weight_bits): int16 for up to 16 bits
     exponent: int
     delays: np.ndarray  # int ticks (the IR's own int32 array), () or (nnz,)
+    learning: QuantizedLearning | None = None  # plastic projections: the mantissas are initial values
 
     @property
     def weights(self) -> np.ndarray:
@@ -73,3 +113,4 @@ class FixedPointNetwork:
     populations: dict[str, QuantizedPopulation]
     projections: dict[str, QuantizedProjection]
     report: dict[str, PopulationReport] = field(default_factory=dict)
+    learning: LearningFormat | None = None  # the learning engine's formats, when projections learn

@@ -11,6 +11,7 @@ nearest. See docs/datapath.md for the float -> integer mapping of each model.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -18,12 +19,13 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from ..datapath import DecayKind, NeuronParams, NumericFormat, saturate
+from ..datapath import DecayKind, LearningFormat, NeuronParams, NumericFormat, saturate
 from ..errors import Diagnostic, ValidationError
 from ..ir import CubaLIF, CurrentSource, Network, Population
 from ..ir.fixed_point import (FixedPointNetwork, PopulationReport, QuantizedPopulation, QuantizedProjection,
                               mantissa_type)
 from ..ir.models import Integration
+from .quantize_learning import quantize_learning, row_delay_problems
 
 __all__ = ["Quantize"]
 
@@ -67,13 +69,17 @@ class Quantize:
     ``headroom`` bits kept free above the larger of |threshold| and |reset|; ``calibration`` the
     ``ranges`` of a float run on representative stimulus (``FloatSimulator.run(track_ranges=True)``):
     the scale then covers the observed membrane, current and per-tick input ranges instead of the
-    worst case (every synapse of a neuron active in one tick)."""
+    worst case (every synapse of a neuron active in one tick). ``learning``: the target's learning
+    engine, needed when projections learn (their weights may go anywhere in ``[w_min, w_max]``, so
+    the bounds set the scale and exponent); ``learning_epoch``: ticks between trace decays."""
 
     name: ClassVar[str] = "quantize"
     fmt: NumericFormat
     clip: float | str = "max"
     headroom: int = 2
     calibration: dict | None = None
+    learning: LearningFormat | None = None  # the learning engine (target's learning:) for plastic projections
+    learning_epoch: int = 1  # ticks between trace decays
 
     def run(self, net: Network) -> FixedPointNetwork:
         net.validate()
@@ -89,6 +95,7 @@ class Quantize:
             f"emits up to {p.model.max_spikes} spikes per step; the fixed-point datapath emits one: import with "
             "--max-spikes 1 (a model trained with one spike per step) or set max_spikes 1"))
             for p in net.populations if p.model.max_spikes > 1]
+        problems += self._learning_problems(net)
         if problems:
             raise ValidationError(problems)
         pops, projs, report = {}, {}, {}
@@ -97,7 +104,25 @@ class Quantize:
             pops[pop.name], report[pop.name] = q, rep
             projs.update(qp)
         ordered = {p.name: projs[p.name] for p in net.projections if p.name in projs}
-        return FixedPointNetwork(network=net, format=self.fmt, populations=pops, projections=ordered, report=report)
+        learns = any(q.learning is not None for q in ordered.values())
+        return FixedPointNetwork(network=net, format=self.fmt, populations=pops, projections=ordered, report=report,
+                                 learning=self.learning if learns else None)
+
+    def _learning_problems(self, net: Network) -> list[Diagnostic]:
+        out = []
+        for proj in net.projections:
+            if proj.learning is None:
+                continue
+            where = f"projection '{proj.name}'"
+            if self.learning is None:
+                out.append(Diagnostic(where=where, message=f"learns ({proj.learning.kind}), and format {self.fmt.name} "
+                                      "has no learning engine (a target's 'learning:' section)"))
+                continue
+            if not 1 <= self.learning_epoch <= self.learning.epoch_max:
+                out.append(Diagnostic(where=where, message=f"learning epoch {self.learning_epoch} ticks is outside "
+                                      f"[1, {self.learning.epoch_max}] (epoch_max of the learning engine)"))
+            out += [Diagnostic(where=where, message=m) for m in row_delay_problems(proj)]
+        return out
 
     # -- per population -------------------------------------------------------------------
     def _gains(self, pop: Population, dt: float, problems: list, incoming: list) -> dict:
@@ -185,12 +210,39 @@ class Quantize:
     def _effective(self, pop: Population, proj, g) -> np.ndarray:
         """Float weights in volts of membrane change per unit (before the population scale),
         times 2^current_frac_bits: currents carry extra fraction bits."""
+        return proj.connectivity.synapse_weights() * self._unit(pop, proj, g)
+
+    def _unit(self, pop: Population, proj, g) -> np.ndarray:
+        """Per synapse, the effective weight of a unit float weight (``_effective`` of 1)."""
         c = proj.connectivity
         ch = pop.model.channel_of(proj.receptor)
-        w = c.synapse_weights() * g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices] * self._i_unit()
+        unit = g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices] * self._i_unit()
         if isinstance(pop.model, CubaLIF) and pop.model.input_before_update:  # the input decays once first
-            w = w * g["prop"].input_to_syn[ch][c.indices]
-        return w
+            unit = unit * g["prop"].input_to_syn[ch][c.indices]
+        return unit
+
+    def _reach(self, proj, effective: np.ndarray, pop: Population, g) -> np.ndarray:
+        """The effective weights the scale must hold: a plastic synapse may reach either bound."""
+        if proj.learning is None:
+            return effective
+        bound = max(abs(proj.learning.w_min), abs(proj.learning.w_max))
+        return np.maximum(np.abs(effective), bound * np.abs(self._unit(pop, proj, g)))
+
+    def _plastic(self, qp: QuantizedProjection, proj, pop: Population, g, s: float, net: Network, warnings: list,
+                 problems: list) -> QuantizedProjection:
+        """``qp`` with its learning parameters and its mantissas inside the rule's bounds."""
+        unit = self._unit(pop, proj, g) * s / 2.0 ** qp.exponent
+        if unit.size and np.ptp(unit) > 1e-9 * np.max(np.abs(unit)):
+            problems.append((proj.name, "learns, and its synapses' gains differ between postsynaptic neurons (time "
+                                        "constants per neuron): the learning engine has one set of amplitudes per "
+                                        "projection"))
+            return qp
+        learning, notes, errors = quantize_learning(proj.learning, float(unit[0]) if unit.size else 1.0, self.fmt,
+                                                    self.learning, net, self.learning_epoch)
+        problems += [(proj.name, m) for m in errors]
+        warnings += [f"projection '{proj.name}': {m}" for m in notes]
+        m = np.clip(qp.mantissa, learning.m_min, learning.m_max).astype(qp.mantissa.dtype)
+        return dataclasses.replace(qp, mantissa=m, learning=learning)
 
     def _i_unit(self) -> float:
         return float(2 ** self.fmt.current_frac_bits) if self.fmt.has_current else 1.0
@@ -232,13 +284,20 @@ class Quantize:
         prop = g["prop"]
         b_rel = prop.leak_v + prop.current_to_v * (np.broadcast_to(m.bias, (n,)) + i_ext) - g["rest"] * (1 - prop.decay_v)
         effective = {proj.name: self._effective(pop, proj, g) for proj in incoming}  # once per projection
-        largest = {name: float(_max_abs(w)) for name, w in effective.items()}
-        s = self._scale(pop, g, incoming, effective, largest, b_rel)
+        reach = {proj.name: self._reach(proj, effective[proj.name], pop, g) for proj in incoming}
+        largest = {name: float(_max_abs(w)) for name, w in reach.items()}
+        s = self._scale(pop, g, incoming, reach, largest, b_rel)
         params, clipped_bias = self._neuron_params(pop, g, s, b_rel, net.dt)
         if clipped_bias:
             warnings.append(f"{clipped_bias} bias values saturate at {fmt.bias_bits} bits")
         projs, sqnr, clipped, exponent = self._weights(pop, s, incoming, effective, largest, int(g["shift"]))
-        del effective
+        del effective, reach
+        problems = []
+        for proj in incoming:
+            if proj.learning is not None:
+                projs[proj.name] = self._plastic(projs[proj.name], proj, pop, g, s, net, warnings, problems)
+        if problems:
+            raise ValidationError([Diagnostic(where=f"projection '{name}'", message=m) for name, m in problems])
         init = pop.initial_state()
         v0 = saturate(np.rint((init["v"] - g["rest"]) * s).astype(np.int64), fmt.v_bits)
         i0 = np.zeros((self._channels(), n), dtype=np.int64)

@@ -24,11 +24,11 @@ __all__ = ["run_float_kernel"]
 @njit(cache=True, nogil=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_cmp, v_reset,
                      subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, indptr, target,
-                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, plastic):
+                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, layout, values):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
     ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``; ``max_spikes``: a neuron
     that resets by subtraction repeats compare-and-subtract up to that many times per step, one
-    spike each. ``plastic``: the plastic synapses (:mod:`.plasticity`; used when ``learns``).
+    spike each. ``layout``, ``values``: the plastic synapses (:mod:`.plasticity`; used when ``learns``).
     Returns the spikes (steps, ids) and the number of synaptic events."""
     n = v.size
     stride = R * n
@@ -59,7 +59,7 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
                 for j in range(n):
                     ck[j] *= dk[j]
         if learns:
-            events += learn_arrive(t, ring, base, plastic)
+            events += learn_arrive(t, ring, base, layout, values)
         if use_const:
             for k in range(R):
                 xk, ek = ring[base + k * n:base + (k + 1) * n], const_input[k]
@@ -133,7 +133,7 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
         rows[total:] = src_ids[q0:q1]
         events += deliver_rows(ring, indptr, target, weight, delay, row_delay, rows, t % n_slots, n_slots, stride)
         if learns:
-            learn_after(t, rows, plastic)
+            learn_after(t, rows, layout, values)
         for q in range(rec_v_idx.size):
             rec_v[t, q] = v[rec_v_idx[q]]
         for q in range(rec_i_idx.size):

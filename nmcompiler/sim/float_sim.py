@@ -70,8 +70,8 @@ class FloatSimulator:
         refr = np.zeros(n, dtype=np.int64)
         n_slots = self.n_slots
         plastic = build_plastic(net, L, n_slots)
-        T = plastic.table if self.learns else None
-        snapshots = _Snapshots(T, record_weights)
+        learns = self.learns
+        snapshots = _Snapshots(plastic.values.w if learns else None, record_weights)
         ring = np.zeros(n_slots * R * n)
         ring_view = ring.reshape(n_slots, R, n)
         use_syn = bool(np.any(P.syn_to_v))
@@ -107,8 +107,8 @@ class FloatSimulator:
                 cur *= P.decay_syn
             # 2. synaptic input arriving in this step
             slot = ring_view[t % n_slots]
-            if T is not None:
-                events += learn_arrive(t, ring, (t % n_slots) * R * n, T)
+            if learns:
+                events += learn_arrive(t, ring, (t % n_slots) * R * n, plastic.layout, plastic.values)
             if const_input is not None:
                 slot += const_input
             if tracked is not None:
@@ -138,8 +138,8 @@ class FloatSimulator:
             pre = fired if src is None else (np.concatenate([fired, src]) if fired.size else src)
             if pre.size:
                 events += self._deliver(pre, t, ring, n_slots, R * n, uniform_delay)
-            if T is not None:
-                learn_after(t, pre, T)
+            if learns:
+                learn_after(t, pre, plastic.layout, plastic.values)
                 snapshots.after(t + 1)
             if tracked is not None:
                 np.minimum(tracked["v_min"], v, out=tracked["v_min"])
@@ -183,7 +183,7 @@ class FloatSimulator:
         sources = SourceSpikes(net, L, self.seed)
         schedule = external_current_schedule(net, L)
         plastic = build_plastic(net, L, n_slots)
-        snapshots = _Snapshots(plastic.table if self.learns else None, record_weights)
+        snapshots = _Snapshots(plastic.values.w if self.learns else None, record_weights)
         self._recorders(steps)  # sets self.traces (zeroed buffers); the kernel fills rec_v / rec_i below
         probes = list(self.traces.items())
         rec_v_idx = np.concatenate([tr.neurons + L.offsets[tr.population] for _, tr in probes
@@ -217,7 +217,7 @@ class FloatSimulator:
             got_s, got_i, ev = run_float_kernel(
                 a, b, R, _c64(P.decay_v), _c64(drive), *rows, *flags, _c64(const), use_const, *neuron, v, cur, refr, v_new,
                 ring, n_slots, syn.indptr, target, syn.weight, delay, row_delay, ptr, ids, rec_v_idx, rec_v, rec_i_idx,
-                rec_i, self.learns, plastic.table)
+                rec_i, self.learns, plastic.layout, plastic.values)
             snapshots.after(b)
             out_s.append(got_s)
             out_i.append(got_i)
@@ -292,24 +292,24 @@ def simulate(net: Network, *, steps: int | None = None, duration: float | None =
 
 
 class _Snapshots:
-    """Copies of the plastic weights (table order) after step 0 and every ``every`` steps."""
+    """Copies of the plastic weights ``w`` (table order) after step 0 and every ``every`` steps."""
 
-    def __init__(self, table, every: int | None):
-        self.table, self.every = table, every
+    def __init__(self, w: np.ndarray | None, every: int | None):
+        self.w, self.every = w, every
         self.steps: list[int] = []
         self.weights_at: list[np.ndarray] = []
         self.after(0)
 
     def after(self, step: int) -> None:
-        if self.table is not None and self.every and step % self.every == 0:
+        if self.w is not None and self.every and step % self.every == 0:
             self.steps.append(step)
-            self.weights_at.append(self.table.w.copy())
+            self.weights_at.append(self.w.copy())
 
     def cuts(self, steps: int) -> set[int]:
-        return set(range(0, steps, self.every)) if self.table is not None and self.every else set()
+        return set(range(0, steps, self.every)) if self.w is not None and self.every else set()
 
     def weights(self, plastic) -> dict:
-        return {} if self.table is None else plastic.weights(self.weights_at, self.steps)
+        return {} if self.w is None else plastic.weights(self.weights_at, self.steps)
 
 
 def _more_spikes(fired: np.ndarray, v: np.ndarray, L) -> np.ndarray:

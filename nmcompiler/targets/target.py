@@ -15,6 +15,7 @@ from pathlib import Path
 import jsonschema
 
 from ..datapath.format import NumericFormat, format_from_document, read_target_document, target_names
+from ..datapath.learning import LearningFormat
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
 from .encoding import StorageLayout, axon_keys, storage_layout
@@ -84,6 +85,7 @@ class Target:
     routing: RoutingSpec
     source: str  # file it was read from
     sizing: SizingSpec | None = None  # the core is generated to fit (None: fixed limits)
+    learning: LearningFormat | None = None  # the learning engine's formats (None: cannot learn)
 
     @property
     def storage(self) -> StorageLayout:
@@ -152,6 +154,8 @@ class Target:
             del out["core"]["spikes_per_step"]
         if not out["core"]["learning_rules"]:
             del out["core"]["learning_rules"]
+        if out["learning"] is None:  # descriptions and digests as before it existed
+            del out["learning"]
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
@@ -168,9 +172,10 @@ def target_from_json(doc: dict) -> Target:
     sizing = doc.get("sizing")
     if sizing is not None:
         sizing = SizingSpec(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in sizing.items()})
+    learning = LearningFormat(**doc["learning"]) if doc.get("learning") else None
     return Target(name=doc["name"], format=NumericFormat(**doc["format"]), tick=float(doc["tick"]),
                   chip=ChipSpec(**chip), core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]),
-                  source=doc["source"], sizing=sizing)
+                  source=doc["source"], sizing=sizing, learning=learning)
 
 
 def _schema() -> dict:
@@ -202,8 +207,12 @@ def target_from_document(path: Path, doc: dict) -> Target:
         sz = dict(doc["sizing"])
         sizing = SizingSpec(**sz | {"neurons": tuple(sorted(sz["neurons"])),
                                     "input_axons": tuple(sorted(sz["input_axons"]))})
+    learning = LearningFormat(**doc["learning"]) if "learning" in doc else None
     target = Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
-                    core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing)
+                    core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing,
+                    learning=learning)
+    if learning is not None and learning.problems():
+        raise UserError(f"{path}: " + "; ".join(learning.problems()))
     problems = target.storage.problems(target)
     if problems:
         raise UserError(f"{path}: core.synapse_storage '{target.core.synapse_storage}': " + "; ".join(problems))
