@@ -49,3 +49,23 @@ def test_weights_become_bimodal_as_in_brian2(ours):
     assert abs(mine["mean"] - brian2["mean"]) <= 0.05, (mine, brian2)
     rate = np.mean([r.rates()["neuron"] for r, _ in ours])
     assert rate == pytest.approx(brian2["rate_hz"], rel=0.2)
+
+
+def test_fixed_point_learns_the_same_at_8_bit_traces(ours):
+    """The same example on fpga-lif's learning engine (8-bit traces, 8+8-bit plastic weights,
+    stochastic rounding), bit-accurate: bimodal too, the mean weight within 5 % of the float run's."""
+    from nmcompiler.passes import Quantize
+    from nmcompiler.sim.bit_sim import BitAccurateSimulator
+    from nmcompiler.targets import load_target
+
+    net = load_network(ROOT / "examples" / "stdp_song.yaml")
+    target = load_target("fpga-lif")
+    assert target.learning.trace_bits == 8
+    fx = Quantize(fmt=target.format, learning=target.learning).run(net)
+    for seed, (floating, dist) in zip((1, 2, 3), ours):
+        result = BitAccurateSimulator(fx, seed=seed).run(round(100.0 / net.dt))
+        fixed = weight_distribution(result.weights["plastic"].final, 0.0, 0.01)
+        assert fixed.bimodal, fixed.histogram
+        assert abs(fixed.mean - dist.mean) <= 0.05 * dist.mean, (fixed.mean, dist.mean)
+        assert abs(fixed.near_max - dist.near_max) <= 0.05
+        assert result.rates()["neuron"] == pytest.approx(floating.rates()["neuron"], rel=0.2)  # Brian2: 28-32 Hz

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..datapath import NumericFormat
+from ..datapath import LearningFormat, NumericFormat
 from ..errors import UserError
 from ..ir import Network
 from ..passes import Quantize
@@ -18,6 +18,7 @@ from ..sim.data import SampleData, rate_spikes
 from ..sim.stimulus import spike_source_from_array
 from .scores import score_samples
 from .spike_distance import van_rossum
+from .weights import weight_distribution
 
 __all__ = ["CompareResult", "compare_networks", "compare_results", "first_divergence", "rate_spikes"]
 
@@ -44,6 +45,7 @@ class CompareResult:
     count_agreement: float | None = None  # share of samples whose output spike counts are all equal
     first_diverging_sample: int | None = None  # first sample the two classify differently
     population_agreement: dict | None = None  # per population: count agreement over the samples
+    learning: dict | None = None  # per plastic projection: the learned weights, float against fixed point
     float_result: SimResult | None = field(default=None, repr=False)
     hw_result: SimResult | None = field(default=None, repr=False)
 
@@ -96,14 +98,32 @@ def compare_results(a: SimResult, b: SimResult) -> tuple[dict, list[str]]:
     return rows, warnings
 
 
+def _learned(a: SimResult, b: SimResult, net: Network) -> dict:
+    """Per plastic projection: both runs' learned weight distributions and how far apart they are."""
+    out = {}
+    for proj in net.projections:
+        if proj.learning is None:
+            continue
+        wf, wb = a.weights[proj.name].final, b.weights[proj.name].final
+        lo, hi = proj.learning.w_min, proj.learning.w_max
+        fd, bd = weight_distribution(wf, lo, hi), weight_distribution(wb, lo, hi)
+        out[proj.name] = {"float": fd.to_json(), "hw": bd.to_json(),
+                          "mean_relative_difference": (bd.mean - fd.mean) / fd.mean if fd.mean else None,
+                          "mean_abs_difference": float(np.mean(np.abs(wb - wf)) / (hi - lo)) if wf.size else 0.0}
+    return out
+
+
 def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int | None = None,
                      data: SampleData | dict | None = None, encode: str = "rate", input_source: str | None = None,
                      output: str | None = None, calibrate: bool = False, clip: float | str = "max",
-                     progress=None, weight_bits_curve: tuple[int, ...] = ()) -> CompareResult:
+                     progress=None, weight_bits_curve: tuple[int, ...] = (),
+                     learning: LearningFormat | None = None) -> CompareResult:
     """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data).
 
     With ``calibrate``, the float run's observed ranges calibrate the quantizer (docs/datapath.md).
     ``data``: labelled samples (a :class:`SampleData`, or ``{"x", "y"}`` arrays with ``encode``).
+    ``learning``: the target's learning engine, for networks that learn (their learned weights are
+    compared too; the fixed-point run then counts no saturation: it runs compiled).
     """
     seed = net.seed if seed is None else seed
     driven = net
@@ -116,8 +136,9 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
         driven = _sample_network(net, data, src, 0, steps, seed)
         output = output or net.populations[-1].name
     a = FloatSimulator(driven, seed=seed).run(steps, track_ranges=calibrate)
-    fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None).run(driven)
-    b = BitAccurateSimulator(fx, seed=seed).run(steps, count_saturation=True)
+    fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None, learning=learning).run(driven)
+    learns = fx.learning is not None
+    b = BitAccurateSimulator(fx, seed=seed).run(steps, count_saturation=not learns)
     rows, warnings = compare_results(a, b)
     for pop, counts in b.saturation.items():
         if pop in rows:
@@ -128,7 +149,8 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
     warnings = [f"population '{p}': {w}" for p, r in fx.report.items() for w in r.warnings] + warnings
     quant = {p: r.to_json() for p, r in fx.report.items()}
     result = dict(target=fmt.name, steps=steps, populations=rows, first_divergence=first_divergence(a, b),
-                  quantization=quant, warnings=warnings, float_result=a, hw_result=b)
+                  quantization=quant, warnings=warnings, float_result=a, hw_result=b,
+                  learning=_learned(a, b, driven) if learns else None)
     if data is not None:
         result.update(_classify(net, Quantize(fmt=fmt, clip=clip), steps, seed, data, src, output, progress,
                                 weight_bits_curve))

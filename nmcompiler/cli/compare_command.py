@@ -126,7 +126,7 @@ def _compare_network(network, target, source_options, weight_bits_option, durati
         task = bar.add_task("cmp", total=len(data) if data is not None else 0)
         cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, calibrate=calibrate, clip=clip,
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k),
-                               weight_bits_curve=curve)
+                               weight_bits_curve=curve, learning=tgt.learning)
     return cmp, _image_accuracy(net, tgt, fmt, data, input_source, output_pop, steps, seed)
 
 
@@ -184,6 +184,10 @@ def _print(cmp, report: dict, image, outdir: Path) -> None:
             for name, row in cmp.population_agreement.items()))
     if image is not None:
         console.print(f"the compiled image ({image.cores} cores, its own tables): accuracy {image.accuracy:.4f}")
+    for name, w in (cmp.learning or {}).items():
+        console.print(f"projection '{name}' learned: mean weight float {w['float']['mean']:.3f}, fixed point "
+                      f"{w['hw']['mean']:.3f} (of the range); within 10 % of w_max {w['float']['near_max']:.3f} / "
+                      f"{w['hw']['near_max']:.3f}; bimodal {w['float']['bimodal']} / {w['hw']['bimodal']}")
     console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if cmp.confusion is not None else ""))
 
 

@@ -35,12 +35,13 @@ class LearningFormat:
     reward_bits: int  # signed reward of one tick (fraction bits chosen per projection)
     epoch_max: int  # longest learning epoch (ticks between trace decays)
     rounding: str  # LEARN_ROUNDING: of every learning multiply and shift
+    weight_frac_bits: int = 0  # plastic weights keep this many bits below the delivered mantissa
 
     def problems(self) -> list[str]:
         out = []
         for name, lo, hi in (("trace_bits", 2, 16), ("trace_decay_bits", 1, 24), ("param_bits", 2, 16),
                              ("eligibility_bits", 2, 32), ("eligibility_frac_bits", 0, 16), ("reward_bits", 2, 16),
-                             ("epoch_max", 1, 4096)):
+                             ("epoch_max", 1, 4096), ("weight_frac_bits", 0, 16)):
             if not lo <= getattr(self, name) <= hi:
                 out.append(f"learning: {name} must lie in [{lo}, {hi}], not {getattr(self, name)}")
         if self.rounding not in LEARN_ROUNDING.ALL:

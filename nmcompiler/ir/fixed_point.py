@@ -37,12 +37,14 @@ class QuantizedPopulation:
 class QuantizedLearning:
     """The integer learning parameters of one plastic projection (docs/datapath.md, "Learning").
 
+    Plastic weights are held in learning units, the mantissa with ``weight_frac_bits`` more bits
+    (``m_min``, ``m_max`` too); a synapse delivers ``R(m / 2^weight_frac_bits) << exponent``.
     Traces step by ``trace_inc`` and decay by ``decay_*`` (multiply settings, ``2^F`` scale) once
-    per ``epoch`` ticks; a pre-post pair changes the mantissa by ``R(a_plus x / 2^shift)``, a
+    per ``epoch`` ticks; a pre-post pair changes ``m`` by ``R(a_plus x / 2^shift)``, a
     post-pre pair by ``-R(a_minus y / 2^shift)`` (times ``(m_max - m) inv_span / 2^16`` or
     ``(m - m_min) inv_span / 2^16`` when multiplicative), kept in ``[m_min, m_max]``. Rewards are
     integers with ``reward_frac_bits`` fraction bits: explicit ones at ``reward_steps``, or
-    ``reward_amounts[k]`` per spike of channel ``k`` of ``reward_node``. ``unit``: mantissa units
+    ``reward_amounts[k]`` per spike of channel ``k`` of ``reward_node``. ``unit``: learning units
     per unit of the network's weight (``w = m / unit``)."""
 
     rule: str

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datapath import NeuronParams, NumericFormat
+from ..datapath import LearningFormat, NeuronParams, NumericFormat
 from ..errors import UserError
 from ..ir import CurrentSource, Probe
 from ..ir.fixed_point import FixedPointNetwork
 from ..ir.nodes import Node
 from .compartments import Compartments
+from .plastic import PlasticProjection
 from .table import SynapseTable, synapse_table
 
 __all__ = ["PopulationSlot", "SimProgram", "program_from_fixed_point"]
@@ -46,6 +47,8 @@ class SimProgram:
     probes: tuple[Probe, ...]  # effective probes
     # partial-sum compartments (.compartments); synapse targets >= channels * n address them
     compartments: Compartments | None = None
+    plastic: tuple[PlasticProjection, ...] = ()  # projections that learn (not in ``synapses``)
+    learning: LearningFormat | None = None  # the learning engine's formats, when ``plastic``
 
     @property
     def n(self) -> int:
@@ -121,7 +124,9 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, sy
     pres, targets, weights, delays = [], [], [], []
     # int32 indices and int16 delays where they fit: 0.3 billion synapses in int64 take 7 GB more
     index = np.int32 if max(start, R * n) < 2 ** 31 else np.int64
-    projections = list(fxp.projections.values()) if synapses else []
+    projections = [q for q in fxp.projections.values() if q.learning is None] if synapses else []
+    plastic = tuple(PlasticProjection.lower(q, offsets, fxp.populations[q.post].size)
+                    for q in fxp.projections.values() if q.learning is not None)
     longest = max((int(np.max(q.delays, initial=0)) for q in projections), default=0)
     delay = np.int16 if longest < 2 ** 15 else np.int64
     for q in projections:
@@ -138,4 +143,5 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, sy
     return SimProgram(name=net.name, dt=net.dt, seed=net.seed if seed is None else int(seed), format=fxp.format,
                       populations=tuple(slots), params=params, v0=_cat([q.v0 for q in pops]),
                       i0=_cat([q.i0 for q in pops], 1, (R, 0)), synapses=table, sources=sources,
-                      probes=tuple(net.effective_probes()))
+                      probes=tuple(net.effective_probes()), plastic=plastic,
+                      learning=fxp.learning if plastic else None)

@@ -1,7 +1,8 @@
 """Quantization of learning rules: a plastic projection's rule -> :class:`QuantizedLearning`.
 
 ``unit`` is the projection's mantissa units per unit of its float weight (its population scale,
-gain and exponent, :class:`~nmcompiler.passes.quantize.Quantize`). Traces count spikes in units of
+gain and exponent, :class:`~nmcompiler.passes.quantize.Quantize`); plastic weights keep
+``weight_frac_bits`` more bits ("learning units": the mantissa times ``2^weight_frac_bits``). Traces count spikes in units of
 ``trace_inc``; the amplitudes become ``param_bits`` mantissas over one right shift per projection;
 rewards integers with as many fraction bits as ``reward_bits`` allows (docs/datapath.md,
 "Learning").
@@ -62,14 +63,15 @@ def quantize_learning(rule, unit: float, fmt: NumericFormat, lf: LearningFormat,
     problems, warnings = [], []
     dt, F = net.dt, lf.trace_decay_bits
     mant = 2 ** (fmt.weight_bits - 1) - 1
-    m_min = int(min(max(round(rule.w_min * unit), -mant - 1), mant))
-    m_max = int(min(max(round(rule.w_max * unit), -mant - 1), mant))
+    full = unit * 2 ** lf.weight_frac_bits  # learning units (the mantissa with its fraction bits) per weight unit
+    m_min = int(min(max(round(rule.w_min * unit), -mant - 1), mant)) << lf.weight_frac_bits
+    m_max = int(min(max(round(rule.w_max * unit), -mant - 1), mant)) << lf.weight_frac_bits
     if m_max <= m_min:
         problems.append(f"learning: w_min and w_max ({rule.w_min:g}, {rule.w_max:g}) become the mantissas {m_min} "
                         f"and {m_max}: no room to learn in {fmt.weight_bits}-bit weights")
     nearest = rule.pairing == Pairing.NEAREST
     inc = lf.trace_max if nearest else 1 << (lf.trace_bits - 2)
-    amplitudes = [rule.A_plus * unit / inc, rule.A_minus * unit / inc]  # mantissa units per trace unit
+    amplitudes = [rule.A_plus * full / inc, rule.A_minus * full / inc]  # learning units per trace unit
     q = _shift(amplitudes, lf.param_bits)
     a_plus, a_minus = (int(round(a * 2.0 ** q)) for a in amplitudes)
     eligible = isinstance(rule, RewardSTDP)
@@ -83,7 +85,7 @@ def quantize_learning(rule, unit: float, fmt: NumericFormat, lf: LearningFormat,
         rule=rule.kind, trace_inc=inc, decay_pre=decays["pre"], decay_post=decays["post"],
         decay_eligibility=decays["eligibility"], a_plus=a_plus, a_minus=a_minus, shift=q, m_min=m_min, m_max=m_max,
         inv_span=int(round(2 ** INV_BITS / max(1, m_max - m_min))),
-        multiplicative=rule.dependence == Dependence.MULTIPLICATIVE, nearest=nearest, epoch=epoch, unit=unit,
+        multiplicative=rule.dependence == Dependence.MULTIPLICATIVE, nearest=nearest, epoch=epoch, unit=full,
         **rewards)
     return learning, warnings, problems
 

@@ -25,6 +25,7 @@ import numpy as np
 from numba import literally, njit, prange, typeof
 from numba.extending import overload
 
+from .bit_plasticity import learn_after_int, learn_arrive_int
 from .delivery import deliver_rows
 
 __all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "DECAY_CODES", "ROUNDING_CODES",
@@ -220,6 +221,9 @@ class KernelArgs(NamedTuple):
     fired: object
     n_fired: object
     events: object
+    learns: object  # plastic projections (one chunk): the learning kernels of .bit_plasticity run
+    plastic_layout: object
+    plastic_values: object
 
 
 def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
@@ -235,7 +239,7 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,  # KernelArgs
      nchunks, bounds, indptr, target, weight, delays, row_delay, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
      alo, ahi, smax, rec_v_idx, rec_v, rec_i_idx, rec_i, ring, drive, seg_bounds, seg_uniform,
-     chunk_segs, fired, n_fired, events) = args
+     chunk_segs, fired, n_fired, events, learns, p_layout, p_values) = args
     out_steps = np.empty(1024, dtype=np.int64)
     out_ids = np.empty(1024, dtype=np.int64)
     count = 0
@@ -243,6 +247,8 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     for t in range(t0, t1):
         now = t % 2
         prev = 1 - now
+        if learns:  # plastic synapses reached in tick t deliver (the sums are exact: any order)
+            events[0] += learn_arrive_int(t, ring, (t % n_slots) * stride, p_layout, p_values)
         for c in prange(nchunks):
             lo = bounds[c]
             # 6 (of tick t-1): deliver the spikes of neurons, then of sources, into this chunk
@@ -341,6 +347,12 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
         for q in range(rec_i_idx.size):
             for k in range(R):
                 rec_i[t, k, q] = cur[k, rec_i_idx[q]]
+        if learns:  # potentiation, rewards, sending and trace decay of tick t (neurons, then sources)
+            q0, q1 = src_ptr[t - t0 + 1], src_ptr[t - t0 + 2]
+            rows = np.empty(total + q1 - q0, dtype=np.int64)
+            rows[:total] = out_ids[count - total:count]
+            rows[total:] = src_ids[q0:q1]
+            learn_after_int(t, rows, p_layout, p_values)
     return out_steps[:count], out_ids[:count]
 
 

@@ -20,7 +20,8 @@ from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes, prefetch_spans
 from ..lowered import SimProgram, cannot_saturate, incoming_weight, program_from_fixed_point
-from .result import SimResult, Trace
+from .bit_plasticity import IntPlastic, learn_after_int, learn_arrive_int
+from .result import SimResult, Snapshots, Trace
 
 __all__ = ["BitAccurateSimulator"]
 
@@ -160,24 +161,33 @@ class BitAccurateSimulator:
         # one delay for all synapses stays one number (a zero-stride view): 1e9 synapses need no 8 GB array
         self.delay = np.broadcast_to(table.delay, table.target.shape)
         self.max_delay = table.max_delay
+        self.learns = bool(prog.plastic)  # plastic projections: the numpy path with the learning kernels
+        longest = max((int(p.delays.max(initial=1)) for p in prog.plastic), default=1)
+        self.n_slots = max(self.max_delay, longest) + 1
 
     def run(self, steps: int, progress: Callable[[int], None] | None = None,
-            count_saturation: bool = False) -> SimResult:
+            count_saturation: bool = False, record_weights: int | None = None) -> SimResult:
         """Run ``steps`` ticks. With ``count_saturation``, ``result.saturation[pop]`` counts the
-        saturating operations on the accumulator ("acc"), currents ("i") and membrane ("v")."""
+        saturating operations on the accumulator ("acc"), currents ("i") and membrane ("v").
+        Plastic projections learn (:mod:`.bit_plasticity`; compiled, on one thread); ``result.weights``
+        holds their weights, with ``record_weights`` a snapshot every that many ticks."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
         comp = self.program.compartments
+        if self.learns and comp is not None:
+            raise UserError("a program with partial-sum compartments cannot learn (no target builds both yet)")
         if self.backend == "numba" and not count_saturation:
             if self._compiles():
-                return self._run_compiled(steps, progress)
+                return self._run_compiled(steps, progress, record_weights)
         fmt, prog = self.format, self.program
         n, R = self.n, self.channels
         m = 0 if comp is None else comp.size
         width = R * n + m  # ring slot: channel x neuron inputs, then the compartments' sums
         state = NeuronState(v=self.v0.copy(), i=self.i0.copy(), ref=np.zeros(n, dtype=np.int64))
-        n_slots = self.max_delay + 1
+        n_slots = self.n_slots
         ring = np.zeros(n_slots * width, dtype=np.int64)
+        plastic = IntPlastic(prog, self.indptr.size - 1, n_slots, self.seed) if self.learns else None
+        snapshots = Snapshots(plastic.values.m if plastic else None, record_weights)
         ring_view = ring.reshape(n_slots, width)
         messages = np.zeros(R * n, dtype=np.int64)  # the compartments' messages of the last tick
         sources = SourceSpikes(prog, prog, self.seed)
@@ -188,6 +198,8 @@ class BitAccurateSimulator:
         t0 = time.perf_counter()
         for t in range(steps):
             slot = ring_view[t % n_slots]
+            if plastic is not None:
+                events += learn_arrive_int(t, ring, (t % n_slots) * width, plastic.layout, plastic.values)
             direct = slot[:R * n].reshape(R, n)
             if m:
                 direct = direct + messages.reshape(R, n)
@@ -215,6 +227,9 @@ class BitAccurateSimulator:
                     keys = ((t + self.delay[idx].astype(np.int64, copy=False)) % n_slots) * width + self.target[idx]
                     np.add.at(ring, keys, self.weight[idx])
                     events += total
+            if plastic is not None:
+                learn_after_int(t, pre, plastic.layout, plastic.values)
+                snapshots.after(t + 1)
             for rec in recorders:
                 rec(t, state)
             if progress is not None and (t + 1) % 1000 == 0:
@@ -222,15 +237,16 @@ class BitAccurateSimulator:
         wall = time.perf_counter() - t0
         saturation = {} if sat is None else {
             pop.name: {k: int(v[prog.slice(pop.name)].sum()) for k, v in sat.items()} for pop in prog.populations}
-        return self._result(steps, _cat(spike_chunks), _cat(step_chunks), traces, wall, events, saturation)
+        return self._result(steps, _cat(spike_chunks), _cat(step_chunks), traces, wall, events, saturation,
+                            snapshots.weights(plastic))
 
-    def _result(self, steps, ids, at, traces, wall, events, saturation) -> SimResult:
+    def _result(self, steps, ids, at, traces, wall, events, saturation, weights=None) -> SimResult:
         prog = self.program
         spike_steps, spike_ids, sizes = prog.spikes_by_population(ids, at)
         return SimResult(network=prog.name, dt=prog.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
                          spike_ids=spike_ids, traces=traces, wall_time=wall, synaptic_events=events, seed=self.seed,
                          simulator=f"bit-accurate ({self.format.name}{self._compartment_label})",
-                         saturation=saturation)
+                         saturation=saturation, weights=weights or {})
 
     @property
     def _compartment_label(self) -> str:
@@ -249,7 +265,7 @@ class BitAccurateSimulator:
             self._unsaturable = cannot_saturate(self.program.synapses, self.channels * self.n, comp, repeat)
         return self._unsaturable
 
-    def _run_compiled(self, steps: int, progress) -> SimResult:
+    def _run_compiled(self, steps: int, progress, record_weights: int | None) -> SimResult:
         import numba
 
         from ._bit_kernel import (DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, KernelArgs, run_kernel,
@@ -272,16 +288,17 @@ class BitAccurateSimulator:
         rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
         v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
         threads = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
+        threads = 1 if self.learns else threads  # the learning engine's order is one sequence
         nchunks = max(1, min(threads, self.n))
         if nchunks not in self._tables:  # regrouped and narrowed once per chunk count, kept for later runs
             self._tables = {}  # the previous chunk count's copy goes first
             comp = prog.compartments
             bounds, indptr, target, weight, delay = _split_by_target_chunk(
                 self.indptr, self.target, self.weight, self.delay, self.n, nchunks, comp, self.channels * self.n)
-            max_delay = self.max_delay + (comp is not None)  # a compartment's message takes one tick
+            max_delay = max(self.max_delay + (comp is not None), self.n_slots - 1)  # a message takes a tick
             if self._ring_type is None:  # a source channel may spike several times in one step
                 reach = _max_reach(target, weight, self.channels * self.n) * sources.max_repeat
-                self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
+                self._ring_type = np.int32 if reach < 2 ** 31 - 1 and not self.learns else np.int64
             delay = _narrow(delay)
             self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
                                       shared_row_delays(indptr, delay), self.indptr.size - 1, max_delay)}
@@ -304,7 +321,10 @@ class BitAccurateSimulator:
         # inputs are drawn in pieces (bounded memory, progress between calls), the bits do not change
         piece = self.piece_steps or max(64, sources.block)
         out_s, out_i = [], []
-        pieces = [(a, min(steps, a + piece)) for a in range(0, steps, piece)]
+        plastic = IntPlastic(prog, self.indptr.size - 1, n_slots, self.seed)
+        snapshots = Snapshots(plastic.values.m if self.learns else None, record_weights)
+        cuts = sorted(set(range(0, steps, piece)) | snapshots.cuts(steps) | {steps})
+        pieces = list(zip(cuts[:-1], cuts[1:]))
         inputs = (((np.zeros(b - a + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)) for a, b in pieces)
                   if sources.empty else prefetch_spans(sources, [(a - 1, b) for a, b in pieces]))
         for (a, b), (src_ptr, src_ids) in zip(pieces, inputs):
@@ -314,8 +334,9 @@ class BitAccurateSimulator:
                 KernelArgs(a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds,
                            indptr, target, weight, delay, row_delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t,
                            T(31 if T is np.int32 else 62), rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform,
-                           chunk_segs, fired, n_fired, events),
+                           chunk_segs, fired, n_fired, events, self.learns, plastic.layout, plastic.values),
                 parallel=threads > 1)
+            snapshots.after(b)
             out_s.append(got_s)
             out_i.append(got_i)
             if progress is not None:
@@ -333,7 +354,7 @@ class BitAccurateSimulator:
             else:
                 values, i_at = rec_i[:, :, i_at:i_at + idx.size], i_at + idx.size
             out_traces[label] = Trace(population=pop, variable=var, neurons=idx, values=values)
-        return self._result(steps, out_ids, out_steps, out_traces, wall, total, {})
+        return self._result(steps, out_ids, out_steps, out_traces, wall, total, {}, snapshots.weights(plastic))
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []

@@ -18,7 +18,7 @@ from ..ir import Network
 from .inputs import SourceSpikes, external_current_schedule, prefetch_spans
 from .layout import build_layout, build_synapses, spikes_by_population
 from .plasticity import build_plastic, learn_after, learn_arrive
-from .result import SimResult, Trace
+from .result import SimResult, Snapshots, Trace
 
 __all__ = ["FloatSimulator", "simulate"]
 
@@ -71,7 +71,7 @@ class FloatSimulator:
         n_slots = self.n_slots
         plastic = build_plastic(net, L, n_slots)
         learns = self.learns
-        snapshots = _Snapshots(plastic.values.w if learns else None, record_weights)
+        snapshots = Snapshots(plastic.values.w if learns else None, record_weights)
         ring = np.zeros(n_slots * R * n)
         ring_view = ring.reshape(n_slots, R, n)
         use_syn = bool(np.any(P.syn_to_v))
@@ -183,7 +183,7 @@ class FloatSimulator:
         sources = SourceSpikes(net, L, self.seed)
         schedule = external_current_schedule(net, L)
         plastic = build_plastic(net, L, n_slots)
-        snapshots = _Snapshots(plastic.values.w if self.learns else None, record_weights)
+        snapshots = Snapshots(plastic.values.w if self.learns else None, record_weights)
         self._recorders(steps)  # sets self.traces (zeroed buffers); the kernel fills rec_v / rec_i below
         probes = list(self.traces.items())
         rec_v_idx = np.concatenate([tr.neurons + L.offsets[tr.population] for _, tr in probes
@@ -289,27 +289,6 @@ def simulate(net: Network, *, steps: int | None = None, duration: float | None =
             raise UserError("no simulation length: give --duration or --steps, or set 'duration' in the network")
         steps = int(round(duration / net.dt))
     return FloatSimulator(net, seed=seed).run(steps, progress)
-
-
-class _Snapshots:
-    """Copies of the plastic weights ``w`` (table order) after step 0 and every ``every`` steps."""
-
-    def __init__(self, w: np.ndarray | None, every: int | None):
-        self.w, self.every = w, every
-        self.steps: list[int] = []
-        self.weights_at: list[np.ndarray] = []
-        self.after(0)
-
-    def after(self, step: int) -> None:
-        if self.w is not None and self.every and step % self.every == 0:
-            self.steps.append(step)
-            self.weights_at.append(self.w.copy())
-
-    def cuts(self, steps: int) -> set[int]:
-        return set(range(0, steps, self.every)) if self.w is not None and self.every else set()
-
-    def weights(self, plastic) -> dict:
-        return {} if self.w is None else plastic.weights(self.weights_at, self.steps)
 
 
 def _more_spikes(fired: np.ndarray, v: np.ndarray, L) -> np.ndarray:

@@ -117,8 +117,10 @@ def build_plastic_layout(pieces: list[PlasticPiece], n_pre: int, n: int, n_slots
 
 
 @njit(cache=True, nogil=True)
-def arrivals(t, L, out):
-    """Fill ``out`` with the synapses that spikes reach in step ``t``; returns how many."""
+def arrivals(t, L, out, first):
+    """Fill ``out`` with the synapses that spikes reach in step ``t``; returns how many.
+    ``first[k]``: ``out[k]`` is the first synapse of its projection in this arrival of its row
+    (where a per-row trace steps)."""
     n_slots = L.sent.shape[0]
     cap = L.fifo.size
     count = 0
@@ -130,9 +132,12 @@ def arrivals(t, L, out):
         for k in range(L.sent[slot, 0], L.sent[slot, 1]):
             r = L.fifo[k % cap]
             shared = L.row_delay[r]
+            last = -1
             for s in range(L.indptr[r], L.indptr[r + 1]):
                 if shared == d or (shared < 0 and L.delay[s] == d):
                     out[count] = s
+                    first[count] = L.xidx[s] != last
+                    last = L.xidx[s]
                     count += 1
     return count
 

@@ -46,13 +46,15 @@ _TAU_PRE, _TAU_POST, _A_PLUS, _A_MINUS, _W_MIN, _W_MAX, _MULT, _NEAREST, _TAU_E,
 class PlasticWeights:
     """The weights of one plastic projection, synapse ``k`` from ``pre[k]`` to ``post[k]`` (the
     projection's own synapse order): ``final`` after the run, ``history[i]`` after
-    ``steps[i]`` steps (step 0: the initial weights) when snapshots were asked for."""
+    ``steps[i]`` steps (step 0: the initial weights) when snapshots were asked for; in the
+    network's weight units. The bit-accurate simulator adds the final integer ``mantissa``."""
 
     pre: np.ndarray
     post: np.ndarray
     final: np.ndarray
     steps: np.ndarray
     history: np.ndarray
+    mantissa: np.ndarray | None = None
 
 
 class FloatValues(NamedTuple):
@@ -77,6 +79,7 @@ class FloatValues(NamedTuple):
     reward_value: np.ndarray
     reward_at: np.ndarray
     arrived: np.ndarray  # scratch: the synapses reached in one step
+    first: np.ndarray  # scratch (unused here: the float pre traces are per synapse)
 
 
 def _params(rule, dt: float) -> np.ndarray:
@@ -113,7 +116,7 @@ class Plastic:
             w=w.astype(np.float64)[np.argsort(self.position)], x=np.zeros(nnz), x_t=np.zeros(nnz, np.int64),
             c=np.zeros(nnz), c_t=np.zeros(nnz, np.int64), y=np.zeros(n_y), y_t=np.zeros(n_y, np.int64),
             params=np.array(rule_rows).reshape(len(rule_rows), 10), **self._rewards(net),
-            arrived=np.zeros(max(1, nnz * max_spikes), np.int64))
+            arrived=np.zeros(max(1, nnz * max_spikes), np.int64), first=np.zeros(max(1, nnz * max_spikes), np.bool_))
 
     def _rewards(self, net: Network) -> dict:
         amounts, steps, projs, values = [], [], [], []
@@ -161,7 +164,7 @@ def _decayed(value, steps, tau):
 def learn_arrive(t, ring, base, L, V):
     """Step 1 for step ``t``: each synapse reached delivers its weight into ``ring[base:]`` (this
     step's input slot), steps its pre trace and is depressed. Returns the number of events."""
-    count = arrivals(t, L, V.arrived)
+    count = arrivals(t, L, V.arrived, V.first)
     for k in range(count):
         s = V.arrived[k]
         p = V.params[L.proj[s]]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..fileio import write_bytes, write_json
 
-__all__ = ["SimResult", "Trace"]
+__all__ = ["SimResult", "Snapshots", "Trace"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +94,8 @@ class SimResult:
         arrays = {"dt": np.array(self.dt), "steps": np.array(self.steps)}
         for name, w in self.weights.items():
             arrays.update({f"{name}/pre": w.pre, f"{name}/post": w.post, f"{name}/final": w.final})
+            if w.mantissa is not None:
+                arrays[f"{name}/mantissa"] = w.mantissa
             if w.steps.size:
                 arrays.update({f"{name}/steps": w.steps, f"{name}/times": w.steps * self.dt,
                                f"{name}/history": w.history})
@@ -113,3 +115,25 @@ class SimResult:
             for key in ("wall_time", "realtime_factor", "synaptic_events_per_second"):
                 summary.pop(key)
         write_json(outdir / "summary.json", summary)
+
+
+class Snapshots:
+    """Copies of a simulator's plastic weights ``w`` (its table order) after step 0 and every
+    ``every`` steps; ``weights(plastic)`` hands them to the simulator's ``plastic.weights``."""
+
+    def __init__(self, w: np.ndarray | None, every: int | None):
+        self.w, self.every = w, every
+        self.steps: list[int] = []
+        self.weights_at: list[np.ndarray] = []
+        self.after(0)
+
+    def after(self, step: int) -> None:
+        if self.w is not None and self.every and step % self.every == 0:
+            self.steps.append(step)
+            self.weights_at.append(self.w.copy())
+
+    def cuts(self, steps: int) -> set[int]:
+        return set(range(0, steps, self.every)) if self.w is not None and self.every else set()
+
+    def weights(self, plastic) -> dict:
+        return {} if self.w is None else plastic.weights(self.weights_at, self.steps)
