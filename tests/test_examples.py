@@ -16,7 +16,7 @@ def cuba_result():
 
 def test_all_examples_validate():
     names = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
-    assert names == ["cuba.yaml", "mlp.yaml", "single_lif.yaml", "synfire.yaml"]
+    assert names == ["cuba.yaml", "mlp.yaml", "single_lif.yaml", "stdp_song.yaml", "synfire.yaml"]
     for name in names:
         load_network(EXAMPLES / name).validate()
 
