@@ -98,9 +98,12 @@ class ImageContents:
 
 
 def target_digest(target: Target) -> str:
-    """SHA-256 of the target's canonical JSON (without the file it was read from)."""
+    """SHA-256 of the target's canonical JSON (without the file it was read from, and without its
+    learning engine: images hold no plastic synapses yet, so a target's ``learning:`` section
+    changes nothing an image depends on, and images compiled before it existed still match)."""
     doc = target.to_json()
     doc.pop("source", None)
+    doc.pop("learning", None)
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
