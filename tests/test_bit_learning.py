@@ -123,3 +123,60 @@ def test_trace_bits_out_of_range_in_a_target_file(tmp_path, run_nmc):
     code, _, err = run_nmc("compare", song, "--target", bad, "--steps", "10", "-o", tmp_path / "out")
     assert code == 2 and "learning.trace_bits: 40 is greater than the maximum of 16" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def spike_network(seed: int) -> tuple[Network, dict]:
+    """Explicit input spikes (the reference reads them directly), two plastic projections and a
+    fixed one; rule variants by seed."""
+    from nmcompiler.ir import SpikeSource
+
+    rng = np.random.default_rng(seed)
+    steps = 400
+    fired = rng.uniform(size=(steps, 12)) < 0.06
+    at, ch = np.nonzero(fired)
+    net = Network(f"ref{seed}", dt=DT, seed=seed)
+    net.add(Population(name="a", size=6, model=LIF(tau_mem=0.005, v_threshold=1.0, v_reset=0.0)))
+    net.add(Population(name="b", size=3, model=LIF(tau_mem=0.01, v_threshold=1.0, v_reset=0.0, refractory=3e-4)))
+    net.add(SpikeSource(name="in", size=12, ids=ch, times=at * DT))
+    net.add(SpikeSource(name="reward", size=2, ids=[0, 1, 0], times=[0.01, 0.02, 0.03]))
+    dense = rng.uniform(0.1, 0.6, (12, 6)) * (rng.uniform(size=(12, 6)) < 0.7)
+    pre, post = np.nonzero(dense)
+    delays = rng.integers(1, 4, 12)
+    net.connect(Projection(name="in_a", pre="in", post="a", connectivity=Connectivity.from_coo(
+        12, 6, pre, post, dense[pre, post], delays[pre]), learning=STDP(
+        **dict(RULE, A_plus=0.05, A_minus=0.055), dependence=["additive", "multiplicative"][seed % 2],
+        pairing=["all_to_all", "nearest"][seed // 2 % 2])))
+    rule = dict(RULE, A_plus=0.05, A_minus=0.04, w_max=0.8)
+    reward = (RewardSTDP(**rule, tau_eligibility=0.02, reward="reward", reward_amount=[1.0, -0.5]) if seed % 3
+              else RewardSTDP(**rule, tau_eligibility=0.02, reward_times=[0.012, 0.025], reward_values=[2.0, -1.0]))
+    net.connect(Projection(name="a_b", pre="a", post="b", learning=reward,
+                           connectivity=Connectivity.from_dense(rng.uniform(0.2, 0.7, (6, 3)), delays=2)))
+    net.connect(Projection(name="in_b", pre="in", post="b", connectivity=Connectivity.from_dense(
+        rng.uniform(0, 0.3, (12, 3)))))
+    for name in ("a", "b"):
+        net.probe(Probe(target=name))
+    sources = {s.name: [(int(round(t / DT)), int(c)) for c, t in zip(s.ids, s.times)] for s in net.sources}
+    return net, sources
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_kernels_follow_the_written_contract(seed):
+    """tests/learning_reference.py (plain Python ints, from docs/datapath.md) and the compiled
+    kernel: the same spikes and the same plastic weights, tick for tick, on both targets' engines,
+    both roundings and learning epochs 1-3."""
+    from learning_reference import run_learning_reference
+
+    net, sources = spike_network(seed)
+    target = ["fpga-lif", "loihi-like"][seed % 2]
+    t = load_target(target)
+    learning = dataclasses.replace(t.learning, rounding=["stochastic", "nearest"][seed // 4])
+    fx = Quantize(fmt=t.format, learning=learning, learning_epoch=1 + seed % 3).run(net)
+    got = BitAccurateSimulator(fx).run(400)
+    spikes, weights = run_learning_reference(fx, 400, sources, seed)
+    assert sum(len(s) for s in spikes.values()) > 30 and len(spikes["b"]) > 3
+    for pop in ("a", "b"):
+        assert list(zip(got.spike_steps[pop].tolist(), got.spike_ids[pop].tolist())) == spikes[pop]
+    for name in ("in_a", "a_b"):
+        assert got.weights[name].mantissa.tolist() == weights[name]
+        start = (np.asarray(fx.projections[name].mantissa, np.int64) << fx.learning.weight_frac_bits).tolist()
+        assert weights[name] != start

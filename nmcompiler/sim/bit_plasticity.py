@@ -15,6 +15,9 @@ order is part of the contract):
 3. rewards ``r`` of this tick: every synapse of the projection gains ``R(r c / 2^(rf + ef))``;
 4. the tick's spikes go in flight; at the end of an epoch (``(t + 1) % epoch == 0``) every trace
    of the projection decays, ``x = R(x (2^F - s) / 2^F)``: rows, then neurons, then eligibility.
+
+An operation on a zero (a change of zero, a zero trace or eligibility) is skipped and uses no
+LFSR bits.
 """
 
 from __future__ import annotations
@@ -220,8 +223,9 @@ def learn_after_int(t, spikes, L, V):
             stoch = p[_STOCH] > 0
             for q in range(L.proj_ptr[k], L.proj_ptr[k + 1]):
                 s = L.proj_syn[q]
-                d = round_shift(r * V.c[s], p[_RF] + p[_EF], stoch, V.lfsr, k)
-                V.m[s] = min(max(V.m[s] + d, p[_M_MIN]), p[_M_MAX])
+                if V.c[s] != 0:
+                    d = round_shift(r * V.c[s], p[_RF] + p[_EF], stoch, V.lfsr, k)
+                    V.m[s] = min(max(V.m[s] + d, p[_M_MIN]), p[_M_MAX])
     queue_spikes(t, spikes, L)
     for k in range(V.params.shape[0]):
         if (t + 1) % V.params[k, _EPOCH] == 0:
