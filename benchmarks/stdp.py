@@ -7,7 +7,8 @@
   within 10 % of gmax agree within 5 points).
 * ``stdp_cuba``: examples/cuba.yaml with every excitatory-to-excitatory synapse plastic
   (additive STDP) against the same network with fixed weights, synaptic events per second of
-  each in this run (goal: plastic >= 1/3 of fixed).
+  each in this run, in the float simulator and bit-accurately on fpga-lif's learning engine
+  (learning epochs 1 and 4) (goal: plastic >= 1/3 of fixed in both simulators).
 
     python benchmarks/stdp.py [--duration 100] [--seeds 1 2 3] [--repeat 3]
 """
@@ -52,10 +53,10 @@ def plastic_cuba():
     return net
 
 
-def cuba(repeat: int) -> dict:
+def cuba(repeat: int, simulator: str = "float", epoch: int = 1) -> dict:
     out = {}
     for label, net in (("fixed", load_network(ROOT / "examples" / "cuba.yaml")), ("plastic", plastic_cuba())):
-        sim = FloatSimulator(net)
+        sim = _simulator(net, simulator, epoch)
         sim.run(10)
         t0 = time.perf_counter()
         runs = [sim.run(round(1.0 / net.dt)) for _ in range(repeat)]
@@ -64,8 +65,20 @@ def cuba(repeat: int) -> dict:
                       "events_per_s": round(best.synaptic_events / best.wall_time),
                       "spikes": sum(best.spike_counts().values()), "total_s": round(time.perf_counter() - t0, 2)}
     ratio = out["plastic"]["events_per_s"] / out["fixed"]["events_per_s"]
-    return {"case": "stdp_cuba", "simulator": "ours-float", "variant": "float (numba)", "bio_s": 1.0, **out,
-            "plastic_over_fixed": round(ratio, 3)}
+    variant = "float (numba)" if simulator == "float" else f"bit-accurate fpga-lif (numba), learning epoch {epoch}"
+    return {"case": "stdp_cuba", "simulator": f"ours-{simulator}", "variant": variant, "bio_s": 1.0, **out,
+            "plastic_over_fixed": round(ratio, 3), "epoch": epoch}
+
+
+def _simulator(net, simulator: str, epoch: int):
+    if simulator == "float":
+        return FloatSimulator(net)
+    from nmcompiler.passes import Quantize
+    from nmcompiler.sim.bit_sim import BitAccurateSimulator
+    from nmcompiler.targets import load_target
+
+    target = load_target("fpga-lif")
+    return BitAccurateSimulator(Quantize(fmt=target.format, learning=target.learning, learning_epoch=epoch).run(net))
 
 
 def main() -> None:
@@ -77,6 +90,8 @@ def main() -> None:
     for seed in args.seeds:
         print(json.dumps(song(args.duration, seed)), flush=True)
     print(json.dumps(cuba(args.repeat)))
+    for epoch in (1, 4):
+        print(json.dumps(cuba(args.repeat, "bit", epoch)))
 
 
 if __name__ == "__main__":

@@ -62,17 +62,17 @@ def lfsr_next(state):
 
 
 @njit(cache=True, nogil=True)
-def round_shift(x, k, stochastic, lfsr, p):
-    """``x / 2^k`` rounded: to nearest (ties up), or stochastically with the low ``min(k, 32)``
-    bits of ``lfsr[p]`` (stepped first, once per call; bits below the 32nd are zero). ``k <= 0``
-    shifts left and rounds nothing (no step)."""
+def round_shift(x, k, stochastic, state):
+    """``(x / 2^k rounded, the LFSR state after)``: to nearest (ties up), or stochastically with
+    the low ``min(k, 32)`` bits of the LFSR ``state`` (stepped first, once per call; bits below the
+    32nd are zero). ``k <= 0`` shifts left and rounds nothing (no step). Scalars only: a helper
+    that takes arrays costs a reference count per call in the per-synapse loops."""
     if k <= 0:
-        return x << (-k)
+        return x << (-k), state
     if stochastic:
-        s = lfsr_next(lfsr[p])
-        lfsr[p] = s
-        u = s & ((1 << min(k, 32)) - 1)
+        state = lfsr_next(state)
+        u = state & ((1 << min(k, 32)) - 1)
         if k > 32:
             u = u << (k - 32)
-        return (x + u) >> k
-    return (x + (1 << (k - 1))) >> k
+        return (x + u) >> k, state
+    return (x + (1 << (k - 1))) >> k, state

@@ -117,19 +117,6 @@ class IntPlastic:
 
 
 @njit(cache=True, nogil=True)
-def _change(s, num, shift, t, V, p, pj):
-    """Add ``num / 2^shift`` (signed, rounded) to synapse ``s``: into ``c`` (reward rules, with the
-    eligibility's fraction bits) or into the mantissa within its bounds."""
-    stoch = p[_STOCH] > 0
-    if p[_ELIG] > 0:
-        d = round_shift(num, shift - p[_EF], stoch, V.lfsr, pj)
-        V.c[s] = min(max(V.c[s] + d, -p[_C_MAX] - 1), p[_C_MAX])
-    else:
-        d = round_shift(num, shift, stoch, V.lfsr, pj)
-        V.m[s] = min(max(V.m[s] + d, p[_M_MIN]), p[_M_MAX])
-
-
-@njit(cache=True, nogil=True)
 def _delivered(m, frac):
     """The mantissa a plastic weight of ``frac`` fraction bits delivers: rounded to nearest."""
     return (m + (1 << (frac - 1))) >> frac if frac > 0 else m
@@ -139,62 +126,72 @@ def _delivered(m, frac):
 def learn_arrive_int(t, ring, base, L, V):
     """Step 1 for tick ``t`` (module docstring); returns the number of synaptic events."""
     count = arrivals(t, L, V.arrived, V.first)
+    P = V.params  # read as P[projection, column]: a row view per synapse costs a reference count
     for k in range(count):
         s = V.arrived[k]
         pj = L.proj[s]
-        p = V.params[pj]
-        ring[base + L.target[s]] += _delivered(V.m[s], p[_WF]) << p[_EXP]
+        ring[base + L.target[s]] += _delivered(V.m[s], P[pj, _WF]) << P[pj, _EXP]
         if V.first[k]:
             xi = L.xidx[s]
-            V.x[xi] = p[_INC] if p[_NEAREST] > 0 else min(V.x[xi] + p[_INC], p[_X_MAX])
-        num = p[_A_MINUS] * V.y[L.yidx[s]]
-        shift = p[_Q]
-        if p[_MULT] > 0:
-            num = num * (V.m[s] - p[_M_MIN]) * p[_INV]
+            V.x[xi] = P[pj, _INC] if P[pj, _NEAREST] > 0 else min(V.x[xi] + P[pj, _INC], P[pj, _X_MAX])
+        num = P[pj, _A_MINUS] * V.y[L.yidx[s]]
+        shift = P[pj, _Q]
+        if P[pj, _MULT] > 0:
+            num = num * (V.m[s] - P[pj, _M_MIN]) * P[pj, _INV]
             shift += INV_BITS
-        if num != 0:
-            _change(s, -num, shift, t, V, p, pj)
+        if num != 0:  # into the eligibility (reward rules) or the weight within its bounds
+            if P[pj, _ELIG] > 0:
+                d, V.lfsr[pj] = round_shift(-num, shift - P[pj, _EF], P[pj, _STOCH] > 0, V.lfsr[pj])
+                V.c[s] = min(max(V.c[s] + d, -P[pj, _C_MAX] - 1), P[pj, _C_MAX])
+            else:
+                d, V.lfsr[pj] = round_shift(-num, shift, P[pj, _STOCH] > 0, V.lfsr[pj])
+                V.m[s] = min(max(V.m[s] + d, P[pj, _M_MIN]), P[pj, _M_MAX])
     return count
 
 
 @njit(cache=True, nogil=True)
 def _potentiate(j, t, L, V):
+    P = V.params
     for q in range(L.y_ptr[j], L.y_ptr[j + 1]):
         e = L.y_ent[q]
-        p = V.params[L.y_proj[e]]
-        V.y[e] = p[_INC] if p[_NEAREST] > 0 else min(V.y[e] + p[_INC], p[_X_MAX])
+        pe = L.y_proj[e]
+        V.y[e] = P[pe, _INC] if P[pe, _NEAREST] > 0 else min(V.y[e] + P[pe, _INC], P[pe, _X_MAX])
     for q in range(L.in_ptr[j], L.in_ptr[j + 1]):
         s = L.in_syn[q]
         pj = L.proj[s]
-        p = V.params[pj]
-        num = p[_A_PLUS] * V.x[L.xidx[s]]
-        shift = p[_Q]
-        if p[_MULT] > 0:
-            num = num * (p[_M_MAX] - V.m[s]) * p[_INV]
+        num = P[pj, _A_PLUS] * V.x[L.xidx[s]]
+        shift = P[pj, _Q]
+        if P[pj, _MULT] > 0:
+            num = num * (P[pj, _M_MAX] - V.m[s]) * P[pj, _INV]
             shift += INV_BITS
         if num != 0:
-            _change(s, num, shift, t, V, p, pj)
+            if P[pj, _ELIG] > 0:
+                d, V.lfsr[pj] = round_shift(num, shift - P[pj, _EF], P[pj, _STOCH] > 0, V.lfsr[pj])
+                V.c[s] = min(max(V.c[s] + d, -P[pj, _C_MAX] - 1), P[pj, _C_MAX])
+            else:
+                d, V.lfsr[pj] = round_shift(num, shift, P[pj, _STOCH] > 0, V.lfsr[pj])
+                V.m[s] = min(max(V.m[s] + d, P[pj, _M_MIN]), P[pj, _M_MAX])
 
 
 @njit(cache=True, nogil=True)
-def _decay_all(a, lo, hi, d, p, V, pj):
+def _decay_all(a, lo, hi, d, p, lfsr, pj):
     stoch = p[_STOCH] > 0
     for i in range(lo, hi):
         if a[i] != 0:
-            a[i] = round_shift(a[i] * ((1 << p[_F]) - d), p[_F], stoch, V.lfsr, pj)
+            a[i], lfsr[pj] = round_shift(a[i] * ((1 << p[_F]) - d), p[_F], stoch, lfsr[pj])
 
 
 @njit(cache=True, nogil=True)
 def _epoch_end(k, L, V):
     p = V.params[k]
-    _decay_all(V.x, L.x_ptr[k], L.x_ptr[k + 1], p[_D_PRE], p, V, k)
-    _decay_all(V.y, L.y_first[k], L.y_first[k + 1], p[_D_POST], p, V, k)
+    _decay_all(V.x, L.x_ptr[k], L.x_ptr[k + 1], p[_D_PRE], p, V.lfsr, k)
+    _decay_all(V.y, L.y_first[k], L.y_first[k + 1], p[_D_POST], p, V.lfsr, k)
     if p[_ELIG] > 0:
         stoch = p[_STOCH] > 0
         for q in range(L.proj_ptr[k], L.proj_ptr[k + 1]):
             s = L.proj_syn[q]
             if V.c[s] != 0:
-                V.c[s] = round_shift(V.c[s] * ((1 << p[_F]) - p[_D_ELIG]), p[_F], stoch, V.lfsr, k)
+                V.c[s], V.lfsr[k] = round_shift(V.c[s] * ((1 << p[_F]) - p[_D_ELIG]), p[_F], stoch, V.lfsr[k])
 
 
 @njit(cache=True, nogil=True)
@@ -224,7 +221,7 @@ def learn_after_int(t, spikes, L, V):
             for q in range(L.proj_ptr[k], L.proj_ptr[k + 1]):
                 s = L.proj_syn[q]
                 if V.c[s] != 0:
-                    d = round_shift(r * V.c[s], p[_RF] + p[_EF], stoch, V.lfsr, k)
+                    d, V.lfsr[k] = round_shift(r * V.c[s], p[_RF] + p[_EF], stoch, V.lfsr[k])
                     V.m[s] = min(max(V.m[s] + d, p[_M_MIN]), p[_M_MAX])
     queue_spikes(t, spikes, L)
     for k in range(V.params.shape[0]):
