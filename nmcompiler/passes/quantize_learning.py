@@ -2,10 +2,10 @@
 
 ``unit`` is the projection's mantissa units per unit of its float weight (its population scale,
 gain and exponent, :class:`~nmcompiler.passes.quantize.Quantize`); plastic weights keep
-``weight_frac_bits`` more bits ("learning units": the mantissa times ``2^weight_frac_bits``). Traces count spikes in units of
-``trace_inc``; the amplitudes become ``param_bits`` mantissas over one right shift per projection;
-rewards integers with as many fraction bits as ``reward_bits`` allows (docs/datapath.md,
-"Learning").
+``weight_frac_bits`` more bits ("learning units": the mantissa times ``2^weight_frac_bits``).
+Traces count spikes in units of ``trace_inc``; the amplitudes become ``param_bits`` mantissas
+over one right shift per projection; rewards integers with as many fraction bits as
+``reward_bits`` allows (docs/datapath.md, "Learning").
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def quantize_learning(rule, unit: float, fmt: NumericFormat, lf: LearningFormat,
     q = _shift(amplitudes, lf.param_bits)
     a_plus, a_minus = (int(round(a * 2.0 ** q)) for a in amplitudes)
     eligible = isinstance(rule, RewardSTDP)
-    decays = {name: _decay(tau, dt, epoch, F) for name, tau in
-              (("pre", rule.tau_pre), ("post", rule.tau_post), ("eligibility", rule.tau_eligibility if eligible else 1.0))}
+    taus = {"pre": rule.tau_pre, "post": rule.tau_post, "eligibility": rule.tau_eligibility if eligible else 1.0}
+    decays = {name: _decay(tau, dt, epoch, F) for name, tau in taus.items()}
     stochastic = lf.rounding == LEARN_ROUNDING.STOCHASTIC
     if not stochastic:
         warnings += _nearest_warnings(decays, inc, a_plus, a_minus, q, F)

@@ -71,14 +71,17 @@ def _param_row(pp, lf) -> list[int]:
             lf.trace_decay_bits, int(lf.rounding == LEARN_ROUNDING.STOCHASTIC), lf.weight_frac_bits]
 
 
+def _reward_range(p) -> tuple[int, int] | None:
+    return None if p.reward_lo < 0 else (p.reward_lo, p.reward_lo + p.learning.reward_amounts.size)
+
+
 class IntPlastic:
     """The plastic projections of ``prog`` for the kernels: ``layout`` and ``values``."""
 
     def __init__(self, prog: SimProgram, n_pre: int, n_slots: int, seed: int):
         self.projections = list(prog.plastic)
         pieces = [PlasticPiece(pre=p.pre, post=p.post, channel=p.channel, delay=p.delays, pre_lo=p.pre_lo,
-                               n_pre=p.n_pre, post_lo=p.post_lo, n_post=p.n_post,
-                               reward=None if p.reward_lo < 0 else (p.reward_lo, p.reward_lo + p.learning.reward_amounts.size))
+                               n_pre=p.n_pre, post_lo=p.post_lo, n_post=p.n_post, reward=_reward_range(p))
                   for p in self.projections]
         self.layout, self.position = build_plastic_layout(pieces, n_pre, prog.n, n_slots)
         starts = np.cumsum([0] + [p.mantissa.size for p in self.projections])
@@ -99,7 +102,8 @@ class IntPlastic:
             params=np.array(rows, dtype=np.int64).reshape(len(rows), 22),
             lfsr=np.array([lfsr_seed(seed, k) for k in range(len(rows))], dtype=np.int64),
             reward_amount=np.concatenate([p.learning.reward_amounts for p in self.projections] or [np.zeros(0)])
-            .astype(np.int64), reward_step=np.array(steps, np.int64)[order], reward_proj=np.array(projs, np.int64)[order],
+            .astype(np.int64), reward_step=np.array(steps, np.int64)[order],
+            reward_proj=np.array(projs, np.int64)[order],
             reward_value=np.array(values, np.int64)[order], reward_at=np.zeros(1, np.int64),
             arrived=np.zeros(max(1, nnz), np.int64), first=np.zeros(max(1, nnz), np.bool_))
 
@@ -111,8 +115,9 @@ class IntPlastic:
             where = self.position[a:b]
             m = self.values.m[where].copy()
             history = np.array([snap[where] for snap in snapshots]).reshape(len(snapshots), b - a)
-            out[p.name] = PlasticWeights(pre=p.pre - p.pre_lo, post=p.indices.astype(np.int64), final=m / p.learning.unit,
-                                         steps=at, history=history / p.learning.unit, mantissa=m)
+            out[p.name] = PlasticWeights(pre=p.pre - p.pre_lo, post=p.indices.astype(np.int64),
+                                         final=m / p.learning.unit, steps=at, history=history / p.learning.unit,
+                                         mantissa=m)
         return out
 
 

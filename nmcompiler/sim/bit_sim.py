@@ -298,7 +298,8 @@ class BitAccurateSimulator:
             max_delay = max(self.max_delay + (comp is not None), self.n_slots - 1)  # a message takes a tick
             if self._ring_type is None:  # a source channel may spike several times in one step
                 reach = _max_reach(target, weight, self.channels * self.n) * sources.max_repeat
-                self._ring_type = np.int32 if reach < 2 ** 31 - 1 else np.int64
+                narrow = reach < 2 ** 31 - 1 and not self.learns  # plastic weights may grow: int64
+                self._ring_type = np.int32 if narrow else np.int64
             delay = _narrow(delay)
             self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
                                       shared_row_delays(indptr, delay), self.indptr.size - 1, max_delay)}
