@@ -180,3 +180,19 @@ def test_the_kernels_follow_the_written_contract(seed):
         assert got.weights[name].mantissa.tolist() == weights[name]
         start = (np.asarray(fx.projections[name].mantissa, np.int64) << fx.learning.weight_frac_bits).tolist()
         assert weights[name] != start
+
+
+def test_nmc_compare_learns_in_fixed_point_and_refuses_targets_without_an_engine(tmp_path, run_nmc):
+    import json
+    from pathlib import Path
+
+    song = Path(__file__).resolve().parent.parent / "examples" / "stdp_song.yaml"
+    code, out, err = run_nmc("compare", song, "--target", "fpga-lif", "--duration", "2s", "-o", tmp_path / "c")
+    assert code == 0, err
+    report = json.loads((tmp_path / "c" / "compare.json").read_text())
+    learned = report["learning"]["plastic"]
+    assert abs(learned["hw"]["mean"] - learned["float"]["mean"]) < 0.02 and learned["mean_abs_difference"] > 0
+    assert "projection 'plastic' learned: mean weight float" in out
+    code, _, err = run_nmc("compare", song, "--target", "truenorth-like", "--steps", "10", "-o", tmp_path / "t")
+    assert code == 2 and "projection 'plastic': learns (stdp), and format truenorth-like has no learning engine" in err
+    assert "Traceback" not in err and not (tmp_path / "t").exists()

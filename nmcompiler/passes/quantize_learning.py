@@ -95,7 +95,7 @@ def _nearest_warnings(decays: dict, inc: int, a_plus: int, a_minus: int, q: int,
     for name in ("pre", "post"):
         s = decays[name]
         stuck = math.ceil(2 ** (F - 1) / s) if s else math.inf
-        if stuck > 1:
+        if stuck > inc / 64:  # a residue above 1/64 of a spike that never decays
             out.append(f"learning: under nearest rounding a {name} trace stops decaying below {stuck} units ("
                        f"{stuck / inc:.2g} of a spike): use stochastic rounding or a longer learning epoch")
     if 0 < max(a_plus, a_minus) * inc < 2 ** (q - 1):
