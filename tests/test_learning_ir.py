@@ -132,3 +132,46 @@ def test_reward_amount_per_channel(tmp_path):
     with pytest.raises(ValidationError, match=r"net.yaml:9: projection 'plastic': learning: 2 reward amounts, but "
                                               r"reward node 'reward' has 1 channel \(give one amount, or one per"):
         load_network(write(tmp_path, spec))
+
+
+def test_learned_weights_deploy_to_a_target(tmp_path, run_nmc):
+    """simulate (learn) -> import --weights (frozen) -> compile: the image holds the learned weights."""
+    from nmcompiler.ir import with_weights
+    from nmcompiler.sim import simulate
+
+    path = write(tmp_path, STDP_SPEC)
+    code, _, err = run_nmc("simulate", path, "--duration", "1 s", "--no-plot", "-o", tmp_path / "run")
+    assert code == 0, err
+    code, out, err = run_nmc("import", path, "--weights", tmp_path / "run" / "weights.npz", "-o", tmp_path / "frozen.yaml")
+    assert code == 0, err
+    frozen = load_network(tmp_path / "frozen.yaml")
+    with np.load(tmp_path / "run" / "weights.npz") as z:
+        learned = z["plastic/final"]
+    assert frozen.projections[0].learning is None and not np.all(learned == 0.5)
+    assert np.array_equal(frozen.projections[0].connectivity.synapse_weights(), learned)
+    assert "version: 1" in (tmp_path / "frozen.yaml").read_text()  # nothing learns any more
+    code, _, err = run_nmc("compile", tmp_path / "frozen.yaml", "--target", "loihi-like", "-o", tmp_path / "map")
+    assert code == 0, err
+    net = load_network(path)
+    kept = with_weights(net, {"plastic": learned}, freeze=False)
+    assert kept.projections[0].learning == net.projections[0].learning
+    again = simulate(kept, steps=100)  # learning goes on from the learned weights
+    assert not np.array_equal(again.weights["plastic"].final, np.zeros(20))
+
+
+def test_learned_weights_that_do_not_fit_are_refused(tmp_path, run_nmc):
+    from nmcompiler.ir import with_weights
+
+    net = load_network(write(tmp_path, STDP_SPEC))
+    with pytest.raises(ValidationError, match=r"projection 'plastic': 3 learned weights for its 20 synapses"):
+        with_weights(net, {"plastic": np.ones(3)})
+    with pytest.raises(ValidationError, match="projection 'nope': has learned weights but is not in network"):
+        with_weights(net, {"nope": np.ones(3)})
+    c = net.projections[0].connectivity
+    with pytest.raises(ValidationError, match="the learned weights belong to other synapses"):
+        with_weights(net, {"plastic": np.ones(20)}, synapses={"plastic": (c.pre_indices()[::-1], c.indices)})
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.ones(2))
+    code, _, err = run_nmc("import", tmp_path / "net.yaml", "--weights", bad, "-o", tmp_path / "o.yaml")
+    assert code == 2 and "no learned weights in it" in err and "Traceback" not in err
+    assert not (tmp_path / "o.yaml").exists()

@@ -218,14 +218,25 @@ def _data_steps(model, data, source: str, output: str, where: Path) -> int:
 @click.argument("network", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="net.yaml (YAML + .npy arrays), net.npz or a folder (IR checkpoint), or net.nir.")
+@click.option("--weights", "weights_file", type=click.Path(path_type=Path), default=None,
+              help="Learned weights (a weights.npz of nmc simulate) to put into the projections that learned; "
+                   "their learning rules are dropped (fixed weights, ready to compile) unless --keep-learning.")
+@click.option("--keep-learning", is_flag=True, help="With --weights: keep the learning rules (learn on from there).")
 @network_options
-def import_(network: Path, output: Path, source_options) -> None:
-    """Convert NETWORK (NIR, YAML or saved IR) to YAML, a saved IR, or NIR."""
+def import_(network: Path, output: Path, weights_file: Path | None, keep_learning: bool, source_options) -> None:
+    """Convert NETWORK (NIR, YAML or saved IR) to YAML, a saved IR, or NIR; with --weights, deploy
+    the weights a learning run found."""
     from ..frontends.nir import export_nir
     from ..frontends.yaml_writer import save_yaml_network
-    from ..ir import save_network
+    from ..ir import save_network, with_weights
+    from ..sim.result import read_weights_npz
 
+    if keep_learning and weights_file is None:
+        raise UserError("--keep-learning goes with --weights")
     net = load_source(network, source_options)
+    if weights_file is not None:
+        final, synapses = read_weights_npz(weights_file)
+        net = with_weights(net, final, freeze=not keep_learning, synapses=synapses)
     if output.suffix in (".yaml", ".yml"):
         save_yaml_network(net, output)
     elif output.suffix == ".nir":

@@ -101,8 +101,8 @@ def learning(net: Network, target: Target) -> list[Violation]:
     return [Violation(rule=Rule.LEARNING, subject=f"projection '{p.name}'", resource="learning rule", amount=1,
                       limit=0, legalizable=False,
                       message=f"projection '{p.name}' learns ({p.learning.kind}); {cores}: deploy the learned "
-                              "weights (remove its 'learning'), or choose a target whose core.learning_rules has "
-                              f"'{p.learning.kind}'")
+                              "weights (nmc import NET --weights weights.npz -o frozen.yaml, after nmc simulate), or "
+                              f"choose a target whose core.learning_rules has '{p.learning.kind}'")
             for p in net.projections if p.learning is not None and p.learning.kind not in runs]
 
 

@@ -1,6 +1,7 @@
 """The graph IR: neuron models, nodes, projections and the network graph."""
 
 from .connectivity import Connectivity, Projection
+from .learned import with_weights
 from .learning import LEARNING_RULES, STDP, RewardSTDP
 from .models import MEMBRANE, IF, LIF, MODELS, CubaLIF, Integration, NeuronModel, Propagator, ResetMode, ThresholdUnit
 from .network import Network, NetworkStats, PopulationStats
@@ -12,5 +13,5 @@ __all__ = [
     "Connectivity", "Projection", "IF", "LIF", "MODELS", "CubaLIF", "NeuronModel", "Propagator",
     "ResetMode", "Integration", "ThresholdUnit", "Network", "NetworkStats", "PopulationStats", "NODE_KINDS", "CurrentSource", "Node",
     "PoissonSource", "Population", "Probe", "SpikeSource", "FORMAT_VERSION", "load_network_file",
-    "save_network",
+    "save_network", "with_weights",
 ]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..fileio import write_bytes, write_json
 
-__all__ = ["SimResult", "Snapshots", "Trace"]
+__all__ = ["SimResult", "Snapshots", "Trace", "read_weights_npz"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,3 +137,17 @@ class Snapshots:
 
     def weights(self, plastic) -> dict:
         return {} if self.w is None else plastic.weights(self.weights_at, self.steps)
+
+
+def read_weights_npz(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """``(final weights, (pre, post))`` per projection of a ``weights.npz`` (:meth:`SimResult.save`)."""
+    from ..errors import UserError
+
+    try:
+        with np.load(path) as z:
+            names = sorted({k.rsplit("/", 1)[0] for k in z.files if k.endswith("/final")})
+            if not names:
+                raise UserError(f"{path}: no learned weights in it (keys 'P/final' of an nmc simulate weights.npz)")
+            return ({n: z[f"{n}/final"] for n in names}, {n: (z[f"{n}/pre"], z[f"{n}/post"]) for n in names})
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{path}: cannot read learned weights ({exc})") from None
