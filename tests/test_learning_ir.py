@@ -142,7 +142,8 @@ def test_learned_weights_deploy_to_a_target(tmp_path, run_nmc):
     path = write(tmp_path, STDP_SPEC)
     code, _, err = run_nmc("simulate", path, "--duration", "1 s", "--no-plot", "-o", tmp_path / "run")
     assert code == 0, err
-    code, out, err = run_nmc("import", path, "--weights", tmp_path / "run" / "weights.npz", "-o", tmp_path / "frozen.yaml")
+    learned_file = tmp_path / "run" / "weights.npz"
+    code, out, err = run_nmc("import", path, "--weights", learned_file, "-o", tmp_path / "frozen.yaml")
     assert code == 0, err
     frozen = load_network(tmp_path / "frozen.yaml")
     with np.load(tmp_path / "run" / "weights.npz") as z:

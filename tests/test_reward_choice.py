@@ -38,3 +38,20 @@ def test_reward_from_a_spike_source_port_gives_the_same_weights():
     explicit = simulate(build("B")).weights["plastic"].final
     port = simulate(build("B", reward_source=True)).weights["plastic"].final
     assert np.array_equal(explicit, port)
+
+
+def test_brian2_learns_the_same_weights():
+    """Brian2 on the same input spikes with reward-modulated STDP in its own terms (event-driven
+    traces and eligibility, rewards at the trial ends; benchmarks/peers/brian2_reward_choice.py
+    made the golden): the same group means within 0.01 and the same weights synapse by synapse
+    (correlation > 0.95, mean difference < 5 % of the weight range)."""
+    import json
+
+    golden = json.loads((Path(__file__).resolve().parent / "golden" / "brian2_reward_choice.json").read_text())
+    for run in golden["runs"]:
+        theirs = np.array(run["weights"])
+        ours = simulate(build(run["rewarded"], run["trials"])).weights["plastic"].final
+        assert abs(ours[:N_PATTERN].mean() - run["mean_w_A"]) < 0.01
+        assert abs(ours[N_PATTERN:].mean() - run["mean_w_B"]) < 0.01
+        assert np.corrcoef(ours, theirs)[0, 1] > 0.95 and np.abs(ours - theirs).mean() < 0.025
+        assert max(run["mean_w_A"], run["mean_w_B"]) > 3 * min(run["mean_w_A"], run["mean_w_B"])  # Brian2 learned too
