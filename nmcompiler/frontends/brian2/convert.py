@@ -3,20 +3,23 @@
 Brian2's schedule per step is: state update, threshold, synaptic effects, reset. A synaptic
 effect of step ``n`` is therefore first integrated in step ``n + 1``; the IR expresses that with
 ``input_before_update`` on every converted model and one step more on every delay (a Brian2
-delay of ``d`` steps becomes ``d + 1``), which reproduces Brian2's run spike for spike.
+delay of ``d`` steps becomes ``d + 1``), which reproduces Brian2's run spike for spike. Synapses
+that learn map when they are pair-based STDP in the form of :mod:`.plasticity`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import sympy
 
 from ...errors import UserError
-from ...ir import Connectivity, Network, PoissonSource, Population, Probe, Projection, SpikeSource
+from ...ir import STDP, Connectivity, Network, PoissonSource, Population, Probe, Projection, SpikeSource
 from ..drives import add_poisson_drive
 from .equations import GroupModel, Resolver, compact, group_model
+from .plasticity import is_plastic, stdp_of
 
 __all__ = ["convert"]
 
@@ -123,21 +126,23 @@ class _Converter:
                             f"of '{self.name(post)}' ({', '.join(gm.scales) or 'none'})")
         return post, gm, var, gm.scales[var]
 
-    def _statement(self, syn, where: str) -> tuple[str, str, float]:
-        if set(syn._pathways) - {syn.pre} or getattr(syn, "post", None) is not None and syn.post in syn._pathways:
-            raise UserError(f"{where}: on_post pathways (plasticity) are not supported")
-        from brian2.equations.equations import PARAMETER
-
-        dynamic = [eq.varname for eq in syn.equations.ordered if eq.type != PARAMETER]
-        if dynamic:
-            raise UserError(f"{where}: synaptic equations for {dynamic} (plasticity or synaptic state) are not supported")
-        lines = [s.strip() for s in syn.pre.code.replace(";", "\n").splitlines() if s.strip()]
+    def _statement(self, syn, where: str) -> tuple[str, str, float, STDP | None]:
+        """``(target variable, weight expression, sign, learning rule or None)`` of the on_pre code."""
+        rule = None
+        if is_plastic(syn):
+            delivery, rule, weight = stdp_of(syn, Resolver(syn, self.namespace, where), where)
+            lines = [delivery]
+        else:
+            lines = [s.strip() for s in syn.pre.code.replace(";", "\n").splitlines() if s.strip()]
         match = _STATEMENT.match(lines[0]) if len(lines) == 1 else None
         if match is None:
             raise UserError(f"{where}: on_pre '{syn.pre.code}' is not one increment 'x += expression' "
                             "or 'x -= expression' of a target variable")
         var, _, op, expr = match.groups()
-        return var, expr, (1.0 if op == "+=" else -1.0)
+        if rule is not None and (op != "+=" or expr.strip() != weight):
+            raise UserError(f"{where}: a learning synapse must deliver its weight as it is ('{var} += {weight}'), "
+                            f"not '{lines[0]}'")
+        return var, expr, (1.0 if op == "+=" else -1.0), rule
 
     def _weights(self, syn, expr: str, pre: np.ndarray, post: np.ndarray, where: str) -> np.ndarray:
         from brian2.parsing.sympytools import str_to_sympy
@@ -162,7 +167,7 @@ class _Converter:
 
     def _synapses(self, syn) -> None:
         where = self.where(syn)
-        var, expr, sign = self._statement(syn, where)
+        var, expr, sign, rule = self._statement(syn, where)
         post, gm, receptor, scale = self._target(syn.target, var, where)
         source, _ = self._endpoint(syn.source)
         if not (id(source) in self.models or self.name(source) in self.net.graph):
@@ -172,10 +177,25 @@ class _Converter:
         w = sign * self._weights(syn, expr, pre, tgt, where)
         if scale is not None:
             w = w * scale[tgt]
+        if rule is not None:
+            rule = self._scaled(rule, scale, tgt, where)
         # _synaptic_pre/_synaptic_post count from the start of the parent groups, not of subgroups
         conn = Connectivity.from_coo(int(source.N), int(post.N), pre, tgt, w, self._delays(syn, pre.size))
         self.net.connect(Projection(name=self.name(syn), pre=self.name(source), post=self.name(post),
-                                    connectivity=conn, receptor=receptor))
+                                    connectivity=conn, receptor=receptor, learning=rule))
+
+    @staticmethod
+    def _scaled(rule: STDP, scale, tgt: np.ndarray, where: str) -> STDP:
+        """The rule in the IR's weight units: amplitudes and bounds scale like the weights."""
+        if scale is None:
+            return rule
+        k = np.unique(np.asarray(scale)[tgt])
+        if k.size > 1 or k.size == 0 or not k[0] > 0:
+            raise UserError(f"{where}: learning onto neurons whose synaptic scales differ (or are not positive); the "
+                            "IR's rule has one amplitude per projection")
+        f = float(k[0])
+        return dataclasses.replace(rule, A_plus=rule.A_plus * f, A_minus=rule.A_minus * f, w_min=rule.w_min * f,
+                                   w_max=rule.w_max * f)
 
     def _poisson_input(self, obj) -> None:
         """``PoissonInput(target, var, N, rate, weight)``: ``N`` inputs at ``rate`` into every target
