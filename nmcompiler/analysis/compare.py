@@ -152,8 +152,8 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
                   quantization=quant, warnings=warnings, float_result=a, hw_result=b,
                   learning=_learned(a, b, driven) if learns else None)
     if data is not None:
-        result.update(_classify(net, Quantize(fmt=fmt, clip=clip), steps, seed, data, src, output, progress,
-                                weight_bits_curve))
+        quantize = Quantize(fmt=fmt, clip=clip, learning=learning)
+        result.update(_classify(net, quantize, steps, seed, data, src, output, progress, weight_bits_curve))
     return CompareResult(**result)
 
 

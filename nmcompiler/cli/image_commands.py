@@ -29,9 +29,10 @@ def check_target(path: Path, meta: dict, target: str | None) -> None:
     from ..targets import load_target
 
     tgt = compiled_target(load_target(target), meta)
-    if tgt.name != meta["target"] or target_digest(tgt) != meta["target_sha256"]:
+    digest = target_digest(tgt, learns=bool(meta.get("plastic")))
+    if tgt.name != meta["target"] or digest != meta["target_sha256"]:
         raise ImageError(f"{path}: compiled for target '{meta['target']}' (description sha256 "
-                         f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({target_digest(tgt)[:12]}): "
+                         f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({digest[:12]}): "
                          "recompile for this target")
 
 
@@ -117,9 +118,11 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
             f"{k}: {v.shape[0]}" for k, v in sorted(contents.chip_tables.items())))
 
 
-def simulate_image(image: Path, steps: int | None, duration: float | None, seed, target: str | None, inputs=()):
+def simulate_image(image: Path, steps: int | None, duration: float | None, seed, target: str | None, inputs=(),
+                   learn: bool = False, record_every: float | None = None):
     """Decode IMAGE and run the bit-accurate simulator on exactly its tables, its host spike
-    sources replaced by the ``inputs`` (``NAME=FILE.npy``)."""
+    sources replaced by the ``inputs`` (``NAME=FILE.npy``); with ``learn`` its plastic synapses
+    learn (``record_every`` seconds: weight snapshots)."""
     from ..image import to_program
     from ..ir import SpikeSource
     from ..sim.bit_sim import BitAccurateSimulator
@@ -127,7 +130,9 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
 
     contents = decode(read_image(image), str(image))
     check_target(image, contents.meta, target)
-    program = to_program(contents)
+    if learn and not contents.meta.get("plastic"):
+        raise UserError(f"{image}: --learn: the image holds no plastic synapses")
+    program = to_program(contents, learn=learn)
     del contents  # the program holds what the simulation needs (a full-scale microcircuit: 1.6 GB less)
     sizes = {s.name: s.size for s in program.sources if isinstance(s, SpikeSource)}
     for source in read_spike_arrays(inputs, sizes, program.dt):
@@ -136,5 +141,6 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
         if duration is None:
             raise UserError(f"{image}: an image has no simulation length: give --duration or --steps")
         steps = max(1, int(round(duration / program.dt)))
-    return BitAccurateSimulator(program, seed=seed).run(steps)
+    every = None if record_every is None else max(1, int(round(record_every / program.dt)))
+    return BitAccurateSimulator(program, seed=seed).run(steps, record_weights=every)
 

@@ -82,11 +82,13 @@ def info(network: Path, as_json: bool, source_options) -> None:
 @click.option("--record-weights", "record_every", callback=time_option, metavar="EVERY",
               help="Networks that learn: also snapshot the plastic weights every EVERY (e.g. '1 s') into "
                    "weights.npz (which holds the final weights in any case).")
+@click.option("--learn", is_flag=True, help="Images: run the learning engine on the image's plastic synapses "
+                                             "(default: they keep the weights the image holds) and write weights.npz.")
 @data_options("Run every sample of an .npz with x (and labels y, optional): counts.npz (spike counts per sample and "
               "population), samples.json (spikes, rates, accuracy); spikes.npz and the plot: the first sample.")
 @network_options
 def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, plot: bool, inputs, target,
-             record_every, data_file, encode, input_source, output_pop, source_options) -> None:
+             record_every, learn, data_file, encode, input_source, output_pop, source_options) -> None:
     """Simulate NETWORK in floating point, or a configuration image (NETWORK.nmc) bit-accurately from
     its own tables; write spikes.npz, summary.json and raster.png to OUTDIR (and weights.npz when
     projections learn)."""
@@ -96,16 +98,18 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
 
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
-    if record_every is not None and (data_file is not None or network.suffix == ".nmc"):
-        raise UserError("--record-weights applies to a network simulated in floating point (not to --data runs "
-                        "or images yet)")
+    if record_every is not None and (data_file is not None or (network.suffix == ".nmc" and not learn)):
+        raise UserError("--record-weights applies to a network simulated in floating point or an image run with "
+                        "--learn (not to --data runs)")
+    if learn and (network.suffix != ".nmc" or data_file is not None):
+        raise UserError("--learn applies to images (.nmc) without --data; a network learns whenever it has rules")
     if data_file is not None:
         if inputs:
             raise UserError("give either --data or --input, not both")
         return _simulate_data(network, data_file, encode, input_source, output_pop, steps, duration, seed, target,
                               outdir, as_json, plot, source_options)
     if network.suffix == ".nmc":  # a configuration image: bit-accurate simulation of its tables
-        result = image_commands.simulate_image(network, steps, duration, seed, target, inputs)
+        result = image_commands.simulate_image(network, steps, duration, seed, target, inputs, learn, record_every)
     else:
         if target is not None:
             raise UserError("--target applies to images (.nmc); use nmc compare for fixed-point simulation")

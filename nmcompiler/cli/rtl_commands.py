@@ -30,9 +30,10 @@ def _image_target(contents, target: str | None, where: str):
         raise UserError(f"{where}: compiled for target '{meta['target']}', which is not shipped: pass its target file "
                         "with --target (nmc compile --size writes it as target.yaml beside the image)")
     tgt = compiled_target(load_target(target or meta["target"]), meta)
-    if tgt.name != meta["target"] or target_digest(tgt) != meta["target_sha256"]:
+    digest = target_digest(tgt, learns=bool(meta.get("plastic")))
+    if tgt.name != meta["target"] or digest != meta["target_sha256"]:
         raise UserError(f"{where}: compiled for target '{meta['target']}' (description sha256 "
-                        f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({target_digest(tgt)[:12]}): "
+                        f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({digest[:12]}): "
                         "pass the target file it was compiled for with --target")
     return tgt
 

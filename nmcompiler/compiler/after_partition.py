@@ -43,7 +43,9 @@ class SplitFanOutStage(Stage):
         old_n = state.index.n
         split = splitting.run(state.network, part.core_of)
         net, core_of = split.network, split.core_of
-        fx = Quantize(fmt=target.format).run(net)  # the splitters' scale; other populations keep theirs
+        # the splitters' scale; other populations keep theirs
+        fx = Quantize(fmt=target.format, learning=target.learning,
+                      learning_epoch=state.options.learning_epoch).run(net)
         index = neuron_index(net)
         pre, post = synapse_arrays(net, index.offsets, index.n)
         rates = state.rates

@@ -156,7 +156,8 @@ class QuantizeStage(Stage):
     name: ClassVar[str] = "quantize"
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
-        fx = Quantize(fmt=state.target.format).run(state.network)
+        fx = Quantize(fmt=state.target.format, learning=state.target.learning,
+                      learning_epoch=state.options.learning_epoch).run(state.network)
         return dataclasses.replace(state, fixed_point=fx, index=neuron_index(state.network))
 
 

@@ -40,13 +40,15 @@ class CompileOptions:
     """``placer``: "swap" (pairwise swap search), "cp-sat" (then CP-SAT over every position of the
     chips used), "auto" (CP-SAT with a small budget on the smallest chips). ``fan_in``:
     "partial-sums" (always), "none" (never), "auto". ``rates``: a rate source whose rates weight
-    partitioning, placement and the traffic figures (else every neuron counts as 1 Hz)."""
+    partitioning, placement and the traffic figures (else every neuron counts as 1 Hz).
+    ``learning_epoch``: ticks between trace decays of the target's learning engine."""
 
     seed: int = 0
     partitioner: str = "auto"
     placer: str = "auto"
     fan_in: str = "auto"
     rates: RateSource | None = None
+    learning_epoch: int = 1  # plastic projections: ticks between the learning engine's trace decays
 
     def check(self, target: Target) -> None:
         """Raise :class:`UserError` for an unknown option or one the target cannot honour."""

@@ -89,21 +89,26 @@ def spikes_per_step(net: Network, target: Target) -> list[Violation]:
 
 
 def learning(net: Network, target: Target) -> list[Violation]:
-    """Plastic projections on cores whose learning engine does not run their rule."""
+    """Plastic projections on cores whose learning engine does not run their rule, or that a
+    legalization would restructure (relays for long delays move the pairing time)."""
     runs = target.core.learning_rules
-    if runs:
-        cores = f"{target.name}'s cores run only {', '.join(runs)}"
-    elif target.learning is not None:
-        cores = (f"{target.name} has a learning engine (nmc compare runs it in fixed point), but its images do not "
-                 "carry plastic synapses yet")
-    else:
-        cores = f"{target.name}'s cores run no learning rule"
-    return [Violation(rule=Rule.LEARNING, subject=f"projection '{p.name}'", resource="learning rule", amount=1,
-                      limit=0, legalizable=False,
-                      message=f"projection '{p.name}' learns ({p.learning.kind}); {cores}: deploy the learned "
-                              "weights (nmc import NET --weights weights.npz -o frozen.yaml, after nmc simulate), or "
-                              f"choose a target whose core.learning_rules has '{p.learning.kind}'")
-            for p in net.projections if p.learning is not None and p.learning.kind not in runs]
+    cores = (f"{target.name}'s cores run only {', '.join(runs)}" if runs
+             else f"{target.name}'s cores run no learning rule")
+    out = [Violation(rule=Rule.LEARNING, subject=f"projection '{p.name}'", resource="learning rule", amount=1,
+                     limit=0, legalizable=False,
+                     message=f"projection '{p.name}' learns ({p.learning.kind}); {cores}: deploy the learned "
+                             "weights (nmc import NET --weights weights.npz -o frozen.yaml, after nmc simulate), or "
+                             f"choose a target whose core.learning_rules has '{p.learning.kind}'")
+           for p in net.projections if p.learning is not None and p.learning.kind not in runs]
+    for p in net.projections:
+        longest = int(p.connectivity.delays.max()) if p.learning is not None and p.connectivity.nnz else 0
+        if longest > target.format.delay_max:
+            out.append(Violation(rule=Rule.LEARNING, subject=f"projection '{p.name}'", resource="plastic delay",
+                                 amount=longest, limit=target.format.delay_max, legalizable=False,
+                                 message=f"projection '{p.name}' learns and has a delay of {longest} ticks, over "
+                                         f"{target.name}'s {target.format.delay_max}: relays would move the time it "
+                                         "pairs spikes at; shorten its delays"))
+    return out
 
 
 def _unsupported(p, target: Target) -> str:

@@ -18,18 +18,19 @@ import numpy as np
 
 from ..errors import UserError
 from .contents import COMPARTMENT_DTYPE, GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
+from .plastic import PLASTIC_DTYPE
 
 __all__ = ["MAGIC", "VERSION", "VERSIONS", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
 
 MAGIC = b"NMCIMAGE"
-VERSION = 2  # the newest; an image without partial-sum compartments is written as version 1
-VERSIONS = (1, 2)  # version 2 adds the compartments section and meta's compartments and payload_bits
+VERSION = 3  # the newest; an image is written with the oldest version that holds it
+VERSIONS = (1, 2, 3)  # 2 adds the compartments section (and meta's compartments, payload_bits), 3 plastic rows
 # magic, version, header bytes, sections, file bytes, target sha, crc, 0, target name, compiler version
 HEADER = struct.Struct("<8sHHIQ32sII24s8s")
 ENTRY = struct.Struct("<HHIQQII")  # kind, reserved, core, offset, size, crc32, reserved
 TRAILER = 32
 SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table",
-                 8: "compartments"}
+                 8: "compartments", 9: "plastic"}
 _KIND = {v: k for k, v in SECTION_KINDS.items()}
 _MAX_SECTIONS = 1 << 24
 
@@ -66,6 +67,8 @@ def _pack_core(c: CoreImage) -> dict[str, bytes]:
         out["type_weights"] = struct.pack("<II", *tw.shape) + np.ascontiguousarray(tw, dtype="<i2").tobytes()
     if c.compartments.size:
         out["compartments"] = struct.pack("<I", c.compartments.size) + c.compartments.astype(COMPARTMENT_DTYPE).tobytes()
+    if c.plastic.size:
+        out["plastic"] = struct.pack("<I", c.plastic.size) + c.plastic.astype(PLASTIC_DTYPE).tobytes()
     return out
 
 
@@ -91,7 +94,8 @@ def encode(contents: ImageContents) -> bytes:
     entry_bytes = b"".join(entries)
     name = contents.meta["target"].encode()[:24]
     compiler = contents.meta["compiler"].rsplit(" ", 1)[-1].encode()[:8]
-    version = 2 if any(c.compartments.size for c in contents.cores) else 1
+    version = (3 if contents.meta.get("plastic") else 2 if any(c.compartments.size for c in contents.cores)
+               else 1)
     fields = [MAGIC, version, HEADER.size, len(entries), file_bytes, contents.target_digest, 0, 0,
               name, compiler]
     crc = zlib.crc32(HEADER.pack(*fields) + entry_bytes)
@@ -135,7 +139,8 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
     for k in range(count):
         kind, _, core, off, size, scrc, _ = ENTRY.unpack_from(table, k * ENTRY.size)
         name = SECTION_KINDS.get(kind)
-        if name is None or (name == "compartments" and version < 2) or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
+        newer = (name == "compartments" and version < 2) or (name == "plastic" and version < 3)
+        if name is None or newer or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
             raise ImageError(f"{where}: section {k} is corrupted (kind {kind}, offset {off}, size {size})")
         if zlib.crc32(view[off:off + size]) != scrc:
             raise ImageError(f"{where}: section {k} ({name}{'' if core == GLOBAL else f', core {core}'}) corrupted "
@@ -250,5 +255,14 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
         (count,) = r.unpack("<I")
         comps = r.array(COMPARTMENT_DTYPE, count)
         r.done()
+    plastic = np.zeros(0, dtype=PLASTIC_DTYPE)
+    if "plastic" in s:
+        r = _Reader(s["plastic"], where, f"plastic of core {c}")
+        (count,) = r.unpack("<I")
+        plastic = r.array(PLASTIC_DTYPE, count)
+        r.done()
+        if plastic.size and (int(plastic["row"].max()) >= rows.size or np.any(np.diff(plastic["row"].astype(np.int64)) <= 0)):
+            raise ImageError(f"{where}: the plastic section of core {c} names rows it does not have (or not ascending)")
     return CoreImage(core=c, position=(chip, row, col), neurons=neurons, decay_i=decay_i, i0=i0, rows=rows,
-                     synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests, compartments=comps)
+                     synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests, compartments=comps,
+                     plastic=plastic)

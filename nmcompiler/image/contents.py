@@ -39,6 +39,7 @@ from ..ir import PoissonSource, SpikeSource
 from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
 from ..lowered import program_from_fixed_point
+from .plastic import PLASTIC_DTYPE, plastic_meta, plastic_rows
 from .synapse_batches import BATCH_SYNAPSES, synapse_batches
 from ..targets import Target
 from ..targets.encoding import SynapseFields
@@ -72,6 +73,8 @@ class CoreImage:
     destinations: np.ndarray  # uint32 cores that receive this core's spikes (and compartment messages)
     # partial-sum compartments in the slots after the neurons (COMPARTMENT_DTYPE, ascending id)
     compartments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=COMPARTMENT_DTYPE))
+    # rows that learn and their plastic projection (PLASTIC_DTYPE, ascending row; format version 3)
+    plastic: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=PLASTIC_DTYPE))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -97,13 +100,16 @@ class ImageContents:
         return dataclasses.replace(self, meta=self.meta | {"sources": sources})
 
 
-def target_digest(target: Target) -> str:
-    """SHA-256 of the target's canonical JSON (without the file it was read from, and without its
-    learning engine: images hold no plastic synapses yet, so a target's ``learning:`` section
-    changes nothing an image depends on, and images compiled before it existed still match)."""
+def target_digest(target: Target, learns: bool = False) -> str:
+    """SHA-256 of the target's canonical JSON (without the file it was read from). The learning
+    engine (``learning:`` and ``core.learning_rules``) counts only for an image that ``learns``
+    (holds plastic synapses): nothing else depends on it, and images compiled before targets had
+    it still match."""
     doc = target.to_json()
     doc.pop("source", None)
-    doc.pop("learning", None)
+    if not learns:
+        doc.pop("learning", None)
+        doc["core"].pop("learning_rules", None)
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -157,6 +163,10 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     pop_starts = np.array([sl.offset for sl in prog.populations], dtype=np.int64)
     batches, dest_pairs, comps = synapse_batches(fxp, prog.offsets, pop_starts, n, n_pre, core_of, local,
                                                  np.diff(core_bounds), ps, batch_synapses)
+    learns = plastic_rows(fxp, prog, max(1, fxp.format.receptors))
+    if learns is not None and comps:
+        raise UserError("plastic projections and partial-sum compartments in one image: compile with --fan-in none, "
+                        "or without learning")
     layout = target.storage
     problems = layout.problems(target)  # a target derived in code (more receptors, say) is checked here
     if problems:
@@ -187,10 +197,14 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
                 rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_slot, s_delay, s_w,
                                                    mapping.axon_types.get(c))
             else:
-                rows, synapses = _rows(c, target, fields, layout, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w)
+                forced = None if learns is None else learns.exponents(row_key[sel])
+                rows, synapses = _rows(c, target, fields, layout, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w,
+                                       forced)
                 type_w = np.zeros((0, 0), dtype=np.int16)
             dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
             extra = {"compartments": _records(comps, c)} if comps else {}
+            if learns is not None and rows.size:
+                extra["plastic"] = _plastic_records(learns, row_key[sel], rows)
             cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
                                    decay_i=p.decay_i[:, members].astype(np.int32),
                                    i0=prog.i0[:, members].astype(np.int32), rows=rows, synapses=synapses,
@@ -198,7 +212,8 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
                                    destinations=dests.astype(np.uint32), **extra))
         del s, order
     meta = {
-        "compiler": f"nmcompiler {__version__}", "target": target.name, "target_sha256": target_digest(target),
+        "compiler": f"nmcompiler {__version__}", "target": target.name,
+        "target_sha256": target_digest(target, learns=learns is not None),
         "format": {k: v for k, v in vars(fxp.format).items()}, "network": prog.name, "dt": repr(prog.dt),
         "seed": prog.seed, "neurons": n, "presynaptic": n_pre, "cores": n_cores,
         "populations": [[sl.name, sl.offset, sl.size] for sl in prog.populations],
@@ -209,7 +224,16 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     }
     if comps:
         meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}
+    meta |= plastic_meta(fxp)
     return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, n_cores))
+
+
+def _plastic_records(learns, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The core's rows that learn (ascending) and their plastic projection."""
+    k = learns.projection_of(keys[rows["start"].astype(np.int64)])
+    rec = np.zeros(int(np.count_nonzero(k >= 0)), dtype=PLASTIC_DTYPE)
+    rec["row"], rec["projection"] = np.flatnonzero(k >= 0), k[k >= 0]
+    return rec
 
 
 def _records(comps: dict, c: int) -> np.ndarray:
@@ -232,14 +256,17 @@ def _sort_order(keys) -> np.ndarray:
     return np.argsort(packed, kind="stable")
 
 
-def _rows(core, target, f: SynapseFields, layout, s_key, s_pre, s_post, s_chan, s_delay, s_w):
+def _rows(core, target, f: SynapseFields, layout, s_key, s_pre, s_post, s_chan, s_delay, s_w, forced=None):
+    """Rows and entries; ``forced``: per synapse an exponent its row must have at least (a plastic
+    projection's own: its mantissas learn in those units)."""
     wmax = (1 << (f.weight - 1)) - 1
-    need = np.zeros_like(s_w)  # per synapse: the smallest shift that brings it into the mantissa range
+    # per synapse: the smallest shift that brings it into the mantissa range
+    need = np.zeros_like(s_w) if forced is None else np.asarray(forced, dtype=s_w.dtype).copy()
     for e in range(63):
         over = ((s_w >> e) > wmax) | ((s_w >> e) < -wmax - 1)
         if not over.any():
             break
-        need[over] = e + 1
+        need[over] = np.maximum(need[over], e + 1)
     # one row per (source, channel, target population); its exponent is the largest its synapses need
     # (``s_key`` ascends: the batch's order sorts by core, then key)
     start = np.flatnonzero(np.r_[True, s_key[1:] != s_key[:-1]]) if s_key.size else np.zeros(0, dtype=np.int64)

@@ -16,6 +16,7 @@ _HOLDS = {
     "routes": "routing key, mask and destination cores of the core's spikes",
     "chip_table": "multicast routing table of a chip: key, mask, route bits",
     "compartments": "partial-sum compartments in the slots after the neurons: id, neuron and channel fed",
+    "plastic": "rows that learn and their plastic projection (meta's plastic: its learning parameters)",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..datapath import NeuronParams
+from ..datapath import LearningFormat, NeuronParams
 from ..datapath.format import NumericFormat
 from ..errors import UserError
 from ..ir import Probe
@@ -18,13 +18,16 @@ from ..lowered import Compartments, PopulationSlot, SimProgram, synapse_table
 from ..targets.encoding import StorageLayout, storage_layout
 from .contents import (FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreImage, ImageContents, SynapseFields,
                        source_from_json)
+from .plastic import plastic_pieces
 
 __all__ = ["to_program"]
 
 
-def to_program(contents: ImageContents) -> SimProgram:
+def to_program(contents: ImageContents, learn: bool = False) -> SimProgram:
     """The simulator's input, made from the image's tables alone (names and sources from META).
-    An image whose sections contradict each other raises :class:`UserError` naming what."""
+    An image whose sections contradict each other raises :class:`UserError` naming what. Plastic
+    synapses learn with ``learn`` (one learning unit per projection and core); otherwise they
+    are fixed at the weights the image holds (inference, and what the RTL core runs)."""
     try:
         prog = _to_program(contents)
     except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
@@ -32,7 +35,7 @@ def to_program(contents: ImageContents) -> SimProgram:
     problems = _program_problems(prog, contents)
     if problems:
         raise UserError("image content inconsistent: " + "; ".join(problems))
-    return prog
+    return prog if learn else prog.frozen()
 
 
 def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
@@ -126,6 +129,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
     comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
     comp_record = np.full(m, -1, dtype=np.int64)  # from the compartments sections
     pres, targets, weights, delays = [], [], [], []
+    learned: dict[int, list] = {}  # plastic projection -> (core, src, neuron, channel, delay, mantissa) per core
     pending, held = [], 0  # the cores' small pieces, joined into large ones (see _join)
     index_type = np.int32 if max(n_pre, R * n) + m < 2 ** 31 else np.int64
     for c in contents.cores:
@@ -134,6 +138,8 @@ def _to_program(contents: ImageContents) -> SimProgram:
             arrays[k][ids] = c.neurons[k]
         decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
         src, j, ch, d, w = _entries(c, layout, f)
+        if c.plastic.size:  # rows that learn: out of the fixed table, into the core's learning units
+            src, j, ch, d, w = _take_plastic(c, ids, learned, meta, src, j, ch, d, w)
         nb, cid = ids.size, c.compartments["id"].astype(np.int64)
         if np.any(j >= nb + cid.size):
             raise UserError(f"core {c.core}: a synapse targets slot {int(j.max())}, the core holds {nb} neurons "
@@ -184,8 +190,36 @@ def _to_program(contents: ImageContents) -> SimProgram:
     _join(pending, pres, targets, weights, delays)
     table = synapse_table(n_pre, pres, targets, weights, delays)
     probes = tuple(Probe(target=q["target"], variable=q["variable"], neurons=q["neurons"]) for q in meta["probes"])
+    sizes = {a: int(c) for a, _, c in meta["populations"]} | {s["name"]: int(s["size"]) for s in meta["sources"]}
+    offsets = {a: int(b) for a, b, _ in meta["populations"]}
+    firsts = (n + np.cumsum([0] + channels[:-1])).astype(int).tolist()
+    offsets |= dict(zip([s["name"] for s in meta["sources"]], firsts))
+    plastic = plastic_pieces(meta, lambda k: learned.get(k, []), sizes, offsets)
     return SimProgram(name=meta["network"], dt=float(meta["dt"]), seed=int(meta["seed"]), format=fmt,
                       populations=tuple(PopulationSlot(a, int(b), int(c)) for a, b, c in meta["populations"]),
                       params=params, v0=arrays["v0"], i0=i0, synapses=table,
                       sources=tuple(source_from_json(s) for s in meta["sources"]), probes=probes,
-                      compartments=compartments)
+                      compartments=compartments, plastic=plastic,
+                      learning=LearningFormat(**meta["learning"]) if plastic else None)
+
+
+def _take_plastic(c: CoreImage, ids: np.ndarray, learned: dict, meta: dict, src, j, ch, d, w):
+    """Move core ``c``'s plastic rows' synapses into ``learned``; return the fixed ones."""
+    lengths = c.rows["length"].astype(np.int64)
+    row_of = np.repeat(np.arange(c.rows.size), lengths)
+    proj_of_row = np.full(c.rows.size, -1, dtype=np.int64)
+    proj_of_row[c.plastic["row"].astype(np.int64)] = c.plastic["projection"]
+    k = proj_of_row[row_of]
+    plastic = meta.get("plastic", [])
+    if np.any(k >= len(plastic)) or np.any(j[k >= 0] >= ids.size):
+        raise UserError(f"core {c.core}: a plastic row names an unknown projection or a slot that is not a neuron")
+    exps = c.rows["exponent"].astype(np.int64)[row_of]
+    for p in np.unique(k[k >= 0]):
+        sel = k == p
+        if np.any(exps[sel] != plastic[p]["exponent"]):
+            raise UserError(f"core {c.core}: a plastic row of projection '{plastic[p]['name']}' has another exponent "
+                            "than the projection's")
+        learned.setdefault(int(p), []).append((c.core, src[sel], ids[j[sel]].astype(np.int64), ch[sel], d[sel],
+                                               w[sel] >> exps[sel]))
+    keep = k < 0
+    return src[keep], j[keep], ch[keep], d[keep], w[keep]

@@ -33,8 +33,8 @@ def with_weights(net: Network, weights: Mapping[str, np.ndarray], *, freeze: boo
             problems.append(Diagnostic(where=where, message=f"{w.size} learned weights for its {c.nnz} synapses"))
             continue
         if synapses is not None and name in synapses:
-            pre, post = synapses[name]
-            if not (np.array_equal(pre, c.pre_indices()) and np.array_equal(post, c.indices)):
+            w = _in_projection_order(w, *synapses[name], c)
+            if w is None:
                 problems.append(Diagnostic(where=where, message="the learned weights belong to other synapses (their "
                                                                "pre and post neurons differ from this projection's)"))
                 continue
@@ -47,6 +47,27 @@ def with_weights(net: Network, weights: Mapping[str, np.ndarray], *, freeze: boo
     if problems:
         raise ValidationError(problems)
     return _in_order(out, [p.name for p in net.projections])
+
+
+def _in_projection_order(w: np.ndarray, pre: np.ndarray, post: np.ndarray, c) -> np.ndarray | None:
+    """``w`` (synapse ``k`` from ``pre[k]`` to ``post[k]``) in ``c``'s synapse order, or None when
+    the synapses differ. Another order (an image lists a projection core by core) is matched by
+    (pre, post) when no pair repeats."""
+    mine_pre, mine_post = c.pre_indices(), c.indices.astype(np.int64)
+    pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
+    if pre.shape != mine_pre.shape or post.shape != mine_post.shape:
+        return None
+    if np.array_equal(pre, mine_pre) and np.array_equal(post, mine_post):
+        return w
+    theirs, mine = np.lexsort((post, pre)), np.lexsort((mine_post, mine_pre))
+    pairs = np.stack([pre[theirs], post[theirs]])
+    if not np.array_equal(pairs, np.stack([mine_pre[mine], mine_post[mine]])):
+        return None
+    if pairs.shape[1] > 1 and np.any(np.all(pairs[:, 1:] == pairs[:, :-1], axis=0)):
+        return None  # a repeated pair: which weight is whose cannot be told
+    out = np.empty_like(w)
+    out[mine] = w[theirs]
+    return out
 
 
 def _in_order(net: Network, names: list[str]) -> Network:

@@ -68,6 +68,25 @@ class SimProgram:
             start += s.size
         return out
 
+    def frozen(self) -> SimProgram:
+        """The program with its plastic synapses fixed at their weights (the learning engine off)."""
+        if not self.plastic:
+            return self
+        t = self.synapses
+        pres = [np.repeat(np.arange(t.indptr.size - 1, dtype=np.int64), np.diff(t.indptr))]
+        targets, weights = [np.asarray(t.target, dtype=np.int64)], [np.asarray(t.weight, dtype=np.int64)]
+        delays = [np.broadcast_to(t.delay, t.target.shape).astype(np.int64)]
+        frac = self.learning.weight_frac_bits if self.learning is not None else 0
+        n = self.n
+        for p in self.plastic:
+            pres.append(p.pre)
+            targets.append(p.channel * n + p.post)
+            half = (1 << (frac - 1)) if frac else 0
+            weights.append(((((p.mantissa << frac) + half) >> frac) << p.exponent).astype(np.int64))
+            delays.append(p.delays.astype(np.int64))
+        table = synapse_table(t.indptr.size - 1, pres, targets, weights, delays)
+        return dataclasses.replace(self, synapses=table, plastic=(), learning=None)
+
     def with_source(self, source: Node) -> SimProgram:
         """The program with its host source of ``source.name`` replaced (same size: the index
         space does not change), e.g. an image run on new input spikes."""

@@ -108,16 +108,23 @@ class IntPlastic:
             arrived=np.zeros(max(1, nnz), np.int64), first=np.zeros(max(1, nnz), np.bool_))
 
     def weights(self, snapshots: list[np.ndarray], steps: list[int]) -> dict[str, PlasticWeights]:
-        """Per projection (its synapse order): weights in the network's units (``m / unit``) and the
-        integers themselves (learning units: the mantissa with its fraction bits)."""
-        out, at = {}, np.array(steps, dtype=np.int64)
+        """Per projection: weights in the network's units (``m / unit``) and the integers themselves
+        (learning units: the mantissa with its fraction bits). A projection in several pieces (one
+        per core of an image) is joined, its synapses ordered by (pre, post) as the network's are."""
+        parts: dict[str, list] = {}
         for p, (a, b) in zip(self.projections, self.spans):
             where = self.position[a:b]
-            m = self.values.m[where].copy()
             history = np.array([snap[where] for snap in snapshots]).reshape(len(snapshots), b - a)
-            out[p.name] = PlasticWeights(pre=p.pre - p.pre_lo, post=p.indices.astype(np.int64),
-                                         final=m / p.learning.unit, steps=at, history=history / p.learning.unit,
-                                         mantissa=m)
+            parts.setdefault(p.name, []).append((p.pre - p.pre_lo, p.indices.astype(np.int64),
+                                                 self.values.m[where].copy(), history, p.learning.unit))
+        out, at = {}, np.array(steps, dtype=np.int64)
+        for name, got in parts.items():
+            pre, post, m, history = (np.concatenate([g[k] for g in got], axis=-1) for k in range(4))
+            if len(got) > 1:
+                order = np.lexsort((post, pre))
+                pre, post, m, history = pre[order], post[order], m[order], history[:, order]
+            unit = got[0][4]
+            out[name] = PlasticWeights(pre=pre, post=post, final=m / unit, steps=at, history=history / unit, mantissa=m)
         return out
 
 

@@ -81,7 +81,10 @@ def _csr(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 def build_plastic_layout(pieces: list[PlasticPiece], n_pre: int, n: int, n_slots: int,
                          max_spikes: int = 1) -> tuple[PlasticLayout, np.ndarray]:
     """The layout of ``pieces`` and ``position``: where each synapse (pieces in order, each in its
-    own order) sits in the table."""
+    own order) sits in the table. Without pieces the layout is empty (no array per presynaptic
+    index or neuron: a 1e9-channel network without learning allocates nothing here)."""
+    if not pieces:
+        n_pre = n = 0
     cat = (lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64))
     x_first = np.cumsum([0] + [p.n_pre for p in pieces])
     y_first = np.cumsum([0] + [p.n_post for p in pieces])
