@@ -28,6 +28,28 @@ def decay(x: int, s: int, fmt) -> int:
     return x - sign * min(abs(x), s)
 
 
+def step_neuron(st: dict, p, j: int, inputs: list[int], fmt, R: int) -> bool:
+    """One tick of neuron ``j`` (state ``st``: v, i, ref) with the summed ``inputs`` per channel;
+    returns whether it spiked."""
+    x = [sat(v, fmt.acc_bits) for v in inputs]
+    if fmt.i_bits:
+        st["i"] = [sat(decay(st["i"][k], int(p.decay_i[k, j]), fmt) + x[k], fmt.i_bits) for k in range(R)]
+        drive = sat(rshift(sum(st["i"]), fmt.current_frac_bits, fmt.rounding), fmt.v_bits)
+    else:
+        drive = sat(sum(x), fmt.v_bits)
+    if st["ref"] > 0:
+        st["ref"] -= 1
+        return False
+    v = sat(sat(decay(st["v"], int(p.decay_v[j]), fmt) + drive, fmt.v_bits) + int(p.bias[j]), fmt.v_bits)
+    th = int(p.threshold[j])
+    spike = bool(p.spiking[j]) and (v >= th if fmt.compare == ">=" else v > th)
+    if spike:
+        v = sat(v - (th - int(p.v_reset[j])), fmt.v_bits) if p.subtract[j] else int(p.v_reset[j])
+        st["ref"] = int(p.refractory[j])
+    st["v"] = v
+    return spike
+
+
 def run_reference(fxp, steps: int, source_spikes: dict[str, list[tuple[int, int]]]):
     """Simulate a FixedPointNetwork; ``source_spikes[name]`` = [(step, channel)]. Returns {pop: [(step, id)]}."""
     fmt = fxp.format
@@ -57,25 +79,8 @@ def run_reference(fxp, steps: int, source_spikes: dict[str, list[tuple[int, int]
         fired = []
         for key in neurons:
             pop, j = key
-            p = fxp.populations[pop].params
-            st = state[key]
-            x = [sat(v, fmt.acc_bits) for v in inbox.pop((t, pop, j), [0] * R)]
-            if fmt.i_bits:
-                st["i"] = [sat(decay(st["i"][k], int(p.decay_i[k, j]), fmt) + x[k], fmt.i_bits) for k in range(R)]
-                drive = sat(rshift(sum(st["i"]), fmt.current_frac_bits, fmt.rounding), fmt.v_bits)
-            else:
-                drive = sat(sum(x), fmt.v_bits)
-            if st["ref"] > 0:
-                st["ref"] -= 1
-                continue
-            v = sat(sat(decay(st["v"], int(p.decay_v[j]), fmt) + drive, fmt.v_bits) + int(p.bias[j]), fmt.v_bits)
-            th = int(p.threshold[j])
-            spike = bool(p.spiking[j]) and (v >= th if fmt.compare == ">=" else v > th)
-            if spike:
-                v = sat(v - (th - int(p.v_reset[j])), fmt.v_bits) if p.subtract[j] else int(p.v_reset[j])
-                st["ref"] = int(p.refractory[j])
+            if step_neuron(state[key], fxp.populations[pop].params, j, inbox.pop((t, pop, j), [0] * R), fmt, R):
                 fired.append(key)
-            st["v"] = v
         for pop, j in fired:
             spikes[pop].append((t, j))
             send(pop, j, t)

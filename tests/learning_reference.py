@@ -6,7 +6,7 @@ nmcompiler.sim.plastic_layout, to check the compiled kernels. Neurons as in data
 
 from __future__ import annotations
 
-from datapath_reference import decay, rshift, sat
+from datapath_reference import step_neuron
 
 TAPS = 0x80200003
 
@@ -172,21 +172,6 @@ def _neurons(fxp, state, inbox, t, fmt, R):
     for pop in fxp.network.populations:
         p = fxp.populations[pop.name].params
         for j in range(pop.size):
-            st = state[(pop.name, j)]
-            x = [sat(v, fmt.acc_bits) for v in inbox.pop((t, pop.name, j), [0] * R)]
-            if fmt.i_bits:
-                st["i"] = [sat(decay(st["i"][k], int(p.decay_i[k, j]), fmt) + x[k], fmt.i_bits) for k in range(R)]
-                drive = sat(rshift(sum(st["i"]), fmt.current_frac_bits, fmt.rounding), fmt.v_bits)
-            else:
-                drive = sat(sum(x), fmt.v_bits)
-            if st["ref"] > 0:
-                st["ref"] -= 1
-                continue
-            v = sat(sat(decay(st["v"], int(p.decay_v[j]), fmt) + drive, fmt.v_bits) + int(p.bias[j]), fmt.v_bits)
-            th = int(p.threshold[j])
-            if bool(p.spiking[j]) and (v >= th if fmt.compare == ">=" else v > th):
-                v = sat(v - (th - int(p.v_reset[j])), fmt.v_bits) if p.subtract[j] else int(p.v_reset[j])
-                st["ref"] = int(p.refractory[j])
+            if step_neuron(state[(pop.name, j)], p, j, inbox.pop((t, pop.name, j), [0] * R), fmt, R):
                 fired.append((pop.name, j))
-            st["v"] = v
     return fired

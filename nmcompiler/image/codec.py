@@ -249,20 +249,22 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
         r.done()
     if width and (tw.shape[0] != n or (rows.size and int(rows["axon_type"].max()) >= tw.shape[1])):
         raise ImageError(f"{where}: core {c}: crossbar weights do not match its neurons and axon types")
-    comps = np.zeros(0, dtype=COMPARTMENT_DTYPE)
-    if "compartments" in s:
-        r = _Reader(s["compartments"], where, f"compartments of core {c}")
-        (count,) = r.unpack("<I")
-        comps = r.array(COMPARTMENT_DTYPE, count)
-        r.done()
-    plastic = np.zeros(0, dtype=PLASTIC_DTYPE)
-    if "plastic" in s:
-        r = _Reader(s["plastic"], where, f"plastic of core {c}")
-        (count,) = r.unpack("<I")
-        plastic = r.array(PLASTIC_DTYPE, count)
-        r.done()
-        if plastic.size and (int(plastic["row"].max()) >= rows.size or np.any(np.diff(plastic["row"].astype(np.int64)) <= 0)):
-            raise ImageError(f"{where}: the plastic section of core {c} names rows it does not have (or not ascending)")
+    comps = _counted(s, "compartments", COMPARTMENT_DTYPE, where, c)
+    plastic = _counted(s, "plastic", PLASTIC_DTYPE, where, c)
+    learn_rows = plastic["row"].astype(np.int64)
+    if learn_rows.size and (int(learn_rows.max()) >= rows.size or np.any(np.diff(learn_rows) <= 0)):
+        raise ImageError(f"{where}: the plastic section of core {c} names rows it does not have (or not ascending)")
     return CoreImage(core=c, position=(chip, row, col), neurons=neurons, decay_i=decay_i, i0=i0, rows=rows,
                      synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests, compartments=comps,
                      plastic=plastic)
+
+
+def _counted(s: dict[str, memoryview], name: str, dtype, where: str, c: int) -> np.ndarray:
+    """A core's optional section of ``u32`` count and that many ``dtype`` records (empty when absent)."""
+    if name not in s:
+        return np.zeros(0, dtype=dtype)
+    r = _Reader(s[name], where, f"{name} of core {c}")
+    (count,) = r.unpack("<I")
+    out = r.array(dtype, count)
+    r.done()
+    return out

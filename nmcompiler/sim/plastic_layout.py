@@ -19,7 +19,8 @@ from numba import njit
 
 from .delivery import shared_row_delays
 
-__all__ = ["PlasticLayout", "PlasticPiece", "arrivals", "build_plastic_layout", "queue_spikes"]
+__all__ = ["PlasticLayout", "PlasticPiece", "arrivals", "build_plastic_layout", "queue_spikes", "reward_of",
+           "skip_past_rewards"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,3 +157,28 @@ def queue_spikes(t, spikes, L):
             L.fifo[L.head[0] % L.fifo.size] = r
             L.head[0] += 1
     L.sent[slot, 1] = L.head[0]
+
+
+@njit(cache=True, nogil=True)
+def skip_past_rewards(t, V):
+    """Move ``V.reward_at`` to the first explicit reward of step ``t`` or later."""
+    while V.reward_at[0] < V.reward_step.size and V.reward_step[V.reward_at[0]] < t:
+        V.reward_at[0] += 1
+
+
+@njit(cache=True, nogil=True)
+def reward_of(k, t, spikes, L, V, r):
+    """The reward projection ``k`` gets in step ``t``, added to ``r`` (a zero of the simulator's
+    type): its explicit rewards of the step, plus per spike of its reward node the channel's
+    amount. ``V``: a simulator's values (``reward_*`` fields, float or integer)."""
+    q = V.reward_at[0]
+    while q < V.reward_step.size and V.reward_step[q] == t:
+        if V.reward_proj[q] == k:
+            r += V.reward_value[q]
+        q += 1
+    lo, hi, first = L.reward_node[k, 0], L.reward_node[k, 1], L.reward_node[k, 2]
+    if lo >= 0:
+        for i in range(spikes.size):
+            if lo <= spikes[i] < hi:
+                r += V.reward_amount[first + spikes[i] - lo]
+    return r

@@ -34,7 +34,7 @@ from numba import njit
 from ..ir import Network, RewardSTDP
 from ..ir.learning import Dependence, Pairing
 from .layout import Layout, presynaptic_count
-from .plastic_layout import PlasticPiece, arrivals, build_plastic_layout, queue_spikes
+from .plastic_layout import PlasticPiece, arrivals, build_plastic_layout, queue_spikes, reward_of, skip_past_rewards
 
 __all__ = ["FloatValues", "PlasticWeights", "build_plastic", "learn_arrive", "learn_after"]
 
@@ -224,20 +224,9 @@ def learn_after(t, spikes, L, V):
     for k in range(spikes.size):
         if spikes[k] < n:
             _potentiate(spikes[k], t, L, V)
-    while V.reward_at[0] < V.reward_step.size and V.reward_step[V.reward_at[0]] < t:
-        V.reward_at[0] += 1
+    skip_past_rewards(t, V)
     for k in range(V.params.shape[0]):
-        r = 0.0
-        q = V.reward_at[0]
-        while q < V.reward_step.size and V.reward_step[q] == t:
-            if V.reward_proj[q] == k:
-                r += V.reward_value[q]
-            q += 1
-        lo, hi, first = L.reward_node[k, 0], L.reward_node[k, 1], L.reward_node[k, 2]
-        if lo >= 0:
-            for i in range(spikes.size):
-                if lo <= spikes[i] < hi:
-                    r += V.reward_amount[first + spikes[i] - lo]
+        r = reward_of(k, t, spikes, L, V, 0.0)
         if r != 0.0:
             _reward(k, r, t, L, V)
     queue_spikes(t, spikes, L)
