@@ -196,3 +196,16 @@ def test_nmc_compare_learns_in_fixed_point_and_refuses_targets_without_an_engine
     code, _, err = run_nmc("compare", song, "--target", "truenorth-like", "--steps", "10", "-o", tmp_path / "t")
     assert code == 2 and "projection 'plastic': learns (stdp), and format truenorth-like has no learning engine" in err
     assert "Traceback" not in err and not (tmp_path / "t").exists()
+
+
+def test_initial_weights_are_kept_inside_positive_bounds():
+    """w_min > 0: initial mantissas stay in [w_min, w_max] (the bounds are in learning units, the
+    mantissas are not)."""
+    rule = STDP(**dict(RULE, w_min=0.2, w_max=0.8))
+    net = pair_network([50], [61], rule, w0=0.5)
+    fx = quantized(net)
+    q = fx.projections["plastic"]
+    frac = fx.learning.weight_frac_bits
+    assert (q.learning.m_min >> frac) < int(q.mantissa[0]) < (q.learning.m_max >> frac)
+    w0 = (int(q.mantissa[0]) << frac) / q.learning.unit
+    assert w0 == pytest.approx(0.5, rel=0.05)  # coarse: the drive (weight 5) sets the scale

@@ -241,7 +241,8 @@ class Quantize:
                                                     self.learning, net, self.learning_epoch)
         problems += [(proj.name, m) for m in errors]
         warnings += [f"projection '{proj.name}': {m}" for m in notes]
-        m = np.clip(qp.mantissa, learning.m_min, learning.m_max).astype(qp.mantissa.dtype)
+        frac = self.learning.weight_frac_bits  # the bounds are in learning units, the mantissas are not
+        m = np.clip(qp.mantissa, learning.m_min >> frac, learning.m_max >> frac).astype(qp.mantissa.dtype)
         return dataclasses.replace(qp, mantissa=m, learning=learning)
 
     def _i_unit(self) -> float:

@@ -161,7 +161,7 @@ class BitAccurateSimulator:
         # one delay for all synapses stays one number (a zero-stride view): 1e9 synapses need no 8 GB array
         self.delay = np.broadcast_to(table.delay, table.target.shape)
         self.max_delay = table.max_delay
-        self.learns = bool(prog.plastic)  # plastic projections: the numpy path with the learning kernels
+        self.learns = bool(prog.plastic)  # plastic projections: the learning kernels run (on one thread)
         longest = max((int(p.delays.max(initial=1)) for p in prog.plastic), default=1)
         self.n_slots = max(self.max_delay, longest) + 1
 
@@ -173,6 +173,8 @@ class BitAccurateSimulator:
         holds their weights, with ``record_weights`` a snapshot every that many ticks."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
+        if record_weights is not None and record_weights < 1:
+            raise UserError(f"weights are recorded every k >= 1 ticks, not {record_weights}")
         comp = self.program.compartments
         if self.learns and comp is not None:
             raise UserError("a program with partial-sum compartments cannot learn (no target builds both yet)")
