@@ -132,3 +132,35 @@ def test_a_plastic_delay_over_the_limit_is_refused():
     with pytest.raises((UserError, ValidationError), match="projection 'in_p' learns and has a delay of 40 ticks, over "
                                                           "fpga-lif's 16"):
         compile_model(net, target("nearest"))
+
+
+def test_image_update_writes_the_learned_weights(tmp_path, run_nmc):
+    net, tgt = network(seed=5), target("stochastic")
+    path = tmp_path / "plastic.nmc"
+    path.write_bytes(compile_model(net, tgt).image)
+    code, _, err = run_nmc("simulate", path, "--steps", "2000", "--learn", "--no-plot", "-o", tmp_path / "run")
+    assert code == 0, err
+    code, out, err = run_nmc("image", "update", path, "--weights", tmp_path / "run" / "weights.npz",
+                             "-o", tmp_path / "learned.nmc")
+    assert code == 0, err
+    before = to_program(decode(path.read_bytes()), learn=True)
+    after = to_program(decode((tmp_path / "learned.nmc").read_bytes()), learn=True)
+    frac = after.learning.weight_frac_bits
+    with np.load(tmp_path / "run" / "weights.npz") as z:
+        learned = (z["in_p/mantissa"] + (1 << (frac - 1))) >> frac
+        pre, post = z["in_p/pre"], z["in_p/post"]
+    got = {(int(a), int(b)): int(m) for piece in after.plastic
+           for a, b, m in zip(piece.pre - piece.pre_lo, piece.indices, piece.mantissa)}
+    assert [got[(int(a), int(b))] for a, b in zip(pre, post)] == learned.tolist()
+    assert any(not np.array_equal(x.mantissa, y.mantissa) for x, y in zip(before.plastic, after.plastic))
+    assert np.array_equal(before.synapses.weight, after.synapses.weight)  # the fixed rows are untouched
+    bad = tmp_path / "other.npz"
+    np.savez(bad, **{"p_p/pre": np.zeros(1), "p_p/post": np.zeros(1), "p_p/final": np.zeros(1)})
+    code, _, err = run_nmc("image", "update", path, "--weights", bad, "-o", tmp_path / "x.nmc")
+    assert code == 2 and "projection 'p_p' has learned weights, but the image does not learn it" in err
+    assert not (tmp_path / "x.nmc").exists()
+    short = tmp_path / "short.npz"
+    with np.load(tmp_path / "run" / "weights.npz") as z:
+        np.savez(short, **{k: z[k][:-5] for k in ("in_p/pre", "in_p/post", "in_p/final")})
+    code, _, err = run_nmc("image", "update", path, "--weights", short, "-o", tmp_path / "y.nmc")
+    assert code == 2 and "that the weights file does not have" in err and "Traceback" not in err

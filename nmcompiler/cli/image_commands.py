@@ -144,3 +144,35 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
     every = None if record_every is None else max(1, int(round(record_every / program.dt)))
     return BitAccurateSimulator(program, seed=seed).run(steps, record_weights=every)
 
+
+
+@cli.group(name="image")
+def image_group() -> None:
+    """Change configuration images (nmc image update)."""
+
+
+@image_group.command(name="update")
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--weights", "weights_file", type=click.Path(path_type=Path), required=True,
+              help="Learned weights: a weights.npz of nmc simulate (of the image with --learn, or of the network).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The updated image (.nmc).")
+def update(image: Path, weights_file: Path, output: Path) -> None:
+    """Write IMAGE with the learned weights of its plastic projections (mapping and routes unchanged)."""
+    import numpy as np
+
+    from ..fileio import write_bytes
+    from ..image import encode
+    from ..image.update import update_weights
+
+    contents = decode(read_image(image), str(image))
+    try:
+        with np.load(weights_file) as z:
+            names = sorted({k.rsplit("/", 1)[0] for k in z.files if k.endswith("/final")})
+            weights = {n: {k: z[f"{n}/{k}"] for k in ("pre", "post", "final", "mantissa") if f"{n}/{k}" in z.files}
+                       for n in names}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{weights_file}: cannot read learned weights ({exc})") from None
+    if not weights:
+        raise UserError(f"{weights_file}: no learned weights in it (keys 'P/final' of an nmc simulate weights.npz)")
+    write_bytes(output, encode(update_weights(contents, weights)))
+    click.echo(f"wrote {output} ({', '.join(weights)} updated)")

@@ -3,7 +3,8 @@ everything that consumes it (the image builder, the mapper's passes, the simulat
 
 :class:`SimProgram` is what the bit-accurate simulator runs and what an image decodes to;
 :class:`SynapseTable` its synapses (CSR by presynaptic index); :class:`Compartments` the
-partial-sum compartments; :class:`PlasticProjection` the projections that learn; :class:`NeuronIndex` where each population's neurons sit.
+partial-sum compartments; :class:`PlasticProjection` the projections that learn;
+:class:`NeuronIndex` where each population's neurons sit.
 """
 
 from .compartments import Compartments, cannot_saturate
@@ -12,5 +13,6 @@ from .plastic import PlasticProjection
 from .program import PopulationSlot, SimProgram, program_from_fixed_point
 from .table import SynapseTable, incoming_weight, synapse_table
 
-__all__ = ["Compartments", "NeuronIndex", "PlasticProjection", "PopulationSlot", "SimProgram", "SynapseTable", "cannot_saturate",
+__all__ = ["Compartments", "NeuronIndex", "PlasticProjection", "PopulationSlot", "SimProgram", "SynapseTable",
+           "cannot_saturate",
            "incoming_weight", "neuron_index", "program_from_fixed_point", "synapse_table"]

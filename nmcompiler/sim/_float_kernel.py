@@ -7,7 +7,9 @@ ascending), ``I_k *= d_k``; this step's ring slot (plus the constant input of cu
 ``v``; threshold ``v > v_cmp`` (``v_th``, or the float below it for ``>=``), reset; then the
 spikes of this step (neurons ascending, then source channels) are added into the slots of their
 arrival steps, synapse by synapse in table order, as ``np.add.at`` does. No fast-math: LLVM
-neither reassociates nor fuses.
+neither reassociates nor fuses. Plastic synapses (:mod:`.plasticity`, when ``learns``) deliver
+into the slot before the current sources' input is added, and learn after this step's delivery,
+as in the numpy loop.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ __all__ = ["run_float_kernel"]
 @njit(cache=True, nogil=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_cmp, v_reset,
                      subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, indptr, target,
-                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, layout, values):
+                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, layout,
+                     values):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
     ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``; ``max_spikes``: a neuron
     that resets by subtraction repeats compare-and-subtract up to that many times per step, one

@@ -30,7 +30,8 @@ from ...ir.learning import Pairing
 __all__ = ["is_plastic", "stdp_of"]
 
 _TRACE = re.compile(r"^([A-Za-z_]\w*)\s*(\+=|=)\s*(.+)$")
-_UPDATE = re.compile(r"^([A-Za-z_]\w*)\s*=\s*clip\(\s*([A-Za-z_]\w*)\s*([+-])\s*([A-Za-z_]\w*)\s*,\s*(.+?)\s*,\s*(.+?)\s*\)$")
+_UPDATE = re.compile(r"^([A-Za-z_]\w*)\s*=\s*clip\(\s*([A-Za-z_]\w*)\s*([+-])\s*([A-Za-z_]\w*)\s*,"
+                     r"\s*(.+?)\s*,\s*(.+?)\s*\)$")
 FORM = ("'x += w' then 'Apre += dApre' then 'w = clip(w + Apost, wmin, wmax)' on_pre, and 'Apost += dApost' then "
         "'w = clip(w + Apre, wmin, wmax)' on_post, with 'dApre/dt = -Apre/taupre : 1 (event-driven)' and the same "
         "for Apost (docs/brian2.md)")
@@ -64,7 +65,8 @@ def _taus(syn, resolver, where: str) -> dict[str, float]:
 
     clocked = [eq.varname for eq in syn.equations.ordered if eq.type != PARAMETER]
     if clocked:
-        raise UserError(f"{where}: the synaptic equations for {clocked} are not event-driven; learning maps from {FORM}")
+        raise UserError(f"{where}: the synaptic equations for {clocked} are not event-driven; learning maps "
+                        f"from {FORM}")
     out = {}
     for eq in _event_driven(syn):
         x = str_to_sympy(eq.varname)
