@@ -164,3 +164,17 @@ def test_image_update_writes_the_learned_weights(tmp_path, run_nmc):
         np.savez(short, **{k: z[k][:-5] for k in ("in_p/pre", "in_p/post", "in_p/final")})
     code, _, err = run_nmc("image", "update", path, "--weights", short, "-o", tmp_path / "y.nmc")
     assert code == 2 and "that the weights file does not have" in err and "Traceback" not in err
+
+
+def test_verify_holds_plastic_weights_at_every_level_and_says_so(tmp_path, run_nmc):
+    import json
+    from pathlib import Path
+
+    song = Path(__file__).resolve().parent.parent / "examples" / "stdp_song.yaml"
+    code, out, err = run_nmc("verify", song, "--target", "fpga-lif", "--steps", "10000", "--levels", "float,int",
+                             "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["notes"] and "projection(s) plastic learn: every level runs them with their initial" in doc["notes"][0]
+    float_spikes, int_spikes = (level["spikes"] for level in doc["levels"])
+    assert float_spikes > 50 and abs(float_spikes - int_spikes) <= 0.1 * float_spikes

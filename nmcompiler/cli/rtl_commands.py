@@ -305,6 +305,8 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
                 agree = f"{100 * row['agreement']:.1f} % of spikes shared"
             table.add_row(row["level"], str(row["spikes"]), agree, where)
         console.print(table)
+        for note in ladder.notes:
+            console.print(f"note: {note}")
         if result:
             cyc = np.array(result.neuron_cycles) + np.array(result.event_cycles)
             console.print(f"RTL: {result.synops} synaptic operations, {int(cyc.sum())} cycles in {ladder.steps} ticks "

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..image import ImageContents, build_contents, to_program
-from ..ir import Network, Probe, SpikeSource
+from ..ir import Network, Probe, SpikeSource, with_weights
 from ..sim.bit_sim import BitAccurateSimulator
 from ..sim.float_sim import FloatSimulator
 from ..targets import Target
@@ -41,6 +41,7 @@ class Ladder:
     steps: int
     levels: tuple[Level, ...]
     rtl: object | None = None  # nmcompiler.rtl.verify.VerifyResult
+    notes: tuple[str, ...] = ()  # what the levels hold fixed (plastic synapses), said with the table
 
     @property
     def bit_exact(self) -> bool:
@@ -53,7 +54,7 @@ class Ladder:
 
     def to_json(self) -> dict:
         return {"source": self.source, "target": self.target, "steps": self.steps, "vacuous": self.vacuous,
-                "levels": [level.to_json() for level in self.levels],
+                "notes": list(self.notes), "levels": [level.to_json() for level in self.levels],
                 "rtl_mismatches": self.rtl.mismatches if self.rtl else None,
                 "rtl": self.rtl.to_json() if self.rtl else None}
 
@@ -128,8 +129,14 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
         steps = max(1, int(round(duration / prog.dt))) if duration else 100
     pops = [p.name for p in prog.populations]
     sets, int_spikes = {}, None
+    plastic = [p["name"] for p in contents.meta.get("plastic", [])]
+    notes = (f"projection(s) {', '.join(plastic)} learn: every level runs them with their initial weights (the RTL "
+             "core has no learning engine yet; nmc simulate IMAGE --learn runs the image's)",) if plastic else ()
     if "float" in wanted:
         float_net = net.copy()
+        if plastic:  # the same weights, held, at every level
+            weights = {p.name: p.connectivity.synapse_weights() for p in net.projections if p.name in plastic}
+            float_net = with_weights(float_net, weights, freeze=True)
         float_net.probes = [Probe(target=p.name) for p in net.populations]
         pops = [p.name for p in net.populations]  # relays of the mapping have no float counterpart
         sets["float"] = _spike_set(FloatSimulator(float_net, seed=prog.seed).run(steps), pops)
@@ -139,7 +146,7 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
         int_spikes = sum(int_result.spike_counts().values())  # all, as the RTL counts them
     result = verify_image(contents, params, steps, states=states) if "rtl" in wanted else None
     return Ladder(source=source, target=target.name, steps=steps, levels=_levels(wanted, sets, int_spikes, result),
-                  rtl=result)
+                  rtl=result, notes=notes)
 
 
 def _levels(wanted, sets, int_spikes, result) -> tuple[Level, ...]:
