@@ -158,21 +158,12 @@ def image_group() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The updated image (.nmc).")
 def update(image: Path, weights_file: Path, output: Path) -> None:
     """Write IMAGE with the learned weights of its plastic projections (mapping and routes unchanged)."""
-    import numpy as np
-
     from ..fileio import write_bytes
     from ..image import encode
     from ..image.update import update_weights
+    from ..sim.result import read_weights_npz
 
     contents = decode(read_image(image), str(image))
-    try:
-        with np.load(weights_file) as z:
-            names = sorted({k.rsplit("/", 1)[0] for k in z.files if k.endswith("/final")})
-            weights = {n: {k: z[f"{n}/{k}"] for k in ("pre", "post", "final", "mantissa") if f"{n}/{k}" in z.files}
-                       for n in names}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{weights_file}: cannot read learned weights ({exc})") from None
-    if not weights:
-        raise UserError(f"{weights_file}: no learned weights in it (keys 'P/final' of an nmc simulate weights.npz)")
+    weights = read_weights_npz(weights_file)
     write_bytes(output, encode(update_weights(contents, weights)))
     click.echo(f"wrote {output} ({', '.join(weights)} updated)")

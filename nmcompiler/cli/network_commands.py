@@ -239,8 +239,9 @@ def import_(network: Path, output: Path, weights_file: Path | None, keep_learnin
         raise UserError("--keep-learning goes with --weights")
     net = load_source(network, source_options)
     if weights_file is not None:
-        final, synapses = read_weights_npz(weights_file)
-        net = with_weights(net, final, freeze=not keep_learning, synapses=synapses)
+        learned = read_weights_npz(weights_file)
+        net = with_weights(net, {n: w["final"] for n, w in learned.items()}, freeze=not keep_learning,
+                           synapses={n: (w["pre"], w["post"]) for n, w in learned.items()})
     if output.suffix in (".yaml", ".yml"):
         save_yaml_network(net, output)
     elif output.suffix == ".nir":

@@ -139,8 +139,9 @@ class Snapshots:
         return {} if self.w is None else plastic.weights(self.weights_at, self.steps)
 
 
-def read_weights_npz(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """``(final weights, (pre, post))`` per projection of a ``weights.npz`` (:meth:`SimResult.save`)."""
+def read_weights_npz(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
+    """Per projection of a ``weights.npz`` (:meth:`SimResult.save`): ``pre``, ``post``, ``final``
+    and, from a bit-accurate run, ``mantissa``."""
     from ..errors import UserError
 
     try:
@@ -148,6 +149,7 @@ def read_weights_npz(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str,
             names = sorted({k.rsplit("/", 1)[0] for k in z.files if k.endswith("/final")})
             if not names:
                 raise UserError(f"{path}: no learned weights in it (keys 'P/final' of an nmc simulate weights.npz)")
-            return ({n: z[f"{n}/final"] for n in names}, {n: (z[f"{n}/pre"], z[f"{n}/post"]) for n in names})
+            return {n: {k: z[f"{n}/{k}"] for k in ("pre", "post", "final", "mantissa")
+                        if k != "mantissa" or f"{n}/mantissa" in z.files} for n in names}
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"{path}: cannot read learned weights ({exc})") from None
