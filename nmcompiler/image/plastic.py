@@ -90,13 +90,16 @@ def _learning(d: dict) -> QuantizedLearning:
 
 def plastic_pieces(meta: dict, plastic_of, sizes: dict[str, int], offsets: dict[str, int]) -> tuple:
     """``plastic_of(k)``: per projection ``k``, a list of ``(core, src, neuron, channel, delay,
-    mantissa)`` arrays (global indices, the core's memory order). Returns one
-    :class:`PlasticProjection` per (projection, core), projections in meta order, cores ascending."""
+    mantissa, core_neurons)`` arrays (global indices, the core's memory order; ``core_neurons``: all
+    the core's neurons, ascending). Returns one :class:`PlasticProjection` per (projection, core),
+    projections in meta order, cores ascending; its post traces are those of the post population's
+    neurons on its core (the core's learning engine holds no others)."""
     pieces = []
     for k, p in enumerate(meta.get("plastic", [])):
         learning = _learning(p["rule"])
         pre_lo, n_pre, post_lo = offsets[p["pre"]], sizes[p["pre"]], offsets[p["post"]]
-        for core, src, neuron, channel, delay, mantissa in plastic_of(k):
+        n_post = sizes[p["post"]]
+        for core, src, neuron, channel, delay, mantissa, core_neurons in plastic_of(k):
             if np.any(channel != p["channel"]) or np.any((src < pre_lo) | (src >= pre_lo + n_pre)):
                 raise UserError(f"core {core}: a plastic row of projection '{p['name']}' has a source or channel "
                                 "outside the projection")
@@ -106,10 +109,11 @@ def plastic_pieces(meta: dict, plastic_of, sizes: dict[str, int], offsets: dict[
             np.cumsum(np.bincount(row, minlength=n_pre), out=indptr[1:])
             node = learning.reward_node
             pieces.append(PlasticProjection(
-                name=p["name"], pre_lo=pre_lo, n_pre=n_pre, post_lo=post_lo, n_post=sizes[p["post"]],
+                name=p["name"], pre_lo=pre_lo, n_pre=n_pre, post_lo=post_lo, n_post=n_post,
                 channel=int(p["channel"]), indptr=indptr, indices=(neuron - post_lo)[order].astype(np.int32),
                 mantissa=mantissa[order].astype(np.int64), exponent=int(p["exponent"]),
                 delays=delay[order].astype(np.int64), learning=learning,
-                reward_lo=-1 if node is None else offsets[node]))
+                reward_lo=-1 if node is None else offsets[node],
+                traced=np.sort(core_neurons[(core_neurons >= post_lo) & (core_neurons < post_lo + n_post)])))
     return tuple(pieces)
 

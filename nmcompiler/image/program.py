@@ -129,7 +129,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
     comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
     comp_record = np.full(m, -1, dtype=np.int64)  # from the compartments sections
     pres, targets, weights, delays = [], [], [], []
-    learned: dict[int, list] = {}  # plastic projection -> (core, src, neuron, channel, delay, mantissa) per core
+    learned: dict[int, list] = {}  # plastic projection -> (core, src, neuron, channel, delay, mantissa, neurons)
     pending, held = [], 0  # the cores' small pieces, joined into large ones (see _join)
     index_type = np.int32 if max(n_pre, R * n) + m < 2 ** 31 else np.int64
     for c in contents.cores:
@@ -220,6 +220,6 @@ def _take_plastic(c: CoreImage, ids: np.ndarray, learned: dict, meta: dict, src,
             raise UserError(f"core {c.core}: a plastic row of projection '{plastic[p]['name']}' has another exponent "
                             "than the projection's")
         learned.setdefault(int(p), []).append((c.core, src[sel], ids[j[sel]].astype(np.int64), ch[sel], d[sel],
-                                               w[sel] >> exps[sel]))
+                                               w[sel] >> exps[sel], ids))
     keep = k < 0
     return src[keep], j[keep], ch[keep], d[keep], w[keep]

@@ -18,7 +18,9 @@ class PlasticProjection:
     """Synapse ``k`` (row-major by presynaptic neuron, the projection's order) runs from
     presynaptic index ``pre_lo + row`` to neuron ``post_lo + indices[k]`` on ``channel``; it
     delivers ``mantissa << exponent`` (initially ``mantissa[k]``) ``delays[k]`` ticks after the
-    spike. ``reward_lo``: first presynaptic index of the reward node (-1: none)."""
+    spike. ``reward_lo``: first presynaptic index of the reward node (-1: none). ``traced``: the
+    neurons that keep a post trace, ascending (an image's learning unit: the post population's
+    neurons on its core)."""
 
     name: str
     pre_lo: int
@@ -33,6 +35,7 @@ class PlasticProjection:
     delays: np.ndarray
     learning: QuantizedLearning
     reward_lo: int = -1
+    traced: np.ndarray | None = None  # neurons with a post trace (None: the whole post population)
 
     @classmethod
     def lower(cls, q: QuantizedProjection, offsets: dict[str, int], n_post: int) -> "PlasticProjection":

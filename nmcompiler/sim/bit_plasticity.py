@@ -32,7 +32,7 @@ from ..lowered import SimProgram
 from .plastic_layout import PlasticPiece, arrivals, build_plastic_layout, queue_spikes, reward_of, skip_past_rewards
 from .plasticity import PlasticWeights
 
-__all__ = ["IntPlastic", "learn_after_int", "learn_arrive_int", "lfsr_seed"]
+__all__ = ["IntPlastic", "UnitState", "learn_after_int", "learn_arrive_int", "lfsr_seed"]
 
 (_INC, _D_PRE, _D_POST, _D_ELIG, _A_PLUS, _A_MINUS, _Q, _M_MIN, _M_MAX, _INV, _MULT, _NEAREST, _ELIG, _EF, _RF,
  _EPOCH, _EXP, _X_MAX, _C_MAX, _F, _STOCH, _WF) = range(22)
@@ -58,6 +58,20 @@ class IntValues(NamedTuple):
     first: np.ndarray
 
 
+class UnitState(NamedTuple):
+    """One learning unit's state after a run: ``m`` and ``c`` per synapse in the unit's order
+    (:class:`~nmcompiler.lowered.PlasticProjection`), ``x`` per presynaptic row of the projection,
+    ``y`` per traced neuron (``traced``: their global indices), ``lfsr`` the generator's state."""
+
+    name: str
+    m: np.ndarray
+    c: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    traced: np.ndarray
+    lfsr: int
+
+
 def lfsr_seed(seed: int, projection: int) -> int:
     """The LFSR state a projection starts from (never 0)."""
     return ((seed * 2654435761 + projection + 1) & 0xFFFFFFFF) or 1
@@ -81,7 +95,8 @@ class IntPlastic:
     def __init__(self, prog: SimProgram, n_pre: int, n_slots: int, seed: int):
         self.projections = list(prog.plastic)
         pieces = [PlasticPiece(pre=p.pre, post=p.post, channel=p.channel, delay=p.delays, pre_lo=p.pre_lo,
-                               n_pre=p.n_pre, post_lo=p.post_lo, n_post=p.n_post, reward=_reward_range(p))
+                               n_pre=p.n_pre, post_lo=p.post_lo, n_post=p.n_post, reward=_reward_range(p),
+                               y_neurons=p.traced)
                   for p in self.projections]
         self.layout, self.position = build_plastic_layout(pieces, n_pre, prog.n, n_slots)
         starts = np.cumsum([0] + [p.mantissa.size for p in self.projections])
@@ -106,6 +121,21 @@ class IntPlastic:
             reward_proj=np.array(projs, np.int64)[order],
             reward_value=np.array(values, np.int64)[order], reward_at=np.zeros(1, np.int64),
             arrived=np.zeros(max(1, nnz), np.int64), first=np.zeros(max(1, nnz), np.bool_))
+
+    def unit_states(self) -> tuple[UnitState, ...]:
+        """Every learning unit's integers (for the RTL's bit-for-bit comparison)."""
+        L, V, out = self.layout, self.values, []
+        for k, (p, (a, b)) in enumerate(zip(self.projections, self.spans)):
+            where = self.position[a:b]
+            out.append(UnitState(name=p.name, m=V.m[where].copy(), c=V.c[where].copy(),
+                                 x=V.x[L.x_ptr[k]:L.x_ptr[k + 1]].copy(), y=V.y[L.y_first[k]:L.y_first[k + 1]].copy(),
+                                 traced=self._traced(k), lfsr=int(V.lfsr[k])))
+        return tuple(out)
+
+    def _traced(self, k: int) -> np.ndarray:
+        p = self.projections[k]
+        return (np.arange(p.post_lo, p.post_lo + p.n_post, dtype=np.int64) if p.traced is None
+                else np.asarray(p.traced, dtype=np.int64))
 
     def weights(self, snapshots: list[np.ndarray], steps: list[int]) -> dict[str, PlasticWeights]:
         """Per projection: weights in the network's units (``m / unit``) and the integers themselves

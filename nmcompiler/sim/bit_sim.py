@@ -240,15 +240,16 @@ class BitAccurateSimulator:
         saturation = {} if sat is None else {
             pop.name: {k: int(v[prog.slice(pop.name)].sum()) for k, v in sat.items()} for pop in prog.populations}
         return self._result(steps, _cat(spike_chunks), _cat(step_chunks), traces, wall, events, saturation,
-                            snapshots.weights(plastic))
+                            snapshots.weights(plastic), plastic)
 
-    def _result(self, steps, ids, at, traces, wall, events, saturation, weights=None) -> SimResult:
+    def _result(self, steps, ids, at, traces, wall, events, saturation, weights=None, plastic=None) -> SimResult:
         prog = self.program
         spike_steps, spike_ids, sizes = prog.spikes_by_population(ids, at)
         return SimResult(network=prog.name, dt=prog.dt, steps=steps, sizes=sizes, spike_steps=spike_steps,
                          spike_ids=spike_ids, traces=traces, wall_time=wall, synaptic_events=events, seed=self.seed,
                          simulator=f"bit-accurate ({self.format.name}{self._compartment_label})",
-                         saturation=saturation, weights=weights or {})
+                         saturation=saturation, weights=weights or {},
+                         learning_state=plastic.unit_states() if plastic is not None and self.learns else ())
 
     @property
     def _compartment_label(self) -> str:
@@ -357,7 +358,8 @@ class BitAccurateSimulator:
             else:
                 values, i_at = rec_i[:, :, i_at:i_at + idx.size], i_at + idx.size
             out_traces[label] = Trace(population=pop, variable=var, neurons=idx, values=values)
-        return self._result(steps, out_ids, out_steps, out_traces, wall, total, {}, snapshots.weights(plastic))
+        return self._result(steps, out_ids, out_steps, out_traces, wall, total, {}, snapshots.weights(plastic),
+                            plastic)
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []

@@ -36,6 +36,24 @@ class PlasticPiece:
     post_lo: int
     n_post: int
     reward: tuple[int, int] | None = None  # presynaptic index range of the reward node
+    # the neurons that keep a post trace (ascending; None: every neuron of post_lo .. post_lo + n_post):
+    # an image's learning unit holds those of its own core
+    y_neurons: np.ndarray | None = None
+
+    @property
+    def traced(self) -> np.ndarray:
+        """Global index of each post trace, in trace order."""
+        if self.y_neurons is None:
+            return np.arange(self.post_lo, self.post_lo + self.n_post, dtype=np.int64)
+        return np.asarray(self.y_neurons, dtype=np.int64)
+
+    def y_index(self) -> np.ndarray:
+        """Per synapse, the index of its neuron's post trace."""
+        traced = self.traced
+        at = np.searchsorted(traced, self.post)
+        if self.post.size and (at.max() >= traced.size or np.any(traced[np.minimum(at, traced.size - 1)] != self.post)):
+            raise ValueError("a plastic synapse reaches a neuron without a post trace")
+        return at
 
 
 class PlasticLayout(NamedTuple):
@@ -88,7 +106,7 @@ def build_plastic_layout(pieces: list[PlasticPiece], n_pre: int, n: int, n_slots
         n_pre = n = 0
     cat = (lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64))
     x_first = np.cumsum([0] + [p.n_pre for p in pieces])
-    y_first = np.cumsum([0] + [p.n_post for p in pieces])
+    y_first = np.cumsum([0] + [p.traced.size for p in pieces])
     pre = cat([p.pre for p in pieces])
     indptr, order = _csr(pre, n_pre)  # stable: within a row, projections then synapses in order
     position = np.empty(order.size, dtype=np.int64)
@@ -96,7 +114,7 @@ def build_plastic_layout(pieces: list[PlasticPiece], n_pre: int, n: int, n_slots
     post = cat([p.post for p in pieces])[order]
     proj = cat([np.full(p.pre.size, k) for k, p in enumerate(pieces)])[order]
     delay = cat([p.delay for p in pieces])[order]
-    y_neuron = cat([np.arange(p.post_lo, p.post_lo + p.n_post) for p in pieces])
+    y_neuron = cat([p.traced for p in pieces])
     in_ptr, in_syn = _csr(post, n)
     y_ptr, y_ent = _csr(y_neuron, n)
     proj_ptr, proj_syn = _csr(proj, len(pieces))
@@ -111,9 +129,9 @@ def build_plastic_layout(pieces: list[PlasticPiece], n_pre: int, n: int, n_slots
         indptr=indptr, target=cat([p.channel * n + p.post for p in pieces])[order], post=post, delay=delay,
         row_delay=shared_row_delays(indptr, delay).astype(np.int64), proj=proj,
         xidx=cat([p.pre - p.pre_lo + x_first[k] for k, p in enumerate(pieces)])[order],
-        yidx=cat([p.post - p.post_lo + y_first[k] for k, p in enumerate(pieces)])[order],
+        yidx=cat([p.y_index() + y_first[k] for k, p in enumerate(pieces)])[order],
         in_ptr=in_ptr, in_syn=in_syn, y_ptr=y_ptr, y_ent=y_ent,
-        y_proj=cat([np.full(p.n_post, k) for k, p in enumerate(pieces)]), proj_ptr=proj_ptr, proj_syn=proj_syn,
+        y_proj=cat([np.full(p.traced.size, k) for k, p in enumerate(pieces)]), proj_ptr=proj_ptr, proj_syn=proj_syn,
         x_ptr=x_first.astype(np.int64), y_first=y_first.astype(np.int64), reward_node=node,
         fifo=np.zeros(max(1, rows * max_spikes * n_slots), np.int64), sent=np.zeros((n_slots, 2), np.int64),
         head=np.zeros(1, np.int64), max_delay=int(delay.max()) if delay.size else 1)

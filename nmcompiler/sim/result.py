@@ -40,6 +40,7 @@ class SimResult:
     saturation: dict = field(default_factory=dict)  # bit-accurate: pop -> {"acc", "i", "v"} neuron-ticks saturated
     ranges: dict = field(default_factory=dict)  # float, on request: pop -> observed state ranges
     weights: dict = field(default_factory=dict)  # plastic projection -> PlasticWeights (sim.plasticity)
+    learning_state: tuple = ()  # bit-accurate: every learning unit's integers (sim.bit_plasticity.UnitState)
 
     @property
     def duration(self) -> float:
