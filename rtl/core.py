@@ -47,28 +47,36 @@ from .core_memories import CoreMemories
 from .event_phase import EventPhase, SynapsePipeline
 from .load import CoreLoad
 from .neuron_phase import NeuronPhase
+from .learn_params import LEARN_BASE, LEARN_MEMORIES
+from .learning import LearningEngine
 from .params import MEMORIES, CoreParams
 
 __all__ = ["LifCore", "config_port", "core_signature"]
 
 
 def config_port(params: CoreParams) -> tuple[int, int]:
-    """Data and address widths of the core's configuration port."""
-    L = params.layouts
-    return (max(L.width(m) for m in MEMORIES),
-            max(max(1, (L.depth(params, m) - 1).bit_length()) for m in MEMORIES))
+    """Data and address widths of the core's configuration port (the learning engine's memories
+    included)."""
+    L, lp = params.layouts, params.learning
+    widths = [L.width(m) for m in MEMORIES] + ([lp.layouts.width(m) for m in LEARN_MEMORIES] if lp else [])
+    depths = [L.depth(params, m) for m in MEMORIES] + ([lp.depth(m) for m in LEARN_MEMORIES] if lp else [])
+    return max(widths), max(max(1, (d - 1).bit_length()) for d in depths)
 
 
 def core_signature(params: CoreParams) -> wiring.Signature:
     """The ports of :class:`LifCore` (also those of :class:`rtl.chip.CoreInstance`)."""
     cfg_width, cfg_addr_bits = config_port(params)
+    lp = params.learning
+    learning = {} if lp is None else {
+        "tick_end": In(1), "ldbg_sel": In(2), "ldbg_addr": In(max(lp.entry_bits, lp.unit_bits + lp.local_bits)),
+        "ldbg_data": Out(max(lp.layouts.width("psyn"), lp.fmt.trace_bits, 32)), "plastic_ops": Out(32)}
     return wiring.Signature({
         "tick": In(1),
         "busy": Out(1),
         "inp": In(stream.Signature(unsigned(params.axon_bits + params.message_bits))),
         "out": Out(stream.Signature(unsigned(params.neuron_bits + params.message_bits))),
         "cfg_en": In(1),
-        "cfg_sel": In(3),
+        "cfg_sel": In(4 if lp is not None else 3),
         "cfg_addr": In(cfg_addr_bits),
         "cfg_data": In(cfg_width),
         "dbg_addr": In(params.neuron_bits),
@@ -76,7 +84,7 @@ def core_signature(params: CoreParams) -> wiring.Signature:
         "ticks": Out(32),
         "spikes": Out(32),
         "synops": Out(32),
-    })
+    } | learning)
 
 
 class LifCore(wiring.Component):
@@ -97,13 +105,17 @@ class LifCore(wiring.Component):
         m.submodules.neurons = neu = NeuronPhase(self.params)
         m.submodules.events = ev = EventPhase(self.params)
         m.submodules.synapses = syn = SynapsePipeline(self.params)
-        m.d.comb += [mem.cfg_en.eq(self.cfg_en), mem.cfg_sel.eq(self.cfg_sel), mem.cfg_addr.eq(self.cfg_addr),
-                     mem.cfg_data.eq(self.cfg_data), mem.dbg_addr.eq(self.dbg_addr), self.dbg_state.eq(mem.dbg_state)]
+        m.d.comb += [mem.cfg_en.eq(self.cfg_en & (self.cfg_sel < LEARN_BASE)), mem.cfg_sel.eq(self.cfg_sel[:3]),
+                     mem.cfg_addr.eq(self.cfg_addr), mem.cfg_data.eq(self.cfg_data), mem.dbg_addr.eq(self.dbg_addr),
+                     self.dbg_state.eq(mem.dbg_state)]
         # a tick starts the neuron phase once no event is walked, waiting or in the synapse pipeline
-        start = self.tick & ev.idle & ~syn.busy & ~neu.running
+        ready = ev.idle & ~syn.busy & ~neu.running
+        learn = self._learning(m, ready, neu, ev) if self.params.learning is not None else None
+        start = learn.neu_start if learn is not None else self.tick & ready
+        hold, busy = (learn.hold, learn.busy) if learn is not None else (0, 0)
         m.d.comb += [neu.start.eq(start), neu.active.eq(mem.active), neu.first_comp.eq(mem.first_comp),
-                     ev.tick.eq(self.tick), ev.start.eq(start), ev.hold.eq(neu.running),
-                     self.busy.eq(neu.running | ev.busy | syn.busy)]
+                     ev.tick.eq(self.tick), ev.start.eq(start), ev.hold.eq(neu.running | hold),
+                     self.busy.eq(neu.running | ev.busy | syn.busy | busy)]
         connect(m, flipped(self.inp), ev.inp)
         connect(m, neu.out, flipped(self.out))
         self._neuron_phase_memories(m, mem, neu)
@@ -114,7 +126,29 @@ class LifCore(wiring.Component):
                      mem.acc_wr_addr.eq(Mux(neu.clear_en, neu.clear_addr, syn.wr_addr)),
                      mem.acc_wr_data.eq(Mux(neu.clear_en, 0, syn.wr_data)),
                      self.ticks.eq(neu.ticks), self.spikes.eq(neu.spikes), self.synops.eq(syn.synops)]
+        if learn is not None:  # the learning engine's arrivals (before the neuron phase) add into the tick's slot
+            with m.If(learn.acc_use):
+                m.d.comb += mem.acc_rd_addr.eq(learn.acc_addr)
+            with m.If(learn.acc_wr_en):
+                m.d.comb += [mem.acc_wr_en.eq(1), mem.acc_wr_addr.eq(learn.acc_wr_addr),
+                             mem.acc_wr_data.eq(learn.acc_wr_data)]
         return m
+
+    def _learning(self, m: Module, ready, neu: NeuronPhase, ev: EventPhase) -> LearningEngine:
+        """The learning engine (docs/rtl.md, "Learning"): it takes the tick, runs the arrivals,
+        then starts the neuron phase; it sees the spikes leaving the core and the events' plastic
+        rows."""
+        p = self.params
+        m.submodules.learning = eng = LearningEngine(p.learning, p.layouts.acc, self.cfg_width, self.cfg_addr_bits,
+                                                     p.channels)
+        m.d.comb += [eng.tick.eq(self.tick), eng.tick_end.eq(self.tick_end), eng.ready.eq(ready),
+                     eng.neu_running.eq(neu.running), eng.cur.eq(neu.cur), eng.acc.eq(m.submodules.memories.acc_rd_data),
+                     eng.spike.eq(self.out.valid & self.out.ready), eng.spike_neuron.eq(self.out.payload[:p.local_bits]),
+                     eng.mark.eq(ev.mark), eng.mark_row.eq(ev.mark_row), eng.mark_delay.eq(ev.mark_delay),
+                     eng.cfg_en.eq(self.cfg_en), eng.cfg_sel.eq(self.cfg_sel), eng.cfg_addr.eq(self.cfg_addr),
+                     eng.cfg_data.eq(self.cfg_data), eng.ldbg_sel.eq(self.ldbg_sel), eng.ldbg_addr.eq(self.ldbg_addr),
+                     self.ldbg_data.eq(eng.ldbg_data), self.plastic_ops.eq(eng.plastic_ops)]
+        return eng
 
     @staticmethod
     def _neuron_phase_memories(m: Module, mem: CoreMemories, neu: NeuronPhase) -> None:

@@ -44,6 +44,8 @@ class EventPhase(wiring.Component):
             "row_addr": Out(memory_address_bits(params.rows)), "row": In(L.row),
             "syn_addr": Out(memory_address_bits(params.entries)),
             "issue": Out(1), "exponent": Out(params.exp_bits), "graded": Out(1), "value": Out(_value_shape(params)),
+            # a plastic row (learning cores): its arrival is marked for the learning engine, not streamed
+            "mark": Out(1), "mark_row": Out(params.entry_bits), "mark_delay": Out(params.entry_bits + 1),
         })
 
     def elaborate(self, platform):
@@ -94,6 +96,16 @@ class EventPhase(wiring.Component):
     def _row(self, m: Module) -> None:
         self._accept_pending(m)
         row = self.row
+        if self.params.learning is not None:
+            with m.If(row.plastic):
+                m.d.comb += [self.mark.eq(1), self.mark_row.eq(row.start), self.mark_delay.eq(row.length)]
+                self._next_row(m)
+            with m.Else():
+                self._fixed_row(m, row)
+        else:
+            self._fixed_row(m, row)
+
+    def _fixed_row(self, m: Module, row) -> None:
         m.d.sync += [self._exp.eq(row.exponent), self._left.eq(row.length - 1)]
         with m.If(row.length != 0):
             self._issue(m, row.start, row.exponent)

@@ -18,6 +18,8 @@ from amaranth.lib import data
 from nmcompiler.errors import UserError
 from nmcompiler.image.contents import FLAG_SPIKING, FLAG_SUBTRACT, CoreImage
 
+from .learn_load import LearnLoad, learn_load, unit_numbers
+from .learn_params import LEARN_BASE, LEARN_MEMORIES
 from .params import MEMORIES, CoreParams
 
 __all__ = ["CoreLoad", "core_load", "ChipLoad", "chip_load", "pack", "unpack"]
@@ -69,6 +71,7 @@ class CoreLoad:
     slots: np.ndarray
     axon_sources: np.ndarray  # presynaptic index (neuron or source channel) of each axon, ascending
     memories: dict[str, list[int]]  # memory name -> words from address 0
+    learn: LearnLoad | None = None  # the learning engine's memories (a core that learns)
 
     def axon_of(self, source: np.ndarray) -> np.ndarray:
         """Axon id of each presynaptic index, -1 where the core has no axon for it."""
@@ -79,22 +82,29 @@ class CoreLoad:
         return np.where(self.axon_sources[pos] == source, pos, -1)
 
     def writes(self) -> list[tuple[int, int, int]]:
-        """``(selector, address, word)`` for the configuration port, memory by memory."""
-        return [(MEMORIES.index(name), a, w) for name in MEMORIES for a, w in enumerate(self.memories[name])]
+        """``(selector, address, word)`` for the configuration port, memory by memory (the
+        learning engine's from selector 8)."""
+        out = [(MEMORIES.index(name), a, w) for name in MEMORIES for a, w in enumerate(self.memories[name])]
+        if self.learn is not None:
+            out += [(LEARN_BASE + k, a, w) for k, name in enumerate(LEARN_MEMORIES)
+                    for a, w in enumerate(self.learn.memories[name])]
+        return out
 
 
-def core_load(image: CoreImage, params: CoreParams, presynaptic: int | None = None) -> CoreLoad:
+def core_load(image: CoreImage, params: CoreParams, presynaptic: int | None = None, contents=None) -> CoreLoad:
     """Pack ``image`` for a core of ``params``; a table larger than the core's memory is an error
     naming the core, the table, its size and the limit. ``presynaptic`` (the image's ``meta``):
-    where compartment ids start among the row sources; needed when the core holds compartments."""
+    where compartment ids start among the row sources; needed when the core holds compartments.
+    ``contents`` (the whole image): needed by a core with a learning engine (meta's plastic
+    projections). A core without one runs plastic rows with their initial weights (frozen)."""
     try:
-        return _core_load(image, params, presynaptic)
+        return _core_load(image, params, presynaptic, contents)
     except ValueError as exc:
         raise UserError(f"core {image.core}: a value of the image does not fit the RTL core's widths ({exc}): "
                         "generate the RTL for the image's target") from None
 
 
-def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None) -> CoreLoad:
+def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, contents) -> CoreLoad:
     L, n, mc = params.layouts, image.neurons.size, image.compartments.size
     if mc and not params.payload_bits:
         raise UserError(f"core {image.core} holds {mc} partial-sum compartments; this RTL core has no graded "
@@ -131,8 +141,15 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None) ->
     param += [0] * mc  # compartments have no parameters or state
     state += [0] * mc
     axon = [pack(L.axon, {"first": int(f), "count": int(c)}) for f, c in zip(first, counts)]
-    row = [pack(L.row, {"start": int(r["start"]), "length": int(r["length"]), "exponent": int(r["exponent"])})
-           for r in rows]
+    learn = None
+    if params.learning is not None:
+        if contents is None:
+            raise TypeError("core_load: a core with a learning engine needs the image's contents")
+        learn = learn_load(contents, image, params.learning, params.fields, unit_numbers(contents))
+    fixed = {"plastic": 0} if params.learning is not None else {}
+    row = [pack(L.row, learn.rows[k] if learn is not None and k in learn.rows else fixed | {
+        "start": int(r["start"]), "length": int(r["length"]), "exponent": int(r["exponent"])})
+        for k, r in enumerate(rows)]
     slots = rec["neuron"].astype(np.int64)
     ctrl = {"active": n + mc}
     if params.payload_bits:
@@ -140,7 +157,7 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None) ->
         slots = np.concatenate([slots, (presynaptic or 0) + image.compartments["id"].astype(np.int64)])
     return CoreLoad(core=image.core, neurons=rec["neuron"].astype(np.int64), slots=slots, axon_sources=sources,
                     memories={"param": param, "state": state, "axon": axon, "row": row,
-                              "syn": [int(w) for w in image.synapses], "ctrl": [pack(L.ctrl, ctrl)]})
+                              "syn": [int(w) for w in image.synapses], "ctrl": [pack(L.ctrl, ctrl)]}, learn=learn)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

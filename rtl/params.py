@@ -7,6 +7,7 @@ is packed into the core's memories, used both by the hardware and by :mod:`rtl.l
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -18,7 +19,12 @@ from nmcompiler.errors import UserError
 from nmcompiler.targets.encoding import SparseLayout, SynapseFields
 from nmcompiler.targets import Target
 
-__all__ = ["CoreParams", "Layouts", "MEMORIES", "address_bits"]
+from .learn_params import LearnParams
+
+__all__ = ["CoreParams", "Layouts", "MEMORIES", "LEARN_UNITS", "address_bits"]
+
+#: learning units (plastic projections) per core, unless asked otherwise
+LEARN_UNITS = 4
 
 #: Config port memory selectors, in order (``cfg_sel`` value = index).
 MEMORIES = ("param", "state", "axon", "row", "syn", "ctrl")
@@ -42,12 +48,17 @@ class CoreParams:
     rows: int
     entries: int
     payload_bits: int = 0  # graded messages of partial-sum compartments (0: the core has none)
+    learning: LearnParams | None = None  # the learning engine (targets with a ``learning:`` section)
 
     @classmethod
     def of(cls, target: Target, *, neurons: int | None = None, axons: int | None = None,
-           rows: int | None = None, entries: int | None = None) -> CoreParams:
+           rows: int | None = None, entries: int | None = None, learn: bool = False, learn_units: int = LEARN_UNITS,
+           plastic_rows: int | None = None, plastic_entries: int | None = None) -> CoreParams:
         """The core for ``target``; memory depths default to the target's per-core limits (rows:
-        one per axon and channel)."""
+        one per axon and channel). With ``learn`` (an image with plastic synapses), a learning engine
+        of ``learn_units`` units (plastic projections per core) and ``plastic_rows`` /
+        ``plastic_entries`` (default: as many as the core's rows and synapse entries); without it
+        the core is the inference core, whatever the target."""
         fmt, core = target.format, target.core
         if not isinstance(target.storage, SparseLayout):
             raise UserError(f"target '{target.name}' stores synapses as '{core.synapse_storage}'; the RTL core "
@@ -56,10 +67,23 @@ class CoreParams:
             raise UserError(f"decay '{fmt.decay}' has no RTL implementation")
         fields = SynapseFields.of(target)
         n_axons = axons or core.input_axons
-        return cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,
+        base = cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,
                    rows=rows or n_axons * max(1, fmt.receptors),
                    entries=entries or max(1, core.synapse_memory_bits // target.synapse_bits()),
                    payload_bits=core.partial_sum_bits or 0)
+        if not learn:
+            return base
+        if target.learning is None or not core.learning_rules:
+            raise UserError(f"target '{target.name}' has no learning engine (learning: and core.learning_rules): "
+                            "its cores cannot run plastic synapses")
+        if base.payload_bits:
+            raise UserError(f"target '{target.name}': the RTL core has no learning engine beside partial-sum "
+                            "compartments (core.partial_sum_bits)")
+        lp = LearnParams(fmt=target.learning, units=learn_units, rows=plastic_rows or base.rows,
+                         entries=plastic_entries or base.entries, neurons=base.neurons, local_bits=base.local_bits,
+                         slot_bits=base.slot_bits, weight_bits=fmt.weight_bits, exp_bits=base.exp_bits,
+                         channel_bits=fields.channel)
+        return dataclasses.replace(base, learning=lp)
 
     # --- derived sizes -------------------------------------------------------------------
     @property
@@ -133,6 +157,8 @@ class CoreParams:
         L = self.layouts
         out = {name: L.depth(self, name) * L.width(name) for name in MEMORIES if name != "ctrl"}
         out["acc"] = (1 << (self.local_bits + self.slot_bits)) * data.Layout.cast(L.acc).size
+        if self.learning is not None:
+            out |= self.learning.memory_bits()
         return out
 
     def describe(self) -> dict:
@@ -142,7 +168,8 @@ class CoreParams:
                 "channels": self.channels, "slots": 1 << self.slot_bits, "acc_width": self.acc_width,
                 "v_bits": f.v_bits, "i_bits": f.i_bits, "weight_bits": f.weight_bits, "decay": f.decay,
                 "decay_bits": f.decay_bits, "rounding": f.rounding, "compare": f.compare,
-                "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits}
+                "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits} | (
+                    {"learning": self.learning.describe()} if self.learning is not None else {})
 
 
 class Layouts:
@@ -160,8 +187,10 @@ class Layouts:
             "v": signed(f.v_bits), "i": data.ArrayLayout(signed(max(2, f.i_bits)), R),
             "ref": unsigned(max(1, f.refractory_bits))})
         self.axon = data.StructLayout({"first": unsigned(p.row_bits), "count": unsigned(p.row_bits + 1)})
+        # a plastic row (learning cores): ``start`` is its plastic row, ``length`` its delay
         self.row = data.StructLayout({"start": unsigned(p.entry_bits), "length": unsigned(p.entry_bits + 1),
-                                      "exponent": unsigned(p.exp_bits)})
+                                      "exponent": unsigned(p.exp_bits)} | (
+                                          {"plastic": unsigned(1)} if p.learning is not None else {}))
         sf = p.fields  # an entry is exactly the image's fields: the memory holds what the mapper counted
         self.syn = unsigned(sf.index + sf.delay + sf.channel + sf.weight)
         self.acc = data.ArrayLayout(signed(p.acc_width), R)

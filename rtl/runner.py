@@ -192,19 +192,24 @@ class RtlRun:
     neuron_cycles: np.ndarray
     event_cycles: np.ndarray
     counters: dict
+    end_cycles: np.ndarray | None = None  # learning cores: the tick_end work (rewards, epoch decays)
+    learning: dict | None = None  # learning cores: the words read back after the run (psyn, xtr, ytr, lfsr)
 
 
 def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, dump_state: bool = False,
              out_ready: str = "always", seed: int = 0, configure: bool = True,
-             params: CoreParams | None = None) -> RtlRun:
+             params: CoreParams | None = None, learn: dict | None = None) -> RtlRun:
     """Run ``steps`` ticks of one core: ``events[t]`` are the axon ids of the source spikes of tick
     ``t``; the core's own spikes are fed back to their axons (``load.axon_of``). ``configure``:
     write the image through the configuration port (False: the build's memories hold it already).
     ``out_ready``: "always", or "random" (back-pressure on the spike output, seeded). ``params``:
     needed for a core with partial-sum compartments, whose graded messages also go back to their
-    axons (with flag and value)."""
+    axons (with flag and value). ``learn`` (a core with a learning engine): per tick the units'
+    rewards and the addresses to read back at the end (:mod:`rtl.learn_verify`)."""
     job = {"writes": [(sel, 0, a, w) for sel, a, w in load.writes()] if configure else [],
            "events": events, "loopback": load.axon_of(load.slots).tolist(), "sizes": [int(load.neurons.size)]}
+    if learn is not None:
+        job["learn"] = learn
     if params is not None and params.payload_bits:
         job |= {"graded_bit": params.neuron_bits, "local_bits": params.neuron_bits, "axon_bits": params.axon_bits}
     elif load.slots.size > load.neurons.size:
@@ -239,7 +244,8 @@ def free_run(b: Build, load: CoreLoad, cycles: int) -> dict:
 
 def _result(res: dict, spikes: np.ndarray) -> RtlRun:
     return RtlRun(spikes=spikes.reshape(-1, 3), states=res["states"], neuron_cycles=np.array(res["neuron_cycles"]),
-                  event_cycles=np.array(res["event_cycles"]), counters=res["counters"])
+                  event_cycles=np.array(res["event_cycles"]), counters=res["counters"],
+                  end_cycles=np.array(res.get("end_cycles", [])), learning=res.get("learning"))
 
 
 def _run(b: Build, job: dict, steps: int, dump_state: bool, out_ready: str, seed: int) -> dict:

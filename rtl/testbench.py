@@ -93,6 +93,38 @@ async def _dump_state(dut, sizes: list[int]) -> list[list[int]]:
     return out
 
 
+async def _tick_end(dut, learn: dict, t: int) -> None:
+    """The learning engine's end of tick ``t``: the units' rewards through the configuration port,
+    then a ``tick_end`` pulse; returns once the core is idle."""
+    for unit, value in learn["rewards"][t]:
+        dut.cfg_en.value, dut.cfg_sel.value, dut.cfg_addr.value = 1, learn["reward_sel"], unit
+        dut.cfg_data.value = value & ((1 << learn["reward_bits"]) - 1)
+        await RisingEdge(dut.clk)
+    dut.cfg_en.value = 0
+    dut.tick_end.value = 1
+    await RisingEdge(dut.clk)
+    dut.tick_end.value = 0
+    await ReadOnly()
+    if _high(dut.busy):
+        await FallingEdge(dut.busy)
+    await RisingEdge(dut.clk)
+
+
+async def _dump_learning(dut, dump: dict) -> dict:
+    """The learning memories' words at the addresses ``dump`` lists per read-back selector."""
+    out = {}
+    for sel, name in enumerate(("psyn", "xtr", "ytr", "lfsr")):
+        words = []
+        for addr in dump.get(name, []):
+            dut.ldbg_sel.value, dut.ldbg_addr.value = sel, addr
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            words.append(int(dut.ldbg_data.value))
+            await RisingEdge(dut.clk)
+        out[name] = words
+    return out
+
+
 async def _free_run(dut, cycles: int) -> None:
     """Simulator speed without Python in the loop: ``tick`` held high (a neuron phase whenever the
     core is idle, no events), one timer for all ``cycles``; writes wall seconds and counters."""
@@ -113,6 +145,9 @@ async def run_job(dut):
         job = json.load(fh)
     Clock(dut.clk, PERIOD_NS, unit="ns", impl="gpi").start()
     dut.tick.value = dut.inp__valid.value = dut.cfg_en.value = 0
+    learn = job.get("learn")
+    if learn is not None:
+        dut.tick_end.value = 0
     dut.out__ready.value = 1
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
@@ -126,7 +161,7 @@ async def run_job(dut):
     # compartments); a single core's messages go back to their axon with flag and value
     graded, local_bits, axon_bits = job.get("graded_bit"), job.get("local_bits", 0), job.get("axon_bits", 0)
     rng = random.Random(job.get("seed", 0)) if job.get("out_ready") == "random" else None
-    spikes, states, neuron_cycles, event_cycles = [], [], [], []
+    spikes, states, neuron_cycles, event_cycles, end_cycles = [], [], [], [], []
     for t in range(job["steps"]):
         t0 = get_sim_time("ns")
         out = await _neuron_phase(dut, rng)
@@ -145,8 +180,15 @@ async def run_job(dut):
         axons += job["events"][t]
         await _events(dut, axons)
         neuron_cycles.append(round((t1 - t0) / PERIOD_NS))
-        event_cycles.append(round((get_sim_time("ns") - t2) / PERIOD_NS))
+        t3 = get_sim_time("ns")
+        event_cycles.append(round((t3 - t2) / PERIOD_NS))
+        if learn is not None:
+            await _tick_end(dut, learn, t)
+            end_cycles.append(round((get_sim_time("ns") - t3) / PERIOD_NS))
+    counters = ("ticks", "spikes", "synops") + (("plastic_ops",) if learn is not None else ())
     result = {"spikes": spikes, "states": states, "neuron_cycles": neuron_cycles, "event_cycles": event_cycles,
-              "counters": {k: int(getattr(dut, k).value) for k in ("ticks", "spikes", "synops")}}
+              "end_cycles": end_cycles, "counters": {k: int(getattr(dut, k).value) for k in counters}}
+    if learn is not None:
+        result["learning"] = await _dump_learning(dut, learn["dump"])
     with open(os.environ["NMC_RTL_OUT"], "w") as fh:
         json.dump(result, fh)

@@ -24,6 +24,7 @@ from nmcompiler.sim.inputs import SourceSpikes
 from nmcompiler.lowered import SimProgram
 
 from .chip import ChipParams
+from .learn_verify import LearnDivergence, learn_job, learning_differences
 from .load import CoreLoad, chip_load, core_load, unpack
 from .params import CoreParams
 from .runner import build, run_chip, run_core
@@ -57,10 +58,20 @@ class RtlVerification:
     event_cycles: list[int]
     synops: int
     seconds: dict[str, float]
+    # a core that learns: weights, eligibilities, traces and LFSRs that differ after the run, the
+    # first of them, the learning engine's weight changes and the weights that moved
+    learning_mismatches: int = 0
+    first_learning_divergence: LearnDivergence | None = None
+    plastic_ops: int = 0
+    weights_changed: int = 0
+    end_cycles: list[int] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict:
-        d = {k: v for k, v in dataclasses.asdict(self).items() if k != "first_divergence"}
+        d = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("first_divergence",
+                                                                             "first_learning_divergence")}
         d["first_divergence"] = self.first_divergence.to_json() if self.first_divergence else None
+        first = self.first_learning_divergence
+        d["first_learning_divergence"] = dataclasses.asdict(first) if first else None
         return d
 
 
@@ -114,17 +125,27 @@ def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, sta
     if steps < 1:
         raise UserError(f"number of steps must be at least 1, not {steps}")
     t0 = time.perf_counter()
-    prog = probe_all(to_program(contents), states)
+    learns = params.learning is not None
+    prog = probe_all(to_program(contents, learn=learns), states)
     ref = BitAccurateSimulator(prog, backend="numpy").run(steps)
     t1 = time.perf_counter()
+    learned = None
     if len(contents.cores) == 1:
-        load = core_load(contents.cores[0], params, int(contents.meta["presynaptic"]))
+        load = core_load(contents.cores[0], params, int(contents.meta["presynaptic"]), contents if learns else None)
         loads = (load,)
         events = source_events(prog, load, steps)
         _check_accumulator(contents.cores[0], params, events, int(contents.meta["presynaptic"]))
+        if learns:
+            _check_plastic_events(load, events)
         b = build(params, build_root)
         t2 = time.perf_counter()
-        run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready, params=params)
+        job = learn_job(contents, load, params, prog, ref, steps) if learns else None
+        run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready, params=params, learn=job)
+        if learns:
+            learned = learning_differences(contents, load, params, prog, ref, run.learning)
+    elif learns:
+        raise UserError(f"the image spans {len(contents.cores)} cores; learning on the RTL runs on one core so far: "
+                        "compile the network onto one core, or verify without learning")
     else:
         chip = ChipParams.of(params, cores=len(contents.cores))  # the chip nmc rtl generates
         cl = chip_load(contents, chip)
@@ -144,7 +165,27 @@ def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, sta
         steps=steps, cores=len(loads), reference_spikes=sum(ref.spike_counts().values()),
         rtl_spikes=int(len(run.spikes)), mismatches=len(diffs), first_divergence=diffs[0] if diffs else None,
         neuron_cycles=run.neuron_cycles.tolist(), event_cycles=run.event_cycles.tolist(),
-        synops=int(run.counters["synops"]), seconds={"reference": t1 - t0, "build": t2 - t1, "rtl": t3 - t2})
+        synops=int(run.counters["synops"]), seconds={"reference": t1 - t0, "build": t2 - t1, "rtl": t3 - t2},
+        **({} if learned is None else _learning_fields(learned, run, load)))
+
+
+def _check_plastic_events(load: CoreLoad, events: list[list[int]]) -> None:
+    """A plastic row remembers one spike per tick: a source channel may not spike twice in one."""
+    if load.learn is None or not load.learn.rows:
+        return
+    for t, e in enumerate(events):
+        if len(set(e)) < len(e):
+            raise UserError(f"tick {t}: a source channel spikes more than once; the learning engine takes one spike "
+                            "per presynaptic row and tick")
+
+
+def _learning_fields(learned: list, run, load: CoreLoad) -> dict:
+    layout = load.learn.layouts_psyn
+    moved = sum(unpack(layout, a)["m"] != unpack(layout, b)["m"]
+                for a, b in zip(load.learn.memories["psyn"], run.learning["psyn"]))
+    return {"learning_mismatches": len(learned), "first_learning_divergence": learned[0] if learned else None,
+            "plastic_ops": int(run.counters.get("plastic_ops", 0)), "weights_changed": int(moved),
+            "end_cycles": run.end_cycles.tolist()}
 
 
 def differences(prog: SimProgram, ref, run, loads, params: CoreParams) -> list[Divergence]:
