@@ -63,6 +63,10 @@ def learn_load(contents, image, lp: LearnParams, fields, numbers: dict) -> Learn
     """The learning memories of core ``image`` of ``contents`` (``numbers``: :func:`unit_numbers`)."""
     meta, L = contents.meta, lp.layouts
     plastic = meta["plastic"]
+    if meta["learning"] != vars(lp.fmt):
+        diff = sorted(k for k in vars(lp.fmt) if meta["learning"].get(k) != getattr(lp.fmt, k))
+        raise UserError(f"the image learns with another learning format than this RTL core's ({', '.join(diff)} "
+                        "differ): generate the RTL for the image's target")
     rows, proj = image.plastic["row"].astype(np.int64), image.plastic["projection"].astype(np.int64)
     units = sorted(set(proj.tolist()))
     if len(units) > lp.units:
