@@ -14,8 +14,9 @@ the inference memories:
 * ``lunit[u]``: one learning unit's integer parameters (a projection on this core) and its LFSR
   seed; ``lctrl``: the number of plastic rows; ``reward[u]``: the tick's reward (written by the
   host before ``tick_end``);
-* ``hist`` (one bit per plastic row and ring slot: a spike arrives in that slot), the pre traces
-  ``xtr[p]`` and the post traces ``ytr[unit, neuron]``, zero after reset.
+* ``hist`` (one bit per plastic row and ring slot: a spike arrives in that slot; words of
+  :data:`HIST_WORD` rows, written bit by bit), the pre traces ``xtr[p]`` and the post traces
+  ``ytr[unit, neuron]``, zero after reset.
 
 The configuration port writes them with selectors 8 and up (:data:`LEARN_MEMORIES`).
 """
@@ -29,11 +30,13 @@ from amaranth.lib import data
 
 from nmcompiler.datapath.learning import INV_BITS, LEARN_ROUNDING, LearningFormat
 
-__all__ = ["LEARN_BASE", "LEARN_MEMORIES", "LearnParams", "LearnLayouts", "REWARD_GUARD_BITS"]
+__all__ = ["HIST_WORD", "LEARN_BASE", "LEARN_MEMORIES", "LearnParams", "LearnLayouts", "REWARD_GUARD_BITS"]
 
 #: configuration selectors of the learning memories (``cfg_sel = LEARN_BASE + index``)
 LEARN_MEMORIES = ("lrow", "psyn", "pinptr", "pin", "lunit", "lctrl", "reward")
 LEARN_BASE = 8
+#: plastic rows per word of the arrival bits: the arrival scan reads one word per cycle
+HIST_WORD = 32
 #: a tick's reward is the sum of its explicit rewards and the reward node's amounts: this many bits
 #: over ``reward_bits`` hold it (the host checks)
 REWARD_GUARD_BITS = 8
@@ -74,6 +77,15 @@ class LearnParams:
         return _bits(self.entries)
 
     @property
+    def hist_groups(self) -> int:
+        """Words of arrival bits per ring slot."""
+        return -(-self.rows // HIST_WORD)
+
+    @property
+    def group_bits(self) -> int:
+        return _bits(self.hist_groups)
+
+    @property
     def m_bits(self) -> int:
         """A weight in learning units: the signed mantissa with ``weight_frac_bits`` below it."""
         return self.weight_bits + self.fmt.weight_frac_bits
@@ -102,7 +114,7 @@ class LearnParams:
         """Bits of the engine's memories (``lunit``, ``lctrl`` and ``reward`` are registers)."""
         L = self.layouts
         out = {name: self.depth(name) * L.width(name) for name in ("lrow", "psyn", "pinptr", "pin")}
-        out["hist"] = self.rows << self.slot_bits
+        out["hist"] = (self.hist_groups * HIST_WORD) << self.slot_bits
         out["xtr"] = self.rows * self.fmt.trace_bits
         out["ytr"] = (self.units << self.local_bits) * self.fmt.trace_bits
         return out

@@ -31,7 +31,9 @@ from nmcompiler.datapath.learning import INV_BITS
 
 from .arith import wire
 from .learn_arith import clamp, round_shift, trace_step
-from .learn_params import LEARN_BASE, LEARN_DEBUG, LEARN_MEMORIES, LearnParams
+from .learn_params import HIST_WORD, LEARN_BASE, LEARN_DEBUG, LEARN_MEMORIES, LearnParams
+
+HIST_SHIFT = HIST_WORD.bit_length() - 1  # log2 of the rows per word of arrival bits
 
 __all__ = ["LearningEngine"]
 
@@ -64,14 +66,14 @@ class LearningEngine(wiring.Component):
         lp, L = self.lp, self.lp.layouts
         mk = lambda name, width, depth: memory.Memory(shape=width, depth=depth, init=[])  # noqa: E731
         self.mem = {name: mk(name, L.width(name), lp.depth(name)) for name in ("lrow", "psyn", "pinptr", "pin")}
-        self.mem["hist"] = mk("hist", 1, lp.rows << lp.slot_bits)
+        self.mem["hist"] = mk("hist", HIST_WORD, lp.hist_groups << lp.slot_bits)
         self.mem["xtr"] = mk("xtr", lp.fmt.trace_bits, lp.rows)
         self.mem["ytr"] = mk("ytr", lp.fmt.trace_bits, lp.units << lp.local_bits)
         self.mem["fifo"] = mk("fifo", lp.local_bits, lp.neurons)
         for name, mem in self.mem.items():
             m.submodules[name] = mem
         self.rd = {name: mem.read_port() for name, mem in self.mem.items()}
-        self.wr = {name: mem.write_port() for name, mem in self.mem.items()}
+        self.wr = {name: mem.write_port(granularity=1 if name == "hist" else None) for name, mem in self.mem.items()}
         for name in ("lrow", "pinptr", "pin"):  # written only by the configuration port
             self._cfg_write(m, name, self.wr[name])
         ulay = L.lunit
@@ -114,12 +116,17 @@ class LearningEngine(wiring.Component):
         self._mark_and_spikes(m)
         self._debug(m)
         self.r = {name: Signal(w, name=name) for name, w in (
-            ("p", lp.row_bits + 1), ("slot", lp.slot_bits), ("s", lp.entry_bits + 1), ("left", lp.entry_bits + 1),
+            ("g", lp.group_bits + 1), ("slot", lp.slot_bits), ("s", lp.entry_bits + 1), ("left", lp.entry_bits + 1),
             ("u", lp.unit_bits + 1), ("xa", lp.row_bits), ("j", nb), ("rp", nb + 1), ("uu", lp.unit_bits + 1),
             ("mask", lp.units), ("k", lp.entry_bits + 1), ("idx", max(lp.entry_bits, lp.row_bits, lp.unit_bits + nb) + 2),
             ("hi", max(lp.entry_bits, lp.row_bits, lp.unit_bits + nb) + 2))}
-        self.have = Signal()
+        self.have = Signal(2)  # SCAN: 0 read the word, 1 the read is in flight, 2 its bits are latched
         self.word = Signal(lp.layouts.psyn)
+        self.sv = Signal()  # a scan's read data is valid
+        self.bits, self.lowest = Signal(HIST_WORD), Signal(HIST_SHIFT or 1)  # arrival bits of a word, the lowest set
+        for i in reversed(range(HIST_WORD)):
+            with m.If(self.bits[i]):
+                m.d.comb += self.lowest.eq(i)
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 self._idle(m)
@@ -145,8 +152,8 @@ class LearningEngine(wiring.Component):
         self.wp = Signal(lp.local_bits + 1)
         with m.If(self.mark):
             slot = (self.cur + self.mark_delay)[:lp.slot_bits]
-            m.d.comb += [self.wr["hist"].addr.eq(Cat(slot, self.mark_row[:lp.row_bits])),
-                         self.wr["hist"].data.eq(1), self.wr["hist"].en.eq(1)]
+            m.d.comb += [self.wr["hist"].addr.eq(Cat(slot, (self.mark_row >> HIST_SHIFT)[:lp.group_bits])),
+                         self.wr["hist"].data.eq(-1), self.wr["hist"].en.eq(1 << self.mark_row[:HIST_SHIFT])]
         with m.If(self.spike):
             m.d.comb += [self.wr["fifo"].addr.eq(self.wp), self.wr["fifo"].data.eq(self.spike_neuron),
                          self.wr["fifo"].en.eq(1)]
@@ -168,7 +175,7 @@ class LearningEngine(wiring.Component):
     def _idle(self, m: Module) -> None:
         r = self.r
         with m.If(self.tick & self.ready):
-            m.d.sync += [r["slot"].eq(self.cur + 1), r["p"].eq(0), self.have.eq(0), self.wp.eq(0)]
+            m.d.sync += [r["slot"].eq(self.cur + 1), r["g"].eq(0), self.have.eq(0), self.wp.eq(0)]
             m.next = "SCAN"
         with m.Elif(self.tick_end & self.ready):
             m.d.sync += r["u"].eq(0)
@@ -178,19 +185,24 @@ class LearningEngine(wiring.Component):
     def _arrivals(self, m: Module) -> None:
         r, lp = self.r, self.lp
         hist_rd, lrow_rd = self.rd["hist"], self.rd["lrow"]
-        with m.State("SCAN"):
-            with m.If(r["p"] >= self.rows_used):
-                m.next = "NEURONS"
-            with m.Elif(self.have & hist_rd.data):
-                m.d.comb += [self.wr["hist"].addr.eq(Cat(r["slot"], r["p"][:lp.row_bits])), self.wr["hist"].en.eq(1),
-                             self.wr["hist"].data.eq(0), lrow_rd.addr.eq(r["p"])]
-                m.next = "ROW"
-            with m.Elif(self.have):
-                m.d.comb += hist_rd.addr.eq(Cat(r["slot"], (r["p"] + 1)[:lp.row_bits]))
-                m.d.sync += r["p"].eq(r["p"] + 1)
-            with m.Else():
-                m.d.comb += hist_rd.addr.eq(Cat(r["slot"], r["p"][:lp.row_bits]))
+        bits, lowest = self.bits, self.lowest
+        with m.State("SCAN"):  # one word of arrival bits per cycle, then each set bit's row
+            g = r["g"]
+            with m.If(self.have == 0):
+                m.d.comb += hist_rd.addr.eq(Cat(r["slot"], g[:lp.group_bits]))
                 m.d.sync += self.have.eq(1)
+            with m.Elif(self.have == 1):
+                m.d.sync += [bits.eq(hist_rd.data), self.have.eq(2)]
+            with m.Elif(bits != 0):
+                m.d.comb += [self.wr["hist"].addr.eq(Cat(r["slot"], g[:lp.group_bits])), self.wr["hist"].data.eq(0),
+                             self.wr["hist"].en.eq(1 << lowest), lrow_rd.addr.eq(Cat(lowest, g))]
+                m.d.sync += bits.eq(bits & ~(1 << lowest))
+                m.next = "ROW"
+            with m.Elif(Cat(C(0, HIST_SHIFT), g + 1) >= self.rows_used):
+                m.next = "NEURONS"
+            with m.Else():
+                m.d.comb += hist_rd.addr.eq(Cat(r["slot"], (g + 1)[:lp.group_bits]))
+                m.d.sync += [g.eq(g + 1), self.have.eq(1)]
         with m.State("ROW"):
             row = data.View(lp.layouts.lrow, lrow_rd.data)
             m.d.comb += self.rd["xtr"].addr.eq(row.xa)
@@ -219,7 +231,6 @@ class LearningEngine(wiring.Component):
             m.d.sync += [r["s"].eq(r["s"] + 1), r["left"].eq(r["left"] - 1)]
             m.next = "SYN_A"
         with m.Else():
-            m.d.sync += [r["p"].eq(r["p"] + 1), self.have.eq(0)]
             m.next = "SCAN"
 
     def _arrive_synapse(self, m: Module) -> None:
@@ -356,19 +367,19 @@ class LearningEngine(wiring.Component):
             m.next = "END_UNIT"
 
     def _scan(self, m: Module, name: str, mem: str, body, after: str) -> None:
-        """States ``name`` (read entry ``idx`` of ``mem``) and ``name_W`` (``body(m, value)``
-        writes it back), for ``idx`` in ``[idx, hi)``; then ``after``."""
-        r = self.r
+        """State ``name``: entries ``[idx, hi)`` of ``mem``, one per cycle: entry ``idx`` is read
+        while ``body(m, value)`` writes back the one read the cycle before (``idx - 1``, valid when
+        ``sv``); then ``after``."""
+        r, sv = self.r, self.sv
         with m.State(name):
-            with m.If(r["idx"] >= r["hi"]):
-                m.next = after
-            with m.Else():
+            with m.If(sv):
+                body(m, self.rd[mem].data)
+            with m.If(r["idx"] < r["hi"]):
                 m.d.comb += self.rd[mem].addr.eq(r["idx"])
-                m.d.sync += r["idx"].eq(r["idx"] + 1)
-                m.next = f"{name}_W"
-        with m.State(f"{name}_W"):
-            body(m, self.rd[mem].data)
-            m.next = name
+                m.d.sync += [r["idx"].eq(r["idx"] + 1), sv.eq(1)]
+            with m.Else():
+                m.d.sync += sv.eq(0)
+                m.next = after
 
     def _write_back(self, m: Module, mem: str, value: Value, apply: Value) -> None:
         with m.If(apply):
