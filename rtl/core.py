@@ -69,7 +69,8 @@ def core_signature(params: CoreParams) -> wiring.Signature:
     lp = params.learning
     learning = {} if lp is None else {
         "tick_end": In(1), "ldbg_sel": In(2), "ldbg_addr": In(max(lp.entry_bits, lp.unit_bits + lp.local_bits)),
-        "ldbg_data": Out(max(lp.layouts.width("psyn"), lp.fmt.trace_bits, 32)), "plastic_ops": Out(32)}
+        "ldbg_data": Out(max(lp.layouts.width("psyn"), lp.fmt.trace_bits, 32)), "plastic_ops": Out(32),
+        "learn_events": Out(32), "learn_cycles": Out(32)}
     return wiring.Signature({
         "tick": In(1),
         "busy": Out(1),
@@ -147,7 +148,8 @@ class LifCore(wiring.Component):
                      eng.mark.eq(ev.mark), eng.mark_row.eq(ev.mark_row), eng.mark_delay.eq(ev.mark_delay),
                      eng.cfg_en.eq(self.cfg_en), eng.cfg_sel.eq(self.cfg_sel), eng.cfg_addr.eq(self.cfg_addr),
                      eng.cfg_data.eq(self.cfg_data), eng.ldbg_sel.eq(self.ldbg_sel), eng.ldbg_addr.eq(self.ldbg_addr),
-                     self.ldbg_data.eq(eng.ldbg_data), self.plastic_ops.eq(eng.plastic_ops)]
+                     self.ldbg_data.eq(eng.ldbg_data), self.plastic_ops.eq(eng.plastic_ops),
+                     self.learn_events.eq(eng.learn_events), self.learn_cycles.eq(eng.learn_cycles)]
         return eng
 
     @staticmethod

@@ -34,6 +34,8 @@ from .learn_arith import clamp, round_shift, trace_step
 from .learn_params import HIST_WORD, LEARN_BASE, LEARN_DEBUG, LEARN_MEMORIES, LearnParams
 
 HIST_SHIFT = HIST_WORD.bit_length() - 1  # log2 of the rows per word of arrival bits
+ARRIVAL_STATES = ("SCAN", "ROW", "XSTEP", "SYN_A", "SYN_B")
+POT_STATES = ("POT", "POT_PTR", "POT_Y", "POT_YW", "POT_PIN", "POT_SYN", "POT_X")
 
 __all__ = ["LearningEngine"]
 
@@ -58,7 +60,7 @@ class LearningEngine(wiring.Component):
             "mark": In(1), "mark_row": In(lp.entry_bits), "mark_delay": In(lp.entry_bits + 1),
             "cfg_en": In(1), "cfg_sel": In(4), "cfg_addr": In(cfg_addr_bits), "cfg_data": In(cfg_width),
             "ldbg_sel": In(2), "ldbg_addr": In(max(lp.entry_bits, lp.unit_bits + nb)), "ldbg_data": Out(dbg_width),
-            "plastic_ops": Out(32),
+            "plastic_ops": Out(32), "learn_events": Out(32), "learn_cycles": Out(32),
         })
 
     # --- memories and registers ------------------------------------------------------------
@@ -140,9 +142,14 @@ class LearningEngine(wiring.Component):
                     m.next = "POT"
             self._potentiation(m)
             self._tick_end(m)
-        arriving = ~fsm.ongoing("IDLE") & ~fsm.ongoing("POT") & ~fsm.ongoing("POT_PTR") & ~fsm.ongoing("POT_Y") \
-            & ~fsm.ongoing("POT_YW") & ~fsm.ongoing("POT_PIN") & ~fsm.ongoing("POT_SYN") & ~fsm.ongoing("POT_X")
-        m.d.comb += [self.hold.eq(arriving), self.busy.eq(~fsm.ongoing("IDLE"))]
+        potentiating = Cat(*(fsm.ongoing(s) for s in POT_STATES)).any()
+        arriving = Cat(*(fsm.ongoing(s) for s in ARRIVAL_STATES)).any()
+        m.d.comb += [self.hold.eq(~fsm.ongoing("IDLE") & ~potentiating), self.busy.eq(~fsm.ongoing("IDLE"))]
+        # counters: synapses walked at arrival and at potentiation, and the cycles spent on both
+        with m.If(fsm.ongoing("SYN_B") | fsm.ongoing("POT_X")):
+            m.d.sync += self.learn_events.eq(self.learn_events + 1)
+        with m.If(arriving | potentiating):
+            m.d.sync += self.learn_cycles.eq(self.learn_cycles + 1)
         self._cfg_write(m, "psyn", self.wr["psyn"])  # last: the configuration port wins (the engine is idle then)
         return m
 

@@ -185,7 +185,7 @@ async def run_job(dut):
         if learn is not None:
             await _tick_end(dut, learn, t)
             end_cycles.append(round((get_sim_time("ns") - t3) / PERIOD_NS))
-    counters = ("ticks", "spikes", "synops") + (("plastic_ops",) if learn is not None else ())
+    counters = ("ticks", "spikes", "synops") + (("plastic_ops", "learn_events", "learn_cycles") if learn is not None else ())
     result = {"spikes": spikes, "states": states, "neuron_cycles": neuron_cycles, "event_cycles": event_cycles,
               "end_cycles": end_cycles, "counters": {k: int(getattr(dut, k).value) for k in counters}}
     if learn is not None:

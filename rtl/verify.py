@@ -64,6 +64,8 @@ class RtlVerification:
     first_learning_divergence: LearnDivergence | None = None
     plastic_ops: int = 0
     weights_changed: int = 0
+    learn_events: int = 0  # plastic synapses walked at arrival and at potentiation
+    learn_cycles: int = 0  # clock cycles of the arrivals and the potentiation
     end_cycles: list[int] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -185,6 +187,8 @@ def _learning_fields(learned: list, run, load: CoreLoad) -> dict:
                 for a, b in zip(load.learn.memories["psyn"], run.learning["psyn"]))
     return {"learning_mismatches": len(learned), "first_learning_divergence": learned[0] if learned else None,
             "plastic_ops": int(run.counters.get("plastic_ops", 0)), "weights_changed": int(moved),
+            "learn_events": int(run.counters.get("learn_events", 0)),
+            "learn_cycles": int(run.counters.get("learn_cycles", 0)),
             "end_cycles": run.end_cycles.tolist()}
 
 

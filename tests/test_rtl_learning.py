@@ -13,6 +13,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from conftest import EXAMPLES
+from nmcompiler import load_network
 from nmcompiler.compiler import compile_network
 from nmcompiler.errors import UserError
 from nmcompiler.image import build_contents
@@ -168,3 +170,16 @@ def test_learning_needs_a_target_that_learns_and_fitting_memories(params):
     with pytest.raises(UserError, match="another learning format.*rounding"):
         core_load(image.cores[0], params["stochastic"], int(image.meta["presynaptic"]), image)
     assert LEARN_MEMORIES.index("reward") + LEARN_BASE == 14
+
+
+def test_song_example_learns_one_second_bit_exactly_on_fpga_lif():
+    """Example (a), Song, Miller & Abbott: 1000 plastic rows onto one neuron, 10,000 ticks of
+    0.1 ms; every spike and every weight, trace and LFSR state as the bit-accurate simulator's."""
+    target = load_target("fpga-lif")
+    mapping, fx, report = compile_network(load_network(str(EXAMPLES / "stdp_song.yaml")), target)
+    image = build_contents(mapping, fx)
+    params = CoreParams.of(target, neurons=8, axons=1024, entries=1024, learn=True, learn_units=1,
+                           plastic_rows=1024, plastic_entries=1024)
+    result = verify_image(image, params, 10_000)
+    _assert_learned_exactly(result)
+    assert result.weights_changed > 900 and result.learn_events > 50_000
