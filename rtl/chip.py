@@ -24,6 +24,7 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .core import LifCore, config_port, core_signature
+from .learn_params import LEARN_BASE
 from .params import MEMORIES, CoreParams, address_bits
 
 __all__ = ["ChipParams", "LifChip", "CoreInstance", "ROUTER_MEMORIES", "chip_memory_bits"]
@@ -114,17 +115,33 @@ class LifChip(wiring.Component):
         core_width, core_addr = config_port(cp)
         self.cfg_width = max(core_width, params.width("fanptr"), params.width("fan"))
         self.cfg_addr_bits = max(core_addr, cp.local_bits + params.core_bits, params.fan_bits)
+        lp = cp.learning
+        learning = {} if lp is None else {  # the cores' learning engines (docs/rtl.md, "Learning")
+            "tick_end": In(1), "ldbg_sel": In(2), "ldbg_addr": In(max(lp.entry_bits, lp.unit_bits + lp.local_bits)),
+            "ldbg_data": Out(max(lp.layouts.width("psyn"), lp.fmt.trace_bits, 32)),
+            "plastic_ops": Out(32), "learn_events": Out(32), "learn_cycles": Out(32)}
         super().__init__({
             "tick": In(1),
             "busy": Out(1),
             "inp": In(stream.Signature(unsigned(cp.axon_bits + params.core_bits))),
             "out": Out(stream.Signature(unsigned(cp.local_bits + params.core_bits + cp.message_bits))),
-            "cfg_en": In(1), "cfg_sel": In(3), "cfg_core": In(params.core_bits),
+            "cfg_en": In(1), "cfg_sel": In(4 if lp is not None else 3), "cfg_core": In(params.core_bits),
             "cfg_addr": In(self.cfg_addr_bits), "cfg_data": In(self.cfg_width),
             "dbg_core": In(params.core_bits), "dbg_addr": In(cp.neuron_bits),
             "dbg_state": Out(cp.layouts.width("state")),
             "ticks": Out(32), "spikes": Out(32), "synops": Out(32),
-        })
+        } | learning)
+
+    def _learning(self, m: Module, cores: list) -> None:
+        """Every core's learning engine gets ``tick_end`` and the read-back address; ``dbg_core``
+        picks whose word ``ldbg_data`` shows; the counters are summed."""
+        for c, core in enumerate(cores):
+            m.d.comb += [core.tick_end.eq(self.tick_end), core.ldbg_sel.eq(self.ldbg_sel),
+                         core.ldbg_addr.eq(self.ldbg_addr)]
+            with m.If(self.dbg_core == c):
+                m.d.comb += self.ldbg_data.eq(core.ldbg_data)
+        for name in ("plastic_ops", "learn_events", "learn_cycles"):
+            m.d.comb += getattr(self, name).eq(sum(getattr(core, name) for core in cores))
 
     def elaborate(self, platform):
         m = Module()
@@ -145,13 +162,16 @@ class LifChip(wiring.Component):
             m.d.comb += [core.tick.eq(self.tick), f.w_data.eq(Cat(core.out.payload[:nb], *message)),
                          f.w_en.eq(core.out.valid),
                          core.out.ready.eq(f.w_rdy), core.dbg_addr.eq(self.dbg_addr),
-                         core.cfg_en.eq(self.cfg_en & (self.cfg_core == c) & (self.cfg_sel < len(MEMORIES))),
+                         core.cfg_en.eq(self.cfg_en & (self.cfg_core == c) & ((self.cfg_sel < len(MEMORIES))
+                                                                               | (self.cfg_sel >= LEARN_BASE))),
                          core.cfg_sel.eq(self.cfg_sel), core.cfg_addr.eq(self.cfg_addr),
                          core.cfg_data.eq(self.cfg_data[:core.cfg_width])]
             with m.If(self.dbg_core == c):
                 m.d.comb += self.dbg_state.eq(core.dbg_state)
         m.d.comb += [self.ticks.eq(cores[0].ticks), self.spikes.eq(sum(c.spikes for c in cores)),
                      self.synops.eq(sum(c.synops for c in cores))]
+        if cp.learning is not None:
+            self._learning(m, cores)
 
         ptr_init = init.memories["fanptr"] if init is not None else []
         fan_init = init.memories["fan"] if init is not None else []

@@ -62,19 +62,31 @@ def _rewards(contents, prog, ref, units: list[int], steps: int, width: int) -> l
     return out
 
 
-def learn_job(contents, load: CoreLoad, params, prog, ref, steps: int) -> dict:
-    """The testbench's learning part for ``load``'s core: rewards per tick, the read-back."""
-    lp, ll = params.learning, load.learn
-    n_local = int(load.neurons.size)
-    dump = {"psyn": list(range(ll.unit_of_synapse.size)), "xtr": list(range(ll.x_source.size)),
-            "ytr": [(u << lp.local_bits) | j for u in range(len(ll.units)) for j in range(n_local)],
-            "lfsr": list(range(len(ll.units)))}
-    return {"rewards": _rewards(contents, prog, ref, ll.units, steps, lp.reward_width), "dump": dump,
-            "reward_sel": LEARN_BASE + LEARN_MEMORIES.index("reward"), "reward_bits": lp.reward_width}
+def learn_job(contents, loads: tuple[CoreLoad, ...], params, prog, ref, steps: int) -> dict:
+    """The testbench's learning part for the cores ``loads`` (in chip order): per tick the
+    ``(core, unit, reward)`` writes, and per core the addresses to read back."""
+    lp = params.learning
+    rewards: list[list[tuple[int, int, int]]] = [[] for _ in range(steps)]
+    dumps = []
+    for c, load in enumerate(loads):
+        ll = load.learn
+        for t, tick in enumerate(_rewards(contents, prog, ref, ll.units, steps, lp.reward_width)):
+            rewards[t] += [(c, u, r) for u, r in tick]
+        dumps.append({"psyn": list(range(ll.unit_of_synapse.size)), "xtr": list(range(ll.x_source.size)),
+                      "ytr": [(u << lp.local_bits) | j for u in range(len(ll.units)) for j in range(load.neurons.size)],
+                      "lfsr": list(range(len(ll.units)))})
+    return {"rewards": rewards, "dump": dumps, "reward_sel": LEARN_BASE + LEARN_MEMORIES.index("reward"),
+            "reward_bits": lp.reward_width}
 
 
-def learning_differences(contents, load: CoreLoad, params, prog, ref, words: dict) -> list[LearnDivergence]:
-    """Every learning value of ``load``'s core that differs from the reference's units."""
+def learning_differences(contents, loads: tuple[CoreLoad, ...], params, prog, ref, words: list[dict]
+                         ) -> list[LearnDivergence]:
+    """Every learning value of the cores ``loads`` that differs from the reference's units
+    (``words``: per core, what the testbench read back)."""
+    return [d for load, w in zip(loads, words) for d in _core_differences(contents, load, params, prog, ref, w)]
+
+
+def _core_differences(contents, load: CoreLoad, params, prog, ref, words: dict) -> list[LearnDivergence]:
     lp, ll = params.learning, load.learn
     numbers, plastic = unit_numbers(contents), contents.meta["plastic"]
     out: list[LearnDivergence] = []

@@ -184,7 +184,8 @@ def chip_load(contents, chip) -> ChipLoad:
     cp = chip.core
     if len(contents.cores) > chip.cores:
         raise UserError(f"the image uses {len(contents.cores)} cores, the RTL chip has {chip.cores}")
-    loads = tuple(core_load(c, cp, int(contents.meta["presynaptic"])) for c in contents.cores)
+    loads = tuple(core_load(c, cp, int(contents.meta["presynaptic"]), contents if cp.learning else None)
+                  for c in contents.cores)
     nb = cp.local_bits
     ptr = [0] * (chip.cores << nb)
     fan: list[int] = []

@@ -193,7 +193,7 @@ class RtlRun:
     event_cycles: np.ndarray
     counters: dict
     end_cycles: np.ndarray | None = None  # learning cores: the tick_end work (rewards, epoch decays)
-    learning: dict | None = None  # learning cores: the words read back after the run (psyn, xtr, ytr, lfsr)
+    learning: list[dict] | None = None  # learning cores: per core the words read back (psyn, xtr, ytr, lfsr)
 
 
 def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, dump_state: bool = False,
@@ -221,13 +221,15 @@ def run_core(b: Build, load: CoreLoad, events: list[list[int]], steps: int, *, d
 
 def run_chip(b: Build, load: ChipLoad, events: list[list[tuple[int, int]]], steps: int, axon_bits: int, *,
              dump_state: bool = False, out_ready: str = "always", seed: int = 0, configure: bool = True,
-             graded_bit: int | None = None) -> RtlRun:
+             graded_bit: int | None = None, learn: dict | None = None) -> RtlRun:
     """Run ``steps`` ticks of a multi-core chip: ``events[t]`` are the (core, axon) pairs the source
     spikes of tick ``t`` reach; the router delivers the cores' own spikes (and the compartments'
     messages, which ``out`` marks with bit ``graded_bit``: they are not recorded as spikes)."""
     job = {"writes": load.writes() if configure else [], "loopback": [],
            "events": [[a | (c << axon_bits) for c, a in e] for e in events],
            "sizes": [int(ld.neurons.size) for ld in load.cores], "graded_bit": graded_bit}
+    if learn is not None:
+        job["learn"] = learn
     res = _run(b, job, steps, dump_state, out_ready, seed)
     spikes = np.array(res["spikes"], dtype=np.int64).reshape(-1, 2)
     mask = (1 << load.local_bits) - 1

@@ -96,7 +96,9 @@ async def _dump_state(dut, sizes: list[int]) -> list[list[int]]:
 async def _tick_end(dut, learn: dict, t: int) -> None:
     """The learning engine's end of tick ``t``: the units' rewards through the configuration port,
     then a ``tick_end`` pulse; returns once the core is idle."""
-    for unit, value in learn["rewards"][t]:
+    for core, unit, value in learn["rewards"][t]:
+        if hasattr(dut, "cfg_core"):
+            dut.cfg_core.value = core
         dut.cfg_en.value, dut.cfg_sel.value, dut.cfg_addr.value = 1, learn["reward_sel"], unit
         dut.cfg_data.value = value & ((1 << learn["reward_bits"]) - 1)
         await RisingEdge(dut.clk)
@@ -110,18 +112,24 @@ async def _tick_end(dut, learn: dict, t: int) -> None:
     await RisingEdge(dut.clk)
 
 
-async def _dump_learning(dut, dump: dict) -> dict:
-    """The learning memories' words at the addresses ``dump`` lists per read-back selector."""
-    out = {}
-    for sel, name in enumerate(("psyn", "xtr", "ytr", "lfsr")):
-        words = []
-        for addr in dump.get(name, []):
-            dut.ldbg_sel.value, dut.ldbg_addr.value = sel, addr
-            await RisingEdge(dut.clk)
-            await ReadOnly()
-            words.append(int(dut.ldbg_data.value))
-            await RisingEdge(dut.clk)
-        out[name] = words
+async def _dump_learning(dut, dumps: list[dict]) -> list[dict]:
+    """Per core, the learning memories' words at the addresses its dump lists per read-back
+    selector."""
+    out = []
+    for core, dump in enumerate(dumps):
+        if hasattr(dut, "dbg_core"):
+            dut.dbg_core.value = core
+        got = {}
+        for sel, name in enumerate(("psyn", "xtr", "ytr", "lfsr")):
+            words = []
+            for addr in dump.get(name, []):
+                dut.ldbg_sel.value, dut.ldbg_addr.value = sel, addr
+                await RisingEdge(dut.clk)
+                await ReadOnly()
+                words.append(int(dut.ldbg_data.value))
+                await RisingEdge(dut.clk)
+            got[name] = words
+        out.append(got)
     return out
 
 

@@ -123,7 +123,10 @@ def _check_accumulator(image, params: CoreParams, events: list[list[int]], presy
 def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, states: bool = False,
                  out_ready: str = "always", build_root: Path | None = None) -> RtlVerification:
     """Run ``steps`` ticks of the image on the RTL (one core, or a chip of cores and the router)
-    and on the reference; compare spikes and, with ``states``, every neuron's state after each tick."""
+    and on the reference; compare spikes and, with ``states``, every neuron's state after each
+    tick. A core with a learning engine (``params.learning``) learns, as the reference does, and
+    every weight, eligibility, trace and LFSR is compared after the run; without one, plastic
+    synapses keep their weights at both levels."""
     if steps < 1:
         raise UserError(f"number of steps must be at least 1, not {steps}")
     t0 = time.perf_counter()
@@ -131,44 +134,45 @@ def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, sta
     prog = probe_all(to_program(contents, learn=learns), states)
     ref = BitAccurateSimulator(prog, backend="numpy").run(steps)
     t1 = time.perf_counter()
-    learned = None
-    if len(contents.cores) == 1:
-        load = core_load(contents.cores[0], params, int(contents.meta["presynaptic"]), contents if learns else None)
-        loads = (load,)
-        events = source_events(prog, load, steps)
-        _check_accumulator(contents.cores[0], params, events, int(contents.meta["presynaptic"]))
-        if learns:
-            _check_plastic_events(load, events)
-        b = build(params, build_root)
-        t2 = time.perf_counter()
-        job = learn_job(contents, load, params, prog, ref, steps) if learns else None
-        run = run_core(b, load, events, steps, dump_state=states, out_ready=out_ready, params=params, learn=job)
-        if learns:
-            learned = learning_differences(contents, load, params, prog, ref, run.learning)
-    elif learns:
-        raise UserError(f"the image spans {len(contents.cores)} cores; learning on the RTL runs on one core so far: "
-                        "compile the network onto one core, or verify without learning")
+    single = len(contents.cores) == 1
+    design = params if single else ChipParams.of(params, cores=len(contents.cores))  # the chip nmc rtl generates
+    loads, events, chip_load_ = _loads_and_events(contents, params, design, prog, steps)
+    b = build(design, build_root)
+    t2 = time.perf_counter()
+    job = learn_job(contents, loads, params, prog, ref, steps) if learns else None
+    if single:
+        run = run_core(b, loads[0], [[a for _, a in e] for e in events], steps, dump_state=states,
+                       out_ready=out_ready, params=params, learn=job)
     else:
-        chip = ChipParams.of(params, cores=len(contents.cores))  # the chip nmc rtl generates
-        cl = chip_load(contents, chip)
-        loads = cl.cores
-        per_core = [source_events(prog, ld, steps) for ld in loads]
-        for img, ev in zip(contents.cores, per_core):
-            _check_accumulator(img, params, ev, int(contents.meta["presynaptic"]))
-        events = [[(c, a) for c in range(len(loads)) for a in per_core[c][t]] for t in range(steps)]
-        b = build(chip, build_root)
-        t2 = time.perf_counter()
-        graded_bit = params.local_bits + chip.core_bits if params.payload_bits else None
-        run = run_chip(b, cl, events, steps, params.axon_bits, dump_state=states, out_ready=out_ready,
-                       graded_bit=graded_bit)
+        graded_bit = params.local_bits + design.core_bits if params.payload_bits else None
+        run = run_chip(b, chip_load_, events, steps, params.axon_bits, dump_state=states, out_ready=out_ready,
+                       graded_bit=graded_bit, learn=job)
     t3 = time.perf_counter()
     diffs = differences(prog, ref, run, loads, params)
+    learned = learning_differences(contents, loads, params, prog, ref, run.learning) if learns else None
     return RtlVerification(
         steps=steps, cores=len(loads), reference_spikes=sum(ref.spike_counts().values()),
         rtl_spikes=int(len(run.spikes)), mismatches=len(diffs), first_divergence=diffs[0] if diffs else None,
         neuron_cycles=run.neuron_cycles.tolist(), event_cycles=run.event_cycles.tolist(),
         synops=int(run.counters["synops"]), seconds={"reference": t1 - t0, "build": t2 - t1, "rtl": t3 - t2},
-        **({} if learned is None else _learning_fields(learned, run, load)))
+        **({} if learned is None else _learning_fields(learned, run, loads)))
+
+
+def _loads_and_events(contents, params: CoreParams, design, prog, steps: int):
+    """Every core's :class:`CoreLoad`, per tick the ``(core, axon)`` events of the sources, and the
+    :class:`ChipLoad` of a chip (None for one core); the stimulus checked against the core."""
+    presynaptic = int(contents.meta["presynaptic"])
+    if isinstance(design, ChipParams):
+        cl = chip_load(contents, design)
+        loads = cl.cores
+    else:
+        cl = None
+        loads = (core_load(contents.cores[0], params, presynaptic, contents if params.learning else None),)
+    per_core = [source_events(prog, ld, steps) for ld in loads]
+    for img, ld, ev in zip(contents.cores, loads, per_core):
+        _check_accumulator(img, params, ev, presynaptic)
+        _check_plastic_events(ld, ev)
+    return loads, [[(c, a) for c in range(len(loads)) for a in per_core[c][t]] for t in range(steps)], cl
 
 
 def _check_plastic_events(load: CoreLoad, events: list[list[int]]) -> None:
@@ -181,10 +185,9 @@ def _check_plastic_events(load: CoreLoad, events: list[list[int]]) -> None:
                             "per presynaptic row and tick")
 
 
-def _learning_fields(learned: list, run, load: CoreLoad) -> dict:
-    layout = load.learn.layouts_psyn
-    moved = sum(unpack(layout, a)["m"] != unpack(layout, b)["m"]
-                for a, b in zip(load.learn.memories["psyn"], run.learning["psyn"]))
+def _learning_fields(learned: list, run, loads: tuple[CoreLoad, ...]) -> dict:
+    moved = sum(unpack(load.learn.layouts_psyn, a)["m"] != unpack(load.learn.layouts_psyn, b)["m"]
+                for load, words in zip(loads, run.learning) for a, b in zip(load.learn.memories["psyn"], words["psyn"]))
     return {"learning_mismatches": len(learned), "first_learning_divergence": learned[0] if learned else None,
             "plastic_ops": int(run.counters.get("plastic_ops", 0)), "weights_changed": int(moved),
             "learn_events": int(run.counters.get("learn_events", 0)),

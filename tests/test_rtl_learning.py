@@ -66,13 +66,13 @@ def _rule(rng: np.random.Generator, reward: str | None):
                       reward_values=rng.uniform(-0.5, 0.8, times.size))
 
 
-def _network(seed: int, reward: str | None = None, second: bool = False) -> Network:
+def _network(seed: int, reward: str | None = None, second: bool = False, size: int | None = None) -> Network:
     """Poisson inputs onto ``p`` through a plastic projection (one delay per projection), a fixed
     recurrent projection, and with ``second`` a plastic projection from ``p``'s own spikes onto
     ``q`` (a second learning unit; its rows are fed by the core's loop-back)."""
     rng = np.random.default_rng(seed)
     net = Network(f"learn{seed}", dt=1e-4, seed=seed)
-    n_in, n = int(rng.integers(12, 40)), int(rng.integers(6, 16))
+    n_in, n = int(rng.integers(12, 40)), size or int(rng.integers(6, 16))
     net.add(PoissonSource(name="in", size=n_in, rate=np.full(n_in, float(rng.uniform(150, 400)))))
     model = (CubaLIF(tau_mem=0.01, tau_syn=[0.003], v_threshold=1.0) if rng.random() < 0.5
              else LIF(tau_mem=float(rng.uniform(5e-3, 2e-2)), v_threshold=1.0, v_reset=0.0))
@@ -95,9 +95,10 @@ def _network(seed: int, reward: str | None = None, second: bool = False) -> Netw
     return net
 
 
-def _image(net: Network, target, epoch: int = 1):
+def _image(net: Network, target, epoch: int = 1, cores: int | None = 1):
+    """The one-core image (``cores=None``: a multi-core one)."""
     mapping, fx, report = compile_network(net, target, partitioner="index-order", learning_epoch=epoch)
-    assert report.fits and report.cores_used == 1, report.misfits
+    assert report.fits and (report.cores_used == cores if cores else report.cores_used > 2), report.misfits
     return build_contents(mapping, fx)
 
 
@@ -132,6 +133,22 @@ def test_the_cases_cover_every_mode():
     assert {r.pairing for r in rules} == {"all_to_all", "nearest"}
 
 
+@pytest.mark.parametrize("seed,rounding,reward", [(21, "nearest", None), (22, "stochastic", "node")])
+def test_a_chip_of_learning_cores_learns_bit_exactly(seed, rounding, reward):
+    """A plastic projection spread over 16-neuron cores (a learning unit, LFSR and post traces per
+    core) and one from those cores' spikes onto another population: the router carries the spikes
+    to the plastic rows of other cores."""
+    base = _target(rounding)
+    target = dataclasses.replace(base, core=dataclasses.replace(base.core, neurons=16))
+    image = _image(_network(seed, reward, second=True, size=40), target, cores=None)
+    assert len({(int(k), c.core) for c in image.cores for k in c.plastic["projection"]}) >= 4
+    params = CoreParams.of(target, axons=96, entries=1024, learn=True, learn_units=2, plastic_rows=96,
+                           plastic_entries=1024)
+    result = verify_image(image, params, STEPS)
+    assert result.cores == len(image.cores) >= 3
+    _assert_learned_exactly(result)
+
+
 def _run_with(image, params, mutate):
     """The RTL run of ``image`` after ``mutate(load)`` changed its configuration words, and its
     learning differences from the reference."""
@@ -140,8 +157,8 @@ def _run_with(image, params, mutate):
     load = core_load(image.cores[0], params, int(image.meta["presynaptic"]), image)
     mutate(load)
     run = run_core(build(params), load, source_events(prog, load, STEPS), STEPS, params=params,
-                   learn=learn_job(image, load, params, prog, ref, STEPS))
-    return learning_differences(image, load, params, prog, ref, run.learning)
+                   learn=learn_job(image, (load,), params, prog, ref, STEPS))
+    return learning_differences(image, (load,), params, prog, ref, run.learning)
 
 
 @pytest.mark.parametrize("field,delta", [("a_plus", 1), ("seed", 1)])
