@@ -166,15 +166,38 @@ def test_image_update_writes_the_learned_weights(tmp_path, run_nmc):
     assert code == 2 and "that the weights file does not have" in err and "Traceback" not in err
 
 
-def test_verify_holds_plastic_weights_at_every_level_and_says_so(tmp_path, run_nmc):
+def test_verify_learns_at_every_level_or_holds_the_weights_with_frozen(tmp_path, run_nmc):
     import json
     from pathlib import Path
 
     song = Path(__file__).resolve().parent.parent / "examples" / "stdp_song.yaml"
-    code, out, err = run_nmc("verify", song, "--target", "fpga-lif", "--steps", "10000", "--levels", "float,int",
+    spikes = {}
+    for flag in ("", "--frozen"):
+        code, out, err = run_nmc("verify", song, "--target", "fpga-lif", "--steps", "10000", "--levels", "float,int",
+                                 "--json", *([flag] if flag else []))
+        assert code == 0, err
+        doc = json.loads(out)
+        said = "learn, but --frozen: every level runs them with their initial" if flag else "learn at every level"
+        assert doc["notes"] and said in doc["notes"][0]
+        float_spikes, int_spikes = (level["spikes"] for level in doc["levels"])
+        assert float_spikes > 50 and abs(float_spikes - int_spikes) <= 0.1 * float_spikes
+        spikes[flag] = (float_spikes, int_spikes)
+    assert spikes[""] != spikes["--frozen"]  # learning changed what the neuron does
+
+
+@pytest.mark.rtl
+def test_verify_runs_the_rtl_learning_engine(tmp_path, run_nmc):
+    """nmc verify IMAGE --levels int,rtl on a learning image: the RTL core with its learning
+    engine, weights and traces compared after the run, and said so."""
+    import json
+    from pathlib import Path
+
+    song = Path(__file__).resolve().parent.parent / "examples" / "stdp_song.yaml"
+    assert run_nmc("compile", song, "--target", "fpga-lif", "-o", tmp_path / "c")[0] == 0
+    code, out, err = run_nmc("verify", tmp_path / "c" / "stdp_song.nmc", "--levels", "int,rtl", "--steps", "300",
                              "--json")
     assert code == 0, err
-    doc = json.loads(out)
-    assert doc["notes"] and "projection(s) plastic learn: every level runs them with their initial" in doc["notes"][0]
-    float_spikes, int_spikes = (level["spikes"] for level in doc["levels"])
-    assert float_spikes > 50 and abs(float_spikes - int_spikes) <= 0.1 * float_spikes
+    doc = json.loads(out)["rtl"]
+    assert doc["mismatches"] == 0 and doc["learning_mismatches"] == 0 and doc["weights_changed"] > 100
+    code, out, err = run_nmc("verify", tmp_path / "c" / "stdp_song.nmc", "--levels", "int,rtl", "--steps", "300")
+    assert code == 0 and "RTL learning:" in out and "as the bit-accurate simulator's" in out

@@ -236,6 +236,20 @@ def _where(fd: dict | None) -> str:
             f"got {fd['got']})")
 
 
+def _print_rtl(console, result, steps: int) -> None:
+    cyc = np.array(result.neuron_cycles) + np.array(result.event_cycles)
+    end = int(np.sum(result.end_cycles))
+    console.print(f"RTL: {result.synops} synaptic operations, {int(cyc.sum()) + end} cycles in {steps} ticks "
+                  f"(neuron phase {int(np.sum(result.neuron_cycles))}, events {int(np.sum(result.event_cycles))}"
+                  + (f", tick end {end})" if result.end_cycles else ")"))
+    if result.learn_events:
+        console.print(f"RTL learning: {result.learn_events} plastic synapse events in {result.learn_cycles} cycles "
+                      f"({result.learn_cycles / result.learn_events:.2f} per event), {result.weights_changed} weights "
+                      f"moved; weights, traces and LFSRs "
+                      + ("as the bit-accurate simulator's" if not result.learning_mismatches
+                         else f"differ in {result.learning_mismatches} places"))
+
+
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--target", default=None, help="Target of a network (required) or the target file of an image.")
@@ -244,6 +258,9 @@ def _where(fd: dict | None) -> str:
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Ticks to run (default 100).")
 @click.option("--duration", callback=time_option, default=None, help="Length instead of --steps, e.g. '50ms'.")
 @click.option("--states", is_flag=True, help="Also compare v and every current after each tick (int vs rtl).")
+@click.option("--frozen", is_flag=True,
+              help="Plastic projections keep their initial weights at every level (default: they learn, and the "
+                   "RTL's learning engine is compared with the bit-accurate simulator's).")
 @click.option("--size", "size", is_flag=True,
               help="A network on a target generated to fit (fpga-lif): size the core and mesh first "
                    "(as nmc compile --size).")
@@ -257,8 +274,8 @@ def _where(fd: dict | None) -> str:
 @click.option("--rtl-samples", type=click.IntRange(min=0), default=1, show_default=True,
               help="With --data: samples run on the RTL as well (0: none).")
 @network_options
-def verify(source: Path, target, levels: str, steps, duration, states: bool, size: bool, as_json: bool, outdir,
-           inputs, data_file, encode, input_source, output_pop, rtl_samples, source_options) -> None:
+def verify(source: Path, target, levels: str, steps, duration, states: bool, frozen: bool, size: bool, as_json: bool,
+           outdir, inputs, data_file, encode, input_source, output_pop, rtl_samples, source_options) -> None:
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree, 2 when nothing spiked at any level."""
@@ -270,7 +287,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
         _verify_data(source, target, wanted, (data_file, encode, input_source, output_pop), steps, size, as_json,
                      outdir, rtl_samples, source_options)
         return
-    ladder_options = dict(steps=steps, duration=duration, states=states)
+    ladder_options = dict(steps=steps, duration=duration, states=states, frozen=frozen)
     if source.suffix == ".nmc":
         if size:
             raise UserError(f"{source}: an image is compiled already: --size applies to networks")
@@ -308,9 +325,13 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, siz
         for note in ladder.notes:
             console.print(f"note: {note}")
         if result:
-            cyc = np.array(result.neuron_cycles) + np.array(result.event_cycles)
-            console.print(f"RTL: {result.synops} synaptic operations, {int(cyc.sum())} cycles in {ladder.steps} ticks "
-                          f"(neuron phase {int(np.sum(result.neuron_cycles))}, events {int(np.sum(result.event_cycles))})")
+            _print_rtl(console, result, ladder.steps)
+    if result is not None and result.learning_mismatches and not result.mismatches:
+        fd = result.first_learning_divergence
+        click.echo(f"error: the RTL learned otherwise than the bit-accurate simulation: {result.learning_mismatches} "
+                   f"learning values differ; first: core {fd.core}, projection '{fd.projection}', {fd.variable}"
+                   f"[{fd.index}]: expected {fd.expected}, got {fd.got}", err=True)
+        raise SystemExit(1)
     if not ladder.bit_exact:
         fd = result.first_divergence
         click.echo(f"error: RTL and bit-accurate simulation disagree in {result.mismatches} places; first at tick "

@@ -45,7 +45,8 @@ class Ladder:
 
     @property
     def bit_exact(self) -> bool:
-        return self.rtl is None or not self.rtl.mismatches
+        """The RTL's spikes (and, learning, its weights, traces and LFSRs) are the bit-accurate ones."""
+        return self.rtl is None or not (self.rtl.mismatches or self.rtl.learning_mismatches)
 
     @property
     def vacuous(self) -> bool:
@@ -112,15 +113,20 @@ def response_lag(net: Network, source: str, output: str) -> int:
 
 def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *, net: Network | None = None,
                   source: str = "", steps: int | None = None, duration: float | None = None,
-                  states: bool = False) -> Ladder:
-    """The ladder on an image's contents (and, for the float level, the network it was made from)."""
+                  states: bool = False, frozen: bool = False) -> Ladder:
+    """The ladder on an image's contents (and, for the float level, the network it was made from).
+    Plastic projections learn at every level (the RTL core gets its learning engine, and its
+    weights, traces and LFSRs are compared after the run), or, ``frozen``, keep their initial
+    weights at every level."""
     from ..rtl.params import CoreParams
     from ..rtl.verify import probe_all, verify_image
 
     if "float" in wanted and net is None:
         raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
-    params = CoreParams.of(target) if "rtl" in wanted else None
-    prog = probe_all(to_program(contents))
+    plastic = [p["name"] for p in contents.meta.get("plastic", [])]
+    learn = bool(plastic) and not frozen
+    params = CoreParams.of(target, learn=learn) if "rtl" in wanted else None
+    prog = probe_all(to_program(contents, learn=learn))
     empty = [s.name for s in prog.sources if isinstance(s, SpikeSource) and not np.asarray(s.ids).size]
     if empty:  # an undriven input port (a NIR Input, say): the ladder would compare bias-driven noise
         raise UserError(f"{source or prog.name}: no input: spike source(s) {', '.join(repr(n) for n in empty)} have "
@@ -129,12 +135,10 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
         steps = max(1, int(round(duration / prog.dt))) if duration else 100
     pops = [p.name for p in prog.populations]
     sets, int_spikes = {}, None
-    plastic = [p["name"] for p in contents.meta.get("plastic", [])]
-    notes = (f"projection(s) {', '.join(plastic)} learn: every level runs them with their initial weights (the RTL "
-             "core has no learning engine yet; nmc simulate IMAGE --learn runs the image's)",) if plastic else ()
+    notes = _plastic_notes(plastic, learn)
     if "float" in wanted:
         float_net = net.copy()
-        if plastic:  # the same weights, held, at every level
+        if plastic and not learn:  # the same weights, held, at every level
             weights = {p.name: p.connectivity.synapse_weights() for p in net.projections if p.name in plastic}
             float_net = with_weights(float_net, weights, freeze=True)
         float_net.probes = [Probe(target=p.name) for p in net.populations]
@@ -147,6 +151,17 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
     result = verify_image(contents, params, steps, states=states) if "rtl" in wanted else None
     return Ladder(source=source, target=target.name, steps=steps, levels=_levels(wanted, sets, int_spikes, result),
                   rtl=result, notes=notes)
+
+
+def _plastic_notes(plastic: list[str], learn: bool) -> tuple[str, ...]:
+    if not plastic:
+        return ()
+    if learn:
+        return (f"projection(s) {', '.join(plastic)} learn at every level (float in float, int and rtl in the "
+                "target's learning format; the RTL's weights, eligibilities, traces and LFSRs are compared with the "
+                "bit-accurate ones after the run)",)
+    return (f"projection(s) {', '.join(plastic)} learn, but --frozen: every level runs them with their initial "
+            "weights",)
 
 
 def _levels(wanted, sets, int_spikes, result) -> tuple[Level, ...]:
