@@ -141,7 +141,7 @@ class LifCore(wiring.Component):
         rows."""
         p = self.params
         m.submodules.learning = eng = LearningEngine(p.learning, p.layouts.acc, self.cfg_width, self.cfg_addr_bits,
-                                                     p.channels)
+                                                     p.channels, self.init.learn if self.init is not None else None)
         m.d.comb += [eng.tick.eq(self.tick), eng.tick_end.eq(self.tick_end), eng.ready.eq(ready),
                      eng.neu_running.eq(neu.running), eng.cur.eq(neu.cur), eng.acc.eq(m.submodules.memories.acc_rd_data),
                      eng.spike.eq(self.out.valid & self.out.ready), eng.spike_neuron.eq(self.out.payload[:p.local_bits]),

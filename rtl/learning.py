@@ -47,8 +47,9 @@ class LearningEngine(wiring.Component):
     (a spike leaves the core); ``mark``/``mark_row``/``mark_delay`` (an event reached a plastic
     row); the configuration writes (``cfg_*``) and the read-back ``ldbg_*``; ``plastic_ops``."""
 
-    def __init__(self, lp: LearnParams, acc_layout, cfg_width: int, cfg_addr_bits: int, channels: int):
+    def __init__(self, lp: LearnParams, acc_layout, cfg_width: int, cfg_addr_bits: int, channels: int, init=None):
         self.lp, self.acc_layout, self.channels = lp, acc_layout, channels
+        self.init = init  # rtl.learn_load.LearnLoad: memories and registers start with an image
         L, nb, sb = lp.layouts, lp.local_bits, lp.slot_bits
         dbg_width = max(L.width("psyn"), lp.fmt.trace_bits, 32)
         super().__init__({
@@ -66,7 +67,8 @@ class LearningEngine(wiring.Component):
     # --- memories and registers ------------------------------------------------------------
     def _memories(self, m: Module) -> None:
         lp, L = self.lp, self.lp.layouts
-        mk = lambda name, width, depth: memory.Memory(shape=width, depth=depth, init=[])  # noqa: E731
+        words = self.init.memories if self.init is not None else {}
+        mk = lambda name, width, depth: memory.Memory(shape=width, depth=depth, init=words.get(name, []))  # noqa: E731
         self.mem = {name: mk(name, L.width(name), lp.depth(name)) for name in ("lrow", "psyn", "pinptr", "pin")}
         self.mem["hist"] = mk("hist", HIST_WORD, lp.hist_groups << lp.slot_bits)
         self.mem["xtr"] = mk("xtr", lp.fmt.trace_bits, lp.rows)
@@ -78,12 +80,12 @@ class LearningEngine(wiring.Component):
         self.wr = {name: mem.write_port(granularity=1 if name == "hist" else None) for name, mem in self.mem.items()}
         for name in ("lrow", "pinptr", "pin"):  # written only by the configuration port
             self._cfg_write(m, name, self.wr[name])
-        ulay = L.lunit
-        self.unit_words = [Signal(ulay.size, name=f"lunit{u}") for u in range(lp.units)]
-        self.lfsr = [Signal(32, name=f"lfsr{u}") for u in range(lp.units)]
+        units = words.get("lunit", []) + [0] * lp.units
+        self.unit_words = [Signal(L.lunit.size, name=f"lunit{u}", init=units[u]) for u in range(lp.units)]
+        self.lfsr = [Signal(32, name=f"lfsr{u}", init=data.Const(L.lunit, units[u]).seed) for u in range(lp.units)]
         self.count = [Signal(lp.epoch_bits, name=f"epoch{u}") for u in range(lp.units)]
         self.reward = [Signal(lp.reward_width, name=f"reward{u}") for u in range(lp.units)]
-        self.rows_used = Signal(lp.row_bits + 1)
+        self.rows_used = Signal(lp.row_bits + 1, init=(words.get("lctrl") or [0])[0])
         self._cfg_registers(m)
 
     def _sel(self, name: str) -> Value:

@@ -9,6 +9,7 @@ where no weight moved would prove nothing: each test checks that learning happen
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -200,3 +201,31 @@ def test_song_example_learns_one_second_bit_exactly_on_fpga_lif():
     result = verify_image(image, params, 10_000)
     _assert_learned_exactly(result)
     assert result.weights_changed > 900 and result.learn_events > 50_000
+
+
+def test_image_initialized_learning_core_runs_without_loading(params):
+    """core0.v of nmc rtl: the learning memories and registers start with the image, no
+    configuration writes, and it learns as the bit-accurate simulator does."""
+    image, params = _image(_network(5, "node"), _target("stochastic")), params["stochastic"]
+    prog = probe_all(to_program(image, learn=True))
+    ref = BitAccurateSimulator(prog, backend="numpy").run(STEPS)
+    load = core_load(image.cores[0], params, int(image.meta["presynaptic"]), image)
+    run = run_core(build(params, init=load), load, source_events(prog, load, STEPS), STEPS, params=params,
+                   configure=False, learn=learn_job(image, (load,), params, prog, ref, STEPS))
+    assert learning_differences(image, (load,), params, prog, ref, run.learning) == []
+    assert run.counters["plastic_ops"] > 50 and len(run.spikes) == sum(ref.spike_counts().values()) > 20
+
+
+def test_nmc_rtl_writes_the_learning_engine_or_the_frozen_core(tmp_path, run_nmc):
+    song = EXAMPLES / "stdp_song.yaml"
+    assert run_nmc("compile", song, "--target", "fpga-lif", "-o", tmp_path / "c")[0] == 0
+    image = tmp_path / "c" / "stdp_song.nmc"
+    code, out, err = run_nmc("rtl", image, "-o", tmp_path / "learn", "--json")
+    assert code == 0, err
+    assert {"core0/lrow.hex", "core0/psyn.hex", "core0/lunit.hex"} <= set(json.loads(out)["files"])
+    assert "tick_end" in (tmp_path / "learn" / "nmc_core.v").read_text()
+    assert "Learning engine" in (tmp_path / "learn" / "README.md").read_text()
+    assert len((tmp_path / "learn" / "core0" / "psyn.hex").read_text().split()) == 1000
+    code, out, err = run_nmc("rtl", image, "-o", tmp_path / "frozen", "--frozen", "--json")
+    assert code == 0 and "core0/psyn.hex" not in json.loads(out)["files"]
+    assert "tick_end" not in (tmp_path / "frozen" / "nmc_core.v").read_text()
