@@ -34,8 +34,8 @@ from .learn_arith import clamp, round_shift, trace_step
 from .learn_params import HIST_WORD, LEARN_BASE, LEARN_DEBUG, LEARN_MEMORIES, LearnParams
 
 HIST_SHIFT = HIST_WORD.bit_length() - 1  # log2 of the rows per word of arrival bits
-ARRIVAL_STATES = ("SCAN", "ROW", "XSTEP", "SYN_A", "SYN_B")
-POT_STATES = ("POT", "POT_PTR", "POT_Y", "POT_YW", "POT_PIN", "POT_SYN", "POT_X")
+ARRIVAL_STATES = ("SCAN", "ROW", "XSTEP", "ASTREAM")
+POT_STATES = ("POT", "POT_PTR", "POT_Y", "POT_YW", "PSTREAM")
 
 __all__ = ["LearningEngine"]
 
@@ -121,12 +121,14 @@ class LearningEngine(wiring.Component):
         self._debug(m)
         self.r = {name: Signal(w, name=name) for name, w in (
             ("g", lp.group_bits + 1), ("slot", lp.slot_bits), ("s", lp.entry_bits + 1), ("left", lp.entry_bits + 1),
+            ("s1", lp.entry_bits + 1), ("s2", lp.entry_bits + 1),
             ("u", lp.unit_bits + 1), ("xa", lp.row_bits), ("j", nb), ("rp", nb + 1), ("uu", lp.unit_bits + 1),
             ("mask", lp.units), ("k", lp.entry_bits + 1), ("idx", max(lp.entry_bits, lp.row_bits, lp.unit_bits + nb) + 2),
             ("hi", max(lp.entry_bits, lp.row_bits, lp.unit_bits + nb) + 2))}
         self.have = Signal(2)  # SCAN: 0 read the word, 1 the read is in flight, 2 its bits are latched
         self.word = Signal(lp.layouts.psyn)
         self.sv = Signal()  # a scan's read data is valid
+        self.pv = [Signal(name=f"pv{k}") for k in range(3)]  # the stream pipelines' stages hold a synapse
         self.bits, self.lowest = Signal(HIST_WORD), Signal(HIST_SHIFT or 1)  # arrival bits of a word, the lowest set
         for i in reversed(range(HIST_WORD)):
             with m.If(self.bits[i]):
@@ -148,7 +150,7 @@ class LearningEngine(wiring.Component):
         arriving = Cat(*(fsm.ongoing(s) for s in ARRIVAL_STATES)).any()
         m.d.comb += [self.hold.eq(~fsm.ongoing("IDLE") & ~potentiating), self.busy.eq(~fsm.ongoing("IDLE"))]
         # counters: synapses walked at arrival and at potentiation, and the cycles spent on both
-        with m.If(fsm.ongoing("SYN_B") | fsm.ongoing("POT_X")):
+        with m.If((fsm.ongoing("ASTREAM") & self.pv[1]) | (fsm.ongoing("PSTREAM") & self.pv[2])):
             m.d.sync += self.learn_events.eq(self.learn_events + 1)
         with m.If(arriving | potentiating):
             m.d.sync += self.learn_cycles.eq(self.learn_cycles + 1)
@@ -221,28 +223,32 @@ class LearningEngine(wiring.Component):
             P = self.unit(r["u"])
             m.d.comb += [self.wr["xtr"].addr.eq(r["xa"]), self.wr["xtr"].en.eq(1),
                          self.wr["xtr"].data.eq(trace_step(m, self.rd["xtr"].data, P.inc, P.nearest, lp.fmt.trace_bits))]
-            self._next_arrival(m)
-        with m.State("SYN_A"):
+            m.next = "ASTREAM"
+        with m.State("ASTREAM"):  # the row's synapses, one per cycle: read, then (y, acc) read, then update
+            self._arrival_stream(m)
+
+    def _arrival_stream(self, m: Module) -> None:
+        """Stage 0 reads ``psyn[s]``; stage 1 latches it and reads its post trace and accumulator
+        word; stage 2 updates (:meth:`_arrive_synapse`). Two synapses in a row onto one neuron
+        (multapses) add exactly: the accumulator's read port is transparent to its write port."""
+        r, lp, v1, v2 = self.r, self.lp, self.pv[0], self.pv[1]
+        with m.If(v2):
+            self._arrive_synapse(m, r["s2"])
+        with m.If(v1):
             word = data.View(lp.layouts.psyn, self.rd["psyn"].data)
             m.d.comb += [self.rd["ytr"].addr.eq(Cat(word.neuron, r["u"][:lp.unit_bits])), self.acc_use.eq(1),
                          self.acc_addr.eq(Cat(word.neuron, r["slot"]))]
-            m.d.sync += self.word.eq(self.rd["psyn"].data)
-            m.next = "SYN_B"
-        with m.State("SYN_B"):
-            self._arrive_synapse(m)
-            self._next_arrival(m)
-
-    def _next_arrival(self, m: Module) -> None:
-        """Read the row's next synapse, or go on scanning."""
-        r = self.r
+            m.d.sync += [self.word.eq(self.rd["psyn"].data), r["s2"].eq(r["s1"])]
+        m.d.sync += v2.eq(v1)
         with m.If(r["left"] != 0):
             m.d.comb += self.rd["psyn"].addr.eq(r["s"])
-            m.d.sync += [r["s"].eq(r["s"] + 1), r["left"].eq(r["left"] - 1)]
-            m.next = "SYN_A"
+            m.d.sync += [r["s1"].eq(r["s"]), r["s"].eq(r["s"] + 1), r["left"].eq(r["left"] - 1), v1.eq(1)]
         with m.Else():
-            m.next = "SCAN"
+            m.d.sync += v1.eq(0)
+            with m.If(~v1):
+                m.next = "SCAN"
 
-    def _arrive_synapse(self, m: Module) -> None:
+    def _arrive_synapse(self, m: Module, addr: Value) -> None:
         """Deliver the synapse's weight into the tick's input, then its depression."""
         lp, r, w = self.lp, self.r, self.word
         P = self.unit(r["u"])
@@ -256,11 +262,11 @@ class LearningEngine(wiring.Component):
                                                 else old + delta)
         y = self.rd["ytr"].data
         num = wire(m, Mux(P.mult, P.a_minus * y * (w.m - P.m_min) * P.inv, P.a_minus * y))
-        self._change(m, r["u"], -num, wire(m, P.q + Mux(P.mult, INV_BITS, 0)), num != 0)
+        self._change(m, r["u"], -num, wire(m, P.q + Mux(P.mult, INV_BITS, 0)), num != 0, addr)
 
-    def _change(self, m: Module, u: Value, x: Value, shift: Value, apply: Value) -> None:
+    def _change(self, m: Module, u: Value, x: Value, shift: Value, apply: Value, addr: Value) -> None:
         """``m`` (or, for reward rules, ``c``) of the latched synapse changes by ``R(x / 2^shift)``
-        (``shift - ef`` for ``c``); written back to ``psyn[s - 1]``; the unit's LFSR steps."""
+        (``shift - ef`` for ``c``); written back to ``psyn[addr]``; the unit's LFSR steps."""
         lp, w = self.lp, self.word
         P = self.unit(u)
         lfsr = Array(self.lfsr)[u]
@@ -273,8 +279,7 @@ class LearningEngine(wiring.Component):
                      new.c.eq(Mux(P.elig, clamp(m, w.c + rnd.value, C(-cmax - 1, signed(eb + 1)), C(cmax, signed(eb + 1)),
                                                  new.c.shape()), w.c))]
         with m.If(apply):
-            m.d.comb += [self.wr["psyn"].addr.eq(self.r["s"] - 1), self.wr["psyn"].en.eq(1),
-                         self.wr["psyn"].data.eq(new)]
+            m.d.comb += [self.wr["psyn"].addr.eq(addr), self.wr["psyn"].en.eq(1), self.wr["psyn"].data.eq(new)]
             m.d.sync += [lfsr.eq(rnd.state), self.plastic_ops.eq(self.plastic_ops + 1)]
 
     # --- 3. potentiation -------------------------------------------------------------------
@@ -310,31 +315,37 @@ class LearningEngine(wiring.Component):
                                                            lp.fmt.trace_bits))]
             m.d.sync += r["uu"].eq(r["uu"] + 1)
             m.next = "POT_Y"
-        with m.State("POT_PIN"):
-            m.d.comb += self.rd["psyn"].addr.eq(self.rd["pin"].data)
-            m.d.sync += r["s"].eq(self.rd["pin"].data + 1)
-            m.next = "POT_SYN"
-        with m.State("POT_SYN"):
-            word = data.View(lp.layouts.psyn, self.rd["psyn"].data)
-            m.d.comb += self.rd["xtr"].addr.eq(word.xa)
-            m.d.sync += self.word.eq(self.rd["psyn"].data)
-            m.next = "POT_X"
-        with m.State("POT_X"):
+        with m.State("PSTREAM"):
+            self._potentiation_stream(m)
+
+    def _potentiation_stream(self, m: Module) -> None:
+        """The spike's plastic synapses, one per cycle: stage 0 reads ``pin[k]``, stage 1 the
+        synapse, stage 2 latches it and reads its row's pre trace, stage 3 updates it."""
+        r, lp, v1, v2, v3 = self.r, self.lp, *self.pv
+        with m.If(v3):
             w = self.word
             P = self.unit(w.unit)
             x = self.rd["xtr"].data
             num = wire(m, Mux(P.mult, P.a_plus * x * (P.m_max - w.m) * P.inv, P.a_plus * x))
-            self._change(m, w.unit, num, wire(m, P.q + Mux(P.mult, INV_BITS, 0)), num != 0)
-            self._next_pin(m)
-
-    def _next_pin(self, m: Module) -> None:
-        r = self.r
+            self._change(m, w.unit, num, wire(m, P.q + Mux(P.mult, INV_BITS, 0)), num != 0, r["s2"])
+        with m.If(v2):
+            word = data.View(lp.layouts.psyn, self.rd["psyn"].data)
+            m.d.comb += self.rd["xtr"].addr.eq(word.xa)
+            m.d.sync += [self.word.eq(self.rd["psyn"].data), r["s2"].eq(r["s1"])]
+        with m.If(v1):
+            m.d.comb += self.rd["psyn"].addr.eq(self.rd["pin"].data)
+            m.d.sync += r["s1"].eq(self.rd["pin"].data)
+        m.d.sync += [v2.eq(v1), v3.eq(v2)]
         with m.If(r["left"] != 0):
             m.d.comb += self.rd["pin"].addr.eq(r["k"])
-            m.d.sync += [r["k"].eq(r["k"] + 1), r["left"].eq(r["left"] - 1)]
-            m.next = "POT_PIN"
+            m.d.sync += [r["k"].eq(r["k"] + 1), r["left"].eq(r["left"] - 1), v1.eq(1)]
         with m.Else():
-            m.next = "POT"
+            m.d.sync += v1.eq(0)
+            with m.If(~v1 & ~v2):
+                m.next = "POT"
+
+    def _next_pin(self, m: Module) -> None:
+        m.next = "PSTREAM"
 
     # --- 4. rewards and the end of an epoch ------------------------------------------------
     def _tick_end(self, m: Module) -> None:
