@@ -9,11 +9,12 @@ Per tick (the core's ``tick`` goes to the engine first):
    then source) whose ``hist`` bit of the new tick's slot is set (the event phase set it, ``delay``
    slots ahead, when the row's source spiked). Each such row clears its bit, steps its pre trace
    and walks its synapses: the weight goes into the accumulator of the tick's slot (read and
-   written back), then ``m`` (or ``c``) changes by ``-R(a_minus y ...)``. Two cycles per synapse.
+   written back), then ``m`` (or ``c``) changes by ``-R(a_minus y ...)``. One synapse per cycle
+   (a three-stage pipeline), three cycles per row more.
 2. The engine starts the **neuron phase** and records its spikes (ascending) in a queue.
 3. **Potentiation** (after the neuron phase, while events stream): per queued spike, the neuron's
    post traces step (one per unit in ``pinptr.mask``), then every plastic synapse into it
-   (``pin``) gains ``R(a_plus x ...)``. Three cycles per synapse.
+   (``pin``) gains ``R(a_plus x ...)``. One synapse per cycle (four stages).
 4. ``tick_end`` (the host's pulse once the tick's events are in, after writing the units'
    ``reward``): per unit, the reward onto every synapse with ``c != 0``, then, at the end of an
    epoch, the decay of its pre traces, post traces and eligibilities (two cycles per entry).
