@@ -22,7 +22,7 @@ from .learn_load import LearnLoad, learn_load, unit_numbers
 from .learn_params import LEARN_BASE, LEARN_MEMORIES
 from .params import MEMORIES, CoreParams
 
-__all__ = ["CoreLoad", "core_load", "ChipLoad", "chip_load", "pack", "unpack"]
+__all__ = ["CoreLoad", "core_load", "ChipLoad", "chip_load", "check_fields", "pack", "unpack"]
 
 
 def _width(shape) -> int:
@@ -177,11 +177,21 @@ class ChipLoad:
                       for a, w in enumerate(self.memories[name]) if w or name == "fan"]
 
 
+def check_fields(contents, params: CoreParams) -> None:
+    """The image's synapse entries have the fields this core reads (an image for a target with other
+    core sizes has other index widths, and its entries would be misread)."""
+    fields = contents.meta.get("synapse_fields")
+    if fields is not None and fields != vars(params.fields):
+        raise UserError(f"the image's synapse entries have fields {fields}, this RTL core reads {vars(params.fields)}: "
+                        "generate the RTL for the image's target")
+
+
 def chip_load(contents, chip) -> ChipLoad:
     """Pack a multi-core image for a :class:`rtl.chip.ChipParams` chip. The fan-out list of each
     neuron names, for every core in its core's ``routes`` destinations, the axon that core gives the
     neuron; a core that has an axon for a neuron its routes do not reach is an inconsistent image."""
     cp = chip.core
+    check_fields(contents, cp)
     if len(contents.cores) > chip.cores:
         raise UserError(f"the image uses {len(contents.cores)} cores, the RTL chip has {chip.cores}")
     loads = tuple(core_load(c, cp, int(contents.meta["presynaptic"]), contents if cp.learning else None)

@@ -25,7 +25,7 @@ from nmcompiler.lowered import SimProgram
 
 from .chip import ChipParams
 from .learn_verify import LearnDivergence, learn_job, learning_differences
-from .load import CoreLoad, chip_load, core_load, unpack
+from .load import CoreLoad, check_fields, chip_load, core_load, unpack
 from .params import CoreParams
 from .runner import build, run_chip, run_core
 
@@ -167,6 +167,7 @@ def _loads_and_events(contents, params: CoreParams, design, prog, steps: int):
         loads = cl.cores
     else:
         cl = None
+        check_fields(contents, params)
         loads = (core_load(contents.cores[0], params, presynaptic, contents if params.learning else None),)
     per_core = [source_events(prog, ld, steps) for ld in loads]
     for img, ld, ev in zip(contents.cores, loads, per_core):
