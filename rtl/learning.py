@@ -303,7 +303,7 @@ class LearningEngine(wiring.Component):
                 m.d.sync += [r["mask"].eq(ptr.mask), r["k"].eq(ptr.first), r["left"].eq(ptr.count)]
             mask = Mux(r["uu"] == 0, ptr.mask, r["mask"])
             with m.If(r["uu"] == lp.units):
-                self._next_pin(m)
+                m.next = "PSTREAM"
             with m.Elif(mask.bit_select(r["uu"][:lp.unit_bits], 1)):
                 m.d.comb += self.rd["ytr"].addr.eq(Cat(r["j"], r["uu"][:lp.unit_bits]))
                 m.next = "POT_YW"
@@ -344,9 +344,6 @@ class LearningEngine(wiring.Component):
             m.d.sync += v1.eq(0)
             with m.If(~v1 & ~v2):
                 m.next = "POT"
-
-    def _next_pin(self, m: Module) -> None:
-        m.next = "PSTREAM"
 
     # --- 4. rewards and the end of an epoch ------------------------------------------------
     def _tick_end(self, m: Module) -> None:

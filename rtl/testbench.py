@@ -71,6 +71,11 @@ async def _events(dut, axons) -> None:
                 break
             await RisingEdge(dut.inp__ready)
     dut.inp__valid.value = 0
+    await _until_idle(dut)
+
+
+async def _until_idle(dut) -> None:
+    """Wait until ``busy`` is low, then one clock edge."""
     await ReadOnly()
     if _high(dut.busy):
         await FallingEdge(dut.busy)
@@ -106,10 +111,7 @@ async def _tick_end(dut, learn: dict, t: int) -> None:
     dut.tick_end.value = 1
     await RisingEdge(dut.clk)
     dut.tick_end.value = 0
-    await ReadOnly()
-    if _high(dut.busy):
-        await FallingEdge(dut.busy)
-    await RisingEdge(dut.clk)
+    await _until_idle(dut)
 
 
 async def _dump_learning(dut, dumps: list[dict]) -> list[dict]:
