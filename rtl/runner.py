@@ -2,8 +2,8 @@
 
 The Verilog depends only on :class:`~rtl.params.CoreParams`, not on the image (the image is
 loaded through the configuration port), so one Verilator build serves every image of a target;
-builds are cached by the SHA-256 of the Verilog under ``$NMC_RTL_CACHE`` (default
-``~/.cache/nmcompiler/verilator``).
+builds are cached by the SHA-256 of the Verilog (and of the cocotb library path the binary links)
+under ``$NMC_RTL_CACHE`` (default ``~/.cache/nmcompiler/verilator``).
 """
 
 from __future__ import annotations
@@ -164,7 +164,11 @@ def build(params: CoreParams | ChipParams, root: Path | None = None, init: CoreL
 def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
     """Verilate ``text`` (top module ``toplevel``) into a cached build folder."""
     _require_tools()
-    digest = hashlib.sha256((text + repr(BUILD_ARGS + PUBLIC)).encode()).hexdigest()[:16]
+    # the binary links cocotb's library by its path: a build made by another environment (a removed
+    # clone's venv) would not start, so that path is part of the key
+    from cocotb_tools.config import libs_dir
+
+    digest = hashlib.sha256((text + repr(BUILD_ARGS + PUBLIC) + str(libs_dir)).encode()).hexdigest()[:16]
     directory = (root or cache_root()) / digest
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / f"{toplevel}.v"

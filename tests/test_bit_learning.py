@@ -209,3 +209,35 @@ def test_initial_weights_are_kept_inside_positive_bounds():
     assert (q.learning.m_min >> frac) < int(q.mantissa[0]) < (q.learning.m_max >> frac)
     w0 = (int(q.mantissa[0]) << frac) / q.learning.unit
     assert w0 == pytest.approx(0.5, rel=0.05)  # coarse: the drive (weight 5) sets the scale
+
+
+@pytest.mark.parametrize("stochastic", [0, 1])
+def test_decay_visits_the_live_traces_in_the_order_of_a_full_scan(stochastic):
+    """The epoch decay visits only traces its live bits mark (a superset of the nonzero ones):
+    values, live bits and the LFSR after equal a scan of every entry, over ranges that start and
+    end inside a 32-bit word, with marked zeros and a trace that decays to zero."""
+    from nmcompiler.datapath.learning import round_shift
+    from nmcompiler.sim.bit_plasticity import _decay_all, _words
+
+    rng = np.random.default_rng(7)
+    n, lo, hi, d, f = 150, 13, 141, 700, 12
+    p = np.zeros(22, np.int64)
+    p[19], p[20] = f, stochastic
+    a = np.where(rng.random(n) < 0.4, rng.integers(1, 200, n), 0).astype(np.int64)
+    a[20] = 1  # 1 * (4096 - 700) rounds to 0 unless the LFSR's low 12 bits reach 700
+    live = np.zeros(_words(n), np.int64)
+    for i in np.flatnonzero(a | (rng.random(n) < 0.1) | (np.arange(n) == 3)):  # marks every nonzero trace, and some zeros
+        live[i >> 5] |= 1 << (i & 31)
+    want, state = a.copy(), 0x1234567
+    for i in range(lo, hi):
+        if want[i] != 0:
+            want[i], state = round_shift(int(want[i]) * ((1 << f) - d), f, bool(stochastic), state)
+    lfsr = np.array([0x1234567], np.int64)
+    got = a.copy()
+    _decay_all(got, live, lo, hi, d, p, lfsr, 0)
+    assert np.array_equal(got, want) and int(lfsr[0]) == state
+    assert np.count_nonzero(got[lo:hi] != a[lo:hi]) > 20  # the decay did something
+    bits = np.array([(live[i >> 5] >> (i & 31)) & 1 for i in range(n)])
+    assert bits[3] == 1  # outside the range: untouched
+    assert np.all(bits[lo:hi] >= (got[lo:hi] != 0))  # every nonzero trace stays marked
+    assert not np.any(bits[lo:hi] & (got[lo:hi] == 0))  # a zero one visited is unmarked

@@ -22,10 +22,12 @@ LFSR bits.
 
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ..datapath.learning import INV_BITS, LEARN_ROUNDING, round_shift
 from ..lowered import SimProgram
@@ -56,6 +58,12 @@ class IntValues(NamedTuple):
     reward_at: np.ndarray
     arrived: np.ndarray
     first: np.ndarray
+    x_live: np.ndarray  # bit i % 32 of word i // 32: trace x[i] may be nonzero (a superset)
+    y_live: np.ndarray
+
+
+def _words(n) -> int:
+    return max(1, (int(n) + 31) // 32)
 
 
 class UnitState(NamedTuple):
@@ -120,7 +128,18 @@ class IntPlastic:
             .astype(np.int64), reward_step=np.array(steps, np.int64)[order],
             reward_proj=np.array(projs, np.int64)[order],
             reward_value=np.array(values, np.int64)[order], reward_at=np.zeros(1, np.int64),
-            arrived=np.zeros(max(1, nnz), np.int64), first=np.zeros(max(1, nnz), np.bool_))
+            arrived=np.zeros(max(1, nnz), np.int64), first=np.zeros(max(1, nnz), np.bool_),
+            x_live=np.zeros(_words(self.layout.x_ptr[-1]), np.int64),
+            y_live=np.zeros(_words(self.layout.y_first[-1]), np.int64))
+
+    def fresh(self) -> IntPlastic:
+        """A copy at the start of a run: the layout's tables shared, every array a run changes new
+        (a simulator builds the layout once and runs from fresh copies)."""
+        new = copy.copy(self)
+        L = self.layout
+        new.layout = L._replace(fifo=np.zeros_like(L.fifo), sent=np.zeros_like(L.sent), head=np.zeros_like(L.head))
+        new.values = IntValues(*(a.copy() for a in self.values))
+        return new
 
     def unit_states(self) -> tuple[UnitState, ...]:
         """Every learning unit's integers (for the RTL's bit-for-bit comparison)."""
@@ -176,6 +195,7 @@ def learn_arrive_int(t, ring, base, L, V):
         if V.first[k]:
             xi = L.xidx[s]
             V.x[xi] = P[pj, _INC] if P[pj, _NEAREST] > 0 else min(V.x[xi] + P[pj, _INC], P[pj, _X_MAX])
+            V.x_live[xi >> 5] |= 1 << (xi & 31)
         num = P[pj, _A_MINUS] * V.y[L.yidx[s]]
         shift = P[pj, _Q]
         if P[pj, _MULT] > 0:
@@ -198,10 +218,11 @@ def _potentiate(j, t, L, V):
         e = L.y_ent[q]
         pe = L.y_proj[e]
         V.y[e] = P[pe, _INC] if P[pe, _NEAREST] > 0 else min(V.y[e] + P[pe, _INC], P[pe, _X_MAX])
+        V.y_live[e >> 5] |= 1 << (e & 31)
     for q in range(L.in_ptr[j], L.in_ptr[j + 1]):
         s = L.in_syn[q]
-        pj = L.proj[s]
-        num = P[pj, _A_PLUS] * V.x[L.xidx[s]]
+        pj = L.in_proj[q]
+        num = P[pj, _A_PLUS] * V.x[L.in_xidx[q]]
         shift = P[pj, _Q]
         if P[pj, _MULT] > 0:
             num = num * (P[pj, _M_MAX] - V.m[s]) * P[pj, _INV]
@@ -216,18 +237,37 @@ def _potentiate(j, t, L, V):
 
 
 @njit(cache=True, nogil=True)
-def _decay_all(a, lo, hi, d, p, lfsr, pj):
+def _decay_all(a, live, lo, hi, d, p, lfsr, pj):
+    """Decay the nonzero traces ``a[lo:hi]`` in index order, visiting only those ``live`` marks
+    (a trace that decays to zero is unmarked): the same bits as a scan of every entry."""
     stoch = p[_STOCH] > 0
-    for i in range(lo, hi):
-        if a[i] != 0:
-            a[i], lfsr[pj] = round_shift(a[i] * ((1 << p[_F]) - d), p[_F], stoch, lfsr[pj])
+    f, k, state = (1 << p[_F]) - d, p[_F], lfsr[pj]  # the LFSR in a register: a chain through memory is slower
+    for w in range(lo >> 5, (hi + 31) >> 5):
+        base = w << 5
+        bits = live[w] & _range_mask(lo - base, hi - base)
+        while bits != 0:
+            b = trailing_zeros(bits)
+            bits &= bits - 1
+            i = base + b
+            if a[i] != 0:
+                a[i], state = round_shift(a[i] * f, k, stoch, state)
+            if a[i] == 0:
+                live[w] &= ~(1 << b)
+    lfsr[pj] = state
+
+
+@njit(cache=True, nogil=True)
+def _range_mask(lo, hi):
+    """The bits ``max(lo, 0) .. min(hi, 32) - 1`` of a 32-bit word."""
+    lo, hi = max(lo, 0), min(hi, 32)
+    return ((1 << hi) - 1) & ~((1 << lo) - 1) if hi > lo else 0
 
 
 @njit(cache=True, nogil=True)
 def _epoch_end(k, L, V):
     p = V.params[k]
-    _decay_all(V.x, L.x_ptr[k], L.x_ptr[k + 1], p[_D_PRE], p, V.lfsr, k)
-    _decay_all(V.y, L.y_first[k], L.y_first[k + 1], p[_D_POST], p, V.lfsr, k)
+    _decay_all(V.x, V.x_live, L.x_ptr[k], L.x_ptr[k + 1], p[_D_PRE], p, V.lfsr, k)
+    _decay_all(V.y, V.y_live, L.y_first[k], L.y_first[k + 1], p[_D_POST], p, V.lfsr, k)
     if p[_ELIG] > 0:
         stoch = p[_STOCH] > 0
         for q in range(L.proj_ptr[k], L.proj_ptr[k + 1]):

@@ -146,6 +146,7 @@ class BitAccurateSimulator:
         self.piece_steps = piece_steps
         self._tables: dict[int, tuple] = {}  # chunk count -> synapse table prepared for the kernel
         self._ring_type = None  # int32 when no ring entry can exceed it
+        self._plastic_template = None  # (ring slots, IntPlastic): copied fresh for every run
         self._unsaturable = None  # compartment programs: whether no sum can saturate (then they run compiled)
         prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
         self.program = prog
@@ -164,6 +165,12 @@ class BitAccurateSimulator:
         self.learns = bool(prog.plastic)  # plastic projections: the learning kernels run (on one thread)
         longest = max((int(p.delays.max(initial=1)) for p in prog.plastic), default=1)
         self.n_slots = max(self.max_delay, longest) + 1
+
+    def _plastic(self, n_slots: int) -> IntPlastic:
+        """The plastic synapses' state at the start of a run (their layout built once)."""
+        if self._plastic_template is None or self._plastic_template[0] != n_slots:
+            self._plastic_template = (n_slots, IntPlastic(self.program, self.indptr.size - 1, n_slots, self.seed))
+        return self._plastic_template[1].fresh()
 
     def run(self, steps: int, progress: Callable[[int], None] | None = None,
             count_saturation: bool = False, record_weights: int | None = None) -> SimResult:
@@ -188,7 +195,7 @@ class BitAccurateSimulator:
         state = NeuronState(v=self.v0.copy(), i=self.i0.copy(), ref=np.zeros(n, dtype=np.int64))
         n_slots = self.n_slots
         ring = np.zeros(n_slots * width, dtype=np.int64)
-        plastic = IntPlastic(prog, self.indptr.size - 1, n_slots, self.seed) if self.learns else None
+        plastic = self._plastic(n_slots) if self.learns else None
         snapshots = Snapshots(plastic.values.m if plastic else None, record_weights)
         ring_view = ring.reshape(n_slots, width)
         messages = np.zeros(R * n, dtype=np.int64)  # the compartments' messages of the last tick
@@ -325,7 +332,7 @@ class BitAccurateSimulator:
         # inputs are drawn in pieces (bounded memory, progress between calls), the bits do not change
         piece = self.piece_steps or max(64, sources.block)
         out_s, out_i = [], []
-        plastic = IntPlastic(prog, self.indptr.size - 1, n_slots, self.seed)
+        plastic = self._plastic(n_slots)
         snapshots = Snapshots(plastic.values.m if self.learns else None, record_weights)
         cuts = sorted(set(range(0, steps, piece)) | snapshots.cuts(steps) | {steps})
         pieces = list(zip(cuts[:-1], cuts[1:]))

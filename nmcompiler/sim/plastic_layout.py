@@ -60,7 +60,8 @@ class PlasticLayout(NamedTuple):
     """Synapse ``s`` (CSR ``indptr`` by presynaptic index) adds into input entry ``target[s]``
     (``channel * n + neuron``) after ``delay[s]`` steps under projection ``proj[s]``; its traces are
     ``xidx[s]`` (per projection and presynaptic row) and ``yidx[s]`` (per projection and neuron, of
-    projection ``y_proj``). ``in_ptr``/``in_syn``: the synapses into each neuron; ``y_ptr``/``y_ent``
+    projection ``y_proj``). ``in_ptr``/``in_syn``: the synapses into each neuron (``in_xidx``,
+``in_proj``: their ``xidx`` and ``proj`` in that order, read in sequence); ``y_ptr``/``y_ent``
     its traces; ``proj_ptr``/``proj_syn`` the synapses, ``x_ptr`` and ``y_first`` the trace ranges of
     each projection. ``reward_node[p] = (lo, hi, first)``: the presynaptic range whose spikes pay
     amounts ``first + i`` (or ``lo = -1``). In flight: ``fifo`` rows, ``sent[slot] = (begin, end)``
@@ -76,6 +77,8 @@ class PlasticLayout(NamedTuple):
     yidx: np.ndarray
     in_ptr: np.ndarray
     in_syn: np.ndarray
+    in_xidx: np.ndarray
+    in_proj: np.ndarray
     y_ptr: np.ndarray
     y_ent: np.ndarray
     y_proj: np.ndarray
@@ -125,12 +128,12 @@ def build_plastic_layout(pieces: list[PlasticPiece], n_pre: int, n: int, n_slots
             node[k] = (p.reward[0], p.reward[1], first)
             first += p.reward[1] - p.reward[0]
     rows = int(np.count_nonzero(np.diff(indptr)))
+    xidx = cat([p.pre - p.pre_lo + x_first[k] for k, p in enumerate(pieces)])[order]
     layout = PlasticLayout(
         indptr=indptr, target=cat([p.channel * n + p.post for p in pieces])[order], post=post, delay=delay,
         row_delay=shared_row_delays(indptr, delay).astype(np.int64), proj=proj,
-        xidx=cat([p.pre - p.pre_lo + x_first[k] for k, p in enumerate(pieces)])[order],
-        yidx=cat([p.y_index() + y_first[k] for k, p in enumerate(pieces)])[order],
-        in_ptr=in_ptr, in_syn=in_syn, y_ptr=y_ptr, y_ent=y_ent,
+        xidx=xidx, yidx=cat([p.y_index() + y_first[k] for k, p in enumerate(pieces)])[order],
+        in_ptr=in_ptr, in_syn=in_syn, in_xidx=xidx[in_syn], in_proj=proj[in_syn], y_ptr=y_ptr, y_ent=y_ent,
         y_proj=cat([np.full(p.traced.size, k) for k, p in enumerate(pieces)]), proj_ptr=proj_ptr, proj_syn=proj_syn,
         x_ptr=x_first.astype(np.int64), y_first=y_first.astype(np.int64), reward_node=node,
         fifo=np.zeros(max(1, rows * max_spikes * n_slots), np.int64), sent=np.zeros((n_slots, 2), np.int64),

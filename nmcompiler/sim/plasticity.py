@@ -193,7 +193,7 @@ def _potentiate(j, t, L, V):
         V.y_t[e] = t
     for q in range(L.in_ptr[j], L.in_ptr[j + 1]):
         s = L.in_syn[q]
-        p = V.params[L.proj[s]]
+        p = V.params[L.in_proj[q]]
         dw = p[_A_PLUS] * _decayed(V.x[s], t - V.x_t[s], p[_TAU_PRE])
         if p[_MULT] > 0.0:
             dw *= (p[_W_MAX] - V.w[s]) / (p[_W_MAX] - p[_W_MIN])
