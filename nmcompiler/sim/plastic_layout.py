@@ -61,7 +61,7 @@ class PlasticLayout(NamedTuple):
     (``channel * n + neuron``) after ``delay[s]`` steps under projection ``proj[s]``; its traces are
     ``xidx[s]`` (per projection and presynaptic row) and ``yidx[s]`` (per projection and neuron, of
     projection ``y_proj``). ``in_ptr``/``in_syn``: the synapses into each neuron (``in_xidx``,
-``in_proj``: their ``xidx`` and ``proj`` in that order, read in sequence); ``y_ptr``/``y_ent``
+    ``in_proj``: their ``xidx`` and ``proj`` in that order, read in sequence); ``y_ptr``/``y_ent``
     its traces; ``proj_ptr``/``proj_syn`` the synapses, ``x_ptr`` and ``y_first`` the trace ranges of
     each projection. ``reward_node[p] = (lo, hi, first)``: the presynaptic range whose spikes pay
     amounts ``first + i`` (or ``lo = -1``). In flight: ``fifo`` rows, ``sent[slot] = (begin, end)``
