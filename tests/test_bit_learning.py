@@ -215,18 +215,19 @@ def test_initial_weights_are_kept_inside_positive_bounds():
 def test_decay_visits_the_live_traces_in_the_order_of_a_full_scan(stochastic):
     """The epoch decay visits only traces its live bits mark (a superset of the nonzero ones):
     values, live bits and the LFSR after equal a scan of every entry, over ranges that start and
-    end inside a 32-bit word, with marked zeros and a trace that decays to zero."""
+    end inside a 32-bit word, with marked zeros and traces that decay to zero."""
     from nmcompiler.datapath.learning import round_shift
-    from nmcompiler.sim.bit_plasticity import _decay_all, _words
+    from nmcompiler.sim.bit_plasticity import _F, _STOCH, _decay_all, _words
 
     rng = np.random.default_rng(7)
-    n, lo, hi, d, f = 150, 13, 141, 700, 12
+    n, lo, hi, d, f = 150, 13, 141, 3000, 12
     p = np.zeros(22, np.int64)
-    p[19], p[20] = f, stochastic
+    p[_F], p[_STOCH] = f, stochastic
     a = np.where(rng.random(n) < 0.4, rng.integers(1, 200, n), 0).astype(np.int64)
-    a[20] = 1  # 1 * (4096 - 700) rounds to 0 unless the LFSR's low 12 bits reach 700
+    a[20:30] = 1  # 1 x (4096 - 3000) / 4096: 0 when rounded to nearest, and 3 times in 4 stochastically
+    marked = (a != 0) | (rng.random(n) < 0.1) | (np.arange(n) == 3)  # every nonzero trace, and some zeros
     live = np.zeros(_words(n), np.int64)
-    for i in np.flatnonzero(a | (rng.random(n) < 0.1) | (np.arange(n) == 3)):  # marks every nonzero trace, and some zeros
+    for i in np.flatnonzero(marked):
         live[i >> 5] |= 1 << (i & 31)
     want, state = a.copy(), 0x1234567
     for i in range(lo, hi):
@@ -237,6 +238,7 @@ def test_decay_visits_the_live_traces_in_the_order_of_a_full_scan(stochastic):
     _decay_all(got, live, lo, hi, d, p, lfsr, 0)
     assert np.array_equal(got, want) and int(lfsr[0]) == state
     assert np.count_nonzero(got[lo:hi] != a[lo:hi]) > 20  # the decay did something
+    assert np.any((a[lo:hi] != 0) & (got[lo:hi] == 0))  # some traces reached zero
     bits = np.array([(live[i >> 5] >> (i & 31)) & 1 for i in range(n)])
     assert bits[3] == 1  # outside the range: untouched
     assert np.all(bits[lo:hi] >= (got[lo:hi] != 0))  # every nonzero trace stays marked
