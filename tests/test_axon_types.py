@@ -46,8 +46,9 @@ def _consistent(fx, mapping) -> bool:
 
 
 def test_dense_weights_get_consistent_types_and_an_image():
+    """One axon per source (``crossbar_weights="cluster"``): the types cost weight error."""
     target = load_target("truenorth-like")
-    mapping, fx, report = compile_network(_dense(1), target, partitioner="index-order")
+    mapping, fx, report = compile_network(_dense(1), target, partitioner="index-order", crossbar_weights="cluster")
     assert report.fits and mapping.axon_types
     assert _consistent(fx, mapping)
     assert any("axon types made consistent" in n and "RMS error" in n for n in report.notes)
@@ -57,7 +58,7 @@ def test_dense_weights_get_consistent_types_and_an_image():
     got = BitAccurateSimulator(to_program(decode(data)), backend="numpy").run(60)
     assert expected.spike_counts() == got.spike_counts() and all(
         np.array_equal(expected.spike_steps[p], got.spike_steps[p]) for p in expected.spike_steps)
-    again = compile_network(_dense(1), target, partitioner="index-order")
+    again = compile_network(_dense(1), target, partitioner="index-order", crossbar_weights="cluster")
     assert encode(build_contents(again[0], again[1])) == data  # deterministic
 
 
@@ -79,7 +80,7 @@ def test_weights_that_admit_types_are_kept_exactly():
 
 def test_the_pass_reports_its_error_per_core():
     target = load_target("truenorth-like")
-    mapping, fx, _ = compile_network(_dense(3), target, partitioner="index-order")
+    mapping, fx, _ = compile_network(_dense(3), target, partitioner="index-order", crossbar_weights="cluster")
     from nmcompiler.passes import Quantize
 
     raw = Quantize(fmt=target.format).run(_dense(3))

@@ -88,8 +88,9 @@ def test_compile_rejects_with_every_violated_limit():
 
 
 def test_compile_lists_what_it_would_legalize_only_when_nothing_else_blocks():
-    """Weights beyond truenorth-like's 4 axon types are clustered by the flow: with a blocking model
-    error they are no error of their own, and without one the network compiles."""
+    """Weights beyond truenorth-like's 4 axon types are legalized by the flow (bit planes, or
+    clustered): with a blocking model error they are no error of their own, and without one the
+    network compiles."""
     from nmcompiler.ir import CubaLIF
 
     def net_with(model):
@@ -109,6 +110,8 @@ def test_compile_lists_what_it_would_legalize_only_when_nothing_else_blocks():
     assert any("uses model 'cuba_lif'" in m for m in messages)
     assert not any("axon types" in m for m in messages)
     _, _, report = compile_network(net_with(LIF(tau_mem=0.02)), target)
+    assert report.fits and any("weights of population 'p' as bit planes" in n for n in report.notes)
+    _, _, report = compile_network(net_with(LIF(tau_mem=0.02)), target, crossbar_weights="cluster")
     assert report.fits and any("clustered weights of population 'p' into 4 values" in n for n in report.notes)
 
 
@@ -179,7 +182,7 @@ def test_weight_clustering_for_axon_types():
     assert 0 < rep.rms_error < rep.rms_weight and rep.max_error >= rep.rms_error
     again = ClusterWeights(levels=4).run(net).network
     assert again.projections == legal.projections  # deterministic
-    mapping, fx, report = compile_network(net, tn)
+    mapping, fx, report = compile_network(net, tn, crossbar_weights="cluster")
     assert report.fits and any(n.startswith("clustered weights of population 'hidden' into 4 values") for n in report.notes)
 
 

@@ -91,7 +91,8 @@ def test_axon_type_rule_counts_distinct_weights_per_neuron():
     v = [x for x in check(_net(size=2, fan_in=6, weights=np.arange(12, dtype=float)), tn) if x.rule == "axon_type_weights"]
     assert len(v) == 1 and v[0].amount == 6 and v[0].limit == 4
     assert str(v[0]) == ("population 'b': neurons see up to 6 distinct weights, truenorth-like has 4 axon types: "
-                         "weights will be clustered")
+                         "weights become bit planes on several axons per source where a core's axons allow, else "
+                         "clustered")
 
 
 def test_cli_targets_and_check(run_nmc):

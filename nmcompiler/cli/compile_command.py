@@ -49,6 +49,21 @@ PASS_LABELS = {
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
 @click.option("--rates", "rate_duration", callback=time_option, default=None,
               help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
+@click.option("--data", "data_file", type=click.Path(path_type=Path),
+              help="Rates from the float network run on these samples (.npz with x; events or rate-coded): they "
+                   "weight traffic as --rates does and, on crossbar cores, decide which sources keep more weight "
+                   "planes. Rate-coded samples need --steps.")
+@click.option("--encode", type=click.Choice(["rate", "events"]), default=None,
+              help="With --data: events (x: samples x steps x channels of 0/1) or rate (Bernoulli spikes of "
+                   "probability x per step); default: events for 3-D x, rate for 2-D.")
+@click.option("--input-source", help="With --data: the spike source that receives it (default: the one of matching "
+                                     "size).")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="With --data: steps per sample (default: an event sample's length).")
+@click.option("--crossbar-weights", type=click.Choice(["planes", "cluster"]), default="planes",
+              help="Cores with axon types (truenorth-like): planes (a source reaches a core through up to one axon "
+                   "per type, as copies that fire with it, so each weight keeps several bits where the core's axons "
+                   "allow; the default) or cluster (one axon per source, each neuron's weights clustered).")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), help="Output folder (required unless --stages).")
 @click.option("--image/--no-image", "with_image", default=True,
               help="Write the configuration image (default); --no-image writes the mapping and report only "
@@ -65,8 +80,9 @@ PASS_LABELS = {
                    "repeatable.")
 @network_options
 def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: str, seed: int, rate_duration,
-             outdir: Path, with_image: bool, size: bool, as_json: bool, show_stages: bool, dump_after: tuple[str, ...],
-             source_options) -> None:
+             data_file: Path | None, encode: str | None, input_source: str | None, steps: int | None,
+             crossbar_weights: str, outdir: Path, with_image: bool, size: bool, as_json: bool, show_stages: bool,
+             dump_after: tuple[str, ...], source_options) -> None:
     """Map NETWORK onto TARGET: design rules, quantize, partition, place; write the mapping and a report."""
     from ..compiler import CompileOptions, compile_pipeline
     from ..flow import compile_to_directory, float_rates, rtl_memory_cost
@@ -74,7 +90,8 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
 
     tgt = load_target(target)
     choice = CompileOptions(seed=seed, partitioner=partitioner, placer=placer, fan_in=fan_in,
-                            rates=float_rates(1, seed) if rate_duration else None)
+                            rates=float_rates(1, seed) if rate_duration or data_file else None,
+                            crossbar_weights=crossbar_weights)
     choice.check(tgt)
     if show_stages:
         pipeline = compile_pipeline(tgt, choice, size_cost=rtl_memory_cost() if size else None)
@@ -83,18 +100,37 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     if network is None or outdir is None:
         raise UserError("nmc compile needs a NETWORK and -o OUTDIR (or --stages to list the pipeline)")
     net = load_source(network, source_options)
-    rates = float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None
+    rates = _rates(net, rate_duration, data_file, encode, input_source, steps, seed)
     status = Console(stderr=True).status(f"{net.name}: starting")  # shown on a terminal only
     with status:
         done = compile_to_directory(
             net, tgt, outdir, with_image=with_image, size=size, dump_after=dump_after,
             sized_header=f"from target '{target}' for {network.name}", where=str(network), seed=seed, partitioner=partitioner,
-            rates=rates, placer=placer, fan_in=fan_in,
+            rates=rates, placer=placer, fan_in=fan_in, crossbar_weights=crossbar_weights,
             progress=lambda name: status.update(f"{net.name}: {PASS_LABELS.get(name, name)}"))
     if as_json:
         click.echo(json.dumps(done.document, indent=2, sort_keys=True))
         return
     _print(done, target)
+
+
+def _rates(net, rate_duration, data_file, encode, input_source, steps, seed):
+    """The rate source of ``--rates`` (the network's own inputs) or ``--data`` (samples), or None."""
+    from ..flow import data_rates, float_rates
+    from ..sim.data import SampleData
+
+    if data_file is None:
+        if encode or input_source or steps:
+            raise UserError("--encode, --input-source and --steps go with --data")
+        return float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None
+    if rate_duration:
+        raise UserError("give --rates (the network's own inputs) or --data (samples), not both")
+    data = SampleData.load(data_file, encode, labels=False)
+    data.pick_source(net.sources, input_source)  # checked before the compile starts
+    steps = steps or data.sample_steps
+    if steps is None:
+        raise UserError(f"{data_file}: rate-coded samples need --steps (steps per sample)")
+    return data_rates(data, steps, input_source, seed)
 
 
 def _print(done, base: str) -> None:

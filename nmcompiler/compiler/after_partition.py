@@ -70,8 +70,8 @@ class AssignAxonTypesStage(Stage):
         return not state.target.storage.weights_per_synapse and state.index.n > 0
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
-        typed = AssignAxonTypes(types=state.target.core.axon_types or 1).run(state.fixed_point,
-                                                                              state.partition.core_of)
+        typed = AssignAxonTypes(types=state.target.core.axon_types or 1, hints=state.axon_hints).run(
+            state.fixed_point, state.partition.core_of)
         notes = tuple(f"core {c}: axon types made consistent across the core's neurons: {e.changed} of "
                       f"{e.synapses} synapses changed, RMS error {e.rms_error:.3g} (RMS weight "
                       f"{e.rms_weight:.3g}), largest {e.max_error:.3g} (integer units)"

@@ -86,10 +86,21 @@ def compile_pipeline(target: Target, options: CompileOptions, *, size_cost: Call
 
 
 def _run(pipeline: Pipeline, net: Network, target: Target, options: CompileOptions,
-         progress: Callable[[str], None] | None) -> tuple[CompileState, PassLog]:
+         progress: Callable[[str], None] | None, again: Callable[[CompileOptions], Pipeline] | None = None
+         ) -> tuple[CompileState, PassLog]:
+    """Run ``pipeline``; when weight planes were made and the result does not fit (their copies
+    and axons did not partition), run ``again(options)`` with one axon per source (clustered
+    weights) and say so."""
     ctx = StageContext(passes=PassLog(progress))
     state = pipeline.run(CompileState(network=net, target=target, options=options), ctx)
-    return state, ctx.passes
+    if not (state.misfits and state.axon_hints and again is not None):
+        return state, ctx.passes
+    plain = dataclasses.replace(options, crossbar_weights="cluster")
+    ctx = StageContext(passes=PassLog(progress))
+    retry = again(plain).run(CompileState(network=net, target=target, options=plain), ctx)
+    note = (f"weight planes did not fit ({'; '.join(state.misfits)}): compiled with one axon per source and "
+            "clustered weights instead")
+    return dataclasses.replace(retry, notes=retry.notes + (note,)), ctx.passes
 
 
 def compile_network(net: Network, target: Target, *, progress: Callable[[str], None] | None = None,
@@ -100,7 +111,8 @@ def compile_network(net: Network, target: Target, *, progress: Callable[[str], N
     begins (names as in the report's ``passes``)."""
     opts = CompileOptions(**options)
     opts.check(target)
-    state, passes = _run(compile_pipeline(target, opts, callbacks=callbacks), net, target, opts, progress)
+    state, passes = _run(compile_pipeline(target, opts, callbacks=callbacks), net, target, opts, progress,
+                         lambda o: compile_pipeline(target, o, callbacks=callbacks))
     return build_mapping(state), state.fixed_point, build_report(state, passes)
 
 
@@ -114,7 +126,8 @@ def compile_sized(net: Network, target: Target, cost: Callable[[Target, int], in
     opts = CompileOptions(**options)
     opts.check(target)
     pipeline = compile_pipeline(target, opts, size_cost=cost, sized_name=name, callbacks=callbacks)
-    state, passes = _run(pipeline, net, target, opts, progress)
+    state, passes = _run(pipeline, net, target, opts, progress,
+                         lambda o: compile_pipeline(target, o, size_cost=cost, sized_name=name, callbacks=callbacks))
     report = build_report(state, passes)
     sizing = state.sizing
     if report.fits and report.cores_used < sizing.chosen.cores:  # Mt-KaHyPar cut to fewer cores

@@ -21,6 +21,7 @@ from ..lowered import neuron_index
 from ..mapping.sizing import SizeTarget
 from ..ir import CurrentSource
 from ..passes import ClusterWeights, Quantize, RelayLongDelays
+from ..passes.axon_planes import AxonPlanes
 from ..passes.bias_onsets import CompensateBiasOnsets
 from .pipeline import Stage, StageContext
 from .state import CompileState
@@ -80,18 +81,54 @@ class RelayDelays(_Legalization):
 
 @dataclass(frozen=True)
 class ClusterWeightsStage(_Legalization):
-    """Each neuron's weights into as many values as the core has axon types (:class:`ClusterWeights`)."""
+    """Weights that axon types can hold: bit planes where the core's axons allow
+    (:class:`AxonPlanes`, unless ``crossbar_weights`` is "cluster"), then each remaining neuron's
+    weights into as many values as the core has axon types (:class:`ClusterWeights`)."""
 
     name: ClassVar[str] = "legalize_weights"
     fixes: ClassVar[frozenset[Rule]] = frozenset({Rule.AXON_TYPE_WEIGHTS})
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
         levels = state.target.core.axon_types
-        clustered = ClusterWeights(levels=levels).run(state.network)
-        notes = tuple(f"clustered weights of population '{p}' into {levels} values: RMS error "
-                      f"{e.rms_error:.3g} (RMS weight {e.rms_weight:.3g}), largest {e.max_error:.3g}"
-                      for p, e in clustered.changes.items())
-        return dataclasses.replace(state, network=clustered.network, legalized=state.legalized + notes)
+        net, notes, hints = state.network, (), {}
+        if state.options.crossbar_weights == "planes" and levels >= 2:
+            core = state.target.core
+            planes = AxonPlanes(types=levels, axons=core.input_axons, activity=self._activity(state),
+                                fan_out=core.fan_out_per_neuron).run(net)
+            net, hints, notes = planes.network, planes.hints, planes_notes(planes, levels)
+            if not planes.left:
+                return dataclasses.replace(state, network=net, legalized=state.legalized + notes, axon_hints=hints)
+        clustered = ClusterWeights(levels=levels).run(net)
+        notes += tuple(f"clustered weights of population '{p}' into {levels} values: RMS error "
+                       f"{e.rms_error:.3g} (RMS weight {e.rms_weight:.3g}), largest {e.max_error:.3g}"
+                       for p, e in clustered.changes.items() if e.changed)
+        return dataclasses.replace(state, network=clustered.network, legalized=state.legalized + notes,
+                                   axon_hints=hints)
+
+    @staticmethod
+    def _activity(state: CompileState) -> dict[str, np.ndarray]:
+        """Each population's firing rates from the options' rate source (none without one)."""
+        if state.options.rates is None:
+            return {}
+        rates = np.asarray(state.options.rates(state.network), dtype=np.float64)
+        index = neuron_index(state.network)
+        return {p.name: rates[index.slice(p.name)] for p in state.network.populations}
+
+
+def planes_notes(planes, levels: int) -> tuple[str, ...]:
+    """What :class:`AxonPlanes` did, as compile notes."""
+    notes = []
+    for p, d in planes.populations.items():
+        bits = ", ".join(f"{n} with {b}" for b, n in sorted(d.bits.items(), reverse=True))
+        e = d.change
+        notes.append(f"weights of population '{p}' as bit planes over {levels} axon types: {d.sources} sources on "
+                     f"{sum(b * n for b, n in d.bits.items())} axons ({bits} planes), RMS error {e.rms_error:.3g} "
+                     f"(RMS weight {e.rms_weight:.3g}), largest {e.max_error:.3g}")
+    for node, ks in planes.copies.items():
+        notes.append(f"'{node}' sends {len(ks) + 1} planes: {len(ks)} cop{'y' if len(ks) == 1 else 'ies'} "
+                     f"({', '.join(f'{node}.plane{k}' for k in ks)}) that fire with it")
+    notes += [f"population '{p}': weights not split into planes ({why})" for p, why in planes.left.items()]
+    return tuple(notes)
 
 
 @dataclass(frozen=True)
@@ -144,10 +181,13 @@ class BiasOnsets(Stage):
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
         done = CompensateBiasOnsets().run(state.network)
+        top = (state.target.core.axon_types or 1) - 1
+        copy = {name for name, t in state.axon_hints.items() if t < top}  # weight planes' copies: said once
         notes = tuple(f"population '{p}': its bias, switched on at step {k}, is constant from step 0 with an "
                       "initial membrane that cancels the first steps (same membrane from then on)"
-                      for p, k in done.onsets.items())
-        notes += tuple(f"population '{p}': bias onset not compensated ({why})" for p, why in done.kept.items())
+                      for p, k in done.onsets.items() if p not in copy)
+        notes += tuple(f"population '{p}': bias onset not compensated ({why})" for p, why in done.kept.items()
+                       if p not in copy)
         return dataclasses.replace(state, network=done.network, legalized=state.legalized + notes)
 
 

@@ -62,8 +62,9 @@ class PartitionNeurons(Stage):
                 ps = plan.run(state.fixed_point, dict(index.offsets), n, index.n_pre, target)
             return ps, ps.cores
 
+        groups = np.array(sorted({index.offsets[p.name] for p in net.populations if p.size}), dtype=np.int64)
         choice = choose_partition(n, pre, post, target, state.bound, partitioner=opts.partitioner, seed=opts.seed,
-                                  rates=state.rates, passes=ctx.passes, offer=offer)
+                                  rates=state.rates, passes=ctx.passes, offer=offer, groups=groups)
         notes = state.notes + tuple(choice.notes)
         if choice.alternative is not None:
             ps = choice.alternative

@@ -33,6 +33,7 @@ RateSource = Callable[[Network], np.ndarray]
 
 PLACERS = ("auto", "swap", "cp-sat")
 FAN_IN = ("auto", "partial-sums", "none")
+CROSSBAR_WEIGHTS = ("planes", "cluster")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,7 +42,9 @@ class CompileOptions:
     chips used), "auto" (CP-SAT with a small budget on the smallest chips). ``fan_in``:
     "partial-sums" (always), "none" (never), "auto". ``rates``: a rate source whose rates weight
     partitioning, placement and the traffic figures (else every neuron counts as 1 Hz).
-    ``learning_epoch``: ticks between trace decays of the target's learning engine."""
+    ``learning_epoch``: ticks between trace decays of the target's learning engine.
+    ``crossbar_weights``: on cores with axon types, "planes" (several typed axons per source where
+    a core's axons allow, else clustering) or "cluster" (one axon per source, clustered weights)."""
 
     seed: int = 0
     partitioner: str = "auto"
@@ -49,6 +52,7 @@ class CompileOptions:
     fan_in: str = "auto"
     rates: RateSource | None = None
     learning_epoch: int = 1  # plastic projections: ticks between the learning engine's trace decays
+    crossbar_weights: str = "planes"
 
     def check(self, target: Target) -> None:
         """Raise :class:`UserError` for an unknown option or one the target cannot honour."""
@@ -58,6 +62,8 @@ class CompileOptions:
             raise UserError(f"unknown partitioner '{self.partitioner}' (use {', '.join(PARTITIONERS)})")
         if self.fan_in not in FAN_IN:
             raise UserError(f"unknown fan-in option '{self.fan_in}' (use auto, partial-sums or none)")
+        if self.crossbar_weights not in CROSSBAR_WEIGHTS:
+            raise UserError(f"unknown crossbar weights option '{self.crossbar_weights}' (use planes or cluster)")
         if self.fan_in == "partial-sums" and not target.core.partial_sum_bits:
             raise UserError(f"{target.name} sends spikes only (no core.partial_sum_bits): partial sums need graded "
                             "messages")
@@ -100,6 +106,7 @@ class CompileState:
     violations: tuple[Violation, ...] = ()
     legalizing: bool = False  # no violation blocks: the legalization stages run
     legalized: tuple[str, ...] = ()  # what the legalization stages did, as notes
+    axon_hints: dict[str, int] = field(default_factory=dict)  # crossbar: sending node -> axon type to try first
     notes: tuple[str, ...] = ()
     sizing: Sizing | None = None
     fixed_point: FixedPointNetwork | None = None

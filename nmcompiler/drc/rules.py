@@ -244,7 +244,8 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
             out.append(Violation(rule=Rule.AXON_TYPE_WEIGHTS, subject=f"population '{p.name}'",
                                  resource="distinct weights per neuron", amount=worst, limit=types, legalizable=True,
                                  message=f"population '{p.name}': neurons see up to {worst} distinct weights, "
-                                         f"{target.name} has {types} axon types: weights will be clustered"))
+                                         f"{target.name} has {types} axon types: weights become bit planes on several "
+                                         "axons per source where a core's axons allow, else clustered"))
     return out
 
 

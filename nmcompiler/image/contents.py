@@ -96,7 +96,9 @@ class ImageContents:
         old = self.meta["sources"][names.index(source.name)]
         if old["size"] != source.size:
             raise UserError(f"input for '{source.name}': {source.size} channels, but the source has {old['size']}")
-        sources = [_source_json(source) if d["name"] == source.name else d for d in self.meta["sources"]]
+        sources = [_source_json(source) if d["name"] == source.name
+                   else _source_json(dataclasses.replace(source, name=d["name"], mirror_of=source.name))
+                   if d.get("mirror_of") == source.name else d for d in self.meta["sources"]]
         return dataclasses.replace(self, meta=self.meta | {"sources": sources})
 
 
@@ -123,7 +125,9 @@ def _source_json(src) -> dict:
     if isinstance(src, PoissonSource):
         return {"kind": "poisson", "name": src.name, "size": src.size, "rate": src.rate.tolist(),
                 "start": repr(float(src.start)), "stop": repr(float(src.stop))}
-    return {"kind": "spikes", "name": src.name, "size": src.size, "ids": src.ids.tolist(), "times": src.times.tolist()}
+    mirror = {"mirror_of": src.mirror_of} if src.mirror_of is not None else {}
+    return {"kind": "spikes", "name": src.name, "size": src.size, "ids": src.ids.tolist(), "times": src.times.tolist(),
+            **mirror}
 
 
 def source_from_json(d: dict):
@@ -131,7 +135,7 @@ def source_from_json(d: dict):
         return PoissonSource(name=d["name"], size=d["size"], rate=np.array(d["rate"], dtype=np.float64),
                              start=float(d["start"]), stop=float(d["stop"]))
     return SpikeSource(name=d["name"], size=d["size"], ids=np.array(d["ids"], dtype=np.int64),
-                       times=np.array(d["times"], dtype=np.float64))
+                       times=np.array(d["times"], dtype=np.float64), mirror_of=d.get("mirror_of"))
 
 
 def _check_widths(fxp: FixedPointNetwork) -> None:

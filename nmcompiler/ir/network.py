@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import Diagnostic, ValidationError
 from ..units import format_time
 from .connectivity import Projection
-from .nodes import CurrentSource, Node, Population, Probe
+from .nodes import CurrentSource, Node, Population, Probe, SpikeSource
 
 __all__ = ["Network", "NetworkStats", "PopulationStats"]
 
@@ -107,6 +107,11 @@ class Network:
             raise ValidationError([Diagnostic(where=f"node '{node.name}'",
                                               message="replacement must have the same size and role")])
         self.graph.nodes[node.name]["node"] = node
+        if isinstance(node, SpikeSource):  # its mirrors send what it sends
+            for other in self.nodes:
+                if isinstance(other, SpikeSource) and other.mirror_of == node.name:
+                    self.graph.nodes[other.name]["node"] = dataclasses.replace(node, name=other.name,
+                                                                              mirror_of=node.name)
         return node
 
     def probe(self, probe: Probe) -> Probe:

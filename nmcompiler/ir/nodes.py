@@ -110,11 +110,16 @@ class PoissonSource(Node):
 @dataclass(frozen=True, kw_only=True, eq=False)
 class SpikeSource(Node):
     """Explicit spikes: channel ``ids[k]`` spikes at time ``times[k]`` (seconds, rounded to the
-    nearest step). Stored sorted by time, then channel."""
+    nearest step). Stored sorted by time, then channel.
+
+    ``mirror_of`` names another spike source whose spikes this one always sends (a legalization's
+    copy that reaches further input axons, :mod:`nmcompiler.passes.axon_planes`): new input for the
+    original is new input for its mirrors (``Network.replace``, ``SimProgram.with_source``)."""
 
     kind: ClassVar[str] = "spikes"
     ids: np.ndarray
     times: np.ndarray
+    mirror_of: str | None = None
 
     def __post_init__(self) -> None:
         ids = np.asarray(self.ids, dtype=np.int64).reshape(-1)

@@ -87,7 +87,8 @@ def _to_meta(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
         "dt": net.dt,
         "seed": net.seed,
         "duration": net.duration,
-        "nodes": [{"kind": n.kind, **enc.fields(n, f"node/{n.name}")} for n in net.nodes],
+        "nodes": [{"kind": n.kind, **{k: v for k, v in enc.fields(n, f"node/{n.name}").items()
+                                      if not (k == "mirror_of" and v is None)}} for n in net.nodes],
         "projections": [
             {**{k: v for k, v in enc.fields(p, f"proj/{p.name}").items() if not (k == "learning" and v is None)},
              "connectivity": enc.fields(p.connectivity, f"proj/{p.name}/conn")}

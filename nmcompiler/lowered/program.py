@@ -96,7 +96,9 @@ class SimProgram:
         old = self.sources[names.index(source.name)]
         if old.size != source.size:
             raise UserError(f"input for '{source.name}': {source.size} channels, but the source has {old.size}")
-        return dataclasses.replace(self, sources=tuple(source if s.name == source.name else s for s in self.sources))
+        return dataclasses.replace(self, sources=tuple(
+            source if s.name == source.name else dataclasses.replace(source, name=s.name, mirror_of=source.name)
+            if getattr(s, "mirror_of", None) == source.name else s for s in self.sources))
 
     def slice(self, name: str) -> slice:
         slot = next(p for p in self.populations if p.name == name)

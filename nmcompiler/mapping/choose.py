@@ -25,18 +25,20 @@ from ..arrays import distinct
 from ..errors import UserError
 from ..targets import Target
 from .partial_sums import PartialSums
+from .fill import fill_by_groups
 from .partition import IndexOrder, Metis, RcmOrder, cores_in_order
 from .partition_cpsat import CpSatPartition, PartitionResult
 from .partition_kahypar import KaHyPar
 from .passlog import PassLog
 from .usage import traffic
 
-__all__ = ["PARTITIONERS", "Choice", "choose_partition", "cores_of"]
+__all__ = ["PARTITIONERS", "Choice", "choose_partition", "cores_of", "splitter_cores"]
 
 PARTITIONERS = ("auto", IndexOrder.name, RcmOrder.name, Metis.name, KaHyPar.name, CpSatPartition.name)
 KAHYPAR_LOCALITY = 0.8  # auto runs Mt-KaHyPar when RCM order's traffic is at most this x index order's
 KAHYPAR_AUTO_PINS = 1 << 21  # and the spike hypergraph has at most this many pins (the NIR CNN: 0.93 M)
 KAHYPAR_AUTO_RUN = 2  # auto: its nodes are pairs of consecutive neurons in RCM order (2-3x faster)
+GROUPS = "population-order"  # auto, on fan-out-limited targets: whole populations per core where they fit
 
 
 def cores_of(core_of: np.ndarray) -> int:
@@ -55,13 +57,28 @@ class Choice:
     notes: list[str] = field(default_factory=list)
 
 
+def splitter_cores(core_of: np.ndarray, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> int:
+    """Cores the splitter neurons of a partition will take on a target whose neurons reach at most
+    ``fan_out_per_neuron`` cores (one splitter per core a neuron reaches beyond it; 0 elsewhere)."""
+    per = target.core.fan_out_per_neuron
+    if per is None or not n:
+        return 0
+    k = cores_of(core_of)
+    mine = pre < n
+    pairs = distinct(pre[mine].astype(np.int64) * k + core_of[post[mine]])
+    reach = np.bincount(pairs // k, minlength=n)
+    return -(-int(reach[reach > per].sum()) // target.core.neurons)
+
+
 def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, bound: int, *,
                      partitioner: str = "auto", seed: int = 0, rates: np.ndarray | None = None,
                      passes: PassLog | None = None,
-                     offer: Callable[[int], tuple[object, int] | None] | None = None) -> Choice:
+                     offer: Callable[[int], tuple[object, int] | None] | None = None,
+                     groups: np.ndarray | None = None) -> Choice:
     """Partition ``n`` neurons (synapses ``pre`` -> ``post``; ``pre >= n`` are sources without a
     core). ``offer(best_cores)`` may return (alternative, its cores); it wins if it needs fewer
-    cores than every partition found."""
+    cores than every partition found. On targets whose neurons reach few cores, ``auto`` also fills
+    whole ``groups`` (the first neuron of each population) and counts the splitters' cores."""
     if partitioner not in PARTITIONERS:
         raise UserError(f"unknown partitioner '{partitioner}' (use {', '.join(PARTITIONERS)})")
     passes = PassLog() if passes is None else passes
@@ -81,6 +98,19 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         rcm = cores_in_order(rcm_order, n, pre, post, target)
         passes["partition_rcm_order"] = time.perf_counter() - t
         found[RcmOrder.name] = (rcm, traffic(rcm, pre, post, rates))
+    fan_out = target.core.fan_out_per_neuron is not None
+    if searching and fan_out and groups is not None and n:
+        passes.start("partition_population_order")
+        t = time.perf_counter()
+        grouped = cores_in_order(np.arange(n), n, pre, post, target, filled=fill_by_groups(groups, n, pre, post, target))
+        found[GROUPS] = (grouped, traffic(grouped, pre, post, rates))
+        passes["partition_population_order"] = time.perf_counter() - t
+
+    def rank(name: str) -> tuple[int, float]:
+        """Fewest cores (with the splitters' on fan-out-limited targets), then the least traffic."""
+        core_of, cost = found[name]
+        return cores_of(core_of) + (splitter_cores(core_of, n, pre, post, target) if fan_out else 0), cost
+
     best_cores = min(cores_of(c) for c, _ in found.values())
     offered = offer(best_cores) if offer is not None and partitioner == "auto" and n else None
     # METIS runs unless the alternative already needs at most half the cores; with a partition at
@@ -108,7 +138,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
                                        and (offered is None or 2 * offered[1] > best_cores)):
         passes.start("partition_kahypar")
         t = time.perf_counter()
-        best = found[min(found, key=lambda k: (cores_of(found[k][0]), found[k][1]))][0]
+        best = found[min(found, key=rank)][0]
         khp = None
         if partitioner == KaHyPar.name or cores_of(best) > bound:  # anew into the bound's blocks, per neuron
             khp = KaHyPar(seed=seed).run(n, pre, post, target, bound, rates)
@@ -123,7 +153,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         passes["partition_kahypar"] = time.perf_counter() - t
     elif searching and n and locality:
         choice.notes.append(f"Mt-KaHyPar was not used: the spike hypergraph has over {KAHYPAR_AUTO_PINS} pins")
-    name = min(found, key=lambda k: (cores_of(found[k][0]), found[k][1])) if searching else partitioner
+    name = min(found, key=rank) if searching else partitioner
     choice.core_of, choice.name = found[name][0], name
     if offered is not None and offered[1] < cores_of(choice.core_of):
         choice.alternative = offered[0]

@@ -18,7 +18,7 @@ from numba import njit
 
 from ..targets import Target
 
-__all__ = ["fan_in", "incoming", "fill_in_order"]
+__all__ = ["fan_in", "fill_by_groups", "fill_in_order", "incoming"]
 
 
 def fan_in(n: int, post: np.ndarray) -> np.ndarray:
@@ -93,4 +93,42 @@ def _fill(order, indptr, sources, n_pre, cap_n, cap_bits, bits, cap_axons):
         used_n += 1
         used_b += syn
         used_a += new
+    return out
+
+
+def fill_by_groups(starts: np.ndarray, n: int, pre: np.ndarray, post: np.ndarray, target: Target,
+                   csr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Core of each neuron, in index order, a group (a population, from ``starts``) at a time: a
+    group that does not fit what is left of the current core but fits a fresh one starts a fresh
+    core, so that a population's senders reach it on one core (targets whose neurons reach one
+    axon need no splitters for it); a group larger than a core is filled neuron by neuron."""
+    c = target.core
+    indptr, sources = csr if csr is not None else incoming(n, pre, post)
+    bits = target.synapse_bits()
+    out = np.empty(n, dtype=np.int64)
+    held = np.zeros(int(pre.max(initial=n - 1)) + 1, dtype=bool)  # sources with an axon on the current core
+    core, used_n, used_b = 0, 0, 0
+    bounds = np.append(np.asarray(starts, dtype=np.int64), n)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        src = np.unique(sources[indptr[a]:indptr[b]])
+        syn = int(indptr[b] - indptr[a])
+
+        def fits(neurons: int, memory: int, axons: int) -> bool:
+            return (neurons + b - a <= c.neurons and (memory + syn) * bits <= c.synapse_memory_bits
+                    and axons <= c.input_axons)
+
+        if used_n and fits(used_n, used_b, int(np.count_nonzero(held)) + int(np.count_nonzero(~held[src]))):
+            out[a:b] = core
+        elif fits(0, 0, src.size):
+            core, used_n, used_b = core + (used_n > 0), 0, 0
+            held[:] = False
+            out[a:b] = core
+        else:  # larger than a core: neuron by neuron, from a fresh core; the next group starts afresh
+            filled = fill_in_order(np.arange(a, b), n, pre, post, target, (indptr, sources))
+            out[a:b] = filled + core + (used_n > 0)
+            core, used_n, used_b = int(out[b - 1]) + 1, 0, 0
+            held[:] = False
+            continue
+        used_n, used_b = used_n + b - a, used_b + syn
+        held[src] = True
     return out

@@ -7,7 +7,8 @@ necessary but not sufficient: the types must also agree across the core's neuron
 partitioning, this pass assigns types core by core on the integer weights:
 
 1. first fit: axons in ascending (source, delay) order take the first type whose weights so far
-   agree with theirs; if every axon finds one, the weights are kept exactly;
+   agree with theirs, trying the type ``hints`` names for their source first (the planes of
+   :class:`.AxonPlanes`); if every axon finds one, the weights are kept exactly;
 2. otherwise k-means over axons: axon ``a`` is the vector of its weights to the core's neurons
    (absent synapses ignored); types start from quantiles of the axons' mean weight; ``W[j, t]`` is
    the mean of the weights of type-``t`` axons into ``j``, each axon moves to the type with the
@@ -27,19 +28,21 @@ import numpy as np
 
 from ..ir.fixed_point import FixedPointNetwork
 from ..lowered import program_from_fixed_point
-from ..targets.encoding import axon_keys
+from ..targets.encoding import axon_key_stride, axon_keys
 from .results import WeightChange, weight_change
 
 __all__ = ["AssignAxonTypes", "AxonTypes"]
 
 
-def _first_fit(w: np.ndarray, mask: np.ndarray, types: int) -> np.ndarray | None:
+def _first_fit(w: np.ndarray, mask: np.ndarray, types: int, hint: np.ndarray) -> np.ndarray | None:
+    """Types by first fit, each axon trying its ``hint`` (>= 0) first."""
     n_axons, n = w.shape
     table, known = np.zeros((types, n), dtype=np.int64), np.zeros((types, n), dtype=bool)
     out = np.zeros(n_axons, dtype=np.int64)
     for a in range(n_axons):
         m = mask[a]
-        for t in range(types):
+        order = range(types) if hint[a] < 0 else [int(hint[a])] + [t for t in range(types) if t != hint[a]]
+        for t in order:
             if np.all(~known[t, m] | (table[t, m] == w[a, m])):
                 break
         else:
@@ -77,6 +80,7 @@ class AxonTypes:
 class AssignAxonTypes:
     name: ClassVar[str] = "assign-axon-types"
     types: int
+    hints: dict[str, int] = dataclasses.field(default_factory=dict)  # sending node -> the type to try first
 
     def run(self, fxp: FixedPointNetwork, core_of: np.ndarray) -> AxonTypes:
         """``fxp`` with every crossbar core's weights consistent with one type per axon."""
@@ -91,6 +95,11 @@ class AssignAxonTypes:
             return AxonTypes(fixed_point=fxp, assignment={}, changes={})
         proj_of = np.concatenate([np.full(p[1].size, k) for k, p in enumerate(pieces)])
         pre, post, delay, weight = (np.concatenate([p[i] for p in pieces]) for i in range(1, 5))
+        sizes = {p.name: p.size for p in prog.populations} | {s.name: s.size for s in prog.sources}
+        hint = np.full(n + sum(s.size for s in prog.sources), -1, dtype=np.int64)
+        for name, t in self.hints.items():
+            if name in offsets:
+                hint[offsets[name]:offsets[name] + sizes[name]] = t
         new_weight = weight.copy()
         assignment, changes = {}, {}
         core = core_of[post] if n else post
@@ -101,7 +110,7 @@ class AssignAxonTypes:
             w = np.zeros((keys.size, neurons.size), dtype=np.int64)
             mask = np.zeros_like(w, dtype=bool)
             w[a_idx, j_idx], mask[a_idx, j_idx] = weight[sel], True
-            label = _first_fit(w, mask, self.types)
+            label = _first_fit(w, mask, self.types, hint[keys // axon_key_stride(fxp.format.delay_max)])
             if label is None:
                 label = _kmeans(w, mask, self.types)
                 onehot = np.eye(self.types)[label]

@@ -91,7 +91,8 @@ class SampleData:
                 raise UserError(f"input '{name}' is not a {kind.__name__} of this network (the data's encoding "
                                 f"'{self.encode}' needs one)")
             return name
-        fits = [s.name for s in sources if isinstance(s, kind) and s.size == self.channels]
+        fits = [s.name for s in sources if isinstance(s, kind) and s.size == self.channels
+                and getattr(s, "mirror_of", None) is None]  # a mirror sends what its original is given
         if len(fits) != 1:
             raise UserError(f"{self.where}: need exactly one {kind.__name__} with {self.channels} channels for the "
                             f"data, found {fits or 'none'}: name it with --input-source")
