@@ -121,9 +121,11 @@ def planes_notes(planes, levels: int) -> tuple[str, ...]:
     for p, d in planes.populations.items():
         bits = ", ".join(f"{n} with {b}" for b, n in sorted(d.bits.items(), reverse=True))
         e = d.change
+        hint = "" if d.by_rate or set(d.bits) == {levels} else (
+            "; without rates every source counted alike: --data or --rates gives the planes to the sources that fire")
         notes.append(f"weights of population '{p}' as bit planes over {levels} axon types: {d.sources} sources on "
                      f"{sum(b * n for b, n in d.bits.items())} axons ({bits} planes), RMS error {e.rms_error:.3g} "
-                     f"(RMS weight {e.rms_weight:.3g}), largest {e.max_error:.3g}")
+                     f"(RMS weight {e.rms_weight:.3g}), largest {e.max_error:.3g}{hint}")
     for node, ks in planes.copies.items():
         notes.append(f"'{node}' sends {len(ks) + 1} planes: {len(ks)} cop{'y' if len(ks) == 1 else 'ies'} "
                      f"({', '.join(f'{node}.plane{k}' for k in ks)}) that fire with it")

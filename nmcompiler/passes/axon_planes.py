@@ -55,6 +55,7 @@ class PlaneBits:
     sources: int  # distinct (presynaptic node, index, delay)
     bits: dict[int, int]  # planes per source -> number of sources
     change: WeightChange
+    by_rate: bool  # whether the sources' rates weighed the error
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -120,6 +121,29 @@ def _best_scale(levels: _Levels, w: np.ndarray, post: np.ndarray, sets: np.ndarr
     return out
 
 
+def _choose_sets(levels: _Levels, cost: np.ndarray, axons: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Planes per source and its set of planes: ``cost[u, S - 1]`` is source ``u``'s error with the
+    set ``S``; the best set of each size, and the sizes by :func:`_allot` (None: one each do not fit)."""
+    n, top = cost.shape[0], levels.planes.size.bit_length() - 1
+    best = np.full((n, top + 1), np.inf)
+    choice = np.zeros((n, top + 1), dtype=np.int64)
+    for b in range(1, top + 1):
+        mine = np.flatnonzero(levels.planes[1:] == b)  # sets (minus 1) of b planes
+        k = np.argmin(cost[:, mine], axis=1)
+        best[:, b], choice[:, b] = cost[np.arange(n), mine[k]], mine[k] + 1
+    planes = _allot(best, axons)
+    return None if planes is None else (planes, choice[np.arange(n), planes])
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    scale: np.ndarray  # per neuron
+    masks: list[np.ndarray]  # per projection, the plane mask of each synapse
+    planes: np.ndarray  # per source, how many planes it may use
+    weights: np.ndarray  # the weights before
+    by_rate: bool  # whether the sources' rates weighed the error
+
+
 def _allot(cost: np.ndarray, budget: int) -> np.ndarray | None:
     """Planes per source: ``cost[u, b]`` is source ``u``'s squared error with its best ``b``
     planes; every source starts with all of them, and the source whose next plane costs least gives
@@ -167,7 +191,7 @@ class AxonPlanes:
             for k in planes:
                 extra = {"mirror_of": name} if isinstance(node, SpikeSource) else {}
                 out.add(dataclasses.replace(node, name=f"{name}.plane{k}", **extra))
-        done = {name: self._apply(out, incoming, *plan) for name, (incoming, plan) in plans.items()}
+        done = {name: self._apply(out, incoming, plan) for name, (incoming, plan) in plans.items()}
         hints = {}
         for name, planes in copies.items():
             hints[name] = self.types - 1
@@ -182,8 +206,8 @@ class AxonPlanes:
     def _copies(self, plans: dict) -> dict[str, tuple[int, ...]]:
         """Presynaptic node -> the lower planes some synapse of it sets (each needs a copy)."""
         used: dict[str, set[int]] = {}
-        for incoming, (_scale, masks, _planes, _w) in plans.values():
-            for p, m in zip(incoming, masks):
+        for incoming, plan in plans.values():
+            for p, m in zip(incoming, plan.masks):
                 used.setdefault(p.pre, set()).update(k for k in range(self.types - 1) if np.any((m >> k) & 1))
         return {name: tuple(sorted(ks)) for name, ks in used.items() if ks}
 
@@ -217,53 +241,45 @@ class AxonPlanes:
         bounds = np.cumsum([0] + [s.shape[0] for s in stacked])
         return [inverse.reshape(-1)[a:b] for a, b in zip(bounds[:-1], bounds[1:])], int(uniq.shape[0])
 
-    def _plan(self, incoming: list[Projection], size: int):
-        """(per-neuron scale, per projection its synapses' plane masks, planes per source, weights),
-        or None when one plane per source does not fit the core's axons."""
+    def _plan(self, incoming: list[Projection], size: int) -> _Plan | None:
+        """The planes of a population, or None when one plane per source does not fit a core's axons."""
         t, levels = self.types, _Levels(self.types)
         source, n_sources = self._sources(incoming)
         w = np.concatenate([p.connectivity.synapse_weights().astype(np.float64) for p in incoming])
         post = np.concatenate([p.connectivity.indices.astype(np.int64) for p in incoming])
         src = np.concatenate(source)
-        rate = self._rates(incoming)
+        by_rate = all(p.pre in self.activity for p in incoming)
+        rate = self._rates(incoming) if by_rate else np.ones(w.size)
         hi, lo = np.full(size, -np.inf), np.full(size, np.inf)
         np.maximum.at(hi, post, w)
         np.minimum.at(lo, post, w)
         scale = np.maximum(np.maximum(hi, 0) / ((1 << (t - 1)) - 1), np.maximum(-lo, 0) / (1 << (t - 1)))
         scale = np.where(np.isfinite(scale), scale, 0.0)
-        sets_of = np.arange(1 << t)[1:]
         for _ in range(2):  # planes for the scales, then the scales for the planes, once more
             cost = np.stack([np.bincount(src, levels.error(w, scale[post], S) * rate, minlength=n_sources)
-                             for S in sets_of], axis=1)  # (sources, sets)
-            best = np.full((n_sources, t + 1), np.inf)
-            choice = np.zeros((n_sources, t + 1), dtype=np.int64)
-            for b in range(1, t + 1):
-                mine = np.flatnonzero(levels.planes[sets_of] == b)
-                k = np.argmin(cost[:, mine], axis=1)
-                best[:, b], choice[:, b] = cost[np.arange(n_sources), mine[k]], sets_of[mine[k]]
-            planes = _allot(best, self.axons)
-            if planes is None:
+                             for S in range(1, 1 << t)], axis=1)  # (sources, plane sets 1 ..)
+            chosen = _choose_sets(levels, cost, self.axons)
+            if chosen is None:
                 return None
-            sets = choice[np.arange(n_sources), planes]
+            planes, sets = chosen
             scale = _best_scale(levels, w, post, sets[src], scale, rate)
         masks = [levels.nearest(p.connectivity.synapse_weights().astype(np.float64), scale[p.connectivity.indices],
                                 sets[s]) for p, s in zip(incoming, source)]
-        return scale, masks, planes, w
+        return _Plan(scale=scale, masks=masks, planes=planes, weights=w, by_rate=by_rate)
 
     def _rates(self, incoming: list[Projection]) -> np.ndarray:
         """Each synapse's weight in the error: its source's rate, plus a thousandth of the mean so
-        that silent sources still keep a plane; 1 when a source's rate is not known."""
-        if not all(p.pre in self.activity for p in incoming):
-            return np.ones(sum(p.connectivity.nnz for p in incoming))
+        that silent sources still keep a plane."""
         r = np.concatenate([np.asarray(self.activity[p.pre], dtype=np.float64)[p.connectivity.pre_indices()]
                             for p in incoming])
         return r + 1e-3 * max(float(r.mean()), 1e-12) if r.size else r
 
-    def _apply(self, out: Network, incoming, scale, masks, planes, w) -> PlaneBits:
+    def _apply(self, out: Network, incoming, plan: _Plan) -> PlaneBits:
         """Each projection as one projection per plane its synapses use."""
         t, values = self.types, _Levels(self.types).values
         new_w = []
-        for p, m in zip(incoming, masks):
+        scale = plan.scale
+        for p, m in zip(incoming, plan.masks):
             c = p.connectivity
             pre, post, delay = c.pre_indices(), c.indices, c.synapse_delays()
             out.disconnect(p.name)
@@ -275,6 +291,6 @@ class AxonPlanes:
                         Connectivity.from_coo(c.n_pre, c.n_post, pre[on], post[on], scale[post[on]] * values[k],
                                               delay[on]))))
             new_w.append(scale[post] * (((m[:, None] >> np.arange(t)) & 1) @ values))
-        kinds, counts = np.unique(planes, return_counts=True)
-        return PlaneBits(sources=int(planes.size), bits={int(b): int(n) for b, n in zip(kinds, counts)},
-                         change=weight_change(w, np.concatenate(new_w)))
+        kinds, counts = np.unique(plan.planes, return_counts=True)
+        return PlaneBits(sources=int(plan.planes.size), bits={int(b): int(n) for b, n in zip(kinds, counts)},
+                         change=weight_change(plan.weights, np.concatenate(new_w)), by_rate=plan.by_rate)
