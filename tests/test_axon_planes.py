@@ -221,3 +221,20 @@ def test_planes_that_do_not_fit_are_compiled_again_with_clustering(monkeypatch):
     assert report.fits and not any("as bit planes" in n for n in report.notes)
     assert any(n.startswith("weight planes did not fit (core 0: 300 input axons): compiled with one axon per source")
                for n in report.notes)
+
+
+def test_the_api_takes_samples_for_the_rates():
+    import nmcompiler
+    from conftest import EXAMPLES
+    from nmcompiler.errors import UserError
+
+    path = EXAMPLES / "digits" / "digits_snntorch.nir"
+    spikes = np.unpackbits(np.load(EXAMPLES / "digits" / "digits_snntorch_test.npz")["spikes"], axis=-1)[:20, :, :64]
+    plain = nmcompiler.compile(path, "truenorth-like", preset="snntorch")
+    driven = nmcompiler.compile(path, "truenorth-like", preset="snntorch", samples=spikes, steps=27)
+    note = [n for n in plain.report.notes if "population '3' as bit planes" in n]
+    assert note and "without rates" in note[0]
+    assert any("population '3' as bit planes" in n and "without rates" not in n for n in driven.report.notes)
+    assert driven.report.rates_measured and driven.image != plain.image
+    with pytest.raises(UserError, match="samples"):
+        nmcompiler.compile(path, "truenorth-like", preset="snntorch", samples=spikes[0])

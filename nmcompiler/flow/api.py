@@ -30,6 +30,8 @@ from ..sim.result import SimResult
 from ..sim.stimulus import spike_source_from_array
 from ..targets import Target, load_target
 from .compile_dir import CompiledDirectory, write_directory
+from ..sim.data import SampleData
+from .rates import data_rates
 from .samples import Accuracy, classify
 
 __all__ = ["Accuracy", "Compiled", "compile_model"]
@@ -100,14 +102,20 @@ class Compiled:
 
 
 def compile_model(model, target: str | Target, *, dt: float | None = None, preset: str | None = None,
-                  reset: str | None = None, name: str | None = None, **options) -> Compiled:
+                  reset: str | None = None, name: str | None = None, samples: np.ndarray | None = None,
+                  steps: int | None = None, **options) -> Compiled:
     """Import ``model`` (a path: .nir, .yaml, .npz; an in-memory ``nir.NIRGraph``; or a
     :class:`Network`) and compile it for ``target`` (a name, a target file, or a :class:`Target`).
     NIR graphs take ``dt``, ``preset`` (the exporting framework, e.g. "snntorch"), ``reset`` and,
     in memory, ``name`` (default "nir"); ``options`` are :class:`nmcompiler.compiler.CompileOptions`.
-    A mapping that does not fit is a :class:`UserError` naming what is over."""
+    ``samples`` (samples, steps, channels) of 0/1 input spikes give the rates (``nmc compile
+    --data``; ``steps`` per sample, default theirs) that weight traffic and place crossbar cores'
+    weight planes. A mapping that does not fit is a :class:`UserError` naming what is over."""
     net = _network(model, dt=dt, preset=preset, reset=reset, name=name)
     tgt = target if isinstance(target, Target) else load_target(target)
+    if samples is not None:
+        data = SampleData.of(samples, None, "events", where="samples")
+        options["rates"] = data_rates(data, steps or data.sample_steps)
     mapping, fx, report = compile_network(net, tgt, **options)
     if not report.fits:
         raise UserError(f"{net.name}: the mapping does not fit {mapping.target.name}: " + "; ".join(report.misfits))
