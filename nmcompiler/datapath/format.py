@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
 
 from ..errors import UserError
+from ..yamlio import read_yaml
 
 __all__ = ["NumericFormat", "DecayKind", "Rounding", "load_format", "target_names", "TARGETS_DIR"]
 
@@ -102,10 +102,7 @@ def read_target_document(target: str) -> tuple[Path, dict]:
         path = TARGETS_DIR / f"{target}.yaml"
         if not path.exists():
             raise UserError(f"unknown target '{target}' (shipped: {', '.join(target_names())}; or give a .yaml file)")
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: cannot read target ({exc})") from None
+    doc = read_yaml(path).data  # bounded: aliases, nesting, string keys
     if not isinstance(doc, dict) or not isinstance(doc.get("format"), dict):
         raise UserError(f"{path}: a target file needs a 'format:' mapping")
     return path, doc

@@ -22,7 +22,7 @@ from ..units import QuantityError, format_time, parse_quantity
 from . import connectors
 from ..streams import stream
 from .values import FieldError, load_npy, resolve_value
-from .yaml_source import YamlDocument, read_yaml
+from ..yamlio import YamlDocument, read_yaml
 
 __all__ = ["load_yaml_network", "network_schema"]
 

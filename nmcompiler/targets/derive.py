@@ -19,6 +19,7 @@ import yaml
 
 from ..datapath.format import NumericFormat, read_target_document
 from ..errors import UserError
+from ..yamlio import parse_yaml
 from .target import Target, target_from_document
 
 __all__ = ["derive_target", "target_yaml"]
@@ -49,10 +50,7 @@ def derive_target(base: str, settings: Sequence[str], output: Path, name: str | 
         allowed = _fields(section)
         if field not in allowed:
             raise UserError(f"--set '{setting}': {section} has no field '{field}' (it has {', '.join(sorted(allowed))})")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise UserError(f"--set '{setting}': the value is not YAML ({exc})") from None
+        value = parse_yaml(text, f"--set '{setting}'").data  # bounded as every YAML read
         doc[section][field] = value
     doc["name"] = name or output.stem
     return doc, target_from_document(output, doc)
