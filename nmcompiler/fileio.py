@@ -1,16 +1,76 @@
-"""Atomic file output: write to a temporary file in the same folder, then rename."""
+"""Atomic file output (write to a temporary file in the same folder, then rename), and guarded
+array input: :func:`read_npy` and :func:`open_npz` read regular files only (a FIFO or a device
+would block), never unpickle, and raise :class:`UnreadableArray` saying why for anything else (an
+archive where one array is expected and the reverse, an empty or truncated file, a bad zip)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import stat
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_open", "write_json", "write_bytes"]
+import numpy as np
+
+__all__ = ["ArrayNotFound", "UnreadableArray", "atomic_open", "open_npz", "read_npy", "write_json", "write_bytes"]
+
+
+class UnreadableArray(ValueError):
+    """An array file that cannot be read; the message says why (the caller names the file's role)."""
+
+
+class ArrayNotFound(UnreadableArray):
+    """The array file does not exist."""
+
+
+def _regular(path: Path) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ArrayNotFound("file not found") from None
+    except OSError as exc:
+        raise UnreadableArray(f"cannot read it ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise UnreadableArray("not a regular file (a folder, FIFO or device)")
+
+
+def _load(path: Path):
+    _regular(path)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UnreadableArray(f"not a readable .npy or .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def read_npy(path: str | os.PathLike) -> np.ndarray:
+    """The array of a ``.npy`` file (see the module)."""
+    loaded = _load(Path(path))
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise UnreadableArray("an .npz archive, where one .npy array is expected")
+    return loaded
+
+
+@contextlib.contextmanager
+def open_npz(path: str | os.PathLike) -> Iterator[np.lib.npyio.NpzFile]:
+    """The arrays of an ``.npz`` archive (see the module); a damaged member raises
+    :class:`UnreadableArray` as it is read."""
+    loaded = _load(Path(path))
+    if isinstance(loaded, np.ndarray):
+        raise UnreadableArray("one .npy array, where an .npz archive is expected")
+    try:
+        with loaded:
+            yield loaded
+    except UnreadableArray:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise UnreadableArray(f"a damaged .npz archive ({type(exc).__name__}: {exc})") from None
 
 
 @contextlib.contextmanager

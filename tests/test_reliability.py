@@ -52,3 +52,70 @@ def test_target_files_are_read_with_the_same_bounds(run_nmc, tmp_path):
     code, _, err = run_nmc("targets", "--derive", "fpga-lif", "--set", "core.neurons=&a [*a]", "-o", tmp_path / "t.yaml")
     assert code == 2 and "an alias refers to a list or mapping that contains it" in err
     assert not (tmp_path / "t.yaml").exists()
+
+
+def _bad_arrays(folder):
+    """Files that are not what an entrance expects: (name, maker, the reason in the message)."""
+    import os
+
+    import numpy as np
+
+    (folder / "empty.npy").write_bytes(b"")
+    (folder / "badzip.npz").write_bytes(b"PK\x03\x04junk")
+    np.savez(folder / "archive.npz", a=np.zeros(3))
+    np.save(folder / "plain.npy", np.zeros((3, 25, 64)))
+    os.mkfifo(folder / "fifo")
+    return {"empty.npy": r"not a readable \.npy or \.npz file \(EOFError: No data left in file\)",
+            "badzip.npz": r"not a readable \.npy or \.npz file \(BadZipFile: File is not a zip file\)",
+            "archive.npz": r"an \.npz archive, where one \.npy array is expected",
+            "plain.npy": r"one \.npy array, where an \.npz archive is expected",
+            "fifo": r"not a regular file \(a folder, FIFO or device\)"}
+
+
+def test_array_files_are_read_only_when_they_are_what_is_expected(run_nmc, tmp_path):
+    """--input (a .npy), --data (an .npz), an IR checkpoint (an .npz) and a network file's .npy
+    values: a FIFO would block, an empty file or a bad zip gave exit 1 or 130."""
+    from conftest import EXAMPLES
+
+    reasons = _bad_arrays(tmp_path)
+    nir = EXAMPLES / "digits" / "digits_snntorch.nir"
+    out = tmp_path / "out"
+    for name, reason in reasons.items():
+        f = tmp_path / name
+        for args, expected in (
+                (("simulate", nir, "--from", "snntorch", "--input", f"input={f}"), reason if name != "plain.npy" else None),
+                (("simulate", nir, "--from", "snntorch", "--data", f), reason if name != "archive.npz" else
+                 r"need an \.npz with an array x \(it has a\)")):
+            if expected is None:
+                continue
+            t = time.perf_counter()
+            code, _, err = run_nmc(*args, "-o", out)
+            assert time.perf_counter() - t < 10
+            line = [x for x in err.splitlines() if x.startswith("error: ")]
+            assert code == 2 and line and re.search(expected + "$", line[0]), (args, err)
+            assert not out.exists()
+
+
+def test_a_network_file_names_its_bad_npy_value(run_nmc, tmp_path):
+    reasons = _bad_arrays(tmp_path)
+    for name in ("fifo", "archive.npz", "empty.npy"):
+        net = tmp_path / f"net_{name}.yaml"
+        net.write_text(f"version: 1\ndt: 0.1 ms\npopulations:\n  a: {{model: lif, size: 3, params: {{tau_mem: "
+                       f"{{file: {name}}}}}}}\n")
+        code, _, err = run_nmc("validate", net)
+        assert code == 2 and re.fullmatch(rf"error: {re.escape(str(net))}:4: population 'a': tau_mem: file '{re.escape(name)}' \(in "
+                                          rf"{re.escape(str(tmp_path))}\): {reasons[name]}\n", err), err
+
+
+def test_an_ir_checkpoint_that_is_not_one_is_refused(run_nmc, tmp_path):
+    import os
+
+    _bad_arrays(tmp_path)
+    os.mkfifo(tmp_path / "pipe.npz")
+    (tmp_path / "plain.npy").rename(tmp_path / "plain.npz")
+    for name, reason in (("pipe.npz", "not a regular file"), ("plain.npz", "one .npy array, where an .npz archive"),
+                         ("badzip.npz", "File is not a zip file")):
+        t = time.perf_counter()
+        code, _, err = run_nmc("info", tmp_path / name)
+        assert time.perf_counter() - t < 10
+        assert code == 2 and err.startswith(f"error: {tmp_path / name}: not a readable nmcompiler IR (") and reason in err

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import ArrayNotFound, UnreadableArray, read_npy
 from ..streams import stream  # noqa: F401  (its home before 0.4; scripts import it from here)
 from ..units import QuantityError, parse_quantity
 
@@ -25,13 +26,12 @@ def _quantities(value: object, dimension: str) -> np.ndarray:
 
 
 def load_npy(folder: Path, name: str) -> np.ndarray:
-    path = folder / name
     try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
+        return read_npy(folder / name)
+    except ArrayNotFound:
         raise FieldError(f"file '{name}' not found (looked in {folder})") from None
-    except (OSError, ValueError) as exc:
-        raise FieldError(f"file '{name}' is not a readable .npy array ({exc})") from None
+    except UnreadableArray as exc:
+        raise FieldError(f"file '{name}' (in {folder}): {exc}") from None
 
 
 def resolve_value(

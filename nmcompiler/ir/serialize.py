@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import atomic_open, write_bytes
+from ..fileio import UnreadableArray, atomic_open, open_npz, write_bytes
 from .connectivity import Connectivity, Projection
 from .learning import LEARNING_RULES, STDP
 from .models import MODELS, NeuronModel
@@ -145,12 +145,12 @@ def load_network_file(path: str | Path) -> Network:
     try:
         if path.is_dir():
             meta = json.loads((path / "network.json").read_text())
-            with np.load(path / "arrays.npz", allow_pickle=False) as data:
+            with open_npz(path / "arrays.npz") as data:
                 arrays = {k: data[k] for k in data.files}
         else:
-            with np.load(path, allow_pickle=False) as data:
+            with open_npz(path) as data:
                 arrays = {k: data[k] for k in data.files}
             meta = json.loads(arrays.pop(_META_KEY).tobytes().decode())
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, UnreadableArray) as exc:
         raise UserError(f"{path}: not a readable nmcompiler IR ({exc})") from None
     return _from_meta(meta, arrays)

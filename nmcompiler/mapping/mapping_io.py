@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import write_bytes
+from ..fileio import UnreadableArray, open_npz, write_bytes
 from ..targets.target import target_from_json
 from .mapping import CoreUsage, Mapping, Routes
 from .partial_sums import PartialSums
@@ -57,13 +57,13 @@ def save_mapping(mapping: Mapping, path: str | Path | None) -> bytes:
 
 def load_mapping(path: str | Path) -> Mapping:
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open_npz(path) as z:
             a = {k: z[k] for k in z.files}
         meta = json.loads(str(a.pop("meta")))
         if meta.get("version") != MAPPING_VERSION:
             raise UserError(f"{path}: mapping version {meta.get('version')}, this nmcompiler reads {MAPPING_VERSION}")
         return _mapping(a, meta)
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, UnreadableArray) as exc:
         raise UserError(f"{path}: not a mapping file of this nmcompiler ({type(exc).__name__}: {exc})") from None
 
 

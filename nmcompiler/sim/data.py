@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..fileio import UnreadableArray, open_npz
 from ..ir import CurrentSource, SpikeSource
 from ..streams import stream
 
@@ -37,12 +38,15 @@ class SampleData:
     def load(cls, path: Path, encode: str | None, *, labels: bool = True) -> SampleData:
         """Read ``x`` (and ``y``; required with ``labels``) from an .npz; ``encode`` None: events
         for (samples, steps, channels) arrays, rate for (samples, features)."""
+        need = f"need an .npz with an array x{' and labels y' if labels else ''}"
         try:
-            with np.load(path, allow_pickle=False) as f:
+            with open_npz(path) as f:
+                if "x" not in f.files:
+                    raise UserError(f"{path}: {need} (it has {', '.join(f.files) or 'no arrays'})")
                 x = f["x"]
                 y = f["y"] if "y" in f.files else None
-        except (OSError, KeyError, ValueError) as exc:
-            raise UserError(f"{path}: need an .npz with an array x{' and labels y' if labels else ''} ({exc})") from None
+        except UnreadableArray as exc:
+            raise UserError(f"{path}: {need}: {exc}") from None
         if labels and y is None:
             raise UserError(f"{path}: no labels: the .npz needs an array y (one integer label per sample)")
         return cls.of(x, y, encode or ("events" if x.ndim >= 3 else "rate"), where=str(path))

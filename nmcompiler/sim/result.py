@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import write_bytes, write_json
+from ..fileio import UnreadableArray, open_npz, write_bytes, write_json
 
 __all__ = ["SimResult", "Snapshots", "Trace", "read_weights_npz"]
 
@@ -146,11 +146,11 @@ def read_weights_npz(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     from ..errors import UserError
 
     try:
-        with np.load(path) as z:
+        with open_npz(path) as z:
             names = sorted({k.rsplit("/", 1)[0] for k in z.files if k.endswith("/final")})
             if not names:
                 raise UserError(f"{path}: no learned weights in it (keys 'P/final' of an nmc simulate weights.npz)")
             return {n: {k: z[f"{n}/{k}"] for k in ("pre", "post", "final", "mantissa")
                         if k != "mantissa" or f"{n}/mantissa" in z.files} for n in names}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, UnreadableArray) as exc:
         raise UserError(f"{path}: cannot read learned weights ({exc})") from None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import UserError
+from ..fileio import UnreadableArray, read_npy
 from ..ir import Network, SpikeSource
 
 __all__ = ["spike_source_from_array", "apply_spike_arrays", "read_spike_arrays"]
@@ -43,9 +42,9 @@ def read_spike_arrays(specs, sizes: dict[str, int], dt: float) -> list[SpikeSour
             raise UserError(f"--input '{spec}': '{name}' is not a spike source (spike sources: "
                             f"{', '.join(sizes) or 'none'})")
         try:
-            array = np.load(Path(file), allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"--input '{spec}': cannot read {file} ({exc})") from None
+            array = read_npy(file)
+        except UnreadableArray as exc:
+            raise UserError(f"--input '{spec}': {file}: {exc}") from None
         out.append(spike_source_from_array(name, array, dt, sizes[name]))
     return out
 
