@@ -18,7 +18,8 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["ArrayNotFound", "UnreadableArray", "atomic_open", "open_npz", "read_npy", "write_json", "write_bytes"]
+__all__ = ["ArrayNotFound", "UnreadableArray", "atomic_open", "file_stem", "open_npz", "read_npy", "write_json",
+           "write_bytes"]
 
 
 class UnreadableArray(ValueError):
@@ -106,3 +107,12 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def write_json(path: str | os.PathLike, obj: object) -> None:
     """Deterministic JSON: sorted keys, fixed indentation, trailing newline."""
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def file_stem(name: str, default: str = "network") -> str:
+    """A name (a network's, a population's) as a file name in one folder: path separators and
+    control characters become ``_`` and leading dots go, so that it cannot leave the folder or
+    hide there (``../escaped`` -> ``_escaped``, ``/abs/x`` -> ``_abs_x``)."""
+    text = "".join("_" if c in "/\\" or ord(c) < 32 or ord(c) == 127 else c for c in str(name))
+    text = text.lstrip(".")[:120]
+    return text or default

@@ -119,3 +119,31 @@ def test_an_ir_checkpoint_that_is_not_one_is_refused(run_nmc, tmp_path):
         code, _, err = run_nmc("info", tmp_path / name)
         assert time.perf_counter() - t < 10
         assert code == 2 and err.startswith(f"error: {tmp_path / name}: not a readable nmcompiler IR (") and reason in err
+
+
+def test_names_never_lead_files_out_of_the_output_folder(run_nmc, tmp_path):
+    """A network named ``../escaped`` and a population named ``../../victim/pwned`` (an IR
+    checkpoint can hold any name) only name files inside ``-o``."""
+    import numpy as np
+
+    from nmcompiler.ir import LIF, Connectivity, Network, Population, Projection, SpikeSource, save_network
+
+    net = Network("../escaped", dt=1e-3)
+    net.add(SpikeSource(name="in", size=2, ids=[0, 1], times=[0.0, 1e-3]))
+    net.add(Population(name="../../victim/pwned", size=20, model=LIF(tau_mem=np.linspace(0.01, 0.02, 20)),
+                       initial={"v": np.linspace(0, 0.5, 20)}))
+    net.connect(Projection(name="p", pre="in", post="../../victim/pwned",
+                           connectivity=Connectivity.from_coo(2, 20, [0, 1], [0, 1], 1.0, 1)))
+    src = tmp_path / "work" / "net.npz"
+    src.parent.mkdir()
+    save_network(net, src)
+    before = set(tmp_path.rglob("*"))
+    out = tmp_path / "work" / "out"
+    code, _, err = run_nmc("compile", src, "--target", "loihi-like", "-o", out)
+    assert code == 0, err
+    assert {p.name for p in out.iterdir()} >= {"_escaped.nmc", "_escaped.map.json"}
+    code, _, err = run_nmc("import", src, "-o", out / "net.yaml")
+    assert code == 0, err
+    made = set(tmp_path.rglob("*")) - before
+    assert made and all(out in p.parents for p in made if p != out), sorted(made)
+    assert (out / "net.data" / "_.._victim_pwned.initial.v.npy").exists()

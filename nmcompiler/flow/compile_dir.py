@@ -15,7 +15,7 @@ from pathlib import Path
 from ..compiler import Checkpoints, CompileOptions, CompileReport, compile_network, compile_pipeline, compile_sized
 from ..compiler.pipeline import check_dump_names
 from ..errors import UserError
-from ..fileio import write_bytes, write_json
+from ..fileio import file_stem, write_bytes, write_json
 from ..image import build_contents, encode, memory_map, read_header
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
@@ -82,9 +82,11 @@ def write_directory(outdir: Path, stem: str, mapping: Mapping, fx: FixedPointNet
                     sizing: Sizing | None = None, *, with_image: bool = True, title_target: str = "",
                     sized_header: str = "", image: bytes | None = None) -> CompiledDirectory:
     """Write a compiled network's files to ``outdir`` (see the module docstring); ``image``: its
-    encoded image when already made."""
+    encoded image when already made. ``stem`` (the network's name) is made a file name that
+    stays in ``outdir`` (:func:`nmcompiler.fileio.file_stem`)."""
     from ..report.placement import placement_png
 
+    stem = file_stem(stem)
     if with_image and image is None:
         image = encode(build_contents(mapping, fx))  # host sources keep the network's seed
     files: dict[str, bytes] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..fileio import write_bytes
+from ..fileio import file_stem, write_bytes
 from ..ir import CubaLIF, CurrentSource, Network, PoissonSource, Population, SpikeSource
 from ..ir.models import Compare, Integration, ResetMode
 
@@ -38,7 +38,10 @@ class _Writer:
             return [int(v) if as_int else float(v) for v in value]
         buf = io.BytesIO()
         np.save(buf, value)
-        rel = f"{self.folder.name}/{name}.npy"
+        base = file_stem(name, "array")  # population and source names stay inside the folder
+        rel, k = f"{self.folder.name}/{base}.npy", 1
+        while rel in self.files:  # two names made alike
+            rel, k = f"{self.folder.name}/{base}.{k}.npy", k + 1
         self.files[rel] = buf.getvalue()
         return {"file": rel}
 
