@@ -147,3 +147,38 @@ def test_names_never_lead_files_out_of_the_output_folder(run_nmc, tmp_path):
     made = set(tmp_path.rglob("*")) - before
     assert made and all(out in p.parents for p in made if p != out), sorted(made)
     assert (out / "net.data" / "_.._victim_pwned.initial.v.npy").exists()
+
+
+NET = "version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: lif, size: 3, params: {tau_mem: 10 ms}}\n"
+VALUES = {
+    "a size beyond int32": (NET.replace("size: 3", "size: 100000000000000000000000"),
+                            r"4: population 'a': size 100000000000000000000000 is beyond 2147483647 \(2\^31 - 1\) "
+                            r"neurons or channels"),
+    "an index beyond int64": (NET + "projections:\n  p: {pre: a, post: a, connector: {kind: list, "
+                                    "pre: [0, 99999999999999999999999], post: [0, 1]}}\n",
+                              r"6: projection 'p': connector: 'pre' must be a list of neuron indices \(integers below "
+                              r"2\^63\)"),
+    "a complex matrix": (NET + "projections:\n  p: {pre: a, post: a, connector: {kind: dense, file: w.npy}}\n",
+                         r"6: projection 'p': connector: file 'w.npy' holds a complex128 array, expected real numbers"),
+    "p = 1e-18": (NET + "projections:\n  p: {pre: a, post: a, connector: {kind: fixed_probability, p: 1.0e-18}}\n",
+                  None),  # overflowed int64 in the index draw (exit 1), 1e-30 ran out of memory
+    "p = 1e-30": (NET + "projections:\n  p: {pre: a, post: a, connector: {kind: fixed_probability, p: 1.0e-30}}\n",
+                  None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALUES))
+def test_values_that_overflowed_are_refused_or_read(case, run_nmc, tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "w.npy", np.ones((3, 3)) + 1j)
+    text, message = VALUES[case]
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    t = time.perf_counter()
+    code, _, err = run_nmc("validate", path)
+    assert time.perf_counter() - t < 5
+    if message is None:
+        assert code == 0, err
+    else:
+        assert code == 2 and re.fullmatch(rf"error: {re.escape(str(path))}:{message}\n", err), err

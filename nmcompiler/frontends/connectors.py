@@ -110,7 +110,8 @@ def _bernoulli_pairs(rng: np.random.Generator, total: int, cols: int, p: float, 
     chunk = min(chunk, int(expected + 6 * np.sqrt(expected) + 64))
     rows_parts, cols_parts, last = [], [], -1
     while last < total - 1:
-        positions = np.cumsum(rng.geometric(p, size=chunk))
+        # a gap beyond the pairs left ends the draw either way: capped, tiny p cannot overflow int64
+        positions = np.cumsum(np.minimum(rng.geometric(p, size=chunk), total + 1))
         positions += last
         last = int(positions[-1])
         if last >= total:

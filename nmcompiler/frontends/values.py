@@ -27,11 +27,14 @@ def _quantities(value: object, dimension: str) -> np.ndarray:
 
 def load_npy(folder: Path, name: str) -> np.ndarray:
     try:
-        return read_npy(folder / name)
+        array = read_npy(folder / name)
     except ArrayNotFound:
         raise FieldError(f"file '{name}' not found (looked in {folder})") from None
     except UnreadableArray as exc:
         raise FieldError(f"file '{name}' (in {folder}): {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise FieldError(f"file '{name}' holds a {array.dtype} array, expected real numbers")
+    return array
 
 
 def resolve_value(

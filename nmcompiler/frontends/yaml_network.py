@@ -327,7 +327,7 @@ class _Builder:
                 raise FieldError(f"file '{spec['file']}' must hold an (n, 2) integer array of (pre, post) pairs")
             spec = {**spec, "pre": pairs[:, 0].tolist(), "post": pairs[:, 1].tolist()}
         if kind == "list":
-            pre, post = np.asarray(spec["pre"], dtype=np.int64), np.asarray(spec.get("post", []), dtype=np.int64)
+            pre, post = _indices(spec["pre"], "pre"), _indices(spec.get("post", []), "post")
             if pre.shape != post.shape:
                 raise FieldError(f"'pre' has {pre.size} entries but 'post' has {post.size}")
             if pre.size and (pre.min() < 0 or pre.max() >= n_pre or post.min() < 0 or post.max() >= n_post):
@@ -368,6 +368,17 @@ class _Builder:
             self.error(path, f"delay {format_time(float(delays.max()))} is longer than {2**31 - 1} steps of dt")
             return None
         return steps.astype(np.int32)
+
+
+def _indices(values, field: str) -> np.ndarray:
+    """A list of neuron indices as int64, or a :class:`FieldError` naming ``field``."""
+    try:
+        out = np.asarray(values, dtype=np.int64)
+    except (OverflowError, TypeError, ValueError):
+        raise FieldError(f"'{field}' must be a list of neuron indices (integers below 2^63)") from None
+    if out.ndim != 1:
+        raise FieldError(f"'{field}' must be a flat list of neuron indices")
+    return out
 
 
 def load_yaml_network(path: str | Path) -> Network:

@@ -16,9 +16,14 @@ from .models import CubaLIF, NeuronModel
 __all__ = ["Node", "Population", "PoissonSource", "SpikeSource", "CurrentSource", "Probe", "NODE_KINDS"]
 
 
+MAX_SIZE = 2**31 - 1  # neurons or channels of one node (indices are int32 where they fit, int64 beyond)
+
+
 def _problems_size(size: int) -> list[str]:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         return [f"size must be a positive integer, not {size!r}"]
+    if size > MAX_SIZE:
+        return [f"size {size} is beyond {MAX_SIZE} (2^31 - 1) neurons or channels"]
     return []
 
 
