@@ -182,3 +182,28 @@ def test_values_that_overflowed_are_refused_or_read(case, run_nmc, tmp_path):
         assert code == 0, err
     else:
         assert code == 2 and re.fullmatch(rf"error: {re.escape(str(path))}:{message}\n", err), err
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"dt": "0"}, r"dt: '0' is not a finite positive time step"),
+    ({"dt": "nan"}, r"dt: 'nan' is not a finite positive time step"),
+    ({"synapse_storage": "bogus"}, r"synapse_storage: 'bogus' is not one of \['sparse', 'word32', 'crossbar'\]"),
+    ({"neurons": 10**30}, r"neurons: 10{30} is greater than the maximum of 1099511627776"),
+    ({"populations": "x"}, r"populations: 'x' is not of type 'array'"),
+])
+def test_a_re_signed_image_with_a_bad_meta_is_refused_by_field(change, message, run_nmc, tmp_path):
+    """The checksums are valid (the image was encoded again): the meta itself is checked."""
+    import dataclasses
+
+    from conftest import EXAMPLES
+    from nmcompiler.image import decode, encode
+
+    code, _, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "-o", tmp_path / "c")
+    assert code == 0, err
+    contents = decode((tmp_path / "c" / "synfire.nmc").read_bytes())
+    bad = tmp_path / "bad.nmc"
+    bad.write_bytes(encode(dataclasses.replace(contents, meta=contents.meta | change)))
+    for args in (("inspect", bad), ("simulate", bad, "-o", tmp_path / "sim")):
+        code, _, err = run_nmc(*args)
+        assert code == 2 and re.fullmatch(rf"error: {re.escape(str(bad))}: meta section: {message}\n", err), err
+    assert not (tmp_path / "sim").exists()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
+from .meta_check import meta_problems
 from .contents import COMPARTMENT_DTYPE, GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
 from .plastic import PLASTIC_DTYPE
 
@@ -186,9 +187,12 @@ def decode(data: bytes, where: str = "image") -> ImageContents:
         raise ImageError(f"{where}: {len(metas)} meta sections, expected 1")
     try:
         meta = json.loads(bytes(data[metas[0].offset:metas[0].offset + metas[0].size]).decode())
-        n_cores = int(meta["cores"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ImageError(f"{where}: meta section unreadable: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ImageError(f"{where}: meta section unreadable: {type(exc).__name__}: {str(exc)[:200]}") from None
+    problems = meta_problems(meta)
+    if problems:
+        raise ImageError(f"{where}: meta section: " + "; ".join(problems))
+    n_cores = int(meta["cores"])
     if meta.get("target_sha256") != header["target_sha256"]:
         raise ImageError(f"{where}: the meta section's target digest differs from the header's")
     per_core: dict[int, dict[str, memoryview]] = {}
@@ -228,6 +232,8 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
     (count,) = r.unpack("<I")
     rows = r.array(ROW_DTYPE, count)
     r.done()
+    if rows.size and not 0 <= int(rows["exponent"].min()) <= int(rows["exponent"].max()) <= 62:
+        raise ImageError(f"{where}: a row of core {c} has a weight exponent outside [0, 62]")
     r = _Reader(s["synapses"], where, f"synapses of core {c}")
     count, width = r.unpack("<II")
     synapses = (r.array("<u4", count).astype(np.uint32, copy=False) if width == 0
