@@ -207,3 +207,21 @@ def test_a_re_signed_image_with_a_bad_meta_is_refused_by_field(change, message, 
         code, _, err = run_nmc(*args)
         assert code == 2 and re.fullmatch(rf"error: {re.escape(str(bad))}: meta section: {message}\n", err), err
     assert not (tmp_path / "sim").exists()
+
+
+def test_a_bad_output_path_is_refused_before_any_work(run_nmc, tmp_path):
+    from conftest import EXAMPLES
+
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "x")
+    net = EXAMPLES / "synfire.yaml"
+    for out, message in ((tmp_path / "a_file", "it is a file, not a folder"),
+                         (tmp_path / "a_file" / "sub", f"{tmp_path / 'a_file'} is a file, so nothing can be made under it"),
+                         (tmp_path / "dangling", f"a symbolic link to {tmp_path / 'nowhere' / 'x'}, which does not exist")):
+        for args in (("simulate", net), ("compile", net, "--target", "loihi-like"),
+                     ("compare", net, "--target", "loihi-like")):
+            code, _, err = run_nmc(*args, "-o", out)
+            assert code == 2 and err == f"error: output folder {out}: {message}\n", (args, err)
+    code, _, err = run_nmc("import", net, "-o", tmp_path)
+    assert code == 2 and err == f"error: output file {tmp_path}: it is a folder, not a file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "dangling"]

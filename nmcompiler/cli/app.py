@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -17,13 +18,56 @@ from ..errors import UserError
 from ..flow.load import load_model_file
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["cli", "load_source", "log", "network_options", "out", "time_option"]
+__all__ = ["cli", "load_source", "log", "network_options", "out", "output_file", "output_folder", "time_option"]
 
 log = logging.getLogger("nmcompiler")
 
 
 def out() -> Console:
     return Console(highlight=False, soft_wrap=True)
+
+
+def _writable_under(path: Path, what: str) -> None:
+    """The nearest existing folder above ``path`` must be a folder we may write in."""
+    above = path.parent
+    while not os.path.lexists(above) and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise UserError(f"{what} {path}: {above} is a file, so nothing can be made under it")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path}: cannot write in {above} (permission denied)")
+
+
+def output_folder(ctx, param, value):
+    """``-o OUTDIR``: checked before any work (exit 2): not a file, not a dangling link, writable."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_symlink() and not path.exists():
+        raise UserError(f"output folder {path}: a symbolic link to {os.readlink(path)}, which does not exist")
+    if path.exists():
+        if not path.is_dir():
+            raise UserError(f"output folder {path}: it is a file, not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UserError(f"output folder {path}: cannot write in it (permission denied)")
+        return path
+    _writable_under(path, "output folder")
+    return path
+
+
+def output_file(ctx, param, value):
+    """``-o FILE``: checked before any work (exit 2): not a folder, in a folder that can be written."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise UserError(f"output file {path}: it is a folder, not a file")
+    if path.is_symlink() and not path.exists():
+        raise UserError(f"output file {path}: a symbolic link to {os.readlink(path)}, which does not exist")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"output file {path}: cannot write it (permission denied)")
+    _writable_under(path, "output file")
+    return path
 
 
 def time_option(ctx, param, value):

@@ -14,7 +14,7 @@ from rich.table import Table
 from ..errors import UserError
 from ..fileio import write_bytes
 
-from .app import cli, data_options, load_source, log, network_options, out, time_option
+from .app import cli, data_options, load_source, log, network_options, out, output_folder, time_option
 
 __all__ = ["compare"]
 
@@ -37,7 +37,7 @@ __all__ = ["compare"]
 @click.option("--calibrate", is_flag=True, help="Calibrate the quantizer with the float run's observed ranges.")
 @click.option("--clip", default="max", show_default=True,
               help="Weight range the mantissa must hold: 'max' or a percentile of |w| such as 99.9 (larger weights clip).")
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder, required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
 @network_options
 def compare(network: Path, target, float_network, weight_bits_option, duration, steps, seed, data_file, encode,

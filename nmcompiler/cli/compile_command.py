@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
-from .app import cli, load_source, network_options, out, time_option
+from .app import cli, load_source, network_options, out, output_folder, time_option
 
 __all__ = ["compile_"]
 
@@ -64,7 +64,7 @@ PASS_LABELS = {
               help="Cores with axon types (truenorth-like): planes (a source reaches a core through up to one axon "
                    "per type, as copies that fire with it, so each weight keeps several bits where the core's axons "
                    "allow; the default) or cluster (one axon per source, each neuron's weights clustered).")
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), help="Output folder (required unless --stages).")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder, help="Output folder (required unless --stages).")
 @click.option("--image/--no-image", "with_image", default=True,
               help="Write the configuration image (default); --no-image writes the mapping and report only "
                    "(the microcircuit's 1.6 GB image takes about two minutes).")

@@ -12,7 +12,7 @@ from rich.table import Table
 from ..errors import UserError
 from ..image import ImageError, compiled_target, decode, read_header, target_digest
 from ..image import memory_map
-from .app import cli
+from .app import cli, output_file
 
 __all__ = ["check_target", "read_image", "simulate_image"]
 
@@ -155,7 +155,7 @@ def image_group() -> None:
 @click.argument("image", type=click.Path(path_type=Path))
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path), required=True,
               help="Learned weights: a weights.npz of nmc simulate (of the image with --learn, or of the network).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The updated image (.nmc).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_file, required=True, help="The updated image (.nmc).")
 def update(image: Path, weights_file: Path, output: Path) -> None:
     """Write IMAGE with the learned weights of its plastic projections (mapping and routes unchanged)."""
     from ..fileio import write_bytes

@@ -15,7 +15,7 @@ from ..errors import UserError, ValidationError
 from ..fileio import write_bytes
 
 from . import image_commands
-from .app import cli, data_options, load_source, network_options, out, time_option
+from .app import cli, data_options, load_source, network_options, out, output_file, output_folder, time_option
 
 __all__ = ["check", "import_", "info", "schema", "simulate", "targets", "validate"]
 
@@ -72,7 +72,7 @@ def info(network: Path, as_json: bool, source_options) -> None:
 @click.option("--duration", callback=time_option, help="Simulated time, e.g. '1 s' or '250ms'.")
 @click.option("--steps", type=click.IntRange(min=1), help="Number of time steps (instead of --duration).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the network's).")
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder, required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--plot/--no-plot", default=True, help="Write raster.png (default: yes).")
 @click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
@@ -220,7 +220,7 @@ def _data_steps(model, data, source: str, output: str, where: Path) -> int:
 
 @cli.command(name="import")
 @click.argument("network", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_file, required=True,
               help="net.yaml (YAML + .npy arrays), net.npz or a folder (IR checkpoint), or net.nir.")
 @click.option("--weights", "weights_file", type=click.Path(path_type=Path), default=None,
               help="Learned weights (a weights.npz of nmc simulate) to put into the projections that learned; "
@@ -268,7 +268,7 @@ def import_(network: Path, output: Path, weights_file: Path | None, keep_learnin
 @click.option("--set", "settings", multiple=True, metavar="SECTION.FIELD=VALUE",
               help="With --derive: a field to change, e.g. chip.mesh=[6,6] or core.neurons=512 (repeatable).")
 @click.option("--name", default=None, help="With --derive: the new target's name (default: the output file's stem).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="With --derive: the .yaml to write.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_file, default=None, help="With --derive: the .yaml to write.")
 def targets(as_json: bool, base: str | None, settings: tuple[str, ...], name: str | None, output: Path | None) -> None:
     """List the shipped targets and their limits, or derive a target file from one."""
     from ..targets import load_target, target_names
