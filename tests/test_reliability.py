@@ -225,3 +225,26 @@ def test_a_bad_output_path_is_refused_before_any_work(run_nmc, tmp_path):
     code, _, err = run_nmc("import", net, "-o", tmp_path)
     assert code == 2 and err == f"error: output file {tmp_path}: it is a folder, not a file\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "dangling"]
+
+
+def test_runs_beyond_what_spike_times_or_memory_hold_are_refused_up_front(run_nmc, tmp_path):
+    """``duration: 1e12`` ran 50 s into 4.8 GB; a recording beyond the memory is named with its size."""
+    net = tmp_path / "net.yaml"
+    body = "dt: 0.1 ms\npopulations:\n  a: {model: lif, size: 3, params: {tau_mem: 10 ms}}\nprobes:\n  - {target: a, variable: v}\n"
+    net.write_text("version: 1\nduration: 1e12 s\n" + body)
+    t = time.perf_counter()
+    code, _, err = run_nmc("simulate", net, "-o", tmp_path / "o")
+    assert code == 2 and err == (f"error: {net}:2: duration 1e12 s is 1e+16 steps of 0.1 ms, beyond the 2147483647 "
+                                 "(2^31 - 1) a simulation holds\n"), err
+    net.write_text("version: 1\nduration: 100 s\n" + body)
+    code, _, err = run_nmc("--max-memory", "1M", "simulate", net, "-o", tmp_path / "o")
+    assert code == 2 and err == ("error: probe 'a.v': recording 3 values over 1000000 steps needs 22.9 MB, more than "
+                                 "the 1 MB available (nmc --max-memory): record fewer neurons or a shorter duration\n"), err
+    code, _, err = run_nmc("simulate", net, "--duration", "1e9 s", "-o", tmp_path / "o")
+    assert code == 2 and "steps are beyond the 2147483647 (2^31 - 1) that spike times hold" in err
+    code, _, err = run_nmc("--max-memory", "lots", "simulate", net, "-o", tmp_path / "o")
+    assert code == 2 and err == "error: --max-memory 'lots': give bytes, e.g. 8G or 512M\n"
+    assert time.perf_counter() - t < 10 and not (tmp_path / "o").exists()
+    import os
+
+    assert "NMC_MAX_MEMORY" not in os.environ  # --max-memory holds for its command only

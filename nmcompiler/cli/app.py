@@ -155,9 +155,23 @@ def load_source(network: Path, source_options):
 @click.option("-v", "--verbose", count=True, help="More log output (-v for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Memory a run may allocate for its recordings, e.g. 8G (default: the available memory; also "
+                   "NMC_MAX_MEMORY).")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, max_memory: str | None) -> None:
     """nmcompiler: import, check, simulate and map spiking neural networks."""
+    if max_memory is not None:
+        from ..sim.budget import parse_bytes
+
+        try:
+            parse_bytes(max_memory)
+        except ValueError:
+            raise UserError(f"--max-memory {max_memory!r}: give bytes, e.g. 8G or 512M") from None
+        before = os.environ.get("NMC_MAX_MEMORY")
+        os.environ["NMC_MAX_MEMORY"] = max_memory  # for this command only
+        ctx.call_on_close(lambda: os.environ.__setitem__("NMC_MAX_MEMORY", before) if before is not None
+                          else os.environ.pop("NMC_MAX_MEMORY", None))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_NoteFormatter())
     root = logging.getLogger("nmcompiler")

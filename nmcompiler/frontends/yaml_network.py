@@ -14,6 +14,7 @@ import jsonschema
 import numpy as np
 
 from ..errors import Diagnostic, ValidationError
+from ..sim.budget import MAX_STEPS
 from ..ir import (
     LEARNING_RULES, MODELS, STDP, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population,
     Probe, Projection, RewardSTDP, SpikeSource,
@@ -105,6 +106,10 @@ class _Builder:
             dt = 1.0  # reported above; a stand-in keeps checking the rest of the file
         duration = self.data.get("duration")
         duration = self.quantity(("duration",), duration, "time") if duration is not None else None
+        if duration is not None and duration / dt > MAX_STEPS:
+            self.error(("duration",), f"duration {self.data['duration']} is {duration / dt:.3g} steps of {self.data['dt']}, "
+                                      f"beyond the {MAX_STEPS} (2^31 - 1) a simulation holds")
+            duration = None
         name = self.data.get("name", Path(self.doc.file).stem)
         net = Network(name, dt=dt, seed=self.seed, duration=duration)
         for pname, spec in self._section("populations"):

@@ -21,6 +21,7 @@ from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes, prefetch_spans
 from ..lowered import SimProgram, cannot_saturate, incoming_weight, program_from_fixed_point
 from .bit_plasticity import IntPlastic, learn_after_int, learn_arrive_int
+from .budget import check_recording, check_steps
 from .result import SimResult, Snapshots, Trace
 
 __all__ = ["BitAccurateSimulator"]
@@ -180,6 +181,7 @@ class BitAccurateSimulator:
         holds their weights, with ``record_weights`` a snapshot every that many ticks."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
+        check_steps(steps)
         if record_weights is not None and record_weights < 1:
             raise UserError(f"weights are recorded every k >= 1 ticks, not {record_weights}")
         comp = self.program.compartments
@@ -291,6 +293,7 @@ class BitAccurateSimulator:
                 continue
             sl = prog.slice(probe.target)
             idx = np.arange(sl.stop - sl.start) if probe.neurons is None else probe.neurons
+            check_recording(probe.label, steps, idx.size * (1 if probe.variable == "v" else self.channels))
             (rec_v_idx if probe.variable == "v" else rec_i_idx).append(idx + sl.start)
             traces[probe.label] = (probe.target, probe.variable, idx)
         rv, ri = _cat(rec_v_idx).astype(np.int64), _cat(rec_i_idx).astype(np.int64)
@@ -376,6 +379,7 @@ class BitAccurateSimulator:
             sl = self.program.slice(probe.target)
             idx = np.arange(sl.stop - sl.start) if probe.neurons is None else probe.neurons
             g = idx + sl.start
+            check_recording(probe.label, steps, idx.size * (1 if probe.variable == "v" else self.channels))
             if probe.variable == "v":
                 buf = np.zeros((steps, idx.size), dtype=np.int64)
                 recorders.append(lambda t, s, buf=buf, g=g: buf.__setitem__(t, s.v[g]))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..ir import Network
+from .budget import check_recording, check_steps
 from .inputs import SourceSpikes, external_current_schedule, prefetch_spans
 from .layout import build_layout, build_synapses, spikes_by_population
 from .plasticity import build_plastic, learn_after, learn_arrive
@@ -58,6 +59,7 @@ class FloatSimulator:
         with ``record_weights`` (steps), a snapshot every that many steps."""
         if steps < 1:
             raise UserError(f"number of steps must be at least 1, not {steps}")
+        check_steps(steps)
         if record_weights is not None and record_weights < 1:
             raise UserError(f"weights are recorded every k >= 1 steps, not {record_weights}")
         if self.backend == "numba" and not track_ranges:
@@ -259,6 +261,7 @@ class FloatSimulator:
             pop = self.net.node(probe.target)
             idx = np.arange(pop.size) if probe.neurons is None else probe.neurons
             gidx = idx + self.layout.offsets[pop.name]
+            check_recording(probe.label, steps, idx.size * (1 if probe.variable == "v" else len(pop.model.receptors)))
             if probe.variable == "v":
                 buf = np.zeros((steps, idx.size))
                 recorders.append(lambda t, v, cur, buf=buf, g=gidx: buf.__setitem__(t, v[g]))
