@@ -248,3 +248,16 @@ def test_runs_beyond_what_spike_times_or_memory_hold_are_refused_up_front(run_nm
     import os
 
     assert "NMC_MAX_MEMORY" not in os.environ  # --max-memory holds for its command only
+
+
+def test_a_delay_that_needs_an_endless_relay_chain_is_refused(run_nmc, tmp_path):
+    """``delay: 1000 s`` on an all-to-all network compiled for over a minute (161,290 relays a chain)."""
+    net = tmp_path / "net.yaml"
+    net.write_text("version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: lif, size: 10, params: {tau_mem: 10 ms}}\n"
+                   "projections:\n  p: {pre: a, post: a, connector: all_to_all, delay: 1000 s}\n")
+    t = time.perf_counter()
+    code, _, err = run_nmc("compile", net, "--target", "loihi-like", "-o", tmp_path / "o")
+    assert time.perf_counter() - t < 10 and not (tmp_path / "o").exists()
+    assert code == 2 and err == ("error: projection 'p' has delays up to 10000000 ticks, loihi-like allows 62: needs a "
+                                 "relay chain of 161290 neuron(s), beyond the 1024 a chain may have: shorten the delay, "
+                                 "or choose a target with a longer delay range\n"), err

@@ -44,6 +44,12 @@ class SizeCore(Stage):
         return dataclasses.replace(state, target=sizing.target, sizing=sizing)
 
 
+def _blocks(v: Violation, fixable: frozenset[Rule]) -> bool:
+    """Whether a violation stops the compile: no stage fixes its rule, or this case is beyond
+    what the fixing stage can do (a relay chain too long to build)."""
+    return v.rule not in fixable or not v.legalizable
+
+
 @dataclass(frozen=True)
 class DesignRules(Stage):
     """Every design rule on the network; the legalization stages run when nothing else blocks."""
@@ -54,7 +60,7 @@ class DesignRules(Stage):
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
         violations = tuple(check(state.network, state.target))
-        legalizing = not any(v.rule not in self.later | self.legalizable for v in violations)
+        legalizing = not any(_blocks(v, self.later | self.legalizable) for v in violations)
         return dataclasses.replace(state, violations=violations, legalizing=legalizing)
 
 
@@ -146,7 +152,7 @@ class RefuseIllegal(Stage):
         violations, pending = state.violations, self.legalizable
         if state.legalizing:  # nothing an earlier stage fixed may come back
             violations, pending = tuple(check(state.network, state.target)), frozenset()
-        blocking = [v for v in violations if v.rule not in self.later | pending]
+        blocking = [v for v in violations if _blocks(v, self.later | pending)]
         if blocking:
             raise ValidationError([Diagnostic(where="", message=v.message + (
                 " (legalization passes are not implemented yet)" if v.legalizable and v.rule not in self.implemented

@@ -192,6 +192,9 @@ def neuron_synapse_memory(net: Network, target: Target) -> list[Violation]:
     return out
 
 
+MAX_RELAY_CHAIN = 1024  # relay neurons one delay may need (delay_max x 1024 ticks: 6.3 s at 0.1 ms on loihi-like)
+
+
 def delay_range(net: Network, target: Target) -> list[Violation]:
     limit = target.format.delay_max
     out = []
@@ -199,10 +202,14 @@ def delay_range(net: Network, target: Target) -> list[Violation]:
         c = proj.connectivity
         if c.nnz and int(c.delays.max()) > limit:
             d = int(c.delays.max())
+            chain = math.ceil(d / limit) - 1
+            message = (f"projection '{proj.name}' has delays up to {d} ticks, {target.name} allows {limit}: needs a "
+                       f"relay chain of {chain} neuron(s)")
+            if chain > MAX_RELAY_CHAIN:
+                message += (f", beyond the {MAX_RELAY_CHAIN} a chain may have: shorten the delay, or choose a target "
+                            "with a longer delay range")
             out.append(Violation(rule=Rule.DELAY_RANGE, subject=f"projection '{proj.name}'", resource="delay (ticks)",
-                                 amount=d, limit=limit, legalizable=True,
-                                 message=f"projection '{proj.name}' has delays up to {d} ticks, {target.name} allows "
-                                         f"{limit}: needs a relay chain of {math.ceil(d / limit) - 1} neuron(s)"))
+                                 amount=d, limit=limit, legalizable=chain <= MAX_RELAY_CHAIN, message=message))
     return out
 
 
