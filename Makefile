@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-dev
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-bench
 
-.PHONY: demo test bench bench-quick clean clean-cache venv
+.PHONY: demo test fuzz bench bench-quick clean clean-cache venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# many seeded fuzz cases per entrance (tests/test_fuzz_entrances.py; make test runs 200)
+N ?= 10000
+SEED ?= 1
+fuzz: $(STAMP)
+	NMC_FUZZ_CASES=$(N) NMC_FUZZ_SEED=$(SEED) $(BIN)/python -m pytest -q tests/test_fuzz_entrances.py
 
 # the benchmark suite runs in its own venv with the bench extra (Brian2 needs numpy < 2.4)
 $(BENCH_STAMP): pyproject.toml

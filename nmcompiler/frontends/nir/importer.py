@@ -465,12 +465,55 @@ def load_nir(source: str | Path | nir.NIRGraph, options: NirOptions | None = Non
         path = Path(source)
         graph, label = read_nir_file(path), str(path)
         name = name or path.stem
+    problems = value_problems(flatten(graph), label)  # before anything reads a value
+    if problems:
+        raise ValidationError(problems)
     if options.preset == "auto":
         options = _detected(graph, label, options)
     elif options.preset is None and (found := detect(flatten(graph))) is not None:
         log.info("%s: looks like a %s export (%s): --from %s reproduces %s's own simulation", label, found[0],
                  found[1], found[0], found[0])
     return _Importer(graph, label, options).build(name or "nir")
+
+
+MAX_DIMENSION = 2**31 - 1  # one extent of a shape
+
+
+def value_problems(flat, label: str) -> list[Diagnostic]:
+    """Values no importer step may meet: parameters that are not real numbers (strings, bytes,
+    structured or complex arrays), shapes that are not positive integers below 2^31."""
+    out = []
+    for name, node in flat.nodes.items():
+        kind = type(node).__name__
+        for attr, value in vars(node).items():
+            if attr == "metadata" or value is None or isinstance(value, (bool, int, float, nir.NIRGraph)) or (
+                    attr == "padding" and isinstance(value, str)):  # a convolution's "same" or "valid"
+                continue
+            why = _shape_problem(value) if isinstance(value, dict) else _number_problem(value)
+            if why:
+                out.append(Diagnostic(where=label, message=f"node '{name}' ({kind}): {attr}: {why}"))
+    return out
+
+
+def _number_problem(value) -> str:
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        return "not an array of numbers"
+    return "" if arr.dtype.kind in "biuf" else f"{arr.dtype} values, expected real numbers"
+
+
+def _shape_problem(types: dict) -> str:
+    for port, value in types.items():
+        if value is None:  # not known: shapes come from the parameters
+            continue
+        why = _number_problem(value)
+        arr = np.asarray(value) if not why else None
+        if why or arr.ndim > 1 or (arr.size and not (np.all(np.isfinite(arr.astype(np.float64)))
+                                                   and np.all(arr == np.round(arr)) and arr.min() >= 1
+                                                   and arr.max() <= MAX_DIMENSION)):
+            return f"port '{port}': a shape is positive integers up to {MAX_DIMENSION}, not {str(value)[:60]}"
+    return ""
 
 
 def _detected(graph, label: str, options: NirOptions) -> NirOptions:

@@ -60,12 +60,18 @@ def scale(factors: np.ndarray, in_shape: tuple[int, ...]):
     return sp.diags(full, format="csr"), None, in_shape
 
 
-def _pair(value, n: int, name: str) -> tuple[int, ...]:
-    arr = np.atleast_1d(np.asarray(value)).astype(np.int64).reshape(-1)
+def _pair(value, n: int, name: str, minimum: int = 0) -> tuple[int, ...]:
+    """``n`` integers of at least ``minimum`` from a number or a list of ``n`` (or OperatorError)."""
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=np.float64)).reshape(-1)
+    except (TypeError, ValueError):
+        raise OperatorError(f"{name} {value!r} must be integers") from None
     if arr.size == 1:
         arr = np.repeat(arr, n)
     if arr.size != n:
         raise OperatorError(f"{name} {value!r} needs {n} values")
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)) or np.any(arr < minimum) or np.any(arr > 2**31):
+        raise OperatorError(f"{name} {value!r} must be integers from {minimum} up to 2^31")
     return tuple(int(v) for v in arr)
 
 
@@ -76,13 +82,13 @@ def conv(weight, bias, in_shape, *, stride, padding, dilation, groups, spatial: 
         raise OperatorError(f"weight must have {spatial + 2} dimensions, not shape {weight.shape}")
     if len(in_shape) != spatial + 1:
         raise OperatorError(f"input shape {in_shape} must be (channels, {', '.join('HW'[-spatial:])})")
-    groups = int(groups)
+    (groups,) = _pair(groups, 1, "groups", minimum=1)
     c_out, c_per_group = weight.shape[:2]
     c_in = in_shape[0]
     if groups < 1 or c_in != c_per_group * groups or c_out % groups:
         raise OperatorError(f"{c_in} input channels do not fit weight {weight.shape} with groups={groups}")
     kernel = weight.shape[2:]
-    stride, dilation = _pair(stride, spatial, "stride"), _pair(dilation, spatial, "dilation")
+    stride, dilation = _pair(stride, spatial, "stride", 1), _pair(dilation, spatial, "dilation", 1)
     if isinstance(padding, str):
         if padding not in ("valid", "same"):
             raise OperatorError(f"padding '{padding}' is unknown (use a number, 'valid' or 'same')")
@@ -117,8 +123,10 @@ def conv(weight, bias, in_shape, *, stride, padding, dilation, groups, spatial: 
     matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
     out_bias = None
     if bias is not None:
-        bias = np.broadcast_to(np.asarray(bias, dtype=np.float64).reshape(-1), (c_out,))
-        out_bias = np.repeat(bias, oy.size)
+        bias = np.asarray(bias, dtype=np.float64).reshape(-1)
+        if bias.size not in (1, c_out):
+            raise OperatorError(f"bias has {bias.size} entries for {c_out} output channels")
+        out_bias = np.repeat(np.broadcast_to(bias, (c_out,)), oy.size)
     return matrix, out_bias, (c_out, *out)
 
 
@@ -126,7 +134,9 @@ def pool(in_shape, *, kernel_size, stride, padding, average: bool):
     """SumPool2d / AvgPool2d (average counts padded zeros, like PyTorch's default)."""
     if len(in_shape) != 3:
         raise OperatorError(f"input shape {in_shape} must be (channels, H, W)")
-    kernel = _pair(kernel_size, 2, "kernel_size")
+    kernel = _pair(kernel_size, 2, "kernel_size", 1)
+    if any(k > 3 * s for k, s in zip(kernel, in_shape[1:])):
+        raise OperatorError(f"kernel {kernel} does not fit input {in_shape}")
     c = in_shape[0]
     value = 1.0 / math.prod(kernel) if average else 1.0
     weight = np.zeros((c, 1, *kernel))
