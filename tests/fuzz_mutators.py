@@ -4,6 +4,8 @@ hostile variant of it."""
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 import shutil
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-__all__ = ["NIR_VALUES", "mutate_nir"]
+__all__ = ["JSON_VALUES", "NIR_VALUES", "mutate_checkpoint", "mutate_meta", "mutate_nir"]
 
 #: replacements for one HDF5 dataset of a NIR file: NaN, bytes, strings, integers beyond int64,
 #: empty, wrongly shaped, structured, huge, negative, complex, booleans
@@ -54,3 +56,50 @@ def mutate_nir(source: Path, target: Path, rng: random.Random) -> str:
                 f.create_dataset(name, data=new)
             changed.append(f"{name}: {new.dtype} {new.shape}")
     return "; ".join(changed)
+
+
+#: replacements for one value of a JSON document (an IR checkpoint's or an image's meta)
+JSON_VALUES = (None, "x", "nan", "inf", "-1", -1, 0, 1, 2, 64, 100_000, 1e308, float("nan"), 2**70, [], {}, [1, 2, 3],
+               True, {"array": "nope"}, {"kind": "bogus"}, {"dict": [1]}, {"tuple": 5})
+#: replacements for one array of an IR checkpoint
+ARRAY_VALUES = (np.array([np.nan]), np.array(["s"]), np.zeros((2, 2, 2)), np.array([2**62]), np.array([-5]),
+                np.zeros(0), np.array([1j]), np.array([1e300]), np.array([True]))
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*path, k))
+    elif isinstance(node, list) and len(node) <= 64:
+        for i, v in enumerate(node):
+            yield from _paths(v, (*path, i))
+
+
+def mutate_meta(meta: dict, rng: random.Random, keep: tuple[str, ...] = ()) -> tuple[dict, str]:
+    """A copy of a JSON document with one value (not under ``keep``) replaced; and what changed."""
+    out = copy.deepcopy(meta)
+    path = rng.choice([p for p in _paths(out) if p and p[0] not in keep])
+    value = rng.choice(JSON_VALUES)
+    node = out
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = value
+    return out, f"{'/'.join(map(str, path))} = {value!r}"
+
+
+def mutate_checkpoint(source: Path, target: Path, rng: random.Random) -> str:
+    """An IR checkpoint (``.npz``) with one meta value or one array replaced."""
+    with np.load(source, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["__meta__"].tobytes().decode())
+    if rng.random() < 0.5:
+        meta, what = mutate_meta(meta, rng)
+    else:
+        key = rng.choice(sorted(k for k in arrays if k != "__meta__"))
+        arrays[key] = rng.choice(ARRAY_VALUES)
+        what = f"array {key} = {arrays[key]!r}"
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(target, "wb") as f:
+        np.savez(f, **arrays)
+    return what

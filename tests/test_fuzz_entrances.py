@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from fuzz_mutators import mutate_nir
+from fuzz_mutators import mutate_checkpoint, mutate_meta, mutate_nir
 from nmcompiler.errors import UserError
 
 CASES = int(os.environ.get("NMC_FUZZ_CASES", "200"))
@@ -42,3 +42,67 @@ def test_mutated_nir_files_import_or_fail_cleanly(tmp_path):
             pytest.fail(f"case {k} ({source.name}: {what}): {type(exc).__name__}: {exc}")
         assert time.perf_counter() - t < 30, f"case {k} ({source.name}: {what}) took too long"
     assert outcomes["refused"] > CASES // 4 and sum(outcomes.values()) == CASES, outcomes
+
+
+def _run_cases(name: str, make, read) -> dict:
+    """``make(k, rng)`` writes case ``k`` and says what it changed (None: no case); ``read`` reads it."""
+    rng = random.Random(SEED)
+    outcomes = {"read": 0, "refused": 0}
+    for k in range(CASES):
+        what = make(k, rng)
+        if what is None:
+            continue
+        t = time.perf_counter()
+        try:
+            read(k)
+            outcomes["read"] += 1
+        except UserError:
+            outcomes["refused"] += 1
+        except Exception as exc:  # noqa: BLE001 (the point: nothing else may come out)
+            pytest.fail(f"{name} case {k} ({what}): {type(exc).__name__}: {exc}")
+        assert time.perf_counter() - t < 30, f"{name} case {k} ({what}) took too long"
+    return outcomes
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a NaN cast into an index would warn
+def test_mutated_ir_checkpoints_load_or_fail_cleanly(tmp_path):
+    from nmcompiler import load_network
+    from nmcompiler.ir import load_network_file, save_network
+
+    bases = []
+    for name in ("cuba.yaml", "stdp_song.yaml", "synfire.yaml"):
+        bases.append(tmp_path / f"{name}.npz")
+        save_network(load_network(EXAMPLES / name), bases[-1])
+    outcomes = _run_cases("checkpoint", lambda k, rng: mutate_checkpoint(rng.choice(bases), tmp_path / f"c{k % 3}.npz",
+                                                                          rng),
+                          lambda k: load_network_file(tmp_path / f"c{k % 3}.npz"))
+    assert outcomes["refused"] > CASES // 2, outcomes
+
+
+def test_re_signed_images_with_mutated_meta_run_or_fail_cleanly():
+    """The checksums are right (the harness encodes again), the meta is hostile: decoded, made a
+    program and run for 3 ticks, or refused."""
+    import dataclasses
+
+    from nmcompiler import load_network
+    from nmcompiler.compiler import compile_network
+    from nmcompiler.image import build_contents, decode, encode, to_program
+    from nmcompiler.sim.bit_sim import BitAccurateSimulator
+    from nmcompiler.targets import load_target
+
+    bases = []
+    for name, target in (("synfire.yaml", "loihi-like"), ("mlp.yaml", "truenorth-like"),
+                         ("stdp_song.yaml", "fpga-lif"), ("mlp.yaml", "spinnaker-like")):
+        mapping, fx, _ = compile_network(load_network(EXAMPLES / name), load_target(target))
+        bases.append(decode(encode(build_contents(mapping, fx))))
+    images: dict[int, bytes] = {}
+
+    def make(k, rng):
+        base = rng.choice(bases)
+        meta, what = mutate_meta(base.meta, rng, keep=("target_sha256", "target", "compiler"))
+        images[k] = encode(dataclasses.replace(base, meta=meta))
+        return what
+
+    outcomes = _run_cases("image", make, lambda k: BitAccurateSimulator(to_program(decode(images.pop(k))),
+                                                                         backend="numpy").run(3))
+    assert outcomes["refused"] > CASES // 2, outcomes

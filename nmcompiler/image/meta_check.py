@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import math
 
+import dataclasses
+
 import jsonschema
 import numpy as np
+
+from ..datapath.format import NumericFormat
+from ..datapath.learning import LearningFormat
 
 __all__ = ["meta_problems"]
 
 _COUNT = {"type": "integer", "minimum": 0, "maximum": 2**40}
+
+
+def _record(cls) -> dict:
+    """The schema of a dataclass of ints and strings given as a JSON object (the numeric and
+    learning formats): every field of its type, no others; ranges are the record's own problems()."""
+    props = {f.name: {"type": "integer", "minimum": -(2**16), "maximum": 2**16} if f.type == "int"
+             else {"type": "string", "maxLength": 64} for f in dataclasses.fields(cls)}
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+    return {"type": "object", "required": required, "properties": props, "additionalProperties": False}
+
+
 _SIZE = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 _SOURCE = {
     "type": "object", "required": ["kind", "name", "size"],
@@ -33,7 +49,7 @@ SCHEMA = {
     "properties": {
         "compiler": {"type": "string"}, "target": {"type": "string"},
         "target_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        "format": {"type": "object"}, "network": {"type": "string"}, "dt": {"type": "string"},
+        "format": _record(NumericFormat), "network": {"type": "string"}, "dt": {"type": "string"},
         "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
         "neurons": _COUNT, "presynaptic": _COUNT, "cores": {"type": "integer", "minimum": 0, "maximum": 2**24},
         "populations": {"type": "array", "items": {"type": "array", "prefixItems": [
@@ -50,7 +66,7 @@ SCHEMA = {
                                           for k in ("index", "delay", "channel", "weight")}},
         "max_delay": {"type": "integer", "minimum": 0, "maximum": 2**16},
         "compartments": _COUNT, "payload_bits": {"type": "integer", "minimum": 1, "maximum": 64},
-        "plastic": {"type": "array"}, "learning": {"type": "object"},
+        "plastic": {"type": "array"}, "learning": _record(LearningFormat),
     },
 }
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -61,7 +77,9 @@ def meta_problems(meta: object) -> list[str]:
     errors = sorted(_VALIDATOR.iter_errors(meta), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         return [f"{'.'.join(str(p) for p in e.absolute_path) or 'meta'}: {e.message[:200]}" for e in errors[:5]]
-    out = []
+    out = [f"format: {p}" for p in NumericFormat(**meta["format"]).problems()]
+    if "learning" in meta:
+        out += [f"learning: {p}" for p in LearningFormat(**meta["learning"]).problems()]
     try:
         dt = float(meta["dt"])
     except ValueError:

@@ -151,6 +151,26 @@ def load_network_file(path: str | Path) -> Network:
             with open_npz(path) as data:
                 arrays = {k: data[k] for k in data.files}
             meta = json.loads(arrays.pop(_META_KEY).tobytes().decode())
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, UnreadableArray) as exc:
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile, UnreadableArray) as exc:
         raise UserError(f"{path}: not a readable nmcompiler IR ({exc})") from None
-    return _from_meta(meta, arrays)
+    problems = _array_problems(arrays)
+    if problems:
+        raise UserError(f"{path}: not a valid nmcompiler IR: " + "; ".join(problems[:5]))
+    try:  # the structure as save_network writes it; anything else is a damaged or foreign file
+        return _from_meta(meta, arrays).validate()
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
+        raise UserError(f"{path}: not a valid nmcompiler IR ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+_INTEGER_FIELDS = ("indptr", "indices", "delays", "ids", "neurons")  # arrays that hold indices or steps
+
+
+def _array_problems(arrays: dict[str, np.ndarray]) -> list[str]:
+    """Arrays that no field of the IR holds: not real numbers, or indices that are not integers."""
+    out = []
+    for key, a in arrays.items():
+        if a.dtype.kind not in "biuf":
+            out.append(f"array '{key}' holds {a.dtype} values, expected real numbers")
+        elif key.rsplit("/", 1)[-1] in _INTEGER_FIELDS and a.dtype.kind not in "iu":
+            out.append(f"array '{key}' holds {a.dtype} values, expected integers")
+    return out
