@@ -261,3 +261,27 @@ def test_a_delay_that_needs_an_endless_relay_chain_is_refused(run_nmc, tmp_path)
     assert code == 2 and err == ("error: projection 'p' has delays up to 10000000 ticks, loihi-like allows 62: needs a "
                                  "relay chain of 161290 neuron(s), beyond the 1024 a chain may have: shorten the delay, "
                                  "or choose a target with a longer delay range\n"), err
+
+
+def test_a_network_file_reads_arrays_from_its_own_folder_only(run_nmc, tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "w.npy", np.ones((3, 3)))
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "sub").mkdir()
+    np.save(tmp_path / "net" / "sub" / "w.npy", np.ones((3, 3)))
+    (tmp_path / "net" / "link.npy").symlink_to(tmp_path / "w.npy")
+    body = ("version: 1\ndt: 0.1 ms\npopulations:\n  a: {model: lif, size: 3, params: {tau_mem: 10 ms}}\n"
+            "projections:\n  p: {pre: a, post: a, connector: {kind: dense, file: FILE}}\n")
+    net = tmp_path / "net" / "n.yaml"
+    for ref, inside in (("../w.npy", False), (str(tmp_path / "w.npy"), False), ("link.npy", False),
+                        ("sub/w.npy", True)):
+        net.write_text(body.replace("FILE", ref))
+        code, _, err = run_nmc("validate", net)
+        if inside:
+            assert code == 0, err
+            continue
+        assert code == 2 and err == (f"error: {net}:6: projection 'p': connector: file '{ref}' lies outside the network "
+                                     f"file's folder {net.parent} (nmc --allow-outside-paths reads it)\n"), err
+        code, _, err = run_nmc("--allow-outside-paths", "validate", net)
+        assert code == 0, err

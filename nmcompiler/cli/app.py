@@ -155,12 +155,17 @@ def load_source(network: Path, source_options):
 @click.option("-v", "--verbose", count=True, help="More log output (-v for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("--allow-outside-paths", is_flag=True,
+              help="Let network files name .npy arrays outside their own folder (refused by default).")
 @click.option("--max-memory", default=None, metavar="SIZE",
               help="Memory a run may allocate for its recordings, e.g. 8G (default: the available memory; also "
                    "NMC_MAX_MEMORY).")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, max_memory: str | None) -> None:
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, allow_outside_paths: bool,
+        max_memory: str | None) -> None:
     """nmcompiler: import, check, simulate and map spiking neural networks."""
+    if allow_outside_paths:
+        _for_this_command(ctx, "NMC_ALLOW_OUTSIDE_PATHS", "1")
     if max_memory is not None:
         from ..sim.budget import parse_bytes
 
@@ -168,10 +173,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, max_memory: 
             parse_bytes(max_memory)
         except ValueError:
             raise UserError(f"--max-memory {max_memory!r}: give bytes, e.g. 8G or 512M") from None
-        before = os.environ.get("NMC_MAX_MEMORY")
-        os.environ["NMC_MAX_MEMORY"] = max_memory  # for this command only
-        ctx.call_on_close(lambda: os.environ.__setitem__("NMC_MAX_MEMORY", before) if before is not None
-                          else os.environ.pop("NMC_MAX_MEMORY", None))
+        _for_this_command(ctx, "NMC_MAX_MEMORY", max_memory)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_NoteFormatter())
     root = logging.getLogger("nmcompiler")
@@ -179,6 +181,13 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, max_memory: 
     root.propagate = False
     root.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
     ctx.obj = {"debug": debug}
+
+
+def _for_this_command(ctx: click.Context, name: str, value: str) -> None:
+    """Set an environment setting while the command runs (the library reads it), then put it back."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    ctx.call_on_close(lambda: os.environ.__setitem__(name, before) if before is not None else os.environ.pop(name, None))
 
 
 class _NoteFormatter(logging.Formatter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,16 @@ def _quantities(value: object, dimension: str) -> np.ndarray:
 
 
 def load_npy(folder: Path, name: str) -> np.ndarray:
+    """The array a network file names: inside the file's folder (``NMC_ALLOW_OUTSIDE_PATHS=1``, or
+    ``nmc --allow-outside-paths``, lets it point elsewhere), a regular file of real numbers."""
+    path = folder / name
+    if os.environ.get("NMC_ALLOW_OUTSIDE_PATHS") != "1":
+        inside = folder.resolve()
+        if inside not in path.resolve().parents:
+            raise FieldError(f"file '{name}' lies outside the network file's folder {folder} (nmc "
+                             "--allow-outside-paths reads it)")
     try:
-        array = read_npy(folder / name)
+        array = read_npy(path)
     except ArrayNotFound:
         raise FieldError(f"file '{name}' not found (looked in {folder})") from None
     except UnreadableArray as exc:
