@@ -7,6 +7,7 @@ Every problem is collected and reported together, each with ``file:line``.
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import jsonschema
 import numpy as np
 
 from ..errors import Diagnostic, ValidationError
-from ..sim.budget import MAX_STEPS
+from ..sim.budget import MAX_STEPS, over_budget
 from ..ir import (
     LEARNING_RULES, MODELS, STDP, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population,
     Probe, Projection, RewardSTDP, SpikeSource,
 )
+from ..ir.nodes import MAX_SIZE
 from ..units import QuantityError, format_time, parse_quantity
 from . import connectors
 from ..streams import stream
@@ -133,8 +135,15 @@ class _Builder:
 
     def _size(self, path: tuple, value) -> int | None:
         """A node size: a positive whole number (JSON Schema also lets 3.0 through as an integer)."""
-        if isinstance(value, bool) or not float(value).is_integer() or value < 1:
+        if isinstance(value, bool) or not (isinstance(value, int) or float(value).is_integer()) or value < 1:
             self.error((*path, "size"), f"size must be a positive integer, not {value}")
+            return None
+        if value > MAX_SIZE:
+            self.error((*path, "size"), f"size {value} is beyond {MAX_SIZE} (2^31 - 1) neurons or channels")
+            return None
+        why = over_budget(int(value) * NEURON_BYTES)
+        if why:
+            self.error((*path, "size"), f"size {value}: {why}")
             return None
         return int(value)
 
@@ -318,6 +327,12 @@ class _Builder:
         needs = {"fixed_probability": "p", "fixed_indegree": "k", "dense": "file", "list": "pre" if "file" not in spec else "file"}
         if kind in needs and needs[kind] not in spec:
             raise FieldError(f"'{kind}' needs field '{needs[kind]}'")
+        expected = {"all_to_all": n_pre * n_post, "one_to_one": n_pre,
+                    "fixed_probability": n_pre * n_post * _number(spec.get("p")),
+                    "fixed_indegree": n_post * _number(spec.get("k"))}.get(kind, 0)
+        why = over_budget(expected * SYNAPSE_BYTES)
+        if why:
+            raise FieldError(f"about {expected:.3g} synapses: {why}")
         if kind == "one_to_one":
             return connectors.one_to_one(n_pre, n_post), None
         if kind == "all_to_all":
@@ -373,6 +388,15 @@ class _Builder:
             self.error(path, f"delay {format_time(float(delays.max()))} is longer than {2**31 - 1} steps of dt")
             return None
         return steps.astype(np.int32)
+
+
+NEURON_BYTES = 200  # a neuron's parameters, state and simulator arrays, about
+SYNAPSE_BYTES = 40  # a synapse while a projection is built: indices, weight, delay and the sorting's copies
+
+
+def _number(value) -> float:
+    """A connector parameter as a number for the size estimate (0 when it is not one: checked later)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else 0.0
 
 
 def _indices(values, field: str) -> np.ndarray:

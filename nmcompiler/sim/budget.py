@@ -10,7 +10,7 @@ import os
 
 from ..errors import UserError
 
-__all__ = ["MAX_STEPS", "check_recording", "check_steps", "memory_budget", "parse_bytes"]
+__all__ = ["MAX_STEPS", "check_recording", "check_steps", "memory_budget", "over_budget", "parse_bytes"]
 
 MAX_STEPS = 2**31 - 1  # spike times are held as step numbers
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -60,8 +60,15 @@ def check_steps(steps: int) -> None:
 
 def check_recording(label: str, steps: int, values: int, itemsize: int = 8) -> None:
     """Refuse a recording of ``values`` numbers per step over ``steps`` steps beyond the budget."""
-    need = steps * values * itemsize
+    why = over_budget(steps * values * itemsize)
+    if why:
+        raise UserError(f"probe '{label}': recording {values} values over {steps} steps {why}: record fewer neurons or "
+                        "a shorter duration")
+
+
+def over_budget(nbytes: float) -> str:
+    """"" when ``nbytes`` fit the budget, else "needs X, more than the Y available (...)"."""
     budget = memory_budget()
-    if need > budget:
-        raise UserError(f"probe '{label}': recording {values} values over {steps} steps needs {_size(need)}, more than "
-                        f"the {_size(budget)} available (nmc --max-memory): record fewer neurons or a shorter duration")
+    if nbytes <= budget:
+        return ""
+    return f"needs {_size(nbytes)}, more than the {_size(budget)} available (nmc --max-memory)"
