@@ -6,6 +6,7 @@ archive where one array is expected and the reverse, an empty or truncated file,
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import stat
@@ -18,8 +19,8 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["ArrayNotFound", "UnreadableArray", "atomic_open", "file_stem", "open_npz", "read_npy", "write_json",
-           "write_bytes"]
+__all__ = ["MANIFEST", "ArrayNotFound", "OutputSet", "UnreadableArray", "atomic_open", "check_set", "file_stem",
+           "open_npz", "read_npy", "write_json", "write_bytes"]
 
 
 class UnreadableArray(ValueError):
@@ -116,3 +117,59 @@ def file_stem(name: str, default: str = "network") -> str:
     text = "".join("_" if c in "/\\" or ord(c) < 32 or ord(c) == 127 else c for c in str(name))
     text = text.lstrip(".")[:120]
     return text or default
+
+
+MANIFEST = "nmc-manifest.json"
+
+
+class OutputSet:
+    """The files of one output (``nmc compile``'s image, mapping, report and plot; ``nmc
+    simulate``'s spikes, summary and raster), written as a whole: the old manifest goes first,
+    each file is written atomically, and the manifest (each file's SHA-256) comes last. A folder
+    whose manifest is missing or does not match its files holds no valid set (a run killed part
+    way): :func:`check_set` says so. Leftover temporaries of a killed run are removed."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.files: dict[str, bytes] = {}
+
+    def add(self, name: str, data: bytes) -> None:
+        self.files[name] = bytes(data)
+
+    def add_json(self, name: str, obj: object) -> None:
+        self.files[name] = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+    def commit(self) -> tuple[str, ...]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name in (*self.files, MANIFEST):  # what killed runs left of these files
+            for stale in self.folder.glob(f".{glob_escape(name)}.*.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (self.folder / MANIFEST).unlink()  # from here to the new manifest, no valid set is here
+        for name, data in self.files.items():
+            write_bytes(self.folder / name, data)
+        digests = {name: hashlib.sha256(data).hexdigest() for name, data in self.files.items()}
+        write_json(self.folder / MANIFEST, {"files": digests})
+        return tuple(self.files)
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def check_set(folder: str | os.PathLike) -> str:
+    """"" when ``folder`` holds a whole output set (its manifest and every file it names, intact),
+    else why not."""
+    folder = Path(folder)
+    try:
+        digests = json.loads((folder / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"no valid {MANIFEST}"
+    for name, digest in digests.items():
+        try:
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                return f"{name} differs from the manifest"
+        except OSError:
+            return f"{name} is missing"
+    return ""

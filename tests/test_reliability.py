@@ -301,3 +301,42 @@ def test_sizes_and_connectors_beyond_the_memory_budget_are_refused_by_line(run_n
     assert code == 2 and err == (f"error: {net}:4: population 'a': size 1000000000: needs 186 GB, more than the 10 GB "
                                  "available (nmc --max-memory)\n"), err
     assert time.perf_counter() - t < 5
+
+
+def _kill_runs(args, outdir, runs: int, seed: int) -> dict:
+    """Run ``nmc args -o outdir`` ``runs`` times, each killed (SIGKILL) at a random moment of a
+    whole run's length; after each, the folder holds a whole set (old or new) or none."""
+    import random
+    import subprocess
+    import sys
+
+    from nmcompiler.fileio import MANIFEST, check_set
+
+    command = [sys.executable, "-m", "nmcompiler", *map(str, args), "-o", str(outdir)]
+    t = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)  # a whole set to start from
+    length = time.perf_counter() - t
+    rng = random.Random(seed)
+    seen = {"whole": 0, "none": 0}
+    for _ in range(runs):
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.1) * length)
+        proc.kill()
+        proc.wait()
+        why = check_set(outdir)
+        if why == "":
+            seen["whole"] += 1
+        else:
+            assert not (outdir / MANIFEST).exists() or "differs" not in why, why  # never a manifest over a mix
+            seen["none"] += 1
+    subprocess.run(command, check=True, capture_output=True)  # and the next run cleans up
+    assert check_set(outdir) == "" and not list(outdir.glob(".*.tmp"))
+    return seen
+
+
+@pytest.mark.parametrize("command", [("compile", "cuba.yaml", "--target", "loihi-like"), ("simulate", "cuba.yaml")])
+def test_a_killed_run_leaves_a_whole_set_or_none(command, tmp_path):
+    from conftest import EXAMPLES
+
+    seen = _kill_runs((command[0], EXAMPLES / command[1], *command[2:]), tmp_path / "out", runs=5, seed=len(command))
+    assert sum(seen.values()) == 5

@@ -12,7 +12,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..errors import UserError, ValidationError
-from ..fileio import write_bytes
 
 from . import image_commands
 from .app import cli, data_options, load_source, network_options, out, output_file, output_folder, time_option
@@ -132,9 +131,7 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
             task = bar.add_task("sim", total=steps)
             result = sim.run(steps, progress=lambda k: bar.advance(task, k), record_weights=every)
     png = raster_png(result) if plot else None
-    result.save(outdir)
-    if png is not None:
-        write_bytes(outdir / "raster.png", png)
+    result.save(outdir, extra={"raster.png": png} if png is not None else None)
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
@@ -154,7 +151,6 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
 def _simulate_data(network: Path, data_file: Path, encode, input_source, output_pop, steps, duration, seed, target,
                    outdir: Path, as_json: bool, plot: bool, source_options) -> None:
     """``simulate --data``: every sample through the network (float) or the image's own tables."""
-    from ..fileio import write_json
     from ..flow.samples import run_samples
     from ..report import raster_png
     from ..sim.data import SampleData
@@ -184,11 +180,9 @@ def _simulate_data(network: Path, data_file: Path, encode, input_source, output_
         data.check_labels(counts.counts.shape[1], output)
     doc = {"data": str(data_file), "encode": data.encode, "source": source} | counts.to_json(data.y)
     png = raster_png(counts.first) if plot else None
-    counts.first.save(outdir)
-    write_bytes(outdir / "counts.npz", counts.counts_npz_bytes())
-    write_json(outdir / "samples.json", doc)
-    if png is not None:
-        write_bytes(outdir / "raster.png", png)
+    extra = {"counts.npz": counts.counts_npz_bytes(), "samples.json": (json.dumps(doc, indent=2, sort_keys=True)
+                                                                      + "\n").encode()}
+    counts.first.save(outdir, extra=extra | ({"raster.png": png} if png is not None else {}))
     if as_json:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return

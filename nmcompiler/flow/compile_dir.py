@@ -15,7 +15,7 @@ from pathlib import Path
 from ..compiler import Checkpoints, CompileOptions, CompileReport, compile_network, compile_pipeline, compile_sized
 from ..compiler.pipeline import check_dump_names
 from ..errors import UserError
-from ..fileio import file_stem, write_bytes, write_json
+from ..fileio import OutputSet, file_stem
 from ..image import build_contents, encode, memory_map, read_header
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
@@ -104,9 +104,11 @@ def write_directory(outdir: Path, stem: str, mapping: Mapping, fx: FixedPointNet
     files[f"{stem}.map.npz"] = mapping.save(None)
     files[f"{stem}.placement.png"] = placement_png(mapping, f"{stem} on {mapping.target.name}: "
                                                             f"{report.cores_used} cores")
+    output = OutputSet(outdir)  # a whole set: a killed run leaves no mix of old and new files
     for name, data in files.items():
-        write_bytes(outdir / name, data)
-    write_json(outdir / f"{stem}.map.json", doc)
+        output.add(name, data)
+    output.add_json(f"{stem}.map.json", doc)
+    output.commit()
     return CompiledDirectory(outdir=outdir, mapping=mapping, fixed_point=fx, report=report, sizing=sizing,
                              document=doc, files=(*files, f"{stem}.map.json"),
                              image_bytes=len(image) if with_image else None, stem=stem)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import UnreadableArray, open_npz, write_bytes, write_json
+from ..fileio import OutputSet, UnreadableArray, open_npz
 
 __all__ = ["SimResult", "Snapshots", "Trace", "read_weights_npz"]
 
@@ -104,18 +104,21 @@ class SimResult:
         np.savez(buf, **arrays)
         return buf.getvalue()
 
-    def save(self, outdir: str | Path, *, include_timing: bool = True) -> None:
-        """Write ``spikes.npz``, ``summary.json`` and (when projections learned) ``weights.npz``
-        atomically into ``outdir``."""
-        outdir = Path(outdir)
-        write_bytes(outdir / "spikes.npz", self.spikes_npz_bytes())
+    def save(self, outdir: str | Path, *, include_timing: bool = True, extra: dict[str, bytes] | None = None) -> None:
+        """Write ``spikes.npz``, ``summary.json``, (when projections learned) ``weights.npz`` and
+        the ``extra`` files into ``outdir`` as one set (:class:`nmcompiler.fileio.OutputSet`)."""
+        output = OutputSet(outdir)
+        output.add("spikes.npz", self.spikes_npz_bytes())
         if self.weights:
-            write_bytes(outdir / "weights.npz", self.weights_npz_bytes())
+            output.add("weights.npz", self.weights_npz_bytes())
         summary = self.summary()
         if not include_timing:
             for key in ("wall_time", "realtime_factor", "synaptic_events_per_second"):
                 summary.pop(key)
-        write_json(outdir / "summary.json", summary)
+        output.add_json("summary.json", summary)
+        for name, data in (extra or {}).items():
+            output.add(name, data)
+        output.commit()
 
 
 class Snapshots:
