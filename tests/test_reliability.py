@@ -340,3 +340,36 @@ def test_a_killed_run_leaves_a_whole_set_or_none(command, tmp_path):
 
     seen = _kill_runs((command[0], EXAMPLES / command[1], *command[2:]), tmp_path / "out", runs=5, seed=len(command))
     assert sum(seen.values()) == 5
+
+
+def test_a_set_interrupted_part_way_is_no_valid_set_and_the_next_run_makes_it_whole(tmp_path, monkeypatch):
+    """The moment a kill rarely hits (the writes take milliseconds): a crash after the first file."""
+    import nmcompiler.fileio as fileio
+
+    old = fileio.OutputSet(tmp_path)
+    old.add("a.bin", b"old a")
+    old.add("b.bin", b"old b")
+    old.commit()
+    assert fileio.check_set(tmp_path) == ""
+    real, written = fileio.write_bytes, []
+
+    def crash_after_one(path, data):
+        if written:
+            (path.parent / f".{path.name}.x1.tmp").write_bytes(data[:2])  # what a kill leaves behind
+            raise KeyboardInterrupt
+        written.append(path)
+        real(path, data)
+
+    monkeypatch.setattr(fileio, "write_bytes", crash_after_one)
+    new = fileio.OutputSet(tmp_path)
+    new.add("a.bin", b"new a")
+    new.add("b.bin", b"new b")
+    with pytest.raises(KeyboardInterrupt):
+        new.commit()
+    assert (tmp_path / "a.bin").read_bytes() == b"new a" and (tmp_path / "b.bin").read_bytes() == b"old b"
+    assert fileio.check_set(tmp_path) == "no valid nmc-manifest.json"  # a mix is no set
+    monkeypatch.setattr(fileio, "write_bytes", real)
+    new.commit()
+    assert fileio.check_set(tmp_path) == "" and not list(tmp_path.glob(".*.tmp"))
+    (tmp_path / "b.bin").write_bytes(b"edited")
+    assert fileio.check_set(tmp_path) == "b.bin differs from the manifest"
