@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-__all__ = ["JSON_VALUES", "NIR_VALUES", "mutate_checkpoint", "mutate_meta", "mutate_nir"]
+__all__ = ["DATA_VALUES", "JSON_VALUES", "NIR_VALUES", "mutate_checkpoint", "mutate_data", "mutate_meta", "mutate_nir"]
 
 #: replacements for one HDF5 dataset of a NIR file: NaN, bytes, strings, integers beyond int64,
 #: empty, wrongly shaped, structured, huge, negative, complex, booleans
@@ -103,3 +103,38 @@ def mutate_checkpoint(source: Path, target: Path, rng: random.Random) -> str:
     with open(target, "wb") as f:
         np.savez(f, **arrays)
     return what
+
+
+#: hostile arrays for --data's x and y and for --input
+DATA_VALUES = (
+    lambda rng: np.zeros((0, 25, 64)),
+    lambda rng: np.full((2, 25, 64), np.nan),
+    lambda rng: np.array([["a"] * 64] * 2),
+    lambda rng: np.zeros((2, 25, 64), dtype=np.complex128),
+    lambda rng: np.zeros(3, dtype=[("x", "f8")]),
+    lambda rng: np.ones((2, 25, 63)),
+    lambda rng: np.full((2, 25, 64), 2.0),
+    lambda rng: np.full((2, 25, 64), -1),
+    lambda rng: (rng.random((2, 25, 64)) < 0.3).astype(np.float32),
+    lambda rng: np.ones((2, 64)) * 0.5,
+    lambda rng: np.full((2, 64), 7.0),
+    lambda rng: np.array(1.0),
+    lambda rng: np.zeros((2, 25, 64), dtype=bool),
+    lambda rng: np.array([0, 1]),
+    lambda rng: np.array([-3, 12]),
+    lambda rng: np.array([0.5, 1.5]),
+    lambda rng: np.array([np.nan, 1]),
+    lambda rng: np.zeros((1, 1, 1, 1, 1)),
+)
+
+
+def mutate_data(target: Path, rng: random.Random) -> str:
+    """A ``--data`` file: x and (sometimes) y drawn from :data:`DATA_VALUES`, or a missing x."""
+    arrays = {}
+    if rng.random() < 0.9:
+        arrays["x"] = rng.choice(DATA_VALUES)(np.random.default_rng(rng.randrange(2**32)))
+    if rng.random() < 0.6:
+        arrays["y"] = rng.choice(DATA_VALUES)(np.random.default_rng(rng.randrange(2**32)))
+    with open(target, "wb") as f:
+        np.savez(f, **arrays)
+    return ", ".join(f"{k}: {v.dtype} {v.shape}" for k, v in arrays.items()) or "no arrays"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from fuzz_mutators import mutate_checkpoint, mutate_meta, mutate_nir
+from fuzz_mutators import mutate_checkpoint, mutate_data, mutate_meta, mutate_nir
 from nmcompiler.errors import UserError
 
 CASES = int(os.environ.get("NMC_FUZZ_CASES", "200"))
@@ -106,3 +106,21 @@ def test_re_signed_images_with_mutated_meta_run_or_fail_cleanly():
     outcomes = _run_cases("image", make, lambda k: BitAccurateSimulator(to_program(decode(images.pop(k))),
                                                                          backend="numpy").run(3))
     assert outcomes["refused"] > CASES // 2, outcomes
+
+
+def test_hostile_sample_files_run_or_fail_cleanly(tmp_path):
+    """``--data`` files (x, y) into the digits network and its image: run every sample, or refused."""
+    from nmcompiler.frontends.nir import NirOptions, load_nir
+    from nmcompiler.flow.samples import run_samples
+    from nmcompiler.sim.data import SampleData
+
+    net = load_nir(EXAMPLES / "digits" / "digits_snntorch.nir", NirOptions.from_preset("snntorch"))
+
+    def read(k):
+        data = SampleData.load(tmp_path / f"d{k % 3}.npz", None, labels=False)
+        counts = run_samples(net, data, source=data.pick_source(net.sources), output="3", steps=5)
+        if data.y is not None:
+            data.check_labels(counts.counts.shape[1], "3")
+
+    outcomes = _run_cases("data", lambda k, rng: mutate_data(tmp_path / f"d{k % 3}.npz", rng), read)
+    assert outcomes["refused"] > CASES // 2 and outcomes["read"] > 0, outcomes
