@@ -45,7 +45,7 @@ def test_simulate_writes_outputs_deterministically(run_nmc, tmp_path):
         code, out, err = run_nmc("simulate", EXAMPLES / "synfire.yaml", "--duration", "50 ms", "-o", tmp_path / name)
         assert code == 0, err
     a, b = tmp_path / "a", tmp_path / "b"
-    assert sorted(p.name for p in a.iterdir()) == ["raster.png", "spikes.npz", "summary.json"]
+    assert sorted(p.name for p in a.iterdir()) == ["nmc-manifest.json", "raster.png", "spikes.npz", "summary.json"]
     assert (a / "spikes.npz").read_bytes() == (b / "spikes.npz").read_bytes()
     assert (a / "raster.png").read_bytes() == (b / "raster.png").read_bytes()
     summary = json.loads((a / "summary.json").read_text())

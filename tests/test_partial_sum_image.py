@@ -142,7 +142,8 @@ def test_cli_compile_writes_an_image_that_nmc_simulate_runs(tmp_path):
 def test_cli_compile_no_image_writes_the_mapping_only(tmp_path):
     res, out, _, _ = cli_compile(tmp_path, "--no-image")
     assert "no configuration image" in res.output
-    assert sorted(p.name for p in out.iterdir()) == ["rnd.map.json", "rnd.map.npz", "rnd.placement.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["nmc-manifest.json", "rnd.map.json", "rnd.map.npz",
+                                                    "rnd.placement.png"]
     assert json.loads((out / "rnd.map.json").read_text())["image"] is None
 
 
