@@ -1,7 +1,13 @@
-"""Atomic file output (write to a temporary file in the same folder, then rename), and guarded
-array input: :func:`read_npy` and :func:`open_npz` read regular files only (a FIFO or a device
-would block), never unpickle, and raise :class:`UnreadableArray` saying why for anything else (an
-archive where one array is expected and the reverse, an empty or truncated file, a bad zip)."""
+"""Files in and out.
+
+* Atomic output: write to a temporary file in the same folder, then rename; :class:`OutputSet`
+  writes the files of one command as a whole, with a manifest last (:func:`check_set`).
+* Guarded array input: :func:`read_npy` and :func:`open_npz` read regular files only (a FIFO or
+  a device would block), never unpickle, and raise :class:`UnreadableArray` saying why for
+  anything else (an archive where one array is expected and the reverse, an empty or truncated
+  file, a bad zip).
+* :func:`file_stem`: a name (a network's, a population's) made a file name inside one folder.
+"""
 
 from __future__ import annotations
 
@@ -142,7 +148,7 @@ class OutputSet:
     def commit(self) -> tuple[str, ...]:
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in (*self.files, MANIFEST):  # what killed runs left of these files
-            for stale in self.folder.glob(f".{glob_escape(name)}.*.tmp"):
+            for stale in self.folder.glob(f".{_glob_escape(name)}.*.tmp"):
                 with contextlib.suppress(FileNotFoundError):
                     stale.unlink()
         with contextlib.suppress(FileNotFoundError):
@@ -154,7 +160,7 @@ class OutputSet:
         return tuple(self.files)
 
 
-def glob_escape(name: str) -> str:
+def _glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
