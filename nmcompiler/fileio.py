@@ -130,7 +130,7 @@ MANIFEST = "nmc-manifest.json"
 
 class OutputSet:
     """The files of one output (``nmc compile``'s image, mapping, report and plot; ``nmc
-    simulate``'s spikes, summary and raster), written as a whole: the old manifest goes first,
+    simulate``'s spikes, summary and raster; ``compare``'s and ``rtl``'s), written as a whole: the old manifest goes first,
     each file is written atomically, and the manifest (each file's SHA-256) comes last. A folder
     whose manifest is missing or does not match its files holds no valid set (a run killed part
     way): :func:`check_set` says so. Leftover temporaries of a killed run are removed."""
@@ -148,7 +148,8 @@ class OutputSet:
     def commit(self) -> tuple[str, ...]:
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in (*self.files, MANIFEST):  # what killed runs left of these files
-            for stale in self.folder.glob(f".{_glob_escape(name)}.*.tmp"):
+            path = self.folder / name
+            for stale in path.parent.glob(f".{_glob_escape(path.name)}.*.tmp") if path.parent.is_dir() else ():
                 with contextlib.suppress(FileNotFoundError):
                     stale.unlink()
         with contextlib.suppress(FileNotFoundError):

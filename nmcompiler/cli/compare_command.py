@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..errors import UserError
-from ..fileio import write_bytes
+from ..fileio import OutputSet
 
 from .app import cli, data_options, load_source, log, network_options, out, output_folder, time_option
 
@@ -150,15 +150,16 @@ def _compare_image(image: Path, float_network: Path, source_options, data, targe
 
 
 def _write(outdir: Path, cmp, report: dict) -> None:
-    from ..fileio import write_json
     from ..report.compare_plot import accuracy_bits_png, compare_png, confusion_png
 
-    write_json(outdir / "compare.json", report)
-    write_bytes(outdir / "compare.png", compare_png(cmp))
+    output = OutputSet(outdir)  # one set: a killed run leaves the old set whole or no valid set
+    output.add_json("compare.json", report)
+    output.add("compare.png", compare_png(cmp))
     if cmp.confusion is not None:
-        write_bytes(outdir / "confusion.png", confusion_png(cmp))
+        output.add("confusion.png", confusion_png(cmp))
     if cmp.accuracy_vs_weight_bits:
-        write_bytes(outdir / "accuracy_bits.png", accuracy_bits_png(cmp))
+        output.add("accuracy_bits.png", accuracy_bits_png(cmp))
+    output.commit()
 
 
 def _print(cmp, report: dict, image, outdir: Path) -> None:

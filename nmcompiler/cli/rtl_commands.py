@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
-from ..fileio import write_bytes, write_json
+from ..fileio import OutputSet, write_json
 from ..image import compiled_target, decode, target_digest
 from ..sim.stimulus import apply_spike_arrays
 from .image_commands import read_image
@@ -204,10 +204,12 @@ def rtl(image: Path, outdir: Path, target, frozen: bool, synth, as_json: bool) -
         from nmcompiler.rtl.synth import synth_ice40
 
         doc["synth"] = {"ice40": synth_ice40(files["nmc_core.v"].decode(), TOPLEVEL)}
+    output = OutputSet(outdir)  # one set: a killed run leaves the old set whole or no valid set
     for name, data in files.items():
-        write_bytes(outdir / name, data)
-    write_bytes(outdir / "README.md", readme.encode())
-    write_json(outdir / "rtl.json", doc)
+        output.add(name, data)
+    output.add("README.md", readme.encode())
+    output.add_json("rtl.json", doc)
+    output.commit()
     if as_json:
         click.echo(json.dumps({"files": sorted(files) + ["README.md", "rtl.json"], "params": doc["params"],
                                "synth": doc.get("synth")}, indent=1, sort_keys=True))
