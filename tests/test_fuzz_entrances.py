@@ -111,3 +111,28 @@ def test_hostile_sample_files_run_or_fail_cleanly(tmp_path):
 
     outcomes = _run_cases("data", lambda k, rng: mutate_data(tmp_path / f"d{k % 3}.npz", rng), read)
     assert outcomes["refused"] > CASES // 2 and outcomes["read"] > 0, outcomes
+
+
+def test_mutated_network_files_load_and_run_or_fail_cleanly(tmp_path):
+    """YAML network files with one value replaced (any type, any place): loaded and run for 20
+    steps, or refused."""
+    import yaml
+
+    from nmcompiler import load_network
+    from nmcompiler.sim import FloatSimulator
+
+    bases = [yaml.safe_load((EXAMPLES / name).read_text())
+             for name in ("cuba.yaml", "synfire.yaml", "mlp.yaml", "stdp_song.yaml", "single_lif.yaml")]
+
+    def make(k, rng):
+        doc, what = mutate_meta(rng.choice(bases), rng)
+        (tmp_path / f"n{k % 3}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        return what
+
+    def read(k):
+        net = load_network(tmp_path / f"n{k % 3}.yaml")
+        if sum(p.size for p in net.populations) <= 20_000:
+            FloatSimulator(net).run(20)
+
+    outcomes = _run_cases("network file", make, read)
+    assert outcomes["refused"] > CASES // 4 and outcomes["read"] >= CASES // 20, outcomes

@@ -126,8 +126,12 @@ class _Builder:
             self._projection(net, jname, spec)
         for i, spec in enumerate(self.data.get("probes", [])):
             if ("probes", i) not in self.broken:
-                net.probe(Probe(target=spec["target"], variable=spec.get("variable", "spikes"),
-                                neurons=spec.get("neurons")))
+                try:
+                    neurons = None if spec.get("neurons") is None else _indices(spec["neurons"], "neurons")
+                except FieldError as exc:
+                    self.error(("probes", i, "neurons"), f"probe: {exc}")
+                    continue
+                net.probe(Probe(target=spec["target"], variable=spec.get("variable", "spikes"), neurons=neurons))
         return net
 
     def _section(self, section: str):
@@ -383,8 +387,11 @@ class _Builder:
         if delays.size and delays.min() < dt * (1 - 1e-9):
             self.error(path, f"delay {format_time(float(delays.min()))} is below dt {format_time(dt)}")
             return None
+        if delays.size and delays.max() > MAX_STEPS * dt:
+            self.error(path, f"delay {format_time(float(delays.max()))} is longer than {MAX_STEPS} steps of dt")
+            return None
         steps = np.rint(delays / dt) if delays.size else delays
-        if delays.size and (not np.all(np.isfinite(steps)) or steps.max() > 2**31 - 1):
+        if delays.size and (not np.all(np.isfinite(steps)) or steps.max() > MAX_STEPS):
             self.error(path, f"delay {format_time(float(delays.max()))} is longer than {2**31 - 1} steps of dt")
             return None
         return steps.astype(np.int32)

@@ -205,10 +205,14 @@ class NeuronModel(ArrayRecord):
         return {}
 
     def dt_problems(self, dt: float) -> list[str]:
-        """Problems of this model at time step ``dt`` (forward Euler is unstable for tau <= dt)."""
+        """Problems of this model at time step ``dt`` (forward Euler is unstable for tau <= dt; a
+        refractory period is counted in steps)."""
+        out = []
+        if np.any(np.asarray(self.refractory) > (2**31 - 1) * dt):
+            out.append(f"refractory {float(np.max(self.refractory)):g} s is beyond 2^31 - 1 steps of {dt:g} s")
         if self.integration not in (Integration.EULER, Integration.FORWARD_EULER):
-            return []
-        return [
+            return out
+        return out + [
             f"euler integration needs {name} > dt ({float(np.min(tau)) * 1e3:g} ms <= {dt * 1e3:g} ms): "
             "use integration 'exact' or a smaller dt"
             for name, tau in self.time_constants().items() if np.any(tau <= dt)

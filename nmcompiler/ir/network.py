@@ -19,6 +19,8 @@ from ..units import format_time
 from .connectivity import Projection
 from .nodes import CurrentSource, Node, Population, Probe, SpikeSource
 
+MAX_STEPS = 2**31 - 1  # steps a time in the network may lie at (spike times, refractory periods)
+
 __all__ = ["Network", "NetworkStats", "PopulationStats"]
 
 
@@ -171,6 +173,8 @@ class Network:
             msgs = node.problems()
             if not msgs and isinstance(node, Population):
                 msgs = node.model.dt_problems(self.dt)
+            if not msgs and isinstance(node, SpikeSource) and node.times.size and node.times.max() > MAX_STEPS * self.dt:
+                msgs = [f"spike times up to {node.times.max():g} s are beyond 2^31 - 1 steps of {self.dt:g} s"]
             out += [Diagnostic(where=label, message=m) for m in msgs]
         nodes = dict(self.graph.nodes(data="node"))
         for proj in self.projections:

@@ -21,7 +21,7 @@ from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes, prefetch_spans
 from ..lowered import SimProgram, cannot_saturate, incoming_weight, program_from_fixed_point
 from .bit_plasticity import IntPlastic, learn_after_int, learn_arrive_int
-from .budget import check_recording, check_steps
+from .budget import check_recording, check_ring, check_steps
 from .result import SimResult, Snapshots, Trace
 
 __all__ = ["BitAccurateSimulator"]
@@ -166,6 +166,7 @@ class BitAccurateSimulator:
         self.learns = bool(prog.plastic)  # plastic projections: the learning kernels run (on one thread)
         longest = max((int(p.delays.max(initial=1)) for p in prog.plastic), default=1)
         self.n_slots = max(self.max_delay, longest) + 1
+        check_ring(self.n_slots, self.channels * self.n, 8)
 
     def _plastic(self, n_slots: int) -> IntPlastic:
         """The plastic synapses' state at the start of a run (their layout built once)."""

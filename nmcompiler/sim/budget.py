@@ -10,7 +10,7 @@ import os
 
 from ..errors import UserError
 
-__all__ = ["MAX_STEPS", "check_recording", "check_steps", "memory_budget", "over_budget", "parse_bytes"]
+__all__ = ["MAX_STEPS", "check_recording", "check_ring", "check_steps", "memory_budget", "over_budget", "parse_bytes"]
 
 MAX_STEPS = 2**31 - 1  # spike times are held as step numbers
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -72,3 +72,11 @@ def over_budget(nbytes: float) -> str:
     if nbytes <= budget:
         return ""
     return f"needs {_size(nbytes)}, more than the {_size(budget)} available (nmc --max-memory)"
+
+
+def check_ring(slots: int, width: int, itemsize: int) -> None:
+    """Refuse a delay ring of ``slots`` x ``width`` values beyond the budget (the longest delay sets it)."""
+    why = over_budget(slots * width * itemsize)
+    if why:
+        raise UserError(f"the longest delay, {slots - 1} steps, makes the simulator's delay ring {why}: shorten the "
+                        "delays or use a longer time step")

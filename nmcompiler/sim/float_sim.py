@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..ir import Network
-from .budget import check_recording, check_steps
+from .budget import check_recording, check_ring, check_steps
 from .inputs import SourceSpikes, external_current_schedule, prefetch_spans
 from .layout import build_layout, build_synapses, spikes_by_population
 from .plasticity import build_plastic, learn_after, learn_arrive
@@ -49,6 +49,7 @@ class FloatSimulator:
         plastic_delay = max((int(p.connectivity.delays.max()) for p in net.projections
                              if p.learning is not None and p.connectivity.nnz), default=1)
         self.n_slots = max(self.syn.max_delay, plastic_delay) + 1
+        check_ring(self.n_slots, self.layout.channels * self.layout.n, 8)
         log.debug("layout: %d neurons, %d channels, %d synapses", self.layout.n, self.layout.channels, self.syn.nnz)
 
     def run(self, steps: int, progress: Callable[[int], None] | None = None, track_ranges: bool = False,
