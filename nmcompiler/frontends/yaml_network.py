@@ -20,6 +20,7 @@ from ..ir import (
     LEARNING_RULES, MODELS, STDP, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population,
     Probe, Projection, RewardSTDP, SpikeSource,
 )
+from ..ir.network import MAX_DT
 from ..ir.nodes import MAX_SIZE
 from ..units import QuantityError, format_time, parse_quantity
 from . import connectors
@@ -104,7 +105,9 @@ class _Builder:
         dt = self.quantity(("dt",), self.data["dt"], "time")
         if dt is not None and dt <= 0:
             self.error(("dt",), f"dt must be > 0, not {self.data['dt']}")
-        if dt is None or dt <= 0:
+        elif dt is not None and dt > MAX_DT:
+            self.error(("dt",), f"dt {self.data['dt']} is beyond {MAX_DT:g} s")
+        if dt is None or dt <= 0 or dt > MAX_DT:
             dt = 1.0  # reported above; a stand-in keeps checking the rest of the file
         duration = self.data.get("duration")
         duration = self.quantity(("duration",), duration, "time") if duration is not None else None

@@ -20,6 +20,7 @@ from .connectivity import Projection
 from .nodes import CurrentSource, Node, Population, Probe, SpikeSource
 
 MAX_STEPS = 2**31 - 1  # steps a time in the network may lie at (spike times, refractory periods)
+MAX_DT = 1e6  # seconds per step (frameworks that count time in steps use dt = 1)
 
 __all__ = ["Network", "NetworkStats", "PopulationStats"]
 
@@ -166,6 +167,8 @@ class Network:
         out = []
         if not (np.isfinite(self.dt) and self.dt > 0):
             out.append(Diagnostic(where=f"network '{self.name}'", message=f"dt must be > 0, not {self.dt}"))
+        elif self.dt > MAX_DT:
+            out.append(Diagnostic(where=f"network '{self.name}'", message=f"dt {self.dt:g} s is beyond {MAX_DT:g} s"))
         if self.duration is not None and not self.duration > 0:
             out.append(Diagnostic(where=f"network '{self.name}'", message="duration must be > 0"))
         for node in self.nodes:
