@@ -239,13 +239,7 @@ def axon_type_weights(net: Network, target: Target) -> list[Violation]:
         return []
     out = []
     for p in net.populations:
-        distinct = np.zeros(p.size, dtype=np.int64)
-        values = [np.stack([q.connectivity.indices.astype(np.float64),
-                            q.connectivity.synapse_weights().astype(np.float64)], 1)
-                  for q in net.spiking_projections(p.name)]
-        if values:
-            pairs = np.unique(np.concatenate(values), axis=0)
-            distinct = np.bincount(pairs[:, 0].astype(np.int64), minlength=p.size)
+        distinct = net.distinct_weights(p.name)
         worst = int(distinct.max()) if distinct.size else 0
         if worst > types:
             out.append(Violation(rule=Rule.AXON_TYPE_WEIGHTS, subject=f"population '{p.name}'",

@@ -155,6 +155,16 @@ class Network:
         return [p for p in self.projections
                 if (post is None or p.post == post) and not isinstance(self.node(p.pre), CurrentSource)]
 
+    def distinct_weights(self, post: str) -> np.ndarray:
+        """Per neuron of population ``post``: how many distinct weights its spiking synapses have
+        (crossbar cores hold as many as they have axon types)."""
+        size = self.node(post).size
+        pairs = [np.stack([q.connectivity.indices.astype(np.float64), q.connectivity.synapse_weights().astype(np.float64)],
+                          1) for q in self.spiking_projections(post)]
+        if not pairs:
+            return np.zeros(size, dtype=np.int64)
+        return np.bincount(np.unique(np.concatenate(pairs), axis=0)[:, 0].astype(np.int64), minlength=size)
+
     def projection_names(self) -> list[str]:
         return list(self._edges)
 

@@ -175,7 +175,7 @@ class AxonPlanes:
         plans, left = {}, {}
         for pop in net.populations:
             incoming = net.spiking_projections(pop.name)
-            if not incoming or self._distinct(incoming, pop.size) <= self.types:
+            if not incoming or int(net.distinct_weights(pop.name).max()) <= self.types:
                 continue
             why = self._refusal(net, incoming)
             plan = self._plan(incoming, pop.size) if why is None else None
@@ -210,12 +210,6 @@ class AxonPlanes:
             for p, m in zip(incoming, plan.masks):
                 used.setdefault(p.pre, set()).update(k for k in range(self.types - 1) if np.any((m >> k) & 1))
         return {name: tuple(sorted(ks)) for name, ks in used.items() if ks}
-
-    @staticmethod
-    def _distinct(incoming: list[Projection], size: int) -> int:
-        pairs = np.concatenate([np.stack([p.connectivity.indices.astype(np.float64),
-                                          p.connectivity.synapse_weights().astype(np.float64)], 1) for p in incoming])
-        return int(np.bincount(np.unique(pairs, axis=0)[:, 0].astype(np.int64), minlength=size).max())
 
     def _refusal(self, net: Network, incoming: list[Projection]) -> str | None:
         for p in incoming:
