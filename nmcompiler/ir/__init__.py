@@ -1,6 +1,7 @@
 """The graph IR: neuron models, nodes, projections and the network graph."""
 
 from .connectivity import Connectivity, Projection
+from .convolution import ConvStage, Convolution
 from .learned import with_weights
 from .learning import LEARNING_RULES, STDP, RewardSTDP
 from .models import MEMBRANE, IF, LIF, MODELS, CubaLIF, Integration, NeuronModel, Propagator, ResetMode, ThresholdUnit
@@ -10,7 +11,7 @@ from .serialize import FORMAT_VERSION, load_network_file, save_network
 
 __all__ = [
     "MEMBRANE", "STDP", "RewardSTDP", "LEARNING_RULES",
-    "Connectivity", "Projection", "IF", "LIF", "MODELS", "CubaLIF", "NeuronModel", "Propagator",
+    "Connectivity", "Projection", "ConvStage", "Convolution", "IF", "LIF", "MODELS", "CubaLIF", "NeuronModel", "Propagator",
     "ResetMode", "Integration", "ThresholdUnit", "Network", "NetworkStats", "PopulationStats", "NODE_KINDS", "CurrentSource", "Node",
     "PoissonSource", "Population", "Probe", "SpikeSource", "FORMAT_VERSION", "load_network_file",
     "save_network", "with_weights",

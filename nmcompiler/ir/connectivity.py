@@ -9,11 +9,14 @@ all synapses, which keeps uniform projections of 1e8 synapses at 4 bytes per syn
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._record import ArrayRecord
+from .convolution import Convolution
 from .learning import STDP
 from .models import MEMBRANE
 from .nodes import CurrentSource, Node, Population
@@ -81,6 +84,16 @@ class Connectivity(ArrayRecord):
         pre, post = np.nonzero(matrix)
         return cls.from_coo(matrix.shape[0], matrix.shape[1], pre, post, matrix[pre, post], delays)
 
+    @classmethod
+    def from_convolution(cls, conv: Convolution, delays=1) -> "Connectivity":
+        """The sparse lowering of a convolution chain: one synapse per non-zero (input, output)
+        pair of ``conv.matrix()``, weighted by ``gain``."""
+        by_pre = conv.matrix().T.tocsr()  # rows = presynaptic neurons
+        by_pre.eliminate_zeros()
+        by_pre.sort_indices()
+        return cls(n_pre=by_pre.shape[0], n_post=by_pre.shape[1], indptr=by_pre.indptr, indices=by_pre.indices,
+                   weights=by_pre.data * conv.gain, delays=delays)
+
     @property
     def nnz(self) -> int:
         return int(self.indices.size)
@@ -134,6 +147,11 @@ class Projection(ArrayRecord):
     weights plastic. A projection from a current source may name
     :data:`MEMBRANE` instead: its current then enters the membrane equation beside the bias
     (``r * I``), not a synaptic current (PyNN's and NEST's injected currents).
+
+    ``structure`` (a :class:`~.convolution.Convolution`) says the synapses are a convolution
+    chain's lowering (``Connectivity.from_convolution``), so convolution cores can store its
+    kernels once. Passes that change the synapses go through :meth:`with_connectivity`, which
+    drops it.
     """
 
     name: str
@@ -143,6 +161,11 @@ class Projection(ArrayRecord):
     receptor: str | None = None
     learning: STDP | None = None
     meta: dict = field(default_factory=dict)
+    structure: Convolution | None = None
+
+    def with_connectivity(self, connectivity: Connectivity, **changes) -> "Projection":
+        """This projection with other synapses (and ``changes``): no longer a convolution's lowering."""
+        return dataclasses.replace(self, connectivity=connectivity, structure=None, **changes)
 
     def problems(self, pre: Node | None, post: Node | None) -> list[str]:
         out = []
@@ -167,7 +190,18 @@ class Projection(ArrayRecord):
         problems = c.problems()
         if isinstance(pre, CurrentSource):
             problems = [p for p in problems if not p.startswith("delay")]
-        return out + problems + self._learning_problems(pre)
+        return out + problems + self._learning_problems(pre) + self._structure_problems()
+
+    def _structure_problems(self) -> list[str]:
+        if self.structure is None:
+            return []
+        problems = self.structure.problems()
+        if problems:
+            return [f"structure: {p}" for p in problems]
+        c, s = self.connectivity, self.structure
+        if c.n_pre != math.prod(s.in_shape) or c.n_post != math.prod(s.out_shape):
+            return [f"structure maps {s.in_shape} to {s.out_shape} but the synapses are {c.n_pre} x {c.n_post}"]
+        return []
 
     def _learning_problems(self, pre: Node | None) -> list[str]:
         if self.learning is None:

@@ -43,7 +43,7 @@ def with_weights(net: Network, weights: Mapping[str, np.ndarray], *, freeze: boo
             continue
         learning = None if freeze else proj.learning
         out.disconnect(name)
-        out.connect(dataclasses.replace(proj, connectivity=dataclasses.replace(c, weights=w), learning=learning))
+        out.connect(proj.with_connectivity(dataclasses.replace(c, weights=w), learning=learning))
     if problems:
         raise ValidationError(problems)
     return _in_order(out, [p.name for p in net.projections])

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import UserError
 from ..fileio import UnreadableArray, atomic_open, open_npz, write_bytes
 from .connectivity import Connectivity, Projection
+from .convolution import ConvStage, Convolution
 from .learning import LEARNING_RULES, STDP
 from .models import MODELS, NeuronModel
 from .network import Network
@@ -46,6 +47,10 @@ class _Encoder:
             return {"kind": v.kind, **self.fields(v, key)}
         if isinstance(v, STDP):
             return {"rule": v.kind, **self.fields(v, key)}
+        if isinstance(v, Convolution):
+            return {"convolution": self.fields(v, key)}
+        if isinstance(v, ConvStage):
+            return {"stage": self.fields(v, key)}
         if isinstance(v, dict):
             return {"dict": {k: self.value(x, f"{key}/{k}") for k, x in v.items()}}
         if isinstance(v, tuple):
@@ -73,6 +78,10 @@ def _decode(v: object, arrays) -> object:
         if "kind" in v:
             fields = {k: _decode(x, arrays) for k, x in v.items() if k != "kind"}
             return MODELS[v["kind"]](**fields)
+        if "convolution" in v:
+            return Convolution(**{k: _decode(x, arrays) for k, x in v["convolution"].items()})
+        if "stage" in v:
+            return ConvStage(**{k: _decode(x, arrays) for k, x in v["stage"].items()})
         if "rule" in v:
             return LEARNING_RULES[v["rule"]](**{k: _decode(x, arrays) for k, x in v.items() if k != "rule"})
     return v
@@ -90,7 +99,8 @@ def _to_meta(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
         "nodes": [{"kind": n.kind, **{k: v for k, v in enc.fields(n, f"node/{n.name}").items()
                                       if not (k == "mirror_of" and v is None)}} for n in net.nodes],
         "projections": [
-            {**{k: v for k, v in enc.fields(p, f"proj/{p.name}").items() if not (k == "learning" and v is None)},
+            {**{k: v for k, v in enc.fields(p, f"proj/{p.name}").items()
+                if not (k in ("learning", "structure") and v is None)},
              "connectivity": enc.fields(p.connectivity, f"proj/{p.name}/conn")}
             for p in net.projections
         ],

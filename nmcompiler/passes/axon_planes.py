@@ -281,9 +281,9 @@ class AxonPlanes:
                 on = (m >> k) & 1 == 1
                 if on.any():
                     sender = p.pre if k == t - 1 else f"{p.pre}.plane{k}"
-                    out.connect(dataclasses.replace(p, name=f"{p.name}.plane{k}", pre=sender, connectivity=(
-                        Connectivity.from_coo(c.n_pre, c.n_post, pre[on], post[on], scale[post[on]] * values[k],
-                                              delay[on]))))
+                    out.connect(p.with_connectivity(Connectivity.from_coo(
+                        c.n_pre, c.n_post, pre[on], post[on], scale[post[on]] * values[k], delay[on]),
+                        name=f"{p.name}.plane{k}", pre=sender))
             new_w.append(scale[post] * (((m[:, None] >> np.arange(t)) & 1) @ values))
         kinds, counts = np.unique(plan.planes, return_counts=True)
         return PlaneBits(sources=int(plan.planes.size), bits={int(b): int(n) for b, n in zip(kinds, counts)},

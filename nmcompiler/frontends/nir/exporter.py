@@ -1,7 +1,10 @@
 """Graph IR -> NIR graph (the inverse of the importer's conventions).
 
 * populations become LIF / LI (lif), CubaLIF / CubaLI (cuba_lif with one receptor), IF / I (if)
-  and Threshold (threshold) nodes with per-neuron parameter arrays;
+  and Threshold (threshold) nodes with per-neuron parameter arrays (shaped as the feature map a
+  convolution structure gives them);
+* a projection that keeps a convolution structure becomes its chain again: Conv1d / Conv2d,
+  SumPool2d / AvgPool2d, Flatten + Linear / Affine for a dense stage, the bias on the last stage;
 * spike sources become Input nodes; a projection becomes a Linear node (an Affine node when the
   target has a bias), dense ``(n_post, n_pre)``; delays above one step add a Delay node, and a
   projection with several delays is split into one Linear per delay;
@@ -46,7 +49,18 @@ def exact_preimage(target: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return x
 
 
-def _neuron_node(pop: Population, dt: float):
+def _neuron_node(pop: Population, dt: float, shape: tuple[int, ...] | None = None):
+    node = _flat_neuron_node(pop, dt)
+    if shape is None or len(shape) < 2:
+        return node
+    for attr in ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in", "threshold"):
+        value = getattr(node, attr, None)
+        if isinstance(value, np.ndarray) and value.size == pop.size:
+            setattr(node, attr, value.reshape(shape))
+    return node
+
+
+def _flat_neuron_node(pop: Population, dt: float):
     m, n = pop.model, pop.size
     meta = {}
     if m.reset == ResetMode.SUBTRACT:
@@ -106,23 +120,25 @@ def export_nir(net: Network) -> nir.NIRGraph:
     edges: list[tuple[str, str]] = []
     readouts = {p.name for p in net.populations if isinstance(p.model, ThresholdUnit) and not p.model.spiking}
     scales = {}
+    shapes = _map_shapes(net)
     for node in net.nodes:
         if isinstance(node, SpikeSource):
-            nodes[node.name] = nir.Input(input_type={"input": np.array([node.size])})
+            nodes[node.name] = nir.Input(input_type={"input": np.array(shapes.get(node.name, [node.size]))})
         elif isinstance(node, Population) and node.name not in readouts:
-            nodes[node.name] = _neuron_node(node, net.dt)
+            nodes[node.name] = _neuron_node(node, net.dt, shapes.get(node.name))
             scales[node.name] = convert_neuron(nodes[node.name], dt=net.dt, integration=integration,
                                                reset=node.model.reset, if_per_step=True)
         elif not isinstance(node, (Population, CurrentSource)):
             raise UserError(f"source '{node.name}': {node.kind} sources have no NIR equivalent (use a spike source)")
     biases = _biases(net, scales)
     for proj in net.spiking_projections():
-        _projection(net, proj, nodes, edges, scales, biases, readouts)
+        if not _structured(net, proj, nodes, edges, scales, biases, readouts, shapes):
+            _projection(net, proj, nodes, edges, scales, biases, readouts)
     for name in readouts:
         nodes[name] = nir.Output(output_type={"output": np.array([net.node(name).size])})
     for pop in net.populations:  # every population is observable, as the importer's probes assume
         if pop.name not in readouts:
-            nodes[f"{pop.name}.out"] = nir.Output(output_type={"output": np.array([pop.size])})
+            nodes[f"{pop.name}.out"] = nir.Output(output_type={"output": np.array(shapes.get(pop.name, [pop.size]))})
             edges.append((pop.name, f"{pop.name}.out"))
     for name, (bias, _) in biases.items():
         if np.any(bias) and not any(b == name for _, b in edges):
@@ -184,3 +200,71 @@ def _projection(net, proj, nodes, edges, scales, biases, readouts) -> None:
             edges.append((name, f"{name}.delay"))
             name = f"{name}.delay"
         edges.append((name, proj.post))
+
+
+def _map_shapes(net: Network) -> dict[str, tuple[int, ...]]:
+    """The feature-map shape of every node a convolution structure reads or writes (the first
+    one seen; a node seen with two shapes keeps the first, and the other projection is written
+    as a dense Linear)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for proj in net.projections:
+        if proj.structure is not None:
+            shapes.setdefault(proj.pre, proj.structure.in_shape)
+            shapes.setdefault(proj.post, proj.structure.out_shape)
+    return shapes
+
+
+def _structured(net, proj, nodes, edges, scales, biases, readouts, shapes) -> bool:
+    """Write ``proj`` as its convolution chain; False (nothing written) when the chain cannot
+    reproduce it: several delays, a gain other than the neurons' input scale, a bias that is
+    not one value per output channel, or map shapes that disagree."""
+    s, c = proj.structure, proj.connectivity
+    if s is None or proj.post in readouts or shapes.get(proj.pre) != s.in_shape or shapes.get(proj.post) != s.out_shape:
+        return False
+    delays = np.unique(c.synapse_delays())
+    if delays.size > 1 or not np.all(np.broadcast_to(scales[proj.post].input_scale, (c.n_post,)) == s.gain):
+        return False
+    bias = biases.get(proj.post)
+    last = s.stages[-1]
+    channel_bias = np.zeros(last.out_channels)
+    if bias is not None and np.any(bias[0]):
+        per_channel = np.asarray(bias[0], dtype=np.float64).reshape(last.out_channels, -1)
+        if last.kind not in ("conv", "dense") or np.any(per_channel != per_channel[:, :1]):
+            return False
+        channel_bias = per_channel[:, 0]
+    biases.pop(proj.post, None)
+    prev = proj.pre
+    for i, stage in enumerate(s.stages):
+        name = proj.name if i == len(s.stages) - 1 else f"{proj.name}.{i}"
+        for node_name, node in _stage_nodes(name, stage, channel_bias if i == len(s.stages) - 1 else None):
+            nodes[node_name] = node
+            edges.append((prev, node_name))
+            prev = node_name
+    if delays.size and delays[0] > 1:
+        nodes[f"{proj.name}.delay"] = nir.Delay(delay=np.full(s.out_shape, (int(delays[0]) - 1) * net.dt))
+        edges.append((prev, f"{proj.name}.delay"))
+        prev = f"{proj.name}.delay"
+    edges.append((prev, proj.post))
+    return True
+
+
+def _stage_nodes(name: str, stage, bias):
+    """NIR nodes of one stage, in order (a dense stage over a map is a Flatten and a Linear)."""
+    if stage.kind in ("sum_pool", "avg_pool"):
+        kind = nir.SumPool2d if stage.kind == "sum_pool" else nir.AvgPool2d
+        return [(name, kind(kernel_size=np.array(stage.kernel), stride=np.array(stage.stride),
+                            padding=np.array(stage.padding)))]
+    bias = np.zeros(stage.out_channels) if bias is None else bias
+    if stage.kind == "dense":
+        out = []
+        if len(stage.in_shape) > 1:
+            out.append((f"{name}.flatten", nir.Flatten(input_type={"input": np.array(stage.in_shape)}, start_dim=0,
+                                                       end_dim=-1)))
+        node = nir.Affine(weight=stage.weight, bias=bias) if np.any(bias) else nir.Linear(weight=stage.weight)
+        return [*out, (name, node)]
+    if stage.spatial == 1:
+        return [(name, nir.Conv1d(input_shape=stage.in_shape[1], weight=stage.weight, stride=stage.stride[0],
+                                  padding=stage.padding[0], dilation=stage.dilation[0], groups=stage.groups,
+                                  bias=bias))]
+    return [(name, nir.Conv2d(input_shape=tuple(stage.in_shape[1:]), weight=stage.weight, stride=stage.stride,
+                              padding=stage.padding, dilation=stage.dilation, groups=stage.groups, bias=bias))]

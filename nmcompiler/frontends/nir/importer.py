@@ -19,7 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...errors import Diagnostic, UserError, ValidationError
-from ...ir import Connectivity, CurrentSource, Network, Population, Probe, Projection, SpikeSource, ThresholdUnit
+from ...ir import (Connectivity, Convolution, CurrentSource, Network, Population, Probe, Projection, SpikeSource,
+                  ThresholdUnit)
 from ...ir.models import Integration, ResetMode
 from . import operators as op
 from .graph import flatten, rnn_inputs_to_neurons
@@ -163,11 +164,12 @@ class _Importer:
         order = list(nx.topological_sort(g.subgraph(linear)))
         incoming: dict[str, tuple] = {}
         for _ in range(3):  # neuron shapes may depend on what feeds them: iterate to a fixed point
-            terms, bias, out_shape = {}, {}, {}
+            terms, bias, out_shape, self.chains, self.chains_in = {}, {}, {}, {}, {}
             for r in roots:
                 if shape[r] is not None:
                     n = math.prod(shape[r])
                     terms[r], bias[r], out_shape[r] = {(r, 0): sp.identity(n, format="csr")}, None, shape[r]
+                    self.chains[r] = {(r, 0): ()}
             for name in order + roots:
                 summed = self._sum_inputs(name, g, terms, bias, out_shape)
                 if summed is None:
@@ -199,30 +201,35 @@ class _Importer:
             self.problem(name, f"inputs of different sizes are summed: {listing}")
             return None
         total: dict = {}
+        chains: dict = {}
         for p in preds:
             for key, m in terms[p].items():
                 total[key] = total[key] + m if key in total else m
+                chains[key] = None if key in chains else self.chains[p].get(key)  # a sum has no one chain
+        self.chains_in[name] = chains
         biases = [bias[p] for p in preds if bias[p] is not None]
         return total, (np.sum(biases, axis=0) if biases else None), out_shape[preds[0]]
 
     def _apply(self, name, terms, bias_in, in_shape):
         node = self.flat.nodes[name]
+        self.chains[name] = chains = self.chains_in[name]
         try:
             if name in self.flat.passthrough:
                 return terms, bias_in, in_shape
             if isinstance(node, nir.Delay):
-                return self._delay(node, terms, bias_in, in_shape)  # may raise OperatorError
+                return self._delay(name, node, terms, bias_in, in_shape)  # may raise OperatorError
             if isinstance(node, (nir.Affine, nir.Linear)):
                 m, b, shape = op.affine(node.weight, getattr(node, "bias", None), in_shape)
             elif isinstance(node, nir.Scale):
                 m, b, shape = op.scale(node.scale, in_shape)
             elif isinstance(node, (nir.Conv1d, nir.Conv2d)):
                 spatial = 1 if isinstance(node, nir.Conv1d) else 2
-                m, b, shape = op.conv(node.weight, node.bias, in_shape, stride=node.stride, padding=node.padding,
-                                      dilation=node.dilation, groups=node.groups, spatial=spatial)
+                m, b, shape, stage = op.conv(node.weight, node.bias, in_shape, stride=node.stride,
+                                             padding=node.padding, dilation=node.dilation, groups=node.groups,
+                                             spatial=spatial)
             elif isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
-                m, b, shape = op.pool(in_shape, kernel_size=node.kernel_size, stride=node.stride,
-                                      padding=node.padding, average=isinstance(node, nir.AvgPool2d))
+                m, b, shape, stage = op.pool(in_shape, kernel_size=node.kernel_size, stride=node.stride,
+                                             padding=node.padding, average=isinstance(node, nir.AvgPool2d))
             elif isinstance(node, nir.Flatten):
                 m, b, shape = None, None, op.flatten_shape(in_shape, int(node.start_dim), int(node.end_dim))
             else:
@@ -232,13 +239,20 @@ class _Importer:
             return None
         if m is None:
             return terms, bias_in, shape
+        if isinstance(node, (nir.Affine, nir.Linear)) and len(shape) == 1:  # over the whole (flattened) map
+            self.chains[name] = {k: None if c is None else (*c, op.dense_stage(node.weight, c[-1].out_shape if c else in_shape))
+                                 for k, c in chains.items()}
+        elif isinstance(node, LINEAR_KINDS[:3]):  # a Scale, or a Linear per position: no structure kept
+            self.chains[name] = dict.fromkeys(chains)
+        else:
+            self.chains[name] = {k: None if c is None else (*c, stage) for k, c in chains.items()}
         new_terms = {key: (m @ t).tocsr() for key, t in terms.items()}
         new_bias = m @ bias_in if bias_in is not None else None
         if b is not None:
             new_bias = b if new_bias is None else new_bias + b
         return new_terms, new_bias, shape
 
-    def _delay(self, node, terms, bias_in, in_shape):
+    def _delay(self, node_name, node, terms, bias_in, in_shape):
         delay = np.asarray(node.delay, dtype=np.float64)
         try:
             delay = np.broadcast_to(delay, in_shape).reshape(-1)
@@ -247,11 +261,14 @@ class _Importer:
         steps = np.rint(delay / self.dt)
         steps = steps.astype(np.int64)
         out: dict = {}
+        chains, uniform = self.chains_in[node_name], len(np.unique(steps)) == 1
+        self.chains[node_name] = {}
         for d in np.unique(steps):
             keep = sp.diags((steps == d).astype(np.float64), format="csr")
             for (root, delay), m in terms.items():
                 key = (root, delay + int(d))
                 part = (keep @ m).tocsr()
+                self.chains[node_name][key] = chains[(root, delay)] if uniform and key not in out else None
                 out[key] = out[key] + part if key in out else part
         return out, bias_in, in_shape
 
@@ -341,11 +358,12 @@ class _Importer:
             by_pre.sort_indices()
             weights = by_pre.data * scale[by_pre.indices]
             exact = self._exact(root, sink, matrix, "nmcompiler.ir_weight")
+            structure = self._structure(sink, (root, delay), scale)
             if exact is not None:  # written by our exporter for these very weights: use the IR's own values
                 rows = np.repeat(np.arange(by_pre.shape[0]), np.diff(by_pre.indptr))
                 candidate = exact[by_pre.indices, rows]
                 if np.allclose(candidate, weights, rtol=1e-12, atol=0):
-                    weights = candidate
+                    weights, structure = candidate, None
             proj = f"{root}_to_{sink}" + (f"_d{delay}" if multi else "")
             steps = self._delay_steps(root, sink, delay)
             if steps < 1:
@@ -356,7 +374,16 @@ class _Importer:
             conn = Connectivity(n_pre=matrix.shape[1], n_post=size, indptr=by_pre.indptr, indices=by_pre.indices,
                                 weights=weights, delays=np.int32(steps))
             receptor = "syn" if net.node(sink).model.receptors else None
-            net.connect(Projection(name=proj, pre=root, post=sink, connectivity=conn, receptor=receptor))
+            net.connect(Projection(name=proj, pre=root, post=sink, connectivity=conn, receptor=receptor,
+                                   structure=structure))
+
+    def _structure(self, sink: str, key, scale: np.ndarray) -> Convolution | None:
+        """The convolution chain behind one term, if it is one (every operator on its path a
+        convolution or pooling, no sum with another path) and the sink scales its inputs alike."""
+        chain = self.chains_in.get(sink, {}).get(key)
+        if not chain or not np.all(scale == scale[0]):
+            return None
+        return Convolution(stages=chain, gain=float(scale[0]))
 
     def _exact(self, root: str, sink: str, matrix, key: str):
         """The IR values our exporter stored on the single Linear/Affine between ``root`` and ``sink``
