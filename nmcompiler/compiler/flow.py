@@ -26,6 +26,7 @@ from ..mapping.passlog import PassLog
 from ..mapping.sizing import Sizing, grown, settled
 from ..targets import Target
 from .after_partition import AssignAxonTypesStage, SplitFanOutStage, Usage
+from .conv import conv_pipeline
 from .legalize import (BiasOnsets, Bound, ClusterWeightsStage, DesignRules, MeasureRates, MultiCompartments,
                        QuantizeStage, RefuseIllegal, RelayDelays, SizeCore)
 from .partition import PartitionNeurons
@@ -58,6 +59,8 @@ class SizedMesh(Stage):
 def compile_pipeline(target: Target, options: CompileOptions, *, size_cost: Callable | None = None,
                      sized_name: str | None = None, callbacks: Sequence[Callback] = ()) -> Pipeline:
     """The stages that compile onto ``target`` with ``options`` (with ``size_cost``: sized first)."""
+    if target.convolution is not None:
+        return conv_pipeline(target, options, callbacks)
     core = target.core
     legalizing: list[Stage] = [RelayDelays()]
     if core.axon_types:

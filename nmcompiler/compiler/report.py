@@ -51,7 +51,7 @@ def build_mapping(state: CompileState) -> Mapping:
     part = state.partition
     return Mapping(target=state.target, core_of=part.core_of, position=state.placement.position, usage=state.usage,
                    offsets=dict(state.index.offsets), axon_types=state.axon_types, partial_sums=part.partial_sums,
-                   routes=state.routes)
+                   routes=state.routes, layer_parts=() if state.assignment is None else state.assignment.parts)
 
 
 def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport:

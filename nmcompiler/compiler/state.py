@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..drc import Violation
+from ..drc.conv import ConvLayers
 from ..errors import UserError
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
 from ..lowered import NeuronIndex
 from ..mapping.choose import PARTITIONERS
+from ..mapping.conv_assign import LayerAssignment
 from ..mapping.mapping import CoreUsage, Routes
 from ..mapping.partial_sums import PartialSums
 from ..mapping.sizing import Sizing
@@ -121,3 +123,5 @@ class CompileState:
     placement: Placement | None = None
     routes: Routes = field(default_factory=Routes)
     misfits: tuple[str, ...] = ()
+    layers: ConvLayers | None = None  # convolution targets: the populations as layers
+    assignment: LayerAssignment | None = None  # convolution targets: layer parts onto the chip's cores

@@ -35,6 +35,12 @@ class Rule(StrEnum):
     AXON_TYPE_WEIGHTS = "axon_type_weights"
     CROSSBAR_MULTAPSES = "crossbar_multapses"
     MACHINE_CAPACITY = "machine_capacity"
+    CONV_STRUCTURE = "conv_structure"  # convolution cores: a layer's input is one kernel
+    CONV_KERNEL = "conv_kernel"
+    CONV_POOLING = "conv_pooling"
+    CONV_MAP = "conv_map"
+    CONV_MEMORY = "conv_memory"
+    CONV_DESTINATIONS = "conv_destinations"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,4 +327,8 @@ def check(net: Network, target: Target) -> list[Violation]:
     """Every violation of every rule (empty: the network maps as it is), on ``target_for(net, target)``."""
     net.validate()
     target = target_for(net, target)
+    if target.convolution is not None:  # one layer per core: its own rules (drc/conv.py)
+        from .conv import conv_rules
+
+        return [v for rule in (model_supported, spikes_per_step, learning, conv_rules) for v in rule(net, target)]
     return [v for rule in RULES for v in rule(net, target)]

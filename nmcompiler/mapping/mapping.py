@@ -15,6 +15,7 @@ from .route import LinkLoads
 from .tables import RoutingTables
 
 if TYPE_CHECKING:
+    from .conv_assign import LayerPart
     from .partial_sums import PartialSums
 
 __all__ = ["CoreUsage", "Mapping", "Routes"]
@@ -60,6 +61,8 @@ class Mapping:
     axon_types: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     partial_sums: PartialSums | None = None  # when fan-in goes through compartments (.partial_sums)
     routes: Routes = field(default_factory=Routes)
+    # convolution targets: logical core k runs layer_parts[k] (a layer's output channels) on chip core .core
+    layer_parts: tuple[LayerPart, ...] = ()
 
     @property
     def cores_used(self) -> int:

@@ -11,7 +11,9 @@ import numpy as np
 
 from ..errors import UserError
 from ..fileio import UnreadableArray, open_npz, write_bytes
+from ..targets.convolution import ConvCore
 from ..targets.target import target_from_json
+from .conv_assign import LayerPart
 from .mapping import CoreUsage, Mapping, Routes
 from .partial_sums import PartialSums
 from .route import LinkLoads
@@ -39,6 +41,8 @@ def save_mapping(mapping: Mapping, path: str | Path | None) -> bytes:
         arrays |= {"axon_type_core": np.concatenate([np.full(mapping.axon_types[c][0].size, c) for c in cores]),
                    "axon_type_key": np.concatenate([mapping.axon_types[c][0] for c in cores]),
                    "axon_type": np.concatenate([mapping.axon_types[c][1] for c in cores])}
+    if mapping.layer_parts:
+        meta["layer_parts"] = [p.to_json() for p in mapping.layer_parts]
     links = mapping.routes.links
     if links is not None:
         arrays |= {"link_load_horizontal": links.horizontal, "link_load_vertical": links.vertical}
@@ -86,6 +90,9 @@ def _mapping(a: dict, meta: dict) -> Mapping:
         tables = RoutingTables(key_bits_neuron=t["key_bits_neuron"],
                                entries={int(c): [(k, m, frozenset(o)) for k, m, o in e] for c, e in t["entries"].items()},
                                entries_before={int(c): v for c, v in t["entries_before"].items()})
+    parts = tuple(LayerPart(layer=p["layer"], channels=tuple(p["channels"]), core=p["core"],
+                            memory=ConvCore(kernel_words=p["kernel_words"], neuron_words=p["neuron_words"],
+                                            bias_words=p["bias_words"])) for p in meta.get("layer_parts", ()))
     return Mapping(target=target_from_json(meta["target"]), core_of=a["core_of"], position=a["position"], usage=usage,
                    offsets=meta["offsets"], axon_types=axon_types, partial_sums=ps,
-                   routes=Routes(links=links, tables=tables))
+                   routes=Routes(links=links, tables=tables), layer_parts=parts)

@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .target import Target
 
-__all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "CrossbarLayout", "SparseLayout", "StorageLayout",
+__all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "ConvolutionLayout", "CrossbarLayout", "SparseLayout", "StorageLayout",
            "SynapseFields", "Word32Layout", "axon_key_stride", "axon_keys", "storage_layout"]
 
 ENTRY_BITS = 32  # a synapse entry or word of the image
@@ -191,7 +191,23 @@ class CrossbarLayout(StorageLayout):
         return []
 
 
-_LAYOUTS = {cls.kind: cls() for cls in (SparseLayout, Word32Layout, CrossbarLayout)}
+class ConvolutionLayout(StorageLayout):
+    """A kernel memory per core holding one layer's kernel once (convolution cores,
+    :mod:`.convolution`): a word per kernel weight, addressed as the target's ``convolution``
+    section says; the synapses a kernel makes are not stored."""
+
+    kind = "convolution"
+    axon_per_delay = False
+    weights_per_synapse = True
+
+    def synapse_bits(self, target: Target) -> int:
+        return target.format.weight_bits  # a kernel word
+
+    def problems(self, target: Target) -> list[str]:
+        return [] if target.format.delay_max >= 1 else ["format.delay_max must be at least 1"]
+
+
+_LAYOUTS = {cls.kind: cls() for cls in (SparseLayout, Word32Layout, CrossbarLayout, ConvolutionLayout)}
 
 
 def storage_layout(kind: str) -> StorageLayout:

@@ -1,7 +1,8 @@
 """Targets as data: chip mesh, per-core limits, numeric format, routing model, tick.
 
 One YAML file per target in ``hwtargets/`` (``name``, ``format``, ``tick``, ``chip``, ``core``,
-``routing``), validated by ``target.schema.json``; a user's own file works the same way.
+``routing``, and ``convolution`` for convolution cores), validated by ``target.schema.json``; a
+user's own file works the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..datapath.format import NumericFormat, format_from_document, read_target_d
 from ..datapath.learning import LearningFormat
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
+from .convolution import ConvolutionSpec, convolution_from_document
 from .encoding import StorageLayout, axon_keys, storage_layout
 
 __all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document",
@@ -86,6 +88,7 @@ class Target:
     source: str  # file it was read from
     sizing: SizingSpec | None = None  # the core is generated to fit (None: fixed limits)
     learning: LearningFormat | None = None  # the learning engine's formats (None: cannot learn)
+    convolution: ConvolutionSpec | None = None  # convolution cores (None: neurons and synapses)
 
     @property
     def storage(self) -> StorageLayout:
@@ -156,6 +159,8 @@ class Target:
             del out["core"]["learning_rules"]
         if out["learning"] is None:  # descriptions and digests as before it existed
             del out["learning"]
+        if out["convolution"] is None:
+            del out["convolution"]
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
@@ -173,9 +178,10 @@ def target_from_json(doc: dict) -> Target:
     if sizing is not None:
         sizing = SizingSpec(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in sizing.items()})
     learning = LearningFormat(**doc["learning"]) if doc.get("learning") else None
+    convolution = convolution_from_document(doc["convolution"]) if doc.get("convolution") else None
     return Target(name=doc["name"], format=NumericFormat(**doc["format"]), tick=float(doc["tick"]),
                   chip=ChipSpec(**chip), core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]),
-                  source=doc["source"], sizing=sizing, learning=learning)
+                  source=doc["source"], sizing=sizing, learning=learning, convolution=convolution)
 
 
 def _schema() -> dict:
@@ -208,9 +214,12 @@ def target_from_document(path: Path, doc: dict) -> Target:
         sizing = SizingSpec(**sz | {"neurons": tuple(sorted(sz["neurons"])),
                                     "input_axons": tuple(sorted(sz["input_axons"]))})
     learning = LearningFormat(**doc["learning"]) if "learning" in doc else None
+    convolution = convolution_from_document(doc["convolution"]) if "convolution" in doc else None
+    if (convolution is None) != (core["synapse_storage"] != "convolution"):
+        raise UserError(f"{path}: core.synapse_storage 'convolution' and a 'convolution' section go together")
     target = Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
                     core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing,
-                    learning=learning)
+                    learning=learning, convolution=convolution)
     if learning is not None and learning.problems():
         raise UserError(f"{path}: " + "; ".join(learning.problems()))
     problems = target.storage.problems(target)
