@@ -140,6 +140,10 @@ def _print(done, base: str) -> None:
         console.print(_sizing_line(sizing, base))
     console.print(f"[bold]{stem}[/] on {done.mapping.target.name}: {report.cores_used} cores (lower bound "
                   f"{report.cores_lower_bound}), partitioner {report.partitioner}")
+    if report.layers is not None:  # convolution cores: the layers and their memories, nothing to route
+        console.print(_layers_table(report.layers))
+        _print_tail(done, report, console)
+        return
     basis = "at simulated rates" if report.rates_measured else "at 1 Hz per neuron"
     index_order = ("not computed" if report.inter_core_spikes_index_order is None
                    else f"{report.inter_core_spikes_index_order:.0f}")
@@ -154,6 +158,21 @@ def _print(done, base: str) -> None:
     if report.partitioning is not None:
         console.print(_partitioning_line(report.partitioning))
     console.print(_placement_line(report.placement))
+    _print_tail(done, report, console)
+
+
+def _layers_table(layers: list[dict]) -> Table:
+    table = Table("layer", "channels", "core", "kernel words", "neuron words", "bias words")
+    for row in layers:
+        core = "-" if row["core"] < 0 else str(row["core"])
+        cells = [f"{row[m]}" + ("" if row[f"{m}_limit"] is None else f" / {row[f'{m}_limit']}")
+                 for m in ("kernel_words", "neuron_words", "bias_words")]
+        table.add_row(row["layer"], f"{row['channels'][0]}-{row['channels'][1] - 1}", core, *cells)
+    return table
+
+
+def _print_tail(done, report, console) -> None:
+    stem, outdir = done.stem, done.outdir
     console.print("passes: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in report.passes.items()))
     if report.partial_sums is not None:
         p = report.partial_sums

@@ -71,17 +71,6 @@ def _usage(state: CompileState, assignment: LayerAssignment, core_of: np.ndarray
                      output_axons=np.array(outputs, dtype=np.int64))
 
 
-def _notes(assignment: LayerAssignment, target: Target) -> tuple[str, ...]:
-    spec = target.convolution
-    out = []
-    for p in assignment.parts:
-        core = spec.cores[p.core]
-        out.append(f"layer '{p.layer}' channels {p.channels[0]}-{p.channels[1] - 1} on core {p.core}: kernel "
-                   f"{p.memory.kernel_words}/{core.kernel_words} words, neurons {p.memory.neuron_words}/"
-                   f"{core.neuron_words}, biases {p.memory.bias_words}/{core.bias_words}")
-    return tuple(out)
-
-
 @dataclass(frozen=True)
 class AssignLayers(Stage):
     """Layers onto cores (:func:`nmcompiler.mapping.conv_assign.assign_layers`), and what the
@@ -109,8 +98,7 @@ class AssignLayers(Stage):
                               summary=PlacementSummary(method="layer assignment", cost=0.0))
         return dataclasses.replace(state, assignment=assignment, partition=part, placement=placement,
                                    usage=_usage(state, assignment, core_of),
-                                   inter_core_spikes=traffic(core_of, pre, post, state.rates),
-                                   notes=state.notes + (() if state.misfits else _notes(assignment, target)))
+                                   inter_core_spikes=traffic(core_of, pre, post, state.rates))
 
 
 def conv_pipeline(target: Target, options: CompileOptions, callbacks: Sequence[Callback] = ()) -> Pipeline:

@@ -40,6 +40,8 @@ class CompileReport:
     notes: list[str] = field(default_factory=list)
     partial_sums: PartialSumSummary | None = None  # compartments, soma/dendrite cores, messages/s, late synapses
     partitioning: PartitioningSummary | None = None  # CP-SAT partitioning: start, result, bound, status
+    # convolution targets: each layer part, its chip core (-1: not placed) and its memories against the core's
+    layers: list[dict] | None = None
 
     def to_json(self) -> dict:
         return dict(vars(self)) | {"placement": self.placement.to_json(),
@@ -80,7 +82,19 @@ def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport
         else (routes.tables.max_entries_before, routes.tables.max_entries), misfits=list(state.misfits),
         passes={k: round(v, 4) for k, v in passes.items()}, utilization=util, notes=notes,
         placement=state.placement.summary, partial_sums=None if ps is None else _partial_sum_summary(state),
-        partitioning=part.partitioning if ps is None else None)
+        partitioning=part.partitioning if ps is None else None, layers=_layers(state))
+
+
+def _layers(state: CompileState) -> list[dict] | None:
+    if state.assignment is None:
+        return None
+    cores = state.target.convolution.cores
+    out = []
+    for p in state.assignment.parts:
+        limit = cores[p.core] if p.core >= 0 else None
+        out.append(p.to_json() | {f"{m}_limit": None if limit is None else getattr(limit, m)
+                                  for m in ("kernel_words", "neuron_words", "bias_words")})
+    return out
 
 
 def _resolved_rules(state: CompileState) -> set[str]:

@@ -19,19 +19,21 @@ import numpy as np
 from ..errors import UserError
 from .meta_check import meta_problems
 from .contents import COMPARTMENT_DTYPE, GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
+from .layers import LayerImage
 from .plastic import PLASTIC_DTYPE
 
 __all__ = ["MAGIC", "VERSION", "VERSIONS", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
 
 MAGIC = b"NMCIMAGE"
-VERSION = 3  # the newest; an image is written with the oldest version that holds it
-VERSIONS = (1, 2, 3)  # 2 adds the compartments section (and meta's compartments, payload_bits), 3 plastic rows
+VERSION = 4  # the newest; an image is written with the oldest version that holds it
+# 2 adds the compartments section (and meta's compartments, payload_bits), 3 plastic rows, 4 convolution layers
+VERSIONS = (1, 2, 3, 4)
 # magic, version, header bytes, sections, file bytes, target sha, crc, 0, target name, compiler version
 HEADER = struct.Struct("<8sHHIQ32sII24s8s")
 ENTRY = struct.Struct("<HHIQQII")  # kind, reserved, core, offset, size, crc32, reserved
 TRAILER = 32
 SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table",
-                 8: "compartments", 9: "plastic"}
+                 8: "compartments", 9: "plastic", 10: "layer"}
 _KIND = {v: k for k, v in SECTION_KINDS.items()}
 _MAX_SECTIONS = 1 << 24
 
@@ -49,7 +51,7 @@ class SectionEntry:
     crc32: int
 
 
-def _pack_core(c: CoreImage) -> dict[str, bytes]:
+def _pack_core(c: CoreImage, weight_bits: int) -> dict[str, bytes]:
     R = c.decay_i.shape[0]
     neurons = struct.pack("<IIIIii", c.neurons.size, R, c.position[0], c.position[1], c.position[2], 0)
     neurons += c.neurons.astype(NEURON_DTYPE).tobytes()
@@ -70,6 +72,8 @@ def _pack_core(c: CoreImage) -> dict[str, bytes]:
         out["compartments"] = struct.pack("<I", c.compartments.size) + c.compartments.astype(COMPARTMENT_DTYPE).tobytes()
     if c.plastic.size:
         out["plastic"] = struct.pack("<I", c.plastic.size) + c.plastic.astype(PLASTIC_DTYPE).tobytes()
+    if c.layer is not None:
+        out["layer"] = c.layer.pack(weight_bits)
     return out
 
 
@@ -78,7 +82,7 @@ def encode(contents: ImageContents) -> bytes:
     sections: list[tuple[int, int, bytes]] = [
         (_KIND["meta"], GLOBAL, json.dumps(contents.meta, sort_keys=True, separators=(",", ":")).encode())]
     for c in contents.cores:
-        for name, payload in _pack_core(c).items():
+        for name, payload in _pack_core(c, int(contents.meta["format"]["weight_bits"])).items():
             sections.append((_KIND[name], c.core, payload))
     for chip, table in sorted(contents.chip_tables.items()):
         sections.append((_KIND["chip_table"], chip, struct.pack("<I", table.shape[0]) + table.astype("<u4").tobytes()))
@@ -95,8 +99,8 @@ def encode(contents: ImageContents) -> bytes:
     entry_bytes = b"".join(entries)
     name = contents.meta["target"].encode()[:24]
     compiler = contents.meta["compiler"].rsplit(" ", 1)[-1].encode()[:8]
-    version = (3 if contents.meta.get("plastic") else 2 if any(c.compartments.size for c in contents.cores)
-               else 1)
+    version = (4 if any(c.layer is not None for c in contents.cores) else 3 if contents.meta.get("plastic")
+               else 2 if any(c.compartments.size for c in contents.cores) else 1)
     fields = [MAGIC, version, HEADER.size, len(entries), file_bytes, contents.target_digest, 0, 0,
               name, compiler]
     crc = zlib.crc32(HEADER.pack(*fields) + entry_bytes)
@@ -140,7 +144,8 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
     for k in range(count):
         kind, _, core, off, size, scrc, _ = ENTRY.unpack_from(table, k * ENTRY.size)
         name = SECTION_KINDS.get(kind)
-        newer = (name == "compartments" and version < 2) or (name == "plastic" and version < 3)
+        newer = ((name == "compartments" and version < 2) or (name == "plastic" and version < 3)
+                 or (name == "layer" and version < 4))
         if name is None or newer or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
             raise ImageError(f"{where}: section {k} is corrupted (kind {kind}, offset {off}, size {size})")
         if zlib.crc32(view[off:off + size]) != scrc:
@@ -260,9 +265,17 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
     learn_rows = plastic["row"].astype(np.int64)
     if learn_rows.size and (int(learn_rows.max()) >= rows.size or np.any(np.diff(learn_rows) <= 0)):
         raise ImageError(f"{where}: the plastic section of core {c} names rows it does not have (or not ascending)")
+    layer = None
+    if "layer" in s:
+        try:
+            layer = LayerImage.unpack(_Reader(s["layer"], where, f"layer of core {c}"), c)
+        except ImageError:
+            raise
+        except UserError as exc:
+            raise ImageError(f"{where}: {exc}") from None
     return CoreImage(core=c, position=(chip, row, col), neurons=neurons, decay_i=decay_i, i0=i0, rows=rows,
                      synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests, compartments=comps,
-                     plastic=plastic)
+                     plastic=plastic, layer=layer)
 
 
 def _counted(s: dict[str, memoryview], name: str, dtype, where: str, c: int) -> np.ndarray:

@@ -75,6 +75,8 @@ class CoreImage:
     compartments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=COMPARTMENT_DTYPE))
     # rows that learn and their plastic projection (PLASTIC_DTYPE, ascending row; format version 3)
     plastic: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=PLASTIC_DTYPE))
+    # convolution cores: the layer, its sources and kernel memory (.layers.LayerImage; format version 4)
+    layer: object | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -153,6 +155,8 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     ``batch_synapses``."""
     target = mapping.target
     _check_widths(fxp)
+    if mapping.layer_parts:
+        return _layer_contents(mapping, fxp, seed)
     prog = program_from_fixed_point(fxp, seed, synapses=False)
     n = prog.n
     core_of = np.asarray(mapping.core_of, dtype=np.int64)
@@ -190,11 +194,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         bounds = np.searchsorted(s["core"][order], np.arange(batch.cores.start, batch.cores.stop + 1))
         for c in batch.cores:
             members = by_core[core_bounds[c]:core_bounds[c + 1]]
-            rec = np.zeros(members.size, dtype=NEURON_DTYPE)
-            rec["neuron"], rec["v0"] = members, prog.v0[members]
-            for name in ("decay_v", "bias", "threshold", "v_reset", "refractory"):
-                rec[name] = getattr(p, name)[members]
-            rec["flags"] = p.subtract[members] * FLAG_SUBTRACT + p.spiking[members] * FLAG_SPIKING
+            rec = _neuron_records(prog, members)
             sel = order[bounds[c - batch.cores.start]:bounds[c - batch.cores.start + 1]]
             s_pre, s_slot, s_chan, s_delay, s_w = pre[sel], s["slot"][sel], s["field"][sel], delay[sel], s["weight"][sel]
             if layout.axon_per_delay:
@@ -215,21 +215,66 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
                                    type_weights=type_w, key=c << key_bits, mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)),
                                    destinations=dests.astype(np.uint32), **extra))
         del s, order
-    meta = {
-        "compiler": f"nmcompiler {__version__}", "target": target.name,
-        "target_sha256": target_digest(target, learns=learns is not None),
-        "format": {k: v for k, v in vars(fxp.format).items()}, "network": prog.name, "dt": repr(prog.dt),
-        "seed": prog.seed, "neurons": n, "presynaptic": n_pre, "cores": n_cores,
-        "populations": [[sl.name, sl.offset, sl.size] for sl in prog.populations],
-        "sources": [_source_json(src) for src in prog.sources],
-        "probes": [{"target": q.target, "variable": q.variable,
-                    "neurons": None if q.neurons is None else q.neurons.tolist()} for q in prog.probes],
-        "synapse_storage": layout.kind, "synapse_fields": vars(fields), "max_delay": max_delay,
-    }
+    meta = _meta(prog, fxp, target, n_cores, learns is not None) | {"max_delay": max_delay}
     if comps:
         meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}
     meta |= plastic_meta(fxp)
     return ImageContents(meta=meta, cores=tuple(cores), chip_tables=_chip_tables(mapping, n_cores))
+
+
+def _neuron_records(prog, members: np.ndarray) -> np.ndarray:
+    """The ``neurons`` records of the neurons ``members`` (ascending global indices)."""
+    p = prog.params
+    rec = np.zeros(members.size, dtype=NEURON_DTYPE)
+    rec["neuron"], rec["v0"] = members, prog.v0[members]
+    for name in ("decay_v", "bias", "threshold", "v_reset", "refractory"):
+        rec[name] = getattr(p, name)[members]
+    rec["flags"] = p.subtract[members] * FLAG_SUBTRACT + p.spiking[members] * FLAG_SPIKING
+    return rec
+
+
+def _meta(prog, fxp: FixedPointNetwork, target: Target, n_cores: int, learns: bool) -> dict:
+    return {
+        "compiler": f"nmcompiler {__version__}", "target": target.name,
+        "target_sha256": target_digest(target, learns=learns),
+        "format": {k: v for k, v in vars(fxp.format).items()}, "network": prog.name, "dt": repr(prog.dt),
+        "seed": prog.seed, "neurons": prog.n, "presynaptic": int(prog.synapses.indptr.size - 1), "cores": n_cores,
+        "populations": [[sl.name, sl.offset, sl.size] for sl in prog.populations],
+        "sources": [_source_json(src) for src in prog.sources],
+        "probes": [{"target": q.target, "variable": q.variable,
+                    "neurons": None if q.neurons is None else q.neurons.tolist()} for q in prog.probes],
+        "synapse_storage": target.storage.kind, "synapse_fields": vars(SynapseFields.of(target)),
+    }
+
+
+def _layer_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None) -> ImageContents:
+    """A convolution mapping's image: per core its neurons, its ``layer`` (geometry, sources and
+    kernel memory; no synapse rows) and the cores of its destination layers (format version 4)."""
+    from .layers import layer_images
+
+    target = mapping.target
+    prog = program_from_fixed_point(fxp, seed, synapses=False)
+    core_of = np.asarray(mapping.core_of, dtype=np.int64)
+    layers = layer_images(mapping, fxp, prog.offsets)
+    parts = mapping.layer_parts
+    key_bits = SynapseFields.of(target).index
+    cores = []
+    for c, (part, layer) in enumerate(zip(parts, layers)):
+        members = np.flatnonzero(core_of == c)
+        dests = [k for k, q in enumerate(parts) if part.layer in _sources_of(fxp, q.layer)]
+        cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]),
+                               neurons=_neuron_records(prog, members),
+                               decay_i=prog.params.decay_i[:, members].astype(np.int32),
+                               i0=prog.i0[:, members].astype(np.int32), rows=np.zeros(0, dtype=ROW_DTYPE),
+                               synapses=np.zeros(0, dtype=np.uint32), type_weights=np.zeros((0, 0), dtype=np.int16),
+                               key=c << key_bits, mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)),
+                               destinations=np.array(dests, dtype=np.uint32), layer=layer))
+    meta = _meta(prog, fxp, target, len(parts), False) | {"max_delay": 1}
+    return ImageContents(meta=meta, cores=tuple(cores), chip_tables={})
+
+
+def _sources_of(fxp: FixedPointNetwork, layer: str) -> list[str]:
+    return [p.pre for p in fxp.network.spiking_projections(layer)]
 
 
 def _plastic_records(learns, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ _HOLDS = {
     "chip_table": "multicast routing table of a chip: key, mask, route bits",
     "compartments": "partial-sum compartments in the slots after the neurons: id, neuron and channel fed",
     "plastic": "rows that learn and their plastic projection (meta's plastic: its learning parameters)",
+    "layer": "convolution core: the layer's maps, kernel geometry, sources with their pooling, kernel memory",
 }
 
 

@@ -59,7 +59,7 @@ SCHEMA = {
                                               "properties": {"target": {"type": "string"},
                                                              "variable": {"enum": ["spikes", "v", "i"]},
                                                              "neurons": {"type": ["array", "null"]}}}},
-        "synapse_storage": {"enum": ["sparse", "word32", "crossbar"]},
+        "synapse_storage": {"enum": ["sparse", "word32", "crossbar", "convolution"]},
         "synapse_fields": {"type": "object", "required": ["index", "delay", "channel", "weight"],
                            "additionalProperties": False,
                            "properties": {k: {"type": "integer", "minimum": 0, "maximum": 32}

@@ -75,6 +75,8 @@ def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
 
 def _entries(c: CoreImage, layout: StorageLayout, f: SynapseFields):
     """Per synapse of core ``c``: source, local slot, channel field, delay, weight."""
+    if c.layer is not None:  # a convolution core: the synapses its kernel makes
+        return c.layer.entries(c.neurons.size)
     rows = c.rows
     lengths = rows["length"].astype(np.int64)
     src = np.repeat(rows["source"].astype(np.int64), lengths)
