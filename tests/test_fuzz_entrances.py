@@ -95,6 +95,48 @@ def test_re_signed_images_with_mutated_meta_run_or_fail_cleanly():
     assert outcomes["refused"] > CASES // 2, outcomes
 
 
+class _Packed:
+    """A layer section given as bytes (``encode`` calls ``pack``)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def pack(self) -> bytes:
+        return self.data
+
+
+def test_re_signed_images_with_mutated_layer_sections_run_or_fail_cleanly(tmp_path):
+    """Convolution cores (speck-like): one 32-bit field of a core's layer section (geometry,
+    sources, kernel) replaced, the image signed again: decoded, lowered and run, or refused."""
+    import dataclasses
+    import struct
+
+    from nmcompiler.compiler import compile_network
+    from nmcompiler.frontends.nir import NirOptions, load_nir
+    from nmcompiler.image import build_contents, decode, encode, to_program
+    from nmcompiler.sim.bit_sim import BitAccurateSimulator
+    from nmcompiler.targets import load_target
+    from test_conv_targets import _graph
+
+    net = load_nir(_graph(tmp_path, pool=(__import__("nir").SumPool2d, 2, 2)), NirOptions(dt=1e-3))
+    base = decode(encode(build_contents(*compile_network(net, load_target("speck-like"))[:2])))
+    hostile = (0, 1, 2, 7, 255, 2**16, 2**31 - 1, 2**31, 2**32 - 1)
+    images: dict[int, bytes] = {}
+
+    def make(k, rng):
+        c = rng.randrange(len(base.cores))
+        data = bytearray(base.cores[c].layer.pack())
+        at = 4 * rng.randrange(len(data) // 4)
+        data[at:at + 4] = struct.pack("<I", rng.choice(hostile))
+        cores = tuple(dataclasses.replace(x, layer=_Packed(bytes(data))) if x.core == c else x for x in base.cores)
+        images[k] = encode(dataclasses.replace(base, cores=cores))
+        return f"core {c}, byte {at}"
+
+    outcomes = _run_cases("layer", make, lambda k: BitAccurateSimulator(to_program(decode(images.pop(k))),
+                                                                         backend="numpy").run(3))
+    assert outcomes["refused"] > CASES // 4 and outcomes["read"] > 0, outcomes
+
+
 def test_hostile_sample_files_run_or_fail_cleanly(tmp_path):
     """``--data`` files (x, y) into the digits network and its image: run every sample, or refused."""
     from nmcompiler.frontends.nir import NirOptions, load_nir

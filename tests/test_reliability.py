@@ -187,7 +187,7 @@ def test_values_that_overflowed_are_refused_or_read(case, run_nmc, tmp_path):
 @pytest.mark.parametrize("change, message", [
     ({"dt": "0"}, r"dt: '0' is not a finite positive time step"),
     ({"dt": "nan"}, r"dt: 'nan' is not a finite positive time step"),
-    ({"synapse_storage": "bogus"}, r"synapse_storage: 'bogus' is not one of \['sparse', 'word32', 'crossbar'\]"),
+    ({"synapse_storage": "bogus"}, r"synapse_storage: 'bogus' is not one of \['sparse', 'word32', 'crossbar', 'convolution'\]"),
     ({"neurons": 10**30}, r"neurons: 10{30} is greater than the maximum of 1099511627776"),
     ({"populations": "x"}, r"populations: 'x' is not of type 'array'"),
 ])

@@ -16,7 +16,7 @@ from nmcompiler.targets import load_target, target_names
 
 
 def test_shipped_targets_carry_the_issue_limits():
-    assert target_names() == ["fpga-lif", "loihi-like", "spinnaker-like", "truenorth-like"]
+    assert target_names() == ["fpga-lif", "loihi-like", "speck-like", "spinnaker-like", "truenorth-like"]
     loihi = load_target("loihi-like")
     assert (loihi.chip.cores_per_chip, loihi.core.neurons, loihi.core.input_axons, loihi.core.output_axons) == (
         128, 1024, 4096, 4096)
@@ -28,6 +28,12 @@ def test_shipped_targets_carry_the_issue_limits():
     assert (sp.chip.cores_per_chip, sp.core.neurons, sp.format.weight_bits, sp.format.delay_max) == (16, 256, 16, 16)
     assert sp.routing.kind == "torus" and sp.routing.key_bits == 32 and sp.routing.table_entries == 1024
     assert load_target("fpga-lif").tick == pytest.approx(1e-3)
+    speck = load_target("speck-like").convolution  # the published DYNAP-CNN limits (hwtargets/speck-like.yaml)
+    assert [c.kernel_words // 1024 for c in speck.cores] == [16, 16, 16, 32, 32, 64, 64, 16, 16]
+    assert [c.neuron_words // 1024 for c in speck.cores] == [64, 64, 64, 32, 32, 16, 16, 16, 16]
+    assert (speck.kernel_max, speck.strides, speck.padding_max, speck.pooling, speck.destinations,
+            speck.channels_max, speck.input_max, speck.output_max) == (16, (1, 2, 4, 8), 7, (1, 2, 4), 2, 1024,
+                                                                     (128, 128), (64, 64))
 
 
 def test_user_target_file_and_schema_errors(tmp_path):
@@ -38,7 +44,7 @@ def test_user_target_file_and_schema_errors(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("synapse_storage: sparse", "synapse_storage: magnetic"))
     with pytest.raises(UserError, match=r"bad.yaml: not a valid target description: core.synapse_storage: "
-                                        r"'magnetic' is not one of \['sparse', 'crossbar', 'word32'\]$"):
+                                        r"'magnetic' is not one of \['sparse', 'crossbar', 'word32', 'convolution'\]$"):
         load_target(str(bad))
 
 
@@ -58,7 +64,8 @@ def _net(size=10, fan_in=4, delay=1, model=None, weights=None) -> Network:
 def test_clean_network_has_no_violations():
     net = _net()
     for name in target_names():
-        assert check(net, load_target(name)) == []
+        if load_target(name).convolution is None:  # a synapse list is no kernel: tests/test_conv_targets.py
+            assert check(net, load_target(name)) == []
     assert cores_lower_bound(net, load_target("loihi-like")) == 1
 
 
@@ -100,6 +107,7 @@ def test_cli_targets_and_check(run_nmc):
     listed = json.loads(out)
     assert code == 0 and [t["name"] for t in listed] == target_names()
     assert listed[1]["core"]["neurons"] == 1024 and listed[1]["chip"]["cores_per_chip"] == 128
+    assert listed[2]["name"] == "speck-like" and len(listed[2]["convolution"]["cores"]) == 9
     assert listed[0]["sizing"]["max_cores"] == 256 and all(t["sizing"] is None for t in listed[1:])
     code, out, _ = run_nmc("targets")
     assert code == 0 and "fpga-lif is generated to fit: nmc compile --size chooses 64-1024 neurons" in out

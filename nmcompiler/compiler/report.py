@@ -44,7 +44,10 @@ class CompileReport:
     layers: list[dict] | None = None
 
     def to_json(self) -> dict:
-        return dict(vars(self)) | {"placement": self.placement.to_json(),
+        out = dict(vars(self))
+        if out["layers"] is None:  # not a convolution target: the report as before it existed
+            del out["layers"]
+        return out | {"placement": self.placement.to_json(),
                                    "partial_sums": None if self.partial_sums is None else self.partial_sums.to_json(),
                                    "partitioning": {} if self.partitioning is None else self.partitioning.to_json()}
 

@@ -51,7 +51,7 @@ class SectionEntry:
     crc32: int
 
 
-def _pack_core(c: CoreImage, weight_bits: int) -> dict[str, bytes]:
+def _pack_core(c: CoreImage) -> dict[str, bytes]:
     R = c.decay_i.shape[0]
     neurons = struct.pack("<IIIIii", c.neurons.size, R, c.position[0], c.position[1], c.position[2], 0)
     neurons += c.neurons.astype(NEURON_DTYPE).tobytes()
@@ -73,7 +73,7 @@ def _pack_core(c: CoreImage, weight_bits: int) -> dict[str, bytes]:
     if c.plastic.size:
         out["plastic"] = struct.pack("<I", c.plastic.size) + c.plastic.astype(PLASTIC_DTYPE).tobytes()
     if c.layer is not None:
-        out["layer"] = c.layer.pack(weight_bits)
+        out["layer"] = c.layer.pack()
     return out
 
 
@@ -82,7 +82,7 @@ def encode(contents: ImageContents) -> bytes:
     sections: list[tuple[int, int, bytes]] = [
         (_KIND["meta"], GLOBAL, json.dumps(contents.meta, sort_keys=True, separators=(",", ":")).encode())]
     for c in contents.cores:
-        for name, payload in _pack_core(c, int(contents.meta["format"]["weight_bits"])).items():
+        for name, payload in _pack_core(c).items():
             sections.append((_KIND[name], c.core, payload))
     for chip, table in sorted(contents.chip_tables.items()):
         sections.append((_KIND["chip_table"], chip, struct.pack("<I", table.shape[0]) + table.astype("<u4").tobytes()))

@@ -52,9 +52,10 @@ class LayerImage:
     exponent: int  # weights = mantissa << exponent
     sources: np.ndarray  # SOURCE_DTYPE: first presynaptic index, the source's map, its pooling window
     kernel: np.ndarray  # (c1 - c0, C, kh, kw) int16 mantissas
+    width: int = 1  # bytes per kernel word: 1 for weights of up to 8 bits, else 2
 
-    def pack(self, weight_bits: int) -> bytes:
-        width = 1 if weight_bits <= 8 else 2
+    def pack(self) -> bytes:
+        width = self.width
         kh, kw = self.kernel.shape[2:]
         head = _HEADER.pack(*self.in_shape, *self.out_shape, *self.channels, kh, kw, *self.stride, *self.padding,
                             *self.dilation, self.exponent, width, self.sources.size)
@@ -73,9 +74,11 @@ class LayerImage:
         kernel = reader.array("<i1" if width == 1 else "<i2", size, (c1 - c0, C, kh, kw)).astype(np.int16)
         reader.done()
         return cls(in_shape=(C, H, W), out_shape=(F, Ho, Wo), channels=(c0, c1), stride=(sy, sx), padding=(py, px),
-                   dilation=(dy, dx), exponent=exponent, sources=sources, kernel=kernel)
+                   dilation=(dy, dx), exponent=exponent, sources=sources, kernel=kernel, width=width)
 
-    def problems(self, n_local: int) -> list[str]:
+    def problems(self, n_local: int, n_pre: int) -> list[str]:
+        """What contradicts the core's ``n_local`` neurons or the image's ``n_pre`` presynaptic
+        indices (a source's map must lie inside them)."""
         out = []
         C, H, W = self.in_shape
         F, Ho, Wo = self.out_shape
@@ -89,6 +92,10 @@ class LayerImage:
             out.append(f"a {kh}x{kw} kernel over {H}x{W} gives {size[0]}x{size[1]}, not the layer's {Ho}x{Wo}")
         for s in self.sources:
             p = int(s["pool"])
+            if int(s["first"]) + int(s["channels"]) * int(s["height"]) * int(s["width"]) > n_pre:
+                out.append(f"a source map of {s['channels']}x{s['height']}x{s['width']} from index {s['first']} "
+                           f"passes the {n_pre} presynaptic indices")
+                continue
             if p < 1 or int(s["channels"]) != C or int(s["height"]) // p != H or int(s["width"]) // p != W:
                 out.append(f"a source of {s['channels']}x{s['height']}x{s['width']} pooled {p} does not give the "
                            f"kernel's input {C}x{H}x{W}")
@@ -102,10 +109,10 @@ class LayerImage:
                          dilation=self.dilation, groups=1)
         return (*pool, conv)
 
-    def entries(self, n_local: int):
+    def entries(self, n_local: int, n_pre: int):
         """The synapses the kernel makes, as the image's rows would list them: global source,
         local neuron, channel 0, delay 1, integer weight."""
-        problems = self.problems(n_local)
+        problems = self.problems(n_local, n_pre)
         if problems:
             raise UserError("layer section: " + "; ".join(problems))
         src, j, w = [], [], []
@@ -172,5 +179,5 @@ def layer_images(mapping, fxp: FixedPointNetwork, offsets: dict[str, int]) -> li
         out.append(LayerImage(in_shape=_map3(final.in_shape), out_shape=_map3(final.out_shape), channels=(c0, c1),
                               stride=_two(final.stride, 1), padding=_two(final.padding, 0),
                               dilation=_two(final.dilation, 1), exponent=exponent, sources=sources,
-                              kernel=kernel[c0:c1].astype(np.int16)))
+                              kernel=kernel[c0:c1].astype(np.int16), width=1 if fxp.format.weight_bits <= 8 else 2))
     return out

@@ -73,10 +73,10 @@ def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
     return out
 
 
-def _entries(c: CoreImage, layout: StorageLayout, f: SynapseFields):
+def _entries(c: CoreImage, layout: StorageLayout, f: SynapseFields, n_pre: int):
     """Per synapse of core ``c``: source, local slot, channel field, delay, weight."""
     if c.layer is not None:  # a convolution core: the synapses its kernel makes
-        return c.layer.entries(c.neurons.size)
+        return c.layer.entries(c.neurons.size, n_pre)
     rows = c.rows
     lengths = rows["length"].astype(np.int64)
     src = np.repeat(rows["source"].astype(np.int64), lengths)
@@ -139,7 +139,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
         for k in arrays:
             arrays[k][ids] = c.neurons[k]
         decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
-        src, j, ch, d, w = _entries(c, layout, f)
+        src, j, ch, d, w = _entries(c, layout, f, n_pre)
         if c.plastic.size:  # rows that learn: out of the fixed table, into the core's learning units
             src, j, ch, d, w = _take_plastic(c, ids, learned, meta, src, j, ch, d, w)
         nb, cid = ids.size, c.compartments["id"].astype(np.int64)
