@@ -15,6 +15,7 @@ import pytest
 from conftest import NIR_PAPER, ROOT
 from nmcompiler.compiler import compile_network
 from nmcompiler.drc import check
+from nmcompiler.errors import ValidationError
 from nmcompiler.frontends.nir import NirOptions, load_nir
 from nmcompiler.image import build_contents, decode, encode, to_program
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
@@ -45,16 +46,24 @@ def _drive(net, steps: int, per_channel: float, seed: int):
     return net
 
 
+@pytest.mark.parametrize("target", ["speck-like", "loihi-like-conv"])
 @pytest.mark.parametrize("name,per_channel", [("cnn_sinabs", 2.0), ("k3_pool2", 3.0), ("k7_stride2_pool4", 6.0),
                                               ("wide_map", 3.0), ("big_kernel", 3.0)])
-def test_cnns_map_within_the_cores_and_the_image_runs_bit_for_bit(tmp_path, name, per_channel):
+def test_cnns_map_within_the_cores_and_the_image_runs_bit_for_bit(tmp_path, name, per_channel, target):
     net = _drive(sinabs_cnn(name, tmp_path), 30, per_channel, seed=1)
-    mapping, fx, report = compile_network(net, SPECK)
-    assert report.fits and report.cores_used <= len(SPECK.convolution.cores)
+    target = load_target(target)
+    if (name, target.name) == ("wide_map", "loihi-like-conv"):  # 16 x 32 x 32 inputs to one layer
+        with pytest.raises(ValidationError, match="layer '3': reads 16384 input positions; a loihi-like-conv core "
+                                                  "has 4096 input axons"):
+            compile_network(net, target)
+        return
+    mapping, fx, report = compile_network(net, target)
+    spec = target.convolution
+    assert report.fits and report.cores_used <= len(spec.cores)
     cores = [p.core for p in mapping.layer_parts]
-    assert len(set(cores)) == len(cores) and set(cores) <= set(range(9))  # one part per chip core
+    assert len(set(cores)) == len(cores) and set(cores) <= set(range(len(spec.cores)))  # a part per chip core
     for part in mapping.layer_parts:  # every memory under its core's limit
-        limit = SPECK.convolution.cores[part.core]
+        limit = spec.cores[part.core]
         assert part.memory.kernel_words <= limit.kernel_words and part.memory.neuron_words <= limit.neuron_words
         assert part.memory.bias_words <= limit.bias_words
     layers = {p.layer for p in mapping.layer_parts}
@@ -72,6 +81,16 @@ def test_cnns_map_within_the_cores_and_the_image_runs_bit_for_bit(tmp_path, name
     for p in expected.spike_steps:
         assert np.array_equal(expected.spike_steps[p], got.spike_steps[p])
         assert np.array_equal(expected.spike_ids[p], got.spike_ids[p])
+
+
+@pytest.mark.skipif(not (NIR_PAPER / "cnn_sinabs.nir").exists(), reason="../shared/data/nir-paper not beside the checkout")
+def test_cnn_sinabs_on_loihi_like_conv_takes_fewer_cores_than_synapse_lists():
+    net = load_nir(NIR_PAPER / "cnn_sinabs.nir", NirOptions(dt=1e-3))
+    _, _, sparse = compile_network(net, load_target("loihi-like"))
+    _, _, conv = compile_network(net, load_target("loihi-like-conv"))
+    assert sparse.fits and conv.fits and (sparse.cores_used, conv.cores_used) == (26, 11)
+    assert conv.cores_lower_bound == 5  # one core per layer at least; the 1024-neuron cores split two layers 4 ways
+    assert [p["neuron_words"] for p in conv.layers if p["layer"] == "1"] == [1024] * 4
 
 
 def test_a_layer_too_large_for_any_core_is_split_by_output_channels(tmp_path):

@@ -16,7 +16,8 @@ from nmcompiler.targets import load_target, target_names
 
 
 def test_shipped_targets_carry_the_issue_limits():
-    assert target_names() == ["fpga-lif", "loihi-like", "speck-like", "spinnaker-like", "truenorth-like"]
+    assert target_names() == ["fpga-lif", "loihi-like", "loihi-like-conv", "speck-like", "spinnaker-like",
+                              "truenorth-like"]
     loihi = load_target("loihi-like")
     assert (loihi.chip.cores_per_chip, loihi.core.neurons, loihi.core.input_axons, loihi.core.output_axons) == (
         128, 1024, 4096, 4096)
@@ -107,7 +108,9 @@ def test_cli_targets_and_check(run_nmc):
     listed = json.loads(out)
     assert code == 0 and [t["name"] for t in listed] == target_names()
     assert listed[1]["core"]["neurons"] == 1024 and listed[1]["chip"]["cores_per_chip"] == 128
-    assert listed[2]["name"] == "speck-like" and len(listed[2]["convolution"]["cores"]) == 9
+    by_name = {t["name"]: t for t in listed}
+    assert len(by_name["speck-like"]["convolution"]["cores"]) == 9
+    assert len(by_name["loihi-like-conv"]["convolution"]["cores"]) == 128
     assert listed[0]["sizing"]["max_cores"] == 256 and all(t["sizing"] is None for t in listed[1:])
     code, out, _ = run_nmc("targets")
     assert code == 0 and "fpga-lif is generated to fit: nmc compile --size chooses 64-1024 neurons" in out

@@ -139,6 +139,10 @@ def _kernel_rules(layer: str, st: ConvStage, in_shape, out_shape, target: Target
 
 def _layer(net: Network, pop: Population, target: Target, out: list) -> ConvLayer | None:
     incoming = net.spiking_projections(pop.name)
+    if len(pop.model.receptors) > 1:
+        out.append(_v(Rule.CONV_STRUCTURE, pop.name, "current channels", len(pop.model.receptors), 1,
+                      f"has {len(pop.model.receptors)} current channels; a {target.name} layer has one"))
+        return None
     others = [p for p in net.projections if p.post == pop.name and p not in incoming]
     if others or not incoming:
         what = f"is driven by '{others[0].pre}' (a current or Poisson source)" if others else "has no input"
@@ -166,6 +170,11 @@ def _layer(net: Network, pop: Population, target: Target, out: list) -> ConvLaye
                       "tick (delay 1) and have no synaptic delays"))
     in_shape, out_shape = _map3(st.in_shape), _map3(st.out_shape)
     _kernel_rules(pop.name, st, in_shape, out_shape, target, out)
+    # an input axon per position of the (pooled) map the kernel reads: pooled neurons share one
+    axons, limit = len(incoming) * math.prod(in_shape), target.convolution.input_axons
+    if limit is not None and axons > limit:
+        out.append(_v(Rule.CONV_MAP, pop.name, "input axons", axons, limit,
+                      f"reads {axons} input positions; a {target.name} core has {limit} input axons"))
     bias = np.broadcast_to(getattr(pop.model, "bias", 0.0), (pop.size,)).reshape(out_shape[0], -1)
     if np.any(bias != bias[:, :1]):
         out.append(_v(Rule.CONV_STRUCTURE, pop.name, "bias", 0, 0,

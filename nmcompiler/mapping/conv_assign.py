@@ -9,7 +9,8 @@ destinations count against the core's ``destinations``.
 
 Objective, in order: the fewest cores; then the smallest memories among the cores used (the sum
 of their kernel and neuron words, so the large cores stay free for the layers that need them);
-then the lowest core numbers. Sinabs' DynapcnnNetwork finds *a* matching (a maximum flow) of
+then the lowest core numbers. When every core is alike the fewest cores is each layer in its
+fewest parts, placed in layer order without a solver. Sinabs' DynapcnnNetwork finds *a* matching (a maximum flow) of
 whole layers instead; ``tests/test_conv_sinabs.py`` compares the two.
 """
 
@@ -56,11 +57,14 @@ def _splits(layer: ConvLayer, spec: ConvolutionSpec) -> dict[int, list[tuple[tup
     """Per number of parts: each part's channels, memory and the cores that hold it (only splits
     whose every part fits some core; whole layers first)."""
     out = {}
+    kinds: dict[ConvCore, list[int]] = {}  # cores by their memories (a chip of alike cores: one kind)
+    for c, core in enumerate(spec.cores):
+        kinds.setdefault(core, []).append(c)
     for s in range(1, min(len(spec.cores), layer.channels) + 1):
         parts = []
         for lo, hi in part_channels(layer.channels, s):
             need = layer.memory(spec, hi - lo)
-            parts.append(((lo, hi), need, [c for c, core in enumerate(spec.cores) if _fits(need, core)]))
+            parts.append(((lo, hi), need, sorted(c for kind, cs in kinds.items() if _fits(need, kind) for c in cs)))
         if all(p[2] for p in parts):
             out[s] = parts
     return out
@@ -82,16 +86,41 @@ def _why_not(layers: ConvLayers, spec: ConvolutionSpec, name: str) -> str:
     return f"the layers, split by output channels where needed, need more cores or destinations than {name} has"
 
 
+def _alike(layers: ConvLayers, splits: dict, spec: ConvolutionSpec, name: str) -> LayerAssignment | None:
+    """Cores alike: the fewest cores is each layer in its fewest parts, on cores in layer order
+    (exact for that objective; the model's other terms are equal for every choice). None when
+    the destinations then exceed a core's, so the full model decides."""
+    fewest = {n: min(options) for n, options in splits.items()}
+    for src, dests in layers.destinations.items():
+        if src in fewest and sum(fewest[d] for d in dests if d in fewest) > spec.destinations:
+            return None
+    total = sum(fewest.values())
+    if total > len(spec.cores):
+        return LayerAssignment(parts=(), status="infeasible", misfits=(
+            f"the layers need {total} cores split as finely as their memories demand; {name} has "
+            f"{len(spec.cores)}",))
+    out, core = [], 0
+    for layer in layers.layers:
+        for channels, need, _ in splits[layer.name][fewest[layer.name]]:
+            out.append(LayerPart(layer=layer.name, channels=channels, core=core, memory=need))
+            core += 1
+    return LayerAssignment(parts=tuple(out), status="optimal")
+
+
 def assign_layers(layers: ConvLayers, spec: ConvolutionSpec, *, name: str, seed: int = 0) -> LayerAssignment:
     """The layer-to-core assignment of :mod:`this module's <nmcompiler.mapping.conv_assign>` model."""
     from ortools.sat.python import cp_model
 
-    m = cp_model.CpModel()
     splits = {layer.name: _splits(layer, spec) for layer in layers.layers}
     unplaceable = [n for n, s in splits.items() if not s]
     if unplaceable:
         return LayerAssignment(parts=(), status="infeasible", misfits=tuple(
             f"layer '{n}' fits no core even split by output channels" for n in unplaceable))
+    if spec.identical:
+        done = _alike(layers, splits, spec, name)
+        if done is not None:
+            return done
+    m = cp_model.CpModel()
     size = [(c.kernel_words + c.neuron_words + 1023) // 1024 for c in spec.cores]
     per_part = max(size) * len(spec.cores) * 100 + len(spec.cores)
     y, x, on_core, cost = {}, {}, {c: [] for c in range(len(spec.cores))}, []
