@@ -62,15 +62,19 @@ def _section_json(contents, kind: str, core: int | None):
         return {"key": c.key, "mask": c.mask, "destinations": c.destinations.tolist()}
     if kind == "compartments":
         return [{name: int(rec[name]) for name in rec.dtype.names if name != "reserved"} for rec in c.compartments]
+    if kind == "layer":
+        if c.layer is None:
+            raise UserError(f"core {core} has no layer section (not a convolution core)")
+        return c.layer.to_json()
     raise UserError(f"unknown section '{kind}' (meta, neurons, rows, synapses, type_weights, routes, compartments, "
-                    "chip_table)")
+                    "layer, chip_table)")
 
 
 @cli.command()
 @click.argument("image", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print header, memory map and core summary as JSON.")
 @click.option("--section", "sections", multiple=True, metavar="KIND[:CORE]",
-              help="Print a section as JSON, e.g. meta, neurons:0, synapses:3, chip_table:0. Repeatable.")
+              help="Print a section as JSON, e.g. meta, neurons:0, synapses:3, layer:0, chip_table:0. Repeatable.")
 @click.option("--target", default=None, help="Fail unless the image was compiled for this target.")
 def inspect(image: Path, as_json: bool, sections, target) -> None:
     """Check IMAGE (every checksum) and print its header, memory map and a per-core summary."""

@@ -76,6 +76,14 @@ class LayerImage:
         return cls(in_shape=(C, H, W), out_shape=(F, Ho, Wo), channels=(c0, c1), stride=(sy, sx), padding=(py, px),
                    dilation=(dy, dx), exponent=exponent, sources=sources, kernel=kernel, width=width)
 
+    def to_json(self) -> dict:
+        return {"in_shape": list(self.in_shape), "out_shape": list(self.out_shape), "channels": list(self.channels),
+                "kernel_size": list(self.kernel.shape[2:]), "stride": list(self.stride),
+                "padding": list(self.padding), "dilation": list(self.dilation), "exponent": self.exponent,
+                "word_bytes": self.width,
+                "sources": [{k: int(s[k]) for k in SOURCE_DTYPE.names} for s in self.sources],
+                "kernel": self.kernel.tolist()}
+
     def problems(self, n_local: int, n_pre: int) -> list[str]:
         """What contradicts the core's ``n_local`` neurons or the image's ``n_pre`` presynaptic
         indices (a source's map must lie inside them)."""
