@@ -45,18 +45,18 @@ def test_memory_pooling_destinations_and_fit_as_sinabs(tmp_path, name):
     ours = {(layer.in_shape, layer.out_shape): layer for layer in layers.layers}
     theirs = {(tuple(la["in_shape"]), tuple(la["neuron_shape"])): la for la in record["layers"]}
     assert set(ours) == set(theirs) and len(ours) == len(layers.layers)  # the same layers, matched by maps
-    by_index = {la["index"]: key for key, la in theirs.items()}
+    name_of = {la["index"]: ours[key].name for key, la in theirs.items()}
+    by_name = {layer.name: layer for layer in layers.layers}
     for key, layer in ours.items():
         memory, sinabs = layer.memory(SPECK.convolution), theirs[key]["memory"]
         assert (memory.kernel_words, memory.neuron_words, memory.bias_words) == (
             sinabs["kernel"], sinabs["neuron"], sinabs["bias"]), layer.name
-        sinabs_dests = [ours[by_index[d]].name for d in theirs[key]["destinations"] if d >= 0]
-        assert list(layers.destinations.get(layer.name, ())) == sinabs_dests
-        for dest in sinabs_dests:  # the pooling Sinabs' layer applies to what it sends is what ours receives
-            receiver = next(x for x in layers.layers if x.name == dest)
+        sent = [(name_of[d], pool) for d, pool in zip(theirs[key]["destinations"], theirs[key]["pool"]) if d >= 0]
+        assert list(layers.destinations.get(layer.name, ())) == [d for d, _ in sent]
+        for dest, pool in sent:  # the pooling Sinabs' layer applies to what it sends is what ours receives
+            receiver = by_name[dest]
             window = receiver.pooling[receiver.sources.index(layer.name)]
-            assert theirs[key]["pool"][theirs[key]["destinations"].index(
-                next(i for i, k in by_index.items() if ours[k].name == dest))] == [window, window]
+            assert pool == [window, window]
     assignment = assign_layers(layers, SPECK.convolution, name=SPECK.name)
     fits = not assignment.misfits
     if name in SPLIT_BY_US:

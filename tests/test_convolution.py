@@ -71,6 +71,9 @@ def conv_graphs(draw):
     nodes["conv"] = conv(input_shape=conv_in[1] if spatial == 1 else conv_in[1:], weight=weight,
                          stride=stride[0] if spatial == 1 else stride, padding=padding,
                          dilation=dilation[0] if spatial == 1 else dilation, groups=groups, bias=np.zeros(c_out))
+    # nir 1.0.8 infers some dilated 'valid' outputs as negative (its own arithmetic); such a node's
+    # output_type is refused on import whatever we compute, so those draws are left out
+    assume(np.all(np.asarray(nodes["conv"].output_type["output"]) > 0))
     nodes["if"] = nir.IF(r=np.ones(stage.out_shape), v_threshold=np.ones(stage.out_shape))
     nodes["out"] = nir.Output(output_type={"output": np.array(stage.out_shape)})
     edges += [(prev, "conv"), ("conv", "if"), ("if", "out")]
@@ -97,7 +100,7 @@ def _reference(params, x):
     return _direct(x, weight, params["stride"], padding, params["dilation"], params["groups"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conv_graphs())
 def test_structure_lowering_is_the_imported_connectivity_and_a_direct_convolution(case):
     graph, params = case

@@ -213,6 +213,7 @@ class _Importer:
     def _apply(self, name, terms, bias_in, in_shape):
         node = self.flat.nodes[name]
         self.chains[name] = chains = self.chains_in[name]
+        stage = None  # a convolution or pooling: its structure
         try:
             if name in self.flat.passthrough:
                 return terms, bias_in, in_shape
@@ -239,13 +240,7 @@ class _Importer:
             return None
         if m is None:
             return terms, bias_in, shape
-        if isinstance(node, (nir.Affine, nir.Linear)) and len(shape) == 1:  # over the whole (flattened) map
-            self.chains[name] = {k: None if c is None else (*c, op.dense_stage(node.weight, c[-1].out_shape if c else in_shape))
-                                 for k, c in chains.items()}
-        elif isinstance(node, LINEAR_KINDS[:3]):  # a Scale, or a Linear per position: no structure kept
-            self.chains[name] = dict.fromkeys(chains)
-        else:
-            self.chains[name] = {k: None if c is None else (*c, stage) for k, c in chains.items()}
+        self.chains[name] = {k: _extended(c, node, in_shape, shape, stage) for k, c in chains.items()}
         new_terms = {key: (m @ t).tocsr() for key, t in terms.items()}
         new_bias = m @ bias_in if bias_in is not None else None
         if b is not None:
@@ -480,6 +475,18 @@ class _Importer:
         self._connect(net, sink, terms, converted)
         if bias is not None:
             net.replace(dataclasses.replace(readout, model=dataclasses.replace(readout.model, bias=bias)))
+
+
+def _extended(chain: tuple | None, node, in_shape, out_shape, stage):
+    """A convolution chain after ``node``: with its stage (a dense one for a Linear over the whole,
+    flattened map), or None (no chain: a Scale, a Linear per position, or already none)."""
+    if chain is None:
+        return None
+    if isinstance(node, nir.Scale) or (isinstance(node, (nir.Affine, nir.Linear)) and len(out_shape) != 1):
+        return None
+    if isinstance(node, (nir.Affine, nir.Linear)):
+        return (*chain, op.dense_stage(node.weight, chain[-1].out_shape if chain else in_shape))
+    return (*chain, stage)
 
 
 def load_nir(source: str | Path | nir.NIRGraph, options: NirOptions | None = None, *, name: str | None = None) -> Network:
