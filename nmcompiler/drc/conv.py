@@ -77,10 +77,6 @@ def part_channels(channels: int, parts: int) -> list[tuple[int, int]]:
     return out
 
 
-def _map3(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    return (shape[0], 1, 1) if len(shape) == 1 else (shape[0], 1, shape[1]) if len(shape) == 2 else tuple(shape)
-
-
 def _v(rule: Rule, layer: str, resource: str, amount: int, limit: int, message: str) -> Violation:
     return Violation(rule=rule, subject=f"layer '{layer}'", resource=resource, amount=int(amount), limit=int(limit),
                      message=f"layer '{layer}': {message}", legalizable=False)
@@ -106,29 +102,27 @@ def _pool_window(stages: tuple[ConvStage, ...], layer: str, target: Target, out:
     return window
 
 
-def _kernel_rules(layer: str, st: ConvStage, in_shape, out_shape, target: Target, out: list) -> None:
+def _kernel_rules(layer: str, st: ConvStage, g, target: Target, out: list) -> None:
     spec = target.convolution
-    kernel = st.kernel if st.kind == "dense" else tuple(st.weight.shape[2:])
-    k = (1, 1) if st.kind == "dense" and len(st.in_shape) == 1 else ((1, *kernel) if len(kernel) == 1 else kernel)
+    k = g.kernel
     if max(k) > spec.kernel_max or (spec.square_kernel and k[0] != k[1]):
         shape = "square kernels" if spec.square_kernel else "kernels"
         out.append(_v(Rule.CONV_KERNEL, layer, "kernel size", max(k), spec.kernel_max,
                       f"kernel {k[0]}x{k[1]}; {target.name} cores take {shape} up to {spec.kernel_max}x{spec.kernel_max}"))
     if st.kind == "conv":
-        stride = (1, *st.stride) if len(st.stride) == 1 else st.stride
-        if any(s not in spec.strides for s in stride):
-            out.append(_v(Rule.CONV_KERNEL, layer, "stride", max(stride), max(spec.strides),
-                          f"stride {stride}; {target.name} cores step {', '.join(map(str, spec.strides))}"))
-        if max(st.padding) > spec.padding_max:
-            out.append(_v(Rule.CONV_KERNEL, layer, "padding", max(st.padding), spec.padding_max,
+        if any(s not in spec.strides for s in g.stride):
+            out.append(_v(Rule.CONV_KERNEL, layer, "stride", max(g.stride), max(spec.strides),
+                          f"stride {g.stride}; {target.name} cores step {', '.join(map(str, spec.strides))}"))
+        if max(g.padding) > spec.padding_max:
+            out.append(_v(Rule.CONV_KERNEL, layer, "padding", max(g.padding), spec.padding_max,
                           f"padding {st.padding}; {target.name} cores pad at most {spec.padding_max}"))
-        if max(st.dilation) > 1 and not spec.dilation:
-            out.append(_v(Rule.CONV_KERNEL, layer, "dilation", max(st.dilation), 1,
+        if max(g.dilation) > 1 and not spec.dilation:
+            out.append(_v(Rule.CONV_KERNEL, layer, "dilation", max(g.dilation), 1,
                           f"dilation {st.dilation}; {target.name} cores have no dilated kernels"))
         if st.groups > 1 and not spec.groups:
             out.append(_v(Rule.CONV_KERNEL, layer, "groups", st.groups, 1,
                           f"{st.groups} groups; {target.name} cores have no grouped convolution"))
-    for what, shape, limit in (("input", in_shape, spec.input_max), ("output", out_shape, spec.output_max)):
+    for what, shape, limit in (("input", g.in_shape, spec.input_max), ("output", g.out_shape, spec.output_max)):
         if shape[0] > spec.channels_max:
             out.append(_v(Rule.CONV_MAP, layer, f"{what} channels", shape[0], spec.channels_max,
                           f"{shape[0]} {what} channels; {target.name} layers have at most {spec.channels_max}"))
@@ -137,7 +131,9 @@ def _kernel_rules(layer: str, st: ConvStage, in_shape, out_shape, target: Target
                           f"{what} map {shape[1]}x{shape[2]}; {target.name} layers take at most {limit[0]}x{limit[1]}"))
 
 
-def _layer(net: Network, pop: Population, target: Target, out: list) -> ConvLayer | None:
+def _kernel_input(net: Network, pop: Population, target: Target, out: list):
+    """The projections into ``pop`` and the one kernel they share (their last stage), or None
+    after reporting why the layer has no such input."""
     incoming = net.spiking_projections(pop.name)
     if len(pop.model.receptors) > 1:
         out.append(_v(Rule.CONV_STRUCTURE, pop.name, "current channels", len(pop.model.receptors), 1,
@@ -161,34 +157,38 @@ def _layer(net: Network, pop: Population, target: Target, out: list) -> ConvLaye
                       f"is fed through {len(finals)} different kernels or a pooling alone "
                       f"({', '.join(p.name for p in incoming)}); a {target.name} core stores one kernel per layer"))
         return None
-    st = finals[0]
+    return incoming, finals[0]
+
+
+def _layer(net: Network, pop: Population, target: Target, out: list) -> ConvLayer | None:
+    found = _kernel_input(net, pop, target, out)
+    if found is None:
+        return None
+    incoming, st = found
     windows = [_pool_window(p.structure.stages[:-1], pop.name, target, out) for p in incoming]
     delays = {int(d) for p in incoming for d in np.unique(p.connectivity.delays)}
     if delays - {1}:
         out.append(_v(Rule.DELAY_RANGE, pop.name, "delay", max(delays), 1,
                       f"input delays of {sorted(delays)} ticks; {target.name} layers pass spikes on in the next "
                       "tick (delay 1) and have no synaptic delays"))
-    in_shape, out_shape = _map3(st.in_shape), _map3(st.out_shape)
-    _kernel_rules(pop.name, st, in_shape, out_shape, target, out)
+    g = st.planar()
+    _kernel_rules(pop.name, st, g, target, out)
     # an input axon per position of the (pooled) map the kernel reads: pooled neurons share one
-    axons, limit = len(incoming) * math.prod(in_shape), target.convolution.input_axons
+    axons, limit = len(incoming) * math.prod(g.in_shape), target.convolution.input_axons
     if limit is not None and axons > limit:
         out.append(_v(Rule.CONV_MAP, pop.name, "input axons", axons, limit,
                       f"reads {axons} input positions; a {target.name} core has {limit} input axons"))
-    bias = np.broadcast_to(getattr(pop.model, "bias", 0.0), (pop.size,)).reshape(out_shape[0], -1)
+    bias = np.broadcast_to(getattr(pop.model, "bias", 0.0), (pop.size,)).reshape(g.out_shape[0], -1)
     if np.any(bias != bias[:, :1]):
         out.append(_v(Rule.CONV_STRUCTURE, pop.name, "bias", 0, 0,
                       f"its bias differs within an output channel; {target.name} cores hold one bias per channel"))
     if None in windows:
         return None
-    kernel = (1, 1) if st.kind == "dense" and len(st.in_shape) == 1 else (
-        (1, st.kernel[0]) if len(st.kernel) == 1 else tuple(st.kernel))
-    pad2 = lambda t, fill: (fill, *t) if len(t) == 1 else (tuple(t) if t else (fill, fill))  # noqa: E731
     return ConvLayer(name=pop.name, kind=st.kind, projections=tuple(p.name for p in incoming),
-                     sources=tuple(p.pre for p in incoming), pooling=tuple(windows), in_shape=in_shape,
-                     out_shape=out_shape, kernel=kernel, c_per_group=int(st.kernel_weights().shape[1]),
-                     stride=pad2(st.stride, 1), padding=pad2(st.padding, 0), dilation=pad2(st.dilation, 1),
-                     groups=st.groups, bias=bool(np.any(bias)))
+                     sources=tuple(p.pre for p in incoming), pooling=tuple(windows), in_shape=g.in_shape,
+                     out_shape=g.out_shape, kernel=g.kernel, c_per_group=int(st.kernel_weights().shape[1]),
+                     stride=g.stride, padding=g.padding, dilation=g.dilation, groups=st.groups,
+                     bias=bool(np.any(bias)))
 
 
 def _memory_rules(layer: ConvLayer, target: Target, out: list) -> None:

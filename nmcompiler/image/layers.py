@@ -31,16 +31,6 @@ SOURCE_DTYPE = np.dtype([("first", "<u4"), ("channels", "<u4"), ("height", "<u4"
 _HEADER = struct.Struct("<" + "I" * 16 + "iII")  # C H W, F Ho Wo, c0 c1, kh kw sy sx py px dy dx, exp, bytes, S
 
 
-def _map3(shape) -> tuple[int, int, int]:
-    shape = tuple(int(s) for s in shape)
-    return (shape[0], 1, 1) if len(shape) == 1 else (shape[0], 1, shape[1]) if len(shape) == 2 else shape
-
-
-def _two(t, fill: int) -> tuple[int, int]:
-    t = tuple(int(v) for v in t)
-    return (fill, *t) if len(t) == 1 else t if t else (fill, fill)
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LayerImage:
     in_shape: tuple[int, int, int]  # the map the kernel reads (after pooling)
@@ -135,24 +125,22 @@ class LayerImage:
         return src, j, np.zeros_like(j), np.ones_like(j), w
 
 
+def _planar_stage(stage: ConvStage, kind: str, weight) -> ConvStage:
+    """``stage`` in two dimensions, as ``kind`` with ``weight``."""
+    g = stage.planar()
+    return ConvStage(kind=kind, in_shape=g.in_shape, weight=weight, kernel=g.kernel, stride=g.stride,
+                     padding=g.padding, dilation=g.dilation, groups=stage.groups)
+
+
 def _kernel_of(fxp: FixedPointNetwork, name: str, structure: Convolution) -> tuple[np.ndarray, int]:
     """The kernel mantissas ``(F, C, kh, kw)`` of projection ``name`` and its exponent, read off
     its quantized synapses (every synapse of one kernel entry must carry one mantissa)."""
     final = structure.stages[-1]
-    shape = final.kernel_weights().shape
-    ids = np.arange(1, math.prod(shape) + 1, dtype=np.float64).reshape(shape)
-    numbered = [s if s.kind == "conv" else ConvStage(kind="sum_pool", in_shape=s.in_shape, weight=s.weight,
-                                                    kernel=s.kernel, stride=s.stride, padding=s.padding,
-                                                    dilation=s.dilation, groups=s.groups)
-                for s in structure.stages[:-1]]
-    last = ConvStage(kind="conv", in_shape=_map3(final.in_shape), weight=ids.reshape(shape[0], shape[1],
-                                                                                    *_two(shape[2:], 1)),
-                     kernel=_two(shape[2:], 1), stride=_two(final.stride, 1), padding=_two(final.padding, 0),
-                     dilation=_two(final.dilation, 1), groups=final.groups)
-    numbered = [ConvStage(kind=s.kind, in_shape=_map3(s.in_shape), weight=s.weight, kernel=_two(s.kernel, 1),
-                          stride=_two(s.stride, 1), padding=_two(s.padding, 0), dilation=_two(s.dilation, 1),
-                          groups=s.groups) for s in numbered]
-    id_matrix = Convolution(stages=(*numbered, last)).matrix().tocsr()
+    g = final.planar()
+    shape = (final.out_channels, int(final.kernel_weights().shape[1]), *g.kernel)
+    ids = np.arange(1, math.prod(shape) + 1, dtype=np.float64).reshape(shape)  # entry numbers for weights
+    pools = [_planar_stage(s, "sum_pool", s.weight) for s in structure.stages[:-1]]  # avg: its 1/k^2 is quantized in
+    id_matrix = Convolution(stages=(*pools, _planar_stage(final, "conv", ids))).matrix().tocsr()
     q = fxp.projections[name]
     pre = np.repeat(np.arange(q.indptr.size - 1), np.diff(q.indptr))
     entry = np.asarray(id_matrix[q.indices, pre]).reshape(-1).astype(np.int64) - 1
@@ -162,7 +150,7 @@ def _kernel_of(fxp: FixedPointNetwork, name: str, structure: Convolution) -> tup
     kernel[entry] = q.mantissa
     if np.any(kernel[entry] != q.mantissa):
         raise UserError(f"projection '{name}': quantization gave one kernel entry different mantissas")
-    return kernel.reshape(shape[0], shape[1], *_two(shape[2:], 1)), int(q.exponent)
+    return kernel.reshape(shape), int(q.exponent)
 
 
 def layer_images(mapping, fxp: FixedPointNetwork, offsets: dict[str, int]) -> list[LayerImage]:
@@ -170,7 +158,7 @@ def layer_images(mapping, fxp: FixedPointNetwork, offsets: dict[str, int]) -> li
     net = fxp.network
     out = []
     for part in mapping.layer_parts:
-        incoming = [p for p in net.spiking_projections(part.layer)]
+        incoming = net.spiking_projections(part.layer)
         kernels = [_kernel_of(fxp, p.name, p.structure) for p in incoming]
         kernel, exponent = kernels[0]
         if any(e != exponent or not np.array_equal(k, kernel) for k, e in kernels[1:]):
@@ -180,12 +168,10 @@ def layer_images(mapping, fxp: FixedPointNetwork, offsets: dict[str, int]) -> li
             raise UserError(f"layer '{part.layer}': grouped convolutions have no image layout yet")
         sources = np.zeros(len(incoming), dtype=SOURCE_DTYPE)
         for k, p in enumerate(incoming):
-            pools = [s for s in p.structure.stages[:-1]]
-            window = math.prod(s.kernel[0] for s in pools) if pools else 1
-            sources[k] = (offsets[p.pre], *_map3(p.structure.in_shape), window)
-        c0, c1 = part.channels
-        out.append(LayerImage(in_shape=_map3(final.in_shape), out_shape=_map3(final.out_shape), channels=(c0, c1),
-                              stride=_two(final.stride, 1), padding=_two(final.padding, 0),
-                              dilation=_two(final.dilation, 1), exponent=exponent, sources=sources,
+            window = math.prod(s.kernel[0] for s in p.structure.stages[:-1])  # square, stride = window (drc)
+            sources[k] = (offsets[p.pre], *p.structure.stages[0].planar().in_shape, window)
+        g, (c0, c1) = final.planar(), part.channels
+        out.append(LayerImage(in_shape=g.in_shape, out_shape=g.out_shape, channels=(c0, c1), stride=g.stride,
+                              padding=g.padding, dilation=g.dilation, exponent=exponent, sources=sources,
                               kernel=kernel[c0:c1].astype(np.int16), width=1 if fxp.format.weight_bits <= 8 else 2))
     return out

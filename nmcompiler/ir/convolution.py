@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from ._record import ArrayRecord
 
-__all__ = ["ConvStage", "Convolution", "ShapeError", "conv_stage", "dense_stage", "pool_stage", "STAGE_KINDS"]
+__all__ = ["ConvStage", "Convolution", "Planar", "ShapeError", "conv_stage", "dense_stage", "pool_stage", "STAGE_KINDS"]
 
 STAGE_KINDS = ("conv", "sum_pool", "avg_pool", "dense")
 _CHUNK = 4_000_000  # kernel entries x output positions handled at once
@@ -47,6 +47,23 @@ def _ints(value, n: int, name: str, minimum: int = 0) -> tuple[int, ...]:
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)) or np.any(arr < minimum) or np.any(arr > 2**31):
         raise ShapeError(f"{name} {value!r} must be integers from {minimum} up to 2^31")
     return tuple(int(v) for v in arr)
+
+
+def _map3(shape) -> tuple[int, int, int]:
+    shape = tuple(int(v) for v in shape)
+    return (shape[0], 1, 1) if len(shape) == 1 else (shape[0], 1, shape[1]) if len(shape) == 2 else shape
+
+
+@dataclass(frozen=True, kw_only=True)
+class Planar:
+    """A stage's geometry in two dimensions (:meth:`ConvStage.planar`)."""
+
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -90,6 +107,14 @@ class ConvStage(ArrayRecord):
         size = self.in_shape[1:]
         return (self.out_channels, *((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in
                                      zip(size, self.padding, self.dilation, self.kernel, self.stride)))
+
+    def planar(self) -> Planar:
+        """The stage as a 2-D one over ``(C, H, W)``: a map of ``(C, L)`` is ``(C, 1, L)``, ``(n,)``
+        is ``(n, 1, 1)``; a dense stage is a kernel of the map's size, stride 1, no padding."""
+        two = lambda t, fill: (fill, *t) if len(t) == 1 else tuple(t) if t else (fill, fill)  # noqa: E731
+        return Planar(in_shape=_map3(self.in_shape), out_shape=_map3(self.out_shape),
+                      kernel=two(self.kernel, 1), stride=two(self.stride, 1), padding=two(self.padding, 0),
+                      dilation=two(self.dilation, 1))
 
     def kernel_weights(self) -> np.ndarray:
         """``(c_out, c_in / groups, *kernel)``: the convolution's weight, or the pooling's constant."""
