@@ -165,3 +165,21 @@ def test_the_mapping_file_keeps_the_layer_parts(tmp_path):
     again = type(mapping).load(tmp_path / "m.map.npz")
     assert again.layer_parts == mapping.layer_parts and again.target == mapping.target
     assert json.loads(json.dumps([p.to_json() for p in again.layer_parts]))[0]["core"] == mapping.layer_parts[0].core
+
+
+def test_verify_runs_the_ladder_without_rtl_on_convolution_cores(tmp_path, run_nmc):
+    path = _graph(tmp_path, pool=(nir.SumPool2d, 2, 2))
+    spikes = (np.random.default_rng(0).random((20, 2 * 8 * 8)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "in.npy", spikes)
+    code, out, err = run_nmc("verify", path, "--target", "speck-like", "--dt", "1ms", "--steps", "20", "--input",
+                             f"in={tmp_path / 'in.npy'}", "--json")
+    assert code == 0, err
+    levels = {row["level"]: row for row in json.loads(out)["levels"]}
+    assert set(levels) == {"float", "int"} and levels["int"]["spikes"] > 0
+    code, _, err = run_nmc("compile", path, "--target", "speck-like", "--dt", "1ms", "-o", tmp_path / "c")
+    assert code == 0, err
+    code, out, err = run_nmc("verify", tmp_path / "c" / "net.nmc", "--steps", "20", "--input",
+                             f"in={tmp_path / 'in.npy'}", "--json")
+    assert code == 0, err
+    assert [row["level"] for row in json.loads(out)["levels"]] == ["int"]
+    assert json.loads(out)["levels"][0]["spikes"] == levels["int"]["spikes"]  # the image runs as the network does

@@ -135,10 +135,10 @@ def test_maximal_delay_and_two_events_in_one_tick():
 
 
 def test_formats_load_and_bad_ones_are_rejected(tmp_path):
-    for name in ("loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif"):
+    for name in ("loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif", "speck-like", "loihi-like-conv"):
         assert load_format(name).problems() == []
-    with pytest.raises(UserError, match=r"^unknown target 'tpu' \(shipped: fpga-lif, loihi-like, spinnaker-like, "
-                                        r"truenorth-like; or give a .yaml file\)$"):
+    with pytest.raises(UserError, match=r"^unknown target 'tpu' \(shipped: fpga-lif, loihi-like, loihi-like-conv, "
+                                        r"speck-like, spinnaker-like, truenorth-like; or give a .yaml file\)$"):
         load_format("tpu")
     bad = tmp_path / "bad.yaml"
     bad.write_text("format: {v_bits: 70, i_bits: 0, receptors: 1, acc_bits: 16, weight_bits: 8, exponent_scope: none, "

@@ -282,11 +282,23 @@ def _print_rtl(console, result, steps: int) -> None:
                          else f"differ in {result.learning_mismatches} places"))
 
 
+def _levels_for(levels: str | None, storage: str | None, image: bool = False) -> list[str]:
+    """The ladder asked for, or the default one: without float for an image (it holds no float
+    network), without rtl on convolution cores (no RTL for them yet)."""
+    from ..flow.verify import check_levels
+
+    if levels is not None:
+        return check_levels(levels)
+    return [lv for lv in ("float", "int", "rtl") if not (lv == "float" and image)
+            and not (lv == "rtl" and storage == "convolution")]
+
+
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--target", default=None, help="Target of a network (required) or the target file of an image.")
-@click.option("--levels", default="float,int,rtl", show_default=True,
-              help="Comma-separated ladder: float (network only), int (bit-accurate simulator), rtl (Verilator).")
+@click.option("--levels", default=None,
+              help="Comma-separated ladder: float (network only), int (bit-accurate simulator), rtl (Verilator). "
+                   "Default float,int,rtl; an image without float, convolution cores without rtl (none yet).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Ticks to run (default 100).")
 @click.option("--duration", callback=time_option, default=None, help="Length instead of --steps, e.g. '50ms'.")
 @click.option("--states", is_flag=True, help="Also compare v and every current after each tick (int vs rtl).")
@@ -311,10 +323,11 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, fro
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree, 2 when nothing spiked at any level."""
-    from ..flow.verify import check_levels, verify_ladder, verify_network
+    from ..flow.verify import verify_ladder, verify_network
     from ..targets import load_target
 
-    wanted = check_levels(levels)
+    kind = (None if source.suffix == ".nmc" or target is None else load_target(target).storage.kind)
+    wanted = _levels_for(levels, kind)
     if data_file is not None:
         _verify_data(source, target, wanted, (data_file, encode, input_source, output_pop), steps, size, as_json,
                      outdir, rtl_samples, source_options)
@@ -324,6 +337,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, fro
         if size:
             raise UserError(f"{source}: an image is compiled already: --size applies to networks")
         contents = _with_inputs(decode(read_image(source), str(source)), inputs)
+        wanted = _levels_for(levels, contents.meta["synapse_storage"], image=True)
         ladder = verify_ladder(contents, _image_target(contents, target, str(source)), wanted, source=str(source),
                                **ladder_options)
     else:
