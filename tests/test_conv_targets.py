@@ -14,7 +14,9 @@ import pytest
 
 from conftest import NIR_PAPER, ROOT
 from nmcompiler.compiler import compile_network
+from nmcompiler import load_network
 from nmcompiler.drc import check
+from nmcompiler.ir import Connectivity
 from nmcompiler.errors import ValidationError
 from nmcompiler.frontends.nir import NirOptions, load_nir
 from nmcompiler.image import build_contents, decode, encode, to_program
@@ -145,14 +147,23 @@ def test_bad_layers_exit_2_naming_the_layer_the_resource_and_the_limit(tmp_path,
     assert not out.exists()  # nothing written
 
 
-def test_synapse_lists_and_other_models_are_refused_with_the_fix(run_nmc, tmp_path):
-    code, _, err = run_nmc("compile", ROOT / "examples" / "digits" / "digits.yaml", "--target", "speck-like",
-                           "-o", tmp_path / "o")
-    assert code == 2
-    assert ("layer 'hidden': projection(s) in_hidden are synapse lists, not a convolution or a dense layer over a "
-            "map; speck-like cores store kernels only: import the network from NIR (Conv2d, Linear)") in err
-    net = load_nir(ROOT / "examples" / "digits" / "digits.nir", NirOptions(dt=1e-3))
-    assert check(net, SPECK) == []  # the same classifier from NIR: two dense layers over a map
+def test_synapse_lists_become_dense_kernels_and_what_no_kernel_holds_is_refused(run_nmc, tmp_path):
+    yaml_net = _drive(load_network(ROOT / "examples" / "digits" / "digits.yaml"), 60, 4.0, seed=2)  # synapse lists
+    mapping, fx, report = compile_network(yaml_net, SPECK)
+    assert report.fits and [p["kernel_words"] for p in report.layers] == [64 * 32, 32 * 16]  # dense kernels
+    program = to_program(decode(encode(build_contents(mapping, fx))))
+    expected, got = BitAccurateSimulator(fx, backend="numpy").run(60), BitAccurateSimulator(program).run(60)
+    assert expected.spike_counts() == got.spike_counts() and sum(got.spike_counts().values()) > 0
+    multapse = load_network(ROOT / "examples" / "digits" / "digits.yaml")
+    proj = next(p for p in multapse.projections if p.name == "hidden_out")
+    c = proj.connectivity
+    twice = Connectivity.from_coo(c.n_pre, c.n_post, np.r_[c.pre_indices(), 0], np.r_[c.indices, c.indices[0]],
+                                  np.r_[c.synapse_weights(), 0.5])
+    multapse.disconnect(proj.name)
+    multapse.connect(proj.with_connectivity(twice))
+    assert [str(v) for v in check(multapse, SPECK)] == [
+        "layer 'out': projection(s) hidden_out are synapse lists that no kernel holds (over 16 Mi dense weights, or two "
+        "synapses on one pair); speck-like cores store kernels: import the network from NIR (Conv2d, Linear)"]
     leaky = load_nir(ROOT / "examples" / "digits" / "digits_snntorch.nir", NirOptions.from_preset("snntorch"))
     assert [str(v) for v in check(leaky, SPECK)][0].startswith(
         "population '1' uses model 'lif', which speck-like does not support (it has if)")

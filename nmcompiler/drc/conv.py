@@ -132,8 +132,8 @@ def _kernel_rules(layer: str, st: ConvStage, g, target: Target, out: list) -> No
 
 
 def _kernel_input(net: Network, pop: Population, target: Target, out: list):
-    """The projections into ``pop`` and the one kernel they share (their last stage), or None
-    after reporting why the layer has no such input."""
+    """The projections into ``pop`` and their structures (:meth:`Projection.kernel_structure`),
+    which share one kernel (their last stage); or None after reporting why the layer has none."""
     incoming = net.spiking_projections(pop.name)
     if len(pop.model.receptors) > 1:
         out.append(_v(Rule.CONV_STRUCTURE, pop.name, "current channels", len(pop.model.receptors), 1,
@@ -145,27 +145,30 @@ def _kernel_input(net: Network, pop: Population, target: Target, out: list):
         out.append(_v(Rule.CONV_STRUCTURE, pop.name, "input", 0, 0,
                       f"{what}; {target.name} layers take spikes through one convolution kernel"))
         return None
-    plain = [p.name for p in incoming if p.structure is None]
+    structures = [p.kernel_structure() for p in incoming]
+    plain = [p.name for p, s in zip(incoming, structures) if s is None]
     if plain:
         out.append(_v(Rule.CONV_STRUCTURE, pop.name, "kernel", len(plain), 0,
-                      f"projection(s) {', '.join(plain)} are synapse lists, not a convolution or a dense layer over a "
-                      f"map; {target.name} cores store kernels only: import the network from NIR (Conv2d, Linear)"))
+                      f"projection(s) {', '.join(plain)} are synapse lists that no kernel holds (over 16 Mi dense "
+                      f"weights, or two synapses on one pair); {target.name} cores store kernels: import the network "
+                      "from NIR (Conv2d, Linear)"))
         return None
-    finals = [p.structure.stages[-1] for p in incoming]
+    finals = [s.stages[-1] for s in structures]
     if any(s.kind not in ("conv", "dense") for s in finals) or any(f != finals[0] for f in finals[1:]):
         out.append(_v(Rule.CONV_STRUCTURE, pop.name, "kernel", len(finals), 1,
                       f"is fed through {len(finals)} different kernels or a pooling alone "
                       f"({', '.join(p.name for p in incoming)}); a {target.name} core stores one kernel per layer"))
         return None
-    return incoming, finals[0]
+    return incoming, structures
 
 
 def _layer(net: Network, pop: Population, target: Target, out: list) -> ConvLayer | None:
     found = _kernel_input(net, pop, target, out)
     if found is None:
         return None
-    incoming, st = found
-    windows = [_pool_window(p.structure.stages[:-1], pop.name, target, out) for p in incoming]
+    incoming, structures = found
+    st = structures[0].stages[-1]
+    windows = [_pool_window(s.stages[:-1], pop.name, target, out) for s in structures]
     delays = {int(d) for p in incoming for d in np.unique(p.connectivity.delays)}
     if delays - {1}:
         out.append(_v(Rule.DELAY_RANGE, pop.name, "delay", max(delays), 1,

@@ -159,17 +159,18 @@ def layer_images(mapping, fxp: FixedPointNetwork, offsets: dict[str, int]) -> li
     out = []
     for part in mapping.layer_parts:
         incoming = net.spiking_projections(part.layer)
-        kernels = [_kernel_of(fxp, p.name, p.structure) for p in incoming]
+        structures = [p.kernel_structure() for p in incoming]
+        kernels = [_kernel_of(fxp, p.name, s) for p, s in zip(incoming, structures)]
         kernel, exponent = kernels[0]
         if any(e != exponent or not np.array_equal(k, kernel) for k, e in kernels[1:]):
             raise UserError(f"layer '{part.layer}': its projections' quantized kernels differ; a core stores one")
-        final = incoming[0].structure.stages[-1]
+        final = structures[0].stages[-1]
         if final.groups != 1:
             raise UserError(f"layer '{part.layer}': grouped convolutions have no image layout yet")
         sources = np.zeros(len(incoming), dtype=SOURCE_DTYPE)
-        for k, p in enumerate(incoming):
-            window = math.prod(s.kernel[0] for s in p.structure.stages[:-1])  # square, stride = window (drc)
-            sources[k] = (offsets[p.pre], *p.structure.stages[0].planar().in_shape, window)
+        for k, (p, st) in enumerate(zip(incoming, structures)):
+            window = math.prod(s.kernel[0] for s in st.stages[:-1])  # square, stride = window (drc)
+            sources[k] = (offsets[p.pre], *st.stages[0].planar().in_shape, window)
         g, (c0, c1) = final.planar(), part.channels
         out.append(LayerImage(in_shape=g.in_shape, out_shape=g.out_shape, channels=(c0, c1), stride=g.stride,
                               padding=g.padding, dilation=g.dilation, exponent=exponent, sources=sources,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._record import ArrayRecord
-from .convolution import Convolution
+from .convolution import Convolution, dense_stage
 from .learning import STDP
 from .models import MEMBRANE
 from .nodes import CurrentSource, Node, Population
@@ -162,6 +162,21 @@ class Projection(ArrayRecord):
     learning: STDP | None = None
     meta: dict = field(default_factory=dict)
     structure: Convolution | None = None
+
+    def kernel_structure(self, max_entries: int = 1 << 24) -> Convolution | None:
+        """The structure, or for a projection without one a dense layer over its presynaptic
+        vector (a kernel of ``n_post x n_pre`` words: how a convolution core holds any synapse
+        list, as Sinabs runs ``Linear``) when that matrix has at most ``max_entries`` entries and
+        no two synapses join the same pair (the matrix would sum them). None otherwise."""
+        if self.structure is not None:
+            return self.structure
+        c = self.connectivity
+        if c.n_pre * c.n_post > max_entries:
+            return None
+        pairs = c.pre_indices() * c.n_post + c.indices
+        if np.unique(pairs).size != pairs.size:
+            return None
+        return Convolution(stages=(dense_stage(c.to_dense().T, (c.n_pre,)),))
 
     def with_connectivity(self, connectivity: Connectivity, **changes) -> "Projection":
         """This projection with other synapses (and ``changes``): no longer a convolution's lowering."""

@@ -378,6 +378,8 @@ class _Importer:
         chain = self.chains_in.get(sink, {}).get(key)
         if not chain or not np.all(scale == scale[0]):
             return None
+        if len(chain) == 1 and chain[0].kind == "dense" and len(chain[0].in_shape) == 1:
+            return None  # a Linear between vectors: its synapses say all (Projection.kernel_structure)
         return Convolution(stages=chain, gain=float(scale[0]))
 
     def _exact(self, root: str, sink: str, matrix, key: str):
