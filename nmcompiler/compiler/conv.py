@@ -67,8 +67,16 @@ def _usage(state: CompileState, assignment: LayerAssignment, core_of: np.ndarray
     return CoreUsage(neurons=np.bincount(core_of, minlength=len(parts)),
                      synapse_bits=np.array([p.memory.kernel_words * state.target.format.weight_bits for p in parts],
                                            dtype=np.int64),
-                     input_axons=np.array([by_name[p.layer].in_shape[0] for p in parts], dtype=np.int64),
+                     input_axons=np.array([_inputs(by_name[p.layer], state.target) for p in parts], dtype=np.int64),
                      output_axons=np.array(outputs, dtype=np.int64))
+
+
+def _inputs(layer, target: Target) -> int:
+    """What ``core.input_axons`` counts: input positions when the cores bound them
+    (``convolution.input_axons``), else input channels (speck-like)."""
+    if target.convolution.input_axons is None:
+        return layer.in_shape[0]
+    return len(layer.sources) * int(np.prod(layer.in_shape))
 
 
 @dataclass(frozen=True)
