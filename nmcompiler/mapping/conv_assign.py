@@ -44,9 +44,6 @@ class LayerAssignment:
     status: str  # the solver's
     misfits: tuple[str, ...] = ()
 
-    def cores_of(self, layer: str) -> list[int]:
-        return [p.core for p in self.parts if p.layer == layer]
-
 
 def _fits(need: ConvCore, core: ConvCore) -> bool:
     return (need.kernel_words <= core.kernel_words and need.neuron_words <= core.neuron_words
@@ -107,22 +104,13 @@ def _alike(layers: ConvLayers, splits: dict, spec: ConvolutionSpec, name: str) -
     return LayerAssignment(parts=tuple(out), status="optimal")
 
 
-def assign_layers(layers: ConvLayers, spec: ConvolutionSpec, *, name: str, seed: int = 0) -> LayerAssignment:
-    """The layer-to-core assignment of :mod:`this module's <nmcompiler.mapping.conv_assign>` model."""
+def _model(layers: ConvLayers, splits: dict, spec: ConvolutionSpec):
+    """The CP-SAT model: ``y[layer, s]`` (split ``s`` ways), ``x[layer, s, part, core]``."""
     from ortools.sat.python import cp_model
 
-    splits = {layer.name: _splits(layer, spec) for layer in layers.layers}
-    unplaceable = [n for n, s in splits.items() if not s]
-    if unplaceable:
-        return LayerAssignment(parts=(), status="infeasible", misfits=tuple(
-            f"layer '{n}' fits no core even split by output channels" for n in unplaceable))
-    if spec.identical:
-        done = _alike(layers, splits, spec, name)
-        if done is not None:
-            return done
     m = cp_model.CpModel()
-    size = [(c.kernel_words + c.neuron_words + 1023) // 1024 for c in spec.cores]
-    per_part = max(size) * len(spec.cores) * 100 + len(spec.cores)
+    size = [(c.kernel_words + c.neuron_words + 1023) // 1024 for c in spec.cores]  # KiWords, for the objective
+    per_part = len(spec.cores) * (max(size) * 100 + len(spec.cores)) + 1  # one core more outweighs any other term
     y, x, on_core, cost = {}, {}, {c: [] for c in range(len(spec.cores))}, []
     for n, options in splits.items():
         for s, parts in options.items():
@@ -144,6 +132,21 @@ def assign_layers(layers: ConvLayers, spec: ConvolutionSpec, *, name: str, seed:
         if src in splits:
             m.add(sum(parts_of[d] for d in dests if d in parts_of) <= spec.destinations)
     m.minimize(sum(cost))
+    return m, y, x
+
+
+def assign_layers(layers: ConvLayers, spec: ConvolutionSpec, *, name: str, seed: int = 0) -> LayerAssignment:
+    """The layer-to-core assignment of this module's model (see its docstring)."""
+    splits = {layer.name: _splits(layer, spec) for layer in layers.layers}
+    unplaceable = [n for n, s in splits.items() if not s]
+    if unplaceable:
+        return LayerAssignment(parts=(), status="infeasible", misfits=tuple(
+            f"layer '{n}' fits no core even split by output channels" for n in unplaceable))
+    if spec.identical:
+        done = _alike(layers, splits, spec, name)
+        if done is not None:
+            return done
+    m, y, x = _model(layers, splits, spec)
     solver, _, status, found = solve_deterministic(m, 10.0, seed)
     if not found:
         return LayerAssignment(parts=(), status=status.lower(), misfits=(_why_not(layers, spec, name),))
