@@ -50,6 +50,9 @@ class LayerImage:
         head = _HEADER.pack(*self.in_shape, *self.out_shape, *self.channels, kh, kw, *self.stride, *self.padding,
                             *self.dilation, self.exponent, width, self.sources.size)
         dtype = "<i1" if width == 1 else "<i2"
+        limit = 1 << (8 * width - 1)
+        if self.kernel.size and not -limit <= int(self.kernel.min()) <= int(self.kernel.max()) < limit:
+            raise UserError(f"a kernel mantissa does not fit {width}-byte kernel words")
         return head + self.sources.astype(SOURCE_DTYPE).tobytes() + np.ascontiguousarray(self.kernel, dtype=dtype).tobytes()
 
     @classmethod
