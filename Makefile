@@ -37,7 +37,7 @@ test: $(STAMP)
 N ?= 10000
 SEED ?= 1
 fuzz: $(STAMP)
-	NMC_FUZZ_CASES=$(N) NMC_FUZZ_SEED=$(SEED) $(BIN)/python -m pytest -q tests/test_fuzz_entrances.py
+	NMC_FUZZ_CASES=$(N) NMC_FUZZ_SEED=$(SEED) $(BIN)/python -m pytest -q tests/test_fuzz_entrances.py tests/test_cli_fuzz.py
 
 # the benchmark suite runs in its own venv with the bench extra (Brian2 needs numpy < 2.4)
 $(BENCH_STAMP): pyproject.toml

@@ -155,11 +155,15 @@ def convert_neuron(node, *, dt: float, integration: str, reset: str, if_per_step
 
 
 def time_step_from_metadata(graph) -> float | None:
-    """A ``dt`` recorded in the graph's or any node's metadata, if there is exactly one."""
+    """A ``dt`` recorded in the graph's or any node's metadata, if there is exactly one (a value
+    that is not a positive finite number, or an array of one, does not count)."""
     found = set()
     for meta in [getattr(graph, "metadata", {}) or {}] + [getattr(n, "metadata", {}) or {} for n in graph.nodes.values()]:
-        if "dt" in meta:
-            value = float(np.asarray(meta["dt"]).reshape(-1)[0])
-            if math.isfinite(value) and value > 0:
-                found.add(value)
+        if isinstance(meta, dict) and "dt" in meta:
+            try:
+                value = np.asarray(meta["dt"], dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                continue
+            if value.size and np.all(value == value[0]) and math.isfinite(value[0]) and value[0] > 0:
+                found.add(float(value[0]))
     return found.pop() if len(found) == 1 else None
