@@ -92,7 +92,7 @@ def test_cnn_sinabs_on_loihi_like_conv_takes_fewer_cores_than_synapse_lists():
     _, _, conv = compile_network(net, load_target("loihi-like-conv"))
     assert sparse.fits and conv.fits and (sparse.cores_used, conv.cores_used) == (26, 11)
     assert conv.cores_lower_bound == 5  # one core per layer at least; the 1024-neuron cores split two layers 4 ways
-    assert [p["neuron_words"] for p in conv.layers if p["layer"] == "1"] == [1024] * 4
+    assert [u.part.memory.neuron_words for u in conv.layers if u.part.layer == "1"] == [1024] * 4
 
 
 def test_a_layer_too_large_for_any_core_is_split_by_output_channels(tmp_path):
@@ -101,7 +101,8 @@ def test_a_layer_too_large_for_any_core_is_split_by_output_channels(tmp_path):
     parts = [p for p in mapping.layer_parts if p.layer == "3"]
     assert [p.channels for p in parts] == [(0, 48), (48, 96)] and report.fits
     assert all(SPECK.convolution.cores[p.core].neuron_words == 65536 for p in parts)
-    assert report.layers[1]["neuron_words"] == 48 * 1024 and report.layers[1]["neuron_words_limit"] == 65536
+    assert report.layers[1].part.memory.neuron_words == 48 * 1024 and report.layers[1].limit.neuron_words == 65536
+    assert report.to_json()["layers"][1]["neuron_words_limit"] == 65536
 
 
 def _graph(tmp_path, *, pool=None, kernel=3, c_in=2, c_out=4, size=8, fan_out=1):
@@ -150,7 +151,7 @@ def test_bad_layers_exit_2_naming_the_layer_the_resource_and_the_limit(tmp_path,
 def test_synapse_lists_become_dense_kernels_and_what_no_kernel_holds_is_refused(run_nmc, tmp_path):
     yaml_net = _drive(load_network(ROOT / "examples" / "digits" / "digits.yaml"), 60, 4.0, seed=2)  # synapse lists
     mapping, fx, report = compile_network(yaml_net, SPECK)
-    assert report.fits and [p["kernel_words"] for p in report.layers] == [64 * 32, 32 * 16]  # dense kernels
+    assert report.fits and [u.part.memory.kernel_words for u in report.layers] == [64 * 32, 32 * 16]  # dense kernels
     program = to_program(decode(encode(build_contents(mapping, fx))))
     expected, got = BitAccurateSimulator(fx, backend="numpy").run(60), BitAccurateSimulator(program).run(60)
     assert expected.spike_counts() == got.spike_counts() and sum(got.spike_counts().values()) > 0

@@ -161,13 +161,13 @@ def _print(done, base: str) -> None:
     _print_tail(done, report, console)
 
 
-def _layers_table(layers: list[dict]) -> Table:
+def _layers_table(layers) -> Table:
     table = Table("layer", "channels", "core", "kernel words", "neuron words", "bias words")
-    for row in layers:
-        core = "-" if row["core"] < 0 else str(row["core"])
-        cells = [f"{row[m]}" + ("" if row[f"{m}_limit"] is None else f" / {row[f'{m}_limit']}")
+    for use in layers:
+        p = use.part
+        cells = [f"{getattr(p.memory, m)}" + ("" if use.limit is None else f" / {getattr(use.limit, m)}")
                  for m in ("kernel_words", "neuron_words", "bias_words")]
-        table.add_row(row["layer"], f"{row['channels'][0]}-{row['channels'][1] - 1}", core, *cells)
+        table.add_row(p.layer, f"{p.channels[0]}-{p.channels[1] - 1}", "-" if p.core < 0 else str(p.core), *cells)
     return table
 
 

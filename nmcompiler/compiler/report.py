@@ -7,14 +7,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..drc import Rule
+from ..mapping.conv_assign import LayerPart
 from ..mapping.mapping import Mapping
+from ..targets.convolution import ConvCore
 from ..mapping.place import slot_positions
 from ..mapping.place_large import pair_hops
 from .legalize import resolved_note
 from .state import CompileState
 from .summaries import PartialSumSummary, PartitioningSummary, PlacementSummary
 
-__all__ = ["CompileReport", "build_mapping", "build_report"]
+__all__ = ["CompileReport", "LayerUse", "build_mapping", "build_report"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerUse:
+    """A layer part on a convolution core and that core's memories (None: not placed)."""
+
+    part: LayerPart
+    limit: ConvCore | None
+
+    def to_json(self) -> dict:
+        return self.part.to_json() | {f"{m}_limit": None if self.limit is None else getattr(self.limit, m)
+                                      for m in ("kernel_words", "neuron_words", "bias_words")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,12 +55,14 @@ class CompileReport:
     partial_sums: PartialSumSummary | None = None  # compartments, soma/dendrite cores, messages/s, late synapses
     partitioning: PartitioningSummary | None = None  # CP-SAT partitioning: start, result, bound, status
     # convolution targets: each layer part, its chip core (-1: not placed) and its memories against the core's
-    layers: list[dict] | None = None
+    layers: tuple[LayerUse, ...] | None = None
 
     def to_json(self) -> dict:
         out = dict(vars(self))
         if out["layers"] is None:  # not a convolution target: the report as before it existed
             del out["layers"]
+        else:
+            out["layers"] = [use.to_json() for use in self.layers]
         return out | {"placement": self.placement.to_json(),
                                    "partial_sums": None if self.partial_sums is None else self.partial_sums.to_json(),
                                    "partitioning": {} if self.partitioning is None else self.partitioning.to_json()}
@@ -88,16 +104,11 @@ def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport
         partitioning=part.partitioning if ps is None else None, layers=_layers(state))
 
 
-def _layers(state: CompileState) -> list[dict] | None:
+def _layers(state: CompileState) -> tuple[LayerUse, ...] | None:
     if state.assignment is None:
         return None
     cores = state.target.convolution.cores
-    out = []
-    for p in state.assignment.parts:
-        limit = cores[p.core] if p.core >= 0 else None
-        out.append(p.to_json() | {f"{m}_limit": None if limit is None else getattr(limit, m)
-                                  for m in ("kernel_words", "neuron_words", "bias_words")})
-    return out
+    return tuple(LayerUse(part=p, limit=cores[p.core] if p.core >= 0 else None) for p in state.assignment.parts)
 
 
 def _resolved_rules(state: CompileState) -> set[str]:
