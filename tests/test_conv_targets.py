@@ -75,8 +75,8 @@ def test_cnns_map_within_the_cores_and_the_image_runs_bit_for_bit(tmp_path, name
     assert encode(back) == data and all(c.layer is not None and c.rows.size == 0 for c in back.cores)
     stored = sum(c.layer.kernel.size for c in back.cores)  # each kernel once, not a synapse per position
     assert stored < sum(q.mantissa.size for q in fx.projections.values())
-    expected = BitAccurateSimulator(fx, backend="numpy").run(30)
-    got = BitAccurateSimulator(to_program(back), backend="numpy").run(30)
+    expected = BitAccurateSimulator(fx).run(30)
+    got = BitAccurateSimulator(to_program(back)).run(30)
     counts = expected.spike_counts()
     assert all(n > 0 for n in counts.values()), counts  # every layer spikes: the comparison is not empty
     assert got.spike_counts() == counts

@@ -259,8 +259,10 @@ def _layer_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None) 
     parts = mapping.layer_parts
     key_bits = SynapseFields.of(target).index
     cores = []
+    by_core = np.argsort(core_of, kind="stable")
+    bounds = np.searchsorted(core_of[by_core], np.arange(len(parts) + 1))
     for c, (part, layer) in enumerate(zip(parts, layers)):
-        members = np.flatnonzero(core_of == c)
+        members = by_core[bounds[c]:bounds[c + 1]]
         dests = [k for k, q in enumerate(parts) if part.layer in _sources_of(fxp, q.layer)]
         cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]),
                                neurons=_neuron_records(prog, members),

@@ -143,12 +143,16 @@ def _kernel_of(fxp: FixedPointNetwork, name: str, structure: Convolution) -> tup
     shape = (final.out_channels, int(final.kernel_weights().shape[1]), *g.kernel)
     ids = np.arange(1, math.prod(shape) + 1, dtype=np.float64).reshape(shape)  # entry numbers for weights
     pools = [_planar_stage(s, "sum_pool", s.weight) for s in structure.stages[:-1]]  # avg: its 1/k^2 is quantized in
-    id_matrix = Convolution(stages=(*pools, _planar_stage(final, "conv", ids))).matrix().tocsr()
+    by_pre = Convolution(stages=(*pools, _planar_stage(final, "conv", ids))).matrix().T.tocsr()
+    by_pre.sort_indices()
+    n_post = by_pre.shape[1]
+    id_keys = np.repeat(np.arange(by_pre.shape[0], dtype=np.int64), np.diff(by_pre.indptr)) * n_post + by_pre.indices
     q = fxp.projections[name]
-    pre = np.repeat(np.arange(q.indptr.size - 1), np.diff(q.indptr))
-    entry = np.asarray(id_matrix[q.indices, pre]).reshape(-1).astype(np.int64) - 1
-    if np.any(entry < 0):
+    keys = np.repeat(np.arange(q.indptr.size - 1, dtype=np.int64), np.diff(q.indptr)) * n_post + q.indices
+    at = np.minimum(np.searchsorted(id_keys, keys), max(id_keys.size - 1, 0))  # both ascend: (pre, post) order
+    if keys.size and (id_keys.size == 0 or np.any(id_keys[at] != keys)):
         raise UserError(f"projection '{name}': a synapse is not made by its kernel (the structure does not describe it)")
+    entry = by_pre.data[at].astype(np.int64) - 1
     kernel = np.zeros(ids.size, dtype=np.int64)
     kernel[entry] = q.mantissa
     if np.any(kernel[entry] != q.mantissa):
@@ -159,11 +163,13 @@ def _kernel_of(fxp: FixedPointNetwork, name: str, structure: Convolution) -> tup
 def layer_images(mapping, fxp: FixedPointNetwork, offsets: dict[str, int]) -> list[LayerImage]:
     """One :class:`LayerImage` per logical core of a convolution mapping (``mapping.layer_parts``)."""
     net = fxp.network
-    out = []
+    out, known = [], {}  # a layer's kernel, read once for all its parts
     for part in mapping.layer_parts:
         incoming = net.spiking_projections(part.layer)
         structures = [p.kernel_structure() for p in incoming]
-        kernels = [_kernel_of(fxp, p.name, s) for p, s in zip(incoming, structures)]
+        if part.layer not in known:
+            known[part.layer] = [_kernel_of(fxp, p.name, s) for p, s in zip(incoming, structures)]
+        kernels = known[part.layer]
         kernel, exponent = kernels[0]
         if any(e != exponent or not np.array_equal(k, kernel) for k, e in kernels[1:]):
             raise UserError(f"layer '{part.layer}': its projections' quantized kernels differ; a core stores one")
