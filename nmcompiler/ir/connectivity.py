@@ -210,13 +210,15 @@ class Projection(ArrayRecord):
     def _structure_problems(self) -> list[str]:
         if self.structure is None:
             return []
-        problems = self.structure.problems()
-        if problems:
-            return [f"structure: {p}" for p in problems]
         c, s = self.connectivity, self.structure
-        if c.n_pre != math.prod(s.in_shape) or c.n_post != math.prod(s.out_shape):
-            return [f"structure maps {s.in_shape} to {s.out_shape} but the synapses are {c.n_pre} x {c.n_post}"]
-        return []
+        try:  # the sizes first (arithmetic only), so no stage is built for a structure of the wrong size
+            sizes = math.prod(s.in_shape), math.prod(s.out_shape)
+        except (IndexError, TypeError, ValueError):
+            sizes = None
+        if sizes != (c.n_pre, c.n_post):
+            where = "" if not s.stages else f"{s.in_shape} to {s.out_shape}"
+            return [f"structure maps {where or 'nothing'} but the synapses are {c.n_pre} x {c.n_post}"]
+        return [f"structure: {p}" for p in s.problems()]
 
     def _learning_problems(self, pre: Node | None) -> list[str]:
         if self.learning is None:

@@ -137,6 +137,8 @@ class ConvStage(ArrayRecord):
         if n not in (1, 2) or any(len(getattr(self, a)) != n for a in ("kernel", "stride", "padding", "dilation")):
             return [f"a {self.kind} over input {self.in_shape} needs {max(n, 1)} kernel, stride, padding and "
                     "dilation values, 1 or 2 spatial dimensions"]
+        if self.kind != "conv" and any(k < 1 or k > 3 * max(1, s) for k, s in zip(self.kernel, self.in_shape[1:])):
+            return [f"pooling kernel {self.kernel} does not fit input {self.in_shape}"]  # before building it
         try:
             _check(self.kernel_weights(), self.in_shape, self.stride, self.padding, self.dilation, self.groups)
         except ShapeError as exc:
