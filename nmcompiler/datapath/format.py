@@ -6,6 +6,7 @@ docs/datapath.md for the meaning of every field.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..yamlio import read_yaml
 
-__all__ = ["NumericFormat", "DecayKind", "Rounding", "load_format", "target_names", "TARGETS_DIR"]
+__all__ = ["NumericFormat", "DecayKind", "Order", "Rounding", "load_format", "target_names", "TARGETS_DIR"]
 
 TARGETS_DIR = Path(str(resources.files("nmcompiler.hwtargets")))
 
@@ -23,7 +24,16 @@ class DecayKind:
     MULTIPLY = "multiply"  # x * (2^F - d) / 2^F, d in [0, 2^F]   (Loihi, SpiNNaker)
     SHIFT = "shift"  # x - x / 2^k, k in [0, 62]; k = 63: no decay
     LEAK = "leak"  # x - sign(x) * min(|x|, L): linear leak toward zero (TrueNorth, leak reversal)
-    ALL = (MULTIPLY, SHIFT, LEAK)
+    BITSHIFT = "bitshift"  # x - d, d = x >> k (floor) but at least one unit toward zero (Xylo's dash)
+    ALL = (MULTIPLY, SHIFT, LEAK, BITSHIFT)
+
+
+class Order:
+    """When a tick's input joins the currents, and how the membrane is updated (docs/datapath.md)."""
+
+    DECAY_FIRST = "decay_first"  # i = sat(decay(i) + x); v = sat(sat(decay(v) + drive) + bias)
+    INPUT_FIRST = "input_first"  # i = decay(sat(i + x)); v = sat(v + sat(sat(-step(v) + drive) + bias)) (Xylo)
+    ALL = (DECAY_FIRST, INPUT_FIRST)
 
 
 class Rounding:
@@ -54,6 +64,15 @@ class NumericFormat:
     rounding: str  # Rounding, for every multiply and shift
     compare: str  # ">" or ">=": spike when v (compare) threshold
     current_frac_bits: int = 0  # currents carry this many extra fraction bits: drive = R(sum_k i_k / 2^c)
+    order: str = Order.DECAY_FIRST  # Order: decay then input (default), or input then decay (Xylo)
+    scale_scope: str = "population"  # one voltage scale per population, or per neuron (Xylo's per-channel)
+
+    DEFAULTS = {"order": Order.DECAY_FIRST, "scale_scope": "population"}  # fields a target file may leave out (and JSON omits when so)
+
+    def to_json(self) -> dict:
+        """The fields, without those at their default (descriptions and digests as before they existed)."""
+        out = dataclasses.asdict(self)
+        return {k: v for k, v in out.items() if k not in self.DEFAULTS or v != self.DEFAULTS[k]}
 
     @property
     def has_current(self) -> bool:
@@ -70,6 +89,14 @@ class NumericFormat:
             out.append("receptors must be >= 1 when there is a current state")
         if self.decay not in DecayKind.ALL:
             out.append(f"decay '{self.decay}' is unknown (use {', '.join(DecayKind.ALL)})")
+        if self.scale_scope not in ("population", "neuron"):
+            out.append(f"scale_scope '{self.scale_scope}' is unknown (use population, neuron)")
+        if self.scale_scope == "neuron" and self.exponent_scope != "none":
+            out.append("scale_scope 'neuron' needs exponent_scope 'none' (each neuron's weights fill the mantissa)")
+        if self.order not in Order.ALL:
+            out.append(f"order '{self.order}' is unknown (use {', '.join(Order.ALL)})")
+        if self.decay == DecayKind.BITSHIFT and not 1 <= self.decay_bits <= 6:
+            out.append(f"decay_bits must lie in [1, 6] for bitshift decay (shifts 0 .. 2^bits - 1), not {self.decay_bits}")
         if self.decay == DecayKind.MULTIPLY and not 1 <= self.decay_bits <= 24:
             out.append(f"decay_bits must lie in [1, 24] for multiply decay, not {self.decay_bits}")
         if self.decay == DecayKind.MULTIPLY and max(self.v_bits, self.i_bits) + self.decay_bits > 62:

@@ -237,7 +237,7 @@ def _meta(prog, fxp: FixedPointNetwork, target: Target, n_cores: int, learns: bo
     return {
         "compiler": f"nmcompiler {__version__}", "target": target.name,
         "target_sha256": target_digest(target, learns=learns),
-        "format": {k: v for k, v in vars(fxp.format).items()}, "network": prog.name, "dt": repr(prog.dt),
+        "format": fxp.format.to_json(), "network": prog.name, "dt": repr(prog.dt),
         "seed": prog.seed, "neurons": prog.n, "presynaptic": int(prog.synapses.indptr.size - 1), "cores": n_cores,
         "populations": [[sl.name, sl.offset, sl.size] for sl in prog.populations],
         "sources": [_source_json(src) for src in prog.sources],

@@ -136,7 +136,9 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, sy
         decay_v=_cat([p.decay_v for p in ps]), decay_i=_cat([p.decay_i for p in ps], 1, (R, 0)),
         bias=_cat([p.bias for p in ps]), threshold=_cat([p.threshold for p in ps]),
         v_reset=_cat([p.v_reset for p in ps]), refractory=_cat([p.refractory for p in ps]),
-        subtract=_cat([p.subtract for p in ps]).astype(bool), spiking=_cat([p.spiking for p in ps]).astype(bool))
+        subtract=_cat([p.subtract for p in ps]).astype(bool), spiking=_cat([p.spiking for p in ps]).astype(bool),
+        max_spikes=None if all(p.max_spikes is None for p in ps) else _cat(
+            [np.ones(q.size, np.int64) if p.max_spikes is None else p.max_spikes for p, q in zip(ps, pops)]))
     sources = tuple(s for s in net.sources if not isinstance(s, CurrentSource))
     offsets = {s.name: s.offset for s in slots}
     for s in sources:

@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from ..datapath import DecayKind, LearningFormat, NeuronParams, NumericFormat, saturate
+from ..datapath import DecayKind, LearningFormat, NeuronParams, NumericFormat, Order, saturate
 from ..errors import Diagnostic, ValidationError
 from ..ir import CubaLIF, CurrentSource, Network, Population
 from ..ir.fixed_point import (FixedPointNetwork, PopulationReport, QuantizedPopulation, QuantizedProjection,
@@ -80,6 +80,8 @@ class Quantize:
     calibration: dict | None = None
     learning: LearningFormat | None = None  # the learning engine (target's learning:) for plastic projections
     learning_epoch: int = 1  # ticks between trace decays
+    spikes_per_step: dict[str, int] | None = None  # population -> spikes its hardware neurons emit per tick
+    # (subtracting the threshold each time; None: one for every population, and multi-spike models are refused)
 
     def run(self, net: Network) -> FixedPointNetwork:
         net.validate()
@@ -91,10 +93,16 @@ class Quantize:
                 problems.append(Diagnostic(where=f"projection '{proj.name}'", message=(
                     f"delay of {int(proj.connectivity.delays.max())} ticks exceeds the format's {self.fmt.delay_max} "
                     f"({self.fmt.name}): shorten it or split it into relays")))
-        problems += [Diagnostic(where=f"population '{p.name}'", message=(
-            f"emits up to {p.model.max_spikes} spikes per step; the fixed-point datapath emits one: import with "
-            "--max-spikes 1 (a model trained with one spike per step) or set max_spikes 1"))
-            for p in net.populations if p.model.max_spikes > 1]
+        if self.spikes_per_step is None:
+            problems += [Diagnostic(where=f"population '{p.name}'", message=(
+                f"emits up to {p.model.max_spikes} spikes per step; the fixed-point datapath emits one: import with "
+                "--max-spikes 1 (a model trained with one spike per step) or set max_spikes 1"))
+                for p in net.populations if p.model.max_spikes > 1]
+        if self.fmt.order == Order.INPUT_FIRST:
+            problems += [Diagnostic(where=f"population '{p.name}'", message=(
+                "a synaptic current decays to nothing in one tick (tau_syn against dt): on a datapath whose currents "
+                "take their input before they decay (order input_first) its input would vanish; lengthen tau_syn"))
+                for p in net.populations if not np.all(gains[p.name]["decay_i"] > 0)]
         problems += self._learning_problems(net)
         if problems:
             raise ValidationError(problems)
@@ -182,6 +190,50 @@ class Quantize:
         mant = 2 ** (fmt.weight_bits - 1) - 1
         return min(s_state, mant * 2.0 ** fmt.exponent_max / w_max)
 
+    def _neuron_scales(self, pop: Population, g: dict, incoming: list, reach: dict) -> np.ndarray:
+        """``scale_scope: neuron`` (Rockpool's ``channel_quantize`` for Xylo): each neuron's largest
+        incoming |weight| fills the mantissa; where its threshold would then leave the membrane
+        range, the threshold sets the scale instead. A neuron without inputs keeps scale 1."""
+        fmt, n = self.fmt, pop.size
+        w_max = np.zeros(n)
+        for proj in incoming:
+            np.maximum.at(w_max, proj.connectivity.indices, np.abs(reach[proj.name]))
+        mant = 2 ** (fmt.weight_bits - 1) - 1
+        s = np.where(w_max > 0, mant / np.where(w_max > 0, w_max, 1.0), 1.0)
+        extent = np.abs(np.broadcast_to(pop.model.v_threshold - g["rest"], (n,)))
+        limit = 2 ** (fmt.v_bits - 1) - 1
+        over = (w_max > 0) & (np.rint(extent * s) > limit)
+        return np.where(over, limit / np.where(extent > 0, extent, 1.0), s)
+
+    def _spike_notes(self, pop: Population, params: NeuronParams) -> list[str]:
+        """Where the hardware's spikes per tick differ from the model's."""
+        if self.spikes_per_step is None or not pop.model.spiking:
+            return []
+        hw, model = self.spikes_per_step.get(pop.name, 1), pop.model.max_spikes
+        if hw == model:
+            return []
+        return [f"the model emits up to {model} spike(s) per step, the target's neurons here emit up to {hw}: "
+                "the spike counts differ where the membrane passes the threshold more often than the smaller"]
+
+    def _bitshift_notes(self, pop: Population, g: dict, params: NeuronParams, dt: float) -> list[str]:
+        """Bit-shift decays: each time constant as the shift it became and the time constant that
+        shift realizes (``tau = -dt / ln(1 - 2^-k)``), with the relative error."""
+        if self.fmt.decay != DecayKind.BITSHIFT:
+            return []
+        out = []
+        rows = [("tau_mem", g["a"], params.decay_v)] + [(f"tau_syn[{k}]", g["decay_i"][k], params.decay_i[k])
+                                                        for k in range(g["decay_i"].shape[0] if self.fmt.has_current else 0)]
+        for name, a, k in rows:
+            a, k = np.broadcast_to(a, (pop.size,)), np.broadcast_to(k, (pop.size,))
+            if not pop.size or not np.all((a > 0) & (a < 1)):
+                continue
+            tau, realized = -dt / np.log(a), -dt / np.log1p(-(2.0 ** -k.astype(np.float64)))
+            err = realized / tau - 1
+            worst = int(np.argmax(np.abs(err)))
+            out.append(f"{name} {tau[worst] * 1e3:.4g} ms becomes bit shift {int(k[worst])}: "
+                       f"{realized[worst] * 1e3:.4g} ms ({err[worst] * 100:+.1f} %)")
+        return out
+
     def _input_limit(self, pop: Population, g: dict, incoming: list, effective: dict) -> float:
         """Largest scale at which a tick's input fits the accumulator and a current fits its width.
 
@@ -219,6 +271,8 @@ class Quantize:
         unit = g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices] * self._i_unit()
         if isinstance(pop.model, CubaLIF) and pop.model.input_before_update:  # the input decays once first
             unit = unit * g["prop"].input_to_syn[ch][c.indices]
+        if self.fmt.order == Order.INPUT_FIRST and self.fmt.has_current:  # the datapath decays it once more
+            unit = unit / g["decay_i"][min(ch, g["decay_i"].shape[0] - 1)][c.indices]
         return unit
 
     def _reach(self, proj, effective: np.ndarray, pop: Population, g) -> np.ndarray:
@@ -287,8 +341,12 @@ class Quantize:
         effective = {proj.name: self._effective(pop, proj, g) for proj in incoming}  # once per projection
         reach = {proj.name: self._reach(proj, effective[proj.name], pop, g) for proj in incoming}
         largest = {name: float(_max_abs(w)) for name, w in reach.items()}
-        s = self._scale(pop, g, incoming, reach, largest, b_rel)
+        if fmt.scale_scope == "neuron":
+            s = self._neuron_scales(pop, g, incoming, reach)
+        else:
+            s = self._scale(pop, g, incoming, reach, largest, b_rel)
         params, clipped_bias = self._neuron_params(pop, g, s, b_rel, net.dt)
+        warnings += self._spike_notes(pop, params) + self._bitshift_notes(pop, g, params, net.dt)
         if clipped_bias:
             warnings.append(f"{clipped_bias} bias values saturate at {fmt.bias_bits} bits")
         projs, sqnr, clipped, exponent = self._weights(pop, s, incoming, effective, largest, int(g["shift"]))
@@ -324,9 +382,10 @@ class Quantize:
             warnings.append(f"the threshold is only {thr} integer units: the accumulator or current range limits "
                             f"the scale{hint}")
         decay_err = self._decay_error(g["a"], params.decay_v, params.threshold)
-        rep = PopulationReport(name=pop.name, scale=s, exponent=exponent, weight_sqnr_db=sqnr, weights_clipped=clipped,
+        s_report = float(s) if np.ndim(s) == 0 else float(np.median(s)) if n else 1.0
+        rep = PopulationReport(name=pop.name, scale=s_report, exponent=exponent, weight_sqnr_db=sqnr, weights_clipped=clipped,
                                decay_error=decay_err, warnings=tuple(warnings))
-        q = QuantizedPopulation(name=pop.name, size=n, scale=s, params=params, v0=v0, i0=i0)
+        q = QuantizedPopulation(name=pop.name, size=n, scale=s_report, params=params, v0=v0, i0=i0)
         return q, projs, rep
 
     def _channels(self) -> int:
@@ -341,6 +400,11 @@ class Quantize:
             with np.errstate(divide="ignore"):
                 k = np.where(a >= 1, 63, np.rint(-np.log2(np.maximum(1 - a, 2.0 ** -62))))
             return np.clip(k, 0, 63).astype(np.int64)
+        if fmt.decay == DecayKind.BITSHIFT:  # Rockpool's dash: round(log2(tau / dt)), tau / dt = -1 / ln(a)
+            top = 2 ** fmt.decay_bits - 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                k = np.where(a >= 1, top, np.where(a <= 0, 0, np.rint(np.log2(-1.0 / np.log(np.clip(a, 1e-300, 1))))))
+            return np.clip(k, 0, top).astype(np.int64)
         # leak toward zero: per tick, what the exponential loses at half the threshold
         ref = np.abs(threshold_int) / 2 if threshold_int is not None else 2.0 ** (bits - 2)
         cap = 2.0 ** ((fmt.decay_bits or bits) - 1) - 1  # the leak register's width
@@ -353,6 +417,8 @@ class Quantize:
             a_hat = 1 - setting / 2 ** fmt.decay_bits
         elif fmt.decay == DecayKind.SHIFT:
             a_hat = np.where(setting >= 63, 1.0, 1 - 2.0 ** -np.minimum(setting, 62))
+        elif fmt.decay == DecayKind.BITSHIFT:
+            a_hat = 1 - 2.0 ** -np.asarray(setting, dtype=np.float64)
         else:
             return float("nan")
         return float(np.max(np.abs(a_hat - a) / np.maximum(a, 1e-12))) if np.size(a) else 0.0
@@ -367,7 +433,7 @@ class Quantize:
         bias = saturate(bias_raw, fmt.bias_bits)
         decay_i = np.zeros((self._channels(), n), dtype=np.int64)
         if fmt.has_current:
-            full_decay = {DecayKind.MULTIPLY: 2 ** fmt.decay_bits, DecayKind.SHIFT: 0,
+            full_decay = {DecayKind.MULTIPLY: 2 ** fmt.decay_bits, DecayKind.SHIFT: 0, DecayKind.BITSHIFT: 0,
                           DecayKind.LEAK: 2 ** (fmt.i_bits - 1) - 1}[fmt.decay]
             decay_i[:] = full_decay  # unused channels decay to zero at once
             k = g["decay_i"].shape[0]
@@ -377,6 +443,7 @@ class Quantize:
             decay_v=self._decay_setting(g["a"], fmt.v_bits, threshold), decay_i=decay_i, bias=bias,
             threshold=threshold, v_reset=v_reset, refractory=ref,
             subtract=np.full(n, m.reset == "subtract"), spiking=np.full(n, bool(m.spiking)),
+            max_spikes=None if self.spikes_per_step is None else np.full(n, self.spikes_per_step.get(pop.name, 1)),
         )
         return params, int(np.count_nonzero(bias != bias_raw))
 
@@ -387,12 +454,16 @@ class Quantize:
         fmt = self.fmt
         mant = 2 ** (fmt.weight_bits - 1) - 1
         out, signal, noise, clipped = {}, 0.0, 0.0, 0
-        pop_exp = self._exponent(max(largest.values(), default=0.0) * s)
+        s_top = float(np.max(s, initial=0.0))
+        pop_exp = self._exponent(max(largest.values(), default=0.0) * s_top)
         for proj in incoming:
             w = effective[proj.name]
-            e = self._exponent(largest[proj.name] * s) if fmt.exponent_scope == "projection" else pop_exp
+            e = self._exponent(largest[proj.name] * s_top) if fmt.exponent_scope == "projection" else pop_exp
             m = np.empty(w.size, mantissa_type(fmt.weight_bits))
-            n_clipped, sig, err = _mantissas(w, s, 2.0 ** e, mant, m)
+            if np.ndim(s):  # a scale per neuron: each synapse by its target's
+                n_clipped, sig, err = _mantissas(w * s[proj.connectivity.indices], 1.0, 2.0 ** e, mant, m)
+            else:
+                n_clipped, sig, err = _mantissas(w, s, 2.0 ** e, mant, m)
             clipped += int(n_clipped)
             signal += float(sig)
             noise += float(err)

@@ -207,6 +207,7 @@ class BitAccurateSimulator:
         spike_chunks, step_chunks, events = [], [], 0
         kinds = ("acc", "i", "v") + (("payload",) if m else ())
         sat = {k: np.zeros(n, dtype=np.int64) for k in kinds} if count_saturation else None
+        multi = self.params.max_spikes is not None and bool(np.any(self.params.max_spikes > 1))
         t0 = time.perf_counter()
         for t in range(steps):
             slot = ring_view[t % n_slots]
@@ -225,7 +226,10 @@ class BitAccurateSimulator:
             if sat is not None:
                 sat["acc"] += (x != direct).any(axis=0)
             slot[...] = 0
-            fired = np.flatnonzero(tick(state, self.params, x, fmt, sat))
+            counts = tick(state, self.params, x, fmt, sat)
+            fired = np.flatnonzero(counts)
+            if multi and fired.size:  # each of a neuron's spikes in the tick is delivered
+                fired = np.repeat(fired, counts[fired])
             if fired.size:
                 spike_chunks.append(fired)
                 step_chunks.append(np.full(fired.size, t, dtype=np.int64))
@@ -270,6 +274,12 @@ class BitAccurateSimulator:
         """Whether the compiled kernel can run the program: always without compartments; with
         them when no compartment's sum can saturate (the kernel then runs their exactly
         equivalent direct synapses, :mod:`.compartments`)."""
+        from ._bit_kernel import DECAY_CODES
+
+        fmt, p = self.format, self.params
+        if (fmt.order != "decay_first" or fmt.decay not in DECAY_CODES
+                or (p.max_spikes is not None and bool(np.any(p.max_spikes > 1)))):
+            return False  # Xylo's order, bit-shift decays and several spikes per tick: the numpy path
         comp = self.program.compartments
         if comp is None:
             return True

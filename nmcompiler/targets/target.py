@@ -1,7 +1,7 @@
 """Targets as data: chip mesh, per-core limits, numeric format, routing model, tick.
 
 One YAML file per target in ``hwtargets/`` (``name``, ``format``, ``tick``, ``chip``, ``core``,
-``routing``, and ``convolution`` for convolution cores), validated by ``target.schema.json``; a
+``routing``, ``convolution`` for convolution cores, ``ports`` for port-structured cores), validated by ``target.schema.json``; a
 user's own file works the same way.
 """
 
@@ -21,6 +21,7 @@ from ..errors import UserError
 from ..units import QuantityError, parse_quantity
 from .convolution import ConvolutionSpec, convolution_from_document
 from .encoding import StorageLayout, axon_keys, storage_layout
+from .ports import PortsSpec, ports_from_document
 
 __all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document",
            "target_from_json", "target_names"]
@@ -89,6 +90,7 @@ class Target:
     sizing: SizingSpec | None = None  # the core is generated to fit (None: fixed limits)
     learning: LearningFormat | None = None  # the learning engine's formats (None: cannot learn)
     convolution: ConvolutionSpec | None = None  # convolution cores (None: neurons and synapses)
+    ports: PortsSpec | None = None  # a port-structured core (Xylo; None: a mesh of alike cores)
 
     @property
     def storage(self) -> StorageLayout:
@@ -153,6 +155,7 @@ class Target:
 
     def to_json(self) -> dict:
         out = dataclasses.asdict(self)
+        out["format"] = self.format.to_json()
         if out["core"]["spikes_per_step"] == 1:  # the default: descriptions and digests as before it existed
             del out["core"]["spikes_per_step"]
         if not out["core"]["learning_rules"]:
@@ -161,6 +164,8 @@ class Target:
             del out["learning"]
         if out["convolution"] is None:
             del out["convolution"]
+        if out["ports"] is None:
+            del out["ports"]
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
@@ -179,9 +184,10 @@ def target_from_json(doc: dict) -> Target:
         sizing = SizingSpec(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in sizing.items()})
     learning = LearningFormat(**doc["learning"]) if doc.get("learning") else None
     convolution = convolution_from_document(doc["convolution"]) if doc.get("convolution") else None
+    ports = ports_from_document(doc["ports"]) if doc.get("ports") else None
     return Target(name=doc["name"], format=NumericFormat(**doc["format"]), tick=float(doc["tick"]),
                   chip=ChipSpec(**chip), core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]),
-                  source=doc["source"], sizing=sizing, learning=learning, convolution=convolution)
+                  source=doc["source"], sizing=sizing, learning=learning, convolution=convolution, ports=ports)
 
 
 def _schema() -> dict:
@@ -217,9 +223,10 @@ def target_from_document(path: Path, doc: dict) -> Target:
     convolution = convolution_from_document(doc["convolution"]) if "convolution" in doc else None
     if (convolution is None) != (core["synapse_storage"] != "convolution"):
         raise UserError(f"{path}: core.synapse_storage 'convolution' and a 'convolution' section go together")
+    ports = ports_from_document(doc["ports"]) if "ports" in doc else None
     target = Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
                     core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing,
-                    learning=learning, convolution=convolution)
+                    learning=learning, convolution=convolution, ports=ports)
     if learning is not None and learning.problems():
         raise UserError(f"{path}: " + "; ".join(learning.problems()))
     problems = target.storage.problems(target)

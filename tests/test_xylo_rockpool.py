@@ -1,0 +1,84 @@
+"""Side by side with Rockpool 3.1's own Xylo deployment (goldens made once with Rockpool and
+xylosim installed: tests/golden/frameworks/make_rockpool_xylo.py; Rockpool is not needed here).
+
+For a feed-forward, a recurrent and a two-synapse network, the xylo-like target's quantization
+gives Rockpool's ``mapper`` + ``channel_quantize`` integers (weights, thresholds, dashes), and
+the bit-accurate simulation of the quantized network gives ``XyloSim``'s spikes, membranes and
+currents on the same input, exactly. Xylo's input reaches the hidden neurons in the step it
+arrives, where every IR connection takes one tick: tick ``t + 1`` here is XyloSim's step ``t``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nmcompiler.passes import Quantize
+from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.targets import load_target
+from xylo_goldens import NAMES, hidden_order, load, network, rockpool_matrices, spikes_per_step
+
+XYLO = load_target("xylo-like")
+
+
+def _quantized(name: str, membranes: bool = False):
+    meta, arrays = load(name)
+    net = network(meta, arrays, membranes)
+    return meta, arrays, Quantize(fmt=XYLO.format, spikes_per_step=spikes_per_step(meta, XYLO)).run(net)
+
+
+def _stack(fx, names, field):
+    return np.concatenate([np.asarray(getattr(fx.populations[n].params, field)) for n in names], axis=-1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_quantized_integers_are_rockpools(name):
+    meta, golden, fx = _quantized(name)
+    hidden, out = hidden_order(meta), f"l{len(meta['layers']) - 1}"
+    assert sum(fx.populations[h].size for h in hidden) == meta["hidden"]
+    for key, ours in rockpool_matrices(fx, meta).items():
+        assert ours.shape == golden[f"q_{key}"].shape, key
+        assert np.array_equal(ours, golden[f"q_{key}"]), (key, int(np.sum(ours != golden[f"q_{key}"])))
+    assert all(np.count_nonzero(golden[f"q_{k}"]) for k in ("weights_in", "weights_out"))
+    assert (np.count_nonzero(golden["q_weights_rec"]) > 0) == (name != "xylo_syn2")  # ff: the layer-to-layer block
+    assert np.array_equal(_stack(fx, hidden, "threshold"), golden["q_threshold"])
+    assert np.array_equal(fx.populations[out].params.threshold, golden["q_threshold_out"])
+    assert np.array_equal(_stack(fx, hidden, "decay_v"), golden["q_dash_mem"])
+    assert np.array_equal(fx.populations[out].params.decay_v, golden["q_dash_mem_out"])
+    dash_i = _stack(fx, hidden, "decay_i")
+    assert np.array_equal(dash_i[0], golden["q_dash_syn"])
+    if name == "xylo_syn2":  # the second synapse's own time constant
+        assert np.array_equal(dash_i[1], golden["q_dash_syn_2"]) and len(set(golden["q_dash_syn_2"])) == 1
+        assert golden["q_dash_syn_2"][0] != golden["q_dash_syn"][0]
+    assert np.array_equal(fx.populations[out].params.decay_i[0], golden["q_dash_syn_out"])
+    notes = " ".join(w for r in fx.report.values() for w in r.warnings)
+    assert "becomes bit shift" in notes  # each time constant's shift and the error it makes
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bit_accurate_simulation_is_xylosims(name):
+    meta, golden, fx = _quantized(name, membranes=True)
+    hidden, out = hidden_order(meta), f"l{len(meta['layers']) - 1}"
+    steps = meta["steps"]
+    sim = BitAccurateSimulator(fx, backend="numpy")
+    res = sim.run(steps + 1, count_saturation=True)
+    counts = {}
+    for pop in hidden + [out]:
+        c = np.zeros((steps + 1, fx.populations[pop].size), np.int64)
+        np.add.at(c, (res.spike_steps[pop], res.spike_ids[pop]), 1)
+        counts[pop] = c[1:]
+    ours_hidden = np.concatenate([counts[h] for h in hidden], axis=1)
+    assert golden["hidden_spikes"].sum() > 1000 and golden["out_spikes"].sum() > 100  # something happened
+    assert golden["hidden_spikes"].max() >= 2  # several spikes in one step, subtracting each time
+    assert np.array_equal(ours_hidden, golden["hidden_spikes"])
+    assert np.array_equal(counts[out], golden["out_spikes"])
+    for field, key in (("v", "hidden_v"), ("i", "hidden_i")):  # the states XyloSim records, step by step
+        ours = np.concatenate([res.traces[f"{h}.{field}"].values[1:] for h in hidden], axis=-1)
+        ours = ours if field == "v" else ours[:, 0]
+        assert np.array_equal(ours, golden[key].T if golden[key].shape[0] != steps else golden[key]), field
+    assert np.array_equal(res.traces[f"{out}.v"].values[1:], golden["out_v"])
+    if name == "xylo_syn2":
+        second = np.concatenate([res.traces[f"{h}.i"].values[1:, 1] for h in hidden], axis=-1)
+        assert np.array_equal(second, golden["hidden_i2"]) and np.any(second)
+    v_sat = sum(s["v"] for s in res.saturation.values())
+    assert (v_sat > 0) == (name == "xylo_syn2")  # where the 16-bit membrane saturates, it still agrees
