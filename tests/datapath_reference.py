@@ -25,6 +25,9 @@ def decay(x: int, s: int, fmt) -> int:
     if fmt.decay == "shift":
         return x if s >= 63 else x - rshift(x, s, fmt.rounding)
     sign = (x > 0) - (x < 0)
+    if fmt.decay == "bitshift":  # Xylo: the shifted value, or one unit toward zero where that is 0
+        d = x >> s
+        return x - (d if d != 0 else sign)
     return x - sign * min(abs(x), s)
 
 
@@ -32,6 +35,8 @@ def step_neuron(st: dict, p, j: int, inputs: list[int], fmt, R: int) -> bool:
     """One tick of neuron ``j`` (state ``st``: v, i, ref) with the summed ``inputs`` per channel;
     returns whether it spiked."""
     x = [sat(v, fmt.acc_bits) for v in inputs]
+    if getattr(fmt, "order", "decay_first") == "input_first":
+        return _input_first(st, p, j, x, fmt, R)
     if fmt.i_bits:
         st["i"] = [sat(decay(st["i"][k], int(p.decay_i[k, j]), fmt) + x[k], fmt.i_bits) for k in range(R)]
         drive = sat(rshift(sum(st["i"]), fmt.current_frac_bits, fmt.rounding), fmt.v_bits)
@@ -48,6 +53,27 @@ def step_neuron(st: dict, p, j: int, inputs: list[int], fmt, R: int) -> bool:
         st["ref"] = int(p.refractory[j])
     st["v"] = v
     return spike
+
+
+def _input_first(st: dict, p, j: int, x: list[int], fmt, R: int) -> int:
+    """Xylo's order (docs/datapath.md): currents take the input, then decay; the membrane adds its
+    own decay step, the currents and the bias, saturating after each; then it spikes and subtracts
+    its threshold while past it, up to max_spikes times. Returns the spike count."""
+    st["i"] = [decay(sat(st["i"][k] + x[k], fmt.i_bits), int(p.decay_i[k, j]), fmt) for k in range(R)]
+    drive = rshift(sum(st["i"]), fmt.current_frac_bits, fmt.rounding)
+    change = sat(decay(st["v"], int(p.decay_v[j]), fmt) - st["v"], fmt.v_bits)
+    change = sat(sat(change + drive, fmt.v_bits) + int(p.bias[j]), fmt.v_bits)
+    v = sat(st["v"] + change, fmt.v_bits)
+    th, most = int(p.threshold[j]), 1 if p.max_spikes is None else int(p.max_spikes[j])
+    count = 0
+    while bool(p.spiking[j]) and count < most and (v >= th if fmt.compare == ">=" else v > th):
+        count += 1
+        if not p.subtract[j]:
+            v = int(p.v_reset[j])
+            break
+        v = sat(v - (th - int(p.v_reset[j])), fmt.v_bits)
+    st["v"] = v
+    return count
 
 
 def run_reference(fxp, steps: int, source_spikes: dict[str, list[tuple[int, int]]]):
@@ -79,8 +105,9 @@ def run_reference(fxp, steps: int, source_spikes: dict[str, list[tuple[int, int]
         fired = []
         for key in neurons:
             pop, j = key
-            if step_neuron(state[key], fxp.populations[pop].params, j, inbox.pop((t, pop, j), [0] * R), fmt, R):
-                fired.append(key)
+            count = int(step_neuron(state[key], fxp.populations[pop].params, j, inbox.pop((t, pop, j), [0] * R),
+                                    fmt, R))
+            fired += [key] * count
         for pop, j in fired:
             spikes[pop].append((t, j))
             send(pop, j, t)

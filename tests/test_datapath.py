@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from datapath_reference import run_reference
@@ -135,10 +135,11 @@ def test_maximal_delay_and_two_events_in_one_tick():
 
 
 def test_formats_load_and_bad_ones_are_rejected(tmp_path):
-    for name in ("loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif", "speck-like", "loihi-like-conv"):
+    for name in ("loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif", "speck-like", "loihi-like-conv",
+                 "xylo-like"):
         assert load_format(name).problems() == []
     with pytest.raises(UserError, match=r"^unknown target 'tpu' \(shipped: fpga-lif, loihi-like, loihi-like-conv, "
-                                        r"speck-like, spinnaker-like, truenorth-like; or give a .yaml file\)$"):
+                                        r"speck-like, spinnaker-like, truenorth-like, xylo-like; or give a .yaml file\)$"):
         load_format("tpu")
     bad = tmp_path / "bad.yaml"
     bad.write_text("format: {v_bits: 70, i_bits: 0, receptors: 1, acc_bits: 16, weight_bits: 8, exponent_scope: none, "
@@ -271,3 +272,71 @@ def _chunk_case() -> Network:
     net.probes = [Probe(target="a"), Probe(target="b"), Probe(target="a", variable="v", neurons=[0, 36]),
                   Probe(target="a", variable="i", neurons=[3])]
     return net
+
+
+# -- property: Xylo's order, bit-shift decays and several spikes per tick == plain reference ---------
+@st.composite
+def xylo_cases(draw):
+    """CUBA networks on the xylo-like format (input-first order, bit-shift decays, per-neuron
+    scales), some with narrower states (saturation), each population with its own spikes per tick."""
+    f = load_format("xylo-like")
+    if draw(st.booleans()):
+        f = dataclasses.replace(f, v_bits=draw(st.integers(6, 16)), i_bits=draw(st.integers(6, 16)),
+                                compare=draw(st.sampled_from([">", ">="])))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    net = Network("x", dt=1e-3)
+    times = np.sort(rng.integers(0, 30, 40))
+    net.add(SpikeSource(name="in", size=4, ids=rng.integers(0, 4, times.size), times=times * 1e-3))
+    pops, spikes = [], {}
+    for k in range(draw(st.integers(1, 3))):
+        n, receptors = int(rng.integers(1, 6)), draw(st.integers(1, 2))
+        model = CubaLIF(tau_mem=float(rng.uniform(2e-3, 5e-2)), tau_syn=rng.uniform(2e-3, 4e-2, receptors),
+                        receptor_names=tuple(f"r{r}" for r in range(receptors)), r=float(rng.uniform(0.5, 30)),
+                        v_threshold=float(rng.uniform(0.3, 1.5)), reset="subtract", integration="exp_euler",
+                        compare=">=", max_spikes=int(rng.integers(1, 40)), bias=float(rng.uniform(-0.2, 0.3)))
+        pops.append(net.add(Population(name=f"p{k}", size=n, model=model)))
+        spikes[f"p{k}"] = draw(st.sampled_from([1, 2, 31]))
+    for post in pops:
+        for pre in [net.node("in")] + pops:
+            pi, qi = np.nonzero(rng.random((pre.size, post.size)) < 0.6)
+            if pi.size:
+                receptor = post.model.receptors[int(rng.integers(0, len(post.model.receptors)))]
+                net.connect(Projection(name=f"{pre.name}_{post.name}", pre=pre.name, post=post.name, receptor=receptor,
+                                       connectivity=Connectivity.from_coo(pre.size, post.size, pi, qi,
+                                                                          rng.normal(0.5, 0.8, pi.size),
+                                                                          np.ones(pi.size, np.int64))))
+    return Quantize(fmt=f, spikes_per_step=spikes).run(net)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fx=xylo_cases())
+def test_xylo_datapath_equals_plain_reference(fx):
+    steps = 40
+    src = fx.network.node("in")
+    events = {"in": list(zip(np.rint(src.times / fx.network.dt).astype(int).tolist(), src.ids.tolist()))}
+    expected = run_reference(fx, steps, events)
+    got = BitAccurateSimulator(fx, backend="numba").run(steps)  # runs its numpy path (the kernel has no Xylo order)
+    for pop, spikes in expected.items():
+        assert sorted(zip(got.spike_steps[pop].tolist(), got.spike_ids[pop].tolist())) == sorted(spikes), pop
+    most = max((max(np.unique(np.array(s), axis=0, return_counts=True)[1]) for s in expected.values() if s), default=0)
+    event(f"most spikes of a neuron in a tick: {'0' if not most else '1' if most == 1 else '2+'}")
+    sat = BitAccurateSimulator(fx, backend="numpy").run(steps, count_saturation=True).saturation
+    event(f"states saturate: {any(v['v'] or v['i'] for v in sat.values())}")
+
+
+def test_bitshift_decay_and_input_first_order_by_hand():
+    f = load_format("xylo-like")
+    x = np.array([7, 1, 0, -1, -7, 32767, -32768], dtype=np.int64)
+    # dv = x >> 2 (floor), at least one unit toward zero: 7 -> 6, 1 -> 0, -1 -> 0, -7 -> -5
+    assert decay(x, np.full(7, 2), f).tolist() == [6, 0, 0, 0, -5, 32767 - 8191, -32768 + 8192]
+    assert decay(x, np.zeros(7, np.int64), f).tolist() == [0] * 7  # shift 0: gone in one tick
+    p = NeuronParams(decay_v=np.array([4]), decay_i=np.array([[3], [0]]), bias=np.array([0]),
+                     threshold=np.array([100]), v_reset=np.array([0]), refractory=np.array([0]),
+                     subtract=np.array([True]), spiking=np.array([True]), max_spikes=np.array([31]))
+    s = NeuronState(v=np.array([0]), i=np.zeros((2, 1), np.int64), ref=np.array([0]))
+    # the input joins the current before it decays: i = 1000 - (1000 >> 3) = 875; v = 0 + 875 -> 8 spikes, 75 left
+    assert tick(s, p, np.array([[1000], [0]]), f).tolist() == [8]
+    assert s.i[:, 0].tolist() == [875, 0] and s.v.tolist() == [75]
+    p1 = dataclasses.replace(p, max_spikes=np.array([1]))  # a readout neuron: one spike, the rest kept
+    s = NeuronState(v=np.array([0]), i=np.zeros((2, 1), np.int64), ref=np.array([0]))
+    assert tick(s, p1, np.array([[1000], [0]]), f).tolist() == [1] and s.v.tolist() == [775]

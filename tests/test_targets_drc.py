@@ -17,7 +17,7 @@ from nmcompiler.targets import load_target, target_names
 
 def test_shipped_targets_carry_the_issue_limits():
     assert target_names() == ["fpga-lif", "loihi-like", "loihi-like-conv", "speck-like", "spinnaker-like",
-                              "truenorth-like"]
+                              "truenorth-like", "xylo-like"]
     loihi = load_target("loihi-like")
     assert (loihi.chip.cores_per_chip, loihi.core.neurons, loihi.core.input_axons, loihi.core.output_axons) == (
         128, 1024, 4096, 4096)
@@ -35,6 +35,12 @@ def test_shipped_targets_carry_the_issue_limits():
     assert (speck.kernel_max, speck.strides, speck.padding_max, speck.pooling, speck.destinations,
             speck.channels_max, speck.input_max, speck.output_max) == (16, (1, 2, 4, 8), 7, (1, 2, 4), 2, 1024,
                                                                      (128, 128), (64, 64))
+    xylo = load_target("xylo-like")  # Rockpool's Xylo overview and xylosim (hwtargets/xylo-like.yaml)
+    assert (xylo.ports.inputs, xylo.ports.input_events_per_step, xylo.ports.hidden, xylo.ports.hidden_receptors,
+            xylo.ports.hidden_spikes_per_step, xylo.ports.hidden_fan_out, xylo.ports.outputs,
+            xylo.ports.output_receptors, xylo.ports.output_spikes_per_step) == (16, 15, 1000, 2, 31, 64, 8, 1, 1)
+    assert (xylo.format.v_bits, xylo.format.i_bits, xylo.format.weight_bits, xylo.format.decay,
+            xylo.format.order, xylo.format.delay_max) == (16, 16, 8, "bitshift", "input_first", 1)
 
 
 def test_user_target_file_and_schema_errors(tmp_path):
@@ -65,7 +71,8 @@ def _net(size=10, fan_in=4, delay=1, model=None, weights=None) -> Network:
 def test_clean_network_has_no_violations():
     net = _net()
     for name in target_names():
-        if load_target(name).convolution is None:  # a synapse list is no kernel: tests/test_conv_targets.py
+        if load_target(name).convolution is None and load_target(name).ports is None:  # a synapse list is no
+            # kernel (tests/test_conv_targets.py); port cores run CUBA neurons in layers (tests/test_xylo_targets.py)
             assert check(net, load_target(name)) == []
     assert cores_lower_bound(net, load_target("loihi-like")) == 1
 

@@ -27,6 +27,7 @@ from ..mapping.sizing import Sizing, grown, settled
 from ..targets import Target
 from .after_partition import AssignAxonTypesStage, SplitFanOutStage, Usage
 from .conv import conv_pipeline
+from .ports import ports_pipeline
 from .legalize import (BiasOnsets, Bound, ClusterWeightsStage, DesignRules, MeasureRates, MultiCompartments,
                        QuantizeStage, RefuseIllegal, RelayDelays, SizeCore)
 from .partition import PartitionNeurons
@@ -61,6 +62,8 @@ def compile_pipeline(target: Target, options: CompileOptions, *, size_cost: Call
     """The stages that compile onto ``target`` with ``options`` (with ``size_cost``: sized first)."""
     if target.convolution is not None:
         return conv_pipeline(target, options, callbacks)
+    if target.ports is not None:
+        return ports_pipeline(target, options, callbacks)
     core = target.core
     legalizing: list[Stage] = [RelayDelays()]
     if core.axon_types:

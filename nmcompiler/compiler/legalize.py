@@ -204,8 +204,9 @@ class QuantizeStage(Stage):
     name: ClassVar[str] = "quantize"
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
+        spikes = None if state.ports is None else state.ports.spikes_per_step(state.target)
         fx = Quantize(fmt=state.target.format, learning=state.target.learning,
-                      learning_epoch=state.options.learning_epoch).run(state.network)
+                      learning_epoch=state.options.learning_epoch, spikes_per_step=spikes).run(state.network)
         return dataclasses.replace(state, fixed_point=fx, index=neuron_index(state.network))
 
 

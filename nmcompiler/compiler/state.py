@@ -16,6 +16,7 @@ import numpy as np
 
 from ..drc import Violation
 from ..drc.conv import ConvLayers
+from ..drc.ports import PortRoles
 from ..errors import UserError
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
@@ -125,3 +126,4 @@ class CompileState:
     misfits: tuple[str, ...] = ()
     layers: ConvLayers | None = None  # convolution targets: the populations as layers
     assignment: LayerAssignment | None = None  # convolution targets: layer parts onto the chip's cores
+    ports: PortRoles | None = None  # port-structured targets: the port each population takes

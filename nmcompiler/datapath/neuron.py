@@ -117,10 +117,11 @@ def tick(state: NeuronState, p: NeuronParams, x: np.ndarray, fmt: NumericFormat,
     fires = crossed & ~held & p.spiking
     delta = p.threshold - p.v_reset
     count = fires.astype(np.int64)
-    if p.max_spikes is not None:  # again while past the threshold after each subtraction
-        repeat = fires & p.subtract & (delta > 0) & (p.max_spikes > 1)
+    if p.max_spikes is not None:  # again while past the threshold after each subtraction (a subtraction
+        repeat = fires & p.subtract & (p.max_spikes > 1)  # of nothing or less keeps it past: max_spikes)
         past = v - p.threshold - (0 if fmt.compare == ">=" else 1)
-        count = np.where(repeat, np.minimum(p.max_spikes, past // np.where(delta > 0, delta, 1) + 1), count)
+        times = np.where(delta > 0, past // np.where(delta > 0, delta, 1) + 1, p.max_spikes)
+        count = np.where(repeat, np.minimum(p.max_spikes, times), count)
     reset_v = np.where(p.subtract, saturate(v - count * delta, fmt.v_bits), p.v_reset)
     state.v = np.where(fires, reset_v, v)
     state.ref = np.where(fires, p.refractory, np.where(held, state.ref - 1, state.ref))

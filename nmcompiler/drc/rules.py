@@ -41,6 +41,11 @@ class Rule(StrEnum):
     CONV_MAP = "conv_map"
     CONV_MEMORY = "conv_memory"
     CONV_DESTINATIONS = "conv_destinations"
+    PORT_SIZE = "port_size"  # port-structured cores (Xylo): inputs, hidden and readout neurons
+    PORT_STRUCTURE = "port_structure"
+    PORT_RECEPTORS = "port_receptors"
+    PORT_FAN_OUT = "port_fan_out"
+    PORT_NEURON = "port_neuron"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -331,4 +336,8 @@ def check(net: Network, target: Target) -> list[Violation]:
         from .conv import conv_rules
 
         return [v for rule in (model_supported, spikes_per_step, learning, conv_rules) for v in rule(net, target)]
+    if target.ports is not None:  # input, hidden and readout ports: their own rules (drc/ports.py); the
+        from .ports import port_rules  # quantizer reports where the ports' spikes per tick differ from a model's
+
+        return [v for rule in (model_supported, learning, port_rules) for v in rule(net, target)]
     return [v for rule in RULES for v in rule(net, target)]

@@ -234,7 +234,7 @@ def _neuron_records(prog, members: np.ndarray) -> np.ndarray:
 
 
 def _meta(prog, fxp: FixedPointNetwork, target: Target, n_cores: int, learns: bool) -> dict:
-    return {
+    return _port_meta(target) | {
         "compiler": f"nmcompiler {__version__}", "target": target.name,
         "target_sha256": target_digest(target, learns=learns),
         "format": fxp.format.to_json(), "network": prog.name, "dt": repr(prog.dt),
@@ -245,6 +245,16 @@ def _meta(prog, fxp: FixedPointNetwork, target: Target, n_cores: int, learns: bo
                     "neurons": None if q.neurons is None else q.neurons.tolist()} for q in prog.probes],
         "synapse_storage": target.storage.kind, "synapse_fields": vars(SynapseFields.of(target)),
     }
+
+
+def _port_meta(target: Target) -> dict:
+    """Port-structured targets: the spikes per tick of each logical core's neurons (a property of
+    the port, as the chip fixes it; absent: one spike per neuron and tick)."""
+    if target.ports is None:
+        return {}
+    per_core = {target.ports.HIDDEN_CORE: target.ports.hidden_spikes_per_step,
+                target.ports.OUTPUT_CORE: target.ports.output_spikes_per_step}
+    return {"spikes_per_step": [per_core[k] for k in sorted(per_core)]}
 
 
 def _layer_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None) -> ImageContents:

@@ -67,6 +67,8 @@ SCHEMA = {
         "max_delay": {"type": "integer", "minimum": 0, "maximum": 2**16},
         "compartments": _COUNT, "payload_bits": {"type": "integer", "minimum": 1, "maximum": 64},
         "plastic": {"type": "array"}, "learning": _record(LearningFormat),
+        "spikes_per_step": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 255},
+                            "maxItems": 2**16},
     },
 }
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

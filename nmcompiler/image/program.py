@@ -127,6 +127,11 @@ def _to_program(contents: ImageContents) -> SimProgram:
     f = SynapseFields(**meta["synapse_fields"])
     layout = storage_layout(meta["synapse_storage"])
     arrays = {k: np.zeros(n, dtype=np.int64) for k in ("v0", "decay_v", "bias", "threshold", "v_reset", "refractory", "flags")}
+    per_core = meta.get("spikes_per_step")  # port cores: spikes per tick of each core's neurons
+    if per_core is not None and any(not 0 <= c.core < len(per_core) for c in contents.cores):
+        raise ValueError(f"meta gives spikes per step for {len(per_core)} cores, the image holds core "
+                         f"{max(c.core for c in contents.cores)}")
+    max_spikes = np.ones(n, dtype=np.int64) if per_core is not None else None
     decay_i, i0 = np.zeros((R, n), dtype=np.int64), np.zeros((R, n), dtype=np.int64)
     comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
     comp_record = np.full(m, -1, dtype=np.int64)  # from the compartments sections
@@ -139,6 +144,8 @@ def _to_program(contents: ImageContents) -> SimProgram:
         for k in arrays:
             arrays[k][ids] = c.neurons[k]
         decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
+        if max_spikes is not None:
+            max_spikes[ids] = per_core[c.core]
         src, j, ch, d, w = _entries(c, layout, f, n_pre)
         if c.plastic.size:  # rows that learn: out of the fixed table, into the core's learning units
             src, j, ch, d, w = _take_plastic(c, ids, learned, meta, src, j, ch, d, w)
@@ -188,7 +195,8 @@ def _to_program(contents: ImageContents) -> SimProgram:
         compartments = Compartments(target=comp_target, payload_bits=int(meta["payload_bits"]))
     params = NeuronParams(decay_v=arrays["decay_v"], decay_i=decay_i, bias=arrays["bias"],
                           threshold=arrays["threshold"], v_reset=arrays["v_reset"], refractory=arrays["refractory"],
-                          subtract=(arrays["flags"] & FLAG_SUBTRACT) > 0, spiking=(arrays["flags"] & FLAG_SPIKING) > 0)
+                          subtract=(arrays["flags"] & FLAG_SUBTRACT) > 0, spiking=(arrays["flags"] & FLAG_SPIKING) > 0,
+                          max_spikes=max_spikes)
     _join(pending, pres, targets, weights, delays)
     table = synapse_table(n_pre, pres, targets, weights, delays)
     probes = tuple(Probe(target=q["target"], variable=q["variable"], neurons=q["neurons"]) for q in meta["probes"])

@@ -227,7 +227,8 @@ class Quantize:
             a, k = np.broadcast_to(a, (pop.size,)), np.broadcast_to(k, (pop.size,))
             if not pop.size or not np.all((a > 0) & (a < 1)):
                 continue
-            tau, realized = -dt / np.log(a), -dt / np.log1p(-(2.0 ** -k.astype(np.float64)))
+            with np.errstate(divide="ignore"):  # shift 0 empties the state in one tick: tau 0
+                tau, realized = -dt / np.log(a), -dt / np.log1p(-(2.0 ** -k.astype(np.float64)))
             err = realized / tau - 1
             worst = int(np.argmax(np.abs(err)))
             out.append(f"{name} {tau[worst] * 1e3:.4g} ms becomes bit shift {int(k[worst])}: "

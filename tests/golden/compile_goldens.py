@@ -54,11 +54,19 @@ def networks() -> dict[str, object]:
     nets["examples/digits/digits.nir"] = lambda: load_nir(EXAMPLES / "digits" / "digits.nir", NirOptions(dt=1e-3))
     nets["examples/brunel.py scale=0.05"] = lambda: brunel.build(scale=0.05)
     nets["examples/microcircuit.py scale=0.02"] = lambda: microcircuit.build_simplified(scale=0.02)
+    nets["golden/rockpool_xylo/xylo_rec"] = _rockpool_xylo  # a recurrent CUBA network Rockpool deploys to Xylo
     if NIR_PAPER.is_dir():
         for path in sorted(NIR_PAPER.glob("*.nir")):
             dt = 1e-3 if path.name.startswith("cnn") else 1e-4  # the paper's time steps
             nets[f"nir-paper/{path.name}"] = lambda path=path, dt=dt: load_nir(path, NirOptions(dt=dt))
     return nets
+
+
+def _rockpool_xylo():
+    sys.path.insert(0, str(HERE.parent))
+    from xylo_goldens import load, network
+
+    return network(*load("xylo_rec"))
 
 
 def cases(network: str) -> list[Case]:
