@@ -56,17 +56,17 @@ def _total(net: Network, names) -> int:
 
 def _sizes(net: Network, target: Target, roles: PortRoles) -> list[Violation]:
     ports, out = target.ports, []
-    for port, names, limit in (("input channels", roles.inputs, ports.inputs),
-                               ("hidden neurons", roles.hidden, ports.hidden),
-                               ("readout neurons", roles.outputs, ports.outputs)):
+    for port, names, limit, fix in (
+            ("input channels", roles.inputs, ports.inputs, "encode the input in fewer channels"),
+            ("hidden neurons", roles.hidden, ports.hidden, "make the hidden layers smaller"),
+            ("readout neurons", roles.outputs, ports.outputs, "read fewer classes out")):
         amount = _total(net, names)
         if amount > limit:
             listing = ", ".join(f"'{n}' ({net.node(n).size})" for n in names)
             out.append(Violation(rule=Rule.PORT_SIZE, subject="network", resource=port, amount=amount, limit=limit,
                                  legalizable=False,
                                  message=f"the network has {amount} {port} ({listing}), {target.name} has {limit}: "
-                                         "make the layers smaller" + (" or read fewer classes out" if
-                                                                      names is roles.outputs else "")))
+                                         + fix))
     return out
 
 
