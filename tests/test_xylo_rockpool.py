@@ -10,13 +10,15 @@ arrives, where every IR connection takes one tick: tick ``t + 1`` here is XyloSi
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from nmcompiler.passes import Quantize
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
-from xylo_goldens import NAMES, hidden_order, load, network, rockpool_matrices, spikes_per_step
+from xylo_goldens import GOLDEN, NAMES, hidden_order, load, network, rockpool_matrices, spikes_per_step
 
 XYLO = load_target("xylo-like")
 
@@ -82,3 +84,43 @@ def test_bit_accurate_simulation_is_xylosims(name):
         assert np.array_equal(second, golden["hidden_i2"]) and np.any(second)
     v_sat = sum(s["v"] for s in res.saturation.values())
     assert (v_sat > 0) == (name == "xylo_syn2")  # where the 16-bit membrane saturates, it still agrees
+
+
+def _stack_of(n_in: int, hidden: list[int], n_out: int):
+    """The layered network of a fit case: LinearTorch/LIFTorch pairs, as the golden script built it."""
+    from nmcompiler.ir import Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
+
+    net = Network("fit", dt=1e-3)
+    net.add(SpikeSource(name="in", size=n_in, ids=[0], times=[0.0]))
+    pre = "in"
+    for k, n in enumerate([*hidden, n_out]):
+        net.add(Population(name=f"l{k}", size=n, model=CubaLIF(tau_mem=0.02, tau_syn=[0.02], r=20.0, v_threshold=1.0,
+                                                               reset="subtract", integration="exp_euler",
+                                                               compare=">=")))
+        size = net.node(pre).size
+        pi, qi = np.divmod(np.arange(size * n), n)
+        net.connect(Projection(name=f"{pre}_l{k}", pre=pre, post=f"l{k}", receptor="syn",
+                               connectivity=Connectivity.from_coo(size, n, pi, qi, np.full(pi.size, 0.1),
+                                                                  np.ones(pi.size, np.int64))))
+        pre = f"l{k}"
+    return net
+
+
+def test_fit_decisions_are_rockpools():
+    """Where Rockpool's mapper places a network, ours fits with the same hidden and readout counts;
+    where it refuses, or warns that Xylo supports fewer channels, ours refuses (Rockpool 3.1's
+    mapper only warns about 17 input channels and maps them anyway; the chip has 16)."""
+    from nmcompiler.drc import check
+
+    golden = json.loads((GOLDEN / "fit_decisions.json").read_text())
+    assert set(golden["decisions"]) == {"fits_full", "inputs_17", "hidden_1001", "outputs_9", "single_layer"}
+    for name, decision in golden["decisions"].items():
+        n_in, hidden, n_out = golden["cases"][name]
+        violations = check(_stack_of(n_in, hidden, n_out), XYLO)
+        rockpool_fits = decision["fits"] and not decision["warnings"]
+        assert (not violations) == rockpool_fits, (name, [str(v) for v in violations], decision)
+        if rockpool_fits:
+            assert (sum(hidden), n_out) == (decision["hidden"], decision["outputs"]) == (XYLO.ports.hidden,
+                                                                                         XYLO.ports.outputs)
+        else:
+            assert len(violations) == 1, [str(v) for v in violations]

@@ -25,8 +25,10 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import json
+import re
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +156,37 @@ def two_synapses(rng):
 
 NETWORKS = {"xylo_ff": (feed_forward, 11), "xylo_rec": (recurrent, 12), "xylo_syn2": (two_synapses, 13)}
 
+# networks the mapper is asked to place: (input channels, hidden layer sizes, readout neurons)
+FIT_CASES = {"fits_full": (16, (1000,), 8), "inputs_17": (17, (20,), 4), "hidden_1001": (16, (1001,), 4),
+             "outputs_9": (16, (20,), 9), "single_layer": (16, (), 8)}
+
+
+def fit_decisions() -> dict:
+    """Rockpool's mapper on networks at and beyond the chip's ports: fits, or its DRC error."""
+    out = {}
+    for name, (n_in, hidden, n_out) in FIT_CASES.items():
+        sizes = [n_in, *hidden, n_out]
+        mods = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            mods += [LinearTorch((a, b), has_bias=False), LIFTorch(b, dt=DT)]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                spec = mapper(Sequential(*mods).as_graph())
+                out[name] = {"fits": True, "hidden": int(np.asarray(spec["threshold"]).size),
+                             "outputs": int(np.asarray(spec["threshold_out"]).size)}
+            except Exception as exc:  # the mapper's DRCError, with its cause
+                cause = exc.__cause__ or exc.__context__
+                out[name] = {"fits": False, "error": _plain(f"{exc}" + (f" ({cause})" if cause else ""))}
+        # the mapper only warns about some limits (DRCWarning) and maps anyway
+        out[name]["warnings"] = sorted({_plain(str(w.message)) for w in caught if "DRC" in type(w.message).__name__})
+    return out
+
+
+def _plain(message: str) -> str:
+    """A message without the object ids Rockpool puts in module names (they change per run)."""
+    return re.sub(r"_\d{6,}", "", message)
+
 
 def _ints(spec: dict) -> dict:
     keys = ("weights_in", "weights_rec", "weights_out", "threshold", "threshold_out", "dash_mem", "dash_mem_out",
@@ -202,3 +235,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    decisions = fit_decisions()
+    (OUT / "fit_decisions.json").write_text(json.dumps({"rockpool": rockpool.__version__, "cases": FIT_CASES,
+                                                         "decisions": decisions}, indent=1) + "\n")
+    print(json.dumps(decisions, indent=1))
