@@ -16,8 +16,8 @@ from nmcompiler.targets import load_target, target_names
 
 
 def test_shipped_targets_carry_the_issue_limits():
-    assert target_names() == ["fpga-lif", "loihi-like", "loihi-like-conv", "speck-like", "spinnaker-like",
-                              "truenorth-like", "xylo-like"]
+    assert target_names() == ["brainscales2-like", "fpga-lif", "loihi-like", "loihi-like-conv", "speck-like",
+                              "spinnaker-like", "truenorth-like", "xylo-like"]
     loihi = load_target("loihi-like")
     assert (loihi.chip.cores_per_chip, loihi.core.neurons, loihi.core.input_axons, loihi.core.output_axons) == (
         128, 1024, 4096, 4096)
@@ -114,11 +114,15 @@ def test_cli_targets_and_check(run_nmc):
     code, out, _ = run_nmc("targets", "--json")
     listed = json.loads(out)
     assert code == 0 and [t["name"] for t in listed] == target_names()
-    assert listed[1]["core"]["neurons"] == 1024 and listed[1]["chip"]["cores_per_chip"] == 128
     by_name = {t["name"]: t for t in listed}
+    assert by_name["loihi-like"]["core"]["neurons"] == 1024 and by_name["loihi-like"]["chip"]["cores_per_chip"] == 128
+    assert by_name["xylo-like"]["ports"]["hidden"] == 1000
+    assert [p["parameter"] for p in by_name["brainscales2-like"]["variation"]["parameters"]] == [
+        "threshold", "tau_mem", "tau_syn", "bias", "weight"]
     assert len(by_name["speck-like"]["convolution"]["cores"]) == 9
     assert len(by_name["loihi-like-conv"]["convolution"]["cores"]) == 128
-    assert listed[0]["sizing"]["max_cores"] == 256 and all(t["sizing"] is None for t in listed[1:])
+    assert by_name["fpga-lif"]["sizing"]["max_cores"] == 256
+    assert all(t["sizing"] is None for t in listed if t["name"] != "fpga-lif")
     code, out, _ = run_nmc("targets")
     assert code == 0 and "fpga-lif is generated to fit: nmc compile --size chooses 64-1024 neurons" in out
     code, out, err = run_nmc("check", EXAMPLES / "cuba.yaml", "--target", "loihi-like")

@@ -37,17 +37,37 @@ __all__ = ["compare"]
 @click.option("--calibrate", is_flag=True, help="Calibrate the quantizer with the float run's observed ranges.")
 @click.option("--clip", default="max", show_default=True,
               help="Weight range the mantissa must hold: 'max' or a percentile of |w| such as 99.9 (larger weights clip).")
+@click.option("--instances", type=click.IntRange(min=1, max=10_000),
+              help="Analog targets (a 'variation' section): simulate this many seeded chip instances and report "
+                   "accuracy and rates as mean, spread and worst case (variation.json, variation.png).")
+@click.option("--calibrated", is_flag=True, help="With --instances: each chip after calibration (the residual CVs).")
+@click.option("--cv", type=float, help="With --instances: set every parameter's coefficient of variation (e.g. 0.1).")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder, required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
 @network_options
 def compare(network: Path, target, float_network, weight_bits_option, duration, steps, seed, data_file, encode,
-            input_source, output_pop, calibrate: bool, clip: str, outdir: Path, as_json: bool, source_options) -> None:
+            input_source, output_pop, calibrate: bool, clip: str, instances, calibrated: bool, cv, outdir: Path,
+            as_json: bool, source_options) -> None:
     """Simulate NETWORK in float and bit-accurately for TARGET's format, or IMAGE.nmc's own tables
-    against the float network it was compiled from (--network, --data); report what fixed point costs."""
+    against the float network it was compiled from (--network, --data); report what fixed point costs.
+    With --instances N (analog targets): N seeded chip instances of TARGET's device variation."""
     from ..sim.data import SampleData
 
     if duration is not None and steps is not None:
         raise UserError("give either --duration or --steps, not both")
+    if instances is None and (calibrated or cv is not None):
+        raise UserError("--calibrated and --cv apply to chip instances: give --instances N")
+    if instances is not None:
+        from .compare_instances import compare_instances_command
+
+        if target is None or network.suffix == ".nmc" or float_network is not None or weight_bits_option or calibrate:
+            raise UserError("compare NETWORK --target ANALOG --instances N [--calibrated] [--cv X] [--data FILE.npz] "
+                            "(no image, --network, --weight-bits or --calibrate)")
+        data = SampleData.load(data_file, encode) if data_file is not None else None
+        compare_instances_command(network, target, source_options, instances=instances, calibrated=calibrated, cv=cv,
+                                  steps=steps, duration=duration, seed=seed, data=data, input_source=input_source,
+                                  output_pop=output_pop, outdir=outdir, as_json=as_json)
+        return
     is_image = network.suffix == ".nmc"
     extra = [o for o, v in (("--weight-bits", weight_bits_option), ("--calibrate", calibrate), ("--clip", clip != "max"))
              if v]

@@ -196,7 +196,7 @@ def _placement_line(pl) -> str:
     elif pl.candidate_costs:
         others = ", ".join(f"{k} {v:.0f}" for k, v in pl.candidate_costs.items())
         line += f" (candidates: {others}; before refinement {pl.unrefined_cost:.0f})"
-    else:
+    elif pl.index_order_cost is not None:  # fixed placements (layer or port assignments) have no alternative
         line += f" (index order {pl.index_order_cost:.0f})"
     return line
 

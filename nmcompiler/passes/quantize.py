@@ -378,7 +378,10 @@ class Quantize:
         if m.spiking and np.all(params.threshold >= 2 ** (fmt.v_bits - 1) - 1):
             warnings.append("the threshold saturates the membrane range: the population can never spike")
         thr = int(np.max(np.abs(params.threshold))) if n else 0
-        if m.spiking and 0 < thr < 256:
+        if m.spiking and 0 < thr < 256 and fmt.scale_scope == "neuron":
+            warnings.append(f"the threshold is only {thr} integer units: each neuron's largest weight sets its scale "
+                            f"({2 ** (fmt.weight_bits - 1) - 1}), so the threshold is a few weights")
+        elif m.spiking and 0 < thr < 256:
             hint = "" if self.calibration else "; calibrating with stimulus data may allow a larger scale"
             warnings.append(f"the threshold is only {thr} integer units: the accumulator or current range limits "
                             f"the scale{hint}")

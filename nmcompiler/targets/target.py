@@ -1,7 +1,8 @@
 """Targets as data: chip mesh, per-core limits, numeric format, routing model, tick.
 
 One YAML file per target in ``hwtargets/`` (``name``, ``format``, ``tick``, ``chip``, ``core``,
-``routing``, ``convolution`` for convolution cores, ``ports`` for port-structured cores), validated by ``target.schema.json``; a
+``routing``, ``convolution`` for convolution cores, ``ports`` for port-structured cores, ``variation``
+for analog substrates), validated by ``target.schema.json``; a
 user's own file works the same way.
 """
 
@@ -22,6 +23,7 @@ from ..units import QuantityError, parse_quantity
 from .convolution import ConvolutionSpec, convolution_from_document
 from .encoding import StorageLayout, axon_keys, storage_layout
 from .ports import PortsSpec, ports_from_document
+from .variation import VariationSpec, variation_from_document
 
 __all__ = ["ChipSpec", "CoreSpec", "RoutingSpec", "SizingSpec", "Target", "load_target", "target_from_document",
            "target_from_json", "target_names"]
@@ -91,6 +93,7 @@ class Target:
     learning: LearningFormat | None = None  # the learning engine's formats (None: cannot learn)
     convolution: ConvolutionSpec | None = None  # convolution cores (None: neurons and synapses)
     ports: PortsSpec | None = None  # a port-structured core (Xylo; None: a mesh of alike cores)
+    variation: VariationSpec | None = None  # an analog substrate's device variation (None: digital, exact)
 
     @property
     def storage(self) -> StorageLayout:
@@ -166,6 +169,8 @@ class Target:
             del out["convolution"]
         if out["ports"] is None:
             del out["ports"]
+        if out["variation"] is None:
+            del out["variation"]
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
@@ -185,9 +190,11 @@ def target_from_json(doc: dict) -> Target:
     learning = LearningFormat(**doc["learning"]) if doc.get("learning") else None
     convolution = convolution_from_document(doc["convolution"]) if doc.get("convolution") else None
     ports = ports_from_document(doc["ports"]) if doc.get("ports") else None
+    variation = variation_from_document(doc["variation"]) if doc.get("variation") else None
     return Target(name=doc["name"], format=NumericFormat(**doc["format"]), tick=float(doc["tick"]),
                   chip=ChipSpec(**chip), core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]),
-                  source=doc["source"], sizing=sizing, learning=learning, convolution=convolution, ports=ports)
+                  source=doc["source"], sizing=sizing, learning=learning, convolution=convolution, ports=ports,
+                  variation=variation)
 
 
 def _schema() -> dict:
@@ -224,9 +231,12 @@ def target_from_document(path: Path, doc: dict) -> Target:
     if (convolution is None) != (core["synapse_storage"] != "convolution"):
         raise UserError(f"{path}: core.synapse_storage 'convolution' and a 'convolution' section go together")
     ports = ports_from_document(doc["ports"]) if "ports" in doc else None
+    variation = variation_from_document(doc["variation"]) if "variation" in doc else None
     target = Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
                     core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing,
-                    learning=learning, convolution=convolution, ports=ports)
+                    learning=learning, convolution=convolution, ports=ports, variation=variation)
+    if variation is not None and variation.problems():
+        raise UserError(f"{path}: variation: " + "; ".join(variation.problems()))
     if learning is not None and learning.problems():
         raise UserError(f"{path}: " + "; ".join(learning.problems()))
     problems = target.storage.problems(target)
