@@ -21,7 +21,7 @@ from nmcompiler.targets import Target
 
 from .learn_params import LearnParams
 
-__all__ = ["CoreParams", "Layouts", "MEMORIES", "LEARN_UNITS", "address_bits"]
+__all__ = ["CoreParams", "Layouts", "MEMORIES", "LEARN_UNITS", "RTL_DECAYS", "address_bits", "rtl_unsupported"]
 
 #: learning units (plastic projections) per core, unless asked otherwise
 LEARN_UNITS = 4
@@ -33,6 +33,24 @@ MEMORIES = ("param", "state", "axon", "row", "syn", "ctrl")
 def address_bits(n: int) -> int:
     """Address bits for ``n`` entries (at least 1)."""
     return max(1, math.ceil(math.log2(max(n, 2))))
+
+
+RTL_DECAYS = (DecayKind.MULTIPLY, DecayKind.SHIFT, DecayKind.LEAK)  # the decay kinds the core implements
+
+
+def rtl_unsupported(target: Target) -> str | None:
+    """Why the RTL core cannot run ``target``'s images (None: it can): its synapse layout, decay
+    kind, update order and spikes per tick must be the core's."""
+    fmt, core = target.format, target.core
+    if not isinstance(target.storage, SparseLayout):
+        return (f"target '{target.name}' stores synapses as '{core.synapse_storage}'; the RTL core reads the "
+                "'sparse' layout (fpga-lif, loihi-like): choose such a target")
+    if fmt.decay not in RTL_DECAYS:
+        return f"target '{target.name}': decay '{fmt.decay}' has no RTL implementation (it has {', '.join(RTL_DECAYS)})"
+    if fmt.order != "decay_first" or target.ports is not None or core.spikes_per_step > 1:
+        return (f"target '{target.name}': the RTL core runs the default datapath order with one spike per neuron "
+                "and tick, not this target's (input-first order, ports, several spikes per tick)")
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,11 +78,9 @@ class CoreParams:
         ``plastic_entries`` (default: as many as the core's rows and synapse entries); without it
         the core is the inference core, whatever the target."""
         fmt, core = target.format, target.core
-        if not isinstance(target.storage, SparseLayout):
-            raise UserError(f"target '{target.name}' stores synapses as '{core.synapse_storage}'; the RTL core "
-                            "reads the 'sparse' layout (fpga-lif, loihi-like): choose such a target")
-        if fmt.decay not in DecayKind.ALL:
-            raise UserError(f"decay '{fmt.decay}' has no RTL implementation")
+        problem = rtl_unsupported(target)
+        if problem is not None:
+            raise UserError(problem)
         fields = SynapseFields.of(target)
         n_axons = axons or core.input_axons
         base = cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,

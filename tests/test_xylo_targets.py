@@ -5,6 +5,8 @@ network's, spike for spike and membrane for membrane."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -175,3 +177,20 @@ def test_image_equals_network_on_random_port_networks(net):
     spikes = sum(s.size for s in a.spike_steps.values())
     event(f"spikes: {'none' if not spikes else 'some' if spikes < 100 else 'many'}")
     event(f"readout spikes: {a.spike_steps['out'].size > 0}")
+
+
+def test_rtl_is_refused_and_verify_runs_without_it(run_nmc, tmp_path):
+    """The RTL core has neither Xylo's order nor its bit-shift decay: nmc rtl says so (exit 2, nothing
+    written) and nmc verify's default ladder leaves rtl out."""
+    meta, golden = load("xylo_ff")
+    mapping, fx, _ = compile_network(network(meta, golden), XYLO)
+    image = tmp_path / "ff.nmc"
+    image.write_bytes(encode(build_contents(mapping, fx)))
+    code, _, err = run_nmc("rtl", image, "-o", tmp_path / "rtl")
+    assert code == 2 and "decay 'bitshift' has no RTL implementation" in err and not (tmp_path / "rtl").exists()
+    spikes = tmp_path / "in.npy"
+    np.save(spikes, golden["input"][:60])
+    code, out, err = run_nmc("verify", image, "--input", f"in={spikes}", "--steps", "60", "--json")
+    doc = json.loads(out)
+    assert code == 0, err
+    assert [lv["level"] for lv in doc["levels"]] == ["int"] and doc["levels"][0]["spikes"] > 100

@@ -282,15 +282,20 @@ def _print_rtl(console, result, steps: int) -> None:
                          else f"differ in {result.learning_mismatches} places"))
 
 
-def _levels_for(levels: str | None, storage: str | None, image: bool = False) -> list[str]:
+def _levels_for(levels: str | None, target, image: bool = False) -> list[str]:
     """The ladder asked for, or the default one: without float for an image (it holds no float
-    network), without rtl on convolution cores (no RTL for them yet)."""
+    network), without rtl where the RTL core cannot run the target (convolution cores, Xylo's
+    datapath: ``nmcompiler.rtl.params.rtl_unsupported``)."""
     from ..flow.verify import check_levels
 
     if levels is not None:
         return check_levels(levels)
-    return [lv for lv in ("float", "int", "rtl") if not (lv == "float" and image)
-            and not (lv == "rtl" and storage == "convolution")]
+    no_rtl = False
+    if target is not None:
+        from nmcompiler.rtl.params import rtl_unsupported
+
+        no_rtl = rtl_unsupported(target) is not None
+    return [lv for lv in ("float", "int", "rtl") if not (lv == "float" and image) and not (lv == "rtl" and no_rtl)]
 
 
 @cli.command()
@@ -298,7 +303,8 @@ def _levels_for(levels: str | None, storage: str | None, image: bool = False) ->
 @click.option("--target", default=None, help="Target of a network (required) or the target file of an image.")
 @click.option("--levels", default=None,
               help="Comma-separated ladder: float (network only), int (bit-accurate simulator), rtl (Verilator). "
-                   "Default float,int,rtl; an image without float, convolution cores without rtl (none yet).")
+                   "Default float,int,rtl; an image without float; without rtl where the RTL core cannot run the "
+                   "target (convolution cores, xylo-like).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Ticks to run (default 100).")
 @click.option("--duration", callback=time_option, default=None, help="Length instead of --steps, e.g. '50ms'.")
 @click.option("--states", is_flag=True, help="Also compare v and every current after each tick (int vs rtl).")
@@ -326,8 +332,7 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, fro
     from ..flow.verify import verify_ladder, verify_network
     from ..targets import load_target
 
-    kind = (None if source.suffix == ".nmc" or target is None else load_target(target).storage.kind)
-    wanted = _levels_for(levels, kind)
+    wanted = _levels_for(levels, None if source.suffix == ".nmc" or target is None else load_target(target))
     if data_file is not None:
         _verify_data(source, target, wanted, (data_file, encode, input_source, output_pop), steps, size, as_json,
                      outdir, rtl_samples, source_options)
@@ -337,9 +342,9 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, fro
         if size:
             raise UserError(f"{source}: an image is compiled already: --size applies to networks")
         contents = _with_inputs(decode(read_image(source), str(source)), inputs)
-        wanted = _levels_for(levels, contents.meta["synapse_storage"], image=True)
-        ladder = verify_ladder(contents, _image_target(contents, target, str(source)), wanted, source=str(source),
-                               **ladder_options)
+        image_target = _image_target(contents, target, str(source))
+        wanted = _levels_for(levels, image_target, image=True)
+        ladder = verify_ladder(contents, image_target, wanted, source=str(source), **ladder_options)
     else:
         if target is None:
             raise UserError("--target is required to verify a network (e.g. --target fpga-lif)")
