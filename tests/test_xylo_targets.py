@@ -6,6 +6,7 @@ network's, spike for spike and membrane for membrane."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +195,18 @@ def test_rtl_is_refused_and_verify_runs_without_it(run_nmc, tmp_path):
     doc = json.loads(out)
     assert code == 0, err
     assert [lv["level"] for lv in doc["levels"]] == ["int"] and doc["levels"][0]["spikes"] > 100
+
+
+def test_compare_quantizes_with_each_ports_spikes_per_tick(run_nmc, tmp_path):
+    """A Rockpool export (LIFTorch's default: up to 2^16 spikes per step) against xylo-like: the hidden
+    port emits up to 31 spikes per tick, the readout one, and the report says so."""
+    nir = Path(__file__).parent / "golden" / "frameworks" / "rockpool_ff.nir"
+    code, out, err = run_nmc("compare", nir, "--from", "rockpool", "--target", "xylo-like", "--steps", "100", "--json",
+                             "-o", tmp_path / "c")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert {name: row["hw_spikes"] > 0 for name, row in doc["populations"].items()} == {
+        "1_LIFTorch": True, "3_LIFTorch": True}
+    notes = " ".join(doc["warnings"])
+    assert "emits up to 65536 spike(s) per step, the target's neurons here emit up to 31" in notes
+    assert "the target's neurons here emit up to 1:" in notes and "becomes bit shift" in notes

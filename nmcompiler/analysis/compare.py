@@ -117,13 +117,15 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
                      data: SampleData | dict | None = None, encode: str = "rate", input_source: str | None = None,
                      output: str | None = None, calibrate: bool = False, clip: float | str = "max",
                      progress=None, weight_bits_curve: tuple[int, ...] = (),
-                     learning: LearningFormat | None = None) -> CompareResult:
+                     learning: LearningFormat | None = None,
+                     spikes_per_step: dict[str, int] | None = None) -> CompareResult:
     """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data).
 
     With ``calibrate``, the float run's observed ranges calibrate the quantizer (docs/datapath.md).
     ``data``: labelled samples (a :class:`SampleData`, or ``{"x", "y"}`` arrays with ``encode``).
     ``learning``: the target's learning engine, for networks that learn (their learned weights are
     compared too; the fixed-point run then counts no saturation: it runs compiled).
+    ``spikes_per_step``: the spikes each population's hardware neurons emit per tick (port targets).
     """
     seed = net.seed if seed is None else seed
     driven = net
@@ -136,7 +138,8 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
         driven = _sample_network(net, data, src, 0, steps, seed)
         output = output or net.populations[-1].name
     a = FloatSimulator(driven, seed=seed).run(steps, track_ranges=calibrate)
-    fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None, learning=learning).run(driven)
+    fx = Quantize(fmt=fmt, clip=clip, calibration=a.ranges if calibrate else None, learning=learning,
+                  spikes_per_step=spikes_per_step).run(driven)
     learns = fx.learning is not None
     b = BitAccurateSimulator(fx, seed=seed).run(steps, count_saturation=not learns)
     rows, warnings = compare_results(a, b)
@@ -152,7 +155,7 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
                   quantization=quant, warnings=warnings, float_result=a, hw_result=b,
                   learning=_learned(a, b, driven) if learns else None)
     if data is not None:
-        quantize = Quantize(fmt=fmt, clip=clip, learning=learning)
+        quantize = Quantize(fmt=fmt, clip=clip, learning=learning, spikes_per_step=spikes_per_step)
         result.update(_classify(net, quantize, steps, seed, data, src, output, progress, weight_bits_curve))
     return CompareResult(**result)
 

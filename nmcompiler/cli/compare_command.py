@@ -146,8 +146,17 @@ def _compare_network(network, target, source_options, weight_bits_option, durati
         task = bar.add_task("cmp", total=len(data) if data is not None else 0)
         cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, calibrate=calibrate, clip=clip,
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k),
-                               weight_bits_curve=curve, learning=tgt.learning)
+                               weight_bits_curve=curve, learning=tgt.learning, spikes_per_step=_spikes(net, tgt))
     return cmp, _image_accuracy(net, tgt, fmt, data, input_source, output_pop, steps, seed)
+
+
+def _spikes(net, target) -> dict[str, int] | None:
+    """Port targets: the spikes per tick of each population's port (None elsewhere)."""
+    if target.ports is None:
+        return None
+    from ..drc.ports import port_roles
+
+    return port_roles(net).spikes_per_step(target)
 
 
 def _compare_image(image: Path, float_network: Path, source_options, data, target, input_source, output_pop, steps,
