@@ -22,16 +22,14 @@ golden files say so. For each network (``LinearTorch`` / ``LIFTorch`` stacks, se
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import json
 import re
 import sys
-import types
 import warnings
 from pathlib import Path
 
 import numpy as np
+from samna_stand_in import Stub, install
 
 
 class _Holder:
@@ -42,7 +40,7 @@ class _Holder:
 
 
 def _install_samna_stand_in() -> None:
-    cfg = _Stub("samna.xyloCore2.configuration")
+    cfg = Stub("samna.xyloCore2.configuration")
     cfg.ReservoirNeuron = lambda: _Holder(alias_target=None, threshold=0, v_mem_decay=0, i_syn_decay=0,
                                           i_syn2_decay=0, v_mem_bias=0)
     cfg.OutputNeuron = lambda: _Holder(threshold=0, v_mem_decay=0, i_syn_decay=0, v_mem_bias=0)
@@ -51,42 +49,13 @@ def _install_samna_stand_in() -> None:
         input=_Holder(weight_bit_shift=0, weights=None, syn2_weights=None),
         reservoir=_Holder(aliasing=False, weight_bit_shift=0, weights=None, syn2_weights=None, neurons=[]),
         readout=_Holder(weight_bit_shift=0, weights=None, neurons=[]))
-    core = _Stub("samna.xyloCore2")
+    core = Stub("samna.xyloCore2")
     core.configuration = cfg
     core.validate_configuration = lambda config: (True, "not validated: samna is not installed")
-    samna = _Stub("samna")
+    samna = Stub("samna")
     samna.xyloCore2 = core
     sys.modules.update({"samna": samna, "samna.xyloCore2": core, "samna.xyloCore2.configuration": cfg})
-    sys.meta_path.insert(0, _StubFinder())
-
-
-class _Stub(types.ModuleType):
-    """Any other samna module or name Rockpool imports at load time (never called below)."""
-
-    __path__: list = []
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        value = _Stub(f"{self.__name__}.{name}")
-        setattr(self, name, value)
-        return value
-
-    def __call__(self, *args, **kwargs):
-        return _Stub("call")
-
-
-class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("samna", "samnagui") and name not in sys.modules:
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        return _Stub(spec.name)
-
-    def exec_module(self, module):
-        pass
+    install()
 
 
 _install_samna_stand_in()

@@ -20,17 +20,14 @@ The NIR paper's CNN is rebuilt from ``../shared/data/nir-paper/cnn_sinabs.nir``'
 from __future__ import annotations
 
 import gzip
-import importlib.abc
-import importlib.machinery
 import json
-import sys
-import types
 from pathlib import Path
 
 import nir
 import numpy as np
 import torch
 import torch.nn as nn
+from samna_stand_in import install
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "sinabs_dynapcnn"
@@ -38,32 +35,7 @@ PAPER = next((p / "shared" / "data" / "nir-paper" / "cnn_sinabs.nir" for p in HE
               if (p / "shared" / "data" / "nir-paper" / "cnn_sinabs.nir").exists()), None)
 
 
-class _Stub(types.ModuleType):
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        value = _Stub(f"{self.__name__}.{name}")
-        setattr(self, name, value)
-        return value
-
-    def __call__(self, *args, **kwargs):
-        return _Stub("call")
-
-
-class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("samna", "samnagui"):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        return _Stub(spec.name)
-
-    def exec_module(self, module):
-        module.__path__ = []
-
-
-sys.meta_path.insert(0, _StubFinder())
+install()
 
 import sinabs  # noqa: E402
 import sinabs.layers as sl  # noqa: E402
