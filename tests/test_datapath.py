@@ -204,13 +204,18 @@ def quantized_cases(draw):
     return Quantize(fmt=f).run(net)
 
 
+def _reference(fx, steps: int) -> dict:
+    """The plain reference's spikes of ``fx`` driven by its source 'in'."""
+    src = fx.network.node("in")
+    events = {"in": list(zip(np.rint(src.times / fx.network.dt).astype(int).tolist(), src.ids.tolist()))}
+    return run_reference(fx, steps, events)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fx=quantized_cases())
 def test_bit_accurate_simulator_equals_plain_reference(fx):
     steps = 40
-    src = fx.network.node("in")
-    events = {"in": list(zip(np.rint(src.times / fx.network.dt).astype(int).tolist(), src.ids.tolist()))}
-    expected = run_reference(fx, steps, events)
+    expected = _reference(fx, steps)
     for backend in ("numpy", "numba"):
         got = BitAccurateSimulator(fx, backend=backend).run(steps)
         for pop, spikes in expected.items():
@@ -312,9 +317,7 @@ def xylo_cases(draw):
 @given(fx=xylo_cases())
 def test_xylo_datapath_equals_plain_reference(fx):
     steps = 40
-    src = fx.network.node("in")
-    events = {"in": list(zip(np.rint(src.times / fx.network.dt).astype(int).tolist(), src.ids.tolist()))}
-    expected = run_reference(fx, steps, events)
+    expected = _reference(fx, steps)
     got = BitAccurateSimulator(fx, backend="numba").run(steps)  # runs its numpy path (the kernel has no Xylo order)
     for pop, spikes in expected.items():
         assert sorted(zip(got.spike_steps[pop].tolist(), got.spike_ids[pop].tolist())) == sorted(spikes), pop
