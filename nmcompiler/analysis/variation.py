@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from ..ir import CubaLIF, Network, Population
+from ..ir.learned import with_weights
 from ..targets.variation import ParameterVariation, VariationSpec
 
 __all__ = ["chip_instance", "digital_weights", "factors", "nominal"]
@@ -26,15 +27,14 @@ def digital_weights(net: Network, weight_bits: int) -> Network:
     """``net`` with every spiking projection's weights rounded to a ``weight_bits`` signed grid whose
     largest step holds the projection's largest |weight| (the chip's digital synapse memory)."""
     top = 2 ** (weight_bits - 1) - 1
-    out = net.copy()
+    grid = {}
     for proj in net.spiking_projections():
         w = proj.connectivity.synapse_weights()
         largest = float(np.max(np.abs(w), initial=0.0))
-        if largest == 0:
-            continue
-        step = largest / top
-        _reweigh(out, proj, np.clip(np.rint(w / step), -top - 1, top) * step)
-    return out
+        if largest > 0:
+            step = largest / top
+            grid[proj.name] = np.clip(np.rint(w / step), -top - 1, top) * step
+    return with_weights(net, grid, freeze=False)
 
 
 def nominal(net: Network, weight_bits: int) -> Network:
@@ -54,18 +54,16 @@ def factors(p: ParameterVariation, z: np.ndarray, calibrated: bool) -> np.ndarra
 def chip_instance(net: Network, spec: VariationSpec, weight_bits: int, seed: int, calibrated: bool = False) -> Network:
     """Chip ``seed`` of the substrate running ``net`` (digital weights, then each parameter varied)."""
     out = nominal(net, weight_bits)
-    pops = {p.name: p for p in out.populations}
     for k, p in enumerate(spec.parameters):
         if p.per == "synapse":
-            for j, proj in enumerate(out.spiking_projections()):
-                z = _deviations(seed, k, j, proj.connectivity.nnz)
-                _reweigh(out, proj, proj.connectivity.synapse_weights() * factors(p, z, calibrated))
+            out = with_weights(out, {proj.name: proj.connectivity.synapse_weights() * factors(
+                p, _deviations(seed, k, j, proj.connectivity.nnz), calibrated)
+                for j, proj in enumerate(out.spiking_projections())}, freeze=False)
             continue
         for j, pop in enumerate(net.populations):
-            changed = _vary_population(pops[pop.name], p, lambda n: _deviations(seed, k, j, n), calibrated)
+            changed = _vary_population(out.node(pop.name), p, lambda n: _deviations(seed, k, j, n), calibrated)
             if changed is not None:
                 out.replace(changed)
-                pops[pop.name] = changed
     return out
 
 
@@ -93,14 +91,3 @@ def _vary_population(pop: Population, p: ParameterVariation, z, calibrated: bool
         return None
     return dataclasses.replace(pop, model=dataclasses.replace(m, **changes))
 
-
-def _reweigh(net: Network, proj, weights: np.ndarray) -> None:
-    """Replace ``proj``'s weights in ``net``, keeping the projection order."""
-    names = [p.name for p in net.projections]
-    later = [p for p in net.projections if names.index(p.name) > names.index(proj.name)]
-    for p in later:
-        net.disconnect(p.name)
-    net.disconnect(proj.name)
-    net.connect(proj.with_connectivity(dataclasses.replace(proj.connectivity, weights=weights)))
-    for p in later:
-        net.connect(p)

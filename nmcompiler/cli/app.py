@@ -18,7 +18,8 @@ from ..errors import UserError
 from ..flow.load import load_model_file
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["cli", "load_source", "log", "network_options", "out", "output_file", "output_folder", "time_option"]
+__all__ = ["cli", "load_source", "log", "network_options", "out", "output_file", "output_folder", "steps_of",
+           "time_option"]
 
 log = logging.getLogger("nmcompiler")
 
@@ -144,6 +145,12 @@ def _nir_options(preset, dt, integration, reset, max_spikes=None):
     if preset != "auto":  # auto: the importer says what it detected
         log.info("%s", preset_named(preset).describe())
     return opts
+
+
+def steps_of(duration, net) -> int | None:
+    """Steps from --duration or the network's duration (None: none known)."""
+    length = duration if duration is not None else net.duration
+    return None if length is None else max(1, int(round(length / net.dt)))
 
 
 def load_source(network: Path, source_options):

@@ -14,7 +14,7 @@ from rich.table import Table
 from ..errors import UserError
 from ..fileio import OutputSet
 
-from .app import cli, data_options, load_source, log, network_options, out, output_folder, time_option
+from .app import cli, data_options, load_source, log, network_options, out, output_folder, steps_of, time_option
 
 __all__ = ["compare"]
 
@@ -106,12 +106,6 @@ def _clip(clip: str):
     return value
 
 
-def _steps(duration, net) -> int | None:
-    """Steps from --duration or the network's duration (None: none known)."""
-    length = duration if duration is not None else net.duration
-    return None if length is None else max(1, int(round(length / net.dt)))
-
-
 def _progress(total: int):
     err = Console(stderr=True)
     return Progress(TextColumn("comparing"), BarColumn(), TextColumn("{task.completed}/{task.total} samples"),
@@ -134,7 +128,7 @@ def _compare_network(network, target, source_options, weight_bits_option, durati
     fmt = target_for(net, tgt).format  # multi-compartment neurons where the target chains them
     if weight_bits is not None:
         fmt = dataclasses.replace(fmt, weight_bits=weight_bits)
-    steps = steps or _steps(duration, net)
+    steps = steps or steps_of(duration, net)
     if steps is None and data is not None and data.sample_steps is not None:  # events: the samples and the lag
         from ..flow.verify import response_lag
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..fileio import OutputSet
-from .app import load_source, out
+from .app import load_source, out, steps_of
 
 __all__ = ["compare_instances_command"]
 
@@ -24,8 +24,7 @@ def compare_instances_command(network: Path, target: str, source_options, *, ins
 
     tgt = load_target(target)
     net = load_source(network, source_options)
-    length = duration if duration is not None else net.duration
-    steps = steps or (None if length is None else max(1, int(round(length / net.dt))))
+    steps = steps or steps_of(duration, net)
     if steps is None:
         raise UserError(f"{network}: no simulation length: give --duration or --steps")
     source = output = None

@@ -1,10 +1,10 @@
 """The compile stages of port-structured targets (a ``ports`` section: Xylo).
 
     design_rules -> check_legalized -> target -> bias_onsets -> ports -> quantize -> [rates]
-    -> assign_ports -> usage -> check_ports -> check_fit
+    -> assign_ports -> usage -> check_fit
 
-Nothing is legalized: every port rule (drc/ports.py) blocks with its population, resource and
-limit. ``ports`` decides which port each population takes (the quantizer then gives each
+Nothing is legalized: every port rule (drc/ports.py), the ports' sizes among them, blocks with its
+population, resource and limit before anything is mapped. ``ports`` decides which port each population takes (the quantizer then gives each
 population its port's spikes per tick); ``assign_ports`` puts the hidden neurons on logical core
 0 and the readout neurons on core 1, in population order (a population's neurons keep their
 order: hidden neuron ids are the hidden populations' neurons one after the other, as Rockpool's
@@ -31,7 +31,7 @@ from .place_route import CheckFit
 from .state import CompileOptions, CompileState, Partition, Placement
 from .summaries import PlacementSummary
 
-__all__ = ["AssignPorts", "CheckPorts", "PortRolesStage", "ports_pipeline"]
+__all__ = ["AssignPorts", "PortRolesStage", "ports_pipeline"]
 
 
 @dataclass(frozen=True)
@@ -65,21 +65,6 @@ class AssignPorts(Stage):
                                    inter_core_spikes=traffic(core_of, pre, post, state.rates))
 
 
-@dataclass(frozen=True)
-class CheckPorts(Stage):
-    """Each port's own size on its core (the core limits hold the larger port)."""
-
-    name: ClassVar[str] = "check_ports"
-
-    def run(self, state: CompileState, ctx: StageContext) -> CompileState:
-        ports, used = state.target.ports, state.usage.neurons
-        misfits = [f"{int(used[core])} {what} neurons, {state.target.name} has {limit}"
-                   for core, what, limit in ((PortsSpec.HIDDEN_CORE, "hidden", ports.hidden),
-                                             (PortsSpec.OUTPUT_CORE, "readout", ports.outputs))
-                   if int(used[core]) > limit]
-        return dataclasses.replace(state, misfits=state.misfits + tuple(misfits))
-
-
 def ports_pipeline(target: Target, options: CompileOptions, callbacks: Sequence[Callback] = ()) -> Pipeline:
     """The stages that compile onto a port-structured target."""
     none = frozenset()
@@ -88,5 +73,5 @@ def ports_pipeline(target: Target, options: CompileOptions, callbacks: Sequence[
                            MultiCompartments(), BiasOnsets(), PortRolesStage(), QuantizeStage()]
     if options.rates is not None:
         stages.append(MeasureRates())
-    stages += [AssignPorts(), Usage(), CheckPorts(), CheckFit()]
+    stages += [AssignPorts(), Usage(), CheckFit()]
     return Pipeline(tuple(stages), tuple(callbacks))

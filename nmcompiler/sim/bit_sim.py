@@ -274,10 +274,11 @@ class BitAccurateSimulator:
         """Whether the compiled kernel can run the program: always without compartments; with
         them when no compartment's sum can saturate (the kernel then runs their exactly
         equivalent direct synapses, :mod:`.compartments`)."""
+        from ..datapath import Order
         from ._bit_kernel import DECAY_CODES
 
         fmt, p = self.format, self.params
-        if (fmt.order != "decay_first" or fmt.decay not in DECAY_CODES
+        if (fmt.order != Order.DECAY_FIRST or fmt.decay not in DECAY_CODES
                 or (p.max_spikes is not None and bool(np.any(p.max_spikes > 1)))):
             return False  # Xylo's order, bit-shift decays and several spikes per tick: the numpy path
         comp = self.program.compartments
