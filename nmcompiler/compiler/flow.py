@@ -26,6 +26,7 @@ from ..mapping.passlog import PassLog
 from ..mapping.sizing import Sizing, grown, settled
 from ..targets import Target
 from .after_partition import AssignAxonTypesStage, SplitFanOutStage, Usage
+from .cam import cam_pipeline
 from .conv import conv_pipeline
 from .ports import ports_pipeline
 from .legalize import (BiasOnsets, Bound, ClusterWeightsStage, DesignRules, MeasureRates, MultiCompartments,
@@ -64,6 +65,8 @@ def compile_pipeline(target: Target, options: CompileOptions, *, size_cost: Call
         return conv_pipeline(target, options, callbacks)
     if target.ports is not None:
         return ports_pipeline(target, options, callbacks)
+    if target.cam is not None:
+        return cam_pipeline(target, options, callbacks)
     core = target.core
     legalizing: list[Stage] = [RelayDelays()]
     if core.axon_types:

@@ -72,7 +72,8 @@ def build_mapping(state: CompileState) -> Mapping:
     part = state.partition
     return Mapping(target=state.target, core_of=part.core_of, position=state.placement.position, usage=state.usage,
                    offsets=dict(state.index.offsets), axon_types=state.axon_types, partial_sums=part.partial_sums,
-                   routes=state.routes, layer_parts=() if state.assignment is None else state.assignment.parts)
+                   routes=state.routes, layer_parts=() if state.assignment is None else state.assignment.parts,
+                   cam_bases=state.cam_bases)
 
 
 def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport:
@@ -113,7 +114,7 @@ def _layers(state: CompileState) -> tuple[LayerUse, ...] | None:
 
 def _resolved_rules(state: CompileState) -> set[str]:
     """The rules whose violations the flow resolved after quantization (reported as notes)."""
-    rules = {Rule.POPULATION_SIZE, Rule.FAN_OUT_SPLITTERS}
+    rules = {Rule.POPULATION_SIZE, Rule.FAN_OUT_SPLITTERS, Rule.CAM_BASE_WEIGHTS}
     if state.partition.partial_sums is not None:
         rules |= {Rule.NEURON_FAN_IN, Rule.NEURON_SYNAPSE_MEMORY}
     return rules

@@ -127,3 +127,4 @@ class CompileState:
     layers: ConvLayers | None = None  # convolution targets: the populations as layers
     assignment: LayerAssignment | None = None  # convolution targets: layer parts onto the chip's cores
     ports: PortRoles | None = None  # port-structured targets: the port each population takes
+    cam_bases: np.ndarray | None = None  # CAM targets: (cores, base weights) each core's base weights

@@ -46,6 +46,10 @@ class Rule(StrEnum):
     PORT_RECEPTORS = "port_receptors"
     PORT_FAN_OUT = "port_fan_out"
     PORT_NEURON = "port_neuron"
+    CAM_FAN_IN = "cam_fan_in"  # content-addressable synapse memories (DYNAP-SE2)
+    CAM_SYNAPSE_TYPES = "cam_synapse_types"
+    CORE_PARAMETERS = "core_parameters"
+    CAM_BASE_WEIGHTS = "cam_base_weights"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,4 +344,9 @@ def check(net: Network, target: Target) -> list[Violation]:
         from .ports import port_rules  # quantizer reports where the ports' spikes per tick differ from a model's
 
         return [v for rule in (model_supported, learning, port_rules) for v in rule(net, target)]
+    if target.cam is not None:  # CAM words instead of input axons and synapse memory (drc/cam.py)
+        from .cam import cam_rules
+
+        return [v for rule in (model_supported, spikes_per_step, learning, receptor_channels, delay_range, cam_rules)
+                for v in rule(net, target)]
     return [v for rule in RULES for v in rule(net, target)]

@@ -19,21 +19,23 @@ import numpy as np
 from ..errors import UserError
 from .meta_check import meta_problems
 from .contents import COMPARTMENT_DTYPE, GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
+from .cam import CamCore, pack_host_routes, unpack_host_routes
 from .layers import LayerImage
 from .plastic import PLASTIC_DTYPE
 
 __all__ = ["MAGIC", "VERSION", "VERSIONS", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
 
 MAGIC = b"NMCIMAGE"
-VERSION = 4  # the newest; an image is written with the oldest version that holds it
-# 2 adds the compartments section (and meta's compartments, payload_bits), 3 plastic rows, 4 convolution layers
-VERSIONS = (1, 2, 3, 4)
+VERSION = 5  # the newest; an image is written with the oldest version that holds it
+# 2 adds the compartments section (and meta's compartments, payload_bits), 3 plastic rows, 4 convolution layers,
+# 5 CAM cores (cam, sram and host_routes sections, meta's cam)
+VERSIONS = (1, 2, 3, 4, 5)
 # magic, version, header bytes, sections, file bytes, target sha, crc, 0, target name, compiler version
 HEADER = struct.Struct("<8sHHIQ32sII24s8s")
 ENTRY = struct.Struct("<HHIQQII")  # kind, reserved, core, offset, size, crc32, reserved
 TRAILER = 32
 SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table",
-                 8: "compartments", 9: "plastic", 10: "layer"}
+                 8: "compartments", 9: "plastic", 10: "layer", 11: "cam", 12: "sram", 13: "host_routes"}
 _KIND = {v: k for k, v in SECTION_KINDS.items()}
 _MAX_SECTIONS = 1 << 24
 
@@ -74,6 +76,8 @@ def _pack_core(c: CoreImage) -> dict[str, bytes]:
         out["plastic"] = struct.pack("<I", c.plastic.size) + c.plastic.astype(PLASTIC_DTYPE).tobytes()
     if c.layer is not None:
         out["layer"] = c.layer.pack()
+    if c.cam is not None:
+        out["cam"], out["sram"] = c.cam.pack()
     return out
 
 
@@ -84,6 +88,8 @@ def encode(contents: ImageContents) -> bytes:
     for c in contents.cores:
         for name, payload in _pack_core(c).items():
             sections.append((_KIND[name], c.core, payload))
+    if contents.host_routes is not None:
+        sections.append((_KIND["host_routes"], GLOBAL, pack_host_routes(contents.host_routes)))
     for chip, table in sorted(contents.chip_tables.items()):
         sections.append((_KIND["chip_table"], chip, struct.pack("<I", table.shape[0]) + table.astype("<u4").tobytes()))
     table_bytes = len(sections) * ENTRY.size
@@ -99,7 +105,7 @@ def encode(contents: ImageContents) -> bytes:
     entry_bytes = b"".join(entries)
     name = contents.meta["target"].encode()[:24]
     compiler = contents.meta["compiler"].rsplit(" ", 1)[-1].encode()[:8]
-    version = (4 if any(c.layer is not None for c in contents.cores) else 3 if contents.meta.get("plastic")
+    version = (5 if contents.host_routes is not None else 4 if any(c.layer is not None for c in contents.cores) else 3 if contents.meta.get("plastic")
                else 2 if any(c.compartments.size for c in contents.cores) else 1)
     fields = [MAGIC, version, HEADER.size, len(entries), file_bytes, contents.target_digest, 0, 0,
               name, compiler]
@@ -145,7 +151,7 @@ def read_header(data: bytes, where: str = "image") -> tuple[dict, list[SectionEn
         kind, _, core, off, size, scrc, _ = ENTRY.unpack_from(table, k * ENTRY.size)
         name = SECTION_KINDS.get(kind)
         newer = ((name == "compartments" and version < 2) or (name == "plastic" and version < 3)
-                 or (name == "layer" and version < 4))
+                 or (name == "layer" and version < 4) or (name in ("cam", "sram", "host_routes") and version < 5))
         if name is None or newer or off + size > len(data) - TRAILER or off < HEADER.size + count * ENTRY.size:
             raise ImageError(f"{where}: section {k} is corrupted (kind {kind}, offset {off}, size {size})")
         if zlib.crc32(view[off:off + size]) != scrc:
@@ -188,6 +194,9 @@ def decode(data: bytes, where: str = "image") -> ImageContents:
     """Parse and check an image; every problem is an :class:`ImageError` naming what is wrong."""
     header, entries = read_header(data, where)
     metas = [e for e in entries if e.kind == "meta"]
+    hosts = [e for e in entries if e.kind == "host_routes"]
+    if len(hosts) > 1 or any(e.core is not None for e in hosts):
+        raise ImageError(f"{where}: {len(hosts)} host_routes sections, expected at most 1, global")
     if len(metas) != 1:
         raise ImageError(f"{where}: {len(metas)} meta sections, expected 1")
     try:
@@ -210,7 +219,7 @@ def decode(data: bytes, where: str = "image") -> ImageContents:
             (count,) = r.unpack("<I")
             chip_tables[int(e.core)] = r.array("<u4", count * 3, (count, 3)).astype(np.uint32, copy=False)
             r.done()
-        elif e.kind != "meta":
+        elif e.kind not in ("meta", "host_routes"):
             if e.core is None or e.core >= n_cores or e.kind in per_core.setdefault(e.core, {}):
                 raise ImageError(f"{where}: unexpected {e.kind} section for core {e.core}")
             per_core[e.core][e.kind] = payload
@@ -221,7 +230,12 @@ def decode(data: bytes, where: str = "image") -> ImageContents:
         if missing:
             raise ImageError(f"{where}: core {c} lacks its {', '.join(sorted(missing))} section(s)")
         cores.append(_unpack_core(c, s, where))
-    return ImageContents(meta=meta, cores=tuple(cores), chip_tables=chip_tables)
+    host = None
+    if hosts:
+        host = unpack_host_routes(_Reader(view[hosts[0].offset:hosts[0].offset + hosts[0].size], where, "host_routes"))
+    if (host is not None) != ("cam" in meta) or any((c.cam is None) == (host is not None) for c in cores):
+        raise ImageError(f"{where}: a CAM image has host_routes, meta's cam and every core's cam and sram sections")
+    return ImageContents(meta=meta, cores=tuple(cores), chip_tables=chip_tables, host_routes=host)
 
 
 def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
@@ -273,9 +287,22 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
             raise
         except UserError as exc:
             raise ImageError(f"{where}: {exc}") from None
+    cam = None
+    if ("cam" in s) != ("sram" in s):
+        raise ImageError(f"{where}: core {c} has a cam section without its sram section, or the reverse")
+    if "cam" in s:
+        try:
+            cam = CamCore.unpack(_Reader(s["cam"], where, f"cam of core {c}"),
+                                 _Reader(s["sram"], where, f"sram of core {c}"))
+        except ImageError:
+            raise
+        except UserError as exc:
+            raise ImageError(f"{where}: core {c}: {exc}") from None
+        if cam.words.shape[0] != n:
+            raise ImageError(f"{where}: core {c}: its cam section holds {cam.words.shape[0]} neurons, it has {n}")
     return CoreImage(core=c, position=(chip, row, col), neurons=neurons, decay_i=decay_i, i0=i0, rows=rows,
                      synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests, compartments=comps,
-                     plastic=plastic, layer=layer)
+                     plastic=plastic, layer=layer, cam=cam)
 
 
 def _counted(s: dict[str, memoryview], name: str, dtype, where: str, c: int) -> np.ndarray:

@@ -77,6 +77,8 @@ class CoreImage:
     plastic: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=PLASTIC_DTYPE))
     # convolution cores: the layer, its sources and kernel memory (.layers.LayerImage; format version 4)
     layer: object | None = None
+    # CAM cores: base weights, CAM words and SRAM entries (.cam.CamCore; format version 5)
+    cam: object | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -84,6 +86,8 @@ class ImageContents:
     meta: dict  # JSON: compiler, target, format, network, populations, sources, probes, layout
     cores: tuple[CoreImage, ...]
     chip_tables: dict[int, np.ndarray]  # chip -> (entries, 3) uint32: key, mask, route bits
+    # CAM targets: the host's input channels' routes (mapping.tags.ROUTE_DTYPE; format version 5)
+    host_routes: np.ndarray | None = None
 
     @property
     def target_digest(self) -> bytes:
@@ -157,6 +161,8 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     _check_widths(fxp)
     if mapping.layer_parts:
         return _layer_contents(mapping, fxp, seed)
+    if target.cam is not None:
+        return _cam_contents(mapping, fxp, seed)
     prog = program_from_fixed_point(fxp, seed, synapses=False)
     n = prog.n
     core_of = np.asarray(mapping.core_of, dtype=np.int64)
@@ -283,6 +289,37 @@ def _layer_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None) 
                                destinations=np.array(dests, dtype=np.uint32), layer=layer))
     meta = _meta(prog, fxp, target, len(parts), False) | {"max_delay": 1}
     return ImageContents(meta=meta, cores=tuple(cores), chip_tables={})
+
+
+def _cam_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None) -> ImageContents:
+    """A CAM mapping's image: per core its neurons, CAM words and SRAM entries (no synapse rows),
+    and the host's routes (format version 5, :mod:`.cam`)."""
+    from ..mapping.tags import assign_tags
+    from ..mapping.usage import synapse_arrays
+    from .cam import cam_cores, cam_meta
+
+    target = mapping.target
+    if mapping.cam_bases is None:
+        raise UserError(f"{target.name}: the mapping has no base weights: compile it with "
+                        "nmcompiler.compiler.compile_network")
+    prog = program_from_fixed_point(fxp, seed)
+    core_of = np.asarray(mapping.core_of, dtype=np.int64)
+    pre, post = synapse_arrays(fxp.network, prog.offsets, prog.n)
+    tags = assign_tags(pre, post, core_of, np.asarray(mapping.position), prog.n, target)
+    by_core = np.argsort(core_of, kind="stable")
+    bounds = np.searchsorted(core_of[by_core], np.arange(int(core_of.max(initial=-1)) + 2))
+    cams, host = cam_cores(mapping, prog, tags, lambda c: by_core[bounds[c]:bounds[c + 1]])
+    cores = []
+    for c, cam in enumerate(cams):
+        members = by_core[bounds[c]:bounds[c + 1]]
+        cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]),
+                               neurons=_neuron_records(prog, members),
+                               decay_i=prog.params.decay_i[:, members].astype(np.int32),
+                               i0=prog.i0[:, members].astype(np.int32), rows=np.zeros(0, dtype=ROW_DTYPE),
+                               synapses=np.zeros(0, dtype=np.uint32), type_weights=np.zeros((0, 0), dtype=np.int16),
+                               key=0, mask=0, destinations=np.zeros(0, dtype=np.uint32), cam=cam))
+    meta = _meta(prog, fxp, target, len(cores), False) | {"max_delay": 1} | cam_meta(target)
+    return ImageContents(meta=meta, cores=tuple(cores), chip_tables={}, host_routes=host)
 
 
 def _sources_of(fxp: FixedPointNetwork, layer: str) -> list[str]:

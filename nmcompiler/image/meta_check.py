@@ -59,7 +59,7 @@ SCHEMA = {
                                               "properties": {"target": {"type": "string"},
                                                              "variable": {"enum": ["spikes", "v", "i"]},
                                                              "neurons": {"type": ["array", "null"]}}}},
-        "synapse_storage": {"enum": ["sparse", "word32", "crossbar", "convolution"]},
+        "synapse_storage": {"enum": ["sparse", "word32", "crossbar", "convolution", "cam"]},
         "synapse_fields": {"type": "object", "required": ["index", "delay", "channel", "weight"],
                            "additionalProperties": False,
                            "properties": {k: {"type": "integer", "minimum": 0, "maximum": 32}
@@ -69,6 +69,16 @@ SCHEMA = {
         "plastic": {"type": "array"}, "learning": _record(LearningFormat),
         "spikes_per_step": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 255},
                             "maxItems": 2**16},
+        "cam": {"type": "object", "required": ["synapse_types", "tags", "board_columns", "mesh"],
+                "additionalProperties": False,
+                "properties": {"synapse_types": {"type": "array", "minItems": 1, "maxItems": 16, "items": {
+                                   "type": "array", "prefixItems": [{"enum": [1, -1]},
+                                                                    {"type": "integer", "minimum": 0, "maximum": 63}],
+                                   "minItems": 2, "maxItems": 2}},
+                               "tags": {"type": "integer", "minimum": 1, "maximum": 2**16},
+                               "board_columns": {"type": "integer", "minimum": 1, "maximum": 2**16},
+                               "mesh": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 2**16},
+                                        "minItems": 2, "maxItems": 2}}},
     },
 }
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

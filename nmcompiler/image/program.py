@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..ir import Probe
 from ..lowered import Compartments, PopulationSlot, SimProgram, synapse_table
 from ..targets.encoding import StorageLayout, storage_layout
+from .cam import cam_synapses
 from .contents import (FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreImage, ImageContents, SynapseFields,
                        source_from_json)
 from .plastic import plastic_pieces
@@ -73,8 +74,10 @@ def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
     return out
 
 
-def _entries(c: CoreImage, layout: StorageLayout, f: SynapseFields, n_pre: int):
+def _entries(c: CoreImage, layout: StorageLayout, f: SynapseFields, n_pre: int, cams: dict | None = None):
     """Per synapse of core ``c``: source, local slot, channel field, delay, weight."""
+    if cams is not None:  # a CAM core: what its words and every source's tags make (.cam)
+        return cams[c.core]
     if c.layer is not None:  # a convolution core: the synapses its kernel makes
         return c.layer.entries(c.neurons.size, n_pre)
     rows = c.rows
@@ -126,6 +129,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
                              f"{m} compartments")
     f = SynapseFields(**meta["synapse_fields"])
     layout = storage_layout(meta["synapse_storage"])
+    cams = cam_synapses(contents, n, n_pre) if "cam" in meta else None
     arrays = {k: np.zeros(n, dtype=np.int64) for k in ("v0", "decay_v", "bias", "threshold", "v_reset", "refractory", "flags")}
     per_core = meta.get("spikes_per_step")  # port cores: spikes per tick of each core's neurons
     if per_core is not None and any(not 0 <= c.core < len(per_core) for c in contents.cores):
@@ -146,7 +150,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
         decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
         if max_spikes is not None:
             max_spikes[ids] = per_core[c.core]
-        src, j, ch, d, w = _entries(c, layout, f, n_pre)
+        src, j, ch, d, w = _entries(c, layout, f, n_pre, cams)
         if c.plastic.size:  # rows that learn: out of the fixed table, into the core's learning units
             src, j, ch, d, w = _take_plastic(c, ids, learned, meta, src, j, ch, d, w)
         nb, cid = ids.size, c.compartments["id"].astype(np.int64)

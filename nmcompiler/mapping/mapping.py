@@ -63,6 +63,7 @@ class Mapping:
     routes: Routes = field(default_factory=Routes)
     # convolution targets: logical core k runs layer_parts[k] (a layer's output channels) on chip core .core
     layer_parts: tuple[LayerPart, ...] = ()
+    cam_bases: np.ndarray | None = None  # CAM targets: (cores, base weights) each core's base weights
 
     @property
     def cores_used(self) -> int:

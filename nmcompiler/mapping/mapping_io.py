@@ -41,6 +41,8 @@ def save_mapping(mapping: Mapping, path: str | Path | None) -> bytes:
         arrays |= {"axon_type_core": np.concatenate([np.full(mapping.axon_types[c][0].size, c) for c in cores]),
                    "axon_type_key": np.concatenate([mapping.axon_types[c][0] for c in cores]),
                    "axon_type": np.concatenate([mapping.axon_types[c][1] for c in cores])}
+    if mapping.cam_bases is not None:
+        arrays["cam_bases"] = mapping.cam_bases
     if mapping.layer_parts:
         meta["layer_parts"] = [p.to_json() for p in mapping.layer_parts]
     links = mapping.routes.links
@@ -95,4 +97,4 @@ def _mapping(a: dict, meta: dict) -> Mapping:
                                             bias_words=p["bias_words"])) for p in meta.get("layer_parts", ()))
     return Mapping(target=target_from_json(meta["target"]), core_of=a["core_of"], position=a["position"], usage=usage,
                    offsets=meta["offsets"], axon_types=axon_types, partial_sums=ps,
-                   routes=Routes(links=links, tables=tables), layer_parts=parts)
+                   routes=Routes(links=links, tables=tables), layer_parts=parts, cam_bases=a.get("cam_bases"))

@@ -1,5 +1,6 @@
 """Encodings a target's numbers imply, defined once: the fields of a synapse entry, the key of an
-input axon, and one storage-layout object per kind of synapse memory (sparse, word32, crossbar).
+input axon, and one storage-layout object per kind of synapse memory (sparse, word32, crossbar,
+convolution, cam).
 
 Usage counting (:mod:`nmcompiler.mapping.usage`), the image (:mod:`nmcompiler.image`) and the
 program decoded from it all take their widths from here, so that a target derived with other
@@ -17,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .target import Target
 
-__all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "ConvolutionLayout", "CrossbarLayout", "SparseLayout", "StorageLayout",
+__all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "CamLayout", "ConvolutionLayout", "CrossbarLayout", "SparseLayout", "StorageLayout",
            "SynapseFields", "Word32Layout", "axon_key_stride", "axon_keys", "storage_layout"]
 
 ENTRY_BITS = 32  # a synapse entry or word of the image
@@ -207,7 +208,27 @@ class ConvolutionLayout(StorageLayout):
         return [] if target.format.delay_max >= 1 else ["format.delay_max must be at least 1"]
 
 
-_LAYOUTS = {cls.kind: cls() for cls in (SparseLayout, Word32Layout, CrossbarLayout, ConvolutionLayout)}
+class CamLayout(StorageLayout):
+    """A CAM word per synapse: presynaptic tag, synapse type and base-weight mask
+    (:mod:`.cam`); the weight is the sum of the core's base weights the mask selects."""
+
+    kind = "cam"
+
+    def synapse_bits(self, target: Target) -> int:
+        return target.cam.word_bits if target.cam is not None else ENTRY_BITS
+
+    def problems(self, target: Target) -> list[str]:
+        out = []
+        if target.cam is None:
+            out.append("a cam core needs a 'cam' section")
+        if target.format.delay_max != 1:
+            out.append(f"format.delay_max {target.format.delay_max}: a CAM word holds no delay (use 1)")
+        if target.format.exponent_scope != "none":
+            out.append("format.exponent_scope must be none: a CAM word's weight is a sum of the core's base weights")
+        return out
+
+
+_LAYOUTS = {cls.kind: cls() for cls in (SparseLayout, Word32Layout, CrossbarLayout, ConvolutionLayout, CamLayout)}
 
 
 def storage_layout(kind: str) -> StorageLayout:

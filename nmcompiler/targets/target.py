@@ -1,8 +1,8 @@
 """Targets as data: chip mesh, per-core limits, numeric format, routing model, tick.
 
 One YAML file per target in ``hwtargets/`` (``name``, ``format``, ``tick``, ``chip``, ``core``,
-``routing``, ``convolution`` for convolution cores, ``ports`` for port-structured cores, ``variation``
-for analog substrates), validated by ``target.schema.json``; a
+``routing``, ``convolution`` for convolution cores, ``ports`` for port-structured cores, ``cam`` for
+content-addressable synapse memories, ``variation`` for analog substrates), validated by ``target.schema.json``; a
 user's own file works the same way.
 """
 
@@ -20,6 +20,7 @@ from ..datapath.format import NumericFormat, format_from_document, read_target_d
 from ..datapath.learning import LearningFormat
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
+from .cam import CamSpec, cam_from_document
 from .convolution import ConvolutionSpec, convolution_from_document
 from .encoding import StorageLayout, axon_keys, storage_layout
 from .ports import PortsSpec, ports_from_document
@@ -50,7 +51,7 @@ class CoreSpec:
     input_axons: int  # distinct presynaptic sources a core can receive (fan-in)
     output_axons: int  # distinct destinations a core can send to (fan-out)
     synapse_memory_bits: int
-    synapse_storage: str  # "sparse" | "crossbar" | "word32"
+    synapse_storage: str  # "sparse" | "crossbar" | "word32" | "convolution" | "cam"
     models: tuple[str, ...]
     axon_types: int | None = None  # crossbar cores: weights per (neuron, axon type)
     fan_out_per_neuron: int | None = None  # crossbar cores: axons one neuron can target
@@ -94,6 +95,7 @@ class Target:
     convolution: ConvolutionSpec | None = None  # convolution cores (None: neurons and synapses)
     ports: PortsSpec | None = None  # a port-structured core (Xylo; None: a mesh of alike cores)
     variation: VariationSpec | None = None  # an analog substrate's device variation (None: digital, exact)
+    cam: CamSpec | None = None  # content-addressable synapse memories (DYNAP-SE2; None: tables or crossbars)
 
     @property
     def storage(self) -> StorageLayout:
@@ -169,8 +171,9 @@ class Target:
             del out["convolution"]
         if out["ports"] is None:
             del out["ports"]
-        if out["variation"] is None:
-            del out["variation"]
+        for section in ("variation", "cam"):
+            if out[section] is None:
+                del out[section]
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
@@ -191,10 +194,11 @@ def target_from_json(doc: dict) -> Target:
     convolution = convolution_from_document(doc["convolution"]) if doc.get("convolution") else None
     ports = ports_from_document(doc["ports"]) if doc.get("ports") else None
     variation = variation_from_document(doc["variation"]) if doc.get("variation") else None
+    cam = cam_from_document(doc["cam"]) if doc.get("cam") else None
     return Target(name=doc["name"], format=NumericFormat(**doc["format"]), tick=float(doc["tick"]),
                   chip=ChipSpec(**chip), core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]),
                   source=doc["source"], sizing=sizing, learning=learning, convolution=convolution, ports=ports,
-                  variation=variation)
+                  variation=variation, cam=cam)
 
 
 def _schema() -> dict:
@@ -232,9 +236,14 @@ def target_from_document(path: Path, doc: dict) -> Target:
         raise UserError(f"{path}: core.synapse_storage 'convolution' and a 'convolution' section go together")
     ports = ports_from_document(doc["ports"]) if "ports" in doc else None
     variation = variation_from_document(doc["variation"]) if "variation" in doc else None
+    cam = cam_from_document(doc["cam"]) if "cam" in doc else None
+    if (cam is None) != (core["synapse_storage"] != "cam"):
+        raise UserError(f"{path}: core.synapse_storage 'cam' and a 'cam' section go together")
     target = Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
                     core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing,
-                    learning=learning, convolution=convolution, ports=ports, variation=variation)
+                    learning=learning, convolution=convolution, ports=ports, variation=variation, cam=cam)
+    if cam is not None and cam.problems(target.format.receptors):
+        raise UserError(f"{path}: cam: " + "; ".join(cam.problems(target.format.receptors)))
     if variation is not None and variation.problems():
         raise UserError(f"{path}: variation: " + "; ".join(variation.problems()))
     if learning is not None and learning.problems():

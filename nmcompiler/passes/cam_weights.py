@@ -1,0 +1,125 @@
+"""Legalization for CAM cores: every weight a sum of its core's shared base weights.
+
+On a DYNAP-SE2-like core (:mod:`nmcompiler.targets.cam`) a synapse's CAM word holds a sign (its
+synapse type) and a mask of ``B`` bits; its weight is ``sign x sum(base[k] for k in mask)`` with
+``B`` base weights shared by the core's neurons (Rockpool fits them per core, as here). After
+partitioning, this pass fits each core's base weights to the magnitudes of the integer weights of
+the synapses into it, minimizing the summed squared error:
+
+1. when the core has at most ``B`` distinct non-zero magnitudes that sum to at most the format's
+   largest weight, they are the base weights and every weight is kept exactly;
+2. otherwise binary-weighted bases ``s x (1, 2, 4, ...)`` for every scale ``s`` that fits, the best
+   of them refined by coordinate descent (each base in turn set to its best integer value, until
+   nothing improves).
+
+The ``2^B`` subset sums of the bases never exceed the format's largest weight, so every legalized
+weight fits the format. Each weight then becomes the nearest subset sum (ties: the lower sum).
+Deterministic. The report gives per core the synapses changed and the RMS and largest error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..ir.fixed_point import FixedPointNetwork
+from ..lowered import program_from_fixed_point
+from .results import WeightChange, weight_change
+
+__all__ = ["CamBaseWeights", "CamWeights", "fit_base_weights", "subset_sums"]
+
+
+def subset_sums(bases: np.ndarray) -> np.ndarray:
+    """``sums[mask]``: the sum of the bases whose bits ``mask`` sets (``2^B`` values)."""
+    masks = np.arange(1 << bases.size)
+    bits = (masks[:, None] >> np.arange(bases.size)[None, :]) & 1
+    return bits @ bases.astype(np.int64)
+
+
+def _cost(sums: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Summed squared error of ``values`` (with ``counts``) to their nearest sum, per row of ``sums``."""
+    d = np.abs(sums[..., :, None] - values[None, None, :]).min(axis=-2)
+    return (d.astype(np.float64) ** 2 * counts).sum(axis=-1)
+
+
+def _descend(bases: np.ndarray, values: np.ndarray, counts: np.ndarray, limit: int) -> np.ndarray:
+    bases = bases.copy()
+    best = float(_cost(subset_sums(bases)[None], values, counts)[0])
+    for _ in range(20):
+        improved = False
+        for k in range(bases.size):
+            room = limit - (int(bases.sum()) - int(bases[k]))
+            trial = np.repeat(bases[None], room + 1, axis=0)
+            trial[:, k] = np.arange(room + 1)
+            costs = _cost(np.stack([subset_sums(t) for t in trial]), values, counts)
+            j = int(np.argmin(costs))
+            if costs[j] < best:
+                best, bases, improved = float(costs[j]), trial[j], True
+        if not improved:
+            break
+    return np.sort(bases)
+
+
+def fit_base_weights(magnitudes: np.ndarray, count: int, limit: int) -> np.ndarray:
+    """``count`` non-negative integer base weights, summing to at most ``limit``, whose subset
+    sums fit the integer ``magnitudes`` best (see the module docstring); ascending."""
+    values, counts = np.unique(np.asarray(magnitudes, dtype=np.int64), return_counts=True)
+    nonzero = values[values > 0]
+    if nonzero.size <= count and int(nonzero.sum()) <= limit:
+        return np.sort(np.concatenate([np.zeros(count - nonzero.size, dtype=np.int64), nonzero]))
+    unit = (1 << np.arange(count)).astype(np.int64)
+    scales = np.arange(1, max(1, limit // int(unit.sum())) + 1)
+    costs = _cost(subset_sums(unit)[None, :] * scales[:, None], values, counts)
+    start = unit * scales[int(np.argmin(costs))]
+    return _descend(start, values, counts, limit)
+
+
+def nearest_masks(magnitudes: np.ndarray, bases: np.ndarray) -> np.ndarray:
+    """Per magnitude, the mask whose subset sum is nearest (ties: the lower sum, then the lower mask)."""
+    sums = subset_sums(bases)
+    order = np.lexsort((np.arange(sums.size), sums))  # by sum, then mask
+    d = np.abs(sums[order][None, :] - np.asarray(magnitudes, dtype=np.int64)[:, None])
+    return order[np.argmin(d, axis=1)]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CamWeights:
+    fixed_point: FixedPointNetwork  # every weight a signed subset sum of its core's base weights
+    bases: np.ndarray  # (cores, B) int64: each core's base weights, ascending
+    changes: dict[int, WeightChange]  # core -> how its weights changed
+
+
+@dataclass(frozen=True, kw_only=True)
+class CamBaseWeights:
+    name: ClassVar[str] = "cam-base-weights"
+    count: int  # base weights per core
+
+    def run(self, fxp: FixedPointNetwork, core_of: np.ndarray, cores: int) -> CamWeights:
+        limit = (1 << (fxp.format.weight_bits - 1)) - 1
+        offsets = program_from_fixed_point(fxp, synapses=False).offsets
+        names = list(fxp.projections)
+        posts = [fxp.projections[k].indices + offsets[fxp.projections[k].post] for k in names]
+        weights = [fxp.projections[k].weights.astype(np.int64) for k in names]
+        core = core_of[np.concatenate(posts)] if posts else np.zeros(0, dtype=np.int64)
+        weight = np.concatenate(weights) if weights else np.zeros(0, dtype=np.int64)
+        new = weight.copy()
+        bases = np.zeros((cores, self.count), dtype=np.int64)
+        changes = {}
+        for c in np.unique(core):
+            sel = np.flatnonzero(core == c)
+            mags = np.abs(weight[sel])
+            bases[c] = fit_base_weights(mags, self.count, limit)
+            new[sel] = np.sign(weight[sel]) * subset_sums(bases[c])[nearest_masks(mags, bases[c])]
+            changes[int(c)] = weight_change(weight[sel], new[sel])
+        if np.array_equal(new, weight):
+            return CamWeights(fixed_point=fxp, bases=bases, changes=changes)
+        projections, start = dict(fxp.projections), 0
+        for name, w in zip(names, weights):
+            q = projections[name]
+            mine = new[start:start + w.size]
+            start += w.size
+            projections[name] = dataclasses.replace(q, mantissa=(mine >> q.exponent).astype(q.mantissa.dtype))
+        return CamWeights(fixed_point=dataclasses.replace(fxp, projections=projections), bases=bases, changes=changes)
