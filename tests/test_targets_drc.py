@@ -16,8 +16,8 @@ from nmcompiler.targets import load_target, target_names
 
 
 def test_shipped_targets_carry_the_issue_limits():
-    assert target_names() == ["brainscales2-like", "fpga-lif", "loihi-like", "loihi-like-conv", "speck-like",
-                              "spinnaker-like", "truenorth-like", "xylo-like"]
+    assert target_names() == ["brainscales2-like", "dynapse2-like", "fpga-lif", "loihi-like", "loihi-like-conv",
+                              "speck-like", "spinnaker-like", "truenorth-like", "xylo-like"]
     loihi = load_target("loihi-like")
     assert (loihi.chip.cores_per_chip, loihi.core.neurons, loihi.core.input_axons, loihi.core.output_axons) == (
         128, 1024, 4096, 4096)
@@ -41,6 +41,9 @@ def test_shipped_targets_carry_the_issue_limits():
             xylo.ports.output_receptors, xylo.ports.output_spikes_per_step) == (16, 15, 1000, 2, 31, 64, 8, 1, 1)
     assert (xylo.format.v_bits, xylo.format.i_bits, xylo.format.weight_bits, xylo.format.decay,
             xylo.format.order, xylo.format.delay_max) == (16, 16, 8, "bitshift", "input_first", 1)
+    dyn = load_target("dynapse2-like")  # Richter et al. 2024; Rockpool's lookup/defaults.py
+    assert (dyn.chip.cores_per_chip, dyn.core.neurons, dyn.chip.max_chips, dyn.cam.entries, dyn.cam.tags,
+            dyn.cam.base_weights, len(dyn.cam.synapse_types), dyn.cam.destinations) == (4, 256, 4, 64, 2048, 4, 4, 4)
 
 
 def test_user_target_file_and_schema_errors(tmp_path):
@@ -51,7 +54,7 @@ def test_user_target_file_and_schema_errors(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("synapse_storage: sparse", "synapse_storage: magnetic"))
     with pytest.raises(UserError, match=r"bad.yaml: not a valid target description: core.synapse_storage: "
-                                        r"'magnetic' is not one of \['sparse', 'crossbar', 'word32', 'convolution'\]$"):
+                                        r"'magnetic' is not one of \['sparse', 'crossbar', 'word32', 'convolution', 'cam'\]$"):
         load_target(str(bad))
 
 

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
 from ..image import ImageError, compiled_target, decode, read_header, target_digest
 from ..image import memory_map
+from ..image.cam import EMPTY
 from .app import cli, output_file
 
 __all__ = ["check_target", "read_image", "simulate_image"]
@@ -66,8 +68,35 @@ def _section_json(contents, kind: str, core: int | None):
         if c.layer is None:
             raise UserError(f"core {core} has no layer section (not a convolution core)")
         return c.layer.to_json()
+    if kind in ("cam", "sram"):
+        if c.cam is None:
+            raise UserError(f"core {core} has no {kind} section (not a CAM core)")
+        return _cam_json(c.cam, kind)
+    if kind == "host_routes" and contents.host_routes is not None:
+        return [{name: int(r[name]) for name in r.dtype.names} for r in contents.host_routes]
     raise UserError(f"unknown section '{kind}' (meta, neurons, rows, synapses, type_weights, routes, compartments, "
-                    "layer, chip_table)")
+                    "layer, cam, sram, host_routes, chip_table)")
+
+
+def _core_summary(c) -> dict:
+    """Per core: its neurons, rows, synapses and destinations (CAM cores: used CAM words and valid
+    SRAM entries)."""
+    out = {"core": c.core, "position": list(c.position), "neurons": int(c.neurons.size),
+           "compartments": int(c.compartments.size), "rows": int(c.rows.size), "synapses": int(c.rows["length"].sum()),
+           "destinations": int(c.destinations.size)}
+    if c.cam is not None:
+        out |= {"synapses": int(np.count_nonzero(c.cam.words["type"] != EMPTY)),
+                "destinations": int(np.count_nonzero(c.cam.sram["valid"]))}
+    return out
+
+
+def _cam_json(cam, kind: str):
+    """A CAM core's used CAM words (with their base weights) or valid SRAM entries, per neuron."""
+    if kind == "cam":
+        return {"base_weights": cam.bases.tolist(), "words": [
+            [{name: int(w[name]) for name in w.dtype.names} for w in row[row["type"] != EMPTY]] for row in cam.words]}
+    return [[{name: int(e[name]) for name in e.dtype.names if name not in ("reserved", "valid")}
+             for e in row[row["valid"] > 0]] for row in cam.sram]
 
 
 @cli.command()
@@ -82,9 +111,7 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
     header, entries = read_header(data, str(image))
     contents = decode(data, str(image))
     check_target(image, contents.meta, target)
-    summary = [{"core": c.core, "position": list(c.position), "neurons": int(c.neurons.size),
-                "compartments": int(c.compartments.size), "rows": int(c.rows.size), "synapses": int(c.rows["length"].sum()),
-                "destinations": int(c.destinations.size)} for c in contents.cores]
+    summary = [_core_summary(c) for c in contents.cores]
     if sections:
         out = {}
         for spec in sections:

@@ -18,6 +18,9 @@ _HOLDS = {
     "compartments": "partial-sum compartments in the slots after the neurons: id, neuron and channel fed",
     "plastic": "rows that learn and their plastic projection (meta's plastic: its learning parameters)",
     "layer": "convolution core: the layer's maps, kernel geometry, sources with their pooling, kernel memory",
+    "cam": "CAM core: its base weights and every neuron's CAM words (tag, synapse type, weight mask)",
+    "sram": "CAM core: every neuron's destination entries (tag, chip hop, core mask, valid)",
+    "host_routes": "CAM image: the host input channels' routes (source, chip, tag, core mask)",
 }
 
 

@@ -9,8 +9,9 @@ the synapses into it, minimizing the summed squared error:
 1. when the core has at most ``B`` distinct non-zero magnitudes that sum to at most the format's
    largest weight, they are the base weights and every weight is kept exactly;
 2. otherwise binary-weighted bases ``s x (1, 2, 4, ...)`` for every scale ``s`` that fits, the best
-   of them refined by coordinate descent (each base in turn set to its best integer value, until
-   nothing improves).
+   of them refined by coordinate descent: each base in turn set to its best value (on a grid of
+   at most 128 steps over its range, then every integer around the grid's best), until nothing
+   improves.
 
 The ``2^B`` subset sums of the bases never exceed the format's largest weight, so every legalized
 weight fits the format. Each weight then becomes the nearest subset sum (ties: the lower sum).
@@ -45,19 +46,33 @@ def _cost(sums: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.ndarra
     return (d.astype(np.float64) ** 2 * counts).sum(axis=-1)
 
 
+def _best_value(bases: np.ndarray, k: int, values: np.ndarray, counts: np.ndarray, room: int):
+    """The best integer in ``0 .. room`` for base ``k``, the others fixed: a grid of at most
+    ``GRID`` steps, then every integer around its best point."""
+    def trial(candidates):
+        t = np.repeat(bases[None], candidates.size, axis=0)
+        t[:, k] = candidates
+        costs = _cost(np.stack([subset_sums(b) for b in t]), values, counts)
+        j = int(np.argmin(costs))
+        return int(candidates[j]), float(costs[j])
+
+    step = max(1, room // GRID)
+    v, _ = trial(np.arange(0, room + 1, step))
+    return trial(np.arange(max(0, v - step + 1), min(room, v + step - 1) + 1))
+
+
+GRID = 128  # grid steps per base before the fine search (exact search when a base's range is smaller)
+
+
 def _descend(bases: np.ndarray, values: np.ndarray, counts: np.ndarray, limit: int) -> np.ndarray:
     bases = bases.copy()
     best = float(_cost(subset_sums(bases)[None], values, counts)[0])
     for _ in range(20):
         improved = False
         for k in range(bases.size):
-            room = limit - (int(bases.sum()) - int(bases[k]))
-            trial = np.repeat(bases[None], room + 1, axis=0)
-            trial[:, k] = np.arange(room + 1)
-            costs = _cost(np.stack([subset_sums(t) for t in trial]), values, counts)
-            j = int(np.argmin(costs))
-            if costs[j] < best:
-                best, bases, improved = float(costs[j]), trial[j], True
+            v, cost = _best_value(bases, k, values, counts, limit - (int(bases.sum()) - int(bases[k])))
+            if cost < best:
+                best, bases[k], improved = cost, v, True
         if not improved:
             break
     return np.sort(bases)
