@@ -33,7 +33,7 @@ from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.targets import load_target
 from nmcompiler.targets.derive import derive_target
 
-BASES = ("fpga-lif", "loihi-like", "spinnaker-like", "truenorth-like")
+BASES = ("fpga-lif", "loihi-like", "spinnaker-like", "truenorth-like", "brainscales2-like")
 DELAY_MAXES = (1, 2, 15, 16, 63, 64, 65, 100, 127, 255, 256, 1000, 4095, 4096)
 DT = 1e-3
 

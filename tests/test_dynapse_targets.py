@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from nmcompiler.analysis.variation import WeightGrid, chip_instance, nominal
 from nmcompiler.compiler import compile_network
 from nmcompiler.drc import check
 from nmcompiler.errors import UserError, ValidationError
@@ -22,6 +23,7 @@ from nmcompiler.image.cam import EMPTY
 from nmcompiler.ir import Connectivity, CubaLIF, Network, Population, Probe, Projection, SpikeSource
 from nmcompiler.passes.cam_weights import fit_base_weights, nearest_masks, subset_sums
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
+from nmcompiler.sim.float_sim import FloatSimulator
 from nmcompiler.targets import load_target
 from nmcompiler.targets.derive import derive_target
 
@@ -222,3 +224,21 @@ def test_image_equals_network_on_random_cam_networks(net):
     chips = len(set(mapping.position[:, 0].tolist()))
     event(f"chips: {chips}")
     event(f"spikes: {'none' if not sum(s.size for s in a.spike_steps.values()) else 'some'}")
+
+
+def test_wta_survives_the_chips_mismatch():
+    """The same network on 10 seeded DYNAP-SE2-like chip instances (15 % CV on thresholds, time
+    constants and synaptic gains; the weights as each core's base-weight sums): group 0 wins on
+    every chip, and the chips differ."""
+    net = _wta()
+    grid = WeightGrid.of(DYNAPSE)
+    assert grid.base_weights == 4
+    rates = np.array([_group_rates(FloatSimulator(chip_instance(net, DYNAPSE.variation, grid, seed)).run(300), 300)
+                      for seed in range(10)])
+    print("group rates (Hz) per chip:", np.round(rates, 1).tolist())
+    assert np.all(rates[:, 0] > 10 * np.maximum(rates[:, 1:].max(axis=1), 0.5))
+    assert np.ptp(rates[:, 0]) > 1.0
+    fitted = nominal(net, grid)  # every core's weights: at most 15 distinct non-zero magnitudes
+    for pop in fitted.populations:
+        mags = np.concatenate([np.abs(q.connectivity.synapse_weights()) for q in fitted.spiking_projections(pop.name)])
+        assert np.unique(mags[mags > 0]).size <= 15

@@ -1,7 +1,8 @@
 """Chip instances of an analog substrate: the network as one seeded chip runs it.
 
 An analog chip (a target with a ``variation`` section, :mod:`nmcompiler.targets.variation`) keeps
-its weights digitally, on the format's grid, and realizes every other parameter with circuits that
+its weights digitally, on the format's grid (:class:`WeightGrid`; a CAM chip such as DYNAP-SE2:
+each core's four shared base weights), and realizes every other parameter with circuits that
 differ from neuron to neuron and from synapse to synapse. :func:`nominal` is the network with
 digital weights and no variation; :func:`chip_instance` draws chip ``seed`` from the target's
 variation model. The same seed is the same chip: its deviations ``z`` are drawn once per
@@ -16,11 +17,35 @@ import dataclasses
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from ..ir import CubaLIF, Network, Population
 from ..ir.learned import with_weights
+from ..passes.cam_weights import fit_base_weights, nearest_masks, subset_sums
+from ..targets import Target
 from ..targets.variation import ParameterVariation, VariationSpec
 
-__all__ = ["chip_instance", "digital_weights", "factors", "nominal"]
+__all__ = ["WeightGrid", "cam_weights", "chip_instance", "digital_weights", "factors", "nominal"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightGrid:
+    """How a chip holds its weights: ``bits`` signed per projection, or (``base_weights`` set) as
+    sums of each core's shared base weights, a population on whole cores of ``neurons_per_core``."""
+
+    bits: int
+    base_weights: int | None = None
+    neurons_per_core: int | None = None
+
+    @classmethod
+    def of(cls, target: Target) -> WeightGrid:
+        if target.cam is None:
+            return cls(bits=target.format.weight_bits)
+        return cls(bits=target.format.weight_bits, base_weights=target.cam.base_weights,
+                   neurons_per_core=target.core.neurons)
+
+    def apply(self, net: Network) -> Network:
+        return digital_weights(net, self.bits) if self.base_weights is None else cam_weights(net, self)
 
 
 def digital_weights(net: Network, weight_bits: int) -> Network:
@@ -37,9 +62,38 @@ def digital_weights(net: Network, weight_bits: int) -> Network:
     return with_weights(net, grid, freeze=False)
 
 
-def nominal(net: Network, weight_bits: int) -> Network:
-    """The chip without variation: digital weights, every other parameter as designed."""
-    return digital_weights(net, weight_bits)
+def cam_weights(net: Network, grid: WeightGrid) -> Network:
+    """``net`` with the weights into every core (a population's neurons in blocks of
+    ``neurons_per_core``) signed sums of that core's base weights, fitted to them on a ``bits``
+    grid as the compiler fits them (:mod:`nmcompiler.passes.cam_weights`)."""
+    limit = 2 ** (grid.bits - 1) - 1
+    out = {proj.name: proj.connectivity.synapse_weights().astype(np.float64) for proj in net.spiking_projections()}
+    for pop in net.populations:
+        incoming = net.spiking_projections(pop.name)
+        if not incoming:
+            continue
+        core = np.concatenate([proj.connectivity.indices // grid.neurons_per_core for proj in incoming])
+        w = np.concatenate([out[proj.name] for proj in incoming])
+        new = np.zeros_like(w)
+        for c in np.unique(core):
+            sel = core == c
+            step = float(np.max(np.abs(w[sel]), initial=0.0)) / limit
+            if step > 0:
+                ints = np.rint(np.abs(w[sel]) / step).astype(np.int64)
+                bases = fit_base_weights(ints, grid.base_weights, limit)
+                new[sel] = np.sign(w[sel]) * subset_sums(bases)[nearest_masks(ints, bases)] * step
+        start = 0
+        for proj in incoming:
+            out[proj.name] = new[start:start + proj.connectivity.nnz]
+            start += proj.connectivity.nnz
+    return with_weights(net, out, freeze=False)
+
+
+def nominal(net: Network, weights: int | WeightGrid) -> Network:
+    """The chip without variation: digital weights (``weights``: the grid, or its bits per
+    projection), every other parameter as designed."""
+    grid = weights if isinstance(weights, WeightGrid) else WeightGrid(bits=weights)
+    return grid.apply(net)
 
 
 def factors(p: ParameterVariation, z: np.ndarray, calibrated: bool) -> np.ndarray:
@@ -51,9 +105,10 @@ def factors(p: ParameterVariation, z: np.ndarray, calibrated: bool) -> np.ndarra
     return np.maximum(1.0 + cv * z, 0.01)
 
 
-def chip_instance(net: Network, spec: VariationSpec, weight_bits: int, seed: int, calibrated: bool = False) -> Network:
+def chip_instance(net: Network, spec: VariationSpec, weights: int | WeightGrid, seed: int,
+                  calibrated: bool = False) -> Network:
     """Chip ``seed`` of the substrate running ``net`` (digital weights, then each parameter varied)."""
-    out = nominal(net, weight_bits)
+    out = nominal(net, weights)
     for k, p in enumerate(spec.parameters):
         if p.per == "synapse":
             out = with_weights(out, {proj.name: proj.connectivity.synapse_weights() * factors(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.variation import chip_instance, nominal
+from ..analysis.variation import WeightGrid, chip_instance, nominal
 from ..errors import UserError
 from ..ir import Network
 from ..sim.data import SampleData
@@ -82,7 +82,7 @@ def compare_instances(net: Network, target: Target, *, instances: int, seed: int
     if cv is not None and not 0 <= cv <= 1:
         raise UserError(f"--cv must lie in [0, 1], not {cv}")
     spec = target.variation if cv is None else target.variation.scaled(cv)
-    bits = target.format.weight_bits
+    grid = WeightGrid.of(target)
 
     def run(model: Network, label: str, chip: int | None) -> InstanceRun:
         if data is None:
@@ -99,7 +99,7 @@ def compare_instances(net: Network, target: Target, *, instances: int, seed: int
             progress(1)
         return InstanceRun(label=label, seed=chip, accuracy=accuracy, rates=rates)
 
-    runs = tuple(run(chip_instance(net, spec, bits, seed + k, calibrated), f"chip {seed + k}", seed + k)
+    runs = tuple(run(chip_instance(net, spec, grid, seed + k, calibrated), f"chip {seed + k}", seed + k)
                  for k in range(instances))
     return VariationReport(target=target.name, calibrated=calibrated, cv=cv, network=run(net, "network", None),
-                           nominal=run(nominal(net, bits), "nominal chip", None), instances=runs)
+                           nominal=run(nominal(net, grid), "nominal chip", None), instances=runs)
