@@ -152,3 +152,28 @@ def test_cli_instances(run_nmc, tmp_path):
     code, _, err = run_nmc("compare", digits / "digits.yaml", "--target", "fpga-lif", "--instances", "2",
                            "--steps", "10", "-o", tmp_path / "x")
     assert code == 2 and "fpga-lif has no device variation" in err and not (tmp_path / "x").exists()
+
+
+def test_a_mixed_sign_source_takes_a_row_per_sign(tmp_path):
+    """A BrainScaleS-2 synapse row is excitatory or inhibitory: 100 sources with weights of both
+    signs onto one half take 200 rows (fits 256, not 150); with one sign each, 100."""
+    from nmcompiler.compiler import compile_network
+    from nmcompiler.targets.derive import derive_target
+
+    def net(signed: bool) -> Network:
+        out = Network("mixed", dt=1e-3)
+        out.add(SpikeSource(name="in", size=100, ids=[0], times=[0.0]))
+        out.add(Population(name="p", size=10, model=LIF(tau_mem=0.02, v_threshold=1.0)))
+        pi, qi = np.nonzero(np.ones((100, 10)))
+        w = np.where(qi % 2 == 0, 0.5, -0.5) if signed else np.full(pi.size, 0.5)
+        out.connect(Projection(name="a", pre="in", post="p", connectivity=Connectivity.from_coo(100, 10, pi, qi, w)))
+        return out
+
+    _, small = derive_target("brainscales2-like", ["core.input_axons=150"], tmp_path / "b150.yaml")
+    assert BSS2.core.signed_rows
+    mapping, _, report = compile_network(net(True), BSS2)
+    assert report.fits and mapping.usage.input_axons.tolist() == [200]
+    _, _, report = compile_network(net(True), small)
+    assert report.misfits == ["1 cores exceed 150 input axons (core 0: 200)"]
+    mapping, _, report = compile_network(net(False), small)
+    assert report.fits and mapping.usage.input_axons.tolist() == [100]

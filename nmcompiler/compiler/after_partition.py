@@ -12,7 +12,8 @@ import numpy as np
 from ..drc import Rule
 from ..lowered import neuron_index
 from ..mapping.partial_sums import usage_and_traffic
-from ..mapping.usage import axons_per_neuron, core_usage, crossbar_input_axons, synapse_arrays, traffic
+from ..mapping.usage import (axons_per_neuron, core_usage, crossbar_input_axons, signed_input_rows, synapse_arrays,
+                             traffic)
 from ..passes import Quantize
 from ..passes.axon_types import AssignAxonTypes
 from ..passes.split_fan_out import SplitFanOut
@@ -99,5 +100,8 @@ class Usage(Stage):
         if target.storage.axon_per_delay and index.n:  # an axon per (source, delay): partitioners counted sources
             usage = dataclasses.replace(usage, input_axons=crossbar_input_axons(state.fixed_point, part.core_of,
                                                                                 part.cores))
+        elif target.core.signed_rows and index.n:  # a row per (source, sign): partitioners counted sources
+            usage = dataclasses.replace(usage, input_axons=signed_input_rows(state.fixed_point, part.core_of,
+                                                                             part.cores))
         return dataclasses.replace(state, usage=usage,
                                    inter_core_spikes=traffic(part.core_of, part.pre, part.post, state.rates))

@@ -26,7 +26,8 @@ from ..mapping.usage import synapse_arrays
 from ..passes.cam_weights import CamBaseWeights
 from ..targets import Target
 from .after_partition import Usage
-from .legalize import BiasOnsets, DesignRules, MeasureRates, MultiCompartments, QuantizeStage, RefuseIllegal, RelayDelays
+from .legalize import (BiasOnsets, DesignRules, MeasureRates, MultiCompartments, QuantizeStage, RefuseIllegal,
+                       RelayDelays)
 from .pipeline import Callback, Pipeline, Stage, StageContext
 from .place_route import CheckFit, Place, Route
 from .state import CompileOptions, CompileState, Partition
@@ -86,8 +87,8 @@ class AssignTags(Stage):
         part = state.partition
         tags = assign_tags(part.pre, part.post, part.core_of, state.placement.position, state.index.n, state.target)
         chips = int(state.placement.position[:, 0].max()) + 1 if part.cores else 0
-        note = (f"tags: {tags.routes.size} SRAM routes (source, chip) over {chips} chip(s), tags 0..{tags.tags_used() - 1}"
-                if tags.routes.size else "tags: no synapses")
+        note = (f"tags: {tags.routes.size} SRAM routes (source, chip) over {chips} chip(s), "
+                f"tags 0..{tags.tags_used() - 1}" if tags.routes.size else "tags: no synapses")
         return dataclasses.replace(state, misfits=state.misfits + tags.problems, notes=state.notes + (note,))
 
 

@@ -207,6 +207,22 @@ def crossbar_input_axons(fx, core_of: np.ndarray, n_cores: int) -> np.ndarray:
     return np.bincount(pairs // span, minlength=n_cores)
 
 
+def signed_input_rows(fx, core_of: np.ndarray, n_cores: int) -> np.ndarray:
+    """Input axons per core where an axon (a synapse row) holds synapses of one sign: distinct
+    (source, sign) pairs of the synapses onto each core's neurons (weight 0 counts as excitatory)."""
+    from ..lowered import program_from_fixed_point
+
+    prog = program_from_fixed_point(fx)
+    n, t = prog.n, prog.synapses
+    if not n:
+        return np.zeros(n_cores, dtype=np.int64)
+    pre = np.repeat(np.arange(t.indptr.size - 1), np.diff(t.indptr)).astype(np.int64)
+    keys = pre * 2 + (np.asarray(t.weight) < 0)
+    span = int(keys.max(initial=0)) + 1
+    pairs = distinct(core_of[t.target % n].astype(np.int64) * span + keys)
+    return np.bincount(pairs // span, minlength=n_cores)
+
+
 @njit(cache=True)
 def _add_fan_in(indices, base, fan_in):
     for s in range(indices.size):

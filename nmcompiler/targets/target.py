@@ -60,6 +60,7 @@ class CoreSpec:
     compartments_per_neuron: int = 1  # set by Target.with_receptors: neuron slots each neuron takes
     spikes_per_step: int = 1  # most spikes one neuron emits per tick (absent from the JSON when 1)
     learning_rules: tuple[str, ...] = ()  # learning rules the core runs on chip (absent from the JSON when none)
+    signed_rows: bool = False  # an input axon holds one sign: a mixed-sign source takes two (JSON: only when true)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +166,8 @@ class Target:
             del out["core"]["spikes_per_step"]
         if not out["core"]["learning_rules"]:
             del out["core"]["learning_rules"]
+        if not out["core"]["signed_rows"]:
+            del out["core"]["signed_rows"]
         if out["learning"] is None:  # descriptions and digests as before it existed
             del out["learning"]
         if out["convolution"] is None:
