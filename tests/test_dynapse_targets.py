@@ -101,6 +101,26 @@ def test_base_weights_fit_exactly_when_they_can_and_never_worse_than_binary():
         assert np.sum(err ** 2) <= best_binary
 
 
+def test_base_weights_shared_per_type_when_the_target_says_so(tmp_path):
+    """Three excitatory and four inhibitory magnitudes onto one core: seven magnitudes do not fit
+    four shared base weights exactly; with a set per synapse type (weight_sharing: type) they do."""
+    _, typed = derive_target("dynapse2-like", ["cam.weight_sharing=type"], tmp_path / "typed.yaml")
+    net = Network("typed", dt=DT)
+    net.add(SpikeSource(name="in", size=7, ids=np.arange(7), times=np.zeros(7)))
+    net.add(Population(name="a", size=2, model=_cuba()))
+    w = np.array([0.9, 0.5, 0.3, -0.8, -0.6, -0.35, -0.2])
+    _connect(net, "in", "a", np.repeat(np.arange(7), 2), np.tile(np.arange(2), 7), np.repeat(w, 2))
+    shared_map, shared_fx, shared_report = compile_network(net, DYNAPSE)
+    typed_map, typed_fx, typed_report = compile_network(net, typed)
+    assert shared_map.cam_bases.shape == (1, 1, 4) and typed_map.cam_bases.shape == (1, 4, 4)
+    assert any("core 0: weights as sums of base weights" in n for n in shared_report.notes)
+    assert not any("weights as sums" in n for n in typed_report.notes)  # every weight kept exactly
+    assert typed_map.cam_bases[0, 1].tolist() == [0, 0, 0, 0]  # NMDA: unused
+    prog = to_program(decode(encode(build_contents(typed_map, typed_fx))))
+    assert np.array_equal(np.sort(np.unique(prog.synapses.weight)),
+                          np.sort(np.unique(typed_fx.projections["in_a_fast"].weights)))
+
+
 # -- a winner-take-all network across two chips ----------------------------------------------------
 
 GROUPS, PER_GROUP, INHIBITORY = 4, 200, 64
@@ -175,8 +195,10 @@ def test_wta_maps_across_two_chips_with_tags_routed():
 
 # -- differential: image == network on random networks ----------------------------------------------
 
-SMALL = derive_target("dynapse2-like", ["core.neurons=6", "chip.mesh=[1,2]", "chip.board=[1,3]", "chip.max_chips=3",
-                                        "cam.entries=12", "cam.destinations=3"], Path("dynapse-small.yaml"))[1]
+_SMALL = ["core.neurons=6", "chip.mesh=[1,2]", "chip.board=[1,3]", "chip.max_chips=3", "cam.entries=12",
+          "cam.destinations=3"]
+SMALL = derive_target("dynapse2-like", _SMALL, Path("dynapse-small.yaml"))[1]
+SMALL_TYPED = derive_target("dynapse2-like", _SMALL + ["cam.weight_sharing=type"], Path("dynapse-typed.yaml"))[1]
 
 
 @st.composite
@@ -204,11 +226,11 @@ def cam_networks(draw):
     return net
 
 
-@given(cam_networks())
+@given(cam_networks(), st.sampled_from([SMALL, SMALL_TYPED]))
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_image_equals_network_on_random_cam_networks(net):
+def test_image_equals_network_on_random_cam_networks(net, target):
     try:
-        mapping, fx, report = compile_network(net, SMALL)
+        mapping, fx, report = compile_network(net, target)
     except (ValidationError, UserError) as exc:
         event(f"refused: {str(exc)[:40]}")
         return
@@ -222,7 +244,7 @@ def test_image_equals_network_on_random_cam_networks(net):
                                                                                           b.spike_ids[pop]), pop
         assert np.array_equal(a.traces[f"{pop}.v"].values, b.traces[f"{pop}.v"].values), pop
     chips = len(set(mapping.position[:, 0].tolist()))
-    event(f"chips: {chips}")
+    event(f"chips: {chips}, base weights shared per {target.cam.weight_sharing}")
     event(f"spikes: {'none' if not sum(s.size for s in a.spike_steps.values()) else 'some'}")
 
 

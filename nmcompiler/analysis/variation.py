@@ -36,13 +36,16 @@ class WeightGrid:
     bits: int
     base_weights: int | None = None
     neurons_per_core: int | None = None
+    per_type: tuple[tuple[int, ...], ...] | None = None  # [channel][sign > 0] -> synapse type: bases per type
 
     @classmethod
     def of(cls, target: Target) -> WeightGrid:
         if target.cam is None:
             return cls(bits=target.format.weight_bits)
+        table = target.cam.group_table(target.format.receptors) if target.cam.groups > 1 else None
         return cls(bits=target.format.weight_bits, base_weights=target.cam.base_weights,
-                   neurons_per_core=target.core.neurons)
+                   neurons_per_core=target.core.neurons,
+                   per_type=None if table is None else tuple(map(tuple, table.tolist())))
 
     def apply(self, net: Network) -> Network:
         return digital_weights(net, self.bits) if self.base_weights is None else cam_weights(net, self)
@@ -74,6 +77,11 @@ def cam_weights(net: Network, grid: WeightGrid) -> Network:
             continue
         core = np.concatenate([proj.connectivity.indices // grid.neurons_per_core for proj in incoming])
         w = np.concatenate([out[proj.name] for proj in incoming])
+        if grid.per_type is not None:  # a set of bases per (core, synapse type)
+            table = np.array(grid.per_type)
+            channel = np.concatenate([np.full(proj.connectivity.nnz, pop.model.channel_of(proj.receptor))
+                                      for proj in incoming])
+            core = core * table.size + table[channel, (w >= 0).astype(np.int64)]
         new = np.zeros_like(w)
         for c in np.unique(core):
             sel = core == c
@@ -81,7 +89,7 @@ def cam_weights(net: Network, grid: WeightGrid) -> Network:
             if step > 0:
                 ints = np.rint(np.abs(w[sel]) / step).astype(np.int64)
                 bases = fit_base_weights(ints, grid.base_weights, limit)
-                new[sel] = np.sign(w[sel]) * subset_sums(bases)[nearest_masks(ints, bases)] * step
+                new[sel] = np.sign(w[sel]) * subset_sums(bases)[nearest_masks(ints, bases, limit)] * step
         start = 0
         for proj in incoming:
             out[proj.name] = new[start:start + proj.connectivity.nnz]

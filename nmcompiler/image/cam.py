@@ -27,7 +27,7 @@ CAM_DTYPE = np.dtype([("tag", "<u2"), ("type", "u1"), ("mask", "u1")])
 SRAM_DTYPE = np.dtype([("tag", "<u2"), ("dx", "i1"), ("dy", "i1"), ("core_mask", "u1"), ("valid", "u1"),
                        ("reserved", "<u2")])
 EMPTY = 255  # the type of an unused CAM word
-_CAM_HEAD = struct.Struct("<III")  # neurons, words per neuron, base weights
+_CAM_HEAD = struct.Struct("<IIII")  # neurons, words per neuron, base weights, sets of them (1 or one per type)
 _SRAM_HEAD = struct.Struct("<II")  # neurons, entries per neuron
 
 
@@ -35,23 +35,23 @@ class CamCore:
     """One core's CAM and SRAM contents."""
 
     def __init__(self, bases: np.ndarray, words: np.ndarray, sram: np.ndarray):
-        self.bases = np.asarray(bases, dtype=np.int64)  # (B,)
+        self.bases = np.asarray(bases, dtype=np.int64)  # (G, B): G = 1, or one set per synapse type
         self.words = words  # (n, entries) CAM_DTYPE
         self.sram = sram  # (n, destinations) SRAM_DTYPE
 
     def pack(self) -> tuple[bytes, bytes]:
         n, entries = self.words.shape
-        cam = (_CAM_HEAD.pack(n, entries, self.bases.size) + self.bases.astype("<i4").tobytes()
+        cam = (_CAM_HEAD.pack(n, entries, self.bases.shape[1], self.bases.shape[0]) + self.bases.astype("<i4").tobytes()
                + np.ascontiguousarray(self.words, dtype=CAM_DTYPE).tobytes())
         sram = _SRAM_HEAD.pack(*self.sram.shape) + np.ascontiguousarray(self.sram, dtype=SRAM_DTYPE).tobytes()
         return cam, sram
 
     @classmethod
     def unpack(cls, cam_reader, sram_reader) -> CamCore:
-        n, entries, count = cam_reader.unpack(_CAM_HEAD.format)
-        if count > 16 or entries > 1 << 16:
-            raise UserError(f"a cam section says {count} base weights and {entries} words per neuron")
-        bases = cam_reader.array("<i4", count).astype(np.int64)
+        n, entries, count, sets = cam_reader.unpack(_CAM_HEAD.format)
+        if count > 16 or entries > 1 << 16 or not 1 <= sets <= 16:
+            raise UserError(f"a cam section says {sets} x {count} base weights and {entries} words per neuron")
+        bases = cam_reader.array("<i4", sets * count, (sets, count)).astype(np.int64)
         words = cam_reader.array(CAM_DTYPE, n * entries, (n, entries))
         cam_reader.done()
         m, dests = sram_reader.unpack(_SRAM_HEAD.format)
@@ -83,8 +83,7 @@ def cam_cores(mapping, prog, tags: TagAssignment, members_of) -> tuple[list[CamC
     keys = routes["source"].astype(np.int64) * (int(chip.max(initial=0)) + 1) + routes["chip"]
     at = np.searchsorted(keys, pre * (int(chip.max(initial=0)) + 1) + chip)
     tag = routes["tag"][at] if at.size else np.zeros(0, dtype=np.int64)
-    lut = np.array([[-1 if cam.type_of(c, s) is None else cam.type_of(c, s) for s in (-1, 1)]
-                    for c in range(int(channel.max(initial=0)) + 1)], dtype=np.int64)
+    lut = cam.group_table(int(channel.max(initial=0)) + 1)
     types = lut[channel, (w >= 0).astype(np.int64)] if w.size else np.zeros(0, dtype=np.int64)
     if np.any(types < 0):
         k = int(np.argmax(types < 0))
@@ -103,7 +102,10 @@ def cam_cores(mapping, prog, tags: TagAssignment, members_of) -> tuple[list[CamC
         if sel.size and int(slot.max()) >= cam.entries:
             raise UserError(f"core {c}: a neuron has more synapses than its {cam.entries} CAM words")
         words["tag"][local, slot], words["type"][local, slot] = tag[sel], types[sel]
-        words["mask"][local, slot] = _masks(np.abs(w[sel]), bases, c)
+        group = types[sel] if bases.shape[0] > 1 else np.zeros(sel.size, dtype=np.int64)
+        for g in np.unique(group):
+            at = group == g
+            words["mask"][local[at], slot[at]] = _masks(np.abs(w[sel][at]), bases[g], c)
         cores.append(CamCore(bases, words, _sram(routes, members, position[c], target)))
     return cores, routes[routes["source"] >= n]
 
@@ -183,8 +185,13 @@ def cam_synapses(contents, n: int, n_pre: int) -> dict[int, tuple]:
         reps = hi - lo
         which = np.repeat(np.arange(j.size), reps)
         first = np.repeat(lo - np.cumsum(reps) + reps, reps) + np.arange(which.size)
-        sign, channel = types[wd["type"][which].astype(np.int64)].T
-        weight = sign * subset_sums(c.cam.bases)[wd["mask"][which].astype(np.int64)]
+        kind = wd["type"][which].astype(np.int64)
+        sign, channel = types[kind].T
+        sets = c.cam.bases.shape[0]
+        if sets not in (1, len(types)):
+            raise UserError(f"core {c.core}: {sets} sets of base weights, the chip has {len(types)} synapse types")
+        sums = np.stack([subset_sums(b) for b in c.cam.bases])
+        weight = sign * sums[kind if sets > 1 else 0, wd["mask"][which].astype(np.int64)]
         out[c.core] = (src[first], j[which], channel, np.ones(which.size, dtype=np.int64), weight)
     return out
 

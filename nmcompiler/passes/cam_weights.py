@@ -2,19 +2,20 @@
 
 On a DYNAP-SE2-like core (:mod:`nmcompiler.targets.cam`) a synapse's CAM word holds a sign (its
 synapse type) and a mask of ``B`` bits; its weight is ``sign x sum(base[k] for k in mask)`` with
-``B`` base weights shared by the core's neurons (Rockpool fits them per core, as here). After
+``B`` base weights shared by the core's neurons (Rockpool fits them per core, as here; with
+``weight_sharing: type`` each synapse type of a core has its own ``B``). After
 partitioning, this pass fits each core's base weights to the magnitudes of the integer weights of
 the synapses into it, minimizing the summed squared error:
 
-1. when the core has at most ``B`` distinct non-zero magnitudes that sum to at most the format's
-   largest weight, they are the base weights and every weight is kept exactly;
+1. when the core has at most ``B`` distinct non-zero magnitudes, they are the base weights and every
+   weight is kept exactly (each mask selects one);
 2. otherwise binary-weighted bases ``s x (1, 2, 4, ...)`` for every scale ``s`` that fits, the best
    of them refined by coordinate descent: each base in turn set to its best value (on a grid of
    at most 128 steps over its range, then every integer around the grid's best), until nothing
    improves.
 
-The ``2^B`` subset sums of the bases never exceed the format's largest weight, so every legalized
-weight fits the format. Each weight then becomes the nearest subset sum (ties: the lower sum).
+Each weight then becomes the nearest subset sum that fits the format's largest weight (ties: the
+lower sum), so every legalized weight fits the format (the bases of 2. sum to at most that).
 Deterministic. The report gives per core the synapses changed and the RMS and largest error.
 """
 
@@ -79,11 +80,11 @@ def _descend(bases: np.ndarray, values: np.ndarray, counts: np.ndarray, limit: i
 
 
 def fit_base_weights(magnitudes: np.ndarray, count: int, limit: int) -> np.ndarray:
-    """``count`` non-negative integer base weights, summing to at most ``limit``, whose subset
-    sums fit the integer ``magnitudes`` best (see the module docstring); ascending."""
+    """``count`` non-negative integer base weights whose subset sums (those up to ``limit``) fit the
+    integer ``magnitudes`` (at most ``limit``) best (see the module docstring); ascending."""
     values, counts = np.unique(np.asarray(magnitudes, dtype=np.int64), return_counts=True)
     nonzero = values[values > 0]
-    if nonzero.size <= count and int(nonzero.sum()) <= limit:
+    if nonzero.size <= count:
         return np.sort(np.concatenate([np.zeros(count - nonzero.size, dtype=np.int64), nonzero]))
     unit = (1 << np.arange(count)).astype(np.int64)
     scales = np.arange(1, max(1, limit // int(unit.sum())) + 1)
@@ -92,9 +93,12 @@ def fit_base_weights(magnitudes: np.ndarray, count: int, limit: int) -> np.ndarr
     return _descend(start, values, counts, limit)
 
 
-def nearest_masks(magnitudes: np.ndarray, bases: np.ndarray) -> np.ndarray:
-    """Per magnitude, the mask whose subset sum is nearest (ties: the lower sum, then the lower mask)."""
+def nearest_masks(magnitudes: np.ndarray, bases: np.ndarray, limit: int | None = None) -> np.ndarray:
+    """Per magnitude, the mask whose subset sum (at most ``limit``) is nearest (ties: the lower sum,
+    then the lower mask)."""
     sums = subset_sums(bases)
+    if limit is not None:
+        sums = np.where(sums > limit, np.iinfo(np.int64).max // 4, sums)
     order = np.lexsort((np.arange(sums.size), sums))  # by sum, then mask
     d = np.abs(sums[order][None, :] - np.asarray(magnitudes, dtype=np.int64)[:, None])
     return order[np.argmin(d, axis=1)]
@@ -103,32 +107,43 @@ def nearest_masks(magnitudes: np.ndarray, bases: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True, kw_only=True, eq=False)
 class CamWeights:
     fixed_point: FixedPointNetwork  # every weight a signed subset sum of its core's base weights
-    bases: np.ndarray  # (cores, B) int64: each core's base weights, ascending
-    changes: dict[int, WeightChange]  # core -> how its weights changed
+    bases: np.ndarray  # (cores, groups, B) int64: each core's base weights (per synapse type: groups > 1), ascending
+    changes: dict[tuple[int, int], WeightChange]  # (core, group) -> how its weights changed
 
 
 @dataclass(frozen=True, kw_only=True)
 class CamBaseWeights:
+    """``count`` base weights per core, or per core and synapse type when ``types`` (the table of
+    :meth:`nmcompiler.targets.cam.CamSpec.group_table`) is given."""
+
     name: ClassVar[str] = "cam-base-weights"
-    count: int  # base weights per core
+    count: int  # base weights per core (or per core and type)
+    types: np.ndarray | None = None  # [channel, sign > 0] -> synapse type: one set of bases per type
 
     def run(self, fxp: FixedPointNetwork, core_of: np.ndarray, cores: int) -> CamWeights:
         limit = (1 << (fxp.format.weight_bits - 1)) - 1
         offsets = program_from_fixed_point(fxp, synapses=False).offsets
         names = list(fxp.projections)
-        posts = [fxp.projections[k].indices + offsets[fxp.projections[k].post] for k in names]
-        weights = [fxp.projections[k].weights.astype(np.int64) for k in names]
-        core = core_of[np.concatenate(posts)] if posts else np.zeros(0, dtype=np.int64)
+        qs = [fxp.projections[k] for k in names]
+        weights = [q.weights.astype(np.int64) for q in qs]
+        core = (core_of[np.concatenate([q.indices + offsets[q.post] for q in qs])] if qs
+                else np.zeros(0, dtype=np.int64))
         weight = np.concatenate(weights) if weights else np.zeros(0, dtype=np.int64)
+        groups = 1 if self.types is None else int(self.types.max()) + 1
+        group = np.zeros(weight.size, dtype=np.int64)
+        if self.types is not None and weight.size:
+            channel = np.concatenate([np.full(w.size, q.channel) for q, w in zip(qs, weights)])
+            group = self.types[channel, (weight >= 0).astype(np.int64)]
         new = weight.copy()
-        bases = np.zeros((cores, self.count), dtype=np.int64)
+        bases = np.zeros((cores, groups, self.count), dtype=np.int64)
         changes = {}
-        for c in np.unique(core):
-            sel = np.flatnonzero(core == c)
+        for key in np.unique(core * groups + group):
+            c, g = divmod(int(key), groups)
+            sel = np.flatnonzero((core == c) & (group == g))
             mags = np.abs(weight[sel])
-            bases[c] = fit_base_weights(mags, self.count, limit)
-            new[sel] = np.sign(weight[sel]) * subset_sums(bases[c])[nearest_masks(mags, bases[c])]
-            changes[int(c)] = weight_change(weight[sel], new[sel])
+            bases[c, g] = fit_base_weights(mags, self.count, limit)
+            new[sel] = np.sign(weight[sel]) * subset_sums(bases[c, g])[nearest_masks(mags, bases[c, g], limit)]
+            changes[(c, g)] = weight_change(weight[sel], new[sel])
         if np.array_equal(new, weight):
             return CamWeights(fixed_point=fxp, bases=bases, changes=changes)
         projections, start = dict(fxp.projections), 0

@@ -4,8 +4,8 @@ A core of a ``cam`` target holds, per neuron, a CAM of ``entries`` words; each w
 presynaptic *tag* (``tag_bits`` wide), a *synapse type* and a weight *mask* of ``base_weights``
 bits. A spike arriving at a core with tag ``t`` reaches every CAM word holding ``t``: the word's
 neuron receives ``sign(type) x (sum of the core's base weights its mask selects)`` on the type's
-current channel. The base weights are shared by all neurons of a core (DYNAP-SE2's Iw_0..Iw_3),
-and so are the neurons' parameters (a core is one parameter group): populations take whole
+current channel. The base weights are shared by all neurons of a core (DYNAP-SE2's Iw_0..Iw_3;
+``weight_sharing: type`` gives each synapse type of a core its own), and so are the neurons' parameters (a core is one parameter group): populations take whole
 cores. A neuron's spike leaves through at most ``destinations`` SRAM entries, each naming a tag,
 a chip hop ``(dx, dy)`` of at most ``hop_max`` per axis and a mask of that chip's cores.
 
@@ -16,6 +16,8 @@ The design rules of such targets are in :mod:`nmcompiler.drc.cam`, the base-weig
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
+import numpy as np
 
 __all__ = ["CamSpec", "SynapseType", "cam_from_document"]
 
@@ -35,6 +37,17 @@ class CamSpec:
     synapse_types: tuple[SynapseType, ...]
     destinations: int  # SRAM entries per neuron: chips (with a core mask each) one neuron reaches
     hop_max: int  # largest chip hop |dx|, |dy| of an SRAM entry
+    weight_sharing: str = "core"  # "core": a core's synapses share the base weights; "type": each type its own
+
+    @property
+    def groups(self) -> int:
+        """Sets of base weights per core: 1, or one per synapse type."""
+        return len(self.synapse_types) if self.weight_sharing == "type" else 1
+
+    def group_table(self, channels: int) -> np.ndarray:
+        """``table[channel, sign > 0]``: the synapse type of a (channel, sign), -1 where there is none."""
+        return np.array([[-1 if self.type_of(c, s) is None else self.type_of(c, s) for s in (-1, 1)]
+                         for c in range(max(1, channels))], dtype=np.int64)
 
     @property
     def tags(self) -> int:
@@ -69,6 +82,8 @@ class CamSpec:
         pairs = [(t.channel, t.sign) for t in self.synapse_types]
         if len(set(pairs)) != len(pairs):
             out.append("two synapse types feed one channel with one sign")
+        if self.weight_sharing not in ("core", "type"):
+            out.append(f"weight_sharing '{self.weight_sharing}' is unknown (use core or type)")
         return out
 
     def to_json(self) -> dict:
