@@ -264,3 +264,19 @@ def test_wta_survives_the_chips_mismatch():
     for pop in fitted.populations:
         mags = np.concatenate([np.abs(q.connectivity.synapse_weights()) for q in fitted.spiking_projections(pop.name)])
         assert np.unique(mags[mags > 0]).size <= 15
+
+
+def test_inconsistent_cam_tables_are_refused_by_name():
+    """A CAM word naming a synapse type the chip lacks, or an SRAM entry into a chip the image does
+    not hold, is an inconsistent image (exit 2 from nmc), not a silent wrong network."""
+    mapping, fx, _ = compile_network(_fan_in(8), DYNAPSE)
+    image = decode(encode(build_contents(mapping, fx)))
+    words = image.cores[0].cam.words
+    used = np.flatnonzero(words[0]["type"] != EMPTY)[0]
+    words[0, used]["type"] = 9
+    with pytest.raises(UserError, match="a CAM word names a synapse type or tag the chip does not have"):
+        to_program(image)
+    image = decode(encode(build_contents(mapping, fx)))
+    image.host_routes["chip"][0] = 3
+    with pytest.raises(UserError, match="enters core 0 of chip 3, which the image does not hold"):
+        to_program(image)
