@@ -73,9 +73,7 @@ class AssignAxonTypesStage(Stage):
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
         typed = AssignAxonTypes(types=state.target.core.axon_types or 1, hints=state.axon_hints).run(
             state.fixed_point, state.partition.core_of)
-        notes = tuple(f"core {c}: axon types made consistent across the core's neurons: {e.changed} of "
-                      f"{e.synapses} synapses changed, RMS error {e.rms_error:.3g} (RMS weight "
-                      f"{e.rms_weight:.3g}), largest {e.max_error:.3g} (integer units)"
+        notes = tuple(f"core {c}: axon types made consistent across the core's neurons: {e.summary()}"
                       for c, e in typed.changes.items() if e.changed)
         return dataclasses.replace(state, fixed_point=typed.fixed_point, axon_types=typed.assignment,
                                    legalized=state.legalized + notes)

@@ -72,9 +72,8 @@ class CamWeightsStage(Stage):
         types = cam.group_table(state.target.format.receptors) if cam.groups > 1 else None
         fitted = CamBaseWeights(count=cam.base_weights, types=types).run(state.fixed_point, part.core_of, part.cores)
         notes = tuple(f"core {c}{'' if cam.groups == 1 else f' ({cam.synapse_types[g].name})'}: weights as sums of "
-                      f"base weights {fitted.bases[c, g].tolist()}: {e.changed} of {e.synapses} synapses changed, RMS "
-                      f"error {e.rms_error:.3g} (RMS weight {e.rms_weight:.3g}), largest {e.max_error:.3g} (integer "
-                      "units)" for (c, g), e in fitted.changes.items() if e.changed)
+                      f"base weights {fitted.bases[c, g].tolist()}: {e.summary()}"
+                      for (c, g), e in fitted.changes.items() if e.changed)
         return dataclasses.replace(state, fixed_point=fitted.fixed_point, cam_bases=fitted.bases,
                                    legalized=state.legalized + notes)
 

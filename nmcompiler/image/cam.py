@@ -80,9 +80,7 @@ def cam_cores(mapping, prog, tags: TagAssignment, members_of) -> tuple[list[CamC
     core_of, position = np.asarray(mapping.core_of), np.asarray(mapping.position)
     chip = position[core_of[post], 0]
     routes = tags.routes
-    keys = routes["source"].astype(np.int64) * (int(chip.max(initial=0)) + 1) + routes["chip"]
-    at = np.searchsorted(keys, pre * (int(chip.max(initial=0)) + 1) + chip)
-    tag = routes["tag"][at] if at.size else np.zeros(0, dtype=np.int64)
+    tag = tags.tag_of(pre, chip)
     lut = cam.group_table(int(channel.max(initial=0)) + 1)
     types = lut[channel, (w >= 0).astype(np.int64)] if w.size else np.zeros(0, dtype=np.int64)
     if np.any(types < 0):

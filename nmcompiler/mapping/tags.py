@@ -34,6 +34,16 @@ class TagAssignment:
     def tags_used(self) -> int:
         return int(self.routes["tag"].max()) + 1 if self.routes.size else 0
 
+    def tag_of(self, source: np.ndarray, chip: np.ndarray) -> np.ndarray:
+        """The tag each ``source`` enters ``chip`` with (every pair must be one of the routes)."""
+        width = int(max(self.routes["chip"].max(initial=0), np.max(chip, initial=0))) + 1
+        keys = self.routes["source"].astype(np.int64) * width + self.routes["chip"]
+        wanted = np.asarray(source, dtype=np.int64) * width + np.asarray(chip, dtype=np.int64)
+        at = np.searchsorted(keys, wanted)
+        if wanted.size and not np.array_equal(keys[np.minimum(at, keys.size - 1)], wanted):
+            raise ValueError("a (source, chip) pair without a route")
+        return self.routes["tag"][at].astype(np.int64)
+
 
 def chip_xy(chip: np.ndarray, target: Target) -> tuple[np.ndarray, np.ndarray]:
     """Board coordinates (x: column, y: row) of chips numbered row by row over ``chip.board``."""

@@ -20,6 +20,11 @@ class WeightChange:
     max_error: float
     rms_weight: float
 
+    def summary(self) -> str:
+        """"k of n synapses changed, RMS error ... (RMS weight ...), largest ... (integer units)"."""
+        return (f"{self.changed} of {self.synapses} synapses changed, RMS error {self.rms_error:.3g} (RMS weight "
+                f"{self.rms_weight:.3g}), largest {self.max_error:.3g} (integer units)")
+
 
 def weight_change(before: np.ndarray, after: np.ndarray) -> WeightChange:
     err = (np.asarray(after) - np.asarray(before)).astype(np.float64)

@@ -24,6 +24,7 @@ __all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "CamLayout", "ConvolutionLayo
 ENTRY_BITS = 32  # a synapse entry or word of the image
 WORD32_LOW_BITS = 16  # word32: index, channel and delay in the low half, the weight mantissa in the high half
 CROSSBAR_ROW_DELAY_MAX = 255  # crossbar: an axon row stores its delay in one byte (image ROW_DTYPE)
+CAM_CORES_PER_CHIP = 8  # cam: an SRAM entry's core mask is one byte (image SRAM_DTYPE)
 
 
 def _twos(x, bits: int) -> np.ndarray:
@@ -225,6 +226,9 @@ class CamLayout(StorageLayout):
             out.append(f"format.delay_max {target.format.delay_max}: a CAM word holds no delay (use 1)")
         if target.format.exponent_scope != "none":
             out.append("format.exponent_scope must be none: a CAM word's weight is a sum of the core's base weights")
+        if target.chip.cores_per_chip > CAM_CORES_PER_CHIP:
+            out.append(f"chip.mesh {list(target.chip.mesh)}: an SRAM entry's core mask holds {CAM_CORES_PER_CHIP} cores "
+                       "of a chip")
         return out
 
 
