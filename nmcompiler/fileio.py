@@ -25,7 +25,7 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["MANIFEST", "ArrayNotFound", "OutputSet", "UnreadableArray", "atomic_open", "check_set", "file_stem",
+__all__ = ["MANIFEST", "ArrayNotFound", "OutputSet", "UnreadableArray", "atomic_open", "check_set", "file_stem", "set_digest",
            "open_npz", "read_npy", "write_json", "write_bytes"]
 
 
@@ -156,23 +156,39 @@ class OutputSet:
             (self.folder / MANIFEST).unlink()  # from here to the new manifest, no valid set is here
         for name, data in self.files.items():
             write_bytes(self.folder / name, data)
-        digests = {name: hashlib.sha256(data).hexdigest() for name, data in self.files.items()}
-        write_json(self.folder / MANIFEST, {"files": digests})
+        write_json(self.folder / MANIFEST, {"files": self._digests()})
         return tuple(self.files)
+
+    def _digests(self) -> dict[str, str]:
+        return {name: hashlib.sha256(data).hexdigest() for name, data in self.files.items()}
+
+    def digest(self) -> str:
+        """The SHA-256 of the set (:func:`set_digest` of its files' digests): a file written after the
+        set names it, so that it never reads another set (``nmc import``'s YAML and its arrays)."""
+        return set_digest(self._digests())
+
+
+def set_digest(digests: dict[str, str]) -> str:
+    """One SHA-256 for a set of files, from each file's SHA-256 (names sorted)."""
+    return hashlib.sha256(json.dumps(sorted(digests.items())).encode()).hexdigest()
 
 
 def _glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
-def check_set(folder: str | os.PathLike) -> str:
-    """"" when ``folder`` holds a whole output set (its manifest and every file it names, intact),
-    else why not."""
+def check_set(folder: str | os.PathLike, expected: str | None = None) -> str:
+    """"" when ``folder`` holds a whole output set (its manifest and every file it names, intact;
+    with ``expected``: the set of that :meth:`OutputSet.digest`), else why not."""
     folder = Path(folder)
     try:
         digests = json.loads((folder / MANIFEST).read_text())["files"]
+        if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+            raise TypeError
     except (OSError, ValueError, KeyError, TypeError):
         return f"no valid {MANIFEST}"
+    if expected is not None and set_digest(digests) != expected:
+        return "another set of files (its digest differs)"
     for name, digest in digests.items():
         try:
             if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:

@@ -187,7 +187,7 @@ def test_values_that_overflowed_are_refused_or_read(case, run_nmc, tmp_path):
 @pytest.mark.parametrize("change, message", [
     ({"dt": "0"}, r"dt: '0' is not a finite positive time step"),
     ({"dt": "nan"}, r"dt: 'nan' is not a finite positive time step"),
-    ({"synapse_storage": "bogus"}, r"synapse_storage: 'bogus' is not one of \['sparse', 'word32', 'crossbar', 'convolution'\]"),
+    ({"synapse_storage": "bogus"}, r"synapse_storage: 'bogus' is not one of \['sparse', 'word32', 'crossbar', 'convolution', 'cam'\]"),
     ({"neurons": 10**30}, r"neurons: 10{30} is greater than the maximum of 1099511627776"),
     ({"populations": "x"}, r"populations: 'x' is not of type 'array'"),
 ])
@@ -373,3 +373,48 @@ def test_a_set_interrupted_part_way_is_no_valid_set_and_the_next_run_makes_it_wh
     assert fileio.check_set(tmp_path) == "" and not list(tmp_path.glob(".*.tmp"))
     (tmp_path / "b.bin").write_bytes(b"edited")
     assert fileio.check_set(tmp_path) == "b.bin differs from the manifest"
+
+
+def test_import_and_verify_write_whole_sets(run_nmc, tmp_path, monkeypatch):
+    """nmc import's YAML names the set of arrays it was written with: a YAML whose arrays are
+    another set (a run killed between the arrays and the YAML, or an edited array) is refused by
+    line, never read as a different network; a saved IR folder and verify.json are whole sets."""
+    import json
+
+    import numpy as np
+
+    import nmcompiler.frontends.yaml_writer as writer
+    from conftest import EXAMPLES
+    from nmcompiler import load_network
+    from nmcompiler.fileio import MANIFEST, check_set
+
+    out = tmp_path / "imp" / "net.yaml"
+    code, _, err = run_nmc("import", str(EXAMPLES / "digits" / "digits.nir"), "--dt", "1ms", "-o", str(out))
+    assert code == 0, err
+    assert check_set(out.parent / "net.data") == ""
+    assert run_nmc("info", str(out))[0] == 0
+
+    def killed_before_the_yaml(path, data):  # the arrays of the new network are written, its YAML is not
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "write_bytes", killed_before_the_yaml)
+    with pytest.raises(KeyboardInterrupt):
+        writer.save_yaml_network(load_network(EXAMPLES / "mlp.yaml"), out)
+    monkeypatch.undo()
+    code, _, err = run_nmc("info", str(out))
+    assert code == 2 and re.fullmatch(
+        r"error: .*net\.yaml:6: arrays: 'net\.data' is not the set of arrays this file was written with \(.*\): "
+        r"write the network again \(nmc import\), or delete the 'arrays' entry to read the arrays as they are\n", err), err
+    ir = tmp_path / "ir"
+    assert run_nmc("import", str(EXAMPLES / "mlp.yaml"), "-o", str(ir))[0] == 0
+    assert check_set(ir) == "" and run_nmc("info", str(ir))[0] == 0
+    (ir / "arrays.npz").write_bytes((ir / "arrays.npz").read_bytes()[:-10])
+    code, _, err = run_nmc("info", str(ir))
+    assert code == 2 and re.fullmatch(r"error: .*ir: not a whole saved IR \(arrays\.npz differs from the manifest\): "
+                                      r"a run killed while writing it, or files changed; save the network again\n", err)
+    ver = tmp_path / "ver"
+    code, _, err = run_nmc("verify", str(EXAMPLES / "single_lif.yaml"), "--target", "fpga-lif", "--levels", "float,int",
+                           "--steps", "1000", "-o", str(ver))
+    assert code == 0, err
+    assert check_set(ver) == "" and sorted(p.name for p in ver.iterdir()) == [MANIFEST, "verify.json"]
+    assert np.isfinite(json.loads((ver / "verify.json").read_text())["steps"])

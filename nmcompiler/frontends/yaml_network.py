@@ -15,6 +15,7 @@ import jsonschema
 import numpy as np
 
 from ..errors import Diagnostic, ValidationError
+from ..fileio import check_set, file_stem
 from ..sim.budget import MAX_STEPS, over_budget
 from ..ir import (
     LEARNING_RULES, MODELS, STDP, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population,
@@ -420,6 +421,21 @@ def _indices(values, field: str) -> np.ndarray:
     return out
 
 
+def _check_arrays(doc: YamlDocument) -> None:
+    """A file nmcompiler wrote names the set of arrays it was written with (``arrays``): refuse it
+    when its folder holds another set, or none whole (a run killed while writing, files changed)."""
+    spec = doc.data.get("arrays")
+    if not isinstance(spec, dict) or not isinstance(spec.get("folder"), str):
+        return
+    folder = file_stem(spec["folder"], "")
+    problem = check_set(doc.folder / folder, spec.get("sha256")) if folder == spec["folder"] else "a folder path"
+    if problem:
+        raise ValidationError([doc.diagnostic(("arrays",), f"arrays: '{spec['folder']}' is not the set of arrays "
+                                                          f"this file was written with ({problem}): write the "
+                                                          "network again (nmc import), or delete the 'arrays' "
+                                                          "entry to read the arrays as they are")])
+
+
 def load_yaml_network(path: str | Path) -> Network:
     """Load and validate a YAML network file; raise :class:`ValidationError` with every problem."""
     doc = read_yaml(path)
@@ -431,6 +447,7 @@ def load_yaml_network(path: str | Path) -> Network:
     if any(len(path) < 2 and path[:1] != ("name",) and not d.message.startswith("unknown field")
            for path, d in schema):
         raise ValidationError(problems)
+    _check_arrays(doc)
     broken = {path[:2] for path, _ in schema}
     builder = _Builder(doc, broken)
     builder.problems += problems

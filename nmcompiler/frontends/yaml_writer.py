@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..fileio import file_stem, write_bytes
+from ..fileio import OutputSet, file_stem, write_bytes
 from ..ir import CubaLIF, CurrentSource, Network, PoissonSource, Population, SpikeSource
 from ..ir.models import Compare, Integration, ResetMode
 
@@ -142,8 +142,16 @@ def save_yaml_network(net: Network, path: str | Path) -> Path:
         doc["probes"] = [{"target": p.target, "variable": p.variable,
                           **({"neurons": p.neurons.tolist()} if p.neurons is not None else {})} for p in net.probes]
     text = "# written by nmcompiler; arrays in " + w.folder.name + "/\n" if w.files else ""
+    if w.files:  # the arrays as a whole set first; the YAML, written last, names that set
+        arrays = OutputSet(w.folder)
+        for rel, data in sorted(w.files.items()):
+            arrays.add(rel.split("/", 1)[1], data)
+        arrays.commit()
+        doc = {k: v for k, v in doc.items() if k not in _SECTIONS} | {
+            "arrays": {"folder": w.folder.name, "sha256": arrays.digest()}} | {k: doc[k] for k in _SECTIONS if k in doc}
     text += yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
-    for rel, data in sorted(w.files.items()):
-        write_bytes(path.parent / rel, data)
     write_bytes(path, text.encode())
     return path
+
+
+_SECTIONS = ("populations", "stimuli", "projections", "probes")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import UnreadableArray, atomic_open, open_npz, write_bytes
+from ..fileio import MANIFEST, OutputSet, UnreadableArray, atomic_open, check_set, open_npz
 from .connectivity import Connectivity, Projection
 from .convolution import ConvStage, Convolution
 from .learning import LEARNING_RULES, STDP
@@ -142,10 +142,11 @@ def save_network(net: Network, path: str | Path) -> Path:
         arrays = {_META_KEY: np.frombuffer(text.encode(), dtype=np.uint8), **arrays}
         with atomic_open(path, "wb") as f:
             f.write(_npz_bytes(arrays))
-    else:
-        path.mkdir(parents=True, exist_ok=True)
-        write_bytes(path / "arrays.npz", _npz_bytes(arrays))
-        write_bytes(path / "network.json", (text + "\n").encode())
+    else:  # a folder: its two files as a whole set (a manifest last)
+        out = OutputSet(path)
+        out.add("arrays.npz", _npz_bytes(arrays))
+        out.add("network.json", (text + "\n").encode())
+        out.commit()
     return path
 
 
@@ -154,6 +155,10 @@ def load_network_file(path: str | Path) -> Network:
     path = Path(path)
     try:
         if path.is_dir():
+            problem = check_set(path) if (path / MANIFEST).exists() else ""
+            if problem:
+                raise UserError(f"{path}: not a whole saved IR ({problem}): a run killed while writing it, or "
+                                "files changed; save the network again")
             meta = json.loads((path / "network.json").read_text())
             with open_npz(path / "arrays.npz") as data:
                 arrays = {k: data[k] for k in data.files}
