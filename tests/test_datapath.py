@@ -138,7 +138,7 @@ def test_formats_load_and_bad_ones_are_rejected(tmp_path):
     for name in ("loihi-like", "truenorth-like", "spinnaker-like", "fpga-lif", "speck-like", "loihi-like-conv",
                  "xylo-like", "brainscales2-like"):
         assert load_format(name).problems() == []
-    with pytest.raises(UserError, match=r"^unknown target 'tpu' \(shipped: brainscales2-like, fpga-lif, loihi-like, loihi-like-conv, "
+    with pytest.raises(UserError, match=r"^unknown target 'tpu' \(shipped: brainscales2-like, dynapse2-like, fpga-lif, loihi-like, loihi-like-conv, "
                                         r"speck-like, spinnaker-like, truenorth-like, xylo-like; or give a .yaml file\)$"):
         load_format("tpu")
     bad = tmp_path / "bad.yaml"
