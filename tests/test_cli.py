@@ -45,8 +45,12 @@ def test_simulate_writes_outputs_deterministically(run_nmc, tmp_path):
         code, out, err = run_nmc("simulate", EXAMPLES / "synfire.yaml", "--duration", "50 ms", "-o", tmp_path / name)
         assert code == 0, err
     a, b = tmp_path / "a", tmp_path / "b"
-    assert sorted(p.name for p in a.iterdir()) == ["nmc-manifest.json", "raster.png", "spikes.npz", "summary.json"]
+    assert sorted(p.name for p in a.iterdir()) == ["activity.json", "nmc-manifest.json", "raster.png", "spikes.npz",
+                                                   "summary.json"]
     assert (a / "spikes.npz").read_bytes() == (b / "spikes.npz").read_bytes()
+    assert (a / "activity.json").read_bytes() == (b / "activity.json").read_bytes()
+    activity = json.loads((a / "activity.json").read_text())
+    assert activity["synaptic_ops"] == json.loads((a / "summary.json").read_text())["synaptic_events"] > 0
     assert (a / "raster.png").read_bytes() == (b / "raster.png").read_bytes()
     summary = json.loads((a / "summary.json").read_text())
     assert summary["steps"] == 500 and summary["synaptic_events"] > 0

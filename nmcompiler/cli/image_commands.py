@@ -153,7 +153,7 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
                    learn: bool = False, record_every: float | None = None):
     """Decode IMAGE and run the bit-accurate simulator on exactly its tables, its host spike
     sources replaced by the ``inputs`` (``NAME=FILE.npy``); with ``learn`` its plastic synapses
-    learn (``record_every`` seconds: weight snapshots)."""
+    learn (``record_every`` seconds: weight snapshots). Returns the result and the program run."""
     from ..image import to_program
     from ..ir import SpikeSource
     from ..sim.bit_sim import BitAccurateSimulator
@@ -173,7 +173,7 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
             raise UserError(f"{image}: an image has no simulation length: give --duration or --steps")
         steps = max(1, int(round(duration / program.dt)))
     every = None if record_every is None else max(1, int(round(record_every / program.dt)))
-    return BitAccurateSimulator(program, seed=seed).run(steps, record_weights=every)
+    return BitAccurateSimulator(program, seed=seed).run(steps, record_weights=every), program
 
 
 

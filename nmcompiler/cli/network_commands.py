@@ -93,6 +93,7 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
     projections learn)."""
     from ..report import raster_png
     from ..sim import FloatSimulator
+    from ..sim.activity import float_activity, program_activity
     from ..sim.stimulus import apply_spike_arrays
 
     if duration is not None and steps is not None:
@@ -108,7 +109,10 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
         return _simulate_data(network, data_file, encode, input_source, output_pop, steps, duration, seed, target,
                               outdir, as_json, plot, source_options)
     if network.suffix == ".nmc":  # a configuration image: bit-accurate simulation of its tables
-        result = image_commands.simulate_image(network, steps, duration, seed, target, inputs, learn, record_every)
+        result, program = image_commands.simulate_image(network, steps, duration, seed, target, inputs, learn,
+                                                         record_every)
+        activity = _activity(lambda: program_activity(program, result, result.steps), program.probes,
+                             [s.name for s in program.populations], bool(result.weights))
     else:
         if target is not None:
             raise UserError("--target applies to images (.nmc); use nmc compare for fixed-point simulation")
@@ -130,8 +134,13 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
                       TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("sim", total=steps)
             result = sim.run(steps, progress=lambda k: bar.advance(task, k), record_weights=every)
+        activity = _activity(lambda: float_activity(net, result, steps), net.probes, [p.name for p in net.populations],
+                             any(p.learning is not None for p in net.projections))
     png = raster_png(result) if plot else None
-    result.save(outdir, extra={"raster.png": png} if png is not None else None)
+    extra = {"raster.png": png} if png is not None else {}
+    if activity is not None:
+        extra["activity.json"] = (json.dumps(activity.to_json(), indent=2, sort_keys=True) + "\n").encode()
+    result.save(outdir, extra=extra)
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
@@ -144,8 +153,21 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
     console.print(f"wall time {result.wall_time:.2f} s ({summary['realtime_factor']:.2f} s per simulated s), "
                   f"{result.synaptic_events} synaptic events "
                   f"({summary['synaptic_events_per_second'] or 0:.3g}/s)")
+    if activity is not None:
+        console.print(f"activity: {activity.synaptic_ops} synaptic operations, {activity.neuron_updates} neuron "
+                      f"updates, {activity.spikes} spikes, {activity.source_spikes} input spikes")
     console.print(f"wrote {outdir}/spikes.npz, summary.json" + (", raster.png" if plot else "")
-                  + (", weights.npz" if result.weights else ""))
+                  + (", weights.npz" if result.weights else "") + (", activity.json" if activity is not None else ""))
+
+
+def _activity(count, probes, populations, learns: bool):
+    """The run's activity (:mod:`nmcompiler.sim.activity`) when its spikes are all recorded and
+    its synapses fixed (plastic ones are delivered apart), else None."""
+    from ..sim.activity import records_every_spike
+
+    if learns or not records_every_spike(probes, populations):
+        return None
+    return count()
 
 
 def _simulate_data(network: Path, data_file: Path, encode, input_source, output_pop, steps, duration, seed, target,
