@@ -4,22 +4,25 @@ figures add up to the totals, and a hand-counted network gives the hand-counted 
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from nmcompiler import load_network
 from nmcompiler.compiler import compile_network
+from nmcompiler.frontends.nir import NirOptions, load_nir
 from nmcompiler.image import build_contents, decode, encode, to_program
 from nmcompiler.lowered import program_from_fixed_point, synapse_table
 from nmcompiler.sim.activity import count_activity, float_activity, program_activity
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.float_sim import FloatSimulator
+from nmcompiler.sim.stimulus import spike_source_from_array
 from nmcompiler.targets import load_target
 from nmcompiler.targets.derive import derive_target
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, NIR_PAPER, ROOT
 
 
 def test_synaptic_ops_equal_the_simulators_events():
@@ -75,3 +78,27 @@ def test_hand_counted_network():
     assert c.messages.tolist() == [4, 1] and c.host_messages == 6
     # chip 1 is the next chip on the board: core (1, 0, 0) is 2 columns right of (0, 0, 0)
     assert c.hops.tolist() == [2 * 2, 1 * 2]
+
+
+SINABS = ROOT / "tests" / "golden" / "sinabs_synops"
+
+
+@pytest.mark.skipif(not (NIR_PAPER / "cnn_sinabs.nir").exists(), reason="../shared/data/nir-paper not beside the checkout")
+def test_synaptic_ops_of_the_nir_cnn_equal_sinabs_synop_counter():
+    """The NIR paper's CNN on fixed input events: our synaptic operations per layer equal Sinabs
+    3.1.3's SNNAnalyzer (its exact connection maps), and so do the spikes of every layer
+    (tests/golden/frameworks/make_sinabs_synops.py; Sinabs is not needed here)."""
+    doc = json.loads((SINABS / "cnn_sinabs_synops.json").read_text())
+    with np.load(SINABS / "cnn_sinabs_input.npz") as z:
+        events = z["events"]
+    net = load_nir(NIR_PAPER / "cnn_sinabs.nir", NirOptions.from_preset("sinabs"))
+    steps = doc["steps"] + 8  # every layer's last spikes arrive (one tick per layer here, none in Sinabs)
+    drive = np.zeros((steps,) + events.shape[1:], dtype=np.uint8)
+    drive[:doc["steps"]] = events
+    source = net.sources[0]
+    net.replace(spike_source_from_array(source.name, drive, net.dt, source.size))
+    activity = float_activity(net, FloatSimulator(net).run(steps), steps)
+    feeds = {"0": "1", "2": "3", "5": "6", "9": "10", "11": "12"}  # Sinabs' parameter layer -> our population
+    ours = {layer: activity.populations[pop].synaptic_ops for layer, pop in feeds.items()}
+    assert ours == doc["synops_per_parameter_layer"] and activity.synaptic_ops == doc["synops_total"] == 2_076_710
+    assert {p: a.spikes for p, a in activity.populations.items()} == doc["spikes_per_spiking_layer"]
