@@ -9,10 +9,10 @@ the synapses into it, minimizing the summed squared error:
 
 1. when the core has at most ``B`` distinct non-zero magnitudes, they are the base weights and every
    weight is kept exactly (each mask selects one);
-2. otherwise binary-weighted bases ``s x (1, 2, 4, ...)`` for every scale ``s`` that fits, the best
-   of them refined by coordinate descent: each base in turn set to its best value (on a grid of
-   at most 128 steps over its range, then every integer around the grid's best), until nothing
-   improves.
+2. otherwise binary-weighted bases ``s x (1, 2, 4, ...)`` at the best scale ``s`` (on a grid of at
+   most 128 scales, then every scale around its best), refined by coordinate descent: each base in
+   turn set to its best value (the same grid search over its range), until nothing improves. Over
+   1024 distinct magnitudes, the fit weighs them in 1024 bins.
 
 Each weight then becomes the nearest subset sum that fits the format's largest weight (ties: the
 lower sum), so every legalized weight fits the format (the bases of 2. sum to at most that).
@@ -86,11 +86,33 @@ def fit_base_weights(magnitudes: np.ndarray, count: int, limit: int) -> np.ndarr
     nonzero = values[values > 0]
     if nonzero.size <= count:
         return np.sort(np.concatenate([np.zeros(count - nonzero.size, dtype=np.int64), nonzero]))
+    values, counts = _binned(values, counts)
     unit = (1 << np.arange(count)).astype(np.int64)
-    scales = np.arange(1, max(1, limit // int(unit.sum())) + 1)
-    costs = _cost(subset_sums(unit)[None, :] * scales[:, None], values, counts)
-    start = unit * scales[int(np.argmin(costs))]
-    return _descend(start, values, counts, limit)
+    top = max(1, limit // int(unit.sum()))
+    step = max(1, top // GRID)  # the best scale on a grid, then every scale around it
+
+    def best_scale(scales: np.ndarray) -> int:
+        return int(scales[int(np.argmin(_cost(subset_sums(unit)[None, :] * scales[:, None], values, counts)))])
+
+    s = best_scale(np.arange(1, top + 1, step))
+    s = best_scale(np.arange(max(1, s - step + 1), min(top, s + step - 1) + 1))
+    return _descend(unit * s, values, counts, limit)
+
+
+FIT_VALUES = 1024  # distinct magnitudes the fit weighs at most (more are binned, counts added)
+
+
+def _binned(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``FIT_VALUES`` magnitudes: beyond that, each bin of equal width is its
+    count-weighted mean (the fit's cost then approximates the exact one; the masks are exact)."""
+    if values.size <= FIT_VALUES:
+        return values, counts
+    edges = np.linspace(values[0], values[-1] + 1, FIT_VALUES + 1)
+    which = np.searchsorted(edges, values, side="right") - 1
+    total = np.bincount(which, weights=counts, minlength=FIT_VALUES)
+    mean = np.bincount(which, weights=counts * values, minlength=FIT_VALUES)
+    keep = total > 0
+    return np.rint(mean[keep] / total[keep]).astype(np.int64), total[keep]
 
 
 def nearest_masks(magnitudes: np.ndarray, bases: np.ndarray, limit: int | None = None) -> np.ndarray:
