@@ -25,8 +25,8 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["MANIFEST", "ArrayNotFound", "OutputSet", "UnreadableArray", "atomic_open", "check_set", "file_stem", "set_digest",
-           "open_npz", "read_npy", "write_json", "write_bytes"]
+__all__ = ["MANIFEST", "ArrayNotFound", "OutputSet", "UnreadableArray", "atomic_open", "check_set", "file_stem",
+           "open_npz", "read_npy", "set_digest", "write_json", "write_bytes"]
 
 
 class UnreadableArray(ValueError):

@@ -14,10 +14,9 @@ substrate computes in continuous values, so its meaning is the float simulator's
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
-
-from dataclasses import dataclass
 
 from ..ir import CubaLIF, Network, Population
 from ..ir.learned import with_weights

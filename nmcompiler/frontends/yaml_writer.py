@@ -147,8 +147,9 @@ def save_yaml_network(net: Network, path: str | Path) -> Path:
         for rel, data in sorted(w.files.items()):
             arrays.add(rel.split("/", 1)[1], data)
         arrays.commit()
-        doc = {k: v for k, v in doc.items() if k not in _SECTIONS} | {
-            "arrays": {"folder": w.folder.name, "sha256": arrays.digest()}} | {k: doc[k] for k in _SECTIONS if k in doc}
+        head = {k: v for k, v in doc.items() if k not in _SECTIONS}  # before the sections, for the reader
+        head["arrays"] = {"folder": w.folder.name, "sha256": arrays.digest()}
+        doc = head | {k: doc[k] for k in _SECTIONS if k in doc}
     text += yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
     write_bytes(path, text.encode())
     return path
