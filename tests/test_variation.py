@@ -177,3 +177,23 @@ def test_a_mixed_sign_source_takes_a_row_per_sign(tmp_path):
     assert report.misfits == ["1 cores exceed 150 input axons (core 0: 200)"]
     mapping, _, report = compile_network(net(False), small)
     assert report.fits and mapping.usage.input_axons.tolist() == [100]
+
+
+def test_partitioning_splits_cores_until_single_signed_rows_fit(tmp_path):
+    """Two populations, each fed by its own 60 mixed-sign sources: one core would hold both (120
+    sources, under 150) but needs 240 rows; the partition is redone with fewer sources per core
+    and each population gets a core of 120 rows."""
+    from nmcompiler.compiler import compile_network
+    from nmcompiler.targets.derive import derive_target
+
+    net = Network("two", dt=1e-3)
+    for k in ("a", "b"):
+        net.add(SpikeSource(name=f"in_{k}", size=60, ids=[0], times=[0.0]))
+        net.add(Population(name=k, size=10, model=LIF(tau_mem=0.02, v_threshold=1.0)))
+        pi, qi = np.nonzero(np.ones((60, 10)))
+        net.connect(Projection(name=f"in_{k}_{k}", pre=f"in_{k}", post=k, connectivity=Connectivity.from_coo(
+            60, 10, pi, qi, np.where(qi % 2 == 0, 0.5, -0.5))))
+    _, small = derive_target("brainscales2-like", ["core.input_axons=150"], tmp_path / "b150.yaml")
+    mapping, _, report = compile_network(net, small, partitioner="index-order")
+    assert report.fits and sorted(mapping.usage.input_axons.tolist()) == [120, 120]
+    assert any(n.startswith("rows hold one sign: partitioned with at most") for n in report.notes), report.notes

@@ -26,7 +26,7 @@ from ..mapping.choose import choose_partition, cores_of
 from ..mapping.fill import fan_in, fill_in_order, incoming
 from ..mapping.partial_sums import PlanPartialSums, projection_tables
 from ..mapping.partition import RcmOrder, cores_in_order
-from ..mapping.usage import index_order_traffic, synapse_arrays
+from ..mapping.usage import index_order_traffic, signed_input_rows, synapse_arrays
 from ..targets import Target
 from .pipeline import Stage, StageContext
 from .state import CompileState, Partition
@@ -63,9 +63,14 @@ class PartitionNeurons(Stage):
             return ps, ps.cores
 
         groups = np.array(sorted({index.offsets[p.name] for p in net.populations if p.size}), dtype=np.int64)
-        choice = choose_partition(n, pre, post, target, state.bound, partitioner=opts.partitioner, seed=opts.seed,
-                                  rates=state.rates, passes=ctx.passes, offer=offer, groups=groups)
-        notes = state.notes + tuple(choice.notes)
+
+        def choose(on: Target):
+            return choose_partition(n, pre, post, on, state.bound, partitioner=opts.partitioner, seed=opts.seed,
+                                    rates=state.rates, passes=ctx.passes, offer=offer, groups=groups)
+
+        choice, rows_note = (_signed_rows(choose, target, state, pre, post) if target.core.signed_rows
+                             else (choose(target), ()))
+        notes = state.notes + tuple(choice.notes) + rows_note
         if choice.alternative is not None:
             ps = choice.alternative
             part = Partition(core_of=ps.soma_core, cores=ps.cores, name=PlanPartialSums.name,
@@ -75,6 +80,34 @@ class PartitionNeurons(Stage):
                          index_order_traffic=choice.index_order_traffic, partitioning=_partitioning(choice),
                          pre=pre, post=post)
         return dataclasses.replace(state, partition=part, notes=notes)
+
+
+SIGNED_ROW_TRIES = 4  # partitions tried with fewer sources per core until the single-signed rows fit
+
+
+def _signed_rows(choose, target: Target, state: CompileState, pre: np.ndarray, post: np.ndarray):
+    """Single-signed rows (``core.signed_rows``): the partitioners count sources, a mixed-sign
+    source takes a row per sign. While a core needs more rows than it has, partition again with
+    the sources per core scaled down by the worst core's rows over its limit (never below the
+    sources of one neuron: a core holds at least one)."""
+    n = state.index.n
+    pairs = np.unique(pre.astype(np.int64) * max(n, 1) + post)
+    floor = int(np.bincount(pairs % max(n, 1), minlength=n).max(initial=0))
+    limit, choice = target.core.input_axons, choose(target)
+    for _ in range(SIGNED_ROW_TRIES):
+        if choice.alternative is not None:
+            return choice, ()
+        rows = signed_input_rows(state.fixed_point, choice.core_of, cores_of(choice.core_of))
+        if int(rows.max(initial=0)) <= target.core.input_axons:
+            return choice, () if limit == target.core.input_axons else (
+                f"rows hold one sign: partitioned with at most {limit} sources per core so that each core's "
+                f"(source, sign) rows fit its {target.core.input_axons}",)
+        tighter = max(floor, min(limit - 1, limit * target.core.input_axons // int(rows.max())))
+        if tighter >= limit:
+            break
+        limit = tighter
+        choice = choose(dataclasses.replace(target, core=dataclasses.replace(target.core, input_axons=limit)))
+    return choice, ()  # still over: check_fit names the core
 
 
 def _partitioning(choice) -> PartitioningSummary | None:
