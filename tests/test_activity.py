@@ -100,5 +100,5 @@ def test_synaptic_ops_of_the_nir_cnn_equal_sinabs_synop_counter():
     activity = float_activity(net, FloatSimulator(net).run(steps), steps)
     feeds = {"0": "1", "2": "3", "5": "6", "9": "10", "11": "12"}  # Sinabs' parameter layer -> our population
     ours = {layer: activity.populations[pop].synaptic_ops for layer, pop in feeds.items()}
-    assert ours == doc["synops_per_parameter_layer"] and activity.synaptic_ops == doc["synops_total"] == 2_076_710
+    assert ours == doc["synops_per_parameter_layer"] and activity.synaptic_ops == doc["synops_total"]
     assert {p: a.spikes for p, a in activity.populations.items()} == doc["spikes_per_spiking_layer"]

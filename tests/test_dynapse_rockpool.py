@@ -81,7 +81,8 @@ def _our_synapses(name: str):
         weights += w.tolist()
     dest = {}
     core_population = {c: int(core_of[order[image.cores[c].neurons["neuron"][0]]]) for c in range(len(image.cores))}
-    at = {(int(c.position[0]), int(c.position[1]) * 2 + int(c.position[2])): c.core for c in image.cores}
+    cols = DYNAPSE.chip.mesh[1]
+    at = {(int(c.position[0]), int(c.position[1]) * cols + int(c.position[2])): c.core for c in image.cores}
     for core in image.cores:
         for k, entries in enumerate(core.cam.sram):
             pops = {core_population[at[(int(core.position[0]) + int(e["dx"]), b)]]

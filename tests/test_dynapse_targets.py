@@ -3,7 +3,7 @@ the CAM size, as Rockpool's DYNAP-SE2 allocator refuses more than 64 synapses pe
 synapse-type and parameter-group rules, the per-core base-weight fit, a winner-take-all network
 across two chips with its tags routed, and the differential test of the compile core: on random
 networks, the image's simulation (through tags, SRAM entries and CAM words) equals the fixed-point
-network's, spike for spike and membrane for membrane."""
+network's, spike for spike and membrane for membrane, wherever something fired."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from nmcompiler.analysis.variation import WeightGrid, chip_instance, nominal
@@ -233,10 +233,8 @@ def test_image_equals_network_on_random_cam_networks(net, target):
         mapping, fx, report = compile_network(net, target)
     except (ValidationError, UserError) as exc:
         event(f"refused: {str(exc)[:40]}")
-        return
-    if not report.fits:
-        event("does not fit")
-        return
+        assume(False)
+    assume(report.fits)
     prog = to_program(decode(encode(build_contents(mapping, fx))))
     a, b = BitAccurateSimulator(fx).run(50), BitAccurateSimulator(prog).run(50)
     for pop in fx.populations:
@@ -245,7 +243,7 @@ def test_image_equals_network_on_random_cam_networks(net, target):
         assert np.array_equal(a.traces[f"{pop}.v"].values, b.traces[f"{pop}.v"].values), pop
     chips = len(set(mapping.position[:, 0].tolist()))
     event(f"chips: {chips}, base weights shared per {target.cam.weight_sharing}")
-    event(f"spikes: {'none' if not sum(s.size for s in a.spike_steps.values()) else 'some'}")
+    assume(sum(s.size for s in a.spike_steps.values()) > 0)  # compared where something fired (else drawn anew)
 
 
 def test_wta_survives_the_chips_mismatch():

@@ -101,8 +101,9 @@ def _base_weights(net: Network, target: Target) -> list[Violation]:
     exact = (1 << target.cam.base_weights) - 1  # distinct non-zero sums the base weights can make
     out = []
     for p in net.populations:
-        mags = [np.abs(q.connectivity.synapse_weights()) for q in net.spiking_projections(p.name)]
-        distinct = int(np.unique(np.concatenate(mags)[np.concatenate(mags) > 0]).size) if mags else 0
+        mags = np.concatenate([np.abs(q.connectivity.synapse_weights()) for q in net.spiking_projections(p.name)]
+                              or [np.zeros(0)])
+        distinct = int(np.unique(mags[mags > 0]).size)
         if distinct > exact:
             out.append(Violation(
                 rule=Rule.CAM_BASE_WEIGHTS, subject=f"population '{p.name}'", resource="distinct weight magnitudes",
