@@ -10,7 +10,7 @@ import sys
 import click
 
 from ..errors import UserError, ValidationError
-from . import compare_command, compile_command, image_commands, network_commands, rtl_commands  # noqa: F401
+from . import compare_command, compile_command, estimate_command, image_commands, network_commands, rtl_commands  # noqa: F401
 from .app import cli
 
 __all__ = ["main", "cli"]

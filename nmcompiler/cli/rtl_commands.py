@@ -12,30 +12,13 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..fileio import OutputSet
-from ..image import compiled_target, decode, target_digest
+from ..flow.estimate import image_target
+from ..image import decode
 from ..sim.stimulus import apply_spike_arrays
 from .image_commands import read_image
 from .app import cli, data_options, load_source, network_options, output_folder, time_option
 
 __all__ = ["rtl", "verify"]
-
-
-def _image_target(contents, target: str | None, where: str):
-    """The target the image was compiled for (``--target`` or the shipped one of that name); the
-    description must be the one the image was made from."""
-    from ..targets import load_target, target_names
-
-    meta = contents.meta
-    if target is None and meta["target"] not in target_names():
-        raise UserError(f"{where}: compiled for target '{meta['target']}', which is not shipped: pass its target file "
-                        "with --target (nmc compile --size writes it as target.yaml beside the image)")
-    tgt = compiled_target(load_target(target or meta["target"]), meta)
-    digest = target_digest(tgt, learns=bool(meta.get("plastic")))
-    if tgt.name != meta["target"] or digest != meta["target_sha256"]:
-        raise UserError(f"{where}: compiled for target '{meta['target']}' (description sha256 "
-                        f"{meta['target_sha256'][:12]}), not for '{tgt.name}' ({digest[:12]}): "
-                        "pass the target file it was compiled for with --target")
-    return tgt
 
 
 def _verify_data(source: Path, target, wanted, data_spec, steps, size, as_json, outdir, rtl_samples,
@@ -171,7 +154,7 @@ def rtl(image: Path, outdir: Path, target, frozen: bool, synth, as_json: bool) -
     from .._version import __version__
 
     contents = decode(read_image(image), str(image))
-    tgt = _image_target(contents, target, str(image))
+    tgt = image_target(contents, target, str(image))
     params = CoreParams.of(tgt, learn=bool(contents.meta.get("plastic")) and not frozen)
     L = params.layouts
     files = {"nmc_core.v": verilog(params).encode()}
@@ -349,9 +332,9 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, fro
         if size:
             raise UserError(f"{source}: an image is compiled already: --size applies to networks")
         contents = _with_inputs(decode(read_image(source), str(source)), inputs)
-        image_target = _image_target(contents, target, str(source))
-        wanted = _levels_for(levels, image_target, image=True)
-        ladder = verify_ladder(contents, image_target, wanted, source=str(source), **ladder_options)
+        image_tgt = image_target(contents, target, str(source))
+        wanted = _levels_for(levels, image_tgt, image=True)
+        ladder = verify_ladder(contents, image_tgt, wanted, source=str(source), **ladder_options)
     else:
         if target is None:
             raise UserError("--target is required to verify a network (e.g. --target fpga-lif)")

@@ -112,9 +112,10 @@ def target_digest(target: Target, learns: bool = False) -> str:
     """SHA-256 of the target's canonical JSON (without the file it was read from). The learning
     engine (``learning:`` and ``core.learning_rules``) counts only for an image that ``learns``
     (holds plastic synapses): nothing else depends on it, and images compiled before targets had
-    it still match."""
+    it still match. The cost model (``cost:``) never counts: no bit of an image depends on it."""
     doc = target.to_json()
     doc.pop("source", None)
+    doc.pop("cost", None)
     if not learns:
         doc.pop("learning", None)
         doc["core"].pop("learning_rules", None)

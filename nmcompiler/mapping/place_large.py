@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import depth_first_order, reverse_cuthill_mckee
 from ..arrays import distinct
 from ..targets import Target
 
-__all__ = ["SnakePlacement", "sparse_core_traffic", "pair_hops", "snake_positions", "placement_cost_sparse",
+__all__ = ["SnakePlacement", "sparse_core_traffic", "pair_hops", "pair_hops_yx", "snake_positions", "placement_cost_sparse",
            "bisection_positions"]
 
 
@@ -67,6 +67,12 @@ def snake_positions(k: int, target: Target) -> np.ndarray:
 def pair_hops(position: np.ndarray, a: np.ndarray, b: np.ndarray, target: Target) -> np.ndarray:
     """Dimension-order hops between the cores of each pair (a[i], b[i]), without a k x k matrix (the
     board grows by whole rows of chips when more chips are used, as in routing)."""
+    dy, dx = pair_hops_yx(position, a, b, target)
+    return dy + dx
+
+
+def pair_hops_yx(position: np.ndarray, a: np.ndarray, b: np.ndarray, target: Target) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pair_hops` per direction: (hops along a column, hops along a row)."""
     chips = int(position[:, 0].max()) + 1 if position.size else 1
     rows, cols, b_rows, b_cols = _global_grid(target, chips)
     chip_r, chip_c = np.divmod(position[:, 0], max(b_cols, 1))
@@ -75,7 +81,7 @@ def pair_hops(position: np.ndarray, a: np.ndarray, b: np.ndarray, target: Target
     if target.routing.kind == "torus":
         dy = np.minimum(dy, b_rows * rows - dy)
         dx = np.minimum(dx, b_cols * cols - dx)
-    return dy + dx
+    return dy, dx
 
 
 def _dfs_order(sym: sparse.csr_matrix) -> np.ndarray:

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
+from scipy import sparse
 
 from ..lowered import SynapseTable
 from .inputs import SourceSpikes
 from .result import SimResult
 
-__all__ = ["Activity", "CoreActivity", "PopulationActivity", "count_activity", "float_activity", "program_activity",
-           "records_every_spike"]
+__all__ = ["Activity", "CoreActivity", "PopulationActivity", "TickActivity", "count_activity", "float_activity",
+           "program_activity", "records_every_spike"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,24 +33,49 @@ class PopulationActivity:
     neuron_updates: int  # neurons x ticks
     spikes: int  # spikes its neurons emitted
     synaptic_ops: int  # synaptic operations onto its neurons
+    # with a mapping: messages its neurons' spikes make and their hops (None: no mapping)
+    messages: int | None = None
+    hops_x: int | None = None
+    hops_y: int | None = None
 
     def to_json(self) -> dict:
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TickActivity:
+    """Per tick and core (arrays of shape (ticks, cores)); a spike's synaptic operations and
+    messages count in the tick it was emitted."""
+
+    synaptic_ops: np.ndarray
+    spikes_sent: np.ndarray
+    messages: np.ndarray  # sent by the core
+    messages_in: np.ndarray  # received by the core (host input included)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class CoreActivity:
     """Per core (arrays indexed by core id)."""
 
+    neurons: np.ndarray  # neurons (or compartments) the core updates every tick
     neuron_updates: np.ndarray
     spikes_sent: np.ndarray  # spikes of the core's neurons
     synaptic_ops: np.ndarray  # synaptic operations onto the core's neurons
     messages: np.ndarray  # spike messages the core sends: one per spike and destination core (itself included)
-    hops: np.ndarray  # hops those messages travel
+    messages_in: np.ndarray  # spike messages the core receives (host input included)
+    hops_x: np.ndarray  # hops those messages travel along rows (x) and columns (y)
+    hops_y: np.ndarray
     host_messages: int  # input spikes the host sends: one per spike and destination core
+    chips_used: int = 1
+    ticks: TickActivity | None = None  # per tick (None: counted from totals)
+
+    @property
+    def hops(self) -> np.ndarray:
+        return self.hops_x + self.hops_y
 
     def to_json(self) -> dict:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()}
+        out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items() if k != "ticks"}
+        return out | {"hops": self.hops.tolist()}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -80,44 +106,67 @@ class Activity:
         return out
 
 
-def count_activity(table: SynapseTable, n: int, slots, spike_count: np.ndarray, steps: int, mapping=None) -> Activity:
-    """The activity of a run of ``steps`` ticks whose presynaptic index ``p`` spiked
-    ``spike_count[p]`` times, over ``table`` (``n`` neurons; ``slots``: (name, first neuron, size)
-    of each population, in order; ``mapping``: a :class:`nmcompiler.mapping.Mapping` for per-core
-    figures)."""
+def count_activity(table: SynapseTable, n: int, slots, spike_count, steps: int, mapping=None) -> Activity:
+    """The activity of a run of ``steps`` ticks over ``table`` (``n`` neurons; ``slots``: (name,
+    first neuron, size) of each population, in order; ``mapping``: a
+    :class:`nmcompiler.mapping.Mapping` for per-core figures). ``spike_count``: the spikes of each
+    presynaptic index, as a vector of totals, or a sparse (ticks, presynaptic) matrix of counts
+    (per-core figures then come per tick too)."""
+    events = sparse.csr_matrix(spike_count if sparse.issparse(spike_count)
+                               else np.asarray(spike_count, dtype=np.int64)[None, :], dtype=np.int64)
+    count = np.asarray(events.sum(axis=0), dtype=np.int64).ravel()
     indptr = np.asarray(table.indptr, dtype=np.int64)
     pre = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     post = np.asarray(table.target, dtype=np.int64) % max(n, 1)
-    fired = spike_count[pre]  # per synapse: the operations it did
     starts = np.array([offset for _, offset, _ in slots], dtype=np.int64)
     pop_of = np.searchsorted(starts, post, side="right") - 1
-    ops = np.bincount(pop_of, weights=fired, minlength=len(slots)).astype(np.int64)
-    pops = {name: PopulationActivity(neurons=size, neuron_updates=size * steps,
-                                     spikes=int(spike_count[offset:offset + size].sum()), synaptic_ops=int(ops[k]))
-            for k, (name, offset, size) in enumerate(slots)}
-    cores = None if mapping is None else _cores(mapping, pre, post, spike_count, n, steps)
-    return Activity(steps=steps, populations=pops, source_spikes=int(spike_count[n:].sum()), cores=cores)
+    ops = np.bincount(pop_of, weights=count[pre], minlength=len(slots)).astype(np.int64)
+    sent = None
+    if mapping is not None:
+        cores, sent = _cores(mapping, pre, post, events, n, steps, per_tick=sparse.issparse(spike_count))
+    pops = {}
+    for k, (name, offset, size) in enumerate(slots):
+        extra = {} if sent is None else {key: int(v[offset:offset + size] @ count[offset:offset + size])
+                                         for key, v in sent.items()}
+        pops[name] = PopulationActivity(neurons=size, neuron_updates=size * steps, synaptic_ops=int(ops[k]),
+                                        spikes=int(count[offset:offset + size].sum()), **extra)
+    return Activity(steps=steps, populations=pops, source_spikes=int(count[n:].sum()),
+                    cores=None if mapping is None else cores)
 
 
-def _cores(mapping, pre: np.ndarray, post: np.ndarray, spike_count: np.ndarray, n: int, steps: int) -> CoreActivity:
-    from ..mapping.place_large import pair_hops
+def _cores(mapping, pre: np.ndarray, post: np.ndarray, events: sparse.csr_matrix, n: int, steps: int,
+           per_tick: bool):
+    """Per-core activity, and per neuron the messages and hops one of its spikes makes."""
+    from ..mapping.place_large import pair_hops_yx
 
     core_of = np.asarray(mapping.core_of, dtype=np.int64)
     k = int(core_of.max()) + 1 if core_of.size else 0
-    dest = core_of[post]
-    ops = np.bincount(dest, weights=spike_count[pre], minlength=k).astype(np.int64)
-    pairs = np.unique(pre * max(k, 1) + dest)  # (presynaptic index, destination core), each once
-    p, d = pairs // max(k, 1), pairs % max(k, 1)
-    counts = spike_count[p]
+    n_pre = events.shape[1]
+    synapses = sparse.csr_matrix((np.ones(pre.size, dtype=np.int64), (pre, core_of[post])), shape=(n_pre, k))
+    reach = synapses.copy()  # presynaptic index -> the cores it reaches (one message each)
+    reach.data[:] = 1
+    p, d = reach.nonzero()
     neuron = p < n
-    src = core_of[p[neuron]]
-    hops = pair_hops(np.asarray(mapping.position), src, d[neuron], mapping.target) if src.size else src
-    return CoreActivity(neuron_updates=np.bincount(core_of, minlength=k) * steps,
-                        spikes_sent=np.bincount(core_of, weights=spike_count[:n], minlength=k).astype(np.int64),
-                        synaptic_ops=ops,
-                        messages=np.bincount(src, weights=counts[neuron], minlength=k).astype(np.int64),
-                        hops=np.bincount(src, weights=counts[neuron] * hops, minlength=k).astype(np.int64),
-                        host_messages=int(counts[~neuron].sum()))
+    hy, hx = (pair_hops_yx(np.asarray(mapping.position), core_of[p[neuron]], d[neuron], mapping.target)
+              if neuron.any() else (p[:0], p[:0]))
+    sent = {"messages": np.bincount(p[neuron], minlength=n)[:n],
+            "hops_x": np.bincount(p[neuron], weights=hx, minlength=n)[:n].astype(np.int64),
+            "hops_y": np.bincount(p[neuron], weights=hy, minlength=n)[:n].astype(np.int64)}
+
+    def by_source_core(per_neuron):  # (ticks, cores): per neuron figures summed onto its core
+        m = sparse.csr_matrix((per_neuron, (np.arange(n), core_of)), shape=(n_pre, k), dtype=np.int64)
+        return (events @ m).toarray()
+
+    t = {"synaptic_ops": (events @ synapses).toarray(), "messages_in": (events @ reach).toarray(),
+         "spikes_sent": by_source_core(np.ones(n, dtype=np.int64)), "messages": by_source_core(sent["messages"])}
+    host = int((events[:, n:] @ reach[n:]).sum())
+    neurons = np.bincount(core_of, minlength=k)
+    chips = int(np.unique(np.asarray(mapping.position)[:, 0]).size) if k else 0
+    cores = CoreActivity(neurons=neurons, neuron_updates=neurons * steps, chips_used=chips,
+                         hops_x=by_source_core(sent["hops_x"]).sum(axis=0),
+                         hops_y=by_source_core(sent["hops_y"]).sum(axis=0), host_messages=host,
+                         ticks=TickActivity(**t) if per_tick else None, **{key: v.sum(axis=0) for key, v in t.items()})
+    return cores, sent
 
 
 def records_every_spike(probes, populations) -> bool:
@@ -129,15 +178,18 @@ def records_every_spike(probes, populations) -> bool:
     return all(name in full for name in populations)
 
 
-def _spike_count(result: SimResult, offsets: dict, n_pre: int, sources_of, steps: int) -> np.ndarray:
-    """Spikes per presynaptic index: the neurons' from the result, the sources' drawn again (the
-    simulators draw Poisson sources from the seed and the source's name)."""
-    count = np.zeros(n_pre, dtype=np.int64)
-    for name, ids in result.spike_ids.items():
-        np.add.at(count, offsets[name] + np.asarray(ids, dtype=np.int64), 1)
-    _, ids = sources_of.span(0, steps)
-    np.add.at(count, ids, 1)
-    return count
+def _events(result: SimResult, offsets: dict, n_pre: int, sources_of, steps: int) -> sparse.csr_matrix:
+    """Spikes per tick and presynaptic index, (steps, n_pre): the neurons' from the result, the
+    sources' drawn again (the simulators draw Poisson sources from the seed and the source's name)."""
+    ticks, ids = [], []
+    for name, pop_ids in result.spike_ids.items():
+        ticks.append(np.asarray(result.spike_steps[name], dtype=np.int64))
+        ids.append(offsets[name] + np.asarray(pop_ids, dtype=np.int64))
+    ptr, src = sources_of.span(0, steps)
+    ticks.append(np.repeat(np.arange(steps, dtype=np.int64), np.diff(ptr)))
+    ids.append(np.asarray(src, dtype=np.int64))
+    t, i = np.concatenate(ticks), np.concatenate(ids)
+    return sparse.csr_matrix((np.ones(t.size, dtype=np.int64), (t, i)), shape=(steps, n_pre))
 
 
 def float_activity(net, result: SimResult, steps: int, mapping=None) -> Activity:
@@ -147,9 +199,9 @@ def float_activity(net, result: SimResult, steps: int, mapping=None) -> Activity
     layout = build_layout(net)
     table = build_synapses(net, layout)
     sources = SourceSpikes(net, layout, result.seed)
-    count = _spike_count(result, layout.offsets, table.indptr.size - 1, sources, steps)
+    events = _events(result, layout.offsets, table.indptr.size - 1, sources, steps)
     slots = [(p.name, layout.offsets[p.name], p.size) for p in net.populations]
-    return count_activity(table, layout.n, slots, count, steps, mapping)
+    return count_activity(table, layout.n, slots, events, steps, mapping)
 
 
 def program_activity(prog, result: SimResult, steps: int, mapping=None) -> Activity:
@@ -157,6 +209,6 @@ def program_activity(prog, result: SimResult, steps: int, mapping=None) -> Activ
     an image's: :func:`nmcompiler.image.to_program`)."""
     shim = SimpleNamespace(sources=prog.sources, dt=prog.dt)
     sources = SourceSpikes(shim, SimpleNamespace(offsets=prog.offsets), result.seed)
-    count = _spike_count(result, prog.offsets, prog.synapses.indptr.size - 1, sources, steps)
+    events = _events(result, prog.offsets, prog.synapses.indptr.size - 1, sources, steps)
     slots = [(s.name, s.offset, s.size) for s in prog.populations]
-    return count_activity(prog.synapses, prog.n, slots, count, steps, mapping)
+    return count_activity(prog.synapses, prog.n, slots, events, steps, mapping)

@@ -2,7 +2,8 @@
 
 One YAML file per target in ``hwtargets/`` (``name``, ``format``, ``tick``, ``chip``, ``core``,
 ``routing``, ``convolution`` for convolution cores, ``ports`` for port-structured cores, ``cam`` for
-content-addressable synapse memories, ``variation`` for analog substrates), validated by ``target.schema.json``; a
+content-addressable synapse memories, ``variation`` for analog substrates, ``cost`` for energy and
+latency estimates), validated by ``target.schema.json``; a
 user's own file works the same way.
 """
 
@@ -21,6 +22,7 @@ from ..datapath.learning import LearningFormat
 from ..errors import UserError
 from ..units import QuantityError, parse_quantity
 from .cam import CamSpec, cam_from_document
+from .cost import CostModel, cost_from_document
 from .convolution import ConvolutionSpec, convolution_from_document
 from .encoding import StorageLayout, axon_keys, storage_layout
 from .ports import PortsSpec, ports_from_document
@@ -97,6 +99,7 @@ class Target:
     ports: PortsSpec | None = None  # a port-structured core (Xylo; None: a mesh of alike cores)
     variation: VariationSpec | None = None  # an analog substrate's device variation (None: digital, exact)
     cam: CamSpec | None = None  # content-addressable synapse memories (DYNAP-SE2; None: tables or crossbars)
+    cost: CostModel | None = None  # energy and time per event (.cost; None: no estimates)
 
     @property
     def storage(self) -> StorageLayout:
@@ -174,9 +177,11 @@ class Target:
             del out["convolution"]
         if out["ports"] is None:
             del out["ports"]
-        for section in ("variation", "cam"):
+        for section in ("variation", "cam", "cost"):
             if out[section] is None:
                 del out[section]
+        if self.cost is not None:
+            out["cost"] = self.cost.to_json()
         out["synapse_bits"] = self.synapse_bits()
         out["max_cores"] = self.max_cores
         out["chip"]["cores_per_chip"] = self.chip.cores_per_chip
@@ -198,10 +203,11 @@ def target_from_json(doc: dict) -> Target:
     ports = ports_from_document(doc["ports"]) if doc.get("ports") else None
     variation = variation_from_document(doc["variation"]) if doc.get("variation") else None
     cam = cam_from_document(doc["cam"]) if doc.get("cam") else None
+    cost = cost_from_document(doc["source"], doc["cost"]) if doc.get("cost") else None
     return Target(name=doc["name"], format=NumericFormat(**doc["format"]), tick=float(doc["tick"]),
                   chip=ChipSpec(**chip), core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]),
                   source=doc["source"], sizing=sizing, learning=learning, convolution=convolution, ports=ports,
-                  variation=variation, cam=cam)
+                  variation=variation, cam=cam, cost=cost)
 
 
 def _schema() -> dict:
@@ -242,9 +248,11 @@ def target_from_document(path: Path, doc: dict) -> Target:
     cam = cam_from_document(doc["cam"]) if "cam" in doc else None
     if (cam is None) != (core["synapse_storage"] != "cam"):
         raise UserError(f"{path}: core.synapse_storage 'cam' and a 'cam' section go together")
+    cost = cost_from_document(path, doc["cost"]) if "cost" in doc else None
     target = Target(name=doc["name"], format=format_from_document(path, doc), tick=tick, chip=ChipSpec(**chip),
                     core=CoreSpec(**core), routing=RoutingSpec(**doc["routing"]), source=str(path), sizing=sizing,
-                    learning=learning, convolution=convolution, ports=ports, variation=variation, cam=cam)
+                    learning=learning, convolution=convolution, ports=ports, variation=variation, cam=cam,
+                    cost=cost)
     if cam is not None and cam.problems(target.format.receptors):
         raise UserError(f"{path}: cam: " + "; ".join(cam.problems(target.format.receptors)))
     if variation is not None and variation.problems():

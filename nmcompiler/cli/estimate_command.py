@@ -1,0 +1,114 @@
+"""``nmc estimate``: energy, latency and throughput of a configuration image on its target, from
+the image's own bit-accurate run and the target's cost model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..fileio import OutputSet
+from ..units import format_si, parse_quantity, QuantityError
+from .app import cli, out, output_folder, time_option
+
+__all__ = ["estimate"]
+
+
+def _clock(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        hz = parse_quantity(value, "rate")
+    except QuantityError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if hz <= 0:
+        raise click.BadParameter(f"{value!r}: a clock needs a positive frequency")
+    return hz
+
+
+@cli.command()
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--duration", callback=time_option, help="Biological time to run, e.g. '100 ms'.")
+@click.option("--steps", type=click.IntRange(min=1), help="Ticks to run (instead of --duration).")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed of the image's Poisson sources.")
+@click.option("--input", "inputs", multiple=True, metavar="SOURCE=FILE.npy",
+              help="Spikes for one of the image's host sources: a (steps, channels) 0/1 array. Repeatable.")
+@click.option("--output", "output_pop", default=None,
+              help="Population whose decision (most spikes so far) the latency follows (default: the last).")
+@click.option("--target", default=None, help="The target file the image was compiled for (default: the shipped "
+                                             "target of the image's name); its cost: section prices the run.")
+@click.option("--clock", callback=_clock, metavar="FREQ",
+              help="Clock of a cycle-counting model (fpga-lif), e.g. '48 MHz' (default: the target's).")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder,
+              help="Write estimate.json and activity.json here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
+def estimate(image: Path, duration, steps, seed, inputs, output_pop, target, clock, outdir, as_json) -> None:
+    """Estimate the energy, latency and throughput of IMAGE (.nmc) on its target: run it bit-accurately
+    from its own tables, count every synaptic operation, neuron update, spike, message and hop per
+    tick and core, and price them with the target's cost model (each figure cited in the target file)."""
+    from ..flow.estimate import estimate_image
+
+    if duration is not None and steps is not None:
+        raise click.UsageError("give either --duration or --steps, not both")
+    run = estimate_image(image, steps=steps, duration=duration, seed=seed, target=target, inputs=inputs,
+                         output=output_pop, clock=clock)
+    doc = run.estimate.to_json() | {"image": image.name, "output": run.output}
+    if outdir is not None:
+        output = OutputSet(outdir)
+        output.add_json("estimate.json", doc)
+        output.add_json("activity.json", run.activity.to_json())
+        output.commit()
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    _print(doc, outdir)
+
+
+def _print_energy(console, e: dict) -> None:
+    table = Table("energy", "J", "share", title="energy by event kind (estimate)")
+    total = e["total_j"] or 1.0
+    for kind, joules in e["by_kind_j"].items():
+        if joules:
+            table.add_row(kind, format_si(joules, "J"), f"{100 * joules / total:.1f} %")
+    table.add_row("total", format_si(e["total_j"], "J"), "")
+    console.print(table)
+    pops = Table("population", "energy", title="events per population")
+    for name, joules in e["per_population_j"].items():
+        pops.add_row(name, format_si(joules, "J"))
+    console.print(pops)
+    if e["per_biological_second_j"] is not None:
+        console.print(f"energy per biological second {format_si(e['per_biological_second_j'], 'J')}, "
+                      f"average power {format_si(e['average_power_w'] or 0.0, 'W')}")
+
+
+def _print(doc: dict, outdir: Path | None) -> None:
+    console = out()
+    e, lat, thr = doc["energy"], doc["latency"], doc["throughput"]
+    console.print(f"estimate for {doc['image']} on {doc['target']}: {doc['steps']} ticks of "
+                  f"{format_si(doc['dt'], 's')} on {doc['chips']} chip(s); model: {doc['model']['source']}")
+    if e is None:
+        console.print("energy: not modelled (the target's cost model has no energy or power figures)")
+    else:
+        _print_energy(console, e)
+    if not lat["wall_time_s"]:
+        console.print("wall time: not modelled (the target's cost model has no time figures)")
+    else:
+        console.print(f"wall time {format_si(lat['wall_time_s'], 's')} ({format_si(lat['tick_mean_s'], 's')} per "
+                      f"tick, longest {format_si(lat['tick_max_s'], 's')}); real-time factor "
+                      f"{thr['real_time_factor']:.4g}; {thr['inferences_per_s']:.4g} runs per second")
+    if lat["cycles_per_tick_mean"] is not None:
+        console.print(f"clock cycles per tick: mean {lat['cycles_per_tick_mean']:.1f}, max {lat['cycles_per_tick_max']:g}")
+    if lat["overruns"]:
+        console.print(f"[bold]{lat['overruns']} ticks overrun the period[/bold] (their work takes longer than "
+                      f"{format_si(doc['model']['time']['period']['value'], 's')})")
+    if lat["decision_ticks"] is not None:
+        console.print(f"decision of '{doc['output']}' settles after {lat['decision_ticks']} ticks "
+                      f"({format_si(lat['decision_s'], 's')} wall time)")
+    for line in doc["assumed"]:
+        console.print(f"assumed: {line}")
+    if doc["not_modelled"]:
+        console.print("not modelled: " + ", ".join(doc["not_modelled"]))
+    if outdir is not None:
+        console.print(f"wrote {outdir}/estimate.json, activity.json")
