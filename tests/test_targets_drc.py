@@ -221,7 +221,7 @@ def test_cli_derives_a_target_file_and_rejects_bad_settings(run_nmc, tmp_path):
                                                  "than the minimum of 1"),
                              ("format.weight_bits=99", "bad.yaml: format: weight_bits must lie in [2, 48], not 99"),
                              ("neurons=3", "write SECTION.FIELD=VALUE"),
-                             ("cpu.neurons=3", "no section 'cpu' (a target has chip, core, format, learning, routing, sizing)")]:
+                             ("cpu.neurons=3", "no section 'cpu' (a target has chip, core, cost, format, learning, routing, sizing)")]:
         code, _, err = run_nmc("targets", "--derive", "fpga-lif", "--set", setting, "-o", bad)
         assert code == 2 and message in err and "Traceback" not in err, (setting, err)
         assert not bad.exists()

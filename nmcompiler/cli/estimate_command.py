@@ -17,8 +17,11 @@ __all__ = ["estimate"]
 
 
 def _clock(ctx, param, value):
+    """``--clock``: a frequency, or an rtl.json of ``nmc rtl --pnr`` (its Fmax)."""
     if value is None:
         return None
+    if value.endswith(".json"):
+        return _fmax(Path(value))
     try:
         hz = parse_quantity(value, "rate")
     except QuantityError as exc:
@@ -26,6 +29,19 @@ def _clock(ctx, param, value):
     if hz <= 0:
         raise click.BadParameter(f"{value!r}: a clock needs a positive frequency")
     return hz
+
+
+def _fmax(path: Path) -> float:
+    from ..errors import UserError
+
+    try:
+        doc = json.loads(path.read_text())
+        return float(doc["pnr"]["fmax_mhz"]) * 1e6
+    except OSError as exc:
+        raise UserError(f"--clock {path}: cannot read: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"--clock {path}: no place-and-route result (pnr.fmax_mhz): write it with "
+                        "nmc rtl IMAGE -o OUTDIR --pnr ecp5") from None
 
 
 @cli.command()
@@ -40,7 +56,8 @@ def _clock(ctx, param, value):
 @click.option("--target", default=None, help="The target file the image was compiled for (default: the shipped "
                                              "target of the image's name); its cost: section prices the run.")
 @click.option("--clock", callback=_clock, metavar="FREQ",
-              help="Clock of a cycle-counting model (fpga-lif), e.g. '48 MHz' (default: the target's).")
+              help="Clock of a cycle-counting model (fpga-lif): a frequency ('48 MHz') or the rtl.json of "
+                   "nmc rtl --pnr (its Fmax); default: the target's.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder,
               help="Write estimate.json and activity.json here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")

