@@ -25,7 +25,9 @@ log = logging.getLogger("nmcompiler")
 
 
 def out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    """Standard output: tables as wide as their contents when piped (not cut to 80 columns)."""
+    console = Console(highlight=False, soft_wrap=True)
+    return console if console.is_terminal else Console(highlight=False, soft_wrap=True, width=10_000)
 
 
 def _writable_under(path: Path, what: str) -> None:

@@ -40,7 +40,7 @@ def raster_figure(result: SimResult, title: str | None = None) -> Figure:
                    label=f"{name} ({rates[name]:.1f} Hz)", rasterized=True)
         offset += result.sizes[name]
     ax.set_xlim(0, result.duration)
-    ax.set_ylim(0, max(offset, 1))
+    ax.set_ylim(-0.5, max(offset, 1) - 0.5)  # each neuron's row centred, the first and last too
     ax.set_xlabel("time (s)")
     ax.set_ylabel("neuron")
     ax.set_title(title or f"{result.network}: {result.duration:g} s, {result.simulator} simulator")
