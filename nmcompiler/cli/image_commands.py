@@ -155,9 +155,8 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
     sources replaced by the ``inputs`` (``NAME=FILE.npy``); with ``learn`` its plastic synapses
     learn (``record_every`` seconds: weight snapshots). Returns the result and the program run."""
     from ..image import to_program
-    from ..ir import SpikeSource
     from ..sim.bit_sim import BitAccurateSimulator
-    from ..sim.stimulus import read_spike_arrays
+    from ..sim.stimulus import drive_program
 
     contents = decode(read_image(image), str(image))
     check_target(image, contents.meta, target)
@@ -165,13 +164,7 @@ def simulate_image(image: Path, steps: int | None, duration: float | None, seed,
         raise UserError(f"{image}: --learn: the image holds no plastic synapses")
     program = to_program(contents, learn=learn)
     del contents  # the program holds what the simulation needs (a full-scale microcircuit: 1.6 GB less)
-    sizes = {s.name: s.size for s in program.sources if isinstance(s, SpikeSource)}
-    for source in read_spike_arrays(inputs, sizes, program.dt):
-        program = program.with_source(source)
-    if steps is None:
-        if duration is None:
-            raise UserError(f"{image}: an image has no simulation length: give --duration or --steps")
-        steps = max(1, int(round(duration / program.dt)))
+    program, steps = drive_program(program, inputs, steps, duration, str(image))
     every = None if record_every is None else max(1, int(round(record_every / program.dt)))
     return BitAccurateSimulator(program, seed=seed).run(steps, record_weights=every), program
 

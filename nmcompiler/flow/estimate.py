@@ -73,8 +73,8 @@ def estimate_image(path: Path, *, steps: int | None = None, duration: float | No
     replaced by ``inputs`` (``NAME=FILE.npy``), and estimate its energy and latency; ``output``:
     the population whose decision the latency follows (default: the last); ``clock``: Hz, for
     models that count cycles."""
-    from ..ir import Probe, SpikeSource
-    from ..sim.stimulus import read_spike_arrays
+    from ..ir import Probe
+    from ..sim.stimulus import drive_program
 
     where = str(path)
     try:
@@ -89,13 +89,7 @@ def estimate_image(path: Path, *, steps: int | None = None, duration: float | No
     del contents
     # every spike recorded (the estimate counts them all), no traces
     program = dataclasses.replace(program, probes=tuple(Probe(target=p.name) for p in program.populations))
-    sizes = {s.name: s.size for s in program.sources if isinstance(s, SpikeSource)}
-    for source in read_spike_arrays(inputs, sizes, program.dt):
-        program = program.with_source(source)
-    if steps is None:
-        if duration is None:
-            raise UserError(f"{where}: an image has no simulation length: give --duration or --steps")
-        steps = max(1, int(round(duration / program.dt)))
+    program, steps = drive_program(program, inputs, steps, duration, where)
     names = [s.name for s in program.populations]
     if output is not None and output not in names:
         raise UserError(f"{where}: --output '{output}' is not a population of the image (it has {', '.join(names)})")

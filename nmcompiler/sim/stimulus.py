@@ -8,7 +8,7 @@ from ..errors import UserError
 from ..fileio import UnreadableArray, read_npy
 from ..ir import Network, SpikeSource
 
-__all__ = ["spike_source_from_array", "apply_spike_arrays", "read_spike_arrays"]
+__all__ = ["spike_source_from_array", "apply_spike_arrays", "drive_program", "read_spike_arrays"]
 
 
 def spike_source_from_array(name: str, array: np.ndarray, dt: float, size: int | None = None) -> SpikeSource:
@@ -56,3 +56,16 @@ def apply_spike_arrays(net: Network, specs) -> Network:
     for source in read_spike_arrays(specs, sizes, net.dt):
         out.replace(source)
     return out
+
+
+def drive_program(program, inputs, steps: int | None, duration: float | None, where: str):
+    """An image's program with its host sources replaced by ``inputs`` (``NAME=FILE.npy``), and the
+    ticks to run it: ``steps``, else ``duration`` in ticks (an image has no length of its own)."""
+    sizes = {s.name: s.size for s in program.sources if isinstance(s, SpikeSource)}
+    for source in read_spike_arrays(inputs, sizes, program.dt):
+        program = program.with_source(source)
+    if steps is None:
+        if duration is None:
+            raise UserError(f"{where}: an image has no simulation length: give --duration or --steps")
+        steps = max(1, int(round(duration / program.dt)))
+    return program, steps
