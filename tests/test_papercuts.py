@@ -1,10 +1,15 @@
 """What a new user hit (issue 29, papercuts): piped tables cut to 80 columns, a missing optional
 extra reported as an internal error, --debug only before the subcommand, a single neuron's
-spikes on the raster's edge."""
+spikes on the raster's edge, no network from standard input, no memory map or image digest in
+``nmc inspect``."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +17,8 @@ import pytest
 from nmcompiler.cli.main import _debug_first
 
 from conftest import EXAMPLES
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_piped_tables_keep_long_names(run_nmc):
@@ -57,3 +64,49 @@ def test_a_single_neuron_raster_keeps_its_spikes_off_the_edge():
     low, high = fig.axes[0].get_ylim()
     assert low == pytest.approx(-0.5) and high == pytest.approx(0.5)
     assert np.concatenate(list(result.spike_steps.values())).size > 0
+
+
+def _stdin(monkeypatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize("name, options", [("examples/mlp.yaml", ()),
+                                           ("tests/golden/frameworks/snntorch_ff_zero.nir", ("--from", "snntorch"))])
+def test_info_reads_a_network_from_standard_input(run_nmc, monkeypatch, name, options):
+    path = ROOT / name
+    code, from_file, err = run_nmc("info", path, "--json", *options)
+    assert code == 0, err
+    _stdin(monkeypatch, path.read_bytes())
+    monkeypatch.chdir(path.parent)  # a YAML network's arrays are read from the working folder
+    code, from_stdin, err = run_nmc("info", "-", "--json", *options)
+    assert code == 0, err
+    read, wanted = json.loads(from_stdin), json.loads(from_file)
+    read.pop("name"), wanted.pop("name")  # a NIR graph is named after its file: 'stdin' here
+    assert read == wanted and wanted["neurons"] > 0
+
+
+@pytest.mark.parametrize("data, says", [(b"", "<stdin>: empty"), (b"\xff\xfe\x00", "neither YAML"),
+                                        (b"version: 1\n", "<stdin>:1:"),
+                                        (b"\x89HDF\r\n\x1a\n" + b"\0" * 40, "<stdin>: not a readable NIR file")])
+def test_bad_standard_input_names_stdin(run_nmc, monkeypatch, data, says):
+    _stdin(monkeypatch, data)
+    code, out, err = run_nmc("info", "-")
+    assert code == 2 and says in err and "Traceback" not in err and "nmc-stdin" not in err
+
+
+def test_inspect_prints_the_memory_map_and_the_image_own_sha256(run_nmc, tmp_path):
+    digests = {}
+    for name in ("mlp", "single_lif"):
+        code, _, err = run_nmc("compile", EXAMPLES / f"{name}.yaml", "--target", "loihi-like", "-o", tmp_path / name)
+        assert code == 0, err
+        image = tmp_path / name / f"{name}.nmc"
+        code, text, err = run_nmc("inspect", image)
+        assert code == 0, err
+        doc = json.loads(run_nmc("inspect", image, "--json")[1])
+        assert doc["image_sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
+        assert f"image sha256 {doc['image_sha256'][:16]}" in text and "target description sha256" in text
+        assert "memory map" in text
+        for section in doc["memory_map"]:  # every section's row: offset and CRC as stored
+            assert f"0x{section['offset']:08x}" in text and f"{section['crc32']:08x}" in text
+        digests[name] = (doc["image_sha256"], doc["target_sha256"])
+    assert digests["mlp"][0] != digests["single_lif"][0] and digests["mlp"][1] == digests["single_lif"][1]

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import click
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
 from ..image import ImageError, compiled_target, decode, read_header, target_digest
 from ..image import memory_map
 from ..image.cam import EMPTY
-from .app import cli, output_file
+from .app import cli, out, output_file
 
 __all__ = ["check_target", "read_image", "simulate_image"]
 
@@ -113,27 +113,30 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
     check_target(image, contents.meta, target)
     summary = [_core_summary(c) for c in contents.cores]
     if sections:
-        out = {}
+        picked = {}
         for spec in sections:
             kind, _, core = spec.partition(":")
             try:
                 index = int(core) if core else None
             except ValueError:
                 raise UserError(f"--section {spec}: CORE must be an integer") from None
-            out[spec] = _section_json(contents, kind, index)
-        click.echo(json.dumps(out if len(out) > 1 else next(iter(out.values())), indent=1, sort_keys=True))
+            picked[spec] = _section_json(contents, kind, index)
+        click.echo(json.dumps(picked if len(picked) > 1 else next(iter(picked.values())), indent=1, sort_keys=True))
         return
     meta = contents.meta
-    doc = {"header": header, "compiler": meta["compiler"], "target": meta["target"], "network": meta["network"],
+    sections_map = memory_map(entries)
+    doc = {"header": header, "image_sha256": hashlib.sha256(data).hexdigest(), "compiler": meta["compiler"],
+           "target": meta["target"], "target_sha256": meta["target_sha256"], "network": meta["network"],
            "cores": summary, "chip_tables": {str(k): int(v.shape[0]) for k, v in contents.chip_tables.items()},
-           "memory_map": memory_map(entries)}
+           "memory_map": sections_map}
     if as_json:
         click.echo(json.dumps(doc, indent=1, sort_keys=True))
         return
-    console = Console(highlight=False, soft_wrap=True)
+    console = out()
     console.print(f"[bold]{image}[/]: nmcompiler image v{header['format_version']}, {header['file_bytes']} bytes, "
-                  f"{header['sections']} sections, checksums ok")
-    console.print(f"network '{meta['network']}' for target '{meta['target']}' (sha256 {meta['target_sha256'][:16]}), "
+                  f"{header['sections']} sections, checksums ok; image sha256 {doc['image_sha256'][:16]}")
+    console.print(f"network '{meta['network']}' for target '{meta['target']}' (target description sha256 "
+                  f"{meta['target_sha256'][:16]}), "
                   f"{meta['compiler']}; {meta['neurons']} neurons on {len(contents.cores)} cores, "
                   f"synapse layout {meta['synapse_storage']}"
                   + (f"; {meta['compartments']} partial-sum compartments ({meta['payload_bits']}-bit messages)"
@@ -147,6 +150,33 @@ def inspect(image: Path, as_json: bool, sections, target) -> None:
     if contents.chip_tables:
         console.print("routing-table entries per chip: " + ", ".join(
             f"{k}: {v.shape[0]}" for k, v in sorted(contents.chip_tables.items())))
+    console.print(_memory_map_table(sections_map))
+    if len(sections_map) > _MAP_ROWS:
+        console.print(f"memory map: {len(sections_map)} sections, shown by kind (--json lists each section)")
+
+
+def _where(section: dict) -> str:
+    place = section.get("core", section.get("chip"))
+    return "-" if place is None else str(place)
+
+
+_MAP_ROWS = 48  # sections listed one by one; more are summed by kind
+
+
+def _memory_map_table(sections_map: list[dict]) -> Table:
+    """Every section (offset, size, CRC-32, what it holds), or for a large image one row per kind."""
+    if len(sections_map) <= _MAP_ROWS:
+        table = Table("section", "core/chip", "offset", "bytes", "crc32", "holds", title="memory map")
+        for s in sections_map:
+            table.add_row(s["kind"], _where(s), f"0x{s['offset']:08x}", str(s["size"]),
+                          f"{s['crc32']:08x}", s["holds"])
+        return table
+    table = Table("section", "count", "first offset", "bytes", "holds", title="memory map by kind")
+    for kind in dict.fromkeys(s["kind"] for s in sections_map):
+        rows = [s for s in sections_map if s["kind"] == kind]
+        table.add_row(kind, str(len(rows)), f"0x{min(s['offset'] for s in rows):08x}",
+                      str(sum(s["size"] for s in rows)), rows[0]["holds"])
+    return table
 
 
 def simulate_image(image: Path, steps: int | None, duration: float | None, seed, target: str | None, inputs=(),

@@ -3,16 +3,26 @@ reads, plus PyNN scripts (a ``.py`` that imports PyNN), which run on ``nmcompile
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import Diagnostic, UserError, ValidationError
 from ..frontends import NirOptions, load_network
+from ..frontends.yaml_network import load_yaml_network
 from ..ir import Network
 
-__all__ = ["load_model_file"]
+__all__ = ["STDIN", "load_model_file"]
+
+STDIN = "-"  # the path that means standard input
+_STDIN_NAME = "<stdin>"
+_BINARY = {b"\x89HDF\r\n\x1a\n": ".nir", b"PK\x03\x04": ".npz"}  # magic bytes of NIR (HDF5) and saved-IR files
 
 
 def load_model_file(path: str | Path, *, nir_options: NirOptions | None = None) -> Network:
+    """Load ``path`` (``-``: standard input, told apart by its first bytes: NIR, a saved IR or YAML)."""
+    if str(path) == STDIN:
+        return _load_stdin(nir_options)
     path = Path(path)
     if path.suffix == ".py" and path.is_file() and any(word in path.read_text(errors="replace") for word in ("pyNN", "nmcompiler.pynn")):
         try:
@@ -25,3 +35,30 @@ def load_model_file(path: str | Path, *, nir_options: NirOptions | None = None) 
                                 "(a PyNN script sets its time step in setup())")
             return load_pynn_script(path).validate()
     return load_network(path, nir_options=nir_options)
+
+
+def _load_stdin(nir_options: NirOptions | None) -> Network:
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise UserError(f"{_STDIN_NAME}: empty; pipe a network into it, e.g. nmc info - < net.yaml")
+    suffix = next((s for magic, s in _BINARY.items() if data.startswith(magic)), None)
+    if suffix is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"{_STDIN_NAME}: neither YAML (UTF-8 text), a NIR file (HDF5) nor a saved IR (.npz); "
+                            "scripts (Brian2, PyNN) are read from files only") from None
+        if nir_options is not None and nir_options != NirOptions():
+            raise UserError(f"{_STDIN_NAME}: --dt, --integration and --reset apply to NIR files only (this is YAML)")
+        return load_yaml_network(_STDIN_NAME, text=text)
+    with tempfile.TemporaryDirectory(prefix="nmc-stdin-") as folder:
+        file = Path(folder) / ("stdin" + suffix)
+        file.write_bytes(data)
+        try:
+            return load_network(file, nir_options=nir_options)
+        except ValidationError as exc:
+            raise ValidationError([Diagnostic(where=d.where.replace(str(file), _STDIN_NAME),
+                                              message=d.message.replace(str(file), _STDIN_NAME))
+                                   for d in exc.diagnostics]) from None
+        except UserError as exc:
+            raise UserError(str(exc).replace(str(file), _STDIN_NAME)) from None

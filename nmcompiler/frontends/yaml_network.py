@@ -27,7 +27,7 @@ from ..units import QuantityError, format_time, parse_quantity
 from . import connectors
 from ..streams import stream
 from .values import FieldError, load_npy, resolve_value
-from ..yamlio import YamlDocument, read_yaml
+from ..yamlio import YamlDocument, parse_yaml, read_yaml
 
 __all__ = ["load_yaml_network", "network_schema"]
 
@@ -436,9 +436,12 @@ def _check_arrays(doc: YamlDocument) -> None:
                                                           "entry to read the arrays as they are")])
 
 
-def load_yaml_network(path: str | Path) -> Network:
-    """Load and validate a YAML network file; raise :class:`ValidationError` with every problem."""
-    doc = read_yaml(path)
+def load_yaml_network(path: str | Path, *, text: str | None = None) -> Network:
+    """Load and validate a YAML network file; raise :class:`ValidationError` with every problem.
+
+    With ``text``, parse that instead of reading ``path`` (which errors then name, e.g. ``<stdin>``;
+    relative array paths are read from the folder of ``path``: the working folder for ``<stdin>``)."""
+    doc = read_yaml(path) if text is None else parse_yaml(text, str(path))
     if not isinstance(doc.data, dict):
         raise ValidationError([doc.diagnostic((), "a network file must be a mapping with 'version', 'dt' and 'populations'")])
     schema = _schema_problems(doc)
