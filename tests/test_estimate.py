@@ -56,7 +56,8 @@ def one_core(target):
 
 
 def _estimate(activity, target, decision=None):
-    return estimate(activity, load_target(target).cost, target=target, dt=1e-3, decision=decision)
+    return estimate(activity, load_target(target).cost, target=target, dt=1e-3,
+                    decisions=None if decision is None else (decision,))
 
 
 def test_hand_counted_activity():
@@ -204,3 +205,57 @@ def test_bad_cost_sections_are_user_errors(tmp_path, cost, message):
     path.write_text(text + f"\ncost: {cost}\n")
     with pytest.raises(UserError, match=re.escape(message)):
         load_target(str(path))
+
+
+def _digits_events(count: int, steps: int):
+    from nmcompiler.sim.data import SampleData
+
+    data = SampleData.load(EXAMPLES / "digits" / "digits_test.npz", None)
+    return np.stack([data.spikes(k, steps, 5) for k in range(count)]).astype(np.uint8), data.y[:count]
+
+
+def test_per_inference_estimate_is_the_sum_of_single_runs():
+    """Samples as inferences one after another: energy, wall time and decisions equal the single
+    runs', each sample fed alone; the accuracy is the image's own classification."""
+    import nmcompiler
+
+    chip = nmcompiler.compile(EXAMPLES / "digits" / "digits.yaml", "loihi-like")
+    x, y = _digits_events(4, 30)
+    many = chip.estimate(samples=x, labels=y, source="pixels")
+    singles = [chip.estimate({"pixels": x[k]}, steps=30) for k in range(4)]
+    e = many.estimate
+    assert e.inferences == 4 and e.steps == 120
+    assert many.activity.synaptic_ops == sum(s.activity.synaptic_ops for s in singles) > 1000
+    assert e.energy == pytest.approx(sum(s.estimate.energy for s in singles), rel=1e-12)
+    assert e.wall_time == pytest.approx(sum(s.estimate.wall_time for s in singles), rel=1e-12)
+    assert e.decisions == tuple(s.estimate.decision for s in singles) and max(e.decisions) >= 1
+    assert e.decision_time == pytest.approx(max(s.estimate.decision_time for s in singles), rel=1e-12)
+    doc = e.to_json()
+    assert doc["energy"]["per_inference_j"] == pytest.approx(e.energy / 4, rel=1e-12)
+    assert doc["latency"]["decision_ticks_mean"] == pytest.approx(np.mean(e.decisions))
+    assert many.accuracy == chip.accuracy(x, y, output="out", steps=30, source="pixels").hw_accuracy
+
+
+def test_estimate_data_and_the_compare_report_agree(tmp_path, run_nmc):
+    x, y = _digits_events(6, 30)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    code, _, err = run_nmc("compile", EXAMPLES / "digits" / "digits.yaml", "--target", "loihi-like", "-o", tmp_path / "c")
+    assert code == 0, err
+    image = tmp_path / "c" / "digits.nmc"
+    code, out, err = run_nmc("estimate", image, "--data", tmp_path / "d.npz", "--json")
+    assert code == 0, err
+    est = json.loads(out)
+    assert est["inferences"] == 6 and est["steps"] == 180 and est["accuracy"] is not None
+    code, _, err = run_nmc("compare", image, "--network", EXAMPLES / "digits" / "digits.yaml", "--data",
+                           tmp_path / "d.npz", "--steps", "30", "-o", tmp_path / "cmp")
+    assert code == 0, err
+    cmp = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert cmp["estimate"]["energy"] == est["energy"] and cmp["hw_accuracy"] == est["accuracy"]
+    code, text, err = run_nmc("compare", EXAMPLES / "digits" / "digits.yaml", "--target", "loihi-like", "--data",
+                              tmp_path / "d.npz", "--steps", "30", "-o", tmp_path / "cmp2")
+    assert code == 0, err
+    assert "estimate on loihi-like" in text
+    net_cmp = json.loads((tmp_path / "cmp2" / "compare.json").read_text())
+    assert net_cmp["estimate"]["energy"]["total_j"] == pytest.approx(est["energy"]["total_j"], rel=1e-12)
+    code, _, err = run_nmc("estimate", image, "--data", tmp_path / "d.npz", "--input", "pixels=x.npy")
+    assert code == 2 and "not both" in err

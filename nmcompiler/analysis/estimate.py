@@ -39,7 +39,25 @@ class Estimate:
     busy_per_core: np.ndarray  # s of work per core over the run
     work_seconds: np.ndarray  # per tick: the time its work takes
     tick_seconds: np.ndarray  # per tick: wall time (the work, or the fixed period)
-    decision: int | None = None  # ticks until the output's decision stops changing (None: no output given)
+    # per inference, ticks until the output's decision stops changing (None: no output given)
+    decisions: tuple[int, ...] | None = None
+
+    @property
+    def ticks_per_inference(self) -> int:
+        return self.steps // max(self.inferences, 1)
+
+    @property
+    def decision(self) -> int | None:
+        """The slowest inference's decision, in ticks."""
+        return None if self.decisions is None else max(self.decisions, default=0)
+
+    @property
+    def decision_times(self) -> np.ndarray | None:
+        """Per inference, the wall time until its decision (its own ticks up to it)."""
+        if self.decisions is None:
+            return None
+        L = self.ticks_per_inference
+        return np.array([self.tick_seconds[k * L:k * L + d].sum() for k, d in enumerate(self.decisions)])
 
     @property
     def energy(self) -> float | None:
@@ -67,7 +85,9 @@ class Estimate:
 
     @property
     def decision_time(self) -> float | None:
-        return None if self.decision is None else float(self.tick_seconds[:self.decision].sum())
+        """The slowest inference's wall time to its decision."""
+        times = self.decision_times
+        return None if times is None else float(times.max(initial=0.0))
 
     def to_json(self) -> dict:
         n, bio = max(self.inferences, 1), self.biological_time
@@ -87,7 +107,7 @@ class Estimate:
                         "tick_max_s": float(self.tick_seconds.max(initial=0.0)),
                         "work_max_s": float(self.work_seconds.max(initial=0.0)),
                         "overruns": self.overruns, "decision_ticks": self.decision,
-                        "decision_s": self.decision_time,
+                        "decision_s": self.decision_time, **self._decision_means(),
                         "cycles_per_tick_mean": None if cycles is None else float(cycles.mean()) if cycles.size else 0.0,
                         "cycles_per_tick_max": None if cycles is None else float(cycles.max(initial=0))},
             "throughput": {"inferences_per_s": n / self.wall_time if self.wall_time else None,
@@ -96,9 +116,19 @@ class Estimate:
         }
 
 
+    def _decision_means(self) -> dict:
+        if self.decisions is None or len(self.decisions) < 2:
+            return {}
+        return {"decision_ticks_mean": float(np.mean(self.decisions)),
+                "decision_s_mean": float(self.decision_times.mean())}
+
+
 def estimate(activity: Activity, model: CostModel, *, target: str, dt: float, inferences: int = 1,
-             decision: int | None = None) -> Estimate:
-    """The estimate of a run whose ``activity`` was counted per tick on a mapping."""
+             decisions: tuple[int, ...] | None = None) -> Estimate:
+    """The estimate of a run whose ``activity`` was counted per tick on a mapping: ``inferences``
+    runs of equal length one after another (``decisions``: each one's ticks to its decision)."""
+    if activity.steps % max(inferences, 1):
+        raise ValueError(f"{activity.steps} ticks do not divide into {inferences} inferences of equal length")
     cores = activity.cores
     if cores is None or cores.ticks is None:
         raise ValueError("estimates need the activity counted per tick on a mapping")
@@ -117,7 +147,7 @@ def estimate(activity: Activity, model: CostModel, *, target: str, dt: float, in
     return Estimate(target=target, model=model, steps=activity.steps, dt=dt, inferences=inferences, chips=chips,
                     energy_by_kind=by_kind, energy_per_core=np.asarray(per_core, dtype=np.float64),
                     energy_per_population=per_pop, busy_per_core=busy, work_seconds=work, tick_seconds=tick,
-                    decision=decision)
+                    decisions=None if decisions is None else tuple(int(d) for d in decisions))
 
 
 def _events_energy(model: CostModel, ops, updates, spikes, messages, hops_x, hops_y) -> dict:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..fileio import OutputSet
+from ..units import format_si
 
 from .app import cli, data_options, load_source, log, network_options, out, output_folder, steps_of, time_option
 
@@ -79,12 +80,15 @@ def compare(network: Path, target, float_network, weight_bits_option, duration, 
         raise UserError("compare NETWORK --target TARGET, or compare IMAGE.nmc --network NET --data FILE.npz")
     data = SampleData.load(data_file, encode) if data_file is not None else None
     if is_image:
-        cmp, image = _compare_image(network, float_network, source_options, data, target, input_source, output_pop,
-                                    steps, duration, seed), None
+        (cmp, est), image = _compare_image(network, float_network, source_options, data, target, input_source,
+                                           output_pop, steps, duration, seed), None
     else:
         cmp, image = _compare_network(network, target, source_options, weight_bits_option, duration, steps, seed,
                                       data, input_source, output_pop, calibrate, _clip(clip))
+        est = image.estimate if image is not None else None
     report = cmp.to_json() | (image.to_json() if image is not None else {})
+    if est is not None:
+        report["estimate"] = est.to_json()
     _write(outdir, cmp, report)
     for w in cmp.warnings:
         log.warning("%s", w)
@@ -155,21 +159,33 @@ def _spikes(net, target) -> dict[str, int] | None:
 
 def _compare_image(image: Path, float_network: Path, source_options, data, target, input_source, output_pop, steps,
                    duration, seed):
+    from ..flow.estimate import RunRecorder, image_placement, image_target, recording_program
     from ..flow.image_accuracy import compare_image
-    from ..image import decode, to_program
+    from ..image import decode
     from .image_commands import check_target, read_image
 
     contents = decode(read_image(image), str(image))
     check_target(image, contents.meta, target)
+    try:
+        cost = image_target(contents, target, str(image)).cost
+    except UserError as exc:  # the comparison stands without an estimate
+        log.warning("no estimate: %s", exc)
+        cost = None
     net = load_source(float_network, source_options)
     steps = steps or (max(1, int(round(duration / net.dt))) if duration is not None else None)
     if data.encode == "current":
         raise UserError(f"{image}: an image's inputs are spike sources: use --encode rate or events")
+    program = recording_program(contents)  # every spike: the estimate counts them all
+    recorder = RunRecorder(output_pop or net.populations[-1].name) if cost is not None else None
     with _progress(len(data)) as bar:
         task = bar.add_task("cmp", total=len(data))
-        cmp = compare_image(net, to_program(contents), data, target=contents.meta["target"], source=input_source,
-                            output=output_pop, steps=steps, seed=seed, progress=lambda k: bar.advance(task, k))
-    return cmp
+        cmp = compare_image(net, program, data, target=contents.meta["target"], source=input_source,
+                            output=output_pop, steps=steps, seed=seed, progress=lambda k: bar.advance(task, k),
+                            on_run=recorder)
+    if recorder is None:
+        return cmp, None
+    placement = image_placement(contents, image_target(contents, target, str(image)), program.n, str(image))
+    return cmp, recorder.estimate(program, placement, cost)[0]
 
 
 def _write(outdir: Path, cmp, report: dict) -> None:
@@ -208,11 +224,22 @@ def _print(cmp, report: dict, image, outdir: Path) -> None:
             for name, row in cmp.population_agreement.items()))
     if image is not None:
         console.print(f"the compiled image ({image.cores} cores, its own tables): accuracy {image.accuracy:.4f}")
+    if "estimate" in report:
+        console.print(_estimate_line(report["estimate"]))
     for name, w in (cmp.learning or {}).items():
         console.print(f"projection '{name}' learned: mean weight float {w['float']['mean']:.3f}, fixed point "
                       f"{w['hw']['mean']:.3f} (of the range); within 10 % of w_max {w['float']['near_max']:.3f} / "
                       f"{w['hw']['near_max']:.3f}; bimodal {w['float']['bimodal']} / {w['hw']['bimodal']}")
     console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if cmp.confusion is not None else ""))
+
+
+def _estimate_line(e: dict) -> str:
+    """One line of the estimate (nmc estimate gives the whole of it)."""
+    energy = "energy not modelled" if e["energy"] is None else \
+        f"{format_si(e['energy']['per_inference_j'], 'J')} per sample"
+    time = f"{format_si(e['latency']['per_inference_s'], 's')} per sample" if e["latency"]["wall_time_s"] else \
+        "time not modelled"
+    return f"estimate on {e['target']} (model: {e['model']['source'].split(',')[0]}): {energy}, {time} (compare.json: estimate)"
 
 
 def _image_accuracy(net, target, fmt, data, input_source, output_pop, steps, seed):

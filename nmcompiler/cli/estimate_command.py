@@ -53,6 +53,14 @@ def _fmax(path: Path) -> float:
               help="Spikes for one of the image's host sources: a (steps, channels) 0/1 array. Repeatable.")
 @click.option("--output", "output_pop", default=None,
               help="Population whose decision (most spikes so far) the latency follows (default: the last).")
+@click.option("--data", "data_file", type=click.Path(path_type=Path),
+              help="Samples (.npz: x, optional labels y): one inference each, fed to --input-source; energy and "
+                   "latency per inference, and the image's accuracy with labels.")
+@click.option("--encode", type=click.Choice(["rate", "events"]), default=None,
+              help="With --data: rate (Bernoulli spikes of probability x per tick) or events (x: samples x ticks x "
+                   "channels of 0/1); default: events for 3-D x, rate for 2-D.")
+@click.option("--input-source", help="With --data: the host source that receives it (default: the one of matching "
+                                     "size).")
 @click.option("--target", default=None, help="The target file the image was compiled for (default: the shipped "
                                              "target of the image's name); its cost: section prices the run.")
 @click.option("--clock", callback=_clock, metavar="FREQ",
@@ -61,17 +69,25 @@ def _fmax(path: Path) -> float:
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder,
               help="Write estimate.json and activity.json here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
-def estimate(image: Path, duration, steps, seed, inputs, output_pop, target, clock, outdir, as_json) -> None:
+def estimate(image: Path, duration, steps, seed, inputs, output_pop, data_file, encode, input_source, target, clock,
+             outdir, as_json) -> None:
     """Estimate the energy, latency and throughput of IMAGE (.nmc) on its target: run it bit-accurately
     from its own tables, count every synaptic operation, neuron update, spike, message and hop per
     tick and core, and price them with the target's cost model (each figure cited in the target file)."""
+    from ..errors import UserError
     from ..flow.estimate import estimate_image
+    from ..sim.data import SampleData
 
     if duration is not None and steps is not None:
         raise click.UsageError("give either --duration or --steps, not both")
+    if data_file is None and (encode or input_source):
+        raise UserError("--encode and --input-source go with --data")
+    if data_file is not None and inputs:
+        raise UserError("give either --data (one run per sample) or --input (one run), not both")
+    data = SampleData.load(data_file, encode) if data_file is not None else None
     run = estimate_image(image, steps=steps, duration=duration, seed=seed, target=target, inputs=inputs,
-                         output=output_pop, clock=clock)
-    doc = run.estimate.to_json() | {"image": image.name, "output": run.output}
+                         output=output_pop, clock=clock, data=data, source=input_source)
+    doc = run.estimate.to_json() | {"image": image.name, "output": run.output, "accuracy": run.accuracy}
     if outdir is not None:
         output = OutputSet(outdir)
         output.add_json("estimate.json", doc)
@@ -103,8 +119,12 @@ def _print_energy(console, e: dict) -> None:
 def _print(doc: dict, outdir: Path | None) -> None:
     console = out()
     e, lat, thr = doc["energy"], doc["latency"], doc["throughput"]
-    console.print(f"estimate for {doc['image']} on {doc['target']}: {doc['steps']} ticks of "
+    runs = f"{doc['inferences']} inferences of {doc['steps'] // doc['inferences']}" if doc["inferences"] > 1 else doc["steps"]
+    console.print(f"estimate for {doc['image']} on {doc['target']}: {runs} ticks of "
                   f"{format_si(doc['dt'], 's')} on {doc['chips']} chip(s); model: {doc['model']['source']}")
+    if doc["inferences"] > 1 and e is not None:
+        console.print(f"energy per inference {format_si(e['per_inference_j'], 'J')}"
+                      + (f" at accuracy {doc['accuracy']:.4f}" if doc.get("accuracy") is not None else ""))
     if e is None:
         console.print("energy: not modelled (the target's cost model has no energy or power figures)")
     else:
@@ -121,8 +141,10 @@ def _print(doc: dict, outdir: Path | None) -> None:
         console.print(f"[bold]{lat['overruns']} ticks overrun the period[/bold] (their work takes longer than "
                       f"{format_si(doc['model']['time']['period']['value'], 's')})")
     if lat["decision_ticks"] is not None:
+        mean = (f"; mean over inferences {lat['decision_ticks_mean']:.1f} ticks "
+                f"({format_si(lat['decision_s_mean'], 's')})" if "decision_ticks_mean" in lat else "")
         console.print(f"decision of '{doc['output']}' settles after {lat['decision_ticks']} ticks "
-                      f"({format_si(lat['decision_s'], 's')} wall time)")
+                      f"({format_si(lat['decision_s'], 's')} wall time){' at the slowest' if mean else ''}{mean}")
     for line in doc["assumed"]:
         console.print(f"assumed: {line}")
     if doc["not_modelled"]:

@@ -8,6 +8,7 @@ with the image, the report, and what a user does next (save, simulate, classify,
     acc = chip.accuracy(samples, labels, output="3", steps=27)  # float and hardware
     cmp = chip.compare(samples, labels)         # + per class, confusion, agreement per population
     chip.verify(("float", "int", "rtl"), {"input": spikes}, steps=27).bit_exact
+    chip.estimate({"input": spikes}, steps=27).estimate.energy   # joules, on the target's cost model
     chip.save("out/digits")
 """
 
@@ -88,6 +89,22 @@ class Compiled:
         data = SampleData.of(samples, labels, encode)
         return compare_image(self.network, to_program(self.contents), data, target=self.mapping.target.name,
                              source=source, output=output, steps=steps, seed=seed)
+
+    def estimate(self, inputs: dict[str, np.ndarray] | None = None, *, steps: int | None = None,
+                 samples: np.ndarray | None = None, labels: np.ndarray | None = None, source: str | None = None,
+                 output: str | None = None, seed: int | None = None, clock: float | None = None):
+        """Energy, latency and throughput of the image on its target (``nmc estimate``): one run of
+        ``steps`` ticks fed with ``inputs``, or one inference per sample of ``samples`` ((samples,
+        steps, channels) spikes fed to ``source``; with ``labels``, the accuracy too); ``clock``:
+        Hz for a cycle-counting model. Returns an :class:`nmcompiler.flow.estimate.ImageEstimate`."""
+        from .estimate import cost_model, estimate_contents
+
+        tgt = self.mapping.target
+        model = cost_model(tgt, clock, self.network.name)
+        data = None if samples is None else SampleData.of(samples, labels, "events", where="samples")
+        contents = self._contents_with(inputs)
+        return estimate_contents(contents, tgt, model, where=self.network.name, steps=steps, seed=seed,
+                                 output=output, data=data, source=source)
 
     def verify(self, levels=("float", "int", "rtl"), inputs: dict[str, np.ndarray] | None = None, *,
                steps: int | None = None, states: bool = False):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.compare import CompareResult, compare_results, first_divergence
+from ..analysis.estimate import Estimate
 from ..analysis.scores import score_samples
 from ..compiler import compile_network
 from ..datapath import NumericFormat
@@ -19,6 +20,7 @@ from ..ir import Network, SpikeSource
 from ..lowered import SimProgram
 from ..sim.data import SampleData, rate_spikes
 from ..targets import Target
+from .estimate import RunRecorder, image_placement, recording_program
 from .samples import run_samples, spike_counts
 from .verify import response_lag
 
@@ -31,10 +33,11 @@ class ImageAccuracy:
     cores: int
     spikes: dict[str, int]  # per population, over every sample
     notes: list[str]  # what compiling changed
+    estimate: Estimate | None = None  # energy and latency per sample (None: the target has no cost model)
 
     def to_json(self) -> dict:
         return {"image_accuracy": self.accuracy, "image_cores": self.cores, "image_spikes": self.spikes,
-                "image_notes": self.notes}
+                "image_notes": self.notes} | ({} if self.estimate is None else {"estimate": self.estimate.to_json()})
 
 
 def image_accuracy(net: Network, target: Target, fmt: NumericFormat, x: np.ndarray, y: np.ndarray, *, encode: str,
@@ -50,17 +53,25 @@ def image_accuracy(net: Network, target: Target, fmt: NumericFormat, x: np.ndarr
     if not report.fits:
         raise UserError(f"{net.name}: the mapping does not fit {target.name}: " + "; ".join(report.misfits))
     samples = x if encode == "events" else np.stack([rate_spikes(s, steps, seed, k) for k, s in enumerate(x)])
-    counts = spike_counts(to_program(build_contents(mapping, fx)), source, samples, output, steps, seed)
+    contents = build_contents(mapping, fx)
+    if target.cost is None:
+        counts = spike_counts(to_program(contents), source, samples, output, steps, seed)
+        return ImageAccuracy(accuracy=counts.accuracy(y), cores=report.cores_used, spikes=counts.totals,
+                             notes=list(report.notes))
+    program, recorder = recording_program(contents), RunRecorder(output)
+    counts = spike_counts(program, source, samples, output, steps, seed, on_run=recorder)
+    est, _ = recorder.estimate(program, image_placement(contents, mapping.target, program.n, net.name), target.cost)
     return ImageAccuracy(accuracy=counts.accuracy(y), cores=report.cores_used, spikes=counts.totals,
-                         notes=list(report.notes))
+                         notes=list(report.notes), estimate=est)
 
 
 def compare_image(net: Network, program: SimProgram, data: SampleData, *, target: str, source: str | None = None,
                   output: str | None = None, steps: int | None = None, seed: int | None = None,
-                  progress=None) -> CompareResult:
+                  progress=None, on_run=None) -> CompareResult:
     """The float network against a compiled image's own tables (``nmc compare IMAGE.nmc
     --network NET --data``) on every sample of ``data``: accuracy, per class, confusion, count
-    agreement per population; the summaries and plot from the first sample's runs."""
+    agreement per population; the summaries and plot from the first sample's runs.
+    ``on_run(trial, result)`` sees each run of the image."""
     if data.y is None:
         raise UserError(f"{data.where}: comparing accuracy needs labels y")
     source = data.pick_source(net.sources, source)
@@ -74,7 +85,7 @@ def compare_image(net: Network, program: SimProgram, data: SampleData, *, target
     seed = net.seed if seed is None else seed
     f = run_samples(net, data, source=source, output=output, steps=steps, seed=seed, progress=progress)
     data.check_labels(f.counts.shape[1], output)
-    h = run_samples(program, data, source=source, output=output, steps=steps, seed=seed)
+    h = run_samples(program, data, source=source, output=output, steps=steps, seed=seed, on_run=on_run)
     rows, warnings = compare_results(f.first, h.first)
     scores = score_samples(f.populations, h.populations, data.y, output)
     return CompareResult(target=target, steps=steps, populations=rows,

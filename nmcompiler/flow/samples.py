@@ -88,10 +88,11 @@ def _sample_model(model, data: SampleData, source: str, k: int, steps: int, seed
 
 
 def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, output: str, steps: int,
-                seed: int | None = None, progress=None) -> SampleCounts:
+                seed: int | None = None, progress=None, on_run=None) -> SampleCounts:
     """Run ``model`` (a network on the float simulator, or an image's program bit-accurately)
     once per sample of ``data`` fed to ``source``, for ``steps`` steps each (at least an event
-    sample's length: give the lag of ``output`` more to count every spike the input causes)."""
+    sample's length: give the lag of ``output`` more to count every spike the input causes).
+    ``on_run(trial, result)`` sees each run (the model as fed, its result)."""
     names = [p.name for p in model.populations]
     if output not in names:
         raise UserError(f"output population '{output}' does not exist (populations: {', '.join(names)})")
@@ -105,6 +106,8 @@ def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, o
         sim = FloatSimulator(trial, seed=seed) if isinstance(model, Network) else BitAccurateSimulator(trial, seed=seed)
         result = sim.run(steps)
         first = result if first is None else first
+        if on_run is not None:
+            on_run(trial, result)
         for name in names:
             if name in result.spike_ids:
                 counts[name][k] = np.bincount(result.spike_ids[name], minlength=sizes[name])
@@ -114,7 +117,7 @@ def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, o
 
 
 def spike_counts(model: Network | SimProgram, source: str, samples: np.ndarray, output: str, steps: int,
-                 seed: int | None = None) -> SampleCounts:
+                 seed: int | None = None, on_run=None) -> SampleCounts:
     """:func:`run_samples` on ``samples``: (samples, steps, channels...) 0/1 spikes."""
     samples = np.asarray(samples)
     sizes = _sources(model)
@@ -123,7 +126,7 @@ def spike_counts(model: Network | SimProgram, source: str, samples: np.ndarray, 
     if samples.ndim < 3 or samples.shape[0] == 0:
         raise UserError(f"input for '{source}': expected (samples, steps, channels...) spikes, not shape {samples.shape}")
     data = SampleData(x=samples, y=None, encode="events", where=f"input for '{source}'")  # 0/1: checked per sample
-    return run_samples(model, data, source=source, output=output, steps=steps, seed=seed)
+    return run_samples(model, data, source=source, output=output, steps=steps, seed=seed, on_run=on_run)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .inputs import SourceSpikes
 from .result import SimResult
 
 __all__ = ["Activity", "CoreActivity", "PopulationActivity", "TickActivity", "count_activity", "float_activity",
-           "program_activity", "records_every_spike"]
+           "program_activity", "program_events", "records_every_spike"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,11 +204,19 @@ def float_activity(net, result: SimResult, steps: int, mapping=None) -> Activity
     return count_activity(table, layout.n, slots, events, steps, mapping)
 
 
-def program_activity(prog, result: SimResult, steps: int, mapping=None) -> Activity:
-    """The activity of a bit-accurate simulation of ``prog`` (a fixed-point network's program, or
-    an image's: :func:`nmcompiler.image.to_program`)."""
+def program_events(prog, result: SimResult, steps: int) -> sparse.csr_matrix:
+    """Spikes per tick and presynaptic index, (steps, presynaptic indices), of a bit-accurate run
+    of ``prog``."""
     shim = SimpleNamespace(sources=prog.sources, dt=prog.dt)
     sources = SourceSpikes(shim, SimpleNamespace(offsets=prog.offsets), result.seed)
-    events = _events(result, prog.offsets, prog.synapses.indptr.size - 1, sources, steps)
+    return _events(result, prog.offsets, prog.synapses.indptr.size - 1, sources, steps)
+
+
+def program_activity(prog, result: SimResult | list, steps: int, mapping=None) -> Activity:
+    """The activity of a bit-accurate simulation of ``prog`` (a fixed-point network's program, or
+    an image's: :func:`nmcompiler.image.to_program`). ``result`` may instead be a list of the
+    :func:`program_events` of several runs of ``steps`` ticks each (of ``prog`` with its sources
+    replaced), counted as one run after another."""
+    runs = result if isinstance(result, list) else [program_events(prog, result, steps)]
     slots = [(s.name, s.offset, s.size) for s in prog.populations]
-    return count_activity(prog.synapses, prog.n, slots, events, steps, mapping)
+    return count_activity(prog.synapses, prog.n, slots, sparse.vstack(runs, format="csr"), steps * len(runs), mapping)
