@@ -265,6 +265,21 @@ def test_examples_that_fit_one_core(fpga, name):
     # docs/rtl.md timing: the neuron phase takes neurons + 1 cycles; at most one synapse per cycle
     assert set(result.neuron_cycles) == {contents.cores[0].neurons.size + 1}
     assert sum(result.event_cycles) >= result.synops
+    _assert_cycle_model(contents, target, result, 100)
+
+
+def _assert_cycle_model(contents, target, result, steps) -> None:
+    """fpga-lif's cost model (hwtargets/fpga-lif.yaml) gives a single core's cycles per tick as
+    the RTL takes them, tick by tick: the estimate's cycles less the router's share."""
+    from nmcompiler.flow.estimate import estimate_contents
+
+    run = estimate_contents(contents, target, target.cost, where="test", steps=steps)
+    cycles, ticks = target.cost.cycles, run.activity.cores.ticks
+    router = (cycles["router_spike"].value * ticks.spikes_sent.sum(axis=1)
+              + cycles["router_message"].value * ticks.messages_in.sum(axis=1))
+    measured = np.array(result.neuron_cycles) + np.array(result.event_cycles)
+    assert (run.estimate.cycles_per_tick - router).tolist() == measured.tolist()
+    assert run.activity.synaptic_ops == result.synops
 
 
 @pytest.mark.skipif(not NIR_PAPER.is_dir(), reason="../shared/data/nir-paper not present")

@@ -5,7 +5,8 @@ counted per tick and core on a mapping) priced by the target's cost model
 Energy is the sum over event kinds of count x energy per event, plus a busy core's active power
 for the time its work takes and every used chip's static power for the wall time. A tick's work on
 a core is its neuron phase (``core_tick`` + ``neuron_update`` x neurons + ``spike`` x spikes) and
-its synaptic phase (``synaptic_op`` x operations + ``message_in`` x messages received); a tick
+its synaptic phase (``synaptic_op`` x operations + ``message_in`` x messages received, plus
+``event_phase`` if it receives any); a tick
 takes the busiest core's neuron phase, the chip router's share (``router_spike`` x spikes +
 ``router_message`` x messages), the busiest core's synaptic phase and the ``barrier``. On a
 ``fixed`` model every tick takes ``period`` and a tick whose work needs longer is an overrun.
@@ -163,7 +164,8 @@ def _times(cores, model: CostModel) -> tuple[np.ndarray, np.ndarray]:
     t = cores.ticks
     s = model.seconds
     neuron_phase = s("core_tick") + s("neuron_update") * cores.neurons[None, :] + s("spike") * t.spikes_sent
-    synaptic_phase = s("synaptic_op") * t.synaptic_ops + s("message_in") * t.messages_in
+    synaptic_phase = (s("synaptic_op") * t.synaptic_ops + s("message_in") * t.messages_in
+                      + s("event_phase") * (t.messages_in > 0))
     router = s("router_spike") * t.spikes_sent.sum(axis=1) + s("router_message") * t.messages_in.sum(axis=1)
     work = neuron_phase.max(axis=1, initial=0.0) + router + synaptic_phase.max(axis=1, initial=0.0) + s("barrier")
     return work, (neuron_phase + synaptic_phase).sum(axis=0)

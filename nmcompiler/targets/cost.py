@@ -13,7 +13,8 @@ A target's ``cost`` section has
   ``time`` table gives its work);
 * ``time`` (seconds per event) or ``cycles`` (clock cycles per event, with ``clock``): per core and
   tick ``core_tick`` (fixed overhead), ``neuron_update``, ``spike``, ``synaptic_op``,
-  ``message_in`` (a message a core receives); per tick for the chip ``router_spike`` and
+  ``message_in`` (a message a core receives), ``event_phase`` (once in a tick in which the core
+  receives any message: starting and draining its synaptic phase); per tick for the chip ``router_spike`` and
   ``router_message`` (a router shared by the chip's cores) and ``barrier`` (the end-of-tick
   synchronization); ``period`` (the fixed wall time of a tick);
 * ``tick``: ``fixed`` (every tick takes ``period``, as on chips that run in real time; a tick whose
@@ -38,7 +39,7 @@ __all__ = ["ENERGY_EVENTS", "TIME_EVENTS", "CostFigure", "CostModel", "cost_from
 ENERGY_EVENTS = ("synaptic_op", "neuron_update", "spike", "message", "hop", "hop_x", "hop_y")
 POWERS = ("static_per_chip", "active_per_core")
 #: per core and tick / per tick for the whole chip
-CORE_TIMES = ("core_tick", "neuron_update", "spike", "synaptic_op", "message_in")
+CORE_TIMES = ("core_tick", "neuron_update", "spike", "synaptic_op", "message_in", "event_phase")
 CHIP_TIMES = ("router_spike", "router_message", "barrier")
 TIME_EVENTS = CORE_TIMES + CHIP_TIMES + ("period",)
 
