@@ -10,7 +10,8 @@ import sys
 import click
 
 from ..errors import UserError, ValidationError
-from . import compare_command, compile_command, estimate_command, image_commands, network_commands, rtl_commands  # noqa: F401
+from . import (compare_command, compile_command, estimate_command, image_commands, network_commands,  # noqa: F401
+               report_command, rtl_commands)
 from .app import cli
 
 __all__ = ["main", "cli"]

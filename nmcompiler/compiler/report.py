@@ -85,12 +85,7 @@ def build_report(state: CompileState, passes: dict[str, float]) -> CompileReport
     if ps is not None:
         notes += _partial_sum_notes(state)
     notes += [f"population '{pop}': {w}" for pop, r in state.fixed_point.report.items() for w in r.warnings]
-    c = target.core
-    usage = state.usage
-    util = {"neurons": _stats(usage.neurons / c.neurons),
-            "synapse_memory": _stats(usage.synapse_bits / c.synapse_memory_bits),
-            "input_axons": _stats(usage.input_axons / c.input_axons),
-            "output_axons": _stats(usage.output_axons / c.output_axons)}
+    util = {kind: _stats(share) for kind, share in state.usage.utilization(target.core).items()}
     return CompileReport(
         network=state.network.name, target=target.name, fits=not state.misfits, cores_used=part.cores,
         cores_lower_bound=state.bound, partitioner=part.name, inter_core_spikes=state.inter_core_spikes,

@@ -30,6 +30,11 @@ class CoreUsage:
     input_axons: np.ndarray  # distinct presynaptic sources (crossbar: (source, delay) pairs) per core
     output_axons: np.ndarray  # distinct destination cores per core
 
+    def utilization(self, core) -> dict[str, np.ndarray]:
+        """Per core, the share of each of ``core``'s (a target's core) limits in use."""
+        return {"neurons": self.neurons / core.neurons, "synapse_memory": self.synapse_bits / core.synapse_memory_bits,
+                "input_axons": self.input_axons / core.input_axons, "output_axons": self.output_axons / core.output_axons}
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Routes:
