@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-dev
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-bench
 
-.PHONY: demo test fuzz bench bench-quick clean clean-cache venv
+.PHONY: demo test docs fuzz bench bench-quick clean clean-cache venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the documentation site in site/ (mkdocs-material, API reference from the docstrings)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # many seeded fuzz cases per entrance (tests/test_fuzz_entrances.py; make test runs 200)
 N ?= 10000
@@ -57,7 +61,7 @@ bench-quick: $(BENCH_STAMP)
 # numba's on-disk caches (nmcompiler/**/__pycache__/*.nbi, *.nbc) are not invalidated when an
 # njit function that another module calls changes: after editing one, `make clean-cache`
 clean: clean-cache
-	rm -rf $(VENV) $(BENCH_VENV) out build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) out build site *.egg-info
 
 clean-cache:
 	find nmcompiler -name '*.nbi' -delete -o -name '*.nbc' -delete
