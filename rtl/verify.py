@@ -18,10 +18,9 @@ import numpy as np
 from nmcompiler.errors import UserError
 from nmcompiler.image.contents import ImageContents
 from nmcompiler.image.program import to_program
-from nmcompiler.ir import Probe
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.inputs import SourceSpikes
-from nmcompiler.lowered import SimProgram
+from nmcompiler.lowered import SimProgram, probe_all
 
 from .chip import ChipParams
 from .learn_verify import LearnDivergence, learn_job, learning_differences
@@ -75,13 +74,6 @@ class RtlVerification:
         first = self.first_learning_divergence
         d["first_learning_divergence"] = dataclasses.asdict(first) if first else None
         return d
-
-
-def probe_all(prog: SimProgram, states: bool = False) -> SimProgram:
-    """``prog`` recording the spikes (and with ``states`` v and the currents) of every population."""
-    kinds = ("spikes", "v", "i") if states else ("spikes",)
-    return dataclasses.replace(prog, probes=tuple(Probe(target=p.name, variable=v) for p in prog.populations
-                                                  for v in kinds))
 
 
 def source_events(prog: SimProgram, load: CoreLoad, steps: int) -> list[list[int]]:

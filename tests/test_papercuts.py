@@ -50,6 +50,19 @@ def test_a_missing_optional_extra_is_exit_2_with_the_install_line(tmp_path, run_
     assert "internal error" not in err and not (tmp_path / "r").exists()
 
 
+def test_verify_without_the_rtl_level_needs_no_rtl_extra(tmp_path, run_nmc, monkeypatch):
+    for name in [m for m in sys.modules if m == "amaranth" or m.startswith(("amaranth.", "nmcompiler.rtl"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "amaranth", None)
+    code, out, err = run_nmc("verify", EXAMPLES / "mlp.yaml", "--target", "fpga-lif", "--levels", "float,int",
+                             "--steps", "20", "-o", tmp_path / "v")
+    assert code == 0, err
+    assert json.loads((tmp_path / "v" / "verify.json").read_text())["levels"][1]["spikes"] > 0
+    code, _, err = run_nmc("verify", EXAMPLES / "mlp.yaml", "--target", "fpga-lif", "--levels", "int,rtl",
+                           "--steps", "20", "-o", tmp_path / "r")
+    assert code == 2 and "pip install 'nmcompiler[rtl]'" in err
+
+
 def test_a_single_neuron_raster_keeps_its_spikes_off_the_edge():
     import matplotlib
 

@@ -4,7 +4,6 @@ and price it with the target's cost model (:mod:`nmcompiler.analysis.estimate`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from ..analysis.estimate import Estimate, decision_tick, estimate
 from ..errors import UserError
 from ..image import decode, target_digest, to_program
 from ..image.contents import ImageContents, compiled_target
+from ..lowered import probe_all
 from ..sim.activity import Activity, program_activity, program_events
 from ..sim.data import SampleData
 from ..sim.bit_sim import BitAccurateSimulator
@@ -102,10 +102,7 @@ class RunRecorder:
 
 def recording_program(contents: ImageContents):
     """The image's program with every spike of every population recorded (no traces)."""
-    from ..ir import Probe
-
-    program = to_program(contents)
-    return dataclasses.replace(program, probes=tuple(Probe(target=p.name) for p in program.populations))
+    return probe_all(to_program(contents))
 
 
 def estimate_image(path: Path, *, steps: int | None = None, duration: float | None = None, seed: int | None = None,

@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import UserError
 from ..image import ImageContents, build_contents, to_program
 from ..ir import Network, Probe, SpikeSource, with_weights
+from ..lowered import probe_all
 from ..sim.bit_sim import BitAccurateSimulator
 from ..sim.float_sim import FloatSimulator
 from ..targets import Target
@@ -80,10 +81,11 @@ def compile_for_verification(net: Network, target: Target, rtl: bool, *, size: b
     """The image of ``net`` mapped in index order (sized first with ``size``), and the mapped
     target (with multi-compartment neurons where the network needs them)."""
     from ..compiler import compile_network, compile_sized
-    from ..rtl.params import CoreParams
     from .compile_dir import rtl_memory_cost
 
-    if rtl:
+    if rtl:  # the RTL's parameters need Amaranth: only when the RTL runs
+        from ..rtl.params import CoreParams
+
         CoreParams.of(target)  # refuses targets the core cannot run, before compiling
     if size:
         _, mapping, fx, report = compile_sized(net, target, rtl_memory_cost(), partitioner="index-order")
@@ -118,14 +120,15 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
     Plastic projections learn at every level (the RTL core gets its learning engine, and its
     weights, traces and LFSRs are compared after the run), or, ``frozen``, keep their initial
     weights at every level."""
-    from ..rtl.params import CoreParams
-    from ..rtl.verify import probe_all, verify_image
-
     if "float" in wanted and net is None:
         raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
     plastic = [p["name"] for p in contents.meta.get("plastic", [])]
     learn = bool(plastic) and not frozen
-    params = CoreParams.of(target, learn=learn) if "rtl" in wanted else None
+    params = None
+    if "rtl" in wanted:  # the RTL needs Amaranth and Verilator: only when it runs
+        from ..rtl.params import CoreParams
+
+        params = CoreParams.of(target, learn=learn)
     prog = probe_all(to_program(contents, learn=learn))
     empty = [s.name for s in prog.sources if isinstance(s, SpikeSource) and not np.asarray(s.ids).size]
     if empty:  # an undriven input port (a NIR Input, say): the ladder would compare bias-driven noise
@@ -148,7 +151,11 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
         int_result = BitAccurateSimulator(prog).run(steps)
         sets["int"] = _spike_set(int_result, pops)  # float vs int: the populations both have
         int_spikes = sum(int_result.spike_counts().values())  # all, as the RTL counts them
-    result = verify_image(contents, params, steps, states=states) if "rtl" in wanted else None
+    result = None
+    if "rtl" in wanted:
+        from ..rtl.verify import verify_image
+
+        result = verify_image(contents, params, steps, states=states)
     return Ladder(source=source, target=target.name, steps=steps, levels=_levels(wanted, sets, int_spikes, result),
                   rtl=result, notes=notes)
 

@@ -10,9 +10,9 @@ partial-sum compartments; :class:`PlasticProjection` the projections that learn;
 from .compartments import Compartments, cannot_saturate
 from .index import NeuronIndex, neuron_index
 from .plastic import PlasticProjection
-from .program import PopulationSlot, SimProgram, program_from_fixed_point
+from .program import PopulationSlot, SimProgram, probe_all, program_from_fixed_point
 from .table import SynapseTable, incoming_weight, synapse_table
 
-__all__ = ["Compartments", "NeuronIndex", "PlasticProjection", "PopulationSlot", "SimProgram", "SynapseTable",
+__all__ = ["Compartments", "NeuronIndex", "PlasticProjection", "PopulationSlot", "SimProgram", "SynapseTable", "probe_all",
            "cannot_saturate",
            "incoming_weight", "neuron_index", "program_from_fixed_point", "synapse_table"]

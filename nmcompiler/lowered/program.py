@@ -168,3 +168,10 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, sy
                       i0=_cat([q.i0 for q in pops], 1, (R, 0)), synapses=table, sources=sources,
                       probes=tuple(net.effective_probes()), plastic=plastic,
                       learning=fxp.learning if plastic else None)
+
+
+def probe_all(prog: SimProgram, states: bool = False) -> SimProgram:
+    """``prog`` recording the spikes (and with ``states`` v and the currents) of every population."""
+    kinds = ("spikes", "v", "i") if states else ("spikes",)
+    return dataclasses.replace(prog, probes=tuple(Probe(target=p.name, variable=v) for p in prog.populations
+                                                  for v in kinds))
