@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/nmc compare examples/cuba.yaml --target fpga-lif --duration 1s -o out/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 # the documentation site in site/ (mkdocs-material, API reference from the docstrings)
 docs: $(STAMP)

@@ -237,7 +237,7 @@ def test_per_inference_estimate_is_the_sum_of_single_runs():
     assert many.accuracy == chip.accuracy(x, y, output="out", steps=30, source="pixels").hw_accuracy
 
 
-def test_estimate_data_and_the_compare_report_agree(tmp_path, run_nmc):
+def test_estimate_data_and_the_compile_and_compare_reports_agree(tmp_path, run_nmc):
     x, y = _digits_events(6, 30)
     np.savez(tmp_path / "d.npz", x=x, y=y)
     code, _, err = run_nmc("compile", EXAMPLES / "digits" / "digits.yaml", "--target", "loihi-like", "-o", tmp_path / "c")
@@ -260,3 +260,10 @@ def test_estimate_data_and_the_compare_report_agree(tmp_path, run_nmc):
     assert net_cmp["estimate"]["energy"]["total_j"] == pytest.approx(est["energy"]["total_j"], rel=1e-12)
     code, _, err = run_nmc("estimate", image, "--data", tmp_path / "d.npz", "--input", "pixels=x.npy")
     assert code == 2 and "not both" in err
+    code, text, err = run_nmc("compile", EXAMPLES / "digits" / "digits.yaml", "--target", "loihi-like", "--data",
+                              tmp_path / "d.npz", "-o", tmp_path / "cd")
+    assert code == 0, err
+    assert "estimate on the --data samples (6 inferences" in text
+    in_report = json.loads((tmp_path / "cd" / "digits.map.json").read_text())["estimate"]
+    code, out, err = run_nmc("estimate", tmp_path / "cd" / "digits.nmc", "--data", tmp_path / "d.npz", "--json")
+    assert in_report["energy"] == json.loads(out)["energy"] and in_report["accuracy"] == est["accuracy"]

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
+from ..units import format_si
 from .app import cli, load_source, network_options, out, output_folder, time_option
 
 __all__ = ["compile_"]
@@ -100,13 +101,13 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
     if network is None or outdir is None:
         raise UserError("nmc compile needs a NETWORK and -o OUTDIR (or --stages to list the pipeline)")
     net = load_source(network, source_options)
-    rates = _rates(net, rate_duration, data_file, encode, input_source, steps, seed)
+    rates, samples = _rates(net, rate_duration, data_file, encode, input_source, steps, seed)
     status = Console(stderr=True).status(f"{net.name}: starting")  # shown on a terminal only
     with status:
         done = compile_to_directory(
             net, tgt, outdir, with_image=with_image, size=size, dump_after=dump_after,
             sized_header=f"from target '{target}' for {network.name}", where=str(network), seed=seed, partitioner=partitioner,
-            rates=rates, placer=placer, fan_in=fan_in, crossbar_weights=crossbar_weights,
+            rates=rates, placer=placer, fan_in=fan_in, crossbar_weights=crossbar_weights, samples=samples,
             progress=lambda name: status.update(f"{net.name}: {PASS_LABELS.get(name, name)}"))
     if as_json:
         click.echo(json.dumps(done.document, indent=2, sort_keys=True))
@@ -115,14 +116,16 @@ def compile_(network: Path, target: str, partitioner: str, placer: str, fan_in: 
 
 
 def _rates(net, rate_duration, data_file, encode, input_source, steps, seed):
-    """The rate source of ``--rates`` (the network's own inputs) or ``--data`` (samples), or None."""
+    """The rate source of ``--rates`` (the network's own inputs) or ``--data`` (samples), or None;
+    and the samples of ``--data`` (for the report's estimate), or None."""
     from ..flow import data_rates, float_rates
+    from ..flow.compile_dir import Samples
     from ..sim.data import SampleData
 
     if data_file is None:
         if encode or input_source or steps:
             raise UserError("--encode, --input-source and --steps go with --data")
-        return float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None
+        return (float_rates(max(1, int(round(rate_duration / net.dt))), seed) if rate_duration else None), None
     if rate_duration:
         raise UserError("give --rates (the network's own inputs) or --data (samples), not both")
     data = SampleData.load(data_file, encode, labels=False)
@@ -130,7 +133,7 @@ def _rates(net, rate_duration, data_file, encode, input_source, steps, seed):
     steps = steps or data.sample_steps
     if steps is None:
         raise UserError(f"{data_file}: rate-coded samples need --steps (steps per sample)")
-    return data_rates(data, steps, input_source, seed)
+    return data_rates(data, steps, input_source, seed), Samples(data=data, source=input_source, steps=steps, seed=seed)
 
 
 def _print(done, base: str) -> None:
@@ -180,6 +183,12 @@ def _print_tail(done, report, console) -> None:
                       f"{p.soma_cores} neuron cores; {p.messages_per_second:.0f} messages per second")
     for note in report.notes:  # what compiling changed in the network's behaviour, and how much
         console.print(f"note: {note}")
+    est = done.document.get("estimate")
+    if est is not None:
+        energy = "energy not modelled" if est["energy"] is None else \
+            f"{format_si(est['energy']['per_inference_j'], 'J')} per inference"
+        console.print(f"estimate on the --data samples ({est['inferences']} inferences, the image's own runs): {energy}, "
+                      f"{format_si(est['latency']['per_inference_s'], 's')} per inference (map.json: estimate)")
     written = ", ".join(f for f in done.files if f != f"{stem}.nmc")
     if done.image_bytes is None:
         console.print(f"wrote {outdir}/{written} (no configuration image: --no-image)")

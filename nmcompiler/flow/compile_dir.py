@@ -21,9 +21,10 @@ from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
 from ..mapping import Mapping
 from ..mapping.sizing import Sizing
+from ..sim.data import SampleData
 from ..targets import Target
 
-__all__ = ["CompiledDirectory", "compile_to_directory", "rtl_memory_cost", "write_directory"]
+__all__ = ["CompiledDirectory", "Samples", "compile_to_directory", "rtl_memory_cost", "write_directory"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -51,12 +52,14 @@ def rtl_memory_cost():
 
 def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_image: bool = True, size: bool = False,
                          dump_after: Sequence[str] = (), sized_header: str = "", where: str | None = None,
-                         progress: Callable[[str], None] | None = None, **options) -> CompiledDirectory:
+                         progress: Callable[[str], None] | None = None, samples: Samples | None = None,
+                         **options) -> CompiledDirectory:
     """Compile ``net`` onto ``target`` (sized first with ``size``) and write the results to ``outdir``.
     ``options``: those of :class:`nmcompiler.compiler.CompileOptions`. Raises :class:`UserError`
     naming ``where`` (the network's file) when the mapping does not fit: nothing is written then
     but the checkpoints of ``dump_after`` (requested to look into a compile, so kept and named in
-    the error)."""
+    the error). With ``samples`` and a target with a cost model, the report holds the image's
+    energy and latency estimate per inference on them (``estimate``)."""
     cost = rtl_memory_cost() if size else None
     opts = CompileOptions(**options)
     pipeline = compile_pipeline(target, opts, size_cost=cost)
@@ -74,13 +77,38 @@ def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_ima
                         + "; ".join(report.misfits) + kept)
     if progress is not None and with_image:
         progress("image")
+    contents = build_contents(mapping, fx) if with_image else None
+    extra = {}
+    if samples is not None and contents is not None and mapping.target.cost is not None:
+        if progress is not None:
+            progress("estimate")
+        extra["estimate"] = _estimate(contents, mapping.target, samples, where or net.name)
     return write_directory(outdir, net.name, mapping, fx, report, sizing, with_image=with_image,
-                           title_target=target.name, sized_header=sized_header)
+                           title_target=target.name, sized_header=sized_header,
+                           image=encode(contents) if contents is not None else None, extra=extra)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Samples for the compile report's estimate: ``data`` fed to ``source``, ``steps`` ticks each."""
+
+    data: SampleData
+    source: str | None
+    steps: int
+    seed: int | None = None
+
+
+def _estimate(contents, target: Target, samples: Samples, where: str) -> dict:
+    from .estimate import estimate_contents
+
+    run = estimate_contents(contents, target, target.cost, where=where, steps=samples.steps, seed=samples.seed,
+                            data=samples.data, source=samples.source)
+    return run.estimate.to_json() | {"output": run.output, "accuracy": run.accuracy}
 
 
 def write_directory(outdir: Path, stem: str, mapping: Mapping, fx: FixedPointNetwork, report: CompileReport,
                     sizing: Sizing | None = None, *, with_image: bool = True, title_target: str = "",
-                    sized_header: str = "", image: bytes | None = None) -> CompiledDirectory:
+                    sized_header: str = "", image: bytes | None = None, extra: dict | None = None) -> CompiledDirectory:
     """Write a compiled network's files to ``outdir`` (see the module docstring); ``image``: its
     encoded image when already made. ``stem`` (the network's name) is made a file name that
     stays in ``outdir`` (:func:`nmcompiler.fileio.file_stem`)."""
@@ -90,7 +118,7 @@ def write_directory(outdir: Path, stem: str, mapping: Mapping, fx: FixedPointNet
     if with_image and image is None:
         image = encode(build_contents(mapping, fx))  # host sources keep the network's seed
     files: dict[str, bytes] = {}
-    doc = report.to_json() | {"offsets": mapping.offsets, "image": None}
+    doc = report.to_json() | {"offsets": mapping.offsets, "image": None} | (extra or {})
     if with_image:
         files[f"{stem}.nmc"] = image
         doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image),

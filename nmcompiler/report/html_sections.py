@@ -167,7 +167,8 @@ def accuracy(b: ReportBundle) -> tuple[str, bool]:
 
 
 def energy(b: ReportBundle) -> tuple[str, bool]:
-    est = b.run("estimate.json") or (b.run("compare.json") or {}).get("estimate")
+    est = (b.run("estimate.json") or (b.run("compare.json") or {}).get("estimate")
+           or (b.compiled.report.get("estimate") if b.compiled is not None else None))
     if est is None:
         return missing("estimate (estimate.json)", "nmc estimate IMAGE --steps N (or --data)"), False
     body = note(f"Estimates under the cost model of {est['target']}: {est['model']['source']}", "estimate")

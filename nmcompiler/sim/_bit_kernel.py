@@ -418,18 +418,23 @@ _serial_run = njit(cache=True)(_run)
 _parallel_run = njit(cache=True, parallel=True)(_run)
 
 
-# The format's switches and shift widths become compile-time literals: one specialization per
-# format (constant shifts and no rounding branches in the vectorized loops).
+# The format's structure (current channels, decay kind) becomes compile-time literals: one
+# specialization per structure. Shift widths, rounding and the threshold comparison stay runtime
+# values (loop-invariant: LLVM hoists their branches), so formats that differ only in them share
+# one compiled kernel.
+LITERAL_ARGS = (0, 1, 2, 6)  # positions of has_current, kind, rounding, channels
+
+
 @njit(cache=True, nogil=True)
 def _serial(has_current, kind, rounding, compare_ge, frac, cfrac, channels, args):
-    return _serial_run(literally(has_current), literally(kind), literally(rounding), literally(compare_ge),
-                       literally(frac), literally(cfrac), literally(channels), args)
+    return _serial_run(literally(has_current), literally(kind), literally(rounding), compare_ge, frac, cfrac,
+                       literally(channels), args)
 
 
 @njit(cache=True, nogil=True)
 def _parallel(has_current, kind, rounding, compare_ge, frac, cfrac, channels, args):
-    return _parallel_run(literally(has_current), literally(kind), literally(rounding), literally(compare_ge),
-                         literally(frac), literally(cfrac), literally(channels), args)
+    return _parallel_run(literally(has_current), literally(kind), literally(rounding), compare_ge, frac, cfrac,
+                         literally(channels), args)
 
 
 def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, frac: int, cfrac: int,
@@ -442,8 +447,8 @@ def run_kernel(has_current: bool, kind: int, rounding: int, compare_ge: bool, fr
     lits = (bool(has_current), int(kind), int(rounding), bool(compare_ge), int(frac), int(cfrac), int(args.channels))
     arg_type = typeof(args)
     for sig, cres in list(outer.overloads.items()):
-        if sig[-1] == arg_type and all(getattr(t, "literal_value", None) == v and type(t.literal_value) is type(v)
-                                       for t, v in zip(sig[:-1], lits)):
+        if sig[-1] == arg_type and all(getattr(sig[k], "literal_value", None) == lits[k]
+                                       and type(sig[k].literal_value) is type(lits[k]) for k in LITERAL_ARGS):
             return cres.entry_point(*lits, args)
     out = outer(*lits, args)
     # numba resolves ``literally`` by raising an exception whose traceback keeps this call's frames,
