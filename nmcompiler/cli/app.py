@@ -18,8 +18,8 @@ from ..errors import UserError
 from ..flow.load import load_model_file
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["cli", "load_source", "log", "network_options", "out", "output_file", "output_folder", "steps_of",
-           "time_option"]
+__all__ = ["cli", "load_source", "log", "network_options", "out", "output_file", "output_folder",
+           "spike_data_options", "steps_of", "time_option"]
 
 log = logging.getLogger("nmcompiler")
 
@@ -100,6 +100,24 @@ def data_options(data_help: str):
                                                     "matching size)."),
                 click.option("--output", "output_pop", help="With --data: the population read out by spike count "
                                                             "(default: the last one)."))):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def spike_data_options(data_help: str):
+    """--data, --encode rate|events, --input-source: samples fed as spikes to one spike source (an
+    image's inputs are spikes); ``data_help`` says what the command does with them."""
+
+    def decorate(func):
+        for option in reversed((
+                click.option("--data", "data_file", type=click.Path(path_type=Path), help=data_help),
+                click.option("--encode", type=click.Choice(["rate", "events"]), default=None,
+                             help="With --data: events (x: samples x steps x channels of 0/1) or rate (Bernoulli "
+                                  "spikes of probability x per step); default: events for 3-D x, rate for 2-D."),
+                click.option("--input-source", help="With --data: the spike source that receives it (default: the "
+                                                    "one of matching size)."))):
             func = option(func)
         return func
 

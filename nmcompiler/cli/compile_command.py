@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..units import format_si
-from .app import cli, load_source, network_options, out, output_folder, time_option
+from .app import cli, load_source, network_options, out, output_folder, spike_data_options, time_option
 
 __all__ = ["compile_"]
 
@@ -50,15 +50,10 @@ PASS_LABELS = {
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Partitioner and simulation seed.")
 @click.option("--rates", "rate_duration", callback=time_option, default=None,
               help="Weight traffic by firing rates from a float simulation of this length, e.g. '1s'.")
-@click.option("--data", "data_file", type=click.Path(path_type=Path),
-              help="Rates from the float network run on these samples (.npz with x; events or rate-coded): they "
-                   "weight traffic as --rates does and, on crossbar cores, decide which sources keep more weight "
-                   "planes. Rate-coded samples need --steps.")
-@click.option("--encode", type=click.Choice(["rate", "events"]), default=None,
-              help="With --data: events (x: samples x steps x channels of 0/1) or rate (Bernoulli spikes of "
-                   "probability x per step); default: events for 3-D x, rate for 2-D.")
-@click.option("--input-source", help="With --data: the spike source that receives it (default: the one of matching "
-                                     "size).")
+@spike_data_options("Samples (.npz with x; events or rate-coded): rates from the float network run on them "
+                    "weight traffic as --rates does and, on crossbar cores, decide which sources keep more weight "
+                    "planes; the image then runs them, one inference each, for the report's energy and latency "
+                    "estimate (targets with a cost model). Rate-coded samples need --steps.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="With --data: steps per sample (default: an event sample's length).")
 @click.option("--crossbar-weights", type=click.Choice(["planes", "cluster"]), default="planes",

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..fileio import OutputSet
 from ..units import format_si, parse_quantity, QuantityError
-from .app import cli, out, output_folder, time_option
+from .app import cli, out, output_folder, spike_data_options, time_option
 
 __all__ = ["estimate"]
 
@@ -53,14 +53,8 @@ def _fmax(path: Path) -> float:
               help="Spikes for one of the image's host sources: a (steps, channels) 0/1 array. Repeatable.")
 @click.option("--output", "output_pop", default=None,
               help="Population whose decision (most spikes so far) the latency follows (default: the last).")
-@click.option("--data", "data_file", type=click.Path(path_type=Path),
-              help="Samples (.npz: x, optional labels y): one inference each, fed to --input-source; energy and "
-                   "latency per inference, and the image's accuracy with labels.")
-@click.option("--encode", type=click.Choice(["rate", "events"]), default=None,
-              help="With --data: rate (Bernoulli spikes of probability x per tick) or events (x: samples x ticks x "
-                   "channels of 0/1); default: events for 3-D x, rate for 2-D.")
-@click.option("--input-source", help="With --data: the host source that receives it (default: the one of matching "
-                                     "size).")
+@spike_data_options("Samples (.npz: x, optional labels y): one inference each, fed to --input-source; energy "
+                    "and latency per inference, and the image's accuracy with labels.")
 @click.option("--target", default=None, help="The target file the image was compiled for (default: the shipped "
                                              "target of the image's name); its cost: section prices the run.")
 @click.option("--clock", callback=_clock, metavar="FREQ",
