@@ -116,7 +116,6 @@ class Estimate:
             "busy_per_core_s": self.busy_per_core.tolist(),
         }
 
-
     def _decision_means(self) -> dict:
         if self.decisions is None or len(self.decisions) < 2:
             return {}

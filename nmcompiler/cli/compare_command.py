@@ -167,10 +167,11 @@ def _compare_image(image: Path, float_network: Path, source_options, data, targe
     contents = decode(read_image(image), str(image))
     check_target(image, contents.meta, target)
     try:
-        cost = image_target(contents, target, str(image)).cost
+        tgt = image_target(contents, target, str(image))
     except UserError as exc:  # the comparison stands without an estimate
         log.warning("no estimate: %s", exc)
-        cost = None
+        tgt = None
+    cost = tgt.cost if tgt is not None else None
     net = load_source(float_network, source_options)
     steps = steps or (max(1, int(round(duration / net.dt))) if duration is not None else None)
     if data.encode == "current":
@@ -184,8 +185,7 @@ def _compare_image(image: Path, float_network: Path, source_options, data, targe
                             on_run=recorder)
     if recorder is None:
         return cmp, None
-    placement = image_placement(contents, image_target(contents, target, str(image)), program.n, str(image))
-    return cmp, recorder.estimate(program, placement, cost)[0]
+    return cmp, recorder.estimate(program, image_placement(contents, tgt, program.n, str(image)), cost)[0]
 
 
 def _write(outdir: Path, cmp, report: dict) -> None:

@@ -22,8 +22,8 @@ from ..sim.bit_sim import BitAccurateSimulator
 from ..sim.result import SimResult
 from ..targets import Target
 
-__all__ = ["ImageEstimate", "RunRecorder", "cost_model", "estimate_contents", "estimate_image", "image_placement", "image_target",
-           "recording_program"]
+__all__ = ["ImageEstimate", "RunRecorder", "cost_model", "estimate_contents", "estimate_image", "image_placement",
+           "image_target", "recording_program"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -145,10 +145,10 @@ def estimate_contents(contents: ImageContents, tgt: Target, model, *, where: str
         recorder(program, result)
         accuracy = None
     else:
-        steps = _data_steps(data, steps, duration, program.dt, where)
-        recorder = RunRecorder(output)
         if output is None:
             raise UserError(f"{where}: the image has no population to read out")
+        steps = _data_steps(data, steps, duration, program.dt, where)
+        recorder = RunRecorder(output)
         counts = run_samples(program, data, source=data.pick_source(program.sources, source), output=output,
                              steps=steps, seed=program.seed if seed is None else seed, on_run=recorder)
         result = counts.first
@@ -170,6 +170,7 @@ def _data_steps(data: SampleData, steps: int | None, duration: float | None, dt:
 
 
 def cost_model(tgt: Target, clock: float | None, where: str):
+    """The target's cost model (refused when it has none), at ``clock`` Hz when given."""
     if tgt.cost is None:
         raise UserError(f"{where}: target '{tgt.name}' has no cost model (a 'cost:' section in its target file): "
                         "give one in a target file of your own (docs/estimates.md) and pass it with --target")
