@@ -60,6 +60,18 @@ def test_every_section_is_present_with_its_data(outputs, run_nmc):
     assert page.count("<img ") == 5
 
 
+def test_a_multi_core_compile_shows_its_link_loads(tmp_path, run_nmc):
+    code, _, err = run_nmc("compile", EXAMPLES / "synfire.yaml", "--target", "loihi-like", "-o", tmp_path / "c")
+    assert code == 0, err
+    code, text, err = run_nmc("report", tmp_path / "c")
+    assert code == 0, err
+    page = (tmp_path / "c" / "report.html").read_text()
+    links = re.search(r'<section id="links">(.*?)</section>', page, re.S).group(1)
+    assert 'alt="link-load heatmap"' in links and "busiest link" in links
+    assert "3 (3)" in page  # cores used (lower bound)
+    assert "not run: Accuracy, Energy and latency, Verification" in text
+
+
 def test_the_page_is_self_contained_and_deterministic(outputs, run_nmc):
     assert run_nmc("report", outputs, "-o", outputs / "a.html")[0] == 0
     assert run_nmc("report", outputs, "-o", outputs / "b.html")[0] == 0
