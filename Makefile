@@ -30,8 +30,9 @@ demo: $(STAMP)
 	$(BIN)/nmc simulate examples/cuba.yaml --duration 1s -o out/demo
 	$(BIN)/nmc compare examples/cuba.yaml --target fpga-lif --duration 1s -o out/demo
 
+# test files spread over the cores (one file per worker at a time: module fixtures run once)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=25
 
 # the documentation site in site/ (mkdocs-material, API reference from the docstrings)
 docs: $(STAMP)

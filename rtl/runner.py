@@ -8,6 +8,7 @@ under ``$NMC_RTL_CACHE`` (default ``~/.cache/nmcompiler/verilator``).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -173,16 +174,20 @@ def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / f"{toplevel}.v"
     done = directory / "built"
-    if not done.exists():
-        source.write_text(text)
-        log.info("verilating %s (%d bytes of Verilog)", directory, len(text))
-        runner = _runner()
-        try:
-            runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory / "sim",
-                         build_args=list(BUILD_ARGS), log_file=directory / "build.log")
-        except (SystemExit, Exception) as exc:  # the runner exits or raises on a failed build
-            raise UserError(f"Verilator build failed ({exc}); see {directory / 'build.log'}") from None
-        done.write_text(digest)
+    # one build at a time per folder: another process (a parallel test worker, a second nmc run)
+    # waits for it and then finds it built
+    with open(directory / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            source.write_text(text)
+            log.info("verilating %s (%d bytes of Verilog)", directory, len(text))
+            runner = _runner()
+            try:
+                runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory / "sim",
+                             build_args=list(BUILD_ARGS), log_file=directory / "build.log")
+            except (SystemExit, Exception) as exc:  # the runner exits or raises on a failed build
+                raise UserError(f"Verilator build failed ({exc}); see {directory / 'build.log'}") from None
+            done.write_text(digest)
     return Build(directory=directory, verilog=source, digest=digest, toplevel=toplevel)
 
 
