@@ -263,7 +263,7 @@ def test_estimate_data_and_the_compile_and_compare_reports_agree(tmp_path, run_n
     code, text, err = run_nmc("compile", EXAMPLES / "digits" / "digits.yaml", "--target", "loihi-like", "--data",
                               tmp_path / "d.npz", "-o", tmp_path / "cd")
     assert code == 0, err
-    assert "estimate on the --data samples (6 inferences" in text
+    assert "estimate on loihi-like (6 inferences" in text and "digits.map.json: estimate" in text
     in_report = json.loads((tmp_path / "cd" / "digits.map.json").read_text())["estimate"]
     code, out, err = run_nmc("estimate", tmp_path / "cd" / "digits.nmc", "--data", tmp_path / "d.npz", "--json")
     assert in_report["energy"] == json.loads(out)["energy"] and in_report["accuracy"] == est["accuracy"]

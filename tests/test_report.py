@@ -151,3 +151,11 @@ def test_chromium_draws_every_section(outputs, run_nmc, tmp_path):
         ink = np.count_nonzero(crop < 128) / crop.size  # dark pixels: text, table rules, plots
         assert crop.std() > 10 and ink > 0.005, (sid, crop.std(), ink)
     assert np.count_nonzero(image[:, -20:] < 128) == 0  # the page's margin: what a blank measures as
+
+
+def test_a_default_page_that_cannot_be_written_is_exit_2(outputs, tmp_path, run_nmc):
+    folder = tmp_path / "est"
+    shutil.copytree(outputs / "est", folder)
+    (folder / "report.html").mkdir()  # in the way of the page
+    code, _, err = run_nmc("report", folder)
+    assert code == 2 and "it is a folder, not a file" in err and "Traceback" not in err

@@ -18,7 +18,7 @@ from ..errors import UserError
 from ..flow.load import load_model_file
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["cli", "load_source", "log", "network_options", "out", "output_file", "output_folder",
+__all__ = ["cli", "estimate_line", "load_source", "log", "network_options", "out", "output_file", "output_folder",
            "spike_data_options", "steps_of", "time_option"]
 
 log = logging.getLogger("nmcompiler")
@@ -171,6 +171,19 @@ def steps_of(duration, net) -> int | None:
     """Steps from --duration or the network's duration (None: none known)."""
     length = duration if duration is not None else net.duration
     return None if length is None else max(1, int(round(length / net.dt)))
+
+
+def estimate_line(e: dict, written: str) -> str:
+    """One line of an estimate's JSON (``nmc estimate`` prints the whole of it); ``written``: where
+    the whole is (``compare.json``)."""
+    from ..units import format_si
+
+    energy = ("energy not modelled" if e["energy"] is None
+              else f"{format_si(e['energy']['per_inference_j'], 'J')} per inference")
+    time = (f"{format_si(e['latency']['per_inference_s'], 's')} per inference" if e["latency"]["wall_time_s"]
+            else "time not modelled")
+    return (f"estimate on {e['target']} ({e['inferences']} inferences; model: {e['model']['source'].split(',')[0]}): "
+            f"{energy}, {time} ({written}: estimate)")
 
 
 def load_source(network: Path, source_options):

@@ -13,9 +13,8 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..fileio import OutputSet
-from ..units import format_si
 
-from .app import cli, data_options, load_source, log, network_options, out, output_folder, steps_of, time_option
+from .app import cli, data_options, estimate_line, load_source, log, network_options, out, output_folder, steps_of, time_option
 
 __all__ = ["compare"]
 
@@ -225,21 +224,12 @@ def _print(cmp, report: dict, image, outdir: Path) -> None:
     if image is not None:
         console.print(f"the compiled image ({image.cores} cores, its own tables): accuracy {image.accuracy:.4f}")
     if "estimate" in report:
-        console.print(_estimate_line(report["estimate"]))
+        console.print(estimate_line(report["estimate"], "compare.json"))
     for name, w in (cmp.learning or {}).items():
         console.print(f"projection '{name}' learned: mean weight float {w['float']['mean']:.3f}, fixed point "
                       f"{w['hw']['mean']:.3f} (of the range); within 10 % of w_max {w['float']['near_max']:.3f} / "
                       f"{w['hw']['near_max']:.3f}; bimodal {w['float']['bimodal']} / {w['hw']['bimodal']}")
     console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if cmp.confusion is not None else ""))
-
-
-def _estimate_line(e: dict) -> str:
-    """One line of the estimate (nmc estimate gives the whole of it)."""
-    energy = "energy not modelled" if e["energy"] is None else \
-        f"{format_si(e['energy']['per_inference_j'], 'J')} per sample"
-    time = f"{format_si(e['latency']['per_inference_s'], 's')} per sample" if e["latency"]["wall_time_s"] else \
-        "time not modelled"
-    return f"estimate on {e['target']} (model: {e['model']['source'].split(',')[0]}): {energy}, {time} (compare.json: estimate)"
 
 
 def _image_accuracy(net, target, fmt, data, input_source, output_pop, steps, seed):

@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
-from ..units import format_si
-from .app import cli, load_source, network_options, out, output_folder, spike_data_options, time_option
+from .app import cli, estimate_line, load_source, network_options, out, output_folder, spike_data_options, time_option
 
 __all__ = ["compile_"]
 
@@ -178,12 +177,8 @@ def _print_tail(done, report, console) -> None:
                       f"{p.soma_cores} neuron cores; {p.messages_per_second:.0f} messages per second")
     for note in report.notes:  # what compiling changed in the network's behaviour, and how much
         console.print(f"note: {note}")
-    est = done.document.get("estimate")
-    if est is not None:
-        energy = "energy not modelled" if est["energy"] is None else \
-            f"{format_si(est['energy']['per_inference_j'], 'J')} per inference"
-        console.print(f"estimate on the --data samples ({est['inferences']} inferences, the image's own runs): {energy}, "
-                      f"{format_si(est['latency']['per_inference_s'], 's')} per inference (map.json: estimate)")
+    if "estimate" in done.document:  # the image run on the --data samples
+        console.print(estimate_line(done.document["estimate"], f"{stem}.map.json"))
     written = ", ".join(f for f in done.files if f != f"{stem}.nmc")
     if done.image_bytes is None:
         console.print(f"wrote {outdir}/{written} (no configuration image: --no-image)")

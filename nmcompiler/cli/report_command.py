@@ -26,10 +26,10 @@ def report(folders: tuple[Path, ...], output: Path | None) -> None:
     from ..report.html_sections import sections
 
     bundle = find_outputs(folders)
+    path = output or output_file(None, None, folders[0] / "report.html")  # writable, checked before the page is made
     parts = sections(bundle)
     name = bundle.compiled.report["network"] if bundle.compiled is not None else folders[0].name
     page = render_page(f"nmcompiler report: {name}", parts, bundle.files)
-    path = output or folders[0] / "report.html"
     write_bytes(path, page.encode("utf-8"))
     shown = [s.title for s in parts if s.present]
     out().print(f"wrote {path} ({len(page) // 1024} KiB): {', '.join(shown)}"
