@@ -45,8 +45,9 @@ class SplitFanOutStage(Stage):
         split = splitting.run(state.network, part.core_of)
         net, core_of = split.network, split.core_of
         # the splitters' scale; other populations keep theirs
-        fx = Quantize(fmt=target.format, learning=target.learning,
-                      learning_epoch=state.options.learning_epoch).run(net)
+        o = state.options
+        fx = Quantize(fmt=target.format, clip=o.clip, headroom=o.headroom, learning=target.learning,
+                      learning_epoch=o.learning_epoch).run(net)
         index = neuron_index(net)
         pre, post = synapse_arrays(net, index.offsets, index.n)
         rates = state.rates

@@ -205,8 +205,9 @@ class QuantizeStage(Stage):
 
     def run(self, state: CompileState, ctx: StageContext) -> CompileState:
         spikes = None if state.ports is None else state.ports.spikes_per_step(state.target)
-        fx = Quantize(fmt=state.target.format, learning=state.target.learning,
-                      learning_epoch=state.options.learning_epoch, spikes_per_step=spikes).run(state.network)
+        o = state.options
+        fx = Quantize(fmt=state.target.format, clip=o.clip, headroom=o.headroom, learning=state.target.learning,
+                      learning_epoch=o.learning_epoch, spikes_per_step=spikes).run(state.network)
         return dataclasses.replace(state, fixed_point=fx, index=neuron_index(state.network))
 
 

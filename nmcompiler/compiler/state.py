@@ -47,7 +47,10 @@ class CompileOptions:
     partitioning, placement and the traffic figures (else every neuron counts as 1 Hz).
     ``learning_epoch``: ticks between trace decays of the target's learning engine.
     ``crossbar_weights``: on cores with axon types, "planes" (several typed axons per source where
-    a core's axons allow, else clustering) or "cluster" (one axon per source, clustered weights)."""
+    a core's axons allow, else clustering) or "cluster" (one axon per source, clustered weights).
+    Quantization: ``clip`` "max" (the largest |w| fits the mantissa) or a percentile of |w| in
+    (0, 100] (larger weights clip); ``headroom`` bits kept free above the larger of |threshold| and
+    |reset| (:class:`nmcompiler.passes.quantize.Quantize`)."""
 
     seed: int = 0
     partitioner: str = "auto"
@@ -56,6 +59,8 @@ class CompileOptions:
     rates: RateSource | None = None
     learning_epoch: int = 1  # plastic projections: ticks between the learning engine's trace decays
     crossbar_weights: str = "planes"
+    clip: float | str = "max"
+    headroom: int = 2
 
     def check(self, target: Target) -> None:
         """Raise :class:`UserError` for an unknown option or one the target cannot honour."""
@@ -67,6 +72,10 @@ class CompileOptions:
             raise UserError(f"unknown fan-in option '{self.fan_in}' (use auto, partial-sums or none)")
         if self.crossbar_weights not in CROSSBAR_WEIGHTS:
             raise UserError(f"unknown crossbar weights option '{self.crossbar_weights}' (use planes or cluster)")
+        if self.clip != "max" and (isinstance(self.clip, (str, bool)) or not 0 < float(self.clip) <= 100):
+            raise UserError(f"clip must be 'max' or a percentile of |w| in (0, 100], not {self.clip!r}")
+        if isinstance(self.headroom, bool) or not isinstance(self.headroom, int) or not 0 <= self.headroom <= 16:
+            raise UserError(f"headroom must be a whole number of bits in [0, 16], not {self.headroom!r}")
         if self.fan_in == "partial-sums" and not target.core.partial_sum_bits:
             raise UserError(f"{target.name} sends spikes only (no core.partial_sum_bits): partial sums need graded "
                             "messages")

@@ -12,6 +12,7 @@ Arrays are referenced from the JSON as ``{"array": "<key>"}``. The layout is ver
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import zipfile
@@ -28,7 +29,7 @@ from .models import MODELS, NeuronModel
 from .network import Network
 from .nodes import NODE_KINDS, Probe
 
-__all__ = ["save_network", "load_network_file", "FORMAT_VERSION"]
+__all__ = ["save_network", "load_network_file", "network_digest", "FORMAT_VERSION"]
 
 FORMAT = "nmcompiler-ir"
 FORMAT_VERSION = 1
@@ -131,6 +132,17 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
+
+
+def network_digest(net: Network) -> str:
+    """SHA-256 of everything :func:`save_network` keeps of ``net`` (equal networks, equal digests)."""
+    meta, arrays = _to_meta(net)
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}:".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def save_network(net: Network, path: str | Path) -> Path:

@@ -22,7 +22,7 @@ from ..errors import UserError
 from ..yamlio import parse_yaml
 from .target import Target, target_from_document
 
-__all__ = ["derive_target", "target_yaml"]
+__all__ = ["derive_target", "set_field", "target_yaml"]
 
 
 def _fields(section: str) -> set[str]:
@@ -38,22 +38,30 @@ def derive_target(base: str, settings: Sequence[str], output: Path, name: str | 
     output file's stem). Raises :class:`UserError` naming the setting that is wrong."""
     _, doc = read_target_document(base)
     doc = copy.deepcopy(doc)
-    sections = {k for k, v in doc.items() if isinstance(v, dict)}
     for setting in settings:
         key, sep, text = setting.partition("=")
-        parts = key.strip().split(".")
-        if not sep or len(parts) != 2 or not all(parts):
+        if not sep:
             raise UserError(f"--set '{setting}': write SECTION.FIELD=VALUE, e.g. chip.mesh=[6,6] or core.neurons=512")
-        section, field = parts
-        if section not in sections:
-            raise UserError(f"--set '{setting}': no section '{section}' (a target has {', '.join(sorted(sections))})")
-        allowed = _fields(section)
-        if field not in allowed:
-            raise UserError(f"--set '{setting}': {section} has no field '{field}' (it has {', '.join(sorted(allowed))})")
         value = parse_yaml(text, f"--set '{setting}'").data  # bounded as every YAML read
-        doc[section][field] = value
+        set_field(doc, key.strip(), value, f"--set '{setting}'")
     doc["name"] = name or output.stem
     return doc, target_from_document(output, doc)
+
+
+def set_field(doc: dict, key: str, value, where: str) -> None:
+    """Set ``key`` (``SECTION.FIELD``) of the target document ``doc`` to ``value``; a
+    :class:`UserError` names ``where`` when the section or field does not exist."""
+    sections = {k for k, v in doc.items() if isinstance(v, dict)}
+    parts = key.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise UserError(f"{where}: write SECTION.FIELD=VALUE, e.g. chip.mesh=[6,6] or core.neurons=512")
+    section, field = parts
+    if section not in sections:
+        raise UserError(f"{where}: no section '{section}' (a target has {', '.join(sorted(sections))})")
+    allowed = _fields(section)
+    if field not in allowed:
+        raise UserError(f"{where}: {section} has no field '{field}' (it has {', '.join(sorted(allowed))})")
+    doc[section][field] = value
 
 
 def target_yaml(doc: dict, base: str, settings: Sequence[str]) -> str:
