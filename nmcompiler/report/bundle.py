@@ -1,5 +1,5 @@
 """What ``nmc report`` bundles: the outputs that ``nmc compile``, ``compare``, ``verify``,
-``estimate``, ``simulate`` and ``rtl`` wrote into one or more folders (each folder and its direct
+``estimate``, ``simulate``, ``rtl`` and ``sweep`` wrote into one or more folders (each folder and its direct
 subfolders are searched), read back as they were written. Nothing is recomputed here: the report
 shows what the runs found."""
 
@@ -17,7 +17,8 @@ __all__ = ["CompileOutput", "ReportBundle", "find_outputs"]
 
 # file name -> the command that writes it
 RUN_FILES = {"compare.json": "nmc compare", "estimate.json": "nmc estimate", "activity.json": "nmc estimate",
-             "verify.json": "nmc verify", "summary.json": "nmc simulate", "rtl.json": "nmc rtl"}
+             "verify.json": "nmc verify", "summary.json": "nmc simulate", "rtl.json": "nmc rtl",
+             "sweep.json": "nmc sweep"}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -1,6 +1,6 @@
 """The sections of ``report.html``, each from the outputs of a :class:`ReportBundle`: network
 and mapping, populations, core utilization, link load, traffic, accuracy, energy and latency,
-verification, pass timings."""
+verification, design-space sweep, pass timings."""
 
 from __future__ import annotations
 
@@ -218,6 +218,29 @@ def verification(b: ReportBundle) -> tuple[str, bool]:
     return body, True
 
 
+def sweep(b: ReportBundle) -> tuple[str, bool]:
+    from .sweep_plot import pareto_png
+
+    doc = b.run("sweep.json")
+    if doc is None:
+        return missing("design-space sweep (sweep.json)", "nmc sweep SPEC.yaml -o OUT"), False
+    c = doc["counts"]
+    refs = ", ".join(f"{v:.4f} (seed {k})" for k, v in doc["float_accuracy"].items() if v is not None)
+    body = table(["sweep", ""], [["name", doc["sweep"]], ["axes", ", ".join(doc["axes"])],
+                                 ["points", f"{len(doc['rows'])} of a grid of {doc['grid_points']}"],
+                                 ["ran / do not fit / failed", f"{c['ok']} / {c['misfit']} / {c['failed']}"],
+                                 ["float network accuracy", refs or "-"], ["engine", doc["engine"]]])
+    body += figure(pareto_png(doc), "Pareto fronts: accuracy against cores and energy")
+    for kind, column in (("cores", "cores"), ("energy", "energy_j")):
+        front = [r for r in doc["rows"] if r[f"pareto_{kind}"]]
+        if front:
+            value = (lambda r: format_si(r[column], "J")) if kind == "energy" else (lambda r: r[column])
+            body += table(["point", *doc["axes"], "accuracy", column],
+                          [[r["point"], *(r[a] for a in doc["axes"]), f"{r['accuracy']:.4f}", value(r)]
+                           for r in sorted(front, key=lambda r: r[column])])
+    return body, True
+
+
 def passes(b: ReportBundle) -> tuple[str, bool]:
     c = b.compiled
     if c is None or not c.report.get("passes"):
@@ -230,7 +253,8 @@ def passes(b: ReportBundle) -> tuple[str, bool]:
 SECTIONS = (("summary", "Network and mapping", summary), ("populations", "Populations", populations),
             ("cores", "Core utilization", cores), ("links", "Link load", links), ("traffic", "Traffic", traffic),
             ("accuracy", "Accuracy", accuracy), ("energy", "Energy and latency", energy),
-            ("verification", "Verification", verification), ("passes", "Pass timings", passes))
+            ("verification", "Verification", verification), ("sweep", "Design-space sweep", sweep),
+            ("passes", "Pass timings", passes))
 
 
 def sections(b: ReportBundle) -> list[Section]:

@@ -22,20 +22,24 @@ def pareto_png(doc: dict) -> bytes:
                     va="center", transform=ax.transAxes)
             ax.set_axis_off()
             continue
-        ax.plot([r[column] for r in pts], [100 * r["accuracy"] for r in pts], "o", color="0.6", ms=5,
-                label=f"points ({len(pts)})")
+        groups = sorted({str(r.get("target")) for r in pts}) if "target" in doc["axes"] else [None]
+        for k, group in enumerate(groups):
+            mine = [r for r in pts if group is None or str(r.get("target")) == group]
+            ax.plot([r[column] for r in mine], [100 * r["accuracy"] for r in mine], "o", ms=5, alpha=0.6,
+                    color="0.6" if group is None else f"C{k % 3}", label=f"{group or 'points'} ({len(mine)})")
         front = sorted((r for r in pts if r[f"pareto_{kind}"]), key=lambda r: r[column])
-        ax.plot([r[column] for r in front], [100 * r["accuracy"] for r in front], "o-", color="C3", ms=6,
+        ax.plot([r[column] for r in front], [100 * r["accuracy"] for r in front], "o-", color="C3", ms=4,
                 label=f"Pareto front ({len(front)})")
         for ref in refs:
             ax.axhline(100 * ref, color="k", ls="--", lw=1, label="float network" if ref == refs[0] else None)
-        if kind == "energy":
+        values = [r[column] for r in pts]
+        if kind == "energy" and min(values) > 0 and max(values) > 10 * min(values):
             ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel("accuracy on the image (%)")
         ax.legend(fontsize="small", loc="lower right")
     c = doc["counts"]
-    fig.suptitle(f"sweep {doc['sweep']}: {len(doc['rows'])} points ({c['ok']} ran, {c['misfit']} do not fit, "
+    fig.suptitle(f"{doc['sweep']}: {len(doc['rows'])} points ({c['ok']} ran, {c['misfit']} do not fit, "
                  f"{c['failed']} failed)")
     fig.tight_layout()
     return png_bytes(fig)

@@ -2,11 +2,11 @@
 compile and quantization options, seeds and chip instances; per point a compile, the image run on
 labelled samples (accuracy, energy, latency), on Dask or in this process, cached per point."""
 
-from .engine import DaskEngine, SerialEngine, engine
+from .engine import DaskEngine, EngineChoice, SerialEngine, engine
 from .point import PointResult, SweepInputs
 from .run import SweepRun, prepare_inputs, run_sweep
 from .spec import Point, SweepSpec, load_spec
 from .table import SweepTable
 
-__all__ = ["DaskEngine", "Point", "PointResult", "SerialEngine", "SweepInputs", "SweepRun", "SweepSpec",
+__all__ = ["DaskEngine", "EngineChoice", "Point", "PointResult", "SerialEngine", "SweepInputs", "SweepRun", "SweepSpec",
            "SweepTable", "engine", "load_spec", "prepare_inputs", "run_sweep"]

@@ -25,7 +25,7 @@ from ..fileio import write_json
 from .point import PointResult, SweepInputs, evaluate_float, evaluate_point
 from .spec import Point
 
-__all__ = ["DaskEngine", "SerialEngine", "engine", "float_key", "point_key", "PointCache"]
+__all__ = ["DaskEngine", "EngineChoice", "SerialEngine", "engine", "float_key", "point_key", "PointCache"]
 
 KEY_VERSION = 1  # bump when a point's result would change for the same inputs
 
@@ -124,6 +124,19 @@ def _outcome(future) -> PointResult:
         why = ("its worker died each time it ran it (out of memory, or killed)" if name == "KilledWorker"
                else "Dask could not run it")
         return PointResult(status="failed", error=f"{why}: {name}: {exc}")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """An engine not started yet (:func:`engine`'s arguments): a sweep starts it only when some
+    point is not cached."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    memory_limit: str | int | None = None
+
+    def open(self):
+        return engine(self.workers, self.scheduler, self.memory_limit)
 
 
 @contextmanager

@@ -69,7 +69,10 @@ class PointResult:
     inter_core_spikes: float | None = None  # per second, at 1 Hz per neuron
     average_hops: float | None = None
     instance_accuracy: float | None = None  # the chip instance (analog targets with an instance axis)
-    seconds: float = 0.0  # wall time of the evaluation (not part of the table: it varies run to run)
+    # not part of the table (they vary from run to run): the evaluation's wall time, and the peak
+    # resident memory of the process that ran it (over its life so far)
+    seconds: float = 0.0
+    peak_rss_bytes: int = 0
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -101,7 +104,14 @@ def evaluate_point(inputs: SweepInputs, point: Point) -> PointResult:
         result = PointResult(status="failed", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - a sweep records a point's crash and goes on
         result = PointResult(status="failed", error=f"internal error: {type(exc).__name__}: {exc}")
-    return dataclasses.replace(result, seconds=time.perf_counter() - start)
+    return _timed(result, start)
+
+
+def _timed(result: PointResult, start: float) -> PointResult:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    return dataclasses.replace(result, seconds=time.perf_counter() - start, peak_rss_bytes=int(peak))
 
 
 def _evaluate(inputs: SweepInputs, point: Point) -> PointResult:
@@ -176,4 +186,4 @@ def evaluate_float(inputs: SweepInputs, seed: int) -> PointResult:
         result = PointResult(status="ok", accuracy=counts.accuracy(inputs.data.y))
     except UserError as exc:
         result = PointResult(status="failed", error=str(exc))
-    return dataclasses.replace(result, seconds=time.perf_counter() - start)
+    return _timed(result, start)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..fileio import OutputSet
-from .engine import PointCache, Task, float_key, pending, point_key
+from contextlib import nullcontext
+
+from .engine import EngineChoice, PointCache, Task, float_key, pending, point_key
 from .point import PointResult, SweepInputs
 from .spec import Point, SweepSpec
 from .table import SweepTable, build_table
@@ -57,8 +59,9 @@ def prepare_inputs(spec: SweepSpec) -> SweepInputs:
 
 def run_sweep(spec: SweepSpec, outdir: Path, engine, *, retry_failed: bool = False,
               progress: Callable[[int, int], None] | None = None, evaluate: Callable | None = None) -> SweepRun:
-    """Run every point of ``spec`` not yet in ``outdir`` on ``engine`` (:func:`.engine.engine`),
-    then write the table (``sweep.csv``, ``sweep.parquet``), ``pareto.png`` and ``sweep.json``.
+    """Run every point of ``spec`` not yet in ``outdir`` on ``engine`` (a started engine of
+    :func:`.engine.engine`, or an :class:`.engine.EngineChoice` started only when a point is not
+    cached), then write the table (``sweep.csv``, ``sweep.parquet``), ``pareto.png`` and ``sweep.json``.
     ``progress(done, total)`` follows the tasks; ``retry_failed`` runs failed points again;
     ``evaluate(inputs, kind, arg)`` replaces the task function (tests)."""
     start = time.perf_counter()
@@ -80,16 +83,22 @@ def run_sweep(spec: SweepSpec, outdir: Path, engine, *, retry_failed: bool = Fal
     if progress is not None:
         progress(len(done), len(tasks))
     kwargs = {} if evaluate is None else {"evaluate": evaluate}
-    for key, result in engine.run(inputs, todo, **kwargs):
-        cache.store(key, labels[key], result)
-        done[key] = result
-        if progress is not None:
-            progress(len(done), len(tasks))
+    starting = engine.open() if isinstance(engine, EngineChoice) else nullcontext(engine)
+    with (starting if todo else nullcontext(None)) as running:
+        description = running.description if running is not None else "none (every point cached)"
+        workers = running.workers if running is not None else 0
+        for key, result in running.run(inputs, todo, **kwargs) if running is not None else ():
+            cache.store(key, labels[key], result)
+            done[key] = result
+            if progress is not None:
+                progress(len(done), len(tasks))
     floats = {s: done[float_key(digest, s)] for s in seeds}
     table = build_table(spec, points, {p.index: done[keys[p.index]] for p in points}, keys, floats)
     seconds = time.perf_counter() - start
-    files = _write(outdir, spec, table, engine, computed=len(done) - cached, cached=cached, seconds=seconds)
-    return SweepRun(spec=spec, table=table, computed=len(done) - cached, cached=cached, engine=engine.description,
+    peak = max((r.peak_rss_bytes for r in done.values()), default=0)
+    files = _write(outdir, spec, table, description, workers, computed=len(done) - cached, cached=cached,
+                   seconds=seconds, peak=peak)
+    return SweepRun(spec=spec, table=table, computed=len(done) - cached, cached=cached, engine=description,
                     seconds=seconds, files=files)
 
 
@@ -97,13 +106,14 @@ def _label(kind: str, arg) -> dict:
     return {"float": arg} if kind == "float" else {"index": arg.index, **dict(arg.values)}
 
 
-def _write(outdir: Path, spec: SweepSpec, table: SweepTable, engine, *, computed: int, cached: int,
-           seconds: float) -> tuple[str, ...]:
+def _write(outdir: Path, spec: SweepSpec, table: SweepTable, engine: str, workers: int, *, computed: int,
+           cached: int, seconds: float, peak: int) -> tuple[str, ...]:
     from ..report.sweep_plot import pareto_png
 
     doc = table.to_json() | {"sweep": spec.name, "spec": str(spec.file), "network": str(spec.network),
-                             "grid_points": spec.grid_size, "engine": engine.description, "workers": engine.workers,
-                             "computed": computed, "cached": cached, "seconds": seconds}
+                             "grid_points": spec.grid_size, "engine": engine, "workers": workers,
+                             "computed": computed, "cached": cached, "seconds": seconds,
+                             "peak_worker_memory_bytes": peak}
     output = OutputSet(outdir)
     output.add("sweep.csv", table.csv_bytes())
     output.add("sweep.parquet", table.parquet_bytes())
