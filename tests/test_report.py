@@ -22,19 +22,25 @@ DIGITS = EXAMPLES / "digits" / "digits.yaml"
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    """The digits network through compile, compare (20 labelled samples), estimate and verify."""
+    """The digits network through compile, compare (20 labelled samples), estimate, verify and a
+    two-point sweep."""
     from nmcompiler.cli.main import main
 
     root = tmp_path_factory.mktemp("report")
     data = np.load(EXAMPLES / "digits" / "digits_test.npz")
     np.savez(root / "d.npz", x=data["x"][:20], y=data["y"][:20])
+    for name in ("digits.yaml", "w_in_hidden.npy", "w_hidden_out.npy"):
+        shutil.copy(EXAMPLES / "digits" / name, root / name)
+    (root / "sweep.yaml").write_text("version: 1\nnetwork: digits.yaml\ntarget: loihi-like\ndata: d.npz\nsteps: 30\n"
+                                     "samples: 10\naxes: {target.format.weight_bits: [3, 8]}\n")
     spikes = (np.random.default_rng(0).random((40, 64)) < 0.3).astype(np.uint8)
     np.save(root / "pixels.npy", spikes)
     for args in (["compile", DIGITS, "--target", "loihi-like", "-o", root / "c"],
                  ["compare", DIGITS, "--target", "loihi-like", "--data", root / "d.npz", "--steps", "30", "-o", root / "cmp"],
                  ["estimate", root / "c" / "digits.nmc", "--data", root / "d.npz", "--steps", "30", "-o", root / "est"],
                  ["verify", DIGITS, "--target", "loihi-like", "--levels", "float,int", "--steps", "40",
-                  "--input", f"pixels={root / 'pixels.npy'}", "-o", root / "v"]):
+                  "--input", f"pixels={root / 'pixels.npy'}", "-o", root / "v"],
+                 ["sweep", root / "sweep.yaml", "--workers", "0", "-o", root / "sw"]):
         with pytest.raises(SystemExit) as exc:
             main([str(a) for a in args])
         assert exc.value.code == 0, args
@@ -56,8 +62,10 @@ def test_every_section_is_present_with_its_data(outputs, run_nmc):
     from nmcompiler.units import format_si
 
     assert format_si(est["energy"]["per_inference_j"], "J") in page
-    # utilization, messages per core, confusion, energy by kind, passes (one core: no link, no per-core energy)
-    assert page.count("<img ") == 5
+    # utilization, messages per core, confusion, energy by kind, Pareto fronts, passes (one core: no link,
+    # no per-core energy)
+    assert page.count("<img ") == 6
+    assert 'alt="Pareto fronts: accuracy against cores and energy"' in page
 
 
 def test_a_multi_core_compile_shows_its_link_loads(tmp_path, run_nmc):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -67,7 +68,7 @@ def _memory_limit(text: str | None, scheduler: str | None) -> int | None:
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=None, transient=True, redirect_stdout=False, redirect_stderr=False,
-                    disable=not click.get_text_stream("stderr").isatty())
+                    disable=not sys.stderr.isatty())
 
 
 def _print(run, outdir: Path) -> None:

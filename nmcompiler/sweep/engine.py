@@ -25,7 +25,7 @@ from ..fileio import write_json
 from .point import PointResult, SweepInputs, evaluate_float, evaluate_point
 from .spec import Point
 
-__all__ = ["DaskEngine", "EngineChoice", "SerialEngine", "engine", "float_key", "point_key", "PointCache"]
+__all__ = ["DaskEngine", "EngineChoice", "PointCache", "SerialEngine", "engine", "float_key", "point_key", "run_task"]
 
 KEY_VERSION = 1  # bump when a point's result would change for the same inputs
 
@@ -70,7 +70,8 @@ class PointCache:
 Task = tuple[str, str, object]
 
 
-def _run_task(inputs: SweepInputs, kind: str, arg) -> PointResult:
+def run_task(inputs: SweepInputs, kind: str, arg) -> PointResult:
+    """A task as a worker runs it: a point (:func:`evaluate_point`) or a float reference."""
     return evaluate_point(inputs, arg) if kind == "point" else evaluate_float(inputs, arg)
 
 
@@ -80,7 +81,7 @@ class SerialEngine:
     description = "serial (this process)"
     workers = 1
 
-    def run(self, inputs: SweepInputs, tasks: list[Task], evaluate: Callable = _run_task
+    def run(self, inputs: SweepInputs, tasks: list[Task], evaluate: Callable = run_task
             ) -> Iterator[tuple[str, PointResult]]:
         for key, kind, arg in tasks:
             yield key, evaluate(inputs, kind, arg)
@@ -99,7 +100,7 @@ class DaskEngine:
     def workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def run(self, inputs: SweepInputs, tasks: list[Task], evaluate: Callable = _run_task
+    def run(self, inputs: SweepInputs, tasks: list[Task], evaluate: Callable = run_task
             ) -> Iterator[tuple[str, PointResult]]:
         from distributed import as_completed
 

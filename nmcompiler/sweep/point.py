@@ -49,8 +49,9 @@ class SweepInputs:
 
 @dataclass(frozen=True, kw_only=True)
 class PointResult:
-    """What a point gave (one row of the table). ``status``: ok, misfit (the mapping does not fit:
-    ``error`` says what is over) or failed (``error``: the exception). Energy and latency are per
+    """What a point gave (one row of the table). ``status``: ok, misfit (the compile refused the
+    network for this target, or its mapping does not fit: ``error`` says what is over) or failed
+    (the point's target is not valid, or it crashed: ``error`` says why). Energy and latency are per
     inference (one sample); ``None`` where the target has no cost model or the point did not run."""
 
     status: str
@@ -119,7 +120,10 @@ def _evaluate(inputs: SweepInputs, point: Point) -> PointResult:
     from ..image import build_contents, encode
 
     target = point_target(inputs, point)
-    mapping, fx, report = compile_network(inputs.network, target, **point.options)
+    try:
+        mapping, fx, report = compile_network(inputs.network, target, **point.options)
+    except UserError as exc:  # the network does not map onto this target (its bound, a design rule)
+        return PointResult(status="misfit", error=str(exc))
     common = dict(cores=report.cores_used, cores_lower_bound=report.cores_lower_bound,
                   inter_core_spikes=report.inter_core_spikes, average_hops=report.average_hops)
     if not report.fits:

@@ -1,0 +1,211 @@
+"""``nmc sweep`` (issue 30): a design-space sweep on the digits example gives the same table on Dask
+as in one process, byte for byte; a point equals the same compile and estimate made through the
+API on a target derived by ``nmc targets --derive``; an interrupted sweep resumes and runs only the
+missing points; a worker that dies mid-task has its point retried, or recorded as failed while the
+sweep finishes; bad sweep files are exit 2 with their line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import dask
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+
+from nmcompiler.sweep import DaskEngine, SerialEngine, load_spec, run_sweep
+from nmcompiler.sweep.engine import run_task
+
+import sweep_helpers
+
+STEPS = 20
+SPEC = """\
+    version: 1
+    name: digits-test
+    network: digits.yaml
+    target: loihi-like
+    data: d.npz
+    encode: rate
+    steps: 20
+    axes:
+      target.chip.mesh: [[2, 2]]       # one chip of 4 cores: 8-neuron cores do not fit
+      target.chip.max_chips: 1
+      target.core.neurons: [8, 16, 64]
+      target.format.weight_bits: [1, 3, 8]   # 1 bit is not a valid format: those points fail
+      seed: [0, 1]
+"""
+
+
+def _folder(root: Path, spec: str = SPEC, samples: int = 20) -> Path:
+    for name in ("digits.yaml", "w_in_hidden.npy", "w_hidden_out.npy"):
+        shutil.copy(EXAMPLES / "digits" / name, root / name)
+    data = np.load(EXAMPLES / "digits" / "digits_test.npz")
+    np.savez(root / "d.npz", x=data["x"][:samples], y=data["y"][:samples])
+    (root / "sweep.yaml").write_text(textwrap.dedent(spec))
+    return root / "sweep.yaml"
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    """The sweep run in this process, one point after another."""
+    root = tmp_path_factory.mktemp("sweep")
+    spec = load_spec(_folder(root))
+    run = run_sweep(spec, root / "serial", SerialEngine())
+    return root, spec, run
+
+
+@pytest.fixture(scope="module")
+def client():
+    """An in-process Dask cluster: two workers of one thread each."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+def _rows(outdir: Path) -> list[dict]:
+    return json.loads((outdir / "sweep.json").read_text())["rows"]
+
+
+def test_the_sweep_ran_every_kind_of_point(serial):
+    root, spec, run = serial
+    rows = _rows(root / "serial")
+    assert len(rows) == 18 and run.computed == 20 and run.cached == 0  # 18 points, 2 float references
+    assert run.table.counts() == {"ok": 8, "misfit": 4, "failed": 6}
+    for r in rows:
+        if r["target.format.weight_bits"] == 1:
+            assert r["status"] == "failed" and "weight_bits must lie in [2, 48]" in r["error"]
+        elif r["target.core.neurons"] == 8:
+            assert r["status"] == "misfit" and "needs at least 6 cores" in r["error"]
+        else:  # something happened: spikes reached the output, energy and latency were counted
+            assert r["status"] == "ok" and r["cores"] == (3 if r["target.core.neurons"] == 16 else 1)
+            assert r["energy_j"] > 0 and r["synaptic_ops"] > 1000 and r["decision_ticks"] > 0
+            assert 0.1 <= r["accuracy"] <= 1 and r["float_accuracy"] >= 0.8
+            if r["target.format.weight_bits"] == 8:
+                assert r["accuracy_loss"] <= 0.1
+    front = [r["point"] for r in rows if r["pareto_cores"]]
+    assert front and all(rows[k]["cores"] == 1 for k in front)
+
+
+def test_dask_gives_the_serial_table_byte_for_byte(serial, client, tmp_path):
+    root, spec, _ = serial
+    run = run_sweep(spec, tmp_path / "dask", DaskEngine(client, "in-process test cluster"))
+    assert run.computed == 20
+    for name in ("sweep.csv", "sweep.parquet"):
+        assert (tmp_path / "dask" / name).read_bytes() == (root / "serial" / name).read_bytes(), name
+    assert _rows(tmp_path / "dask") == _rows(root / "serial")
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "dask" / "sweep.parquet")
+    assert table.num_rows == 18 and table.column("accuracy").type == "double"
+    assert table.column("target.core.neurons").to_pylist() == [r["target.core.neurons"] for r in _rows(root / "serial")]
+
+
+def test_a_point_equals_the_api_on_a_derived_target(serial, tmp_path):
+    """Point (16 neurons, 3 bits, seed 1) against nmc targets --derive + nmcompiler.compile + estimate."""
+    import nmcompiler
+    from nmcompiler.sim.data import SampleData
+    from nmcompiler.targets.derive import derive_target
+
+    root, _, _ = serial
+    row = next(r for r in _rows(root / "serial") if r["target.core.neurons"] == 16
+               and r["target.format.weight_bits"] == 3 and r["seed"] == 1)
+    _, target = derive_target("loihi-like", ["chip.mesh=[2,2]", "chip.max_chips=1", "core.neurons=16",
+                                             "format.weight_bits=3"], tmp_path / "t.yaml", name="loihi-like")
+    chip = nmcompiler.compile(root / "digits.yaml", target, seed=1)
+    import hashlib
+
+    assert hashlib.sha256(chip.image).hexdigest() == row["image_sha256"]
+    d = np.load(root / "d.npz")
+    data = SampleData.of(d["x"], d["y"], "rate")
+    spikes = np.stack([data.spikes(k, STEPS, 1) for k in range(len(data))])
+    run = chip.estimate(samples=spikes, labels=d["y"], steps=STEPS, source="pixels", output="out", seed=1)
+    assert run.accuracy == row["accuracy"]
+    assert run.estimate.energy / len(data) == pytest.approx(row["energy_j"], rel=1e-12)
+    acc = chip.accuracy(spikes, d["y"], output="out", steps=STEPS, source="pixels", seed=1)
+    assert acc.float_accuracy == row["float_accuracy"] and acc.hw_accuracy == row["accuracy"]
+
+
+def _recording(folder: Path):
+    """A task function that leaves a file per task it runs (workers may be threads or processes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def evaluate(inputs, kind, arg):
+        name = f"float-{arg}" if kind == "float" else f"point-{arg.index}"
+        (folder / name).write_text("ran")
+        return run_task(inputs, kind, arg)
+
+    return evaluate
+
+
+def test_an_interrupted_sweep_resumes_with_the_missing_points_only(serial, client, tmp_path):
+    root, spec, _ = serial
+    out = tmp_path / "resumed"
+
+    def interrupt(done, total):
+        if done >= 8:
+            raise KeyboardInterrupt  # as Ctrl-C would: the pending futures are cancelled
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, out, DaskEngine(client, "test"), progress=interrupt)
+    stored = {json.loads(p.read_text())["key"] for p in (out / "points").glob("*.json")}
+    assert 8 <= len(stored) < 20 and not (out / "sweep.csv").exists()
+    ran = tmp_path / "ran"
+    run = run_sweep(spec, out, DaskEngine(client, "test"), evaluate=_recording(ran))
+    assert run.cached == len(stored) and run.computed == 20 - len(stored)
+    assert len(list(ran.iterdir())) == 20 - len(stored)  # nothing ran twice
+    assert (out / "sweep.csv").read_bytes() == (root / "serial" / "sweep.csv").read_bytes()
+    again = run_sweep(spec, out, DaskEngine(client, "test"), evaluate=_recording(tmp_path / "none"))
+    assert again.computed == 0 and not (tmp_path / "none").exists() or not list((tmp_path / "none").iterdir())
+
+
+def test_a_killed_worker_has_its_point_retried_or_recorded(tmp_path):
+    """Worker processes: one point kills its worker once (retried on a new worker: it runs), one
+    every time (recorded as failed once Dask gives up on it); the sweep finishes either way."""
+    from distributed import Client, LocalCluster
+
+    spec = load_spec(_folder(tmp_path, SPEC.replace("[8, 16, 64]", "[16, 64]").replace("[1, 3, 8]", "[8]")
+                             .replace("seed: [0, 1]", "seed: [0, 1, 2]"), samples=8))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        once = run_sweep(spec, tmp_path / "once", DaskEngine(c, "test"),
+                         evaluate=sweep_helpers.kill_worker_once(str(tmp_path), 2))
+        always = run_sweep(spec, tmp_path / "always", DaskEngine(c, "test"),
+                           evaluate=sweep_helpers.kill_worker_always(4))
+    assert (tmp_path / "killed-2").exists()
+    assert [r["status"] for r in _rows(tmp_path / "once")] == ["ok"] * 6 and once.computed == 9
+    rows = _rows(tmp_path / "always")
+    assert [r["status"] for r in rows] == ["ok"] * 4 + ["failed", "ok"]
+    assert "KilledWorker" in rows[4]["error"] and "worker died" in rows[4]["error"]
+    assert always.table.counts()["failed"] == 1
+
+
+def test_the_command_line_writes_the_set_and_refuses_bad_sweep_files(tmp_path, run_nmc):
+    spec = _folder(tmp_path, SPEC.replace("[8, 16, 64]", "[64]").replace("[1, 3, 8]", "[4]"), samples=5)
+    code, text, err = run_nmc("sweep", spec, "-o", tmp_path / "o", "--workers", "0")
+    assert code == 0, err
+    assert "2 points (2 ran, 0 do not fit, 0 failed); 4 computed" in text
+    assert {p.name for p in (tmp_path / "o").iterdir()} >= {"sweep.csv", "sweep.parquet", "sweep.json",
+                                                             "pareto.png", "points"}
+    code, text, _ = run_nmc("sweep", spec, "-o", tmp_path / "o", "--workers", "0", "--json")
+    assert code == 0 and json.loads(text)["cached"] == 4 and json.loads(text)["computed"] == 0
+    bad = {"  seed: [0, 1]\n": ("  speed: [0, 1]\n", "sweep.yaml:13: axes: unknown axis 'speed'"),
+           "[[2, 2]]": ("[[2, 2], [2, 2]]", "sweep.yaml:9: axes: target.chip.mesh: a value is listed twice"),
+           "network: digits.yaml": ("network: ../digits.yaml", "sweep.yaml:3: network: '../digits.yaml' lies outside"),
+           "version: 1\n": ("version: 2\n", "sweep.yaml:1: version: 1 was expected")}
+    text = spec.read_text()
+    for old, (new, message) in bad.items():
+        spec.write_text(text.replace(old, new))
+        code, _, err = run_nmc("sweep", spec, "-o", tmp_path / "bad")
+        assert code == 2 and message in err and "Traceback" not in err, (new, err)
+        assert not (tmp_path / "bad").exists()
+    spec.write_text(text)
+    code, _, err = run_nmc("sweep", spec, "-o", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:1",
+                           "--memory-limit", "1G")
+    assert code == 2 and "--memory-limit sizes the local cluster" in err
