@@ -64,6 +64,8 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
         Case("stdp-ours", "stdp", (b + "stdp.py",), (b + "stdp.py", "--duration", "10", "--seeds", "1", "--repeat", "1")),
         Case("stdp-brian2", "stdp", (b + "peers/brian2_stdp.py", "--seeds", "1", "2", "3"),
              (b + "peers/brian2_stdp.py", "--duration", "10"), needs=("brian2",)),
+        Case("sweep", "sweep", (b + "sweep_scaling.py",), (b + "sweep_scaling.py", "--samples", "20"),
+             needs=("distributed", "pyarrow")),
         Case("rtl", "rtl", (b + "rtl_core.py", "--ticks", "1000"), (b + "rtl_core.py", "--ticks", "200"),
              needs=("cocotb", "amaranth")),
         Case("rtl-learning", "rtl", (b + "rtl_learning.py", "--ticks", "2000"), (b + "rtl_learning.py", "--ticks", "200"),
@@ -158,6 +160,12 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
     if m:
         goal("1M x 1000: seconds per biological second", m["s_per_bio_s"], "<= 150", m["s_per_bio_s"] <= 150)
         goal("1M x 1000: peak memory (GB)", m.get("peak_rss_gb"), "<= 24", (m.get("peak_rss_gb") or 99) <= 24)
+    sw = next((r for r in recs if r.get("case") == "sweep_speedup"), None)
+    if sw:
+        goal("24-point sweep: 2 Dask workers over 1 (2 cores)", sw["speedup_2_over_1"], ">= 1.5",
+             sw["speedup_2_over_1"] >= 1.5)
+        goal("24-point sweep: same table serial, 1 and 2 workers", sw["tables_identical"], "identical",
+             sw["tables_identical"])
     ring = next((r for r in recs if r.get("case") == "ring"), None)
     if ring:
         goal("2M-neuron ring: compile seconds", ring["compile_s"], "<= 60", ring["compile_s"] <= 60)
