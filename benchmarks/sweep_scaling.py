@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nmcompiler.sweep import EngineChoice, load_spec, run_sweep
+from nmcompiler.executor import ExecutorChoice
+from nmcompiler.sweep import load_spec, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "sweep_scaling.md"
@@ -57,7 +58,7 @@ def main() -> None:
         for workers in (0, 1, 2):
             out = Path(tmp) / f"w{workers}"
             t0 = time.perf_counter()
-            run = run_sweep(spec, out, EngineChoice(workers=workers))
+            run = run_sweep(spec, out, ExecutorChoice(workers=workers))
             seconds = time.perf_counter() - t0
             doc = json.loads((out / "sweep.json").read_text())
             runs[workers] = {"seconds": seconds, "peak_gb": doc["peak_worker_memory_bytes"] / 2**30,

@@ -38,13 +38,14 @@ def sweep(spec: Path, outdir: Path, workers: int | None, scheduler: str | None, 
     """Compile, run and estimate every point of the sweep in SPEC (a grid or random sample over target
     fields, compile and quantization options, seeds and chip instances): accuracy, cores, energy and
     latency per point, Pareto fronts, one table."""
-    from ..sweep import EngineChoice, load_spec, run_sweep
+    from ..executor import ExecutorChoice
+    from ..sweep import load_spec, run_sweep
 
     limit = _memory_limit(memory_limit, scheduler)
     plan = load_spec(spec)
     with _progress() as bar:
         task = bar.add_task(f"{plan.name}: points", total=None)
-        run = run_sweep(plan, outdir, EngineChoice(workers, scheduler, limit), retry_failed=retry_failed,
+        run = run_sweep(plan, outdir, ExecutorChoice(workers, scheduler, limit), retry_failed=retry_failed,
                         progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         click.echo((outdir / "sweep.json").read_text(), nl=False)

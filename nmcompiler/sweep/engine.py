@@ -1,5 +1,4 @@
-"""Where sweep points run: in this process one after another, or on Dask (a local cluster of
-worker processes with a memory limit each, or an existing cluster by its scheduler's address).
+"""Sweep points on an executor (:mod:`nmcompiler.executor`: this process, or Dask).
 
 Points are content-addressed: a point's key is the SHA-256 of the network, the samples and how
 they run, its target's document with the point's fields set, its options and nmcompiler's
@@ -13,19 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import UserError
 from ..fileio import write_json
 from .point import PointResult, SweepInputs, evaluate_float, evaluate_point
 from .spec import Point
 
-__all__ = ["DaskEngine", "EngineChoice", "PointCache", "SerialEngine", "engine", "float_key", "point_key", "run_task"]
+__all__ = ["PointCache", "float_key", "pending", "point_key", "run_points", "run_task"]
 
 KEY_VERSION = 1  # bump when a point's result would change for the same inputs
 
@@ -75,103 +70,25 @@ def run_task(inputs: SweepInputs, kind: str, arg) -> PointResult:
     return evaluate_point(inputs, arg) if kind == "point" else evaluate_float(inputs, arg)
 
 
-class SerialEngine:
-    """Every task in this process, one after another (``--workers 0``)."""
-
-    description = "serial (this process)"
-    workers = 1
-
-    def run(self, inputs: SweepInputs, tasks: list[Task], evaluate: Callable = run_task
-            ) -> Iterator[tuple[str, PointResult]]:
-        for key, kind, arg in tasks:
-            yield key, evaluate(inputs, kind, arg)
+def run_points(executor, inputs: SweepInputs, tasks: list[Task], evaluate: Callable = run_task
+               ) -> Iterator[tuple[str, PointResult]]:
+    """Each task on ``executor`` (:mod:`nmcompiler.executor`), as it finishes; a task whose worker
+    died (every time Dask allowed) or that Dask could not run becomes a failed point naming why."""
+    keyed = [(key, (kind, arg)) for key, kind, arg in tasks]
+    for key, outcome in executor.completed(_task, (inputs, evaluate), keyed):
+        yield key, outcome if isinstance(outcome, PointResult) else _failure(outcome)
 
 
-class DaskEngine:
-    """Tasks on a Dask cluster through ``client``: the shared inputs scattered once to every
-    worker, results taken as they complete; what is still pending when the caller stops (an
-    interrupt) is cancelled."""
-
-    def __init__(self, client, description: str):
-        self.client = client
-        self.description = description
-
-    @property
-    def workers(self) -> int:
-        return max(1, len(self.client.scheduler_info().get("workers", {})))
-
-    def run(self, inputs: SweepInputs, tasks: list[Task], evaluate: Callable = run_task
-            ) -> Iterator[tuple[str, PointResult]]:
-        from distributed import as_completed
-
-        if not tasks:
-            return
-        shared = self.client.scatter(inputs, broadcast=True, hash=False)
-        futures = {self.client.submit(evaluate, shared, kind, arg, pure=False): key for key, kind, arg in tasks}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], _outcome(future)
-        finally:
-            self.client.cancel(list(futures))
+def _task(shared, item) -> PointResult:
+    inputs, evaluate = shared
+    return evaluate(inputs, *item)
 
 
-def _outcome(future) -> PointResult:
-    """The future's result; a task whose worker died (every allowed time) or that Dask could not run
-    becomes a failed point naming why."""
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - KilledWorker, a lost connection: recorded, not fatal
-        name = type(exc).__name__
-        why = ("its worker died each time it ran it (out of memory, or killed)" if name == "KilledWorker"
-               else "Dask could not run it")
-        return PointResult(status="failed", error=f"{why}: {name}: {exc}")
-
-
-@dataclass(frozen=True)
-class EngineChoice:
-    """An engine not started yet (:func:`engine`'s arguments): a sweep starts it only when some
-    point is not cached."""
-
-    workers: int | None = None
-    scheduler: str | None = None
-    memory_limit: str | int | None = None
-
-    def open(self):
-        return engine(self.workers, self.scheduler, self.memory_limit)
-
-
-@contextmanager
-def engine(workers: int | None, scheduler: str | None = None, memory_limit: str | int | None = None
-           ) -> Iterator[SerialEngine | DaskEngine]:
-    """The engine for ``--workers`` / ``--scheduler``: ``workers`` 0 runs serially in this
-    process; a ``scheduler`` address uses that cluster; else a local cluster of ``workers``
-    processes (default: one per core), one thread each, ``memory_limit`` each (default: the
-    machine's memory shared out)."""
-    if workers == 0 and scheduler is None:
-        yield SerialEngine()
-        return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise UserError(f"sweeps on Dask need dask.distributed: pip install 'nmcompiler[sweep]' ({exc.name})") from None
-    if scheduler is not None:
-        if workers:
-            raise UserError("--workers sizes a local cluster; an existing cluster (--scheduler) has its own")
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UserError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        with client:
-            yield DaskEngine(client, f"Dask cluster at {scheduler}")
-        return
-    import os
-
-    n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit or "auto",
-                           dashboard_address=":0", silence_logs=logging.ERROR,
-                           env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
-    with cluster, Client(cluster) as client:
-        yield DaskEngine(client, f"local Dask cluster of {n} worker processes")
+def _failure(exc: BaseException) -> PointResult:
+    name = type(exc).__name__
+    why = ("its worker died each time it ran it (out of memory, or killed)" if name == "KilledWorker"
+           else "Dask could not run it")
+    return PointResult(status="failed", error=f"{why}: {name}: {exc}")
 
 
 def pending(tasks: Iterable[Task], cache: PointCache) -> tuple[list[Task], dict[str, PointResult]]:

@@ -13,7 +13,8 @@ from ..errors import UserError
 from ..fileio import OutputSet
 from contextlib import nullcontext
 
-from .engine import EngineChoice, PointCache, Task, float_key, pending, point_key
+from ..executor import ExecutorChoice
+from .engine import PointCache, Task, float_key, pending, point_key, run_points
 from .point import PointResult, SweepInputs
 from .spec import Point, SweepSpec
 from .table import SweepTable, build_table
@@ -57,11 +58,11 @@ def prepare_inputs(spec: SweepSpec) -> SweepInputs:
     return SweepInputs(network=net, data=data, steps=steps, source=source, output=output, targets=targets)
 
 
-def run_sweep(spec: SweepSpec, outdir: Path, engine, *, retry_failed: bool = False,
+def run_sweep(spec: SweepSpec, outdir: Path, executor, *, retry_failed: bool = False,
               progress: Callable[[int, int], None] | None = None, evaluate: Callable | None = None) -> SweepRun:
-    """Run every point of ``spec`` not yet in ``outdir`` on ``engine`` (a started engine of
-    :func:`.engine.engine`, or an :class:`.engine.EngineChoice` started only when a point is not
-    cached), then write the table (``sweep.csv``, ``sweep.parquet``), ``pareto.png`` and ``sweep.json``.
+    """Run every point of ``spec`` not yet in ``outdir`` on ``executor`` (a started one of
+    :func:`nmcompiler.executor.open_executor`, or an :class:`nmcompiler.executor.ExecutorChoice`,
+    started only when a point is not cached), then write the table (``sweep.csv``, ``sweep.parquet``), ``pareto.png`` and ``sweep.json``.
     ``progress(done, total)`` follows the tasks; ``retry_failed`` runs failed points again;
     ``evaluate(inputs, kind, arg)`` replaces the task function (tests)."""
     start = time.perf_counter()
@@ -83,11 +84,11 @@ def run_sweep(spec: SweepSpec, outdir: Path, engine, *, retry_failed: bool = Fal
     if progress is not None:
         progress(len(done), len(tasks))
     kwargs = {} if evaluate is None else {"evaluate": evaluate}
-    starting = engine.open() if isinstance(engine, EngineChoice) else nullcontext(engine)
+    starting = executor.open() if isinstance(executor, ExecutorChoice) else nullcontext(executor)
     with (starting if todo else nullcontext(None)) as running:
         description = running.description if running is not None else "none (every point cached)"
         workers = running.workers if running is not None else 0
-        for key, result in running.run(inputs, todo, **kwargs) if running is not None else ():
+        for key, result in run_points(running, inputs, todo, **kwargs) if running is not None else ():
             cache.store(key, labels[key], result)
             done[key] = result
             if progress is not None:
