@@ -118,7 +118,7 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
                      output: str | None = None, calibrate: bool = False, clip: float | str = "max",
                      progress=None, weight_bits_curve: tuple[int, ...] = (),
                      learning: LearningFormat | None = None,
-                     spikes_per_step: dict[str, int] | None = None) -> CompareResult:
+                     spikes_per_step: dict[str, int] | None = None, executor=None) -> CompareResult:
     """Quantize ``net`` for ``fmt``, simulate both ways, and compare (optionally on labelled data).
 
     With ``calibrate``, the float run's observed ranges calibrate the quantizer (docs/datapath.md).
@@ -126,6 +126,8 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
     ``learning``: the target's learning engine, for networks that learn (their learned weights are
     compared too; the fixed-point run then counts no saturation: it runs compiled).
     ``spikes_per_step``: the spikes each population's hardware neurons emit per tick (port targets).
+    ``executor`` (:mod:`nmcompiler.executor`): where the samples of ``data`` run, in pieces (the
+    same counts as one after another).
     """
     seed = net.seed if seed is None else seed
     driven = net
@@ -156,7 +158,8 @@ def compare_networks(net: Network, fmt: NumericFormat, *, steps: int, seed: int 
                   learning=_learned(a, b, driven) if learns else None)
     if data is not None:
         quantize = Quantize(fmt=fmt, clip=clip, learning=learning, spikes_per_step=spikes_per_step)
-        result.update(_classify(net, quantize, steps, seed, data, src, output, progress, weight_bits_curve))
+        result.update(_classify(net, quantize, steps, seed, data, src, output, progress, weight_bits_curve,
+                                executor))
     return CompareResult(**result)
 
 
@@ -172,40 +175,71 @@ def _sample_network(net: Network, data: SampleData, src: str, k: int, steps: int
 
 
 def _classify(net, quantize: Quantize, steps, seed, data: SampleData, src_name, out_name, progress,
-              weight_bits=()) -> dict:
+              weight_bits=(), executor=None) -> dict:
     if out_name not in [p.name for p in net.populations]:
         raise UserError(f"output population '{out_name}' does not exist")
     n_out = net.node(out_name).size
     data.check_labels(n_out, out_name)
-    trials = [_sample_network(net, data, src_name, k, steps, seed) for k in range(len(data))]
     per_trial = data.encode == "current"  # currents change the quantization; spike inputs do not
-    counts = (_counts(trials, None, steps, seed, progress, per_trial),
-              _counts(trials, quantize, steps, seed, None, per_trial))
+    runs = _Runs(net=net, data=data, source=src_name, steps=steps, seed=seed, per_trial=per_trial)
+    counts = (_counts(runs, None, progress, executor), _counts(runs, quantize, None, executor))
     out = dataclasses.asdict(score_samples(*counts, data.y, out_name))
     if weight_bits:  # hardware accuracy against the weight mantissa's width, the rest of the format kept
         out["accuracy_vs_weight_bits"] = [
             {"weight_bits": b, "hw_accuracy": float(np.mean(np.argmax(_counts(
-                trials, dataclasses.replace(quantize, fmt=dataclasses.replace(quantize.fmt, weight_bits=b)), steps,
-                seed, None, per_trial)[out_name], axis=1) == data.y))} for b in weight_bits]
+                runs, dataclasses.replace(quantize, fmt=dataclasses.replace(quantize.fmt, weight_bits=b)), None,
+                executor)[out_name], axis=1) == data.y))} for b in weight_bits]
     return out
 
 
-def _counts(trials, quantize: Quantize | None, steps, seed, progress, per_trial: bool) -> dict[str, np.ndarray]:
-    """Spike counts per population and trial, (trials, neurons): float (``quantize`` None) or
-    bit-accurate (quantized once, or ``per_trial``)."""
-    sizes = {p.name: p.size for p in trials[0].populations}
-    counts = {name: np.zeros((len(trials), n), dtype=np.int64) for name, n in sizes.items()}
+@dataclass(frozen=True, eq=False)
+class _Runs:
+    """What every sample's run shares: the network, the samples and how each is fed."""
+
+    net: Network
+    data: SampleData
+    source: str
+    steps: int
+    seed: int
+    per_trial: bool  # quantize each trial (current inputs), else once
+
+
+def _counts(runs: _Runs, quantize: Quantize | None, progress, executor) -> dict[str, np.ndarray]:
+    """Spike counts per population and sample, (samples, neurons): float (``quantize`` None) or
+    bit-accurate (quantized once, or per trial); on ``executor`` in pieces when given."""
+    n = len(runs.data)
+    if executor is None or executor.workers < 2 or n < 2:
+        return _count_piece((runs, quantize, progress), range(n))
+    from ..executor import chunks
+
+    pieces = chunks(n, executor.workers)
+    parts = {}
+    for key, part in executor.completed(_count_piece, (runs, quantize, None), list(enumerate(pieces))):
+        if isinstance(part, BaseException):
+            raise part
+        parts[key] = part
+        if progress is not None:
+            progress(len(pieces[key]))
+    return {name: np.concatenate([parts[k][name] for k in range(len(pieces))]) for name in parts[0]}
+
+
+def _count_piece(shared, indices: range) -> dict[str, np.ndarray]:
+    """The samples ``indices`` one after another (a piece of :func:`_counts`)."""
+    runs, quantize, progress = shared
+    sizes = {p.name: p.size for p in runs.net.populations}
+    counts = {name: np.zeros((len(indices), n), dtype=np.int64) for name, n in sizes.items()}
     quantized = None
-    for k, trial in enumerate(trials):
+    for j, k in enumerate(indices):
+        trial = _sample_network(runs.net, runs.data, runs.source, k, runs.steps, runs.seed)
         if quantize is None:
-            sim = FloatSimulator(trial, seed=seed)
+            sim = FloatSimulator(trial, seed=runs.seed)
         else:
-            if quantized is None or per_trial:
+            if quantized is None or runs.per_trial:
                 quantized = quantize.run(trial)
-            sim = BitAccurateSimulator(dataclasses.replace(quantized, network=trial), seed=seed)
-        result = sim.run(steps)
+            sim = BitAccurateSimulator(dataclasses.replace(quantized, network=trial), seed=runs.seed)
+        result = sim.run(runs.steps)
         for name, n in sizes.items():
-            counts[name][k] = np.bincount(result.spike_ids[name], minlength=n)
+            counts[name][j] = np.bincount(result.spike_ids[name], minlength=n)
         if progress is not None:
             progress(1)
     return counts

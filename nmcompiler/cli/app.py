@@ -4,6 +4,7 @@ no import cycle: main -> commands -> app."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -18,7 +19,7 @@ from ..errors import UserError
 from ..flow.load import load_model_file
 from ..units import QuantityError, parse_quantity
 
-__all__ = ["cli", "estimate_line", "load_source", "log", "network_options", "out", "output_file", "output_folder",
+__all__ = ["cli", "estimate_line", "executor_for", "executor_options", "load_source", "log", "network_options", "out", "output_file", "output_folder",
            "spike_data_options", "steps_of", "time_option"]
 
 log = logging.getLogger("nmcompiler")
@@ -122,6 +123,33 @@ def spike_data_options(data_help: str):
         return func
 
     return decorate
+
+
+def executor_options(func):
+    """--workers, --scheduler: where the samples of --data run (:mod:`nmcompiler.executor`). The
+    command receives ``executor``: an :class:`ExecutorChoice`, or None (this process)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, workers, scheduler, **kwargs):
+        from ..executor import ExecutorChoice
+
+        choice = None if workers is None and scheduler is None else ExecutorChoice(workers, scheduler)
+        return func(*args, executor=choice, **kwargs)
+
+    wrapper = click.option("--scheduler", metavar="ADDRESS", default=None,
+                           help="With --data: run the samples on this Dask cluster (e.g. tcp://10.0.0.5:8786).")(wrapper)
+    return click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
+                        help="With --data: split the samples over a local Dask cluster of this many worker "
+                             "processes (the same results as in one process; default: this process).")(wrapper)
+
+
+def executor_for(choice, data) -> contextlib.AbstractContextManager:
+    """The started executor of ``--workers``/``--scheduler`` (None: this process); they need --data."""
+    if choice is None:
+        return contextlib.nullcontext(None)
+    if data is None:
+        raise UserError("--workers and --scheduler split the samples of --data; without --data there is one run")
+    return choice.open()
 
 
 def network_options(func):

@@ -14,7 +14,8 @@ from rich.table import Table
 from ..errors import UserError
 from ..fileio import OutputSet
 
-from .app import cli, data_options, estimate_line, load_source, log, network_options, out, output_folder, steps_of, time_option
+from .app import (cli, data_options, estimate_line, executor_for, executor_options, load_source, log, network_options,
+                  out, output_folder, steps_of, time_option)
 
 __all__ = ["compare"]
 
@@ -44,10 +45,11 @@ __all__ = ["compare"]
 @click.option("--cv", type=float, help="With --instances: set every parameter's coefficient of variation (e.g. 0.1).")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), callback=output_folder, required=True, help="Output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json to stdout.")
+@executor_options
 @network_options
 def compare(network: Path, target, float_network, weight_bits_option, duration, steps, seed, data_file, encode,
             input_source, output_pop, calibrate: bool, clip: str, instances, calibrated: bool, cv, outdir: Path,
-            as_json: bool, source_options) -> None:
+            as_json: bool, executor, source_options) -> None:
     """Simulate NETWORK in float and bit-accurately for TARGET's format, or IMAGE.nmc's own tables
     against the float network it was compiled from (--network, --data); report what fixed point costs.
     With --instances N (analog targets): N seeded chip instances of TARGET's device variation."""
@@ -60,9 +62,10 @@ def compare(network: Path, target, float_network, weight_bits_option, duration, 
     if instances is not None:
         from .compare_instances import compare_instances_command
 
-        if target is None or network.suffix == ".nmc" or float_network is not None or weight_bits_option or calibrate:
+        if (target is None or network.suffix == ".nmc" or float_network is not None or weight_bits_option or calibrate
+                or executor is not None):
             raise UserError("compare NETWORK --target ANALOG --instances N [--calibrated] [--cv X] [--data FILE.npz] "
-                            "(no image, --network, --weight-bits or --calibrate)")
+                            "(no image, --network, --weight-bits, --calibrate or --workers)")
         data = SampleData.load(data_file, encode) if data_file is not None else None
         compare_instances_command(network, target, source_options, instances=instances, calibrated=calibrated, cv=cv,
                                   steps=steps, duration=duration, seed=seed, data=data, input_source=input_source,
@@ -78,13 +81,14 @@ def compare(network: Path, target, float_network, weight_bits_option, duration, 
     if not is_image and (target is None or float_network is not None):
         raise UserError("compare NETWORK --target TARGET, or compare IMAGE.nmc --network NET --data FILE.npz")
     data = SampleData.load(data_file, encode) if data_file is not None else None
-    if is_image:
-        (cmp, est), image = _compare_image(network, float_network, source_options, data, target, input_source,
-                                           output_pop, steps, duration, seed), None
-    else:
-        cmp, image = _compare_network(network, target, source_options, weight_bits_option, duration, steps, seed,
-                                      data, input_source, output_pop, calibrate, _clip(clip))
-        est = image.estimate if image is not None else None
+    with executor_for(executor, data) as ex:
+        if is_image:
+            (cmp, est), image = _compare_image(network, float_network, source_options, data, target, input_source,
+                                               output_pop, steps, duration, seed, ex), None
+        else:
+            cmp, image = _compare_network(network, target, source_options, weight_bits_option, duration, steps, seed,
+                                          data, input_source, output_pop, calibrate, _clip(clip), ex)
+            est = image.estimate if image is not None else None
     report = cmp.to_json() | (image.to_json() if image is not None else {})
     if est is not None:
         report["estimate"] = est.to_json()
@@ -116,7 +120,7 @@ def _progress(total: int):
 
 
 def _compare_network(network, target, source_options, weight_bits_option, duration, steps, seed, data, input_source,
-                     output_pop, calibrate, clip):
+                     output_pop, calibrate, clip, executor):
     import dataclasses
 
     from ..analysis import compare_networks
@@ -143,8 +147,9 @@ def _compare_network(network, target, source_options, weight_bits_option, durati
         task = bar.add_task("cmp", total=len(data) if data is not None else 0)
         cmp = compare_networks(net, fmt, steps=steps, seed=seed, data=data, calibrate=calibrate, clip=clip,
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k),
-                               weight_bits_curve=curve, learning=tgt.learning, spikes_per_step=_spikes(net, tgt))
-    return cmp, _image_accuracy(net, tgt, fmt, data, input_source, output_pop, steps, seed)
+                               weight_bits_curve=curve, learning=tgt.learning, spikes_per_step=_spikes(net, tgt),
+                               executor=executor)
+    return cmp, _image_accuracy(net, tgt, fmt, data, input_source, output_pop, steps, seed, executor)
 
 
 def _spikes(net, target) -> dict[str, int] | None:
@@ -157,7 +162,7 @@ def _spikes(net, target) -> dict[str, int] | None:
 
 
 def _compare_image(image: Path, float_network: Path, source_options, data, target, input_source, output_pop, steps,
-                   duration, seed):
+                   duration, seed, executor):
     from ..flow.estimate import RunRecorder, image_placement, image_target, recording_program
     from ..flow.image_accuracy import compare_image
     from ..image import decode
@@ -181,7 +186,7 @@ def _compare_image(image: Path, float_network: Path, source_options, data, targe
         task = bar.add_task("cmp", total=len(data))
         cmp = compare_image(net, program, data, target=contents.meta["target"], source=input_source,
                             output=output_pop, steps=steps, seed=seed, progress=lambda k: bar.advance(task, k),
-                            on_run=recorder)
+                            on_run=recorder, executor=executor)
     if recorder is None:
         return cmp, None
     return cmp, recorder.estimate(program, image_placement(contents, tgt, program.n, str(image)), cost)[0]
@@ -232,7 +237,7 @@ def _print(cmp, report: dict, image, outdir: Path) -> None:
     console.print(f"wrote {outdir}/compare.json, compare.png" + (", confusion.png" if cmp.confusion is not None else ""))
 
 
-def _image_accuracy(net, target, fmt, data, input_source, output_pop, steps, seed):
+def _image_accuracy(net, target, fmt, data, input_source, output_pop, steps, seed, executor):
     """With spike data, the accuracy of the compiled image itself (None otherwise)."""
     from ..flow.image_accuracy import image_accuracy
 
@@ -242,7 +247,7 @@ def _image_accuracy(net, target, fmt, data, input_source, output_pop, steps, see
     try:
         return image_accuracy(net, target, fmt, data.x, data.y, encode=data.encode, source=source,
                               output=output_pop or net.populations[-1].name, steps=steps,
-                              seed=net.seed if seed is None else seed)
+                              seed=net.seed if seed is None else seed, executor=executor)
     except UserError as exc:  # the comparison of formats stands; the chip cannot hold the network
         log.warning("no accuracy of the compiled image: %s", exc)
         return None

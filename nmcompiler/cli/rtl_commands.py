@@ -16,13 +16,13 @@ from ..flow.estimate import image_target
 from ..image import decode
 from ..sim.stimulus import apply_spike_arrays
 from .image_commands import read_image
-from .app import cli, data_options, load_source, network_options, output_folder, time_option
+from .app import cli, data_options, executor_for, executor_options, load_source, network_options, output_folder, time_option
 
 __all__ = ["rtl", "verify"]
 
 
 def _verify_data(source: Path, target, wanted, data_spec, steps, size, as_json, outdir, rtl_samples,
-                 source_options) -> None:
+                 source_options, executor) -> None:
     """``nmc verify --data``: accuracy per level on labelled spike samples (events, or rate-coded
     over ``--steps``), the RTL on some."""
     from ..flow.verify import compile_for_verification, response_lag, verify_data
@@ -43,8 +43,10 @@ def _verify_data(source: Path, target, wanted, data_spec, steps, size, as_json, 
     steps = steps or data.sample_steps + response_lag(net, src, output)
     samples = data.x if data.encode == "events" else np.stack([data.spikes(k, steps, net.seed) for k in range(len(data))])
     contents, mapped = compile_for_verification(net, load_target(target), "rtl" in wanted, size=size, where=str(source))
-    result = verify_data(contents, mapped, net, samples=samples, labels=data.y, source=src, output=output, steps=steps,
-                         rtl_samples=rtl_samples if "rtl" in wanted else 0, where=str(source))
+    with executor_for(executor, data) as ex:
+        result = verify_data(contents, mapped, net, samples=samples, labels=data.y, source=src, output=output,
+                             steps=steps, rtl_samples=rtl_samples if "rtl" in wanted else 0, where=str(source),
+                             executor=ex)
     doc = result.to_json()
     if as_json:
         click.echo(json.dumps(doc, indent=1, sort_keys=True))
@@ -326,9 +328,10 @@ def _levels_for(levels: str | None, target, image: bool = False) -> list[str]:
               "every sample, and the RTL on --rtl-samples of them.")
 @click.option("--rtl-samples", type=click.IntRange(min=0), default=1, show_default=True,
               help="With --data: samples run on the RTL as well (0: none).")
+@executor_options
 @network_options
 def verify(source: Path, target, levels: str, steps, duration, states: bool, frozen: bool, size: bool, as_json: bool,
-           outdir, inputs, data_file, encode, input_source, output_pop, rtl_samples, source_options) -> None:
+           outdir, inputs, data_file, encode, input_source, output_pop, rtl_samples, executor, source_options) -> None:
     """Run the verification ladder on SOURCE (a network, mapped in index order, or an .nmc image): one
     stimulus through the float simulator, the bit-accurate simulator and the RTL (one core, or the
     multi-core chip); exit 1 when int and rtl disagree, 2 when nothing spiked at any level."""
@@ -338,8 +341,9 @@ def verify(source: Path, target, levels: str, steps, duration, states: bool, fro
     wanted = _levels_for(levels, None if source.suffix == ".nmc" or target is None else load_target(target))
     if data_file is not None:
         _verify_data(source, target, wanted, (data_file, encode, input_source, output_pop), steps, size, as_json,
-                     outdir, rtl_samples, source_options)
+                     outdir, rtl_samples, source_options, executor)
         return
+    executor_for(executor, None)  # --workers without --data: refused
     ladder_options = dict(steps=steps, duration=duration, states=states, frozen=frozen)
     if source.suffix == ".nmc":
         if size:

@@ -92,6 +92,20 @@ class RunRecorder:
             self.decisions.append(decision_tick(np.asarray(result.spike_steps[self.output]),
                                                 np.asarray(result.spike_ids[self.output]), size, self.steps))
 
+    def fresh(self) -> RunRecorder:
+        """An empty recorder like this one (to run beside a piece of the samples elsewhere)."""
+        return RunRecorder(self.output)
+
+    def merge(self, other: RunRecorder) -> None:
+        """Take ``other``'s runs after these (pieces merged in sample order)."""
+        if other.steps is None:
+            return
+        if self.steps not in (None, other.steps):
+            raise ValueError(f"runs of {self.steps} and {other.steps} ticks are not inferences of one length")
+        self.steps = other.steps
+        self.events.extend(other.events)
+        self.decisions.extend(other.decisions)
+
     def estimate(self, program, placement: SimpleNamespace, model) -> tuple[Estimate, Activity]:
         """The estimate of the runs so far, one inference each, on ``placement``."""
         activity = program_activity(program, self.events, self.steps, placement)

@@ -41,9 +41,10 @@ class ImageAccuracy:
 
 
 def image_accuracy(net: Network, target: Target, fmt: NumericFormat, x: np.ndarray, y: np.ndarray, *, encode: str,
-                   source: str, output: str, steps: int, seed: int) -> ImageAccuracy:
+                   source: str, output: str, steps: int, seed: int, executor=None) -> ImageAccuracy:
     """Accuracy of ``net`` compiled for ``target`` with format ``fmt`` on the samples ``x`` (rates
-    in [0, 1] per feature, or (steps, channels) spikes for ``events``) and labels ``y``."""
+    in [0, 1] per feature, or (steps, channels) spikes for ``events``) and labels ``y``; the
+    samples run on ``executor`` when given (:func:`nmcompiler.flow.samples.run_samples`)."""
     if encode not in ("rate", "events"):
         raise UserError(f"the image's accuracy needs spike inputs (--encode rate or events), not {encode}")
     # the format as compared differs from the target's only in its weight bits (--weight-bits); the
@@ -55,11 +56,11 @@ def image_accuracy(net: Network, target: Target, fmt: NumericFormat, x: np.ndarr
     samples = x if encode == "events" else np.stack([rate_spikes(s, steps, seed, k) for k, s in enumerate(x)])
     contents = build_contents(mapping, fx)
     if target.cost is None:
-        counts = spike_counts(to_program(contents), source, samples, output, steps, seed)
+        counts = spike_counts(to_program(contents), source, samples, output, steps, seed, executor=executor)
         return ImageAccuracy(accuracy=counts.accuracy(y), cores=report.cores_used, spikes=counts.totals,
                              notes=list(report.notes))
     program, recorder = recording_program(contents), RunRecorder(output)
-    counts = spike_counts(program, source, samples, output, steps, seed, on_run=recorder)
+    counts = spike_counts(program, source, samples, output, steps, seed, on_run=recorder, executor=executor)
     est, _ = recorder.estimate(program, image_placement(contents, mapping.target, program.n, net.name), target.cost)
     return ImageAccuracy(accuracy=counts.accuracy(y), cores=report.cores_used, spikes=counts.totals,
                          notes=list(report.notes), estimate=est)
@@ -67,11 +68,12 @@ def image_accuracy(net: Network, target: Target, fmt: NumericFormat, x: np.ndarr
 
 def compare_image(net: Network, program: SimProgram, data: SampleData, *, target: str, source: str | None = None,
                   output: str | None = None, steps: int | None = None, seed: int | None = None,
-                  progress=None, on_run=None) -> CompareResult:
+                  progress=None, on_run=None, executor=None) -> CompareResult:
     """The float network against a compiled image's own tables (``nmc compare IMAGE.nmc
     --network NET --data``) on every sample of ``data``: accuracy, per class, confusion, count
     agreement per population; the summaries and plot from the first sample's runs.
-    ``on_run(trial, result)`` sees each run of the image."""
+    ``on_run(trial, result)`` sees each run of the image; ``executor``: where the samples run
+    (:func:`nmcompiler.flow.samples.run_samples`)."""
     if data.y is None:
         raise UserError(f"{data.where}: comparing accuracy needs labels y")
     source = data.pick_source(net.sources, source)
@@ -83,9 +85,11 @@ def compare_image(net: Network, program: SimProgram, data: SampleData, *, target
             raise UserError("rate-coded data has no length: give --steps")
         steps = data.sample_steps + response_lag(net, source, output)
     seed = net.seed if seed is None else seed
-    f = run_samples(net, data, source=source, output=output, steps=steps, seed=seed, progress=progress)
+    f = run_samples(net, data, source=source, output=output, steps=steps, seed=seed, progress=progress,
+                    executor=executor)
     data.check_labels(f.counts.shape[1], output)
-    h = run_samples(program, data, source=source, output=output, steps=steps, seed=seed, on_run=on_run)
+    h = run_samples(program, data, source=source, output=output, steps=steps, seed=seed, on_run=on_run,
+                    executor=executor)
     rows, warnings = compare_results(f.first, h.first)
     scores = score_samples(f.populations, h.populations, data.y, output)
     return CompareResult(target=target, steps=steps, populations=rows,

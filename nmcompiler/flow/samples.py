@@ -88,20 +88,58 @@ def _sample_model(model, data: SampleData, source: str, k: int, steps: int, seed
 
 
 def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, output: str, steps: int,
-                seed: int | None = None, progress=None, on_run=None) -> SampleCounts:
+                seed: int | None = None, progress=None, on_run=None, executor=None) -> SampleCounts:
     """Run ``model`` (a network on the float simulator, or an image's program bit-accurately)
     once per sample of ``data`` fed to ``source``, for ``steps`` steps each (at least an event
     sample's length: give the lag of ``output`` more to count every spike the input causes).
-    ``on_run(trial, result)`` sees each run (the model as fed, its result)."""
+    ``on_run(trial, result)`` sees each run (the model as fed, its result). ``executor``
+    (:mod:`nmcompiler.executor`): the samples split into pieces run there, with the same counts as
+    one after another (each sample seeds its own input); ``on_run`` then needs ``fresh()`` (an
+    empty copy, made beside each piece) and ``merge(piece)`` (taken in sample order), as
+    :class:`nmcompiler.flow.estimate.RunRecorder` has."""
     names = [p.name for p in model.populations]
     if output not in names:
         raise UserError(f"output population '{output}' does not exist (populations: {', '.join(names)})")
     data.pick_source(model.sources, source)
     seed = model.seed if seed is None else seed
+    if executor is None or executor.workers < 2 or len(data) < 2:
+        part = _run_piece((model, data, source, steps, seed, on_run, False, progress), range(len(data)))
+        return SampleCounts(output=output, populations=part.counts, first=part.first)
+    from ..executor import chunks
+
+    pieces = chunks(len(data), executor.workers)
+    shared = (model, data, source, steps, seed, on_run, True, None)  # each piece records into a fresh copy
+    parts = {}
+    for key, part in executor.completed(_run_piece, shared, list(enumerate(pieces))):
+        if isinstance(part, BaseException):
+            raise part
+        parts[key] = part
+        if progress is not None:
+            progress(len(pieces[key]))
+    ordered = [parts[k] for k in range(len(pieces))]
+    for part in ordered if on_run is not None else ():
+        on_run.merge(part.recorder)
+    counts = {name: np.concatenate([p.counts[name] for p in ordered]) for name in names}
+    return SampleCounts(output=output, populations=counts, first=ordered[0].first)
+
+
+@dataclass(frozen=True, eq=False)
+class _Piece:
+    counts: dict[str, np.ndarray]  # (samples of the piece, neurons) per population
+    first: SimResult | None  # the piece's first run
+    recorder: object | None  # what on_run saw (a fresh copy's, on a worker)
+
+
+def _run_piece(shared, indices: range) -> _Piece:
+    """The samples ``indices`` one after another (a piece of :func:`run_samples`)."""
+    model, data, source, steps, seed, on_run, fresh, progress = shared
+    if on_run is not None and fresh:  # a worker holds one copy of shared for all its pieces
+        on_run = on_run.fresh()
+    names = [p.name for p in model.populations]
     sizes = dict(zip(names, (p.size for p in model.populations)))
-    counts = {name: np.zeros((len(data), sizes[name]), dtype=np.int64) for name in names}
+    counts = {name: np.zeros((len(indices), sizes[name]), dtype=np.int64) for name in names}
     first = None
-    for k in range(len(data)):
+    for j, k in enumerate(indices):
         trial = _sample_model(model, data, source, k, steps, seed)
         sim = FloatSimulator(trial, seed=seed) if isinstance(model, Network) else BitAccurateSimulator(trial, seed=seed)
         result = sim.run(steps)
@@ -110,14 +148,14 @@ def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, o
             on_run(trial, result)
         for name in names:
             if name in result.spike_ids:
-                counts[name][k] = np.bincount(result.spike_ids[name], minlength=sizes[name])
+                counts[name][j] = np.bincount(result.spike_ids[name], minlength=sizes[name])
         if progress is not None:
             progress(1)
-    return SampleCounts(output=output, populations=counts, first=first)
+    return _Piece(counts=counts, first=first, recorder=on_run)
 
 
 def spike_counts(model: Network | SimProgram, source: str, samples: np.ndarray, output: str, steps: int,
-                 seed: int | None = None, on_run=None) -> SampleCounts:
+                 seed: int | None = None, on_run=None, executor=None) -> SampleCounts:
     """:func:`run_samples` on ``samples``: (samples, steps, channels...) 0/1 spikes."""
     samples = np.asarray(samples)
     sizes = _sources(model)
@@ -126,7 +164,8 @@ def spike_counts(model: Network | SimProgram, source: str, samples: np.ndarray, 
     if samples.ndim < 3 or samples.shape[0] == 0:
         raise UserError(f"input for '{source}': expected (samples, steps, channels...) spikes, not shape {samples.shape}")
     data = SampleData(x=samples, y=None, encode="events", where=f"input for '{source}'")  # 0/1: checked per sample
-    return run_samples(model, data, source=source, output=output, steps=steps, seed=seed, on_run=on_run)
+    return run_samples(model, data, source=source, output=output, steps=steps, seed=seed, on_run=on_run,
+                       executor=executor)
 
 
 @dataclass(frozen=True)
@@ -146,16 +185,17 @@ class Accuracy:
 
 
 def classify(net: Network, program: SimProgram, samples: np.ndarray, labels: np.ndarray, *, source: str,
-             output: str, steps: int, seed: int | None = None) -> Accuracy:
+             output: str, steps: int, seed: int | None = None, executor=None) -> Accuracy:
     """Classify ``samples`` by the most spikes of ``output``, in the float network and on the
-    image's ``program``; labels are checked against the output's neurons."""
+    image's ``program``; labels are checked against the output's neurons. ``executor``: where the
+    samples run (:func:`run_samples`)."""
     labels = np.asarray(labels)
     if labels.shape != (len(samples),) or labels.dtype.kind not in "iu":
         raise UserError(f"labels: expected ({len(samples)},) integer labels for {len(samples)} samples, "
                         f"not {labels.shape} {labels.dtype}")
-    f = spike_counts(net, source, samples, output, steps, seed)
+    f = spike_counts(net, source, samples, output, steps, seed, executor=executor)
     if labels.size and not 0 <= labels.min() <= labels.max() < f.counts.shape[1]:
         raise UserError(f"labels must be in [0, {f.counts.shape[1]}) (the neurons of '{output}')")
-    h = spike_counts(program, source, samples, output, steps, seed)
+    h = spike_counts(program, source, samples, output, steps, seed, executor=executor)
     return Accuracy(float_accuracy=f.accuracy(labels), hw_accuracy=h.accuracy(labels),
                     agreement=float(np.mean(f.predictions() == h.predictions())), float_counts=f, hw_counts=h)

@@ -234,15 +234,18 @@ class DataVerification:
 
 
 def verify_data(contents: ImageContents, target: Target, net: Network, *, samples: np.ndarray, labels: np.ndarray,
-                source: str, output: str, steps: int, rtl_samples: int = 1, where: str = "") -> DataVerification:
+                source: str, output: str, steps: int, rtl_samples: int = 1, where: str = "",
+                executor=None) -> DataVerification:
     """Float and bit-accurate (the image's tables) accuracy on ``samples`` ((samples, steps,
-    channels) spikes fed to the spike source ``source``), and the RTL on the first ``rtl_samples``."""
+    channels) spikes fed to the spike source ``source``; on ``executor`` when given), and the RTL
+    on the first ``rtl_samples``."""
     from ..rtl.params import CoreParams
     from ..rtl.verify import verify_image
     from ..sim.stimulus import spike_source_from_array
     from .samples import classify
 
-    acc = classify(net, to_program(contents), samples, labels, source=source, output=output, steps=steps)
+    acc = classify(net, to_program(contents), samples, labels, source=source, output=output, steps=steps,
+                   executor=executor)
     spikes = {"float": sum(acc.float_counts.totals.values()), "int": sum(acc.hw_counts.totals.values())}
     mismatches = None
     if rtl_samples:
