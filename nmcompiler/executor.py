@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,8 +58,10 @@ class DaskExecutor:
             return
         # shared as a task of its own, not scattered: if every worker holding it dies, the scheduler
         # makes it again instead of cancelling the work that needs it
-        remote = self.client.submit(_identity, shared, pure=False)
-        futures = {self.client.submit(fn, remote, item, pure=False): key for key, item in keyed}
+        with warnings.catch_warnings():  # shared is sent once, as it must be: Dask's size warning says nothing here
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            remote = self.client.submit(_identity, shared, pure=False)
+            futures = {self.client.submit(fn, remote, item, pure=False): key for key, item in keyed}
         try:
             for future in as_completed(futures):
                 try:
