@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .errors import UserError
 
-__all__ = ["DaskExecutor", "ExecutorChoice", "SerialExecutor", "chunks", "open_executor"]
+__all__ = ["DaskExecutor", "ExecutorChoice", "SerialExecutor", "chunks", "open_executor", "run_pieces"]
 
 
 class SerialExecutor:
@@ -88,6 +88,20 @@ def chunks(n: int, workers: int, per_worker: int = 4) -> list[range]:
     pieces = max(1, min(n, workers * per_worker))
     bounds = [round(k * n / pieces) for k in range(pieces + 1)]
     return [range(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def run_pieces(executor, fn: Callable, shared, n: int, progress: Callable[[int], None] | None = None) -> list:
+    """``fn(shared, piece)`` for contiguous pieces of ``range(n)`` (:func:`chunks`) on ``executor``;
+    the results in the pieces' order; ``progress(len(piece))`` as each finishes; a failure raised."""
+    pieces = chunks(n, executor.workers)
+    parts = {}
+    for key, part in executor.completed(fn, shared, list(enumerate(pieces))):
+        if isinstance(part, BaseException):
+            raise part
+        parts[key] = part
+        if progress is not None:
+            progress(len(pieces[key]))
+    return [parts[k] for k in range(len(pieces))]
 
 
 @dataclass(frozen=True)

@@ -211,3 +211,57 @@ def test_the_command_line_writes_the_set_and_refuses_bad_sweep_files(tmp_path, r
     code, _, err = run_nmc("sweep", spec, "-o", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:1",
                            "--memory-limit", "1G")
     assert code == 2 and "--memory-limit sizes the local cluster" in err
+
+
+def test_a_random_sample_of_the_grid_is_seeded_and_in_grid_order(tmp_path):
+    import itertools
+
+    spec = load_spec(_folder(tmp_path, SPEC + "    sample: {points: 5, seed: 3}\n"))
+    points = spec.points()
+    assert [p.index for p in points] == [p.index for p in load_spec(tmp_path / "sweep.yaml").points()]
+    assert len({p.index for p in points}) == 5 and [p.index for p in points] == sorted(p.index for p in points)
+    grid = list(itertools.product(*(v for _, v in spec.axes)))
+    assert all(tuple(v for _, v in p.values) == grid[p.index] for p in points) and spec.grid_size == 18
+
+
+def test_an_unknown_base_target_is_refused_before_any_point_runs(tmp_path, run_nmc):
+    spec = _folder(tmp_path, SPEC.replace("target: loihi-like", "target: loihi-lik"), samples=3)
+    code, _, err = run_nmc("sweep", spec, "-o", tmp_path / "o", "--workers", "0")
+    assert code == 2 and "unknown target 'loihi-lik'" in err and not (tmp_path / "o").exists()
+
+
+def test_an_existing_cluster_by_its_address_gives_the_same_table(serial, tmp_path, run_nmc):
+    from distributed import LocalCluster
+
+    root, _, _ = serial
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", dashboard_address=":0",
+                      scheduler_port=0) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        code, text, err = run_nmc("sweep", root / "sweep.yaml", "-o", tmp_path / "remote", "--scheduler",
+                                  cluster.scheduler_address)
+    assert code == 0, err
+    assert f"Dask cluster at {cluster.scheduler_address}" in text
+    assert (tmp_path / "remote" / "sweep.csv").read_bytes() == (root / "serial" / "sweep.csv").read_bytes()
+
+
+def test_chip_instances_of_an_analog_target(tmp_path):
+    """brainscales2-like: each instance's accuracy (a float run of that chip, as nmc compare
+    --instances); the instance axis on a digital target is a failed point naming why."""
+    from nmcompiler.flow.variation import compare_instances
+    from nmcompiler.sweep.point import evaluate_point
+    from nmcompiler.sweep.run import prepare_inputs
+    from nmcompiler.sweep.spec import Point
+    from nmcompiler.targets import load_target
+
+    spec = load_spec(_folder(tmp_path, SPEC.replace("target: loihi-like", "target: brainscales2-like"), samples=20))
+    inputs = prepare_inputs(spec)
+    results = [evaluate_point(inputs, Point(index=k, values=(("instance", k), ("calibrated", False))))
+               for k in (0, 1)]
+    report = compare_instances(inputs.network, load_target("brainscales2-like"), instances=2, seed=0,
+                               data=inputs.data, source="pixels", output="out", steps=STEPS)
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert [r.instance_accuracy for r in results] == [i.accuracy for i in report.instances]
+    assert results[0].accuracy > 0.5  # the image (nominal, digital weights) classifies
+    digital = load_spec(_folder(tmp_path, SPEC, samples=20))
+    bad = evaluate_point(prepare_inputs(digital), Point(index=0, values=(("instance", 0),)))
+    assert bad.status == "failed" and "has no device variation" in bad.error

@@ -210,17 +210,10 @@ def _counts(runs: _Runs, quantize: Quantize | None, progress, executor) -> dict[
     n = len(runs.data)
     if executor is None or executor.workers < 2 or n < 2:
         return _count_piece((runs, quantize, progress), range(n))
-    from ..executor import chunks
+    from ..executor import run_pieces
 
-    pieces = chunks(n, executor.workers)
-    parts = {}
-    for key, part in executor.completed(_count_piece, (runs, quantize, None), list(enumerate(pieces))):
-        if isinstance(part, BaseException):
-            raise part
-        parts[key] = part
-        if progress is not None:
-            progress(len(pieces[key]))
-    return {name: np.concatenate([parts[k][name] for k in range(len(pieces))]) for name in parts[0]}
+    parts = run_pieces(executor, _count_piece, (runs, quantize, None), n, progress)
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
 def _count_piece(shared, indices: range) -> dict[str, np.ndarray]:

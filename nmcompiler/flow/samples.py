@@ -105,18 +105,10 @@ def run_samples(model: Network | SimProgram, data: SampleData, *, source: str, o
     if executor is None or executor.workers < 2 or len(data) < 2:
         part = _run_piece((model, data, source, steps, seed, on_run, False, progress), range(len(data)))
         return SampleCounts(output=output, populations=part.counts, first=part.first)
-    from ..executor import chunks
+    from ..executor import run_pieces
 
-    pieces = chunks(len(data), executor.workers)
     shared = (model, data, source, steps, seed, on_run, True, None)  # each piece records into a fresh copy
-    parts = {}
-    for key, part in executor.completed(_run_piece, shared, list(enumerate(pieces))):
-        if isinstance(part, BaseException):
-            raise part
-        parts[key] = part
-        if progress is not None:
-            progress(len(pieces[key]))
-    ordered = [parts[k] for k in range(len(pieces))]
+    ordered = run_pieces(executor, _run_piece, shared, len(data), progress)
     for part in ordered if on_run is not None else ():
         on_run.merge(part.recorder)
     counts = {name: np.concatenate([p.counts[name] for p in ordered]) for name in names}

@@ -15,8 +15,8 @@ from contextlib import nullcontext
 
 from ..executor import ExecutorChoice
 from .engine import PointCache, Task, float_key, pending, point_key, run_points
-from .point import PointResult, SweepInputs
-from .spec import Point, SweepSpec
+from .point import SweepInputs
+from .spec import SweepSpec
 from .table import SweepTable, build_table
 
 __all__ = ["SweepRun", "prepare_inputs", "run_sweep"]
@@ -62,7 +62,8 @@ def run_sweep(spec: SweepSpec, outdir: Path, executor, *, retry_failed: bool = F
               progress: Callable[[int, int], None] | None = None, evaluate: Callable | None = None) -> SweepRun:
     """Run every point of ``spec`` not yet in ``outdir`` on ``executor`` (a started one of
     :func:`nmcompiler.executor.open_executor`, or an :class:`nmcompiler.executor.ExecutorChoice`,
-    started only when a point is not cached), then write the table (``sweep.csv``, ``sweep.parquet``), ``pareto.png`` and ``sweep.json``.
+    started only when a point is not cached), then write the table (``sweep.csv``,
+    ``sweep.parquet``), ``pareto.png`` and ``sweep.json``.
     ``progress(done, total)`` follows the tasks; ``retry_failed`` runs failed points again;
     ``evaluate(inputs, kind, arg)`` replaces the task function (tests)."""
     start = time.perf_counter()
@@ -80,19 +81,9 @@ def run_sweep(spec: SweepSpec, outdir: Path, executor, *, retry_failed: bool = F
         todo += [t for t in tasks if t[0] in again]
         done = {k: r for k, r in done.items() if k not in again}
     cached = len(done)
-    labels = {key: _label(kind, arg) for key, kind, arg in tasks}
     if progress is not None:
         progress(len(done), len(tasks))
-    kwargs = {} if evaluate is None else {"evaluate": evaluate}
-    starting = executor.open() if isinstance(executor, ExecutorChoice) else nullcontext(executor)
-    with (starting if todo else nullcontext(None)) as running:
-        description = running.description if running is not None else "none (every point cached)"
-        workers = running.workers if running is not None else 0
-        for key, result in run_points(running, inputs, todo, **kwargs) if running is not None else ():
-            cache.store(key, labels[key], result)
-            done[key] = result
-            if progress is not None:
-                progress(len(done), len(tasks))
+    description, workers = _run_tasks(executor, inputs, todo, cache, done, tasks, progress, evaluate)
     floats = {s: done[float_key(digest, s)] for s in seeds}
     table = build_table(spec, points, {p.index: done[keys[p.index]] for p in points}, keys, floats)
     seconds = time.perf_counter() - start
@@ -101,6 +92,23 @@ def run_sweep(spec: SweepSpec, outdir: Path, executor, *, retry_failed: bool = F
                    seconds=seconds, peak=peak)
     return SweepRun(spec=spec, table=table, computed=len(done) - cached, cached=cached, engine=description,
                     seconds=seconds, files=files)
+
+
+def _run_tasks(executor, inputs: SweepInputs, todo: list[Task], cache: PointCache, done: dict, tasks: list[Task],
+               progress, evaluate) -> tuple[str, int]:
+    """Run ``todo`` (starting ``executor`` only if there is any), storing each result in ``cache``
+    and ``done`` as it arrives; the executor's description and its workers."""
+    if not todo:
+        return "none (every point cached)", 0
+    labels = {key: _label(kind, arg) for key, kind, arg in todo}
+    kwargs = {} if evaluate is None else {"evaluate": evaluate}
+    with executor.open() if isinstance(executor, ExecutorChoice) else nullcontext(executor) as running:
+        for key, result in run_points(running, inputs, todo, **kwargs):
+            cache.store(key, labels[key], result)
+            done[key] = result
+            if progress is not None:
+                progress(len(done), len(tasks))
+        return running.description, running.workers
 
 
 def _label(kind: str, arg) -> dict:
@@ -121,7 +129,3 @@ def _write(outdir: Path, spec: SweepSpec, table: SweepTable, engine: str, worker
     output.add("pareto.png", pareto_png(doc))
     output.add_json("sweep.json", doc)
     return output.commit()
-
-
-def failed_points(run: SweepRun) -> list[tuple[Point, PointResult]]:
-    return [(p, r) for p, r in run.table.results if r.status == "failed"]

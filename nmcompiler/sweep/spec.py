@@ -23,7 +23,6 @@ one (``target.chip.mesh: [[2, 2]]``).
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -119,8 +118,10 @@ class SweepSpec:
         if self.sample_points is not None and self.sample_points < total:
             rng = np.random.default_rng(self.sample_seed)
             chosen = sorted(int(k) for k in rng.choice(total, size=self.sample_points, replace=False))
-        grid = list(itertools.product(*(v for _, v in self.axes))) if total <= MAX_POINTS else None
-        return [Point(index=k, values=tuple(zip(names, grid[k]))) for k in chosen]
+        sizes = [len(v) for _, v in self.axes]
+        return [Point(index=k, values=tuple((name, values[i]) for name, (_, values), i in
+                                            zip(names, self.axes, np.unravel_index(k, sizes))))
+                for k in chosen]
 
     def targets(self) -> tuple[str, ...]:
         """The base targets the points use."""
@@ -141,12 +142,14 @@ def load_spec(path: str | Path) -> SweepSpec:
     problems = [p for name, values in axes for p in _axis_problems(doc, name, values)]
     if problems:
         raise ValidationError(problems)
+    axes = tuple((n, tuple(_target_ref(doc, t, ("axes", "target")) for t in v) if n == "target" else v)
+                 for n, v in axes)
+    sample = d.get("sample", {})
     spec = SweepSpec(file=path, name=d.get("name", path.stem), network=_inside(doc, d["network"], "network"),
                      preset=d.get("from"), target=_target_ref(doc, d["target"], ("target",)),
                      data=_inside(doc, d["data"], "data"), encode=d.get("encode"), steps=d.get("steps"),
                      samples=d.get("samples"), input_source=d.get("input_source"), output=d.get("output"),
-                     axes=tuple((n, tuple(_target_ref(doc, t, ("axes", "target")) for t in v) if n == "target" else v) for n, v in axes),
-                     sample_points=d.get("sample", {}).get("points"), sample_seed=d.get("sample", {}).get("seed", 0))
+                     axes=axes, sample_points=sample.get("points"), sample_seed=sample.get("seed", 0))
     if spec.grid_size > MAX_POINTS and spec.sample_points is None:
         raise UserError(f"{doc.where(('axes',))}: axes: {spec.grid_size} points; a grid holds at most {MAX_POINTS} "
                         "(sample some with 'sample: {points: N}')")
