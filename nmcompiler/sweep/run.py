@@ -58,7 +58,7 @@ def prepare_inputs(spec: SweepSpec) -> SweepInputs:
     return SweepInputs(network=net, data=data, steps=steps, source=source, output=output, targets=targets)
 
 
-def run_sweep(spec: SweepSpec, outdir: Path, executor, *, retry_failed: bool = False,
+def run_sweep(spec: SweepSpec, outdir: str | Path, executor, *, retry_failed: bool = False,
               progress: Callable[[int, int], None] | None = None, evaluate: Callable | None = None) -> SweepRun:
     """Run every point of ``spec`` not yet in ``outdir`` on ``executor`` (a started one of
     :func:`nmcompiler.executor.open_executor`, or an :class:`nmcompiler.executor.ExecutorChoice`,
@@ -67,6 +67,7 @@ def run_sweep(spec: SweepSpec, outdir: Path, executor, *, retry_failed: bool = F
     ``progress(done, total)`` follows the tasks; ``retry_failed`` runs failed points again;
     ``evaluate(inputs, kind, arg)`` replaces the task function (tests)."""
     start = time.perf_counter()
+    outdir = Path(outdir)
     inputs = prepare_inputs(spec)
     digest = inputs.digest()
     points = spec.points()
