@@ -271,7 +271,9 @@ def _run(b: Build, job: dict, steps: int, dump_state: bool, out_ready: str, seed
         (tmp / "job.json").write_text(json.dumps(job))
         out, results = tmp / "out.json", tmp / "results.xml"
         runner = get_runner("verilator")
-        env = {"NMC_RTL_JOB": str(tmp / "job.json"), "NMC_RTL_OUT": str(out)}
+        # cocotb rewrites assertions with pytest, which loads every installed pytest plugin; one that
+        # does not load (Nengo 4.1's, written for an older pytest) would fail the simulation
+        env = {"NMC_RTL_JOB": str(tmp / "job.json"), "NMC_RTL_OUT": str(out), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # the runner exits the process under pytest
         try:
             runner.test(test_module="nmcompiler.rtl.testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",

