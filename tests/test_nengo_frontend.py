@@ -171,3 +171,61 @@ def test_passthrough_nodes_fold_into_the_weights():
     decoded = ours.decode(FloatSimulator(ours.network).run(500))["out"]
     assert np.allclose(decoded[-100:].mean(axis=0), [0.5, -0.5], atol=0.08)
     assert np.allclose(lowpass(np.ones((3, 1)), None, 0.001), 1.0)
+
+
+SCRIPT = EXAMPLES / "nengo" / "integrator.py"
+
+
+def test_a_nengo_script_through_the_command_line(tmp_path, run_nmc):
+    """nmc reads the script up to its first simulation: simulate writes the decoded readout (as
+    the API decodes it), import keeps the readouts in YAML and in an IR file, compare reports the
+    readout's quantization error."""
+    import runpy
+
+    import nmcompiler
+    from nmcompiler.ir.serialize import network_digest
+
+    code, text, err = run_nmc("simulate", SCRIPT, "-o", tmp_path / "sim")
+    assert code == 0, err
+    assert "readout 'A': 1 dims" in text
+    scope = runpy.run_path(str(EXAMPLES / "nengo" / "models.py"))
+    model = scope["integrator"](0)[0]
+    ours = from_nengo(model, duration=6.0, name="integrator")
+    expected = ours.decode(FloatSimulator(ours.network).run(6000))["A"]
+    assert np.array_equal(np.load(tmp_path / "sim" / "decoded.npz")["A"], expected)
+    for out in ("net.yaml", "net.npz"):
+        code, _, err = run_nmc("import", SCRIPT, "-o", tmp_path / out)
+        assert code == 0, err
+        back = nmcompiler.load_network(tmp_path / out)
+        assert network_digest(back) == network_digest(ours.network) and back.readouts[0].tau == 0.01
+    code, text, err = run_nmc("compare", SCRIPT, "--target", "loihi-like", "-o", tmp_path / "cmp")
+    assert code == 0, err
+    import json
+
+    r = json.loads((tmp_path / "cmp" / "compare.json").read_text())["readouts"]["A"]
+    assert 0 < r["rmse"] < 0.2 and r["float_rms"] > 0.3
+    chip = nmcompiler.compile(ours.network, "fpga-lif")
+    run = chip.simulate(steps=6000)
+    assert np.array_equal(chip.decode(run)["A"], ours.decode(run)["A"])
+
+
+def test_bad_scripts_and_readouts_are_exit_2(tmp_path, run_nmc, write_yaml):
+    plain = tmp_path / "plain.py"
+    plain.write_text("import nengo\nnet = nengo.Network()\n")
+    code, _, err = run_nmc("info", plain)
+    assert code == 2 and "runs no nengo.Simulator: name its network 'model'" in err
+    bad = tmp_path / "bad.py"
+    bad.write_text("import nengo\nwith nengo.Network() as model:\n    nengo.Ensemble(5, 1, neuron_type=nengo.Sigmoid(),"
+                   " label='s')\nnengo.Simulator(model).run(0.1)\n")
+    code, _, err = run_nmc("info", bad)
+    assert code == 2 and f"{bad}: ensemble 's': neuron type Sigmoid" in err and "Traceback" not in err
+    net = write_yaml("""
+        version: 1
+        name: r
+        dt: 1 ms
+        populations: {p: {model: lif, size: 2, params: {tau_mem: 20 ms}}}
+        readouts:
+          x: {target: p, decoders: [[1, 2, 3]], tau: 10 ms}
+    """)
+    code, _, err = run_nmc("validate", net)
+    assert code == 2 and "readout 'x': decoders must be (dims, 2), not (1, 3)" in err

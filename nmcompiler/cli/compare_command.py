@@ -86,10 +86,13 @@ def compare(network: Path, target, float_network, weight_bits_option, duration, 
             (cmp, est), image = _compare_image(network, float_network, source_options, data, target, input_source,
                                                output_pop, steps, duration, seed, ex), None
         else:
-            cmp, image = _compare_network(network, target, source_options, weight_bits_option, duration, steps, seed,
-                                          data, input_source, output_pop, calibrate, _clip(clip), ex)
+            cmp, image, readouts = _compare_network(network, target, source_options, weight_bits_option, duration,
+                                                    steps, seed, data, input_source, output_pop, calibrate,
+                                                    _clip(clip), ex)
             est = image.estimate if image is not None else None
     report = cmp.to_json() | (image.to_json() if image is not None else {})
+    if not is_image and readouts:
+        report["readouts"] = readouts
     if est is not None:
         report["estimate"] = est.to_json()
     _write(outdir, cmp, report)
@@ -149,7 +152,12 @@ def _compare_network(network, target, source_options, weight_bits_option, durati
                                input_source=input_source, output=output_pop, progress=lambda k: bar.advance(task, k),
                                weight_bits_curve=curve, learning=tgt.learning, spikes_per_step=_spikes(net, tgt),
                                executor=executor)
-    return cmp, _image_accuracy(net, tgt, fmt, data, input_source, output_pop, steps, seed, executor)
+    readouts = {}
+    if net.readouts:  # NEF decoded values: fixed point against float in the represented space
+        from ..analysis.readouts import compare_readouts
+
+        readouts = compare_readouts(net.readouts, cmp.float_result, cmp.hw_result)
+    return cmp, _image_accuracy(net, tgt, fmt, data, input_source, output_pop, steps, seed, executor), readouts
 
 
 def _spikes(net, target) -> dict[str, int] | None:
@@ -230,6 +238,9 @@ def _print(cmp, report: dict, image, outdir: Path) -> None:
         console.print(f"the compiled image ({image.cores} cores, its own tables): accuracy {image.accuracy:.4f}")
     if "estimate" in report:
         console.print(estimate_line(report["estimate"], "compare.json"))
+    for name, r in report.get("readouts", {}).items():
+        console.print(f"readout '{name}' ({r['dims']} dims): {cmp.target} against float, RMSE {r['rmse']:.4g} "
+                      f"(float rms {r['float_rms']:.4g}, {cmp.target} rms {r['hw_rms']:.4g})")
     for name, w in (cmp.learning or {}).items():
         console.print(f"projection '{name}' learned: mean weight float {w['float']['mean']:.3f}, fixed point "
                       f"{w['hw']['mean']:.3f} (of the range); within 10 % of w_max {w['float']['near_max']:.3f} / "

@@ -138,6 +138,7 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
                              any(p.learning is not None for p in net.projections))
     png = raster_png(result) if plot else None
     extra = {"raster.png": png} if png is not None else {}
+    decoded = _decoded(net if network.suffix != ".nmc" else None, result, extra)
     if activity is not None:
         extra["activity.json"] = (json.dumps(activity.to_json(), indent=2, sort_keys=True) + "\n").encode()
     result.save(outdir, extra=extra)
@@ -156,8 +157,26 @@ def simulate(network: Path, duration, steps, seed, outdir: Path, as_json: bool, 
     if activity is not None:
         console.print(f"activity: {activity.synaptic_ops} synaptic operations, {activity.neuron_updates} neuron "
                       f"updates, {activity.spikes} spikes, {activity.source_spikes} input spikes")
+    for name, row in decoded.items():
+        console.print(f"readout '{name}': {row['dims']} dims, rms {row['rms']:.4g}, last value "
+                      + ", ".join(f"{v:.4g}" for v in row["last"]))
     console.print(f"wrote {outdir}/spikes.npz, summary.json" + (", raster.png" if plot else "")
-                  + (", weights.npz" if result.weights else "") + (", activity.json" if activity is not None else ""))
+                  + (", weights.npz" if result.weights else "") + (", activity.json" if activity is not None else "")
+                  + (", decoded.npz, decoded.json" if decoded else ""))
+
+
+def _decoded(net, result, extra: dict) -> dict:
+    """A network's readouts (NEF decoded values) of the run: decoded.npz and decoded.json into
+    ``extra``; their summary (empty without readouts)."""
+    from ..analysis.readouts import decoded_npz, decoded_values, readout_summary
+
+    if net is None or not net.readouts:
+        return {}
+    values = decoded_values(net.readouts, result)
+    summary = readout_summary(values)
+    extra["decoded.npz"] = decoded_npz(values)
+    extra["decoded.json"] = (json.dumps({"readouts": summary}, indent=2, sort_keys=True) + "\n").encode()
+    return summary
 
 
 def _activity(count, probes, populations, learns: bool):

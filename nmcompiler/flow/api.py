@@ -106,6 +106,13 @@ class Compiled:
         return estimate_contents(contents, tgt, model, where=self.network.name, steps=steps, seed=seed,
                                  output=output, data=data, source=source)
 
+    def decode(self, result: SimResult) -> dict[str, np.ndarray]:
+        """The network's readouts (NEF decoded values, e.g. a Nengo model's probes) of a run of the
+        image or of the network: ``{name: (steps, dims)}``."""
+        from ..analysis.readouts import decoded_values
+
+        return decoded_values(self.network.readouts, result)
+
     def verify(self, levels=("float", "int", "rtl"), inputs: dict[str, np.ndarray] | None = None, *,
                steps: int | None = None, states: bool = False):
         """The verification ladder (:func:`nmcompiler.flow.verify.verify_ladder`) on ``inputs``."""

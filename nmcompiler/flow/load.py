@@ -1,5 +1,6 @@
 """Load a network file for the command line and the Python API: what ``frontends.load_network``
-reads, plus PyNN scripts (a ``.py`` that imports PyNN), which run on ``nmcompiler.pynn``."""
+reads, plus PyNN scripts (a ``.py`` that imports PyNN), which run on ``nmcompiler.pynn``, and
+Nengo scripts (a ``.py`` that imports nengo), converted at their first simulation."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def load_model_file(path: str | Path, *, nir_options: NirOptions | None = None) 
     if str(path) == STDIN:
         return _load_stdin(nir_options)
     path = Path(path)
+    if path.suffix == ".py" and path.is_file() and "nengo" in path.read_text(errors="replace"):
+        network = _nengo_script(path, nir_options)
+        if network is not None:
+            return network
     if path.suffix == ".py" and path.is_file() and any(word in path.read_text(errors="replace") for word in ("pyNN", "nmcompiler.pynn")):
         try:
             from ..pynn.script import is_pynn_script, load_pynn_script
@@ -35,6 +40,20 @@ def load_model_file(path: str | Path, *, nir_options: NirOptions | None = None) 
                                 "(a PyNN script sets its time step in setup())")
             return load_pynn_script(path).validate()
     return load_network(path, nir_options=nir_options)
+
+
+def _nengo_script(path: Path, nir_options: NirOptions | None) -> Network | None:
+    """A Nengo script's network (None: the file does not import nengo)."""
+    try:
+        from ..frontends.nengo.script import is_nengo_script, load_nengo_script
+    except ImportError as exc:
+        raise UserError(f"{path}: a Nengo script needs Nengo: pip install 'nmcompiler[nengo]' ({exc})") from None
+    if not is_nengo_script(path):
+        return None
+    if nir_options is not None and nir_options != NirOptions():
+        raise UserError(f"{path}: --dt, --integration and --reset apply to NIR files only (a Nengo script sets its "
+                        "time step in nengo.Simulator(dt=...))")
+    return load_nengo_script(path).validate()
 
 
 def _load_stdin(nir_options: NirOptions | None) -> Network:

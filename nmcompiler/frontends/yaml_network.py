@@ -19,7 +19,7 @@ from ..fileio import check_set, file_stem
 from ..sim.budget import MAX_STEPS, over_budget
 from ..ir import (
     LEARNING_RULES, MODELS, STDP, Connectivity, CubaLIF, CurrentSource, Network, PoissonSource, Population,
-    Probe, Projection, RewardSTDP, SpikeSource,
+    Probe, Projection, Readout, RewardSTDP, SpikeSource,
 )
 from ..ir.network import MAX_DT
 from ..ir.nodes import MAX_SIZE
@@ -31,7 +31,8 @@ from ..yamlio import YamlDocument, parse_yaml, read_yaml
 
 __all__ = ["load_yaml_network", "network_schema"]
 
-_SECTION_LABEL = {"populations": "population", "stimuli": "source", "projections": "projection"}
+_SECTION_LABEL = {"populations": "population", "stimuli": "source", "projections": "projection",
+                  "readouts": "readout"}
 
 
 def network_schema() -> dict:
@@ -136,7 +137,27 @@ class _Builder:
                     self.error(("probes", i, "neurons"), f"probe: {exc}")
                     continue
                 net.probe(Probe(target=spec["target"], variable=spec.get("variable", "spikes"), neurons=neurons))
+        for rname, spec in self._section("readouts"):
+            self._readout(net, rname, spec)
         return net
+
+    def _readout(self, net: Network, name: str, spec: dict) -> None:
+        path = ("readouts", name)
+        dec = spec["decoders"]
+        try:
+            decoders = (load_npy(self.doc.folder, dec["file"]) if isinstance(dec, dict)
+                        else np.asarray(dec, dtype=np.float64))
+        except FieldError as exc:
+            self.error(path + ("decoders",), f"decoders: {exc}")
+            return
+        except ValueError:  # ragged rows
+            self.error(path + ("decoders",), "decoders: rows of unequal length (give dims x neurons)")
+            return
+        tau = spec.get("tau")
+        tau = None if tau is None else self.quantity(path + ("tau",), tau, "time")
+        if spec.get("tau") is not None and tau is None:
+            return
+        net.readout(Readout(name=name, target=spec["target"], decoders=decoders, tau=tau))
 
     def _section(self, section: str):
         return [(k, v) for k, v in self.data.get(section, {}).items() if (section, k) not in self.broken]

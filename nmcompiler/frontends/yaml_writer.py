@@ -141,6 +141,9 @@ def save_yaml_network(net: Network, path: str | Path) -> Path:
     if net.probes:
         doc["probes"] = [{"target": p.target, "variable": p.variable,
                           **({"neurons": p.neurons.tolist()} if p.neurons is not None else {})} for p in net.probes]
+    if net.readouts:
+        doc["readouts"] = {r.name: {"target": r.target, "decoders": w.array(r.decoders, f"{r.name}.decoders"),
+                                    "tau": None if r.tau is None else float(r.tau)} for r in net.readouts}
     text = "# written by nmcompiler; arrays in " + w.folder.name + "/\n" if w.files else ""
     if w.files:  # the arrays as a whole set first; the YAML, written last, names that set
         arrays = OutputSet(w.folder)
@@ -155,4 +158,4 @@ def save_yaml_network(net: Network, path: str | Path) -> Path:
     return path
 
 
-_SECTIONS = ("populations", "stimuli", "projections", "probes")
+_SECTIONS = ("populations", "stimuli", "projections", "probes", "readouts")

@@ -6,13 +6,13 @@ from .learned import with_weights
 from .learning import LEARNING_RULES, STDP, RewardSTDP
 from .models import MEMBRANE, IF, LIF, MODELS, CubaLIF, Integration, NeuronModel, Propagator, ResetMode, ThresholdUnit
 from .network import Network, NetworkStats, PopulationStats
-from .nodes import NODE_KINDS, CurrentSource, Node, PoissonSource, Population, Probe, SpikeSource
+from .nodes import NODE_KINDS, CurrentSource, Node, PoissonSource, Population, Probe, Readout, SpikeSource
 from .serialize import FORMAT_VERSION, load_network_file, save_network
 
 __all__ = [
     "MEMBRANE", "STDP", "RewardSTDP", "LEARNING_RULES",
     "Connectivity", "Projection", "ConvStage", "Convolution", "IF", "LIF", "MODELS", "CubaLIF", "NeuronModel", "Propagator",
     "ResetMode", "Integration", "ThresholdUnit", "Network", "NetworkStats", "PopulationStats", "NODE_KINDS", "CurrentSource", "Node",
-    "PoissonSource", "Population", "Probe", "SpikeSource", "FORMAT_VERSION", "load_network_file",
+    "PoissonSource", "Population", "Probe", "Readout", "SpikeSource", "FORMAT_VERSION", "load_network_file",
     "save_network", "with_weights",
 ]

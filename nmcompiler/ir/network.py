@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import Diagnostic, ValidationError
 from ..units import format_time
 from .connectivity import Projection
-from .nodes import CurrentSource, Node, Population, Probe, SpikeSource
+from .nodes import CurrentSource, Node, Population, Probe, Readout, SpikeSource
 
 MAX_STEPS = 2**31 - 1  # steps a time in the network may lie at (spike times, refractory periods)
 MAX_DT = 1e6  # seconds per step (frameworks that count time in steps use dt = 1)
@@ -76,6 +76,7 @@ class Network:
         self.duration = duration
         self.graph = nx.MultiDiGraph()
         self.probes: list[Probe] = []
+        self.readouts: list[Readout] = []  # values decoded from spikes (NEF), computed after a run
         self._edges: dict[str, tuple[str, str]] = {}  # projection name -> (pre, post), in insertion order
 
     # -- building -------------------------------------------------------------------------
@@ -121,11 +122,18 @@ class Network:
         self.probes.append(probe)
         return probe
 
+    def readout(self, readout: Readout) -> Readout:
+        if any(r.name == readout.name for r in self.readouts):
+            raise ValidationError([Diagnostic(where=f"readout '{readout.name}'", message="name is already used")])
+        self.readouts.append(readout)
+        return readout
+
     def copy(self) -> "Network":
         """A new network sharing the (immutable) node and projection objects."""
         other = copy.copy(self)
         other.graph = self.graph.copy()
         other.probes = list(self.probes)
+        other.readouts = list(self.readouts)
         other._edges = dict(self._edges)
         return other
 
@@ -203,6 +211,11 @@ class Network:
             out += [Diagnostic(where=f"projection '{proj.name}'", message=m) for m in msgs]
         for probe in self.probes:
             out += [Diagnostic(where=f"probe '{probe.label}'", message=m) for m in self._probe_problems(probe)]
+        for r in self.readouts:
+            target = self.graph.nodes[r.target]["node"] if r.target in self.graph else None
+            msgs = (r.problems(target.size) if isinstance(target, Population)
+                    else [f"target '{r.target}' is not a population"])
+            out += [Diagnostic(where=f"readout '{r.name}'", message=m) for m in msgs]
         return out
 
     def _probe_problems(self, probe: Probe) -> list[str]:

@@ -184,5 +184,43 @@ class Probe(ArrayRecord):
         return f"{self.target}.{self.variable}"
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Readout(ArrayRecord):
+    """A value decoded from population ``target``'s spikes (an NEF decoded output, as Nengo
+    probes it): ``decoders`` (dims, neurons) applied to the spikes as impulses of ``1/dt`` and
+    filtered by a first-order lowpass of time constant ``tau`` (s; None: unfiltered),
+    discretized as Nengo does: ``y[k] = a y[k-1] + (1 - a) x[k]``, ``a = e^(-dt/tau)``."""
+
+    name: str
+    target: str
+    decoders: np.ndarray
+    tau: float | None = None
+
+    def __post_init__(self) -> None:
+        self._set("decoders", np.asarray(self.decoders, dtype=np.float64))
+
+    def problems(self, size: int) -> list[str]:
+        d = self.decoders
+        if d.ndim != 2 or d.shape[1] != size:
+            return [f"decoders must be (dims, {size}), not {d.shape}"]
+        if not np.all(np.isfinite(d)):
+            return ["decoders must be finite"]
+        if self.tau is not None and not (np.isfinite(self.tau) and self.tau > 0):
+            return [f"tau must be > 0 seconds or none, not {self.tau}"]
+        return []
+
+    def decode(self, spike_steps: np.ndarray, spike_ids: np.ndarray, steps: int, dt: float) -> np.ndarray:
+        """The decoded value per step, (steps, dims), from the target's spikes."""
+        from scipy.signal import lfilter
+
+        counts = np.zeros((steps, self.decoders.shape[1]))
+        np.add.at(counts, (np.asarray(spike_steps, dtype=np.int64), np.asarray(spike_ids, dtype=np.int64)), 1.0)
+        x = counts @ self.decoders.T / dt
+        if self.tau is None:
+            return x
+        a = np.exp(-dt / self.tau)
+        return lfilter([1 - a], [1, -a], x, axis=0)
+
+
 NODE_KINDS: dict[str, type[Node]] = {n.kind: n for n in (Population, PoissonSource, SpikeSource, CurrentSource)}
 """Registry of node classes by ``kind``."""

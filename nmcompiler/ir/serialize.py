@@ -27,7 +27,7 @@ from .convolution import ConvStage, Convolution
 from .learning import LEARNING_RULES, STDP
 from .models import MODELS, NeuronModel
 from .network import Network
-from .nodes import NODE_KINDS, Probe
+from .nodes import NODE_KINDS, Probe, Readout
 
 __all__ = ["save_network", "load_network_file", "network_digest", "FORMAT_VERSION"]
 
@@ -107,6 +107,8 @@ def _to_meta(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
         ],
         "probes": [enc.fields(p, f"probe/{i}") for i, p in enumerate(net.probes)],
     }
+    if net.readouts:  # files without readouts stay as they were
+        meta["readouts"] = [enc.fields(r, f"readout/{i}") for i, r in enumerate(net.readouts)]
     return meta, enc.arrays
 
 
@@ -125,6 +127,8 @@ def _from_meta(meta: dict, arrays) -> Network:
         net.connect(Projection(**fields, connectivity=conn))
     for p in meta["probes"]:
         net.probe(Probe(**{k: _decode(v, arrays) for k, v in p.items()}))
+    for r in meta.get("readouts", []):
+        net.readout(Readout(**{k: _decode(v, arrays) for k, v in r.items()}))
     return net
 
 

@@ -16,8 +16,8 @@ its values); the decoders are solved for the stepped neurons nmcompiler runs
   evaluated over the run and sent as spikes: per dimension ``channels`` spike trains per sign
   whose counts per step follow ``channels * u / max|u|`` (a sigma-delta code), each spike
   weighing ``max|u| / channels`` of ``u`` (as Nengo-Loihi feeds nodes to the chip as spikes);
-* probes on ensembles become readouts: their decoders (solved like a connection's) and synapse,
-  applied to the population's spikes (:meth:`Readout.decode`).
+* probes on ensembles become the network's readouts (:class:`nmcompiler.ir.Readout`): their
+  decoders (solved like a connection's) and synapse, applied to the population's spikes.
 
 What does not map is refused naming the object: neuron types other than LIF and
 SpikingRectifiedLinear, learning rules, synapses other than Lowpass, nodes that compute in the
@@ -34,30 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import UserError
-from ...ir import Connectivity, CubaLIF, Network, Population, Projection, SpikeSource
+from ...ir import Connectivity, CubaLIF, Network, Population, Projection, Readout, SpikeSource
 from .neurons import stepped_neuron_type
 
-__all__ = ["NengoModel", "Readout", "from_nengo"]
+__all__ = ["NengoModel", "from_nengo", "lowpass"]
 
 NO_SYNAPSE_TAU = 1e-9  # a receptor for unfiltered connections: its current lasts one step
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Readout:
-    """A probe's decoded value: ``decoders`` (dims, neurons) applied to ``population``'s spikes as
-    Nengo's ``1/dt`` impulses, filtered by ``Lowpass(tau)`` (None: unfiltered)."""
-
-    name: str
-    population: str
-    decoders: np.ndarray
-    tau: float | None
-    dt: float
-
-    def decode(self, spike_steps: np.ndarray, spike_ids: np.ndarray, steps: int) -> np.ndarray:
-        """The decoded value per step, (steps, dims), from the population's spikes."""
-        counts = np.zeros((steps, self.decoders.shape[1]))
-        np.add.at(counts, (np.asarray(spike_steps, dtype=np.int64), np.asarray(spike_ids, dtype=np.int64)), 1.0)
-        return lowpass(counts @ self.decoders.T / self.dt, self.tau, self.dt)
 
 
 def lowpass(x: np.ndarray, tau: float | None, dt: float) -> np.ndarray:
@@ -72,18 +54,22 @@ def lowpass(x: np.ndarray, tau: float | None, dt: float) -> np.ndarray:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class NengoModel:
-    """The converted network, its readouts (by probe label) and the input nodes' values (by name:
-    (steps, dims), what was encoded as spikes)."""
+    """The converted network (its probes on ensembles as the network's readouts) and the input
+    nodes' values (by name: (steps, dims), what was encoded as spikes)."""
 
     network: Network
-    readouts: dict[str, Readout]
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
 
+    @property
+    def readouts(self) -> dict[str, Readout]:
+        return {r.name: r for r in self.network.readouts}
+
     def decode(self, result) -> dict[str, np.ndarray]:
-        """Every readout's decoded value from a run (a ``SimResult``: its spikes per population)."""
-        return {name: r.decode(result.spike_steps.get(r.population, np.zeros(0)),
-                               result.spike_ids.get(r.population, np.zeros(0)), result.steps)
-                for name, r in self.readouts.items()}
+        """Every readout's decoded value from a run (a ``SimResult``: its spikes per population),
+        as :func:`nmcompiler.analysis.readouts.decoded_values` gives it."""
+        empty = np.zeros(0, dtype=np.int64)
+        return {r.name: r.decode(result.spike_steps.get(r.target, empty), result.spike_ids.get(r.target, empty),
+                                 result.steps, result.dt) for r in self.network.readouts}
 
 
 @dataclass(frozen=True)
@@ -176,11 +162,11 @@ class _Converter:
                 self.net.add(self._source(node))
         for ens in self.network.all_ensembles:
             self._projections(ens, terms.get(ens, []))
-        readouts = {}
+        taken: set[str] = set()
         for probe in self.network.all_probes:
             if isinstance(probe.target, nengo.Ensemble):
-                readouts[self._unique_readout(probe, readouts)] = self._readout(probe)
-        return NengoModel(network=self.net.validate(), readouts=readouts, inputs=self.inputs)
+                self.net.readout(self._readout(probe, taken))
+        return NengoModel(network=self.net.validate(), inputs=self.inputs)
 
     # -- the linear map from every origin to every ensemble's (or its neurons') input ----------
 
@@ -341,22 +327,18 @@ class _Converter:
         cols = [sign * scale[i] * matrix[:, i] for i in range(u.shape[1]) for sign in (1.0, -1.0) for _ in range(K)]
         return np.stack(cols, axis=1)
 
-    def _unique_readout(self, probe, readouts: dict) -> str:
-        base = probe.label or f"{_label(probe.target)}"
-        name, k = base, 1
-        while name in readouts:
-            k += 1
-            name = f"{base}_{k}"
-        return name
-
-    def _readout(self, probe) -> Readout:
+    def _readout(self, probe, taken: set[str]) -> Readout:
         import nengo
 
+        name, k = probe.label or _label(probe.target), 1
+        while name in taken:
+            k += 1
+            name = f"{probe.label or _label(probe.target)}_{k}"
+        taken.add(name)
         conn = next(c for c in self.model.params if isinstance(c, nengo.Connection) and c.post_obj is probe)
-        return Readout(name=probe.label or _label(probe.target), population=self.names[probe.target],
-                       decoders=np.asarray(self.model.params[conn].weights, dtype=np.float64).reshape(
-                           -1, probe.target.n_neurons),
-                       tau=None if probe.synapse is None else probe.synapse.tau, dt=self.dt)
+        decoders = np.asarray(self.model.params[conn].weights, dtype=np.float64).reshape(-1, probe.target.n_neurons)
+        return Readout(name=name, target=self.names[probe.target], decoders=decoders,
+                       tau=None if probe.synapse is None else probe.synapse.tau)
 
 
 def _receptor_name(tau: float | None) -> str:
