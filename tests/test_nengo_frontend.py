@@ -130,6 +130,9 @@ def test_constructs_that_cannot_map_are_refused_by_name():
     def direct():
         nengo.Ensemble(10, 1, neuron_type=nengo.Direct(), label="dir")
 
+    def relu():
+        nengo.Ensemble(10, 1, neuron_type=nengo.SpikingRectifiedLinear(), label="relu")
+
     def learning():
         a, b = nengo.Ensemble(10, 1, label="a"), nengo.Ensemble(10, 1, label="b")
         nengo.Connection(a, b, learning_rule_type=nengo.PES())
@@ -150,6 +153,7 @@ def test_constructs_that_cannot_map_are_refused_by_name():
         nengo.Connection(p, b, synapse=0.01)
 
     _refused(direct, r"^ensemble 'dir': neuron type Direct has no equivalent")
+    _refused(relu, r"^ensemble 'relu': SpikingRectifiedLinear integrates positive input only")
     _refused(learning, r"learning rule PES is not supported")
     _refused(in_the_loop, r"^node 'doubler': it computes a function of its input in the loop")
     _refused(alpha, r"synapse Alpha is not supported")

@@ -5,9 +5,9 @@ its values); the decoders are solved for the stepped neurons nmcompiler runs
 (:mod:`.neurons`). Then:
 
 * each ensemble becomes a CUBA-LIF population (``exp_euler``: ``v' = e^(-dt/tau_rc) v +
-  (1 - e^(-dt/tau_rc)) J``, Nengo's own LIF update; threshold 1, reset 0, ``round(tau_ref/dt)``
-  refractory steps, Nengo's biases and initial voltages), with one receptor per synaptic time
-  constant of its inputs;
+  (1 - e^(-dt/tau_rc)) J``, Nengo's own LIF update; threshold 1, reset by subtracting it,
+  ``round(tau_ref/dt)`` refractory steps, Nengo's biases and initial voltages), with one receptor
+  per synaptic time constant of its inputs;
 * each connection into an ensemble becomes a weight matrix ``scaled_encoders x transform x
   decoders`` (as Nengo-Loihi builds them), passthrough nodes folded in; a ``Lowpass(tau)``
   synapse is the receptor's current ``I' = e^(-dt/tau) I + (1 - e^(-dt/tau)) u`` (Nengo's
@@ -19,15 +19,14 @@ its values); the decoders are solved for the stepped neurons nmcompiler runs
 * probes on ensembles become the network's readouts (:class:`nmcompiler.ir.Readout`): their
   decoders (solved like a connection's) and synapse, applied to the population's spikes.
 
-What does not map is refused naming the object: neuron types other than LIF and
-SpikingRectifiedLinear, learning rules, synapses other than Lowpass, nodes that compute in the
+What does not map is refused naming the object: neuron types other than LIF (SpikingRectifiedLinear
+needs a lower voltage bound no datapath has yet), learning rules, synapses other than Lowpass, nodes that compute in the
 loop (an input and an output function), non-dense transforms, two filters in series through a
 passthrough node.
 """
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -109,9 +108,13 @@ def _check(network) -> None:
     import nengo
 
     for ens in network.all_ensembles:
-        if type(ens.neuron_type) not in (nengo.LIF, nengo.SpikingRectifiedLinear):
+        if type(ens.neuron_type) is nengo.SpikingRectifiedLinear:
+            raise UserError(f"ensemble '{_label(ens)}': SpikingRectifiedLinear integrates positive input only (its "
+                            "voltage never falls); no datapath has a lower voltage bound yet, so negative input would "
+                            "silence it for long: use nengo.LIF")
+        if type(ens.neuron_type) is not nengo.LIF:
             raise UserError(f"ensemble '{_label(ens)}': neuron type {type(ens.neuron_type).__name__} has no "
-                            "equivalent on the chips (use nengo.LIF or nengo.SpikingRectifiedLinear)")
+                            "equivalent on the chips (use nengo.LIF)")
     for node in network.all_nodes:
         if node.output is not None and node.size_in > 0:
             raise UserError(f"node '{_label(node)}': it computes a function of its input in the loop, which "
@@ -255,21 +258,14 @@ class _Converter:
         return sorted({t.tau for t in terms}, key=lambda t: -1.0 if t is None else t) or [None]
 
     def _population(self, ens, terms: list[_Term]) -> Population:
-        import nengo
-
         params, dt = self.model.params[ens], self.dt
         taus = self._receptors(terms)
         tau_syn = np.array([NO_SYNAPSE_TAU if t is None else t for t in taus])
         receptors = tuple(_receptor_name(t) for t in taus)
-        nt = ens.neuron_type
-        common = dict(tau_syn=tau_syn, receptor_names=receptors, bias=params.bias, v_threshold=1.0, v_reset=0.0,
-                      integration="exp_euler")
-        if isinstance(nt, nengo.LIF):
-            step = dt / nt.tau_rc
-            model = CubaLIF(tau_mem=nt.tau_rc, r=-np.expm1(-step) / step, refractory=np.rint(nt.tau_ref / dt) * dt,
-                            reset="subtract", **common)
-        else:  # SpikingRectifiedLinear: v += J dt, spike at v >= 1, subtract
-            model = CubaLIF(tau_mem=1e9, r=1e9, reset="subtract", compare=">=", **common)
+        nt, step = ens.neuron_type, dt / ens.neuron_type.tau_rc
+        model = CubaLIF(tau_mem=nt.tau_rc, r=-np.expm1(-step) / step, refractory=np.rint(nt.tau_ref / dt) * dt,
+                        reset="subtract", tau_syn=tau_syn, receptor_names=receptors, bias=params.bias, v_threshold=1.0,
+                        v_reset=0.0, integration="exp_euler")
         v0 = np.asarray(self.model.sig[ens.neurons]["voltage"].initial_value, dtype=np.float64)
         return Population(name=self.names[ens], size=ens.n_neurons, model=model, initial={"v": v0})
 
@@ -310,7 +306,7 @@ class _Converter:
         for (oid, tau), matrix in groups.items():
             origin = origins[oid]
             a = 0.0 if tau is None else np.exp(-self.dt / tau)
-            if origin in self.inputs or self.names[origin] in self.inputs:
+            if self.names[origin] in self.inputs:  # an input node: spikes of the sigma-delta code
                 weights = self._input_weights(origin, matrix) * (1 - a)
             else:
                 weights = matrix * (1 - a) / self.dt  # a spike is Nengo's 1/dt impulse

@@ -2,9 +2,11 @@
 
 Nengo's LIF integrates ``v += (J - v)(1 - e^(-dt/tau_rc))`` per step, spikes when ``v > 1`` and
 places each spike inside its step (the refractory period then starts part way through a step).
-Our datapath, like Loihi's, counts whole steps: a neuron that spikes in step ``k`` holds ``v = 0``
-for ``round(tau_ref / dt)`` steps and integrates again from the next one. :class:`SteppedLIF` is
-Nengo's LIF with the rate curve of that stepped neuron, so the decoders Nengo's builder solves
+Our datapath, like Loihi's, counts whole steps: a neuron that spikes in step ``k`` subtracts the
+threshold (the overshoot carries what Nengo keeps in the spike's time within the step), holds its
+``v`` for ``round(tau_ref / dt)`` steps and integrates again from the next one
+(:func:`subtract_lif_rates`; :func:`stepped_lif_rates` is the same neuron reset to zero).
+``SteppedLIF`` is Nengo's LIF with the rate curve of that stepped neuron, so the decoders Nengo's builder solves
 fit the neurons that will run (what Nengo-Loihi's ``LoihiLIF`` does for Loihi). Gains, biases,
 encoders and evaluation points stay Nengo's own (the same seeds give the same values).
 """
@@ -50,8 +52,8 @@ def subtract_lif_rates(J: np.ndarray, tau_rc: float, tau_ref: float, dt: float, 
 
 def stepped_neuron_type(neuron_type, dt: float):
     """The neuron type whose decoders fit nmcompiler's stepped neurons: for ``nengo.LIF``, a
-    subclass with :func:`stepped_lif_rates` as its rate curve (same parameters); other types as
-    they are (``SpikingRectifiedLinear`` integrates exactly as ours, so its curve holds)."""
+    subclass with :func:`subtract_lif_rates` as its rate curve (same parameters); other types as
+    they are."""
     import nengo
 
     if type(neuron_type) is not nengo.LIF:
