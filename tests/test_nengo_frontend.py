@@ -233,3 +233,27 @@ def test_bad_scripts_and_readouts_are_exit_2(tmp_path, run_nmc, write_yaml):
     """)
     code, _, err = run_nmc("validate", net)
     assert code == 2 and "readout 'x': decoders must be (dims, 2), not (1, 3)" in err
+
+
+def test_input_nodes_take_nengos_values(tmp_path, run_nmc):
+    """A function of time, a constant and a seeded process: the values encoded as spikes are the
+    node outputs nengo.Simulator computes, step for step; an unseeded process is warned about."""
+    with nengo.Network(seed=4) as net:
+        nodes = [nengo.Node(nengo.processes.WhiteSignal(1.0, high=5, seed=7), size_out=2, label="noise"),
+                 nengo.Node(lambda t: [np.sin(7 * t), t], label="f"), nengo.Node([0.25, -1.0], label="c")]
+        a = nengo.Ensemble(50, 2, label="A")
+        probes = []
+        for node in nodes:
+            nengo.Connection(node, a)
+            probes.append(nengo.Probe(node, synapse=None))
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run(0.3)
+    ours = from_nengo(net, duration=0.3)
+    for node, probe in zip(nodes, probes):
+        assert np.allclose(ours.inputs[node.label], sim.data[probe], rtol=0, atol=1e-12), node.label
+    script = tmp_path / "w.py"  # the warning as a user sees it
+    script.write_text("import nengo\nwith nengo.Network(seed=4) as model:\n    nengo.Connection(nengo.Node("
+                      "nengo.processes.WhiteSignal(1.0, high=5), label='w'), nengo.Ensemble(10, 1))\n"
+                      "nengo.Simulator(model).run(0.1)\n")
+    code, _, err = run_nmc("info", script)
+    assert code == 0 and "warning: input node 'w': its WhiteSignal has no seed" in err

@@ -27,6 +27,7 @@ passthrough node.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ from .neurons import stepped_neuron_type
 
 __all__ = ["NengoModel", "from_nengo", "lowpass"]
 
+log = logging.getLogger("nmcompiler")
 NO_SYNAPSE_TAU = 1e-9  # a receptor for unfiltered connections: its current lasts one step
 
 
@@ -274,6 +276,9 @@ class _Converter:
 
         out, n, dt = node.output, node.size_out, self.dt
         if isinstance(out, nengo.Process):
+            if out.seed is None:  # nengo.Simulator draws it from a stream shared by every operator
+                log.warning("input node '%s': its %s has no seed, so its values are not nengo.Simulator's (give the "
+                            "process a seed to get Nengo's values exactly)", _label(node), type(out).__name__)
             rng = np.random.RandomState(self.model.seeds[node])
             return np.asarray(out.run_steps(self.steps, d=n, dt=dt, rng=rng), dtype=np.float64).reshape(self.steps, n)
         if callable(out):
