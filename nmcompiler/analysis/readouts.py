@@ -8,14 +8,14 @@ import io
 
 import numpy as np
 
+from ..ir.nodes import decode_readouts
+
 __all__ = ["compare_readouts", "decoded_npz", "decoded_values", "readout_summary"]
 
 
 def decoded_values(readouts, result) -> dict[str, np.ndarray]:
     """``{name: (steps, dims)}`` of every readout, from ``result``'s spikes (a ``SimResult``)."""
-    empty = np.zeros(0, dtype=np.int64)
-    return {r.name: r.decode(result.spike_steps.get(r.target, empty), result.spike_ids.get(r.target, empty),
-                             result.steps, result.dt) for r in readouts}
+    return decode_readouts(readouts, result)
 
 
 def readout_summary(values: dict[str, np.ndarray]) -> dict:

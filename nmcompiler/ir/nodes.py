@@ -211,15 +211,27 @@ class Readout(ArrayRecord):
 
     def decode(self, spike_steps: np.ndarray, spike_ids: np.ndarray, steps: int, dt: float) -> np.ndarray:
         """The decoded value per step, (steps, dims), from the target's spikes."""
-        from scipy.signal import lfilter
-
         counts = np.zeros((steps, self.decoders.shape[1]))
         np.add.at(counts, (np.asarray(spike_steps, dtype=np.int64), np.asarray(spike_ids, dtype=np.int64)), 1.0)
-        x = counts @ self.decoders.T / dt
-        if self.tau is None:
-            return x
-        a = np.exp(-dt / self.tau)
-        return lfilter([1 - a], [1, -a], x, axis=0)
+        return lowpass(counts @ self.decoders.T / dt, self.tau, dt)
+
+
+def lowpass(x: np.ndarray, tau: float | None, dt: float) -> np.ndarray:
+    """A first-order lowpass along axis 0 as Nengo discretizes it: ``y[k] = a y[k-1] + (1 - a)
+    x[k]`` (``y[-1] = 0``, ``a = e^(-dt/tau)``); ``tau`` None: ``x`` unfiltered."""
+    if tau is None:
+        return np.array(x, dtype=np.float64)
+    from scipy.signal import lfilter
+
+    a = np.exp(-dt / tau)
+    return lfilter([1 - a], [1, -a], np.asarray(x, dtype=np.float64), axis=0)
+
+
+def decode_readouts(readouts, result) -> dict[str, np.ndarray]:
+    """``{name: (steps, dims)}`` of every readout, from a run's spikes (``result``: a ``SimResult``)."""
+    empty = np.zeros(0, dtype=np.int64)
+    return {r.name: r.decode(result.spike_steps.get(r.target, empty), result.spike_ids.get(r.target, empty),
+                             result.steps, result.dt) for r in readouts}
 
 
 NODE_KINDS: dict[str, type[Node]] = {n.kind: n for n in (Population, PoissonSource, SpikeSource, CurrentSource)}

@@ -139,12 +139,12 @@ def _evaluate(inputs: SweepInputs, point: Point) -> PointResult:
 def _run_image(inputs: SweepInputs, point: Point, contents, target) -> dict:
     """The image on every sample: accuracy, and with a cost model energy and latency per inference."""
     from ..flow.estimate import estimate_contents
-    from ..flow.samples import spike_counts
+    from ..flow.samples import run_samples
     from ..image import to_program
 
     if target.cost is None:
-        samples = _spike_samples(inputs, point.seed)
-        counts = spike_counts(to_program(contents), inputs.source, samples, inputs.output, inputs.steps, point.seed)
+        counts = run_samples(to_program(contents), inputs.data, source=inputs.source, output=inputs.output,
+                             steps=inputs.steps, seed=point.seed)
         return {"accuracy": counts.accuracy(inputs.data.y)}
     run = estimate_contents(contents, target, target.cost, where=f"point {point.index}", steps=inputs.steps,
                             seed=point.seed, data=inputs.data, source=inputs.source, output=inputs.output)
@@ -153,11 +153,6 @@ def _run_image(inputs: SweepInputs, point: Point, contents, target) -> dict:
     return {"accuracy": run.accuracy, "energy_j": None if est.energy is None else est.energy / n,
             "wall_time_s": est.wall_time / n, "decision_ticks": float(np.mean(est.decisions)),
             "decision_s": float(times.mean()), "synaptic_ops": run.activity.synaptic_ops / n}
-
-
-def _spike_samples(inputs: SweepInputs, seed: int) -> np.ndarray:
-    data = inputs.data
-    return np.stack([data.spikes(k, inputs.steps, seed) for k in range(len(data))])
 
 
 def _instance_accuracy(inputs: SweepInputs, point: Point, target) -> float | None:

@@ -130,10 +130,9 @@ def build_table(spec: SweepSpec, points: list[Point], results: dict[int, PointRe
     for kind, column in (("cores", "cores"), ("energy", "energy_j")):
         usable = [k for k in ok if rows[k][column] is not None]
         front = set(pareto_front([rows[k]["accuracy"] for k in usable], [rows[k][column] for k in usable]))
-        for j, k in enumerate(usable):
-            rows[k][f"pareto_{kind}"] = j in front
+        on_front = {usable[j] for j in front}
         for k, row in enumerate(rows):
-            row.setdefault(f"pareto_{kind}", False)
+            row[f"pareto_{kind}"] = k in on_front
     return SweepTable(axes=axes, rows=tuple({c: row.get(c) for c in ["point", "key", *axes, *RESULT_COLUMNS]}
                                             for row in rows),
                       results=tuple((p, results[p.index]) for p in points), float_accuracy=float_acc)

@@ -35,22 +35,13 @@ import numpy as np
 
 from ...errors import UserError
 from ...ir import Connectivity, CubaLIF, Network, Population, Projection, Readout, SpikeSource
+from ...ir.nodes import decode_readouts, lowpass
 from .neurons import stepped_neuron_type
 
 __all__ = ["NengoModel", "from_nengo", "lowpass"]
 
 log = logging.getLogger("nmcompiler")
 NO_SYNAPSE_TAU = 1e-9  # a receptor for unfiltered connections: its current lasts one step
-
-
-def lowpass(x: np.ndarray, tau: float | None, dt: float) -> np.ndarray:
-    """Nengo's discretized Lowpass along axis 0: ``y[k] = a y[k-1] + (1 - a) x[k]`` (``y[-1] = 0``)."""
-    if tau is None:
-        return np.array(x, dtype=np.float64)
-    from scipy.signal import lfilter
-
-    a = np.exp(-dt / tau)
-    return lfilter([1 - a], [1, -a], np.asarray(x, dtype=np.float64), axis=0)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -66,11 +57,8 @@ class NengoModel:
         return {r.name: r for r in self.network.readouts}
 
     def decode(self, result) -> dict[str, np.ndarray]:
-        """Every readout's decoded value from a run (a ``SimResult``: its spikes per population),
-        as :func:`nmcompiler.analysis.readouts.decoded_values` gives it."""
-        empty = np.zeros(0, dtype=np.int64)
-        return {r.name: r.decode(result.spike_steps.get(r.target, empty), result.spike_ids.get(r.target, empty),
-                                 result.steps, result.dt) for r in self.network.readouts}
+        """Every readout's decoded value from a run (a ``SimResult``: its spikes per population)."""
+        return decode_readouts(self.network.readouts, result)
 
 
 @dataclass(frozen=True)
