@@ -100,6 +100,9 @@ def neuron_update(m: Module, fmt: NumericFormat, p, s, acc) -> NeuronUpdate:
     v, thr = wire(m, s.v), wire(m, p.threshold)
     held = wire(m, s.ref != 0, "held")
     v_int = sat(m, sat(m, decay(m, v, p.decay_v, fmt) + drive, fmt.v_bits) + p.bias, fmt.v_bits)
+    if fmt.v_min:  # the lower bound of v after integration
+        v_int = wire(m, v_int, "v_int")
+        v_int = Mux(v_int < p.v_min, p.v_min, v_int)
     v1 = wire(m, Mux(held, v, v_int), "v1")
     crossed = (v1 >= thr) if fmt.compare == ">=" else (v1 > thr)
     spike = wire(m, crossed & ~held & p.spiking, "spike")

@@ -131,11 +131,16 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
         raise UserError(f"core {image.core}: a synapse entry has bits above the {L.width('syn')} of the image's "
                         "synapse fields (an image for another target?)")
     rec, R = image.neurons, params.channels
+    bounded, least = params.fmt.v_min, -(1 << (params.fmt.v_bits - 1))
+    if image.v_min.size and not bounded:
+        raise UserError(f"core {image.core}: the image bounds v from below (v_min), this RTL core has no lower bound: "
+                        "generate it for the image's target (format.v_min)")
     param = [pack(L.param, {
         "decay_v": rec["decay_v"][j], "bias": rec["bias"][j], "threshold": rec["threshold"][j],
         "v_reset": rec["v_reset"][j], "refractory": rec["refractory"][j],
         "subtract": int(rec["flags"][j] & FLAG_SUBTRACT > 0), "spiking": int(rec["flags"][j] & FLAG_SPIKING > 0),
-        "decay_i": [image.decay_i[k, j] if image.decay_i.shape[0] > k else 0 for k in range(R)]}) for j in range(n)]
+        "decay_i": [image.decay_i[k, j] if image.decay_i.shape[0] > k else 0 for k in range(R)]} | (
+            {"v_min": int(image.v_min[j]) if image.v_min.size else least} if bounded else {})) for j in range(n)]
     state = [pack(L.state, {"v": rec["v0"][j], "i": [image.i0[k, j] if image.i0.shape[0] > k else 0 for k in range(R)],
                             "ref": 0}) for j in range(n)]
     param += [0] * mc  # compartments have no parameters or state

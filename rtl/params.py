@@ -198,7 +198,7 @@ class Layouts:
             "decay_v": unsigned(dw), "bias": signed(f.bias_bits), "threshold": signed(f.v_bits),
             "v_reset": signed(f.v_bits), "refractory": unsigned(max(1, f.refractory_bits)),
             "subtract": unsigned(1), "spiking": unsigned(1),
-            "decay_i": data.ArrayLayout(unsigned(dw), R)})
+            "decay_i": data.ArrayLayout(unsigned(dw), R)} | ({"v_min": signed(f.v_bits)} if f.v_min else {}))
         self.state = data.StructLayout({
             "v": signed(f.v_bits), "i": data.ArrayLayout(signed(max(2, f.i_bits)), R),
             "ref": unsigned(max(1, f.refractory_bits))})

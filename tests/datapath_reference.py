@@ -46,6 +46,8 @@ def step_neuron(st: dict, p, j: int, inputs: list[int], fmt, R: int) -> bool:
         st["ref"] -= 1
         return False
     v = sat(sat(decay(st["v"], int(p.decay_v[j]), fmt) + drive, fmt.v_bits) + int(p.bias[j]), fmt.v_bits)
+    if p.v_min is not None:  # the lower bound, after integration
+        v = max(v, int(p.v_min[j]))
     th = int(p.threshold[j])
     spike = bool(p.spiking[j]) and (v >= th if fmt.compare == ">=" else v > th)
     if spike:
@@ -64,6 +66,8 @@ def _input_first(st: dict, p, j: int, x: list[int], fmt, R: int) -> int:
     change = sat(decay(st["v"], int(p.decay_v[j]), fmt) - st["v"], fmt.v_bits)
     change = sat(sat(change + drive, fmt.v_bits) + int(p.bias[j]), fmt.v_bits)
     v = sat(st["v"] + change, fmt.v_bits)
+    if p.v_min is not None:
+        v = max(v, int(p.v_min[j]))
     th, most = int(p.threshold[j]), 1 if p.max_spikes is None else int(p.max_spikes[j])
     count = 0
     while bool(p.spiking[j]) and count < most and (v >= th if fmt.compare == ">=" else v > th):

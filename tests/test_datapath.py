@@ -121,6 +121,23 @@ def _net_one(model, delays, weights, dt=1e-4, size=1):
     return net
 
 
+def test_lower_bound_of_v_after_integration():
+    """v_min clamps v after the membrane update and before the threshold; a held (refractory)
+    neuron keeps its v; the least value of v_bits is no bound at all."""
+    f = fmt(v_bits=8, i_bits=8)
+    p = params(n=3, v_min=[-20, -20, -128], threshold=[10**6] * 3, refractory=[0, 0, 0])
+    s = state(n=3)
+    s.ref[1] = 2
+    s.v[1] = -50  # held: below the bound, and kept
+    tick(s, p, x(-60, n=3), f)
+    assert s.v.tolist() == [-20, -50, -60]
+    tick(s, p, x(-100, n=3), f)
+    assert s.v.tolist() == [-20, -50, -128]  # saturated at the format's least value
+    s = state(v=-20)
+    assert tick(s, params(v_min=[-20], threshold=[5]), x(30), f).tolist() == [1]  # from the bound: -20 + 30 > 5
+    assert s.v.tolist() == [0]
+
+
 def test_maximal_delay_and_two_events_in_one_tick():
     f = load_format("loihi-like")
     net = _net_one(IF(v_threshold=1.0), [f.delay_max], [2.0])
@@ -181,7 +198,8 @@ def quantized_cases(draw):
         n = int(rng.integers(1, 5))
         kind = draw(st.sampled_from(kinds))
         common = dict(v_threshold=float(rng.uniform(0.5, 1.5)), reset=draw(st.sampled_from(["value", "subtract"])),
-                      refractory=float(rng.integers(0, 3)) * 1e-3, v_reset=float(rng.uniform(-0.2, 0.2)))
+                      refractory=float(rng.integers(0, 3)) * 1e-3, v_reset=float(rng.uniform(-0.2, 0.2)),
+                      v_min=draw(st.one_of(st.just(-np.inf), st.floats(-0.6, 0.1))))
         if kind == "lif":
             model = LIF(tau_mem=float(rng.uniform(2e-3, 3e-2)), bias=float(rng.uniform(-0.5, 1.5)), **common)
         elif kind == "if":
@@ -221,6 +239,8 @@ def test_bit_accurate_simulator_equals_plain_reference(fx):
         for pop, spikes in expected.items():
             assert sorted(zip(got.spike_steps[pop].tolist(), got.spike_ids[pop].tolist())) == sorted(spikes), (
                 backend, pop)
+    bounded = [p for p in fx.network.populations if p.model.bounded]
+    event(f"populations with a lower bound of v: {'some' if bounded else 'none'}")
 
 
 def test_numba_and_numpy_backends_agree_on_state_traces():
@@ -267,7 +287,7 @@ def _chunk_case() -> Network:
     net.add(SpikeSource(name="in", size=20, ids=rng.integers(0, 20, times.size), times=times * 1e-3))
     a = net.add(Population(name="a", size=37, model=CubaLIF(tau_mem=0.02, tau_syn=[0.005], v_threshold=1.0,
                                                              refractory=2e-3)))
-    b = net.add(Population(name="b", size=23, model=LIF(tau_mem=0.01, v_threshold=0.8, reset="subtract")))
+    b = net.add(Population(name="b", size=23, model=LIF(tau_mem=0.01, v_threshold=0.8, reset="subtract", v_min=-0.2)))
     for pre, post, p in (("in", a, 0.3), ("a", a, 0.1), ("a", b, 0.3), ("b", a, 0.2), ("in", b, 0.2)):
         n_pre = net.node(pre).size
         pi, qi = np.nonzero(rng.random((n_pre, post.size)) < p)

@@ -98,7 +98,7 @@ def test_images_decode_with_their_quantization_error():
     difference from our float run (the quantization error) measured and bounded."""
     import nmcompiler
 
-    for name in ("communication_channel", "integrator"):
+    for name in ("communication_channel", "relu_channel", "integrator"):
         target, theirs, ours, _, floats = _run(name, 0)
         probe = NENGO_EXAMPLES[name](0)[3]
         for tgt in ("loihi-like", "fpga-lif"):
@@ -130,8 +130,8 @@ def test_constructs_that_cannot_map_are_refused_by_name():
     def direct():
         nengo.Ensemble(10, 1, neuron_type=nengo.Direct(), label="dir")
 
-    def relu():
-        nengo.Ensemble(10, 1, neuron_type=nengo.SpikingRectifiedLinear(), label="relu")
+    def loud():
+        nengo.Ensemble(10, 1, neuron_type=nengo.LIF(amplitude=0.5), label="loud")
 
     def learning():
         a, b = nengo.Ensemble(10, 1, label="a"), nengo.Ensemble(10, 1, label="b")
@@ -153,7 +153,7 @@ def test_constructs_that_cannot_map_are_refused_by_name():
         nengo.Connection(p, b, synapse=0.01)
 
     _refused(direct, r"^ensemble 'dir': neuron type Direct has no equivalent")
-    _refused(relu, r"^ensemble 'relu': SpikingRectifiedLinear integrates positive input only")
+    _refused(loud, r"^ensemble 'loud': neuron amplitude 0.5; a chip's spike has one size")
     _refused(learning, r"learning rule PES is not supported")
     _refused(in_the_loop, r"^node 'doubler': it computes a function of its input in the loop")
     _refused(alpha, r"synapse Alpha is not supported")

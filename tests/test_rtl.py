@@ -33,7 +33,7 @@ from nmcompiler.rtl.verify import differences, probe_all, source_events, verify_
 pytestmark = pytest.mark.rtl
 
 
-def _network(rng: np.random.Generator, cuba: bool = True, max_delay: int = 5) -> Network:
+def _network(rng: np.random.Generator, cuba: bool = True, max_delay: int = 5, bounded: bool = False) -> Network:
     net = Network("r", dt=1e-3, seed=int(rng.integers(0, 1000)))
     times = np.sort(rng.integers(0, 40, 40))
     net.add(SpikeSource(name="in", size=8, ids=rng.integers(0, 8, times.size), times=times * 1e-3))
@@ -43,6 +43,8 @@ def _network(rng: np.random.Generator, cuba: bool = True, max_delay: int = 5) ->
         kind = rng.choice(["lif", "if"] + (["cuba"] if cuba else []))
         common = dict(v_threshold=float(rng.uniform(0.5, 1.5)), reset=str(rng.choice(["value", "subtract"])),
                       refractory=float(rng.choice([0.0, 1e-3, 3e-3])))
+        if bounded:  # a lower bound of v (v_min) on every other population
+            common["v_min"] = float(rng.uniform(-0.4, 0.0)) if k % 2 == 0 else -np.inf
         if kind == "lif":
             model = LIF(tau_mem=float(rng.uniform(5e-3, 3e-2)), bias=float(rng.uniform(-0.2, 0.5)), **common)
         elif kind == "if":
@@ -82,7 +84,7 @@ def _assert_exact(result) -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_random_networks_are_bit_exact(fpga, seed):
     target, params = fpga
-    net = _network(np.random.default_rng(seed), max_delay=int(target.format.delay_max))
+    net = _network(np.random.default_rng(seed), max_delay=int(target.format.delay_max), bounded=seed % 2 == 1)
     result = verify_image(_image(net, target), params, 50, states=seed % 2 == 0,
                           out_ready="random" if seed % 5 == 0 else "always")
     _assert_exact(result)

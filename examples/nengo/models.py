@@ -1,5 +1,5 @@
-"""Three of Nengo's own examples, as Nengo's documentation builds them: a communication channel,
-a product of two inputs, an integrator. Each function returns (network, duration in seconds,
+"""Three of Nengo's own examples, as Nengo's documentation builds them: a communication channel
+(also with SpikingRectifiedLinear neurons), a product of two inputs, an integrator. Each function returns (network, duration in seconds,
 the ideal output as a function of the time array, the probe to score). Used by
 tests/test_nengo_frontend.py and docs/nengo.md.
 """
@@ -20,6 +20,22 @@ def communication_channel(seed: int = 0):
         nengo.Connection(sin, a)
         nengo.Connection(a, b)
         nengo.Probe(a, synapse=0.01, label="A")
+        nengo.Probe(b, synapse=0.01, label="B")
+    return model, 2.0, lambda t: np.sin(t), "B"
+
+
+def relu_channel(seed: int = 0):
+    """The communication channel with Nengo's SpikingRectifiedLinear neurons (a non-leaky
+    integrate-and-fire neuron: Nengo-Loihi's second neuron type)."""
+    import nengo
+
+    relu = nengo.SpikingRectifiedLinear()
+    with nengo.Network(label="ReLU channel", seed=seed) as model:
+        sin = nengo.Node(np.sin, label="sin")
+        a = nengo.Ensemble(100, dimensions=1, neuron_type=relu, label="A")
+        b = nengo.Ensemble(100, dimensions=1, neuron_type=relu, label="B")
+        nengo.Connection(sin, a)
+        nengo.Connection(a, b)
         nengo.Probe(b, synapse=0.01, label="B")
     return model, 2.0, lambda t: np.sin(t), "B"
 
@@ -76,4 +92,5 @@ def integrator(seed: int = 0):
     return model, 6.0, ideal, "A"
 
 
-EXAMPLES = {"communication_channel": communication_channel, "product": product, "integrator": integrator}
+EXAMPLES = {"communication_channel": communication_channel, "relu_channel": relu_channel, "product": product,
+            "integrator": integrator}

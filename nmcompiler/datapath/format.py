@@ -66,8 +66,9 @@ class NumericFormat:
     current_frac_bits: int = 0  # currents carry this many extra fraction bits: drive = R(sum_k i_k / 2^c)
     order: str = Order.DECAY_FIRST  # Order: decay then input (default), or input then decay (Xylo)
     scale_scope: str = "population"  # one voltage scale per population, or per neuron (Xylo's per-channel)
+    v_min: bool = False  # a per-neuron lower bound of v after integration (Loihi's vmin): v = max(v, v_min)
 
-    DEFAULTS = {"order": Order.DECAY_FIRST, "scale_scope": "population"}  # fields a target file may leave out (and JSON omits when so)
+    DEFAULTS = {"order": Order.DECAY_FIRST, "scale_scope": "population", "v_min": False}  # fields a target file may leave out (and JSON omits when so)
 
     def to_json(self) -> dict:
         """The fields, without those at their default (descriptions and digests as before they existed)."""
@@ -93,6 +94,8 @@ class NumericFormat:
             out.append(f"scale_scope '{self.scale_scope}' is unknown (use population, neuron)")
         if self.scale_scope == "neuron" and self.exponent_scope != "none":
             out.append("scale_scope 'neuron' needs exponent_scope 'none' (each neuron's weights fill the mantissa)")
+        if not isinstance(self.v_min, bool):
+            out.append(f"v_min must be true or false (whether the datapath bounds v from below), not {self.v_min!r}")
         if self.order not in Order.ALL:
             out.append(f"order '{self.order}' is unknown (use {', '.join(Order.ALL)})")
         if self.decay == DecayKind.BITSHIFT and not 1 <= self.decay_bits <= 6:

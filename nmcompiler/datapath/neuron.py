@@ -10,7 +10,8 @@ Per tick ``t``, for every neuron (docs/datapath.md has the full contract):
 2. ``i_k``  = sat_i(decay(i_k, di_k) + x_k)              (formats with a current state)
    ``drive`` = sat_v(R(sum_k i_k / 2^c))  or  sat_v(sum_k x_k)   (formats without; c = current_frac_bits)
 3. if refractory (``ref > 0``): ``ref -= 1``; ``v`` keeps its value; no spike
-   else: ``v = sat_v(sat_v(decay(v, dv) + drive) + bias)``
+   else: ``v = sat_v(sat_v(decay(v, dv) + drive) + bias)``, then ``v = max(v, v_min)`` (formats
+   with a lower bound, ``v_min``)
 4. spike if not refractory and ``v > threshold`` (``>=`` if the format says so)
 5. on a spike: ``v = v_reset`` (reset to value) or ``v = sat_v(v - (threshold - v_reset))``
    (reset by subtraction); in both cases ``ref = refractory`` (ticks held after this one). A neuron
@@ -83,6 +84,7 @@ class NeuronParams:
     subtract: np.ndarray  # bool: reset by subtraction
     spiking: np.ndarray  # bool
     max_spikes: np.ndarray | None = None  # spikes per tick, per neuron (None: one)
+    v_min: np.ndarray | None = None  # lower bound of v after integration, per neuron (None: none)
 
 
 @dataclass(kw_only=True)
@@ -111,6 +113,8 @@ def tick(state: NeuronState, p: NeuronParams, x: np.ndarray, fmt: NumericFormat,
         v_new = _input_first(state, p, x, fmt, sat_i, sat_v)
     else:
         v_new = _decay_first(state, p, x, fmt, sat_i, sat_v)
+    if p.v_min is not None:
+        v_new = np.maximum(v_new, p.v_min)
     held = state.ref > 0
     v = np.where(held, state.v, v_new)
     crossed = v >= p.threshold if fmt.compare == ">=" else v > p.threshold

@@ -25,6 +25,7 @@ class Rule(StrEnum):
 
     MODEL_SUPPORTED = "model_supported"
     SPIKES_PER_STEP = "spikes_per_step"
+    VOLTAGE_FLOOR = "voltage_floor"
     LEARNING = "learning"
     RECEPTOR_CHANNELS = "receptor_channels"
     POPULATION_SIZE = "population_size"
@@ -101,6 +102,19 @@ def spikes_per_step(net: Network, target: Target) -> list[Violation]:
                               f"neurons {limit}: train with one spike per step (Sinabs SingleSpike, Rockpool "
                               f"max_spikes_per_dt=1) and import with --max-spikes {limit}, or set max_spikes {limit}")
             for p in net.populations if p.model.max_spikes > limit]
+
+
+def voltage_floor(net: Network, target: Target) -> list[Violation]:
+    """Neurons bounded from below (a finite ``v_min``) on a datapath without that bound."""
+    if target.format.v_min:
+        return []
+    return [Violation(rule=Rule.VOLTAGE_FLOOR, subject=f"population '{p.name}'", resource="lower voltage bound",
+                      amount=1, limit=0, legalizable=False,
+                      message=f"population '{p.name}' bounds its membrane from below (v_min, such as Nengo's LIF "
+                              f"min_voltage or Loihi's vmin), {target.name}'s datapath has no lower bound "
+                              "(format.v_min): choose a target whose format has one (loihi-like, fpga-lif, "
+                              "spinnaker-like, truenorth-like) or drop v_min")
+            for p in net.populations if p.model.bounded]
 
 
 def learning(net: Network, target: Target) -> list[Violation]:
@@ -328,7 +342,7 @@ def _machine_fix(target: Target) -> str:
     return "choose a target with larger cores or more chips (nmc targets --derive)"
 
 
-RULES = (model_supported, spikes_per_step, learning, receptor_channels, population_size, neuron_fan_in,
+RULES = (model_supported, spikes_per_step, voltage_floor, learning, receptor_channels, population_size, neuron_fan_in,
          neuron_synapse_memory, delay_range, fan_out_splitters, axon_type_weights, crossbar_multapses, machine_capacity)
 
 
@@ -339,14 +353,16 @@ def check(net: Network, target: Target) -> list[Violation]:
     if target.convolution is not None:  # one layer per core: its own rules (drc/conv.py)
         from .conv import conv_rules
 
-        return [v for rule in (model_supported, spikes_per_step, learning, conv_rules) for v in rule(net, target)]
+        return [v for rule in (model_supported, spikes_per_step, voltage_floor, learning, conv_rules)
+                for v in rule(net, target)]
     if target.ports is not None:  # input, hidden and readout ports: their own rules (drc/ports.py); the
         from .ports import port_rules  # quantizer reports where the ports' spikes per tick differ from a model's
 
-        return [v for rule in (model_supported, learning, port_rules) for v in rule(net, target)]
+        return [v for rule in (model_supported, voltage_floor, learning, port_rules) for v in rule(net, target)]
     if target.cam is not None:  # CAM words instead of input axons and synapse memory (drc/cam.py)
         from .cam import cam_rules
 
-        return [v for rule in (model_supported, spikes_per_step, learning, receptor_channels, delay_range, cam_rules)
+        return [v for rule in (model_supported, spikes_per_step, voltage_floor, learning, receptor_channels, delay_range,
+                                 cam_rules)
                 for v in rule(net, target)]
     return [v for rule in RULES for v in rule(net, target)]

@@ -26,16 +26,16 @@ from .plastic import PLASTIC_DTYPE
 __all__ = ["MAGIC", "VERSION", "VERSIONS", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
 
 MAGIC = b"NMCIMAGE"
-VERSION = 5  # the newest; an image is written with the oldest version that holds it
+VERSION = 6  # the newest; an image is written with the oldest version that holds it
 # 2 adds the compartments section (and meta's compartments, payload_bits), 3 plastic rows, 4 convolution layers,
-# 5 CAM cores (cam, sram and host_routes sections, meta's cam)
-VERSIONS = (1, 2, 3, 4, 5)
+# 5 CAM cores (cam, sram and host_routes sections, meta's cam), 6 lower bounds of v (v_min sections)
+VERSIONS = (1, 2, 3, 4, 5, 6)
 # magic, version, header bytes, sections, file bytes, target sha, crc, 0, target name, compiler version
 HEADER = struct.Struct("<8sHHIQ32sII24s8s")
 ENTRY = struct.Struct("<HHIQQII")  # kind, reserved, core, offset, size, crc32, reserved
 TRAILER = 32
 SECTION_KINDS = {1: "meta", 2: "neurons", 3: "rows", 4: "synapses", 5: "type_weights", 6: "routes", 7: "chip_table",
-                 8: "compartments", 9: "plastic", 10: "layer", 11: "cam", 12: "sram", 13: "host_routes"}
+                 8: "compartments", 9: "plastic", 10: "layer", 11: "cam", 12: "sram", 13: "host_routes", 14: "v_min"}
 _KIND = {v: k for k, v in SECTION_KINDS.items()}
 _MAX_SECTIONS = 1 << 24
 
@@ -78,6 +78,8 @@ def _pack_core(c: CoreImage) -> dict[str, bytes]:
         out["layer"] = c.layer.pack()
     if c.cam is not None:
         out["cam"], out["sram"] = c.cam.pack()
+    if c.v_min.size:
+        out["v_min"] = struct.pack("<I", c.v_min.size) + np.ascontiguousarray(c.v_min, dtype="<i4").tobytes()
     return out
 
 
@@ -105,7 +107,8 @@ def encode(contents: ImageContents) -> bytes:
     entry_bytes = b"".join(entries)
     name = contents.meta["target"].encode()[:24]
     compiler = contents.meta["compiler"].rsplit(" ", 1)[-1].encode()[:8]
-    version = (5 if contents.host_routes is not None else 4 if any(c.layer is not None for c in contents.cores) else 3 if contents.meta.get("plastic")
+    version = (6 if any(c.v_min.size for c in contents.cores)
+               else 5 if contents.host_routes is not None else 4 if any(c.layer is not None for c in contents.cores) else 3 if contents.meta.get("plastic")
                else 2 if any(c.compartments.size for c in contents.cores) else 1)
     fields = [MAGIC, version, HEADER.size, len(entries), file_bytes, contents.target_digest, 0, 0,
               name, compiler]
@@ -275,6 +278,9 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
     if width and (tw.shape[0] != n or (rows.size and int(rows["axon_type"].max()) >= tw.shape[1])):
         raise ImageError(f"{where}: core {c}: crossbar weights do not match its neurons and axon types")
     comps = _counted(s, "compartments", COMPARTMENT_DTYPE, where, c)
+    v_min = _counted(s, "v_min", "<i4", where, c).astype(np.int32, copy=False)
+    if v_min.size not in (0, n):
+        raise ImageError(f"{where}: the v_min section of core {c} holds {v_min.size} bounds for its {n} neurons")
     plastic = _counted(s, "plastic", PLASTIC_DTYPE, where, c)
     learn_rows = plastic["row"].astype(np.int64)
     if learn_rows.size and (int(learn_rows.max()) >= rows.size or np.any(np.diff(learn_rows) <= 0)):
@@ -302,7 +308,7 @@ def _unpack_core(c: int, s: dict[str, memoryview], where: str) -> CoreImage:
             raise ImageError(f"{where}: core {c}: its cam section holds {cam.words.shape[0]} neurons, it has {n}")
     return CoreImage(core=c, position=(chip, row, col), neurons=neurons, decay_i=decay_i, i0=i0, rows=rows,
                      synapses=synapses, type_weights=tw, key=key, mask=mask, destinations=dests, compartments=comps,
-                     plastic=plastic, layer=layer, cam=cam)
+                     plastic=plastic, layer=layer, cam=cam, v_min=v_min)
 
 
 def _counted(s: dict[str, memoryview], name: str, dtype, where: str, c: int) -> np.ndarray:

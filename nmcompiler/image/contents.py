@@ -79,6 +79,8 @@ class CoreImage:
     layer: object | None = None
     # CAM cores: base weights, CAM words and SRAM entries (.cam.CamCore; format version 5)
     cam: object | None = None
+    # lower bounds of v, one per neuron record (int32; empty: none; format version 6)
+    v_min: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -160,6 +162,10 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     ``batch_synapses``."""
     target = mapping.target
     _check_widths(fxp)
+    if (mapping.layer_parts or target.cam is not None) and any(q.params.v_min is not None
+                                                              for q in fxp.populations.values()):
+        raise UserError(f"{target.name}: its convolution or CAM cores hold no lower voltage bound (v_min) in their "
+                        "image: drop v_min, or set format.v_min false")
     if mapping.layer_parts:
         return _layer_contents(mapping, fxp, seed)
     if target.cam is not None:
@@ -214,6 +220,8 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
                 type_w = np.zeros((0, 0), dtype=np.int16)
             dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
             extra = {"compartments": _records(comps, c)} if comps else {}
+            if p.v_min is not None:
+                extra["v_min"] = p.v_min[members].astype(np.int32)
             if learns is not None and rows.size:
                 extra["plastic"] = _plastic_records(learns, row_key[sel], rows)
             cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,

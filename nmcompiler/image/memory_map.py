@@ -21,6 +21,7 @@ _HOLDS = {
     "cam": "CAM core: its base weights and every neuron's CAM words (tag, synapse type, weight mask)",
     "sram": "CAM core: every neuron's destination entries (tag, chip hop, core mask, valid)",
     "host_routes": "CAM image: the host input channels' routes (source, chip, tag, core mask)",
+    "v_min": "lower bound of every neuron's membrane potential, in the order of the neuron table",
 }
 
 

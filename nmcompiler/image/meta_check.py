@@ -23,10 +23,10 @@ _COUNT = {"type": "integer", "minimum": 0, "maximum": 2**40}
 
 
 def _record(cls) -> dict:
-    """The schema of a dataclass of ints and strings given as a JSON object (the numeric and
-    learning formats): every field of its type, no others; ranges are the record's own problems()."""
-    props = {f.name: {"type": "integer", "minimum": -(2**16), "maximum": 2**16} if f.type == "int"
-             else {"type": "string", "maxLength": 64} for f in dataclasses.fields(cls)}
+    """The schema of a dataclass of ints, booleans and strings given as a JSON object (the numeric
+    and learning formats): every field of its type, no others; ranges are the record's own problems()."""
+    kinds = {"int": {"type": "integer", "minimum": -(2**16), "maximum": 2**16}, "bool": {"type": "boolean"}}
+    props = {f.name: kinds.get(f.type, {"type": "string", "maxLength": 64}) for f in dataclasses.fields(cls)}
     required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
     return {"type": "object", "required": required, "properties": props, "additionalProperties": False}
 

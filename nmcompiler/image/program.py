@@ -71,6 +71,11 @@ def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
         out += [f"source '{src.name}': {m}" for m in src.problems()]
     if prog.params.refractory.size and prog.params.refractory.min() < 0:
         out.append("negative refractory period")
+    lo = prog.params.v_min
+    if lo is not None and lo.size and not (-(1 << (fmt.v_bits - 1)) <= lo.min() and lo.max() < (1 << (fmt.v_bits - 1))):
+        out.append(f"a lower bound of v (v_min) lies outside the format's {fmt.v_bits} bits")
+    if lo is not None and not fmt.v_min:
+        out.append(f"the image bounds v from below (v_min sections), format {fmt.name} has no lower bound")
     return out
 
 
@@ -136,6 +141,8 @@ def _to_program(contents: ImageContents) -> SimProgram:
         raise ValueError(f"meta gives spikes per step for {len(per_core)} cores, the image holds core "
                          f"{max(c.core for c in contents.cores)}")
     max_spikes = np.ones(n, dtype=np.int64) if per_core is not None else None
+    bounded = any(c.v_min.size for c in contents.cores)  # a core without the section: no bound
+    v_min = np.full(n, -(1 << (fmt.v_bits - 1)), dtype=np.int64) if bounded else None
     decay_i, i0 = np.zeros((R, n), dtype=np.int64), np.zeros((R, n), dtype=np.int64)
     comp_target = np.full(m, -1, dtype=np.int64)  # from the rows that carry the messages
     comp_record = np.full(m, -1, dtype=np.int64)  # from the compartments sections
@@ -150,6 +157,8 @@ def _to_program(contents: ImageContents) -> SimProgram:
         decay_i[:, ids], i0[:, ids] = c.decay_i, c.i0
         if max_spikes is not None:
             max_spikes[ids] = per_core[c.core]
+        if c.v_min.size:
+            v_min[ids] = c.v_min
         src, j, ch, d, w = _entries(c, layout, f, n_pre, cams)
         if c.plastic.size:  # rows that learn: out of the fixed table, into the core's learning units
             src, j, ch, d, w = _take_plastic(c, ids, learned, meta, src, j, ch, d, w)
@@ -200,7 +209,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
     params = NeuronParams(decay_v=arrays["decay_v"], decay_i=decay_i, bias=arrays["bias"],
                           threshold=arrays["threshold"], v_reset=arrays["v_reset"], refractory=arrays["refractory"],
                           subtract=(arrays["flags"] & FLAG_SUBTRACT) > 0, spiking=(arrays["flags"] & FLAG_SPIKING) > 0,
-                          max_spikes=max_spikes)
+                          max_spikes=max_spikes, v_min=v_min)
     _join(pending, pres, targets, weights, delays)
     table = synapse_table(n_pre, pres, targets, weights, delays)
     probes = tuple(Probe(target=q["target"], variable=q["variable"], neurons=q["neurons"]) for q in meta["probes"])

@@ -9,6 +9,10 @@ All models share the spike and reset rules. A neuron spikes in step ``n`` when
 * ``reset = "value"``:    :math:`v \leftarrow v_{reset}`
 * ``reset = "subtract"``: :math:`v \leftarrow v - (v_{th} - v_{reset})`
 
+A finite ``v_min`` bounds the membrane from below: after integration (step 2 below) and before
+the threshold, :math:`v \leftarrow \max(v, v_{min})` (Loihi's ``vmin``, Nengo's LIF
+``min_voltage``, Sinabs' ``min_v_mem``); the default ``-inf`` means no bound.
+
 After a spike the membrane is held for ``round(refractory / dt)`` steps: it neither integrates
 nor takes synaptic input into :math:`v` (synaptic currents keep decaying and accumulating).
 
@@ -129,6 +133,7 @@ class NeuronModel(ArrayRecord):
     PARAMS: ClassVar[dict[str, ParamSpec]] = {
         "v_threshold": ParamSpec("voltage", 1.0),
         "v_reset": ParamSpec("voltage", 0.0),
+        "v_min": ParamSpec("voltage", -np.inf),
         "refractory": ParamSpec("time", 0.0),
         "bias": ParamSpec("any", 0.0),
         "r": ParamSpec("any", 1.0),
@@ -138,6 +143,7 @@ class NeuronModel(ArrayRecord):
 
     v_threshold: np.ndarray = field(default_factory=lambda: _as_float_array(1.0))
     v_reset: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
+    v_min: np.ndarray = field(default_factory=lambda: _as_float_array(-np.inf))  # lower bound of v (-inf: none)
     refractory: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
     bias: np.ndarray = field(default_factory=lambda: _as_float_array(0.0))
     r: np.ndarray = field(default_factory=lambda: _as_float_array(1.0))
@@ -191,13 +197,18 @@ class NeuronModel(ArrayRecord):
                 continue
             if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != size):
                 out.append(f"parameter '{name}' has shape {value.shape}, expected a scalar or ({size},)")
-            elif not np.all(np.isfinite(value)):
+            elif name == "v_min" and np.any(np.isnan(value) | (value == np.inf)):
+                out.append("parameter 'v_min' contains NaN or +inf (a lower bound of v: a voltage, or -inf for none)")
+            elif name != "v_min" and not np.all(np.isfinite(value)):
                 out.append(f"parameter '{name}' contains NaN or infinite values")
         if not out:
             if np.any(self.refractory < 0):
                 out.append("parameter 'refractory' must be >= 0")
             if self.reset == ResetMode.SUBTRACT and np.any(self.v_threshold <= self.v_reset):
                 out.append("reset by subtraction needs v_threshold > v_reset")
+            if np.any(self.v_min >= self.v_threshold):
+                out.append("parameter 'v_min' must lie below v_threshold (a lower bound at or above it would fire "
+                           "every step)")
         return out
 
     def time_constants(self) -> dict[str, np.ndarray]:
@@ -217,6 +228,11 @@ class NeuronModel(ArrayRecord):
             "use integration 'exact' or a smaller dt"
             for name, tau in self.time_constants().items() if np.any(tau <= dt)
         ]
+
+    @property
+    def bounded(self) -> bool:
+        """Whether some neuron has a finite lower bound ``v_min``."""
+        return bool(np.any(np.isfinite(self.v_min)))
 
     def refractory_steps(self, dt: float, size: int) -> np.ndarray:
         return np.broadcast_to(np.rint(self.refractory / dt).astype(np.int64), (size,)).copy()

@@ -138,7 +138,10 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, sy
         v_reset=_cat([p.v_reset for p in ps]), refractory=_cat([p.refractory for p in ps]),
         subtract=_cat([p.subtract for p in ps]).astype(bool), spiking=_cat([p.spiking for p in ps]).astype(bool),
         max_spikes=None if all(p.max_spikes is None for p in ps) else _cat(
-            [np.ones(q.size, np.int64) if p.max_spikes is None else p.max_spikes for p, q in zip(ps, pops)]))
+            [np.ones(q.size, np.int64) if p.max_spikes is None else p.max_spikes for p, q in zip(ps, pops)]),
+        v_min=None if all(p.v_min is None for p in ps) else _cat(
+            [np.full(q.size, -(1 << (fxp.format.v_bits - 1)), np.int64) if p.v_min is None else p.v_min
+             for p, q in zip(ps, pops)]))
     sources = tuple(s for s in net.sources if not isinstance(s, CurrentSource))
     offsets = {s.name: s.offset for s in slots}
     for s in sources:

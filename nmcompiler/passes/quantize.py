@@ -98,6 +98,10 @@ class Quantize:
                 f"emits up to {p.model.max_spikes} spikes per step; the fixed-point datapath emits one: import with "
                 "--max-spikes 1 (a model trained with one spike per step) or set max_spikes 1"))
                 for p in net.populations if p.model.max_spikes > 1]
+        if not self.fmt.v_min:
+            problems += [Diagnostic(where=f"population '{p.name}'", message=(
+                f"bounds its membrane from below (v_min); format {self.fmt.name} has no lower bound (format.v_min): "
+                "choose a target whose format has one or drop v_min")) for p in net.populations if p.model.bounded]
         if self.fmt.order == Order.INPUT_FIRST:
             problems += [Diagnostic(where=f"population '{p.name}'", message=(
                 "a synaptic current decays to nothing in one tick (tau_syn against dt): on a datapath whose currents "
@@ -433,6 +437,7 @@ class Quantize:
         threshold = saturate(np.rint((full(m.v_threshold) - g["rest"]) * s).astype(np.int64), fmt.v_bits)
         v_reset = saturate(np.rint((full(m.v_reset) - g["rest"]) * s).astype(np.int64), fmt.v_bits)
         threshold, v_reset = _compare_as(m, fmt, threshold, v_reset)
+        v_min = _lower_bound(full(m.v_min) - g["rest"], s, fmt.v_bits) if m.bounded else None
         bias_raw = np.rint(b_rel * s).astype(np.int64)
         bias = saturate(bias_raw, fmt.bias_bits)
         decay_i = np.zeros((self._channels(), n), dtype=np.int64)
@@ -448,6 +453,7 @@ class Quantize:
             threshold=threshold, v_reset=v_reset, refractory=ref,
             subtract=np.full(n, m.reset == "subtract"), spiking=np.full(n, bool(m.spiking)),
             max_spikes=None if self.spikes_per_step is None else np.full(n, self.spikes_per_step.get(pop.name, 1)),
+            v_min=v_min,
         )
         return params, int(np.count_nonzero(bias != bias_raw))
 
@@ -478,6 +484,15 @@ class Quantize:
                 delays=c.delays + np.asarray(extra_delay, dtype=c.delays.dtype) if extra_delay else c.delays)
         sqnr = 10 * math.log10(signal / noise) if noise > 0 else (math.inf if signal > 0 else None)
         return out, sqnr, clipped, (pop_exp if incoming else None)
+
+
+def _lower_bound(v_min: np.ndarray, s, v_bits: int) -> np.ndarray:
+    """The integer lower bound of v, ``rint(v_min x s)`` like the threshold and reset; the format's
+    least value (no bound) where ``v_min`` is ``-inf``."""
+    least = -(1 << (v_bits - 1))
+    finite = np.isfinite(v_min)
+    scaled = np.clip(np.rint(np.where(finite, v_min, 0.0) * s), least, -least - 1).astype(np.int64)
+    return np.where(finite, scaled, least)
 
 
 def _compare_as(model, fmt: NumericFormat, threshold: np.ndarray, v_reset: np.ndarray):

@@ -126,9 +126,10 @@ def _decay(x, s, kind, frac, rounding, smax):
 
 
 @njit(cache=True, inline="always")
-def _membrane(drive, old, r, dv, bb, th, vr, rf, sb, sp, has_current, kind, frac, rounding, compare_ge, cfrac,
+def _membrane(drive, old, r, dv, bb, th, vr, vm, rf, sb, sp, has_current, kind, frac, rounding, compare_ge, cfrac,
               vlo, vhi, smax):
-    """Steps 3-5 of one neuron (refractory hold, membrane, threshold, reset), branch free, in the
+    """Steps 3-5 of one neuron (refractory hold, membrane and its lower bound ``vm``, threshold,
+    reset), branch free, in the
     type of ``vlo``. Returns ``(v, ref, spike)`` with ``spike`` all ones or zero."""
     if has_current:
         d = _sat(_rshift(drive, cfrac, rounding), vlo, vhi)
@@ -136,7 +137,7 @@ def _membrane(drive, old, r, dv, bb, th, vr, rf, sb, sp, has_current, kind, frac
         d = _sat(drive, vlo, vhi)
     active = _as(-_as(r <= 0, vlo), vlo)
     x = _sat(_as(_decay(_as(old, vlo), _as(dv, vlo), kind, frac, rounding, smax) + d, vlo), vlo, vhi)
-    vj = _sat(_as(x + _as(bb, vlo), vlo), vlo, vhi)
+    vj = _as(max(_sat(_as(x + _as(bb, vlo), vlo), vlo, vhi), _as(vm, vlo)), vlo)  # the lower bound v_min
     thj = _as(th, vlo)
     if compare_ge:
         crossed = _as(-_as(vj >= thj, vlo), vlo)
@@ -185,6 +186,7 @@ class KernelArgs(NamedTuple):
     bias: object
     threshold: object
     v_reset: object
+    v_min: object
     refractory: object
     subtract: object
     spiking: object
@@ -236,7 +238,7 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     Runs ticks ``[t0, t1)`` and can be resumed: ``fired``/``n_fired`` (this and the previous tick's
     spikes per chunk), ``events``, the ring and the states carry over between calls. Source spikes
     ``src_ptr``/``src_ids`` cover ticks ``t0 - 1`` to ``t1 - 1``."""
-    (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, refractory, subtract, spiking, v, cur, ref,  # KernelArgs
+    (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, v_min, refractory, subtract, spiking, v, cur, ref,  # KernelArgs
      nchunks, bounds, indptr, target, weight, delays, row_delay, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
      alo, ahi, smax, rec_v_idx, rec_v, rec_i_idx, rec_i, ring, drive, seg_bounds, seg_uniform,
      chunk_segs, fired, n_fired, events, learns, p_layout, p_values) = args
@@ -297,19 +299,19 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
                 # 3-5: refractory hold, membrane, threshold, reset; a uniform segment's parameters are
                 # read once, as scalars
                 if seg_uniform[g]:
-                    dv0, bb0, th0, vr0 = decay_v[a], bias[a], threshold[a], v_reset[a]
+                    dv0, bb0, th0, vr0, vm0 = decay_v[a], bias[a], threshold[a], v_reset[a], v_min[a]
                     rf0, sb0, sp0 = refractory[a], subtract[a], spiking[a]
                     for j in range(m):
-                        x, y, z = _membrane(dr[j], vv[j], rr[j], dv0, bb0, th0, vr0, rf0, sb0, sp0,
+                        x, y, z = _membrane(dr[j], vv[j], rr[j], dv0, bb0, th0, vr0, vm0, rf0, sb0, sp0,
                                             has_current, kind, frac, rounding, compare_ge, cfrac, vlo, vhi, smax)
                         vv[j] = x
                         rr[j] = y
                         dr[j] = z  # reuse: spike flags for the compaction below
                 else:
-                    dv, bb, th, vr = decay_v[a:b], bias[a:b], threshold[a:b], v_reset[a:b]
+                    dv, bb, th, vr, vm = decay_v[a:b], bias[a:b], threshold[a:b], v_reset[a:b], v_min[a:b]
                     rf, sb, sp = refractory[a:b], subtract[a:b], spiking[a:b]
                     for j in range(m):
-                        x, y, z = _membrane(dr[j], vv[j], rr[j], dv[j], bb[j], th[j], vr[j], rf[j], sb[j], sp[j],
+                        x, y, z = _membrane(dr[j], vv[j], rr[j], dv[j], bb[j], th[j], vr[j], vm[j], rf[j], sb[j], sp[j],
                                             has_current, kind, frac, rounding, compare_ge, cfrac, vlo, vhi, smax)
                         vv[j] = x
                         rr[j] = y

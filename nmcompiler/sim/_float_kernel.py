@@ -3,8 +3,8 @@ as the numpy loop in :mod:`nmcompiler.sim.float_sim`, so both give the same bits
 
 Order per step (see ``FloatSimulator.run``): ``v' = a v + drive``, plus ``sum_k s_k I_k`` (k
 ascending), ``I_k *= d_k``; this step's ring slot (plus the constant input of current sources)
-``x_k``: ``I_k += g_k x_k``, ``v' += sum_k h_k x_k``; slot cleared; refractory neurons keep
-``v``; threshold ``v > v_cmp`` (``v_th``, or the float below it for ``>=``), reset; then the
+``x_k``: ``I_k += g_k x_k``, ``v' += sum_k h_k x_k``; slot cleared; ``v' = max(v', v_min)``;
+refractory neurons keep ``v``; threshold ``v > v_cmp`` (``v_th``, or the float below it for ``>=``), reset; then the
 spikes of this step (neurons ascending, then source channels) are added into the slots of their
 arrival steps, synapse by synapse in table order, as ``np.add.at`` does. No fast-math: LLVM
 neither reassociates nor fuses. Plastic synapses (:mod:`.plasticity`, when ``learns``) deliver
@@ -25,7 +25,7 @@ __all__ = ["run_float_kernel"]
 
 @njit(cache=True, nogil=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_cmp, v_reset,
-                     subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, indptr, target,
+                     v_min, subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, indptr, target,
                      weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, layout,
                      values):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
@@ -86,7 +86,9 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
         # refractory hold, threshold (flags first: a branch-free loop), then the spikes compacted
         for j in range(n):
             held = refr[j] > 0
-            vj = v[j] if held else v_new[j]
+            vn = v_new[j]
+            vn = v_min[j] if vn < v_min[j] else vn
+            vj = v[j] if held else vn
             refr[j] -= held
             v[j] = vj
             flag[j] = (not held) and spiking[j] and vj > v_cmp[j]

@@ -89,12 +89,20 @@ def _narrow_state(fmt, channels: int) -> bool:
     return widest <= 30 and fmt.decay_bits <= 30 and drive < 2 ** 31
 
 
+def _v_min(p, fmt) -> np.ndarray:
+    """Every neuron's lower bound of v; the format's least value (no bound) where none is given."""
+    if p.v_min is not None:
+        return np.asarray(p.v_min)
+    return np.broadcast_to(np.int64(-(1 << (fmt.v_bits - 1))), np.shape(p.threshold))
+
+
 def _segments(p, bounds: np.ndarray, min_uniform: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut each chunk ``[bounds[c], bounds[c+1])`` into segments: runs of at least ``min_uniform``
     neurons with identical parameters (marked uniform: the kernel reads them as scalars) and the
     mixed ranges between them. Returns ``(seg_bounds, seg_uniform, chunk_segs)``."""
     n = int(bounds[-1])
-    rows = [p.decay_v, p.bias, p.threshold, p.v_reset, p.refractory, p.subtract, p.spiking, *p.decay_i]
+    rows = [p.decay_v, p.bias, p.threshold, p.v_reset, p.refractory, p.subtract, p.spiking, *p.decay_i,
+            *([] if p.v_min is None else [p.v_min])]
     change = np.zeros(n, dtype=bool)
     change[0:1] = True
     for a in rows:
@@ -336,7 +344,8 @@ class BitAccurateSimulator:
         T = np.int32 if _narrow_state(fmt, self.channels) else np.int64
         v, cur, ref = v.astype(T), cur.astype(T), ref.astype(np.int32)
         ring = np.zeros(n_slots * self.channels * self.n, dtype=self._ring_type)
-        p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, p.refractory)]
+        p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, _v_min(p, fmt),
+                                                p.refractory)]
         bounds_t = [T(-(1 << (b - 1))) if k == 0 else T((1 << (b - 1)) - 1)
                     for b in (fmt.v_bits, max(fmt.i_bits, 1), fmt.acc_bits) for k in (0, 1)]
         drive = np.zeros(self.n, dtype=T)

@@ -85,6 +85,7 @@ class FloatSimulator:
         const_input = None  # constant per-step synaptic input from current sources into receptors
         all_spiking = bool(np.all(L.spiking))
         multi = bool(np.any(L.max_spikes > 1))
+        bounded = L.bounded
         sources = SourceSpikes(net, L, self.seed)
         uniform_delay = syn.delay.ndim == 0
         recorders = self._recorders(steps)
@@ -120,6 +121,8 @@ class FloatSimulator:
             if use_instant:
                 v_new += (P.input_to_v * slot).sum(axis=0)
             slot[...] = 0.0
+            if bounded:  # the lower bound of v, after integration
+                np.copyto(v_new, L.v_min, where=v_new < L.v_min)
             # 3. refractory hold, threshold, reset
             held = refr > 0
             if held.any():
@@ -203,7 +206,7 @@ class FloatSimulator:
         v_new = np.empty(n)
         rows = (_c64(P.syn_to_v), _c64(P.decay_syn), _c64(P.input_to_syn), _c64(P.input_to_v))
         flags = (bool(np.any(P.syn_to_v)), bool(np.any(P.input_to_v)))
-        neuron = (_c64(L.v_threshold), _c64(L.v_compare), _c64(L.v_reset), np.ascontiguousarray(L.subtract, dtype=np.bool_),
+        neuron = (_c64(L.v_threshold), _c64(L.v_compare), _c64(L.v_reset), _c64(L.v_min), np.ascontiguousarray(L.subtract, dtype=np.bool_),
                   L.refractory_steps.astype(np.int64), np.ascontiguousarray(L.spiking, dtype=np.bool_),
                   np.ascontiguousarray(L.max_spikes, dtype=np.int64))
         drive, const, use_const, k = P.leak_v.copy(), np.zeros((R, n)), False, 0

@@ -28,11 +28,17 @@ class Layout:
     v_threshold: np.ndarray
     v_compare: np.ndarray  # spike when v > v_compare: v_threshold, or the float below it for v >= v_threshold
     v_reset: np.ndarray
+    v_min: np.ndarray  # lower bound of v after integration (-inf: none)
     subtract: np.ndarray  # bool: reset by subtraction
     refractory_steps: np.ndarray
     bias: np.ndarray
     spiking: np.ndarray  # bool: False for non-spiking integrators
     max_spikes: np.ndarray  # int64: most spikes per step (> 1: compare-and-subtract repeats)
+
+    @property
+    def bounded(self) -> bool:
+        """Whether some neuron has a finite lower bound ``v_min``."""
+        return bool(np.any(np.isfinite(self.v_min)))
 
     def slice(self, name: str) -> slice:
         return slice(self.offsets[name], self.offsets[name] + self.sizes[name])
@@ -75,7 +81,7 @@ def build_layout(net: Network) -> Layout:
     return Layout(
         n=sum(p.size for p in pops), channels=channels, offsets=offsets, sizes=sizes, prop=prop,
         v_threshold=cat(lambda p, q: p.model.v_threshold), v_reset=cat(lambda p, q: p.model.v_reset),
-        v_compare=cat(lambda p, q: _compare_at(p.model)),
+        v_compare=cat(lambda p, q: _compare_at(p.model)), v_min=cat(lambda p, q: p.model.v_min),
         subtract=cat(lambda p, q: np.array(p.model.reset == ResetMode.SUBTRACT)),
         refractory_steps=cat(lambda p, q: p.model.refractory_steps(net.dt, p.size)),
         bias=cat(lambda p, q: p.model.bias),

@@ -4,10 +4,13 @@ Nengo builds the model (gains, biases, encoders, evaluation points, initial volt
 its values); the decoders are solved for the stepped neurons nmcompiler runs
 (:mod:`.neurons`). Then:
 
-* each ensemble becomes a CUBA-LIF population (``exp_euler``: ``v' = e^(-dt/tau_rc) v +
-  (1 - e^(-dt/tau_rc)) J``, Nengo's own LIF update; threshold 1, reset by subtracting it,
-  ``round(tau_ref/dt)`` refractory steps, Nengo's biases and initial voltages), with one receptor
-  per synaptic time constant of its inputs;
+* each ensemble becomes a CUBA-LIF population with one receptor per synaptic time constant of
+  its inputs, Nengo's biases and initial voltages, threshold 1, reset by subtracting it. ``LIF``:
+  ``exp_euler``, ``v' = e^(-dt/tau_rc) v + (1 - e^(-dt/tau_rc)) J`` (Nengo's own update),
+  ``round(tau_ref/dt)`` refractory steps, ``v_min`` Nengo's ``min_voltage``.
+  ``SpikingRectifiedLinear``: ``v' = v + J dt`` (a membrane of ``NO_LEAK_TAU``: no decay on any
+  chip), spikes at ``v >= 1`` and ``v_min = 0``, as Nengo-Loihi runs it on Loihi (Nengo's own
+  neuron ignores negative input, ``v += max(J, 0) dt``; the rates, ``max(J, 0)``, are equal);
 * each connection into an ensemble becomes a weight matrix ``scaled_encoders x transform x
   decoders`` (as Nengo-Loihi builds them), passthrough nodes folded in; a ``Lowpass(tau)``
   synapse is the receptor's current ``I' = e^(-dt/tau) I + (1 - e^(-dt/tau)) u`` (Nengo's
@@ -19,8 +22,8 @@ its values); the decoders are solved for the stepped neurons nmcompiler runs
 * probes on ensembles become the network's readouts (:class:`nmcompiler.ir.Readout`): their
   decoders (solved like a connection's) and synapse, applied to the population's spikes.
 
-What does not map is refused naming the object: neuron types other than LIF (SpikingRectifiedLinear
-needs a lower voltage bound no datapath has yet), learning rules, synapses other than Lowpass, nodes that compute in the
+What does not map is refused naming the object: neuron types other than LIF and
+SpikingRectifiedLinear, neuron amplitudes other than 1, learning rules, synapses other than Lowpass, nodes that compute in the
 loop (an input and an output function), non-dense transforms, two filters in series through a
 passthrough node.
 """
@@ -42,6 +45,7 @@ __all__ = ["NengoModel", "from_nengo", "lowpass"]
 
 log = logging.getLogger("nmcompiler")
 NO_SYNAPSE_TAU = 1e-9  # a receptor for unfiltered connections: its current lasts one step
+NO_LEAK_TAU = 1e9  # s: a membrane that keeps its charge (decay 1 - 1e-12 per ms step in float, none on chips)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -98,13 +102,12 @@ def _check(network) -> None:
     import nengo
 
     for ens in network.all_ensembles:
-        if type(ens.neuron_type) is nengo.SpikingRectifiedLinear:
-            raise UserError(f"ensemble '{_label(ens)}': SpikingRectifiedLinear integrates positive input only (its "
-                            "voltage never falls); no datapath has a lower voltage bound yet, so negative input would "
-                            "silence it for long: use nengo.LIF")
-        if type(ens.neuron_type) is not nengo.LIF:
+        if type(ens.neuron_type) not in (nengo.LIF, nengo.SpikingRectifiedLinear):
             raise UserError(f"ensemble '{_label(ens)}': neuron type {type(ens.neuron_type).__name__} has no "
-                            "equivalent on the chips (use nengo.LIF)")
+                            "equivalent on the chips (use nengo.LIF or nengo.SpikingRectifiedLinear)")
+        if ens.neuron_type.amplitude != 1:
+            raise UserError(f"ensemble '{_label(ens)}': neuron amplitude {ens.neuron_type.amplitude:g}; a chip's "
+                            "spike has one size (scale the outgoing transforms instead)")
     for node in network.all_nodes:
         if node.output is not None and node.size_in > 0:
             raise UserError(f"node '{_label(node)}': it computes a function of its input in the loop, which "
@@ -248,14 +251,21 @@ class _Converter:
         return sorted({t.tau for t in terms}, key=lambda t: -1.0 if t is None else t) or [None]
 
     def _population(self, ens, terms: list[_Term]) -> Population:
+        import nengo
+
         params, dt = self.model.params[ens], self.dt
         taus = self._receptors(terms)
         tau_syn = np.array([NO_SYNAPSE_TAU if t is None else t for t in taus])
         receptors = tuple(_receptor_name(t) for t in taus)
-        nt, step = ens.neuron_type, dt / ens.neuron_type.tau_rc
-        model = CubaLIF(tau_mem=nt.tau_rc, r=-np.expm1(-step) / step, refractory=np.rint(nt.tau_ref / dt) * dt,
-                        reset="subtract", tau_syn=tau_syn, receptor_names=receptors, bias=params.bias, v_threshold=1.0,
-                        v_reset=0.0, integration="exp_euler")
+        nt = ens.neuron_type
+        common = dict(reset="subtract", tau_syn=tau_syn, receptor_names=receptors, bias=params.bias, v_threshold=1.0,
+                      v_reset=0.0, integration="exp_euler")
+        if isinstance(nt, nengo.LIF):
+            step = dt / nt.tau_rc
+            model = CubaLIF(tau_mem=nt.tau_rc, r=-np.expm1(-step) / step, refractory=np.rint(nt.tau_ref / dt) * dt,
+                            v_min=nt.min_voltage, **common)
+        else:  # SpikingRectifiedLinear: v += J dt, spikes at v >= 1, never below 0 (Nengo-Loihi's vmin = 0)
+            model = CubaLIF(tau_mem=NO_LEAK_TAU, r=NO_LEAK_TAU, v_min=0.0, compare=">=", **common)
         v0 = np.asarray(self.model.sig[ens.neurons]["voltage"].initial_value, dtype=np.float64)
         return Population(name=self.names[ens], size=ens.n_neurons, model=model, initial={"v": v0})
 
