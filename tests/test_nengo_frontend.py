@@ -110,12 +110,16 @@ def test_images_decode_with_their_quantization_error():
 
 
 @pytest.mark.rtl
-def test_the_channel_on_loihi_like_rtl_is_bit_exact():
+@pytest.mark.parametrize("name,target", [("communication_channel", "loihi-like"), ("relu_channel", "fpga-lif")])
+def test_channels_on_rtl_are_bit_exact(name, target):
+    """LIF (Nengo's min_voltage 0) and SpikingRectifiedLinear ensembles: both bounded below by
+    v_min, which the generated core clamps as the bit-accurate simulator does."""
     import nmcompiler
 
-    model, _, _, _ = NENGO_EXAMPLES["communication_channel"](0)
+    model, _, _, _ = NENGO_EXAMPLES[name](0)
     ours = from_nengo(model, duration=0.3)
-    ladder = nmcompiler.compile(ours.network, "loihi-like").verify(("int", "rtl"), steps=300)
+    assert all(p.model.bounded for p in ours.network.populations)
+    ladder = nmcompiler.compile(ours.network, target).verify(("int", "rtl"), steps=300)
     assert ladder.bit_exact and all(level.spikes > 1000 for level in ladder.levels)
 
 

@@ -32,7 +32,7 @@ def networks(draw):
         common = dict(v_threshold=rng.uniform(0.2, 1.0, n), reset=draw(st.sampled_from(["value", "subtract"])),
                       v_reset=rng.uniform(-0.2, 0.1, n) if kind != "threshold" else 0.0,
                       refractory=draw(st.sampled_from([0.0, 2 * DT])), integration=integration,
-                      r=rng.uniform(0.5, 2.0, n))
+                      r=rng.uniform(0.5, 2.0, n), v_min=draw(st.sampled_from([-np.inf, -0.05])))
         if kind == "lif":
             model = LIF(tau_mem=rng.uniform(3 * DT, 50 * DT, n), v_leak=rng.uniform(-0.1, 0.1, n),
                         bias=rng.uniform(-0.5, 0.5, n) * draw(st.sampled_from([0, 1])), **common)
@@ -75,6 +75,7 @@ def test_ir_nir_ir_simulates_identically(tmp_path, net):
     for a in net.populations:
         b = back.node(a.name)
         assert type(a.model) is type(b.model) and a.model.reset == b.model.reset
+        assert np.array_equal(np.broadcast_to(a.model.v_min, (a.size,)), np.broadcast_to(b.model.v_min, (a.size,)))
         assert a.model.integration == b.model.integration or isinstance(a.model, ThresholdUnit)
     for a_proj in net.projections:  # the IR's own weights come back exactly (nmcompiler.ir_weight metadata)
         (b_proj,) = [p for p in back.projections if p.pre == a_proj.pre and p.post == a_proj.post

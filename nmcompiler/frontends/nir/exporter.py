@@ -9,7 +9,7 @@
   target has a bias), dense ``(n_post, n_pre)``; delays above one step add a Delay node, and a
   projection with several delays is split into one Linear per delay;
 * weights are divided by the importer's input scale so that re-importing gives the same IR;
-* what NIR 1.0 cannot hold (reset by subtraction, refractory periods, initial state, the
+* what NIR 1.0 cannot hold (reset by subtraction, refractory periods, lower bounds of v, initial state, the
   integration scheme, dt) travels in ``metadata`` under ``nmcompiler.*`` keys, which the
   importer reads back. Other tools ignore these keys.
 
@@ -73,6 +73,8 @@ def _flat_neuron_node(pop: Population, dt: float):
         meta["nmcompiler.input_before_update"] = True
     if np.any(m.refractory != 0):
         meta["nmcompiler.refractory"] = _full(m.refractory, n)
+    if m.bounded:
+        meta["nmcompiler.v_min"] = _full(m.v_min, n)
     for var, value in pop.initial.items():
         meta[f"nmcompiler.initial.{var}"] = np.asarray(value, dtype=np.float64)
     common = {"r": _full(m.r, n)}

@@ -304,6 +304,8 @@ class _Importer:
                 model = dataclasses.replace(model, input_before_update=True)
             if "nmcompiler.refractory" in meta:
                 model = dataclasses.replace(model, refractory=np.asarray(meta["nmcompiler.refractory"], dtype=np.float64))
+            if "nmcompiler.v_min" in meta:
+                model = dataclasses.replace(model, v_min=np.asarray(meta["nmcompiler.v_min"], dtype=np.float64))
             initial = {k.split(".")[-1]: np.asarray(v, dtype=np.float64) for k, v in meta.items()
                        if k.startswith("nmcompiler.initial.")}
             converted[r] = dataclasses.replace(conv, model=model)
