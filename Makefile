@@ -41,8 +41,13 @@ docs: $(STAMP)
 # many seeded fuzz cases per entrance (tests/test_fuzz_entrances.py; make test runs 200)
 N ?= 10000
 SEED ?= 1
+KILLS ?= 50
 fuzz: $(STAMP)
-	NMC_FUZZ_CASES=$(N) NMC_FUZZ_SEED=$(SEED) $(BIN)/python -m pytest -q tests/test_fuzz_entrances.py tests/test_cli_fuzz.py
+	rm -f fuzz-report.jsonl
+	NMC_FUZZ_CASES=$(N) NMC_FUZZ_SEED=$(SEED) NMC_KILL_RUNS=$(KILLS) NMC_FUZZ_REPORT=$(CURDIR)/fuzz-report.jsonl \
+		$(BIN)/python -m pytest -q tests/test_fuzz_entrances.py tests/test_cli_fuzz.py \
+		"tests/test_reliability.py::test_a_killed_run_leaves_a_whole_set_or_none"
+	cat fuzz-report.jsonl
 
 # the benchmark suite runs in its own venv with the bench extra (Brian2 needs numpy < 2.4)
 $(BENCH_STAMP): pyproject.toml

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -13,7 +14,17 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-__all__ = ["DATA_VALUES", "JSON_VALUES", "NIR_VALUES", "mutate_checkpoint", "mutate_data", "mutate_meta", "mutate_nir"]
+__all__ = ["DATA_VALUES", "JSON_VALUES", "NIR_VALUES", "mutate_checkpoint", "mutate_data", "mutate_meta", "mutate_nir",
+           "report"]
+
+
+def report(entrance: str, figures: dict) -> None:
+    """Append one entrance's figures as a JSON line to the file ``NMC_FUZZ_REPORT`` names (``make
+    fuzz`` prints them); nothing without it."""
+    path = os.environ.get("NMC_FUZZ_REPORT")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"entrance": entrance, **figures}, sort_keys=True) + "\n")
 
 #: replacements for one HDF5 dataset of a NIR file: NaN, bytes, strings, integers beyond int64,
 #: empty, wrongly shaped, structured, huge, negative, complex, booleans

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import EXAMPLES
-from fuzz_mutators import JSON_VALUES, _paths, mutate_nir
+from fuzz_mutators import JSON_VALUES, _paths, mutate_nir, report
 
 CASES = max(8, int(os.environ.get("NMC_FUZZ_CASES", "200")) // 5)
 SEED = int(os.environ.get("NMC_FUZZ_SEED", "20261205"))
@@ -87,4 +87,5 @@ def test_mutated_files_at_the_command_line_exit_0_or_2_and_write_only_whole_sets
         code = _check_run(run_nmc, case, rng.choice(COMMANDS), file, what)
         codes[code] += 1
         shutil.rmtree(case)
+    report("command line", {"seed": SEED, "cases": CASES, "exit 0": codes[0], "exit 2": codes[2]})
     assert codes[2] > CASES // 4 and codes[0] > 0, codes  # both outcomes are exercised

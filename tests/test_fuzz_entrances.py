@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from fuzz_mutators import mutate_checkpoint, mutate_data, mutate_meta, mutate_nir
+from fuzz_mutators import mutate_checkpoint, mutate_data, mutate_meta, mutate_nir, report
 from nmcompiler.errors import UserError
 
 CASES = int(os.environ.get("NMC_FUZZ_CASES", "200"))
@@ -25,7 +25,7 @@ NIR_CORPUS = [EXAMPLES / "digits" / "digits_snntorch.nir"] + sorted(
 def _run_cases(name: str, make, read) -> dict:
     """``make(k, rng)`` writes case ``k`` and says what it changed (None: no case); ``read`` reads it."""
     rng = random.Random(SEED)
-    outcomes = {"read": 0, "refused": 0}
+    outcomes, slowest = {"read": 0, "refused": 0}, 0.0
     for k in range(CASES):
         what = make(k, rng)
         if what is None:
@@ -38,7 +38,9 @@ def _run_cases(name: str, make, read) -> dict:
             outcomes["refused"] += 1
         except Exception as exc:  # noqa: BLE001 (the point: nothing else may come out)
             pytest.fail(f"{name} case {k} ({what}): {type(exc).__name__}: {exc}")
-        assert time.perf_counter() - t < 30, f"{name} case {k} ({what}) took too long"
+        slowest = max(slowest, time.perf_counter() - t)
+        assert slowest < 30, f"{name} case {k} ({what}) took too long"
+    report(name, {"seed": SEED, "cases": sum(outcomes.values()), **outcomes, "slowest_s": round(slowest, 3)})
     return outcomes
 
 

@@ -121,6 +121,43 @@ def test_an_ir_checkpoint_that_is_not_one_is_refused(run_nmc, tmp_path):
         assert code == 2 and err.startswith(f"error: {tmp_path / name}: not a readable nmcompiler IR (") and reason in err
 
 
+def test_an_ir_checkpoint_against_its_schema_names_the_field(run_nmc, tmp_path):
+    """The metadata of an IR file is checked against its JSON Schema (built from the IR's
+    dataclasses) before anything is built: each fault is named by its field path."""
+    import json
+
+    from conftest import EXAMPLES
+    from nmcompiler import load_network
+    from nmcompiler.ir import save_network
+
+    folder = tmp_path / "net"
+    save_network(load_network(EXAMPLES / "synfire.yaml"), folder)
+    good = json.loads((folder / "network.json").read_text())
+    pop = next(i for i, n in enumerate(good["nodes"]) if n["kind"] == "population")
+    cases = [
+        (("nodes", pop, "model", "kind"), "bogus", rf"nodes\.{pop}\.model\.kind: 'bogus' is not one of \["),
+        (("nodes", pop, "size"), "12", rf"nodes\.{pop}\.size: '12' is not of type 'integer'"),
+        (("nodes", pop, "model", "v_threshold"), {"array": "elsewhere"},
+         rf"nodes\.{pop}\.model\.v_threshold: names array 'elsewhere', which the file does not hold"),
+        (("nodes", pop, "colour"), "red", rf"nodes\.{pop}: Additional properties are not allowed \('colour'"),
+        (("projections", 0, "meta"), {"dict": {"deep": [[[[1]]]]}}, r"projections\.0\.meta\.dict\.deep: "),
+    ]
+    for path, value, words in cases:
+        doc = json.loads(json.dumps(good))
+        node = doc
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        (folder / "network.json").write_text(json.dumps(doc))
+        (folder / "nmc-manifest.json").unlink(missing_ok=True)  # an edited set: read as a plain folder
+        code, _, err = run_nmc("info", folder)
+        assert code == 2 and re.match(rf"error: {re.escape(str(folder))}: not a valid nmcompiler IR: {words}", err), err
+    del good["nodes"][pop]["model"]["v_min"]  # a file written before v_min existed: no bound
+    (folder / "network.json").write_text(json.dumps(good))
+    code, out, err = run_nmc("info", folder)
+    assert code == 0, err
+
+
 def test_names_never_lead_files_out_of_the_output_folder(run_nmc, tmp_path):
     """A network named ``../escaped`` and a population named ``../../victim/pwned`` (an IR
     checkpoint can hold any name) only name files inside ``-o``."""
@@ -336,10 +373,16 @@ def _kill_runs(args, outdir, runs: int, seed: int) -> dict:
 
 @pytest.mark.parametrize("command", [("compile", "cuba.yaml", "--target", "loihi-like"), ("simulate", "cuba.yaml")])
 def test_a_killed_run_leaves_a_whole_set_or_none(command, tmp_path):
-    from conftest import EXAMPLES
+    """``make fuzz`` runs 50 kills per command (``NMC_KILL_RUNS``), ``make test`` 5."""
+    import os
 
-    seen = _kill_runs((command[0], EXAMPLES / command[1], *command[2:]), tmp_path / "out", runs=5, seed=len(command))
-    assert sum(seen.values()) == 5
+    from conftest import EXAMPLES
+    from fuzz_mutators import report
+
+    runs = int(os.environ.get("NMC_KILL_RUNS", "5"))
+    seen = _kill_runs((command[0], EXAMPLES / command[1], *command[2:]), tmp_path / "out", runs=runs, seed=len(command))
+    report(f"kill -9 during nmc {command[0]}", {"runs": runs, "whole set after": seen["whole"], "no set after": seen["none"]})
+    assert sum(seen.values()) == runs
 
 
 def test_a_set_interrupted_part_way_is_no_valid_set_and_the_next_run_makes_it_whole(tmp_path, monkeypatch):

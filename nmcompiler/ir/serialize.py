@@ -6,7 +6,9 @@ Two layouts hold the same content:
 * a single ``.npz`` file whose entry ``__meta__`` holds the JSON as UTF-8 bytes.
 
 Arrays are referenced from the JSON as ``{"array": "<key>"}``. The layout is versioned by
-``format_version``; loading a newer version is an error.
+``format_version``; loading a newer version is an error. Loading checks the metadata against its
+JSON Schema (:mod:`.checkpoint_schema`, built from the IR's dataclasses) and the arrays' dtypes
+before anything is built.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..fileio import MANIFEST, OutputSet, UnreadableArray, atomic_open, check_set, open_npz
+from .checkpoint_schema import checkpoint_problems
 from .connectivity import Connectivity, Projection
 from .convolution import ConvStage, Convolution
 from .learning import LEARNING_RULES, STDP
@@ -184,7 +187,10 @@ def load_network_file(path: str | Path) -> Network:
             meta = json.loads(arrays.pop(_META_KEY).tobytes().decode())
     except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile, UnreadableArray) as exc:
         raise UserError(f"{path}: not a readable nmcompiler IR ({exc})") from None
-    problems = _array_problems(arrays)
+    if isinstance(meta, dict) and meta.get("format") == FORMAT and meta.get("format_version") != FORMAT_VERSION:
+        raise UserError(f"{path}: IR format version {meta.get('format_version')} is not supported (this is "
+                        f"{FORMAT_VERSION})")
+    problems = checkpoint_problems(meta, arrays) or _array_problems(arrays)
     if problems:
         raise UserError(f"{path}: not a valid nmcompiler IR: " + "; ".join(problems[:5]))
     try:  # the structure as save_network writes it; anything else is a damaged or foreign file

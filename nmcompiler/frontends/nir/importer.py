@@ -28,6 +28,7 @@ from .neurons import (NEURON_KINDS, ConvertedNeuron, convert_neuron, neuron_shap
                       time_step_from_metadata, time_step_from_r)
 from .options import NirOptions
 from .presets import detect, preset
+from .prewalk import prewalk
 
 __all__ = ["load_nir", "read_nir_file"]
 
@@ -41,6 +42,7 @@ def read_nir_file(path: Path) -> nir.NIRGraph:
     """Read a ``.nir`` file; graphs whose stored types fail nir's own check are read unchecked."""
     if not path.exists():
         raise UserError(f"{path}: file not found")
+    prewalk(path)  # links, external data, sizes: refused before any data is read
     try:
         return nir.read(path)
     except ValueError as exc:
