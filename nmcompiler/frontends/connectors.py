@@ -1,6 +1,7 @@
 """Connection generators: synapse index lists from a rule and a seeded random generator.
 
-Each returns ``(pre, post)`` index arrays (int64) ordered by (pre, post). Random rules draw
+Each returns ``(pre, post)`` integer index arrays (int32 where the indices fit) ordered by
+(pre, post). Random rules draw
 *distinct* partners: a pair appears at most once per projection.
 """
 
@@ -70,11 +71,19 @@ def one_to_one(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def all_to_all(n_pre: int, n_post: int, *, autapses: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    pre, post = np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
-    if not autapses:
-        keep = pre != post
-        pre, post = pre[keep], post[keep]
-    return pre, post
+    """Every pair, row by row; without autapses (one population onto itself) the diagonal is left out."""
+    index = _index_dtype(max(n_pre, n_post))
+    if autapses or n_pre != n_post:
+        pre = np.repeat(np.arange(n_pre, dtype=index), n_post)
+        post = np.tile(np.arange(n_post, dtype=index), n_pre)
+        return (pre, post) if autapses else _without_diagonal(pre, post)
+    pre = np.repeat(np.arange(n_pre, dtype=index), max(n_post - 1, 0))
+    return pre, _skip_self(pre, np.tile(np.arange(max(n_post - 1, 0), dtype=index), n_pre))
+
+
+def _without_diagonal(pre: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = pre != post
+    return pre[keep], post[keep]
 
 
 def fixed_probability(

@@ -24,12 +24,15 @@ from .nodes import CurrentSource, Node, Population
 __all__ = ["Connectivity", "Projection"]
 
 
-def _is_row_major(pre: np.ndarray, post: np.ndarray) -> bool:
-    """True if synapses are already ordered by (pre, post)."""
-    if pre.size < 2:
-        return True
-    d_pre = np.diff(pre)
-    return bool(np.all(d_pre >= 0) and np.all((d_pre > 0) | (np.diff(post) >= 0)))
+def _is_row_major(pre: np.ndarray, post: np.ndarray, block: int = 1 << 20) -> bool:
+    """True if synapses are already ordered by (pre, post); checked in cache-sized blocks
+    (overlapping by one), so no synapse-sized temporaries are made."""
+    for start in range(0, max(pre.size - 1, 0), block):
+        a, b = pre[start:start + block + 1], post[start:start + block + 1]
+        d_pre = np.diff(a)
+        if not (np.all(d_pre >= 0) and np.all((d_pre > 0) | (b[1:] >= b[:-1]))):
+            return False
+    return True
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
