@@ -45,6 +45,7 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
         Case("cuba-ours", "cuba", (b + "cuba.py",), (b + "cuba.py", "--repeat", "1")),
         Case("cuba-brian2-numpy", "cuba", (b + "peers/brian2_cuba.py", "--target", "numpy"), needs=("brian2",)),
         Case("cuba-brian2-cython", "cuba", (b + "peers/brian2_cuba.py", "--target", "cython"), needs=("brian2",)),
+        Case("cuba-nest", "cuba", (b + "peers/nest_cuba.py", "--threads", "2"), needs=("nest",)),
         Case("brunel-ours", "brunel", (b + "brunel.py", "--duration", str(brunel_s)),
              (b + "brunel.py", "--duration", "0.05")),
         Case("brunel-brian2-numpy", "brunel", (b + "peers/brian2_brunel.py", "--target", "numpy", "--duration",
@@ -53,6 +54,8 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
         Case("brunel-brian2-cython", "brunel", (b + "peers/brian2_brunel.py", "--target", "cython", "--duration",
                                                 str(brunel_s)),
              (b + "peers/brian2_brunel.py", "--target", "cython", "--duration", "0.05"), needs=("brian2",)),
+        Case("brunel-nest", "brunel", (b + "peers/nest_brunel.py", "--threads", "2", "--duration", str(brunel_s)),
+             (b + "peers/nest_brunel.py", "--threads", "2", "--duration", "0.05"), needs=("nest",)),
         Case("million", "million", (b + "million.py", "--duration", str(million_s)),
              (b + "million.py", "--neurons", "100000", "--duration", "0.01"), timeout_s=3600),
         Case("ring", "mapping", (b + "ring.py",), (b + "ring.py", "--populations", "20")),
@@ -129,16 +132,19 @@ def _fastest(results: list[dict], group: str, simulator: str) -> dict | None:
 
 
 def ratios(results: list[dict]) -> list[dict]:
-    """Brian2's fastest target against each of our simulators, per network: > 1 means we are faster."""
+    """Each peer's fastest run (Brian2's fastest target, NEST on its stated threads) against each of
+    our simulators, per network: > 1 means we are faster."""
     out = []
-    for group in ("cuba", "brunel", "stdp"):
-        peer = _fastest(results, group, "brian2")
+    for group, simulator in (("cuba", "brian2"), ("cuba", "nest"), ("brunel", "brian2"), ("brunel", "nest"),
+                             ("stdp", "brian2")):
+        peer = _fastest(results, group, simulator)
         for ours in ("ours-float", "ours-bit"):
             mine = _fastest(results, group, ours)
             if peer and mine:
                 out.append({"network": group, "ours": mine["variant"], "peer": peer["variant"],
                             "ours_s_per_bio_s": mine["s_per_bio_s"], "peer_s_per_bio_s": peer["s_per_bio_s"],
-                            "speedup_vs_peer": round(peer["s_per_bio_s"] / mine["s_per_bio_s"], 2)})
+                            "speedup_vs_peer": round(peer["s_per_bio_s"] / mine["s_per_bio_s"], 2),
+                            "ours_rate_hz": mine.get("rate_hz"), "peer_rate_hz": peer.get("rate_hz")})
     return out
 
 
@@ -155,6 +161,10 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
     for r in rat:
         if r["network"] == "cuba":
             goal(f"CUBA speed vs {r['peer']} ({r['ours']})", r["speedup_vs_peer"], ">= 1", r["speedup_vs_peer"] >= 1)
+        if r["network"] == "brunel":  # issue 32: 2x Brian2 cython, 5x NEST on 2 threads
+            need = 5 if r["peer"].startswith("nest") else 2
+            goal(f"Brunel speed vs {r['peer']} ({r['ours']})", r["speedup_vs_peer"], f">= {need}",
+                 r["speedup_vs_peer"] >= need)
     out += _stdp_goals(recs)
     m = next((r for r in recs if r.get("case") == "million" and "s_per_bio_s" in r), None)
     if m:
@@ -244,10 +254,12 @@ def markdown(doc: dict) -> str:
             figs = ", ".join(f"{k} {_fmt(r[k])}" for k in KEYS if k in r)
             head = (f"| {res['name']} | {res['process_wall_s']} | {res['peak_rss_mb']} |" if i == 0 else "| | | |")
             lines.append(f"{head} {r.get('variant', r.get('case'))} | {figs} |")
-    lines += ["", "| network | ours | peer | ours s/bio s | peer s/bio s | speed-up |", "|---|---|---|---|---|---|"]
+    lines += ["", "| network | ours | peer | ours s/bio s | peer s/bio s | speed-up | ours rate Hz | peer rate Hz |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in doc["ratios"]:
         lines.append(f"| {r['network']} | {r['ours']} | {r['peer']} | {r['ours_s_per_bio_s']} | "
-                     f"{r['peer_s_per_bio_s']} | {r['speedup_vs_peer']} |")
+                     f"{r['peer_s_per_bio_s']} | {r['speedup_vs_peer']} | {r.get('ours_rate_hz')} | "
+                     f"{r.get('peer_rate_hz')} |")
     lines += ["", "| goal | value | target | met |", "|---|---|---|---|"]
     for g in doc["goals"]:
         lines.append(f"| {g['goal']} | {_fmt(g['value'])} | {g['target']} | {g['met']} |")
