@@ -11,21 +11,14 @@ as spikes x the mean out-degree (``nest_common.mean_out_degree``). Prints one JS
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
-import numpy as np
-
-from nest_common import mean_out_degree, nest_variant, setup_kernel
+from nest_common import arguments, mean_out_degree, nest_variant, setup_kernel, timed_run
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--duration", type=float, default=0.5)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = arguments(0.5)
     nest = setup_kernel(args.threads, args.seed)
     n_e, n_i, epsilon = 10000, 2500, 0.1
     c_e = int(epsilon * n_e)
@@ -40,15 +33,8 @@ def main() -> None:
     nest.Connect(neurons[n_e:], neurons, rule, {"weight": -g * j, "delay": d})
     noise = nest.Create("poisson_generator", params={"rate": eta * nu_thr * c_e})
     nest.Connect(noise, neurons, syn_spec={"weight": j, "delay": 0.1})
-    rec = nest.Create("spike_recorder", params={"start": 1.0})
-    nest.Connect(neurons, rec)
-    nest.Simulate(1.0)  # prepares the connection infrastructure, as Brian2's 1 ms compiles: not timed
-    setup = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Simulate(args.duration * 1000.0)
-    wall = time.perf_counter() - t0
+    senders, setup, wall = timed_run(nest, neurons, args.duration, t0)
     n = n_e + n_i
-    senders = np.asarray(rec.get("events")["senders"]) - neurons[0].global_id
     degree = mean_out_degree(nest, n, other=2 * n)  # the generator's and the recorder's
     recurrent = round(degree * senders.size)
     external = float(n * c_e * eta * nu_thr * args.duration)

@@ -3,6 +3,20 @@
 
 from __future__ import annotations
 
+import argparse
+import time
+
+import numpy as np
+
+
+def arguments(duration: float) -> argparse.Namespace:
+    """``--threads`` (2), ``--duration`` seconds, ``--seed``: what every NEST peer takes."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--duration", type=float, default=duration)
+    ap.add_argument("--seed", type=int, default=1)
+    return ap.parse_args()
+
 
 def setup_kernel(threads: int, seed: int):
     import nest
@@ -24,3 +38,17 @@ def mean_out_degree(nest, sources: int, other: int = 0) -> float:
     spikes x this mean, which differs from the exact count by the spread of the out-degrees
     over the spiking neurons (well under 0.1 % at these rates)."""
     return (nest.GetKernelStatus("num_connections") - other) / sources
+
+
+def timed_run(nest, neurons, duration_s: float, started: float) -> tuple[np.ndarray, float, float]:
+    """Record ``neurons``' spikes, simulate 1 ms (NEST prepares its connection infrastructure, as
+    Brian2's first 1 ms compiles: setup, not timed), then ``duration_s``. The senders (indices
+    into ``neurons``), the setup seconds since ``started`` and the timed run's wall seconds."""
+    rec = nest.Create("spike_recorder", params={"start": 1.0})
+    nest.Connect(neurons, rec)
+    nest.Simulate(1.0)
+    setup = time.perf_counter() - started
+    t0 = time.perf_counter()
+    nest.Simulate(duration_s * 1000.0)
+    wall = time.perf_counter() - t0
+    return np.asarray(rec.get("events")["senders"]) - neurons[0].global_id, setup, wall

@@ -12,21 +12,14 @@ potentials uniform in [reset, threshold]. Brian2 writes the currents in volts
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
-import numpy as np
-
-from nest_common import mean_out_degree, nest_variant, setup_kernel
+from nest_common import arguments, mean_out_degree, nest_variant, setup_kernel, timed_run
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--duration", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = arguments(1.0)
     nest = setup_kernel(args.threads, args.seed)
     n, n_e = 4000, 3200
     c_m, tau_m, v_t, v_r = 250.0, 20.0, -50.0, -60.0
@@ -39,14 +32,7 @@ def main() -> None:
     rule = {"rule": "pairwise_bernoulli", "p": 0.02, "allow_autapses": True}
     nest.Connect(neurons[:n_e], neurons, rule, {"weight": we * c_m / tau_m, "delay": 0.1})
     nest.Connect(neurons[n_e:], neurons, rule, {"weight": wi * c_m / tau_m, "delay": 0.1})
-    rec = nest.Create("spike_recorder", params={"start": 1.0})
-    nest.Connect(neurons, rec)
-    nest.Simulate(1.0)  # prepares the connection infrastructure, as Brian2's 1 ms compiles: not timed
-    setup = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Simulate(args.duration * 1000.0)
-    wall = time.perf_counter() - t0
-    senders = np.asarray(rec.get("events")["senders"])
+    senders, setup, wall = timed_run(nest, neurons, args.duration, t0)
     degree = mean_out_degree(nest, n, other=n)  # the recorder's
     events = round(degree * senders.size)
     print(json.dumps({"case": "cuba", "variant": nest_variant(nest, args.threads), "simulator": "nest",
