@@ -1,8 +1,7 @@
 """Connection generators: synapse index lists from a rule and a seeded random generator.
 
 Each returns ``(pre, post)`` integer index arrays (int32 where the indices fit) ordered by
-(pre, post). Random rules draw
-*distinct* partners: a pair appears at most once per projection.
+(pre, post). Random rules draw *distinct* partners: a pair appears at most once per projection.
 """
 
 from __future__ import annotations
