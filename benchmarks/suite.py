@@ -165,6 +165,12 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
             need = 5 if r["peer"].startswith("nest") else 2
             goal(f"Brunel speed vs {r['peer']} ({r['ours']})", r["speedup_vs_peer"], f">= {need}",
                  r["speedup_vs_peer"] >= need)
+        ours_hz, peer_hz = r.get("ours_rate_hz"), r.get("peer_rate_hz")
+        if ours_hz is not None and peer_hz is not None:  # a speed-up is worth nothing on a different network
+            firing = ours_hz > 0 and peer_hz > 0
+            gap = round(abs(ours_hz - peer_hz) / peer_hz, 3) if firing else "no spikes"
+            goal(f"{r['network']}: rate of {r['ours']} ({ours_hz} Hz) vs {r['peer']} ({peer_hz} Hz), relative gap",
+                 gap, "<= 0.2, both firing", firing and gap <= 0.2)
     out += _stdp_goals(recs)
     m = next((r for r in recs if r.get("case") == "million" and "s_per_bio_s" in r), None)
     if m:

@@ -80,3 +80,30 @@ def test_ratios_take_the_fastest_peer_target_and_goals_follow():
     text = suite.markdown(doc)
     assert "| cuba | float | brian2 (cython) | 0.8 | 1.4 | 1.75 |" in text
     json.dumps(doc)  # the document is JSON as it stands
+
+
+def test_nest_is_a_second_peer_with_brunel_goals_and_rates_side_by_side():
+    results = [
+        _result("brunel", {"case": "brunel", "variant": "bit", "simulator": "ours-bit", "s_per_bio_s": 10.0,
+                           "rate_hz": 34.5}),
+        _result("brunel", {"case": "brunel", "variant": "brian2 (cython)", "simulator": "brian2", "s_per_bio_s": 11.0,
+                           "rate_hz": 38.5}),
+        _result("brunel", {"case": "brunel", "variant": "nest 3.10.0 (2 threads)", "simulator": "nest",
+                           "s_per_bio_s": 60.0, "rate_hz": 0.0}),
+    ]
+    rat = suite.ratios(results)
+    assert [(r["peer"], r["speedup_vs_peer"], r["ours_rate_hz"], r["peer_rate_hz"]) for r in rat] == [
+        ("brian2 (cython)", 1.1, 34.5, 38.5), ("nest 3.10.0 (2 threads)", 6.0, 34.5, 0.0)]
+    goals = {g["goal"]: g for g in suite.goals(results, rat)}
+    assert goals["Brunel speed vs brian2 (cython) (bit)"]["met"] is False  # 1.1 < 2
+    assert goals["Brunel speed vs nest 3.10.0 (2 threads) (bit)"]["met"] is True  # 6 >= 5
+    rates = {k: g for k, g in goals.items() if "relative gap" in k}
+    assert len(rates) == 2
+    brian2 = next(g for k, g in rates.items() if "brian2" in k)
+    assert brian2["value"] == 0.104 and brian2["met"] is True
+    silent = next(g for k, g in rates.items() if "nest" in k)  # a peer that does not fire proves nothing
+    assert silent["value"] == "no spikes" and silent["met"] is False
+    doc = {"date": "d", "commit": "c", "machine": {"cpu": "cpu", "cores": 2, "python": "3", "packages": {}},
+           "cases": results, "ratios": rat, "goals": list(goals.values())}
+    assert "| brunel | bit | nest 3.10.0 (2 threads) | 10.0 | 60.0 | 6.0 | 34.5 | 0.0 |" in suite.markdown(doc)
+

@@ -35,8 +35,9 @@ def mean_out_degree(nest, sources: int, other: int = 0) -> float:
     """Recurrent synapses per source neuron: the kernel's connection count less ``other`` (those
     from generators and onto recorders). NEST reads one source's connections at about 10 ms, so
     exact per-neuron out-degrees (12,500 sources: minutes) are not read; events are counted as
-    spikes x this mean, which differs from the exact count by the spread of the out-degrees
-    over the spiking neurons (well under 0.1 % at these rates)."""
+    spikes x this mean. A neuron's out-degree does not change its own rate, so the two differ
+    only by sampling: out-degrees spread about 3 % (Brunel, binomial 12,500 x 0.1), averaged over
+    12,500 firing neurons, about 0.03 %."""
     return (nest.GetKernelStatus("num_connections") - other) / sources
 
 
