@@ -89,15 +89,17 @@ class CoreInstance(wiring.Component):
     loaded through the configuration port are all the same design, which is then generated,
     verilated and compiled once instead of once per core. Same ports as the core."""
 
-    def __init__(self, params: CoreParams, module: str):
+    def __init__(self, params: CoreParams, module: str, init_files: str = ""):
         self.module, self.cfg_width = module, config_port(params)[0]
+        self.init_files = init_files  # the folder prefix of its $readmemh files (rtl.readmem), "" for none
         super().__init__(core_signature(params))
 
     def elaborate(self, platform):
         m = Module()
         ports = {("i_" if member.flow == In else "o_") + "__".join(map(str, path)): value
                  for path, member, value in self.signature.flatten(self)}
-        m.submodules.core = Instance(self.module, i_clk=ClockSignal(), i_rst=ResetSignal(), **ports)
+        params = {"p_INIT": self.init_files} if self.init_files else {}
+        m.submodules.core = Instance(self.module, i_clk=ClockSignal(), i_rst=ResetSignal(), **params, **ports)
         return m
 
 
@@ -107,10 +109,11 @@ class LifChip(wiring.Component):
     selectors 6 ``fanptr`` (address neuron | core << local bits), 7 ``fan``, ``dbg_core``/``dbg_addr``/``dbg_state``,
     and the counters summed over the cores."""
 
-    def __init__(self, params: ChipParams, init=None, core_module: str | None = None):
+    def __init__(self, params: ChipParams, init=None, core_module: str | None = None, file_cores: int = 0):
         self.params = params
         self.init = init  # ChipLoad: memories initialized from an image
         self.core_module = core_module  # without init: the cores as instances of this module (CoreInstance)
+        self.file_cores = file_cores  # with core_module: cores 0 .. file_cores-1 read core<c>/*.hex (rtl.readmem)
         cp = params.core
         core_width, core_addr = config_port(cp)
         self.cfg_width = max(core_width, params.width("fanptr"), params.width("fan"))
@@ -151,7 +154,7 @@ class LifChip(wiring.Component):
         cores, fifos = [], []
         for c in range(p.cores):
             if init is None and self.core_module is not None:
-                core = CoreInstance(cp, self.core_module)
+                core = CoreInstance(cp, self.core_module, f"core{c}/" if c < self.file_cores else "")
             else:
                 core = LifCore(cp, init.cores[c] if init is not None and c < len(init.cores) else None)
             f = fifo.SyncFIFOBuffered(width=nb + cp.message_bits, depth=cp.neurons)

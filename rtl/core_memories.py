@@ -81,8 +81,9 @@ class CoreMemories(wiring.Component):
             m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:L.width(name)]),
                          port.en.eq(self.cfg_en & (self.cfg_sel == MEMORIES.index(name)))]
         ctrl = unpack(L.ctrl, self.init.memories["ctrl"][0]) if self.init is not None else {}
-        active = Signal(p.neuron_bits + 1, init=ctrl.get("active", 0))
-        first_comp = Signal(p.neuron_bits + 1, init=ctrl.get("neurons", 0))
+        # configuration, like the memories: a reset does not clear it
+        active = Signal(p.neuron_bits + 1, init=ctrl.get("active", 0), reset_less=True)
+        first_comp = Signal(p.neuron_bits + 1, init=ctrl.get("neurons", 0), reset_less=True)
         with m.If(self.cfg_en & (self.cfg_sel == MEMORIES.index("ctrl"))):
             m.d.sync += active.eq(self.cfg_data[:p.neuron_bits + 1])
             if p.payload_bits:

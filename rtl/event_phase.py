@@ -169,7 +169,7 @@ class SynapsePipeline(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        p, f = self.params, self.params.fields
+        p, w = self.params, self.params.word
         nb, sb = p.local_bits, p.slot_bits
         s0_valid, s0_exp, s0_graded = Signal(), Signal(p.exp_bits), Signal()
         s0_value = Signal(_value_shape(p))
@@ -177,16 +177,15 @@ class SynapsePipeline(wiring.Component):
         with m.If(self.issue):
             m.d.sync += [s0_exp.eq(self.exponent), s0_graded.eq(self.graded), s0_value.eq(self.value)]
         word = self.word
-        delay_m1 = word[f.index:f.index + f.delay]
-        base = f.index + f.delay + f.channel
-        mant = word[base:base + f.weight].as_signed()
+        field = lambda where: word[where[0]:where[0] + where[1]]  # noqa: E731
+        delay_m1, mant = field(w.delay), field(w.weight).as_signed()
         slot = (self.cur + delay_m1 + 1)[:sb]
         m.d.comb += self.acc_addr.eq(Cat(word[:nb], slot))  # neuron index < neurons (checked at load)
-        s1_valid, s1_addr, s1_ch = Signal(), Signal(nb + sb), Signal(max(1, f.channel))
+        s1_valid, s1_addr, s1_ch = Signal(), Signal(nb + sb), Signal(max(1, w.channel[1]))
         s1_delta = Signal.like(Value.cast(self.acc[0]))
         delta = Mux(s0_graded, s0_value, mant << s0_exp) if p.payload_bits else mant << s0_exp
         m.d.sync += [s1_valid.eq(s0_valid), s1_addr.eq(self.acc_addr), s1_delta.eq(delta),
-                     s1_ch.eq(word[f.index + f.delay:base] if f.channel else 0)]
+                     s1_ch.eq(field(w.channel) if w.channel[1] else 0)]
         m.d.comb += self.busy.eq(s0_valid | s1_valid)
         with m.If(s1_valid):
             for k in range(p.channels):

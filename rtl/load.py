@@ -126,7 +126,7 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
                         "per-core limits, one row per axon and channel): spread the network over more cores, or "
                         "build the core with larger memories (rtl.params.CoreParams.of(target, rows=..., ...))")
     if image.synapses.dtype != np.uint32:
-        raise UserError(f"core {image.core}: the RTL core reads 32-bit sparse synapse entries")
+        raise UserError(f"core {image.core}: the RTL core reads 32-bit synapse entries")
     if image.synapses.size and int(image.synapses.max()) >> L.width("syn"):
         raise UserError(f"core {image.core}: a synapse entry has bits above the {L.width('syn')} of the image's "
                         "synapse fields (an image for another target?)")
@@ -150,7 +150,7 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
     if params.learning is not None:
         if contents is None:
             raise TypeError("core_load: a core with a learning engine needs the image's contents")
-        learn = learn_load(contents, image, params.learning, params.fields, unit_numbers(contents))
+        learn = learn_load(contents, image, params.learning, params.word, unit_numbers(contents))
     fixed = {"plastic": 0} if params.learning is not None else {}
     row = [pack(L.row, learn.rows[k] if learn is not None and k in learn.rows else fixed | {
         "start": int(r["start"]), "length": int(r["length"]), "exponent": int(r["exponent"])})
@@ -185,6 +185,10 @@ class ChipLoad:
 def check_fields(contents, params: CoreParams) -> None:
     """The image's synapse entries have the fields this core reads (an image for a target with other
     core sizes has other index widths, and its entries would be misread)."""
+    storage = contents.meta.get("synapse_storage", "sparse")
+    if storage != params.storage:
+        raise UserError(f"the image stores synapses as '{storage}', this RTL core reads '{params.storage}': "
+                        "generate the RTL for the image's target")
     fields = contents.meta.get("synapse_fields")
     if fields is not None and fields != vars(params.fields):
         raise UserError(f"the image's synapse entries have fields {fields}, this RTL core reads {vars(params.fields)}: "

@@ -16,12 +16,12 @@ from amaranth.lib import data
 
 from nmcompiler.datapath.format import DecayKind, NumericFormat
 from nmcompiler.errors import UserError
-from nmcompiler.targets.encoding import SparseLayout, SynapseFields
+from nmcompiler.targets.encoding import ENTRY_BITS, WORD32_LOW_BITS, SparseLayout, SynapseFields, Word32Layout
 from nmcompiler.targets import Target
 
 from .learn_params import LearnParams
 
-__all__ = ["CoreParams", "Layouts", "MEMORIES", "LEARN_UNITS", "RTL_DECAYS", "address_bits", "rtl_unsupported"]
+__all__ = ["CoreParams", "Layouts", "SynapseWord", "RTL_STORAGE", "MEMORIES", "LEARN_UNITS", "RTL_DECAYS", "address_bits", "rtl_unsupported"]
 
 #: learning units (plastic projections) per core, unless asked otherwise
 LEARN_UNITS = 4
@@ -36,15 +36,50 @@ def address_bits(n: int) -> int:
 
 
 RTL_DECAYS = (DecayKind.MULTIPLY, DecayKind.SHIFT, DecayKind.LEAK)  # the decay kinds the core implements
+#: the synapse layouts the core reads: a word per synapse, its fields where the image puts them
+RTL_STORAGE = (SparseLayout, Word32Layout)
+
+
+@dataclass(frozen=True)
+class SynapseWord:
+    """Where a synapse memory word's fields lie, as (offset, width): the local neuron index,
+    delay - 1, the channel and the signed weight mantissa; ``width`` is the memory's word width.
+    ``sparse``: index | delay - 1 | channel | weight, exactly the fields' widths; ``word32``
+    (SpiNNaker's synaptic word): index | channel | delay - 1 in the low 16 bits, the weight as 16-bit
+    two's complement in the high 16."""
+    index: tuple[int, int]
+    delay: tuple[int, int]
+    channel: tuple[int, int]
+    weight: tuple[int, int]
+    width: int
+
+    @classmethod
+    def of(cls, f: SynapseFields, storage: str) -> SynapseWord:
+        if storage == "word32":
+            high = ENTRY_BITS - WORD32_LOW_BITS
+            return cls(index=(0, f.index), channel=(f.index, f.channel), delay=(f.index + f.channel, f.delay),
+                       weight=(WORD32_LOW_BITS, high), width=ENTRY_BITS)
+        return cls(index=(0, f.index), delay=(f.index, f.delay), channel=(f.index + f.delay, f.channel),
+                   weight=(f.index + f.delay + f.channel, f.weight), width=f.total)
+
+    def unpack(self, words):
+        """(index, delay - 1, channel, signed mantissa) of an array of words, as int64 arrays."""
+        import numpy as np
+
+        w = np.asarray(words).astype(np.int64)
+        index, delay, channel, mant = (((w >> o) & ((1 << n) - 1)) for o, n in
+                                       (self.index, self.delay, self.channel, self.weight))
+        n = self.weight[1]
+        return index, delay, channel, np.where(mant >= 1 << (n - 1), mant - (1 << n), mant)
 
 
 def rtl_unsupported(target: Target) -> str | None:
     """Why the RTL core cannot run ``target``'s images (None: it can): its synapse layout, decay
     kind, update order and spikes per tick must be the core's."""
     fmt, core = target.format, target.core
-    if not isinstance(target.storage, SparseLayout):
+    if not isinstance(target.storage, RTL_STORAGE):
         return (f"target '{target.name}' stores synapses as '{core.synapse_storage}'; the RTL core reads the "
-                "'sparse' layout (fpga-lif, loihi-like): choose such a target")
+                "'sparse' and 'word32' layouts (fpga-lif, loihi-like, spinnaker-like): choose such a target")
     if fmt.decay not in RTL_DECAYS:
         return f"target '{target.name}': decay '{fmt.decay}' has no RTL implementation (it has {', '.join(RTL_DECAYS)})"
     if fmt.order != "decay_first" or target.ports is not None or core.spikes_per_step > 1:
@@ -67,6 +102,7 @@ class CoreParams:
     entries: int
     payload_bits: int = 0  # graded messages of partial-sum compartments (0: the core has none)
     learning: LearnParams | None = None  # the learning engine (targets with a ``learning:`` section)
+    storage: str = "sparse"  # the image's synapse layout: sparse or word32 (SynapseWord)
 
     @classmethod
     def of(cls, target: Target, *, neurons: int | None = None, axons: int | None = None,
@@ -86,7 +122,7 @@ class CoreParams:
         base = cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,
                    rows=rows or n_axons * max(1, fmt.receptors),
                    entries=entries or max(1, core.synapse_memory_bits // target.synapse_bits()),
-                   payload_bits=core.partial_sum_bits or 0)
+                   payload_bits=core.partial_sum_bits or 0, storage=target.storage.kind)
         if not learn:
             return base
         if target.learning is None or not core.learning_rules:
@@ -164,6 +200,10 @@ class CoreParams:
         return f.decay_bits  # leak L
 
     @property
+    def word(self) -> SynapseWord:
+        return SynapseWord.of(self.fields, self.storage)
+
+    @property
     def layouts(self) -> Layouts:
         return Layouts(self)
 
@@ -185,6 +225,7 @@ class CoreParams:
                 "v_bits": f.v_bits, "i_bits": f.i_bits, "weight_bits": f.weight_bits, "decay": f.decay,
                 "decay_bits": f.decay_bits, "rounding": f.rounding, "compare": f.compare,
                 "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits} | (
+                    {"storage": self.storage} if self.storage != "sparse" else {}) | (
                     {"learning": self.learning.describe()} if self.learning is not None else {})
 
 
@@ -207,8 +248,8 @@ class Layouts:
         self.row = data.StructLayout({"start": unsigned(p.entry_bits), "length": unsigned(p.entry_bits + 1),
                                       "exponent": unsigned(p.exp_bits)} | (
                                           {"plastic": unsigned(1)} if p.learning is not None else {}))
-        sf = p.fields  # an entry is exactly the image's fields: the memory holds what the mapper counted
-        self.syn = unsigned(sf.index + sf.delay + sf.channel + sf.weight)
+        # an entry is exactly the image's word: the memory holds what the mapper counted
+        self.syn = unsigned(p.word.width)
         self.acc = data.ArrayLayout(signed(p.acc_width), R)
         # active slots; with compartments also the neurons (slots from there on are compartments)
         self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)} | (

@@ -8,6 +8,7 @@ under ``$NMC_RTL_CACHE`` (default ``~/.cache/nmcompiler/verilator``).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -15,7 +16,8 @@ import logging
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,10 @@ from nmcompiler.errors import UserError
 from .chip import ChipParams
 from .load import ChipLoad, CoreLoad
 from .params import CoreParams
+from .readmem import memory_files, with_readmem
 from .yosys import run_yosys
 
-__all__ = ["TOPLEVEL", "CHIP_TOPLEVEL", "verilog", "simulation_verilog", "drop_zero_init", "Build", "build", "build_verilog", "RtlRun", "run_core", "run_chip", "free_run"]
+__all__ = ["TOPLEVEL", "CHIP_TOPLEVEL", "verilog", "simulation_verilog", "readmem_verilog", "Build", "build", "build_verilog", "RtlRun", "run_core", "run_chip", "free_run"]
 
 log = logging.getLogger(__name__)
 TOPLEVEL = "nmc_core"
@@ -58,16 +61,24 @@ def _require_tools() -> None:
 
 def verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoad | None = None, name: str = TOPLEVEL) -> str:
     """Verilog of the core (or, for :class:`ChipParams`, the multi-core chip) from Amaranth, without
-    source locations (byte-identical for equal inputs); with ``init``, its memories start with the
-    image instead of empty. A chip without ``init`` holds its cores as instances of one module,
-    ``<name>_core``, whose Verilog comes first in the text."""
-    return _emit(params, init, name, _amaranth_verilog)
+    source locations (byte-identical for equal inputs). A chip without ``init`` holds its cores as
+    instances of one module, ``<name>_core``, whose Verilog comes first in the text. With ``init``,
+    the design whose memories start with the image: they read the ``$readmemh`` files of
+    :func:`rtl.readmem.memory_files` (:func:`readmem_verilog`; a core with a learning engine has
+    its memories and registers initialized in the Verilog instead)."""
+    if init is not None:
+        return simulation_verilog(params, init, name)
+    return _emit(params, None, name, _amaranth_verilog)
 
 
 def _amaranth_verilog(top, name: str) -> str:
     from amaranth.back import verilog as back
 
     return back.convert(top, name=name, emit_src=False)
+
+
+def _core_params(params: CoreParams | ChipParams) -> CoreParams:
+    return params.core if isinstance(params, ChipParams) else params
 
 
 def _emit(params, init, name: str, convert) -> str:
@@ -85,41 +96,59 @@ def _emit(params, init, name: str, convert) -> str:
     return convert(LifCore(params.core), core) + convert(LifChip(params, core_module=core), name)
 
 
-def drop_zero_init(rtlil_text: str) -> str:
-    """``rtlil_text`` without the memory initializers (``$meminit_v2`` cells) whose data is all
-    zero. Yosys writes one Verilog statement per initialized word, and the ring buffers, states
-    and synapse memories of a multi-core chip add up to millions of them, more than gcc can
-    compile in Verilator's initialization function."""
-    out: list[str] = []
-    block: list[str] | None = None
-    for line in rtlil_text.splitlines(keepends=True):
-        if block is None:
-            if line.startswith("  cell $meminit_v2 "):
-                block = [line]
-            else:
-                out.append(line)
-            continue
-        block.append(line)
-        if line.rstrip() == "  end":
-            data = next(x for x in block if x.startswith("    connect \\DATA "))
-            if data.split("'", 1)[1].strip().strip("0"):
-                out.extend(block)
-            block = None
-    return "".join(out)
+def readmem_verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoad, name: str) -> str:
+    """The empty design with ``$readmemh`` reads of ``init``'s files (:mod:`rtl.readmem`): it depends
+    on the image only through the number of cores it loads (a chip) or the core's number."""
+    _require_tools()
+    from .chip import LifChip
+    from .core import LifCore
+
+    ctrl = _core_params(params).layouts.ctrl
+    if not isinstance(params, ChipParams):
+        return with_readmem(_simulation_verilog(LifCore(params), name), name, ctrl, core_init=f"core{init.core}/")
+    core = f"{name}_core"
+    text = (_simulation_verilog(LifCore(params.core), core)
+            + _simulation_verilog(LifChip(params, core_module=core, file_cores=len(init.cores)), name))
+    return with_readmem(text, core, ctrl, top=name)
+
+
+@contextmanager
+def _no_zero_initializers():
+    """Amaranth 0.5 writes every memory's initial content into its RTLIL, all-zero memories
+    included (for a loihi-like core, 4 million constant bits, 5 of the 5.5 s of its conversion);
+    while this is active, a memory whose initial words are all zero gets no initializer. Its
+    content is still zero: Verilator builds with ``--x-initial 0``."""
+    from amaranth.back import rtlil
+
+    emit = rtlil.ModuleEmitter.emit_memory
+
+    def emit_nonzero(self, cell_idx, cell):
+        if any(cell.init):
+            emit(self, cell_idx, cell)
+
+    rtlil.ModuleEmitter.emit_memory = emit_nonzero
+    try:
+        yield
+    finally:
+        rtlil.ModuleEmitter.emit_memory = emit
 
 
 def simulation_verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoad | None = None,
                        name: str = TOPLEVEL) -> str:
     """The design :func:`verilog` describes, as Verilator simulates it: Amaranth's RTLIL through
-    the same Yosys passes as Amaranth's Verilog backend, without the all-zero memory initializers
-    (Verilator builds with ``--x-initial 0``, so those memories still start at zero)."""
+    the same Yosys passes as Amaranth's Verilog backend, without initializers of all-zero memories.
+    With ``init``, the memories read ``$readmemh`` files (:func:`readmem_verilog`), except in a
+    core with a learning engine, whose registers start with the image too."""
+    if init is not None and _core_params(params).learning is None:
+        return readmem_verilog(params, init, name)
     return _emit(params, init, name, _simulation_verilog)
 
 
 def _simulation_verilog(top, name: str) -> str:
     from amaranth.back import rtlil
 
-    text = drop_zero_init(rtlil.convert(top, name=name, emit_src=False))
+    with _no_zero_initializers():
+        text = rtlil.convert(top, name=name, emit_src=False)
     script = "read_rtlil design.il; proc -nomux -norom; memory_collect; write_verilog -norename design.v"
     return run_yosys(script, {"design.il": text}, ("design.v",))["design.v"]
 
@@ -130,6 +159,7 @@ class Build:
     verilog: Path
     digest: str
     toplevel: str
+    files: dict[str, str] = field(default_factory=dict)  # $readmemh files the design reads (relative paths)
 
 
 def _runner():
@@ -159,7 +189,10 @@ def build(params: CoreParams | ChipParams, root: Path | None = None, init: CoreL
     ``nmc_chip_init``)."""
     chip = isinstance(params, ChipParams)
     name = (CHIP_TOPLEVEL if chip else TOPLEVEL) + ("" if init is None else "_init" if chip else f"_c{init.core}")
-    return build_verilog(simulation_verilog(params, init, name), name, root)
+    b = build_verilog(simulation_verilog(params, init, name), name, root)
+    if init is None or _core_params(params).learning is not None:
+        return b
+    return dataclasses.replace(b, files=memory_files(init, _core_params(params).layouts, params if chip else None))
 
 
 def build_verilog(text: str, toplevel: str, root: Path | None = None) -> Build:
@@ -269,6 +302,9 @@ def _run(b: Build, job: dict, steps: int, dump_state: bool, out_ready: str, seed
     with tempfile.TemporaryDirectory(prefix="nmc-rtl-") as tmp:
         tmp = Path(tmp)
         (tmp / "job.json").write_text(json.dumps(job))
+        for path, text in b.files.items():  # the simulator runs in tmp: $readmemh paths are relative to it
+            (tmp / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / path).write_text(text)
         out, results = tmp / "out.json", tmp / "results.xml"
         runner = get_runner("verilator")
         # cocotb rewrites assertions with pytest, which loads every installed pytest plugin; one that

@@ -91,16 +91,12 @@ def _check_accumulator(image, params: CoreParams, events: list[list[int]], presy
     """The core sums a tick's input exactly in ``acc_width`` bits; prove the stimulus cannot
     overflow it (largest per-axon events in one tick x largest sum of |weight| into one input; a
     compartment's message, at most one per tick, counts as the largest payload)."""
-    f = params.fields
-    words = image.synapses.astype(np.int64)
-    if not words.size:
+    if not image.synapses.size:
         return
     rows = image.rows
     exp = np.repeat(rows["exponent"].astype(np.int64), rows["length"].astype(np.int64))
-    base = f.index + f.delay + f.channel
-    mant = (words >> base) & ((1 << f.weight) - 1)
-    mant = np.where(mant >= 1 << (f.weight - 1), mant - (1 << f.weight), mant)
-    target = (words & ((1 << f.index) - 1)) * params.channels + ((words >> (f.index + f.delay)) & ((1 << f.channel) - 1))
+    index, _, channel, mant = params.word.unpack(image.synapses)
+    target = index * params.channels + channel
     size = np.abs(mant << exp)
     message = np.repeat(rows["source"].astype(np.int64) >= presynaptic, rows["length"].astype(np.int64))
     size = np.where(message, 1 << max(0, params.payload_bits - 1), size)
@@ -113,14 +109,18 @@ def _check_accumulator(image, params: CoreParams, events: list[list[int]], presy
 
 
 def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, states: bool = False,
-                 out_ready: str = "always", build_root: Path | None = None) -> RtlVerification:
+                 out_ready: str = "always", build_root: Path | None = None, load: str = "port") -> RtlVerification:
     """Run ``steps`` ticks of the image on the RTL (one core, or a chip of cores and the router)
     and on the reference; compare spikes and, with ``states``, every neuron's state after each
     tick. A core with a learning engine (``params.learning``) learns, as the reference does, and
     every weight, eligibility, trace and LFSR is compared after the run; without one, plastic
-    synapses keep their weights at both levels."""
+    synapses keep their weights at both levels. ``load``: "port" writes the image through the
+    configuration port; "files" runs the image-initialized design, whose memories read the image's
+    ``$readmemh`` files (:mod:`rtl.readmem`; not for a core with a learning engine)."""
     if steps < 1:
         raise UserError(f"number of steps must be at least 1, not {steps}")
+    if load not in ("port", "files") or (load == "files" and params.learning is not None):
+        raise ValueError(f"verify_image: load={load!r} (port, or files for a core without a learning engine)")
     t0 = time.perf_counter()
     learns = params.learning is not None
     prog = probe_all(to_program(contents, learn=learns), states)
@@ -129,16 +129,17 @@ def verify_image(contents: ImageContents, params: CoreParams, steps: int, *, sta
     single = len(contents.cores) == 1
     design = params if single else ChipParams.of(params, cores=len(contents.cores))  # the chip nmc rtl generates
     loads, events, chip_load_ = _loads_and_events(contents, params, design, prog, steps)
-    b = build(design, build_root)
+    files = load == "files"
+    b = build(design, build_root, init=(loads[0] if single else chip_load_) if files else None)
     t2 = time.perf_counter()
     job = learn_job(contents, loads, params, prog, ref, steps) if learns else None
     if single:
         run = run_core(b, loads[0], [[a for _, a in e] for e in events], steps, dump_state=states,
-                       out_ready=out_ready, params=params, learn=job)
+                       out_ready=out_ready, params=params, learn=job, configure=not files)
     else:
         graded_bit = params.local_bits + design.core_bits if params.payload_bits else None
         run = run_chip(b, chip_load_, events, steps, params.axon_bits, dump_state=states, out_ready=out_ready,
-                       graded_bit=graded_bit, learn=job)
+                       graded_bit=graded_bit, learn=job, configure=not files)
     t3 = time.perf_counter()
     diffs = differences(prog, ref, run, loads, params)
     learned = learning_differences(contents, loads, params, prog, ref, run.learning) if learns else None

@@ -27,7 +27,7 @@ from nmcompiler.targets import load_target
 from nmcompiler.rtl.chip import ChipParams
 from nmcompiler.rtl.load import chip_load, core_load, pack, unpack
 from nmcompiler.rtl.params import CoreParams
-from nmcompiler.rtl.runner import build, drop_zero_init, run_chip, run_core
+from nmcompiler.rtl.runner import build, run_chip, run_core
 from nmcompiler.rtl.verify import differences, probe_all, source_events, verify_image
 
 pytestmark = pytest.mark.rtl
@@ -294,7 +294,7 @@ def test_nir_paper_examples(fpga, name):
     _assert_exact(verify_image(_image(net, target), params, 1000, states=True))
 
 
-def test_non_sparse_targets_are_refused():
+def test_crossbar_targets_are_refused():
     with pytest.raises(UserError, match="sparse"):
         CoreParams.of(load_target("truenorth-like"))
 
@@ -319,29 +319,6 @@ def test_multi_core_chips_are_bit_exact(small, seed):
     _assert_exact(result)
     if len(contents.cores) > 1:
         assert result.cores == len(contents.cores)
-
-
-def test_zero_memory_initializers_are_dropped_and_others_kept():
-    cell = ("  cell $meminit_v2 $%d\n    parameter \\MEMID \"\\\\%s\"\n    connect \\ADDR {  }\n"
-            "    connect \\DATA 8'%s\n    connect \\EN 4'1111\n  end\n")
-    text = "module \\m\n" + cell % (1, "acc", "00000000") + cell % (2, "syn", "00010000") + "end\n"
-    out = drop_zero_init(text)
-    assert "acc" not in out and "8'00010000" in out
-    assert out == "module \\m\n" + cell % (2, "syn", "00010000") + "end\n"
-
-
-def test_cuba_on_an_eight_core_loihi_like_chip():
-    """A full-size multi-core chip: CUBA's 4000 two-receptor neurons on 8 loihi-like cores (1024
-    neuron slots, 4096 axons, 128 KiB of synapses each), router included. Its Verilog with every
-    memory initialized (zeros included) was more than gcc could compile in Verilator's build."""
-    net = load_network(EXAMPLES / "cuba.yaml")
-    mapping, fx, report = compile_network(net, load_target("loihi-like"), partitioner="index-order")
-    assert report.fits, report.misfits
-    contents = build_contents(mapping, fx)
-    assert len(contents.cores) == 8
-    result = verify_image(contents, CoreParams.of(mapping.target), 30)
-    _assert_exact(result)
-    assert result.cores == 8 and result.reference_spikes > 50
 
 
 @pytest.mark.parametrize("name", ["mlp.yaml", "digits/digits.yaml"])

@@ -52,7 +52,8 @@ def _network(seed: int = 5) -> Network:
     return net
 
 
-def test_compartments_on_a_chip_are_bit_exact(tmp_path):
+@pytest.mark.parametrize("load", ["port", "files"])
+def test_compartments_on_a_chip_are_bit_exact(tmp_path, load):
     target = _target(tmp_path)
     net = _network()
     mapping, fx, report = compile_network(net, target)
@@ -62,7 +63,7 @@ def test_compartments_on_a_chip_are_bit_exact(tmp_path):
     assert 2 <= len(contents.cores) <= 8 and sum(c.compartments.size for c in contents.cores) == ps.compartments
     params = CoreParams.of(target)
     assert params.payload_bits == 24
-    result = verify_image(contents, params, 60, states=True)
+    result = verify_image(contents, params, 60, states=True, load=load)  # files: first_comp from ctrl.hex
     assert result.mismatches == 0, f"first divergence: {result.first_divergence}"
     reference = BitAccurateSimulator(fx).run(60)  # the unmapped network
     assert result.reference_spikes == result.rtl_spikes == sum(reference.spike_counts().values()) > 30

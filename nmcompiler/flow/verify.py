@@ -155,9 +155,16 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
     if "rtl" in wanted:
         from ..rtl.verify import verify_image
 
-        result = verify_image(contents, params, steps, states=states)
+        # the image-initialized design nmc rtl writes: its memories read the image's files
+        result = verify_image(contents, params, steps, states=states, load=_load(params))
     return Ladder(source=source, target=target.name, steps=steps, levels=_levels(wanted, sets, int_spikes, result),
                   rtl=result, notes=notes)
+
+
+def _load(params) -> str:
+    """How the RTL level gets the image: from its $readmemh files (one Verilator build serves every
+    image and sample of a target), through the configuration port for a core that learns."""
+    return "files" if params.learning is None else "port"
 
 
 def _plastic_notes(plastic: list[str], learn: bool) -> tuple[str, ...]:
@@ -253,7 +260,7 @@ def verify_data(contents: ImageContents, target: Target, net: Network, *, sample
         size = next(s["size"] for s in contents.meta["sources"] if s["name"] == source)
         for sample in samples[:rtl_samples]:
             one = contents.with_source(spike_source_from_array(source, sample, net.dt, size))
-            result = verify_image(one, params, steps)
+            result = verify_image(one, params, steps, load=_load(params))
             mismatches += result.mismatches
             spikes["rtl"] += result.rtl_spikes
     return DataVerification(source=where, target=target.name, steps=steps, samples=len(samples),
