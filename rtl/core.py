@@ -39,7 +39,7 @@ image gives such an axon one synapse of weight 1 and delay 1 onto the compartmen
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
@@ -163,7 +163,17 @@ class LifCore(wiring.Component):
     def _event_phase_memories(m: Module, mem: CoreMemories, ev: EventPhase, syn: SynapsePipeline,
                               neu: NeuronPhase) -> None:
         m.d.comb += [mem.axon_addr.eq(ev.axon_addr), ev.axon.eq(mem.axon_data),
-                     mem.row_addr.eq(ev.row_addr), ev.row.eq(mem.row_data), mem.syn_addr.eq(ev.syn_addr),
+                     mem.row_addr.eq(ev.row_addr), ev.row.eq(mem.row_data),
                      syn.issue.eq(ev.issue), syn.exponent.eq(ev.exponent), syn.graded.eq(ev.graded),
-                     syn.value.eq(ev.value), syn.word.eq(mem.syn_data), syn.cur.eq(neu.cur),
-                     syn.acc.eq(mem.acc_rd_data)]
+                     syn.value.eq(ev.value), syn.cur.eq(neu.cur), syn.acc.eq(mem.acc_rd_data)]
+        if not mem.params.crossbar:
+            m.d.comb += [mem.syn_addr.eq(ev.syn_addr), syn.word.eq(mem.syn_data)]
+            return
+        # a crossbar row is read with its row word; each synapse's word is formed a cycle after its
+        # issue from its neuron, the row's delay and the neuron's weight for the row's axon type
+        p = mem.params
+        neuron, delay_m1, xtype = Signal(p.fields.index), Signal(p.fields.delay), Signal(p.type_bits)
+        with m.If(ev.issue):
+            m.d.sync += [neuron.eq(ev.neuron), delay_m1.eq(ev.delay_m1), xtype.eq(ev.xtype)]
+        m.d.comb += [mem.syn_addr.eq(ev.row_addr), ev.mask.eq(mem.syn_data), mem.weight_addr.eq(ev.neuron),
+                     syn.word.eq(Cat(neuron, delay_m1, mem.weight_data.type_w[xtype]))]

@@ -28,7 +28,8 @@ def memory_address_bits(depth: int) -> int:
 class CoreMemories(wiring.Component):
     """``param``, ``state``, ``axon``, ``row``, ``syn`` and the accumulator ring ``acc`` (one word
     per delay slot and neuron), plus the ``ctrl`` registers ``active`` and ``first_comp``. Read
-    ports have a one-cycle latency (``*_addr`` in, ``*_data`` out on the next cycle)."""
+    ports have a one-cycle latency (``*_addr`` in, ``*_data`` out on the next cycle). A crossbar
+    core reads ``param`` twice: ``weight_*`` gives the event phase a neuron's weights."""
 
     def __init__(self, params: CoreParams, init: CoreLoad | None = None):
         self.params, self.init = params, init
@@ -48,7 +49,7 @@ class CoreMemories(wiring.Component):
             "syn_addr": In(a["syn"]), "syn_data": Out(L.syn),
             "acc_rd_addr": In(nb + sb), "acc_rd_data": Out(L.acc),
             "acc_wr_addr": In(nb + sb), "acc_wr_en": In(1), "acc_wr_data": In(L.acc),
-        })
+        } | ({"weight_addr": In(a["param"]), "weight_data": Out(L.param)} if params.crossbar else {}))
 
     def elaborate(self, platform):
         m = Module()
@@ -64,6 +65,9 @@ class CoreMemories(wiring.Component):
             port = mems[name].read_port()
             m.d.comb += [port.addr.eq(getattr(self, f"{name}_addr")),
                          Value.cast(getattr(self, f"{name}_data")).eq(port.data)]
+        if p.crossbar:  # the event phase reads a neuron's weights per axon type (its parameter word)
+            port = mems["param"].read_port()
+            m.d.comb += [port.addr.eq(self.weight_addr), Value.cast(self.weight_data).eq(port.data)]
         debug = mems["state"].read_port()
         m.d.comb += [debug.addr.eq(self.dbg_addr), self.dbg_state.eq(debug.data)]
         acc_wr = acc.write_port()

@@ -46,7 +46,9 @@ class EventPhase(wiring.Component):
             "issue": Out(1), "exponent": Out(params.exp_bits), "graded": Out(1), "value": Out(_value_shape(params)),
             # a plastic row (learning cores): its arrival is marked for the learning engine, not streamed
             "mark": Out(1), "mark_row": Out(params.entry_bits), "mark_delay": Out(params.entry_bits + 1),
-        })
+        } | ({  # a crossbar core: the row's bit per neuron in, each set bit's neuron, delay - 1 and axon type out
+            "mask": In(params.neurons), "neuron": Out(params.fields.index), "delay_m1": Out(params.fields.delay),
+            "xtype": Out(params.type_bits)} if params.crossbar else {}))
 
     def elaborate(self, platform):
         m = Module()
@@ -66,6 +68,8 @@ class EventPhase(wiring.Component):
             m.d.sync += [first.eq(self.axon.first), count.eq(self.axon.count), pend.eq(2)]
         self._pending = (Mux(pend == 1, self.axon.first, first), Mux(pend == 1, self.axon.count, count))
         m.d.comb += [self.graded.eq(self._ev_graded), self.value.eq(self._ev_value)]
+        if p.crossbar:
+            self._crossbar_scan(m)
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 self._idle(m)
@@ -75,12 +79,54 @@ class EventPhase(wiring.Component):
                 self._row(m)
             with m.State("STREAM"):
                 self._accept_pending(m)
-                self._issue(m, self._e, self._exp)
-                m.d.sync += self._left.eq(self._left - 1)
-                with m.If(self._left == 1):
-                    self._next_row(m)
+                (self._crossbar_stream if p.crossbar else self._stream)(m)
         m.d.comb += [self.idle.eq(fsm.ongoing("IDLE") & (pend == 0)), self.busy.eq(~self.idle)]
         return m
+
+    def _stream(self, m: Module) -> None:
+        """The next entry of a sparse or word32 row."""
+        self._issue(m, self._e, self._exp)
+        m.d.sync += self._left.eq(self._left - 1)
+        with m.If(self._left == 1):
+            self._next_row(m)
+
+    # --- crossbar rows: one synapse per set bit, lowest neuron first --------------------------------
+    def _crossbar_scan(self, m: Module) -> None:
+        """The lowest set bit of ``_scan`` (the row's bits in ROW, the bits left in STREAM): its
+        neuron ``_low_index`` and the bits without it ``_rest``."""
+        p = self.params
+        n = p.neurons
+        self._scan, self._rem = Signal(n), Signal(n)
+        self._xdelay, self._xtype = Signal(p.fields.delay), Signal(p.type_bits)
+        low = Signal(n)
+        m.d.comb += low.eq(self._scan & (~self._scan + 1))  # only the lowest set bit
+        self._low_index = Signal(p.fields.index)
+        for b in range(p.fields.index):  # one-hot to binary: bit b is set where the index has it
+            hits = [low[k] for k in range(n) if k >> b & 1]
+            if hits:
+                m.d.comb += self._low_index[b].eq(Cat(*hits).any())
+        self._rest = self._scan & ~low
+
+    def _crossbar_row(self, m: Module, row) -> None:
+        m.d.comb += self._scan.eq(self.mask)
+        m.d.sync += [self._xdelay.eq(row.delay), self._xtype.eq(row.type), self._rem.eq(self._rest)]
+        with m.If(self.mask != 0):
+            self._crossbar_issue(m, row.delay, row.type)
+        with m.If(self._rest != 0):
+            m.next = "STREAM"
+        with m.Else():
+            self._next_row(m)
+
+    def _crossbar_stream(self, m: Module) -> None:
+        m.d.comb += self._scan.eq(self._rem)
+        self._crossbar_issue(m, self._xdelay, self._xtype)
+        m.d.sync += self._rem.eq(self._rest)
+        with m.If(self._rest == 0):
+            self._next_row(m)
+
+    def _crossbar_issue(self, m: Module, delay_m1, xtype) -> None:
+        m.d.comb += [self.issue.eq(1), self.exponent.eq(0), self.neuron.eq(self._low_index),
+                     self.delay_m1.eq(delay_m1), self.xtype.eq(xtype)]
 
     def _idle(self, m: Module) -> None:
         m.d.comb += self.inp.ready.eq(~self.tick & ~self.hold & (self._pend == 0))
@@ -96,7 +142,9 @@ class EventPhase(wiring.Component):
     def _row(self, m: Module) -> None:
         self._accept_pending(m)
         row = self.row
-        if self.params.learning is not None:
+        if self.params.crossbar:
+            self._crossbar_row(m, row)
+        elif self.params.learning is not None:
             with m.If(row.plastic):
                 m.d.comb += [self.mark.eq(1), self.mark_row.eq(row.start), self.mark_delay.eq(row.length)]
                 self._next_row(m)
@@ -161,7 +209,7 @@ class SynapsePipeline(wiring.Component):
         L, nb, sb = params.layouts, params.local_bits, params.slot_bits
         super().__init__({
             "issue": In(1), "exponent": In(params.exp_bits), "graded": In(1), "value": In(_value_shape(params)),
-            "word": In(L.syn), "cur": In(sb),
+            "word": In(params.word.width), "cur": In(sb),
             "acc_addr": Out(nb + sb), "acc": In(L.acc),
             "wr_en": Out(1), "wr_addr": Out(nb + sb), "wr_data": Out(L.acc),
             "busy": Out(1), "synops": Out(32),

@@ -119,17 +119,13 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
         raise UserError(f"core {image.core}: rows are not grouped by source (image rows must be sorted)")
     sizes = {"neurons and compartments" if mc else "neurons": (n + mc, params.neurons),
              "axons": (sources.size, params.axons), "rows": (rows.size, params.rows),
-             "synapse entries": (image.synapses.size, params.entries)}
+             "synapse entries": (image.synapses.shape[0] if params.crossbar else image.synapses.size, params.entries)}
     over = [f"{k} {have} > {limit}" for k, (have, limit) in sizes.items() if have > limit]
     if over:
         raise UserError(f"core {image.core}: {', '.join(over)} of the RTL core (its memories follow the target's "
                         "per-core limits, one row per axon and channel): spread the network over more cores, or "
                         "build the core with larger memories (rtl.params.CoreParams.of(target, rows=..., ...))")
-    if image.synapses.dtype != np.uint32:
-        raise UserError(f"core {image.core}: the RTL core reads 32-bit synapse entries")
-    if image.synapses.size and int(image.synapses.max()) >> L.width("syn"):
-        raise UserError(f"core {image.core}: a synapse entry has bits above the {L.width('syn')} of the image's "
-                        "synapse fields (an image for another target?)")
+    syn = _crossbar_words(image, params) if params.crossbar else _synapse_words(image, L)
     rec, R = image.neurons, params.channels
     bounded, least = params.fmt.v_min, -(1 << (params.fmt.v_bits - 1))
     if image.v_min.size and not bounded:
@@ -140,7 +136,8 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
         "v_reset": rec["v_reset"][j], "refractory": rec["refractory"][j],
         "subtract": int(rec["flags"][j] & FLAG_SUBTRACT > 0), "spiking": int(rec["flags"][j] & FLAG_SPIKING > 0),
         "decay_i": [image.decay_i[k, j] if image.decay_i.shape[0] > k else 0 for k in range(R)]} | (
-            {"v_min": int(image.v_min[j]) if image.v_min.size else least} if bounded else {})) for j in range(n)]
+            {"v_min": int(image.v_min[j]) if image.v_min.size else least} if bounded else {}) | (
+            {"type_w": [int(w) for w in image.type_weights[j]]} if params.crossbar else {})) for j in range(n)]
     state = [pack(L.state, {"v": rec["v0"][j], "i": [image.i0[k, j] if image.i0.shape[0] > k else 0 for k in range(R)],
                             "ref": 0}) for j in range(n)]
     param += [0] * mc  # compartments have no parameters or state
@@ -152,9 +149,12 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
             raise TypeError("core_load: a core with a learning engine needs the image's contents")
         learn = learn_load(contents, image, params.learning, params.word, unit_numbers(contents))
     fixed = {"plastic": 0} if params.learning is not None else {}
-    row = [pack(L.row, learn.rows[k] if learn is not None and k in learn.rows else fixed | {
-        "start": int(r["start"]), "length": int(r["length"]), "exponent": int(r["exponent"])})
-        for k, r in enumerate(rows)]
+    if params.crossbar:
+        row = [pack(L.row, {"delay": int(r["delay"]) - 1, "type": int(r["axon_type"])}) for r in rows]
+    else:
+        row = [pack(L.row, learn.rows[k] if learn is not None and k in learn.rows else fixed | {
+            "start": int(r["start"]), "length": int(r["length"]), "exponent": int(r["exponent"])})
+            for k, r in enumerate(rows)]
     slots = rec["neuron"].astype(np.int64)
     ctrl = {"active": n + mc}
     if params.payload_bits:
@@ -162,7 +162,28 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
         slots = np.concatenate([slots, (presynaptic or 0) + image.compartments["id"].astype(np.int64)])
     return CoreLoad(core=image.core, neurons=rec["neuron"].astype(np.int64), slots=slots, axon_sources=sources,
                     memories={"param": param, "state": state, "axon": axon, "row": row,
-                              "syn": [int(w) for w in image.synapses], "ctrl": [pack(L.ctrl, ctrl)]}, learn=learn)
+                              "syn": syn, "ctrl": [pack(L.ctrl, ctrl)]}, learn=learn)
+
+
+def _synapse_words(image: CoreImage, L) -> list[int]:
+    """The sparse entries or word32 words, as the image holds them."""
+    if image.synapses.dtype != np.uint32:
+        raise UserError(f"core {image.core}: the RTL core reads 32-bit synapse entries")
+    if image.synapses.size and int(image.synapses.max()) >> L.width("syn"):
+        raise UserError(f"core {image.core}: a synapse entry has bits above the {L.width('syn')} of the image's "
+                        "synapse fields (an image for another target?)")
+    return [int(w) for w in image.synapses]
+
+
+def _crossbar_words(image: CoreImage, params: CoreParams) -> list[int]:
+    """A crossbar row's bits (bit j: neuron j, as the image's little-endian bytes) as one word."""
+    if image.synapses.dtype != np.uint8 or image.type_weights.shape[1:] != (params.axon_types,):
+        raise UserError(f"core {image.core}: not a crossbar of {params.axon_types} axon types (an image for "
+                        "another target?)")
+    words = [int.from_bytes(bytes(r), "little") for r in image.synapses]
+    if any(w >> params.neurons for w in words):
+        raise UserError(f"core {image.core}: a crossbar row reaches a neuron beyond the RTL core's {params.neurons}")
+    return words
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -16,7 +16,8 @@ from amaranth.lib import data
 
 from nmcompiler.datapath.format import DecayKind, NumericFormat
 from nmcompiler.errors import UserError
-from nmcompiler.targets.encoding import ENTRY_BITS, WORD32_LOW_BITS, SparseLayout, SynapseFields, Word32Layout
+from nmcompiler.targets.encoding import (ENTRY_BITS, WORD32_LOW_BITS, CrossbarLayout, SparseLayout, SynapseFields,
+                                        Word32Layout)
 from nmcompiler.targets import Target
 
 from .learn_params import LearnParams
@@ -36,8 +37,9 @@ def address_bits(n: int) -> int:
 
 
 RTL_DECAYS = (DecayKind.MULTIPLY, DecayKind.SHIFT, DecayKind.LEAK)  # the decay kinds the core implements
-#: the synapse layouts the core reads: a word per synapse, its fields where the image puts them
-RTL_STORAGE = (SparseLayout, Word32Layout)
+#: the synapse layouts the core reads: a word per synapse, its fields where the image puts them, or
+#: a crossbar row per input axon (a bit per neuron) with a weight per neuron and axon type
+RTL_STORAGE = (SparseLayout, Word32Layout, CrossbarLayout)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class SynapseWord:
     delay - 1, the channel and the signed weight mantissa; ``width`` is the memory's word width.
     ``sparse``: index | delay - 1 | channel | weight, exactly the fields' widths; ``word32``
     (SpiNNaker's synaptic word): index | channel | delay - 1 in the low 16 bits, the weight as 16-bit
-    two's complement in the high 16."""
+    two's complement in the high 16; ``crossbar``: no word is stored, the core forms index |
+    delay - 1 | weight from the crossbar bit's neuron, the row's delay and the neuron's weight for
+    the row's axon type."""
     index: tuple[int, int]
     delay: tuple[int, int]
     channel: tuple[int, int]
@@ -59,6 +63,9 @@ class SynapseWord:
             high = ENTRY_BITS - WORD32_LOW_BITS
             return cls(index=(0, f.index), channel=(f.index, f.channel), delay=(f.index + f.channel, f.delay),
                        weight=(WORD32_LOW_BITS, high), width=ENTRY_BITS)
+        if storage == "crossbar":
+            return cls(index=(0, f.index), delay=(f.index, f.delay), channel=(f.index + f.delay, 0),
+                       weight=(f.index + f.delay, f.weight), width=f.index + f.delay + f.weight)
         return cls(index=(0, f.index), delay=(f.index, f.delay), channel=(f.index + f.delay, f.channel),
                    weight=(f.index + f.delay + f.channel, f.weight), width=f.total)
 
@@ -79,7 +86,7 @@ def rtl_unsupported(target: Target) -> str | None:
     fmt, core = target.format, target.core
     if not isinstance(target.storage, RTL_STORAGE):
         return (f"target '{target.name}' stores synapses as '{core.synapse_storage}'; the RTL core reads the "
-                "'sparse' and 'word32' layouts (fpga-lif, loihi-like, spinnaker-like): choose such a target")
+                "'sparse', 'word32' and 'crossbar' layouts: choose such a target")
     if fmt.decay not in RTL_DECAYS:
         return f"target '{target.name}': decay '{fmt.decay}' has no RTL implementation (it has {', '.join(RTL_DECAYS)})"
     if fmt.order != "decay_first" or target.ports is not None or core.spikes_per_step > 1:
@@ -102,7 +109,8 @@ class CoreParams:
     entries: int
     payload_bits: int = 0  # graded messages of partial-sum compartments (0: the core has none)
     learning: LearnParams | None = None  # the learning engine (targets with a ``learning:`` section)
-    storage: str = "sparse"  # the image's synapse layout: sparse or word32 (SynapseWord)
+    storage: str = "sparse"  # the image's synapse layout: sparse, word32 or crossbar (SynapseWord)
+    axon_types: int = 0  # crossbar: the weights each neuron holds, one per axon type
 
     @classmethod
     def of(cls, target: Target, *, neurons: int | None = None, axons: int | None = None,
@@ -119,10 +127,12 @@ class CoreParams:
             raise UserError(problem)
         fields = SynapseFields.of(target)
         n_axons = axons or core.input_axons
-        base = cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons,
-                   rows=rows or n_axons * max(1, fmt.receptors),
-                   entries=entries or max(1, core.synapse_memory_bits // target.synapse_bits()),
-                   payload_bits=core.partial_sum_bits or 0, storage=target.storage.kind)
+        n_rows = rows or n_axons * max(1, fmt.receptors)
+        crossbar = isinstance(target.storage, CrossbarLayout)  # one crossbar row per input axon
+        base = cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons, rows=n_rows,
+                   entries=n_rows if crossbar else entries or max(1, core.synapse_memory_bits // target.synapse_bits()),
+                   payload_bits=core.partial_sum_bits or 0, storage=target.storage.kind,
+                   axon_types=(core.axon_types or 1) if crossbar else 0)
         if not learn:
             return base
         if target.learning is None or not core.learning_rules:
@@ -200,6 +210,15 @@ class CoreParams:
         return f.decay_bits  # leak L
 
     @property
+    def crossbar(self) -> bool:
+        return self.storage == "crossbar"
+
+    @property
+    def type_bits(self) -> int:
+        """crossbar: bits of a row's axon type."""
+        return max(1, (self.axon_types - 1).bit_length())
+
+    @property
     def word(self) -> SynapseWord:
         return SynapseWord.of(self.fields, self.storage)
 
@@ -226,6 +245,7 @@ class CoreParams:
                 "decay_bits": f.decay_bits, "rounding": f.rounding, "compare": f.compare,
                 "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits} | (
                     {"storage": self.storage} if self.storage != "sparse" else {}) | (
+                    {"axon_types": self.axon_types} if self.crossbar else {}) | (
                     {"learning": self.learning.describe()} if self.learning is not None else {})
 
 
@@ -239,17 +259,21 @@ class Layouts:
             "decay_v": unsigned(dw), "bias": signed(f.bias_bits), "threshold": signed(f.v_bits),
             "v_reset": signed(f.v_bits), "refractory": unsigned(max(1, f.refractory_bits)),
             "subtract": unsigned(1), "spiking": unsigned(1),
-            "decay_i": data.ArrayLayout(unsigned(dw), R)} | ({"v_min": signed(f.v_bits)} if f.v_min else {}))
+            "decay_i": data.ArrayLayout(unsigned(dw), R)} | ({"v_min": signed(f.v_bits)} if f.v_min else {}) | (
+                {"type_w": data.ArrayLayout(signed(f.weight_bits), p.axon_types)} if p.crossbar else {}))
         self.state = data.StructLayout({
             "v": signed(f.v_bits), "i": data.ArrayLayout(signed(max(2, f.i_bits)), R),
             "ref": unsigned(max(1, f.refractory_bits))})
         self.axon = data.StructLayout({"first": unsigned(p.row_bits), "count": unsigned(p.row_bits + 1)})
-        # a plastic row (learning cores): ``start`` is its plastic row, ``length`` its delay
-        self.row = data.StructLayout({"start": unsigned(p.entry_bits), "length": unsigned(p.entry_bits + 1),
+        # a plastic row (learning cores): ``start`` is its plastic row, ``length`` its delay; a crossbar
+        # row: its delay - 1 and axon type (its neurons are its word of the ``syn`` memory)
+        self.row = data.StructLayout({"delay": unsigned(p.fields.delay), "type": unsigned(p.type_bits)}) if (
+            p.crossbar) else data.StructLayout({"start": unsigned(p.entry_bits), "length": unsigned(p.entry_bits + 1),
                                       "exponent": unsigned(p.exp_bits)} | (
                                           {"plastic": unsigned(1)} if p.learning is not None else {}))
-        # an entry is exactly the image's word: the memory holds what the mapper counted
-        self.syn = unsigned(p.word.width)
+        # an entry is exactly the image's word (crossbar: a row's bit per neuron): the memory holds
+        # what the mapper counted
+        self.syn = unsigned(p.neurons if p.crossbar else p.word.width)
         self.acc = data.ArrayLayout(signed(p.acc_width), R)
         # active slots; with compartments also the neurons (slots from there on are compartments)
         self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)} | (

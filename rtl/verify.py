@@ -93,13 +93,7 @@ def _check_accumulator(image, params: CoreParams, events: list[list[int]], presy
     compartment's message, at most one per tick, counts as the largest payload)."""
     if not image.synapses.size:
         return
-    rows = image.rows
-    exp = np.repeat(rows["exponent"].astype(np.int64), rows["length"].astype(np.int64))
-    index, _, channel, mant = params.word.unpack(image.synapses)
-    target = index * params.channels + channel
-    size = np.abs(mant << exp)
-    message = np.repeat(rows["source"].astype(np.int64) >= presynaptic, rows["length"].astype(np.int64))
-    size = np.where(message, 1 << max(0, params.payload_bits - 1), size)
+    target, size = _synapse_sizes(image, params, presynaptic)
     peak = int(np.bincount(target, weights=size.astype(np.float64)).max())
     repeat = max([max(np.unique(e, return_counts=True)[1], default=0) for e in events] + [1])
     if peak * repeat > (1 << (params.acc_width - 1)) - 1:
@@ -167,6 +161,20 @@ def _loads_and_events(contents, params: CoreParams, design, prog, steps: int):
         _check_accumulator(img, params, ev, presynaptic)
         _check_plastic_events(ld, ev)
     return loads, [[(c, a) for c in range(len(loads)) for a in per_core[c][t]] for t in range(steps)], cl
+
+
+def _synapse_sizes(image, params: CoreParams, presynaptic: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per synapse of a core image: its accumulator input (neuron x channels + channel) and the
+    largest value it adds (a compartment's message: the largest payload)."""
+    rows = image.rows
+    if params.crossbar:
+        r, j = np.nonzero(np.unpackbits(image.synapses, axis=1, bitorder="little")[:, :params.neurons])
+        return j, np.abs(image.type_weights[j, rows["axon_type"][r]].astype(np.int64))
+    exp = np.repeat(rows["exponent"].astype(np.int64), rows["length"].astype(np.int64))
+    index, _, channel, mant = params.word.unpack(image.synapses)
+    size = np.abs(mant << exp)
+    message = np.repeat(rows["source"].astype(np.int64) >= presynaptic, rows["length"].astype(np.int64))
+    return index * params.channels + channel, np.where(message, 1 << max(0, params.payload_bits - 1), size)
 
 
 def _check_plastic_events(load: CoreLoad, events: list[list[int]]) -> None:

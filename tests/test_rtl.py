@@ -294,9 +294,9 @@ def test_nir_paper_examples(fpga, name):
     _assert_exact(verify_image(_image(net, target), params, 1000, states=True))
 
 
-def test_crossbar_targets_are_refused():
+def test_other_layouts_are_refused():
     with pytest.raises(UserError, match="sparse"):
-        CoreParams.of(load_target("truenorth-like"))
+        CoreParams.of(load_target("dynapse2-like"))
 
 
 @pytest.fixture(scope="module")
