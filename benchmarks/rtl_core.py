@@ -10,7 +10,12 @@ Cases (every run is also checked bit for bit against the bit-accurate simulator)
 * dense-rows: 24 sources each connected to all 256 neurons (rows of 256 synapses), 8 events per
   tick: the streaming throughput of the event phase.
 
-    python benchmarks/rtl_core.py [--ticks 2000] [--synth]
+* chips (--chips): image-initialized multi-core chips, their memories read from the image's
+  ``$readmemh`` files: CUBA on 8 loihi-like and on 16 spinnaker-like cores, synfire on 9
+  truenorth-like (crossbar) cores; Verilog, a cold Verilator build (an empty cache folder) and the
+  run, each timed.
+
+    python benchmarks/rtl_core.py [--ticks 2000] [--synth] [--chips]
 """
 
 from __future__ import annotations
@@ -86,10 +91,42 @@ def run_case(name: str, net: Network, ticks: int, params, target) -> dict:
                 net.dt / (cycles / ticks / 100e6), 1)}
 
 
+def chip_cases(ticks: int) -> None:
+    """Image-initialized chips from cold: Verilog, Verilator build and run, checked bit for bit."""
+    import tempfile
+    from pathlib import Path
+
+    from nmcompiler import load_network
+    from nmcompiler.rtl.chip import ChipParams
+    from nmcompiler.rtl.load import chip_load
+    from nmcompiler.rtl.runner import simulation_verilog
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    for example, target_name, steps in (("cuba.yaml", "loihi-like", ticks), ("cuba.yaml", "spinnaker-like", ticks),
+                                        ("synfire.yaml", "truenorth-like", 10 * ticks)):
+        mapping, fx, report = compile_network(load_network(examples / example), load_target(target_name),
+                                              partitioner="index-order")
+        assert report.fits, report.misfits
+        contents = build_contents(mapping, fx)
+        params = CoreParams.of(mapping.target)
+        chip = ChipParams.of(params, len(contents.cores))
+        t0 = time.perf_counter()
+        text = simulation_verilog(chip, chip_load(contents, chip), "nmc_chip_init")
+        verilog_s = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory(prefix="nmc-bench-rtl-") as cache:
+            res = verify_image(contents, params, steps, build_root=Path(cache), load="files")
+        print(json.dumps({"case": "chip-from-files", "network": example, "target": target_name,
+                          "cores": len(contents.cores), "storage": params.storage, "ticks": steps,
+                          "mismatches": res.mismatches, "spikes": res.rtl_spikes, "synops": res.synops,
+                          "verilog_kb": round(len(text) / 1e3), "verilog_s": round(verilog_s, 1),
+                          "build_s": round(res.seconds["build"], 1), "run_s": round(res.seconds["rtl"], 1)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ticks", type=int, default=2000)
     ap.add_argument("--synth", action="store_true", help="also synthesize for iCE40 (about 3 minutes)")
+    ap.add_argument("--chips", action="store_true", help="also build and run image-initialized chips (about 4 minutes)")
     args = ap.parse_args()
     target = load_target("fpga-lif")
     params = CoreParams.of(target)
@@ -107,6 +144,8 @@ def main() -> None:
     print(json.dumps({"case": "free-run", "core_neurons": params.neurons, "cycles": cycles,
                       "seconds": round(r["seconds"], 2), "cycles_per_s": round(cycles / r["seconds"]),
                       "ticks": r["counters"]["ticks"], "spikes": r["counters"]["spikes"]}))
+    if args.chips:
+        chip_cases(max(1, args.ticks // 20))
     if args.synth:
         from nmcompiler.rtl.synth import synth_ice40
 

@@ -69,7 +69,7 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
              (b + "peers/brian2_stdp.py", "--duration", "10"), needs=("brian2",)),
         Case("sweep", "sweep", (b + "sweep_scaling.py",), (b + "sweep_scaling.py", "--samples", "20"),
              needs=("distributed", "pyarrow")),
-        Case("rtl", "rtl", (b + "rtl_core.py", "--ticks", "1000"), (b + "rtl_core.py", "--ticks", "200"),
+        Case("rtl", "rtl", (b + "rtl_core.py", "--ticks", "1000", "--chips"), (b + "rtl_core.py", "--ticks", "200"),
              needs=("cocotb", "amaranth")),
         Case("rtl-learning", "rtl", (b + "rtl_learning.py", "--ticks", "2000"), (b + "rtl_learning.py", "--ticks", "200"),
              needs=("cocotb", "amaranth")),
