@@ -49,14 +49,14 @@ def unit_numbers(contents) -> dict[tuple[int, int], int]:
     return out
 
 
-def _entries(image, word, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Neuron, delay and mantissa of row ``r``'s entries (``word``: :class:`rtl.params.SynapseWord`)."""
+def _entries(image, layout, fields, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Neuron, delay and mantissa of row ``r``'s entries (``layout``: the image's storage layout)."""
     a, b = int(image.rows["start"][r]), int(image.rows["start"][r] + image.rows["length"][r])
-    neuron, delay_m1, _, mant = word.unpack(image.synapses[a:b])
-    return neuron, delay_m1 + 1, mant
+    neuron, _, delay, mant = layout.unpack(fields, image.synapses[a:b])
+    return neuron, delay, mant
 
 
-def learn_load(contents, image, lp: LearnParams, word, numbers: dict) -> LearnLoad:
+def learn_load(contents, image, lp: LearnParams, layout, fields, numbers: dict) -> LearnLoad:
     """The learning memories of core ``image`` of ``contents`` (``numbers``: :func:`unit_numbers`)."""
     meta, L = contents.meta, lp.layouts
     plastic = meta["plastic"]
@@ -71,7 +71,7 @@ def learn_load(contents, image, lp: LearnParams, word, numbers: dict) -> LearnLo
                         f"engine has {lp.units} units: generate it with more (CoreParams.of(..., learn_units=N))")
     unit = np.array([units.index(k) for k in proj], dtype=np.int64)
     src = image.rows["source"].astype(np.int64)[rows]
-    parts = [_entries(image, word, r) for r in rows]
+    parts = [_entries(image, layout, fields, r) for r in rows]
     delays = []
     for r, (_, d, _) in zip(rows, parts):
         if d.size and np.any(d != d[0]):

@@ -17,6 +17,7 @@ from amaranth.lib import data
 
 from nmcompiler.errors import UserError
 from nmcompiler.image.contents import FLAG_SPIKING, FLAG_SUBTRACT, CoreImage
+from nmcompiler.targets.encoding import storage_layout
 
 from .learn_load import LearnLoad, learn_load, unit_numbers
 from .learn_params import LEARN_BASE, LEARN_MEMORIES
@@ -147,7 +148,8 @@ def _core_load(image: CoreImage, params: CoreParams, presynaptic: int | None, co
     if params.learning is not None:
         if contents is None:
             raise TypeError("core_load: a core with a learning engine needs the image's contents")
-        learn = learn_load(contents, image, params.learning, params.word, unit_numbers(contents))
+        learn = learn_load(contents, image, params.learning, storage_layout(params.storage), params.fields,
+                           unit_numbers(contents))
     fixed = {"plastic": 0} if params.learning is not None else {}
     if params.crossbar:
         row = [pack(L.row, {"delay": int(r["delay"]) - 1, "type": int(r["axon_type"])}) for r in rows]

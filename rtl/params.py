@@ -69,16 +69,6 @@ class SynapseWord:
         return cls(index=(0, f.index), delay=(f.index, f.delay), channel=(f.index + f.delay, f.channel),
                    weight=(f.index + f.delay + f.channel, f.weight), width=f.total)
 
-    def unpack(self, words):
-        """(index, delay - 1, channel, signed mantissa) of an array of words, as int64 arrays."""
-        import numpy as np
-
-        w = np.asarray(words).astype(np.int64)
-        index, delay, channel, mant = (((w >> o) & ((1 << n) - 1)) for o, n in
-                                       (self.index, self.delay, self.channel, self.weight))
-        n = self.weight[1]
-        return index, delay, channel, np.where(mant >= 1 << (n - 1), mant - (1 << n), mant)
-
 
 def rtl_unsupported(target: Target) -> str | None:
     """Why the RTL core cannot run ``target``'s images (None: it can): its synapse layout, decay

@@ -81,6 +81,12 @@ def _core_params(params: CoreParams | ChipParams) -> CoreParams:
     return params.core if isinstance(params, ChipParams) else params
 
 
+def _reads_files(params: CoreParams | ChipParams, init) -> bool:
+    """Whether the design of ``init`` reads its memories from ``$readmemh`` files (a core with a
+    learning engine holds its initial words in the Verilog)."""
+    return init is not None and _core_params(params).learning is None
+
+
 def _emit(params, init, name: str, convert) -> str:
     """``convert(elaboratable, module name)`` of the core, or of the chip (after its core module
     when the cores are instances of one)."""
@@ -139,7 +145,7 @@ def simulation_verilog(params: CoreParams | ChipParams, init: CoreLoad | ChipLoa
     the same Yosys passes as Amaranth's Verilog backend, without initializers of all-zero memories.
     With ``init``, the memories read ``$readmemh`` files (:func:`readmem_verilog`), except in a
     core with a learning engine, whose registers start with the image too."""
-    if init is not None and _core_params(params).learning is None:
+    if _reads_files(params, init):
         return readmem_verilog(params, init, name)
     return _emit(params, init, name, _simulation_verilog)
 
@@ -190,7 +196,7 @@ def build(params: CoreParams | ChipParams, root: Path | None = None, init: CoreL
     chip = isinstance(params, ChipParams)
     name = (CHIP_TOPLEVEL if chip else TOPLEVEL) + ("" if init is None else "_init" if chip else f"_c{init.core}")
     b = build_verilog(simulation_verilog(params, init, name), name, root)
-    if init is None or _core_params(params).learning is not None:
+    if not _reads_files(params, init):
         return b
     return dataclasses.replace(b, files=memory_files(init, _core_params(params).layouts, params if chip else None))
 

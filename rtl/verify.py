@@ -17,7 +17,8 @@ import numpy as np
 
 from nmcompiler.errors import UserError
 from nmcompiler.image.contents import ImageContents
-from nmcompiler.image.program import to_program
+from nmcompiler.image.program import core_synapses, to_program
+from nmcompiler.targets.encoding import storage_layout
 from nmcompiler.sim.bit_sim import BitAccurateSimulator
 from nmcompiler.sim.inputs import SourceSpikes
 from nmcompiler.lowered import SimProgram, probe_all
@@ -164,17 +165,12 @@ def _loads_and_events(contents, params: CoreParams, design, prog, steps: int):
 
 
 def _synapse_sizes(image, params: CoreParams, presynaptic: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per synapse of a core image: its accumulator input (neuron x channels + channel) and the
-    largest value it adds (a compartment's message: the largest payload)."""
-    rows = image.rows
-    if params.crossbar:
-        r, j = np.nonzero(np.unpackbits(image.synapses, axis=1, bitorder="little")[:, :params.neurons])
-        return j, np.abs(image.type_weights[j, rows["axon_type"][r]].astype(np.int64))
-    exp = np.repeat(rows["exponent"].astype(np.int64), rows["length"].astype(np.int64))
-    index, _, channel, mant = params.word.unpack(image.synapses)
-    size = np.abs(mant << exp)
-    message = np.repeat(rows["source"].astype(np.int64) >= presynaptic, rows["length"].astype(np.int64))
-    return index * params.channels + channel, np.where(message, 1 << max(0, params.payload_bits - 1), size)
+    """Per synapse of a core image (decoded as the bit-accurate simulator decodes it): its
+    accumulator input (slot x channels + channel) and the largest value it adds (a compartment's
+    message: the largest payload)."""
+    src, j, ch, _, w = core_synapses(image, storage_layout(params.storage), params.fields, presynaptic)
+    message = 1 << max(0, params.payload_bits - 1)
+    return j * params.channels + ch, np.where(src >= presynaptic, message, np.abs(w.astype(np.int64)))
 
 
 def _check_plastic_events(load: CoreLoad, events: list[list[int]]) -> None:

@@ -15,7 +15,7 @@ from nmcompiler.errors import UserError
 from nmcompiler.image import build_contents
 from nmcompiler.targets import load_target
 from nmcompiler.rtl.params import CoreParams, SynapseWord
-from nmcompiler.targets.encoding import SynapseFields, Word32Layout
+from nmcompiler.targets.encoding import SparseLayout, SynapseFields, Word32Layout
 from nmcompiler.rtl.verify import verify_image
 from test_rtl import _image, _network
 
@@ -23,13 +23,20 @@ pytestmark = pytest.mark.rtl
 
 
 def test_the_word_fields_are_where_the_image_puts_them():
+    """The offsets the RTL reads (SynapseWord) find the fields the image's encoder packed."""
     f = SynapseFields(index=8, delay=4, channel=1, weight=16)
     rng = np.random.default_rng(0)
     index, channel, delay = rng.integers(0, 256, 50), rng.integers(0, 2, 50), rng.integers(1, 17, 50)
     mant = rng.integers(-(1 << 15), 1 << 15, 50)
-    words = Word32Layout.pack(f, index, channel, delay, mant)
-    got = SynapseWord.of(f, "word32").unpack(words)
-    assert [g.tolist() for g in got] == [index.tolist(), (delay - 1).tolist(), channel.tolist(), mant.tolist()]
+    for layout in (Word32Layout, SparseLayout):
+        word = SynapseWord.of(f, layout.kind)
+        words = layout.pack(f, index, channel, delay, mant).astype(np.int64)
+        field = lambda where: (words >> where[0]) & ((1 << where[1]) - 1)  # noqa: E731
+        m = field(word.weight)
+        assert field(word.index).tolist() == index.tolist() and field(word.channel).tolist() == channel.tolist()
+        assert (field(word.delay) + 1).tolist() == delay.tolist()
+        assert np.where(m >= 1 << (word.weight[1] - 1), m - (1 << word.weight[1]), m).tolist() == mant.tolist()
+        assert int(words.max()) >> word.width == 0
     assert SynapseWord.of(f, "word32").width == 32 and SynapseWord.of(f, "sparse").width == f.total
 
 

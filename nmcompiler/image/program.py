@@ -21,7 +21,7 @@ from .contents import (FLAG_SPIKING, FLAG_SUBTRACT, MAX_SOURCE_CHANNELS, CoreIma
                        source_from_json)
 from .plastic import plastic_pieces
 
-__all__ = ["to_program"]
+__all__ = ["core_synapses", "to_program"]
 
 
 def to_program(contents: ImageContents, learn: bool = False) -> SimProgram:
@@ -79,7 +79,7 @@ def _program_problems(prog: SimProgram, contents: ImageContents) -> list[str]:
     return out
 
 
-def _entries(c: CoreImage, layout: StorageLayout, f: SynapseFields, n_pre: int, cams: dict | None = None):
+def core_synapses(c: CoreImage, layout: StorageLayout, f: SynapseFields, n_pre: int, cams: dict | None = None):
     """Per synapse of core ``c``: source, local slot, channel field, delay, weight."""
     if cams is not None:  # a CAM core: what its words and every source's tags make (.cam)
         return cams[c.core]
@@ -159,7 +159,7 @@ def _to_program(contents: ImageContents) -> SimProgram:
             max_spikes[ids] = per_core[c.core]
         if c.v_min.size:
             v_min[ids] = c.v_min
-        src, j, ch, d, w = _entries(c, layout, f, n_pre, cams)
+        src, j, ch, d, w = core_synapses(c, layout, f, n_pre, cams)
         if c.plastic.size:  # rows that learn: out of the fixed table, into the core's learning units
             src, j, ch, d, w = _take_plastic(c, ids, learned, meta, src, j, ch, d, w)
         nb, cid = ids.size, c.compartments["id"].astype(np.int64)
