@@ -317,13 +317,18 @@ def _run(b: Build, job: dict, steps: int, dump_state: bool, out_ready: str, seed
         # does not load (Nengo 4.1's, written for an older pytest) would fail the simulation
         env = {"NMC_RTL_JOB": str(tmp / "job.json"), "NMC_RTL_OUT": str(out), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # the runner exits the process under pytest
+        # the simulator's Python imports the testbench as a top-level module from this folder (the
+        # runner passes sys.path on, this folder last so it shadows nothing): as
+        # nmcompiler.rtl.testbench it would import the whole package first, 4 s of every run
+        sys.path.append(here := str(Path(__file__).parent))
         try:
-            runner.test(test_module="nmcompiler.rtl.testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
+            runner.test(test_module="testbench", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
                         build_dir=b.directory / "sim", test_dir=tmp, extra_env=env, results_xml=str(results),
                         log_file=tmp / "sim.log")
         except SystemExit:
             pass
         finally:
+            sys.path.remove(here)
             if saved is not None:
                 os.environ["PYTEST_CURRENT_TEST"] = saved
         failed = 1
