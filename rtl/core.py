@@ -39,11 +39,11 @@ image gives such an axon one synapse of weight 1 and delay 1 onto the compartmen
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Signal, Value, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
-from .core_memories import CoreMemories
+from .core_memories import CoreMemories, bank_ports
 from .event_phase import EventPhase, SynapsePipeline
 from .load import CoreLoad
 from .neuron_phase import NeuronPhase
@@ -121,12 +121,16 @@ class LifCore(wiring.Component):
         connect(m, neu.out, flipped(self.out))
         self._neuron_phase_memories(m, mem, neu)
         self._event_phase_memories(m, mem, ev, syn, neu)
-        # the accumulator: the neuron phase reads and clears, the synapse pipeline reads and adds
-        m.d.comb += [mem.acc_rd_addr.eq(Mux(neu.acc_use, neu.acc_addr, syn.acc_addr)),
-                     mem.acc_wr_en.eq(neu.clear_en | syn.wr_en),
-                     mem.acc_wr_addr.eq(Mux(neu.clear_en, neu.clear_addr, syn.wr_addr)),
-                     mem.acc_wr_data.eq(Mux(neu.clear_en, 0, syn.wr_data)),
+        # the accumulator: the neuron phase reads and clears a word, the synapse pipeline reads and
+        # adds through the banks' ports (one per lane)
+        m.d.comb += [mem.acc_rd_addr.eq(neu.acc_addr), mem.acc_wr_en.eq(neu.clear_en),
+                     mem.acc_wr_addr.eq(neu.clear_addr), mem.acc_wr_data.eq(0),
                      self.ticks.eq(neu.ticks), self.spikes.eq(neu.spikes), self.synops.eq(syn.synops)]
+        for name in bank_ports(self.params):
+            if name == "bank_rd_data":
+                m.d.comb += Value.cast(syn.bank_rd_data).eq(mem.bank_rd_data)
+            else:
+                m.d.comb += Value.cast(getattr(mem, name)).eq(getattr(syn, name))
         if learn is not None:  # the learning engine's arrivals (before the neuron phase) add into the tick's slot
             with m.If(learn.acc_use):
                 m.d.comb += mem.acc_rd_addr.eq(learn.acc_addr)
@@ -164,8 +168,9 @@ class LifCore(wiring.Component):
                               neu: NeuronPhase) -> None:
         m.d.comb += [mem.axon_addr.eq(ev.axon_addr), ev.axon.eq(mem.axon_data),
                      mem.row_addr.eq(ev.row_addr), ev.row.eq(mem.row_data),
-                     syn.issue.eq(ev.issue), syn.exponent.eq(ev.exponent), syn.graded.eq(ev.graded),
-                     syn.value.eq(ev.value), syn.cur.eq(neu.cur), syn.acc.eq(mem.acc_rd_data)]
+                     syn.issue.eq(ev.issue), syn.lane_mask.eq(ev.lane_mask), syn.exponent.eq(ev.exponent),
+                     syn.graded.eq(ev.graded), syn.value.eq(ev.value), syn.cur.eq(neu.cur),
+                     ev.stall.eq(syn.stall), mem.ev_en.eq(~syn.stall)]
         if not mem.params.crossbar:
             m.d.comb += [mem.syn_addr.eq(ev.syn_addr), syn.word.eq(mem.syn_data)]
             return

@@ -6,12 +6,19 @@ Word layouts are :class:`rtl.params.Layouts`; ``cfg_sel`` picks a memory in the 
 the state memory takes its write port (the neuron phase's write loses, which cannot happen in a
 correct protocol). The accumulator's read port is transparent to its write port, so the synapse
 pipeline's back-to-back updates of one word are exact.
+
+With ``lanes`` synapse lanes (docs/rtl.md, "Lanes") the synapse memory holds ``lanes`` consecutive
+entries per word (the configuration port writes one entry, its lane by write enable), and the
+accumulator is ``lanes`` banks, neuron ``j`` in bank ``j mod lanes``: the synapse pipeline reads and
+writes each bank through its own ports (``bank_*``), the neuron phase and the learning engine
+through the single-word view (``acc_*``) as before. ``ev_en`` low holds the event phase's read
+ports (axon, row, synapse), so a stalled event phase finds its data again.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, Value, unsigned
-from amaranth.lib import memory, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, unsigned
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .load import CoreLoad, unpack
@@ -23,6 +30,15 @@ __all__ = ["CoreMemories", "memory_address_bits"]
 def memory_address_bits(depth: int) -> int:
     """Address width of a memory of ``depth`` words (at least 1)."""
     return max(1, (depth - 1).bit_length())
+
+
+def bank_ports(params: CoreParams) -> dict:
+    """The accumulator banks' ports of the synapse pipeline: per bank a read (``bank_rd_en`` marks
+    it, the address within the bank) and a write."""
+    L, n = params.layouts, params.lanes
+    addr = data.ArrayLayout(unsigned(params.local_bits - params.lane_bits + params.slot_bits), n)
+    return {"bank_rd_en": In(n), "bank_rd_addr": In(addr), "bank_rd_data": Out(data.ArrayLayout(L.acc, n)),
+            "bank_wr_en": In(n), "bank_wr_addr": In(addr), "bank_wr_data": In(data.ArrayLayout(L.acc, n))}
 
 
 class CoreMemories(wiring.Component):
@@ -46,10 +62,12 @@ class CoreMemories(wiring.Component):
             "dbg_addr": In(params.neuron_bits), "dbg_state": Out(L.width("state")),
             "axon_addr": In(a["axon"]), "axon_data": Out(L.axon),
             "row_addr": In(a["row"]), "row_data": Out(L.row),
-            "syn_addr": In(a["syn"]), "syn_data": Out(L.syn),
+            "syn_addr": In(memory_address_bits(params.syn_groups)), "syn_data": Out(L.memory_width("syn")),
             "acc_rd_addr": In(nb + sb), "acc_rd_data": Out(L.acc),
             "acc_wr_addr": In(nb + sb), "acc_wr_en": In(1), "acc_wr_data": In(L.acc),
-        } | ({"weight_addr": In(a["param"]), "weight_data": Out(L.param)} if params.crossbar else {}))
+            "ev_en": In(1, init=1),
+        } | bank_ports(params) | (
+            {"weight_addr": In(a["param"]), "weight_data": Out(L.param)} if params.crossbar else {}))
 
     def elaborate(self, platform):
         m = Module()
@@ -57,33 +75,59 @@ class CoreMemories(wiring.Component):
         init = self.init.memories if self.init is not None else {}
         mems = {}
         for name in MEMORIES[:-1]:
+            depth = p.syn_groups if name == "syn" else L.depth(p, name)
             m.submodules[name] = mems[name] = memory.Memory(
-                shape=unsigned(L.width(name)), depth=L.depth(p, name), init=init.get(name, []))
-        m.submodules.acc = acc = memory.Memory(shape=L.acc, depth=1 << (p.local_bits + p.slot_bits), init=[])
+                shape=unsigned(L.memory_width(name)), depth=depth, init=L.memory_words(name, init.get(name, [])))
         self._configuration(m, mems)
         for name in ("param", "state", "axon", "row", "syn"):
             port = mems[name].read_port()
             m.d.comb += [port.addr.eq(getattr(self, f"{name}_addr")),
                          Value.cast(getattr(self, f"{name}_data")).eq(port.data)]
+            if name in ("axon", "row", "syn") and p.lanes > 1:
+                m.d.comb += port.en.eq(self.ev_en)
         if p.crossbar:  # the event phase reads a neuron's weights per axon type (its parameter word)
             port = mems["param"].read_port()
             m.d.comb += [port.addr.eq(self.weight_addr), Value.cast(self.weight_data).eq(port.data)]
         debug = mems["state"].read_port()
         m.d.comb += [debug.addr.eq(self.dbg_addr), self.dbg_state.eq(debug.data)]
-        acc_wr = acc.write_port()
-        acc_rd = acc.read_port(transparent_for=(acc_wr,))
-        m.d.comb += [acc_rd.addr.eq(self.acc_rd_addr), self.acc_rd_data.eq(acc_rd.data),
-                     acc_wr.addr.eq(self.acc_wr_addr), acc_wr.en.eq(self.acc_wr_en),
-                     acc_wr.data.eq(self.acc_wr_data)]
+        self._accumulator(m)
         return m
+
+    def _accumulator(self, m: Module) -> None:
+        """The banks: a bank's lane read or write goes first; otherwise the single-word view's, in
+        the bank of its neuron's low bits. The view's read data comes from the bank read."""
+        p, lb = self.params, self.params.lane_bits
+        bank_of = lambda addr: addr[:lb] if lb else 0  # noqa: E731
+        within = lambda addr: Cat(addr[lb:p.local_bits], addr[p.local_bits:])  # noqa: E731
+        rd_bank = Signal(max(1, lb))
+        m.d.sync += rd_bank.eq(bank_of(self.acc_rd_addr))
+        for b in range(p.lanes):
+            m.submodules[f"acc{b}" if lb else "acc"] = acc = memory.Memory(
+                shape=p.layouts.acc, depth=1 << (p.local_bits - lb + p.slot_bits), init=[])
+            wr = acc.write_port()
+            rd = acc.read_port(transparent_for=(wr,))
+            m.d.comb += [rd.addr.eq(Mux(self.bank_rd_en[b], self.bank_rd_addr[b], within(self.acc_rd_addr))),
+                         Value.cast(self.bank_rd_data[b]).eq(rd.data)]
+            with m.If(rd_bank == b):
+                m.d.comb += self.acc_rd_data.eq(rd.data)
+            with m.If(self.bank_wr_en[b]):
+                m.d.comb += [wr.addr.eq(self.bank_wr_addr[b]), wr.en.eq(1), wr.data.eq(self.bank_wr_data[b])]
+            with m.Elif(self.acc_wr_en & (bank_of(self.acc_wr_addr) == b)):
+                m.d.comb += [wr.addr.eq(within(self.acc_wr_addr)), wr.en.eq(1), wr.data.eq(self.acc_wr_data)]
 
     def _configuration(self, m: Module, mems: dict) -> None:
         """The configuration port's writes, the ``ctrl`` registers and the state write port."""
         p, L = self.params, self.params.layouts
-        for name in ("param", "axon", "row", "syn"):
+        for name in ("param", "axon", "row"):
             port = mems[name].write_port()
             m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:L.width(name)]),
                          port.en.eq(self.cfg_en & (self.cfg_sel == MEMORIES.index(name)))]
+        # an entry goes into its lane of its group's word
+        lb, w = p.lane_bits, L.width("syn")
+        port = mems["syn"].write_port(granularity=w) if lb else mems["syn"].write_port()
+        selected = self.cfg_en & (self.cfg_sel == MEMORIES.index("syn"))
+        m.d.comb += [port.addr.eq(self.cfg_addr[lb:]), port.data.eq(self.cfg_data[:w].replicate(p.lanes)),
+                     port.en.eq(Mux(selected, 1 << self.cfg_addr[:lb], 0) if lb else selected)]
         ctrl = unpack(L.ctrl, self.init.memories["ctrl"][0]) if self.init is not None else {}
         # configuration, like the memories: a reset does not clear it
         active = Signal(p.neuron_bits + 1, init=ctrl.get("active", 0), reset_less=True)

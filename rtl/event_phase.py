@@ -18,10 +18,16 @@ from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .core_memories import memory_address_bits
+from .core_memories import bank_ports, memory_address_bits
 from .params import CoreParams
 
 __all__ = ["EventPhase", "SynapsePipeline"]
+
+
+def flipped_bank_ports(params: CoreParams) -> dict:
+    """The accumulator banks' ports seen from the synapse pipeline."""
+    return {name: (Out if member.flow == In else In)(member.shape, init=member.init)
+            for name, member in bank_ports(params).items()}
 
 
 def _value_shape(params: CoreParams):
@@ -42,7 +48,7 @@ class EventPhase(wiring.Component):
             "tick": In(1), "start": In(1), "hold": In(1), "idle": Out(1), "busy": Out(1),
             "axon_addr": Out(memory_address_bits(params.axons)), "axon": In(L.axon),
             "row_addr": Out(memory_address_bits(params.rows)), "row": In(L.row),
-            "syn_addr": Out(memory_address_bits(params.entries)),
+            "syn_addr": Out(memory_address_bits(params.syn_groups)), "stall": In(1), "lane_mask": Out(params.lanes, init=1),
             "issue": Out(1), "exponent": Out(params.exp_bits), "graded": Out(1), "value": Out(_value_shape(params)),
             # a plastic row (learning cores): its arrival is marked for the learning engine, not streamed
             "mark": Out(1), "mark_row": Out(params.entry_bits), "mark_delay": Out(params.entry_bits + 1),
@@ -70,7 +76,8 @@ class EventPhase(wiring.Component):
         m.d.comb += [self.graded.eq(self._ev_graded), self.value.eq(self._ev_value)]
         if p.crossbar:
             self._crossbar_scan(m)
-        with m.FSM() as fsm:
+        self._first, self._end = Signal(p.entry_bits), Signal(p.entry_bits + 1)  # lanes: the row's entries
+        with m.If(~self.stall), m.FSM() as fsm:  # a stall (lanes waiting for their bank) holds everything
             with m.State("IDLE"):
                 self._idle(m)
             with m.State("AXON"):
@@ -84,8 +91,8 @@ class EventPhase(wiring.Component):
         return m
 
     def _stream(self, m: Module) -> None:
-        """The next entry of a sparse or word32 row."""
-        self._issue(m, self._e, self._exp)
+        """The next entry (lanes: group of entries) of a sparse or word32 row."""
+        self._issue(m, self._e, self._exp, self._first, self._end)
         m.d.sync += self._left.eq(self._left - 1)
         with m.If(self._left == 1):
             self._next_row(m)
@@ -154,10 +161,16 @@ class EventPhase(wiring.Component):
             self._fixed_row(m, row)
 
     def _fixed_row(self, m: Module, row) -> None:
-        m.d.sync += [self._exp.eq(row.exponent), self._left.eq(row.length - 1)]
+        """A row's first entry (lanes: the group of its first entry; ``_left`` counts the groups
+        after it)."""
+        lb = self.params.lane_bits
+        end = row.start + row.length
+        groups = ((end - 1) >> lb) - (row.start >> lb) + 1 if lb else row.length
+        m.d.sync += [self._exp.eq(row.exponent), self._left.eq(groups - 1), self._first.eq(row.start),
+                     self._end.eq(end)]
         with m.If(row.length != 0):
-            self._issue(m, row.start, row.exponent)
-        with m.If(row.length > 1):
+            self._issue(m, row.start >> lb, row.exponent, row.start, end)
+        with m.If((row.length != 0) & (groups > 1)):
             m.next = "STREAM"
         with m.Else():
             self._next_row(m)
@@ -194,52 +207,99 @@ class EventPhase(wiring.Component):
         with m.Else():
             m.next = "IDLE"
 
-    def _issue(self, m: Module, entry, exponent) -> None:
-        m.d.comb += [self.syn_addr.eq(entry), self.issue.eq(1), self.exponent.eq(exponent)]
-        m.d.sync += self._e.eq(entry + 1)
+    def _issue(self, m: Module, group, exponent, first, end) -> None:
+        """Read a group of the synapse memory (one entry per lane): ``lane_mask`` marks its entries in
+        the row ``first .. end - 1``."""
+        p = self.params
+        m.d.comb += [self.syn_addr.eq(group), self.issue.eq(1), self.exponent.eq(exponent)]
+        if p.lanes > 1:
+            entries = [Cat(C(k, p.lane_bits), group) for k in range(p.lanes)]
+            m.d.comb += self.lane_mask.eq(Cat((e >= first) & (e < end) for e in entries))
+        m.d.sync += self._e.eq(group + 1)
 
 
 class SynapsePipeline(wiring.Component):
-    """Ports: ``issue`` with ``exponent``, ``graded`` and ``value`` (the cycle a synapse entry is
-    read), ``word`` (the entry, a cycle later), ``cur``; the accumulator read it addresses
-    (``acc_addr``, ``acc``) and its write (``wr_*``); ``busy`` and the counter ``synops``."""
+    """Ports: ``issue`` with ``lane_mask`` (the group's entries in the row, one bit per lane),
+    ``exponent``, ``graded`` and ``value`` (the cycle a group of the synapse memory is read),
+    ``word`` (the group, a cycle later), ``cur``; the accumulator banks' reads and writes
+    (:func:`rtl.core_memories.bank_ports`); ``stall`` (the group holds: lanes wait for their bank),
+    ``busy`` and the counter ``synops``.
+
+    Stage 0 holds the group. Each cycle every bank takes the lowest waiting lane whose neuron it
+    holds (``neuron mod lanes``): lanes of one bank (a multapse, two neurons of one bank) go one
+    per cycle, and ``stall`` keeps the event phase and the group until the last lane is taken.
+    Stage 1 reads the taken lane's accumulator word in its bank, stage 2 writes it back plus the
+    weight; a bank's read port is transparent to its write, so back-to-back updates of one word
+    are exact. With one lane no group ever waits."""
 
     def __init__(self, params: CoreParams):
         self.params = params
-        L, nb, sb = params.layouts, params.local_bits, params.slot_bits
         super().__init__({
-            "issue": In(1), "exponent": In(params.exp_bits), "graded": In(1), "value": In(_value_shape(params)),
-            "word": In(params.word.width), "cur": In(sb),
-            "acc_addr": Out(nb + sb), "acc": In(L.acc),
-            "wr_en": Out(1), "wr_addr": Out(nb + sb), "wr_data": Out(L.acc),
-            "busy": Out(1), "synops": Out(32),
-        })
+            "issue": In(1), "lane_mask": In(params.lanes, init=1), "exponent": In(params.exp_bits), "graded": In(1),
+            "value": In(_value_shape(params)), "word": In(params.lanes * params.word.width), "cur": In(params.slot_bits),
+            "stall": Out(1), "busy": Out(1), "synops": Out(32),
+        } | flipped_bank_ports(params))
 
     def elaborate(self, platform):
         m = Module()
-        p, w = self.params, self.params.word
-        nb, sb = p.local_bits, p.slot_bits
-        s0_valid, s0_exp, s0_graded = Signal(), Signal(p.exp_bits), Signal()
+        p = self.params
+        s0_valid, s0_mask, s0_exp, s0_graded = Signal(), Signal(p.lanes), Signal(p.exp_bits), Signal()
         s0_value = Signal(_value_shape(p))
-        m.d.sync += s0_valid.eq(self.issue)
-        with m.If(self.issue):
-            m.d.sync += [s0_exp.eq(self.exponent), s0_graded.eq(self.graded), s0_value.eq(self.value)]
-        word = self.word
-        field = lambda where: word[where[0]:where[0] + where[1]]  # noqa: E731
-        delay_m1, mant = field(w.delay), field(w.weight).as_signed()
-        slot = (self.cur + delay_m1 + 1)[:sb]
-        m.d.comb += self.acc_addr.eq(Cat(word[:nb], slot))  # neuron index < neurons (checked at load)
-        s1_valid, s1_addr, s1_ch = Signal(), Signal(nb + sb), Signal(max(1, w.channel[1]))
-        s1_delta = Signal.like(Value.cast(self.acc[0]))
-        delta = Mux(s0_graded, s0_value, mant << s0_exp) if p.payload_bits else mant << s0_exp
-        m.d.sync += [s1_valid.eq(s0_valid), s1_addr.eq(self.acc_addr), s1_delta.eq(delta),
-                     s1_ch.eq(field(w.channel) if w.channel[1] else 0)]
-        m.d.comb += self.busy.eq(s0_valid | s1_valid)
-        with m.If(s1_valid):
-            for k in range(p.channels):
-                old = self.acc[k]
-                m.d.comb += self.wr_data[k].eq(Mux(s1_ch == k, old + s1_delta, old) if p.channels > 1
-                                               else old + s1_delta)
-            m.d.comb += [self.wr_addr.eq(s1_addr), self.wr_en.eq(1)]
-            m.d.sync += self.synops.eq(self.synops + 1)
+        with m.If(~self.stall):
+            m.d.sync += s0_valid.eq(self.issue)
+            with m.If(self.issue):
+                m.d.sync += [s0_mask.eq(self.lane_mask), s0_exp.eq(self.exponent), s0_graded.eq(self.graded),
+                             s0_value.eq(self.value)]
+        lanes = [self._lane(m, k, s0_exp, s0_graded, s0_value) for k in range(p.lanes)]
+        grant = self._arbitrate(m, s0_valid, s0_mask, [bank for bank, *_ in lanes])
+        s1_valid = Signal(p.lanes)
+        for b in range(p.lanes):
+            self._bank(m, b, [(grant[k] & (bank == b), *rest) for k, (bank, *rest) in enumerate(lanes)], s1_valid)
+        m.d.comb += self.busy.eq(s0_valid | s1_valid.any())
+        m.d.sync += self.synops.eq(self.synops + sum(s1_valid[b] for b in range(p.lanes)))
         return m
+
+    def _lane(self, m: Module, k: int, exp, graded, value) -> tuple:
+        """Lane ``k``'s entry: its bank, its word's address in the bank, channel and weight (or the
+        event's graded value)."""
+        p, w = self.params, self.params.word
+        word = self.word[k * w.width:(k + 1) * w.width]
+        field = lambda where: word[where[0]:where[0] + where[1]]  # noqa: E731
+        lb, nb = p.lane_bits, p.local_bits
+        delay_m1, mant = field(w.delay), field(w.weight).as_signed()
+        slot = (self.cur + delay_m1 + 1)[:p.slot_bits]
+        addr = Cat(word[lb:nb], slot)  # neuron index < neurons (checked at load)
+        delta = Mux(graded, value, mant << exp) if p.payload_bits else mant << exp
+        return (word[:lb] if lb else C(0, 1)), addr, (field(w.channel) if w.channel[1] else 0), delta
+
+    def _arbitrate(self, m: Module, valid, mask, banks: list) -> Value:
+        """Which lanes the banks take this cycle: a waiting lane unless a lower one waits for its
+        bank. Lanes taken in an earlier cycle of the group are ``done``."""
+        n = self.params.lanes
+        done, grant = Signal(n), Signal(n)
+        want = Mux(valid, mask & ~done, 0)
+        for k in range(n):
+            m.d.comb += grant[k].eq(want[k] & ~Cat(want[j] & (banks[j] == banks[k]) for j in range(k)).any()
+                                    if k else want[k])
+        m.d.comb += self.stall.eq((want & ~grant).any())
+        m.d.sync += done.eq(Mux(self.stall, done | grant, 0))
+        return grant
+
+    def _bank(self, m: Module, b: int, lanes: list, s1_valid: Signal) -> None:
+        """Bank ``b``: the read of the lane it takes, a cycle later the write of that word plus the
+        lane's weight into the lane's channel."""
+        p = self.params
+        s1_addr = Signal.like(Value.cast(self.bank_wr_addr[b]))
+        s1_ch = Signal(max(1, p.word.channel[1]))
+        s1_delta = Signal.like(Value.cast(self.bank_wr_data[b][0]))
+        for taken, addr, channel, delta in lanes:
+            with m.If(taken):
+                m.d.comb += [self.bank_rd_en[b].eq(1), self.bank_rd_addr[b].eq(addr)]
+                m.d.sync += [s1_addr.eq(addr), s1_ch.eq(channel), s1_delta.eq(delta)]
+        m.d.sync += s1_valid[b].eq(Cat(taken for taken, *_ in lanes).any())
+        with m.If(s1_valid[b]):
+            old = self.bank_rd_data[b]
+            for k in range(p.channels):
+                m.d.comb += self.bank_wr_data[b][k].eq(Mux(s1_ch == k, old[k] + s1_delta, old[k]) if p.channels > 1
+                                                       else old[k] + s1_delta)
+            m.d.comb += [self.bank_wr_addr[b].eq(s1_addr), self.bank_wr_en[b].eq(1)]

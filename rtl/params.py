@@ -22,10 +22,14 @@ from nmcompiler.targets import Target
 
 from .learn_params import LearnParams
 
-__all__ = ["CoreParams", "Layouts", "SynapseWord", "RTL_STORAGE", "MEMORIES", "LEARN_UNITS", "RTL_DECAYS", "address_bits", "rtl_unsupported"]
+__all__ = ["CoreParams", "Layouts", "SynapseWord", "RTL_STORAGE", "MEMORIES", "LEARN_UNITS", "LANES", "RTL_DECAYS",
+           "address_bits", "rtl_unsupported"]
 
 #: learning units (plastic projections) per core, unless asked otherwise
 LEARN_UNITS = 4
+
+#: the synapse lane counts a core can have (synaptic operations per event-phase cycle)
+LANES = (1, 2, 4, 8)
 
 #: Config port memory selectors, in order (``cfg_sel`` value = index).
 MEMORIES = ("param", "state", "axon", "row", "syn", "ctrl")
@@ -101,16 +105,17 @@ class CoreParams:
     learning: LearnParams | None = None  # the learning engine (targets with a ``learning:`` section)
     storage: str = "sparse"  # the image's synapse layout: sparse, word32 or crossbar (SynapseWord)
     axon_types: int = 0  # crossbar: the weights each neuron holds, one per axon type
+    lanes: int = 1  # synapse lanes: synaptic operations per event-phase cycle (docs/rtl.md, "Lanes")
 
     @classmethod
     def of(cls, target: Target, *, neurons: int | None = None, axons: int | None = None,
            rows: int | None = None, entries: int | None = None, learn: bool = False, learn_units: int = LEARN_UNITS,
-           plastic_rows: int | None = None, plastic_entries: int | None = None) -> CoreParams:
+           plastic_rows: int | None = None, plastic_entries: int | None = None, lanes: int = 1) -> CoreParams:
         """The core for ``target``; memory depths default to the target's per-core limits (rows:
         one per axon and channel). With ``learn`` (an image with plastic synapses), a learning engine
         of ``learn_units`` units (plastic projections per core) and ``plastic_rows`` /
         ``plastic_entries`` (default: as many as the core's rows and synapse entries); without it
-        the core is the inference core, whatever the target."""
+        the core is the inference core, whatever the target. ``lanes``: synapse lanes (:data:`LANES`)."""
         fmt, core = target.format, target.core
         problem = rtl_unsupported(target)
         if problem is not None:
@@ -122,7 +127,8 @@ class CoreParams:
         base = cls(fmt=fmt, fields=fields, neurons=neurons or core.neurons, axons=n_axons, rows=n_rows,
                    entries=n_rows if crossbar else entries or max(1, core.synapse_memory_bits // target.synapse_bits()),
                    payload_bits=core.partial_sum_bits or 0, storage=target.storage.kind,
-                   axon_types=(core.axon_types or 1) if crossbar else 0)
+                   axon_types=(core.axon_types or 1) if crossbar else 0, lanes=lanes)
+        base.check_lanes(target.name)
         if not learn:
             return base
         if target.learning is None or not core.learning_rules:
@@ -137,7 +143,29 @@ class CoreParams:
                          channel_bits=fields.channel)
         return dataclasses.replace(base, learning=lp)
 
+    def check_lanes(self, target: str) -> None:
+        """Refuse a lane count the core cannot have (UserError naming the limit)."""
+        if self.lanes not in LANES:
+            raise UserError(f"--lanes {self.lanes}: a core has {', '.join(map(str, LANES))} synapse lanes")
+        if self.lanes > 1 << self.local_bits:
+            raise UserError(f"--lanes {self.lanes}: target '{target}''s core has {self.neurons} neurons, fewer than "
+                            "its accumulator banks (one per lane): choose at most "
+                            f"{1 << self.local_bits} lanes")
+        if self.lanes > 1 and self.crossbar:
+            raise UserError(f"--lanes {self.lanes}: target '{target}' stores crossbar rows; the RTL has lanes for "
+                            "the 'sparse' and 'word32' layouts: use --lanes 1")
+
     # --- derived sizes -------------------------------------------------------------------
+    @property
+    def lane_bits(self) -> int:
+        """Low bits of a neuron index that pick its accumulator bank (and of an entry its lane)."""
+        return (self.lanes - 1).bit_length()
+
+    @property
+    def syn_groups(self) -> int:
+        """Words of the synapse memory: ``lanes`` consecutive entries each."""
+        return -(-self.entries // self.lanes)
+
     @property
     def channels(self) -> int:
         return max(1, self.fmt.receptors)
@@ -221,6 +249,7 @@ class CoreParams:
         (``ctrl`` is a register) and the accumulator, one word per (delay slot, neuron)."""
         L = self.layouts
         out = {name: L.depth(self, name) * L.width(name) for name in MEMORIES if name != "ctrl"}
+        out["syn"] = self.syn_groups * L.memory_width("syn")
         out["acc"] = (1 << (self.local_bits + self.slot_bits)) * data.Layout.cast(L.acc).size
         if self.learning is not None:
             out |= self.learning.memory_bits()
@@ -236,6 +265,7 @@ class CoreParams:
                 "synapse_fields": vars(self.fields), "payload_bits": self.payload_bits} | (
                     {"storage": self.storage} if self.storage != "sparse" else {}) | (
                     {"axon_types": self.axon_types} if self.crossbar else {}) | (
+                    {"lanes": self.lanes} if self.lanes > 1 else {}) | (
                     {"learning": self.learning.describe()} if self.learning is not None else {})
 
 
@@ -264,6 +294,7 @@ class Layouts:
         # an entry is exactly the image's word (crossbar: a row's bit per neuron): the memory holds
         # what the mapper counted
         self.syn = unsigned(p.neurons if p.crossbar else p.word.width)
+        self.lanes = p.lanes  # the synapse memory holds this many entries per word (group)
         self.acc = data.ArrayLayout(signed(p.acc_width), R)
         # active slots; with compartments also the neurons (slots from there on are compartments)
         self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)} | (
@@ -272,6 +303,19 @@ class Layouts:
     def width(self, name: str) -> int:
         shape = getattr(self, name)
         return shape.width if name == "syn" else data.Layout.cast(shape).size
+
+    def memory_words(self, name: str, words: list[int]) -> list[int]:
+        """The words of memory ``name`` as stored: the synapse memory's entries in groups of
+        ``lanes`` per word (entry ``e`` in lane ``e mod lanes`` of word ``e div lanes``)."""
+        if name != "syn" or self.lanes == 1:
+            return list(words)
+        w = self.width("syn")
+        return [sum(int(e) << (k * w) for k, e in enumerate(words[g:g + self.lanes]))
+                for g in range(0, len(words), self.lanes)]
+
+    def memory_width(self, name: str) -> int:
+        """Bits of one stored word of memory ``name`` (:meth:`memory_words`)."""
+        return self.width(name) * (self.lanes if name == "syn" else 1)
 
     def depth(self, p: CoreParams, name: str) -> int:
         return {"param": p.neurons, "state": p.neurons, "axon": p.axons, "row": p.rows, "syn": p.entries,

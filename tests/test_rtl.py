@@ -81,9 +81,12 @@ def _assert_exact(result) -> None:
     assert result.reference_spikes == result.rtl_spikes
 
 
+@pytest.mark.parametrize("lanes", [1, 2, 4])
 @pytest.mark.parametrize("seed", range(20))
-def test_random_networks_are_bit_exact(fpga, seed):
-    target, params = fpga
+def test_random_networks_are_bit_exact(fpga, seed, lanes):
+    """Also with 2 and 4 synapse lanes (docs/rtl.md, "Lanes"): the same image, the same result."""
+    target, _ = fpga
+    params = CoreParams.of(target, lanes=lanes)
     net = _network(np.random.default_rng(seed), max_delay=int(target.format.delay_max), bounded=seed % 2 == 1)
     result = verify_image(_image(net, target), params, 50, states=seed % 2 == 0,
                           out_ready="random" if seed % 5 == 0 else "always")
@@ -202,8 +205,10 @@ def _directed(target):
     return dataclasses.replace(contents, cores=cores)
 
 
-def test_directed_edge_cases(fpga):
-    target, params = fpga
+@pytest.mark.parametrize("lanes", [1, 2, 4])
+def test_directed_edge_cases(fpga, lanes):
+    target, _ = fpga
+    params = CoreParams.of(target, lanes=lanes)
     contents = _directed(target)
     for out_ready in ("always", "random"):  # random: back-pressure on the spike output
         result = verify_image(contents, params, 60, states=True, out_ready=out_ready)
@@ -310,10 +315,13 @@ def small(tmp_path_factory):
     return target, CoreParams.of(target)
 
 
+@pytest.mark.parametrize("lanes", [1, 2, 4])
 @pytest.mark.parametrize("seed", range(8))
-def test_multi_core_chips_are_bit_exact(small, seed):
-    """Cores + router: spikes cross cores through the fan-out tables built from the image's routes."""
-    target, params = small
+def test_multi_core_chips_are_bit_exact(small, seed, lanes):
+    """Cores + router: spikes cross cores through the fan-out tables built from the image's routes
+    (cores of 1, 2 and 4 synapse lanes)."""
+    target, _ = small
+    params = CoreParams.of(target, lanes=lanes)
     contents = _image(_network(np.random.default_rng(300 + seed)), target)
     result = verify_image(contents, params, 50, states=seed % 2 == 0, out_ready="random" if seed % 4 == 1 else "always")
     _assert_exact(result)
