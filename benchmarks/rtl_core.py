@@ -10,12 +10,16 @@ Cases (every run is also checked bit for bit against the bit-accurate simulator)
 * dense-rows: 24 sources each connected to all 256 neurons (rows of 256 synapses), 8 events per
   tick: the streaming throughput of the event phase.
 
+* lanes (--lanes 1,2,4): the core with N synapse lanes on dense-rows (rows of 256 synapses, each
+  event's row a run of consecutive neurons: every bank takes a lane each cycle) and on cuba-slice
+  (sparse 2 % rows: lanes wait for their bank); synaptic operations per event-phase cycle against N.
+
 * chips (--chips): image-initialized multi-core chips, their memories read from the image's
   ``$readmemh`` files: CUBA on 8 loihi-like and on 16 spinnaker-like cores, synfire on 9
   truenorth-like (crossbar) cores; Verilog, a cold Verilator build (an empty cache folder) and the
   run, each timed.
 
-    python benchmarks/rtl_core.py [--ticks 2000] [--synth] [--chips]
+    python benchmarks/rtl_core.py [--ticks 2000] [--synth] [--chips] [--lanes 1,2,4]
 """
 
 from __future__ import annotations
@@ -91,6 +95,15 @@ def run_case(name: str, net: Network, ticks: int, params, target) -> dict:
                 net.dt / (cycles / ticks / 100e6), 1)}
 
 
+def lane_cases(ticks: int, lanes: list[int], target) -> None:
+    """Synaptic operations per event-phase cycle with N lanes (``ratio_to_lanes``: of N)."""
+    for name, net, steps in (("dense-rows", dense_rows(ticks // 10), ticks // 10), ("cuba-slice", cuba_slice(), ticks)):
+        for n in lanes:
+            rec = run_case(name, net, steps, CoreParams.of(target, lanes=n), target)
+            print(json.dumps(rec | {"case": "lanes", "network": name, "lanes": n,
+                                    "ratio_to_lanes": round(rec["synops_per_event_cycle"] / n, 3)}))
+
+
 def chip_cases(ticks: int) -> None:
     """Image-initialized chips from cold: Verilog, Verilator build and run, checked bit for bit."""
     import tempfile
@@ -127,6 +140,7 @@ def main() -> None:
     ap.add_argument("--ticks", type=int, default=2000)
     ap.add_argument("--synth", action="store_true", help="also synthesize for iCE40 (about 3 minutes)")
     ap.add_argument("--chips", action="store_true", help="also build and run image-initialized chips (about 4 minutes)")
+    ap.add_argument("--lanes", default="", help="comma-separated lane counts to measure (e.g. 1,2,4)")
     args = ap.parse_args()
     target = load_target("fpga-lif")
     params = CoreParams.of(target)
@@ -144,6 +158,8 @@ def main() -> None:
     print(json.dumps({"case": "free-run", "core_neurons": params.neurons, "cycles": cycles,
                       "seconds": round(r["seconds"], 2), "cycles_per_s": round(cycles / r["seconds"]),
                       "ticks": r["counters"]["ticks"], "spikes": r["counters"]["spikes"]}))
+    if args.lanes:
+        lane_cases(args.ticks, [int(n) for n in args.lanes.split(",")], target)
     if args.chips:
         chip_cases(max(1, args.ticks // 20))
     if args.synth:

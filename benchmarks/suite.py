@@ -69,7 +69,8 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
              (b + "peers/brian2_stdp.py", "--duration", "10"), needs=("brian2",)),
         Case("sweep", "sweep", (b + "sweep_scaling.py",), (b + "sweep_scaling.py", "--samples", "20"),
              needs=("distributed", "pyarrow")),
-        Case("rtl", "rtl", (b + "rtl_core.py", "--ticks", "1000", "--chips"), (b + "rtl_core.py", "--ticks", "200"),
+        Case("rtl", "rtl", (b + "rtl_core.py", "--ticks", "1000", "--chips", "--lanes", "1,2,4,8"),
+             (b + "rtl_core.py", "--ticks", "200", "--lanes", "1,2,4"),
              needs=("cocotb", "amaranth")),
         Case("rtl-learning", "rtl", (b + "rtl_learning.py", "--ticks", "2000"), (b + "rtl_learning.py", "--ticks", "200"),
              needs=("cocotb", "amaranth")),
@@ -172,6 +173,10 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
             goal(f"{r['network']}: rate of {r['ours']} ({ours_hz} Hz) vs {r['peer']} ({peer_hz} Hz), relative gap",
                  gap, "<= 0.2, both firing", firing and gap <= 0.2)
     out += _stdp_goals(recs)
+    for r in recs:  # the RTL core's lanes on long rows
+        if r.get("case") == "lanes" and r.get("network") == "dense-rows":
+            goal(f"RTL long rows, {r['lanes']} lane(s): synaptic operations per event-phase cycle / lanes",
+                 r["ratio_to_lanes"], ">= 0.95", r["ratio_to_lanes"] >= 0.95)
     m = next((r for r in recs if r.get("case") == "million" and "s_per_bio_s" in r), None)
     if m:
         goal("1M x 1000: seconds per biological second", m["s_per_bio_s"], "<= 150", m["s_per_bio_s"] <= 150)

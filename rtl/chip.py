@@ -1,25 +1,27 @@
 """A multi-core top: N :class:`~rtl.core.LifCore` instances and a spike router.
 
 Each core's spikes of a tick go into its own FIFO (depth = its neurons, so it never fills). The
-router takes spikes from the FIFOs (lowest core first), shows each on ``out`` (payload: core,
-neuron) and walks the spike's fan-out list: ``fanptr[core, neuron]`` -> (first, count),
-``fan[k]`` -> (destination core, axon), built by :func:`rtl.load.chip_load` from the image's
-routing section (the cores a core's spikes go to) and the destinations' axon tables. It sends one
-event per clock cycle to the destination core's ``inp``. Host events (spike sources) enter through
-``inp`` (payload: core, axon) when no spike is waiting. ``busy`` is high while any core, FIFO or
-the router works; the host sends the events of tick ``t`` after the neuron phases of ``t``
-(``busy`` low), exactly as for a single core.
+router takes one spike per clock cycle from the FIFOs (lowest core first), shows it on ``out``
+(payload: core, neuron) and reads its route word in every destination core's table at once:
+``route<d>[core, neuron]`` -> (valid, axon), built by :func:`rtl.load.chip_load` from the image's
+routing section (the cores a core's spikes go to) and the destinations' axon tables. All the
+spike's events are offered in the same cycle, one to each destination core's ``inp``: every core
+can take one event per cycle. A destination that is not ready keeps the spike (the cores that took
+it are done) and the router takes the next spike once the last destination has. Host events
+(spike sources) enter through ``inp`` (payload: core, axon) when no spike is waiting. ``busy`` is
+high while any core, FIFO or the router works; the host sends the events of tick ``t`` after the
+neuron phases of ``t`` (``busy`` low), exactly as for a single core.
 
 With partial-sum compartments (``core.payload_bits``), a FIFO entry also holds the graded flag
 and value of a compartment's message; ``out`` shows it (payload: neuron, core, flag, value) and
-the router delivers it along the compartment's fan-out list like a spike, flag and value included.
+the router delivers it along the compartment's routes like a spike, flag and value included.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, unsigned
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, ResetSignal, Signal, unsigned
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,50 +29,52 @@ from .core import LifCore, config_port, core_signature
 from .learn_params import LEARN_BASE
 from .params import MEMORIES, CoreParams, address_bits
 
-__all__ = ["ChipParams", "LifChip", "CoreInstance", "ROUTER_MEMORIES", "chip_memory_bits"]
+__all__ = ["ChipParams", "LifChip", "CoreInstance", "ROUTER_SELECT", "chip_memory_bits"]
 
-#: configuration selectors of the router's tables (after the core memories)
-ROUTER_MEMORIES = ("fanptr", "fan")
+#: configuration selector of the router's tables (after the core memories; ``cfg_core`` picks the
+#: destination core's table)
+ROUTER_SELECT = len(MEMORIES)
 
 
 @dataclass(frozen=True)
 class ChipParams:
     core: CoreParams
     cores: int
-    fan_entries: int  # depth of the fan-out list memory
 
     @classmethod
-    def of(cls, core: CoreParams, cores: int, fan_entries: int | None = None) -> ChipParams:
-        return cls(core=core, cores=cores, fan_entries=fan_entries or cores * core.neurons * cores)
+    def of(cls, core: CoreParams, cores: int) -> ChipParams:
+        return cls(core=core, cores=cores)
 
     @property
     def core_bits(self) -> int:
         return address_bits(self.cores)
 
     @property
-    def fan_bits(self) -> int:
-        return address_bits(self.fan_entries)
+    def route_depth(self) -> int:
+        """Words of each destination's route table: one per (source core, neuron)."""
+        return self.cores << self.core.local_bits
 
     @property
-    def fanptr_layout(self):
-        return data.StructLayout({"first": unsigned(self.fan_bits), "count": unsigned(self.core_bits + 1)})
+    def route_layout(self):
+        """A route word: whether the destination core has an axon for the spike, and which."""
+        return data.StructLayout({"axon": unsigned(self.core.axon_bits), "valid": unsigned(1)})
 
     @property
-    def fan_layout(self):
-        return data.StructLayout({"axon": unsigned(self.core.axon_bits), "core": unsigned(self.core_bits)})
+    def route_names(self) -> tuple[str, ...]:
+        """The route tables, one per destination core (memories of the chip, files of rtl.readmem)."""
+        return tuple(f"route{d}" for d in range(self.cores))
 
     def width(self, name: str) -> int:
-        return (self.fanptr_layout if name == "fanptr" else self.fan_layout).size
+        return self.route_layout.size
 
     def describe(self) -> dict:
-        return {"cores": self.cores, "fan_entries": self.fan_entries, "core": self.core.describe()}
+        return {"cores": self.cores, "router": "route table per destination core", "core": self.core.describe()}
 
     def router_memory_bits(self) -> dict[str, int]:
-        """Bits of the router's memories (depth x word width): its tables and the cores' spike
-        FIFOs (``SyncFIFOBuffered`` keeps depth - 1 words in memory, the last in a register)."""
+        """Bits of the router's memories (depth x word width): its route tables and the cores'
+        spike FIFOs (``SyncFIFOBuffered`` keeps depth - 1 words in memory, the last in a register)."""
         cp = self.core
-        return {"fanptr": (self.cores << cp.local_bits) * self.width("fanptr"),
-                "fan": self.fan_entries * self.width("fan"),
+        return {"route": self.cores * self.route_depth * self.route_layout.size,
                 "spike_fifos": self.cores * (cp.neurons - 1) * (cp.local_bits + cp.message_bits)}
 
 
@@ -105,9 +109,10 @@ class CoreInstance(wiring.Component):
 
 class LifChip(wiring.Component):
     """``cores`` cores and the router. Ports: ``tick``, ``busy``, ``inp`` (host events: axon | core << axon_bits),
-    ``out`` (spikes: neuron | core << local_bits), ``cfg_*`` with ``cfg_core`` (core memories) and
-    selectors 6 ``fanptr`` (address neuron | core << local bits), 7 ``fan``, ``dbg_core``/``dbg_addr``/``dbg_state``,
-    and the counters summed over the cores."""
+    ``out`` (spikes: neuron | core << local_bits), ``cfg_*`` with ``cfg_core`` (core memories; with
+    selector 6, :data:`ROUTER_SELECT`, the route table of destination core ``cfg_core`` at address
+    neuron | source core << local bits), ``dbg_core``/``dbg_addr``/``dbg_state``, and the counters
+    summed over the cores."""
 
     def __init__(self, params: ChipParams, init=None, core_module: str | None = None, file_cores: int = 0):
         self.params = params
@@ -116,8 +121,8 @@ class LifChip(wiring.Component):
         self.file_cores = file_cores  # with core_module: cores 0 .. file_cores-1 read core<c>/*.hex (rtl.readmem)
         cp = params.core
         core_width, core_addr = config_port(cp)
-        self.cfg_width = max(core_width, params.width("fanptr"), params.width("fan"))
-        self.cfg_addr_bits = max(core_addr, cp.local_bits + params.core_bits, params.fan_bits)
+        self.cfg_width = max(core_width, params.route_layout.size)
+        self.cfg_addr_bits = max(core_addr, cp.local_bits + params.core_bits)
         lp = cp.learning
         learning = {} if lp is None else {  # the cores' learning engines (docs/rtl.md, "Learning")
             "tick_end": In(1), "ldbg_sel": In(2), "ldbg_addr": In(max(lp.entry_bits, lp.unit_bits + lp.local_bits)),
@@ -176,19 +181,31 @@ class LifChip(wiring.Component):
         if cp.learning is not None:
             self._learning(m, cores)
 
-        ptr_init = init.memories["fanptr"] if init is not None else []
-        fan_init = init.memories["fan"] if init is not None else []
-        m.submodules.fanptr = fanptr = memory.Memory(shape=unsigned(p.width("fanptr")), depth=p.cores << nb,
-                                                     init=ptr_init)
-        m.submodules.fan = fan = memory.Memory(shape=unsigned(p.width("fan")), depth=p.fan_entries, init=fan_init)
-        ptr_rd, ptr_wr, fan_rd, fan_wr = fanptr.read_port(), fanptr.write_port(), fan.read_port(), fan.write_port()
-        for sel, port, name in ((len(MEMORIES), ptr_wr, "fanptr"), (len(MEMORIES) + 1, fan_wr, "fan")):
-            m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:p.width(name)]),
-                         port.en.eq(self.cfg_en & (self.cfg_sel == sel))]
-        ptr, entry = p.fanptr_layout(ptr_rd.data), p.fan_layout(fan_rd.data)
+        routes = self._route_tables(m, init)
+        router_busy = self._router(m, cores, fifos, routes)
+        queued = Cat(f.level != 0 for f in fifos).any()  # level counts a spike as soon as it is written
+        m.d.comb += self.busy.eq(router_busy | queued | Cat(c.busy for c in cores).any())
+        return m
 
-        # --- router -------------------------------------------------------------------------------
-        k, left = Signal(p.fan_bits), Signal(cb + 1)
+    def _route_tables(self, m: Module, init) -> list:
+        """One route table per destination core, written through the configuration port."""
+        p = self.params
+        ports = []
+        for d, name in enumerate(p.route_names):
+            m.submodules[name] = mem = memory.Memory(shape=unsigned(p.route_layout.size), depth=p.route_depth,
+                                                     init=init.memories[name] if init is not None else [])
+            wr = mem.write_port()
+            m.d.comb += [wr.addr.eq(self.cfg_addr), wr.data.eq(self.cfg_data[:p.route_layout.size]),
+                         wr.en.eq(self.cfg_en & (self.cfg_sel == ROUTER_SELECT) & (self.cfg_core == d))]
+            ports.append(mem.read_port())
+        return ports
+
+    def _router(self, m: Module, cores: list, fifos: list, routes: list) -> Signal:
+        """Stage A takes a spike (or a host event) when stage B is free; stage B offers its events to
+        every destination core at once until each has taken its own. The route reads hold while
+        stage B waits."""
+        p, cp = self.params, self.params.core
+        cb, nb = p.core_bits, cp.local_bits
         waiting = Signal(len(fifos))
         m.d.comb += waiting.eq(Cat(f.r_rdy for f in fifos))
         chosen = Signal(cb)
@@ -201,59 +218,30 @@ class LifChip(wiring.Component):
                 m.d.comb += chosen_neuron.eq(f.r_data[:nb])
                 if cp.message_bits:
                     m.d.comb += chosen_message.eq(f.r_data[nb:])
-        ev_message = Signal(cp.message_bits)  # graded flag and value of the message being routed
-        host_core, host_axon = Signal(cb), Signal(cp.axon_bits)
-        m.d.comb += [host_axon.eq(self.inp.payload[:cp.axon_bits]), host_core.eq(self.inp.payload[cp.axon_bits:])]
-        ev_core, ev_axon = Signal(cb), Signal(cp.axon_bits)
-
-        def send(core_sel, axon, message=None):  # offer one event to a core; True-part runs when it is taken
-            for c, core in enumerate(cores):
-                with m.If(core_sel == c):
-                    payload = Cat(axon, message) if message is not None and cp.message_bits else axon
-                    m.d.comb += [core.inp.valid.eq(1), core.inp.payload.eq(payload)]
-            taken = Signal()
-            for c, core in enumerate(cores):
-                with m.If(core_sel == c):
-                    m.d.comb += taken.eq(core.inp.ready)
-            return taken
-
-        router_busy = Signal()
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(waiting.any()):
-                    m.d.comb += [self.out.valid.eq(1), self.out.payload.eq(Cat(chosen_neuron, chosen, chosen_message))]
-                    with m.If(self.out.ready):
-                        if cp.message_bits:
-                            m.d.sync += ev_message.eq(chosen_message)
-                        for c, f in enumerate(fifos):
-                            m.d.comb += f.r_en.eq(chosen == c)
-                        m.d.comb += ptr_rd.addr.eq(Cat(chosen_neuron, chosen))
-                        m.next = "FANPTR"
-                with m.Elif(self.inp.valid):
-                    m.d.comb += self.inp.ready.eq(1)
-                    m.d.sync += [ev_core.eq(host_core), ev_axon.eq(host_axon)]
-                    m.next = "HOST"
-            with m.State("FANPTR"):
-                m.d.comb += [router_busy.eq(1), fan_rd.addr.eq(ptr.first)]
-                m.d.sync += [k.eq(ptr.first), left.eq(ptr.count)]
-                with m.If(ptr.count != 0):
-                    m.next = "FAN"
-                with m.Else():
-                    m.next = "IDLE"
-            with m.State("FAN"):
-                m.d.comb += router_busy.eq(1)
-                taken = send(entry.core, entry.axon, ev_message)
-                with m.If(taken):
-                    m.d.comb += fan_rd.addr.eq(k + 1)
-                    m.d.sync += [k.eq(k + 1), left.eq(left - 1)]
-                    with m.If(left == 1):
-                        m.next = "IDLE"
-                with m.Else():
-                    m.d.comb += fan_rd.addr.eq(k)
-            with m.State("HOST"):
-                m.d.comb += router_busy.eq(1)
-                with m.If(send(ev_core, ev_axon)):
-                    m.next = "IDLE"
-        queued = Cat(f.level != 0 for f in fifos).any()  # level counts a spike as soon as it is written
-        m.d.comb += self.busy.eq(router_busy | queued | Cat(c.busy for c in cores).any())
-        return m
+        # stage B: a spike (its route words, read a cycle earlier) or a host event (core, axon)
+        b_valid, b_host, b_core, b_axon = Signal(), Signal(), Signal(cb), Signal(cp.axon_bits)
+        b_message, done = Signal(cp.message_bits), Signal(p.cores)
+        want, taken = Signal(p.cores), Signal(p.cores)
+        for d, core in enumerate(cores):
+            word = p.route_layout(routes[d].data)
+            m.d.comb += [want[d].eq(b_valid & ~done[d] & Mux(b_host, b_core == d, word.valid)),
+                         core.inp.valid.eq(want[d]), taken[d].eq(want[d] & core.inp.ready),
+                         core.inp.payload.eq(Cat(Mux(b_host, b_axon, word.axon), Mux(b_host, 0, b_message))
+                                             if cp.message_bits else Mux(b_host, b_axon, word.axon))]
+        free = ~b_valid | ((want & ~taken) == 0)
+        m.d.sync += done.eq(Mux(free, 0, done | taken))
+        for port in routes:
+            m.d.comb += [port.en.eq(free), port.addr.eq(Cat(chosen_neuron, chosen))]
+        with m.If(free):
+            m.d.sync += b_valid.eq(0)
+            with m.If(waiting.any()):
+                m.d.comb += [self.out.valid.eq(1), self.out.payload.eq(Cat(chosen_neuron, chosen, chosen_message))]
+                with m.If(self.out.ready):
+                    for c, f in enumerate(fifos):
+                        m.d.comb += f.r_en.eq(chosen == c)
+                    m.d.sync += [b_valid.eq(1), b_host.eq(0), b_message.eq(chosen_message)]
+            with m.Elif(self.inp.valid):
+                m.d.comb += self.inp.ready.eq(1)
+                m.d.sync += [b_valid.eq(1), b_host.eq(1), b_core.eq(self.inp.payload[cp.axon_bits:]),
+                             b_axon.eq(self.inp.payload[:cp.axon_bits])]
+        return b_valid

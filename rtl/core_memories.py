@@ -9,7 +9,8 @@ pipeline's back-to-back updates of one word are exact.
 
 With ``lanes`` synapse lanes (docs/rtl.md, "Lanes") the synapse memory holds ``lanes`` consecutive
 entries per word (the configuration port writes one entry, its lane by write enable), and the
-accumulator is ``lanes`` banks, neuron ``j`` in bank ``j mod lanes``: the synapse pipeline reads and
+accumulator is ``lanes`` banks (neuron ``j`` in bank :func:`bank_of`, the XOR of its pieces of
+``lane_bits``, at the address of its bits above them): the synapse pipeline reads and
 writes each bank through its own ports (``bank_*``), the neuron phase and the learning engine
 through the single-word view (``acc_*``) as before. ``ev_en`` low holds the event phase's read
 ports (axon, row, synapse), so a stalled event phase finds its data again.
@@ -17,19 +18,34 @@ ports (axon, row, synapse), so a stalled event phase finds its data again.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, unsigned
+from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .load import CoreLoad, unpack
 from .params import MEMORIES, CoreParams
 
-__all__ = ["CoreMemories", "memory_address_bits"]
+__all__ = ["CoreMemories", "bank_of", "bank_ports", "memory_address_bits"]
 
 
 def memory_address_bits(depth: int) -> int:
     """Address width of a memory of ``depth`` words (at least 1)."""
     return max(1, (depth - 1).bit_length())
+
+
+def bank_of(params: CoreParams, neuron: Value) -> Value:
+    """The accumulator bank of a local neuron index: the XOR of its ``lane_bits``-bit pieces.
+    Consecutive neurons fall in different banks, and so do neurons a power of two apart (a row of
+    one delay in a row ordered by delay, then neuron); with the bits above ``lane_bits`` (the
+    address within the bank) it gives the neuron back."""
+    lb = params.lane_bits
+    if not lb:
+        return C(0, 1)
+    bits = neuron[:params.local_bits]
+    out = bits[:lb]
+    for at in range(lb, len(bits), lb):
+        out = out ^ bits[at:at + lb]
+    return out[:lb]
 
 
 def bank_ports(params: CoreParams) -> dict:
@@ -95,12 +111,12 @@ class CoreMemories(wiring.Component):
 
     def _accumulator(self, m: Module) -> None:
         """The banks: a bank's lane read or write goes first; otherwise the single-word view's, in
-        the bank of its neuron's low bits. The view's read data comes from the bank read."""
+        its neuron's bank (:func:`bank_of`). The view's read data comes from the bank read."""
         p, lb = self.params, self.params.lane_bits
-        bank_of = lambda addr: addr[:lb] if lb else 0  # noqa: E731
+        bank = lambda addr: bank_of(p, addr)  # noqa: E731
         within = lambda addr: Cat(addr[lb:p.local_bits], addr[p.local_bits:])  # noqa: E731
         rd_bank = Signal(max(1, lb))
-        m.d.sync += rd_bank.eq(bank_of(self.acc_rd_addr))
+        m.d.sync += rd_bank.eq(bank(self.acc_rd_addr))
         for b in range(p.lanes):
             m.submodules[f"acc{b}" if lb else "acc"] = acc = memory.Memory(
                 shape=p.layouts.acc, depth=1 << (p.local_bits - lb + p.slot_bits), init=[])
@@ -112,7 +128,7 @@ class CoreMemories(wiring.Component):
                 m.d.comb += self.acc_rd_data.eq(rd.data)
             with m.If(self.bank_wr_en[b]):
                 m.d.comb += [wr.addr.eq(self.bank_wr_addr[b]), wr.en.eq(1), wr.data.eq(self.bank_wr_data[b])]
-            with m.Elif(self.acc_wr_en & (bank_of(self.acc_wr_addr) == b)):
+            with m.Elif(self.acc_wr_en & (bank(self.acc_wr_addr) == b)):
                 m.d.comb += [wr.addr.eq(within(self.acc_wr_addr)), wr.en.eq(1), wr.data.eq(self.acc_wr_data)]
 
     def _configuration(self, m: Module, mems: dict) -> None:

@@ -18,7 +18,7 @@ from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .core_memories import bank_ports, memory_address_bits
+from .core_memories import bank_of, bank_ports, memory_address_bits
 from .params import CoreParams
 
 __all__ = ["EventPhase", "SynapsePipeline"]
@@ -226,7 +226,7 @@ class SynapsePipeline(wiring.Component):
     ``busy`` and the counter ``synops``.
 
     Stage 0 holds the group. Each cycle every bank takes the lowest waiting lane whose neuron it
-    holds (``neuron mod lanes``): lanes of one bank (a multapse, two neurons of one bank) go one
+    holds (:func:`rtl.core_memories.bank_of`): lanes of one bank (a multapse, two neurons of one bank) go one
     per cycle, and ``stall`` keeps the event phase and the group until the last lane is taken.
     Stage 1 reads the taken lane's accumulator word in its bank, stage 2 writes it back plus the
     weight; a bank's read port is transparent to its write, so back-to-back updates of one word
@@ -270,7 +270,7 @@ class SynapsePipeline(wiring.Component):
         slot = (self.cur + delay_m1 + 1)[:p.slot_bits]
         addr = Cat(word[lb:nb], slot)  # neuron index < neurons (checked at load)
         delta = Mux(graded, value, mant << exp) if p.payload_bits else mant << exp
-        return (word[:lb] if lb else C(0, 1)), addr, (field(w.channel) if w.channel[1] else 0), delta
+        return bank_of(p, word[:nb]), addr, (field(w.channel) if w.channel[1] else 0), delta
 
     def _arbitrate(self, m: Module, valid, mask, banks: list) -> Value:
         """Which lanes the banks take this cycle: a waiting lane unless a lower one waits for its

@@ -191,18 +191,17 @@ def _crossbar_words(image: CoreImage, params: CoreParams) -> list[int]:
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ChipLoad:
     """What the host writes into a multi-core chip: every core's :class:`CoreLoad` and the router's
-    fan-out tables (``fanptr`` at ``core << local_bits | neuron``, ``fan`` entries)."""
+    route tables (``route<d>``, one per destination core, at ``core << local_bits | neuron``)."""
     cores: tuple[CoreLoad, ...]
     memories: dict[str, list[int]]
     local_bits: int
 
     def writes(self) -> list[tuple[int, int, int, int]]:
-        """``(selector, core, address, word)`` for the configuration port."""
+        """``(selector, core, address, word)`` for the configuration port; a route table's core
+        is its destination. Zero route words (no axon there) are what the memory holds after reset."""
         out = [(sel, ld.core, a, w) for ld in self.cores for sel, a, w in ld.writes()]
-        base = len(MEMORIES)
-        # zero fan-out pointers (neurons without targets) are what the memory holds after reset
-        return out + [(base + k, 0, a, w) for k, name in enumerate(("fanptr", "fan"))
-                      for a, w in enumerate(self.memories[name]) if w or name == "fan"]
+        return out + [(len(MEMORIES), int(name[len("route"):]), a, w) for name, words in self.memories.items()
+                      for a, w in enumerate(words) if w]
 
 
 def check_fields(contents, params: CoreParams) -> None:
@@ -219,9 +218,10 @@ def check_fields(contents, params: CoreParams) -> None:
 
 
 def chip_load(contents, chip) -> ChipLoad:
-    """Pack a multi-core image for a :class:`rtl.chip.ChipParams` chip. The fan-out list of each
-    neuron names, for every core in its core's ``routes`` destinations, the axon that core gives the
-    neuron; a core that has an axon for a neuron its routes do not reach is an inconsistent image."""
+    """Pack a multi-core image for a :class:`rtl.chip.ChipParams` chip. The route table of each
+    destination core holds, for every neuron of a core whose ``routes`` reach it, the axon it gives
+    the neuron (valid) or nothing; a core that has an axon for a neuron its routes do not reach is
+    an inconsistent image."""
     cp = chip.core
     check_fields(contents, cp)
     if len(contents.cores) > chip.cores:
@@ -229,8 +229,7 @@ def chip_load(contents, chip) -> ChipLoad:
     loads = tuple(core_load(c, cp, int(contents.meta["presynaptic"]), contents if cp.learning else None)
                   for c in contents.cores)
     nb = cp.local_bits
-    ptr = [0] * (chip.cores << nb)
-    fan: list[int] = []
+    routes = {name: [0] * chip.route_depth for name in chip.route_names}
     for c, (img, ld) in enumerate(zip(contents.cores, loads)):
         dests = set(int(d) for d in img.destinations)
         axons = {k: other.axon_of(ld.slots) for k, other in enumerate(loads)}
@@ -238,10 +237,10 @@ def chip_load(contents, chip) -> ChipLoad:
             if k not in dests and np.any(a >= 0):
                 raise UserError(f"image inconsistent: core {k} has an axon for a neuron or compartment of core {c}, "
                                 f"but core {c}'s routes do not reach core {k}")
-        for j in range(ld.slots.size):
-            targets = [(k, int(axons[k][j])) for k in sorted(dests) if k < len(loads) and axons[k][j] >= 0]
-            ptr[(c << nb) | j] = pack(chip.fanptr_layout, {"first": len(fan), "count": len(targets)})
-            fan += [pack(chip.fan_layout, {"axon": a, "core": k}) for k, a in targets]
-    if len(fan) > chip.fan_entries:
-        raise UserError(f"the image's fan-out lists need {len(fan)} entries, the RTL router holds {chip.fan_entries}")
-    return ChipLoad(cores=loads, memories={"fanptr": ptr, "fan": fan}, local_bits=nb)
+        for k in sorted(dests):
+            if k >= len(loads):
+                continue
+            table = routes[f"route{k}"]
+            for j in np.flatnonzero(axons[k] >= 0).tolist():
+                table[(c << nb) | j] = pack(chip.route_layout, {"axon": int(axons[k][j]), "valid": 1})
+    return ChipLoad(cores=loads, memories=routes, local_bits=nb)

@@ -11,7 +11,7 @@ the image fills gets one ``$readmemh`` statement instead:
 * the core's memories ``param``, ``state``, ``axon``, ``row``, ``syn`` read ``INIT + "<name>.hex"``,
   and the configuration registers (``active``, ``first_comp``) take their fields of the single
   word of ``INIT + "ctrl.hex"``;
-* a chip's router reads ``router/fanptr.hex`` and ``router/fan.hex``.
+* a chip's router reads ``router/route<d>.hex``, the route table of destination core ``d``.
 
 The files are those ``nmc rtl`` writes (:func:`memory_files`: one hexadecimal word per line, from
 address 0), and paths are relative to the simulator's (or synthesis tool's) working directory. The
@@ -25,12 +25,10 @@ import re
 from .load import ChipLoad, CoreLoad
 from .params import MEMORIES
 
-__all__ = ["hex_words", "memory_files", "with_readmem", "FILE_MEMORIES", "ROUTER_FILES", "CTRL_REGISTERS"]
+__all__ = ["hex_words", "memory_files", "with_readmem", "FILE_MEMORIES", "CTRL_REGISTERS"]
 
 #: the core memories read from files (``ctrl`` is registers; the accumulator starts at zero)
 FILE_MEMORIES = ("param", "state", "axon", "row", "syn")
-#: the router's tables and their files
-ROUTER_FILES = {"fanptr": "router/fanptr.hex", "fan": "router/fan.hex"}
 #: register of the memories module <- field of the ``ctrl`` word
 CTRL_REGISTERS = {"active": "active", "first_comp": "neurons"}
 
@@ -49,7 +47,8 @@ def memory_files(load: CoreLoad | ChipLoad, layouts, chip=None) -> dict[str, str
                                                    layouts.memory_width(name))
              for ld in cores for name in MEMORIES}
     if isinstance(load, ChipLoad):
-        files |= {path: hex_words(load.memories[name], chip.width(name)) for name, path in ROUTER_FILES.items()}
+        files |= {f"router/{name}.hex": hex_words(load.memories[name], chip.route_layout.size)
+                  for name in chip.route_names}
     return files
 
 
@@ -85,7 +84,7 @@ def with_readmem(text: str, core_module: str, ctrl_layout, *, core_init: str = "
         parts += [text[last:header], body]
         last = end
     parts.append(text[last:])
-    missing = ({*FILE_MEMORIES, "active"} | (set(ROUTER_FILES) if top else set())) - found
+    missing = ({*FILE_MEMORIES, "active"} | ({"route0"} if top else set())) - found
     if missing:
         raise RuntimeError(f"with_readmem: no declaration of {sorted(missing)} in the Verilog of {core_module}")
     return "".join(parts)
@@ -123,10 +122,10 @@ def _core_reads(body: str, ctrl_layout) -> tuple[str, set]:
 
 
 def _router_reads(body: str) -> tuple[str, set]:
+    """Each route table ``route<d>`` reads ``router/route<d>.hex``."""
     found = set()
-    for name, path in ROUTER_FILES.items():
-        decl = re.search(rf"^  reg \[\d+:0\] {name} \[\d+:0\];\n", body, re.M)
-        if decl:
-            found.add(name)
-            body = body[:decl.end()] + f'  initial $readmemh("{path}", {name});\n' + body[decl.end():]
+    for decl in reversed(list(re.finditer(r"^  reg \[\d+:0\] (route\d+) \[\d+:0\];\n", body, re.M))):
+        name = decl.group(1)
+        found.add(name)
+        body = body[:decl.end()] + f'  initial $readmemh("router/{name}.hex", {name});\n' + body[decl.end():]
     return body, found

@@ -52,8 +52,8 @@ def _network(seed: int = 5) -> Network:
     return net
 
 
-@pytest.mark.parametrize("load", ["port", "files"])
-def test_compartments_on_a_chip_are_bit_exact(tmp_path, load):
+@pytest.mark.parametrize("load,lanes", [("port", 1), ("files", 1), ("files", 2)])
+def test_compartments_on_a_chip_are_bit_exact(tmp_path, load, lanes):
     target = _target(tmp_path)
     net = _network()
     mapping, fx, report = compile_network(net, target)
@@ -61,7 +61,7 @@ def test_compartments_on_a_chip_are_bit_exact(tmp_path, load):
     assert report.fits and ps is not None and ps.late_synapses == 0
     contents = build_contents(mapping, fx)
     assert 2 <= len(contents.cores) <= 8 and sum(c.compartments.size for c in contents.cores) == ps.compartments
-    params = CoreParams.of(target)
+    params = CoreParams.of(target, lanes=lanes)
     assert params.payload_bits == 24
     result = verify_image(contents, params, 60, states=True, load=load)  # files: first_comp from ctrl.hex
     assert result.mismatches == 0, f"first divergence: {result.first_divergence}"

@@ -40,10 +40,11 @@ def test_the_word_fields_are_where_the_image_puts_them():
     assert SynapseWord.of(f, "word32").width == 32 and SynapseWord.of(f, "sparse").width == f.total
 
 
+@pytest.mark.parametrize("lanes", [1, 2])
 @pytest.mark.parametrize("seed", range(4))
-def test_random_networks_on_a_spinnaker_like_core(seed):
+def test_random_networks_on_a_spinnaker_like_core(seed, lanes):
     target = load_target("spinnaker-like")
-    params = CoreParams.of(target, neurons=128, axons=256, entries=4096)
+    params = CoreParams.of(target, neurons=128, axons=256, entries=4096, lanes=lanes)
     assert params.storage == "word32" and params.layouts.width("syn") == 32
     net = _network(np.random.default_rng(300 + seed), max_delay=int(target.format.delay_max), bounded=seed % 2 == 1)
     result = verify_image(_image(net, target), params, 50, states=True, load="files" if seed % 2 else "port")

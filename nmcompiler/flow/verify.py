@@ -115,11 +115,11 @@ def response_lag(net: Network, source: str, output: str) -> int:
 
 def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *, net: Network | None = None,
                   source: str = "", steps: int | None = None, duration: float | None = None,
-                  states: bool = False, frozen: bool = False) -> Ladder:
+                  states: bool = False, frozen: bool = False, lanes: int = 1) -> Ladder:
     """The ladder on an image's contents (and, for the float level, the network it was made from).
     Plastic projections learn at every level (the RTL core gets its learning engine, and its
     weights, traces and LFSRs are compared after the run), or, ``frozen``, keep their initial
-    weights at every level."""
+    weights at every level. ``lanes``: the RTL core's synapse lanes."""
     if "float" in wanted and net is None:
         raise UserError(f"{source}: an image holds no float network: use --levels int,rtl or verify the network")
     plastic = [p["name"] for p in contents.meta.get("plastic", [])]
@@ -128,7 +128,7 @@ def verify_ladder(contents: ImageContents, target: Target, wanted: list[str], *,
     if "rtl" in wanted:  # the RTL needs Amaranth and Verilator: only when it runs
         from ..rtl.params import CoreParams
 
-        params = CoreParams.of(target, learn=learn)
+        params = CoreParams.of(target, learn=learn, lanes=lanes)
     prog = probe_all(to_program(contents, learn=learn))
     empty = [s.name for s in prog.sources if isinstance(s, SpikeSource) and not np.asarray(s.ids).size]
     if empty:  # an undriven input port (a NIR Input, say): the ladder would compare bias-driven noise
@@ -242,7 +242,7 @@ class DataVerification:
 
 def verify_data(contents: ImageContents, target: Target, net: Network, *, samples: np.ndarray, labels: np.ndarray,
                 source: str, output: str, steps: int, rtl_samples: int = 1, where: str = "",
-                executor=None) -> DataVerification:
+                executor=None, lanes: int = 1) -> DataVerification:
     """Float and bit-accurate (the image's tables) accuracy on ``samples`` ((samples, steps,
     channels) spikes fed to the spike source ``source``; on ``executor`` when given), and the RTL
     on the first ``rtl_samples``."""
@@ -256,7 +256,7 @@ def verify_data(contents: ImageContents, target: Target, net: Network, *, sample
     spikes = {"float": sum(acc.float_counts.totals.values()), "int": sum(acc.hw_counts.totals.values())}
     mismatches = None
     if rtl_samples:
-        params, mismatches, spikes["rtl"] = CoreParams.of(target), 0, 0
+        params, mismatches, spikes["rtl"] = CoreParams.of(target, lanes=lanes), 0, 0
         size = next(s["size"] for s in contents.meta["sources"] if s["name"] == source)
         for sample in samples[:rtl_samples]:
             one = contents.with_source(spike_source_from_array(source, sample, net.dt, size))
