@@ -81,6 +81,7 @@ class EventPhase(wiring.Component):
             with m.State("IDLE"):
                 self._idle(m)
             with m.State("AXON"):
+                self._accept_pending(m)
                 self._start_event(m, self.axon.first, self.axon.count)
             with m.State("ROW"):
                 self._row(m)
@@ -136,15 +137,17 @@ class EventPhase(wiring.Component):
                      self.delay_m1.eq(delay_m1), self.xtype.eq(xtype)]
 
     def _idle(self, m: Module) -> None:
-        m.d.comb += self.inp.ready.eq(~self.tick & ~self.hold & (self._pend == 0))
+        """No event while a tick starts or the neuron phase runs; else the waiting one, or a new one."""
         with m.If(self.start | self.hold):
             pass
         with m.Elif(self._pend != 0):
-            self._start_pending(m)
-        with m.Elif(self.inp.valid & self.inp.ready):
-            m.d.comb += self.axon_addr.eq(self._in_axon)
-            m.d.sync += [self._ev_graded.eq(self._in_graded), self._ev_value.eq(self._in_value)]
-            m.next = "AXON"
+            self._start_pending(m, accept=~self.tick)
+        with m.Elif(~self.tick):
+            m.d.comb += self.inp.ready.eq(1)
+            with m.If(self.inp.valid):
+                m.d.comb += self.axon_addr.eq(self._in_axon)
+                m.d.sync += [self._ev_graded.eq(self._in_graded), self._ev_value.eq(self._in_value)]
+                m.next = "AXON"
 
     def _row(self, m: Module) -> None:
         self._accept_pending(m)
@@ -184,17 +187,27 @@ class EventPhase(wiring.Component):
         with m.Else():
             m.next = "IDLE"
 
-    def _start_pending(self, m: Module) -> None:
+    def _start_pending(self, m: Module, accept=1) -> None:
+        """Walk the waiting event, and take the next one in its place (while ``accept``): its axon
+        is read now, and the cycle it is next needed the data is there, so events whose rows
+        take one cycle follow one per cycle."""
         self._start_event(m, *self._pending)
         m.d.sync += [self._pend.eq(0), self._ev_graded.eq(self._pend_graded), self._ev_value.eq(self._pend_value)]
+        with m.If(accept):
+            m.d.comb += self.inp.ready.eq(1)
+            with m.If(self.inp.valid):
+                self._take(m)
 
     def _accept_pending(self, m: Module) -> None:
         with m.If(self._pend == 0):
             m.d.comb += self.inp.ready.eq(1)
             with m.If(self.inp.valid):
-                m.d.comb += self.axon_addr.eq(self._in_axon)
-                m.d.sync += [self._pend.eq(1), self._pend_graded.eq(self._in_graded),
-                             self._pend_value.eq(self._in_value)]
+                self._take(m)
+
+    def _take(self, m: Module) -> None:
+        """The offered event waits (``pend`` 1: its axon entry is being read)."""
+        m.d.comb += self.axon_addr.eq(self._in_axon)
+        m.d.sync += [self._pend.eq(1), self._pend_graded.eq(self._in_graded), self._pend_value.eq(self._in_value)]
 
     def _next_row(self, m: Module) -> None:
         """After the last synapse of a row is issued."""
