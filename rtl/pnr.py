@@ -22,7 +22,19 @@ from nmcompiler.errors import UserError
 
 from .yosys import run_yosys
 
-__all__ = ["DEVICES", "PnrResult", "device_of", "place_and_route", "parse_utilisation"]
+__all__ = ["DEVICES", "PnrResult", "core_cost_model", "device_of", "place_and_route", "parse_utilisation"]
+
+#: the target whose cost model gives the generated core's cycle counts (docs/rtl.md, Timing)
+CORE_CYCLES_TARGET = "fpga-lif"
+
+
+def core_cost_model(clock_hz: float):
+    """The generated core's cycle model (``fpga-lif``'s ``cost:``, the RTL's own cycle counts, for
+    an image of any target the core runs) at ``clock_hz``: what a placed-and-routed core takes per
+    tick."""
+    from nmcompiler.targets import load_target
+
+    return load_target(CORE_CYCLES_TARGET).cost.with_clock(clock_hz, "Fmax of nmc rtl --pnr")
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,18 @@ def test_cli_reports_fmax_and_utilization(tmp_path, run_nmc, monkeypatch):
     code, out, err = run_nmc("rtl", tmp_path / "c" / "mlp.nmc", "-o", tmp_path / "r", "--pnr", "ecp5")
     assert code == 0, err
     assert "LFE5U-25F: Fmax 16.13 MHz" in out and "DP16KD 48/56" in out
+    rtl_out = " ".join(out.split())
     doc = json.loads((tmp_path / "r" / "rtl.json").read_text())
     assert doc["pnr"]["fmax_mhz"] == 16.13 and seen["top"] == "nmc_core" and seen["device"] == "ecp5"
-    code, out, err = run_nmc("estimate", tmp_path / "c" / "mlp.nmc", "--steps", "50", "--clock",
+    code, out, err = run_nmc("estimate", tmp_path / "c" / "mlp.nmc", "--steps", "100", "--clock",
                              tmp_path / "r" / "rtl.json", "--json")
     assert code == 0, err
-    assert json.loads(out)["model"]["clock"]["value"] == pytest.approx(16.13e6)
+    est = json.loads(out)
+    assert est["model"]["clock"]["value"] == pytest.approx(16.13e6)
+    # the real-time factor nmc rtl --pnr prints: the same run priced at the same clock
+    activity = doc["pnr"]["activity"]
+    assert activity["steps"] == 100 and activity["cycles_per_tick_mean"] > 0
+    assert activity["real_time_factor"] == pytest.approx(est["throughput"]["real_time_factor"])
+    assert f"real-time factor {activity['real_time_factor']:.4g}" in rtl_out
     code, _, err = run_nmc("rtl", tmp_path / "c" / "mlp.nmc", "-o", tmp_path / "r2", "--pnr", "virtex")
     assert code == 2 and "unknown device" in err and not (tmp_path / "r2").exists()

@@ -329,6 +329,30 @@ def test_multi_core_chips_are_bit_exact(small, seed, lanes):
         assert result.cores == len(contents.cores)
 
 
+def test_a_spike_reaches_all_its_cores_in_one_cycle(small):
+    """32 neurons of core 0 fire every tick, each onto one neuron of each of 3 other cores: the
+    router offers a spike to its 3 cores in the same cycle and the cores take an event per cycle,
+    so a tick costs the neuron phase plus about one cycle per spike (the earlier router: 2 + 3)."""
+    target, params = small
+    net = Network("fan", dt=1e-3, seed=1)
+    net.add(SpikeSource(name="in", size=1, ids=np.zeros(1, int), times=np.zeros(1)))
+    for name in "abcd":
+        net.add(Population(name=name, size=32, model=IF(v_threshold=1.0, bias=2000.0 if name == "a" else 0.0)))
+    one = np.arange(32)
+    net.connect(Projection(name="in_a", pre="in", post="a", connectivity=Connectivity.from_coo(
+        1, 32, np.zeros(32, int), one, np.full(32, 0.1), 1)))
+    for name in "bcd":
+        net.connect(Projection(name=f"a_{name}", pre="a", post=name, connectivity=Connectivity.from_coo(
+            32, 32, one, one, np.full(32, 0.01), 1)))
+    contents = _image(net, target)
+    assert [c.neurons.size for c in contents.cores] == [32, 32, 32, 32]
+    result = verify_image(contents, params, 20)
+    _assert_exact(result)
+    assert result.reference_spikes == 20 * 32 and result.synops == 20 * 96 + 32
+    per_tick = np.array(result.neuron_cycles) + np.array(result.event_cycles)
+    assert (per_tick[1:] >= 33 + 32).all() and (per_tick[1:] <= 33 + 32 + 8).all(), per_tick
+
+
 @pytest.mark.parametrize("name", ["mlp.yaml", "digits/digits.yaml"])
 def test_examples_on_several_cores(small, name):
     target, params = small

@@ -209,7 +209,8 @@ def rtl(image: Path, outdir: Path, target, frozen: bool, synth, pnr, lanes: int,
         from nmcompiler.rtl import pnr as place
 
         place.device_of(pnr)  # an unknown device before minutes of synthesis
-        doc["pnr"] = place.place_and_route(files["nmc_core.v"].decode(), TOPLEVEL, pnr).to_json()
+        result = place.place_and_route(files["nmc_core.v"].decode(), TOPLEVEL, pnr)
+        doc["pnr"] = result.to_json() | {"activity": _realtime(contents, tgt, result.fmax_hz, str(image))}
     output = OutputSet(outdir)  # one set: a killed run leaves the old set whole or no valid set
     for name, data in files.items():
         output.add(name, data)
@@ -231,6 +232,24 @@ def rtl(image: Path, outdir: Path, target, frozen: bool, synth, pnr, lanes: int,
         p = doc["pnr"]
         console.print(f"{p['part']}: Fmax {p['fmax_mhz']:g} MHz (nextpnr, clock 'clk'); " + ", ".join(
             f"{k} {v['used']}/{v['available']}" for k, v in p["utilisation"].items()))
+        a = p["activity"]
+        console.print(f"at {p['fmax_mhz']:g} MHz the image's first {a['steps']} ticks take {a['cycles_per_tick_mean']:.1f} "
+                      f"cycles per tick (longest {a['cycles_per_tick_max']:g}): real-time factor "
+                      f"{a['real_time_factor']:.4g} (below 1: faster than biological time)")
+
+
+def _realtime(contents, tgt, fmax_hz: float, where: str, steps: int = 100) -> dict:
+    """The image's first ``steps`` ticks (its own inputs, bit-accurately) priced by the generated
+    core's cycle model (:func:`nmcompiler.rtl.pnr.core_cost_model`) at ``fmax_hz``."""
+    from nmcompiler.rtl.pnr import core_cost_model
+
+    from ..flow.estimate import estimate_contents
+
+    run = estimate_contents(contents, tgt, core_cost_model(fmax_hz), where=where, steps=steps)
+    lat, thr = run.estimate.to_json()["latency"], run.estimate.to_json()["throughput"]
+    return {"steps": steps, "cycles_per_tick_mean": lat["cycles_per_tick_mean"],
+            "cycles_per_tick_max": lat["cycles_per_tick_max"], "real_time_factor": thr["real_time_factor"],
+            "model": "fpga-lif's cost model (the one-lane generated core's cycle counts)"}
 
 
 def _learning_files(lp, loads, files: dict) -> dict:
