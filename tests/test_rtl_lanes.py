@@ -8,6 +8,8 @@ image-initialized chip, and the refusals."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,27 @@ def test_lanes_need_neurons_and_a_sparse_or_word32_layout(fpga):
         CoreParams.of(fpga, neurons=4, lanes=8)
     with pytest.raises(UserError, match="--lanes 1"):
         CoreParams.of(load_target("truenorth-like"), lanes=2)
+
+
+def test_cli_writes_and_verifies_a_core_of_lanes(tmp_path, run_nmc):
+    code, _, err = run_nmc("compile", EXAMPLES / "mlp.yaml", "--target", "fpga-lif", "-o", tmp_path / "c")
+    assert code == 0, err
+    image = tmp_path / "c" / "mlp.nmc"
+    code, out, err = run_nmc("rtl", image, "-o", tmp_path / "one", "--json")
+    assert code == 0, err
+    code, out, err = run_nmc("rtl", image, "-o", tmp_path / "two", "--lanes", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["params"]["lanes"] == 2
+    one = (tmp_path / "one" / "core0" / "syn.hex").read_text().split()
+    two = (tmp_path / "two" / "core0" / "syn.hex").read_text().split()
+    width = CoreParams.of(load_target("fpga-lif")).layouts.width("syn")
+    assert len(two) == (len(one) + 1) // 2
+    for g, word in enumerate(two):  # entries 2g and 2g + 1 in lanes 0 (the low bits) and 1
+        pair = [int(w, 16) for w in one[2 * g:2 * g + 2]]
+        assert int(word, 16) == sum(w << (k * width) for k, w in enumerate(pair))
+    code, out, err = run_nmc("verify", image, "--levels", "int,rtl", "--lanes", "2", "--steps", "40", "--json")
+    assert code == 0, err
+    rtl = next(level for level in json.loads(out)["levels"] if level["level"] == "rtl")
+    assert rtl["mismatches"] == 0 and rtl["spikes"] > 0
+    code, _, err = run_nmc("rtl", image, "-o", tmp_path / "three", "--lanes", "3")
+    assert code == 2 and "1, 2, 4, 8" in err and not (tmp_path / "three").exists()
