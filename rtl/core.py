@@ -177,8 +177,10 @@ class LifCore(wiring.Component):
         # a crossbar row is read with its row word; each synapse's word is formed a cycle after its
         # issue from its neuron, the row's delay and the neuron's weight for the row's axon type
         p = mem.params
-        neuron, delay_m1, xtype = Signal(p.fields.index), Signal(p.fields.delay), Signal(p.type_bits)
+        neuron = [Signal(p.fields.index, name=f"xneuron{k}") for k in range(p.lanes)]
+        delay_m1, xtype = Signal(p.fields.delay), Signal(p.type_bits)
         with m.If(ev.issue):
-            m.d.sync += [neuron.eq(ev.neuron), delay_m1.eq(ev.delay_m1), xtype.eq(ev.xtype)]
-        m.d.comb += [mem.syn_addr.eq(ev.row_addr), ev.mask.eq(mem.syn_data), mem.weight_addr.eq(ev.neuron),
-                     syn.word.eq(Cat(neuron, delay_m1, mem.weight_data.type_w[xtype]))]
+            m.d.sync += [delay_m1.eq(ev.delay_m1), xtype.eq(ev.xtype)] + [n.eq(ev.neuron[k]) for k, n in enumerate(neuron)]
+        m.d.comb += [mem.syn_addr.eq(ev.row_addr), ev.mask.eq(mem.syn_data),
+                     syn.word.eq(Cat(Cat(n, delay_m1, mem.weight_data[k].type_w[xtype]) for k, n in enumerate(neuron)))]
+        m.d.comb += [mem.weight_addr[k].eq(ev.neuron[k]) for k in range(p.lanes)]

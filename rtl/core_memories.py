@@ -25,7 +25,7 @@ from amaranth.lib.wiring import In, Out
 from .load import CoreLoad, unpack
 from .params import MEMORIES, CoreParams
 
-__all__ = ["CoreMemories", "bank_of", "bank_ports", "memory_address_bits"]
+__all__ = ["CoreMemories", "bank_number", "bank_of", "bank_ports", "memory_address_bits"]
 
 
 def memory_address_bits(depth: int) -> int:
@@ -46,6 +46,14 @@ def bank_of(params: CoreParams, neuron: Value) -> Value:
     for at in range(lb, len(bits), lb):
         out = out ^ bits[at:at + lb]
     return out[:lb]
+
+
+def bank_number(params: CoreParams, neuron: int) -> int:
+    """:func:`bank_of` of a constant neuron index (the crossbar's lanes are wired by it)."""
+    lb, out = params.lane_bits, 0
+    for at in range(0, params.local_bits, max(1, lb)):
+        out ^= (neuron >> at) & ((1 << lb) - 1)
+    return out
 
 
 def bank_ports(params: CoreParams) -> dict:
@@ -83,7 +91,8 @@ class CoreMemories(wiring.Component):
             "acc_wr_addr": In(nb + sb), "acc_wr_en": In(1), "acc_wr_data": In(L.acc),
             "ev_en": In(1, init=1),
         } | bank_ports(params) | (
-            {"weight_addr": In(a["param"]), "weight_data": Out(L.param)} if params.crossbar else {}))
+            {"weight_addr": In(data.ArrayLayout(unsigned(a["param"]), params.lanes)),
+             "weight_data": Out(data.ArrayLayout(L.param, params.lanes))} if params.crossbar else {}))
 
     def elaborate(self, platform):
         m = Module()
@@ -101,9 +110,9 @@ class CoreMemories(wiring.Component):
                          Value.cast(getattr(self, f"{name}_data")).eq(port.data)]
             if name in ("axon", "row", "syn") and p.lanes > 1:
                 m.d.comb += port.en.eq(self.ev_en)
-        if p.crossbar:  # the event phase reads a neuron's weights per axon type (its parameter word)
+        for k in range(p.lanes if p.crossbar else 0):  # per lane, a neuron's weights per axon type
             port = mems["param"].read_port()
-            m.d.comb += [port.addr.eq(self.weight_addr), Value.cast(self.weight_data).eq(port.data)]
+            m.d.comb += [port.addr.eq(self.weight_addr[k]), Value.cast(self.weight_data[k]).eq(port.data)]
         debug = mems["state"].read_port()
         m.d.comb += [debug.addr.eq(self.dbg_addr), self.dbg_state.eq(debug.data)]
         self._accumulator(m)
@@ -139,10 +148,10 @@ class CoreMemories(wiring.Component):
             m.d.comb += [port.addr.eq(self.cfg_addr), port.data.eq(self.cfg_data[:L.width(name)]),
                          port.en.eq(self.cfg_en & (self.cfg_sel == MEMORIES.index(name)))]
         # an entry goes into its lane of its group's word
-        lb, w = p.lane_bits, L.width("syn")
+        lb, w = p.group_bits, L.width("syn")
         port = mems["syn"].write_port(granularity=w) if lb else mems["syn"].write_port()
         selected = self.cfg_en & (self.cfg_sel == MEMORIES.index("syn"))
-        m.d.comb += [port.addr.eq(self.cfg_addr[lb:]), port.data.eq(self.cfg_data[:w].replicate(p.lanes)),
+        m.d.comb += [port.addr.eq(self.cfg_addr[lb:]), port.data.eq(self.cfg_data[:w].replicate(p.group)),
                      port.en.eq(Mux(selected, 1 << self.cfg_addr[:lb], 0) if lb else selected)]
         ctrl = unpack(L.ctrl, self.init.memories["ctrl"][0]) if self.init is not None else {}
         # configuration, like the memories: a reset does not clear it

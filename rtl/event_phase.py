@@ -14,11 +14,11 @@ writes it back plus ``mantissa << exponent`` (or the event's graded value instea
 
 from __future__ import annotations
 
-from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed
-from amaranth.lib import stream, wiring
+from amaranth.hdl import C, Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .core_memories import bank_of, bank_ports, memory_address_bits
+from .core_memories import bank_number, bank_of, bank_ports, memory_address_bits
 from .params import CoreParams
 
 __all__ = ["EventPhase", "SynapsePipeline"]
@@ -53,7 +53,8 @@ class EventPhase(wiring.Component):
             # a plastic row (learning cores): its arrival is marked for the learning engine, not streamed
             "mark": Out(1), "mark_row": Out(params.entry_bits), "mark_delay": Out(params.entry_bits + 1),
         } | ({  # a crossbar core: the row's bit per neuron in, each set bit's neuron, delay - 1 and axon type out
-            "mask": In(params.neurons), "neuron": Out(params.fields.index), "delay_m1": Out(params.fields.delay),
+            "mask": In(params.neurons), "neuron": Out(data.ArrayLayout(unsigned(params.fields.index), params.lanes)),
+            "delay_m1": Out(params.fields.delay),
             "xtype": Out(params.type_bits)} if params.crossbar else {}))
 
     def elaborate(self, platform):
@@ -100,20 +101,25 @@ class EventPhase(wiring.Component):
 
     # --- crossbar rows: one synapse per set bit, lowest neuron first --------------------------------
     def _crossbar_scan(self, m: Module) -> None:
-        """The lowest set bit of ``_scan`` (the row's bits in ROW, the bits left in STREAM): its
-        neuron ``_low_index`` and the bits without it ``_rest``."""
+        """Per lane, the lowest set bit of ``_scan`` (the row's bits in ROW, the bits left in
+        STREAM) among the neurons of the lane's accumulator bank: its neuron ``_low_index[k]``
+        (``_any[k]``: there is one); ``_rest``: the bits without them. Lanes never meet in a bank."""
         p = self.params
         n = p.neurons
         self._scan, self._rem = Signal(n), Signal(n)
         self._xdelay, self._xtype = Signal(p.fields.delay), Signal(p.type_bits)
-        low = Signal(n)
-        m.d.comb += low.eq(self._scan & (~self._scan + 1))  # only the lowest set bit
-        self._low_index = Signal(p.fields.index)
-        for b in range(p.fields.index):  # one-hot to binary: bit b is set where the index has it
-            hits = [low[k] for k in range(n) if k >> b & 1]
-            if hits:
-                m.d.comb += self._low_index[b].eq(Cat(*hits).any())
-        self._rest = self._scan & ~low
+        self._low_index = [Signal(p.fields.index, name=f"low_index{k}") for k in range(p.lanes)]
+        self._any, cleared = Signal(p.lanes), Signal(n)
+        for k in range(p.lanes):
+            idx = [j for j in range(n) if bank_number(p, j) == k]
+            bits, low = Cat(self._scan[j] for j in idx), Signal(len(idx), name=f"low{k}")
+            m.d.comb += [low.eq(bits & (~bits + 1)), self._any[k].eq(bits.any())]  # only the lowest set bit
+            for b in range(p.fields.index):  # one-hot to binary: bit b is set where the index has it
+                hits = [low[i] for i, j in enumerate(idx) if j >> b & 1]
+                if hits:
+                    m.d.comb += self._low_index[k][b].eq(Cat(*hits).any())
+            m.d.comb += [cleared[j].eq(low[i]) for i, j in enumerate(idx)]
+        self._rest = self._scan & ~cleared
 
     def _crossbar_row(self, m: Module, row) -> None:
         m.d.comb += self._scan.eq(self.mask)
@@ -133,8 +139,9 @@ class EventPhase(wiring.Component):
             self._next_row(m)
 
     def _crossbar_issue(self, m: Module, delay_m1, xtype) -> None:
-        m.d.comb += [self.issue.eq(1), self.exponent.eq(0), self.neuron.eq(self._low_index),
+        m.d.comb += [self.issue.eq(1), self.exponent.eq(0), self.lane_mask.eq(self._any),
                      self.delay_m1.eq(delay_m1), self.xtype.eq(xtype)]
+        m.d.comb += [self.neuron[k].eq(self._low_index[k]) for k in range(self.params.lanes)]
 
     def _idle(self, m: Module) -> None:
         """No event while a tick starts or the neuron phase runs; else the waiting one, or a new one."""

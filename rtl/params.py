@@ -151,9 +151,6 @@ class CoreParams:
             raise UserError(f"--lanes {self.lanes}: target '{target}''s core has {self.neurons} neurons, fewer than "
                             "its accumulator banks (one per lane): choose at most "
                             f"{1 << self.local_bits} lanes")
-        if self.lanes > 1 and self.crossbar:
-            raise UserError(f"--lanes {self.lanes}: target '{target}' stores crossbar rows; the RTL has lanes for "
-                            "the 'sparse' and 'word32' layouts: use --lanes 1")
 
     # --- derived sizes -------------------------------------------------------------------
     @property
@@ -162,9 +159,19 @@ class CoreParams:
         return (self.lanes - 1).bit_length()
 
     @property
+    def group(self) -> int:
+        """Entries per word of the synapse memory: one per lane (a crossbar row is one word, its
+        lanes take set bits)."""
+        return 1 if self.crossbar else self.lanes
+
+    @property
+    def group_bits(self) -> int:
+        return (self.group - 1).bit_length()
+
+    @property
     def syn_groups(self) -> int:
-        """Words of the synapse memory: ``lanes`` consecutive entries each."""
-        return -(-self.entries // self.lanes)
+        """Words of the synapse memory: ``group`` consecutive entries each."""
+        return -(-self.entries // self.group)
 
     @property
     def channels(self) -> int:
@@ -294,7 +301,7 @@ class Layouts:
         # an entry is exactly the image's word (crossbar: a row's bit per neuron): the memory holds
         # what the mapper counted
         self.syn = unsigned(p.neurons if p.crossbar else p.word.width)
-        self.lanes = p.lanes  # the synapse memory holds this many entries per word (group)
+        self.group = p.group  # the synapse memory holds this many entries per word
         self.acc = data.ArrayLayout(signed(p.acc_width), R)
         # active slots; with compartments also the neurons (slots from there on are compartments)
         self.ctrl = data.StructLayout({"active": unsigned(p.neuron_bits + 1)} | (
@@ -306,16 +313,16 @@ class Layouts:
 
     def memory_words(self, name: str, words: list[int]) -> list[int]:
         """The words of memory ``name`` as stored: the synapse memory's entries in groups of
-        ``lanes`` per word (entry ``e`` in lane ``e mod lanes`` of word ``e div lanes``)."""
-        if name != "syn" or self.lanes == 1:
+        ``group`` per word (entry ``e`` in lane ``e mod group`` of word ``e div group``)."""
+        if name != "syn" or self.group == 1:
             return list(words)
         w = self.width("syn")
-        return [sum(int(e) << (k * w) for k, e in enumerate(words[g:g + self.lanes]))
-                for g in range(0, len(words), self.lanes)]
+        return [sum(int(e) << (k * w) for k, e in enumerate(words[g:g + self.group]))
+                for g in range(0, len(words), self.group)]
 
     def memory_width(self, name: str) -> int:
         """Bits of one stored word of memory ``name`` (:meth:`memory_words`)."""
-        return self.width(name) * (self.lanes if name == "syn" else 1)
+        return self.width(name) * (self.group if name == "syn" else 1)
 
     def depth(self, p: CoreParams, name: str) -> int:
         return {"param": p.neurons, "state": p.neurons, "axon": p.axons, "row": p.rows, "syn": p.entries,

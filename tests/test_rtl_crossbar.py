@@ -47,13 +47,15 @@ def test_synfire_on_nine_truenorth_like_cores():
     assert ref.spike_counts()["g9"] > 0  # the last group fired
 
 
+@pytest.mark.parametrize("lanes", [1, 4])
 @pytest.mark.parametrize("seed", range(3))
-def test_random_networks_on_a_truenorth_like_core(seed):
+def test_random_networks_on_a_truenorth_like_core(seed, lanes):
+    """Also on 4 lanes: each lane takes the lowest set bit among its bank's neurons."""
     target = load_target("truenorth-like")
     net = _network(np.random.default_rng(400 + seed), cuba=False, max_delay=3,
                    bounded=seed % 2 == 1)
     contents, mapped = _compiled(net, target)
-    params = CoreParams.of(mapped, neurons=128, axons=256)
+    params = CoreParams.of(mapped, neurons=128, axons=256, lanes=lanes)
     result = verify_image(contents, params, 50, states=True, load="files" if seed % 2 else "port")
     assert result.mismatches == 0, f"first divergence: {result.first_divergence}"
     assert result.reference_spikes == result.rtl_spikes > 0 and result.synops > 0

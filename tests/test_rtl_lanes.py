@@ -125,11 +125,9 @@ def test_a_lane_count_the_core_cannot_have_is_refused(fpga, lanes, message):
         CoreParams.of(fpga, lanes=lanes)
 
 
-def test_lanes_need_neurons_and_a_sparse_or_word32_layout(fpga):
+def test_lanes_need_a_neuron_per_bank(fpga):
     with pytest.raises(UserError, match="at most 4 lanes"):
         CoreParams.of(fpga, neurons=4, lanes=8)
-    with pytest.raises(UserError, match="--lanes 1"):
-        CoreParams.of(load_target("truenorth-like"), lanes=2)
 
 
 def test_cli_writes_and_verifies_a_core_of_lanes(tmp_path, run_nmc):
