@@ -3,13 +3,15 @@ pipeline adds each synapse's weight into the accumulator ring.
 
 :class:`EventPhase` takes an event from ``inp`` (payload: axon id; with compartments also the
 graded flag and value), reads the axon's first row and row count, and issues one synapse entry
-per clock cycle. While one event streams, the next is accepted and its axon entry read in the
-background (``pend`` 1: the read is in flight, 2: latched), so consecutive events leave no idle
-cycle.
+per clock cycle (with N lanes: one group of N entries, or on a crossbar core one set bit per
+lane). While one event streams, the next is accepted and its axon entry read in the background
+(``pend`` 1: the read is in flight, 2: latched), and the one after it is taken in the cycle the
+waiting one starts, so consecutive events leave no idle cycle.
 
-:class:`SynapsePipeline`: stage 0 receives the entry read from the synapse memory, stage 1 reads
-the accumulator word of slot ``(cur + delay) mod 2^slot_bits``, its neuron and channel, stage 2
-writes it back plus ``mantissa << exponent`` (or the event's graded value instead of each weight).
+:class:`SynapsePipeline`: stage 0 receives the entries read from the synapse memory and gives
+each lane its accumulator bank, stage 1 reads the accumulator word of slot
+``(cur + delay) mod 2^slot_bits``, its neuron and channel, stage 2 writes it back plus
+``mantissa << exponent`` (or the event's graded value instead of each weight).
 """
 
 from __future__ import annotations
