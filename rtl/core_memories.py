@@ -7,7 +7,7 @@ the state memory takes its write port (the neuron phase's write loses, which can
 correct protocol). The accumulator's read port is transparent to its write port, so the synapse
 pipeline's back-to-back updates of one word are exact.
 
-With ``lanes`` synapse lanes (docs/rtl.md, "Lanes") the synapse memory holds ``lanes`` consecutive
+With ``lanes`` synapse lanes (docs/rtl.md, "Synapse lanes") the synapse memory holds ``lanes`` consecutive
 entries per word (the configuration port writes one entry, its lane by write enable), and the
 accumulator is ``lanes`` banks (neuron ``j`` in bank :func:`bank_of`, the XOR of its pieces of
 ``lane_bits``, at the address of its bits above them): the synapse pipeline reads and

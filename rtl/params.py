@@ -105,7 +105,7 @@ class CoreParams:
     learning: LearnParams | None = None  # the learning engine (targets with a ``learning:`` section)
     storage: str = "sparse"  # the image's synapse layout: sparse, word32 or crossbar (SynapseWord)
     axon_types: int = 0  # crossbar: the weights each neuron holds, one per axon type
-    lanes: int = 1  # synapse lanes: synaptic operations per event-phase cycle (docs/rtl.md, "Lanes")
+    lanes: int = 1  # synapse lanes: synaptic operations per event-phase cycle (docs/rtl.md, "Synapse lanes")
 
     @classmethod
     def of(cls, target: Target, *, neurons: int | None = None, axons: int | None = None,

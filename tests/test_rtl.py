@@ -84,7 +84,7 @@ def _assert_exact(result) -> None:
 @pytest.mark.parametrize("lanes", [1, 2, 4])
 @pytest.mark.parametrize("seed", range(20))
 def test_random_networks_are_bit_exact(fpga, seed, lanes):
-    """Also with 2 and 4 synapse lanes (docs/rtl.md, "Lanes"): the same image, the same result."""
+    """Also with 2 and 4 synapse lanes (docs/rtl.md, "Synapse lanes"): the same image, the same result."""
     target, _ = fpga
     params = CoreParams.of(target, lanes=lanes)
     net = _network(np.random.default_rng(seed), max_delay=int(target.format.delay_max), bounded=seed % 2 == 1)

@@ -1,4 +1,4 @@
-"""Synapse lanes (docs/rtl.md, "Lanes"): a core of N lanes runs the same image as the one-lane core,
+"""Synapse lanes (docs/rtl.md, "Synapse lanes"): a core of N lanes runs the same image as the one-lane core,
 bit for bit, and takes the cycles the arbitration promises.
 
 The random, directed and multi-core suites of ``test_rtl.py`` run on 1, 2 and 4 lanes; here the
