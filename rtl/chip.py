@@ -64,9 +64,6 @@ class ChipParams:
         """The route tables, one per destination core (memories of the chip, files of rtl.readmem)."""
         return tuple(f"route{d}" for d in range(self.cores))
 
-    def width(self, name: str) -> int:
-        return self.route_layout.size
-
     def describe(self) -> dict:
         return {"cores": self.cores, "router": "route table per destination core", "core": self.core.describe()}
 
