@@ -67,15 +67,19 @@ def main() -> None:
         sim = FloatSimulator(net)
         sim.run(2)  # compile (cached on disk after the first run)
         setup = time.perf_counter() - t0
-        print(json.dumps(record("float (numba)", "ours-float", sim.run(steps), setup, deg, **common)), flush=True)
+        res = sim.run(steps)
+        print(json.dumps(record("float (numba)", "ours-float", res, setup, deg, traffic=sim.traffic().to_dict(),
+                                steps=steps, **common)), flush=True)
     for target, threads in (("fpga-lif", 1), ("fpga-lif", 2)):
         t0 = time.perf_counter()
         fx = Quantize(fmt=load_format(target)).run(net)
         sim = BitAccurateSimulator(fx, threads=threads)
         sim.run(2)  # compile (cached on disk after the first run)
         setup = time.perf_counter() - t0
+        res = sim.run(steps)
         print(json.dumps(record(f"bit-accurate {target} (numba, {threads} thread{'s' * (threads > 1)})", "ours-bit",
-                                sim.run(steps), setup, deg, format=target, threads=threads, **common)), flush=True)
+                                res, setup, deg, format=target, threads=threads, traffic=sim.traffic().to_dict(),
+                                steps=steps, **common)), flush=True)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def main() -> None:
         sim.run(10)  # compile (cached on disk after the first run)
         setup = time.perf_counter() - t0
         runs = [sim.run(steps) for _ in range(args.repeat if backend == "numba" else 1)]
-        print(json.dumps(record(f"float ({backend})", "ours-float", runs, setup, backend=backend)))
+        extra = {"traffic": sim.traffic().to_dict(), "steps": steps} if backend == "numba" else {}
+        print(json.dumps(record(f"float ({backend})", "ours-float", runs, setup, backend=backend, **extra)))
     variants = [("fpga-lif", "numba", 1), ("spinnaker-like", "numba", 1), ("fpga-lif", "numba", 2)]
     if args.numpy:
         variants.append(("fpga-lif", "numpy", None))
@@ -61,8 +62,9 @@ def main() -> None:
         setup = time.perf_counter() - t0
         runs = [sim.run(steps) for _ in range(args.repeat if backend == "numba" else 1)]
         label = f"{backend}, {threads} thread{'s' * (threads > 1)}" if threads else backend
+        extra = {"traffic": sim.traffic().to_dict(), "steps": steps} if backend == "numba" else {}
         print(json.dumps(record(f"bit-accurate {target} ({label})", "ours-bit", runs, setup, format=target,
-                                backend=backend, threads=threads)))
+                                backend=backend, threads=threads, **extra)))
 
 
 if __name__ == "__main__":

@@ -113,7 +113,8 @@ def main() -> None:
         "s_per_bio_s": round(res.wall_time / args.duration, 2), "synaptic_events": res.synaptic_events,
         "events_per_s": round(res.synaptic_events / res.wall_time),
         "rate_hz": round(sum(res.spike_counts().values()) / n / args.duration, 2),
-        "rates_hz": {k: round(v, 2) for k, v in rates.items()}, "peak_rss_gb": round(peak_rss_gb(), 2)}))
+        "rates_hz": {k: round(v, 2) for k, v in rates.items()}, "peak_rss_gb": round(peak_rss_gb(), 2),
+        "steps": steps, "traffic": sim.traffic().to_dict()}))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ When no compartment's sum can leave the payload range (its synapses' total absol
 times the most spikes one presynaptic index sends in a tick, is below ``2^(P-1)``), ``sat_P`` is
 the identity and a synapse of delay ``d`` onto compartment ``k`` acts exactly as one of delay
 ``d + 1`` onto ``target[k]``: :func:`cannot_saturate` checks the bound, and the compiled
-simulator then moves those synapses while it regroups its table (``_bit_kernel.regroup_by_chunk``).
+simulator then moves those synapses while it builds its compact table (``sim.rows.compact_rows``).
 """
 
 from __future__ import annotations

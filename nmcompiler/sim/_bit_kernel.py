@@ -12,8 +12,8 @@ Where the format allows it (``bit_sim._narrow_state``) states, ring and arithmet
 8 lanes per AVX2 instruction with native min/max, the decay product split into halves that
 never leave int32 (``_mul_shift``). Segments of neurons with identical parameters read them
 once, as scalars. A tick runs in passes: delivery of the previous tick's spikes, input and
-currents, membrane and spikes, then a compaction of the spike flags. Synapse arrays are int32
-where they fit.
+currents, membrane and spikes, then a compaction of the spike flags. The synapse table is the
+compact one of :mod:`.rows` (16-bit targets in blocks, weights shared by a row stored once).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from numba import literally, njit, prange, typeof
 from numba.extending import overload
 
 from .bit_plasticity import learn_after_int, learn_arrive_int
-from .delivery import deliver_rows
+from .rows import deliver, row_events
 
-__all__ = ["run_kernel", "undelivered_events", "regroup_by_chunk", "DECAY_CODES", "ROUNDING_CODES",
+__all__ = ["run_kernel", "undelivered_events", "DECAY_CODES", "ROUNDING_CODES",
            "PARALLEL_MIN_NEURONS"]
 
 # Below this many neurons the kernel runs in one chunk on one thread. On this 2-vCPU machine
@@ -151,26 +151,25 @@ def _membrane(drive, old, r, dv, bb, th, vr, vm, rf, sb, sp, has_current, kind, 
 
 
 @njit(cache=True)
-def _deliver_tick(ring, indptr, target, weight, delays, row_delay, row, sent, n_slots, stride, fired, n_fired,
-                  bounds, src_ids, q0, q1):
+def _deliver_tick(ring, rows, sent, n_slots, stride, fired, n_fired, bounds, src_ids, q0, q1, chunk):
     """Deliver one tick's spikes, the neurons ``fired`` (per chunk) and then the sources
-    ``src_ids[q0:q1]``, through table rows ``row + pre`` (:func:`.delivery.deliver_rows`);
+    ``src_ids[q0:q1]``, onto the blocks of ``chunk`` in the compact table (:func:`.rows.deliver`);
     returns the number of synapses. (Inside the tick loop LLVM compiled the delivery loop 2-4x
     slower than in a function of its own: benchmarks/brunel.py.)"""
     nch = bounds.size - 1
     n_rows = q1 - q0
     for cc in range(nch):
         n_rows += n_fired[cc]
-    rows = np.empty(n_rows, dtype=np.int64)
+    pres = np.empty(n_rows, dtype=np.int64)
     k = 0
     for cc in range(nch):
         for q in range(n_fired[cc]):
-            rows[k] = row + fired[bounds[cc] + q]
+            pres[k] = fired[bounds[cc] + q]
             k += 1
     for q in range(q0, q1):
-        rows[k] = row + src_ids[q]
+        pres[k] = src_ids[q]
         k += 1
-    return deliver_rows(ring, indptr, target, weight, delays, row_delay, rows, sent, n_slots, stride)
+    return deliver(ring, rows, pres, sent, n_slots, stride, chunk)
 
 
 class KernelArgs(NamedTuple):
@@ -195,12 +194,7 @@ class KernelArgs(NamedTuple):
     ref: object
     nchunks: object
     bounds: object
-    indptr: object
-    target: object
-    weight: object
-    delays: object
-    row_delay: object
-    n_pre: object
+    table: object  # the compact synapse table (.rows.Rows, as a plain tuple), cut by chunk
     n_slots: object
     src_ptr: object
     src_ids: object
@@ -229,9 +223,9 @@ class KernelArgs(NamedTuple):
 
 
 def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
-    """``nchunks`` contiguous neuron ranges (``bounds``) are updated in parallel; ``indptr`` is the
-    synapse table split by (chunk of the target, presynaptic index), so that each chunk delivers
-    the previous tick's spikes into its own neurons only: one parallel region per tick, no races.
+    """``nchunks`` contiguous neuron ranges (``bounds``) are updated in parallel; the compact table
+    ``table`` is cut into blocks within chunks, so that each chunk delivers the
+    previous tick's spikes into its own neurons only: one parallel region per tick, no races.
     Each chunk is cut into segments (``seg_bounds``, ``chunk_segs``); in a segment marked uniform
     every neuron has the parameters of its first one, which the loop then reads as scalars.
 
@@ -239,7 +233,7 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
     spikes per chunk), ``events``, the ring and the states carry over between calls. Source spikes
     ``src_ptr``/``src_ids`` cover ticks ``t0 - 1`` to ``t1 - 1``."""
     (t0, t1, n, _, decay_v, decay_i, bias, threshold, v_reset, v_min, refractory, subtract, spiking, v, cur, ref,  # KernelArgs
-     nchunks, bounds, indptr, target, weight, delays, row_delay, n_pre, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
+     nchunks, bounds, table, n_slots, src_ptr, src_ids, vlo, vhi, ilo, ihi,
      alo, ahi, smax, rec_v_idx, rec_v, rec_i_idx, rec_i, ring, drive, seg_bounds, seg_uniform,
      chunk_segs, fired, n_fired, events, learns, p_layout, p_values) = args
     out_steps = np.empty(1024, dtype=np.int64)
@@ -255,9 +249,8 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
             lo = bounds[c]
             # 6 (of tick t-1): deliver the spikes of neurons, then of sources, into this chunk
             if t > 0:
-                events[c] += _deliver_tick(ring, indptr, target, weight, delays, row_delay, c * n_pre,
-                                           (t - 1) % n_slots, n_slots, stride, fired[prev], n_fired[prev], bounds,
-                                           src_ids, src_ptr[t - t0], src_ptr[t - t0 + 1])
+                events[c] += _deliver_tick(ring, table, (t - 1) % n_slots, n_slots, stride, fired[prev],
+                                           n_fired[prev], bounds, src_ids, src_ptr[t - t0], src_ptr[t - t0 + 1], c)
             base = (t % n_slots) * stride
             fl = fired[now]
             nf = 0
@@ -359,61 +352,13 @@ def _run(has_current, kind, rounding, compare_ge, frac, cfrac, R, args):
 
 
 @njit(cache=True)
-def regroup_by_chunk(indptr, target, weight, delay, bounds, n, shared_delay, inputs, comp_target):
-    """Counting sort of the synapse table by (chunk of the target neuron, presynaptic index),
-    stable within a row (see ``bit_sim._split_by_target_chunk``). With ``comp_target`` not empty,
-    a target ``t >= inputs`` is compartment ``t - inputs``: its synapse goes to
-    ``comp_target[t - inputs]`` one tick later (``compartments.cannot_saturate`` says when that
-    is exact); the delays are then per synapse."""
-    n_pre = indptr.size - 1
-    nch = bounds.size - 1
-    redirect = comp_target.size > 0
-    new_ptr = np.zeros(nch * n_pre + 1, dtype=np.int64)
-    for pre in range(n_pre):
-        for s in range(indptr[pre], indptr[pre + 1]):
-            t = target[s]
-            if redirect and t >= inputs:
-                t = comp_target[t - inputs]
-            c = np.searchsorted(bounds, t % n, side="right") - 1
-            new_ptr[c * n_pre + pre + 1] += 1
-    for r in range(nch * n_pre):
-        new_ptr[r + 1] += new_ptr[r]
-    fill = new_ptr[:-1].copy()
-    out_t = np.empty_like(target)
-    out_w = np.empty_like(weight)
-    one_delay = shared_delay and not redirect
-    out_d = np.empty(1 if one_delay else target.size, dtype=delay.dtype)
-    for pre in range(n_pre):
-        for s in range(indptr[pre], indptr[pre + 1]):
-            t = target[s]
-            d = delay[0] if shared_delay else delay[s]
-            if redirect and t >= inputs:
-                t = comp_target[t - inputs]
-                d += 1
-            c = np.searchsorted(bounds, t % n, side="right") - 1
-            q = fill[c * n_pre + pre]
-            fill[c * n_pre + pre] = q + 1
-            out_t[q] = t
-            out_w[q] = weight[s]
-            if not one_delay:
-                out_d[q] = d
-    return new_ptr, out_t, out_w, out_d
-
-
-@njit(cache=True)
-def undelivered_events(indptr, n_pre, nchunks, bounds, fired, n_fired, last, src_ids):
+def undelivered_events(rows, nchunks, bounds, fired, n_fired, last, src_ids):
     """Synapses of the spikes of the last tick (neurons in ``fired[last]``, sources ``src_ids``):
     nothing delivers them, but they count as events like every other spike's."""
     total = 0
     for c in range(nchunks):
-        for q in range(n_fired[last, c]):
-            pre = fired[last, bounds[c] + q]
-            for cc in range(nchunks):
-                total += indptr[cc * n_pre + pre + 1] - indptr[cc * n_pre + pre]
-    for q in range(src_ids.size):
-        for cc in range(nchunks):
-            total += indptr[cc * n_pre + src_ids[q] + 1] - indptr[cc * n_pre + src_ids[q]]
-    return total
+        total += row_events(rows, fired[last, bounds[c]:bounds[c] + n_fired[last, c]])
+    return total + row_events(rows, src_ids)
 
 
 _serial_run = njit(cache=True)(_run)

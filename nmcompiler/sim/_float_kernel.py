@@ -6,7 +6,8 @@ ascending), ``I_k *= d_k``; this step's ring slot (plus the constant input of cu
 ``x_k``: ``I_k += g_k x_k``, ``v' += sum_k h_k x_k``; slot cleared; ``v' = max(v', v_min)``;
 refractory neurons keep ``v``; threshold ``v > v_cmp`` (``v_th``, or the float below it for ``>=``), reset; then the
 spikes of this step (neurons ascending, then source channels) are added into the slots of their
-arrival steps, synapse by synapse in table order, as ``np.add.at`` does. No fast-math: LLVM
+arrival steps, synapse by synapse in table order, as ``np.add.at`` does (the compact table of
+:mod:`.rows` keeps that order for every ring entry). No fast-math: LLVM
 neither reassociates nor fuses. Plastic synapses (:mod:`.plasticity`, when ``learns``) deliver
 into the slot before the current sources' input is added, and learn after this step's delivery,
 as in the numpy loop.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .delivery import deliver_rows
+from .rows import deliver
 from .plasticity import learn_after, learn_arrive
 
 __all__ = ["run_float_kernel"]
@@ -25,13 +26,12 @@ __all__ = ["run_float_kernel"]
 
 @njit(cache=True, nogil=True)
 def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, const_input, use_const, v_th, v_cmp, v_reset,
-                     v_min, subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, indptr, target,
-                     weight, delay, row_delay, src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, layout,
-                     values):
+                     v_min, subtract, refractory_steps, spiking, max_spikes, v, cur, refr, v_new, ring, n_slots, table,
+                     src_ptr, src_ids, rec_v_idx, rec_v, rec_i_idx, rec_i, learns, layout, values):
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
     ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``; ``max_spikes``: a neuron
     that resets by subtraction repeats compare-and-subtract up to that many times per step, one
-    spike each. ``layout``, ``values``: the plastic synapses (:mod:`.plasticity`; used when ``learns``).
+    spike each. ``table``: the compact synapse table (:mod:`.rows`). ``layout``, ``values``: the plastic synapses (:mod:`.plasticity`; used when ``learns``).
     Returns the spikes (steps, ids) and the number of synaptic events."""
     n = v.size
     stride = R * n
@@ -136,7 +136,7 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
                 rows[m] = fired[q]
                 m += 1
         rows[total:] = src_ids[q0:q1]
-        events += deliver_rows(ring, indptr, target, weight, delay, row_delay, rows, t % n_slots, n_slots, stride)
+        events += deliver(ring, table, rows, t % n_slots, n_slots, stride, 0)
         if learns:
             learn_after(t, rows, layout, values)
         for q in range(rec_v_idx.size):

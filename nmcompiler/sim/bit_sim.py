@@ -23,6 +23,8 @@ from ..lowered import SimProgram, cannot_saturate, incoming_weight, program_from
 from .bit_plasticity import IntPlastic, learn_after_int, learn_arrive_int
 from .budget import check_recording, check_ring, check_steps
 from .result import SimResult, Snapshots, Trace
+from .rows import block_entries
+from .traffic import Traffic, bit_update_bytes
 
 __all__ = ["BitAccurateSimulator"]
 
@@ -39,40 +41,37 @@ def _numba_available() -> bool:
     return True
 
 
-def _split_by_target_chunk(indptr, target, weight, delay, n, nchunks, compartments=None, inputs=0):
-    """Cut the neurons into ``nchunks`` equal index ranges and regroup the CSR synapse table by
-    (chunk of the target neuron, presynaptic index): row ``c * n_pre + pre`` holds the synapses of
-    ``pre`` onto chunk ``c``, in their original order (a counting sort: O(synapses), no argsort).
-    With ``compartments`` (targets ``>= inputs`` address them) each synapse onto a compartment
-    becomes one onto its neuron, one tick later, on the way (exact when
-    :func:`.compartments.cannot_saturate`). A zero-stride (shared) delay stays shared unless
-    compartments made it differ. Returns ``(bounds, indptr, target, weight, delay)``."""
+def _compact_table(indptr, target, weight, delay, n, channels, nchunks, ring_type, compartments=None):
+    """Cut the neurons into ``nchunks`` equal index ranges and build the compact table
+    (:func:`.rows.compact_rows`): blocks of target entries within chunks, so that each chunk
+    delivers into its own neurons only. With ``compartments`` (targets ``>= channels * n``
+    address them) each synapse onto a compartment becomes one onto its neuron, one tick later,
+    on the way (exact when :func:`.compartments.cannot_saturate`). Returns ``(bounds, rows)``."""
+    from .rows import compact_rows
+
     bounds = np.linspace(0, n, nchunks + 1).round().astype(np.int64)
-    if nchunks == 1 and compartments is None:
-        return bounds, indptr, target, weight, delay
-    from ._bit_kernel import regroup_by_chunk
-
-    shared = delay.ndim == 1 and delay.size > 1 and delay.strides == (0,)
-    d = np.ascontiguousarray(delay[:1]) if shared else delay
-    comp_target = (np.zeros(0, dtype=target.dtype) if compartments is None
-                   else compartments.target.astype(target.dtype))
-    new_ptr, new_target, new_weight, new_delay = regroup_by_chunk(indptr, target, weight, d, bounds, n, shared,
-                                                                  inputs, comp_target)
-    return bounds, new_ptr, new_target, new_weight, (np.broadcast_to(delay[0], new_target.shape)
-                                                     if shared and compartments is None else new_delay)
+    size = block_entries(np.dtype(ring_type).itemsize)
+    comp = None if compartments is None else compartments.target
+    rows = compact_rows(indptr, target, weight, delay, n, channels, bounds, size, comp, _narrow_type(weight, np.int16))
+    return bounds, rows
 
 
-def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
+def _narrow_type(a: np.ndarray, smallest=np.int32) -> type:
     """The narrowest of ``smallest``, int32 and int64 that holds ``a`` exactly (less memory and
-    memory traffic per synapse; few fixed choices keep the compiled specializations few). No copy
-    when ``a`` already has that type; a zero-stride view (one value for all) stays one."""
-    if a.ndim == 1 and a.size > 1 and a.strides == (0,):
-        return np.broadcast_to(_narrow(a[:1], smallest)[0], a.shape)
+    memory traffic; few fixed choices keep the compiled specializations few)."""
     lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
     for t in (smallest, np.int32, np.int64):
         if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-            return a.astype(t, copy=False)
-    return a.astype(np.int64, copy=False)
+            return t
+    return np.int64
+
+
+def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
+    """``a`` as :func:`_narrow_type` (no copy when it already has that type); a zero-stride view
+    (one value for all) stays one."""
+    if a.ndim == 1 and a.size > 1 and a.strides == (0,):
+        return np.broadcast_to(_narrow(a[:1], smallest)[0], a.shape)
+    return a.astype(_narrow_type(a, smallest), copy=False)
 
 
 def _max_reach(target: np.ndarray, weight: np.ndarray, size: int) -> int:
@@ -302,8 +301,6 @@ class BitAccurateSimulator:
 
         from ._bit_kernel import (DECAY_CODES, PARALLEL_MIN_NEURONS, ROUNDING_CODES, KernelArgs, run_kernel,
                                   undelivered_events)
-        from .delivery import shared_row_delays
-
         fmt, prog, p = self.format, self.program, self.params
         t0 = time.perf_counter()  # the wall time includes drawing the source spikes
         sources = SourceSpikes(prog, prog, self.seed)
@@ -323,20 +320,18 @@ class BitAccurateSimulator:
         threads = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
         threads = 1 if self.learns else threads  # the learning engine's order is one sequence
         nchunks = max(1, min(threads, self.n))
-        if nchunks not in self._tables:  # regrouped and narrowed once per chunk count, kept for later runs
+        if nchunks not in self._tables:  # compacted once per chunk count, kept for later runs
             self._tables = {}  # the previous chunk count's copy goes first
             comp = prog.compartments
-            bounds, indptr, target, weight, delay = _split_by_target_chunk(
-                self.indptr, self.target, self.weight, self.delay, self.n, nchunks, comp, self.channels * self.n)
             max_delay = max(self.max_delay + (comp is not None), self.n_slots - 1)  # a message takes a tick
             if self._ring_type is None:  # a source channel may spike several times in one step
-                reach = _max_reach(target, weight, self.channels * self.n) * sources.max_repeat
+                reach = _max_reach(self._soma_targets(comp), self.weight, self.channels * self.n) * sources.max_repeat
                 narrow = reach < 2 ** 31 - 1 and not self.learns  # plastic weights may grow: int64
                 self._ring_type = np.int32 if narrow else np.int64
-            delay = _narrow(delay)
-            self._tables = {nchunks: (bounds, indptr, _narrow(target), _narrow(weight, np.int16), delay,
-                                      shared_row_delays(indptr, delay), self.indptr.size - 1, max_delay)}
-        bounds, indptr, target, weight, delay, row_delay, n_pre, max_delay = self._tables[nchunks]
+            bounds, rows = _compact_table(self.indptr, self.target, self.weight, self.delay, self.n,
+                                                        self.channels, nchunks, self._ring_type, comp)
+            self._tables = {nchunks: (bounds, rows, max_delay)}
+        bounds, rows, max_delay = self._tables[nchunks]
         n_slots = max_delay + 1
         seg_bounds, seg_uniform, chunk_segs = _segments(p, bounds)
         # int32 state and ring where they hold every value (the ring's bound is each target's total
@@ -367,7 +362,7 @@ class BitAccurateSimulator:
                 fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
                 fmt.decay_bits, fmt.current_frac_bits,
                 KernelArgs(a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds,
-                           indptr, target, weight, delay, row_delay, n_pre, n_slots, src_ptr, src_ids, *bounds_t,
+                           tuple(rows), n_slots, src_ptr, src_ids, *bounds_t,
                            T(31 if T is np.int32 else 62), rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform,
                            chunk_segs, fired, n_fired, events, self.learns, plastic.layout, plastic.values),
                 parallel=threads > 1)
@@ -378,8 +373,8 @@ class BitAccurateSimulator:
                 progress(b - a)
         # the spikes of the last tick are not delivered (nothing reads them): count their events
         last = src_ids[src_ptr[-2]:src_ptr[-1]]
-        total = int(events.sum()) + int(undelivered_events(indptr, n_pre, nchunks, bounds, fired, n_fired,
-                                                           (steps - 1) % 2, last.astype(np.int64)))
+        total = int(events.sum()) + int(undelivered_events(rows, nchunks, bounds, fired, n_fired, (steps - 1) % 2,
+                                                           last.astype(np.int64)))
         out_steps, out_ids = _cat(out_s), _cat(out_i)
         wall = time.perf_counter() - t0
         out_traces, v_at, i_at = {}, 0, 0
@@ -391,6 +386,29 @@ class BitAccurateSimulator:
             out_traces[label] = Trace(population=pop, variable=var, neurons=idx, values=values)
         return self._result(steps, out_ids, out_steps, out_traces, wall, total, {}, snapshots.weights(plastic),
                             plastic)
+
+    def traffic(self) -> Traffic:
+        """The compiled kernel's memory traffic (:mod:`.traffic`) for its last run's chunk count."""
+        if not self._tables:
+            raise ValueError("traffic: run the compiled simulator first (its table is built on the first run)")
+        nchunks, (_, rows, _) = next(iter(self._tables.items()))
+        item = 4 if _narrow_state(self.format, self.channels) else 8
+        ring = np.dtype(self._ring_type).itemsize
+        widest = self.channels * -(-self.n // nchunks)  # a chunk's entries in one ring slot
+        return Traffic(table_bytes=rows.nbytes, synapses=int(rows.target.size),
+                       update_bytes=bit_update_bytes(item, ring, self.channels, self.format.has_current),
+                       neurons=self.n,
+                       ring_block_bytes=ring * min(block_entries(ring), widest), threads=nchunks)
+
+    def _soma_targets(self, comp) -> np.ndarray:
+        """The table's targets, a compartment's replaced by its neuron's (where the kernel adds them)."""
+        if comp is None:
+            return self.target
+        size = self.channels * self.n
+        target = self.target.astype(np.int64)
+        over = target >= size
+        target[over] = np.asarray(comp.target, dtype=np.int64)[target[over] - size]
+        return target
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []

@@ -1,7 +1,5 @@
-"""Synaptic delivery shared by the compiled kernels of both simulators: the spikes of one step
-add their synapses' weights into a ring buffer of ``n_slots`` slots of ``stride`` entries, at
-the slot of their arrival step. Integer or float, the additions happen synapse by synapse in
-table order, so the float simulator keeps its order of operations (:mod:`._float_kernel`).
+"""Delays shared by a table row (the plastic synapses' layout reads them; the compiled kernels'
+static synapses are in the compact table of :mod:`.rows`, which marks its rows the same way).
 """
 
 from __future__ import annotations
@@ -9,37 +7,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["deliver_rows", "row_delays", "shared_row_delays"]
-
-
-@njit(cache=True)
-def deliver_rows(ring, indptr, target, weight, delays, row_delay, rows, sent, n_slots, stride):
-    """Add the synapses of table rows ``rows`` (in that order) into the ring slots of their
-    arrival steps, ``sent`` being the slot of the sending step (delays lie in ``[1, n_slots)``);
-    returns the number of synapses. A row whose synapses share one delay (``row_delay[r] >= 0``)
-    adds into one slot without reading a delay per synapse; ``delays`` is read only for the other
-    rows. (The row body is written once, here: as a helper called per row, numba counts array
-    references per call, and inlined, LLVM's code for it was 2-4x slower.)"""
-    events = 0
-    for k in range(rows.size):
-        r = rows[k]
-        first, last = indptr[r], indptr[r + 1]
-        d = row_delay[r]
-        if d >= 0:
-            slot = sent + d
-            if slot >= n_slots:
-                slot -= n_slots
-            off = slot * stride
-            for s in range(first, last):
-                ring[off + target[s]] += weight[s]
-        else:
-            for s in range(first, last):
-                slot = sent + delays[s]
-                if slot >= n_slots:
-                    slot -= n_slots
-                ring[slot * stride + target[s]] += weight[s]
-        events += last - first
-    return events
+__all__ = ["row_delays", "shared_row_delays"]
 
 
 @njit(cache=True)

@@ -20,6 +20,8 @@ from .inputs import SourceSpikes, external_current_schedule, prefetch_spans
 from .layout import build_layout, build_synapses, spikes_by_population
 from .plasticity import build_plastic, learn_after, learn_arrive
 from .result import SimResult, Snapshots, Trace
+from .rows import block_entries, compact_rows
+from .traffic import Traffic, float_update_bytes
 
 __all__ = ["FloatSimulator", "simulate"]
 
@@ -35,16 +37,20 @@ class FloatSimulator:
     ``backend``: "numba" (a compiled loop; "auto" picks it) or "numpy" (a vectorized loop over
     steps; also used when ranges are tracked). Both compute the same bits."""
 
-    def __init__(self, net: Network, seed: int | None = None, backend: str = "auto", piece_steps: int = 1000):
+    def __init__(self, net: Network, seed: int | None = None, backend: str = "auto", piece_steps: int | None = None):
         if backend not in ("auto", "numba", "numpy"):
             raise UserError(f"unknown backend '{backend}' (use auto, numba or numpy)")
         net.validate()
         self.net = net
         self.backend = "numba" if backend == "auto" else backend
-        self.piece_steps = piece_steps  # steps per compiled call (inputs drawn per piece; bits unchanged)
+        # steps per compiled call (inputs drawn per piece, on a second thread; bits unchanged);
+        # default: the source spikes' block, at least 64 (long pieces of dense Poisson input
+        # allocate hundreds of MB per piece, and their drawing, not the kernel, set the pace)
+        self.piece_steps = piece_steps
         self.seed = net.seed if seed is None else int(seed)
         self.layout = build_layout(net)
         self.syn = build_synapses(net, self.layout)
+        self._rows = None  # the compiled kernel's compact table, built on first use
         self.learns = any(p.learning is not None for p in net.projections)
         plastic_delay = max((int(p.connectivity.delays.max()) for p in net.projections
                              if p.learning is not None and p.connectivity.nnz), default=1)
@@ -177,9 +183,8 @@ class FloatSimulator:
 
     def _run_compiled(self, steps: int, progress, record_weights: int | None) -> SimResult:
         from ._float_kernel import run_float_kernel
-        from .delivery import shared_row_delays
 
-        net, L, syn = self.net, self.layout, self.syn
+        net, L = self.net, self.layout
         n, R, P = L.n, L.channels, L.prop
         t0 = time.perf_counter()
         v, cur = self._initial_state()
@@ -198,11 +203,10 @@ class FloatSimulator:
                                     if tr.variable != "v"] or [np.zeros(0, np.int64)]).astype(np.int64)
         rec_v = np.zeros((steps, rec_v_idx.size))
         rec_i = np.zeros((steps, R, rec_i_idx.size))
-        row_delay = shared_row_delays(syn.indptr, syn.delay)
-        delay = np.zeros(1, np.int64) if syn.delay.ndim == 0 else syn.delay
-        target = syn.target.astype(np.int32) if R * n < 2 ** 31 else syn.target
+        table = self._table()
         changes = [c[0] for c in schedule if 0 < c[0] < steps]
-        cuts = sorted(set(range(0, steps, self.piece_steps)) | set(changes) | {steps} | snapshots.cuts(steps))
+        piece = self.piece_steps or max(64, sources.block)
+        cuts = sorted(set(range(0, steps, piece)) | set(changes) | {steps} | snapshots.cuts(steps))
         v_new = np.empty(n)
         rows = (_c64(P.syn_to_v), _c64(P.decay_syn), _c64(P.input_to_syn), _c64(P.input_to_v))
         flags = (bool(np.any(P.syn_to_v)), bool(np.any(P.input_to_v)))
@@ -222,8 +226,8 @@ class FloatSimulator:
                 k += 1
             got_s, got_i, ev = run_float_kernel(
                 a, b, R, _c64(P.decay_v), _c64(drive), *rows, *flags, _c64(const), use_const, *neuron, v, cur, refr, v_new,
-                ring, n_slots, syn.indptr, target, syn.weight, delay, row_delay, ptr, ids, rec_v_idx, rec_v, rec_i_idx,
-                rec_i, self.learns, plastic.layout, plastic.values)
+                ring, n_slots, table, ptr, ids, rec_v_idx, rec_v, rec_i_idx, rec_i, self.learns, plastic.layout,
+                plastic.values)
             snapshots.after(b)
             out_s.append(got_s)
             out_i.append(got_i)
@@ -240,6 +244,22 @@ class FloatSimulator:
                 tr.values[...] = rec_i[:, :tr.values.shape[1], i_at:i_at + tr.neurons.size]
                 i_at += tr.neurons.size
         return self._result(steps, out_i, out_s, wall, events, snapshots.weights(plastic))
+
+    def traffic(self) -> Traffic:
+        """The compiled kernel's memory traffic (:mod:`.traffic`)."""
+        L, P = self.layout, self.layout.prop
+        rows = self._table()
+        return Traffic(table_bytes=rows.nbytes, synapses=int(rows.target.size),
+                       update_bytes=float_update_bytes(L.channels, bool(np.any(P.syn_to_v))),
+                       neurons=L.n, ring_block_bytes=8 * min(block_entries(8), L.channels * L.n), threads=1)
+
+    def _table(self):
+        """The compact synapse table of the compiled kernel (:mod:`.rows`), built on first use."""
+        if self._rows is None:
+            L, syn = self.layout, self.syn
+            self._rows = compact_rows(syn.indptr, syn.target, syn.weight, syn.delay, L.n, L.channels,
+                                      np.array([0, L.n], dtype=np.int64), block_entries(8))
+        return self._rows
 
     def _deliver(self, pre, t, ring, n_slots, stride, uniform_delay) -> int:
         syn = self.syn

@@ -1,0 +1,263 @@
+"""Compact synapse rows for the compiled simulators: the table cut into blocks of target entries.
+
+The ring buffer's entries (``channel * n + neuron``) are cut into blocks of at most
+``BLOCK_ENTRIES``: the entries of each neuron chunk (the range a thread updates) are cut on their
+own, so that a block belongs to one chunk. Each chunk has a row per (presynaptic index, block of the
+chunk), in that order: row ``n_pre * b0 + pre * nb + (b - b0)`` (the chunk's blocks are ``b0 .. b0
++ nb``) holds the synapses of ``pre`` onto block ``b`` in their table order. A chunk's table is one
+stretch that its thread reads alone, and a spike's rows in it lie side by side; a synapse stores only its target's 16-bit offset in the block.
+A row's synapses that all have one weight (one delay) keep it once, in ``row_weight``
+(``row_delay``): when every row shares its weight, no weight is stored per synapse at all.
+
+Delivery (:func:`deliver`) visits the blocks one after the other and, in each, the spiking rows
+in their order, so a ring entry receives its additions in the order of the plain table: the
+integer sums are the same and so are the float ones (the same additions, in the same order).
+A block's ring entries (256 KiB at most) stay in the core's cache while its rows are added.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+__all__ = ["Rows", "BLOCK_ENTRIES", "block_bases", "compact_rows", "deliver", "row_events", "block_entries"]
+
+BLOCK_ENTRIES = 1 << 16  # a 16-bit offset addresses a block
+CACHE_BYTES = 1 << 18  # a block's entries of one ring slot fit in this much of the core's L2 cache
+
+
+class Rows(NamedTuple):
+    """The compact table. Compiled code reads it by position, so that a plain tuple of its fields
+    works too (numba's parallel loops cannot take a NamedTuple made outside them)."""
+
+    ptr: np.ndarray  # int64 (n_pre * blocks + 1): row q has synapses ptr[q]:ptr[q + 1]
+    target: np.ndarray  # uint16: offset of each synapse's target in its block
+    weight: np.ndarray  # per synapse; empty when every row shares one weight (row_weight)
+    row_weight: np.ndarray  # per row: the weight its synapses share (read when ``weight`` is empty)
+    delay: np.ndarray  # int32 per synapse, read for rows with mixed delays; empty when there are none
+    row_delay: np.ndarray  # int32 per row: the delay its synapses share, -1 if they differ
+    base: np.ndarray  # int64 per block: ring index (within a slot) of its offset 0
+    chunk_blocks: np.ndarray  # int64: chunk c's blocks are chunk_blocks[c]:chunk_blocks[c + 1]
+    by_block: bool  # deliver block by block (a chunk's ring entries exceed the cache), else row by row
+    n_pre: int
+
+    @property
+    def blocks(self) -> int:
+        return self.base.size
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self if isinstance(a, np.ndarray))
+
+
+def block_entries(itemsize: int) -> int:
+    """Entries per block for a ring of ``itemsize``-byte entries (at most 2^16)."""
+    return min(BLOCK_ENTRIES, CACHE_BYTES // itemsize)
+
+
+def block_bases(bounds: np.ndarray, n: int, channels: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks (windows of ``size`` ring entries) covering each chunk's entries: chunk ``c`` owns the
+    entries of neurons ``bounds[c]:bounds[c+1]`` in every channel; a window starts at the first of
+    them not yet covered, so one window may take several channels' ranges (and span entries of
+    other chunks, which none of its synapses address). Returns ``(base, chunk_blocks)``: each
+    window's first ring index, ascending within a chunk, and chunk ``c``'s blocks
+    ``chunk_blocks[c]:chunk_blocks[c + 1]``."""
+    base, chunk_blocks = [], [0]
+    for c in range(bounds.size - 1):
+        lo, hi = int(bounds[c]), int(bounds[c + 1])
+        end = None  # the current window's end
+        for k in range(channels if hi > lo else 0):
+            pos = k * n + lo
+            while pos < k * n + hi:
+                if end is None or pos >= end:
+                    base.append(pos)
+                    end = pos + size
+                pos = min(k * n + hi, end)
+        chunk_blocks.append(len(base))
+    return np.array(base, dtype=np.int64), np.array(chunk_blocks, dtype=np.int64)
+
+
+def compact_rows(indptr: np.ndarray, target: np.ndarray, weight: np.ndarray, delay: np.ndarray, n: int,
+                 channels: int, bounds: np.ndarray, size: int, comp_target: np.ndarray | None = None,
+                 weight_type=None) -> Rows:
+    """The compact table of CSR table ``(indptr, target, weight, delay)`` (``delay`` per synapse
+    or one value for all as a 0-d array or zero-stride view) for ring entries ``channels * n``
+    cut at chunk ``bounds``, blocks of at most ``size`` (<= 2^16) entries. With ``comp_target``,
+    a target ``t >= channels * n`` is partial-sum compartment ``t - channels * n``: its synapse
+    goes to ``comp_target[t - channels * n]``, one tick later (exact when
+    :func:`nmcompiler.lowered.cannot_saturate`). Weights are stored as ``weight_type`` (default:
+    their own type; it must hold them exactly)."""
+    if not 0 < size <= BLOCK_ENTRIES:
+        raise ValueError(f"block size {size} outside 1..{BLOCK_ENTRIES}")
+    base, chunk_blocks = block_bases(bounds, n, channels, size)
+    first = np.repeat(chunk_blocks[:-1], np.diff(chunk_blocks))  # per block: its chunk's first block
+    where = (np.asarray(bounds, dtype=np.int64), base, chunk_blocks, int(n), int(channels * n), first,
+             np.repeat(np.diff(chunk_blocks), np.diff(chunk_blocks)))
+    delay = np.asarray(delay)
+    shared = delay.ndim == 0 or (delay.ndim == 1 and delay.size > 1 and delay.strides == (0,))
+    d = np.ascontiguousarray(delay.reshape(-1)[:1] if shared else delay).astype(np.int32)
+    comp = np.zeros(0, np.int64) if comp_target is None else np.asarray(comp_target, dtype=np.int64)
+    wt = np.dtype(weight_type or weight.dtype)
+    row_weight = np.zeros((indptr.size - 1) * base.size, dtype=wt)
+    ptr, row_delay, mixed_w, mixed_d = _count(indptr, target, weight, d, shared, comp, where, row_weight)
+    out_t = np.empty(int(ptr[-1]), dtype=np.uint16)
+    out_w = np.empty(out_t.size if mixed_w else 0, dtype=wt)
+    out_d = np.empty(out_t.size if mixed_d else 0, dtype=np.int32)
+    _fill(indptr, target, weight, d, shared, comp, where, base, ptr, out_t, out_w, out_d)
+    widest = channels * int(np.max(np.diff(bounds), initial=0))  # a chunk's entries in one ring slot
+    return Rows(ptr, out_t, out_w, row_weight, out_d, row_delay, base, chunk_blocks, widest > 2 * size,
+                int(indptr.size - 1))
+
+
+@njit(cache=True, inline="always")
+def _place(t, d, comp, where):
+    """Block and offset of target ``t`` (a compartment is redirected, one tick later)."""
+    bounds, base, chunk_blocks, n, entries, _, _ = where
+    if comp.size > 0 and t >= entries:
+        t = comp[t - entries]
+        d += 1
+    c = np.searchsorted(bounds, t % n, side="right") - 1  # the target neuron's chunk, then its window
+    b = chunk_blocks[c] + np.searchsorted(base[chunk_blocks[c]:chunk_blocks[c + 1]], t, side="right") - 1
+    return b, t - base[b], d
+
+
+@njit(cache=True, inline="always")
+def _row(pre, b, n_pre, where):
+    """Row of ``pre`` onto block ``b`` (its chunk's rows: by presynaptic index, then block)."""
+    first, nb = where[5][b], where[6][b]
+    return n_pre * first + pre * nb + (b - first)
+
+
+@njit(cache=True)
+def _count(indptr, target, weight, d, shared, comp, where, row_weight):
+    """Pass 1: synapses per row (as ``ptr``), each row's shared weight (into ``row_weight``) and
+    delay (-1 if mixed)."""
+    n_pre = indptr.size - 1
+    rows = row_weight.size
+    ptr = np.zeros(rows + 1, dtype=np.int64)
+    row_delay = np.full(rows, -1, dtype=np.int32)
+    mixed_w = mixed_d = False
+    for pre in range(n_pre):
+        for s in range(indptr[pre], indptr[pre + 1]):
+            b, _, dd = _place(np.int64(target[s]), np.int64(d[0] if shared else d[s]), comp, where)
+            q = _row(pre, b, n_pre, where)
+            if ptr[q + 1] == 0:
+                row_weight[q] = weight[s]
+                row_delay[q] = dd
+            else:
+                if weight[s] != row_weight[q]:
+                    mixed_w = True
+                if dd != row_delay[q] and row_delay[q] >= 0:
+                    row_delay[q] = -1
+                    mixed_d = True
+            ptr[q + 1] += 1
+    for q in range(rows):
+        ptr[q + 1] += ptr[q]
+    return ptr, row_delay, mixed_w, mixed_d
+
+
+@njit(cache=True)
+def _fill(indptr, target, weight, d, shared, comp, where, base, ptr, out_t, out_w, out_d):
+    """Pass 2: a counting sort by (chunk, pre, block), stable within a row."""
+    n_pre = indptr.size - 1
+    fill = ptr[:-1].copy()
+    for pre in range(n_pre):
+        for s in range(indptr[pre], indptr[pre + 1]):
+            b, off, dd = _place(np.int64(target[s]), np.int64(d[0] if shared else d[s]), comp, where)
+            q = _row(pre, b, n_pre, where)
+            at = fill[q]
+            fill[q] = at + 1
+            out_t[at] = off
+            if out_w.size:
+                out_w[at] = weight[s]
+            if out_d.size:
+                out_d[at] = dd
+
+
+def _deliver_with(per_synapse: bool, one_block: bool):
+    """:func:`deliver` for tables with (``per_synapse``) or without per-synapse weights, of one
+    block or several: both are constants in the compiled loop (each, as a branch or a product per
+    row, cost about 10 % on Brunel's one-synapse input rows)."""
+
+    def body(ring, rows, pres, sent, n_slots, stride, chunk):
+        ptr, target, weight, row_weight, delay, row_delay, base, chunk_blocks, by_block, n_pre = rows
+        b0 = chunk_blocks[chunk]
+        nb = chunk_blocks[chunk + 1] - b0
+        r0 = n_pre * b0
+        events = 0
+        n_outer = nb if by_block else pres.size
+        n_inner = pres.size if by_block else nb
+        for o in range(n_outer):
+            for i in range(n_inner):
+                if one_block:  # block 0 at ring index 0, row q = pre
+                    b = 0
+                    q = pres[o]
+                elif by_block:
+                    b = b0 + o
+                    q = r0 + pres[i] * nb + o
+                else:
+                    b = b0 + i
+                    q = r0 + pres[o] * nb + i
+                first, last = ptr[q], ptr[q + 1]
+                dq = row_delay[q]
+                if dq >= 0:
+                    slot = sent + dq
+                    if slot >= n_slots:
+                        slot -= n_slots
+                    off = slot * stride + (0 if one_block else base[b])
+                    if per_synapse:
+                        for s in range(first, last):
+                            ring[off + target[s]] += weight[s]
+                    else:
+                        w = row_weight[q]
+                        for s in range(first, last):
+                            ring[off + target[s]] += w
+                else:  # mixed delays (an empty row too: nothing to add)
+                    for s in range(first, last):
+                        slot = sent + delay[s]
+                        if slot >= n_slots:
+                            slot -= n_slots
+                        at = slot * stride + (0 if one_block else base[b])
+                        ring[at + target[s]] += weight[s] if per_synapse else row_weight[q]
+                events += last - first
+        return events
+
+    return njit(cache=True)(body)
+
+
+_DELIVER = {(each, one): _deliver_with(each, one) for each in (True, False) for one in (True, False)}
+_each_one, _each_many = _DELIVER[True, True], _DELIVER[True, False]
+_shared_one, _shared_many = _DELIVER[False, True], _DELIVER[False, False]
+
+
+@njit(cache=True)
+def deliver(ring, rows, pres, sent, n_slots, stride, chunk):
+    """Add the synapses of presynaptic rows ``pres`` (in that order) onto the blocks of ``chunk``
+    into the ring slots of their arrival steps, ``sent`` being the slot of the sending step
+    (delays lie in ``[1, n_slots)``); returns the number of synapses. Block by block when
+    ``rows.by_block`` (each block's entries stay in cache), else spike by spike, each onto all the
+    chunk's blocks (its rows lie side by side); every ring entry gets its additions in the same
+    order either way. The row body is written once (as a helper called per row, LLVM's code for
+    it was 2-4x slower)."""
+    one = rows[6].size == 1  # base: one block
+    if rows[2].size > 0:  # weights per synapse
+        if one:
+            return _each_one(ring, rows, pres, sent, n_slots, stride, chunk)
+        return _each_many(ring, rows, pres, sent, n_slots, stride, chunk)
+    if one:
+        return _shared_one(ring, rows, pres, sent, n_slots, stride, chunk)
+    return _shared_many(ring, rows, pres, sent, n_slots, stride, chunk)
+
+
+@njit(cache=True)
+def row_events(rows, pres):
+    """Synapses of the rows ``pres`` over all blocks (what delivering them would count)."""
+    ptr, cb, n_pre = rows[0], rows[7], rows[9]
+    total = 0
+    for c in range(cb.size - 1):
+        r0, nb = n_pre * cb[c], cb[c + 1] - cb[c]
+        for k in range(pres.size):
+            total += ptr[r0 + (pres[k] + 1) * nb] - ptr[r0 + pres[k] * nb]
+    return total

@@ -1,0 +1,101 @@
+"""The compact synapse table of the compiled simulators (nmcompiler.sim.rows): 16-bit offsets in
+blocks of target entries, weights and delays a row shares stored once. Delivery through it must
+add exactly what the plain table adds, in the same order per ring entry (float sums bit for bit)."""
+
+import numpy as np
+import pytest
+
+from nmcompiler.sim.rows import block_bases, compact_rows, deliver, row_events
+
+
+def _table(rng, n_pre, entries, per_row, weights="mixed", delays="mixed", comp=0):
+    """A random CSR table onto ``entries`` ring entries (plus ``comp`` compartment targets)."""
+    lengths = rng.integers(0, per_row + 1, n_pre)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    target = rng.integers(0, entries + comp, indptr[-1])
+    if weights == "mixed":
+        weight = rng.normal(0, 1, indptr[-1])
+    else:  # one weight per row
+        weight = np.repeat(rng.normal(0, 1, n_pre), lengths)
+    delay = (rng.integers(1, 5, indptr[-1]) if delays == "mixed"
+             else np.broadcast_to(np.int64(2), target.shape))
+    return indptr, target, weight, delay
+
+
+def _plain(ring, indptr, target, weight, delay, pres, sent, n_slots, stride, comp=None):
+    """The plain table's delivery, one synapse at a time in table order."""
+    d = np.broadcast_to(delay, target.shape)
+    for pre in pres:
+        for s in range(indptr[pre], indptr[pre + 1]):
+            t, dd = int(target[s]), int(d[s])
+            if comp is not None and t >= stride:
+                t, dd = int(comp[t - stride]), dd + 1
+            ring[((sent + dd) % n_slots) * stride + t] += weight[s]
+
+
+@pytest.mark.parametrize("weights,delays", [("mixed", "mixed"), ("row", "shared"), ("row", "mixed")])
+@pytest.mark.parametrize("chunks,channels,size", [(1, 1, 65536), (1, 2, 7), (3, 2, 5), (2, 1, 16)])
+def test_delivery_equals_the_plain_table_bit_for_bit(weights, delays, chunks, channels, size):
+    rng = np.random.default_rng(chunks * 100 + channels * 10 + size)
+    n, n_pre, n_slots = 40, 30, 6
+    stride = channels * n
+    indptr, target, weight, delay = _table(rng, n_pre, stride, 12, weights, delays)
+    bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
+    rows = compact_rows(indptr, target, weight, delay, n, channels, bounds, size)
+    assert rows.target.dtype == np.uint16 and (rows.weight.size == 0) == (weights == "row")
+    assert (rows.delay.size == 0) == (delays == "shared")
+    got, want = np.zeros(n_slots * stride), np.zeros(n_slots * stride)
+    assert rows.chunk_blocks.tolist() == block_bases(bounds, n, channels, size)[1].tolist()
+    assert rows.by_block == (channels * n / chunks > 2 * size)
+    assert (rows.blocks == 1) == (size == 65536)  # one window, or several: both delivery paths
+    events = 0
+    for step in range(8):
+        pres = rng.choice(n_pre, 10, replace=False).astype(np.int64)
+        for c in range(chunks):  # each chunk delivers onto its own blocks
+            events += deliver(got, rows, pres, step % n_slots, n_slots, stride, c)
+        _plain(want, indptr, target, weight, delay, pres, step % n_slots, n_slots, stride)
+        assert row_events(rows, pres) == int(np.sum(indptr[pres + 1] - indptr[pres]))
+    assert np.any(want != 0) and events > 100
+    assert np.array_equal(got, want)  # the same float additions in the same order per entry
+
+
+def test_windows_cover_each_chunks_entries_and_may_take_several_channels():
+    bounds = np.array([0, 10, 23], dtype=np.int64)
+    base, first = block_bases(bounds, 23, 2, 4)
+    for c in range(2):  # chunk c: every entry it owns lies in exactly one of its windows
+        mine = base[first[c]:first[c + 1]]
+        owned = [k * 23 + j for k in range(2) for j in range(bounds[c], bounds[c + 1])]
+        assert np.all(np.diff(mine) >= 4)  # windows do not overlap
+        assert all(np.count_nonzero((mine <= e) & (e < mine + 4)) == 1 for e in owned)
+    assert base[first[0]:first[1]].tolist() == [0, 4, 8, 23, 27, 31]  # 8..11 holds entries 8, 9 only
+    wide = block_bases(bounds, 23, 2, 40)  # a window wide enough takes both channels' ranges
+    assert wide[0].tolist() == [0, 10] and wide[1].tolist() == [0, 1, 2]
+
+
+def test_compartment_synapses_move_to_their_neuron_one_tick_later():
+    rng = np.random.default_rng(3)
+    n, n_pre, n_slots, comps = 20, 15, 7, 6
+    indptr, target, weight, delay = _table(rng, n_pre, n, 8, "row", "shared", comp=comps)
+    comp_target = rng.integers(0, n, comps)
+    assert np.any(target >= n)
+    rows = compact_rows(indptr, target, weight, delay, n, 1, np.array([0, n]), 8, comp_target)
+    assert rows.delay.size > 0 and set(rows.delay.tolist()) <= {2, 3}  # delays now differ within rows
+    got, want = np.zeros(n_slots * n), np.zeros(n_slots * n)
+    pres = np.arange(n_pre, dtype=np.int64)
+    deliver(got, rows, pres, 0, n_slots, n, 0)
+    _plain(want, indptr, target, weight, delay, pres, 0, n_slots, n, comp_target)
+    assert np.any(want[3 * n:4 * n] != 0) and np.array_equal(got, want)
+
+
+def test_integer_weights_are_stored_narrow_and_rows_share_them():
+    indptr = np.array([0, 3, 3, 5], dtype=np.int64)
+    target = np.array([4, 1, 4, 0, 2])
+    weight = np.array([7, 7, 7, -300, -300], dtype=np.int64)
+    rows = compact_rows(indptr, target, weight, np.array(1), 5, 1, np.array([0, 5]), 8, weight_type=np.int16)
+    assert rows.weight.size == 0 and rows.row_weight.dtype == np.int16
+    assert rows.row_weight[[0, 2]].tolist() == [7, -300] and rows.row_delay[[0, 2]].tolist() == [1, 1]
+    ring = np.zeros(2 * 5, dtype=np.int32)
+    assert deliver(ring, rows, np.array([2, 0, 1, 0]), 0, 2, 5, 0) == 8
+    assert ring[5:].tolist() == [-300, 14, -300, 0, 28]  # row 0 twice: 7 on 1, 7 twice on 4, twice
+    with pytest.raises(ValueError, match="block size"):
+        compact_rows(indptr, target, weight, np.array(1), 5, 1, np.array([0, 5]), 1 << 17)
