@@ -3,7 +3,8 @@
 Each case is a script in ``benchmarks/`` that prints JSON records (one object per line with a
 ``case`` key). The suite measures each process's wall time and peak resident memory (its own
 ``ru_maxrss``, from ``wait4``), keeps every record, computes the ratios against the peers run in
-the same suite (Brian2 on CUBA and Brunel), checks the goals, and writes
+the same suite (Brian2 and NEST on CUBA and Brunel), each simulator run's fraction of this
+machine's physical bound (``benchmarks/bounds.py``, from the ``machine`` case), checks the goals, and writes
 ``benchmarks/results/latest.json`` and ``latest.md`` (also printed).
 
     python benchmarks/suite.py [--only cuba,brunel,...] [--quick] [--out benchmarks/results]
@@ -25,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bounds import bounds  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Case:
 def cases(brunel_s: float, million_s: float) -> list[Case]:
     b = "benchmarks/"
     return [
+        Case("machine", "machine", (b + "machine.py",), (b + "machine.py", "--mb", "64", "--repeats", "2")),
         Case("cuba-ours", "cuba", (b + "cuba.py",), (b + "cuba.py", "--repeat", "1")),
         Case("cuba-brian2-numpy", "cuba", (b + "peers/brian2_cuba.py", "--target", "numpy"), needs=("brian2",)),
         Case("cuba-brian2-cython", "cuba", (b + "peers/brian2_cuba.py", "--target", "cython"), needs=("brian2",)),
@@ -271,6 +276,11 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {r['network']} | {r['ours']} | {r['peer']} | {r['ours_s_per_bio_s']} | "
                      f"{r['peer_s_per_bio_s']} | {r['speedup_vs_peer']} | {r.get('ours_rate_hz')} | "
                      f"{r.get('peer_rate_hz')} |")
+    lines += ["", "| case | simulator | wall s | bound s | fraction of bound | limited by | table in | state in |",
+              "|---|---|---|---|---|---|---|---|"]
+    for b in doc.get("bounds", []):
+        lines.append(f"| {b['case']} | {b['variant']} | {b['wall_s']} | {b['bound_s']} | {b['fraction_of_bound']} | "
+                     f"{b['limited_by']} | {b['table_in']} | {b['state_in']} |")
     lines += ["", "| goal | value | target | met |", "|---|---|---|---|"]
     for g in doc["goals"]:
         lines.append(f"| {g['goal']} | {_fmt(g['value'])} | {g['target']} | {g['met']} |")
@@ -314,7 +324,8 @@ def main() -> None:
                             text=True).stdout.strip() or "unknown"
     rat = ratios(results)
     doc = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit,
-           "quick": args.quick, "machine": _machine(), "cases": results, "ratios": rat, "goals": goals(results, rat)}
+           "quick": args.quick, "machine": _machine(), "cases": results, "ratios": rat, "goals": goals(results, rat),
+           "bounds": bounds([r for res in results for r in res["records"]])}
     text = markdown(doc)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "quick" if args.quick else "latest"

@@ -109,3 +109,37 @@ def test_nest_is_a_second_peer_with_brunel_goals_and_rates_side_by_side():
            "cases": results, "ratios": rat, "goals": list(goals.values())}
     assert "| brunel | bit | nest 3.10.0 (2 threads) | 10.0 | 60.0 | 6.0 | 34.5 | 0.0 |" in suite.markdown(doc)
 
+
+
+def _bounds_module():
+    spec = importlib.util.spec_from_file_location("bench_bounds", ROOT / "benchmarks" / "bounds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MACHINE = [{"case": "machine", "measure": "caches", "l1": 32768, "l2": 2**20, "l3": 2**25},
+           *({"case": "machine", "measure": "triad", "level": lv, "threads": t, "gb_per_s": bw * (1 + (t == 2))}
+             for lv, bw in (("l2", 80.0), ("l3", 60.0), ("memory", 20.0)) for t in (1, 2)),
+           {"case": "machine", "measure": "scatter", "bytes": 2**18, "ns_per_update": 1.0},
+           {"case": "machine", "measure": "scatter", "bytes": 2**28, "ns_per_update": 8.0}]
+
+
+def test_bounds_take_each_array_from_its_level_and_the_larger_limit():
+    bounds = _bounds_module().bounds
+    traffic = {"table_bytes": 40 * 2**20, "synapses": 10**7, "bytes_per_synapse": 4.0, "update_bytes": 48,
+               "neurons": 10_000, "state_bytes": 240_000, "ring_block_bytes": 2**17, "threads": 1}
+    # 1e8 events x 4 B from memory (20 GB/s) = 0.02 s; 1e7 updates x 48 B from L2 (80 GB/s) = 0.006 s;
+    # the scatter: 1e8 x 1 ns = 0.1 s, the larger: the bound
+    run = {"case": "c", "variant": "v", "synaptic_events": 10**8, "steps": 1000, "wall_s": 0.4, "traffic": traffic}
+    (b,) = bounds([*MACHINE, run])
+    assert b["table_in"] == "memory" and b["state_in"] == "l2"
+    assert abs(b["stream_s"] - 0.026) < 1e-6 and abs(b["scatter_s"] - 0.1) < 1e-9
+    assert b["limited_by"] == "scatter" and b["fraction_of_bound"] == 0.25
+    two = dict(run, traffic=dict(traffic, threads=2, ring_block_bytes=2**20))  # 2 threads, a bigger block
+    (b2,) = bounds([*MACHINE, two])
+    assert abs(b2["stream_s"] - 0.013) < 1e-6 and abs(b2["scatter_s"] - 0.4) < 1e-9
+    assert bounds([run]) == [] and bounds([*MACHINE, {"case": "x", "wall_s": 1.0}]) == []
+    doc = {"date": "d", "commit": "c", "machine": {"cpu": "x", "cores": 2, "python": "3", "packages": {}},
+           "cases": [], "ratios": [], "goals": [], "bounds": [b]}
+    assert "| c | v | 0.4 | 0.1 | 0.25 | scatter | memory | l2 |" in suite.markdown(doc)

@@ -99,3 +99,31 @@ def test_integer_weights_are_stored_narrow_and_rows_share_them():
     assert ring[5:].tolist() == [-300, 14, -300, 0, 28]  # row 0 twice: 7 on 1, 7 twice on 4, twice
     with pytest.raises(ValueError, match="block size"):
         compact_rows(indptr, target, weight, np.array(1), 5, 1, np.array([0, 5]), 1 << 17)
+
+
+def test_simulators_report_their_traffic():
+    """What benchmarks/bounds.py divides by: the compact table's bytes per synapse (16-bit targets,
+    CUBA's rows each share a weight in the float table) and the least bytes a neuron update moves."""
+    from pathlib import Path
+
+    from nmcompiler import load_network
+    from nmcompiler.datapath import load_format
+    from nmcompiler.passes import Quantize
+    from nmcompiler.sim import FloatSimulator
+    from nmcompiler.sim.bit_sim import BitAccurateSimulator
+
+    net = load_network(Path(__file__).resolve().parent.parent / "examples" / "cuba.yaml")
+    fl = FloatSimulator(net)
+    fl.run(5)
+    t = fl.traffic()
+    assert t.synapses == net.stats().synapses and t.neurons == 4000 and t.threads == 1
+    assert 2.0 <= t.bytes_per_synapse < 2.5  # no weight per synapse: rows share theirs
+    assert t.update_bytes == 16 + 16 + 2 * (16 + 16)  # v, refractory count; 2 channels: current, ring
+    bit = BitAccurateSimulator(Quantize(fmt=load_format("fpga-lif")).run(net))
+    with pytest.raises(ValueError, match="run the compiled simulator first"):
+        bit.traffic()
+    bit.run(5)
+    tb = bit.traffic()
+    assert tb.synapses == t.synapses and tb.table_bytes == bit._tables[1][1].nbytes
+    assert tb.update_bytes == 2 * 4 + 2 * 4 + 2 * (2 * 4 + 2 * 4) and tb.ring_block_bytes == 4 * 2 * 4000
+    assert tb.to_dict()["state_bytes"] == tb.update_bytes * 4000 // 2
