@@ -61,6 +61,13 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
              (b + "peers/brian2_brunel.py", "--target", "cython", "--duration", "0.05"), needs=("brian2",)),
         Case("brunel-nest", "brunel", (b + "peers/nest_brunel.py", "--threads", "2", "--duration", str(brunel_s)),
              (b + "peers/nest_brunel.py", "--threads", "2", "--duration", "0.05"), needs=("nest",)),
+        Case("microcircuit-sim-ours", "microcircuit-sim", (b + "microcircuit_sim.py", "--scale", "1.0"),
+             (b + "microcircuit_sim.py", "--scale", "0.05"), timeout_s=3600),
+        # NEST holds at most 2^27 connections per thread: the full-scale circuit needs 3 or more
+        Case("microcircuit-sim-nest", "microcircuit-sim", (b + "peers/nest_microcircuit.py", "--record", "--scale", "1.0",
+                                                           "--threads", "4", "--seeds", "1"),
+             (b + "peers/nest_microcircuit.py", "--record", "--scale", "0.05", "--threads", "2", "--seeds", "1"),
+             timeout_s=3600, needs=("nest",)),
         Case("million", "million", (b + "million.py", "--duration", str(million_s)),
              (b + "million.py", "--neurons", "100000", "--duration", "0.01"), timeout_s=3600),
         Case("ring", "mapping", (b + "ring.py",), (b + "ring.py", "--populations", "20")),
@@ -142,7 +149,7 @@ def ratios(results: list[dict]) -> list[dict]:
     our simulators, per network: > 1 means we are faster."""
     out = []
     for group, simulator in (("cuba", "brian2"), ("cuba", "nest"), ("brunel", "brian2"), ("brunel", "nest"),
-                             ("stdp", "brian2")):
+                             ("microcircuit-sim", "nest"), ("stdp", "brian2")):
         peer = _fastest(results, group, simulator)
         for ours in ("ours-float", "ours-bit"):
             mine = _fastest(results, group, ours)
@@ -178,6 +185,7 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
             goal(f"{r['network']}: rate of {r['ours']} ({ours_hz} Hz) vs {r['peer']} ({peer_hz} Hz), relative gap",
                  gap, "<= 0.2, both firing", firing and gap <= 0.2)
     out += _stdp_goals(recs)
+    out += _microcircuit_rate_goals(recs)
     for r in recs:  # the RTL core's lanes on long rows
         if r.get("case") == "lanes" and r.get("network") == "dense-rows":
             goal(f"RTL long rows, {r['lanes']} lane(s): synaptic operations per event-phase cycle / lanes",
@@ -223,6 +231,21 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
             goal(f"{name}: packets (spikes + partial-sum messages), index order / ours",
                  r["packets_reduction_vs_index_order"], ">= 2", r["packets_reduction_vs_index_order"] >= 2)
     return out
+
+
+def _microcircuit_rate_goals(recs: list[dict]) -> list[dict]:
+    """The microcircuit simulated by us and by NEST (different draws of one definition): every
+    population's rate within 10 % of NEST's (measured at full scale: within 2 %), all firing."""
+    ours = next((r for r in recs if r.get("case") == "microcircuit_sim" and r.get("simulator") == "ours-float"), None)
+    nest = next((r for r in recs if r.get("case") == "microcircuit_sim" and r.get("simulator") == "nest"), None)
+    if not (ours and nest):
+        return []
+    gaps = {p: abs(ours["rates_hz"][p] - hz) / hz if hz > 0 else float("inf") for p, hz in nest["rates_hz"].items()}
+    worst = max(gaps, key=gaps.get)
+    firing = min(ours["rates_hz"].values()) > 0 and min(nest["rates_hz"].values()) > 0
+    return [{"goal": f"microcircuit (scale {ours['scale']}) population rates vs {nest['variant']}: largest relative gap "
+                     f"({worst})", "value": round(gaps[worst], 3), "target": "<= 0.1, all firing",
+             "met": firing and gaps[worst] <= 0.1}]
 
 
 def _stdp_goals(recs: list[dict]) -> list[dict]:
@@ -276,6 +299,12 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {r['network']} | {r['ours']} | {r['peer']} | {r['ours_s_per_bio_s']} | "
                      f"{r['peer_s_per_bio_s']} | {r['speedup_vs_peer']} | {r.get('ours_rate_hz')} | "
                      f"{r.get('peer_rate_hz')} |")
+    circuit = [r for res in doc["cases"] for r in res["records"] if r.get("case") == "microcircuit_sim"]
+    if len(circuit) > 1:  # population rates side by side
+        lines += ["", "| population | " + " | ".join(f"{r['variant']} Hz" for r in circuit) + " |",
+                  "|---|" + "---|" * len(circuit)]
+        for pop in circuit[0]["rates_hz"]:
+            lines.append(f"| {pop} | " + " | ".join(str(r["rates_hz"].get(pop)) for r in circuit) + " |")
     lines += ["", "| case | simulator | wall s | bound s | fraction of bound | limited by | table in | state in |",
               "|---|---|---|---|---|---|---|---|"]
     for b in doc.get("bounds", []):

@@ -143,3 +143,22 @@ def test_bounds_take_each_array_from_its_level_and_the_larger_limit():
     doc = {"date": "d", "commit": "c", "machine": {"cpu": "x", "cores": 2, "python": "3", "packages": {}},
            "cases": [], "ratios": [], "goals": [], "bounds": [b]}
     assert "| c | v | 0.4 | 0.1 | 0.25 | scatter | memory | l2 |" in suite.markdown(doc)
+
+
+def test_the_microcircuit_is_compared_with_nest_population_by_population():
+    rates = {"L23E": 0.9, "L4E": 4.2, "L6I": 7.8}
+    ours = {"case": "microcircuit_sim", "variant": "float (numba)", "simulator": "ours-float", "scale": 1.0,
+            "s_per_bio_s": 70.0, "rate_hz": 3.0, "rates_hz": rates}
+    nest = {"case": "microcircuit_sim", "variant": "nest 3.10 (4 threads)", "simulator": "nest", "scale": 1.0,
+            "s_per_bio_s": 280.0, "rate_hz": 3.0, "rates_hz": dict(rates, L23E=1.0)}
+    results = [_result("microcircuit-sim", ours, nest)]
+    rat = suite.ratios(results)
+    assert [(r["network"], r["speedup_vs_peer"]) for r in rat] == [("microcircuit-sim", 4.0)]
+    (goal,) = [g for g in suite.goals(results, rat) if g["goal"].startswith("microcircuit (scale")]
+    assert goal["value"] == 0.1 and "(L23E)" in goal["goal"] and goal["met"]  # 0.9 against 1.0
+    nest["rates_hz"]["L4E"] = 0.0  # a silent population fails the goal
+    (goal,) = [g for g in suite.goals(results, rat) if g["goal"].startswith("microcircuit (scale")]
+    assert not goal["met"]
+    doc = {"date": "d", "commit": "c", "machine": {"cpu": "x", "cores": 2, "python": "3", "packages": {}},
+           "cases": results, "ratios": rat, "goals": [], "bounds": []}
+    assert "| L23E | 0.9 | 1.0 |" in suite.markdown(doc)

@@ -32,11 +32,12 @@ from microcircuit import (BACKGROUND_DELAY, BACKGROUND_RATE, CONN_PROBS, DELAY_M
 DT_MS, TRANSIENT_MS, MEASURE_MS = 0.1, 100.0, 1000.0
 
 
-def run(scale: float, seed: int, threads: int = 1, background: str = "dc") -> dict[str, float]:
+def run(scale: float, seed: int, threads: int = 1, background: str = "dc", timing: dict | None = None) -> dict[str, float]:
+    """Each population's rate; ``timing`` (if given) gets the simulation's wall seconds."""
     nest.ResetKernel()
     nest.set_verbosity("M_ERROR")
     nest.SetKernelStatus({"resolution": DT_MS, "rng_seed": seed, "local_num_threads": threads})
-    sizes = [max(1, int(round(n * scale))) for n in SIZES]
+    sizes = _sizes(scale)
     params = {"C_m": 250.0, "tau_m": 10.0, "tau_syn_ex": 0.5, "tau_syn_in": 0.5, "t_ref": 2.0, "E_L": -65.0,
               "V_th": -50.0, "V_reset": -65.0}
     pops = []
@@ -70,8 +71,16 @@ def run(scale: float, seed: int, threads: int = 1, background: str = "dc") -> di
         rec = nest.Create("spike_recorder", params={"start": TRANSIENT_MS})
         nest.Connect(pop, rec)
         recorders.append(rec)
+    t0 = time.perf_counter()
     nest.Simulate(TRANSIENT_MS + MEASURE_MS)
+    if timing is not None:
+        timing["simulate_s"] = time.perf_counter() - t0
+        timing["neurons"] = sum(sizes)
     return {name: rec.n_events / (n * MEASURE_MS / 1e3) for name, rec, n in zip(POPULATIONS, recorders, sizes)}
+
+
+def _sizes(scale: float) -> list[int]:
+    return [max(1, int(round(n * scale))) for n in SIZES]
 
 
 def main() -> None:
@@ -82,11 +91,23 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="NEST threads (full scale needs 3 or more: NEST holds at most 2^27 connections per thread)")
     ap.add_argument("--background", choices=["dc", "poisson"], default="dc")
+    ap.add_argument("--record", action="store_true", help="one JSON record per seed (the benchmark suite's)")
     args = ap.parse_args()
     runs = {}
     for seed in args.seeds:
-        t0 = time.perf_counter()
-        runs[str(seed)] = run(args.scale, seed, args.threads, args.background)
+        t0, timing = time.perf_counter(), {}
+        runs[str(seed)] = run(args.scale, seed, args.threads, args.background, timing)
+        if args.record:
+            bio_s = (TRANSIENT_MS + MEASURE_MS) / 1e3
+            rates = runs[str(seed)]
+            print(json.dumps({
+                "case": "microcircuit_sim", "variant": f"nest {nest.__version__} ({args.threads} threads)",
+                "simulator": "nest", "threads": args.threads, "scale": args.scale, "seed": seed,
+                "build_s": round(time.perf_counter() - t0 - timing["simulate_s"], 2), "bio_s": bio_s,
+                "wall_s": round(timing["simulate_s"], 2), "s_per_bio_s": round(timing["simulate_s"] / bio_s, 3),
+                "rate_hz": round(sum(r * n for r, n in zip(rates.values(), _sizes(args.scale))) / timing["neurons"], 3),
+                "rates_hz": {k: round(v, 3) for k, v in rates.items()}}), flush=True)
+            continue
         print(f"seed {seed} ({time.perf_counter() - t0:.1f} s):",
               ", ".join(f"{k} {v:.2f}" for k, v in runs[str(seed)].items()), flush=True)
     doc = {"nest": nest.__version__, "scale": args.scale, "background": args.background, "threads": args.threads, "dt_ms": DT_MS, "transient_ms": TRANSIENT_MS,
