@@ -68,7 +68,8 @@ def triad(mb: int, repeats: int) -> list[dict]:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             _triad(a, b, c, 3.0, 1)  # compile, touch the pages
             seconds = _best(lambda: _triad(a, b, c, 3.0, reps), repeats)
-            out.append({"case": "machine", "measure": "triad", "level": level, "threads": threads,
+            out.append({"case": "machine", "variant": f"triad {level}, {threads} thread{'s' * (threads > 1)}",
+                        "measure": "triad", "level": level, "threads": threads,
                         "bytes_per_array": nbytes, "gb_per_s": round(24 * n * reps / seconds / 1e9, 2)})
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return out
@@ -86,7 +87,7 @@ def caches() -> dict:
             continue
         if kind in ("Data", "Unified"):
             sizes[f"l{level}"] = int(size[:-1]) * {"K": 2**10, "M": 2**20}.get(size[-1], 1) if size[-1] in "KM" else int(size)
-    return {"case": "machine", "measure": "caches", **sizes}
+    return {"case": "machine", "variant": "caches", "measure": "caches", **sizes}
 
 
 def latency(mb: int, repeats: int) -> dict:
@@ -97,7 +98,8 @@ def latency(mb: int, repeats: int) -> dict:
     steps = 2_000_000
     _chase(nxt, 10)
     seconds = _best(lambda: _chase(nxt, steps), repeats)
-    return {"case": "machine", "measure": "latency", "mb": mb, "ns": round(seconds / steps * 1e9, 1)}
+    return {"case": "machine", "variant": "latency", "measure": "latency", "mb": mb,
+            "ns": round(seconds / steps * 1e9, 1)}
 
 
 def scatter(mb: int, repeats: int) -> list[dict]:
@@ -108,7 +110,7 @@ def scatter(mb: int, repeats: int) -> list[dict]:
         idx = rng.integers(0, x.size, 4_000_000).astype(np.int32)
         _scatter(x, idx[:10])
         seconds = _best(lambda: _scatter(x, idx), repeats)
-        out.append({"case": "machine", "measure": "scatter", "bytes": size,
+        out.append({"case": "machine", "variant": f"scatter {size // 1024} KiB", "measure": "scatter", "bytes": size,
                     "ns_per_update": round(seconds / idx.size * 1e9, 2)})
     return out
 

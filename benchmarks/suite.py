@@ -274,7 +274,7 @@ def _fmt(x) -> str:
 
 KEYS = ("s_per_bio_s", "events_per_s", "rate_hz", "compile_s", "cores_used", "cores_lower_bound",
         "traffic_reduction_vs_index_order", "build_s", "peak_rss_gb", "cycles_per_tick", "cycles_per_s",
-        "mismatches", "seconds")
+        "mismatches", "seconds", "gb_per_s", "ns", "ns_per_update", "l1", "l2", "l3")
 
 
 def markdown(doc: dict) -> str:

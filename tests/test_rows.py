@@ -127,3 +127,21 @@ def test_simulators_report_their_traffic():
     assert tb.synapses == t.synapses and tb.table_bytes == bit._tables[1][1].nbytes
     assert tb.update_bytes == 2 * 4 + 2 * 4 + 2 * (2 * 4 + 2 * 4) and tb.ring_block_bytes == 4 * 2 * 4000
     assert tb.to_dict()["state_bytes"] == tb.update_bytes * 4000 // 2
+
+
+def test_the_float_simulator_keeps_only_its_compact_table():
+    """After a compiled run the full table (24 bytes per synapse) is released; a run that tracks
+    ranges (the numpy path) rebuilds it and gives the same spikes."""
+    from pathlib import Path
+
+    from nmcompiler import load_network
+    from nmcompiler.sim import FloatSimulator
+
+    sim = FloatSimulator(load_network(Path(__file__).resolve().parent.parent / "examples" / "cuba.yaml"))
+    compiled = sim.run(300)
+    assert sim._syn is None and sim._rows is not None
+    tracked = sim.run(300, track_ranges=True)
+    assert sim._syn is not None and sum(compiled.spike_counts().values()) > 500
+    for pop in compiled.spike_ids:
+        assert np.array_equal(compiled.spike_ids[pop], tracked.spike_ids[pop])
+        assert np.array_equal(compiled.spike_steps[pop], tracked.spike_steps[pop])

@@ -31,7 +31,8 @@ def run_float_kernel(t0, t1, R, a, drive, s, d, g, h, use_syn, use_instant, cons
     """Steps ``[t0, t1)``; state (``v``, ``cur``, ``refr``, ``ring``) carries over between calls.
     ``src_ptr``/``src_ids``: source spikes of steps ``t0 .. t1 - 1``; ``max_spikes``: a neuron
     that resets by subtraction repeats compare-and-subtract up to that many times per step, one
-    spike each. ``table``: the compact synapse table (:mod:`.rows`). ``layout``, ``values``: the plastic synapses (:mod:`.plasticity`; used when ``learns``).
+    spike each. ``table``: the compact synapse table (:mod:`.rows`). ``layout``, ``values``: the
+    plastic synapses (:mod:`.plasticity`; used when ``learns``).
     Returns the spikes (steps, ids) and the number of synaptic events."""
     n = v.size
     stride = R * n

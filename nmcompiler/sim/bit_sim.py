@@ -23,7 +23,7 @@ from ..lowered import SimProgram, cannot_saturate, incoming_weight, program_from
 from .bit_plasticity import IntPlastic, learn_after_int, learn_arrive_int
 from .budget import check_recording, check_ring, check_steps
 from .result import SimResult, Snapshots, Trace
-from .rows import block_entries
+from .rows import block_entries, compact_rows
 from .traffic import Traffic, bit_update_bytes
 
 __all__ = ["BitAccurateSimulator"]
@@ -47,8 +47,6 @@ def _compact_table(indptr, target, weight, delay, n, channels, nchunks, ring_typ
     delivers into its own neurons only. With ``compartments`` (targets ``>= channels * n``
     address them) each synapse onto a compartment becomes one onto its neuron, one tick later,
     on the way (exact when :func:`.compartments.cannot_saturate`). Returns ``(bounds, rows)``."""
-    from .rows import compact_rows
-
     bounds = np.linspace(0, n, nchunks + 1).round().astype(np.int64)
     size = block_entries(np.dtype(ring_type).itemsize)
     comp = None if compartments is None else compartments.target

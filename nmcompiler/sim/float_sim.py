@@ -49,7 +49,7 @@ class FloatSimulator:
         self.piece_steps = piece_steps
         self.seed = net.seed if seed is None else int(seed)
         self.layout = build_layout(net)
-        self.syn = build_synapses(net, self.layout)
+        self._syn = build_synapses(net, self.layout)
         self._rows = None  # the compiled kernel's compact table, built on first use
         self.learns = any(p.learning is not None for p in net.projections)
         plastic_delay = max((int(p.connectivity.delays.max()) for p in net.projections
@@ -245,6 +245,13 @@ class FloatSimulator:
                 i_at += tr.neurons.size
         return self._result(steps, out_i, out_s, wall, events, snapshots.weights(plastic))
 
+    @property
+    def syn(self):
+        """The synapse table (rebuilt on demand: the compiled kernel keeps only its compact copy)."""
+        if self._syn is None:
+            self._syn = build_synapses(self.net, self.layout)
+        return self._syn
+
     def traffic(self) -> Traffic:
         """The compiled kernel's memory traffic (:mod:`.traffic`)."""
         L, P = self.layout, self.layout.prop
@@ -259,6 +266,7 @@ class FloatSimulator:
             L, syn = self.layout, self.syn
             self._rows = compact_rows(syn.indptr, syn.target, syn.weight, syn.delay, L.n, L.channels,
                                       np.array([0, L.n], dtype=np.int64), block_entries(8))
+            self._syn = None  # 24 bytes per synapse: the numpy path rebuilds it if it is ever needed
         return self._rows
 
     def _deliver(self, pre, t, ring, n_slots, stride, uniform_delay) -> int:

@@ -1,18 +1,20 @@
 """Compact synapse rows for the compiled simulators: the table cut into blocks of target entries.
 
-The ring buffer's entries (``channel * n + neuron``) are cut into blocks of at most
-``BLOCK_ENTRIES``: the entries of each neuron chunk (the range a thread updates) are cut on their
-own, so that a block belongs to one chunk. Each chunk has a row per (presynaptic index, block of the
-chunk), in that order: row ``n_pre * b0 + pre * nb + (b - b0)`` (the chunk's blocks are ``b0 .. b0
-+ nb``) holds the synapses of ``pre`` onto block ``b`` in their table order. A chunk's table is one
-stretch that its thread reads alone, and a spike's rows in it lie side by side; a synapse stores only its target's 16-bit offset in the block.
-A row's synapses that all have one weight (one delay) keep it once, in ``row_weight``
-(``row_delay``): when every row shares its weight, no weight is stored per synapse at all.
+The ring buffer's entries (``channel * n + neuron``) are cut into blocks (windows) of at most
+``BLOCK_ENTRIES``: the entries of each neuron chunk (the range a thread updates) are covered on
+their own, so that a block belongs to one chunk. Each chunk has a row per (presynaptic index,
+block of the chunk), in that order: row ``n_pre * b0 + pre * nb + (b - b0)`` (the chunk's blocks
+are ``b0 .. b0 + nb``) holds the synapses of ``pre`` onto block ``b`` in their table order. A
+chunk's table is one stretch that its thread reads alone, and a spike's rows in it lie side by
+side. A synapse stores only its target's 16-bit offset in the block; a row's synapses that all
+have one weight (one delay) keep it once, in ``row_weight`` (``row_delay``): when every row
+shares its weight, no weight is stored per synapse at all.
 
-Delivery (:func:`deliver`) visits the blocks one after the other and, in each, the spiking rows
-in their order, so a ring entry receives its additions in the order of the plain table: the
-integer sums are the same and so are the float ones (the same additions, in the same order).
-A block's ring entries (256 KiB at most) stay in the core's cache while its rows are added.
+Delivery (:func:`deliver`) goes spike by spike, each onto all the chunk's blocks, or, where a
+chunk's entries exceed the cache, block by block, all spikes onto one block (whose ring entries,
+256 KiB at most, then stay in the core's cache). Either way a ring entry receives its additions
+in the order of the plain table: the integer sums are the same and so are the float ones (the
+same additions, in the same order).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class Rows(NamedTuple):
     target: np.ndarray  # uint16: offset of each synapse's target in its block
     weight: np.ndarray  # per synapse; empty when every row shares one weight (row_weight)
     row_weight: np.ndarray  # per row: the weight its synapses share (read when ``weight`` is empty)
-    delay: np.ndarray  # int32 per synapse, read for rows with mixed delays; empty when there are none
+    delay: np.ndarray  # per synapse (int16, or int32 if a delay needs it), read for rows with mixed delays;
+    # empty when there are none
     row_delay: np.ndarray  # int32 per row: the delay its synapses share, -1 if they differ
     base: np.ndarray  # int64 per block: ring index (within a slot) of its offset 0
     chunk_blocks: np.ndarray  # int64: chunk c's blocks are chunk_blocks[c]:chunk_blocks[c + 1]
@@ -104,7 +107,7 @@ def compact_rows(indptr: np.ndarray, target: np.ndarray, weight: np.ndarray, del
     ptr, row_delay, mixed_w, mixed_d = _count(indptr, target, weight, d, shared, comp, where, row_weight)
     out_t = np.empty(int(ptr[-1]), dtype=np.uint16)
     out_w = np.empty(out_t.size if mixed_w else 0, dtype=wt)
-    out_d = np.empty(out_t.size if mixed_d else 0, dtype=np.int32)
+    out_d = np.empty(out_t.size if mixed_d else 0, dtype=np.int16 if d.max(initial=0) < 2**15 - 1 else np.int32)
     _fill(indptr, target, weight, d, shared, comp, where, base, ptr, out_t, out_w, out_d)
     widest = channels * int(np.max(np.diff(bounds), initial=0))  # a chunk's entries in one ring slot
     return Rows(ptr, out_t, out_w, row_weight, out_d, row_delay, base, chunk_blocks, widest > 2 * size,
