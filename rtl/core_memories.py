@@ -8,7 +8,8 @@ correct protocol). The accumulator's read port is transparent to its write port,
 pipeline's back-to-back updates of one word are exact.
 
 With ``lanes`` synapse lanes (docs/rtl.md, "Synapse lanes") the synapse memory holds ``lanes`` consecutive
-entries per word (the configuration port writes one entry, its lane by write enable), and the
+entries per word (``CoreParams.group``; a crossbar row stays one word, its lanes take set bits; the
+configuration port writes one entry, its lane by write enable), and the
 accumulator is ``lanes`` banks (neuron ``j`` in bank :func:`bank_of`, the XOR of its pieces of
 ``lane_bits``, at the address of its bits above them): the synapse pipeline reads and
 writes each bank through its own ports (``bank_*``), the neuron phase and the learning engine

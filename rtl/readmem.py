@@ -41,7 +41,8 @@ def hex_words(words: list[int], width: int) -> str:
 
 def memory_files(load: CoreLoad | ChipLoad, layouts, chip=None) -> dict[str, str]:
     """The ``$readmemh`` files of ``load``: ``core<c>/<memory>.hex`` for every core memory (``ctrl``
-    included; the synapse memory's words hold a group of ``lanes`` entries) and, for a :class:`ChipLoad` (with its ``chip`` params), ``router/route<d>.hex``."""
+    included; the synapse memory's words hold ``CoreParams.group`` entries: one per lane, a crossbar
+    row alone) and, for a :class:`ChipLoad` (with its ``chip`` params), ``router/route<d>.hex``."""
     cores = load.cores if isinstance(load, ChipLoad) else (load,)
     files = {f"core{ld.core}/{name}.hex": hex_words(layouts.memory_words(name, ld.memories[name]),
                                                    layouts.memory_width(name))
