@@ -29,6 +29,7 @@ initial potential -58 mV. It is not the paper's model: at full scale it fires at
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -80,18 +81,26 @@ def build_simplified(scale: float = 1.0, seed: int = 0, dt: float = 1e-4):
     for name, n in zip(POPULATIONS, sizes):
         net.add(Population(name=name, size=n, model=model, initial={"v": -58e-3}))
     w = 87.8e-12
-    for t, target in enumerate(POPULATIONS):
-        for s, source in enumerate(POPULATIONS):
-            p = CONN_PROBS[t][s]
-            if p == 0:
-                continue
-            pre, post = connectors.fixed_probability(stream(seed, "mc", source, target), sizes[s], sizes[t], p)
-            excitatory = source.endswith("E")
-            weight = w * (2.0 if (source, target) == ("L4E", "L23E") else 1.0) if excitatory else -4 * w
-            delay = int(round((1.5e-3 if excitatory else 0.75e-3) / dt))
-            net.connect(Projection(name=f"{source}_{target}", pre=source, post=target,
-                                   connectivity=Connectivity.from_coo(sizes[s], sizes[t], pre, post, weight, delay)))
-        _background(net, t, sizes[t], w)
+    pairs = [(t, s) for t in range(len(POPULATIONS)) for s in range(len(POPULATIONS)) if CONN_PROBS[t][s]]
+
+    def draw(pair):  # each projection has its own stream: drawn on two threads, connected in order
+        t, s = pair
+        return connectors.fixed_probability(stream(seed, "mc", POPULATIONS[s], POPULATIONS[t]), sizes[s], sizes[t],
+                                            CONN_PROBS[t][s])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        drawn = pool.map(draw, pairs)
+        for t, target in enumerate(POPULATIONS):
+            for s, source in enumerate(POPULATIONS):
+                if CONN_PROBS[t][s] == 0:
+                    continue
+                pre, post = next(drawn)
+                excitatory = source.endswith("E")
+                weight = w * (2.0 if (source, target) == ("L4E", "L23E") else 1.0) if excitatory else -4 * w
+                delay = int(round((1.5e-3 if excitatory else 0.75e-3) / dt))
+                net.connect(Projection(name=f"{source}_{target}", pre=source, post=target, connectivity=(
+                    Connectivity.from_coo(sizes[s], sizes[t], pre, post, weight, delay))))
+            _background(net, t, sizes[t], w)
     return net
 
 

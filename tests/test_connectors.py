@@ -59,3 +59,29 @@ def test_all_to_all_and_one_to_one():
     assert list(zip(pre.tolist(), post.tolist())) == [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
     with pytest.raises(ValueError, match=r"^one_to_one needs equal sizes, got 3 and 4$"):
         connectors.one_to_one(3, 4)
+
+
+def _bernoulli_reference(rng, total, cols, p):
+    """The definition: the successes of a Bernoulli(p) process over ``total`` row-major pairs are
+    the running sums of geometric gaps (drawn in the generator's chunks) below ``total``."""
+    expected = total * p
+    chunk = min(1 << 22, int(expected + 6 * np.sqrt(expected) + 64))
+    found, last = [], -1
+    while last < total - 1:
+        positions = last + np.cumsum(np.minimum(rng.geometric(p, size=chunk), total + 1))
+        last = int(positions[-1])
+        found.append(positions[positions < total])
+    keys = np.concatenate(found)
+    return keys // cols, keys % cols
+
+
+@pytest.mark.parametrize("p", [1e-5, 0.01, 0.3, 0.97])
+def test_fixed_probability_is_the_geometric_gap_process(p):
+    for seed in range(4):
+        n_pre, n_post = 37 + 50 * seed, 1 + 300 * seed
+        pre, post = connectors.fixed_probability(np.random.default_rng(seed), n_pre, n_post, p)
+        rows, cols = _bernoulli_reference(np.random.default_rng(seed), n_pre * n_post, n_post, p)
+        np.testing.assert_array_equal(pre, rows)
+        np.testing.assert_array_equal(post, cols)
+        assert pre.dtype == post.dtype == np.int32
+    assert pre.size > 0

@@ -48,6 +48,7 @@ def test_connectivity_csr_from_coo_sorts_by_pre_then_post():
     assert c.weights.tolist() == [4.0, 2.0, 3.0, 1.0]
     assert c.delays.tolist() == [4, 2, 3, 1]
     assert c.fan_in().tolist() == [1, 1, 1, 1]
+    assert c.fan_in() is c.fan_in() and not c.fan_in().flags.writeable  # counted once, shared read-only
     assert c.fan_out().tolist() == [2, 0, 2]
     dense = np.zeros((3, 4))
     dense[[2, 0, 2, 0], [1, 3, 0, 2]] = [1.0, 2.0, 3.0, 4.0]

@@ -164,3 +164,20 @@ def test_image_bytes_do_not_depend_on_the_batch_size(tmp_path):
         cases.append((m, f))
     for m, f in cases:
         assert encode(build_contents(m, f, batch_synapses=300)) == encode(build_contents(m, f, batch_synapses=1 << 30))
+
+
+def test_image_bytes_do_not_depend_on_the_threads_that_fill_batches(tmp_path):
+    """Projections are placed into a batch by several threads, each at its own offsets."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only here")
+    mapping, fx, _ = _compiled(tmp_path, readout=True)
+    threads, images = numba.get_num_threads(), []
+    try:
+        for k in (1, 2):
+            numba.set_num_threads(k)
+            images.append(encode(build_contents(mapping, fx, batch_synapses=500)))
+    finally:
+        numba.set_num_threads(threads)
+    assert len(fx.projections) > 2 and images[0] == images[1]

@@ -175,6 +175,50 @@ def test_usage_is_exact_and_within_every_limit(tmp_path):
         assert np.unique(block_of[ps.core == c]).size == 1
 
 
+def test_traffic_with_rates_matches_each_synapse_counted_by_brute_force(tmp_path):
+    """Spikes: each (neuron, dendrite core) pair once at the neuron's rate; messages: each
+    compartment at ``(1 - exp(-dt * summed input rates)) / dt`` to its neuron's core."""
+    target = _target(tmp_path)
+    net = _network()
+    fx, layout, n_pre, ps = _plan(net, target)
+    n, K = layout.n, ps.cores
+    rates = np.random.default_rng(0).uniform(0.5, 20.0, n)
+    _, traffic, spikes, messages = usage_and_traffic(ps, fx, dict(layout.offsets), n_pre, target, net.dt,
+                                                     ps.soma_core, rates)
+    table = program_from_fixed_point(fx).synapses
+    pre = np.repeat(np.arange(table.indptr.size - 1), np.diff(table.indptr))
+    comp = ps.compartment[pre // ps.block_size, table.target]
+    pre_rates = np.concatenate([rates, np.ones(n_pre - n)])
+    expected = np.zeros((K, K))
+    pairs = np.unique(ps.core[comp] * n_pre + pre)
+    g, dendrite = pairs % n_pre, pairs // n_pre
+    neuron = g < n
+    np.add.at(expected, (ps.soma_core[g[neuron]], dendrite[neuron]), rates[g[neuron]])
+    assert neuron.sum() > 100 and np.isclose(spikes, rates[g[neuron]].sum(), rtol=1e-12)
+    comp_rate = np.bincount(comp, weights=pre_rates[pre], minlength=ps.compartments)
+    sent = (1.0 - np.exp(-net.dt * comp_rate)) / net.dt
+    soma = ps.soma_core[ps.target % n]
+    np.add.at(expected, (ps.core, soma), sent)
+    assert sent.min() > 0 and np.isclose(messages, sent[ps.core != soma].sum(), rtol=1e-12)
+    np.testing.assert_allclose(traffic.toarray(), expected, rtol=1e-12)
+
+
+def test_plain_subgraph_numbers_the_other_inputs_after_the_plain_neurons_in_index_order():
+    from nmcompiler.compiler.partition import _plain_subgraph
+
+    rng = np.random.default_rng(4)
+    n_pre = 300
+    plain = np.sort(rng.choice(n_pre, 120, replace=False))
+    pre, post = rng.integers(0, n_pre, 5000), rng.choice(plain, 5000)
+    sub_pre, sub_post = _plain_subgraph(plain, pre, post, n_pre)
+    position = {int(p): i for i, p in enumerate(plain)}
+    others = sorted(set(pre.tolist()) - set(position))
+    position |= {p: plain.size + i for i, p in enumerate(others)}
+    assert len(others) > 50
+    assert sub_pre.tolist() == [position[int(p)] for p in pre]
+    assert sub_post.tolist() == [position[int(p)] for p in post]
+
+
 def test_lower_bound_counts_the_compartments_fan_in_forces(tmp_path):
     target = _target(tmp_path)
     spikes_only = _target(tmp_path, graded=False, name="tiny-spikes")

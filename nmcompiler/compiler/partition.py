@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from numba import njit
 
 from ..drc import Rule
 from ..drc.rules import fan_in_per_neuron
@@ -197,11 +198,24 @@ def _plain_subgraph(plain: np.ndarray, pre: np.ndarray, post: np.ndarray, n_pre:
     presynaptic index (neurons with compartments, sources) as an input without a core here."""
     local = np.full(n_pre, -1, dtype=np.int64)
     local[plain] = np.arange(plain.size)
-    outside = local[pre] < 0
-    _, rank = np.unique(pre[outside], return_inverse=True)
-    sub_pre = local[pre]
-    sub_pre[outside] = plain.size + rank
-    return sub_pre, local[post]
+    return _renumber(local, np.asarray(pre), plain.size), local[post]
+
+
+@njit(cache=True, nogil=True)
+def _renumber(local, pre, first):
+    """``local[p]`` of each presynaptic index ``p``; the ones without (``-1``) numbered from
+    ``first`` in ascending ``p``."""
+    outside = np.zeros(local.size + 1, dtype=np.int64)
+    for p in pre:
+        if local[p] < 0:
+            outside[p + 1] = 1
+    for p in range(local.size):
+        outside[p + 1] += outside[p]
+    out = np.empty(pre.size, dtype=np.int64)
+    for s in range(pre.size):
+        p = pre[s]
+        out[s] = local[p] if local[p] >= 0 else first + outside[p]
+    return out
 
 
 def trial_cores(n: int, pre: np.ndarray, post: np.ndarray, target: Target, limit: int) -> int:

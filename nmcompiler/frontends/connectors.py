@@ -7,6 +7,7 @@ Each returns ``(pre, post)`` integer index arrays (int32 where the indices fit) 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 __all__ = ["one_to_one", "all_to_all", "fixed_probability", "fixed_indegree", "sample_distinct"]
 
@@ -118,16 +119,27 @@ def _bernoulli_pairs(rng: np.random.Generator, total: int, cols: int, p: float, 
     chunk = min(chunk, int(expected + 6 * np.sqrt(expected) + 64))
     rows_parts, cols_parts, last = [], [], -1
     while last < total - 1:
-        # a gap beyond the pairs left ends the draw either way: capped, tiny p cannot overflow int64
-        positions = np.cumsum(np.minimum(rng.geometric(p, size=chunk), total + 1))
-        positions += last
-        last = int(positions[-1])
-        if last >= total:
-            positions = positions[: np.searchsorted(positions, total)]
-        rows = positions // cols
-        cols_parts.append((positions - rows * cols).astype(index))
-        rows_parts.append(rows.astype(index))
+        rows, col = np.empty(chunk, dtype=index), np.empty(chunk, dtype=index)
+        k, last = _gaps_to_pairs(rng.geometric(p, size=chunk), last, total, cols, rows, col)
+        rows_parts.append(rows[:k])
+        cols_parts.append(col[:k])
     return np.concatenate(rows_parts), np.concatenate(cols_parts)
+
+
+@njit(cache=True, nogil=True)
+def _gaps_to_pairs(gaps, last, total, cols, rows, col):
+    """The successes ``last + gaps[0]``, ``+ gaps[1]``, ... below ``total`` as (row, col) of a
+    row-major ``cols``-wide grid; returns how many, and the last position reached (``>= total``
+    ends the draw). A gap beyond the pairs left ends it either way: capped at ``total + 1``, tiny
+    ``p`` cannot overflow int64."""
+    pos = last
+    for k in range(gaps.size):
+        pos += min(gaps[k], total + 1)
+        if pos >= total:
+            return k, pos
+        r = pos // cols
+        rows[k], col[k] = r, pos - r * cols
+    return gaps.size, pos
 
 
 def _index_dtype(total: int):

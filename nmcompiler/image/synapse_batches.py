@@ -15,16 +15,20 @@ synapses never holds more than one batch in ``int64`` arrays. Per synapse a batc
 * ``delay``: stored delay (``max(d - 1, 1)`` into a compartment, 1 for a message row);
 * ``weight``: integer weight (1 for a message row).
 
-Within a batch, synapses come projection by projection in CSR order, then the message rows,
-which is the order of the simulators' synapse table restricted to the batch, so a stable sort of
-a batch gives the same bytes as sorting everything at once.
+A batch is filled by scanning each projection in CSR order and appending every synapse of its
+cores at its core's cursor: core by core, and within a core projection by projection in CSR
+order, then the core's message rows. Restricted to one core this is the order of the
+simulators' synapse table, so a stable sort by core first gives the same bytes as sorting
+everything at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -55,8 +59,7 @@ class _Projection:
     exponent: int
     delays: np.ndarray  # int64 (nnz,) or (1,)
     core: np.ndarray  # int32 (nnz,): core storing each synapse
-    by_core: np.ndarray  # int32 (nnz,): synapse indices core by core, CSR order within a core
-    core_start: np.ndarray  # (K + 1,): where each core's synapses start in by_core
+    core_start: np.ndarray  # (K + 1,): synapses on the cores before each core
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -94,45 +97,40 @@ def _cores(indptr, indices, pre_base, post_base, channel, n, core_of, compartmen
 
 
 @njit(cache=True, nogil=True)
-def _counting_sort(core, start):
-    """Synapse indices grouped by core (``start``: each core's first position), stable."""
-    out = np.empty(core.size, dtype=np.int32)
-    pos = start[:-1].copy()
-    for s in range(core.size):
-        out[pos[core[s]]] = s
-        pos[core[s]] += 1
-    return out
+def _fill(indptr, indices, pre_base, post_base, channel, key_base, row_groups, mantissa, exponent, delays, core,
+          c0, c1, n, local, compartment, block, comp_slot, o_pre, o_key, o_core, o_slot, o_field, o_delay, o_weight,
+          cursor):
+    """Scatter the synapses of one projection stored on cores ``c0..c1 - 1``, read in CSR order,
+    each to its core's next position (``cursor[c - c0]``, advanced)."""
+    use_comp = compartment.shape[0] > 0
+    shared_w, shared_d = mantissa.size == 1, delays.size == 1
+    for r in range(indptr.size - 1):
+        g = pre_base + r
+        for s in range(indptr[r], indptr[r + 1]):
+            c = core[s]
+            if c < c0 or c >= c1:
+                continue
+            post = post_base + indices[s]
+            d = delays[0] if shared_d else delays[s]
+            slot, field = local[post], channel
+            if use_comp:
+                k = compartment[g // block, channel * n + post]
+                if k >= 0:
+                    slot, field, d = comp_slot[k], 0, max(d - 1, 1)
+            pos = cursor[c - c0]
+            cursor[c - c0] = pos + 1
+            o_pre[pos], o_key[pos], o_core[pos] = g, g * row_groups + key_base, c
+            o_slot[pos], o_field[pos], o_delay[pos] = slot, field, d
+            o_weight[pos] = np.int64(mantissa[0] if shared_w else mantissa[s]) << exponent
 
 
 @njit(cache=True, nogil=True)
-def _fill(indptr, indices, pre_base, post_base, channel, key_base, row_groups, mantissa, exponent, delays, core,
-          which, n, local, compartment, block, comp_slot, o_pre, o_key, o_core, o_slot, o_field, o_delay, o_weight,
-          pos):
-    """Append the synapses ``which`` (indices, ascending within each core) of one projection at ``pos``."""
-    use_comp = compartment.shape[0] > 0
-    shared_w, shared_d = mantissa.size == 1, delays.size == 1
-    r = 0  # row of the previous synapse: ``which`` ascends within a core, so rows mostly advance a little
-    for i in range(which.size):
-        s = which[i]
-        if s < indptr[r] or s >= indptr[r + 1]:
-            if s >= indptr[r + 1] and s < indptr[min(r + 2, indptr.size - 1)]:
-                r += 1
-            else:
-                r = np.searchsorted(indptr, s, side="right") - 1
-        g = pre_base + r
-        c = core[s]
-        post = post_base + indices[s]
-        d = delays[0] if shared_d else delays[s]
-        slot, field = local[post], channel
-        if use_comp:
-            k = compartment[g // block, channel * n + post]
-            if k >= 0:
-                slot, field, d = comp_slot[k], 0, max(d - 1, 1)
-        o_pre[pos], o_key[pos], o_core[pos] = g, g * row_groups + key_base, c
-        o_slot[pos], o_field[pos], o_delay[pos] = slot, field, d
-        o_weight[pos] = np.int64(mantissa[0] if shared_w else mantissa[s]) << exponent
-        pos += 1
-    return pos
+def _place_messages(ids, soma_core, c0, cursor, out):
+    """Each compartment ``ids[i]`` (ascending) at its soma core's next position."""
+    for i in range(ids.size):
+        j = soma_core[ids[i]] - c0
+        out[i] = cursor[j]
+        cursor[j] += 1
 
 
 def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: np.ndarray, n: int, n_pre: int,
@@ -180,7 +178,7 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
                                        group=int(q.channel) * P + pop, indptr=indptr, indices=indices,
                                        mantissa=np.ascontiguousarray(q.mantissa).reshape(-1),
                                        exponent=int(q.exponent), delays=np.ascontiguousarray(q.delays).reshape(-1),
-                                       core=core, by_core=_counting_sort(core, core_start), core_start=core_start))
+                                       core=core, core_start=core_start))
     if bitmap:
         bits = np.unpackbits(pair_bits.view(np.uint8), bitorder="little")[:K * K]
         pairs.append(np.flatnonzero(bits).astype(np.int64))
@@ -189,6 +187,7 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
     if comps:
         soma_core = core_of[comps["soma"]]
         per_core += np.bincount(soma_core, minlength=K)
+        comps["soma_core"] = soma_core
         pairs.append(comp_core * width + soma_core)
     dest_pairs = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
     ctx = _Context(n=n, n_pre=n_pre, row_groups=R * P, core_of=core_of, local=local, compartment=compartment,
@@ -197,36 +196,61 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
 
 
 def _batches(projections, per_core, batch_synapses, ctx: _Context, comps: dict, pop_starts):
+    """The batches one after another; their arrays share one buffer (a batch's arrays hold until
+    the next batch is drawn), so pages are touched once rather than once per batch."""
     K = per_core.size
-    c0 = 0
+    ranges, c0 = [], 0
     while c0 < K:
         c1, total = c0 + 1, int(per_core[c0])
         while c1 < K and total + per_core[c1] <= batch_synapses:
             total += int(per_core[c1])
             c1 += 1
-        yield SynapseBatch(cores=range(c0, c1), arrays=_gather(projections, c0, c1, total, ctx, comps, pop_starts))
+        ranges.append((c0, c1, total))
         c0 = c1
+    size = max((t for _, _, t in ranges), default=0)
+    buffer = {key: np.empty(size, dtype=np.int64) for key in FIELDS}
+    threads = max(1, min(numba.get_num_threads(), len(projections)))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nmc-image") as pool:
+        for c0, c1, total in ranges:
+            out = {key: a[:total] for key, a in buffer.items()}
+            _gather(projections, c0, c1, per_core, ctx, comps, pop_starts, out, pool, threads)
+            yield SynapseBatch(cores=range(c0, c1), arrays=out)
 
 
-def _gather(projections, c0, c1, total, ctx: _Context, comps: dict, pop_starts) -> dict[str, np.ndarray]:
-    out = {key: np.empty(total, dtype=np.int64) for key in FIELDS}
-    pos = 0
-    for p in projections:
-        which = p.by_core[p.core_start[c0]:p.core_start[c1]]
-        pos = _fill(p.indptr, p.indices, p.pre_base, p.post_base, p.channel, p.group, ctx.row_groups, p.mantissa,
-                    p.exponent, p.delays, p.core, which, ctx.n, ctx.local, ctx.compartment, ctx.block, ctx.comp_slot,
-                    *(out[key] for key in FIELDS), pos)
+def _gather(projections, c0, c1, per_core, ctx: _Context, comps: dict, pop_starts, out, pool, threads) -> None:
+    """Fill ``out`` with the batch of cores ``c0..c1 - 1``, core by core; within a core projection
+    by projection in CSR order, then its compartments' message rows. Each projection starts at
+    its own offset in each core, so projections are filled by ``threads`` threads at once."""
+    counts = np.array([np.diff(p.core_start[c0:c1 + 1]) for p in projections]).reshape(len(projections), c1 - c0)
+    start = np.zeros(c1 - c0 + 1, dtype=np.int64)
+    np.cumsum(per_core[c0:c1], out=start[1:])
+    first = start[:-1] + np.cumsum(counts, axis=0) - counts  # (projection, core): its first position
+    cursors = first.copy()
+    work = counts.sum(axis=1)
+    busy = [int(k) for k in np.argsort(-work, kind="stable") if work[k]]  # dealt round robin, largest first
+    shares = [busy[j::threads] for j in range(threads)]
+
+    def fill(share):
+        for k in share:
+            p = projections[k]
+            _fill(p.indptr, p.indices, p.pre_base, p.post_base, p.channel, p.group, ctx.row_groups, p.mantissa,
+                  p.exponent, p.delays, p.core, c0, c1, ctx.n, ctx.local, ctx.compartment, ctx.block, ctx.comp_slot,
+                  *(out[key] for key in FIELDS), cursors[k])
+
+    list(pool.map(fill, shares))
+    if not np.array_equal(cursors, first + counts):
+        raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: a projection placed other synapses than counted")
+    placed = cursors[-1] if projections else start[:-1].copy()
     if comps:  # message rows of the compartments whose neuron lives in the batch
-        soma, channel = comps["soma"], comps["channel"]
-        soma_core = ctx.core_of[soma]
+        soma, channel, soma_core = comps["soma"], comps["channel"], comps["soma_core"]
         k = np.flatnonzero((soma_core >= c0) & (soma_core < c1))
+        at = np.empty(k.size, dtype=np.int64)
+        _place_messages(k, soma_core, c0, placed, at)
         pre = ctx.n_pre + k
         pop = np.searchsorted(pop_starts, soma[k], side="right") - 1
         rows = {"pre": pre, "key": pre * ctx.row_groups + channel[k] * max(1, pop_starts.size) + pop,
                 "core": soma_core[k], "slot": ctx.local[soma[k]], "field": channel[k], "delay": 1, "weight": 1}
         for key in FIELDS:
-            out[key][pos:pos + k.size] = rows[key]
-        pos += k.size
-    if pos != total:
-        raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: {pos} synapses placed, {total} counted")
-    return out
+            out[key][at] = rows[key]
+    if not np.array_equal(placed, start[1:]):
+        raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: placed synapses differ from the counted ones")

@@ -115,7 +115,14 @@ class Connectivity(ArrayRecord):
         return np.diff(self.indptr)
 
     def fan_in(self) -> np.ndarray:
-        return np.bincount(self.indices, minlength=self.n_post)
+        """Synapses arriving at each postsynaptic neuron: counted once (design rules ask per
+        population and per pass), returned read-only."""
+        counts = self.__dict__.get("_fan_in")
+        if counts is None:
+            counts = np.bincount(self.indices, minlength=self.n_post)
+            counts.setflags(write=False)
+            object.__setattr__(self, "_fan_in", counts)
+        return counts
 
     def to_dense(self) -> np.ndarray:
         """Summed weight matrix ``(n_pre, n_post)``; for small projections and tests only."""

@@ -188,6 +188,39 @@ def _mark(indptr, indices, pre_base, post_base, block, width, compartment, comp_
             comp_rate[comp] += rates[g]
 
 
+@njit(cache=True)
+def _spike_pairs(seen, block_of, block, n, core_of, rates, K):
+    """(sending core, dendrite core, spikes per second) of the neurons' spikes into each dendrite
+    core (``seen[d, j]``: input ``j`` of its block arrives), one per pair of cores, each sum
+    taken in ascending input order."""
+    first = np.full(K, -1, dtype=np.int64)  # the dendrite core that last touched a sending core
+    pairs = 0
+    for d in range(seen.shape[0]):
+        for j in range(block):
+            g = block_of[d] * block + j
+            if seen[d, j] and g < n and first[core_of[g]] != d:
+                first[core_of[g]] = d
+                pairs += 1
+    src = np.empty(pairs, dtype=np.int64)
+    dst = np.empty(pairs, dtype=np.int64)
+    w = np.empty(pairs)
+    first[:] = -1
+    at = np.zeros(K, dtype=np.int64)  # where a sending core's pair of the current dendrite core is
+    k = 0
+    for d in range(seen.shape[0]):
+        for j in range(block):
+            g = block_of[d] * block + j
+            if not seen[d, j] or g >= n:
+                continue
+            c = core_of[g]
+            if first[c] != d:
+                first[c], at[c] = d, k
+                src[k], dst[k], w[k] = c, d, 0.0
+                k += 1
+            w[at[c]] += rates[g]
+    return src, dst, w
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlanPartialSums:
     """Compartments for the neurons in ``neurons`` (all without it) and their packing onto cores
@@ -302,10 +335,8 @@ def usage_and_traffic(ps: PartialSums, fx: FixedPointNetwork, offsets: dict[str,
     block_of_dendrite = np.zeros(dendrites, dtype=np.int64)  # cores never mix blocks
     block_of_comp = np.repeat(np.arange(ps.compartment.shape[0]), np.count_nonzero(ps.compartment >= 0, axis=1))
     block_of_dendrite[ps.core - first_dendrite] = block_of_comp  # compartments are numbered block-major
-    dl, j = np.nonzero(seen)
-    g = block_of_dendrite[dl] * B + j
-    is_neuron = g < n
-    src, dst, w = core_of[g[is_neuron]], first_dendrite + dl[is_neuron], pre_rates[g[is_neuron]]
+    src, dst, w = _spike_pairs(seen, block_of_dendrite, B, n, core_of, pre_rates, K)
+    dst += first_dendrite
     soma_of_comp = core_of[ps.target % n]
     messages = (1.0 - np.exp(-dt * comp_rate)) / dt
     bits = target.synapse_bits()
