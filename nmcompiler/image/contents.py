@@ -40,7 +40,7 @@ from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
 from ..lowered import program_from_fixed_point
 from .plastic import PLASTIC_DTYPE, plastic_meta, plastic_rows
-from .synapse_batches import BATCH_SYNAPSES, synapse_batches
+from .synapse_batches import BATCH_SYNAPSES, row_exponents, synapse_batches
 from ..targets import Target
 from ..targets.encoding import SynapseFields
 
@@ -367,27 +367,19 @@ def _rows(core, target, f: SynapseFields, layout, s_key, s_pre, s_post, s_chan, 
     """Rows and entries; ``forced``: per synapse an exponent its row must have at least (a plastic
     projection's own: its mantissas learn in those units)."""
     wmax = (1 << (f.weight - 1)) - 1
-    # per synapse: the smallest shift that brings it into the mantissa range
-    need = np.zeros_like(s_w) if forced is None else np.asarray(forced, dtype=s_w.dtype).copy()
-    for e in range(63):
-        over = ((s_w >> e) > wmax) | ((s_w >> e) < -wmax - 1)
-        if not over.any():
-            break
-        need[over] = np.maximum(need[over], e + 1)
-    # one row per (source, channel, target population); its exponent is the largest its synapses need
-    # (``s_key`` ascends: the batch's order sorts by core, then key)
-    start = np.flatnonzero(np.r_[True, s_key[1:] != s_key[:-1]]) if s_key.size else np.zeros(0, dtype=np.int64)
-    ends = np.append(start[1:], s_key.size)
-    exps = np.repeat(np.maximum.reduceat(need, start), ends - start) if s_pre.size else need
-    bad = ((s_w >> exps) << exps) != s_w
-    if bad.any():
-        src = int(s_pre[np.argmax(bad)])
-        raise UserError(f"core {core}: the weights of source {src} do not share an exponent that "
+    # one row per (source, channel, target population); its exponent is the largest its synapses
+    # need (``s_key`` ascends: the batch's order sorts by core, then key)
+    forced = np.zeros(0, dtype=np.int64) if forced is None else np.asarray(forced, dtype=np.int64)
+    start, row_exp, bad = row_exponents(s_key, np.asarray(s_w, dtype=np.int64), forced, wmax)
+    if bad >= 0:
+        raise UserError(f"core {core}: the weights of source {int(s_pre[bad])} do not share an exponent that "
                         f"{target.name}'s {f.weight}-bit weights can express")
+    ends = np.append(start[1:], s_key.size)
+    exps = np.repeat(row_exp, ends - start)
     words = layout.pack(f, s_post, s_chan, s_delay, s_w >> exps)
     rows = np.zeros(start.size, dtype=ROW_DTYPE)
     rows["source"], rows["start"], rows["length"] = s_pre[start], start, ends - start
-    rows["exponent"] = exps[start]
+    rows["exponent"] = row_exp
     return rows, words
 
 

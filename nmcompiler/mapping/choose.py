@@ -25,7 +25,7 @@ from ..arrays import distinct
 from ..errors import UserError
 from ..targets import Target
 from .partial_sums import PartialSums
-from .fill import fill_by_groups
+from .fill import fan_in, fill_by_groups, incoming
 from .partition import IndexOrder, Metis, RcmOrder, cores_in_order
 from .partition_cpsat import CpSatPartition, PartitionResult
 from .partition_kahypar import KaHyPar
@@ -83,26 +83,31 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         raise UserError(f"unknown partitioner '{partitioner}' (use {', '.join(PARTITIONERS)})")
     passes = PassLog() if passes is None else passes
     searching = partitioner in ("auto", CpSatPartition.name)
+    rcm_order = None
+    if (searching or partitioner == RcmOrder.name) and n:  # before the CSR: not both graphs at once
+        passes.start("partition_rcm_order")
+        t = time.perf_counter()
+        rcm_order = RcmOrder.order(n, pre, post)
+        passes["partition_rcm_order"] = time.perf_counter() - t  # and its fill, below
     passes.start("partition_index_order")
     t = time.perf_counter()
-    baseline = IndexOrder().run(n, pre, post, target)
+    csr, fan = incoming(n, pre, post), fan_in(n, post)  # shared by every fill below
+    baseline = IndexOrder().run(n, pre, post, target, csr=csr, fan=fan)
     passes["partition_index_order"] = time.perf_counter() - t
     choice = Choice(core_of=baseline, name=IndexOrder.name, index_order=baseline,
                     index_order_traffic=traffic(baseline, pre, post, rates))
     found = {IndexOrder.name: (baseline, choice.index_order_traffic)}  # insertion order breaks ties
-    rcm_order = None
-    if (searching or partitioner == RcmOrder.name) and n:
-        passes.start("partition_rcm_order")
+    if rcm_order is not None:
         t = time.perf_counter()
-        rcm_order = RcmOrder.order(n, pre, post)
-        rcm = cores_in_order(rcm_order, n, pre, post, target)
-        passes["partition_rcm_order"] = time.perf_counter() - t
+        rcm = cores_in_order(rcm_order, n, pre, post, target, csr=csr, fan=fan)
+        passes["partition_rcm_order"] += time.perf_counter() - t
         found[RcmOrder.name] = (rcm, traffic(rcm, pre, post, rates))
     fan_out = target.core.fan_out_per_neuron is not None
     if searching and fan_out and groups is not None and n:
         passes.start("partition_population_order")
         t = time.perf_counter()
-        grouped = cores_in_order(np.arange(n), n, pre, post, target, filled=fill_by_groups(groups, n, pre, post, target))
+        grouped = cores_in_order(np.arange(n), n, pre, post, target, fan=fan,
+                                 filled=fill_by_groups(groups, n, pre, post, target))
         found[GROUPS] = (grouped, traffic(grouped, pre, post, rates))
         passes["partition_population_order"] = time.perf_counter() - t
 
@@ -121,7 +126,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         try:
             budget = 0.0 if best_cores <= bound and partitioner == "auto" else Metis.time_budget
             cutter = Metis(seed=seed, time_budget=budget, max_parts=best_cores if partitioner == "auto" else None)
-            metis = cutter.run(n, pre, post, target, bound, rates)
+            metis = cutter.run(n, pre, post, target, bound, rates, csr=csr, fan=fan)
             found[Metis.name] = (metis, traffic(metis, pre, post, rates))
             if runs := cutter.report.get("runs"):
                 choice.notes.append(f"METIS cut {runs} runs of {cutter.report['neurons_per_run']:.1f} "

@@ -66,8 +66,8 @@ def _synapse_bits_per_neuron(n: int, post: np.ndarray, target: Target) -> np.nda
 class IndexOrder:
     name: ClassVar[str] = "index-order"
 
-    def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> np.ndarray:
-        return cores_in_order(np.arange(n), n, pre, post, target)
+    def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, csr=None, fan=None) -> np.ndarray:
+        return cores_in_order(np.arange(n), n, pre, post, target, csr=csr, fan=fan)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,8 +202,9 @@ class Metis:
     report: dict = field(default_factory=dict, compare=False)  # filled by run: "runs", "neurons_per_run"
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
-            rates: np.ndarray | None = None) -> np.ndarray:
-        """``rates`` (spikes/s per neuron, optional) weight each synapse by its presynaptic rate.
+            rates: np.ndarray | None = None, csr=None, fan=None) -> np.ndarray:
+        """``rates`` (spikes/s per neuron, optional) weight each synapse by its presynaptic rate;
+        ``csr`` and ``fan`` as :func:`cores_in_order` takes them.
         Beyond ``max_entries``, METIS cuts the graph of ``max_nodes`` runs of consecutive neurons
         (populations are contiguous, so a run rarely mixes two) into ``lower_bound`` parts balanced
         by neurons and synapses, and neurons fill cores part by part (:mod:`.fill`)."""
@@ -212,7 +213,7 @@ class Metis:
         self.report.clear()
         rates = None if rates is None else np.maximum(rates, 0.0)
         if edge_entries(n, pre, post) > self.max_entries:
-            return self._runs(n, pre, post, target, lower_bound, rates)
+            return self._runs(n, pre, post, target, lower_bound, rates, csr, fan)
         graph = synapse_graph(n, pre, post, rates=rates)
         adjacency = _metis_adjacency(graph)
         w = _metis_weights(graph, rates)
@@ -247,7 +248,7 @@ class Metis:
             parts = max(parts + 1, math.ceil(parts * over))
         raise UserError(f"METIS found no partition within {target.name}'s core limits after {self.max_tries} tries")
 
-    def _runs(self, n, pre, post, target: Target, lower_bound: int, rates) -> np.ndarray:
+    def _runs(self, n, pre, post, target: Target, lower_bound: int, rates, csr=None, fan=None) -> np.ndarray:
         import pymetis
 
         parts = max(1, lower_bound)
@@ -263,7 +264,7 @@ class Metis:
         self.report.update(runs=nodes, neurons_per_run=n / nodes)
         graph = SynapseGraph.from_dense(matrix)
         del matrix
-        synapses = np.bincount(group, weights=fan_in(n, post), minlength=nodes).astype(np.int64)  # memory
+        synapses = np.bincount(group, weights=fan_in(n, post) if fan is None else fan, minlength=nodes).astype(np.int64)
         vweights = np.stack([np.bincount(group, minlength=nodes), synapses + 1], axis=1).reshape(-1)
         parts = min(parts, nodes)
         if parts > 1:
@@ -274,7 +275,7 @@ class Metis:
         else:
             part = np.zeros(n, dtype=np.int64)
         order = np.argsort(part, kind="stable")  # part by part, index order inside
-        return cores_in_order(order, n, pre, post, target)
+        return cores_in_order(order, n, pre, post, target, csr=csr, fan=fan)
 
 
 def _metis_adjacency(graph: SynapseGraph):
