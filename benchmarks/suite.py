@@ -71,10 +71,11 @@ def cases(brunel_s: float, million_s: float) -> list[Case]:
         Case("million", "million", (b + "million.py", "--duration", str(million_s)),
              (b + "million.py", "--neurons", "100000", "--duration", "0.01"), timeout_s=3600),
         Case("ring", "mapping", (b + "ring.py",), (b + "ring.py", "--populations", "20")),
-        Case("microcircuit", "mapping", (b + "microcircuit.py", "--scale", "1.0"),
-             (b + "microcircuit.py", "--scale", "0.02")),
-        Case("microcircuit-spinnaker", "mapping", (b + "microcircuit.py", "--scale", "1.0", "--target", "spinnaker-like"),
-             (b + "microcircuit.py", "--scale", "0.02", "--target", "spinnaker-like")),
+        Case("microcircuit", "mapping", (b + "microcircuit.py", "--scale", "1.0", "--image"),
+             (b + "microcircuit.py", "--scale", "0.02", "--image")),
+        Case("microcircuit-spinnaker", "mapping",
+             (b + "microcircuit.py", "--scale", "1.0", "--target", "spinnaker-like", "--image"),
+             (b + "microcircuit.py", "--scale", "0.02", "--target", "spinnaker-like", "--image")),
         Case("mapping-small", "mapping", (b + "mapping.py",)),
         Case("stdp-ours", "stdp", (b + "stdp.py",), (b + "stdp.py", "--duration", "10", "--seeds", "1", "--repeat", "1")),
         Case("stdp-brian2", "stdp", (b + "peers/brian2_stdp.py", "--seeds", "1", "2", "3"),
@@ -209,8 +210,8 @@ def goals(results: list[dict], rat: list[dict]) -> list[dict]:
         seconds = round(mc["compile_s"] + mc["build_s"] + mc.get("image_s", 0.0), 2)
         label = f"microcircuit -> {mc['target']} (scale {mc['scale']})"
         goal(f"{label}: build + compile + image seconds", seconds, "<= 60 at scale 1", full and seconds <= 60)
-        goal(f"{label}: peak memory (GB)", mc.get("peak_rss_gb"), "<= 8 at scale 1",
-             full and (mc.get("peak_rss_gb") or 99) <= 8)
+        peak = mc.get("image_peak_rss_gb", mc.get("peak_rss_gb"))  # the process's peak, image included
+        goal(f"{label}: peak memory (GB)", peak, "<= 8 at scale 1", full and (peak or 99) <= 8)
     small = [r for r in recs if r.get("case") == "mapping"]
     for r in (ring, *circuits, *small):
         if r and r.get("case") == "microcircuit":

@@ -52,7 +52,7 @@ def test_ratios_take_the_fastest_peer_target_and_goals_follow():
                                  "build_s": 10.0, "image_s": 5.0, "peak_rss_gb": 6.0, "cores_used": 107, "cores_lower_bound": 100,
                                  "traffic_reduction_vs_index_order": 7.0, "packets_reduction_vs_index_order": 0.6}),
         _result("microcircuit", {"case": "microcircuit", "scale": 1.0, "target": "spinnaker-like", "compile_s": 85.0,
-                                 "build_s": 12.0, "peak_rss_gb": 13.0, "cores_used": 1108, "cores_lower_bound": 1087,
+                                 "build_s": 12.0, "peak_rss_gb": 6.9, "image_peak_rss_gb": 8.6, "cores_used": 1108, "cores_lower_bound": 1087,
                                  "traffic_reduction_vs_index_order": 1.0, "packets_reduction_vs_index_order": None}),
     ]
     rat = suite.ratios(results)
@@ -74,7 +74,8 @@ def test_ratios_take_the_fastest_peer_target_and_goals_follow():
     assert goals["microcircuit -> loihi-like: inter-core spikes, index order / ours"]["met"] is True
     assert goals["microcircuit -> loihi-like: packets (spikes + partial-sum messages), index order / ours"]["met"] is False
     assert goals["microcircuit -> spinnaker-like (scale 1.0): build + compile + image seconds"]["met"] is False  # 97
-    assert goals["microcircuit -> spinnaker-like (scale 1.0): peak memory (GB)"]["met"] is False
+    assert goals["microcircuit -> spinnaker-like (scale 1.0): peak memory (GB)"]["met"] is False  # the image's 8.6
+    assert goals["microcircuit -> spinnaker-like (scale 1.0): peak memory (GB)"]["value"] == 8.6
     assert goals["microcircuit -> spinnaker-like: cores / lower bound"]["met"] is True
     assert "microcircuit -> spinnaker-like: packets (spikes + partial-sum messages), index order / ours" not in goals
     doc = {"date": "d", "commit": "c", "machine": {"cpu": "cpu", "cores": 2, "python": "3", "packages": {}},

@@ -235,3 +235,26 @@ def test_decoded_table_does_not_depend_on_the_piece_size(monkeypatch):
                  (np.asarray(whole.delay), np.asarray(pieces.delay))):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
+
+
+def test_row_exponents_take_each_rows_largest_shift_and_find_weights_it_drops_bits_of():
+    from nmcompiler.image.synapse_batches import row_exponents
+
+    rng = np.random.default_rng(2)
+    wmax = 127
+    key = np.sort(rng.integers(0, 40, 400))
+    w = rng.integers(-1, 2, 400) * (rng.integers(1, 100, 400) << rng.integers(0, 12, 400))
+    forced = rng.integers(0, 3, 400)
+    for f in (np.zeros(0, dtype=np.int64), forced):
+        start, exp, bad = row_exponents(key, w, f, wmax)
+        assert start.tolist() == np.flatnonzero(np.r_[True, key[1:] != key[:-1]]).tolist()
+        for r, a in enumerate(start):
+            b = start[r + 1] if r + 1 < start.size else key.size
+            need = [next(e for e in range(int(f[i]) if f.size else 0, 63) if -wmax - 1 <= w[i] >> e <= wmax)
+                    for i in range(a, b)]
+            assert exp[r] == max(need)
+        drops = [i for r, a in enumerate(start) for i in range(a, start[r + 1] if r + 1 < start.size else key.size)
+                 if (w[i] >> exp[r]) << exp[r] != w[i]]
+        assert drops and bad == drops[0]
+    exact = (w >> 12) << 12
+    assert row_exponents(key, exact, np.zeros(0, dtype=np.int64), wmax)[2] == -1
