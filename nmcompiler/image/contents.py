@@ -203,12 +203,12 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         # one projection and shares its exponent
         pre, row_key, delay = s["pre"], s["key"], s["delay"]
         max_delay = max(max_delay, int(delay.max(initial=1)))
-        order = _sort_order((s["core"] - batch.cores.start, row_key, delay, s["slot"]))  # core, row, delay, slot
-        bounds = np.searchsorted(s["core"][order], np.arange(batch.cores.start, batch.cores.stop + 1))
+        bounds = np.searchsorted(s["core"], np.arange(batch.cores.start, batch.cores.stop + 1))  # core by core
         for c in batch.cores:
             members = by_core[core_bounds[c]:core_bounds[c + 1]]
             rec = _neuron_records(prog, members)
-            sel = order[bounds[c - batch.cores.start]:bounds[c - batch.cores.start + 1]]
+            lo, hi = bounds[c - batch.cores.start], bounds[c - batch.cores.start + 1]
+            sel = lo + _sort_order((row_key[lo:hi], delay[lo:hi], s["slot"][lo:hi]))  # row, delay, slot
             s_pre, s_slot, s_chan, s_delay, s_w = pre[sel], s["slot"][sel], s["field"][sel], delay[sel], s["weight"][sel]
             if layout.axon_per_delay:
                 rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_slot, s_delay, s_w,
@@ -229,7 +229,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
                                    i0=prog.i0[:, members].astype(np.int32), rows=rows, synapses=synapses,
                                    type_weights=type_w, key=c << key_bits, mask=(0xFFFFFFFF ^ ((1 << key_bits) - 1)),
                                    destinations=dests.astype(np.uint32), **extra))
-        del s, order
+        del s
     meta = _meta(prog, fxp, target, n_cores, learns is not None) | {"max_delay": max_delay}
     if comps:
         meta |= {"compartments": int(ps.compartments), "payload_bits": int(target.core.partial_sum_bits)}

@@ -69,9 +69,9 @@ class _Context:
     row_groups: int  # channels * populations
     core_of: np.ndarray
     local: np.ndarray
-    compartment: np.ndarray  # (blocks, channels * n) int32, or (0, 0) without compartments
     block: int
-    comp_slot: np.ndarray  # slot of each compartment
+    slot_of: np.ndarray  # (blocks, channels * n) int32: slot of the compartment per (block, target), or -1;
+    # (0, 0) without compartments
     comp_core: np.ndarray
 
 
@@ -98,11 +98,10 @@ def _cores(indptr, indices, pre_base, post_base, channel, n, core_of, compartmen
 
 @njit(cache=True, nogil=True)
 def _fill(indptr, indices, pre_base, post_base, channel, key_base, row_groups, mantissa, exponent, delays, core,
-          c0, c1, n, local, compartment, block, comp_slot, o_pre, o_key, o_core, o_slot, o_field, o_delay, o_weight,
-          cursor):
+          c0, c1, n, local, slot_of, block, o_pre, o_key, o_core, o_slot, o_field, o_delay, o_weight, cursor):
     """Scatter the synapses of one projection stored on cores ``c0..c1 - 1``, read in CSR order,
     each to its core's next position (``cursor[c - c0]``, advanced)."""
-    use_comp = compartment.shape[0] > 0
+    use_comp = slot_of.shape[0] > 0
     shared_w, shared_d = mantissa.size == 1, delays.size == 1
     for r in range(indptr.size - 1):
         g = pre_base + r
@@ -114,9 +113,9 @@ def _fill(indptr, indices, pre_base, post_base, channel, key_base, row_groups, m
             d = delays[0] if shared_d else delays[s]
             slot, field = local[post], channel
             if use_comp:
-                k = compartment[g // block, channel * n + post]
+                k = slot_of[g // block, channel * n + post]
                 if k >= 0:
-                    slot, field, d = comp_slot[k], 0, max(d - 1, 1)
+                    slot, field, d = k, 0, max(d - 1, 1)
             pos = cursor[c - c0]
             cursor[c - c0] = pos + 1
             o_pre[pos], o_key[pos], o_core[pos] = g, g * row_groups + key_base, c
@@ -218,8 +217,10 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
         comps["soma_core"] = soma_core
         pairs.append(comp_core * width + soma_core)
     dest_pairs = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
-    ctx = _Context(n=n, n_pre=n_pre, row_groups=R * P, core_of=core_of, local=local, compartment=compartment,
-                   block=block, comp_slot=comp_slot, comp_core=comp_core)
+    slot_of = np.where(compartment >= 0, comp_slot[np.maximum(compartment, 0)], -1).astype(np.int32) if comps \
+        else compartment  # one lookup per synapse rather than two
+    ctx = _Context(n=n, n_pre=n_pre, row_groups=R * P, core_of=core_of, local=local, block=block, slot_of=slot_of,
+                   comp_core=comp_core)
     return _batches(projections, per_core, batch_synapses, ctx, comps, pop_starts), dest_pairs, comps
 
 
@@ -262,7 +263,7 @@ def _gather(projections, c0, c1, per_core, ctx: _Context, comps: dict, pop_start
         for k in share:
             p = projections[k]
             _fill(p.indptr, p.indices, p.pre_base, p.post_base, p.channel, p.group, ctx.row_groups, p.mantissa,
-                  p.exponent, p.delays, p.core, c0, c1, ctx.n, ctx.local, ctx.compartment, ctx.block, ctx.comp_slot,
+                  p.exponent, p.delays, p.core, c0, c1, ctx.n, ctx.local, ctx.slot_of, ctx.block,
                   *(out[key] for key in FIELDS), cursors[k])
 
     list(pool.map(fill, shares))
