@@ -270,15 +270,16 @@ class Quantize:
         return proj.connectivity.synapse_weights() * self._unit(pop, proj, g)
 
     def _unit(self, pop: Population, proj, g) -> np.ndarray:
-        """Per synapse, the effective weight of a unit float weight (``_effective`` of 1)."""
+        """Per synapse, the effective weight of a unit float weight (``_effective`` of 1): computed
+        per postsynaptic neuron, then read for each synapse (the same operations per synapse)."""
         c = proj.connectivity
         ch = pop.model.channel_of(proj.receptor)
-        unit = g["gain"][min(ch, g["gain"].shape[0] - 1)][c.indices] * self._i_unit()
+        unit = g["gain"][min(ch, g["gain"].shape[0] - 1)] * self._i_unit()
         if isinstance(pop.model, CubaLIF) and pop.model.input_before_update:  # the input decays once first
-            unit = unit * g["prop"].input_to_syn[ch][c.indices]
+            unit = unit * g["prop"].input_to_syn[ch]
         if self.fmt.order == Order.INPUT_FIRST and self.fmt.has_current:  # the datapath decays it once more
-            unit = unit / g["decay_i"][min(ch, g["decay_i"].shape[0] - 1)][c.indices]
-        return unit
+            unit = unit / g["decay_i"][min(ch, g["decay_i"].shape[0] - 1)]
+        return unit[c.indices]
 
     def _reach(self, proj, effective: np.ndarray, pop: Population, g) -> np.ndarray:
         """The effective weights the scale must hold: a plastic synapse may reach either bound."""
