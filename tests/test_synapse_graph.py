@@ -67,3 +67,44 @@ def test_dense_graph_and_merged_pairs_equal_the_sparse_graph_of_the_same_groups(
         got = edges(SynapseGraph.from_dense(matrix))
         expected = edges(synapse_graph(n, pre, post, group=groups, nodes=int(groups.max()) + 1, rates=rates))
         assert got.keys() == expected.keys() and all(got[k] == pytest.approx(expected[k]) for k in got)
+
+
+def _first_seen(n, pre, post):
+    """Each node's neighbours in the order their first synapse comes (what RCM reads)."""
+    rows = [[] for _ in range(n)]
+    for a, b in zip(pre.tolist(), post.tolist()):
+        if a < n and a != b:
+            for x, y in ((a, b), (b, a)):
+                if y not in rows[x]:
+                    rows[x].append(y)
+    return rows
+
+
+def test_graph_and_incoming_csr_keep_synapse_order_on_any_number_of_threads():
+    """Threads own consecutive node ranges and read every synapse: same entries, same order."""
+    import numba
+
+    from nmcompiler.mapping.fill import incoming
+    from nmcompiler.mapping.graph import balanced_splits
+
+    rng = np.random.default_rng(5)
+    n, m = 200, 6000
+    pre = rng.integers(0, n + 10, m).astype(np.int32)
+    post = rng.integers(0, n, m).astype(np.int32)
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only here")
+    threads, out = numba.get_num_threads(), []
+    try:
+        for k in (1, 2):
+            numba.set_num_threads(k)
+            out.append((synapse_graph(n, pre, post, weighted=False), incoming(n, pre, post)))
+    finally:
+        numba.set_num_threads(threads)
+    (g1, (p1, s1)), (g2, (p2, s2)) = out
+    rows = _first_seen(n, pre, post)
+    assert [g2.adjncy[g2.xadj[u]:g2.xadj[u + 1]].tolist() for u in range(n)] == rows
+    assert np.array_equal(g1.xadj, g2.xadj) and np.array_equal(g1.adjncy, g2.adjncy)
+    by_post = np.argsort(post, kind="stable")
+    assert np.array_equal(p1, p2) and np.array_equal(s2, pre[by_post]) and np.array_equal(s1, s2)
+    splits = balanced_splits(g2.xadj, 3)
+    assert splits[0] == 0 and splits[-1] == n and np.all(np.diff(splits) >= 0) and splits.size == 4

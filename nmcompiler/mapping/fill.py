@@ -14,9 +14,10 @@ microcircuit on spinnaker-like used 1232 cores that way against 1087 for its syn
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..targets import Target
+from .graph import balanced_splits
 
 __all__ = ["fan_in", "fill_by_groups", "fill_in_order", "incoming"]
 
@@ -40,16 +41,21 @@ def incoming(n: int, pre: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(fan_in(n, post), out=indptr[1:])
     sources = np.empty(pre.size, dtype=pre.dtype)
-    _group(pre, post, indptr[:-1].copy(), sources)
+    _group(pre, post, indptr[:-1].copy(), sources, balanced_splits(indptr))
     return indptr, sources
 
 
-@njit(cache=True, nogil=True)
-def _group(pre, post, at, sources):
-    for s in range(pre.size):
-        i = post[s]
-        sources[at[i]] = pre[s]
-        at[i] += 1
+@njit(cache=True, nogil=True, parallel=True)
+def _group(pre, post, at, sources, splits):
+    """Part ``k`` (a thread) places the synapses onto neurons ``splits[k] .. splits[k + 1] - 1``,
+    in synapse order; every part reads every synapse."""
+    for part in prange(splits.size - 1):
+        lo, hi = splits[part], splits[part + 1]
+        for s in range(pre.size):
+            i = post[s]
+            if lo <= i < hi:
+                sources[at[i]] = pre[s]
+                at[i] += 1
 
 
 def fill_in_order(order: np.ndarray, n: int, pre: np.ndarray, post: np.ndarray, target: Target,

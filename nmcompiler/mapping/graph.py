@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["SynapseGraph", "synapse_graph", "edge_entries", "dense_graph", "merge_pairs"]
 
@@ -103,11 +104,20 @@ def synapse_graph(n: int, pre: np.ndarray, post: np.ndarray, *, group: np.ndarra
     adjncy = np.empty(int(xadj[-1]), dtype=np.int32)
     weight = np.empty(adjncy.size if weighted else 0)
     _place(pre, post, n, group, np.asarray(rates, dtype=np.float64) if use_rates else np.ones(1), use_rates,
-           weighted, xadj[:-1].copy(), adjncy, weight)
+           weighted, xadj[:-1].copy(), adjncy, weight, balanced_splits(xadj))
     merged = np.zeros(nodes + 1, dtype=np.int64)
     _merge(xadj, adjncy, weight, weighted, nodes, merged)
     end = int(merged[-1])  # views: a copy would briefly hold both (the microcircuit's pattern: 2 x 2.2 GB)
     return SynapseGraph(xadj=merged, adjncy=adjncy[:end], weight=weight[:end] if weighted else None)
+
+
+def balanced_splits(indptr: np.ndarray, parts: int | None = None) -> np.ndarray:
+    """Boundaries of ``parts`` (default: numba's threads) consecutive node ranges holding about
+    equal numbers of the CSR ``indptr``'s entries."""
+    parts = max(1, numba.get_num_threads() if parts is None else parts)
+    nodes = indptr.size - 1
+    cuts = np.searchsorted(indptr, np.linspace(0, indptr[-1], parts + 1)[1:-1])
+    return np.concatenate([[0], np.clip(cuts, 0, nodes), [nodes]]).astype(np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -122,23 +132,31 @@ def _degrees(pre, post, n, group, degree):
             degree[v] += 1
 
 
-@njit(cache=True, nogil=True)
-def _place(pre, post, n, group, rates, use_rates, weighted, at, adjncy, weight):
-    for s in range(pre.size):
-        a = pre[s]
-        if a >= n:
-            continue
-        u, v = group[a], group[post[s]]
-        if u == v:
-            continue
-        adjncy[at[u]] = v
-        adjncy[at[v]] = u
-        if weighted:
+@njit(cache=True, nogil=True, parallel=True)
+def _place(pre, post, n, group, rates, use_rates, weighted, at, adjncy, weight, splits):
+    """Each synapse under both of its nodes, in synapse order. Part ``k`` writes the entries of
+    the nodes ``splits[k] .. splits[k + 1] - 1`` only (every part reads every synapse): the parts
+    run on separate threads and each node gets its entries in the same order as in one pass."""
+    for part in prange(splits.size - 1):
+        lo, hi = splits[part], splits[part + 1]
+        for s in range(pre.size):
+            a = pre[s]
+            if a >= n:
+                continue
+            u, v = group[a], group[post[s]]
+            if u == v:
+                continue
             w = rates[a] if use_rates else 1.0
-            weight[at[u]] = w
-            weight[at[v]] = w
-        at[u] += 1
-        at[v] += 1
+            if lo <= u < hi:
+                adjncy[at[u]] = v
+                if weighted:
+                    weight[at[u]] = w
+                at[u] += 1
+            if lo <= v < hi:
+                adjncy[at[v]] = u
+                if weighted:
+                    weight[at[v]] = w
+                at[v] += 1
 
 
 @njit(cache=True, nogil=True)
