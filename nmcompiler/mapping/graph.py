@@ -83,7 +83,7 @@ def merge_pairs(matrix: np.ndarray) -> np.ndarray:
 def edge_entries(n: int, pre: np.ndarray, post: np.ndarray) -> int:
     """Adjacency entries before merging: two per synapse between distinct neurons."""
     degree = np.zeros(n, dtype=np.int64)
-    _degrees(pre, post, n, np.arange(n, dtype=np.int64), degree)
+    _degrees(pre, post, n, np.arange(n, dtype=np.int64), degree, _even_splits(n))
     return int(degree.sum())
 
 
@@ -97,7 +97,7 @@ def synapse_graph(n: int, pre: np.ndarray, post: np.ndarray, *, group: np.ndarra
     group = np.asarray(group, dtype=np.int64)
     use_rates = rates is not None
     degree = np.zeros(nodes, dtype=np.int64)
-    _degrees(pre, post, n, group, degree)
+    _degrees(pre, post, n, group, degree, _even_splits(nodes))
     xadj = np.zeros(nodes + 1, dtype=np.int64)
     np.cumsum(degree, out=xadj[1:])
     del degree
@@ -120,16 +120,27 @@ def balanced_splits(indptr: np.ndarray, parts: int | None = None) -> np.ndarray:
     return np.concatenate([[0], np.clip(cuts, 0, nodes), [nodes]]).astype(np.int64)
 
 
-@njit(cache=True, nogil=True)
-def _degrees(pre, post, n, group, degree):
-    for s in range(pre.size):
-        a = pre[s]
-        if a >= n:
-            continue
-        u, v = group[a], group[post[s]]
-        if u != v:
-            degree[u] += 1
-            degree[v] += 1
+@njit(cache=True, nogil=True, parallel=True)
+def _degrees(pre, post, n, group, degree, splits):
+    """Entries per node before merging; part ``k`` (a thread) counts nodes ``splits[k] ..
+    splits[k + 1] - 1``, reading every synapse."""
+    for part in prange(splits.size - 1):
+        lo, hi = splits[part], splits[part + 1]
+        for s in range(pre.size):
+            a = pre[s]
+            if a >= n:
+                continue
+            u, v = group[a], group[post[s]]
+            if u != v:
+                if lo <= u < hi:
+                    degree[u] += 1
+                if lo <= v < hi:
+                    degree[v] += 1
+
+
+def _even_splits(nodes: int) -> np.ndarray:
+    """Equal consecutive node ranges, one per thread."""
+    return np.linspace(0, nodes, max(1, numba.get_num_threads()) + 1).round().astype(np.int64)
 
 
 @njit(cache=True, nogil=True, parallel=True)

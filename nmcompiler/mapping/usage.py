@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..arrays import BITMAP_LIMIT, distinct, distinct_per_group
 from ..ir import CurrentSource, Network
@@ -103,7 +105,7 @@ def traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray, rates: np.nd
     if n * K <= BITMAP_LIMIT:
         per_neuron = np.zeros(n, dtype=np.int64)
         _crossing_pass(np.asarray(core_of, dtype=np.int64), pre, post, K, per_neuron,
-                       np.zeros((n * K + 63) // 64, dtype=np.uint64))
+                       np.zeros((n * K + 63) // 64, dtype=np.uint64), _word_splits(n, K))
     else:
         is_neuron = pre < n
         src, dst = pre[is_neuron], core_of[post[is_neuron]]
@@ -156,22 +158,33 @@ def _pairs_pass(core_of, pre, post, rates, use_rates, K, spikes, synapses, bits)
             spikes[a, c] += rates[g] if use_rates else 1.0
 
 
-@njit(cache=True, nogil=True)
-def _crossing_pass(core_of, pre, post, K, per_neuron, bits):
-    """Per neuron, the distinct other cores its synapses reach (``bits``: neurons x ``K`` cores)."""
-    n = core_of.size
-    for s in range(pre.size):
-        g = pre[s]
-        if g >= n:
-            continue
-        c = core_of[post[s]]
-        if c == core_of[g]:
-            continue
-        key = g * K + c
-        bit = np.uint64(1) << np.uint64(key & 63)
-        if not bits[key >> 6] & bit:
-            bits[key >> 6] |= bit
-            per_neuron[g] += 1
+@njit(cache=True, nogil=True, parallel=True)
+def _crossing_pass(core_of, pre, post, K, per_neuron, bits, splits):
+    """Per neuron, the distinct other cores its synapses reach (``bits``: neurons x ``K`` cores).
+    Part ``k`` (a thread) counts the neurons ``splits[k] .. splits[k + 1] - 1``, whose bits lie in
+    words of their own, reading every synapse."""
+    for part in prange(splits.size - 1):
+        lo, hi = splits[part], splits[part + 1]
+        for s in range(pre.size):
+            g = pre[s]
+            if g < lo or g >= hi:
+                continue
+            c = core_of[post[s]]
+            if c == core_of[g]:
+                continue
+            key = g * K + c
+            bit = np.uint64(1) << np.uint64(key & 63)
+            if not bits[key >> 6] & bit:
+                bits[key >> 6] |= bit
+                per_neuron[g] += 1
+
+
+def _word_splits(n: int, K: int) -> np.ndarray:
+    """Ranges of neurons, one per thread, whose rows of a neurons x ``K`` bitmap share no 64-bit word."""
+    step = 64 // math.gcd(K, 64)
+    parts = max(1, min(numba.get_num_threads(), -(-n // step)))
+    cuts = [min(n, round(n * k / parts / step) * step) for k in range(1, parts)]
+    return np.array([0, *cuts, n], dtype=np.int64)
 
 
 def axons_per_neuron(fx, core_of: np.ndarray) -> np.ndarray:
