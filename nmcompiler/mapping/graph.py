@@ -6,8 +6,10 @@ or a group of neurons (``group``: the node of each neuron; METIS on large networ
 consecutive neurons). An edge weighs the synapses between its two nodes, or their presynaptic
 firing rates summed.
 
-Two compiled passes place each synapse under both of its nodes; a third merges a node's
-repeated neighbours in place, with one marker array of ``nodes`` entries. The neighbours are
+Two compiled passes place each synapse under both of its nodes (each pass on numba's threads,
+every thread owning a range of nodes and reading every synapse, so a node's entries keep synapse
+order); a third merges a node's repeated neighbours in place, with one marker array of ``nodes``
+entries. The neighbours are
 int32: 8 bytes per synapse for the pattern (the microcircuit's 0.29 billion synapses: 2.3 GB),
 where sorting int64 pair keys needed several times that. A graph of a few thousand groups is
 accumulated as a dense matrix instead (:func:`dense_graph`), in one pass without placing each
