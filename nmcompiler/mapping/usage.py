@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -35,13 +36,15 @@ def synapse_arrays(net: Network, offsets: dict[str, int], n_neurons: int, onto: 
     dtype = np.int32 if src_offset < 2**31 else np.int64
     total = sum(p.connectivity.nnz for p in projections)
     pre, post = np.empty(total, dtype=dtype), np.empty(total, dtype=dtype)
-    at = 0
-    for proj in projections:
-        c = proj.connectivity
-        base = offsets.get(proj.pre, source_base.get(proj.pre))
-        _rows(np.asarray(c.indptr), base, pre[at:at + c.nnz])
-        np.add(c.indices, offsets[proj.post], out=post[at:at + c.nnz], casting="unsafe")
-        at += c.nnz
+    starts = np.cumsum([0] + [p.connectivity.nnz for p in projections])
+
+    def fill(k: int) -> None:  # each projection writes its own slice: threads cannot collide
+        c, a, b = projections[k].connectivity, starts[k], starts[k + 1]
+        _rows(np.asarray(c.indptr), offsets.get(projections[k].pre, source_base.get(projections[k].pre)), pre[a:b])
+        np.add(c.indices, offsets[projections[k].post], out=post[a:b], casting="unsafe")
+
+    with ThreadPoolExecutor(max_workers=max(1, min(numba.get_num_threads(), len(projections)))) as pool:
+        list(pool.map(fill, range(len(projections))))
     return pre, post
 
 
