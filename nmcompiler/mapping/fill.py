@@ -13,12 +13,11 @@ microcircuit on spinnaker-like used 1232 cores that way against 1087 for its syn
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ..targets import Target
-from .graph import balanced_splits
+from .graph import balanced_splits, even_splits
 
 __all__ = ["fan_in", "fill_by_groups", "fill_in_order", "incoming"]
 
@@ -26,7 +25,7 @@ __all__ = ["fan_in", "fill_by_groups", "fill_in_order", "incoming"]
 def fan_in(n: int, post: np.ndarray) -> np.ndarray:
     """Synapses onto each of ``n`` neurons (``np.bincount(post)`` without an int64 copy of ``post``)."""
     out = np.zeros(n, dtype=np.int64)
-    _count(post, out, np.linspace(0, n, max(1, numba.get_num_threads()) + 1).round().astype(np.int64))
+    _count(post, out, even_splits(n))
     return out
 
 

@@ -85,7 +85,7 @@ def merge_pairs(matrix: np.ndarray) -> np.ndarray:
 def edge_entries(n: int, pre: np.ndarray, post: np.ndarray) -> int:
     """Adjacency entries before merging: two per synapse between distinct neurons."""
     degree = np.zeros(n, dtype=np.int64)
-    _degrees(pre, post, n, np.arange(n, dtype=np.int64), degree, _even_splits(n))
+    _degrees(pre, post, n, np.arange(n, dtype=np.int64), degree, even_splits(n))
     return int(degree.sum())
 
 
@@ -99,7 +99,7 @@ def synapse_graph(n: int, pre: np.ndarray, post: np.ndarray, *, group: np.ndarra
     group = np.asarray(group, dtype=np.int64)
     use_rates = rates is not None
     degree = np.zeros(nodes, dtype=np.int64)
-    _degrees(pre, post, n, group, degree, _even_splits(nodes))
+    _degrees(pre, post, n, group, degree, even_splits(nodes))
     xadj = np.zeros(nodes + 1, dtype=np.int64)
     np.cumsum(degree, out=xadj[1:])
     del degree
@@ -140,7 +140,7 @@ def _degrees(pre, post, n, group, degree, splits):
                     degree[v] += 1
 
 
-def _even_splits(nodes: int) -> np.ndarray:
+def even_splits(nodes: int) -> np.ndarray:
     """Equal consecutive node ranges, one per thread."""
     return np.linspace(0, nodes, max(1, numba.get_num_threads()) + 1).round().astype(np.int64)
 
