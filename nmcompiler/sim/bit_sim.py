@@ -87,10 +87,12 @@ def _narrow_state(fmt, channels: int) -> bool:
 
 
 def _v_min(p, fmt) -> np.ndarray:
-    """Every neuron's lower bound of v; the format's least value (no bound) where none is given."""
+    """Every neuron's lower bound of v; the format's least value (no bound) where none is given.
+    A plain array either way, like the other parameters: one compiled specialization serves
+    both (a broadcast view would be a second array type)."""
     if p.v_min is not None:
         return np.asarray(p.v_min)
-    return np.broadcast_to(np.int64(-(1 << (fmt.v_bits - 1))), np.shape(p.threshold))
+    return np.full(np.shape(p.threshold), -(1 << (fmt.v_bits - 1)), dtype=np.int64)
 
 
 def _segments(p, bounds: np.ndarray, min_uniform: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
