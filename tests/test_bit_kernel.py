@@ -112,6 +112,37 @@ def test_poisson_inputs_drawn_ahead_give_the_numpy_paths_spikes():
             assert np.array_equal(got.spike_steps[pop], ref.spike_steps[pop]), (piece, pop)
 
 
+def _drive_net():
+    """Brunel's shape, small: a recurrent LIF population driven by Poisson channels of one
+    synapse each (the rows the compact table gives head words)."""
+    from nmcompiler.frontends.drives import add_poisson_drive
+
+    net = Network("drive", dt=1e-4, seed=3)
+    net.add(Population(name="e", size=400, model=LIF(tau_mem=20e-3, v_threshold=20e-3, v_reset=10e-3,
+                                                     refractory=2e-3)))
+    rng = np.random.default_rng(2)
+    pi, qi = np.nonzero(rng.random((400, 400)) < 0.1)
+    net.connect(Projection(name="e_e", pre="e", post="e", connectivity=Connectivity.from_coo(
+        400, 400, pi, qi, np.where(pi < 320, 0.2e-3, -1.0e-3), 15)))
+    add_poisson_drive(net, "ext", "e", 40, 300.0, 0.2e-3, channels=10)
+    return net
+
+
+def test_poisson_channel_rows_deliver_through_head_words_as_the_numpy_path():
+    fx = Quantize(fmt=load_format("fpga-lif")).run(_drive_net())
+    ref = BitAccurateSimulator(fx, backend="numpy").run(600)
+    assert sum(ref.spike_counts().values()) > 100
+    for threads in (1, 2):
+        sim = BitAccurateSimulator(fx, backend="numba", threads=threads)
+        got = sim.run(600)
+        (_, rows, _), = sim._tables.values()
+        assert rows.head.size == rows.ptr.size - 1 and np.count_nonzero(rows.head) >= 4000  # 4000 channels
+        assert got.synaptic_events == ref.synaptic_events
+        for pop in ref.spike_steps:
+            assert np.array_equal(got.spike_steps[pop], ref.spike_steps[pop]), (threads, pop)
+            assert np.array_equal(got.spike_ids[pop], ref.spike_ids[pop]), (threads, pop)
+
+
 def test_row_delays_mark_rows_with_one_shared_delay():
     from nmcompiler.sim.delivery import row_delays, shared_row_delays
 

@@ -9,7 +9,7 @@ from conftest import EXAMPLES
 from nmcompiler import load_network
 from nmcompiler.ir import CurrentSource, Probe, Projection, Connectivity
 from nmcompiler.sim import FloatSimulator
-from test_bit_kernel import _mixed_net
+from test_bit_kernel import _drive_net, _mixed_net
 
 
 def _same(a, b):
@@ -53,6 +53,7 @@ CASES = {
     "mlp": lambda: load_network(EXAMPLES / "mlp.yaml"),
     "mixed-cuba": lambda: _with_current_window(_mixed_net(current=True)),
     "mixed-lif": lambda: _with_current_window(_mixed_net(current=False)),
+    "poisson-channels": _drive_net,  # one-synapse rows: the compact table's head words
 }
 
 

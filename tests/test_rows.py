@@ -5,7 +5,7 @@ add exactly what the plain table adds, in the same order per ring entry (float s
 import numpy as np
 import pytest
 
-from nmcompiler.sim.rows import block_bases, compact_rows, deliver, row_events
+from nmcompiler.sim.rows import HEAD_EMPTY, HEAD_UNIT, block_bases, compact_rows, deliver, row_events
 
 
 def _table(rng, n_pre, entries, per_row, weights="mixed", delays="mixed", comp=0):
@@ -57,6 +57,50 @@ def test_delivery_equals_the_plain_table_bit_for_bit(weights, delays, chunks, ch
         assert row_events(rows, pres) == int(np.sum(indptr[pres + 1] - indptr[pres]))
     assert np.any(want != 0) and events > 100
     assert np.array_equal(got, want)  # the same float additions in the same order per entry
+
+
+@pytest.mark.parametrize("kind", ["float", "int"])
+@pytest.mark.parametrize("delays", ["mixed", "shared"])
+@pytest.mark.parametrize("chunks,size", [(1, 65536), (2, 65536), (2, 7)])
+def test_rows_of_one_synapse_or_none_deliver_through_their_head_words(kind, delays, chunks, size):
+    """Poisson drives' rows (one channel, one target): each row's head word packs its one synapse
+    (offset, delay, an integer weight) or says it is empty; delivery adds what the plain table adds."""
+    rng = np.random.default_rng(chunks * 10 + size + (kind == "int"))
+    n, n_pre, n_slots = 40, 200, 6
+    indptr, target, weight, delay = _table(rng, n_pre, n, 1, "mixed", delays)
+    indptr[-1] = indptr[-2] + 3  # one longer row: it is read the usual way
+    target = np.concatenate([target, [1, 2, 1]])  # in one block of every size
+    weight = np.concatenate([weight, rng.normal(0, 1, 3)])
+    delay = (np.concatenate([delay, [1, 2, 3]]) if delays == "mixed" else np.broadcast_to(np.int64(2), target.shape))
+    if kind == "int":
+        weight = np.rint(weight * 1000).astype(np.int64)
+        weight[0] = -(1 << 20)  # a weight beyond 16 bits survives the packing
+    bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
+    rows = compact_rows(indptr, target, weight, delay, n, 1, bounds, size, weight_type=np.int32 if kind == "int" else None)
+    words = rows.head[np.diff(rows.ptr) == 1]
+    assert rows.head.size == rows.row_weight.size and np.all(words & HEAD_UNIT)
+    assert np.all(rows.head[np.diff(rows.ptr) == 0] == HEAD_EMPTY) and np.count_nonzero(rows.head == 0) >= 1
+    dtype = np.int64 if kind == "int" else np.float64
+    got, want = np.zeros(n_slots * n, dtype), np.zeros(n_slots * n, dtype)
+    events = expected = 0
+    for step in range(8):
+        pres = rng.choice(n_pre, 60).astype(np.int64)  # repeats too: a row delivers each time
+        for c in range(chunks):
+            events += deliver(got, rows, pres, step % n_slots, n_slots, n, c)
+        _plain(want, indptr, target, weight, delay, pres, step % n_slots, n_slots, n)
+        expected += int(np.sum(indptr[pres + 1] - indptr[pres]))
+    assert events == expected > 100 and np.any(want != 0)
+    assert np.array_equal(got, want)
+
+
+def test_short_rows_get_no_head_words_when_few_rows_are_short():
+    rng = np.random.default_rng(5)
+    indptr, target, weight, delay = _table(rng, 30, 40, 12)
+    indptr[1:] = np.cumsum(np.full(30, 5))  # rows of five synapses
+    target, weight = target[:150], weight[:150]
+    delay = delay[:150]
+    rows = compact_rows(indptr, target, weight, delay, 40, 1, np.array([0, 40]), 65536)
+    assert rows.head.size == 0
 
 
 def test_windows_cover_each_chunks_entries_and_may_take_several_channels():

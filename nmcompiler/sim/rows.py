@@ -8,7 +8,10 @@ are ``b0 .. b0 + nb``) holds the synapses of ``pre`` onto block ``b`` in their t
 chunk's table is one stretch that its thread reads alone, and a spike's rows in it lie side by
 side. A synapse stores only its target's 16-bit offset in the block; a row's synapses that all
 have one weight (one delay) keep it once, in ``row_weight`` (``row_delay``): when every row
-shares its weight, no weight is stored per synapse at all.
+shares its weight, no weight is stored per synapse at all. Where most rows hold one synapse or
+none (Poisson drives: one channel, one target), each row also has a head word (``head``) that
+says so and packs what the one synapse needs (offset, delay and, for integer weights, the
+weight): such a row costs one random read instead of four (pointers, delay, weight, target).
 
 Delivery (:func:`deliver`) goes spike by spike, each onto all the chunk's blocks, or, where a
 chunk's entries exceed the cache, block by block, all spikes onto one block (whose ring entries,
@@ -22,12 +25,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
-__all__ = ["Rows", "BLOCK_ENTRIES", "block_bases", "compact_rows", "deliver", "row_events", "block_entries"]
+__all__ = ["Rows", "BLOCK_ENTRIES", "block_bases", "compact_rows", "deliver", "row_events", "block_entries",
+           "HEAD_UNIT", "HEAD_EMPTY"]
 
 BLOCK_ENTRIES = 1 << 16  # a 16-bit offset addresses a block
 CACHE_BYTES = 1 << 18  # a block's entries of one ring slot fit in this much of the core's L2 cache
+# A row's head word: bits 0-15 the offset of its one synapse, 16-29 the delay, bit 30 "no
+# synapse", bit 31 "one synapse with its delay", 32-63 the weight (integer tables); 0: read the row
+HEAD_UNIT, HEAD_EMPTY, HEAD_DELAY_MAX = 1 << 31, 1 << 30, (1 << 14) - 1
 
 
 class Rows(NamedTuple):
@@ -45,6 +53,7 @@ class Rows(NamedTuple):
     chunk_blocks: np.ndarray  # int64: chunk c's blocks are chunk_blocks[c]:chunk_blocks[c + 1]
     by_block: bool  # deliver block by block (a chunk's ring entries exceed the cache), else row by row
     n_pre: int
+    head: np.ndarray  # int64 per row (HEAD_UNIT, HEAD_EMPTY), or empty when few rows are that short
 
     @property
     def blocks(self) -> int:
@@ -111,7 +120,27 @@ def compact_rows(indptr: np.ndarray, target: np.ndarray, weight: np.ndarray, del
     _fill(indptr, target, weight, d, shared, comp, where, base, ptr, out_t, out_w, out_d)
     widest = channels * int(np.max(np.diff(bounds), initial=0))  # a chunk's entries in one ring slot
     return Rows(ptr, out_t, out_w, row_weight, out_d, row_delay, base, chunk_blocks, widest > 2 * size,
-                int(indptr.size - 1))
+                int(indptr.size - 1), _heads(ptr, out_t, row_weight, row_delay))
+
+
+def _heads(ptr: np.ndarray, target: np.ndarray, row_weight: np.ndarray, row_delay: np.ndarray) -> np.ndarray:
+    """The rows' head words when at least half the rows hold one synapse (with a delay that fits)
+    or none; else an empty array (8 bytes a row buy nothing)."""
+    length = np.diff(ptr)
+    unit = (length == 1) & (row_delay >= 0) & (row_delay <= HEAD_DELAY_MAX)
+    integer = row_weight.dtype.kind in "iu"
+    if integer and row_weight.size:
+        unit &= (row_weight >= -(1 << 31)) & (row_weight < (1 << 31))
+    empty = length == 0
+    if 2 * int(np.count_nonzero(unit | empty)) < length.size:
+        return np.zeros(0, dtype=np.int64)
+    head = np.where(empty, np.int64(HEAD_EMPTY), np.int64(0))
+    at = np.flatnonzero(unit)
+    word = target[ptr[at]].astype(np.int64) | (row_delay[at].astype(np.int64) << 16) | HEAD_UNIT
+    if integer:
+        word |= row_weight[at].astype(np.int64) << 32
+    head[at] = word
+    return head
 
 
 @njit(cache=True, inline="always")
@@ -179,17 +208,30 @@ def _fill(indptr, target, weight, d, shared, comp, where, base, ptr, out_t, out_
                 out_d[at] = dd
 
 
+def _head_weight(u, row_weight, q):
+    """The weight of a head word's synapse (used inside compiled code only)."""
+    raise NotImplementedError
+
+
+@overload(_head_weight)
+def _head_weight_impl(u, row_weight, q):
+    if isinstance(row_weight.dtype, types.Integer):  # packed in the word's high half
+        return lambda u, row_weight, q: u >> 32
+    return lambda u, row_weight, q: row_weight[q]
+
+
 def _deliver_with(per_synapse: bool, one_block: bool):
     """:func:`deliver` for tables with (``per_synapse``) or without per-synapse weights, of one
     block or several: both are constants in the compiled loop (each, as a branch or a product per
     row, cost about 10 % on Brunel's one-synapse input rows)."""
 
     def body(ring, rows, pres, sent, n_slots, stride, chunk):
-        ptr, target, weight, row_weight, delay, row_delay, base, chunk_blocks, by_block, n_pre = rows
+        ptr, target, weight, row_weight, delay, row_delay, base, chunk_blocks, by_block, n_pre, head = rows
         b0 = chunk_blocks[chunk]
         nb = chunk_blocks[chunk + 1] - b0
         r0 = n_pre * b0
         events = 0
+        heads = head.size > 0
         n_outer = nb if by_block else pres.size
         n_inner = pres.size if by_block else nb
         for o in range(n_outer):
@@ -203,6 +245,18 @@ def _deliver_with(per_synapse: bool, one_block: bool):
                 else:
                     b = b0 + i
                     q = r0 + pres[o] * nb + i
+                if heads:  # a row of one synapse or none: its head word says all
+                    u = head[q]
+                    if u & HEAD_UNIT:
+                        slot = sent + ((u >> 16) & HEAD_DELAY_MAX)
+                        if slot >= n_slots:
+                            slot -= n_slots
+                        at = slot * stride + (0 if one_block else base[b]) + (u & 0xFFFF)
+                        ring[at] += _head_weight(u, row_weight, q)
+                        events += 1
+                        continue
+                    if u & HEAD_EMPTY:
+                        continue
                 first, last = ptr[q], ptr[q + 1]
                 dq = row_delay[q]
                 if dq >= 0:
