@@ -83,12 +83,13 @@ def main() -> None:
 
 
 def _image(mapping, fx, path: Path) -> dict:
-    from nmcompiler.image import build_contents, encode
+    from nmcompiler.fileio import write_bytes
+    from nmcompiler.image import build_contents, encode_image
 
     t0 = time.perf_counter()
-    data = encode(build_contents(mapping, fx))
-    path.write_bytes(data)
-    return {"image_s": round(time.perf_counter() - t0, 2), "image_bytes": len(data),
+    data = encode_image(build_contents(mapping, fx))
+    write_bytes(path, data)  # as nmc compile writes it: piece by piece, into a temporary file renamed
+    return {"image_s": round(time.perf_counter() - t0, 2), "image_bytes": data.size,
             "image_peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
 
 

@@ -20,12 +20,13 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-__all__ = ["MANIFEST", "ArrayNotFound", "OutputSet", "UnreadableArray", "atomic_open", "check_set", "file_stem",
+__all__ = ["MANIFEST", "ArrayNotFound", "Chunks", "OutputSet", "UnreadableArray", "atomic_open", "check_set", "file_stem",
            "open_npz", "read_npy", "set_digest", "write_json", "write_bytes"]
 
 
@@ -106,9 +107,25 @@ def _umask() -> int:
     return mask
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+@dataclass(frozen=True)
+class Chunks:
+    """A file's bytes as pieces (any bytes-like objects) written one after another and never
+    joined into one object (a configuration image reaches gigabytes), with the SHA-256 of the whole."""
+
+    parts: tuple
+    size: int
+    sha256: str
+
+    def tobytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes | Chunks) -> None:
     with atomic_open(path, "wb") as f:
-        f.write(data)
+        if isinstance(data, Chunks):
+            f.writelines(data.parts)
+        else:
+            f.write(data)
 
 
 def write_json(path: str | os.PathLike, obj: object) -> None:
@@ -137,10 +154,10 @@ class OutputSet:
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, bytes | Chunks] = {}
 
-    def add(self, name: str, data: bytes) -> None:
-        self.files[name] = bytes(data)
+    def add(self, name: str, data: bytes | Chunks) -> None:
+        self.files[name] = data if isinstance(data, Chunks) else bytes(data)
 
     def add_json(self, name: str, obj: object) -> None:
         self.files[name] = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
@@ -160,7 +177,8 @@ class OutputSet:
         return tuple(self.files)
 
     def _digests(self) -> dict[str, str]:
-        return {name: hashlib.sha256(data).hexdigest() for name, data in self.files.items()}
+        return {name: data.sha256 if isinstance(data, Chunks) else hashlib.sha256(data).hexdigest()
+                for name, data in self.files.items()}
 
     def digest(self) -> str:
         """The SHA-256 of the set (:func:`set_digest` of its files' digests): a file written after the

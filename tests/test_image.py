@@ -93,6 +93,30 @@ def _small_image() -> bytes:
     return encode(build_contents(mapping, fx))
 
 
+def test_an_image_written_piece_by_piece_is_its_bytes(tmp_path):
+    """``encode_image`` hands the file over as pieces (no joined copy of gigabytes): written, they
+    are :func:`encode`'s bytes; its SHA-256 and section table are those of those bytes."""
+    from nmcompiler.fileio import MANIFEST, OutputSet, write_bytes
+    from nmcompiler.image import encode_image
+    from nmcompiler.image.codec import read_header
+
+    for target in ("loihi-like", "spinnaker-like"):
+        net = _random_network(np.random.default_rng(5), target)
+        mapping, fx, _ = compile_network(net, load_target(target), partitioner="index-order")
+        contents = build_contents(mapping, fx)
+        data, image = encode(contents), encode_image(contents)
+        assert len(image.parts) > 4 and any(isinstance(p, np.ndarray) for p in image.parts)  # in place
+        write_bytes(tmp_path / "a.nmc", image)
+        assert (tmp_path / "a.nmc").read_bytes() == data and image.size == len(data)
+        assert image.sha256 == hashlib.sha256(data).hexdigest()
+        assert list(image.entries) == read_header(data)[1] and len(image.entries) > 3
+        out = OutputSet(tmp_path / "set")
+        out.add("b.nmc", image)
+        out.commit()
+        manifest = json.loads((tmp_path / "set" / MANIFEST).read_text())
+        assert manifest["files"]["b.nmc"] == image.sha256 and (tmp_path / "set" / "b.nmc").read_bytes() == data
+
+
 def test_every_single_bit_flip_is_detected():
     data = _small_image()
     assert len(data) < 20000

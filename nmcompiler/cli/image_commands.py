@@ -213,11 +213,11 @@ def image_group() -> None:
 def update(image: Path, weights_file: Path, output: Path) -> None:
     """Write IMAGE with the learned weights of its plastic projections (mapping and routes unchanged)."""
     from ..fileio import write_bytes
-    from ..image import encode
+    from ..image import encode_image
     from ..image.update import update_weights
     from ..sim.result import read_weights_npz
 
     contents = decode(read_image(image), str(image))
     weights = read_weights_npz(weights_file)
-    write_bytes(output, encode(update_weights(contents, weights)))
+    write_bytes(output, encode_image(update_weights(contents, weights)))
     click.echo(f"wrote {output} ({', '.join(weights)} updated)")

@@ -15,8 +15,8 @@ from pathlib import Path
 from ..compiler import Checkpoints, CompileOptions, CompileReport, compile_network, compile_pipeline, compile_sized
 from ..compiler.pipeline import check_dump_names
 from ..errors import UserError
-from ..fileio import OutputSet, file_stem
-from ..image import build_contents, encode, memory_map, read_header
+from ..fileio import Chunks, OutputSet, file_stem
+from ..image import EncodedImage, build_contents, encode_image, memory_map, read_header
 from ..ir import Network
 from ..ir.fixed_point import FixedPointNetwork
 from ..mapping import Mapping
@@ -85,7 +85,7 @@ def compile_to_directory(net: Network, target: Target, outdir: Path, *, with_ima
         extra["estimate"] = _estimate(contents, mapping.target, samples, where or net.name)
     return write_directory(outdir, net.name, mapping, fx, report, sizing, with_image=with_image,
                            title_target=target.name, sized_header=sized_header,
-                           image=encode(contents) if contents is not None else None, extra=extra)
+                           image=encode_image(contents) if contents is not None else None, extra=extra)
 
 
 @dataclass(frozen=True)
@@ -108,21 +108,24 @@ def _estimate(contents, target: Target, samples: Samples, where: str) -> dict:
 
 def write_directory(outdir: Path, stem: str, mapping: Mapping, fx: FixedPointNetwork, report: CompileReport,
                     sizing: Sizing | None = None, *, with_image: bool = True, title_target: str = "",
-                    sized_header: str = "", image: bytes | None = None, extra: dict | None = None) -> CompiledDirectory:
+                    sized_header: str = "", image: bytes | EncodedImage | None = None,
+                    extra: dict | None = None) -> CompiledDirectory:
     """Write a compiled network's files to ``outdir`` (see the module docstring); ``image``: its
-    encoded image when already made. ``stem`` (the network's name) is made a file name that
-    stays in ``outdir`` (:func:`nmcompiler.fileio.file_stem`)."""
+    encoded image when already made (as pieces, :func:`encode_image`, it is written without
+    being joined into one object). ``stem`` (the network's name) is made a file name that stays in
+    ``outdir`` (:func:`nmcompiler.fileio.file_stem`)."""
     from ..report.placement import placement_png
 
     stem = file_stem(stem)
     if with_image and image is None:
-        image = encode(build_contents(mapping, fx))  # host sources keep the network's seed
-    files: dict[str, bytes] = {}
+        image = encode_image(build_contents(mapping, fx))  # host sources keep the network's seed
+    files: dict[str, bytes | Chunks] = {}
     doc = report.to_json() | {"offsets": mapping.offsets, "image": None} | (extra or {})
     if with_image:
         files[f"{stem}.nmc"] = image
-        doc["image"] = {"file": f"{stem}.nmc", "bytes": len(image),
-                        "memory_map": memory_map(read_header(image, f"{stem}.nmc")[1])}
+        size, entries = ((image.size, image.entries) if isinstance(image, EncodedImage)
+                         else (len(image), read_header(image, f"{stem}.nmc")[1]))
+        doc["image"] = {"file": f"{stem}.nmc", "bytes": size, "memory_map": memory_map(entries)}
     if sizing is not None:
         from ..report.sizing_plot import sizing_png
 
@@ -139,7 +142,7 @@ def write_directory(outdir: Path, stem: str, mapping: Mapping, fx: FixedPointNet
     output.commit()
     return CompiledDirectory(outdir=outdir, mapping=mapping, fixed_point=fx, report=report, sizing=sizing,
                              document=doc, files=(*files, f"{stem}.map.json"),
-                             image_bytes=len(image) if with_image else None, stem=stem)
+                             image_bytes=size if with_image else None, stem=stem)
 
 
 def _sized_yaml(sizing: Sizing, header: str) -> str:

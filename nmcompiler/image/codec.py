@@ -17,13 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
+from ..fileio import Chunks
 from .meta_check import meta_problems
 from .contents import COMPARTMENT_DTYPE, GLOBAL, NEURON_DTYPE, ROW_DTYPE, CoreImage, ImageContents
 from .cam import CamCore, pack_host_routes, unpack_host_routes
 from .layers import LayerImage
 from .plastic import PLASTIC_DTYPE
 
-__all__ = ["MAGIC", "VERSION", "VERSIONS", "SECTION_KINDS", "ImageError", "encode", "decode", "read_header", "SectionEntry"]
+__all__ = ["MAGIC", "VERSION", "VERSIONS", "SECTION_KINDS", "ImageError", "EncodedImage", "encode", "encode_image", "decode", "read_header", "SectionEntry"]
 
 MAGIC = b"NMCIMAGE"
 VERSION = 6  # the newest; an image is written with the oldest version that holds it
@@ -98,9 +99,22 @@ def _measured(pieces: list) -> tuple[int, int]:
     return size, crc
 
 
+@dataclass(frozen=True)
+class EncodedImage(Chunks):
+    """An encoded image as the pieces of its file (:func:`encode_image`) and its section table."""
+
+    entries: tuple[SectionEntry, ...]
+
+
 def encode(contents: ImageContents) -> bytes:
     """Deterministic bytes: same contents, same image (no timestamps, stable order). The section
     payloads are read from the contents' arrays in place and copied once, into the image."""
+    return encode_image(contents).tobytes()
+
+
+def encode_image(contents: ImageContents) -> EncodedImage:
+    """The bytes :func:`encode` makes, as pieces that refer to the contents' arrays (a file is
+    written from them without one joined copy), with the file's SHA-256 and section table."""
     sections: list[tuple[int, int, list]] = [
         (_KIND["meta"], GLOBAL, [json.dumps(contents.meta, sort_keys=True, separators=(",", ":")).encode()])]
     for c in contents.cores:
@@ -112,10 +126,12 @@ def encode(contents: ImageContents) -> bytes:
         sections.append((_KIND["chip_table"], chip, [struct.pack("<I", table.shape[0]), _array(table, "<u4")]))
     table_bytes = len(sections) * ENTRY.size
     offset = _align(HEADER.size + table_bytes)
-    entries, body = [], []
+    entries, body, table = [], [], []
     for kind, core, pieces in sections:
         size, crc = _measured(pieces)
         entries.append(ENTRY.pack(kind, 0, core, offset, size, crc, 0))
+        table.append(SectionEntry(kind=SECTION_KINDS[kind], core=None if core == GLOBAL else core, offset=offset,
+                                  size=size, crc32=crc))
         pad = _align(size) - size
         body += [*pieces, b"\0" * pad]
         offset += size + pad
@@ -137,8 +153,10 @@ def encode(contents: ImageContents) -> bytes:
     digest = hashlib.sha256()
     for chunk in chunks:
         digest.update(chunk)
-    chunks.append(digest.digest())
-    return b"".join(chunks)  # the one copy
+    trailer = digest.digest()
+    digest.update(trailer)  # now the whole file's
+    chunks.append(trailer)
+    return EncodedImage(parts=tuple(chunks), size=file_bytes, sha256=digest.hexdigest(), entries=tuple(table))
 
 
 def _align(x: int) -> int:

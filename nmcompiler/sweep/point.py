@@ -117,7 +117,7 @@ def _timed(result: PointResult, start: float) -> PointResult:
 
 def _evaluate(inputs: SweepInputs, point: Point) -> PointResult:
     from ..compiler import compile_network
-    from ..image import build_contents, encode
+    from ..image import build_contents, encode_image
 
     target = point_target(inputs, point)
     try:
@@ -129,8 +129,8 @@ def _evaluate(inputs: SweepInputs, point: Point) -> PointResult:
     if not report.fits:
         return PointResult(status="misfit", error="; ".join(report.misfits), **common)
     contents = build_contents(mapping, fx)
-    image = encode(contents)
-    common |= dict(image_bytes=len(image), image_sha256=hashlib.sha256(image).hexdigest(),
+    image = encode_image(contents)  # its size and SHA-256 without joining its bytes
+    common |= dict(image_bytes=image.size, image_sha256=image.sha256,
                    chips=int(np.unique(mapping.position[:, 0]).size) if len(mapping.position) else 0)
     instance = _instance_accuracy(inputs, point, target)
     return PointResult(status="ok", instance_accuracy=instance, **common, **_run_image(inputs, point, contents, target))
