@@ -64,6 +64,16 @@ def _chip_path(src, dst, board, wrap):
     return path
 
 
+def _hops(src, dst, board, wrap) -> list[tuple[int, str, int]]:
+    """:func:`_chip_path` as (chip, link name, the chip the link leads to), chips numbered row-major."""
+    rows, cols = board
+    out = []
+    for (y, x), link in _chip_path(src, dst, board, wrap):
+        ny, nx = (y + link[0]) % rows if wrap else y + link[0], (x + link[1]) % cols if wrap else x + link[1]
+        out.append((y * cols + x, _LINKS[link], ny * cols + nx))
+    return out
+
+
 def build_tables(core_traffic, position: np.ndarray, target: Target) -> RoutingTables:
     """Tables for directed ``core_traffic`` (dense array or scipy sparse matrix) at ``position``."""
     bits = max(1, math.ceil(math.log2(target.core.neurons)))
@@ -85,6 +95,8 @@ def build_tables(core_traffic, position: np.ndarray, target: Target) -> RoutingT
     chip_rc = {c: divmod(int(c), cols) for c in np.unique(position[:, 0])}
     routes: dict[int, dict[int, set]] = {}  # chip -> key -> outputs
     incoming: dict[int, dict[int, set]] = {}  # chip -> key -> links it arrived on
+    names = [f"core{d}" for d in range(n_cores)]
+    paths: dict[tuple[int, int], list] = {}  # (source chip, destination chip) -> [(chip, link, next chip)]
     for src in range(n_cores):
         dests = destinations[src]
         if dests.size == 0:
@@ -93,13 +105,18 @@ def build_tables(core_traffic, position: np.ndarray, target: Target) -> RoutingT
         src_chip = int(position[src, 0])
         dest_chips = position[dests, 0]
         for d_chip in np.unique(dest_chips).tolist():  # one path per destination chip
-            for (y, x), link in _chip_path(chip_rc[src_chip], chip_rc[d_chip], (rows, cols), wrap):
-                chip = y * cols + x
-                routes.setdefault(chip, {}).setdefault(key, set()).add(_LINKS[link])
-                ny, nx = (y + link[0]) % rows if wrap else y + link[0], (x + link[1]) % cols if wrap else x + link[1]
-                incoming.setdefault(ny * cols + nx, {}).setdefault(key, set()).add(_LINKS[link])
-        for d, d_chip in zip(dests.tolist(), dest_chips.tolist()):
-            routes.setdefault(d_chip, {}).setdefault(key, set()).add(f"core{d}")
+            hops = paths.get((src_chip, d_chip))
+            if hops is None:
+                hops = paths[src_chip, d_chip] = _hops(chip_rc[src_chip], chip_rc[d_chip], (rows, cols), wrap)
+            for chip, link, after in hops:
+                routes.setdefault(chip, {}).setdefault(key, set()).add(link)
+                incoming.setdefault(after, {}).setdefault(key, set()).add(link)
+        # the destination cores, chip by chip in the order the chips first occur among them
+        by_chip = np.argsort(dest_chips, kind="stable")
+        chips, first, count = np.unique(dest_chips[by_chip], return_index=True, return_counts=True)
+        for k in np.argsort(by_chip[first], kind="stable").tolist():
+            cores = dests[by_chip[first[k]:first[k] + count[k]]].tolist()
+            routes.setdefault(int(chips[k]), {}).setdefault(key, set()).update(names[d] for d in cores)
     entries, before = {}, {}
     for chip, table in routes.items():
         kept = []
@@ -121,7 +138,8 @@ def _compress(entries: list[tuple[int, int, frozenset]]) -> list[tuple[int, int,
     that has the same mask and a key one bit away, unless the merged block would cover the key of
     an entry with other outputs; repeated until nothing merges."""
     current = sorted(entries)
-    flips: dict[int, list[int]] = {}  # mask -> the single bits it keeps
+    flips: dict[int, list[int]] = {}  # mask -> the single bits it keeps (that any key here has set)
+    top = max((k for k, _, _ in current), default=0).bit_length()  # flipping a higher bit finds no key
     changed = True
     while changed:
         changed = False
@@ -140,7 +158,7 @@ def _compress(entries: list[tuple[int, int, frozenset]]) -> list[tuple[int, int,
                 if i in used:
                     continue
                 if m1 not in flips:
-                    flips[m1] = [1 << b for b in range(m1.bit_length()) if (m1 >> b) & 1]
+                    flips[m1] = [1 << b for b in range(min(m1.bit_length(), top)) if (m1 >> b) & 1]
                 partners = sorted(j for f in flips[m1] if (j := position.get((k1 ^ f, m1), -1)) > i and j not in used)
                 for j in partners:
                     diff = k1 ^ group[j][0]
