@@ -52,3 +52,31 @@ def test_targets_the_image_cannot_encode_are_refused(base, settings, message, tm
         derive_target(base, settings, tmp_path / "t.yaml")
     derive_target(base, settings[:1] if len(settings) > 1 else ["format.delay_max=100" if base != "spinnaker-like"
                                                                 else "format.delay_max=64"], tmp_path / "ok.yaml")
+
+
+def test_word32_packing_equals_its_field_formula():
+    """The compiled packer computes the documented word: index | channel | delay - 1 in the low
+    half, the mantissa's 16-bit two's complement in the high half."""
+    from nmcompiler.targets.encoding import SynapseFields, Word32Layout
+
+    rng = np.random.default_rng(1)
+    f = SynapseFields(index=9, channel=2, delay=4, weight=16)
+    n = 5000
+    index, channel = rng.integers(0, 1 << 9, n), rng.integers(0, 4, n)
+    delay, mantissa = rng.integers(1, 17, n), rng.integers(-(1 << 15), 1 << 15, n)
+    want = (index.astype(np.uint32) | (channel.astype(np.uint32) << 9) | ((delay - 1).astype(np.uint32) << 11)
+            | ((mantissa.astype(np.int64) & 0xFFFF).astype(np.uint32) << 16)).astype(np.uint32)
+    got = Word32Layout.pack(f, index, channel, delay, mantissa)
+    assert got.dtype == np.uint32 and np.array_equal(got, want)
+    assert np.array_equal(Word32Layout.pack(f, index.astype(np.int32), 1, delay, mantissa)[:3],
+                          want[:3] & ~np.uint32(3 << 9) | np.uint32(1 << 9))  # a scalar field broadcasts
+    back = Word32Layout.unpack(f, got)
+    assert all(np.array_equal(a, b) for a, b in zip(back, (index, channel, delay, mantissa)))
+
+
+def test_row_mantissas_shift_each_row_by_its_exponent():
+    from nmcompiler.image.synapse_batches import row_mantissas
+
+    w = np.array([40, -7, 12, 3, -64, 5], dtype=np.int64)
+    start, exp = np.array([0, 2, 5]), np.array([2, 0, 1])
+    assert row_mantissas(w, start, exp).tolist() == [10, -2, 12, 3, -64, 2]

@@ -40,7 +40,7 @@ from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
 from ..lowered import program_from_fixed_point
 from .plastic import PLASTIC_DTYPE, plastic_meta, plastic_rows
-from .synapse_batches import BATCH_SYNAPSES, row_exponents, synapse_batches
+from .synapse_batches import BATCH_SYNAPSES, row_exponents, row_mantissas, synapse_batches
 from ..targets import Target
 from ..targets.encoding import SynapseFields
 
@@ -370,13 +370,13 @@ def _rows(core, target, f: SynapseFields, layout, s_key, s_pre, s_post, s_chan, 
     # one row per (source, channel, target population); its exponent is the largest its synapses
     # need (``s_key`` ascends: the batch's order sorts by core, then key)
     forced = np.zeros(0, dtype=np.int64) if forced is None else np.asarray(forced, dtype=np.int64)
-    start, row_exp, bad = row_exponents(s_key, np.asarray(s_w, dtype=np.int64), forced, wmax)
+    w = np.asarray(s_w, dtype=np.int64)
+    start, row_exp, bad = row_exponents(s_key, w, forced, wmax)
     if bad >= 0:
         raise UserError(f"core {core}: the weights of source {int(s_pre[bad])} do not share an exponent that "
                         f"{target.name}'s {f.weight}-bit weights can express")
     ends = np.append(start[1:], s_key.size)
-    exps = np.repeat(row_exp, ends - start)
-    words = layout.pack(f, s_post, s_chan, s_delay, s_w >> exps)
+    words = layout.pack(f, s_post, s_chan, s_delay, row_mantissas(w, start, row_exp))
     rows = np.zeros(start.size, dtype=ROW_DTYPE)
     rows["source"], rows["start"], rows["length"] = s_pre[start], start, ends - start
     rows["exponent"] = row_exp

@@ -160,6 +160,18 @@ def row_exponents(key, w, forced, wmax):
     return start[:rows], exp[:rows], bad
 
 
+@njit(cache=True, nogil=True)
+def row_mantissas(w, start, exp):
+    """Each synapse's weight shifted right by its row's exponent (rows begin at ``start``)."""
+    out = np.empty(w.size, dtype=np.int64)
+    for r in range(start.size):
+        end = start[r + 1] if r + 1 < start.size else w.size
+        e = exp[r]
+        for i in range(start[r], end):
+            out[i] = w[i] >> e
+    return out
+
+
 def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: np.ndarray, n: int, n_pre: int,
                     core_of: np.ndarray, local: np.ndarray, neurons_on: np.ndarray, ps=None,
                     batch_synapses: int = BATCH_SYNAPSES) -> tuple[Iterator[SynapseBatch], np.ndarray, dict]:

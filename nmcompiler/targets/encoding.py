@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from numba import njit
 
 if TYPE_CHECKING:
     from .target import Target
@@ -30,6 +31,17 @@ CAM_CORES_PER_CHIP = 8  # cam: an SRAM entry's core mask is one byte (image SRAM
 def _twos(x, bits: int) -> np.ndarray:
     """``x`` in ``bits``-bit two's complement, as uint32."""
     return (np.asarray(x).astype(np.int64) & ((1 << bits) - 1)).astype(np.uint32)
+
+
+@njit(cache=True, nogil=True)
+def _pack_word32(index, channel, delay, mantissa, index_bits, channel_bits, out):
+    """:meth:`Word32Layout.pack` word by word (one pass, no temporaries): fields wrap to 32 bits,
+    the mantissa to its two's complement in the high half."""
+    high = (1 << (ENTRY_BITS - WORD32_LOW_BITS)) - 1
+    for i in range(out.size):
+        w = (index[i] | (channel[i] << index_bits) | ((delay[i] - 1) << (index_bits + channel_bits))
+             | ((mantissa[i] & high) << WORD32_LOW_BITS))
+        out[i] = np.uint32(w & 0xFFFFFFFF)
 
 
 def _signed(x: np.ndarray, bits: int) -> np.ndarray:
@@ -148,9 +160,12 @@ class Word32Layout(StorageLayout):
 
     @staticmethod
     def pack(f: SynapseFields, index, channel, delay, mantissa) -> np.ndarray:
-        return (np.asarray(index).astype(np.uint32) | (np.asarray(channel).astype(np.uint32) << f.index)
-                | ((np.asarray(delay) - 1).astype(np.uint32) << (f.index + f.channel))
-                | (_twos(mantissa, ENTRY_BITS - WORD32_LOW_BITS) << WORD32_LOW_BITS)).astype(np.uint32)
+        index, channel, delay, mantissa = (np.broadcast_to(np.asarray(a).astype(np.int64, copy=False), np.shape(index))
+                                           for a in (index, channel, delay, mantissa))
+        out = np.empty(index.shape, dtype=np.uint32)
+        _pack_word32(index.reshape(-1), channel.reshape(-1), delay.reshape(-1), mantissa.reshape(-1), f.index,
+                     f.channel, out.reshape(-1))
+        return out
 
     @staticmethod
     def unpack(f: SynapseFields, words: np.ndarray):
