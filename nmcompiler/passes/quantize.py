@@ -39,6 +39,15 @@ def _add_abs(total, indices, w, unit):
 
 
 @njit(cache=True)
+def _rounded_to_zero(m, w):
+    """How many synapses have a zero mantissa ``m`` but a nonzero weight ``w``."""
+    n = 0
+    for k in range(m.size):
+        n += m[k] == 0 and w[k] != 0
+    return n
+
+
+@njit(cache=True)
 def _max_abs(w):
     out = 0.0
     for k in range(w.size):
@@ -267,19 +276,27 @@ class Quantize:
     def _effective(self, pop: Population, proj, g) -> np.ndarray:
         """Float weights in volts of membrane change per unit (before the population scale),
         times 2^current_frac_bits: currents carry extra fraction bits."""
-        return proj.connectivity.synapse_weights() * self._unit(pop, proj, g)
+        per_post, w = self._unit_per_post(pop, proj, g), proj.connectivity.synapse_weights()
+        if not (per_post.size and np.all(per_post == per_post[0])):
+            return w * per_post[proj.connectivity.indices]
+        if w.size > 1 and w.strides == (0,):  # one weight and one gain for all: one value, not an array of it
+            return np.broadcast_to(w[:1] * per_post[0], w.shape)
+        return w * per_post[0]  # one gain for all: the same products, without reading it per synapse
 
     def _unit(self, pop: Population, proj, g) -> np.ndarray:
-        """Per synapse, the effective weight of a unit float weight (``_effective`` of 1): computed
-        per postsynaptic neuron, then read for each synapse (the same operations per synapse)."""
-        c = proj.connectivity
+        """Per synapse, the effective weight of a unit float weight (``_effective`` of 1)."""
+        return self._unit_per_post(pop, proj, g)[proj.connectivity.indices]
+
+    def _unit_per_post(self, pop: Population, proj, g) -> np.ndarray:
+        """Per postsynaptic neuron, the effective weight of a unit float weight (a synapse's is
+        its neuron's: the same operations)."""
         ch = pop.model.channel_of(proj.receptor)
         unit = g["gain"][min(ch, g["gain"].shape[0] - 1)] * self._i_unit()
         if isinstance(pop.model, CubaLIF) and pop.model.input_before_update:  # the input decays once first
             unit = unit * g["prop"].input_to_syn[ch]
         if self.fmt.order == Order.INPUT_FIRST and self.fmt.has_current:  # the datapath decays it once more
             unit = unit / g["decay_i"][min(ch, g["decay_i"].shape[0] - 1)]
-        return unit[c.indices]
+        return unit
 
     def _reach(self, proj, effective: np.ndarray, pop: Population, g) -> np.ndarray:
         """The effective weights the scale must hold: a plastic synapse may reach either bound."""
@@ -376,7 +393,7 @@ class Quantize:
         if g["early"]:
             warnings.append(f"{g['early']}: inputs reach v one tick early (the exact CUBA-LIF step needs them one "
                             "tick later in the datapath)")
-        zeroed = sum(int(np.count_nonzero((qp.mantissa == 0) & (p.connectivity.synapse_weights() != 0)))
+        zeroed = sum(_rounded_to_zero(qp.mantissa, p.connectivity.synapse_weights())
                      for qp, p in zip(projs.values(), incoming))
         if incoming and zeroed == sum(p.connectivity.nnz for p in incoming) and zeroed:
             warnings.append(f"all {zeroed} incoming weights round to zero: the population is silent in fixed point")
