@@ -108,3 +108,16 @@ def test_graph_and_incoming_csr_keep_synapse_order_on_any_number_of_threads():
     assert np.array_equal(p1, p2) and np.array_equal(s2, pre[by_post]) and np.array_equal(s1, s2)
     splits = balanced_splits(g2.xadj, 3)
     assert splits[0] == 0 and splits[-1] == n and np.all(np.diff(splits) >= 0) and splits.size == 4
+
+
+def test_the_rcm_graph_counts_the_entries_metis_decides_by():
+    """RCM order's graph counts its entries before merging: METIS (in auto) reads that count
+    instead of counting the synapses again."""
+    from nmcompiler.mapping.partition import RcmOrder
+
+    rng = np.random.default_rng(7)
+    n = 300
+    pre, post = rng.integers(0, n + 20, 5000), rng.integers(0, n, 5000)  # host sources and autapses too
+    order, entries = RcmOrder.order_and_entries(n, pre, post)
+    assert entries == edge_entries(n, pre, post) > synapse_graph(n, pre, post).entries  # repeats merged after
+    assert np.array_equal(order, RcmOrder.order(n, pre, post))

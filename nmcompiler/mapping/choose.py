@@ -83,11 +83,11 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         raise UserError(f"unknown partitioner '{partitioner}' (use {', '.join(PARTITIONERS)})")
     passes = PassLog() if passes is None else passes
     searching = partitioner in ("auto", CpSatPartition.name)
-    rcm_order = None
+    rcm_order, entries = None, None
     if (searching or partitioner == RcmOrder.name) and n:  # before the CSR: not both graphs at once
         passes.start("partition_rcm_order")
         t = time.perf_counter()
-        rcm_order = RcmOrder.order(n, pre, post)
+        rcm_order, entries = RcmOrder.order_and_entries(n, pre, post)  # METIS's graph size, counted on the way
         passes["partition_rcm_order"] = time.perf_counter() - t  # and its fill, below
     passes.start("partition_index_order")
     t = time.perf_counter()
@@ -126,7 +126,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         try:
             budget = 0.0 if best_cores <= bound and partitioner == "auto" else Metis.time_budget
             cutter = Metis(seed=seed, time_budget=budget, max_parts=best_cores if partitioner == "auto" else None)
-            metis = cutter.run(n, pre, post, target, bound, rates, csr=csr, fan=fan)
+            metis = cutter.run(n, pre, post, target, bound, rates, csr=csr, fan=fan, entries=entries)
             found[Metis.name] = (metis, traffic(metis, pre, post, rates))
             if runs := cutter.report.get("runs"):
                 choice.notes.append(f"METIS cut {runs} runs of {cutter.report['neurons_per_run']:.1f} "

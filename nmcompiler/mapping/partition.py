@@ -80,13 +80,19 @@ class RcmOrder:
     @staticmethod
     def order(n: int, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
         """The reverse Cuthill-McKee order of the synapse graph (it does not depend on the target)."""
+        return RcmOrder.order_and_entries(n, pre, post)[0]
+
+    @staticmethod
+    def order_and_entries(n: int, pre: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, int]:
+        """:meth:`order` and the graph's adjacency entries before merging (:func:`.graph.edge_entries`)."""
         from scipy import sparse
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
         g = synapse_graph(n, pre, post, weighted=False)
         graph = sparse.csr_matrix((np.ones(g.entries, dtype=np.int8), g.adjncy, g.xadj), shape=(n, n))
+        unmerged = g.unmerged
         del g
-        return reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
+        return reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64), unmerged
 
 
 def cores_in_order(order: np.ndarray, n: int, pre, post, target: Target, csr=None, fan: np.ndarray | None = None,
@@ -202,9 +208,10 @@ class Metis:
     report: dict = field(default_factory=dict, compare=False)  # filled by run: "runs", "neurons_per_run"
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
-            rates: np.ndarray | None = None, csr=None, fan=None) -> np.ndarray:
+            rates: np.ndarray | None = None, csr=None, fan=None, entries: int | None = None) -> np.ndarray:
         """``rates`` (spikes/s per neuron, optional) weight each synapse by its presynaptic rate;
-        ``csr`` and ``fan`` as :func:`cores_in_order` takes them.
+        ``csr`` and ``fan`` as :func:`cores_in_order` takes them; ``entries``, the synapses'
+        :func:`.graph.edge_entries` when the caller has it.
         Beyond ``max_entries``, METIS cuts the graph of ``max_nodes`` runs of consecutive neurons
         (populations are contiguous, so a run rarely mixes two) into ``lower_bound`` parts balanced
         by neurons and synapses, and neurons fill cores part by part (:mod:`.fill`)."""
@@ -212,7 +219,7 @@ class Metis:
 
         self.report.clear()
         rates = None if rates is None else np.maximum(rates, 0.0)
-        if edge_entries(n, pre, post) > self.max_entries:
+        if (edge_entries(n, pre, post) if entries is None else entries) > self.max_entries:
             return self._runs(n, pre, post, target, lower_bound, rates, csr, fan)
         graph = synapse_graph(n, pre, post, rates=rates)
         adjacency = _metis_adjacency(graph)
