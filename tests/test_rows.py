@@ -189,3 +189,24 @@ def test_the_float_simulator_keeps_only_its_compact_table():
     for pop in compiled.spike_ids:
         assert np.array_equal(compiled.spike_ids[pop], tracked.spike_ids[pop])
         assert np.array_equal(compiled.spike_steps[pop], tracked.spike_steps[pop])
+
+
+@pytest.mark.parametrize("chunks,size", [(1, 65536), (2, 7)])
+def test_the_longest_delay_may_equal_the_slot_count(chunks, size):
+    """The compiled bit-accurate kernel keeps ``max_delay`` slots (not one more): a spike of the longest
+    delay lands in its sending slot, which that tick's update has read already."""
+    rng = np.random.default_rng(7)
+    n, n_pre, n_slots = 40, 30, 4
+    indptr, target, weight, _ = _table(rng, n_pre, n, 12, "row", "shared")
+    delay = rng.integers(1, n_slots + 1, target.size)
+    assert delay.max() == n_slots
+    bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
+    rows = compact_rows(indptr, target, weight, delay, n, 1, bounds, size)
+    got, want = np.zeros(n_slots * n), np.zeros(n_slots * n)
+    for step in range(6):
+        pres = np.sort(rng.choice(n_pre, 12, replace=False)).astype(np.int64)  # more than the prefetch distances
+        for c in range(chunks):
+            deliver(got, rows, pres, step % n_slots, n_slots, n, c)
+        _plain(want, indptr, target, weight, delay, pres, step % n_slots, n_slots, n)
+    assert np.any(want != 0)
+    assert np.array_equal(got, want)
