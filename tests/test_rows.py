@@ -5,7 +5,7 @@ add exactly what the plain table adds, in the same order per ring entry (float s
 import numpy as np
 import pytest
 
-from nmcompiler.sim.rows import HEAD_EMPTY, HEAD_UNIT, block_bases, compact_rows, deliver, row_events
+from nmcompiler.sim.rows import BY_BLOCK_ABOVE, HEAD_EMPTY, HEAD_UNIT, block_bases, compact_rows, deliver, row_events
 
 
 def _table(rng, n_pre, entries, per_row, weights="mixed", delays="mixed", comp=0):
@@ -33,9 +33,10 @@ def _plain(ring, indptr, target, weight, delay, pres, sent, n_slots, stride, com
             ring[((sent + dd) % n_slots) * stride + t] += weight[s]
 
 
+@pytest.mark.parametrize("order", ["row", "block"])
 @pytest.mark.parametrize("weights,delays", [("mixed", "mixed"), ("row", "shared"), ("row", "mixed")])
 @pytest.mark.parametrize("chunks,channels,size", [(1, 1, 65536), (1, 2, 7), (3, 2, 5), (2, 1, 16)])
-def test_delivery_equals_the_plain_table_bit_for_bit(weights, delays, chunks, channels, size):
+def test_delivery_equals_the_plain_table_bit_for_bit(weights, delays, chunks, channels, size, order):
     rng = np.random.default_rng(chunks * 100 + channels * 10 + size)
     n, n_pre, n_slots = 40, 30, 6
     stride = channels * n
@@ -46,7 +47,8 @@ def test_delivery_equals_the_plain_table_bit_for_bit(weights, delays, chunks, ch
     assert (rows.delay.size == 0) == (delays == "shared")
     got, want = np.zeros(n_slots * stride), np.zeros(n_slots * stride)
     assert rows.chunk_blocks.tolist() == block_bases(bounds, n, channels, size)[1].tolist()
-    assert rows.by_block == (channels * n / chunks > 2 * size)
+    assert rows.by_block == (channels * n / chunks > BY_BLOCK_ABOVE * size)
+    rows = rows._replace(by_block=order == "block")  # both orders, whichever the sizes choose
     assert (rows.blocks == 1) == (size == 65536)  # one window, or several: both delivery paths
     events = 0
     for step in range(8):
@@ -61,8 +63,8 @@ def test_delivery_equals_the_plain_table_bit_for_bit(weights, delays, chunks, ch
 
 @pytest.mark.parametrize("kind", ["float", "int"])
 @pytest.mark.parametrize("delays", ["mixed", "shared"])
-@pytest.mark.parametrize("chunks,size", [(1, 65536), (2, 65536), (2, 7)])
-def test_rows_of_one_synapse_or_none_deliver_through_their_head_words(kind, delays, chunks, size):
+@pytest.mark.parametrize("chunks,size,order", [(1, 65536, "row"), (2, 65536, "row"), (2, 7, "row"), (2, 7, "block")])
+def test_rows_of_one_synapse_or_none_deliver_through_their_head_words(kind, delays, chunks, size, order):
     """Poisson drives' rows (one channel, one target): each row's head word packs its one synapse
     (offset, delay, an integer weight) or says it is empty; delivery adds what the plain table adds."""
     rng = np.random.default_rng(chunks * 10 + size + (kind == "int"))
@@ -77,6 +79,7 @@ def test_rows_of_one_synapse_or_none_deliver_through_their_head_words(kind, dela
         weight[0] = -(1 << 20)  # a weight beyond 16 bits survives the packing
     bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
     rows = compact_rows(indptr, target, weight, delay, n, 1, bounds, size, weight_type=np.int32 if kind == "int" else None)
+    rows = rows._replace(by_block=order == "block")
     words = rows.head[np.diff(rows.ptr) == 1]
     assert rows.head.size == rows.row_weight.size and np.all(words & HEAD_UNIT)
     assert np.all(rows.head[np.diff(rows.ptr) == 0] == HEAD_EMPTY) and np.count_nonzero(rows.head == 0) >= 1
@@ -191,8 +194,8 @@ def test_the_float_simulator_keeps_only_its_compact_table():
         assert np.array_equal(compiled.spike_steps[pop], tracked.spike_steps[pop])
 
 
-@pytest.mark.parametrize("chunks,size", [(1, 65536), (2, 7)])
-def test_the_longest_delay_may_equal_the_slot_count(chunks, size):
+@pytest.mark.parametrize("chunks,size,order", [(1, 65536, "row"), (2, 7, "row"), (2, 7, "block")])
+def test_the_longest_delay_may_equal_the_slot_count(chunks, size, order):
     """The compiled bit-accurate kernel keeps ``max_delay`` slots (not one more): a spike of the longest
     delay lands in its sending slot, which that tick's update has read already."""
     rng = np.random.default_rng(7)
@@ -201,7 +204,7 @@ def test_the_longest_delay_may_equal_the_slot_count(chunks, size):
     delay = rng.integers(1, n_slots + 1, target.size)
     assert delay.max() == n_slots
     bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
-    rows = compact_rows(indptr, target, weight, delay, n, 1, bounds, size)
+    rows = compact_rows(indptr, target, weight, delay, n, 1, bounds, size)._replace(by_block=order == "block")
     got, want = np.zeros(n_slots * n), np.zeros(n_slots * n)
     for step in range(6):
         pres = np.sort(rng.choice(n_pre, 12, replace=False)).astype(np.int64)  # more than the prefetch distances
