@@ -71,3 +71,4 @@ clean: clean-cache
 
 clean-cache:
 	find nmcompiler -name '*.nbi' -delete -o -name '*.nbc' -delete
+	rm -rf build/numba-bench
