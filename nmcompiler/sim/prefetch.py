@@ -4,8 +4,9 @@ address; targets without a prefetch instruction drop it).
 
 Why: a spike's synapse row is a short stretch at a random place in a table of gigabytes. Read in
 the delivery loop, each of its cache lines is a miss the core cannot look far enough ahead to
-overlap (a row of 500 synapses: ~1.7 ns per synapse on this machine; with the next row prefetched
-while this one is added, ~1.1 ns; benchmarks/million.py).
+overlap. Measured on this machine, rows of 500 synapses at random places, additions into 256 KiB:
+~1.7 ns per synapse, and ~1.1 ns with the next row prefetched while one is added (used in
+:func:`nmcompiler.sim.rows.deliver`).
 """
 
 from __future__ import annotations

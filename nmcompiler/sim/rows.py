@@ -17,13 +17,12 @@ Delivery (:func:`deliver`) goes spike by spike, each onto all the chunk's blocks
 chunk's entries far exceed the cache (``BY_BLOCK_ABOVE``), block by block, all spikes onto one
 block (whose ring entries, 256 KiB at most, then stay in the core's cache). Either way a ring
 entry receives its additions in the order of the plain table: the integer sums are the same and so
-are the float ones (the
-same additions, in the same order).
+are the float ones (the same additions, in the same order).
 
 A row lies at a random place in a table of up to gigabytes: while one spike's rows are added, the
 rows of the spike ``META_AHEAD`` places later and the synapses of the one ``DATA_AHEAD`` places later
 are prefetched (:mod:`.prefetch`), so that their cache misses overlap the additions (1M x 1000:
-about 37 -> 30 s per biological second with the ring change of ``bit_sim``).
+39 -> 34.7 s per biological second, with the ring of ``max_delay`` slots in ``bit_sim``).
 """
 
 from __future__ import annotations
@@ -368,11 +367,11 @@ _shared_one, _shared_many = _DELIVER[False, True], _DELIVER[False, False]
 def deliver(ring, rows, pres, sent, n_slots, stride, chunk):
     """Add the synapses of presynaptic rows ``pres`` (in that order) onto the blocks of ``chunk``
     into the ring slots of their arrival steps, ``sent`` being the slot of the sending step
-    (delays lie in ``[1, n_slots]``: a slot is read before the deliveries of its tick); returns the number of synapses. Block by block when
-    ``rows.by_block`` (each block's entries stay in cache), else spike by spike, each onto all the
-    chunk's blocks (its rows lie side by side); every ring entry gets its additions in the same
-    order either way. The row body is written once (as a helper called per row, LLVM's code for
-    it was 2-4x slower)."""
+    (delays lie in ``[1, n_slots]``: a slot is read before the deliveries of its tick); returns the
+    number of synapses. Block by block when ``rows.by_block`` (each block's entries stay in
+    cache), else spike by spike, each onto all the chunk's blocks (its rows lie side by side);
+    every ring entry gets its additions in the same order either way. The row body is written
+    once (as a helper called per row, LLVM's code for it was 2-4x slower)."""
     one = rows[6].size == 1  # base: one block
     if rows[2].size > 0:  # weights per synapse
         if one:
