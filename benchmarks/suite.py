@@ -96,7 +96,7 @@ def _importable(module: str) -> bool:
 
 # The cases compile their kernels into a cache of their own: 1M x 1000's kernel, loaded from the
 # cache a test run had written (the same signature), ran 61 s per biological second against 37 s
-# compiled by the benchmark itself (2026-12-07; the cause is not found). `make clean` removes it.
+# compiled by the benchmark itself (2026-12-07; the cause is not found). `make clean-cache` removes it.
 BENCH_NUMBA_CACHE = ROOT / "build" / "numba-bench"
 
 

@@ -234,10 +234,10 @@ def _head_weight_impl(u, row_weight, q):
 # Prefetch distances in spikes: the rows' pointers, delays and weights of the spike this far ahead;
 # the synapses of the spike this far ahead, whose pointers were prefetched before. Not in a table
 # with head words: its rows are mostly so short that the pointers have not arrived two spikes later
-# and reading them stalls, and even prefetching only the head words measured slower (Brunel
-# 2.7 -> 6.3 and 7.2 s per biological second).
-# Prefetching the ring entries the synapses add into as well (one prefetch per synapse) made
-# 1M x 1000 slower (37 -> 56 s per biological second).
+# and reading them stalls, and even prefetching only the head words measured slower (Brunel float
+# 2.7 -> 7.2 s per biological second, compiled afresh). Prefetching the ring entries the synapses
+# add into as well (one prefetch per synapse) showed no clear gain on the delivery alone (row by
+# row, ring slot in memory: 6.8-7.4 against 6.7-7.7 ns per synapse) and is not done.
 META_AHEAD, DATA_AHEAD = 4, 2
 
 
