@@ -75,8 +75,30 @@ def test_word32_packing_equals_its_field_formula():
 
 
 def test_row_mantissas_shift_each_row_by_its_exponent():
-    from nmcompiler.image.synapse_batches import row_mantissas
+    from nmcompiler.image.core_rows import row_mantissas
 
     w = np.array([40, -7, 12, 3, -64, 5], dtype=np.int64)
     start, exp = np.array([0, 2, 5]), np.array([2, 0, 1])
     assert row_mantissas(w, start, exp).tolist() == [10, -2, 12, 3, -64, 2]
+
+
+def test_sparse_packing_equals_its_field_formula_and_writes_into_out():
+    from nmcompiler.targets.encoding import SparseLayout, Word32Layout
+
+    rng = np.random.default_rng(3)
+    f = SynapseFields(index=8, delay=4, channel=1, weight=9)
+    n = 4000
+    index, channel = rng.integers(0, 1 << 8, n), rng.integers(0, 2, n)
+    delay, mantissa = rng.integers(1, 17, n), rng.integers(-(1 << 8), 1 << 8, n)
+    want = (index.astype(np.uint32) | ((delay - 1).astype(np.uint32) << 8) | (channel.astype(np.uint32) << 12)
+            | ((mantissa & 0x1FF).astype(np.uint32) << 13)).astype(np.uint32)
+    got = SparseLayout.pack(f, index, channel, delay, mantissa)
+    assert got.dtype == np.uint32 and np.array_equal(got, want)
+    assert all(np.array_equal(a, b) for a, b in zip(SparseLayout.unpack(f, got), (index, channel, delay, mantissa)))
+    for layout in (SparseLayout, Word32Layout):
+        out = np.zeros(n + 2, dtype=np.uint32)
+        written = layout.pack(f, index, channel, delay, mantissa, out[1:-1])
+        assert np.shares_memory(written, out)
+        assert np.array_equal(out[1:-1], layout.pack(f, index, channel, delay, mantissa)) and out[0] == out[-1] == 0
+        with pytest.raises(ValueError, match="contiguous uint32"):
+            layout.pack(f, index, channel, delay, mantissa, np.zeros(2 * n, dtype=np.uint32)[::2])

@@ -262,7 +262,7 @@ def test_decoded_table_does_not_depend_on_the_piece_size(monkeypatch):
 
 
 def test_row_exponents_take_each_rows_largest_shift_and_find_weights_it_drops_bits_of():
-    from nmcompiler.image.synapse_batches import row_exponents
+    from nmcompiler.image.core_rows import row_exponents
 
     rng = np.random.default_rng(2)
     wmax = 127
@@ -282,3 +282,23 @@ def test_row_exponents_take_each_rows_largest_shift_and_find_weights_it_drops_bi
         assert drops and bad == drops[0]
     exact = (w >> 12) << 12
     assert row_exponents(key, exact, np.zeros(0, dtype=np.int64), wmax)[2] == -1
+
+
+def test_core_rows_sort_order_reports_keys_in_order_and_the_scratch_gathers_the_sorted_synapses():
+    from nmcompiler.image.core_rows import CoreScratch, sort_order
+
+    rng = np.random.default_rng(4)
+    keys = (np.sort(rng.integers(0, 50, 300)), rng.integers(1, 4, 300), rng.integers(0, 9, 300))
+    order = sort_order(keys)
+    assert order is not None and order.tolist() == np.lexsort(keys[::-1]).tolist()
+    assert sort_order(tuple(k[order] for k in keys)) is None  # in order already: no permutation
+    wide = (keys[0] << 40, keys[1], keys[2] << 30)  # over 63 packed bits: the lexsort path
+    assert sort_order(wide).tolist() == order.tolist() and sort_order(tuple(k[order] for k in wide)) is None
+    batch = {"key": keys[0], "delay": keys[1], "slot": keys[2], "pre": rng.integers(0, 99, 300),
+             "field": rng.integers(0, 2, 300), "weight": rng.integers(-9, 9, 300)}
+    scratch = CoreScratch()
+    for lo, hi in ((0, 300), (40, 90), (0, 0)):
+        syn = scratch.gather(batch, lo, hi)
+        want = lo + np.lexsort((batch["slot"][lo:hi], batch["delay"][lo:hi], batch["key"][lo:hi]))
+        for name in ("key", "pre", "slot", "field", "delay", "weight"):
+            assert getattr(syn, name).tolist() == batch[name][want].tolist()

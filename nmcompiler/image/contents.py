@@ -40,7 +40,8 @@ from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
 from ..lowered import program_from_fixed_point
 from .plastic import PLASTIC_DTYPE, plastic_meta, plastic_rows
-from .synapse_batches import BATCH_SYNAPSES, row_exponents, row_mantissas, synapse_batches
+from .core_rows import CoreScratch, CoreSynapses
+from .synapse_batches import BATCH_SYNAPSES, synapse_batches
 from ..targets import Target
 from ..targets.encoding import SynapseFields
 
@@ -197,33 +198,34 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
     width = max(n_cores, 1)
     dest_bounds = np.searchsorted(dest_pairs, np.arange(n_cores + 1) * width)
     cores, max_delay = [], 1
+    scratch = CoreScratch()
     for batch in batches:
         s = batch.arrays
         # rows group a source's synapses by (channel, target population): each row then comes from
         # one projection and shares its exponent
-        pre, row_key, delay = s["pre"], s["key"], s["delay"]
-        max_delay = max(max_delay, int(delay.max(initial=1)))
+        max_delay = max(max_delay, int(s["delay"].max(initial=1)))
         bounds = np.searchsorted(s["core"], np.arange(batch.cores.start, batch.cores.stop + 1))  # core by core
+        # the batch's entries in one array (its cores' entries are views): a few huge pages rather
+        # than fresh small pages for every core, whose faults took seconds for 0.3 billion synapses
+        entries = np.empty(0 if layout.axon_per_delay else s["pre"].size, dtype=np.uint32)
         for c in batch.cores:
             members = by_core[core_bounds[c]:core_bounds[c + 1]]
             rec = _neuron_records(prog, members)
             lo, hi = bounds[c - batch.cores.start], bounds[c - batch.cores.start + 1]
-            sel = lo + _sort_order((row_key[lo:hi], delay[lo:hi], s["slot"][lo:hi]))  # row, delay, slot
-            s_pre, s_slot, s_chan, s_delay, s_w = pre[sel], s["slot"][sel], s["field"][sel], delay[sel], s["weight"][sel]
+            syn = scratch.gather(s, lo, hi)  # ordered by row, delay and slot
             if layout.axon_per_delay:
-                rows, synapses, type_w = _crossbar(c, target, members.size, s_pre, s_slot, s_delay, s_w,
+                rows, synapses, type_w = _crossbar(c, target, members.size, syn.pre, syn.slot, syn.delay, syn.weight,
                                                    mapping.axon_types.get(c))
             else:
-                forced = None if learns is None else learns.exponents(row_key[sel])
-                rows, synapses = _rows(c, target, fields, layout, row_key[sel], s_pre, s_slot, s_chan, s_delay, s_w,
-                                       forced)
+                forced = None if learns is None else learns.exponents(syn.key)
+                rows, synapses = _rows(c, target, fields, layout, syn, forced, scratch, entries[lo:hi])
                 type_w = np.zeros((0, 0), dtype=np.int16)
             dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
             extra = {"compartments": _records(comps, c)} if comps else {}
             if p.v_min is not None:
                 extra["v_min"] = p.v_min[members].astype(np.int32)
             if learns is not None and rows.size:
-                extra["plastic"] = _plastic_records(learns, row_key[sel], rows)
+                extra["plastic"] = _plastic_records(learns, syn.key, rows)
             cores.append(CoreImage(core=c, position=tuple(int(x) for x in mapping.position[c]), neurons=rec,
                                    decay_i=p.decay_i[:, members].astype(np.int32),
                                    i0=prog.i0[:, members].astype(np.int32), rows=rows, synapses=synapses,
@@ -350,35 +352,21 @@ def _records(comps: dict, c: int) -> np.ndarray:
     return rec
 
 
-def _sort_order(keys) -> np.ndarray:
-    """Stable order by the non-negative integer ``keys`` (most significant first): one packed
-    int64 key when their bits fit, else a lexsort."""
-    bits = [max(1, int(k.max(initial=0)).bit_length()) for k in keys]
-    if sum(bits) > 63:
-        return np.lexsort(keys[::-1])
-    packed = np.zeros(keys[0].size, dtype=np.int64)
-    for k, b in zip(keys, bits):
-        packed <<= b
-        packed |= k
-    return np.argsort(packed, kind="stable")
-
-
-def _rows(core, target, f: SynapseFields, layout, s_key, s_pre, s_post, s_chan, s_delay, s_w, forced=None):
-    """Rows and entries; ``forced``: per synapse an exponent its row must have at least (a plastic
-    projection's own: its mantissas learn in those units)."""
+def _rows(core, target, f: SynapseFields, layout, syn: CoreSynapses, forced, scratch: CoreScratch, out: np.ndarray):
+    """Rows and entries (written into ``out``); ``forced``: per synapse an exponent its row must
+    have at least (a plastic projection's own: its mantissas learn in those units)."""
     wmax = (1 << (f.weight - 1)) - 1
     # one row per (source, channel, target population); its exponent is the largest its synapses
-    # need (``s_key`` ascends: the batch's order sorts by core, then key)
+    # need (``syn.key`` ascends: the batch's order sorts by core, then key)
     forced = np.zeros(0, dtype=np.int64) if forced is None else np.asarray(forced, dtype=np.int64)
-    w = np.asarray(s_w, dtype=np.int64)
-    start, row_exp, bad = row_exponents(s_key, w, forced, wmax)
+    start, row_exp, bad = scratch.rows(syn.key, syn.weight, forced, wmax)
     if bad >= 0:
-        raise UserError(f"core {core}: the weights of source {int(s_pre[bad])} do not share an exponent that "
+        raise UserError(f"core {core}: the weights of source {int(syn.pre[bad])} do not share an exponent that "
                         f"{target.name}'s {f.weight}-bit weights can express")
-    ends = np.append(start[1:], s_key.size)
-    words = layout.pack(f, s_post, s_chan, s_delay, row_mantissas(w, start, row_exp))
+    words = layout.pack(f, syn.slot, syn.field, syn.delay, scratch.mantissas(syn.weight, start, row_exp), out)
     rows = np.zeros(start.size, dtype=ROW_DTYPE)
-    rows["source"], rows["start"], rows["length"] = s_pre[start], start, ends - start
+    rows["source"], rows["start"] = syn.pre[start], start
+    rows["length"] = np.diff(start, append=syn.key.size)
     rows["exponent"] = row_exp
     return rows, words
 

@@ -35,7 +35,7 @@ from numba import njit
 from ..arrays import BITMAP_LIMIT, distinct
 from ..ir.fixed_point import FixedPointNetwork
 
-__all__ = ["SynapseBatch", "synapse_batches", "row_exponents", "BATCH_SYNAPSES"]
+__all__ = ["SynapseBatch", "synapse_batches", "BATCH_SYNAPSES"]
 
 BATCH_SYNAPSES = 1 << 24
 FIELDS = ("pre", "key", "core", "slot", "field", "delay", "weight")
@@ -130,46 +130,6 @@ def _place_messages(ids, soma_core, c0, cursor, out):
         j = soma_core[ids[i]] - c0
         out[i] = cursor[j]
         cursor[j] += 1
-
-
-@njit(cache=True, nogil=True)
-def row_exponents(key, w, forced, wmax):
-    """Rows of a core's synapses (sorted by row ``key``) and their exponents: per synapse the
-    smallest shift (at least ``forced``, if given) that brings its weight ``w`` into
-    ``[-wmax - 1, wmax]``, per row the largest of its synapses'. Returns (first synapse of each
-    row, its exponent, the first synapse whose weight that exponent drops bits of, or -1)."""
-    start = np.empty(key.size, dtype=np.int64)
-    exp = np.empty(key.size, dtype=np.int64)
-    rows = 0
-    for i in range(key.size):
-        e = forced[i] if forced.size else 0
-        while e < 63 and ((w[i] >> e) > wmax or (w[i] >> e) < -wmax - 1):
-            e += 1
-        if i == 0 or key[i] != key[i - 1]:
-            start[rows], exp[rows] = i, e
-            rows += 1
-        elif e > exp[rows - 1]:
-            exp[rows - 1] = e
-    bad = -1
-    r = -1
-    for i in range(key.size):
-        if r + 1 < rows and start[r + 1] == i:
-            r += 1
-        if bad < 0 and ((w[i] >> exp[r]) << exp[r]) != w[i]:
-            bad = i
-    return start[:rows], exp[:rows], bad
-
-
-@njit(cache=True, nogil=True)
-def row_mantissas(w, start, exp):
-    """Each synapse's weight shifted right by its row's exponent (rows begin at ``start``)."""
-    out = np.empty(w.size, dtype=np.int64)
-    for r in range(start.size):
-        end = start[r + 1] if r + 1 < start.size else w.size
-        e = exp[r]
-        for i in range(start[r], end):
-            out[i] = w[i] >> e
-    return out
 
 
 def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: np.ndarray, n: int, n_pre: int,

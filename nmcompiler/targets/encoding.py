@@ -28,11 +28,6 @@ CROSSBAR_ROW_DELAY_MAX = 255  # crossbar: an axon row stores its delay in one by
 CAM_CORES_PER_CHIP = 8  # cam: an SRAM entry's core mask is one byte (image SRAM_DTYPE)
 
 
-def _twos(x, bits: int) -> np.ndarray:
-    """``x`` in ``bits``-bit two's complement, as uint32."""
-    return (np.asarray(x).astype(np.int64) & ((1 << bits) - 1)).astype(np.uint32)
-
-
 @njit(cache=True, nogil=True)
 def _pack_word32(index, channel, delay, mantissa, index_bits, channel_bits, out):
     """:meth:`Word32Layout.pack` word by word (one pass, no temporaries): fields wrap to 32 bits,
@@ -42,6 +37,28 @@ def _pack_word32(index, channel, delay, mantissa, index_bits, channel_bits, out)
         w = (index[i] | (channel[i] << index_bits) | ((delay[i] - 1) << (index_bits + channel_bits))
              | ((mantissa[i] & high) << WORD32_LOW_BITS))
         out[i] = np.uint32(w & 0xFFFFFFFF)
+
+
+@njit(cache=True, nogil=True)
+def _pack_sparse(index, channel, delay, mantissa, index_bits, delay_bits, channel_bits, weight_bits, out):
+    """:meth:`SparseLayout.pack` entry by entry: index | delay - 1 | channel | mantissa in
+    ``weight_bits``-bit two's complement, low to high, each field wrapped to 32 bits."""
+    low = 0xFFFFFFFF
+    for i in range(out.size):
+        w = ((index[i] & low) | (((delay[i] - 1) & low) << index_bits) | ((channel[i] & low) << (index_bits + delay_bits))
+             | ((mantissa[i] & ((1 << weight_bits) - 1)) << (index_bits + delay_bits + channel_bits)))
+        out[i] = np.uint32(w & low)
+
+
+def _pack_args(index, channel, delay, mantissa, out):
+    """The fields as int64 arrays of ``index``'s shape, and ``out`` (a new uint32 array if None)."""
+    shape = np.shape(index)
+    fields = [np.broadcast_to(np.asarray(a).astype(np.int64, copy=False), shape) for a in (index, channel, delay, mantissa)]
+    if out is None:
+        out = np.empty(shape, dtype=np.uint32)
+    elif out.shape != shape or out.dtype != np.uint32 or not out.flags.c_contiguous:
+        raise ValueError(f"pack: out must be contiguous uint32 of shape {shape}, not {out.dtype} {out.shape}")
+    return (*fields, out)
 
 
 def _signed(x: np.ndarray, bits: int) -> np.ndarray:
@@ -122,11 +139,13 @@ class SparseLayout(StorageLayout):
     kind = "sparse"
 
     @staticmethod
-    def pack(f: SynapseFields, index, channel, delay, mantissa) -> np.ndarray:
-        """Entries of synapses (``delay`` >= 1, ``mantissa`` signed, in two's complement)."""
-        return (np.asarray(index).astype(np.uint32) | ((np.asarray(delay) - 1).astype(np.uint32) << f.index)
-                | (np.asarray(channel).astype(np.uint32) << (f.index + f.delay))
-                | (_twos(mantissa, f.weight) << (f.index + f.delay + f.channel))).astype(np.uint32)
+    def pack(f: SynapseFields, index, channel, delay, mantissa, out: np.ndarray | None = None) -> np.ndarray:
+        """Entries of synapses (``delay`` >= 1, ``mantissa`` signed, in two's complement), into
+        ``out`` (uint32, of ``index``'s shape) when given."""
+        index, channel, delay, mantissa, out = _pack_args(index, channel, delay, mantissa, out)
+        _pack_sparse(index.reshape(-1), channel.reshape(-1), delay.reshape(-1), mantissa.reshape(-1), f.index, f.delay,
+                     f.channel, f.weight, out.reshape(-1))
+        return out
 
     @staticmethod
     def unpack(f: SynapseFields, words: np.ndarray):
@@ -159,10 +178,9 @@ class Word32Layout(StorageLayout):
         return ENTRY_BITS
 
     @staticmethod
-    def pack(f: SynapseFields, index, channel, delay, mantissa) -> np.ndarray:
-        index, channel, delay, mantissa = (np.broadcast_to(np.asarray(a).astype(np.int64, copy=False), np.shape(index))
-                                           for a in (index, channel, delay, mantissa))
-        out = np.empty(index.shape, dtype=np.uint32)
+    def pack(f: SynapseFields, index, channel, delay, mantissa, out: np.ndarray | None = None) -> np.ndarray:
+        """Words of synapses, into ``out`` (uint32, of ``index``'s shape) when given."""
+        index, channel, delay, mantissa, out = _pack_args(index, channel, delay, mantissa, out)
         _pack_word32(index.reshape(-1), channel.reshape(-1), delay.reshape(-1), mantissa.reshape(-1), f.index,
                      f.channel, out.reshape(-1))
         return out
