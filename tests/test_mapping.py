@@ -329,6 +329,35 @@ def test_rcm_order_keeps_convolution_neighbourhoods_on_one_core():
     assert forced.partitioner == "rcm-order" and np.array_equal(mapping.core_of, rcm)
 
 
+def test_rcm_order_beyond_its_entries_orders_runs_of_neurons(monkeypatch):
+    """A chain of 40 blocks of 25 neurons whose block numbers are shuffled: index order splits
+    every chain link across cores; RCM on the runs (the blocks) brings linked blocks together."""
+    rng = np.random.default_rng(5)
+    blocks, size = 40, 25
+    place = rng.permutation(blocks)  # block k of the chain holds neurons place[k] * size ...
+    pre, post = [], []
+    for k in range(blocks):
+        a = place[k] * size + np.arange(size)
+        b = place[(k + 1) % blocks] * size + np.arange(size)
+        for src, dst in ((a, b), (b, a), (a, np.roll(a, 1))):
+            pre.append(np.repeat(src, 3))
+            post.append(np.tile(dst, 3))
+    pre, post = np.concatenate(pre), np.concatenate(post)
+    n = blocks * size
+    whole, entries = RcmOrder.order_and_entries(n, pre, post)
+    monkeypatch.setattr(RcmOrder, "max_entries", entries - 1)
+    monkeypatch.setattr(RcmOrder, "max_runs", blocks)
+    runs, same_entries = RcmOrder.order_and_entries(n, pre, post)
+    assert same_entries == entries and np.array_equal(np.sort(runs), np.arange(n))
+    starts = runs[::size]
+    assert np.all(starts % size == 0) and np.array_equal(runs, np.repeat(starts, size) + np.tile(np.arange(size), blocks))
+    assert not np.array_equal(runs, whole)  # not the neuron graph's order
+    target = load_target("spinnaker-like")
+    index = IndexOrder().run(n, pre, post, target)
+    by_runs = RcmOrder().run(n, pre, post, target)
+    assert traffic(by_runs, pre, post) * 2 <= traffic(index, pre, post)
+
+
 def _tiny_target(tmp_path, neurons: int, axons: int):
     text = open(load_target("fpga-lif").source).read()
     text = re.sub(r"  neurons: \d+", f"  neurons: {neurons}", text)

@@ -85,9 +85,17 @@ def merge_pairs(matrix: np.ndarray) -> np.ndarray:
 
 def edge_entries(n: int, pre: np.ndarray, post: np.ndarray) -> int:
     """Adjacency entries before merging: two per synapse between distinct neurons."""
-    degree = np.zeros(n, dtype=np.int64)
-    _degrees(pre, post, n, np.arange(n, dtype=np.int64), degree, even_splits(n))
-    return int(degree.sum())
+    return 2 * int(_between_neurons(pre, post, n))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _between_neurons(pre, post, n):
+    """Synapses from a neuron (``pre < n``) to another neuron."""
+    count = 0
+    for s in prange(pre.size):
+        if pre[s] < n and pre[s] != post[s]:
+            count += 1
+    return count
 
 
 def synapse_graph(n: int, pre: np.ndarray, post: np.ndarray, *, group: np.ndarray | None = None,
