@@ -564,7 +564,11 @@ def test_metis_cuts_runs_of_neurons_beyond_its_graph_budget():
     n, pre, post = _arrays(net)
     metis = Metis(max_entries=1000, max_nodes=32)
     core_of = metis.run(n, pre, post, target, lower_bound=2)
-    assert metis.report == {"runs": 32, "neurons_per_run": 16}
+    assert metis.report == {"runs": 32, "neurons_per_run": 16, "parts": 2}
+    many = Metis(max_entries=1000, max_nodes=32)  # 8 cores asked: parts of at least runs_per_part (8) runs
+    spread = many.run(n, pre, post, target, lower_bound=8)
+    assert fits(core_usage(spread, int(spread.max()) + 1, pre, post, target), target).all()
+    assert many.report["parts"] == 32 // Metis.runs_per_part
     assert int(core_of.max()) + 1 == 2 and fits(core_usage(core_of, 2, pre, post, target), target).all()
     index = IndexOrder().run(n, pre, post, target)
     paired = run % 2  # runs 0 and 2 on one core, 1 and 3 on the other

@@ -130,8 +130,9 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
             found[Metis.name] = (metis, traffic(metis, pre, post, rates))
             if runs := cutter.report.get("runs"):
                 choice.notes.append(f"METIS cut {runs} runs of {cutter.report['neurons_per_run']:.1f} "
-                                    f"consecutive neurons (the neuron graph is over {cutter.max_entries} "
-                                    "adjacency entries); cores filled part by part")
+                                    f"consecutive neurons into {cutter.report['parts']} parts (the neuron "
+                                    f"graph is over {cutter.max_entries} adjacency entries); cores filled part "
+                                    "by part")
         except UserError as exc:
             if partitioner == Metis.name:
                 raise

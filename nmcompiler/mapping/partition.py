@@ -12,7 +12,8 @@
   approximately, so neurons over a core's capacity move to cores with room; if the result still
   breaks a limit (axons), the number of parts grows. Deterministic for a seed. On graphs beyond
   ``Metis.max_entries`` adjacency entries (the microcircuit has 0.57 billion), METIS cuts runs of
-  consecutive neurons instead and cores are filled part by part.
+  consecutive neurons instead, into parts of at least ``Metis.runs_per_part`` runs, and cores are
+  filled part by part; RCM order then orders those runs too (``RcmOrder.max_entries``).
 """
 
 from __future__ import annotations
@@ -227,8 +228,13 @@ class Metis:
     max_entries: int = 1 << 24  # adjacency entries (2 per synapse) up to which METIS cuts single neurons
     max_nodes: int = 4096  # beyond: at most this many runs of consecutive neurons
     max_run_entries: int = 1 << 23  # adjacency entries of the run graph (neighbouring runs merge beyond)
+    # runs per part at least: a part is a stretch that cores are then filled along, so it may span
+    # several cores; with two runs a part (the microcircuit onto spinnaker-like: 2048 runs, 1087
+    # parts) METIS took 10.2 s for 1136 cores and 69.4 M spikes/s between cores, with eight
+    # (256 parts) 3.8 s for 1126 cores and 68.7 M (index order: 1108 and 67.0 M)
+    runs_per_part: int = 8
     max_parts: int | None = None  # no attempt with more parts (auto: the fewest cores another order found)
-    report: dict = field(default_factory=dict, compare=False)  # filled by run: "runs", "neurons_per_run"
+    report: dict = field(default_factory=dict, compare=False)  # filled by run: "runs", "neurons_per_run", "parts"
 
     def run(self, n: int, pre: np.ndarray, post: np.ndarray, target: Target, lower_bound: int,
             rates: np.ndarray | None = None, csr=None, fan=None, entries: int | None = None) -> np.ndarray:
@@ -296,7 +302,8 @@ class Metis:
         del matrix
         synapses = np.bincount(group, weights=fan_in(n, post) if fan is None else fan, minlength=nodes).astype(np.int64)
         vweights = np.stack([np.bincount(group, minlength=nodes), synapses + 1], axis=1).reshape(-1)
-        parts = min(parts, nodes)
+        parts = max(1, min(parts, nodes // self.runs_per_part))
+        self.report.update(parts=parts)
         if parts > 1:
             _, membership = pymetis.part_graph(parts, adjacency=_metis_adjacency(graph), vweights=vweights,
                                                eweights=_metis_weights(graph, rates),
