@@ -311,6 +311,28 @@ def test_uniform_poisson_source_rate_window_and_determinism():
     assert mixed[2] == 0 and mixed[1] > 800 and 5 < mixed[0] < 45
 
 
+def test_uniform_poisson_positions_are_the_streams_gaps_one_by_one():
+    """The grid positions a uniform source spikes at are its stream's first gap and then gaps of
+    ``1 + floor(X * scale)`` for its next exponentials in order (a reference drawn one exponential
+    at a time in plain Python), across blocks."""
+    from nmcompiler.ir import PoissonSource
+    from nmcompiler.sim import inputs
+    from nmcompiler.sim.layout import build_layout
+    from nmcompiler.streams import stream
+
+    net = Network("p", dt=1e-3)
+    net.add(PoissonSource(name="ext", size=30, rate=150.0))
+    src = inputs.SourceSpikes(net, build_layout(net), 3, block=13)
+    got = [(t, int(i)) for t in range(400) if (x := src.at(t)) is not None for i in x]
+    rng = stream(3, "poisson", "ext")
+    scale = inputs._gap_scale(150.0 * 1e-3)
+    c, want = int(rng.standard_exponential() * scale), []
+    while c < 400 * 30:
+        want.append(divmod(c, 30))
+        c += 1 + int(rng.standard_exponential() * scale)
+    assert len(want) > 1000 and got == want
+
+
 def test_current_into_a_cuba_membrane_acts_as_its_bias():
     """A current source projected with receptor "membrane" into CUBA-LIF cells moves v exactly as
     the same bias would, during its window only; the name is reserved; NIR export refuses it."""
