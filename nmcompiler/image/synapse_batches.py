@@ -76,9 +76,11 @@ class _Context:
 
 
 @njit(cache=True, nogil=True)
-def _cores(indptr, indices, pre_base, post_base, channel, n, core_of, compartment, block, comp_core, out, pairs, K):
-    """The core of every synapse of one projection; marks (sending core, receiving core) of the
-    neurons' spikes in the bitmap ``pairs`` (``K x K`` bits; empty: not marked)."""
+def _cores(indptr, indices, pre_base, post_base, channel, n, core_of, compartment, block, comp_core, out, pairs, K,
+           counts):
+    """The core of every synapse of one projection, and the synapses per core (into ``counts``);
+    marks (sending core, receiving core) of the neurons' spikes in the bitmap ``pairs`` (``K x K``
+    bits; empty: not marked)."""
     use_comp = compartment.shape[0] > 0
     mark = pairs.size > 0
     for r in range(indptr.size - 1):
@@ -91,6 +93,7 @@ def _cores(indptr, indices, pre_base, post_base, channel, n, core_of, compartmen
                 if k >= 0:
                     c = comp_core[k]
             out[s] = c
+            counts[c] += 1
             if mark and g < n:
                 key = core_of[g] * K + c
                 pairs[key >> 6] |= np.uint64(1) << np.uint64(key & 63)
@@ -164,15 +167,15 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
         indices = np.asarray(q.indices)  # int32 stays int32: no 8-byte copy per synapse
         pre_base, post_base = offsets[q.pre], offsets[q.post]
         core = np.empty(indices.size, dtype=np.int32)
+        core_start = np.zeros(K + 1, dtype=np.int64)
         _cores(indptr, indices, pre_base, post_base, int(q.channel), n, core_of, compartment, block, comp_core, core,
-               pair_bits, K)
+               pair_bits, K, core_start[1:])
+        np.cumsum(core_start, out=core_start)
         if not bitmap:
             pre = pre_base + np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
             spikes = pre < n
             pairs.append(distinct(core_of[pre[spikes]] * width + core[spikes]))
         pop = int(np.searchsorted(pop_starts, post_base, side="right")) - 1
-        core_start = np.zeros(K + 1, dtype=np.int64)
-        np.cumsum(np.bincount(core, minlength=K), out=core_start[1:])
         projections.append(_Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel),
                                        group=int(q.channel) * P + pop, indptr=indptr, indices=indices,
                                        mantissa=np.ascontiguousarray(q.mantissa).reshape(-1),
