@@ -32,7 +32,6 @@ class SynapseGraph:
     xadj: np.ndarray  # (nodes + 1,) int64: neighbours of node u are adjncy[xadj[u]:xadj[u + 1]]
     adjncy: np.ndarray  # (entries,) int32
     weight: np.ndarray | None  # (entries,) float64: synapses (or rates) on each edge; None: pattern only
-    unmerged: int = 0  # entries before repeated neighbours were merged (edge_entries of the same synapses)
 
     @property
     def nodes(self) -> int:
@@ -119,8 +118,7 @@ def synapse_graph(n: int, pre: np.ndarray, post: np.ndarray, *, group: np.ndarra
     merged = np.zeros(nodes + 1, dtype=np.int64)
     _merge(xadj, adjncy, weight, weighted, nodes, merged)
     end = int(merged[-1])  # views: a copy would briefly hold both (the microcircuit's pattern: 2 x 2.2 GB)
-    return SynapseGraph(xadj=merged, adjncy=adjncy[:end], weight=weight[:end] if weighted else None,
-                        unmerged=adjncy.size)
+    return SynapseGraph(xadj=merged, adjncy=adjncy[:end], weight=weight[:end] if weighted else None)
 
 
 def balanced_splits(indptr: np.ndarray, parts: int | None = None) -> np.ndarray:
