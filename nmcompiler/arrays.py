@@ -11,9 +11,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["distinct", "distinct_per_group"]
+__all__ = ["distinct", "distinct_per_group", "one_value"]
 
 BITMAP_LIMIT = 1 << 33  # bits (1 GiB): larger pair spaces are counted by sorting
+
+
+def one_value(a: np.ndarray) -> bool:
+    """Whether ``a`` holds one value for all its entries without storing it per entry (0-d, or a
+    zero-stride view of more than one entry)."""
+    a = np.asarray(a)
+    return a.ndim == 0 or (a.ndim == 1 and a.size > 1 and a.strides == (0,))
 
 
 def distinct(x: np.ndarray) -> np.ndarray:

@@ -151,8 +151,9 @@ def test_row_delays_mark_rows_with_one_shared_delay():
     assert row_delays(indptr, delay).tolist() == [2, -1, 5, -1]
     assert shared_row_delays(indptr, np.broadcast_to(np.int16(6), (7,))).tolist() == [6, 6, 6, 6]
     fx = Quantize(fmt=load_format("fpga-lif")).run(_mixed_net(current=True))
-    sim = BitAccurateSimulator(fx, backend="numba")
-    rd, lengths = shared_row_delays(sim.indptr, sim.delay), np.diff(sim.indptr)
+    table = BitAccurateSimulator(fx, backend="numba").table
+    delay = np.broadcast_to(table.delay, table.target.shape)
+    rd, lengths = shared_row_delays(table.indptr, delay), np.diff(table.indptr)
     # the kernel test above runs both kinds of rows: one shared delay, and several delays
     assert np.any((rd > 0) & (lengths > 1)) and np.any((rd < 0) & (lengths > 1))
 
@@ -226,3 +227,29 @@ def test_synapse_table_orders_as_a_stable_sort(shared_delay):
     else:
         np.testing.assert_array_equal(table.delay, np.concatenate(delays)[order])
         assert table.delay.dtype == np.int16 and table.max_delay == max(int(d.max()) for d in delays if d.size)
+
+
+def test_channels_nothing_feeds_are_left_out_with_the_same_bits():
+    """One receptor on the two-channel fpga-lif datapath: the kernel updates one channel (32
+    instead of 48 bytes per neuron and step) and records zero currents for the other, as the
+    numpy path computes them; a current that starts nonzero keeps its channel in."""
+    from nmcompiler.lowered import program_from_fixed_point
+
+    fx = Quantize(fmt=load_format("fpga-lif")).run(_mixed_net(current=True))
+    prog = program_from_fixed_point(fx)
+    i0 = prog.i0.copy()
+    i0[1, :70] = np.arange(70) * 97  # neurons 0-69 of population u, channel 1, decaying as channel 0
+    decay_i = prog.params.decay_i.copy()
+    decay_i[1] = decay_i[0]  # (the quantizer empties an unused channel at once)
+    started = dataclasses.replace(prog, i0=i0, params=dataclasses.replace(prog.params, decay_i=decay_i))
+    for program, live in ((prog, 1), (started, 2)):
+        sim = BitAccurateSimulator(program, backend="numba")
+        got, ref = sim.run(120), BitAccurateSimulator(program, backend="numpy").run(120)
+        assert sim._live_channels() == live and fx.format.receptors == 2
+        assert sim.traffic().update_bytes == (32 if live == 1 else 48)
+        trace = got.traces["u.i"].values
+        assert trace.shape[1] == 2 and np.any(trace[:, 0] != 0) and np.any(trace[:, 1] != 0) == (live == 2)
+        np.testing.assert_array_equal(trace, ref.traces["u.i"].values)
+        for pop in ref.spike_steps:
+            np.testing.assert_array_equal(got.spike_steps[pop], ref.spike_steps[pop])
+            np.testing.assert_array_equal(got.spike_ids[pop], ref.spike_ids[pop])

@@ -5,6 +5,7 @@ add exactly what the plain table adds, in the same order per ring entry (float s
 import numpy as np
 import pytest
 
+from nmcompiler.lowered import SynapseTable
 from nmcompiler.sim.rows import BY_BLOCK_ABOVE, HEAD_EMPTY, HEAD_UNIT, block_bases, compact_rows, deliver, row_events
 
 
@@ -20,6 +21,11 @@ def _table(rng, n_pre, entries, per_row, weights="mixed", delays="mixed", comp=0
     delay = (rng.integers(1, 5, indptr[-1]) if delays == "mixed"
              else np.broadcast_to(np.int64(2), target.shape))
     return indptr, target, weight, delay
+
+
+def _csr(indptr, target, weight, delay) -> SynapseTable:
+    return SynapseTable(indptr=indptr, target=target, weight=weight, delay=delay,
+                        max_delay=int(np.max(delay, initial=1)))
 
 
 def _plain(ring, indptr, target, weight, delay, pres, sent, n_slots, stride, comp=None):
@@ -42,7 +48,7 @@ def test_delivery_equals_the_plain_table_bit_for_bit(weights, delays, chunks, ch
     stride = channels * n
     indptr, target, weight, delay = _table(rng, n_pre, stride, 12, weights, delays)
     bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
-    rows = compact_rows(indptr, target, weight, delay, n, channels, bounds, size)
+    rows = compact_rows(_csr(indptr, target, weight, delay), n, channels, bounds, size)
     assert rows.target.dtype == np.uint16 and (rows.weight.size == 0) == (weights == "row")
     assert (rows.delay.size == 0) == (delays == "shared")
     got, want = np.zeros(n_slots * stride), np.zeros(n_slots * stride)
@@ -78,7 +84,7 @@ def test_rows_of_one_synapse_or_none_deliver_through_their_head_words(kind, dela
         weight = np.rint(weight * 1000).astype(np.int64)
         weight[0] = -(1 << 20)  # a weight beyond 16 bits survives the packing
     bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
-    rows = compact_rows(indptr, target, weight, delay, n, 1, bounds, size, weight_type=np.int32 if kind == "int" else None)
+    rows = compact_rows(_csr(indptr, target, weight, delay), n, 1, bounds, size, weight_type=np.int32 if kind == "int" else None)
     rows = rows._replace(by_block=order == "block")
     words = rows.head[np.diff(rows.ptr) == 1]
     assert rows.head.size == rows.row_weight.size and np.all(words & HEAD_UNIT)
@@ -102,7 +108,7 @@ def test_short_rows_get_no_head_words_when_few_rows_are_short():
     indptr[1:] = np.cumsum(np.full(30, 5))  # rows of five synapses
     target, weight = target[:150], weight[:150]
     delay = delay[:150]
-    rows = compact_rows(indptr, target, weight, delay, 40, 1, np.array([0, 40]), 65536)
+    rows = compact_rows(_csr(indptr, target, weight, delay), 40, 1, np.array([0, 40]), 65536)
     assert rows.head.size == 0
 
 
@@ -125,7 +131,7 @@ def test_compartment_synapses_move_to_their_neuron_one_tick_later():
     indptr, target, weight, delay = _table(rng, n_pre, n, 8, "row", "shared", comp=comps)
     comp_target = rng.integers(0, n, comps)
     assert np.any(target >= n)
-    rows = compact_rows(indptr, target, weight, delay, n, 1, np.array([0, n]), 8, comp_target)
+    rows = compact_rows(_csr(indptr, target, weight, delay), n, 1, np.array([0, n]), 8, comp_target)
     assert rows.delay.size > 0 and set(rows.delay.tolist()) <= {2, 3}  # delays now differ within rows
     got, want = np.zeros(n_slots * n), np.zeros(n_slots * n)
     pres = np.arange(n_pre, dtype=np.int64)
@@ -138,14 +144,14 @@ def test_integer_weights_are_stored_narrow_and_rows_share_them():
     indptr = np.array([0, 3, 3, 5], dtype=np.int64)
     target = np.array([4, 1, 4, 0, 2])
     weight = np.array([7, 7, 7, -300, -300], dtype=np.int64)
-    rows = compact_rows(indptr, target, weight, np.array(1), 5, 1, np.array([0, 5]), 8, weight_type=np.int16)
+    rows = compact_rows(_csr(indptr, target, weight, np.array(1)), 5, 1, np.array([0, 5]), 8, weight_type=np.int16)
     assert rows.weight.size == 0 and rows.row_weight.dtype == np.int16
     assert rows.row_weight[[0, 2]].tolist() == [7, -300] and rows.row_delay[[0, 2]].tolist() == [1, 1]
     ring = np.zeros(2 * 5, dtype=np.int32)
     assert deliver(ring, rows, np.array([2, 0, 1, 0]), 0, 2, 5, 0) == 8
     assert ring[5:].tolist() == [-300, 14, -300, 0, 28]  # row 0 twice: 7 on 1, 7 twice on 4, twice
     with pytest.raises(ValueError, match="block size"):
-        compact_rows(indptr, target, weight, np.array(1), 5, 1, np.array([0, 5]), 1 << 17)
+        compact_rows(_csr(indptr, target, weight, np.array(1)), 5, 1, np.array([0, 5]), 1 << 17)
 
 
 def test_simulators_report_their_traffic():
@@ -204,7 +210,7 @@ def test_the_longest_delay_may_equal_the_slot_count(chunks, size, order):
     delay = rng.integers(1, n_slots + 1, target.size)
     assert delay.max() == n_slots
     bounds = np.linspace(0, n, chunks + 1).round().astype(np.int64)
-    rows = compact_rows(indptr, target, weight, delay, n, 1, bounds, size)._replace(by_block=order == "block")
+    rows = compact_rows(_csr(indptr, target, weight, delay), n, 1, bounds, size)._replace(by_block=order == "block")
     got, want = np.zeros(n_slots * n), np.zeros(n_slots * n)
     for step in range(6):
         pres = np.sort(rng.choice(n_pre, 12, replace=False)).astype(np.int64)  # more than the prefetch distances

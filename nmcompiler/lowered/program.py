@@ -20,6 +20,7 @@ from ..ir.fixed_point import FixedPointNetwork
 from ..ir.nodes import Node
 from .compartments import Compartments
 from .plastic import PlasticProjection
+from .pieces import SynapsePieces, TablePiece
 from .table import SynapseTable, synapse_table
 
 __all__ = ["PopulationSlot", "SimProgram", "program_from_fixed_point"]
@@ -42,7 +43,9 @@ class SimProgram:
     params: NeuronParams  # (n,) arrays, currents (R, n)
     v0: np.ndarray
     i0: np.ndarray  # (R, n)
-    synapses: SynapseTable  # CSR by presynaptic index; target = channel * n + neuron; int weights
+    # CSR by presynaptic index; target = channel * n + neuron; int weights. From a fixed-point
+    # network: the projections' own arrays (.pieces), the plain table built on first use
+    synapses: SynapseTable | SynapsePieces
     sources: tuple[Node, ...]  # spike and Poisson sources, in presynaptic index order after the neurons
     probes: tuple[Probe, ...]  # effective probes
     # partial-sum compartments (.compartments); synapse targets >= channels * n address them
@@ -147,25 +150,16 @@ def program_from_fixed_point(fxp: FixedPointNetwork, seed: int | None = None, sy
     for s in sources:
         offsets[s.name] = start
         start += s.size
-    pres, targets, weights, delays = [], [], [], []
     # int32 indices and int16 delays where they fit: 0.3 billion synapses in int64 take 7 GB more
     index = np.int32 if max(start, R * n) < 2 ** 31 else np.int64
     projections = [q for q in fxp.projections.values() if q.learning is None] if synapses else []
     plastic = tuple(PlasticProjection.lower(q, offsets, fxp.populations[q.post].size)
                     for q in fxp.projections.values() if q.learning is not None)
     longest = max((int(np.max(q.delays, initial=0)) for q in projections), default=0)
-    delay = np.int16 if longest < 2 ** 15 else np.int64
-    for q in projections:
-        rows = np.repeat(np.arange(offsets[q.pre], offsets[q.pre] + q.indptr.size - 1, dtype=index), np.diff(q.indptr))
-        pres.append(rows)
-        post = q.indices.astype(index)
-        post += q.channel * n + offsets[q.post]
-        targets.append(post)
-        m = np.asarray(q.mantissa)
-        narrow = not m.size or (-2 ** 31 <= int(m.min()) << q.exponent and int(m.max()) << q.exponent < 2 ** 31)
-        weights.append(m.astype(np.int32) << q.exponent if narrow else q.weights)
-        delays.append(np.asarray(q.delays).astype(delay) if np.ndim(q.delays) else np.asarray(q.delays, delay))
-    table = synapse_table(start, pres, targets, weights, delays)
+    table = SynapsePieces(n_pre=start, index_type=index, delay_type=np.int16 if longest < 2 ** 15 else np.int64,
+                          pieces=tuple(TablePiece(pre=offsets[q.pre], indptr=q.indptr, indices=q.indices,
+                                                  offset=q.channel * n + offsets[q.post], mantissa=q.mantissa,
+                                                  exponent=q.exponent, delay=q.delays) for q in projections))
     return SimProgram(name=net.name, dt=net.dt, seed=net.seed if seed is None else int(seed), format=fxp.format,
                       populations=tuple(slots), params=params, v0=_cat([q.v0 for q in pops]),
                       i0=_cat([q.i0 for q in pops], 1, (R, 0)), synapses=table, sources=sources,

@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
+from ..arrays import one_value
 from ..datapath import DecayKind, LearningFormat, NeuronParams, NumericFormat, Order, saturate
 from ..errors import Diagnostic, ValidationError
 from ..ir import CubaLIF, CurrentSource, Network, Population
@@ -58,7 +59,7 @@ def _max_abs(w):
 @njit(cache=True)
 def _mantissas(w, s, step, mant, m):
     """One pass over a projection: mantissas ``clip(rint(w s / step), -mant - 1, mant)`` into
-    ``m``; returns how many were clipped, and the sums of ``(w s)^2`` and of the rounding error
+    ``m`` (one element when every ``w`` is the same: it takes their one mantissa); returns how many were clipped, and the sums of ``(w s)^2`` and of the rounding error
     squared (for the SQNR)."""
     clipped, signal, noise = 0, 0.0, 0.0
     for k in range(w.size):
@@ -66,7 +67,7 @@ def _mantissas(w, s, step, mant, m):
         r = np.rint(x / step)
         q = min(max(r, -mant - 1.0), float(mant))
         clipped += q != r
-        m[k] = q
+        m[k if m.size > 1 else 0] = q
         signal += x * x
         noise += (x - q * step) ** 2
     return clipped, signal, noise
@@ -487,11 +488,14 @@ class Quantize:
         for proj in incoming:
             w = effective[proj.name]
             e = self._exponent(largest[proj.name] * s_top) if fmt.exponent_scope == "projection" else pop_exp
-            m = np.empty(w.size, mantissa_type(fmt.weight_bits))
+            one = not np.ndim(s) and one_value(w)  # one weight for all: one mantissa, a zero-stride view of it
+            m = np.empty(1 if one else w.size, mantissa_type(fmt.weight_bits))
             if np.ndim(s):  # a scale per neuron: each synapse by its target's
                 n_clipped, sig, err = _mantissas(w * s[proj.connectivity.indices], 1.0, 2.0 ** e, mant, m)
             else:
                 n_clipped, sig, err = _mantissas(w, s, 2.0 ** e, mant, m)
+            if one:
+                m = np.broadcast_to(m, w.shape)
             clipped += int(n_clipped)
             signal += float(sig)
             noise += float(err)

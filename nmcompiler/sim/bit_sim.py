@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
 from .inputs import SourceSpikes, prefetch_spans
-from ..lowered import SimProgram, cannot_saturate, incoming_weight, program_from_fixed_point
+from ..lowered import SimProgram, cannot_saturate, incoming_reach, pieces_of, program_from_fixed_point, weight_range
 from .bit_plasticity import IntPlastic, learn_after_int, learn_arrive_int
 from .budget import check_recording, check_ring, check_steps
 from .result import SimResult, Snapshots, Trace
@@ -41,23 +42,28 @@ def _numba_available() -> bool:
     return True
 
 
-def _compact_table(indptr, target, weight, delay, n, channels, nchunks, ring_type, compartments=None):
+def _compact_table(table, n, channels, nchunks, ring_type, weight_type, compartments=None):
     """Cut the neurons into ``nchunks`` equal index ranges and build the compact table
-    (:func:`.rows.compact_rows`): blocks of target entries within chunks, so that each chunk
-    delivers into its own neurons only. With ``compartments`` (targets ``>= channels * n``
-    address them) each synapse onto a compartment becomes one onto its neuron, one tick later,
-    on the way (exact when :func:`.compartments.cannot_saturate`). Returns ``(bounds, rows)``."""
+    (:func:`.rows.compact_rows`, from ``table``'s pieces when it has them): blocks of target
+    entries within chunks, so that each chunk delivers into its own neurons only. With
+    ``compartments`` (targets ``>= channels * n`` address them) each synapse onto a compartment
+    becomes one onto its neuron, one tick later, on the way (exact when
+    :func:`.compartments.cannot_saturate`). Returns ``(bounds, rows)``."""
     bounds = np.linspace(0, n, nchunks + 1).round().astype(np.int64)
     size = block_entries(np.dtype(ring_type).itemsize)
     comp = None if compartments is None else compartments.target
-    rows = compact_rows(indptr, target, weight, delay, n, channels, bounds, size, comp, _narrow_type(weight, np.int16))
-    return bounds, rows
+    return bounds, compact_rows(table, n, channels, bounds, size, comp, weight_type)
 
 
 def _narrow_type(a: np.ndarray, smallest=np.int32) -> type:
     """The narrowest of ``smallest``, int32 and int64 that holds ``a`` exactly (less memory and
     memory traffic; few fixed choices keep the compiled specializations few)."""
-    lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+    return _range_type((int(a.min()), int(a.max())) if a.size else (0, 0), smallest)
+
+
+def _range_type(lo_hi: tuple[int, int], smallest=np.int32) -> type:
+    """The narrowest of ``smallest``, int32 and int64 that holds ``[lo, hi]``."""
+    lo, hi = lo_hi
     for t in (smallest, np.int32, np.int64):
         if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
             return t
@@ -70,11 +76,6 @@ def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
     if a.ndim == 1 and a.size > 1 and a.strides == (0,):
         return np.broadcast_to(_narrow(a[:1], smallest)[0], a.shape)
     return a.astype(_narrow_type(a, smallest), copy=False)
-
-
-def _max_reach(target: np.ndarray, weight: np.ndarray, size: int) -> int:
-    """The largest total absolute weight into one target (bounds every ring entry)."""
-    return int(incoming_weight(target, weight, 0, size).max(initial=0))
 
 
 def _narrow_state(fmt, channels: int) -> bool:
@@ -155,6 +156,7 @@ class BitAccurateSimulator:
         self._tables: dict[int, tuple] = {}  # chunk count -> synapse table prepared for the kernel
         self._ring_type = None  # int32 when no ring entry can exceed it
         self._plastic_template = None  # (ring slots, IntPlastic): copied fresh for every run
+        self._live = None  # input channels the compiled kernel updates (_live_channels)
         self._unsaturable = None  # compartment programs: whether no sum can saturate (then they run compiled)
         prog = fxp if isinstance(fxp, SimProgram) else program_from_fixed_point(fxp)
         self.program = prog
@@ -163,22 +165,28 @@ class BitAccurateSimulator:
         self.n = prog.n
         self.channels = prog.channels
         self.params, self.v0, self.i0 = prog.params, prog.v0, prog.i0
-        table = prog.synapses
-        weight = np.asarray(table.weight)
-        self.indptr, self.target = table.indptr, table.target
-        self.weight = weight if weight.dtype.kind == "i" else weight.astype(np.int64)
-        # one delay for all synapses stays one number (a zero-stride view): 1e9 synapses need no 8 GB array
-        self.delay = np.broadcast_to(table.delay, table.target.shape)
-        self.max_delay = table.max_delay
+        # a fixed-point network's table stays its projections' arrays (SynapsePieces): the compiled
+        # path compacts them directly, only the numpy path reads the plain table (self._plain)
+        self.table = prog.synapses
+        self.max_delay = self.table.max_delay
         self.learns = bool(prog.plastic)  # plastic projections: the learning kernels run (on one thread)
         longest = max((int(p.delays.max(initial=1)) for p in prog.plastic), default=1)
         self.n_slots = max(self.max_delay, longest) + 1
         check_ring(self.n_slots, self.channels * self.n, 8)
 
+    @cached_property
+    def _plain(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The plain table for the numpy path: ``(indptr, target, weight, delay)``, integer
+        weights, the delay one number for all as a zero-stride view (no 8 GB array for 1e9)."""
+        t = self.table
+        weight = np.asarray(t.weight)
+        return (t.indptr, t.target, weight if weight.dtype.kind == "i" else weight.astype(np.int64),
+                np.broadcast_to(t.delay, t.target.shape))
+
     def _plastic(self, n_slots: int) -> IntPlastic:
         """The plastic synapses' state at the start of a run (their layout built once)."""
         if self._plastic_template is None or self._plastic_template[0] != n_slots:
-            self._plastic_template = (n_slots, IntPlastic(self.program, self.indptr.size - 1, n_slots, self.seed))
+            self._plastic_template = (n_slots, IntPlastic(self.program, self.table.indptr.size - 1, n_slots, self.seed))
         return self._plastic_template[1].fresh()
 
     def run(self, steps: int, progress: Callable[[int], None] | None = None,
@@ -243,12 +251,13 @@ class BitAccurateSimulator:
             src = sources.at(t)
             pre = fired if src is None else (np.concatenate([fired, src]) if fired.size else src)
             if pre.size:
-                starts, lengths = self.indptr[pre], self.indptr[pre + 1] - self.indptr[pre]
+                indptr, target, weight, delay = self._plain
+                starts, lengths = indptr[pre], indptr[pre + 1] - indptr[pre]
                 total = int(lengths.sum())
                 if total:
                     idx = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-                    keys = ((t + self.delay[idx].astype(np.int64, copy=False)) % n_slots) * width + self.target[idx]
-                    np.add.at(ring, keys, self.weight[idx])
+                    keys = ((t + delay[idx].astype(np.int64, copy=False)) % n_slots) * width + target[idx]
+                    np.add.at(ring, keys, weight[idx])
                     events += total
             if plastic is not None:
                 learn_after_int(t, pre, plastic.layout, plastic.values)
@@ -316,7 +325,8 @@ class BitAccurateSimulator:
         rv, ri = _cat(rec_v_idx).astype(np.int64), _cat(rec_i_idx).astype(np.int64)
         rec_v = np.zeros((steps, rv.size), dtype=np.int64)
         rec_i = np.zeros((steps, self.channels, ri.size), dtype=np.int64)
-        v, cur, ref = self.v0.copy(), self.i0.copy(), np.zeros(self.n, dtype=np.int64)
+        R = self._live_channels()
+        v, cur, ref = self.v0.copy(), self.i0[:R].copy(), np.zeros(self.n, dtype=np.int64)
         threads = self.threads or (1 if self.n < PARALLEL_MIN_NEURONS else numba.get_num_threads())
         threads = 1 if self.learns else threads  # the learning engine's order is one sequence
         nchunks = max(1, min(threads, self.n))
@@ -325,11 +335,13 @@ class BitAccurateSimulator:
             comp = prog.compartments
             max_delay = max(self.max_delay + (comp is not None), self.n_slots - 1)  # a message takes a tick
             if self._ring_type is None:  # a source channel may spike several times in one step
-                reach = _max_reach(self._soma_targets(comp), self.weight, self.channels * self.n) * sources.max_repeat
+                size = self.channels * self.n
+                reach = int(incoming_reach(self.table, 0, size, None if comp is None else comp.target, size).max(
+                    initial=0)) * sources.max_repeat
                 narrow = reach < 2 ** 31 - 1 and not self.learns  # plastic weights may grow: int64
                 self._ring_type = np.int32 if narrow else np.int64
-            bounds, rows = _compact_table(self.indptr, self.target, self.weight, self.delay, self.n,
-                                                        self.channels, nchunks, self._ring_type, comp)
+            bounds, rows = _compact_table(self.table, self.n, R, nchunks, self._ring_type,
+                                          _range_type(weight_range(self.table), np.int16), comp)
             self._tables = {nchunks: (bounds, rows, max_delay)}
         bounds, rows, max_delay = self._tables[nchunks]
         # max_delay slots suffice: the kernel delivers a tick's spikes after that tick's update read
@@ -342,8 +354,8 @@ class BitAccurateSimulator:
         # absolute incoming weight): 8 vector lanes instead of 4, half the memory traffic
         T = np.int32 if _narrow_state(fmt, self.channels) else np.int64
         v, cur, ref = v.astype(T), cur.astype(T), ref.astype(np.int32)
-        ring = np.zeros(n_slots * self.channels * self.n, dtype=self._ring_type)
-        p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i, p.bias, p.threshold, p.v_reset, _v_min(p, fmt),
+        ring = np.zeros(n_slots * R * self.n, dtype=self._ring_type)
+        p32 = [_narrow(np.asarray(a)) for a in (p.decay_v, p.decay_i[:R], p.bias, p.threshold, p.v_reset, _v_min(p, fmt),
                                                 p.refractory)]
         bounds_t = [T(-(1 << (b - 1))) if k == 0 else T((1 << (b - 1)) - 1)
                     for b in (fmt.v_bits, max(fmt.i_bits, 1), fmt.acc_bits) for k in (0, 1)]
@@ -365,7 +377,7 @@ class BitAccurateSimulator:
             got_s, got_i = run_kernel(
                 fmt.has_current, DECAY_CODES[fmt.decay], ROUNDING_CODES[fmt.rounding], fmt.compare == ">=",
                 fmt.decay_bits, fmt.current_frac_bits,
-                KernelArgs(a, b, self.n, self.channels, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds,
+                KernelArgs(a, b, self.n, R, *p32, p.subtract, p.spiking, v, cur, ref, nchunks, bounds,
                            tuple(rows), n_slots, src_ptr, src_ids, *bounds_t,
                            T(31 if T is np.int32 else 62), rv, rec_v, ri, rec_i, ring, drive, seg_bounds, seg_uniform,
                            chunk_segs, fired, n_fired, events, self.learns, plastic.layout, plastic.values),
@@ -391,6 +403,21 @@ class BitAccurateSimulator:
         return self._result(steps, out_ids, out_steps, out_traces, wall, total, {}, snapshots.weights(plastic),
                             plastic)
 
+    def _live_channels(self) -> int:
+        """The input channels the compiled kernel updates: all but the trailing ones that no synapse
+        feeds and whose currents start at zero (they stay zero: a decay of zero is zero, and they
+        add nothing to the drive). A LIF network on a two-receptor datapath updates one channel
+        (1M x 1000: 32 instead of 48 bytes per neuron and step, half the ring)."""
+        if self._live is None:
+            R, n = self.channels, self.n
+            if self.program.compartments is not None or self.learns:
+                self._live = R
+            else:
+                top = max((p.offset + int(p.indices.max()) for p in pieces_of(self.table) if p.nnz), default=0)
+                started = np.flatnonzero(np.any(self.i0 != 0, axis=1))
+                self._live = max(1, top // n + 1, int(started.max(initial=-1)) + 1) if top < R * n else R
+        return self._live
+
     def traffic(self) -> Traffic:
         """The compiled kernel's memory traffic (:mod:`.traffic`) for its last run's chunk count."""
         if not self._tables:
@@ -398,21 +425,12 @@ class BitAccurateSimulator:
         nchunks, (_, rows, _) = next(iter(self._tables.items()))
         item = 4 if _narrow_state(self.format, self.channels) else 8
         ring = np.dtype(self._ring_type).itemsize
-        widest = self.channels * -(-self.n // nchunks)  # a chunk's entries in one ring slot
+        R = self._live_channels()
+        widest = R * -(-self.n // nchunks)  # a chunk's entries in one ring slot
         return Traffic(table_bytes=rows.nbytes, synapses=int(rows.target.size),
-                       update_bytes=bit_update_bytes(item, ring, self.channels, self.format.has_current),
+                       update_bytes=bit_update_bytes(item, ring, R, self.format.has_current),
                        neurons=self.n,
                        ring_block_bytes=ring * min(block_entries(ring), widest), threads=nchunks)
-
-    def _soma_targets(self, comp) -> np.ndarray:
-        """The table's targets, a compartment's replaced by its neuron's (where the kernel adds them)."""
-        if comp is None:
-            return self.target
-        size = self.channels * self.n
-        target = self.target.astype(np.int64)
-        over = target >= size
-        target[over] = np.asarray(comp.target, dtype=np.int64)[target[over] - size]
-        return target
 
     def _recorders(self, steps: int):
         traces, recorders = {}, []

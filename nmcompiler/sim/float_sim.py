@@ -264,7 +264,7 @@ class FloatSimulator:
         """The compact synapse table of the compiled kernel (:mod:`.rows`), built on first use."""
         if self._rows is None:
             L, syn = self.layout, self.syn
-            self._rows = compact_rows(syn.indptr, syn.target, syn.weight, syn.delay, L.n, L.channels,
+            self._rows = compact_rows(syn, L.n, L.channels,
                                       np.array([0, L.n], dtype=np.int64), block_entries(8))
             self._syn = None  # 24 bytes per synapse: the numpy path rebuilds it if it is ever needed
         return self._rows

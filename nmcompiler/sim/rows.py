@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from ..lowered import SynapsePieces, SynapseTable, pieces_of
 from .prefetch import prefetch
 
 __all__ = ["Rows", "BLOCK_ENTRIES", "block_bases", "compact_rows", "deliver", "row_events", "block_entries",
@@ -102,36 +103,49 @@ def block_bases(bounds: np.ndarray, n: int, channels: int, size: int) -> tuple[n
     return np.array(base, dtype=np.int64), np.array(chunk_blocks, dtype=np.int64)
 
 
-def compact_rows(indptr: np.ndarray, target: np.ndarray, weight: np.ndarray, delay: np.ndarray, n: int,
-                 channels: int, bounds: np.ndarray, size: int, comp_target: np.ndarray | None = None,
-                 weight_type=None) -> Rows:
-    """The compact table of CSR table ``(indptr, target, weight, delay)`` (``delay`` per synapse
-    or one value for all as a 0-d array or zero-stride view) for ring entries ``channels * n``
-    cut at chunk ``bounds``, blocks of at most ``size`` (<= 2^16) entries. With ``comp_target``,
-    a target ``t >= channels * n`` is partial-sum compartment ``t - channels * n``: its synapse
-    goes to ``comp_target[t - channels * n]``, one tick later (exact when
-    :func:`nmcompiler.lowered.cannot_saturate`). Weights are stored as ``weight_type`` (default:
-    their own type; it must hold them exactly)."""
+def compact_rows(table: SynapseTable | SynapsePieces, n: int, channels: int, bounds: np.ndarray, size: int,
+                 comp_target: np.ndarray | None = None, weight_type=None) -> Rows:
+    """The compact table of ``table`` (plain, or as the pieces it is made of: the same rows) for
+    ring entries ``channels * n`` cut at chunk ``bounds``, blocks of at most ``size`` (<= 2^16)
+    entries. With ``comp_target``, a target ``t >= channels * n`` is partial-sum compartment
+    ``t - channels * n``: its synapse goes to ``comp_target[t - channels * n]``, one tick later
+    (exact when :func:`nmcompiler.lowered.cannot_saturate`). Weights are stored as
+    ``weight_type`` (default: the plain table's weight type; it must hold them exactly)."""
     if not 0 < size <= BLOCK_ENTRIES:
         raise ValueError(f"block size {size} outside 1..{BLOCK_ENTRIES}")
     base, chunk_blocks = block_bases(bounds, n, channels, size)
     first = np.repeat(chunk_blocks[:-1], np.diff(chunk_blocks))  # per block: its chunk's first block
-    where = (np.asarray(bounds, dtype=np.int64), base, chunk_blocks, int(n), int(channels * n), first,
-             np.repeat(np.diff(chunk_blocks), np.diff(chunk_blocks)))
-    delay = np.asarray(delay)
-    shared = delay.ndim == 0 or (delay.ndim == 1 and delay.size > 1 and delay.strides == (0,))
-    d = np.ascontiguousarray(delay.reshape(-1)[:1] if shared else delay).astype(np.int32)
+    nb = np.repeat(np.diff(chunk_blocks), np.diff(chunk_blocks))  # per block: its chunk's block count
+    n_pre = int(table.indptr.size - 1)
+    # per block: row(pre, b) = row0[b] + pre * nb[b]; per ring entry: its block (4 bytes an entry,
+    # less than one ring slot; a lookup instead of two binary searches per synapse)
+    where = (_block_of(bounds, base, chunk_blocks, n, channels), base, int(channels * n),
+             n_pre * first + (np.arange(base.size) - first), nb)
+    pieces = [p.first_values() + (p,) for p in pieces_of(table)]
     comp = np.zeros(0, np.int64) if comp_target is None else np.asarray(comp_target, dtype=np.int64)
-    wt = np.dtype(weight_type or weight.dtype)
-    row_weight = np.zeros((indptr.size - 1) * base.size, dtype=wt)
-    ptr, row_delay, mixed_w, mixed_d = _count(indptr, target, weight, d, shared, comp, where, row_weight)
+    wt = np.dtype(weight_type or table.weight.dtype)
+    rows = n_pre * base.size
+    row_weight = np.zeros(rows, dtype=wt)
+    ptr = np.zeros(rows + 1, dtype=np.int64)
+    row_delay = np.full(rows, -1, dtype=np.int32)
+    mixed_w = mixed_d = False
+    for m, m_one, d, d_one, p in pieces:
+        w, dd = _count(p.indptr, p.indices, p.offset, p.pre, m, m_one, p.exponent, d, d_one, comp, where, ptr,
+                       row_weight, row_delay)
+        mixed_w, mixed_d = mixed_w or w, mixed_d or dd
+    np.cumsum(ptr, out=ptr)
+    longest = max((int(d.max(initial=0)) for _, _, d, _, _ in pieces), default=0)
     out_t = np.empty(int(ptr[-1]), dtype=np.uint16)
     out_w = np.empty(out_t.size if mixed_w else 0, dtype=wt)
-    out_d = np.empty(out_t.size if mixed_d else 0, dtype=np.int16 if d.max(initial=0) < 2**15 - 1 else np.int32)
-    _fill(indptr, target, weight, d, shared, comp, where, base, ptr, out_t, out_w, out_d)
+    out_d = np.empty(out_t.size if mixed_d else 0, dtype=np.int16 if longest < 2**15 - 1 else np.int32)
+    fill = ptr[:-1].copy()
+    for m, m_one, d, d_one, p in pieces:
+        _fill(p.indptr, p.indices, p.offset, p.pre, m, m_one, p.exponent, d, d_one, comp, where, fill, out_t, out_w,
+              out_d)
+    del fill
     widest = channels * int(np.max(np.diff(bounds), initial=0))  # a chunk's entries in one ring slot
     return Rows(ptr, out_t, out_w, row_weight, out_d, row_delay, base, chunk_blocks, widest > BY_BLOCK_ABOVE * size,
-                int(indptr.size - 1), _heads(ptr, out_t, row_weight, row_delay))
+                n_pre, _heads(ptr, out_t, row_weight, row_delay))
 
 
 def _heads(ptr: np.ndarray, target: np.ndarray, row_weight: np.ndarray, row_delay: np.ndarray) -> np.ndarray:
@@ -154,67 +168,84 @@ def _heads(ptr: np.ndarray, target: np.ndarray, row_weight: np.ndarray, row_dela
     return head
 
 
+def _block_of(bounds: np.ndarray, base: np.ndarray, chunk_blocks: np.ndarray, n: int, channels: int) -> np.ndarray:
+    """For every ring entry (``channel * n + neuron``), the block that covers it: its chunk's
+    last block starting at or before it."""
+    out = np.zeros(channels * n, dtype=np.int32)
+    for c in range(bounds.size - 1):
+        lo, hi = int(bounds[c]), int(bounds[c + 1])
+        starts = base[chunk_blocks[c]:chunk_blocks[c + 1]]
+        for k in range(channels if hi > lo else 0):
+            entries = np.arange(k * n + lo, k * n + hi)
+            out[entries] = chunk_blocks[c] + np.searchsorted(starts, entries, side="right") - 1
+    return out
+
+
 @njit(cache=True, inline="always")
 def _place(t, d, comp, where):
     """Block and offset of target ``t`` (a compartment is redirected, one tick later)."""
-    bounds, base, chunk_blocks, n, entries, _, _ = where
+    block_of, base, entries, _, _ = where
     if comp.size > 0 and t >= entries:
         t = comp[t - entries]
         d += 1
-    c = np.searchsorted(bounds, t % n, side="right") - 1  # the target neuron's chunk, then its window
-    b = chunk_blocks[c] + np.searchsorted(base[chunk_blocks[c]:chunk_blocks[c + 1]], t, side="right") - 1
+    b = block_of[t]
     return b, t - base[b], d
 
 
 @njit(cache=True, inline="always")
-def _row(pre, b, n_pre, where):
+def _row(pre, b, where):
     """Row of ``pre`` onto block ``b`` (its chunk's rows: by presynaptic index, then block)."""
-    first, nb = where[5][b], where[6][b]
-    return n_pre * first + pre * nb + (b - first)
+    return where[3][b] + pre * where[4][b]
+
+
+def _scaled(m, exponent):
+    """A synapse's weight ``m << exponent`` (integer weights; a float weight is itself)."""
+    raise NotImplementedError
+
+
+@overload(_scaled)
+def _scaled_impl(m, exponent):
+    if isinstance(m, types.Integer):
+        return lambda m, exponent: np.int64(m) << exponent
+    return lambda m, exponent: m
 
 
 @njit(cache=True)
-def _count(indptr, target, weight, d, shared, comp, where, row_weight):
-    """Pass 1: synapses per row (as ``ptr``), each row's shared weight (into ``row_weight``) and
-    delay (-1 if mixed)."""
-    n_pre = indptr.size - 1
-    rows = row_weight.size
-    ptr = np.zeros(rows + 1, dtype=np.int64)
-    row_delay = np.full(rows, -1, dtype=np.int32)
+def _count(indptr, indices, offset, pre0, m, m_one, exponent, d, d_one, comp, where, ptr, row_weight, row_delay):
+    """Pass 1, one piece: synapses per row (into ``ptr[q + 1]``), each row's shared weight (into
+    ``row_weight``) and delay (-1 if mixed). Returns whether some row mixes weights, delays."""
     mixed_w = mixed_d = False
-    for pre in range(n_pre):
-        for s in range(indptr[pre], indptr[pre + 1]):
-            b, _, dd = _place(np.int64(target[s]), np.int64(d[0] if shared else d[s]), comp, where)
-            q = _row(pre, b, n_pre, where)
+    for r in range(indptr.size - 1):
+        for s in range(indptr[r], indptr[r + 1]):
+            b, _, dd = _place(np.int64(indices[s]) + offset, np.int64(d[0] if d_one else d[s]), comp, where)
+            q = _row(pre0 + r, b, where)
+            w = _scaled(m[0] if m_one else m[s], exponent)
             if ptr[q + 1] == 0:
-                row_weight[q] = weight[s]
+                row_weight[q] = w
                 row_delay[q] = dd
             else:
-                if weight[s] != row_weight[q]:
+                if w != row_weight[q]:
                     mixed_w = True
                 if dd != row_delay[q] and row_delay[q] >= 0:
                     row_delay[q] = -1
                     mixed_d = True
             ptr[q + 1] += 1
-    for q in range(rows):
-        ptr[q + 1] += ptr[q]
-    return ptr, row_delay, mixed_w, mixed_d
+    return mixed_w, mixed_d
 
 
 @njit(cache=True)
-def _fill(indptr, target, weight, d, shared, comp, where, base, ptr, out_t, out_w, out_d):
-    """Pass 2: a counting sort by (chunk, pre, block), stable within a row."""
-    n_pre = indptr.size - 1
-    fill = ptr[:-1].copy()
-    for pre in range(n_pre):
-        for s in range(indptr[pre], indptr[pre + 1]):
-            b, off, dd = _place(np.int64(target[s]), np.int64(d[0] if shared else d[s]), comp, where)
-            q = _row(pre, b, n_pre, where)
+def _fill(indptr, indices, offset, pre0, m, m_one, exponent, d, d_one, comp, where, fill, out_t, out_w, out_d):
+    """Pass 2, one piece: a counting sort by (chunk, pre, block), stable within a row (pieces in
+    order, as in the plain table)."""
+    for r in range(indptr.size - 1):
+        for s in range(indptr[r], indptr[r + 1]):
+            b, off, dd = _place(np.int64(indices[s]) + offset, np.int64(d[0] if d_one else d[s]), comp, where)
+            q = _row(pre0 + r, b, where)
             at = fill[q]
             fill[q] = at + 1
             out_t[at] = off
             if out_w.size:
-                out_w[at] = weight[s]
+                out_w[at] = _scaled(m[0] if m_one else m[s], exponent)
             if out_d.size:
                 out_d[at] = dd
 
