@@ -219,3 +219,18 @@ def test_the_longest_delay_may_equal_the_slot_count(chunks, size, order):
         _plain(want, indptr, target, weight, delay, pres, step % n_slots, n_slots, n)
     assert np.any(want != 0)
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("widest", [0, 3, 12])
+def test_block_cells_give_every_entrys_block(widest):
+    """The compact table finds a target's block in cells holding at most one change of block."""
+    from nmcompiler.sim.rows import _cells
+
+    rng = np.random.default_rng(widest)
+    for lengths in ([70000, 3, 1, 40000, 9000], rng.integers(1, 50, 200), [5000]):
+        block_of = np.repeat(rng.permutation(len(lengths)), lengths).astype(np.int32)
+        shift, first, change, after = _cells(block_of, widest)
+        assert 2 ** shift <= max(1, min(lengths[:-1], default=2 ** widest)) and shift <= widest
+        t = np.arange(block_of.size)
+        c = t >> shift
+        np.testing.assert_array_equal(np.where(t >= change[c], after[c], first[c]), block_of)

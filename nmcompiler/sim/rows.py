@@ -117,10 +117,9 @@ def compact_rows(table: SynapseTable | SynapsePieces, n: int, channels: int, bou
     first = np.repeat(chunk_blocks[:-1], np.diff(chunk_blocks))  # per block: its chunk's first block
     nb = np.repeat(np.diff(chunk_blocks), np.diff(chunk_blocks))  # per block: its chunk's block count
     n_pre = int(table.indptr.size - 1)
-    # per block: row(pre, b) = row0[b] + pre * nb[b]; per ring entry: its block (4 bytes an entry,
-    # less than one ring slot; a lookup instead of two binary searches per synapse)
-    where = (_block_of(bounds, base, chunk_blocks, n, channels), base, int(channels * n),
-             n_pre * first + (np.arange(base.size) - first), nb)
+    # per block: row(pre, b) = row0[b] + pre * nb[b]; a target's block from a small table (_cells)
+    where = _cells(_block_of(bounds, base, chunk_blocks, n, channels)) + (
+        base, int(channels * n), n_pre * first + (np.arange(base.size) - first), nb)
     pieces = [p.first_values() + (p,) for p in pieces_of(table)]
     comp = np.zeros(0, np.int64) if comp_target is None else np.asarray(comp_target, dtype=np.int64)
     wt = np.dtype(weight_type or table.weight.dtype)
@@ -181,21 +180,22 @@ def _block_of(bounds: np.ndarray, base: np.ndarray, chunk_blocks: np.ndarray, n:
     return out
 
 
-@njit(cache=True, inline="always")
-def _place(t, d, comp, where):
-    """Block and offset of target ``t`` (a compartment is redirected, one tick later)."""
-    block_of, base, entries, _, _ = where
-    if comp.size > 0 and t >= entries:
-        t = comp[t - entries]
-        d += 1
-    b = block_of[t]
-    return b, t - base[b], d
-
-
-@njit(cache=True, inline="always")
-def _row(pre, b, where):
-    """Row of ``pre`` onto block ``b`` (its chunk's rows: by presynaptic index, then block)."""
-    return where[3][b] + pre * where[4][b]
+def _cells(block_of: np.ndarray, widest: int = 12) -> tuple:
+    """``block_of`` (a block per ring entry) as cells of ``2^shift`` entries, each with at most one
+    change of block: ``(shift, first, change, after)``, entry ``t`` of cell ``c = t >> shift`` is
+    in block ``after[c]`` from entry ``change[c]`` on, else in ``first[c]``. The cells are as wide
+    as the closest changes allow (at most ``2^widest`` entries): 1M x 1000 looks up 24 KiB that
+    stay in cache instead of 8 MiB at random (22 and 30 ns per synapse in the two passes)."""
+    at = np.flatnonzero(np.diff(block_of)) + 1  # the entries where the block changes
+    gap = int(np.diff(np.concatenate([[0], at])).min(initial=1 << widest))
+    shift = min(widest, max(0, gap.bit_length() - 1))  # 2^shift <= gap: one change per cell at most
+    cells = -(-block_of.size // (1 << shift))
+    first = block_of[::1 << shift].astype(np.int32)
+    change = np.full(cells, np.iinfo(np.int64).max, dtype=np.int64)
+    change[at >> shift] = at
+    after = first.copy()
+    after[at >> shift] = block_of[at]
+    return shift, first, change, after
 
 
 def _scaled(m, exponent):
@@ -212,42 +212,78 @@ def _scaled_impl(m, exponent):
 
 @njit(cache=True)
 def _count(indptr, indices, offset, pre0, m, m_one, exponent, d, d_one, comp, where, ptr, row_weight, row_delay):
-    """Pass 1, one piece: synapses per row (into ``ptr[q + 1]``), each row's shared weight (into
-    ``row_weight``) and delay (-1 if mixed). Returns whether some row mixes weights, delays."""
+    """Pass 1, one piece: synapses per row (into ``ptr[q + 1]``), each row's first weight (into
+    ``row_weight``) and its delay (-1 if mixed). Returns whether some row mixes weights, delays.
+    A row's consecutive synapses onto one block (a run: sorted targets make long ones) touch the
+    row's entries once, at the run's end."""
+    # written out here and in _fill, not as a helper: an array passed to a compiled helper cost
+    # ~22 ns per call in reference counting, inlined or not (26 against 3.6 ns per synapse)
+    shift, first, change, after, base, entries, row0, nb = where
     mixed_w = mixed_d = False
     for r in range(indptr.size - 1):
-        for s in range(indptr[r], indptr[r + 1]):
-            b, _, dd = _place(np.int64(indices[s]) + offset, np.int64(d[0] if d_one else d[s]), comp, where)
-            q = _row(pre0 + r, b, where)
-            w = _scaled(m[0] if m_one else m[s], exponent)
-            if ptr[q + 1] == 0:
-                row_weight[q] = w
-                row_delay[q] = dd
+        q0 = -1
+        count = w0 = d0 = 0
+        run_w = run_d = False
+        for s in range(indptr[r], indptr[r + 1] + 1):  # one step past the row: its last run ends
+            q = -1
+            w = dd = 0
+            if s < indptr[r + 1]:
+                t, dd = np.int64(indices[s]) + offset, np.int64(d[0] if d_one else d[s])
+                if comp.size > 0 and t >= entries:  # a compartment: its neuron, one tick later
+                    t, dd = comp[t - entries], dd + 1
+                c = t >> shift  # the target's block (_cells)
+                b = after[c] if t >= change[c] else first[c]
+                q = row0[b] + (pre0 + r) * nb[b]  # the row of (pre, b): its chunk's rows by pre, then block
+                w = _scaled(m[0] if m_one else m[s], exponent)
+            if q != q0:
+                if q0 >= 0:  # a run of row q0 ends: its count, and the row's first weight and delay
+                    if ptr[q0 + 1] == 0:
+                        row_weight[q0] = w0
+                        row_delay[q0] = -1 if run_d else d0
+                    else:
+                        run_w = run_w or w0 != row_weight[q0]
+                        if row_delay[q0] >= 0 and (run_d or d0 != row_delay[q0]):
+                            row_delay[q0] = -1
+                            run_d = True
+                    ptr[q0 + 1] += count
+                    mixed_w, mixed_d = mixed_w or run_w, mixed_d or run_d
+                q0, count, w0, d0, run_w, run_d = q, 0, w, dd, False, False
             else:
-                if w != row_weight[q]:
-                    mixed_w = True
-                if dd != row_delay[q] and row_delay[q] >= 0:
-                    row_delay[q] = -1
-                    mixed_d = True
-            ptr[q + 1] += 1
+                run_w = run_w or w != w0
+                run_d = run_d or dd != d0
+            count += 1
     return mixed_w, mixed_d
 
 
 @njit(cache=True)
 def _fill(indptr, indices, offset, pre0, m, m_one, exponent, d, d_one, comp, where, fill, out_t, out_w, out_d):
     """Pass 2, one piece: a counting sort by (chunk, pre, block), stable within a row (pieces in
-    order, as in the plain table)."""
+    order, as in the plain table); a run of synapses onto one block reads and writes its row's
+    cursor once."""
+    shift, first, change, after, base, entries, row0, nb = where
     for r in range(indptr.size - 1):
+        q0 = -1
+        at = 0
         for s in range(indptr[r], indptr[r + 1]):
-            b, off, dd = _place(np.int64(indices[s]) + offset, np.int64(d[0] if d_one else d[s]), comp, where)
-            q = _row(pre0 + r, b, where)
-            at = fill[q]
-            fill[q] = at + 1
-            out_t[at] = off
+            t, dd = np.int64(indices[s]) + offset, np.int64(d[0] if d_one else d[s])
+            if comp.size > 0 and t >= entries:
+                t, dd = comp[t - entries], dd + 1
+            c = t >> shift
+            b = after[c] if t >= change[c] else first[c]
+            q = row0[b] + (pre0 + r) * nb[b]
+            if q != q0:
+                if q0 >= 0:
+                    fill[q0] = at
+                q0 = q
+                at = fill[q]
+            out_t[at] = t - base[b]
             if out_w.size:
                 out_w[at] = _scaled(m[0] if m_one else m[s], exponent)
             if out_d.size:
                 out_d[at] = dd
+            at += 1
+        if q0 >= 0:
+            fill[q0] = at
 
 
 def _head_weight(u, row_weight, q):
