@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,14 +98,35 @@ def _importable(module: str) -> bool:
 
 # The cases compile their kernels into a cache of their own: 1M x 1000's kernel, loaded from the
 # cache a test run had written (the same signature), ran 61 s per biological second against 37 s
-# compiled by the benchmark itself (2026-12-07; the cause is not found). `make clean-cache` removes it.
+# compiled by the benchmark itself (2026-12-07; the cause is not found). numba does not invalidate a
+# cached kernel when a module it inlines from changes: a Brunel kernel cached before an edit of
+# sim/rows.py crashed (segmentation fault) when loaded after it. So the cache is one per state of
+# the sources (a digest of nmcompiler/**/*.py); `make clean-cache` removes them all.
 BENCH_NUMBA_CACHE = ROOT / "build" / "numba-bench"
 
 
+def sources_digest() -> str:
+    """A digest of the package's Python sources (paths and contents), 12 hex digits."""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "nmcompiler").rglob("*.py")):
+        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def _case_env() -> dict:
-    """The environment of a case's process: numba's cache in ``BENCH_NUMBA_CACHE`` unless set."""
+    """The environment of a case's process: numba's cache in ``BENCH_NUMBA_CACHE/<digest of the
+    sources>`` unless set; the caches of other source states are removed."""
     env = dict(os.environ)
-    env.setdefault("NUMBA_CACHE_DIR", str(BENCH_NUMBA_CACHE))
+    if "NUMBA_CACHE_DIR" not in env:
+        here = BENCH_NUMBA_CACHE / sources_digest()
+        for old in BENCH_NUMBA_CACHE.glob("*"):
+            if old == here:
+                continue
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink()
+        env["NUMBA_CACHE_DIR"] = str(here)
     return env
 
 

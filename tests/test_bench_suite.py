@@ -163,3 +163,24 @@ def test_the_microcircuit_is_compared_with_nest_population_by_population():
     doc = {"date": "d", "commit": "c", "machine": {"cpu": "x", "cores": 2, "python": "3", "packages": {}},
            "cases": results, "ratios": rat, "goals": [], "bounds": []}
     assert "| L23E | 0.9 | 1.0 |" in suite.markdown(doc)
+
+
+def test_each_state_of_the_sources_gets_its_own_numba_cache(tmp_path, monkeypatch):
+    """numba does not invalidate a cached kernel when a module it inlines from changes (a stale
+    kernel crashed): the cases' cache is one per digest of the sources, the others removed."""
+    (tmp_path / "nmcompiler").mkdir()
+    src = tmp_path / "nmcompiler" / "kernel.py"
+    src.write_text("x = 1\n")
+    monkeypatch.setattr(suite, "ROOT", tmp_path)
+    monkeypatch.setattr(suite, "BENCH_NUMBA_CACHE", tmp_path / "cache")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    first = Path(suite._case_env()["NUMBA_CACHE_DIR"])
+    assert first.parent == tmp_path / "cache" and first.name == suite.sources_digest()
+    (first / "old.nbi").parent.mkdir(parents=True)
+    (first / "old.nbi").write_text("stale")
+    assert Path(suite._case_env()["NUMBA_CACHE_DIR"]) == first and (first / "old.nbi").exists()
+    src.write_text("x = 2\n")
+    second = Path(suite._case_env()["NUMBA_CACHE_DIR"])
+    assert second != first and not first.exists()
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/elsewhere")
+    assert suite._case_env()["NUMBA_CACHE_DIR"] == "/elsewhere"
