@@ -59,8 +59,9 @@ def _max_abs(w):
 @njit(cache=True)
 def _mantissas(w, s, step, mant, m):
     """One pass over a projection: mantissas ``clip(rint(w s / step), -mant - 1, mant)`` into
-    ``m`` (one element when every ``w`` is the same: it takes their one mantissa); returns how many were clipped, and the sums of ``(w s)^2`` and of the rounding error
-    squared (for the SQNR)."""
+    ``m`` (one element when every ``w`` is the same: it takes their one mantissa); returns how
+    many were clipped, and the sums of ``(w s)^2`` and of the rounding error squared (for the
+    SQNR)."""
     clipped, signal, noise = 0, 0.0, 0.0
     for k in range(w.size):
         x = w[k] * s

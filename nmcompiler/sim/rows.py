@@ -185,7 +185,7 @@ def _cells(block_of: np.ndarray, widest: int = 12) -> tuple:
     change of block: ``(shift, first, change, after)``, entry ``t`` of cell ``c = t >> shift`` is
     in block ``after[c]`` from entry ``change[c]`` on, else in ``first[c]``. The cells are as wide
     as the closest changes allow (at most ``2^widest`` entries): 1M x 1000 looks up 24 KiB that
-    stay in cache instead of 8 MiB at random (22 and 30 ns per synapse in the two passes)."""
+    stay in cache instead of 8 MiB at random (2.7 against 6.6 ns per synapse, the lookup alone)."""
     at = np.flatnonzero(np.diff(block_of)) + 1  # the entries where the block changes
     gap = int(np.diff(np.concatenate([[0], at])).min(initial=1 << widest))
     shift = min(widest, max(0, gap.bit_length() - 1))  # 2^shift <= gap: one change per cell at most
