@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["distinct", "distinct_per_group", "one_value"]
+__all__ = ["distinct", "distinct_per_group", "one_value", "values"]
 
 BITMAP_LIMIT = 1 << 33  # bits (1 GiB): larger pair spaces are counted by sorting
 
@@ -21,6 +21,13 @@ def one_value(a: np.ndarray) -> bool:
     zero-stride view of more than one entry)."""
     a = np.asarray(a)
     return a.ndim == 0 or (a.ndim == 1 and a.size > 1 and a.strides == (0,))
+
+
+def values(a: np.ndarray) -> np.ndarray:
+    """``a`` as a contiguous 1-d array for compiled loops: one element when it holds one value for
+    all (:func:`one_value`), else every entry."""
+    a = np.asarray(a)
+    return a.reshape(-1)[:1].copy() if one_value(a) else np.ascontiguousarray(a).reshape(-1)
 
 
 def distinct(x: np.ndarray) -> np.ndarray:

@@ -102,3 +102,30 @@ def test_compiled_run_reads_the_pieces_only(threads):
             np.testing.assert_array_equal(got.spike_steps[pop], r.spike_steps[pop])
             np.testing.assert_array_equal(got.spike_ids[pop], r.spike_ids[pop])
     np.testing.assert_array_equal(got.traces["b.v"].values, ref.traces["b.v"].values)
+
+
+def test_values_keep_one_value_once():
+    from nmcompiler.arrays import one_value, values
+
+    one = np.broadcast_to(np.int16(7), (1000,))
+    assert one_value(one) and one_value(np.array(3)) and not one_value(np.arange(3)) and not one_value(np.ones(1))
+    assert values(one).tolist() == [7] and values(np.array(3)).tolist() == [3]
+    each = np.arange(10)[::2]
+    got = values(each)
+    assert got.flags.c_contiguous and got.tolist() == [0, 2, 4, 6, 8]
+
+
+def test_image_of_one_weight_is_the_image_of_that_weight_per_synapse():
+    """The image builder keeps a projection's one mantissa once (no copy per synapse) and writes
+    the same image bytes as for the weight written per synapse."""
+    from nmcompiler.compiler import compile_network
+    from nmcompiler.image import build_contents, encode
+    from nmcompiler.targets import load_target
+
+    images = []
+    for spread in (False, True):
+        mapping, fx, report = compile_network(_net(True, spread=spread), load_target("loihi-like"),
+                                              partitioner="index-order")
+        assert report.fits and (fx.projections["a_a"].mantissa.strides == (0,)) != spread
+        images.append(encode(build_contents(mapping, fx)))
+    assert images[0] == images[1] and len(images[0]) > 1000

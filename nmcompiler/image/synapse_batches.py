@@ -32,7 +32,7 @@ import numba
 import numpy as np
 from numba import njit
 
-from ..arrays import BITMAP_LIMIT, distinct
+from ..arrays import BITMAP_LIMIT, distinct, values
 from ..ir.fixed_point import FixedPointNetwork
 
 __all__ = ["SynapseBatch", "synapse_batches", "BATCH_SYNAPSES"]
@@ -178,7 +178,7 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
         pop = int(np.searchsorted(pop_starts, post_base, side="right")) - 1
         projections.append(_Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel),
                                        group=int(q.channel) * P + pop, indptr=indptr, indices=indices,
-                                       mantissa=np.ascontiguousarray(q.mantissa).reshape(-1),
+                                       mantissa=values(q.mantissa),
                                        exponent=int(q.exponent), delays=np.ascontiguousarray(q.delays).reshape(-1),
                                        core=core, core_start=core_start))
     if bitmap:

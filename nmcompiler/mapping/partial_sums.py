@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 from scipy import sparse
 
-from ..arrays import distinct
+from ..arrays import distinct, values
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
 from ..targets import Target
@@ -88,7 +88,7 @@ class _Table:
 def projection_tables(fx: FixedPointNetwork, offsets: dict[str, int], n: int) -> list[_Table]:
     out = []
     for q in fx.projections.values():
-        w = np.ascontiguousarray(q.mantissa).reshape(-1)  # its own dtype: no int64 copy per synapse
+        w = values(q.mantissa)  # its own dtype: no int64 copy per synapse, one value kept once
         out.append(_Table(indptr=np.asarray(q.indptr, dtype=np.int64), indices=np.asarray(q.indices, dtype=np.int32),
                           pre_base=offsets[q.pre], post_base=q.channel * n + offsets[q.post], weights=w,
                           exponent=int(q.exponent), delays=np.asarray(q.delays)))
