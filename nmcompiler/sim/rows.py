@@ -110,7 +110,8 @@ def compact_rows(table: SynapseTable | SynapsePieces, n: int, channels: int, bou
     entries. With ``comp_target``, a target ``t >= channels * n`` is partial-sum compartment
     ``t - channels * n``: its synapse goes to ``comp_target[t - channels * n]``, one tick later
     (exact when :func:`nmcompiler.lowered.cannot_saturate`). Weights are stored as
-    ``weight_type`` (default: the plain table's weight type; it must hold them exactly)."""
+    ``weight_type`` (it must hold them exactly; default: the plain table's weight type, which
+    for pieces means building the plain table: give it, e.g. from :func:`~nmcompiler.lowered.weight_range`)."""
     if not 0 < size <= BLOCK_ENTRIES:
         raise ValueError(f"block size {size} outside 1..{BLOCK_ENTRIES}")
     base, chunk_blocks = block_bases(bounds, n, channels, size)
