@@ -281,7 +281,7 @@ class Quantize:
         per_post, w = self._unit_per_post(pop, proj, g), proj.connectivity.synapse_weights()
         if not (per_post.size and np.all(per_post == per_post[0])):
             return w * per_post[proj.connectivity.indices]
-        if w.size > 1 and w.strides == (0,):  # one weight and one gain for all: one value, not an array of it
+        if one_value(w):  # one weight and one gain for all: one value, not an array of it
             return np.broadcast_to(w[:1] * per_post[0], w.shape)
         return w * per_post[0]  # one gain for all: the same products, without reading it per synapse
 

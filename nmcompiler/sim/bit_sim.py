@@ -16,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..arrays import one_value
 from ..datapath import NeuronState, saturate, tick
 from ..errors import UserError
 from ..ir.fixed_point import FixedPointNetwork
@@ -73,7 +74,7 @@ def _range_type(lo_hi: tuple[int, int], smallest=np.int32) -> type:
 def _narrow(a: np.ndarray, smallest=np.int32) -> np.ndarray:
     """``a`` as :func:`_narrow_type` (no copy when it already has that type); a zero-stride view
     (one value for all) stays one."""
-    if a.ndim == 1 and a.size > 1 and a.strides == (0,):
+    if a.ndim == 1 and one_value(a):
         return np.broadcast_to(_narrow(a[:1], smallest)[0], a.shape)
     return a.astype(_narrow_type(a, smallest), copy=False)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..arrays import one_value
+
 __all__ = ["row_delays", "shared_row_delays"]
 
 
@@ -31,6 +33,6 @@ def shared_row_delays(indptr: np.ndarray, delay: np.ndarray) -> np.ndarray:
     """:func:`row_delays` for ``delay`` given per synapse, as a zero-stride view (one value for
     all) or as a 0-d array."""
     delay = np.asarray(delay)
-    if delay.ndim == 0 or (delay.ndim == 1 and delay.size > 1 and delay.strides == (0,)):
+    if one_value(delay):
         return np.full(indptr.size - 1, int(delay.flat[0]), dtype=np.int32)
     return row_delays(indptr, delay)
