@@ -10,7 +10,10 @@ External drive: each neuron receives C_E external synapses at nu_ext, a Poisson 
 C_E nu_ext = 20 kHz (two spikes per step on average), which one spike channel per step cannot
 carry. It is split into ``k`` (default 20) Poisson channels per neuron at C_E nu_ext / k each,
 weight J: the same mean; the per-step count is binomial (variance (1 - p) times the Poisson
-variance, p = C_E nu_ext dt / k = 0.1 for k = 20).
+variance, p = C_E nu_ext dt / k = 0.1 for k = 20). ``k=None``: one channel per neuron that sums
+its C_E inputs (``PoissonSource.inputs``), a Binomial(C_E, nu_ext dt) count per step as Brian2's
+``PoissonInput`` draws it (``benchmarks/brunel.py``; a target must then take several spikes of
+one channel per step).
 
     from examples.brunel import build                 # or: python examples/brunel.py
     net = build(g=5.0, eta=2.0)
@@ -22,7 +25,7 @@ N_E, N_I, EPSILON = 10_000, 2_500, 0.1
 J, D, TAU, THETA, V_R, T_REF = 0.1e-3, 1.5e-3, 20e-3, 20e-3, 10e-3, 2e-3
 
 
-def build(g: float = 5.0, eta: float = 2.0, scale: float = 1.0, k: int = 20, seed: int = 0, dt: float = 1e-4):
+def build(g: float = 5.0, eta: float = 2.0, scale: float = 1.0, k: int | None = 20, seed: int = 0, dt: float = 1e-4):
     """``scale`` shrinks both populations and the in-degrees with them (epsilon stays)."""
     from nmcompiler.frontends import connectors
     from nmcompiler.frontends.drives import add_poisson_drive
@@ -43,7 +46,7 @@ def build(g: float = 5.0, eta: float = 2.0, scale: float = 1.0, k: int = 20, see
                                    connectivity=Connectivity.from_coo(n_pre, n_post, pre, post, w, delay)))
     nu_thr = THETA / (J * c_e * TAU)
     for target in ("E", "I"):
-        add_poisson_drive(net, f"ext_{target}", target, int(round(c_e)), eta * nu_thr, J, channels=k)
+        add_poisson_drive(net, f"ext_{target}", target, int(round(c_e)), eta * nu_thr, J, channels=k, summed=k is None)
     return net
 
 

@@ -176,6 +176,15 @@ class _Builder:
             return None
         return int(value)
 
+    def _inputs(self, path: tuple, value) -> int | None:
+        """A Poisson source's inputs per channel: a whole number from 1 to 2^31 - 1."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer() \
+                or not 1 <= value <= MAX_SIZE:
+            self.error(path, f"'inputs' (the Poisson inputs each channel sums) must be a whole number from 1 "
+                             f"to {MAX_SIZE}, not {value!r}")
+            return None
+        return int(value)
+
     # -- populations -------------------------------------------------------------------------
     def _population(self, net: Network, name: str, spec: dict) -> None:
         path = ("populations", name)
@@ -216,7 +225,7 @@ class _Builder:
     # -- stimuli -----------------------------------------------------------------------------
     def _stimulus(self, net: Network, name: str, spec: dict, path: tuple) -> None:
         kind = spec["kind"]
-        allowed = {"poisson": {"size", "rate", "start", "stop"}, "current": {"size", "amplitude", "start", "stop"},
+        allowed = {"poisson": {"size", "rate", "start", "stop", "inputs"}, "current": {"size", "amplitude", "start", "stop"},
                    "spikes": {"size", "times", "file"}}[kind]
         for key in spec:
             if key != "kind" and key not in allowed:
@@ -233,8 +242,9 @@ class _Builder:
             return
         if kind == "poisson":
             rate = self.value((*path, "rate"), spec.get("rate", 0.0), "rate")
-            if rate is not None and None not in window.values():
-                net.add(PoissonSource(name=name, size=size, rate=rate, **window))
+            inputs = self._inputs((*path, "inputs"), spec.get("inputs", 1))
+            if rate is not None and inputs is not None and None not in window.values():
+                net.add(PoissonSource(name=name, size=size, rate=rate, inputs=inputs, **window))
         else:
             amp = self.value((*path, "amplitude"), spec.get("amplitude", 0.0), "any")
             if amp is not None and None not in window.values():

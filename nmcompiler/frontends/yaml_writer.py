@@ -81,7 +81,8 @@ def _source(w: _Writer, src, dt: float) -> dict:
         if value is not None and np.isfinite(value) and not (key == "start" and value == 0):
             window[key] = float(value)
     if isinstance(src, PoissonSource):
-        return {"kind": "poisson", "size": src.size, "rate": w.array(src.rate, f"{src.name}.rate"), **window}
+        inputs = {"inputs": int(src.inputs)} if src.inputs != 1 else {}
+        return {"kind": "poisson", "size": src.size, "rate": w.array(src.rate, f"{src.name}.rate"), **inputs, **window}
     if isinstance(src, CurrentSource):
         return {"kind": "current", "size": src.size, "amplitude": w.array(src.amplitude, f"{src.name}.amplitude"),
                 **window}

@@ -133,8 +133,9 @@ def compiled_target(target: Target, meta: dict) -> Target:
 
 def _source_json(src) -> dict:
     if isinstance(src, PoissonSource):
+        inputs = {"inputs": int(src.inputs)} if src.inputs != 1 else {}  # images without it stay as they were
         return {"kind": "poisson", "name": src.name, "size": src.size, "rate": src.rate.tolist(),
-                "start": repr(float(src.start)), "stop": repr(float(src.stop))}
+                "start": repr(float(src.start)), "stop": repr(float(src.stop)), **inputs}
     mirror = {"mirror_of": src.mirror_of} if src.mirror_of is not None else {}
     return {"kind": "spikes", "name": src.name, "size": src.size, "ids": src.ids.tolist(), "times": src.times.tolist(),
             **mirror}
@@ -143,7 +144,7 @@ def _source_json(src) -> dict:
 def source_from_json(d: dict):
     if d["kind"] == "poisson":
         return PoissonSource(name=d["name"], size=d["size"], rate=np.array(d["rate"], dtype=np.float64),
-                             start=float(d["start"]), stop=float(d["stop"]))
+                             start=float(d["start"]), stop=float(d["stop"]), inputs=int(d.get("inputs", 1)))
     return SpikeSource(name=d["name"], size=d["size"], ids=np.array(d["ids"], dtype=np.int64),
                        times=np.array(d["times"], dtype=np.float64), mirror_of=d.get("mirror_of"))
 

@@ -93,12 +93,18 @@ class Population(Node):
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PoissonSource(Node):
     """Independent Poisson spike trains: in each step of ``[start, stop)`` channel ``j`` spikes
-    with probability ``rate[j] * dt``."""
+    with probability ``rate[j] * dt``.
+
+    ``inputs > 1``: each channel is the sum of that many such inputs (Brian2's ``PoissonInput``):
+    it spikes ``Binomial(inputs, rate[j] * dt)`` times per step, several spikes of one channel in
+    one step each delivered through its synapses (what a drive of many inputs onto one neuron
+    needs, one channel per neuron instead of one per input)."""
 
     kind: ClassVar[str] = "poisson"
     rate: np.ndarray
     start: float = 0.0
     stop: float = np.inf
+    inputs: int = 1
 
     def __post_init__(self) -> None:
         self._set("rate", np.asarray(self.rate, dtype=np.float64))
@@ -109,6 +115,8 @@ class PoissonSource(Node):
             out.append("'rate' must be >= 0")
         if self.stop < self.start:
             out.append("'stop' is before 'start'")
+        if isinstance(self.inputs, bool) or not isinstance(self.inputs, (int, np.integer)) or self.inputs < 1:
+            out.append(f"'inputs' must be an integer >= 1 (the Poisson inputs each channel sums), not {self.inputs!r}")
         return out
 
 

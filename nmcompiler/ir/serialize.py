@@ -101,7 +101,8 @@ def _to_meta(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
         "seed": net.seed,
         "duration": net.duration,
         "nodes": [{"kind": n.kind, **{k: v for k, v in enc.fields(n, f"node/{n.name}").items()
-                                      if not (k == "mirror_of" and v is None)}} for n in net.nodes],
+                                      if not (k == "mirror_of" and v is None) and not (k == "inputs" and v == 1)}}
+                  for n in net.nodes],  # files of networks without these options stay as they were
         "projections": [
             {**{k: v for k, v in enc.fields(p, f"proj/{p.name}").items()
                 if not (k in ("learning", "structure") and v is None)},
