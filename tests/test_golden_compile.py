@@ -35,3 +35,28 @@ def test_compile_bytes_unchanged(network):
         if got != RECORDED[case.key]:
             changed.append(f"{case.key}: {RECORDED[case.key]} -> {got}")
     assert not changed, "\n".join(changed)
+
+
+OTHER_KERNELS = ["examples/brunel.py scale=0.05", "examples/cuba.yaml"]
+
+
+def test_compile_bytes_do_not_depend_on_the_cpu_kernels():
+    """The same hashes with numpy's AVX2/FMA3 kernels and OpenBLAS's newer kernels switched off,
+    as on a machine without them (numpy's unstable sort broke ties differently there, and
+    scipy's reverse Cuthill-McKee order with it)."""
+    import os
+    import subprocess
+
+    import numpy as np
+
+    features = np._core._multiarray_umath.__cpu_features__
+    off = [f for f in ("AVX512F", "AVX2", "FMA3") if features.get(f)]
+    if not off:
+        pytest.skip("this CPU has none of the kernels to switch off")
+    env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=" ".join(off), OPENBLAS_CORETYPE="Nehalem")
+    out = subprocess.run([sys.executable, str(golden.HERE / "compile_goldens.py"), "--json", *OTHER_KERNELS],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert len(got) >= 20
+    changed = [key for key, value in got.items() if value != RECORDED[key]]
+    assert not changed, changed

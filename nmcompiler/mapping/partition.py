@@ -4,7 +4,7 @@
   a core is closed when the next neuron would exceed its neurons, synapse memory or input axons
   (:mod:`.fill`), and any core over its output axons is split until it fits.
 * :class:`RcmOrder`: the same filling, in the order of the reverse Cuthill-McKee permutation of
-  the (symmetrized) synapse graph (scipy), which numbers connected neurons close together:
+  the (symmetrized) synapse graph (:func:`.graph.reverse_cuthill_mckee`), which numbers connected neurons close together:
   neighbourhoods of convolutions stay on one core (all channels of a spatial patch rather than
   one channel's whole map), and the axon limits are met by the same filling and splitting.
 * :class:`Metis`: a multilevel graph partitioner (METIS, through pymetis) minimizing the
@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import UserError
 from ..targets import Target
 from .fill import fan_in, fill_in_order
-from .graph import SynapseGraph, dense_graph, edge_entries, merge_pairs, synapse_graph
+from .graph import SynapseGraph, dense_graph, edge_entries, merge_pairs, reverse_cuthill_mckee, synapse_graph
 from .usage import core_usage
 
 __all__ = ["IndexOrder", "Metis", "RcmOrder", "cores_in_order", "fits", "over_limits", "renumber_cores"]
@@ -93,26 +93,20 @@ class RcmOrder:
         """:meth:`order` and the graph's adjacency entries before merging (:func:`.graph.edge_entries`).
         Beyond ``max_entries``, the runs of consecutive neurons (``max_runs`` of them) are ordered
         and each run keeps its neurons in index order."""
-        from scipy import sparse
-        from scipy.sparse.csgraph import reverse_cuthill_mckee
-
         entries = edge_entries(n, pre, post)
         if entries > RcmOrder.max_entries:
             return RcmOrder._run_order(n, pre, post), entries
         g = synapse_graph(n, pre, post, weighted=False)
-        graph = sparse.csr_matrix((np.ones(g.entries, dtype=np.int8), g.adjncy, g.xadj), shape=(n, n))
-        del g
-        return reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64), entries
+        return reverse_cuthill_mckee(g.xadj, g.adjncy), entries
 
     @staticmethod
     def _run_order(n: int, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
         from scipy import sparse
-        from scipy.sparse.csgraph import reverse_cuthill_mckee
 
         runs = min(n, RcmOrder.max_runs)
         group = np.arange(n, dtype=np.int64) * runs // n  # consecutive runs, lengths within one
         pattern = sparse.csr_matrix(dense_graph(n, pre, post, group, runs) != 0)
-        run_order = reverse_cuthill_mckee(pattern, symmetric_mode=True).astype(np.int64)
+        run_order = reverse_cuthill_mckee(pattern.indptr, pattern.indices)
         starts = np.searchsorted(group, np.arange(runs + 1))
         lengths = np.diff(starts)[run_order]
         # each run's neurons, runs in RCM order: a run's start plus 0 .. length - 1

@@ -17,10 +17,11 @@ from typing import ClassVar
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import depth_first_order, reverse_cuthill_mckee
+from scipy.sparse.csgraph import depth_first_order
 
 from ..arrays import distinct
 from ..targets import Target
+from .graph import reverse_cuthill_mckee
 
 __all__ = ["SnakePlacement", "sparse_core_traffic", "pair_hops", "pair_hops_yx", "snake_positions", "placement_cost_sparse",
            "bisection_positions"]
@@ -110,7 +111,7 @@ class SnakePlacement:
         """Position (chip, row, column) of each core."""
         k = traffic.shape[0]
         sym = (traffic + traffic.T).tocsr()
-        order = _dfs_order(sym) if self.order == "dfs" else reverse_cuthill_mckee(sym, symmetric_mode=True)
+        order = _dfs_order(sym) if self.order == "dfs" else reverse_cuthill_mckee(sym.indptr, sym.indices)
         slots = snake_positions(k, target)
         position = np.empty_like(slots)
         position[order] = slots
