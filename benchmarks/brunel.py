@@ -1,6 +1,8 @@
 """Brunel (2000) regime C (examples/brunel.py: 12,500 LIF neurons, ~15.6 M recurrent synapses,
 20 kHz of external Poisson input per neuron, dt 0.1 ms) in our float and bit-accurate
-simulators. Records seconds per biological second (including drawing the Poisson input) and
+simulators. The external input is the peers' own: C_E = 1000 Poisson inputs at nu_ext summed
+into one channel per neuron (``build(k=None)``, a Binomial(1000, nu_ext dt) count per step, as
+Brian2's ``PoissonInput``; NEST's ``poisson_generator`` draws the Poisson count of that mean). Records seconds per biological second (including drawing the Poisson input) and
 synaptic events per second, both all events (external ones included) and recurrent ones only
 (what ``benchmarks/peers/brian2_brunel.py`` counts exactly for Brian2).
 
@@ -56,7 +58,7 @@ def main() -> None:
     ap.add_argument("--skip-float", action="store_true")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    net = build(g=5.0, eta=2.0, scale=args.scale)
+    net = build(g=5.0, eta=2.0, scale=args.scale, k=None)
     build_s = time.perf_counter() - t0
     stats = net.stats()
     deg = out_degrees(net)
