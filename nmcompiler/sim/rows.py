@@ -426,9 +426,55 @@ def _deliver_with(per_synapse: bool, one_block: bool):
     return njit(cache=True)(body)
 
 
+def _deliver_heads_with(per_synapse: bool):
+    """:func:`deliver` for a table of one block with head words (Brunel's drive: a spike's one
+    synapse in one word): one flat loop over the spikes, no prefetching. The general body's loop
+    nest cost 7.7 ns per head-word spike against 2.3 ns here (Brunel's 2.5e8 drive spikes per
+    biological second). Rows without a head word are added as there, in the same order."""
+
+    def body(ring, rows, pres, sent, n_slots, stride, chunk):
+        ptr, target, weight, row_weight, delay, row_delay, base, chunk_blocks, by_block, n_pre, head = rows
+        events = 0
+        for o in range(pres.size):
+            q = pres[o]
+            u = head[q]
+            if u & HEAD_UNIT:
+                slot = sent + ((u >> 16) & HEAD_DELAY_MAX)
+                if slot >= n_slots:
+                    slot -= n_slots
+                ring[slot * stride + (u & 0xFFFF)] += _head_weight(u, row_weight, q)
+                events += 1
+            elif not u & HEAD_EMPTY:
+                first, last = ptr[q], ptr[q + 1]
+                dq = row_delay[q]
+                if dq >= 0:
+                    slot = sent + dq
+                    if slot >= n_slots:
+                        slot -= n_slots
+                    off = slot * stride
+                    if per_synapse:
+                        for s in range(first, last):
+                            ring[off + target[s]] += weight[s]
+                    else:
+                        w = row_weight[q]
+                        for s in range(first, last):
+                            ring[off + target[s]] += w
+                else:
+                    for s in range(first, last):
+                        slot = sent + delay[s]
+                        if slot >= n_slots:
+                            slot -= n_slots
+                        ring[slot * stride + target[s]] += weight[s] if per_synapse else row_weight[q]
+                events += last - first
+        return events
+
+    return njit(cache=True)(body)
+
+
 _DELIVER = {(each, one): _deliver_with(each, one) for each in (True, False) for one in (True, False)}
 _each_one, _each_many = _DELIVER[True, True], _DELIVER[True, False]
 _shared_one, _shared_many = _DELIVER[False, True], _DELIVER[False, False]
+_each_heads, _shared_heads = _deliver_heads_with(True), _deliver_heads_with(False)
 
 
 @njit(cache=True)
@@ -441,6 +487,10 @@ def deliver(ring, rows, pres, sent, n_slots, stride, chunk):
     every ring entry gets its additions in the same order either way. The row body is written
     once (as a helper called per row, LLVM's code for it was 2-4x slower)."""
     one = rows[6].size == 1  # base: one block
+    if one and rows[10].size > 0:  # head words
+        if rows[2].size > 0:
+            return _each_heads(ring, rows, pres, sent, n_slots, stride, chunk)
+        return _shared_heads(ring, rows, pres, sent, n_slots, stride, chunk)
     if rows[2].size > 0:  # weights per synapse
         if one:
             return _each_one(ring, rows, pres, sent, n_slots, stride, chunk)
