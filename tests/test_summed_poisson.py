@@ -135,3 +135,14 @@ def test_inputs_survive_yaml_ir_files_and_image_sources(tmp_path):
     assert load_network_file(tmp_path / "net.npz").node("ext").inputs == 100
     assert source_from_json(_source_json(net.node("ext"))).inputs == 100
     assert "inputs" not in _source_json(PoissonSource(name="p", size=2, rate=1.0))  # images as they were
+
+
+def test_yaml_names_a_bad_inputs_field():
+    from nmcompiler.errors import ValidationError
+    from nmcompiler.frontends.yaml_network import load_yaml_network
+
+    text = ("version: 1\nname: t\ndt: 0.1 ms\npopulations:\n  p: {model: lif, size: 2, params: {tau_mem: 20 ms}}\n"
+            "stimuli:\n  drive: {kind: poisson, size: 2, rate: 10 Hz, inputs: 0}\n")
+    with pytest.raises(ValidationError) as err:
+        load_yaml_network("net.yaml", text=text)
+    assert "inputs" in str(err.value) and "drive" in str(err.value), str(err.value)

@@ -225,7 +225,8 @@ class _Builder:
     # -- stimuli -----------------------------------------------------------------------------
     def _stimulus(self, net: Network, name: str, spec: dict, path: tuple) -> None:
         kind = spec["kind"]
-        allowed = {"poisson": {"size", "rate", "start", "stop", "inputs"}, "current": {"size", "amplitude", "start", "stop"},
+        allowed = {"poisson": {"size", "rate", "start", "stop", "inputs"},
+                   "current": {"size", "amplitude", "start", "stop"},
                    "spikes": {"size", "times", "file"}}[kind]
         for key in spec:
             if key != "kind" and key not in allowed:

@@ -25,10 +25,10 @@ class SourceSpikes:
     channel) grid (geometric with parameter ``p``: the same i.i.d. Bernoulli field, compiled), at
     a cost proportional to its spikes rather than to steps x channels; other sources draw one
     uniform number per step and channel. A source of ``inputs > 1`` per channel draws each
-    channel's spike count per step, ``Binomial(inputs, p)``: by inverting its cumulative
-    distribution (one uniform number per step and channel) when the channels share ``p`` and the
-    mean is small, else with numpy's binomial draws; a channel's spikes of one step come one after
-    the other. Blocks hold about ``budget`` draws (at most 1024 steps) so that their arrays stay
+    channel's spike count per step, ``Binomial(inputs, p)``: from the binomial's alias table (one
+    raw 64-bit word of the stream per step and channel) when the channels share ``p`` and the mean
+    is small, else with numpy's binomial draws; a channel's spikes of one step come one after the
+    other. Blocks hold about ``budget`` draws (at most 1024 steps) so that their arrays stay
     small and are reused by the allocator.
     """
 
@@ -255,14 +255,14 @@ def _alias_pick(words, shift, threshold, alias, out):
         out[k] = i if (w & low) < threshold[i] else alias[i]
 
 
-BINOMIAL_TABLE_MEAN = 64.0  # most mean count per step drawn from a table (a longer table: numpy's draws)
+BINOMIAL_TABLE_MEAN = 64.0  # most mean count per step drawn from an alias table (beyond: numpy's draws)
 
 
 def _mode(p: np.ndarray, inputs: int) -> tuple[str, np.ndarray | None]:
     """How a Poisson source with spike probabilities ``p`` and ``inputs`` per channel is drawn:
     "grid" (one input, one ``p < 1``: the gaps between spikes), "uniform" (one input: a uniform
-    number per step and channel), "binomial_table" (one ``p``, small mean: inversion of the
-    binomial's cumulative distribution, returned) or "binomial" (numpy's binomial draws)."""
+    number per step and channel), "binomial_table" (one ``p``, small mean: the binomial's alias
+    table, returned) or "binomial" (numpy's binomial draws)."""
     shared = bool(p.size) and bool(np.all(p == p[0]))
     if inputs == 1:
         return ("grid" if shared and p[0] < 1.0 else "uniform"), None
