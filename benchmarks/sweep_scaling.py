@@ -23,6 +23,7 @@ from nmcompiler.executor import ExecutorChoice
 from nmcompiler.sweep import load_spec, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
+POINTS = 24
 OUT = ROOT / "benchmarks" / "results" / "sweep_scaling.md"
 SPEC = """version: 1
 name: digits-24
@@ -64,11 +65,14 @@ def main() -> None:
             runs[workers] = {"seconds": seconds, "peak_gb": doc["peak_worker_memory_bytes"] / 2**30,
                              "csv": (out / "sweep.csv").read_bytes(), "counts": run.table.counts()}
             print(json.dumps({"case": "sweep", "variant": f"workers-{workers}", "workers": workers,
-                              "points": len(run.table.rows), "seconds": round(seconds, 2),
+                              "points": len(run.table.rows), "counts": runs[workers]["counts"],
+                              "seconds": round(seconds, 2),
                               "peak_worker_gb": round(runs[workers]["peak_gb"], 3)}), flush=True)
     same = runs[0]["csv"] == runs[1]["csv"] == runs[2]["csv"]
+    every = all(r["counts"].get("ok", 0) == POINTS for r in runs.values())
     speedup = runs[1]["seconds"] / runs[2]["seconds"]
-    print(json.dumps({"case": "sweep_speedup", "speedup_2_over_1": round(speedup, 2), "tables_identical": same}))
+    print(json.dumps({"case": "sweep_speedup", "speedup_2_over_1": round(speedup, 2), "tables_identical": same,
+                      "every_point_ok": every}))
     rows = [f"| {'this process' if w == 0 else f'{w} worker process' + ('es' if w > 1 else '')} | "
             f"{r['seconds']:.1f} | {r['peak_gb']:.2f} |" for w, r in runs.items()]
     OUT.write_text("\n".join([
@@ -78,7 +82,8 @@ def main() -> None:
         "(accuracy, energy and latency per inference); 2 float references. From an empty output folder each time, "
         "the local cluster's start included. Points: " + json.dumps(runs[2]["counts"]) + ".", "",
         "| engine | wall time (s) | peak memory of a worker (GB) |", "|---|---|---|", *rows, "",
-        f"Speed-up of 2 workers over 1: **{speedup:.2f}x** on this 2-core machine. The three tables "
+        f"Speed-up of 2 workers over 1: **{speedup:.2f}x** on this 2-core machine"
+        f"{'' if every else ' (NOT every point ran: the speed-up means nothing)'}. The three tables "
         f"(sweep.csv) are {'byte-identical' if same else 'DIFFERENT'}.", ""]))
     print(f"wrote {OUT}")
 

@@ -43,9 +43,10 @@ class DaskExecutor:
     workers fetch), results taken as they complete; what is still pending when the caller stops (an interrupt, a
     failure) is cancelled."""
 
-    def __init__(self, client, description: str):
+    def __init__(self, client, description: str, task_threads: int | None = None):
         self.client = client
         self.description = description
+        self.task_threads = task_threads  # numba threads per task (None: the worker's own default)
 
     @property
     def workers(self) -> int:
@@ -61,7 +62,8 @@ class DaskExecutor:
         with warnings.catch_warnings():  # shared is sent once, as it must be: Dask's size warning says nothing here
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
             remote = self.client.submit(_identity, shared, pure=False)
-            futures = {self.client.submit(fn, remote, item, pure=False): key for key, item in keyed}
+            call = fn if self.task_threads is None else _WithThreads(fn, self.task_threads)
+            futures = {self.client.submit(call, remote, item, pure=False): key for key, item in keyed}
         try:
             for future in as_completed(futures):
                 try:
@@ -81,6 +83,23 @@ class DaskExecutor:
 
 def _identity(x):
     return x
+
+
+@dataclass(frozen=True)
+class _WithThreads:
+    """``fn`` on at most ``threads`` numba threads (numba's setting is per calling thread, so it
+    is made in the task). Not through ``NUMBA_NUM_THREADS``: a worker process that imported numba
+    before the Nanny set its environment (a script importing nmcompiler is imported again in each
+    spawned worker) then has two values, and numba refuses to compile once its threads run."""
+
+    fn: Callable
+    threads: int
+
+    def __call__(self, shared, item):
+        import numba
+
+        numba.set_num_threads(max(1, min(self.threads, numba.config.NUMBA_NUM_THREADS)))
+        return self.fn(shared, item)
 
 
 def chunks(n: int, workers: int, per_worker: int = 4) -> list[range]:
@@ -148,6 +167,6 @@ def open_executor(workers: int | None, scheduler: str | None = None, memory_limi
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit or "auto",
                                dashboard_address=":0", silence_logs=logging.ERROR,
-                               env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+                               env={"OMP_NUM_THREADS": "1"})
     with cluster, Client(cluster) as client:
-        yield DaskExecutor(client, f"local Dask cluster of {n} worker process{'es' if n > 1 else ''}")
+        yield DaskExecutor(client, f"local Dask cluster of {n} worker process{'es' if n > 1 else ''}", task_threads=1)

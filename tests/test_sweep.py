@@ -265,3 +265,39 @@ def test_chip_instances_of_an_analog_target(tmp_path):
     digital = load_spec(_folder(tmp_path, SPEC, samples=20))
     bad = evaluate_point(prepare_inputs(digital), Point(index=0, values=(("instance", 0),)))
     assert bad.status == "failed" and "has no device variation" in bad.error
+
+
+NUMBA_FIRST = '''
+import json
+import numba  # imported before the workers' environment is set: each spawned worker imports this script
+
+from nmcompiler.executor import ExecutorChoice
+
+
+def task(shared, k):
+    import numba
+    from numba import njit
+
+    launched = numba.get_num_threads()  # starts numba's threads
+    f = njit(lambda x: x + k)  # a new compilation, which re-reads numba's environment
+    return launched, int(f(1))
+
+
+if __name__ == "__main__":
+    with ExecutorChoice(workers=1).open() as ex:
+        print(json.dumps(ex.map(task, None, [1, 2])))
+'''
+
+
+def test_local_workers_compile_after_numba_threads_started_in_a_script_that_imports_numba(tmp_path):
+    """A local cluster's tasks run on one numba thread each, and compile after numba's threads
+    started even when the main script imported numba (it used to set NUMBA_NUM_THREADS after the
+    worker had read it: every sweep point compiling a new kernel failed with an internal error)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "numba_first.py"
+    script.write_text(NUMBA_FIRST)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[1, 2], [1, 3]]

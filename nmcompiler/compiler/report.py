@@ -40,7 +40,7 @@ class CompileReport:
     cores_lower_bound: int
     partitioner: str
     inter_core_spikes: float  # per second (1 Hz per neuron unless rates were measured)
-    inter_core_spikes_index_order: float | None  # None: too large to compute
+    inter_core_spikes_index_order: float | None  # None: too large, or a structural mapping (layers, ports, CAM)
     average_hops: float  # per synapse between neurons, with the refined placement
     average_hops_index_order: float  # the same partition placed in index order
     max_link_load: float | None  # spikes per second on the busiest link (dimension-order routing)
