@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["distinct", "distinct_per_group", "one_value", "values"]
+__all__ = ["counts", "distinct", "distinct_per_group", "one_value", "values"]
 
 BITMAP_LIMIT = 1 << 33  # bits (1 GiB): larger pair spaces are counted by sorting
 
@@ -39,6 +39,21 @@ def distinct(x: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+def counts(x: np.ndarray, n: int) -> np.ndarray:
+    """``np.bincount(x, minlength=n)`` for indices ``x`` in ``[0, n)``, in one compiled pass
+    (numpy converts int32 indices to int64 first: 1.8 s against 0.4 s for the microcircuit's
+    0.29 billion synapse targets)."""
+    return _counts(np.asarray(x), n)
+
+
+@njit(cache=True, nogil=True)
+def _counts(x, n):
+    out = np.zeros(n, dtype=np.int64)
+    for v in x:
+        out[v] += 1
+    return out
 
 
 @njit(cache=True, nogil=True)

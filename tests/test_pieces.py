@@ -129,3 +129,15 @@ def test_image_of_one_weight_is_the_image_of_that_weight_per_synapse():
         assert report.fits and (fx.projections["a_a"].mantissa.strides == (0,)) != spread
         images.append(encode(build_contents(mapping, fx)))
     assert images[0] == images[1] and len(images[0]) > 1000
+
+
+def test_counts_equal_numpy_bincount():
+    from nmcompiler.arrays import counts
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.int32, np.int64):
+        x = rng.integers(0, 977, size=20_000).astype(dtype)
+        got, want = counts(x, 1000), np.bincount(x, minlength=1000)
+        assert got.dtype == want.dtype and np.array_equal(got, want) and got[977:].sum() == 0
+        assert np.array_equal(counts(x[::3], 1000), np.bincount(x[::3], minlength=1000))  # a strided view
+    assert np.array_equal(counts(np.zeros(0, dtype=np.int32), 4), np.zeros(4, dtype=np.int64))

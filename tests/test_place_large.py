@@ -126,3 +126,21 @@ def test_centre_swaps_never_raise_the_cost_and_keep_positions_distinct():
         refined = SparseSwapRefinement().run(traffic, start, target)
         assert placement_cost_sparse(traffic, refined, target) * 2 <= placement_cost_sparse(traffic, start, target)
         assert np.array_equal(refined, SparseSwapRefinement().run(traffic, start, target))  # deterministic
+
+
+def test_the_bisections_subgraph_equals_scipys_slicing():
+    """The compiled induced subgraph gives scipy's ``sym[nodes][:, nodes]`` arrays exactly (METIS
+    then sees the same graph), for ascending node sets of random graphs."""
+    from nmcompiler.mapping.place_large import _subgraph
+
+    rng = np.random.default_rng(7)
+    for n, density in ((40, 0.2), (500, 0.01), (3, 0.0)):
+        a = sparse.random(n, n, density=density, random_state=rng, format="csr")
+        sym = (a + a.T).tocsr()
+        local = np.full(n, -1, dtype=np.int64)
+        for _ in range(10):
+            nodes = np.flatnonzero(rng.random(n) < rng.random())
+            want, got = sym[nodes][:, nodes].tocsr(), _subgraph(sym, nodes, local)
+            assert np.array_equal(want.indptr, got.indptr) and np.array_equal(want.indices, got.indices)
+            assert np.array_equal(want.data, got.data) and (local == -1).all()
+        assert sym.nnz == 0 or _subgraph(sym, np.arange(n), local).nnz == sym.nnz

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import arrays
 from ._record import ArrayRecord
 from .convolution import Convolution, dense_stage
 from .learning import STDP
@@ -119,7 +120,7 @@ class Connectivity(ArrayRecord):
         population and per pass), returned read-only."""
         counts = self.__dict__.get("_fan_in")
         if counts is None:
-            counts = np.bincount(self.indices, minlength=self.n_post)
+            counts = arrays.counts(self.indices, self.n_post)
             counts.setflags(write=False)
             object.__setattr__(self, "_fan_in", counts)
         return counts

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from numba import njit
 from scipy import sparse
 from scipy.sparse.csgraph import depth_first_order
 
@@ -140,6 +141,42 @@ def _split_sizes(sym: sparse.csr_matrix, n1: int, seed: int) -> np.ndarray:
     return side
 
 
+@njit(cache=True, nogil=True)
+def _induced(indptr, indices, data, nodes, local):
+    """The subgraph on ``nodes`` (ascending) of a CSR graph, as CSR with local ids: each row's
+    entries in their stored order, those to other nodes dropped (``local``: -1 everywhere, used
+    as scratch and left so)."""
+    for i in range(nodes.size):
+        local[nodes[i]] = i
+    ptr = np.zeros(nodes.size + 1, dtype=np.int64)
+    for i in range(nodes.size):
+        v = nodes[i]
+        kept = 0
+        for e in range(indptr[v], indptr[v + 1]):
+            if local[indices[e]] >= 0:
+                kept += 1
+        ptr[i + 1] = ptr[i] + kept
+    sub_indices = np.empty(ptr[-1], dtype=np.int64)
+    sub_data = np.empty(ptr[-1], dtype=data.dtype)
+    for i in range(nodes.size):
+        v, at = nodes[i], ptr[i]
+        for e in range(indptr[v], indptr[v + 1]):
+            u = local[indices[e]]
+            if u >= 0:
+                sub_indices[at], sub_data[at] = u, data[e]
+                at += 1
+    for i in range(nodes.size):
+        local[nodes[i]] = -1
+    return ptr, sub_indices, sub_data
+
+
+def _subgraph(sym: sparse.csr_matrix, nodes: np.ndarray, local: np.ndarray) -> sparse.csr_matrix:
+    """``sym[nodes][:, nodes]`` for ascending ``nodes`` (the same arrays, without scipy's two
+    fancy-indexing passes per call: 1.6 s over the microcircuit's 7000 bisections)."""
+    ptr, ind, dat = _induced(sym.indptr, sym.indices, sym.data, nodes, local)
+    return sparse.csr_matrix((dat, ind, ptr), shape=(nodes.size, nodes.size))
+
+
 def bisection_positions(traffic: sparse.csr_matrix, target: Target, seed: int = 0) -> np.ndarray:
     """Recursive bisection onto the grid: the k snake positions are halved along the longer side of
     their bounding box, the cores' traffic graph is bisected (METIS) into parts of those sizes,
@@ -150,8 +187,9 @@ def bisection_positions(traffic: sparse.csr_matrix, target: Target, seed: int = 
     chip_r, chip_c = np.divmod(slots[:, 0], max(b_cols, 1))
     gy, gx = chip_r * rows + slots[:, 1], chip_c * cols + slots[:, 2]
     sym = (traffic + traffic.T).tocsr()
+    local = np.full(k, -1, dtype=np.int64)
     position = np.empty_like(slots)
-    stack = [(np.arange(k), np.arange(k))]  # (cores, slot indices)
+    stack = [(np.arange(k), np.arange(k))]  # (cores, slot indices); cores stay ascending
     while stack:
         cores, where = stack.pop()
         if cores.size <= 1:
@@ -161,7 +199,7 @@ def bisection_positions(traffic: sparse.csr_matrix, target: Target, seed: int = 
         axis = ys if np.ptp(ys) >= np.ptp(xs) else xs
         order = where[np.lexsort((xs if axis is ys else ys, axis))]
         n1 = cores.size // 2
-        side = _split_sizes(sym[cores][:, cores].tocsr(), n1, seed)
+        side = _split_sizes(_subgraph(sym, cores, local), n1, seed)
         stack.append((cores[side], order[:n1]))
         stack.append((cores[~side], order[n1:]))
     return position
