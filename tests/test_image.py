@@ -294,6 +294,11 @@ def test_core_rows_sort_order_reports_keys_in_order_and_the_scratch_gathers_the_
     assert sort_order(tuple(k[order] for k in keys)) is None  # in order already: no permutation
     wide = (keys[0] << 40, keys[1], keys[2] << 30)  # over 63 packed bits: the lexsort path
     assert sort_order(wide).tolist() == order.tolist() and sort_order(tuple(k[order] for k in wide)) is None
+    for ks in (keys, wide):  # the compiled packing (with a scratch array) gives the same answers
+        packed = np.empty(300, dtype=np.int64)
+        assert sort_order(ks, packed).tolist() == order.tolist()
+        assert sort_order(tuple(k[order] for k in ks), packed) is None
+    assert sort_order(tuple(k[:0] for k in keys), np.empty(0, dtype=np.int64)) is None
     batch = {"key": keys[0], "delay": keys[1], "slot": keys[2], "pre": rng.integers(0, 99, 300),
              "field": rng.integers(0, 2, 300), "weight": rng.integers(-9, 9, 300)}
     scratch = CoreScratch()

@@ -69,6 +69,10 @@ def sort_order(keys, packed: np.ndarray | None = None) -> np.ndarray | None:
     """Stable order by the non-negative integer ``keys`` (most significant first), or None when
     they are in order already: one packed int64 key (into ``packed`` when given) when their bits
     fit, else a lexsort."""
+    if len(keys) == 3 and packed is not None:  # a core's (row, delay, slot): two compiled passes
+        fits, in_order = _pack3(keys[0], keys[1], keys[2], packed)
+        if fits:
+            return None if in_order else np.argsort(packed, kind="stable")
     bits = [max(1, int(k.max(initial=0)).bit_length()) for k in keys]
     if sum(bits) > 63:
         order = np.lexsort(keys[::-1])
@@ -99,6 +103,24 @@ def row_mantissas(w, start, exp):
 
 
 @njit(cache=True, nogil=True)
+def _pack3(k0, k1, k2, packed):
+    """:func:`sort_order`'s packed key of three non-negative keys into ``packed``: returns (the
+    bits fit 63, the keys are in order already); one pass for the maxima, one to pack and check."""
+    m0 = m1 = m2 = 0
+    for i in range(k0.size):
+        m0, m1, m2 = max(m0, k0[i]), max(m1, k1[i]), max(m2, k2[i])
+    b1, b2 = max(1, _bit_length(m1)), max(1, _bit_length(m2))
+    if max(1, _bit_length(m0)) + b1 + b2 > 63:
+        return False, False
+    in_order = True
+    for i in range(k0.size):
+        packed[i] = (((k0[i] << b1) | k1[i]) << b2) | k2[i]
+        if i and packed[i] < packed[i - 1]:
+            in_order = False
+    return True, in_order
+
+
+@njit(cache=True, nogil=True)
 def _gather(order, key, pre, slot, field, delay, weight, o_key, o_pre, o_slot, o_field, o_delay, o_weight):
     for i in range(order.size):
         j = order[i]
@@ -112,11 +134,11 @@ def _row_exponents(key, w, forced, wmax, start, exp):
     power of two: ``w >> e`` fits when ``w ^ (w >> 63)`` (``w`` or ``~w``) has at most ``e``
     bits more than ``wmax``, so a row's shift comes from the OR of those values."""
     keep = _bit_length(wmax)
-    rows, ored, least = 0, 0, 0
+    rows, ored, least, bad = 0, 0, 0, -1
     for i in range(key.size):
         if i == 0 or key[i] != key[i - 1]:
             if rows:
-                exp[rows - 1] = max(least, _bit_length(ored) - keep)
+                bad = _close_row(w, start, exp, rows - 1, i, max(least, _bit_length(ored) - keep), bad)
             start[rows] = i
             rows += 1
             ored, least = 0, 0
@@ -124,14 +146,22 @@ def _row_exponents(key, w, forced, wmax, start, exp):
         if forced.size and forced[i] > least:
             least = forced[i]
     if rows:
-        exp[rows - 1] = max(least, _bit_length(ored) - keep)
-    r = -1
-    for i in range(key.size):
-        if r + 1 < rows and start[r + 1] == i:
-            r += 1
-        if w[i] & ((np.int64(1) << exp[r]) - 1):
-            return rows, i
-    return rows, -1
+        bad = _close_row(w, start, exp, rows - 1, key.size, max(least, _bit_length(ored) - keep), bad)
+    return rows, bad
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _close_row(w, start, exp, r, end, e, bad):
+    """Row ``r`` (synapses ``start[r] .. end - 1``) gets exponent ``e``; returns ``bad``, or if
+    there is none yet the first of the row's weights that ``e`` drops bits of (the row was just
+    read: its weights are in cache, so this replaces a second pass over all of them)."""
+    exp[r] = e
+    if bad < 0 and e > 0:
+        mask = (np.int64(1) << e) - 1
+        for j in range(start[r], end):
+            if w[j] & mask:
+                return j
+    return bad
 
 
 @njit(cache=True, nogil=True)
