@@ -184,3 +184,22 @@ def test_each_state_of_the_sources_gets_its_own_numba_cache(tmp_path, monkeypatc
     assert second != first and not first.exists()
     monkeypatch.setenv("NUMBA_CACHE_DIR", "/elsewhere")
     assert suite._case_env()["NUMBA_CACHE_DIR"] == "/elsewhere"
+
+
+def test_a_warmed_up_case_runs_once_untimed_before_its_recorded_run(tmp_path):
+    script = tmp_path / "case.py"
+    runs = tmp_path / "runs"
+    script.write_text("import json, pathlib\np = pathlib.Path(r'%s')\nn = len(p.read_text()) if p.exists() else 0\n"
+                      "p.write_text('x' * (n + 1))\nprint(json.dumps({'case': 'w', 'run': n + 1}))\n" % runs)
+    res = suite.run_case(suite.Case("w", "g", (str(script),), warm_up=True), quick=False)
+    assert res["records"] == [{"case": "w", "run": 2}] and runs.read_text() == "xx"
+    res = suite.run_case(suite.Case("w", "g", (str(script),), warm_up=True), quick=True)  # quick: no warm-up
+    assert res["records"] == [{"case": "w", "run": 3}]
+
+
+def test_the_sweep_speed_up_counts_only_when_every_point_ran():
+    for every, met in ((True, True), (False, False)):
+        results = [_result("sweep", {"case": "sweep_speedup", "speedup_2_over_1": 1.7, "tables_identical": True,
+                                     "every_point_ok": every})]
+        goals = {g["goal"]: g for g in suite.goals(results, [])}
+        assert goals["24-point sweep: 2 Dask workers over 1 (2 cores), every point run"]["met"] is met
