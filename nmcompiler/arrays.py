@@ -44,16 +44,23 @@ def distinct(x: np.ndarray) -> np.ndarray:
 def counts(x: np.ndarray, n: int) -> np.ndarray:
     """``np.bincount(x, minlength=n)`` for indices ``x`` in ``[0, n)``, in one compiled pass
     (numpy converts int32 indices to int64 first: 1.8 s against 0.4 s for the microcircuit's
-    0.29 billion synapse targets)."""
-    return _counts(np.asarray(x), n)
+    0.29 billion synapse targets). An index outside ``[0, n)`` raises ValueError."""
+    out, bad = _counts(np.asarray(x), n)
+    if bad:
+        raise ValueError(f"counts: {bad} indices outside [0, {n})")
+    return out
 
 
 @njit(cache=True, nogil=True)
 def _counts(x, n):
     out = np.zeros(n, dtype=np.int64)
+    bad = 0
     for v in x:
-        out[v] += 1
-    return out
+        if 0 <= v < n:
+            out[v] += 1
+        else:
+            bad += 1
+    return out, bad
 
 
 @njit(cache=True, nogil=True)

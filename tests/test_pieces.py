@@ -141,3 +141,5 @@ def test_counts_equal_numpy_bincount():
         assert got.dtype == want.dtype and np.array_equal(got, want) and got[977:].sum() == 0
         assert np.array_equal(counts(x[::3], 1000), np.bincount(x[::3], minlength=1000))  # a strided view
     assert np.array_equal(counts(np.zeros(0, dtype=np.int32), 4), np.zeros(4, dtype=np.int64))
+    with pytest.raises(ValueError, match="2 indices outside"):
+        counts(np.array([0, 4, -1, 3]), 4)

@@ -114,7 +114,7 @@ def _pack3(k0, k1, k2, packed):
         return False, False
     in_order = True
     for i in range(k0.size):
-        packed[i] = (((k0[i] << b1) | k1[i]) << b2) | k2[i]
+        packed[i] = (((np.int64(k0[i]) << b1) | np.int64(k1[i])) << b2) | np.int64(k2[i])
         if i and packed[i] < packed[i - 1]:
             in_order = False
     return True, in_order
