@@ -74,12 +74,27 @@ def test_word32_packing_equals_its_field_formula():
     assert all(np.array_equal(a, b) for a, b in zip(back, (index, channel, delay, mantissa)))
 
 
-def test_row_mantissas_shift_each_row_by_its_exponent():
-    from nmcompiler.image.core_rows import row_mantissas
+def test_core_rows_pack_each_synapse_with_its_weight_shifted_by_its_rows_exponent():
+    """The image's one pass (row exponents, then each row's entries) packs what the layout's own
+    packer makes of the weights shifted right by their row's exponent."""
+    from nmcompiler.image.core_rows import CoreScratch, CoreSynapses, row_exponents
+    from nmcompiler.targets.encoding import SparseLayout, Word32Layout
 
-    w = np.array([40, -7, 12, 3, -64, 5], dtype=np.int64)
-    start, exp = np.array([0, 2, 5]), np.array([2, 0, 1])
-    assert row_mantissas(w, start, exp).tolist() == [10, -2, 12, 3, -64, 2]
+    rng = np.random.default_rng(5)
+    n = 3000
+    key = np.sort(rng.integers(0, 400, n))
+    w = rng.integers(-1, 2, n) * (rng.integers(1, 200, n) << rng.integers(0, 6, n))
+    syn = CoreSynapses({"key": key, "pre": key // 3, "slot": rng.integers(0, 256, n), "field": rng.integers(0, 2, n),
+                        "delay": rng.integers(1, 17, n), "weight": w})
+    f = SynapseFields(index=8, delay=4, channel=1, weight=9)
+    for layout in (SparseLayout, Word32Layout):
+        words = np.zeros(n, dtype=np.uint32)
+        start, exp, bad = CoreScratch().rows(syn, np.zeros(0, dtype=np.int64), 255, layout.shifts(f), words)
+        want_start, want_exp, want_bad = row_exponents(key, w, np.zeros(0, dtype=np.int64), 255)
+        assert np.array_equal(start, want_start) and np.array_equal(exp, want_exp) and bad == want_bad
+        assert exp.max() > 0  # rows that shift their weights
+        mantissa = w >> np.repeat(exp, np.diff(np.r_[start, n]))
+        assert np.array_equal(words, layout.pack(f, syn.slot, syn.field, syn.delay, mantissa))
 
 
 def test_sparse_packing_equals_its_field_formula_and_writes_into_out():

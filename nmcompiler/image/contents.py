@@ -40,7 +40,7 @@ from ..ir.fixed_point import FixedPointNetwork
 from ..mapping.mapping import Mapping
 from ..lowered import program_from_fixed_point
 from .plastic import PLASTIC_DTYPE, plastic_meta, plastic_rows
-from .core_rows import CoreScratch, CoreSynapses
+from .core_rows import CoreScratch, CoreSynapses, fill_rows
 from .synapse_batches import BATCH_SYNAPSES, synapse_batches
 from ..targets import Target
 from ..targets.encoding import SynapseFields
@@ -206,9 +206,6 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         # one projection and shares its exponent
         max_delay = max(max_delay, int(s["delay"].max(initial=1)))
         bounds = np.searchsorted(s["core"], np.arange(batch.cores.start, batch.cores.stop + 1))  # core by core
-        # the batch's entries in one array (its cores' entries are views) rather than one new array a
-        # core: the microcircuit's image onto spinnaker-like took 0.3 million page faults fewer
-        entries = np.empty(0 if layout.axon_per_delay else s["pre"].size, dtype=np.uint32)
         for c in batch.cores:
             members = by_core[core_bounds[c]:core_bounds[c + 1]]
             rec = _neuron_records(prog, members)
@@ -219,7 +216,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
                                                    mapping.axon_types.get(c))
             else:
                 forced = None if learns is None else learns.exponents(syn.key)
-                rows, synapses = _rows(c, target, fields, layout, syn, forced, scratch, entries[lo:hi])
+                rows, synapses = _rows(c, target, fields, layout, syn, forced, scratch)
                 type_w = np.zeros((0, 0), dtype=np.int16)
             dests = dest_pairs[dest_bounds[c]:dest_bounds[c + 1]] % width
             extra = {"compartments": _records(comps, c)} if comps else {}
@@ -353,23 +350,23 @@ def _records(comps: dict, c: int) -> np.ndarray:
     return rec
 
 
-def _rows(core, target, f: SynapseFields, layout, syn: CoreSynapses, forced, scratch: CoreScratch, out: np.ndarray):
-    """Rows and entries (written into ``out``); ``forced``: per synapse an exponent its row must
-    have at least (a plastic projection's own: its mantissas learn in those units)."""
+def _rows(core, target, f: SynapseFields, layout, syn: CoreSynapses, forced, scratch: CoreScratch):
+    """Rows and entries; ``forced``: per synapse an exponent its row must have at least (a plastic
+    projection's own: its mantissas learn in those units). Each core's arrays are its own (about a
+    megabyte each onto spinnaker-like): as views of one array per batch they took three times
+    longer to fault in, its pages being huge (numpy asks for them above 4 MiB) and compacted first."""
     wmax = (1 << (f.weight - 1)) - 1
     # one row per (source, channel, target population); its exponent is the largest its synapses
     # need (``syn.key`` ascends: the batch's order sorts by core, then key)
     forced = np.zeros(0, dtype=np.int64) if forced is None else np.asarray(forced, dtype=np.int64)
-    start, row_exp, bad = scratch.rows(syn.key, syn.weight, forced, wmax)
+    out = np.empty(syn.key.size, dtype=np.uint32)
+    start, row_exp, bad = scratch.rows(syn, forced, wmax, layout.shifts(f), out)
     if bad >= 0:
         raise UserError(f"core {core}: the weights of source {int(syn.pre[bad])} do not share an exponent that "
                         f"{target.name}'s {f.weight}-bit weights can express")
-    words = layout.pack(f, syn.slot, syn.field, syn.delay, scratch.mantissas(syn.weight, start, row_exp), out)
     rows = np.zeros(start.size, dtype=ROW_DTYPE)
-    rows["source"], rows["start"] = syn.pre[start], start
-    rows["length"] = np.diff(start, append=syn.key.size)
-    rows["exponent"] = row_exp
-    return rows, words
+    fill_rows(rows, syn.pre, start, row_exp, syn.key.size)
+    return rows, out
 
 
 def _crossbar(core, target, n_local, s_pre, s_post, s_delay, s_w, assigned=None):

@@ -2,7 +2,7 @@
 
 :func:`build_contents <.contents.build_contents>` takes each core's synapses from a batch
 (:mod:`.synapse_batches`), orders them (row, delay, slot), gathers them and finds each row's
-exponent and its synapses' mantissas. The per-synapse arrays of that work live in one
+exponent and its synapses' entries. The per-synapse arrays of that work live in one
 :class:`CoreScratch` for the whole image: arrays allocated afresh for every core ran about three
 times slower while the image's own arrays accumulated (the microcircuit onto spinnaker-like:
 the gathers 1.6 s alone, 4.0 s beside the kept rows), since their pages were new each time.
@@ -13,9 +13,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["CoreScratch", "CoreSynapses", "row_exponents", "row_mantissas", "sort_order"]
+from ..targets.encoding import EntryShifts, entry_word
 
-_FIELDS = ("key", "pre", "slot", "field", "delay", "weight", "packed", "start", "exp", "mantissa")
+__all__ = ["CoreScratch", "CoreSynapses", "fill_rows", "row_exponents", "sort_order"]
+
+_FIELDS = ("key", "pre", "slot", "field", "delay", "weight", "packed", "start", "exp")
 
 
 class CoreSynapses:
@@ -52,17 +54,15 @@ class CoreScratch:
                 arrays["pre"], arrays["slot"], arrays["field"], arrays["delay"], arrays["weight"])
         return CoreSynapses(arrays)
 
-    def rows(self, key: np.ndarray, w: np.ndarray, forced: np.ndarray, wmax: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """:func:`row_exponents` into this scratch (the returned arrays are views of it)."""
-        arrays = self.take(key.size)
-        rows, bad = _row_exponents(key, w, forced, wmax, arrays["start"], arrays["exp"])
+    def rows(self, syn: CoreSynapses, forced: np.ndarray, wmax: int, shifts: EntryShifts,
+             words: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """:func:`row_exponents` of ``syn`` into this scratch (the returned arrays are views of it),
+        and in the same pass each synapse's entry into ``words``: its weight shifted right by its
+        row's exponent, packed as ``shifts`` says (the row's synapses are still in cache)."""
+        arrays = self.take(syn.key.size)
+        rows, bad = _row_exponents(syn.key, syn.weight, forced, wmax, arrays["start"], arrays["exp"], words, syn.slot,
+                                   syn.field, syn.delay, shifts.args())
         return arrays["start"][:rows], arrays["exp"][:rows], bad
-
-    def mantissas(self, w: np.ndarray, start: np.ndarray, exp: np.ndarray) -> np.ndarray:
-        """:func:`row_mantissas` into this scratch (a view of it)."""
-        out = self.take(w.size)["mantissa"]
-        _row_mantissas(w, start, exp, out)
-        return out
 
 
 def sort_order(keys, packed: np.ndarray | None = None) -> np.ndarray | None:
@@ -91,15 +91,23 @@ def row_exponents(key, w, forced, wmax):
     ``[-wmax - 1, wmax]``, per row the largest of its synapses'. Returns (first synapse of each
     row, its exponent, the first synapse whose weight that exponent drops bits of, or -1)."""
     start, exp = np.empty(key.size, dtype=np.int64), np.empty(key.size, dtype=np.int64)
-    rows, bad = _row_exponents(key, w, forced, wmax, start, exp)
+    none = np.zeros(0, dtype=np.int64)
+    rows, bad = _row_exponents(key, w, forced, wmax, start, exp, np.zeros(0, dtype=np.uint32), none, none, none,
+                               (0, 0, 0, 0, 0))
     return start[:rows], exp[:rows], bad
 
 
-def row_mantissas(w, start, exp):
-    """Each synapse's weight shifted right by its row's exponent (rows begin at ``start``)."""
-    out = np.empty(w.size, dtype=np.int64)
-    _row_mantissas(w, start, exp, out)
-    return out
+def fill_rows(rows: np.ndarray, pre: np.ndarray, start: np.ndarray, exp: np.ndarray, synapses: int) -> None:
+    """Each row's ``source`` (its first synapse's ``pre``), ``start``, ``length`` and ``exponent``
+    into the records ``rows`` (the image's row dtype), in one compiled pass."""
+    _fill_rows(pre, start, exp, synapses, rows["source"], rows["start"], rows["length"], rows["exponent"])
+
+
+@njit(cache=True, nogil=True)
+def _fill_rows(pre, start, exp, synapses, source, first, length, exponent):
+    for r in range(start.size):
+        end = start[r + 1] if r + 1 < start.size else synapses
+        source[r], first[r], length[r], exponent[r] = pre[start[r]], start[r], end - start[r], exp[r]
 
 
 @njit(cache=True, nogil=True)
@@ -129,54 +137,44 @@ def _gather(order, key, pre, slot, field, delay, weight, o_key, o_pre, o_slot, o
 
 
 @njit(cache=True, nogil=True)
-def _row_exponents(key, w, forced, wmax, start, exp):
+def _row_exponents(key, w, forced, wmax, start, exp, words, slot, field, delay, shifts):
     """:func:`row_exponents` into ``start`` and ``exp``; returns (rows, bad). ``wmax + 1`` is a
     power of two: ``w >> e`` fits when ``w ^ (w >> 63)`` (``w`` or ``~w``) has at most ``e``
-    bits more than ``wmax``, so a row's shift comes from the OR of those values."""
+    bits more than ``wmax``, so a row's shift comes from the OR of those values. With ``words``
+    (not empty), each row's entries are packed (:func:`entry_word`) as soon as its exponent is known."""
     keep = _bit_length(wmax)
-    rows, ored, least, bad = 0, 0, 0, -1
-    for i in range(key.size):
-        if i == 0 or key[i] != key[i - 1]:
-            if rows:
-                bad = _close_row(w, start, exp, rows - 1, i, max(least, _bit_length(ored) - keep), bad)
-            start[rows] = i
-            rows += 1
-            ored, least = 0, 0
-        ored |= w[i] ^ (w[i] >> 63)
-        if forced.size and forced[i] > least:
-            least = forced[i]
-    if rows:
-        bad = _close_row(w, start, exp, rows - 1, key.size, max(least, _bit_length(ored) - keep), bad)
+    s_index, s_channel, s_delay, s_mantissa, mantissa_mask = shifts
+    rows, bad, i, n = 0, -1, 0, key.size
+    while i < n:
+        j, ored, least = i, 0, 0
+        while j < n and key[j] == key[i]:
+            ored |= w[j] ^ (w[j] >> 63)
+            if forced.size and forced[j] > least:
+                least = forced[j]
+            j += 1
+        e = max(least, _bit_length(ored) - keep)
+        start[rows], exp[rows] = i, e
+        rows += 1
+        if bad < 0 and e > 0:  # the first weight whose bits the row's exponent drops
+            mask = (np.int64(1) << e) - 1
+            for k in range(i, j):
+                if w[k] & mask:
+                    bad = k
+                    break
+        if words.size:
+            for k in range(i, j):
+                words[k] = entry_word(slot[k], field[k], delay[k], w[k] >> e, s_index, s_channel, s_delay, s_mantissa,
+                                      mantissa_mask)
+        i = j
     return rows, bad
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _close_row(w, start, exp, r, end, e, bad):
-    """Row ``r`` (synapses ``start[r] .. end - 1``) gets exponent ``e``; returns ``bad``, or if
-    there is none yet the first of the row's weights that ``e`` drops bits of (the row was just
-    read: its weights are in cache, so this replaces a second pass over all of them)."""
-    exp[r] = e
-    if bad < 0 and e > 0:
-        mask = (np.int64(1) << e) - 1
-        for j in range(start[r], end):
-            if w[j] & mask:
-                return j
-    return bad
 
 
 @njit(cache=True, nogil=True)
 def _bit_length(x):
-    """Bits of the non-negative ``x``."""
+    """Bits of the non-negative ``x``, in six halving steps (a row's took up to 63 shifts)."""
     b = 0
-    while x >> b:
-        b += 1
-    return b
-
-
-@njit(cache=True, nogil=True)
-def _row_mantissas(w, start, exp, out):
-    for r in range(start.size):
-        end = start[r + 1] if r + 1 < start.size else w.size
-        e = exp[r]
-        for i in range(start[r], end):
-            out[i] = w[i] >> e
+    for s in (32, 16, 8, 4, 2, 1):
+        if x >> s:
+            x >>= s
+            b += s
+    return b + (1 if x else 0)

@@ -11,7 +11,6 @@ as the core's engine runs it.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np

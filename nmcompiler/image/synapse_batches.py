@@ -200,8 +200,10 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
 
 
 def _batches(projections, per_core, batch_synapses, ctx: _Context, comps: dict, pop_starts):
-    """The batches one after another; their arrays share one buffer (a batch's arrays hold until
-    the next batch is drawn), so pages are touched once rather than once per batch."""
+    """The batches one after another, each filled on the pool's threads while the caller works on
+    the one before (the image's rows and entries are made core by core on one thread, the fill
+    scatters on the others). Two buffers take turns, so pages are touched once rather than once per
+    batch; a batch's arrays hold until the next batch is drawn."""
     K = per_core.size
     ranges, c0 = [], 0
     while c0 < K:
@@ -212,49 +214,69 @@ def _batches(projections, per_core, batch_synapses, ctx: _Context, comps: dict, 
         ranges.append((c0, c1, total))
         c0 = c1
     size = max((t for _, _, t in ranges), default=0)
-    buffer = {key: np.empty(size, dtype=np.int64) for key in FIELDS}
+    buffers = [{key: np.empty(size, dtype=np.int64) for key in FIELDS} for _ in range(min(2, len(ranges)))]
     threads = max(1, min(numba.get_num_threads(), len(projections)))
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nmc-image") as pool:
-        for c0, c1, total in ranges:
-            out = {key: a[:total] for key, a in buffer.items()}
-            _gather(projections, c0, c1, per_core, ctx, comps, pop_starts, out, pool, threads)
-            yield SynapseBatch(cores=range(c0, c1), arrays=out)
+
+        def start(b: int):
+            c0, c1, total = ranges[b]
+            out = {key: a[:total] for key, a in buffers[b % 2].items()}
+            return SynapseBatch(cores=range(c0, c1), arrays=out), _Fill(projections, c0, c1, per_core, ctx, out, pool,
+                                                                         threads)
+
+        pending = start(0) if ranges else None
+        for b in range(len(ranges)):
+            batch, fill = pending
+            fill.finish(comps, pop_starts)
+            pending = start(b + 1) if b + 1 < len(ranges) else None  # into the buffer the caller is done with
+            yield batch
 
 
-def _gather(projections, c0, c1, per_core, ctx: _Context, comps: dict, pop_starts, out, pool, threads) -> None:
-    """Fill ``out`` with the batch of cores ``c0..c1 - 1``, core by core; within a core projection
-    by projection in CSR order, then its compartments' message rows. Each projection starts at
-    its own offset in each core, so projections are filled by ``threads`` threads at once."""
-    counts = np.array([np.diff(p.core_start[c0:c1 + 1]) for p in projections]).reshape(len(projections), c1 - c0)
-    start = np.zeros(c1 - c0 + 1, dtype=np.int64)
-    np.cumsum(per_core[c0:c1], out=start[1:])
-    first = start[:-1] + np.cumsum(counts, axis=0) - counts  # (projection, core): its first position
-    cursors = first.copy()
-    work = counts.sum(axis=1)
-    busy = [int(k) for k in np.argsort(-work, kind="stable") if work[k]]  # dealt round robin, largest first
-    shares = [busy[j::threads] for j in range(threads)]
+class _Fill:
+    """The batch of cores ``c0..c1 - 1`` being written into ``out``, core by core; within a core
+    projection by projection in CSR order, then its compartments' message rows. Each projection
+    starts at its own offset in each core, so projections are filled by ``threads`` threads at once."""
 
-    def fill(share):
-        for k in share:
-            p = projections[k]
-            _fill(p.indptr, p.indices, p.pre_base, p.post_base, p.channel, p.group, ctx.row_groups, p.mantissa,
-                  p.exponent, p.delays, p.core, c0, c1, ctx.n, ctx.local, ctx.slot_of, ctx.block,
-                  *(out[key] for key in FIELDS), cursors[k])
+    def __init__(self, projections, c0: int, c1: int, per_core, ctx: _Context, out, pool, threads: int):
+        self.c0, self.c1, self.ctx, self.out = c0, c1, ctx, out
+        counts = np.array([np.diff(p.core_start[c0:c1 + 1]) for p in projections]).reshape(len(projections), c1 - c0)
+        self.start = np.zeros(c1 - c0 + 1, dtype=np.int64)
+        np.cumsum(per_core[c0:c1], out=self.start[1:])
+        first = self.start[:-1] + np.cumsum(counts, axis=0) - counts  # (projection, core): its first position
+        self.cursors, self.end = first.copy(), first + counts
+        self.any = bool(projections)
+        work = counts.sum(axis=1)
+        busy = [int(k) for k in np.argsort(-work, kind="stable") if work[k]]  # dealt round robin, largest first
+        cursors = self.cursors
 
-    list(pool.map(fill, shares))
-    if not np.array_equal(cursors, first + counts):
-        raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: a projection placed other synapses than counted")
-    placed = cursors[-1] if projections else start[:-1].copy()
-    if comps:  # message rows of the compartments whose neuron lives in the batch
-        soma, channel, soma_core = comps["soma"], comps["channel"], comps["soma_core"]
-        k = np.flatnonzero((soma_core >= c0) & (soma_core < c1))
-        at = np.empty(k.size, dtype=np.int64)
-        _place_messages(k, soma_core, c0, placed, at)
-        pre = ctx.n_pre + k
-        pop = np.searchsorted(pop_starts, soma[k], side="right") - 1
-        rows = {"pre": pre, "key": pre * ctx.row_groups + channel[k] * max(1, pop_starts.size) + pop,
-                "core": soma_core[k], "slot": ctx.local[soma[k]], "field": channel[k], "delay": 1, "weight": 1}
-        for key in FIELDS:
-            out[key][at] = rows[key]
-    if not np.array_equal(placed, start[1:]):
-        raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: placed synapses differ from the counted ones")
+        def fill(share):
+            for k in share:
+                p = projections[k]
+                _fill(p.indptr, p.indices, p.pre_base, p.post_base, p.channel, p.group, ctx.row_groups, p.mantissa,
+                      p.exponent, p.delays, p.core, c0, c1, ctx.n, ctx.local, ctx.slot_of, ctx.block,
+                      *(out[key] for key in FIELDS), cursors[k])
+
+        self.futures = [pool.submit(fill, busy[j::threads]) for j in range(threads)]
+
+    def finish(self, comps: dict, pop_starts) -> None:
+        """Wait for the threads, then place the message rows and check every count."""
+        c0, c1, ctx, out = self.c0, self.c1, self.ctx, self.out
+        for f in self.futures:
+            f.result()
+        if not np.array_equal(self.cursors, self.end):
+            raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: a projection placed other synapses "
+                                 "than counted")
+        placed = self.cursors[-1] if self.any else self.start[:-1].copy()
+        if comps:  # message rows of the compartments whose neuron lives in the batch
+            soma, channel, soma_core = comps["soma"], comps["channel"], comps["soma_core"]
+            k = np.flatnonzero((soma_core >= c0) & (soma_core < c1))
+            at = np.empty(k.size, dtype=np.int64)
+            _place_messages(k, soma_core, c0, placed, at)
+            pre = ctx.n_pre + k
+            pop = np.searchsorted(pop_starts, soma[k], side="right") - 1
+            rows = {"pre": pre, "key": pre * ctx.row_groups + channel[k] * max(1, pop_starts.size) + pop,
+                    "core": soma_core[k], "slot": ctx.local[soma[k]], "field": channel[k], "delay": 1, "weight": 1}
+            for key in FIELDS:
+                out[key][at] = rows[key]
+        if not np.array_equal(placed, self.start[1:]):
+            raise AssertionError(f"synapse batch of cores {c0}..{c1 - 1}: placed synapses differ from the counted ones")

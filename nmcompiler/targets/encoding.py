@@ -19,8 +19,9 @@ from numba import njit
 if TYPE_CHECKING:
     from .target import Target
 
-__all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "CamLayout", "ConvolutionLayout", "CrossbarLayout", "SparseLayout", "StorageLayout",
-           "SynapseFields", "Word32Layout", "axon_key_stride", "axon_keys", "storage_layout"]
+__all__ = ["CROSSBAR_ROW_DELAY_MAX", "ENTRY_BITS", "CamLayout", "ConvolutionLayout", "CrossbarLayout", "EntryLayout",
+           "EntryShifts", "SparseLayout", "StorageLayout", "SynapseFields", "Word32Layout", "axon_key_stride", "axon_keys",
+           "storage_layout"]
 
 ENTRY_BITS = 32  # a synapse entry or word of the image
 WORD32_LOW_BITS = 16  # word32: index, channel and delay in the low half, the weight mantissa in the high half
@@ -28,26 +29,38 @@ CROSSBAR_ROW_DELAY_MAX = 255  # crossbar: an axon row stores its delay in one by
 CAM_CORES_PER_CHIP = 8  # cam: an SRAM entry's core mask is one byte (image SRAM_DTYPE)
 
 
-@njit(cache=True, nogil=True)
-def _pack_word32(index, channel, delay, mantissa, index_bits, channel_bits, out):
-    """:meth:`Word32Layout.pack` word by word (one pass, no temporaries): fields wrap to 32 bits,
-    the mantissa to its two's complement in the high half."""
-    high = (1 << (ENTRY_BITS - WORD32_LOW_BITS)) - 1
-    for i in range(out.size):
-        w = (index[i] | (channel[i] << index_bits) | ((delay[i] - 1) << (index_bits + channel_bits))
-             | ((mantissa[i] & high) << WORD32_LOW_BITS))
-        out[i] = np.uint32(w & 0xFFFFFFFF)
+@dataclass(frozen=True)
+class EntryShifts:
+    """Where a 32-bit synapse entry holds each field: the lowest bit of the local index, the
+    channel, delay - 1 and the weight mantissa, and the mantissa's width (two's complement)."""
+
+    index: int
+    channel: int
+    delay: int
+    mantissa: int
+    mantissa_bits: int
+
+    def args(self) -> tuple[int, int, int, int, int]:
+        """(index, channel, delay, mantissa shift, mantissa mask): :func:`entry_word`'s arguments."""
+        return self.index, self.channel, self.delay, self.mantissa, (1 << self.mantissa_bits) - 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def entry_word(index, channel, delay, mantissa, s_index, s_channel, s_delay, s_mantissa, mantissa_mask):
+    """One synapse's entry: each field wrapped to 32 bits and shifted to its place, the mantissa
+    to its two's complement, the word wrapped to 32 bits (:class:`EntryShifts`)."""
+    low = np.int64(0xFFFFFFFF)
+    w = (((np.int64(index) & low) << s_index) | ((np.int64(channel) & low) << s_channel)
+         | (((np.int64(delay) - 1) & low) << s_delay) | ((np.int64(mantissa) & mantissa_mask) << s_mantissa))
+    return np.uint32(w & low)
 
 
 @njit(cache=True, nogil=True)
-def _pack_sparse(index, channel, delay, mantissa, index_bits, delay_bits, channel_bits, weight_bits, out):
-    """:meth:`SparseLayout.pack` entry by entry: index | delay - 1 | channel | mantissa in
-    ``weight_bits``-bit two's complement, low to high, each field wrapped to 32 bits."""
-    low = 0xFFFFFFFF
+def _pack_entries(index, channel, delay, mantissa, s_index, s_channel, s_delay, s_mantissa, mantissa_mask, out):
+    """:meth:`EntryLayout.pack` entry by entry (one pass, no temporaries)."""
     for i in range(out.size):
-        w = ((index[i] & low) | (((delay[i] - 1) & low) << index_bits) | ((channel[i] & low) << (index_bits + delay_bits))
-             | ((mantissa[i] & ((1 << weight_bits) - 1)) << (index_bits + delay_bits + channel_bits)))
-        out[i] = np.uint32(w & low)
+        out[i] = entry_word(index[i], channel[i], delay[i], mantissa[i], s_index, s_channel, s_delay, s_mantissa,
+                            mantissa_mask)
 
 
 def _pack_args(index, channel, delay, mantissa, out):
@@ -133,19 +146,32 @@ class StorageLayout:
         return f"{type(self).__name__}()"
 
 
-class SparseLayout(StorageLayout):
+class EntryLayout(StorageLayout):
+    """A 32-bit entry per synapse, its fields where :meth:`shifts` puts them."""
+
+    @staticmethod
+    def shifts(f: SynapseFields) -> EntryShifts:
+        raise NotImplementedError
+
+    @classmethod
+    def pack(cls, f: SynapseFields, index, channel, delay, mantissa, out: np.ndarray | None = None) -> np.ndarray:
+        """Entries of synapses (``delay`` >= 1, ``mantissa`` signed, in two's complement), into
+        ``out`` (uint32, of ``index``'s shape) when given."""
+        index, channel, delay, mantissa, out = _pack_args(index, channel, delay, mantissa, out)
+        _pack_entries(index.reshape(-1), channel.reshape(-1), delay.reshape(-1), mantissa.reshape(-1),
+                      *cls.shifts(f).args(), out.reshape(-1))
+        return out
+
+
+class SparseLayout(EntryLayout):
     """One 32-bit entry per synapse: index | delay - 1 | channel | weight mantissa (low to high)."""
 
     kind = "sparse"
 
     @staticmethod
-    def pack(f: SynapseFields, index, channel, delay, mantissa, out: np.ndarray | None = None) -> np.ndarray:
-        """Entries of synapses (``delay`` >= 1, ``mantissa`` signed, in two's complement), into
-        ``out`` (uint32, of ``index``'s shape) when given."""
-        index, channel, delay, mantissa, out = _pack_args(index, channel, delay, mantissa, out)
-        _pack_sparse(index.reshape(-1), channel.reshape(-1), delay.reshape(-1), mantissa.reshape(-1), f.index, f.delay,
-                     f.channel, f.weight, out.reshape(-1))
-        return out
+    def shifts(f: SynapseFields) -> EntryShifts:
+        return EntryShifts(index=0, delay=f.index, channel=f.index + f.delay, mantissa=f.index + f.delay + f.channel,
+                           mantissa_bits=f.weight)
 
     @staticmethod
     def unpack(f: SynapseFields, words: np.ndarray):
@@ -168,7 +194,7 @@ class SparseLayout(StorageLayout):
         return []
 
 
-class Word32Layout(StorageLayout):
+class Word32Layout(EntryLayout):
     """One 32-bit word per synapse: index | channel | delay - 1 in the low 16 bits, a 16-bit weight
     mantissa in the high 16 (SpiNNaker's synaptic word)."""
 
@@ -178,12 +204,9 @@ class Word32Layout(StorageLayout):
         return ENTRY_BITS
 
     @staticmethod
-    def pack(f: SynapseFields, index, channel, delay, mantissa, out: np.ndarray | None = None) -> np.ndarray:
-        """Words of synapses, into ``out`` (uint32, of ``index``'s shape) when given."""
-        index, channel, delay, mantissa, out = _pack_args(index, channel, delay, mantissa, out)
-        _pack_word32(index.reshape(-1), channel.reshape(-1), delay.reshape(-1), mantissa.reshape(-1), f.index,
-                     f.channel, out.reshape(-1))
-        return out
+    def shifts(f: SynapseFields) -> EntryShifts:
+        return EntryShifts(index=0, channel=f.index, delay=f.index + f.channel, mantissa=WORD32_LOW_BITS,
+                           mantissa_bits=ENTRY_BITS - WORD32_LOW_BITS)
 
     @staticmethod
     def unpack(f: SynapseFields, words: np.ndarray):
