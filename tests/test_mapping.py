@@ -456,6 +456,25 @@ def test_traffic_counts_each_neuron_once_per_other_core(monkeypatch, bitmap):
         np.setdiff1d(core_of[post[pre == g]], [core_of[g]]).size for g in range(n))
 
 
+@pytest.mark.parametrize("limit", [None, 200 * 9, 10])
+def test_traffics_of_several_partitions_in_one_pass_equal_each_ones_traffic(monkeypatch, limit):
+    """All at once, a few at a time (bitmaps over the limit together) or by sorting (one over it):
+    the same figures as one partition at a time, whatever their core counts."""
+    from nmcompiler.mapping import usage
+
+    rng = np.random.default_rng(9)
+    n = 200
+    parts = [rng.integers(0, k, n) for k in (3, 7, 9, 1)]
+    pre, post = rng.integers(0, n + 30, 3000), rng.integers(0, n, 3000)
+    rates = rng.uniform(0, 5, n)
+    want = [usage.traffic(p, pre, post, rates) for p in parts]
+    assert min(want[:3]) > 0 and want[3] == 0
+    if limit is not None:
+        monkeypatch.setattr(usage, "BITMAP_LIMIT", limit)
+    assert usage.traffics(parts, pre, post, rates) == want
+    assert usage.traffics([], pre, post) == []
+
+
 def test_filling_counts_input_axons_exactly_and_packs_cores_to_them(tmp_path):
     """Every core of an order fill stays within neurons, memory and input axons as core_usage
     counts them, and closing a core only when the next neuron would not fit means no two

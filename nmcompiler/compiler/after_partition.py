@@ -56,7 +56,8 @@ class SplitFanOutStage(Stage):
         note = (f"splitter neurons: {split.split_neurons} neurons reach more than {per} axon(s); "
                 f"{split.splitters} splitters on {int(core_of.max()) + 1 - (int(core_of[:old_n].max()) + 1)} "
                 f"new cores; {split.late_synapses} synapses of delay 1 arrive one tick late")
-        part = dataclasses.replace(part, core_of=core_of, cores=int(core_of.max()) + 1, pre=pre, post=post)
+        part = dataclasses.replace(part, core_of=core_of, cores=int(core_of.max()) + 1, pre=pre, post=post,
+                                   inter_core_spikes=None)
         return dataclasses.replace(state, network=net, fixed_point=fx, index=index, rates=rates, partition=part,
                                    legalized=state.legalized + (note,))
 
@@ -102,5 +103,7 @@ class Usage(Stage):
         elif target.core.signed_rows and index.n:  # a row per (source, sign): partitioners counted sources
             usage = dataclasses.replace(usage, input_axons=signed_input_rows(state.fixed_point, part.core_of,
                                                                              part.cores))
-        return dataclasses.replace(state, usage=usage,
-                                   inter_core_spikes=traffic(part.core_of, part.pre, part.post, state.rates))
+        spikes = part.inter_core_spikes
+        if spikes is None:
+            spikes = traffic(part.core_of, part.pre, part.post, state.rates)
+        return dataclasses.replace(state, usage=usage, inter_core_spikes=spikes)

@@ -79,7 +79,7 @@ class PartitionNeurons(Stage):
             return dataclasses.replace(state, partition=part, notes=notes)
         part = Partition(core_of=choice.core_of, cores=cores_of(choice.core_of), name=choice.name,
                          index_order_traffic=choice.index_order_traffic, partitioning=_partitioning(choice),
-                         pre=pre, post=post)
+                         pre=pre, post=post, inter_core_spikes=choice.traffic)
         return dataclasses.replace(state, partition=part, notes=notes)
 
 

@@ -100,6 +100,9 @@ class Partition:
     post: np.ndarray | None = None
     partial_sums: PartialSums | None = None
     traffic: object | None = None  # partial sums: the core traffic matrix (sparse), from the usage stage
+    # inter-core spikes per second of ``core_of`` when the partitioner measured them (a stage that
+    # changes ``core_of`` sets None): the usage stage then need not count them again
+    inter_core_spikes: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -205,7 +205,7 @@ def build_contents(mapping: Mapping, fxp: FixedPointNetwork, seed: int | None = 
         # rows group a source's synapses by (channel, target population): each row then comes from
         # one projection and shares its exponent
         max_delay = max(max_delay, int(s["delay"].max(initial=1)))
-        bounds = np.searchsorted(s["core"], np.arange(batch.cores.start, batch.cores.stop + 1))  # core by core
+        bounds = batch.bounds  # core by core
         for c in batch.cores:
             members = by_core[core_bounds[c]:core_bounds[c + 1]]
             rec = _neuron_records(prog, members)

@@ -22,7 +22,7 @@ _FIELDS = ("key", "pre", "slot", "field", "delay", "weight", "packed", "start", 
 
 class CoreSynapses:
     """A core's synapses in row order: ``key``, ``pre``, ``slot``, ``field``, ``delay`` and
-    ``weight`` (int64 views into a :class:`CoreScratch` or the batch, valid until the next
+    ``weight`` (integer views into a :class:`CoreScratch` or the batch, valid until the next
     :meth:`CoreScratch.gather`)."""
 
     def __init__(self, arrays: dict[str, np.ndarray]):

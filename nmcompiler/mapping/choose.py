@@ -30,7 +30,7 @@ from .partition import IndexOrder, Metis, RcmOrder, cores_in_order
 from .partition_cpsat import CpSatPartition, PartitionResult
 from .partition_kahypar import KaHyPar
 from .passlog import PassLog
-from .usage import traffic
+from .usage import traffic, traffics
 
 __all__ = ["PARTITIONERS", "Choice", "choose_partition", "cores_of", "splitter_cores"]
 
@@ -55,6 +55,26 @@ class Choice:
     partitioning: PartitionResult | None = None  # CP-SAT, from ``start`` (the heuristic's partition)
     start: str | None = None
     notes: list[str] = field(default_factory=list)
+    traffic: float | None = None  # inter-core spikes per second of ``core_of`` (None: not measured)
+
+
+class _Found(dict):
+    """The partitions found, by name; their traffic is measured when first asked for, for every
+    partition not yet measured at once (:func:`traffics`: one read of the synapses)."""
+
+    def __init__(self, pre: np.ndarray, post: np.ndarray, rates: np.ndarray | None):
+        super().__init__()
+        self._synapses, self._rates, self._traffic = (pre, post), rates, {}
+
+    def __setitem__(self, name: str, core_of: np.ndarray) -> None:
+        self._traffic.pop(name, None)
+        super().__setitem__(name, core_of)
+
+    def traffic(self, name: str) -> float:
+        if name not in self._traffic:
+            todo = [k for k in self if k not in self._traffic]
+            self._traffic.update(zip(todo, traffics([self[k] for k in todo], *self._synapses, self._rates)))
+        return self._traffic[name]
 
 
 def splitter_cores(core_of: np.ndarray, n: int, pre: np.ndarray, post: np.ndarray, target: Target) -> int:
@@ -94,29 +114,27 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
     csr, fan = incoming(n, pre, post), fan_in(n, post)  # shared by every fill below
     baseline = IndexOrder().run(n, pre, post, target, csr=csr, fan=fan)
     passes["partition_index_order"] = time.perf_counter() - t
-    choice = Choice(core_of=baseline, name=IndexOrder.name, index_order=baseline,
-                    index_order_traffic=traffic(baseline, pre, post, rates))
-    found = {IndexOrder.name: (baseline, choice.index_order_traffic)}  # insertion order breaks ties
+    choice = Choice(core_of=baseline, name=IndexOrder.name, index_order=baseline, index_order_traffic=0.0)
+    found = _Found(pre, post, rates)  # insertion order breaks ties
+    found[IndexOrder.name] = baseline
     if rcm_order is not None:
         t = time.perf_counter()
-        rcm = cores_in_order(rcm_order, n, pre, post, target, csr=csr, fan=fan)
+        found[RcmOrder.name] = cores_in_order(rcm_order, n, pre, post, target, csr=csr, fan=fan)
         passes["partition_rcm_order"] += time.perf_counter() - t
-        found[RcmOrder.name] = (rcm, traffic(rcm, pre, post, rates))
     fan_out = target.core.fan_out_per_neuron is not None
     if searching and fan_out and groups is not None and n:
         passes.start("partition_population_order")
         t = time.perf_counter()
-        grouped = cores_in_order(np.arange(n), n, pre, post, target, fan=fan,
-                                 filled=fill_by_groups(groups, n, pre, post, target))
-        found[GROUPS] = (grouped, traffic(grouped, pre, post, rates))
+        found[GROUPS] = cores_in_order(np.arange(n), n, pre, post, target, fan=fan,
+                                       filled=fill_by_groups(groups, n, pre, post, target))
         passes["partition_population_order"] = time.perf_counter() - t
 
     def rank(name: str) -> tuple[int, float]:
         """Fewest cores (with the splitters' on fan-out-limited targets), then the least traffic."""
-        core_of, cost = found[name]
-        return cores_of(core_of) + (splitter_cores(core_of, n, pre, post, target) if fan_out else 0), cost
+        core_of = found[name]
+        return cores_of(core_of) + (splitter_cores(core_of, n, pre, post, target) if fan_out else 0), found.traffic(name)
 
-    best_cores = min(cores_of(c) for c, _ in found.values())
+    best_cores = min(cores_of(c) for c in found.values())
     offered = offer(best_cores) if offer is not None and partitioner == "auto" and n else None
     # METIS runs unless the alternative already needs at most half the cores; with a partition at
     # the lower bound already, it gets one attempt (it can only lower the traffic)
@@ -127,7 +145,7 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
             budget = 0.0 if best_cores <= bound and partitioner == "auto" else Metis.time_budget
             cutter = Metis(seed=seed, time_budget=budget, max_parts=best_cores if partitioner == "auto" else None)
             metis = cutter.run(n, pre, post, target, bound, rates, csr=csr, fan=fan, entries=entries)
-            found[Metis.name] = (metis, traffic(metis, pre, post, rates))
+            found[Metis.name] = metis
             if runs := cutter.report.get("runs"):
                 choice.notes.append(f"METIS cut {runs} runs of {cutter.report['neurons_per_run']:.1f} "
                                     f"consecutive neurons into {cutter.report['parts']} parts (the neuron "
@@ -138,13 +156,14 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
                 raise
             choice.notes.append(f"METIS was not used: {exc}")
         passes["partition_metis"] = time.perf_counter() - t
-    locality = RcmOrder.name in found and found[RcmOrder.name][1] <= KAHYPAR_LOCALITY * choice.index_order_traffic
+    choice.index_order_traffic = found.traffic(IndexOrder.name)  # the candidates' traffic in one pass
+    locality = RcmOrder.name in found and found.traffic(RcmOrder.name) <= KAHYPAR_LOCALITY * choice.index_order_traffic
     small = pre.size + n <= KAHYPAR_AUTO_PINS  # pins: distinct (neuron, target) pairs + senders
     if partitioner == KaHyPar.name or (searching and n and locality and small
                                        and (offered is None or 2 * offered[1] > best_cores)):
         passes.start("partition_kahypar")
         t = time.perf_counter()
-        best = found[min(found, key=rank)][0]
+        best = found[min(found, key=rank)]
         khp = None
         if partitioner == KaHyPar.name or cores_of(best) > bound:  # anew into the bound's blocks, per neuron
             khp = KaHyPar(seed=seed).run(n, pre, post, target, bound, rates)
@@ -155,17 +174,17 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
             if khp is None or (cores_of(refined), traffic(refined, pre, post, rates)) < (
                     cores_of(khp), traffic(khp, pre, post, rates)):
                 khp = refined
-        found[KaHyPar.name] = (khp, traffic(khp, pre, post, rates))
+        found[KaHyPar.name] = khp
         passes["partition_kahypar"] = time.perf_counter() - t
     elif searching and n and locality:
         choice.notes.append(f"Mt-KaHyPar was not used: the spike hypergraph has over {KAHYPAR_AUTO_PINS} pins")
     name = min(found, key=rank) if searching else partitioner
-    choice.core_of, choice.name = found[name][0], name
+    choice.core_of, choice.name, choice.traffic = found[name], name, found.traffic(name)
     if offered is not None and offered[1] < cores_of(choice.core_of):
         choice.alternative = offered[0]
         choice.notes.append(f"partial sums: {offered[1]} cores against {cores_of(choice.core_of)} without them")
     elif searching:
-        _polish(choice, found[name][1], n, pre, post, target, partitioner, seed, rates, passes)
+        _polish(choice, choice.traffic, n, pre, post, target, partitioner, seed, rates, passes)
     return choice
 
 
@@ -182,7 +201,7 @@ def _polish(choice: Choice, start_traffic: float, n, pre, post, target, partitio
         passes["partition_cp_sat"] = time.perf_counter() - t
         choice.partitioning, choice.start = res, choice.name
         if (res.cores, res.traffic) < (k, start_traffic):
-            choice.core_of, choice.name = res.core_of, CpSatPartition.name
+            choice.core_of, choice.name, choice.traffic = res.core_of, CpSatPartition.name, None
     elif partitioner == CpSatPartition.name:
         choice.notes.append(f"CP-SAT partitioning skipped: {n} neurons, {pairs} synapse pairs on {k} cores (it runs "
                             f"up to {exact.max_neurons} neurons and {exact.max_terms} pair-cores, on targets without "
