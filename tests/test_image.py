@@ -117,6 +117,34 @@ def test_an_image_written_piece_by_piece_is_its_bytes(tmp_path):
         assert manifest["files"]["b.nmc"] == image.sha256 and (tmp_path / "set" / "b.nmc").read_bytes() == data
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_section_checksums_summed_on_threads_equal_one_threads(monkeypatch, threads):
+    """Sections cut into runs summed on threads of their own: the same bytes as on one."""
+    from nmcompiler.image import codec
+
+    net = _random_network(np.random.default_rng(6), "spinnaker-like")
+    contents = build_contents(*compile_network(net, load_target("spinnaker-like"), partitioner="index-order")[:2])
+    alone = encode(contents)
+    monkeypatch.setattr(codec, "MEASURE_ALONE", 0)
+    monkeypatch.setattr(codec, "MEASURE_THREADS", threads)
+    assert len(codec.encode_image(contents).entries) > threads and encode(contents) == alone
+
+
+def test_destination_pairs_sorted_rather_than_marked_give_the_same_image(monkeypatch, tmp_path):
+    """Projections located on threads, each marking a bitmap of its own, or (beyond the bitmap
+    limit) each sorting its (sending, receiving core) pairs: one image."""
+    from nmcompiler.image import synapse_batches
+    from nmcompiler.targets.derive import derive_target
+
+    _, small = derive_target("loihi-like", ["core.neurons=4"], tmp_path / "small.yaml")
+    net = _random_network(np.random.default_rng(7), "loihi-like")
+    mapping, fx, _ = compile_network(net, small, partitioner="index-order")
+    contents = build_contents(mapping, fx)
+    assert sum(c.destinations.size for c in contents.cores) > 10
+    monkeypatch.setattr(synapse_batches, "BITMAP_LIMIT", 0)
+    assert encode(build_contents(mapping, fx)) == encode(contents)
+
+
 def test_every_single_bit_flip_is_detected():
     data = _small_image()
     assert len(data) < 20000

@@ -167,29 +167,23 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
                  "channel": target // n}
         compartment, block = np.ascontiguousarray(ps.compartment, dtype=np.int32), int(ps.block_size)
     bitmap = K * K <= BITMAP_LIMIT
-    pair_bits = np.zeros((K * K + 63) // 64 if bitmap else 0, dtype=np.uint64)
-    projections, pairs = [], []
-    for q in fx.projections.values():
-        indptr = np.asarray(q.indptr, dtype=np.int64)
-        indices = np.asarray(q.indices)  # int32 stays int32: no 8-byte copy per synapse
-        pre_base, post_base = offsets[q.pre], offsets[q.post]
-        core = np.empty(indices.size, dtype=np.int32)
-        core_start = np.zeros(K + 1, dtype=np.int64)
-        _cores(indptr, indices, pre_base, post_base, int(q.channel), n, core_of, compartment, block, comp_core, core,
-               pair_bits, K, core_start[1:])
-        np.cumsum(core_start, out=core_start)
-        if not bitmap:
-            pre = pre_base + np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
-            spikes = pre < n
-            pairs.append(distinct(core_of[pre[spikes]] * width + core[spikes]))
-        pop = int(np.searchsorted(pop_starts, post_base, side="right")) - 1
-        projections.append(_Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel),
-                                       group=int(q.channel) * P + pop, indptr=indptr, indices=indices,
-                                       mantissa=values(q.mantissa),
-                                       exponent=int(q.exponent), delays=np.ascontiguousarray(q.delays).reshape(-1),
-                                       core=core, core_start=core_start))
+    qs = list(fx.projections.values())
+    threads = max(1, min(numba.get_num_threads(), len(qs)))
+    bitmaps = [np.zeros((K * K + 63) // 64 if bitmap else 0, dtype=np.uint64) for _ in range(threads)]
+    located: list = [None] * len(qs)
+    by_size = np.argsort([-np.asarray(q.indices).size for q in qs], kind="stable").tolist()
+
+    def locate(j: int) -> None:  # a share of the projections, largest first, with a bitmap of its own
+        for k in by_size[j::threads]:
+            located[k] = _locate(qs[k], offsets, pop_starts, P, n, K, core_of, compartment, block, comp_core,
+                                 bitmaps[j], None if bitmap else width)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nmc-image") as pool:
+        list(pool.map(locate, range(threads)))
+    projections = [p for p, _ in located]
+    pairs = [q for _, q in located if q is not None]
     if bitmap:
-        bits = np.unpackbits(pair_bits.view(np.uint8), bitorder="little")[:K * K]
+        bits = np.unpackbits(np.bitwise_or.reduce(bitmaps).view(np.uint8), bitorder="little")[:K * K]
         pairs.append(np.flatnonzero(bits).astype(np.int64))
         del bits
     per_core = sum((np.diff(p.core_start) for p in projections), np.zeros(K, dtype=np.int64))
@@ -205,6 +199,29 @@ def synapse_batches(fx: FixedPointNetwork, offsets: dict[str, int], pop_starts: 
                    comp_core=comp_core, delay_max=max((int(np.iinfo(p.delays.dtype).max) for p in projections),
                                                       default=1))
     return _batches(projections, per_core, batch_synapses, ctx, comps, pop_starts), dest_pairs, comps
+
+
+def _locate(q, offsets, pop_starts, P: int, n: int, K: int, core_of, compartment, block: int, comp_core, pair_bits,
+            width: int | None) -> tuple[_Projection, np.ndarray | None]:
+    """Projection ``q`` with the core (of ``K``) of each of its synapses, and (``width``: without a
+    bitmap) its distinct ``sending core * width + receiving core`` pairs; else marked in ``pair_bits``."""
+    indptr = np.asarray(q.indptr, dtype=np.int64)
+    indices = np.asarray(q.indices)  # int32 stays int32: no 8-byte copy per synapse
+    pre_base, post_base = offsets[q.pre], offsets[q.post]
+    core = np.empty(indices.size, dtype=np.int32)
+    core_start = np.zeros(K + 1, dtype=np.int64)
+    _cores(indptr, indices, pre_base, post_base, int(q.channel), n, core_of, compartment, block, comp_core, core,
+           pair_bits, K, core_start[1:])
+    np.cumsum(core_start, out=core_start)
+    pairs = None
+    if width is not None:
+        pre = pre_base + np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+        spikes = pre < n
+        pairs = distinct(core_of[pre[spikes]] * width + core[spikes])
+    pop = int(np.searchsorted(pop_starts, post_base, side="right")) - 1
+    return _Projection(pre_base=pre_base, post_base=post_base, channel=int(q.channel), group=int(q.channel) * P + pop,
+                       indptr=indptr, indices=indices, mantissa=values(q.mantissa), exponent=int(q.exponent),
+                       delays=np.ascontiguousarray(q.delays).reshape(-1), core=core, core_start=core_start), pairs
 
 
 def _batches(projections, per_core, batch_synapses, ctx: _Context, comps: dict, pop_starts):

@@ -25,7 +25,7 @@ from ..arrays import distinct
 from ..errors import UserError
 from ..targets import Target
 from .partial_sums import PartialSums
-from .fill import fan_in, fill_by_groups, incoming
+from .fill import fill_by_groups, incoming
 from .partition import IndexOrder, Metis, RcmOrder, cores_in_order
 from .partition_cpsat import CpSatPartition, PartitionResult
 from .partition_kahypar import KaHyPar
@@ -111,7 +111,8 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
         passes["partition_rcm_order"] = time.perf_counter() - t  # and its fill, below
     passes.start("partition_index_order")
     t = time.perf_counter()
-    csr, fan = incoming(n, pre, post), fan_in(n, post)  # shared by every fill below
+    csr = incoming(n, pre, post)  # shared by every fill below
+    fan = np.diff(csr[0])  # fan-in: counted for the CSR already
     baseline = IndexOrder().run(n, pre, post, target, csr=csr, fan=fan)
     passes["partition_index_order"] = time.perf_counter() - t
     choice = Choice(core_of=baseline, name=IndexOrder.name, index_order=baseline, index_order_traffic=0.0)
