@@ -133,7 +133,8 @@ def choose_partition(n: int, pre: np.ndarray, post: np.ndarray, target: Target, 
     def rank(name: str) -> tuple[int, float]:
         """Fewest cores (with the splitters' on fan-out-limited targets), then the least traffic."""
         core_of = found[name]
-        return cores_of(core_of) + (splitter_cores(core_of, n, pre, post, target) if fan_out else 0), found.traffic(name)
+        splitters = splitter_cores(core_of, n, pre, post, target) if fan_out else 0
+        return cores_of(core_of) + splitters, found.traffic(name)
 
     best_cores = min(cores_of(c) for c in found.values())
     offered = offer(best_cores) if offer is not None and partitioner == "auto" and n else None
