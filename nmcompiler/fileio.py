@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future
 from pathlib import Path
 from typing import IO
 
@@ -107,14 +107,28 @@ def _umask() -> int:
     return mask
 
 
-@dataclass(frozen=True)
 class Chunks:
     """A file's bytes as pieces (any bytes-like objects) written one after another and never
-    joined into one object (a configuration image reaches gigabytes), with the SHA-256 of the whole."""
+    joined into one object (a configuration image reaches gigabytes), with the SHA-256 of the
+    whole. The last piece and the SHA-256 come from ``tail`` (a future of ``(last piece, hex
+    digest)``): they may still be computed on a thread while the other pieces are written
+    (:meth:`pieces`), as a configuration image's checksum trailer is."""
 
-    parts: tuple
-    size: int
-    sha256: str
+    def __init__(self, body: tuple, size: int, tail: Future):
+        self.body, self.size, self._tail = body, size, tail
+
+    @property
+    def sha256(self) -> str:
+        return self._tail.result()[1]
+
+    @property
+    def parts(self) -> tuple:
+        return (*self.body, self._tail.result()[0])
+
+    def pieces(self) -> Iterator:
+        """The pieces in order, the last one as soon as it is known."""
+        yield from self.body
+        yield self._tail.result()[0]
 
     def tobytes(self) -> bytes:
         return b"".join(self.parts)
@@ -123,7 +137,7 @@ class Chunks:
 def write_bytes(path: str | os.PathLike, data: bytes | Chunks) -> None:
     with atomic_open(path, "wb") as f:
         if isinstance(data, Chunks):
-            f.writelines(data.parts)
+            f.writelines(data.pieces())
         else:
             f.write(data)
 

@@ -117,6 +117,21 @@ def test_an_image_written_piece_by_piece_is_its_bytes(tmp_path):
         assert manifest["files"]["b.nmc"] == image.sha256 and (tmp_path / "set" / "b.nmc").read_bytes() == data
 
 
+def test_a_files_last_piece_is_waited_for_only_after_the_others_are_handed_out():
+    """The image's SHA-256 trailer is computed on a thread while the file is written: the pieces
+    before it go out at once, the last when it is known."""
+    from concurrent.futures import Future
+
+    from nmcompiler.fileio import Chunks
+
+    tail: Future = Future()
+    chunks = Chunks((b"ab", b"cd"), 5, tail)
+    pieces = chunks.pieces()
+    assert [next(pieces), next(pieces)] == [b"ab", b"cd"] and not tail.done()
+    tail.set_result((b"e", "digest"))
+    assert list(pieces) == [b"e"] and chunks.tobytes() == b"abcde" and chunks.sha256 == "digest"
+
+
 @pytest.mark.parametrize("threads", [2, 3])
 def test_section_checksums_summed_on_threads_equal_one_threads(monkeypatch, threads):
     """Sections cut into runs summed on threads of their own: the same bytes as on one."""

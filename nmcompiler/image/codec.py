@@ -12,7 +12,7 @@ import hashlib
 import json
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -122,11 +122,12 @@ def _measure_all(sections: list[list]) -> list[tuple[int, int]]:
         return [m for run in runs for m in run]
 
 
-@dataclass(frozen=True)
 class EncodedImage(Chunks):
     """An encoded image as the pieces of its file (:func:`encode_image`) and its section table."""
 
-    entries: tuple[SectionEntry, ...]
+    def __init__(self, body: tuple, size: int, tail: Future, entries: tuple[SectionEntry, ...]):
+        super().__init__(body, size, tail)
+        self.entries = entries
 
 
 def encode(contents: ImageContents) -> bytes:
@@ -170,15 +171,24 @@ def encode_image(contents: ImageContents) -> EncodedImage:
     crc = zlib.crc32(HEADER.pack(*fields) + entry_bytes)
     fields[6] = crc
     pre_pad = _align(HEADER.size + table_bytes) - HEADER.size - table_bytes
-    chunks = [HEADER.pack(*fields), entry_bytes, b"\0" * pre_pad] + body
+    chunks = (HEADER.pack(*fields), entry_bytes, b"\0" * pre_pad, *body)
     del body
+    # the SHA-256 (0.76 GB/s here, one stream) runs on a thread of its own: a caller writing the
+    # file writes the pieces meanwhile and waits for the trailer only at the end
+    sealing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nmc-sha256")
+    tail = sealing.submit(_seal, chunks)
+    sealing.shutdown(wait=False)
+    return EncodedImage(chunks, file_bytes, tail, tuple(table))
+
+
+def _seal(chunks: tuple) -> tuple[bytes, str]:
+    """The trailer (the SHA-256 of ``chunks``) and the whole file's SHA-256, trailer included."""
     digest = hashlib.sha256()
     for chunk in chunks:
         digest.update(chunk)
     trailer = digest.digest()
-    digest.update(trailer)  # now the whole file's
-    chunks.append(trailer)
-    return EncodedImage(parts=tuple(chunks), size=file_bytes, sha256=digest.hexdigest(), entries=tuple(table))
+    digest.update(trailer)
+    return trailer, digest.hexdigest()
 
 
 def _align(x: int) -> int:
