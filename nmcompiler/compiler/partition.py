@@ -24,7 +24,7 @@ from ..drc import Rule
 from ..drc.rules import fan_in_per_neuron
 from ..ir import Network
 from ..mapping.choose import choose_partition, cores_of
-from ..mapping.fill import fan_in, fill_in_order, incoming
+from ..mapping.fill import fill_in_order, incoming
 from ..mapping.partial_sums import PlanPartialSums, projection_tables
 from ..mapping.partition import RcmOrder, cores_in_order
 from ..mapping.usage import index_order_traffic, signed_input_rows, synapse_arrays
@@ -227,7 +227,8 @@ def trial_cores(n: int, pre: np.ndarray, post: np.ndarray, target: Target, limit
     their output axons only adds cores), which spares the exact usage pass of a partition that is
     rejected anyway (the full-scale microcircuit: 8.5 s)."""
     orders = (np.arange(n, dtype=np.int64), RcmOrder.order(n, pre, post))  # before the CSR: not both at once
-    csr, fan = incoming(n, pre, post), fan_in(n, post)
+    csr = incoming(n, pre, post)
+    fan = np.diff(csr[0])  # fan-in: counted for the CSR already
     fewest = None
     for order in orders:
         filled = fill_in_order(order, n, pre, post, target, csr)

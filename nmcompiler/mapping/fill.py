@@ -16,28 +16,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..arrays import counts
 from ..targets import Target
-from .graph import balanced_splits, even_splits
+from .graph import balanced_splits
 
 __all__ = ["fan_in", "fill_by_groups", "fill_in_order", "incoming"]
 
 
 def fan_in(n: int, post: np.ndarray) -> np.ndarray:
-    """Synapses onto each of ``n`` neurons (``np.bincount(post)`` without an int64 copy of ``post``)."""
-    out = np.zeros(n, dtype=np.int64)
-    _count(post, out, even_splits(n))
-    return out
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _count(post, out, splits):
-    """Part ``k`` (a thread) counts the neurons ``splits[k] .. splits[k + 1] - 1``."""
-    for part in prange(splits.size - 1):
-        lo, hi = splits[part], splits[part + 1]
-        for s in range(post.size):
-            i = post[s]
-            if lo <= i < hi:
-                out[i] += 1
+    """Synapses onto each of ``n`` neurons (:func:`arrays.counts <nmcompiler.arrays.counts>`: no
+    int64 copy of ``post``; 0.34 s for 0.285 billion random targets, where two threads each
+    reading every synapse took 1.34 s)."""
+    return counts(post, n)
 
 
 def incoming(n: int, pre: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
